@@ -1,0 +1,130 @@
+// The `gatehouse` subcommands other than `start`: each a thin call into services.
+import type { GatehouseContext } from '../context.ts';
+import { migrationStatus } from '../db/migrate.ts';
+import { CLI_ACTOR } from '../services/actor.ts';
+import { applySeed, readSeedFile } from '../services/seed.ts';
+import { parse, required, UsageError } from './args.ts';
+import { createOutput } from './output.ts';
+
+type Command = (context: GatehouseContext, args: string[]) => Promise<void>;
+
+const CLIENT_CREATE_USAGE = 'gatehouse clients create --name NAME --type web|spa|native|service [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--third-party] [--json]';
+const USER_CREATE_USAGE = 'gatehouse users create --username NAME [--password PASSWORD | --password-stdin] [--email EMAIL] [--name NAME] [--json]';
+const SET_PASSWORD_USAGE = 'gatehouse users set-password --username NAME (--password PASSWORD | --password-stdin) [--json]';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function passwordFrom(values: { password?: string; 'password-stdin'?: boolean }): Promise<string | undefined> {
+  if (values.password !== undefined && values['password-stdin']) throw new UsageError('give either --password or --password-stdin, not both');
+  return values['password-stdin'] ? readStdin() : values.password;
+}
+
+export const commands: Record<string, Record<string, Command> | Command> = {
+  async migrate(context, args) {
+    const { values } = parse(args, {}, 'gatehouse migrate [--json]');
+    // openContext already applied pending migrations for this command.
+    const status = await migrationStatus(context.db);
+    createOutput(Boolean(values.json)).result(status, () => `Database is up to date (${status.applied.length} migrations applied, ${status.pending.length} pending).`);
+  },
+
+  clients: {
+    async create(context, args) {
+      const { values } = parse(args, {
+        name: { type: 'string' },
+        type: { type: 'string' },
+        'redirect-uri': { type: 'string', multiple: true },
+        'post-logout-redirect-uri': { type: 'string', multiple: true },
+        'third-party': { type: 'boolean' },
+      }, CLIENT_CREATE_USAGE);
+      const type = required(values.type, '--type', CLIENT_CREATE_USAGE);
+      if (!['web', 'spa', 'native', 'service'].includes(type)) throw new UsageError(`--type must be web, spa, native or service (got "${type}")\n\nUsage: ${CLIENT_CREATE_USAGE}`);
+      const { application, clientSecret } = await context.applications.create({
+        name: required(values.name, '--name', CLIENT_CREATE_USAGE),
+        type: type as 'web' | 'spa' | 'native' | 'service',
+        redirectUris: values['redirect-uri'] ?? [],
+        postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
+        firstParty: !values['third-party'],
+      }, CLI_ACTOR);
+      createOutput(Boolean(values.json)).result(
+        { client_id: application.id, ...(clientSecret ? { client_secret: clientSecret } : {}), name: application.name, type: application.type, redirect_uris: application.redirectUris },
+        () => [
+          `client_id:     ${application.id}`,
+          ...(clientSecret ? [`client_secret: ${clientSecret}`, '', 'The client secret is shown only now: store it safely.'] : []),
+        ].join('\n'),
+      );
+    },
+    async list(context, args) {
+      const { values } = parse(args, {}, 'gatehouse clients list [--json]');
+      const apps = await context.applications.list();
+      createOutput(Boolean(values.json)).result(
+        apps.map((a) => ({ client_id: a.id, name: a.name, type: a.type, first_party: a.firstParty, redirect_uris: a.redirectUris, created_at: a.createdAt.toISOString() })),
+        () => (apps.length ? apps.map((a) => `${a.id}\t${a.type}\t${a.name}`).join('\n') : 'No applications.'),
+      );
+    },
+    async delete(context, args) {
+      const { values, positionals } = parse(args, {}, 'gatehouse clients delete CLIENT_ID [--json]');
+      const id = required(positionals[0], 'CLIENT_ID', 'gatehouse clients delete CLIENT_ID [--json]');
+      await context.applications.remove(id, CLI_ACTOR);
+      createOutput(Boolean(values.json)).result({ deleted: id }, () => `Deleted application ${id}.`);
+    },
+  },
+
+  users: {
+    async create(context, args) {
+      const { values } = parse(args, { username: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, email: { type: 'string' }, name: { type: 'string' } }, USER_CREATE_USAGE);
+      const user = await context.users.create({ username: required(values.username, '--username', USER_CREATE_USAGE), password: await passwordFrom(values), email: values.email, name: values.name }, CLI_ACTOR);
+      createOutput(Boolean(values.json)).result({ id: user.id, username: user.username, email: user.email, name: user.name, status: user.status }, () => `Created user ${user.username} (${user.id}).`);
+    },
+    async 'set-password'(context, args) {
+      const { values } = parse(args, { username: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, SET_PASSWORD_USAGE);
+      const password = required(await passwordFrom(values), '--password', SET_PASSWORD_USAGE);
+      const user = await context.users.setPassword(required(values.username, '--username', SET_PASSWORD_USAGE), password, CLI_ACTOR);
+      createOutput(Boolean(values.json)).result({ id: user.id, username: user.username, passwordSet: true }, () => `Password set for ${user.username}.`);
+    },
+    async list(context, args) {
+      const { values } = parse(args, {}, 'gatehouse users list [--json]');
+      const users = await context.users.list();
+      createOutput(Boolean(values.json)).result(
+        users.map((u) => ({ id: u.id, username: u.username, email: u.email, name: u.name, status: u.status })),
+        () => (users.length ? users.map((u) => `${u.id}\t${u.username}\t${u.status}`).join('\n') : 'No users.'),
+      );
+    },
+    async delete(context, args) {
+      const usage = 'gatehouse users delete --username NAME [--json]';
+      const { values } = parse(args, { username: { type: 'string' } }, usage);
+      const user = await context.users.findByUsername(required(values.username, '--username', usage));
+      if (!user) throw new UsageError(`no user "${values.username}"`);
+      await context.users.remove(user.id, CLI_ACTOR);
+      createOutput(Boolean(values.json)).result({ deleted: user.id, username: user.username }, () => `Deleted user ${user.username}.`);
+    },
+  },
+
+  async seed(context, args) {
+    const usage = 'gatehouse seed FILE.(json|yaml) [--json]';
+    const { values, positionals } = parse(args, {}, usage);
+    const file = required(positionals[0], 'FILE', usage);
+    const report = await applySeed(context, await readSeedFile(file), CLI_ACTOR);
+    createOutput(Boolean(values.json)).result(report, () => [
+      `users: ${report.users.created.length} created, ${report.users.unchanged.length} unchanged`,
+      `applications: ${report.applications.created.length} created, ${report.applications.updated.length} updated, ${report.applications.unchanged.length} unchanged`,
+      `API resources: ${report.apiResources.upserted.length} upserted`,
+      ...report.clientSecrets.map((s) => `client_secret for ${s.clientId}: ${s.clientSecret}  (shown only now)`),
+    ].join('\n'));
+  },
+};
+
+export const USAGE = `Usage: gatehouse <command> [options]
+
+Commands:
+  start [--demo]                      start the server (migrates first unless GATEHOUSE_MIGRATE_ON_START=false)
+  migrate                             apply pending database migrations
+  clients create|list|delete          manage applications (OIDC clients)
+  users create|set-password|list|delete
+                                      manage users
+  seed FILE                           import users, applications and API resources (idempotent)
+
+Every command takes --json for machine-readable output.`;

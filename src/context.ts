@@ -1,0 +1,69 @@
+// Opens what both the server and the CLI need: database, key-value store, derived secrets and
+// the services on top of them. The caller closes it.
+import type { Config } from './config/index.ts';
+import { createDatabase } from './db/index.ts';
+import type { Database } from './db/types.ts';
+import { migrateLatest } from './db/migrate.ts';
+import type { Logger } from './logger.ts';
+import { createOidcPayloadQueries } from './queries/oidc-payloads.ts';
+import { createApiResourceService } from './services/api-resources.ts';
+import { createApplicationService } from './services/applications.ts';
+import { createAuditService } from './services/audit.ts';
+import { createPasswordHasher } from './services/passwords.ts';
+import { deriveKeys, loadOrCreateSecret, type DerivedKeys } from './services/secrets.ts';
+import { createUserService } from './services/users.ts';
+import { createStore } from './store/index.ts';
+import type { KeyValueStore } from './store/types.ts';
+
+export const DEFAULT_TENANT = 'default';
+
+export async function openContext(config: Config, logger: Logger, options: { purpose: string; migrate: boolean }) {
+  const db: Database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, purpose: options.purpose });
+  let store: KeyValueStore | undefined;
+  try {
+    if (options.migrate) {
+      const applied = await migrateLatest(db, { log: (message: string) => logger.info(message) });
+      if (applied.length) logger.info({ applied }, 'migrations applied');
+    }
+    store = await createStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
+    const { secret, generated } = await loadOrCreateSecret({ secret: config.secret, production: config.production, dataDir: config.dataDir });
+    if (generated) logger.warn({ file: `${config.dataDir}/secret` }, 'GATEHOUSE_SECRET is not set: generated one and kept it in the data directory (refused in production)');
+    const keys: DerivedKeys = deriveKeys(secret);
+    const tenantId = DEFAULT_TENANT;
+    const knex = db.knex;
+    const audit = createAuditService(knex, logger);
+    const passwords = createPasswordHasher();
+    const users = createUserService({ knex, audit, passwords, tenantId });
+    const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
+    const apiResources = await createApiResourceService({ knex, store, audit, tenantId });
+    const payloads = createOidcPayloadQueries(knex);
+    const openedStore = store;
+    return {
+      config,
+      logger,
+      db,
+      knex,
+      store: openedStore,
+      keys,
+      tenantId,
+      audit,
+      passwords,
+      users,
+      applications,
+      apiResources,
+      payloads,
+      async close() {
+        await applications.cache.close();
+        await apiResources.cache.close();
+        await openedStore.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await store?.close().catch(() => undefined);
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+export type GatehouseContext = Awaited<ReturnType<typeof openContext>>;

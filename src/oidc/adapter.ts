@@ -1,0 +1,160 @@
+// oidc-provider storage adapter on the key-value seam, with a durable PostgreSQL copy of the
+// artefacts that must survive losing Redis (sessions, grants, refresh tokens), and clients read
+// from the applications table through a cache.
+//
+// Single use is decided by the store (SET NX) or PostgreSQL (UPDATE ... WHERE consumed_at IS NULL),
+// never by reading a flag in JavaScript: oidc-provider's own `if (code.consumed)` check runs
+// before `consume()`, so two parallel redemptions could both pass it. The loser of the atomic
+// consume revokes the grant, as RFC 6749 §4.1.2 and §10.5 ask for a reused code.
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { OidcPayloadQueries } from '../queries/oidc-payloads.ts';
+import { toClientMetadata, type ApplicationService } from '../services/applications.ts';
+import type { KeyValueStore } from '../store/types.ts';
+
+const DURABLE_MODELS = new Set(['Session', 'Grant', 'RefreshToken']);
+const GRANTABLE_MODELS = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'ClientCredentials']);
+
+export interface AdapterDeps {
+  store: KeyValueStore;
+  payloads: OidcPayloadQueries;
+  applications: ApplicationService;
+  tenantId: string;
+  /** Lifetime of the per-grant index of token keys: at least the longest token lifetime. */
+  grantIndexTtl: number;
+}
+
+const epoch = () => Math.floor(Date.now() / 1000);
+const payloadKey = (model: string, id: string) => `oidc:${model}:${id}`;
+const consumedKey = (model: string, id: string) => `oidc:consumed:${model}:${id}`;
+const grantKey = (grantId: string) => `oidc:grant:${grantId}`;
+const sessionUidKey = (uid: string) => `oidc:sessionUid:${uid}`;
+
+/** Removes every artefact of a grant from both stores and the grant itself. */
+export async function revokeGrant(deps: Pick<AdapterDeps, 'store' | 'payloads'>, grantId: string): Promise<void> {
+  const members = await deps.store.smembers(grantKey(grantId));
+  await deps.store.del(grantKey(grantId), payloadKey('Grant', grantId), ...members);
+  await deps.payloads.destroyByGrantId(grantId);
+  await deps.payloads.destroy('Grant', grantId);
+}
+
+export function createAdapterFactory(deps: AdapterDeps) {
+  return (model: string): Adapter => new StoreAdapter(model, deps);
+}
+
+class StoreAdapter implements Adapter {
+  private readonly durable: boolean;
+
+  constructor(
+    private readonly model: string,
+    private readonly deps: AdapterDeps,
+  ) {
+    this.durable = DURABLE_MODELS.has(model);
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    if (this.model === 'Client') throw new Error('clients are managed through the applications table');
+    const key = payloadKey(this.model, id);
+    const ttl = expiresIn > 0 ? expiresIn : undefined;
+    await this.deps.store.set(key, JSON.stringify(payload), ttl);
+    if (payload.grantId && GRANTABLE_MODELS.has(this.model)) {
+      await this.deps.store.sadd(grantKey(payload.grantId), [key], Math.max(this.deps.grantIndexTtl, ttl ?? 0));
+    }
+    if (this.model === 'Session' && payload.uid) {
+      await this.deps.store.set(sessionUidKey(payload.uid), id, ttl);
+    }
+    if (this.durable) {
+      await this.deps.payloads.upsert({
+        model: this.model,
+        id,
+        tenantId: this.deps.tenantId,
+        payload: payload as Record<string, unknown>,
+        grantId: payload.grantId,
+        uid: payload.uid,
+        accountId: payload.accountId,
+        expiresAt: ttl ? new Date(Date.now() + ttl * 1000) : null,
+      });
+    }
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    if (this.model === 'Client') {
+      const app = await this.deps.applications.findForOidc(id);
+      return app ? (toClientMetadata(app) as AdapterPayload) : undefined;
+    }
+    const [raw, consumed] = await this.deps.store.mget([payloadKey(this.model, id), consumedKey(this.model, id)]);
+    if (raw) {
+      const payload = JSON.parse(raw) as AdapterPayload;
+      if (consumed) payload.consumed = Number(consumed);
+      return payload;
+    }
+    if (!this.durable) return undefined;
+    // Redis lost it (flush, restart, eviction): fall back to the durable copy and warm the store.
+    const stored = await this.deps.payloads.find(this.model, id);
+    if (!stored) return undefined;
+    const payload = stored.payload as AdapterPayload;
+    if (stored.consumedAt) payload.consumed = Math.floor(stored.consumedAt.getTime() / 1000);
+    const ttl = stored.expiresAt ? Math.ceil((stored.expiresAt.getTime() - Date.now()) / 1000) : undefined;
+    if (ttl === undefined || ttl > 0) {
+      const { consumed: _consumed, ...rest } = payload;
+      await this.deps.store.set(payloadKey(this.model, id), JSON.stringify(rest), ttl);
+      if (payload.consumed) await this.deps.store.set(consumedKey(this.model, id), String(payload.consumed), ttl);
+      if (payload.grantId && GRANTABLE_MODELS.has(this.model)) {
+        await this.deps.store.sadd(grantKey(payload.grantId), [payloadKey(this.model, id)], Math.max(this.deps.grantIndexTtl, ttl ?? 0));
+      }
+    }
+    return payload;
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    const id = await this.deps.store.get(sessionUidKey(uid));
+    if (id) return this.find(id);
+    if (!this.durable) return undefined;
+    const stored = await this.deps.payloads.findByUid(this.model, uid);
+    return stored ? this.find(stored.id) : undefined;
+  }
+
+  async findByUserCode(): Promise<AdapterPayload | undefined> {
+    return undefined; // the device flow is not enabled
+  }
+
+  async consume(id: string): Promise<void> {
+    const key = payloadKey(this.model, id);
+    const raw = await this.deps.store.get(key);
+    const ttl = raw ? await this.deps.store.ttl(key) : undefined;
+    const now = String(epoch());
+    let first: boolean;
+    if (this.durable) {
+      first = await this.deps.payloads.consume(this.model, id);
+      await this.deps.store.set(consumedKey(this.model, id), now, ttl && ttl > 0 ? ttl : undefined);
+    } else {
+      first = await this.deps.store.setIfAbsent(consumedKey(this.model, id), now, ttl && ttl > 0 ? ttl : 600);
+    }
+    if (!first) {
+      const grantId = raw ? (JSON.parse(raw) as AdapterPayload).grantId : undefined;
+      if (grantId) await revokeGrant(this.deps, grantId);
+      throw new errors.InvalidGrant(this.model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed');
+    }
+  }
+
+  async destroy(id: string): Promise<void> {
+    const key = payloadKey(this.model, id);
+    if (this.model === 'Session') {
+      const raw = await this.deps.store.get(key);
+      const uid = raw ? (JSON.parse(raw) as AdapterPayload).uid : undefined;
+      if (uid) await this.deps.store.del(sessionUidKey(uid));
+    }
+    await this.deps.store.del(key, consumedKey(this.model, id));
+    if (this.durable) await this.deps.payloads.destroy(this.model, id);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    const members = await this.deps.store.smembers(grantKey(grantId));
+    const ours = members.filter((key) => key.startsWith(`oidc:${this.model}:`));
+    if (ours.length > 0) {
+      await this.deps.store.del(...ours);
+      await this.deps.store.srem(grantKey(grantId), ours);
+    }
+    if (this.model === 'RefreshToken') await this.deps.payloads.destroyByGrantId(grantId);
+  }
+}

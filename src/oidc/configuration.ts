@@ -1,0 +1,164 @@
+// oidc-provider configuration: which features are on, how tokens are shaped and stored, and
+// where the interaction UI lives. Each choice cites where it comes from.
+import type { Configuration, KoaContextWithOIDC, ResourceServer, ClientAuthMethod } from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { Config } from '../config/index.ts';
+import type { ApiResourceService } from '../services/api-resources.ts';
+import type { ApplicationService } from '../services/applications.ts';
+import type { PrivateJwk } from '../services/signing-keys.ts';
+import type { Renderer } from '../views/render.ts';
+
+export interface ConfigurationDeps {
+  config: Config;
+  issuer: string;
+  adapter: Configuration['adapter'];
+  findAccount: NonNullable<Configuration['findAccount']>;
+  jwks: PrivateJwk[];
+  cookieKeys: string[];
+  applications: ApplicationService;
+  apiResources: ApiResourceService;
+  renderer: Renderer;
+}
+
+const nonceOf = (ctx: KoaContextWithOIDC) => String((ctx.state as { nonce?: string }).nonce ?? '');
+
+export function buildConfiguration(deps: ConfigurationDeps): Configuration {
+  const { config, renderer } = deps;
+  const alg = config.idTokenAlg;
+  const clientAuthMethods: ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+
+  return {
+    adapter: deps.adapter,
+    findAccount: deps.findAccount,
+    jwks: { keys: deps.jwks },
+    cookies: {
+      keys: deps.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    // Authorization code only: no implicit or hybrid flows (OAuth 2.0 Security BCP, RFC 9700 §2.1.2).
+    responseTypes: ['code'],
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username', 'updated_at'],
+      email: ['email', 'email_verified'],
+    },
+    clientAuthMethods,
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      id_token_signed_response_alg: alg,
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
+      userinfoSigningAlgValues: ['RS256', 'ES256'],
+      introspectionSigningAlgValues: ['RS256', 'ES256'],
+      authorizationSigningAlgValues: ['RS256', 'ES256'],
+      requestObjectSigningAlgValues: ['RS256', 'ES256'],
+      clientAuthSigningAlgValues: ['RS256', 'ES256'],
+    },
+    // PKCE (RFC 7636) is required for public clients; oidc-provider 9 accepts only S256.
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    // Exact redirect URI matching is oidc-provider's default; never relax it.
+    allowOmittingSingleRegisteredRedirectUri: false,
+    // Refresh tokens rotate on every use; a reused one revokes the grant (RFC 9700 §4.14.2).
+    rotateRefreshToken: true,
+    // First-party apps get refresh tokens without the offline_access + prompt=consent dance.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 3600,
+      RefreshToken: config.refreshTokenTtl,
+      Grant: config.refreshTokenTtl,
+      Session: config.sessionTtl,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx) {
+          const session = ctx.oidc.session as unknown as { state?: { secret?: string } };
+          ctx.type = 'html';
+          ctx.body = await renderer.render('logout', {
+            nonce: nonceOf(ctx),
+            title: 'Sign out',
+            action: ctx.oidc.urlFor('end_session_confirm'),
+            secret: session.state?.secret ?? '',
+            clientName: ctx.oidc.client?.clientName,
+          });
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.type = 'html';
+          ctx.body = await renderer.render('logout-success', { nonce: nonceOf(ctx), title: 'Signed out', clientName: ctx.oidc.client?.clientName });
+        },
+      },
+      // RFC 8707 resource indicators: registered API resources get their own audience and, by
+      // default, JWT access tokens (RFC 9068, typ at+jwt).
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf,
+        useGrantedResource: async () => true,
+        async getResourceServerInfo(_ctx, indicator): Promise<ResourceServer> {
+          const resource = await deps.apiResources.findByIdentifier(indicator);
+          if (!resource) throw new errors.InvalidTarget(`resource "${indicator}" is not registered`);
+          return {
+            scope: resource.scopes.join(' '),
+            audience: resource.identifier,
+            accessTokenTTL: resource.accessTokenTtl ?? config.accessTokenTtl,
+            accessTokenFormat: resource.accessTokenFormat,
+            ...(resource.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg } } } : {}),
+          };
+        },
+      },
+    },
+    // Consent is asked of third-party apps only; first-party apps get their grant extended with
+    // what they ask for (the pattern from oidc-provider's docs on skipping consent).
+    async loadExistingGrant(ctx) {
+      const { client, session } = ctx.oidc;
+      if (!client || !session?.accountId) return undefined;
+      const grantId = (ctx.oidc.result as { consent?: { grantId?: string } } | undefined)?.consent?.grantId ?? session.grantIdFor(client.clientId);
+      const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      const app = await deps.applications.findForOidc(client.clientId);
+      if (!app?.firstParty) return existing;
+      const grant = existing ?? new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      const requested = [...(ctx.oidc.requestParamScopes ?? [])];
+      if (requested.length) grant.addOIDCScope(requested.join(' '));
+      const claims = ctx.oidc.requestParamClaims ? [...ctx.oidc.requestParamClaims] : [];
+      if (claims.length) grant.addOIDCClaims(claims);
+      for (const [indicator, server] of Object.entries(ctx.oidc.resourceServers ?? {})) {
+        const scopes = requested.filter((s) => server.scopes.has(s));
+        grant.addResourceScope(indicator, scopes.join(' '));
+      }
+      await grant.save();
+      return grant;
+    },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = await renderer.render('error', {
+        nonce: nonceOf(ctx),
+        title: 'Something went wrong',
+        heading: 'Something went wrong',
+        message: out.error_description ?? out.error,
+        code: out.error,
+      });
+    },
+    // SPAs may call the token endpoint from the origins of their redirect URIs only.
+    clientBasedCORS(_ctx, origin, client) {
+      return client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false;
+    },
+    conformIdTokenClaims: true,
+    extraParams: [],
+  };
+}

@@ -1,0 +1,66 @@
+// Durable copy of oidc-provider artefacts (sessions, grants, refresh tokens).
+import type { Knex } from 'knex';
+
+export interface StoredPayload {
+  payload: Record<string, unknown>;
+  consumedAt: Date | null;
+  expiresAt: Date | null;
+}
+
+interface PayloadRow {
+  payload: Record<string, unknown> | string;
+  consumed_at: Date | string | null;
+  expires_at: Date | string | null;
+}
+
+function toStored(row: PayloadRow): StoredPayload {
+  return {
+    payload: typeof row.payload === 'string' ? (JSON.parse(row.payload) as Record<string, unknown>) : row.payload,
+    consumedAt: row.consumed_at ? new Date(row.consumed_at) : null,
+    expiresAt: row.expires_at ? new Date(row.expires_at) : null,
+  };
+}
+
+export function createOidcPayloadQueries(knex: Knex) {
+  return {
+    async upsert(entry: { model: string; id: string; tenantId: string; payload: Record<string, unknown>; grantId?: string; uid?: string; accountId?: string; expiresAt: Date | null }): Promise<void> {
+      await knex('oidc_payloads')
+        .insert({
+          model: entry.model,
+          id: entry.id,
+          tenant_id: entry.tenantId,
+          payload: JSON.stringify(entry.payload),
+          grant_id: entry.grantId ?? null,
+          uid: entry.uid ?? null,
+          account_id: entry.accountId ?? null,
+          expires_at: entry.expiresAt,
+        })
+        .onConflict(['model', 'id'])
+        .merge(['payload', 'grant_id', 'uid', 'account_id', 'expires_at']);
+    },
+    async find(model: string, id: string): Promise<StoredPayload | undefined> {
+      const row: PayloadRow | undefined = await knex('oidc_payloads').where({ model, id }).andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', knex.fn.now())).first('payload', 'consumed_at', 'expires_at');
+      return row ? toStored(row) : undefined;
+    },
+    async findByUid(model: string, uid: string): Promise<{ id: string } & StoredPayload | undefined> {
+      const row: (PayloadRow & { id: string }) | undefined = await knex('oidc_payloads').where({ model, uid }).andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', knex.fn.now())).first('id', 'payload', 'consumed_at', 'expires_at');
+      return row ? { id: row.id, ...toStored(row) } : undefined;
+    },
+    /** Marks the row consumed; true only for the one caller that consumed it first (atomic). */
+    async consume(model: string, id: string): Promise<boolean> {
+      const count = await knex('oidc_payloads').where({ model, id }).whereNull('consumed_at').update({ consumed_at: knex.fn.now() });
+      return count > 0;
+    },
+    async destroy(model: string, id: string): Promise<void> {
+      await knex('oidc_payloads').where({ model, id }).delete();
+    },
+    async destroyByGrantId(grantId: string): Promise<void> {
+      await knex('oidc_payloads').where({ grant_id: grantId }).delete();
+    },
+    async deleteExpired(): Promise<number> {
+      return knex('oidc_payloads').where('expires_at', '<', knex.fn.now()).delete();
+    },
+  };
+}
+
+export type OidcPayloadQueries = ReturnType<typeof createOidcPayloadQueries>;

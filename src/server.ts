@@ -1,0 +1,82 @@
+// The HTTP server: oidc-provider's Koa app with Gatehouse's middleware and routes in front of it.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { GatehouseContext } from './context.ts';
+import { redactUrl } from './logger.ts';
+import { errorHandler } from './middleware/error-handler.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
+import { createAdapterFactory } from './oidc/adapter.ts';
+import { createFindAccount } from './oidc/account.ts';
+import { buildConfiguration } from './oidc/configuration.ts';
+import { createProvider } from './oidc/provider.ts';
+import { createHealthRouter } from './routes/health.ts';
+import { createInteractionRouter } from './routes/interactions.ts';
+import { loadSigningKeys } from './services/signing-keys.ts';
+import { createRenderer } from './views/render.ts';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly issuer: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(context: GatehouseContext, options: { port: number; host: string }): Promise<RunningServer> {
+  const { config, logger } = context;
+  const server = http.createServer();
+  server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  // Without a configured issuer, follow the port actually bound (tests listen on port 0).
+  const issuer = config.issuer ?? `http://localhost:${port}`;
+
+  const renderer = createRenderer({ cache: config.production });
+  const jwks = await loadSigningKeys(context.knex, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
+  const configuration = buildConfiguration({
+    config,
+    issuer,
+    adapter: createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl }),
+    findAccount: createFindAccount(context.users),
+    jwks,
+    cookieKeys: context.keys.cookieKeys,
+    applications: context.applications,
+    apiResources: context.apiResources,
+    renderer,
+  });
+  const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
+
+  provider.use(async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    await next();
+    logger.debug({ method: ctx.method, url: redactUrl(ctx.url), status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+  });
+  provider.use(securityHeaders());
+  provider.use(errorHandler({ logger, renderer }));
+  const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() });
+  provider.use(health.routes());
+  const interactions = createInteractionRouter({ provider, users: context.users, audit: context.audit, renderer, tenantId: context.tenantId });
+  provider.use(interactions.routes());
+  provider.use(interactions.allowedMethods());
+
+  server.on('request', provider.callback());
+  logger.info({ issuer, port }, 'Gatehouse listening');
+
+  return {
+    url: `http://localhost:${port}`,
+    issuer,
+    port,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5000).unref();
+      });
+    },
+  };
+}

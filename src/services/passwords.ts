@@ -1,0 +1,46 @@
+// argon2id with the OWASP Password Storage Cheat Sheet minimum (m=19 MiB, t=2, p=1). The
+// parameters travel inside each encoded hash, so changing them later only affects new hashes.
+import argon2 from 'argon2';
+
+export interface PasswordHashOptions {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+export const DEFAULT_PASSWORD_HASH_OPTIONS: PasswordHashOptions = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+/** Refused before hashing: a huge input would let anyone burn CPU (NIST 800-63B rev 4 §3.1.1.2 allows a maximum). */
+export const MAX_PASSWORD_BYTES = 1024;
+
+export function createPasswordHasher(options: PasswordHashOptions = DEFAULT_PASSWORD_HASH_OPTIONS) {
+  const hashOptions = { type: argon2.argon2id as 0 | 1 | 2, ...options };
+  // A real hash of a random value: verifying against it costs what a real verification costs,
+  // so an unknown username takes as long as a wrong password.
+  let dummyHash: Promise<string> | undefined;
+  const normalize = (password: string) => password.normalize('NFKC');
+
+  return {
+    async hash(password: string): Promise<string> {
+      return argon2.hash(normalize(password), hashOptions);
+    },
+    async verify(hash: string | null | undefined, password: string): Promise<boolean> {
+      if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) return false;
+      if (!hash) {
+        dummyHash ??= argon2.hash(`dummy-${Math.random()}`, hashOptions);
+        await argon2.verify(await dummyHash, normalize(password)).catch(() => false);
+        return false;
+      }
+      try {
+        return await argon2.verify(hash, normalize(password));
+      } catch {
+        return false;
+      }
+    },
+    needsRehash(hash: string): boolean {
+      return argon2.needsRehash(hash, hashOptions);
+    },
+  };
+}
+
+export type PasswordHasher = ReturnType<typeof createPasswordHasher>;

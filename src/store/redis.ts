@@ -1,0 +1,325 @@
+// Redis implementation of the key-value seam (ioredis). Every operation that must be atomic is a
+// single Redis command, a MULTI, or a Lua script: never a read followed by a write from here,
+// because several Gatehouse nodes share this Redis and would race each other.
+
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { KeyValueStore, MessageHandler } from './types.ts';
+
+export interface RedisStoreOptions {
+  /** redis:// or rediss:// URL; may carry a password, which is never echoed in errors. */
+  url: string;
+  /** Prepended to every key and channel, so several deployments can share one Redis. */
+  prefix: string;
+  /**
+   * Receives connection errors after start-up (ioredis keeps reconnecting by itself) and errors
+   * thrown by subscription handlers. Without it they are dropped: failed commands still reject
+   * and ping() still reports an unreachable Redis.
+   */
+  onError?: (error: unknown) => void;
+}
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+// INCR, then set the TTL only if the key has none (the EXPIRE NX semantics, but runnable on
+// Redis 6.2 which GETDEL already requires). One script, so no other client can run between the
+// increment and the expiry and a counter can never be left without its window.
+const INCR_WITH_TTL_SCRIPT = `
+local value = redis.call('INCR', KEYS[1])
+if redis.call('TTL', KEYS[1]) == -1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return value
+`;
+const INCR_WITH_TTL_SHA = createHash('sha1').update(INCR_WITH_TTL_SCRIPT).digest('hex');
+
+interface Subscription {
+  readonly handler: MessageHandler;
+}
+
+interface ChannelState {
+  readonly subscriptions: Set<Subscription>;
+  /** Settles when Redis has confirmed the SUBSCRIBE; every subscriber of the channel awaits it. */
+  ready: Promise<void>;
+}
+
+// EXPIRE with 0 or a negative number deletes the key in Redis; for incr/sadd that would silently
+// destroy the counter or set, so such TTLs are refused here as SET EX refuses them.
+function assertTtl(ttlSeconds: number, command: string): void {
+  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds <= 0) {
+    throw new Error(`ERR invalid expire time in '${command}' command`);
+  }
+}
+
+/** host:port for messages: the URL itself may contain a password. */
+function describeAddress(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname || 'localhost'}:${parsed.port || '6379'}`;
+  } catch {
+    return '(unparseable Redis URL)';
+  }
+}
+
+function waitForReady(client: Redis, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let lastError: Error | undefined;
+    const fail = (reason: string): void => {
+      cleanup();
+      const detail = lastError === undefined ? '' : `: ${lastError.message}`;
+      reject(new Error(`Cannot connect to Redis at ${address} ${reason}${detail}`, { cause: lastError }));
+    };
+    const onError = (error: Error): void => {
+      lastError = error;
+    };
+    const onReady = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onEnd = (): void => fail('(connection ended)');
+    const timer = setTimeout(() => fail(`within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      client.off('error', onError);
+      client.off('ready', onReady);
+      client.off('end', onEnd);
+    };
+    client.on('error', onError);
+    client.once('ready', onReady);
+    client.once('end', onEnd);
+  });
+}
+
+/** Runs a MULTI and throws the first per-command error, which exec() only reports in its result. */
+async function execOrThrow(results: Promise<[Error | null, unknown][] | null>): Promise<void> {
+  const replies = await results;
+  if (replies === null) throw new Error('Redis transaction was aborted');
+  for (const [error] of replies) {
+    if (error !== null) throw error;
+  }
+}
+
+function isNoScriptError(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+async function quitOrDisconnect(client: Redis): Promise<void> {
+  // QUIT lets pending replies arrive; when the link is down there is nothing to wait for, and
+  // a queued QUIT would only wait on reconnection attempts.
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
+
+export async function createRedisStore(options: RedisStoreOptions): Promise<KeyValueStore> {
+  const { prefix } = options;
+  const address = describeAddress(options.url);
+  const k = (key: string): string => prefix + key;
+
+  let started = false;
+  const reportError = (error: unknown): void => {
+    options.onError?.(error);
+  };
+
+  const client = new Redis(options.url, {
+    // Fail a command after two reconnection attempts instead of queueing it for minutes: callers
+    // are HTTP requests that should answer with an error quickly.
+    maxRetriesPerRequest: 2,
+    // Commands issued during a brief reconnect are queued rather than failed straight away.
+    enableOfflineQueue: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    lazyConnect: false,
+  });
+  // A listener must always exist, otherwise ioredis prints every reconnection error to stderr.
+  // Before start-up completes, errors are folded into the rejection below instead.
+  client.on('error', (error: Error) => {
+    if (started) reportError(error);
+  });
+
+  try {
+    await waitForReady(client, address);
+  } catch (error) {
+    // Stop ioredis from reconnecting forever in the background of a failed start-up.
+    client.disconnect();
+    throw error;
+  }
+  started = true;
+
+  // Subscriptions need their own connection (a subscribed connection cannot run ordinary
+  // commands in RESP2); created on first use and shared by every subscription of this store.
+  let subscriber: Redis | undefined;
+  const channels = new Map<string, ChannelState>();
+
+  const getSubscriber = (): Redis => {
+    if (subscriber !== undefined) return subscriber;
+    const connection = client.duplicate();
+    connection.on('error', reportError);
+    connection.on('message', (channel: string, message: string) => {
+      const state = channels.get(channel);
+      if (state === undefined) return;
+      // Copy: a handler may unsubscribe itself (or others) while we iterate.
+      for (const subscription of [...state.subscriptions]) {
+        if (!state.subscriptions.has(subscription)) continue;
+        try {
+          subscription.handler(message);
+        } catch (error) {
+          // A throwing handler must not starve the others or unwind into ioredis's parser.
+          reportError(error);
+        }
+      }
+    });
+    subscriber = connection;
+    return connection;
+  };
+
+  let closed = false;
+
+  return {
+    kind: 'redis',
+
+    async get(key) {
+      return (await client.get(k(key))) ?? undefined;
+    },
+
+    async mget(keys) {
+      // MGET with no keys is a Redis syntax error; nothing to ask for.
+      if (keys.length === 0) return [];
+      const values = await client.mget(keys.map(k));
+      return values.map((value) => value ?? undefined);
+    },
+
+    async set(key, value, ttlSeconds) {
+      if (ttlSeconds === undefined) await client.set(k(key), value);
+      else await client.set(k(key), value, 'EX', ttlSeconds);
+    },
+
+    async setIfAbsent(key, value, ttlSeconds) {
+      const reply =
+        ttlSeconds === undefined
+          ? await client.set(k(key), value, 'NX')
+          : await client.set(k(key), value, 'EX', ttlSeconds, 'NX');
+      return reply === 'OK';
+    },
+
+    async consume(key) {
+      return (await client.getdel(k(key))) ?? undefined;
+    },
+
+    async del(...keys) {
+      if (keys.length === 0) return 0;
+      return client.del(...keys.map(k));
+    },
+
+    async incr(key, ttlSeconds) {
+      if (ttlSeconds === undefined) return client.incr(k(key));
+      assertTtl(ttlSeconds, 'expire');
+      let reply: unknown;
+      try {
+        reply = await client.evalsha(INCR_WITH_TTL_SHA, 1, k(key), ttlSeconds);
+      } catch (error) {
+        // The script cache is empty after a Redis restart or on a fresh server; EVAL loads it.
+        if (!isNoScriptError(error)) throw error;
+        reply = await client.eval(INCR_WITH_TTL_SCRIPT, 1, k(key), ttlSeconds);
+      }
+      if (typeof reply !== 'number') throw new Error(`Unexpected INCR reply from Redis: ${String(reply)}`);
+      return reply;
+    },
+
+    async ttl(key) {
+      const seconds = await client.ttl(k(key));
+      // -2: no such key. -1 (no expiry) is passed through as the interface defines it.
+      return seconds === -2 ? undefined : seconds;
+    },
+
+    async expire(key, ttlSeconds) {
+      await client.expire(k(key), ttlSeconds);
+    },
+
+    async sadd(key, members, ttlSeconds) {
+      if (ttlSeconds !== undefined) assertTtl(ttlSeconds, 'expire');
+      if (members.length === 0) {
+        // SADD needs at least one member; still honour "the TTL is reapplied to the set".
+        if (ttlSeconds !== undefined) await client.expire(k(key), ttlSeconds);
+        return;
+      }
+      if (ttlSeconds === undefined) {
+        await client.sadd(k(key), ...members);
+        return;
+      }
+      // MULTI so the set never exists, even briefly, without its TTL if this node dies mid-way.
+      await execOrThrow(client.multi().sadd(k(key), ...members).expire(k(key), ttlSeconds).exec());
+    },
+
+    async srem(key, members) {
+      if (members.length === 0) return;
+      await client.srem(k(key), ...members);
+    },
+
+    async smembers(key) {
+      return client.smembers(k(key));
+    },
+
+    async publish(channel, message) {
+      await client.publish(k(channel), message);
+    },
+
+    async subscribe(channel, handler) {
+      if (closed) throw new Error('Redis store is closed');
+      const fullChannel = k(channel);
+      const subscription: Subscription = { handler };
+      let state = channels.get(fullChannel);
+      if (state === undefined) {
+        const connection = getSubscriber();
+        const created: ChannelState = { subscriptions: new Set(), ready: Promise.resolve() };
+        created.ready = connection.subscribe(fullChannel).then(
+          () => undefined,
+          (error: unknown) => {
+            // Forget the failed channel so the next subscribe() sends SUBSCRIBE again.
+            if (channels.get(fullChannel) === created) channels.delete(fullChannel);
+            throw error;
+          },
+        );
+        channels.set(fullChannel, created);
+        state = created;
+      }
+      state.subscriptions.add(subscription);
+      const joined = state;
+      try {
+        // Every caller waits for the confirmation, so a message published right after
+        // subscribe() resolves is guaranteed to be delivered.
+        await joined.ready;
+      } catch (error) {
+        joined.subscriptions.delete(subscription);
+        throw error;
+      }
+
+      return async () => {
+        const current = channels.get(fullChannel);
+        if (current !== joined || !current.subscriptions.delete(subscription)) return;
+        if (current.subscriptions.size > 0) return;
+        // Last handler gone: drop the state before UNSUBSCRIBE so a concurrent subscribe()
+        // creates a fresh SUBSCRIBE, which Redis processes after this UNSUBSCRIBE on the same
+        // connection, leaving the channel subscribed.
+        channels.delete(fullChannel);
+        if (subscriber !== undefined && !closed) await subscriber.unsubscribe(fullChannel);
+      };
+    },
+
+    async ping() {
+      await client.ping();
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      channels.clear();
+      await Promise.all([quitOrDisconnect(client), subscriber === undefined ? undefined : quitOrDisconnect(subscriber)]);
+    },
+  };
+}

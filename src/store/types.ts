@@ -1,0 +1,37 @@
+// The key-value seam. Redis (ioredis) in production, an in-process map on the embedded default.
+// Everything that must be single-use is made atomic here (SET NX, GETDEL, INCR), never as a
+// check-then-set in JavaScript: see DESIGN.md "Storage".
+
+export type MessageHandler = (message: string) => void;
+
+export interface KeyValueStore {
+  readonly kind: 'redis' | 'memory';
+  /** Value of `key`, or undefined when absent or expired. */
+  get(key: string): Promise<string | undefined>;
+  /** Several values at once, in the order of `keys`. */
+  mget(keys: string[]): Promise<(string | undefined)[]>;
+  /** Sets `key`; with `ttlSeconds` it expires after that many seconds. */
+  set(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  /** Sets `key` only if it does not exist; true when this call set it (atomic, SET NX). */
+  setIfAbsent(key: string, value: string, ttlSeconds?: number): Promise<boolean>;
+  /** Atomically reads and removes `key` (GETDEL): of many concurrent callers only one gets the value. */
+  consume(key: string): Promise<string | undefined>;
+  /** Removes keys; returns how many existed. */
+  del(...keys: string[]): Promise<number>;
+  /** Atomic counter; the TTL is set when the counter is created and not extended by later calls. */
+  incr(key: string, ttlSeconds?: number): Promise<number>;
+  /** Remaining seconds to live; undefined when the key is absent, -1 when it has no expiry. */
+  ttl(key: string): Promise<number | undefined>;
+  expire(key: string, ttlSeconds: number): Promise<void>;
+  /** Set operations. A TTL given to sadd is (re)applied to the whole set. */
+  sadd(key: string, members: string[], ttlSeconds?: number): Promise<void>;
+  srem(key: string, members: string[]): Promise<void>;
+  smembers(key: string): Promise<string[]>;
+  /** Pub/sub across every node sharing the store. */
+  publish(channel: string, message: string): Promise<void>;
+  /** Returns a function that removes the subscription. */
+  subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

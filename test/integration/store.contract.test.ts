@@ -1,0 +1,341 @@
+// One behavioural contract for every KeyValueStore implementation. The memory store is always
+// checked; the Redis store too when REDIS_URL is set. Passing the same suite is what lets the
+// embedded default stand in for Redis without surprises on deployment.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createMemoryStore, createRedisStore, createStore } from '../../src/store/index.ts';
+import type { KeyValueStore } from '../../src/store/index.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `condition` holds; pub/sub delivery is asynchronous in both stores. */
+async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+function describeStoreContract(name: string, factory: () => Promise<KeyValueStore>): void {
+  describe(`KeyValueStore contract: ${name}`, function () {
+    let store: KeyValueStore;
+
+    before(async function () {
+      store = await factory();
+    });
+
+    after(async function () {
+      await store?.close();
+    });
+
+    it('reports its kind', function () {
+      assert.equal(store.kind, name);
+    });
+
+    it('gets and sets values, a plain set replacing value and TTL', async function () {
+      assert.equal(await store.get('gs:absent'), undefined);
+      await store.set('gs:a', 'one');
+      assert.equal(await store.get('gs:a'), 'one');
+      await store.set('gs:a', 'two', 100);
+      assert.equal(await store.get('gs:a'), 'two');
+      await store.set('gs:a', 'three');
+      assert.equal(await store.get('gs:a'), 'three');
+      assert.equal(await store.ttl('gs:a'), -1);
+    });
+
+    it('expires keys after their TTL (set, setIfAbsent, incr, sadd, expire)', async function () {
+      await store.set('exp:set', 'v', 1);
+      assert.equal(await store.setIfAbsent('exp:nx', 'v', 1), true);
+      assert.equal(await store.incr('exp:counter', 1), 1);
+      await store.sadd('exp:members', ['a', 'b'], 1);
+      await store.set('exp:later', 'v');
+      await store.expire('exp:later', 1);
+      await store.set('exp:kept', 'v', 100);
+
+      assert.equal(await store.get('exp:set'), 'v');
+      await sleep(1_200);
+
+      assert.equal(await store.get('exp:set'), undefined);
+      assert.equal(await store.ttl('exp:set'), undefined);
+      assert.equal(await store.get('exp:nx'), undefined);
+      assert.equal(await store.setIfAbsent('exp:nx', 'again'), true, 'an expired key counts as absent');
+      assert.equal(await store.incr('exp:counter', 1), 1, 'an expired counter restarts');
+      assert.deepEqual(await store.smembers('exp:members'), []);
+      assert.equal(await store.get('exp:later'), undefined);
+      assert.equal(await store.consume('exp:later'), undefined);
+      assert.equal(await store.get('exp:kept'), 'v');
+    });
+
+    it('setIfAbsent sets only the first time', async function () {
+      assert.equal(await store.setIfAbsent('nx:a', 'first', 100), true);
+      assert.equal(await store.setIfAbsent('nx:a', 'second', 100), false);
+      assert.equal(await store.setIfAbsent('nx:a', 'third'), false);
+      assert.equal(await store.get('nx:a'), 'first');
+      const ttl = await store.ttl('nx:a');
+      assert.ok(ttl !== undefined && ttl > 0 && ttl <= 100, `ttl ${ttl}`);
+
+      assert.equal(await store.setIfAbsent('nx:b', 'v'), true);
+      assert.equal(await store.ttl('nx:b'), -1);
+    });
+
+    it('setIfAbsent lets exactly one of many concurrent callers win', async function () {
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => store.setIfAbsent('nx:race', `v${i}`, 100)),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = results.indexOf(true);
+      assert.equal(await store.get('nx:race'), `v${winner}`);
+    });
+
+    it('consume hands the value to exactly one of 50 concurrent callers', async function () {
+      await store.set('consume:code', 'secret', 100);
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.consume('consume:code')));
+      assert.deepEqual(
+        results.filter((value) => value !== undefined),
+        ['secret'],
+      );
+      assert.equal(await store.get('consume:code'), undefined);
+      assert.equal(await store.consume('consume:code'), undefined);
+      assert.equal(await store.consume('consume:absent'), undefined);
+    });
+
+    it('del removes keys of any type and counts those that existed', async function () {
+      await store.set('del:a', '1');
+      await store.set('del:b', '2', 100);
+      await store.sadd('del:set', ['x']);
+      assert.equal(await store.del('del:a', 'del:b', 'del:set', 'del:missing'), 3);
+      assert.equal(await store.get('del:a'), undefined);
+      assert.deepEqual(await store.smembers('del:set'), []);
+      assert.equal(await store.del('del:a'), 0);
+      assert.equal(await store.del(), 0);
+    });
+
+    it('incr counts from 1 and refuses non-integer values', async function () {
+      for (let expected = 1; expected <= 5; expected += 1) {
+        assert.equal(await store.incr('incr:seq'), expected);
+      }
+      assert.equal(await store.get('incr:seq'), '5');
+      assert.equal(await store.ttl('incr:seq'), -1);
+
+      await store.set('incr:text', 'not a number');
+      await assert.rejects(store.incr('incr:text'));
+      assert.equal(await store.get('incr:text'), 'not a number');
+    });
+
+    it('incr gives 100 concurrent callers the distinct values 1..100', async function () {
+      const values = await Promise.all(Array.from({ length: 100 }, () => store.incr('incr:race', 100)));
+      assert.deepEqual(
+        [...values].sort((a, b) => a - b),
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      );
+      const ttl = await store.ttl('incr:race');
+      assert.ok(ttl !== undefined && ttl > 0 && ttl <= 100, `ttl ${ttl}`);
+    });
+
+    it('incr sets the TTL on creation only, never extending it', async function () {
+      assert.equal(await store.incr('incr:window', 50), 1);
+      assert.equal(await store.incr('incr:window', 5_000), 2);
+      assert.equal(await store.incr('incr:window'), 3);
+      const ttl = await store.ttl('incr:window');
+      assert.ok(ttl !== undefined && ttl > 0 && ttl <= 50, `ttl ${ttl} was extended`);
+    });
+
+    it('ttl is undefined when absent, -1 without expiry, else remaining seconds', async function () {
+      assert.equal(await store.ttl('ttl:absent'), undefined);
+      await store.set('ttl:forever', 'v');
+      assert.equal(await store.ttl('ttl:forever'), -1);
+      await store.set('ttl:timed', 'v', 100);
+      const ttl = await store.ttl('ttl:timed');
+      assert.ok(ttl !== undefined && ttl >= 99 && ttl <= 100, `ttl ${ttl}`);
+    });
+
+    it('expire sets a TTL on an existing key and ignores absent keys', async function () {
+      await store.set('expire:a', 'v');
+      await store.expire('expire:a', 100);
+      const ttl = await store.ttl('expire:a');
+      assert.ok(ttl !== undefined && ttl >= 99 && ttl <= 100, `ttl ${ttl}`);
+      await store.expire('expire:a', 10);
+      const shorter = await store.ttl('expire:a');
+      assert.ok(shorter !== undefined && shorter > 0 && shorter <= 10, `ttl ${shorter}`);
+
+      await store.expire('expire:absent', 100);
+      assert.equal(await store.ttl('expire:absent'), undefined);
+      assert.equal(await store.get('expire:absent'), undefined);
+    });
+
+    it('sadd, srem and smembers manage a set whose TTL sadd reapplies', async function () {
+      assert.deepEqual(await store.smembers('set:absent'), []);
+
+      await store.sadd('set:s', ['a', 'b', 'a'], 100);
+      assert.deepEqual((await store.smembers('set:s')).sort(), ['a', 'b']);
+      const first = await store.ttl('set:s');
+      assert.ok(first !== undefined && first > 0 && first <= 100, `ttl ${first}`);
+
+      await store.sadd('set:s', ['c'], 1_000);
+      const reapplied = await store.ttl('set:s');
+      assert.ok(reapplied !== undefined && reapplied > 100 && reapplied <= 1_000, `ttl ${reapplied}`);
+
+      await store.sadd('set:s', ['d']);
+      const kept = await store.ttl('set:s');
+      assert.ok(kept !== undefined && kept > 100, `sadd without TTL dropped the TTL: ${kept}`);
+
+      await store.srem('set:s', ['a', 'missing']);
+      assert.deepEqual((await store.smembers('set:s')).sort(), ['b', 'c', 'd']);
+
+      await store.srem('set:s', ['b', 'c', 'd']);
+      assert.deepEqual(await store.smembers('set:s'), []);
+      assert.equal(await store.ttl('set:s'), undefined, 'an emptied set no longer exists');
+
+      await store.sadd('set:plain', ['x']);
+      assert.equal(await store.ttl('set:plain'), -1);
+      await store.srem('set:absent', ['x']);
+    });
+
+    it('mget returns values in key order with undefined for missing keys', async function () {
+      await store.set('mget:a', '1');
+      await store.set('mget:c', '3', 100);
+      assert.deepEqual(await store.mget(['mget:a', 'mget:b', 'mget:c', 'mget:a']), ['1', undefined, '3', '1']);
+      assert.deepEqual(await store.mget([]), []);
+    });
+
+    it('publish delivers to subscribers of the channel only', async function () {
+      const first: string[] = [];
+      const second: string[] = [];
+      const other: string[] = [];
+      const unsubscribeFirst = await store.subscribe('pubsub:news', (message) => first.push(message));
+      const unsubscribeSecond = await store.subscribe('pubsub:news', (message) => second.push(message));
+      const unsubscribeOther = await store.subscribe('pubsub:other', (message) => other.push(message));
+
+      await store.publish('pubsub:news', 'hello');
+      await waitFor(() => first.length === 1 && second.length === 1);
+      assert.deepEqual(first, ['hello']);
+      assert.deepEqual(second, ['hello']);
+
+      // After unsubscribe resolves, no more deliveries to that handler. The second handler,
+      // subscribed later on the same channel, is the sign that the message has gone through.
+      await unsubscribeFirst();
+      await store.publish('pubsub:news', 'again');
+      await waitFor(() => second.length === 2);
+      assert.deepEqual(first, ['hello']);
+      assert.deepEqual(second, ['hello', 'again']);
+      assert.deepEqual(other, []);
+
+      // With the channel's last handler gone, nothing is delivered; wait a moment to be sure.
+      await unsubscribeSecond();
+      await unsubscribeSecond(); // idempotent
+      await store.publish('pubsub:news', 'nobody');
+      await store.publish('pubsub:other', 'ping');
+      await waitFor(() => other.length === 1);
+      await sleep(50);
+      assert.deepEqual(second, ['hello', 'again']);
+
+      // A channel can be subscribed to again after it was fully unsubscribed.
+      const third: string[] = [];
+      const unsubscribeThird = await store.subscribe('pubsub:news', (message) => third.push(message));
+      await store.publish('pubsub:news', 'back');
+      await waitFor(() => third.length === 1);
+      assert.deepEqual(third, ['back']);
+
+      await unsubscribeThird();
+      await unsubscribeOther();
+    });
+
+    it('ping succeeds', async function () {
+      await store.ping();
+    });
+  });
+}
+
+describeStoreContract('memory', async () => createMemoryStore());
+
+describe('createStore', function () {
+  it('uses the memory store when no Redis URL is configured', async function () {
+    const store = await createStore({ prefix: 'test:' });
+    try {
+      assert.equal(store.kind, 'memory');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+const redisUrl = process.env.REDIS_URL;
+if (redisUrl) {
+  // A random prefix per run, so runs never see each other's keys and cleanup deletes only ours.
+  const runPrefix = `test:${randomBytes(6).toString('hex')}:`;
+
+  describe('Redis store', function () {
+    after(async function () {
+      // SCAN + DEL of this run's keys only: the database may be shared, so never FLUSHDB.
+      const raw = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await raw.scan(cursor, 'MATCH', `${runPrefix}*`, 'COUNT', 500);
+          if (keys.length > 0) await raw.del(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+      } finally {
+        await raw.quit();
+      }
+    });
+
+    describeStoreContract('redis', () => createRedisStore({ url: redisUrl, prefix: runPrefix }));
+
+    it('keeps stores with different prefixes apart (keys and channels)', async function () {
+      const one = await createRedisStore({ url: redisUrl, prefix: `${runPrefix}one:` });
+      const two = await createRedisStore({ url: redisUrl, prefix: `${runPrefix}two:` });
+      try {
+        await one.set('shared', 'from one');
+        assert.equal(await two.get('shared'), undefined);
+        await two.set('shared', 'from two');
+        assert.equal(await one.get('shared'), 'from one');
+        assert.equal(await two.consume('shared'), 'from two');
+        assert.equal(await one.get('shared'), 'from one');
+
+        const heardByTwo: string[] = [];
+        const heardByOne: string[] = [];
+        const offTwo = await two.subscribe('channel', (message) => heardByTwo.push(message));
+        const offOne = await one.subscribe('channel', (message) => heardByOne.push(message));
+        await one.publish('channel', 'hi');
+        await waitFor(() => heardByOne.length === 1);
+        await sleep(50);
+        assert.deepEqual(heardByTwo, []);
+        await offOne();
+        await offTwo();
+      } finally {
+        await one.close();
+        await two.close();
+      }
+    });
+
+    it('createStore uses Redis when a URL is configured', async function () {
+      const store = await createStore({ redisUrl, prefix: runPrefix });
+      try {
+        assert.equal(store.kind, 'redis');
+        await store.ping();
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('rejects within about 5 s, naming host:port but not the password, when unreachable', async function () {
+      this.timeout(10_000);
+      const started = Date.now();
+      await assert.rejects(
+        createRedisStore({ url: 'redis://:hunter2-secret@127.0.0.1:1/0', prefix: runPrefix }),
+        (error: unknown) => {
+          assert.ok(error instanceof Error);
+          assert.match(error.message, /127\.0\.0\.1:1\b/);
+          assert.doesNotMatch(error.message, /hunter2/);
+          return true;
+        },
+      );
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 4_500 && elapsed < 7_000, `took ${elapsed} ms`);
+    });
+  });
+}
