@@ -34,7 +34,8 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   });
   const { port } = server.address() as AddressInfo;
   // Without a configured issuer, follow the port actually bound (tests listen on port 0).
-  const issuer = config.issuer ?? `http://localhost:${port}`;
+  const host = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
+  const issuer = config.issuer ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const renderer = createRenderer({ cache: config.production });
   const jwks = await loadSigningKeys(context.knex, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
@@ -68,7 +69,7 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   logger.info({ issuer, port }, 'Gatehouse listening');
 
   return {
-    url: `http://localhost:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     issuer,
     port,
     async close() {

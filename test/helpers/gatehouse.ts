@@ -1,0 +1,57 @@
+// Starts a real Gatehouse in-process for a test: PostgreSQL + Redis when DATABASE_URL/REDIS_URL
+// are set (CI's second pass), otherwise PGlite in a fresh temporary directory + the in-process
+// store. Each instance gets its own Redis key prefix so parallel or repeated runs do not collide.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../src/config/index.ts';
+import { openContext, type GatehouseContext } from '../../src/context.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
+
+export interface TestGatehouse {
+  url: string;
+  issuer: string;
+  config: Config;
+  context: GatehouseContext;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+export const storageMode = process.env.DATABASE_URL ? 'postgres+redis' : 'embedded';
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+export async function startTestGatehouse(env: Record<string, string> = {}): Promise<TestGatehouse> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-test-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    GATEHOUSE_DATA_DIR: dataDir,
+    GATEHOUSE_SECRET: 'test-secret-0123456789-0123456789-0123456789',
+    GATEHOUSE_REDIS_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    ...env,
+  });
+  const logger = createLogger(config.logLevel);
+  const context = await openContext(config, logger, { purpose: 'test', migrate: true });
+  const server = await startServer(context, { port: config.port, host: config.host });
+  return {
+    url: server.url,
+    issuer: server.issuer,
+    config,
+    context,
+    server,
+    async close() {
+      await server.close();
+      await context.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
