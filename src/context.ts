@@ -9,6 +9,7 @@ import { createOidcPayloadQueries } from './queries/oidc-payloads.ts';
 import { createApiResourceService } from './services/api-resources.ts';
 import { createApplicationService } from './services/applications.ts';
 import { createAuditService } from './services/audit.ts';
+import { createAuthorizationService } from './services/authorization.ts';
 import { createPasswordHasher } from './services/passwords.ts';
 import { deriveKeys, loadOrCreateSecret, type DerivedKeys } from './services/secrets.ts';
 import { createUserService } from './services/users.ts';
@@ -37,6 +38,8 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
     const apiResources = await createApiResourceService({ knex, store, audit, tenantId });
     const payloads = createOidcPayloadQueries(knex);
+    const authorization = await createAuthorizationService({ knex, store });
+    // Directory services (identity model) register below.
     const openedStore = store;
     return {
       config,
@@ -52,7 +55,9 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       applications,
       apiResources,
       payloads,
+      authorization,
       async close() {
+        await authorization.cache.close();
         await applications.cache.close();
         await apiResources.cache.close();
         await openedStore.close();

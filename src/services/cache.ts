@@ -4,7 +4,7 @@ import type { KeyValueStore } from '../store/types.ts';
 
 export interface InvalidatingCache<T> {
   get(key: string): Promise<T | undefined>;
-  /** Drops the key here and on every other node. */
+  /** Drops the key (or everything, for '*') here and on every other node. */
   invalidate(key: string): Promise<void>;
   clear(): void;
   close(): Promise<void>;
@@ -43,7 +43,8 @@ export async function createInvalidatingCache<T>(options: {
     },
     async invalidate(key) {
       generation += 1;
-      entries.delete(key);
+      if (key === '*') entries.clear();
+      else entries.delete(key);
       await options.store.publish(channel, key);
     },
     clear() {

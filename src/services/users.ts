@@ -30,7 +30,7 @@ export const newUserSchema = z.object({
   name: z.string().trim().min(1).max(200).optional(),
 });
 
-export type NewUserInput = z.input<typeof newUserSchema>;
+export type NewUserInput = z.input<typeof newUserSchema> & { identityKind?: string; identityAlias?: string };
 
 function invalid(error: z.ZodError): AppError {
   return new AppError('user.invalid', 400, error.issues.map((i) => i.message).join('; '), { issues: error.issues });
@@ -59,7 +59,14 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
       const passwordHash = value.password ? await deps.passwords.hash(value.password) : null;
       let user: User;
       try {
-        user = await queries.insert({ id: randomUUID(), tenantId, username: value.username, email: value.email ?? null, name: value.name ?? null, passwordHash, status: 'active' });
+        // Every user gets a default identity (seed 003: "A default identity will be created when a user is created").
+        user = await deps.knex.transaction(async (trx) => {
+          const created = await queries.insert({ id: randomUUID(), tenantId, username: value.username, email: value.email ?? null, name: value.name ?? null, passwordHash, status: 'active' }, trx);
+          const identityId = randomUUID();
+          await trx('identities').insert({ id: identityId, tenant_id: tenantId, user_id: created.id, kind: input.identityKind ?? 'internal', alias: input.identityAlias ?? created.username });
+          await trx('users').where({ id: created.id }).update({ default_identity_id: identityId });
+          return created;
+        });
       } catch (error) {
         // The unique indexes decide races between two concurrent creations.
         if ((error as { code?: string }).code === '23505') throw new AppError('user.conflict', 409, 'a user with this username or email already exists');

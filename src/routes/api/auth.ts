@@ -1,0 +1,59 @@
+// Admin API authentication: a bearer JWT access token (RFC 9068) that Gatehouse itself issued for
+// the resource `{issuer}/api`. The caller's permissions are recomputed from its identity's
+// current roles (cached, invalidated on change) rather than read from the token, so removing a
+// role takes effect on the next request.
+import type { Context } from 'koa';
+import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import type { Knex } from 'knex';
+import { ADMIN_API_RESOURCE, type AuthorizationService } from '../../services/authorization.ts';
+import { AppError } from '../../services/errors.ts';
+import type { Caller } from './caller.ts';
+
+export function adminApiAudience(issuer: string): string {
+  return `${issuer}/api`;
+}
+
+export function createApiAuthenticator(deps: { issuer: string; publicJwks: JWK[]; authorization: AuthorizationService; knex: Knex; tenantId: string }) {
+  const keySet = createLocalJWKSet({ keys: deps.publicJwks });
+  const audience = adminApiAudience(deps.issuer);
+
+  function unauthorized(ctx: Context, description: string): AppError {
+    // RFC 6750 §3: tell the client how to authenticate.
+    ctx.set('WWW-Authenticate', `Bearer realm="gatehouse", error="invalid_token", error_description="${description}"`);
+    return new AppError('auth.invalid_token', 401, description);
+  }
+
+  return async function authenticate(ctx: Context): Promise<Caller> {
+    const header = ctx.get('authorization');
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
+    if (!match) {
+      ctx.set('WWW-Authenticate', 'Bearer realm="gatehouse"');
+      throw new AppError('auth.missing_token', 401, 'a bearer access token for the Gatehouse admin API is required');
+    }
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(match[1]!, keySet, { issuer: deps.issuer, audience, typ: 'at+jwt', algorithms: ['RS256', 'ES256'] }));
+    } catch {
+      throw unauthorized(ctx, 'the access token is invalid, expired, or not issued for this API');
+    }
+    const identityId = (payload.identity as { id?: unknown } | undefined)?.id;
+    if (typeof identityId !== 'string') throw unauthorized(ctx, 'the access token carries no identity');
+    const authz = await deps.authorization.forIdentity(identityId);
+    if (!authz || authz.ownerId !== payload.sub || authz.tenantId !== deps.tenantId) throw unauthorized(ctx, 'the identity of this access token no longer exists');
+    const owner: { status: string } | undefined = authz.ownerType === 'user'
+      ? await deps.knex('users').where({ id: authz.ownerId }).first('status')
+      : await deps.knex('service_accounts').where({ id: authz.ownerId }).first('status');
+    if (!owner || owner.status !== 'active') throw unauthorized(ctx, 'the account of this access token is not active');
+    return {
+      tenantId: authz.tenantId,
+      subjectType: authz.ownerType,
+      subjectId: authz.ownerId,
+      identityId: authz.identity.id,
+      adminPermissions: new Set(authz.permissionsByResource[ADMIN_API_RESOURCE] ?? []),
+      roles: authz.roles,
+      roleIds: new Set(authz.roleIds),
+      permissionsByResource: authz.permissionsByResource,
+      dataScope: authz.dataScope,
+    };
+  };
+}

@@ -1,0 +1,18 @@
+// Who is calling the admin API, established from a Gatehouse-issued bearer token and the
+// caller's current authorization (recomputed, so a removed role takes effect at once).
+export interface Caller {
+  tenantId: string;
+  subjectType: 'user' | 'service';
+  /** User id, or service account id for a service. */
+  subjectId: string;
+  identityId: string;
+  /** Permissions on Gatehouse's own admin API. */
+  adminPermissions: Set<string>;
+  /** Every role name the caller's identity holds. */
+  roles: string[];
+  /** Role ids the caller holds, to check that nobody grants a role they do not hold. */
+  roleIds: Set<string>;
+  /** Permissions per resource identifier, for the same check on permissions. */
+  permissionsByResource: Record<string, string[]>;
+  dataScope: Record<string, string[]>;
+}

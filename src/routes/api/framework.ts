@@ -1,0 +1,178 @@
+// The admin API's route table. Every route declares its method, path, the one permission it
+// requires, and zod schemas for its input and output; from the same table come the Koa routes,
+// the permission catalog and the OpenAPI 3.1 document, so they cannot drift apart.
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { AppError } from '../../services/errors.ts';
+import type { Caller } from './caller.ts';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  caller: Caller;
+  ctx: Context;
+}
+
+export interface ApiRoute<P = unknown, Q = unknown, B = unknown> {
+  method: HttpMethod;
+  /** Koa-style path under /api/v1, e.g. `/users/:id`. */
+  path: string;
+  /** The permission this route requires (`resource:action`); null: any authenticated caller (`/me/...`). */
+  permission: string | null;
+  summary: string;
+  tag: string;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /** Content type of the body when it is not JSON (e.g. text/csv): the raw text is passed. */
+  bodyType?: 'json' | 'text/csv';
+  response?: z.ZodType;
+  /** Success status; 200 by default, 204 when the handler returns undefined. */
+  status?: number;
+  handler(input: RouteInput<P, Q, B>): Promise<unknown>;
+}
+
+/** Keeps the generic types of one route while storing it in a list of routes. */
+export function defineRoute<P = Record<string, never>, Q = Record<string, never>, B = undefined>(route: ApiRoute<P, Q, B>): ApiRoute {
+  return route as unknown as ApiRoute;
+}
+
+const BODY_LIMIT = 1024 * 1024;
+
+async function readBody(ctx: Context, limit = BODY_LIMIT): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new AppError('request.too_large', 413, `the request body is larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function validation(where: string, error: z.ZodError): AppError {
+  const issues = error.issues.map((issue) => ({ path: [where, ...issue.path.map(String)].join('.'), message: issue.message }));
+  return new AppError('request.invalid', 400, issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
+}
+
+function parseWith<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return value as T;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validation(where, parsed.error);
+  return parsed.data;
+}
+
+export type Authenticate = (ctx: Context) => Promise<Caller>;
+
+export function mountRoutes(router: Router, routes: ApiRoute[], authenticate: Authenticate): void {
+  for (const route of routes) {
+    router[route.method](`/api/v1${route.path}`, async (ctx) => {
+      const caller = await authenticate(ctx);
+      if (route.permission && !caller.adminPermissions.has(route.permission)) {
+        throw new AppError('auth.forbidden', 403, `this action requires the permission "${route.permission}"`);
+      }
+      const params = parseWith(route.params, ctx.params, 'params');
+      const query = parseWith(route.query, Object.fromEntries(new URLSearchParams(ctx.querystring)), 'query');
+      let body: unknown;
+      if (route.body) {
+        const text = await readBody(ctx);
+        if (route.bodyType === 'text/csv') {
+          if (!ctx.is('text/csv')) throw new AppError('request.unsupported_media_type', 415, 'send the body as text/csv');
+          body = parseWith(route.body, text, 'body');
+        } else {
+          if (text.length > 0 && !ctx.is('application/json')) throw new AppError('request.unsupported_media_type', 415, 'send the body as application/json');
+          let json: unknown;
+          try {
+            json = text.length ? JSON.parse(text) : {};
+          } catch {
+            throw new AppError('request.malformed_json', 400, 'the request body is not valid JSON');
+          }
+          body = parseWith(route.body, json, 'body');
+        }
+      }
+      const result = await route.handler({ params, query, body, caller, ctx });
+      ctx.set('cache-control', 'no-store');
+      if (result === undefined) {
+        ctx.status = route.status ?? 204;
+        return;
+      }
+      ctx.status = route.status ?? 200;
+      ctx.body = result;
+    });
+  }
+}
+
+/** Every distinct permission the routes require: Gatehouse's own catalog. */
+export function permissionCatalog(routes: ApiRoute[]): { name: string; routes: string[] }[] {
+  const byName = new Map<string, string[]>();
+  for (const route of routes) {
+    if (!route.permission) continue;
+    const list = byName.get(route.permission) ?? [];
+    list.push(`${route.method.toUpperCase()} /api/v1${route.path}`);
+    byName.set(route.permission, list);
+  }
+  return [...byName.entries()].map(([name, list]) => ({ name, routes: list })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function toJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  return z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+}
+
+const problemSchema = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'code'],
+  properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' }, details: { type: 'object' } },
+};
+
+export function buildOpenApi(routes: ApiRoute[], issuer: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const openapiPath = `/api/v1${route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`;
+    const parameters: Record<string, unknown>[] = [];
+    const paramSchema = route.params ? toJsonSchema(route.params, 'input') : undefined;
+    for (const name of route.path.match(/:([A-Za-z0-9_]+)/g)?.map((p) => p.slice(1)) ?? []) {
+      const props = (paramSchema?.properties ?? {}) as Record<string, unknown>;
+      parameters.push({ name, in: 'path', required: true, schema: props[name] ?? { type: 'string' } });
+    }
+    if (route.query) {
+      const q = toJsonSchema(route.query, 'input');
+      const required = new Set((q.required as string[] | undefined) ?? []);
+      for (const [name, schema] of Object.entries((q.properties ?? {}) as Record<string, unknown>)) {
+        parameters.push({ name, in: 'query', required: required.has(name), schema });
+      }
+    }
+    const success = String(route.status ?? (route.response ? 200 : 204));
+    paths[openapiPath] ??= {};
+    paths[openapiPath][route.method] = {
+      summary: route.summary,
+      tags: [route.tag],
+      operationId: `${route.method}${openapiPath.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      'x-permission': route.permission,
+      security: [{ bearer: [] }],
+      ...(parameters.length ? { parameters } : {}),
+      ...(route.body
+        ? { requestBody: { required: true, content: route.bodyType === 'text/csv' ? { 'text/csv': { schema: { type: 'string' } } } : { 'application/json': { schema: toJsonSchema(route.body, 'input') } } } }
+        : {}),
+      responses: {
+        [success]: route.response ? { description: 'Success', content: { 'application/json': { schema: toJsonSchema(route.response, 'output') } } } : { description: 'Success' },
+        '400': { $ref: '#/components/responses/Problem' },
+        '401': { $ref: '#/components/responses/Problem' },
+        ...(route.permission ? { '403': { $ref: '#/components/responses/Problem' } } : {}),
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Gatehouse admin API', version: '1' },
+    servers: [{ url: issuer }],
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: `An access token issued by Gatehouse for the resource ${issuer}/api` } },
+      responses: { Problem: { description: 'Error (RFC 9457 problem details)', content: { 'application/problem+json': { schema: problemSchema } } } },
+    },
+  };
+}

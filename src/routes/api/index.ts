@@ -1,0 +1,54 @@
+// Assembles the admin API: every route module's routes, the OpenAPI document and the permission
+// catalog. Route modules export a function `(services) => ApiRoute[]`; add new ones to
+// `allRoutes` below.
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { GatehouseContext } from '../../context.ts';
+import { buildOpenApi, defineRoute, mountRoutes, permissionCatalog, type ApiRoute, type Authenticate } from './framework.ts';
+
+export type ApiServices = GatehouseContext & { issuer: string };
+
+function metaRoutes(routesSoFar: () => ApiRoute[], services: ApiServices): ApiRoute[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/permissions',
+      permission: 'permissions:list',
+      summary: "List Gatehouse's own permission catalog (one permission per admin route) and the catalogs of registered API resources",
+      tag: 'permissions',
+      response: z.object({
+        gatehouse: z.array(z.object({ name: z.string(), routes: z.array(z.string()) })),
+        resources: z.array(z.object({ resource: z.string(), permissions: z.array(z.string()) })),
+      }),
+      async handler() {
+        const resources = await services.apiResources.list();
+        return {
+          gatehouse: permissionCatalog(routesSoFar()),
+          resources: resources.map((r) => ({ resource: r.identifier, permissions: r.scopes })),
+        };
+      },
+    }),
+  ];
+}
+
+/** The full route table (also used by tests to check every route's authorization). */
+export function allRoutes(services: ApiServices): ApiRoute[] {
+  const routes: ApiRoute[] = [];
+  const modules: ((s: ApiServices) => ApiRoute[])[] = [
+    // Route modules register here.
+  ];
+  for (const module of modules) routes.push(...module(services));
+  routes.push(...metaRoutes(() => routes, services));
+  return routes;
+}
+
+export function createApiRouter(services: ApiServices, authenticate: Authenticate): { router: Router; routes: ApiRoute[] } {
+  const router = new Router();
+  const routes = allRoutes(services);
+  const openapi = buildOpenApi(routes, services.issuer);
+  router.get('/api/v1/openapi.json', (ctx) => {
+    ctx.body = openapi;
+  });
+  mountRoutes(router, routes, authenticate);
+  return { router, routes };
+}
