@@ -16,3 +16,11 @@ export interface Caller {
   permissionsByResource: Record<string, string[]>;
   dataScope: Record<string, string[]>;
 }
+
+import type { Context } from 'koa';
+import type { Actor } from '../../services/actor.ts';
+
+/** The audit actor for an admin API call. */
+export function actorOf(caller: Caller, ctx: Context): Actor {
+  return { actorType: caller.subjectType, actorId: caller.subjectId, ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
+}

@@ -1,0 +1,24 @@
+// No privilege escalation: nobody grants a role, a permission or a data scope wider than their
+// own (OWASP ASVS 5 V8.2: authorization changes limited to the granter's own rights).
+import { AppError } from './errors.ts';
+
+export interface GranterRights {
+  permissionsByResource: Record<string, string[]>;
+  dataScope: Record<string, string[]>;
+}
+
+/** Throws unless every permission in `permissions` (per resource) is held by the granter. */
+export function assertCanGrantPermissions(granter: GranterRights, permissions: { resource: string; permission: string }[], what: string): void {
+  const missing = permissions.filter((p) => !(granter.permissionsByResource[p.resource] ?? []).includes(p.permission));
+  if (missing.length) {
+    throw new AppError('auth.escalation', 403, `you cannot grant ${what}: it carries permissions you do not hold (${missing.slice(0, 5).map((p) => p.permission).join(', ')}${missing.length > 5 ? ', …' : ''})`);
+  }
+}
+
+/** Throws unless `values` for `key` lie within the granter's own data scope ("*" covers all). */
+export function assertCanGrantDataScope(granter: GranterRights, key: string, values: string[]): void {
+  const own = granter.dataScope[key] ?? [];
+  if (own.includes('*')) return;
+  const outside = values.filter((v) => v === '*' || !own.includes(v));
+  if (outside.length) throw new AppError('auth.escalation', 403, `you cannot grant data scope ${key}=${outside.join(',')}: it is wider than your own`);
+}

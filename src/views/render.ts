@@ -1,0 +1,54 @@
+// Server-side rendering of the interaction pages (sign-in, consent, logout, errors) with Eta.
+// Every page is rendered on its own and then wrapped in views/layout.eta, so page templates stay
+// plain fragments and no page can forget the layout (and with it the CSP nonce on <style>).
+import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
+
+/** Data every page needs: the per-request CSP nonce (see securityHeaders) and the <title>. */
+export type ViewData = Record<string, unknown> & { nonce: string; title: string };
+
+export interface Renderer {
+  /** Renders views/<name>.eta inside views/layout.eta and resolves to the full HTML document. */
+  render(name: string, data: ViewData): Promise<string>;
+}
+
+export interface RendererOptions {
+  /** Directory holding layout.eta and the page templates; defaults to the repository's views/. */
+  viewsDir?: string;
+  /** Keep compiled templates in memory: on in production, off in development for live edits. */
+  cache: boolean;
+}
+
+// src/views/render.ts → <repo>/views/. Resolved from the module URL rather than process.cwd() so
+// the CLI works from any working directory.
+const DEFAULT_VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
+
+// Names come from code, never from requests, but a strict pattern keeps anything path-like
+// ('../', absolute paths, '@'-prefixed names that Eta treats as registered templates) out of
+// template resolution even if that ever changes. 'layout' is reserved: it wraps pages.
+const VIEW_NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const LAYOUT = 'layout';
+
+export function createRenderer(options: RendererOptions): Renderer {
+  const eta = new Eta({
+    views: options.viewsDir ?? DEFAULT_VIEWS_DIR,
+    cache: options.cache,
+    // Explicit although it is Eta's default: everything interpolated with <%= %> is HTML-escaped
+    // (& < > " '), which is what makes user-supplied values safe in text and quoted attributes.
+    autoEscape: true,
+    // Templates address their data as it.x; `with` would let a missing key silently resolve to
+    // a global.
+    useWith: false,
+  });
+
+  return {
+    async render(name, data) {
+      if (!VIEW_NAME.test(name) || name === LAYOUT) {
+        throw new Error(`Invalid view name: ${JSON.stringify(name)}`);
+      }
+      const body = await eta.renderAsync(name, data);
+      // body last: the page's HTML must win over any `body` key a caller put into data.
+      return eta.renderAsync(LAYOUT, { ...data, body });
+    },
+  };
+}
