@@ -10,6 +10,8 @@ import { createApiResourceService } from './services/api-resources.ts';
 import { createApplicationService } from './services/applications.ts';
 import { createAuditService } from './services/audit.ts';
 import { createAuthorizationService } from './services/authorization.ts';
+import { createGrantIdentityService } from './services/grant-identities.ts';
+import { createAppAccessService } from './services/app-access.ts';
 import { createPasswordHasher } from './services/passwords.ts';
 import { deriveKeys, loadOrCreateSecret, type DerivedKeys } from './services/secrets.ts';
 import { createUserService } from './services/users.ts';
@@ -39,6 +41,8 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const apiResources = await createApiResourceService({ knex, store, audit, tenantId });
     const payloads = createOidcPayloadQueries(knex);
     const authorization = await createAuthorizationService({ knex, store });
+    const grantIdentities = createGrantIdentityService({ knex, store, tenantId });
+    const appAccess = createAppAccessService({ knex, tenantId });
     // Directory services (identity model) register below.
     const openedStore = store;
     return {
@@ -56,6 +60,8 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       apiResources,
       payloads,
       authorization,
+      grantIdentities,
+      appAccess,
       async close() {
         await authorization.cache.close();
         await applications.cache.close();

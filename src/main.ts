@@ -31,8 +31,9 @@ async function start(config: Config, logger: Logger, args: string[]): Promise<vo
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
-  const admin = await ensureAdministrator(context);
+  // The server seeds the system roles at start; the first administrator needs the Admin role.
   server = await startServer(context, { port: config.port, host: config.host });
+  const admin = await ensureAdministrator(context);
   if (admin?.generatedPassword) {
     // Printed once to the terminal, never logged: it is the only copy.
     process.stdout.write(`\nCreated administrator "${admin.username}" with one-time password: ${admin.generatedPassword}\nStore it now; it is not shown again (set GATEHOUSE_ADMIN_PASSWORD to choose it).\n\n`);
@@ -41,11 +42,17 @@ async function start(config: Config, logger: Logger, args: string[]): Promise<vo
     const report = await applySeed(context, demoSeed(server.issuer), SYSTEM_ACTOR);
     process.stdout.write(`
 Demo loaded (${report.users.created.length} users created, ${report.applications.created.length} applications created).
-  Users: lucy, kim, jack, simon — password "${DEMO_PASSWORD}"
-  Web app:  client_id demo-web, secret demo-web-secret-change-me-0123456789abcdef, redirect http://localhost:8080/callback
-  SPA:      client_id demo-spa (public, PKCE S256), redirect http://localhost:5173/callback
-  Service:  client_id demo-service, secret demo-service-secret-change-me-0123456789ab (client credentials, resource ${server.issuer}/demo-api)
-  Try:      ${server.issuer}/auth?client_id=demo-web&response_type=code&scope=openid%20profile&redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Fcallback
+  Users (password "${DEMO_PASSWORD}"):
+    lucy   internal (User + Admin, client=*, supplier=*) and client (Client, client=*)
+    kim    internal (User, client=ROOM)
+    jack   client (Client, client=ROOM)
+    simon  client (Client, client=Pharma)
+  Applications:
+    Smart Hub           web, accepts internal   client_id smart-hub, secret smart-hub-secret-change-me-0123456789abcdef, redirect http://localhost:8080/callback
+    Client Portal       SPA, accepts client     client_id client-portal (public, PKCE S256), redirect http://localhost:5173/callback
+    Operations Console  web, accepts both       client_id ops-console, secret ops-console-secret-change-me-0123456789abcd, redirect http://localhost:8081/callback
+    Demo service        client credentials      client_id demo-service, secret demo-service-secret-change-me-0123456789ab, resource ${server.issuer}/demo-api
+  Try: ${server.issuer}/auth?client_id=smart-hub&response_type=code&scope=openid%20profile%20identity&redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Fcallback
 `);
   }
   process.stdout.write(`Gatehouse is running at ${server.url} (issuer ${server.issuer})\n`);

@@ -13,6 +13,12 @@ import { createHealthRouter } from './routes/health.ts';
 import { createInteractionRouter } from './routes/interactions.ts';
 import { loadSigningKeys } from './services/signing-keys.ts';
 import { createRenderer } from './views/render.ts';
+import { recordGrantIdentity, type IdentityFlowDeps } from './oidc/identity.ts';
+import { adminApiAudience, createApiAuthenticator } from './routes/api/auth.ts';
+import { createApiRouter } from './routes/api/index.ts';
+import { permissionCatalog } from './routes/api/framework.ts';
+import { ensureSystemRoles } from './services/system-roles.ts';
+import { createIdentitySelectionService } from './services/identity-selection.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -39,16 +45,31 @@ export async function startServer(context: GatehouseContext, options: { port: nu
 
   const renderer = createRenderer({ cache: config.production });
   const jwks = await loadSigningKeys(context.knex, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
+  const identityFlow: IdentityFlowDeps = {
+    knex: context.knex,
+    authorization: context.authorization,
+    grantIdentities: context.grantIdentities,
+    eligibleIdentities: (userId, clientId) => context.appAccess.eligibleIdentities(userId, clientId),
+    adminApiAudience: adminApiAudience(issuer),
+  };
+  const apiServices = { ...context, issuer };
+  const publicJwks = jwks.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
+  const api = createApiRouter(apiServices, createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, knex: context.knex, tenantId: context.tenantId }));
+  // System roles follow the route table: a new admin route's permission reaches Admin at start.
+  await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
+  await context.authorization.invalidateAll();
+
   const configuration = buildConfiguration({
     config,
     issuer,
     adapter: createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl }),
-    findAccount: createFindAccount(context.users),
+    findAccount: createFindAccount({ users: context.users, authorization: context.authorization, grantIdentities: context.grantIdentities }),
     jwks,
     cookieKeys: context.keys.cookieKeys,
     applications: context.applications,
     apiResources: context.apiResources,
     renderer,
+    identityFlow,
   });
   const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
 
@@ -61,7 +82,18 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   provider.use(errorHandler({ logger, renderer }));
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() });
   provider.use(health.routes());
-  const interactions = createInteractionRouter({ provider, users: context.users, audit: context.audit, renderer, tenantId: context.tenantId });
+  provider.use(recordGrantIdentity(identityFlow));
+  provider.use(api.router.routes());
+  provider.use(api.router.allowedMethods());
+  const interactions = createInteractionRouter({
+    provider,
+    users: context.users,
+    audit: context.audit,
+    renderer,
+    tenantId: context.tenantId,
+    eligibleIdentities: identityFlow.eligibleIdentities,
+    identitySelection: createIdentitySelectionService({ knex: context.knex, tenantId: context.tenantId }),
+  });
   provider.use(interactions.routes());
   provider.use(interactions.allowedMethods());
 

@@ -1,15 +1,21 @@
-// findAccount: the bridge from oidc-provider's `sub` to a Gatehouse user.
-import type { Account, AccountClaims, FindAccount } from 'oidc-provider';
+// findAccount: the bridge from oidc-provider's `sub` to a Gatehouse user, with the identity
+// claims (scope `identity`) of the grant the token belongs to.
+import type { Account, AccountClaims, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
+import type { AuthorizationService } from '../services/authorization.ts';
+import type { GrantIdentityService } from '../services/grant-identities.ts';
 import type { UserService } from '../services/users.ts';
+import { identityClaimsForGrant } from './identity.ts';
 
-export function createFindAccount(users: UserService): FindAccount {
-  return async (_ctx, sub): Promise<Account | undefined> => {
-    const user = await users.findById(sub);
+export function createFindAccount(deps: { users: UserService; authorization: AuthorizationService; grantIdentities: GrantIdentityService }): FindAccount {
+  return async (ctx: KoaContextWithOIDC, sub, token): Promise<Account | undefined> => {
+    const user = await deps.users.findById(sub);
     // A deactivated or locked user keeps no account: oidc-provider then refuses refresh and userinfo.
     if (!user || user.status !== 'active') return undefined;
+    const grantId = (token as { grantId?: string } | undefined)?.grantId ?? ctx.oidc?.entities?.Grant?.jti;
     return {
       accountId: user.id,
-      async claims(): Promise<AccountClaims> {
+      async claims(_use, scope): Promise<AccountClaims> {
+        const identity = scope.split(' ').includes('identity') ? await identityClaimsForGrant(deps, grantId) : undefined;
         return {
           sub: user.id,
           preferred_username: user.username,
@@ -18,6 +24,7 @@ export function createFindAccount(users: UserService): FindAccount {
           // Gatehouse does not verify email ownership yet: say so rather than imply it.
           email_verified: user.email ? false : undefined,
           updated_at: Math.floor(user.updatedAt.getTime() / 1000),
+          ...(identity ?? {}),
         };
       },
     };

@@ -7,6 +7,7 @@ import type { ApiResourceService } from '../services/api-resources.ts';
 import type { ApplicationService } from '../services/applications.ts';
 import type { PrivateJwk } from '../services/signing-keys.ts';
 import type { Renderer } from '../views/render.ts';
+import { buildInteractionPolicy, createExtraTokenClaims, type IdentityFlowDeps } from './identity.ts';
 
 export interface ConfigurationDeps {
   config: Config;
@@ -18,6 +19,7 @@ export interface ConfigurationDeps {
   applications: ApplicationService;
   apiResources: ApiResourceService;
   renderer: Renderer;
+  identityFlow: IdentityFlowDeps;
 }
 
 const nonceOf = (ctx: KoaContextWithOIDC) => String((ctx.state as { nonce?: string }).nonce ?? '');
@@ -38,11 +40,13 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     },
     // Authorization code only: no implicit or hybrid flows (OAuth 2.0 Security BCP, RFC 9700 §2.1.2).
     responseTypes: ['code'],
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'identity'],
     claims: {
       openid: ['sub'],
       profile: ['name', 'preferred_username', 'updated_at'],
       email: ['email', 'email_verified'],
+      // Gatehouse's identity model (DESIGN.md "Token contract").
+      identity: ['identity', 'roles', 'groups', 'data_scope'],
     },
     clientAuthMethods,
     clientDefaults: {
@@ -108,6 +112,10 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         defaultResource: async (_ctx, _client, oneOf) => oneOf,
         useGrantedResource: async () => true,
         async getResourceServerInfo(_ctx, indicator): Promise<ResourceServer> {
+          // Gatehouse's own admin API: permissions come from roles, the one scope is `admin`.
+          if (indicator === deps.identityFlow.adminApiAudience) {
+            return { scope: 'admin', audience: indicator, accessTokenTTL: config.accessTokenTtl, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
+          }
           const resource = await deps.apiResources.findByIdentifier(indicator);
           if (!resource) throw new errors.InvalidTarget(`resource "${indicator}" is not registered`);
           return {
@@ -143,7 +151,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: buildInteractionPolicy(deps.identityFlow),
     },
+    extraTokenClaims: createExtraTokenClaims(deps.identityFlow),
     async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = await renderer.render('error', {
@@ -158,7 +168,8 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     clientBasedCORS(_ctx, origin, client) {
       return client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false;
     },
-    conformIdTokenClaims: true,
+    // The token contract puts the identity claims in the ID token as well as userinfo.
+    conformIdTokenClaims: false,
     extraParams: [],
   };
 }

@@ -8,6 +8,8 @@ import { AppError } from '../services/errors.ts';
 import type { UserService } from '../services/users.ts';
 import type { Renderer } from '../views/render.ts';
 import { readForm } from '../middleware/form-body.ts';
+import type { EligibleIdentity } from '../oidc/identity.ts';
+import type { IdentitySelectionService } from '../services/identity-selection.ts';
 
 // One message for an unknown user, a wrong password and an inactive account, so the page never
 // tells whether an account exists (OWASP ASVS 5 V6.3.8 / NIST 800-63B rev 4 §3.2.2).
@@ -19,7 +21,11 @@ interface InteractionDeps {
   audit: AuditService;
   renderer: Renderer;
   tenantId: string;
+  eligibleIdentities(userId: string, clientId: string): Promise<EligibleIdentity[]>;
+  identitySelection: IdentitySelectionService;
 }
+
+const KIND_LABELS: Record<string, string> = { internal: 'Internal user', client: 'Client', supplier: 'Supplier' };
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -76,7 +82,49 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       });
       return;
     }
+    if (prompt.name === 'select_account') return renderSelectIdentity(ctx, interaction);
     throw new AppError('interaction.unsupported', 400, `Unsupported sign-in step "${prompt.name}".`);
+  });
+
+  async function renderSelectIdentity(ctx: Context, interaction: Details, error?: string) {
+    const userId = interaction.session?.accountId;
+    if (!userId) throw new AppError('interaction.wrong_step', 400, 'Sign in first.');
+    const clientId = String(interaction.params.client_id);
+    const eligible = await deps.eligibleIdentities(userId, clientId);
+    ctx.type = 'html';
+    if (eligible.length === 0) {
+      await audit.record({ tenantId, action: 'application.access_denied', result: 'failure', actorType: 'user', actorId: userId, targetType: 'application', targetId: clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: { reason: 'no eligible identity' } });
+      ctx.status = 403;
+      ctx.body = await renderer.render('no-access', { nonce: nonce(ctx), title: 'No access', clientName: await clientName(clientId) });
+      return;
+    }
+    const preferred = await deps.identitySelection.defaultIdentityId(userId);
+    ctx.body = await renderer.render('select-identity', {
+      nonce: nonce(ctx),
+      title: 'Choose an identity',
+      action: `/interaction/${interaction.uid}/select-identity`,
+      clientName: await clientName(clientId),
+      identities: eligible.map((i) => ({ id: i.id, kind: KIND_LABELS[i.kind] ?? i.kind, label: i.alias })),
+      selectedId: eligible.some((i) => i.id === preferred) ? preferred : eligible[0]!.id,
+      error,
+    });
+  }
+
+  router.post('/interaction/:uid/select-identity', async (ctx) => {
+    const interaction = await details(ctx);
+    const userId = interaction.session?.accountId;
+    if (interaction.prompt.name !== 'select_account' || !userId) throw new AppError('interaction.wrong_step', 400, 'There is no identity to choose at this step.');
+    const form = await readForm(ctx);
+    const identityId = form.get('identity_id') ?? '';
+    const eligible = await deps.eligibleIdentities(userId, String(interaction.params.client_id));
+    if (!eligible.some((i) => i.id === identityId)) {
+      ctx.status = 400;
+      return renderSelectIdentity(ctx, interaction, 'Choose one of the identities listed.');
+    }
+    await deps.identitySelection.setDefault(userId, identityId);
+    await audit.record({ tenantId, action: 'identity.selected', actorType: 'user', actorId: userId, targetType: 'identity', targetId: identityId, ip: ctx.ip, details: { clientId: interaction.params.client_id } });
+    await provider.interactionFinished(ctx.req, ctx.res, { select_account: { identityId } }, { mergeWithLastSubmission: true });
+    ctx.respond = false;
   });
 
   router.post('/interaction/:uid/login', async (ctx) => {

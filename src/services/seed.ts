@@ -1,5 +1,6 @@
 // Declarative, idempotent import of users, applications and API resources from JSON or YAML.
 // Running the same file twice changes nothing the second time.
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -10,9 +11,22 @@ import { newApplicationSchema } from './applications.ts';
 import { AppError } from './errors.ts';
 import { newUserSchema } from './users.ts';
 
+const seedIdentitySchema = z.object({
+  kind: z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/, 'kind: lowercase letters, digits, "_" or "-"'),
+  alias: z.string().trim().min(1).max(200),
+  roles: z.array(z.string().min(1)).default([]),
+  dataScope: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/), z.array(z.string().min(1).max(200)).min(1)).default({}),
+});
+
+const seedUserSchema = newUserSchema.extend({ identities: z.array(seedIdentitySchema).default([]) });
+const seedApplicationSchema = z.intersection(newApplicationSchema, z.object({ acceptedIdentityKinds: z.array(z.string()).min(1).nullable().optional() }));
+
 export const seedSchema = z.object({
-  users: z.array(newUserSchema).default([]),
-  applications: z.array(newApplicationSchema).default([]),
+  dataScopeKeys: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/)).default([]),
+  identityKinds: z.array(z.object({ kind: z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/), label: z.string().min(1).max(100) })).default([]),
+  roles: z.array(z.object({ name: z.string().trim().min(1).max(100), description: z.string().max(500).optional(), permissions: z.array(z.object({ resource: z.string().min(1), permission: z.string().min(1) })).default([]) })).default([]),
+  users: z.array(seedUserSchema).default([]),
+  applications: z.array(seedApplicationSchema).default([]),
   apiResources: z.array(apiResourceSchema).default([]),
 }).strict();
 
@@ -54,18 +68,34 @@ export async function applySeed(context: GatehouseContext, input: unknown, actor
   const seed = parseSeed(input);
   const report: SeedReport = { users: { created: [], unchanged: [] }, applications: { created: [], updated: [], unchanged: [] }, apiResources: { upserted: [] }, clientSecrets: [] };
 
+  const { knex, tenantId } = context;
+  for (const key of seed.dataScopeKeys) await knex('data_scope_keys').insert({ tenant_id: tenantId, key }).onConflict(['tenant_id', 'key']).ignore();
+  for (const k of seed.identityKinds) await knex('identity_kinds').insert({ tenant_id: tenantId, kind: k.kind, label: k.label }).onConflict(['tenant_id', 'kind']).ignore();
+  for (const role of seed.roles) {
+    let row: { id: string } | undefined = await knex('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = ?', [role.name.toLowerCase()]).first('id');
+    if (!row) {
+      row = { id: randomUUID() };
+      await knex('roles').insert({ id: row.id, tenant_id: tenantId, name: role.name, description: role.description ?? null });
+    }
+    if (role.permissions.length) await knex('role_permissions').insert(role.permissions.map((p) => ({ tenant_id: tenantId, role_id: row!.id, resource: p.resource, permission: p.permission }))).onConflict(['role_id', 'resource', 'permission']).ignore();
+  }
   for (const resource of seed.apiResources) {
     await context.apiResources.upsert(resource, actor);
     report.apiResources.upserted.push(resource.identifier);
   }
   for (const user of seed.users) {
-    if (await context.users.findByUsername(user.username)) {
+    let existing = await context.users.findByUsername(user.username);
+    if (existing) {
       report.users.unchanged.push(user.username);
-      continue;
+    } else {
+      const first = user.identities[0];
+      const { identities: _identities, ...fields } = user;
+      existing = await context.users.create({ ...fields, identityKind: first?.kind, identityAlias: first?.alias }, actor);
+      report.users.created.push(user.username);
     }
-    await context.users.create(user, actor);
-    report.users.created.push(user.username);
+    for (const identity of user.identities) await applySeedIdentity(context, existing.id, identity);
   }
+  await context.authorization.invalidateAll();
   for (const app of seed.applications) {
     const existing = app.clientId ? await context.applications.findById(app.clientId) : await context.applications.findByName(app.name);
     if (!existing) {
@@ -77,5 +107,33 @@ export async function applySeed(context: GatehouseContext, input: unknown, actor
     const changed = await context.applications.updateFromSeed(existing, app, actor);
     (changed ? report.applications.updated : report.applications.unchanged).push(existing.id);
   }
+  for (const app of seed.applications) {
+    if (app.acceptedIdentityKinds === undefined) continue;
+    const id = app.clientId ?? (await context.applications.findByName(app.name))?.id;
+    if (!id) continue;
+    await knex('applications').where({ id, tenant_id: tenantId }).update({ accepted_identity_kinds: app.acceptedIdentityKinds === null ? null : JSON.stringify(app.acceptedIdentityKinds) });
+    await context.applications.cache.invalidate(id);
+  }
   return report;
+}
+
+/** Adds the identity (by user, kind and alias) with its roles and data scopes if missing: idempotent. */
+async function applySeedIdentity(context: GatehouseContext, userId: string, identity: z.output<typeof seedIdentitySchema>): Promise<void> {
+  const { knex, tenantId } = context;
+  await knex.transaction(async (trx) => {
+    let row: { id: string } | undefined = await trx('identities').where({ user_id: userId, kind: identity.kind }).whereRaw('lower(alias) = ?', [identity.alias.toLowerCase()]).first('id');
+    if (!row) {
+      row = { id: randomUUID() };
+      await trx('identities').insert({ id: row.id, tenant_id: tenantId, user_id: userId, kind: identity.kind, alias: identity.alias });
+    }
+    for (const name of identity.roles) {
+      const role: { id: string } | undefined = await trx('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = ?', [name.toLowerCase()]).first('id');
+      if (!role) throw new AppError('seed.unknown_role', 400, `role "${name}" does not exist (define it under "roles")`);
+      await trx('identity_roles').insert({ tenant_id: tenantId, identity_id: row.id, role_id: role.id }).onConflict(['identity_id', 'role_id']).ignore();
+    }
+    for (const [key, values] of Object.entries(identity.dataScope)) {
+      await trx('data_scope_keys').insert({ tenant_id: tenantId, key }).onConflict(['tenant_id', 'key']).ignore();
+      await trx('identity_data_scopes').insert({ tenant_id: tenantId, identity_id: row.id, key, values: JSON.stringify(values) }).onConflict(['identity_id', 'key']).merge(['values']);
+    }
+  });
 }

@@ -1,0 +1,125 @@
+// Identities in the OIDC flow: the identity-selection prompt, recording the identity chosen for
+// each grant, and the authorization claims of the token contract (DESIGN.md "Token contract").
+import type { KoaContextWithOIDC, Configuration } from 'oidc-provider';
+import { interactionPolicy } from 'oidc-provider';
+import type { Knex } from 'knex';
+import { ADMIN_API_RESOURCE, type AuthorizationService, type EffectiveAuthorization } from '../services/authorization.ts';
+import type { GrantIdentityService } from '../services/grant-identities.ts';
+
+export const SELECT_IDENTITY_PROMPT = 'select_account';
+
+export interface EligibleIdentity {
+  id: string;
+  kind: string;
+  alias: string;
+}
+
+export interface IdentityFlowDeps {
+  knex: Knex;
+  authorization: AuthorizationService;
+  grantIdentities: GrantIdentityService;
+  eligibleIdentities(userId: string, clientId: string): Promise<EligibleIdentity[]>;
+  adminApiAudience: string;
+}
+
+interface SelectResult {
+  select_account?: { identityId?: string };
+  login?: unknown;
+}
+
+const resultOf = (ctx: KoaContextWithOIDC) => (ctx.oidc.result ?? {}) as SelectResult;
+
+/**
+ * login → select_account → consent. The selection page is shown when more than one of the
+ * user's identities may use the application and the user just signed in (or asked with
+ * prompt=select_account); exactly one → no page; none → the page says there is no access.
+ */
+export function buildInteractionPolicy(deps: IdentityFlowDeps): NonNullable<NonNullable<Configuration['interactions']>['policy']> {
+  const { Prompt, Check, base } = interactionPolicy;
+  const policy = base();
+  const selectIdentity = new Prompt(
+    { name: SELECT_IDENTITY_PROMPT, requestable: true },
+    new Check('identity_selection_required', 'the user must choose which identity to use', async (ctx) => {
+      const { oidc } = ctx;
+      const accountId = oidc.session?.accountId;
+      if (!accountId || !oidc.client) return Check.NO_NEED_TO_PROMPT;
+      const result = resultOf(ctx);
+      if (result.select_account?.identityId) return Check.NO_NEED_TO_PROMPT;
+      const eligible = await deps.eligibleIdentities(accountId, oidc.client.clientId);
+      if (eligible.length === 1) return Check.NO_NEED_TO_PROMPT;
+      if (eligible.length === 0 || result.login) return Check.REQUEST_PROMPT;
+      // Signed in earlier in this session: keep the identity already chosen for this app.
+      const grantId = oidc.session?.grantIdFor(oidc.client.clientId);
+      const current = grantId ? await deps.grantIdentities.get(grantId) : undefined;
+      return current && eligible.some((e) => e.id === current) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    }),
+  );
+  policy.add(selectIdentity, 1);
+  return policy;
+}
+
+/**
+ * Runs after oidc-provider has answered an authorization request: when it issued a code, record
+ * which identity the grant is for before the response leaves, so the token request that follows
+ * can find it.
+ */
+export function recordGrantIdentity(deps: IdentityFlowDeps) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
+    await next();
+    const route = ctx.oidc?.route;
+    if (route !== 'authorization' && route !== 'resume') return;
+    const grant = ctx.oidc.entities.Grant;
+    const code = ctx.oidc.entities.AuthorizationCode;
+    const accountId = ctx.oidc.session?.accountId;
+    if (!grant?.jti || !code || !accountId || !ctx.oidc.client) return;
+    const eligible = await deps.eligibleIdentities(accountId, ctx.oidc.client.clientId);
+    const chosen = resultOf(ctx).select_account?.identityId;
+    let identityId = chosen && eligible.some((e) => e.id === chosen) ? chosen : undefined;
+    if (!identityId) {
+      const current = await deps.grantIdentities.get(grant.jti);
+      identityId = current && eligible.some((e) => e.id === current) ? current : eligible.length === 1 ? eligible[0]!.id : undefined;
+    }
+    if (identityId) await deps.grantIdentities.set(grant.jti, identityId);
+  };
+}
+
+export function authorizationClaims(authz: EffectiveAuthorization) {
+  return {
+    identity: { id: authz.identity.id, kind: authz.identity.kind, alias: authz.identity.alias },
+    roles: authz.roles,
+    groups: authz.groups,
+    data_scope: authz.dataScope,
+  };
+}
+
+/** extraTokenClaims: identity, roles, groups, data_scope and the audience's permissions. */
+export function createExtraTokenClaims(deps: IdentityFlowDeps): NonNullable<Configuration['extraTokenClaims']> {
+  const serviceIdentities = new Map<string, string>();
+  async function serviceIdentity(serviceAccountId: string): Promise<string | undefined> {
+    const cached = serviceIdentities.get(serviceAccountId);
+    if (cached) return cached;
+    const row: { id: string } | undefined = await deps.knex('identities').where({ service_account_id: serviceAccountId }).first('id');
+    // A service account has exactly one identity for its whole life, so this never goes stale.
+    if (row) serviceIdentities.set(serviceAccountId, row.id);
+    return row?.id;
+  }
+
+  return async (_ctx, token) => {
+    const t = token as unknown as { kind: string; grantId?: string; clientId?: string; resourceServer?: { audience?: string } };
+    const identityId = t.kind === 'ClientCredentials' ? (t.clientId ? await serviceIdentity(t.clientId) : undefined) : t.grantId ? await deps.grantIdentities.get(t.grantId) : undefined;
+    if (!identityId) return undefined;
+    const authz = await deps.authorization.forIdentity(identityId);
+    if (!authz) return undefined;
+    const audience = t.resourceServer?.audience;
+    const resource = audience === deps.adminApiAudience ? ADMIN_API_RESOURCE : audience;
+    return { ...authorizationClaims(authz), permissions: deps.authorization.permissionsFor(authz, resource) };
+  };
+}
+
+/** The identity claims for the ID token and userinfo (scope `identity`), by the grant they belong to. */
+export async function identityClaimsForGrant(deps: Pick<IdentityFlowDeps, 'authorization' | 'grantIdentities'>, grantId: string | undefined) {
+  if (!grantId) return undefined;
+  const identityId = await deps.grantIdentities.get(grantId);
+  const authz = identityId ? await deps.authorization.forIdentity(identityId) : undefined;
+  return authz ? authorizationClaims(authz) : undefined;
+}

@@ -1,0 +1,94 @@
+// A real admin-API caller for tests: a user whose identity holds a role with the given admin
+// permissions signs in through the authorization code flow and gets a Gatehouse-issued JWT
+// access token for `{issuer}/api`. Nothing is faked: the token is what a real admin client gets.
+import { randomUUID } from 'node:crypto';
+import type { TestGatehouse } from './gatehouse.ts';
+import { uniqueName } from './gatehouse.ts';
+import { discover, signIn } from './oidc.ts';
+import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
+import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
+import { allRoutes } from '../../src/routes/api/index.ts';
+import { permissionCatalog } from '../../src/routes/api/framework.ts';
+
+export interface ApiResponse {
+  status: number;
+  // Test code reads arbitrary JSON response fields.
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  headers: Headers;
+}
+
+export interface ApiCaller {
+  token: string;
+  userId: string;
+  identityId: string;
+  username: string;
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+}
+
+const REDIRECT_URI = 'http://127.0.0.1:9/admin-callback';
+const apps = new WeakMap<TestGatehouse, Promise<{ clientId: string; clientSecret: string }>>();
+
+function adminApp(gh: TestGatehouse) {
+  let app = apps.get(gh);
+  if (!app) {
+    app = gh.context.applications
+      .create({ name: uniqueName('admin-console'), type: 'web', redirectUris: [REDIRECT_URI] }, SYSTEM_ACTOR)
+      .then(({ application, clientSecret }) => ({ clientId: application.id, clientSecret: clientSecret! }));
+    apps.set(gh, app);
+  }
+  return app;
+}
+
+export function adminCatalog(gh: TestGatehouse): string[] {
+  return permissionCatalog(allRoutes({ ...gh.context, issuer: gh.issuer })).map((p) => p.name);
+}
+
+export async function apiRequest(gh: TestGatehouse, token: string | undefined, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+  const response = await fetch(new URL(path.startsWith('/api/') ? path : `/api/v1${path}`, gh.url), {
+    method: method.toUpperCase(),
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  if (/json/.test(response.headers.get('content-type') ?? '') && text) parsed = JSON.parse(text);
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+export async function createApiCaller(gh: TestGatehouse, options: { permissions: string[] | 'all'; dataScope?: Record<string, string[]>; roles?: string[] }): Promise<ApiCaller> {
+  const { knex, tenantId } = gh.context;
+  const username = uniqueName('api-caller');
+  const password = `pw-${randomUUID()}`;
+  const user = await gh.context.users.create({ username, password }, SYSTEM_ACTOR);
+  const identity: { id: string } = await knex('identities').where({ user_id: user.id }).first('id');
+  const permissions = options.permissions === 'all' ? adminCatalog(gh) : options.permissions;
+  const roleId = randomUUID();
+  await knex('roles').insert({ id: roleId, tenant_id: tenantId, name: uniqueName('test-role') });
+  if (permissions.length) await knex('role_permissions').insert(permissions.map((permission) => ({ tenant_id: tenantId, role_id: roleId, resource: ADMIN_API_RESOURCE, permission })));
+  await knex('identity_roles').insert({ tenant_id: tenantId, identity_id: identity.id, role_id: roleId });
+  for (const name of options.roles ?? []) {
+    const role: { id: string } = await knex('roles').where({ tenant_id: tenantId, name }).first('id');
+    await knex('identity_roles').insert({ tenant_id: tenantId, identity_id: identity.id, role_id: role.id });
+  }
+  for (const [key, values] of Object.entries(options.dataScope ?? {})) {
+    await knex('data_scope_keys').insert({ tenant_id: tenantId, key }).onConflict(['tenant_id', 'key']).ignore();
+    await knex('identity_data_scopes').insert({ tenant_id: tenantId, identity_id: identity.id, key, values: JSON.stringify(values) });
+  }
+  await gh.context.authorization.invalidateAll();
+
+  const { clientId, clientSecret } = await adminApp(gh);
+  const config = await discover(gh, clientId, clientSecret);
+  const { tokens } = await signIn({ gatehouse: gh, config, redirectUri: REDIRECT_URI, username, password, scope: 'openid admin', resource: `${gh.issuer}/api` });
+  const token = tokens.access_token;
+  return {
+    token,
+    userId: user.id,
+    identityId: identity.id,
+    username,
+    request: (method, path, body, headers) => apiRequest(gh, token, method, path, body, headers),
+  };
+}
