@@ -1,0 +1,98 @@
+// A real browser (Debian's Chromium through playwright-core) signs in through the real login page,
+// and Lucy chooses her identity from the drop-down at an application that accepts both kinds.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import * as client from 'openid-client';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { discover } from '../helpers/oidc.ts';
+import { applySeed } from '../../src/services/seed.ts';
+import { DEMO_PASSWORD, demoSeed } from '../../src/services/demo.ts';
+import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const OPS_CONSOLE = { clientId: 'ops-console', secret: 'ops-console-secret-change-me-0123456789abcd', redirectUri: 'http://localhost:8081/callback' };
+
+/** Page object for Gatehouse's sign-in pages. */
+class SignInPages {
+  constructor(private readonly page: Page) {}
+  async signIn(username: string, password: string) {
+    await this.page.getByLabel('Username or email').fill(username);
+    await this.page.getByLabel('Password').fill(password);
+    await this.page.getByRole('button', { name: 'Sign in' }).click();
+  }
+  identitySelect() {
+    return this.page.locator('select[name="identity_id"]');
+  }
+  async chooseIdentity(label: string) {
+    await this.identitySelect().selectOption({ label });
+    await this.page.getByRole('button', { name: 'Continue' }).click();
+  }
+}
+
+describe('browser sign-in (Chromium)', function () {
+  this.timeout(90_000);
+  let gh: TestGatehouse;
+  let browser: Browser;
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) {
+      if (process.env.CI) throw new Error(`Chromium is required in CI at ${CHROMIUM} (apt-get install -y chromium)`);
+      this.skip();
+    }
+    gh = await startTestGatehouse();
+    await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  });
+  after(async () => {
+    await browser?.close();
+    await gh?.close();
+  });
+
+  async function startFlow(page: Page) {
+    const config = await discover(gh, OPS_CONSOLE.clientId, OPS_CONSOLE.secret);
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: OPS_CONSOLE.redirectUri,
+      scope: 'openid identity',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    });
+    // The relying party's callback: answered here, nothing listens on that port.
+    let callback: URL | undefined;
+    await page.route('http://localhost:8081/**', async (route) => {
+      callback = new URL(route.request().url());
+      await route.fulfill({ status: 200, contentType: 'text/html', body: '<title>RP</title>signed in' });
+    });
+    await page.goto(url.href);
+    return { config, verifier, state, callback: () => callback };
+  }
+
+  it('Lucy signs in through the login page and picks her client identity from the drop-down', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const flow = await startFlow(page);
+    const pages = new SignInPages(page);
+
+    await assert.doesNotReject(page.getByLabel('Username or email').waitFor());
+    await pages.signIn('lucy', 'wrong password');
+    await page.getByRole('alert').waitFor();
+    assert.match(await page.getByRole('alert').innerText(), /Invalid username or password/);
+
+    await pages.signIn('lucy', DEMO_PASSWORD);
+    await pages.identitySelect().waitFor();
+    const options = await pages.identitySelect().locator('option').allInnerTexts();
+    assert.equal(options.length, 2);
+    await pages.chooseIdentity(options.find((o) => /client/i.test(o))!);
+    await page.waitForURL(/localhost:8081\/callback/);
+
+    const tokens = await client.authorizationCodeGrant(flow.config, flow.callback()!, { pkceCodeVerifier: flow.verifier, expectedState: flow.state });
+    const claims = tokens.claims()!;
+    assert.equal((claims.identity as { kind: string }).kind, 'client');
+    assert.deepEqual(claims.roles, ['Client']);
+    assert.deepEqual(claims.data_scope, { client: ['*'] });
+    await context.close();
+  });
+});
