@@ -4,24 +4,31 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
 
+/** Field names whose values never reach a log line, wherever they appear near the top of an entry. */
+const SENSITIVE_KEYS = [
+  'password',
+  'newPassword',
+  'currentPassword',
+  'client_secret',
+  'clientSecret',
+  'secret',
+  'code',
+  'code_verifier',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'token',
+  'authorization',
+  'cookie',
+];
+
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
-  '*.password',
-  '*.newPassword',
-  '*.currentPassword',
-  '*.client_secret',
-  '*.clientSecret',
-  '*.secret',
-  '*.code',
-  '*.code_verifier',
-  '*.access_token',
-  '*.refresh_token',
-  '*.id_token',
-  '*.token',
-  '*.authorization',
-  '*.cookie',
+  // A bare `*.key` only matches one level down: `logger.info({ password })` and
+  // `logger.info({ req: { body: { password } } })` would otherwise be written in clear.
+  ...SENSITIVE_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

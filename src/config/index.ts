@@ -35,6 +35,7 @@ const envSchema = z.object({
   GATEHOUSE_REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).default(14 * 24 * 3600),
   GATEHOUSE_SESSION_TTL: z.coerce.number().int().min(60).default(14 * 24 * 3600),
   GATEHOUSE_TRUST_PROXY: booleanFromEnv.default(false),
+  GATEHOUSE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -62,6 +63,8 @@ export interface Config {
   readonly refreshTokenTtl: number;
   readonly sessionTtl: number;
   readonly trustProxy: boolean;
+  /** Audit events older than this many days are removed by the retention purge. */
+  readonly auditRetentionDays: number;
   readonly logLevel: Env['LOG_LEVEL'];
 }
 
@@ -76,19 +79,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   // Empty strings count as unset, as a shell `FOO=` usually means.
   const env = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    // Issue messages only: zod never echoes the input value here, so secrets stay out of logs.
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  // Issue messages only: zod never echoes the input value here, so secrets stay out of logs.
+  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  // Checked on the raw values so that production requirements are reported together with any
+  // invalid variable, not only after it has been fixed. A set but invalid value is reported above.
+  if (env.NODE_ENV === 'production') {
+    if (!env.DATABASE_URL) problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded database is for a single-process trial)');
+    if (!env.REDIS_URL) problems.push('REDIS_URL: required when NODE_ENV=production (the in-process store is for a single-process trial)');
+    if (!env.GATEHOUSE_SECRET) problems.push('GATEHOUSE_SECRET: required when NODE_ENV=production (generated secrets are refused)');
+    if (!env.GATEHOUSE_ISSUER) problems.push('GATEHOUSE_ISSUER: required when NODE_ENV=production (the public https URL of Gatehouse)');
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
-  const problems: string[] = [];
-  if (e.NODE_ENV === 'production') {
-    if (!e.DATABASE_URL) problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded database is for a single-process trial)');
-    if (!e.REDIS_URL) problems.push('REDIS_URL: required when NODE_ENV=production (the in-process store is for a single-process trial)');
-    if (!e.GATEHOUSE_SECRET) problems.push('GATEHOUSE_SECRET: required when NODE_ENV=production (generated secrets are refused)');
-    if (!e.GATEHOUSE_ISSUER) problems.push('GATEHOUSE_ISSUER: required when NODE_ENV=production (the public https URL of Gatehouse)');
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
     env: e.NODE_ENV,
@@ -110,6 +112,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     refreshTokenTtl: e.GATEHOUSE_REFRESH_TOKEN_TTL,
     sessionTtl: e.GATEHOUSE_SESSION_TTL,
     trustProxy: e.GATEHOUSE_TRUST_PROXY,
+    auditRetentionDays: e.GATEHOUSE_AUDIT_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -1,0 +1,164 @@
+// loadConfig: the documented defaults, and what an operator sees when the environment is wrong:
+// every problem named at once, production refusing trial settings, and no secret in the message.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config/index.ts';
+
+const GOOD_SECRET = 'a-perfectly-good-secret-0123456789-abcdefghij';
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://gatehouse@db:5432/gatehouse',
+  REDIS_URL: 'redis://cache:6379/0',
+  GATEHOUSE_SECRET: GOOD_SECRET,
+  GATEHOUSE_ISSUER: 'https://id.example.com',
+};
+
+/** Runs loadConfig expecting a ConfigError and returns it. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  let caught: unknown;
+  try {
+    loadConfig(env);
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${caught === undefined ? 'a config' : String(caught)}`);
+  return caught;
+}
+
+/** The problem lines that name a variable, e.g. "PORT: ...". */
+function problemsFor(error: ConfigError, variable: string): string[] {
+  return error.problems.filter((p) => p.startsWith(`${variable}:`));
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    assert.equal(config.env, 'development');
+    assert.equal(config.production, false);
+    assert.equal(config.port, 3000);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.issuer, undefined, 'the issuer follows the bound port when not configured');
+    assert.equal(config.databaseUrl, undefined, 'no DATABASE_URL: the embedded database');
+    assert.equal(config.redisUrl, undefined, 'no REDIS_URL: the in-process store');
+    assert.equal(config.databasePoolMax, 10);
+    assert.equal(config.redisPrefix, 'gh:');
+    assert.equal(config.dataDir, path.resolve('./.gatehouse'));
+    assert.equal(config.secret, undefined);
+    assert.equal(config.adminUsername, undefined);
+    assert.equal(config.adminPassword, undefined);
+    assert.equal(config.migrateOnStart, true);
+    assert.equal(config.idTokenAlg, 'RS256');
+    assert.equal(config.accessTokenTtl, 600);
+    assert.equal(config.refreshTokenTtl, 14 * 24 * 3600);
+    assert.equal(config.sessionTtl, 14 * 24 * 3600);
+    assert.equal(config.trustProxy, false);
+    assert.equal(config.logLevel, 'info');
+    assert.ok(Object.isFrozen(config), 'the config cannot be changed after it is loaded');
+  });
+
+  it('reads the variables it is given, as numbers and booleans where the table says so', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      GATEHOUSE_ISSUER: 'https://id.example.com/',
+      GATEHOUSE_DATA_DIR: '/var/lib/gatehouse',
+      GATEHOUSE_MIGRATE_ON_START: 'false',
+      GATEHOUSE_TRUST_PROXY: 'true',
+      GATEHOUSE_ID_TOKEN_ALG: 'ES256',
+      GATEHOUSE_ACCESS_TOKEN_TTL: '300',
+      LOG_LEVEL: 'debug',
+    });
+    assert.equal(config.port, 8080);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.issuer, 'https://id.example.com', 'a trailing slash is dropped from the issuer');
+    assert.equal(config.dataDir, '/var/lib/gatehouse');
+    assert.equal(config.migrateOnStart, false);
+    assert.equal(config.trustProxy, true);
+    assert.equal(config.idTokenAlg, 'ES256');
+    assert.equal(config.accessTokenTtl, 300);
+    assert.equal(config.logLevel, 'debug');
+  });
+
+  it('names every invalid variable in one ConfigError', () => {
+    const error = configError({ PORT: 'abc', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', GATEHOUSE_TRUST_PROXY: 'maybe' });
+    for (const variable of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'GATEHOUSE_TRUST_PROXY']) {
+      assert.equal(problemsFor(error, variable).length, 1, `${variable} is listed once in:\n${error.message}`);
+      assert.match(error.message, new RegExp(`^  - ${variable}: `, 'm'));
+    }
+    assert.equal(error.problems.length, 4, error.message);
+    assert.match(problemsFor(error, 'DATABASE_URL')[0], /postgres:\/\//, 'the message says which URLs are accepted');
+  });
+
+  it('rejects a port out of range and a redis URL of another scheme', () => {
+    const error = configError({ PORT: '70000', REDIS_URL: 'http://cache:6379' });
+    assert.equal(problemsFor(error, 'PORT').length, 1, error.message);
+    assert.equal(problemsFor(error, 'REDIS_URL').length, 1, error.message);
+    assert.match(problemsFor(error, 'REDIS_URL')[0], /redis:\/\//);
+  });
+
+  it('in production refuses the trial defaults, naming DATABASE_URL, REDIS_URL, GATEHOUSE_SECRET and GATEHOUSE_ISSUER', () => {
+    const error = configError({ NODE_ENV: 'production' });
+    for (const variable of ['DATABASE_URL', 'REDIS_URL', 'GATEHOUSE_SECRET', 'GATEHOUSE_ISSUER']) {
+      assert.equal(problemsFor(error, variable).length, 1, `${variable} is named in:\n${error.message}`);
+      assert.match(problemsFor(error, variable)[0], /required when NODE_ENV=production/);
+    }
+    assert.equal(error.problems.length, 4, error.message);
+  });
+
+  it('in production names only what is missing, and accepts a complete configuration', () => {
+    const { REDIS_URL: _redis, ...withoutRedis } = PRODUCTION;
+    const error = configError(withoutRedis);
+    assert.deepEqual(error.problems.map((p) => p.split(':')[0]), ['REDIS_URL']);
+
+    const config = loadConfig(PRODUCTION);
+    assert.equal(config.production, true);
+    assert.equal(config.databaseUrl, PRODUCTION.DATABASE_URL);
+    assert.equal(config.redisUrl, PRODUCTION.REDIS_URL);
+    assert.equal(config.issuer, 'https://id.example.com');
+  });
+
+  it('in production reports an invalid variable together with the missing ones', () => {
+    // Fixing one problem only to be told about the next is what "every problem at once" avoids.
+    const error = configError({ NODE_ENV: 'production', PORT: 'abc', DATABASE_URL: 'mysql://db/gatehouse' });
+    assert.equal(problemsFor(error, 'PORT').length, 1, error.message);
+    assert.equal(problemsFor(error, 'DATABASE_URL').length, 1, `an invalid DATABASE_URL is reported once, as invalid:\n${error.message}`);
+    assert.doesNotMatch(problemsFor(error, 'DATABASE_URL')[0], /required/);
+    for (const variable of ['REDIS_URL', 'GATEHOUSE_SECRET', 'GATEHOUSE_ISSUER']) {
+      assert.equal(problemsFor(error, variable).length, 1, `${variable} is named in:\n${error.message}`);
+    }
+  });
+
+  it('never puts a secret value in the message', () => {
+    const error = configError({
+      GATEHOUSE_SECRET: 'tooshort-SECRETVALUE',
+      GATEHOUSE_ADMIN_PASSWORD: 'ADMINPW',
+      DATABASE_URL: 'mysql://gatehouse:DBPASSWORD@db:3306/gatehouse',
+      REDIS_URL: 'http://:REDISPASSWORD@cache:6379',
+    });
+    for (const variable of ['GATEHOUSE_SECRET', 'GATEHOUSE_ADMIN_PASSWORD', 'DATABASE_URL', 'REDIS_URL']) {
+      assert.equal(problemsFor(error, variable).length, 1, `${variable} is named in:\n${error.message}`);
+    }
+    assert.match(problemsFor(error, 'GATEHOUSE_SECRET')[0], /at least 32 characters/);
+    const everything = `${error.message}\n${error.problems.join('\n')}\n${error.stack ?? ''}`;
+    for (const value of ['SECRETVALUE', 'tooshort', 'ADMINPW', 'DBPASSWORD', 'REDISPASSWORD']) {
+      assert.ok(!everything.includes(value), `"${value}" leaked into:\n${error.message}`);
+    }
+  });
+
+  it('counts empty strings as unset', () => {
+    const config = loadConfig({ PORT: '', HOST: '', DATABASE_URL: '', REDIS_URL: '', GATEHOUSE_SECRET: '', GATEHOUSE_ISSUER: '', LOG_LEVEL: '', GATEHOUSE_MIGRATE_ON_START: '' });
+    assert.equal(config.port, 3000);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.databaseUrl, undefined, 'DATABASE_URL= means the embedded database, not an invalid URL');
+    assert.equal(config.redisUrl, undefined);
+    assert.equal(config.secret, undefined, 'GATEHOUSE_SECRET= is not a (too short) secret');
+    assert.equal(config.issuer, undefined);
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.migrateOnStart, true);
+
+    // ...so in production an empty value is reported as missing, not accepted.
+    const error = configError({ ...PRODUCTION, DATABASE_URL: '', GATEHOUSE_SECRET: '' });
+    assert.deepEqual(error.problems.map((p) => p.split(':')[0]).sort(), ['DATABASE_URL', 'GATEHOUSE_SECRET']);
+    assert.match(problemsFor(error, 'GATEHOUSE_SECRET')[0], /required when NODE_ENV=production/);
+  });
+});
