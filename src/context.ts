@@ -9,12 +9,20 @@ import { createOidcPayloadQueries } from './queries/oidc-payloads.ts';
 import { createApiResourceService } from './services/api-resources.ts';
 import { createApplicationService } from './services/applications.ts';
 import { createAuditService } from './services/audit.ts';
+import { createNavigationService } from './services/navigation.ts';
 import { createAuthorizationService } from './services/authorization.ts';
 import { createGrantIdentityService } from './services/grant-identities.ts';
 import { createAppAccessService } from './services/app-access.ts';
+import { createServiceAccountService } from './services/service-accounts.ts';
 import { createPasswordHasher } from './services/passwords.ts';
 import { deriveKeys, loadOrCreateSecret, type DerivedKeys } from './services/secrets.ts';
 import { createUserService } from './services/users.ts';
+import { createDirectoryUserService } from './services/directory-users.ts';
+import { createIdentityService } from './services/identities.ts';
+import { createDataScopeService } from './services/data-scopes.ts';
+import { createRoleService } from './services/roles.ts';
+import { createGroupService } from './services/groups.ts';
+import { createDefaultPolicyService } from './services/default-policy.ts';
 import { createStore } from './store/index.ts';
 import type { KeyValueStore } from './store/types.ts';
 
@@ -34,7 +42,7 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const keys: DerivedKeys = deriveKeys(secret);
     const tenantId = DEFAULT_TENANT;
     const knex = db.knex;
-    const audit = createAuditService(knex, logger);
+    const audit = createAuditService(knex, logger, { retentionDays: config.auditRetentionDays });
     const passwords = createPasswordHasher();
     const users = createUserService({ knex, audit, passwords, tenantId });
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
@@ -44,6 +52,14 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const grantIdentities = createGrantIdentityService({ knex, store, tenantId });
     const appAccess = createAppAccessService({ knex, tenantId });
     // Directory services (identity model) register below.
+    const navigation = await createNavigationService({ knex, store, audit, applications, apiResources });
+    const serviceAccounts = await createServiceAccountService({ knex, store, audit, authorization, hashKey: keys.hashKey, tenantId, logger });
+    const roles = createRoleService({ knex, audit, authorization, apiResources });
+    const groups = createGroupService({ knex, audit, authorization });
+    const defaultPolicy = createDefaultPolicyService({ knex, audit, authorization });
+    const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users });
+    const identities = createIdentityService({ knex, audit, authorization, users });
+    const dataScopes = createDataScopeService({ knex, audit, authorization });
     const openedStore = store;
     return {
       config,
@@ -54,6 +70,7 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       keys,
       tenantId,
       audit,
+      navigation,
       passwords,
       users,
       applications,
@@ -62,10 +79,20 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       authorization,
       grantIdentities,
       appAccess,
+      serviceAccounts,
+      roles,
+      groups,
+      defaultPolicy,
+      directoryUsers,
+      identities,
+      dataScopes,
       async close() {
         await authorization.cache.close();
+        await navigation.cache.close();
+        await audit.drain();
         await applications.cache.close();
         await apiResources.cache.close();
+        await serviceAccounts.cache.close();
         await openedStore.close();
         await db.close();
       },

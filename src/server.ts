@@ -62,7 +62,7 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   const configuration = buildConfiguration({
     config,
     issuer,
-    adapter: createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl }),
+    adapter: createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl }),
     findAccount: createFindAccount({ users: context.users, authorization: context.authorization, grantIdentities: context.grantIdentities }),
     jwks,
     cookieKeys: context.keys.cookieKeys,
@@ -71,7 +71,7 @@ export async function startServer(context: GatehouseContext, options: { port: nu
     renderer,
     identityFlow,
   });
-  const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
+  const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, serviceAccounts: context.serviceAccounts, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
 
   provider.use(async (ctx, next) => {
     const started = process.hrtime.bigint();

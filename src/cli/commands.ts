@@ -2,6 +2,7 @@
 import type { GatehouseContext } from '../context.ts';
 import { migrationStatus } from '../db/migrate.ts';
 import { CLI_ACTOR } from '../services/actor.ts';
+import { AppError } from '../services/errors.ts';
 import { applySeed, readSeedFile } from '../services/seed.ts';
 import { parse, required, UsageError } from './args.ts';
 import { createOutput } from './output.ts';
@@ -103,6 +104,25 @@ export const commands: Record<string, Record<string, Command> | Command> = {
     },
   },
 
+  audit: {
+    async verify(context, args) {
+      const { values } = parse(args, {}, 'gatehouse audit verify [--json]');
+      const result = await context.audit.verify();
+      createOutput(Boolean(values.json)).result(result, () =>
+        result.ok
+          ? `Audit chain OK: ${result.count} events verified${result.anchor.lastPurgedId ? ` (from the purge anchor after event ${result.anchor.lastPurgedId})` : ''}.`
+          : [`Audit chain BROKEN at event ${result.brokenAt.id} (${result.count} events before it verified):`, `  ${result.brokenAt.field} expected ${result.brokenAt.expected}`, `  ${result.brokenAt.field} found    ${result.brokenAt.found}`].join('\n'),
+      );
+      // Exit status 1 for scripts and monitoring: the report above says where.
+      if (!result.ok) throw new AppError('audit.chain_broken', 409, `the audit chain is broken at event ${result.brokenAt.id}`);
+    },
+    async purge(context, args) {
+      const { values } = parse(args, {}, 'gatehouse audit purge [--json]');
+      const report = await context.audit.purgeExpired({ tenantId: context.tenantId, actor: CLI_ACTOR });
+      createOutput(Boolean(values.json)).result({ ...report, cutoff: report.cutoff.toISOString() }, () => `Purged ${report.count} audit events older than ${report.retentionDays} days (before ${report.cutoff.toISOString()}).`);
+    },
+  },
+
   async seed(context, args) {
     const usage = 'gatehouse seed FILE.(json|yaml) [--json]';
     const { values, positionals } = parse(args, {}, usage);
@@ -111,7 +131,7 @@ export const commands: Record<string, Record<string, Command> | Command> = {
     createOutput(Boolean(values.json)).result(report, () => [
       `users: ${report.users.created.length} created, ${report.users.unchanged.length} unchanged`,
       `applications: ${report.applications.created.length} created, ${report.applications.updated.length} updated, ${report.applications.unchanged.length} unchanged`,
-      `API resources: ${report.apiResources.upserted.length} upserted`,
+      `API resources: ${report.apiResources.created.length} created, ${report.apiResources.updated.length} updated, ${report.apiResources.unchanged.length} unchanged`,
       ...report.clientSecrets.map((s) => `client_secret for ${s.clientId}: ${s.clientSecret}  (shown only now)`),
     ].join('\n'));
   },
@@ -126,5 +146,6 @@ Commands:
   users create|set-password|list|delete
                                       manage users
   seed FILE                           import users, applications and API resources (idempotent)
+  audit verify|purge                  check the audit log's hash chain; delete events past retention
 
 Every command takes --json for machine-readable output.`;

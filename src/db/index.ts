@@ -8,6 +8,20 @@ import ClientPgLite from 'knex-pglite';
 import { acquireEmbeddedLock } from './embedded-lock.ts';
 import type { Database } from './types.ts';
 
+/**
+ * knex-pglite labels a `.delete()` response "DEL" (from knex's method name `del`), and knex's pg
+ * client returns the affected row count only for "DELETE", so every delete resolved to a result
+ * object instead of a count. Name the method as PostgreSQL does before knex-pglite reads it.
+ * knex's types do not declare processResponse, which every knex client has at run time.
+ */
+interface ResponseProcessor { processResponse(obj: { method?: string }, runner: unknown): unknown }
+const PgLiteBase = ClientPgLite as unknown as new (config: Knex.Config) => Knex.Client & ResponseProcessor;
+class PgLiteClient extends PgLiteBase {
+  override processResponse(obj: { method?: string }, runner: unknown): unknown {
+    return super.processResponse(obj.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
+  }
+}
+
 export type { Database } from './types.ts';
 export { EmbeddedDatabaseBusyError } from './embedded-lock.ts';
 
@@ -126,7 +140,7 @@ async function openPglite(dataDir: string, purpose: string): Promise<Database> {
     // code inside a transaction must use the transaction, or it waits for itself.
     // knex's types know no `pglite` key; knex-pglite reads it from what the function returns.
     const connection: Knex.PgConnectionConfig & { pglite: PGlite } = { pglite: instance };
-    knex = knexFactory({ client: ClientPgLite, connection: () => connection });
+    knex = knexFactory({ client: PgLiteClient as unknown as typeof Knex.Client, connection: () => connection });
     await knex.raw('select 1');
   } catch (error) {
     await knex?.destroy().catch(() => undefined);

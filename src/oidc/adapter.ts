@@ -10,6 +10,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { OidcPayloadQueries } from '../queries/oidc-payloads.ts';
 import { toClientMetadata, type ApplicationService } from '../services/applications.ts';
+import { serviceAccountClientMetadata, type ServiceAccountService } from '../services/service-accounts.ts';
 import type { KeyValueStore } from '../store/types.ts';
 
 const DURABLE_MODELS = new Set(['Session', 'Grant', 'RefreshToken']);
@@ -19,6 +20,8 @@ export interface AdapterDeps {
   store: KeyValueStore;
   payloads: OidcPayloadQueries;
   applications: ApplicationService;
+  /** Active service accounts are client-credentials clients whose client_id is the account id. */
+  serviceAccounts: Pick<ServiceAccountService, 'findForOidc'>;
   tenantId: string;
   /** Lifetime of the per-grant index of token keys: at least the longest token lifetime. */
   grantIndexTtl: number;
@@ -80,7 +83,12 @@ class StoreAdapter implements Adapter {
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (this.model === 'Client') {
       const app = await this.deps.applications.findForOidc(id);
-      return app ? (toClientMetadata(app) as AdapterPayload) : undefined;
+      if (app) return toClientMetadata(app) as AdapterPayload;
+      // The metadata never mentions keys, so it stays byte-identical while keys come and go and
+      // oidc-provider keeps reusing its validated Client instance; keys are checked by
+      // compareClientSecret (provider.ts).
+      const account = await this.deps.serviceAccounts.findForOidc(id);
+      return account ? (serviceAccountClientMetadata(account) as AdapterPayload) : undefined;
     }
     const [raw, consumed] = await this.deps.store.mget([payloadKey(this.model, id), consumedKey(this.model, id)]);
     if (raw) {

@@ -4,6 +4,7 @@ import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-prov
 import type { Logger } from '../logger.ts';
 import type { AuditService } from '../services/audit.ts';
 import { keyedHashMatches } from '../services/secrets.ts';
+import { SERVICE_ACCOUNT_CLIENT_SECRET, type ServiceAccountService } from '../services/service-accounts.ts';
 
 export type { Provider, KoaContextWithOIDC };
 
@@ -11,6 +12,8 @@ export function createProvider(options: {
   issuer: string;
   configuration: Configuration;
   hashKey: Buffer;
+  /** Checks a presented secret against a service account's usable access keys. */
+  serviceAccounts: Pick<ServiceAccountService, 'verifySecret'>;
   trustProxy: boolean;
   logger: Logger;
   audit: AuditService;
@@ -22,10 +25,15 @@ export function createProvider(options: {
   // Client secrets are stored as keyed hashes (never in clear), so the secret a client presents is
   // hashed and compared in constant time instead of oidc-provider's plain comparison. HS* algorithms
   // (which need the clear secret as a key) are not enabled, so nothing else reads client_secret.
-  const hashKey = options.hashKey;
-  const clientPrototype = (provider.Client as unknown as { prototype: { clientSecret?: string; compareClientSecret(actual: string): Promise<boolean> | boolean } }).prototype;
-  clientPrototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
-    return typeof this.clientSecret === 'string' && typeof actual === 'string' && keyedHashMatches(hashKey, actual, this.clientSecret);
+  // A service account's client_secret is only a marker: the presented secret must be one of the
+  // account's access keys that is neither revoked nor expired, looked up through a per-node
+  // cache that every node drops when a key is created or revoked.
+  const { hashKey, serviceAccounts } = options;
+  const clientPrototype = (provider.Client as unknown as { prototype: { clientId: string; clientSecret?: string; compareClientSecret(actual: string): Promise<boolean> | boolean } }).prototype;
+  clientPrototype.compareClientSecret = function compareClientSecret(this: { clientId: string; clientSecret?: string }, actual: string) {
+    if (typeof this.clientSecret !== 'string' || typeof actual !== 'string') return false;
+    if (this.clientSecret === SERVICE_ACCOUNT_CLIENT_SECRET) return serviceAccounts.verifySecret(this.clientId, actual);
+    return keyedHashMatches(hashKey, actual, this.clientSecret);
   };
 
   const { logger, audit, tenantId } = options;

@@ -1,3 +1,10 @@
+// SQL for the audit log (audit_events and its chain anchor), row <-> object mapping, and the
+// chain's hash function. The rules (locking, retention, verification) live in services/audit.ts.
+//
+// The hash of a row is sha256(prev_hash ‖ canonical JSON of its content fields). It is part of
+// the stored data's meaning: changing it would make every existing row fail verification, so it
+// is defined once, here, and the migration that backfilled old rows uses it too.
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 
 export interface AuditEventInput {
@@ -17,10 +24,78 @@ export interface AuditEvent extends Required<Omit<AuditEventInput, 'details'>> {
   id: string;
   occurredAt: Date;
   details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
 }
 
-interface AuditRow {
-  id: string | number;
+/** The fields a row's hash covers: everything but the id (its place is fixed by prev_hash). */
+export interface ChainContent {
+  tenantId: string;
+  occurredAt: string;
+  action: string;
+  result: 'success' | 'failure';
+  actorType: AuditEventInput['actorType'];
+  actorId: string | null;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  details: unknown;
+}
+
+export interface AuditFilter {
+  /** Inclusive lower bound of occurred_at. */
+  from?: Date;
+  /** Exclusive upper bound of occurred_at. */
+  to?: Date;
+  actorId?: string;
+  targetId?: string;
+  action?: string;
+  /** Matches every action starting with this text (`user.` for `user.*`). */
+  actionPrefix?: string;
+  result?: 'success' | 'failure';
+}
+
+/** What the first row after a purge links back to (GENESIS_HASH before any purge). */
+export interface ChainAnchor {
+  prevHash: string;
+  lastPurgedId: string | null;
+  purgedCount: number;
+  updatedAt: Date;
+}
+
+/** prev_hash of the very first row of a chain that was never purged. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The advisory lock every chain append and purge takes, so two nodes never fork the chain. */
+const AUDIT_CHAIN_LOCK = 74203;
+
+/** The session setting that lets the append-only trigger accept the purge's DELETE. */
+const PURGE_SETTING = 'gatehouse.audit_purge';
+
+/**
+ * Canonical JSON: object keys sorted by UTF-16 code units, no whitespace, numbers and strings as
+ * ECMAScript's JSON.stringify writes them, which is the JSON Canonicalization Scheme (RFC 8785)
+ * for the values an audit event holds. Input is first put through a JSON round trip so that it
+ * is exactly what PostgreSQL's jsonb will hand back (undefined dropped, dates as strings).
+ */
+export function canonicalJson(value: unknown): string {
+  return canonical(JSON.parse(JSON.stringify(value ?? null)) as unknown);
+}
+
+function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+}
+
+export function chainHash(prevHash: string, content: ChainContent): string {
+  return createHash('sha256').update(prevHash).update(canonicalJson(content)).digest('hex');
+}
+
+export interface AuditRow {
+  id: string | number | bigint;
   tenant_id: string;
   occurred_at: Date | string;
   action: string;
@@ -32,43 +107,185 @@ interface AuditRow {
   ip: string | null;
   user_agent: string | null;
   details: Record<string, unknown> | string;
+  prev_hash: string;
+  hash: string;
+}
+
+function parseDetails(details: AuditRow['details']): Record<string, unknown> {
+  return typeof details === 'string' ? (JSON.parse(details) as Record<string, unknown>) : details;
+}
+
+/** The hashed content of a stored row. */
+export function contentOfRow(row: Omit<AuditRow, 'id' | 'prev_hash' | 'hash'>): ChainContent {
+  return {
+    tenantId: row.tenant_id,
+    occurredAt: new Date(row.occurred_at).toISOString(),
+    action: row.action,
+    result: row.result,
+    actorType: row.actor_type,
+    actorId: row.actor_id,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    details: parseDetails(row.details),
+  };
+}
+
+/** The content of a new event as it will be stored (defaults applied, user agent cut to 512). */
+export function contentOfInput(event: AuditEventInput, occurredAt: Date): ChainContent {
+  return {
+    tenantId: event.tenantId,
+    occurredAt: occurredAt.toISOString(),
+    action: event.action,
+    result: event.result ?? 'success',
+    actorType: event.actorType,
+    actorId: event.actorId ?? null,
+    targetType: event.targetType ?? null,
+    targetId: event.targetId ?? null,
+    ip: event.ip ?? null,
+    userAgent: event.userAgent?.slice(0, 512) ?? null,
+    details: JSON.parse(JSON.stringify(event.details ?? {})) as Record<string, unknown>,
+  };
+}
+
+function toEvent(row: AuditRow): AuditEvent {
+  return {
+    id: String(row.id),
+    tenantId: row.tenant_id,
+    occurredAt: new Date(row.occurred_at),
+    action: row.action,
+    result: row.result,
+    actorType: row.actor_type,
+    actorId: row.actor_id,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    details: parseDetails(row.details),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/** Escapes LIKE's wildcards so a prefix matches literally (backslash is PostgreSQL's default escape). */
+function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 export function createAuditQueries(knex: Knex) {
+  /** One page of a tenant's events, newest first, strictly below `beforeId` when given. */
+  async function search(tenantId: string, filter: AuditFilter, page: { limit: number; beforeId?: string }, db: Knex = knex): Promise<AuditEvent[]> {
+    const query = db<AuditRow>('audit_events').where({ tenant_id: tenantId }).orderBy('id', 'desc').limit(page.limit);
+    if (page.beforeId !== undefined) query.andWhere('id', '<', page.beforeId);
+    if (filter.from) query.andWhere('occurred_at', '>=', filter.from);
+    if (filter.to) query.andWhere('occurred_at', '<', filter.to);
+    if (filter.actorId !== undefined) query.andWhere({ actor_id: filter.actorId });
+    if (filter.targetId !== undefined) query.andWhere({ target_id: filter.targetId });
+    if (filter.action !== undefined) query.andWhere({ action: filter.action });
+    if (filter.actionPrefix !== undefined) query.andWhere('action', 'like', likePrefix(filter.actionPrefix));
+    if (filter.result !== undefined) query.andWhere({ result: filter.result });
+    return (await query).map(toEvent);
+  }
+
   return {
-    async insert(event: AuditEventInput, trx: Knex = knex): Promise<void> {
-      await trx('audit_events').insert({
-        tenant_id: event.tenantId,
-        action: event.action,
-        result: event.result ?? 'success',
-        actor_type: event.actorType,
-        actor_id: event.actorId ?? null,
-        target_type: event.targetType ?? null,
-        target_id: event.targetId ?? null,
-        ip: event.ip ?? null,
-        user_agent: event.userAgent?.slice(0, 512) ?? null,
-        details: JSON.stringify(event.details ?? {}),
-      });
+    /** Serialises chain appends and purges until the end of `trx` (pg_advisory_xact_lock). */
+    async lockChain(trx: Knex): Promise<void> {
+      await trx.raw('select pg_advisory_xact_lock(?)', [AUDIT_CHAIN_LOCK]);
     },
+
+    /**
+     * The hash the next row links to: the last row's, or the anchor's when the table is empty.
+     * Must run as its own statement after lockChain, so that its snapshot (READ COMMITTED)
+     * includes the row the previous lock holder committed.
+     */
+    async headHash(trx: Knex): Promise<string> {
+      const result = await trx.raw<{ rows: { head: string | null }[] }>(
+        'select coalesce((select hash from audit_events order by id desc limit 1), (select prev_hash from audit_chain_anchor where id = 1)) as head',
+      );
+      return result.rows[0]?.head ?? GENESIS_HASH;
+    },
+
+    /**
+     * Inserts rows already linked to each other, in one statement. PostgreSQL evaluates the id
+     * default (nextval) row by row in VALUES order, so ids follow the chain order; the caller
+     * holds the chain lock, so no other writer takes ids in between.
+     */
+    async insertChained(rows: { content: ChainContent; prevHash: string; hash: string }[], trx: Knex): Promise<void> {
+      await trx('audit_events').insert(rows.map(({ content, prevHash, hash }) => ({
+        tenant_id: content.tenantId,
+        occurred_at: content.occurredAt,
+        action: content.action,
+        result: content.result,
+        actor_type: content.actorType,
+        actor_id: content.actorId,
+        target_type: content.targetType,
+        target_id: content.targetId,
+        ip: content.ip,
+        user_agent: content.userAgent,
+        details: JSON.stringify(content.details),
+        prev_hash: prevHash,
+        hash,
+      })));
+    },
+
+    search,
+
     async list(tenantId: string, filter: { action?: string; targetId?: string; limit?: number } = {}): Promise<AuditEvent[]> {
-      const query = knex<AuditRow>('audit_events').where({ tenant_id: tenantId }).orderBy('id', 'desc').limit(filter.limit ?? 100);
-      if (filter.action) query.andWhere({ action: filter.action });
-      if (filter.targetId) query.andWhere({ target_id: filter.targetId });
-      const rows = await query;
-      return rows.map((row) => ({
-        id: String(row.id),
-        tenantId: row.tenant_id,
-        occurredAt: new Date(row.occurred_at),
-        action: row.action,
-        result: row.result,
-        actorType: row.actor_type,
-        actorId: row.actor_id,
-        targetType: row.target_type,
-        targetId: row.target_id,
-        ip: row.ip,
-        userAgent: row.user_agent,
-        details: typeof row.details === 'string' ? (JSON.parse(row.details) as Record<string, unknown>) : row.details,
-      }));
+      return search(tenantId, { action: filter.action, targetId: filter.targetId }, { limit: filter.limit ?? 100 });
+    },
+
+    /** Rows of the whole chain (every tenant) in id order, strictly after `afterId`. */
+    async chainPage(afterId: string | null, limit: number, db: Knex = knex): Promise<AuditRow[]> {
+      const query = db<AuditRow>('audit_events').orderBy('id', 'asc').limit(limit);
+      if (afterId !== null) query.where('id', '>', afterId);
+      return query;
+    },
+
+    async anchor(db: Knex = knex): Promise<ChainAnchor> {
+      const row: { prev_hash: string; last_purged_id: string | number | null; purged_count: string | number; updated_at: Date | string } | undefined = await db('audit_chain_anchor').where({ id: 1 }).first();
+      if (!row) return { prevHash: GENESIS_HASH, lastPurgedId: null, purgedCount: 0, updatedAt: new Date(0) };
+      return { prevHash: row.prev_hash, lastPurgedId: row.last_purged_id === null ? null : String(row.last_purged_id), purgedCount: Number(row.purged_count), updatedAt: new Date(row.updated_at) };
+    },
+
+    /**
+     * The id of the last row a purge with this cutoff may delete: the row before the first one
+     * still within retention (or the last row when none is), so that a purge always removes a
+     * prefix of the chain and the rest still links up to the anchor. Walks the primary key from
+     * the oldest row, touching no more rows than the purge deletes.
+     */
+    async purgeBoundary(cutoff: Date, db: Knex = knex): Promise<string | null> {
+      const result = await db.raw<{ rows: { through: string | number | null }[] }>(
+        `select coalesce(
+           (select max(id) from audit_events where id < (select id from audit_events where occurred_at >= ? order by id limit 1)),
+           case when exists (select 1 from audit_events where occurred_at >= ?) then null else (select max(id) from audit_events) end
+         ) as through`,
+        [cutoff, cutoff],
+      );
+      const through = result.rows[0]?.through;
+      return through === null || through === undefined ? null : String(through);
+    },
+
+    /**
+     * Deletes the oldest rows up to `throughId`, at most `batchSize`, through the one path the
+     * append-only trigger allows (the purge setting, local to `trx`), and moves the anchor to the
+     * hash of the last row deleted. Returns how many rows went. Call with the chain lock held.
+     */
+    async purgeBatch(throughId: string, batchSize: number, trx: Knex.Transaction): Promise<number> {
+      const last = await trx.raw<{ rows: { id: string | number; hash: string }[] }>(
+        'select id, hash from (select id, hash from audit_events where id <= ? order by id limit ?) batch order by id desc limit 1',
+        [throughId, batchSize],
+      );
+      const row = last.rows[0];
+      if (!row) return 0;
+      await trx.raw('select set_config(?, ?, true)', [PURGE_SETTING, 'on']);
+      const result = await trx.raw<{ rowCount: number | null }>('delete from audit_events where id <= ?', [String(row.id)]);
+      const deleted = result.rowCount ?? 0;
+      await trx('audit_chain_anchor')
+        .where({ id: 1 })
+        .update({ prev_hash: row.hash, last_purged_id: String(row.id), purged_count: trx.raw('purged_count + ?', [deleted]), updated_at: trx.fn.now() });
+      await trx.raw('select set_config(?, ?, true)', [PURGE_SETTING, 'off']);
+      return deleted;
     },
   };
 }

@@ -29,15 +29,21 @@ export async function createApiResourceService(deps: { knex: Knex; store: KeyVal
   return {
     cache,
     findByIdentifier: (identifier: string) => cache.get(identifier),
-    async upsert(input: ApiResourceInput, actor: Actor): Promise<ApiResource> {
+    /** Creates or updates a resource; an identical re-submission writes and audits nothing. */
+    async upsertReportingChange(input: ApiResourceInput, actor: Actor): Promise<{ resource: ApiResource; changed: boolean }> {
       const parsed = apiResourceSchema.safeParse(input);
       if (!parsed.success) throw new AppError('api_resource.invalid', 400, parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; '));
       const before = await queries.findByIdentifier(parsed.data.identifier);
       if (before && before.tenantId !== deps.tenantId) throw new AppError('api_resource.exists', 409, 'this identifier belongs to another tenant');
-      const resource = await queries.upsert({ id: before?.id ?? randomUUID(), tenantId: deps.tenantId, ...parsed.data });
+      const wanted: ApiResource = { id: before?.id ?? randomUUID(), tenantId: deps.tenantId, ...parsed.data };
+      if (before && JSON.stringify(before) === JSON.stringify(wanted)) return { resource: before, changed: false };
+      const resource = await queries.upsert(wanted);
       await cache.invalidate(resource.identifier);
       await deps.audit.record({ tenantId: deps.tenantId, action: before ? 'api_resource.updated' : 'api_resource.created', ...actor, targetType: 'api_resource', targetId: resource.identifier, details: { before: before ?? null, after: resource } });
-      return resource;
+      return { resource, changed: true };
+    },
+    async upsert(input: ApiResourceInput, actor: Actor): Promise<ApiResource> {
+      return (await this.upsertReportingChange(input, actor)).resource;
     },
     list: () => queries.list(deps.tenantId),
   };

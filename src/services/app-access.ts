@@ -1,7 +1,12 @@
-// Who may use which application (seed 003 "UserApplications"): an identity is eligible for an
-// application when its kind is one the application accepts (any, when none are listed) and the
-// application is open to everyone, or lists the user, one of the identity's groups, or its kind.
+// Who may use which application (seed 003 "UserApplications": "Applications a user can see").
+// An identity of a user is eligible for an application when
+//   1. its kind is one the application accepts (any kind, when accepted_identity_kinds is null), and
+//   2. the application is open to everyone, or (access_mode 'restricted') an access rule names
+//      the user, a group the identity is a member of, or the identity's kind.
+// Both entry points read a fixed number of queries, however many applications and rules exist,
+// and decide with the same function, so the sign-in step and /me/applications cannot disagree.
 import type { Knex } from 'knex';
+import { createApplicationQueries, type AccessPolicy, type AccessRuleRow, type ApplicationType, type IdentityWithGroups } from '../queries/applications.ts';
 
 export interface EligibleIdentity {
   id: string;
@@ -9,52 +14,72 @@ export interface EligibleIdentity {
   alias: string;
 }
 
-interface AppRow {
-  id: string;
-  accepted_identity_kinds: string[] | string | null;
-  access_mode: 'everyone' | 'restricted';
+export interface UserApplication {
+  clientId: string;
+  name: string;
+  type: ApplicationType;
+  identities: EligibleIdentity[];
 }
 
-const parseKinds = (value: AppRow['accepted_identity_kinds']) => (value === null ? null : typeof value === 'string' ? (JSON.parse(value) as string[] | null) : value);
+/** The access rules of one application that name this user, their groups or their kinds. */
+interface MatchingRules {
+  user: boolean;
+  groups: Set<string>;
+  kinds: Set<string>;
+}
+
+const NO_RULES: MatchingRules = { user: false, groups: new Set(), kinds: new Set() };
+
+function eligibleAmong(policy: AccessPolicy, identities: IdentityWithGroups[], rules: MatchingRules): EligibleIdentity[] {
+  const accepted = policy.acceptedIdentityKinds ? new Set(policy.acceptedIdentityKinds) : undefined;
+  return identities
+    .filter((identity) => !accepted || accepted.has(identity.kind))
+    .filter((identity) => policy.accessMode === 'everyone' || rules.user || rules.kinds.has(identity.kind) || identity.groups.some((g) => rules.groups.has(g)))
+    .map(({ id, kind, alias }) => ({ id, kind, alias }));
+}
+
+function groupRules(rows: AccessRuleRow[]): Map<string, MatchingRules> {
+  const byApp = new Map<string, MatchingRules>();
+  for (const row of rows) {
+    let rules = byApp.get(row.application_id);
+    if (!rules) byApp.set(row.application_id, (rules = { user: false, groups: new Set(), kinds: new Set() }));
+    if (row.subject_type === 'user') rules.user = true;
+    else if (row.subject_type === 'group') rules.groups.add(row.subject_id);
+    else rules.kinds.add(row.subject_id);
+  }
+  return byApp;
+}
+
+const subjectOf = (userId: string, identities: IdentityWithGroups[]) => ({
+  userId,
+  groupIds: [...new Set(identities.flatMap((i) => i.groups))],
+  kinds: [...new Set(identities.map((i) => i.kind))],
+});
 
 export function createAppAccessService(deps: { knex: Knex; tenantId: string }) {
-  const { knex, tenantId } = deps;
-
-  async function eligibleAmong(app: AppRow, userId: string): Promise<EligibleIdentity[]> {
-    const kinds = parseKinds(app.accepted_identity_kinds);
-    const query = knex('identities').where({ tenant_id: tenantId, user_id: userId }).select('id', 'kind', 'alias').orderBy(['kind', 'alias']);
-    if (kinds) query.whereIn('kind', kinds);
-    if (app.access_mode === 'restricted') {
-      query.andWhere((q) =>
-        q
-          .whereExists(knex('application_access_rules').where({ application_id: app.id, subject_type: 'user', subject_id: userId }))
-          .orWhereExists(knex('application_access_rules as r').where('r.application_id', app.id).andWhere('r.subject_type', 'identity_kind').whereRaw('r.subject_id = identities.kind'))
-          .orWhereExists(
-            knex('application_access_rules as r')
-              .join('group_members as gm', (on) => on.on(knex.raw('gm.group_id::text = r.subject_id')))
-              .where('r.application_id', app.id)
-              .andWhere('r.subject_type', 'group')
-              .whereRaw('gm.identity_id = identities.id'),
-          ),
-      );
-    }
-    return query;
-  }
+  const { tenantId } = deps;
+  const queries = createApplicationQueries(deps.knex);
 
   return {
-    /** The user's identities that may use the application, in a stable order. */
+    /** The user's identities that may use the application (none for an unknown application). */
     async eligibleIdentities(userId: string, clientId: string): Promise<EligibleIdentity[]> {
-      const app: AppRow | undefined = await knex('applications').where({ tenant_id: tenantId, id: clientId }).first('id', 'accepted_identity_kinds', 'access_mode');
-      if (!app) return [];
-      return eligibleAmong(app, userId);
+      const [policy, identities] = await Promise.all([queries.findAccessPolicy(tenantId, clientId), queries.identitiesWithGroups(tenantId, userId)]);
+      if (!policy || identities.length === 0) return [];
+      if (policy.accessMode === 'everyone') return eligibleAmong(policy, identities, NO_RULES);
+      const rows = await queries.accessRulesMatching(tenantId, subjectOf(userId, identities), [policy.id]);
+      return eligibleAmong(policy, identities, groupRules(rows).get(policy.id) ?? NO_RULES);
     },
-    /** Applications the user may use, with the identities that qualify. */
-    async applicationsForUser(userId: string): Promise<{ clientId: string; identities: EligibleIdentity[] }[]> {
-      const apps: AppRow[] = await knex('applications').where({ tenant_id: tenantId }).whereNot({ type: 'service' }).select('id', 'accepted_identity_kinds', 'access_mode').orderBy('name');
-      const result: { clientId: string; identities: EligibleIdentity[] }[] = [];
-      for (const app of apps) {
-        const identities = await eligibleAmong(app, userId);
-        if (identities.length) result.push({ clientId: app.id, identities });
+
+    /** The applications the user may sign in to, by name, each with the identities that qualify. */
+    async applicationsForUser(userId: string): Promise<UserApplication[]> {
+      const [policies, identities] = await Promise.all([queries.listUserFacingAccessPolicies(tenantId), queries.identitiesWithGroups(tenantId, userId)]);
+      if (identities.length === 0) return [];
+      const restricted = policies.filter((p) => p.accessMode === 'restricted').map((p) => p.id);
+      const rules = restricted.length ? groupRules(await queries.accessRulesMatching(tenantId, subjectOf(userId, identities), restricted)) : new Map<string, MatchingRules>();
+      const result: UserApplication[] = [];
+      for (const policy of policies) {
+        const eligible = eligibleAmong(policy, identities, rules.get(policy.id) ?? NO_RULES);
+        if (eligible.length) result.push({ clientId: policy.id, name: policy.name, type: policy.type, identities: eligible });
       }
       return result;
     },

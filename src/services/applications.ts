@@ -1,9 +1,11 @@
 // Applications are OIDC clients. Their metadata for oidc-provider is derived from the row, read
-// through a cache that every node drops when an application changes.
+// through a cache that every node drops when an application changes. Each application also says
+// who may use it (seed 003 "UserApplications"): the identity kinds it accepts, and either
+// everyone or only the listed users, groups and identity kinds (see app-access.ts).
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { createApplicationQueries, type Application, type ApplicationType } from '../queries/applications.ts';
+import { createApplicationQueries, type AccessMode, type AccessRules, type Application, type ApplicationPatch, type ApplicationType } from '../queries/applications.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { AuditService } from './audit.ts';
 import { createInvalidatingCache } from './cache.ts';
@@ -11,7 +13,7 @@ import { AppError } from './errors.ts';
 import { keyedHash, randomToken } from './secrets.ts';
 import type { Actor } from './actor.ts';
 
-export type { Application, ApplicationType };
+export type { AccessMode, AccessRules, Application, ApplicationType };
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -55,6 +57,44 @@ export const newApplicationSchema = z
   });
 
 export type NewApplicationInput = z.input<typeof newApplicationSchema>;
+
+/** An identity kind as the identity model spells it (lowercase letters, digits, "_" or "-"). */
+export const identityKindSchema = z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/, 'an identity kind is 2-40 lowercase letters, digits, "_" or "-"');
+
+// Null means "any kind"; an empty list would lock everybody out, which is what access rules are for.
+const acceptedIdentityKindsSchema = z.array(identityKindSchema).min(1, 'acceptedIdentityKinds: list at least one kind, or null for any kind').max(50).nullable();
+export const accessModeSchema = z.enum(['everyone', 'restricted']);
+
+/** Who may use the application, settable when it is created. */
+export const applicationAccessFieldsSchema = z.object({
+  acceptedIdentityKinds: acceptedIdentityKindsSchema.optional(),
+  accessMode: accessModeSchema.optional(),
+});
+
+export const createApplicationSchema = z.intersection(newApplicationSchema, applicationAccessFieldsSchema);
+export type CreateApplicationInput = NewApplicationInput & z.input<typeof applicationAccessFieldsSchema>;
+
+export const applicationPatchSchema = z
+  .object({
+    name: z.string().trim().min(1, 'name is required').max(200).optional(),
+    redirectUris: z.array(redirectUriSchema).max(50).optional(),
+    postLogoutRedirectUris: z.array(redirectUriSchema).max(50).optional(),
+    firstParty: z.boolean().optional(),
+    acceptedIdentityKinds: acceptedIdentityKindsSchema.optional(),
+    accessMode: accessModeSchema.optional(),
+  })
+  .strict();
+export type ApplicationPatchInput = z.input<typeof applicationPatchSchema>;
+
+export const applicationAccessSchema = z
+  .object({
+    accessMode: accessModeSchema,
+    users: z.array(z.guid('users: each entry is a user id')).max(1000).default([]),
+    groups: z.array(z.guid('groups: each entry is a group id')).max(1000).default([]),
+    identityKinds: z.array(identityKindSchema).max(50).default([]),
+  })
+  .strict();
+export type ApplicationAccessInput = z.input<typeof applicationAccessSchema>;
 
 export function isConfidential(type: ApplicationType): boolean {
   return type === 'web' || type === 'service';
@@ -101,66 +141,170 @@ export function toClientMetadata(app: Application): Record<string, unknown> {
   }
 }
 
+function invalid(error: z.ZodError): AppError {
+  const issues = error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  return new AppError('application.invalid', 400, issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), { issues });
+}
+
+/** What the audit log keeps of an application: everything but its secret. */
+function auditable(app: Application) {
+  return {
+    name: app.name,
+    type: app.type,
+    redirectUris: app.redirectUris,
+    postLogoutRedirectUris: app.postLogoutRedirectUris,
+    firstParty: app.firstParty,
+    acceptedIdentityKinds: app.acceptedIdentityKinds,
+    accessMode: app.accessMode,
+  };
+}
+
+const unique = <T>(values: T[]): T[] => [...new Set(values)];
+
 export async function createApplicationService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; hashKey: Buffer; tenantId: string }) {
-  const queries = createApplicationQueries(deps.knex);
+  const { knex, tenantId } = deps;
+  const queries = createApplicationQueries(knex);
   const cache = await createInvalidatingCache<Application>({ store: deps.store, name: 'applications', load: (id) => queries.findById(id) });
+
+  async function getOwn(clientId: string): Promise<Application> {
+    const app = await queries.findById(clientId);
+    if (!app || app.tenantId !== tenantId) throw new AppError('application.not_found', 404, `no application with client_id "${clientId}"`);
+    return app;
+  }
+
+  async function assertIdentityKindsExist(kinds: string[], field: string): Promise<void> {
+    const known = new Set(await queries.existingIdentityKinds(tenantId, kinds));
+    const unknown = kinds.filter((k) => !known.has(k));
+    if (unknown.length) throw new AppError('application.unknown_identity_kind', 400, `${field}: no identity kind ${unknown.map((k) => `"${k}"`).join(', ')} is defined`);
+  }
 
   return {
     cache,
     /** Cached lookup used on every OIDC request that names a client. */
     async findForOidc(clientId: string): Promise<Application | undefined> {
       const app = await cache.get(clientId);
-      return app && app.tenantId === deps.tenantId ? app : undefined;
+      return app && app.tenantId === tenantId ? app : undefined;
     },
-    async create(input: NewApplicationInput, actor: Actor): Promise<{ application: Application; clientSecret?: string }> {
+    async create(input: CreateApplicationInput, actor: Actor): Promise<{ application: Application; clientSecret?: string }> {
       const parsed = newApplicationSchema.safeParse(input);
-      if (!parsed.success) {
-        throw new AppError('application.invalid', 400, parsed.error.issues.map((i) => i.message).join('; '), { issues: parsed.error.issues });
-      }
+      if (!parsed.success) throw invalid(parsed.error);
+      const access = applicationAccessFieldsSchema.safeParse({ acceptedIdentityKinds: input.acceptedIdentityKinds, accessMode: input.accessMode });
+      if (!access.success) throw invalid(access.error);
       const value = parsed.data;
+      const acceptedIdentityKinds = access.data.acceptedIdentityKinds ? unique(access.data.acceptedIdentityKinds) : null;
+      if (acceptedIdentityKinds) await assertIdentityKindsExist(acceptedIdentityKinds, 'acceptedIdentityKinds');
       const clientId = value.clientId ?? randomUUID();
       const clientSecret = isConfidential(value.type) ? (value.clientSecret ?? randomToken(32)) : undefined;
       if (await queries.findById(clientId)) throw new AppError('application.exists', 409, `an application with client_id "${clientId}" already exists`);
-      const application = await queries.insert({
-        id: clientId,
-        tenantId: deps.tenantId,
-        name: value.name,
-        type: value.type,
-        clientSecretHash: clientSecret ? keyedHash(deps.hashKey, clientSecret) : null,
-        redirectUris: value.redirectUris,
-        postLogoutRedirectUris: value.postLogoutRedirectUris,
-        firstParty: value.firstParty,
-        metadata: {},
+      // A service account's id is its client_id, and client-credentials tokens carry the service
+      // identity of whatever account has that id: an application must never take one over.
+      if (await queries.isServiceAccountId(clientId)) throw new AppError('application.exists', 409, `client_id "${clientId}" is taken`);
+      let application: Application;
+      try {
+        application = await queries.insert({
+          id: clientId,
+          tenantId,
+          name: value.name,
+          type: value.type,
+          clientSecretHash: clientSecret ? keyedHash(deps.hashKey, clientSecret) : null,
+          redirectUris: value.redirectUris,
+          postLogoutRedirectUris: value.postLogoutRedirectUris,
+          firstParty: value.firstParty,
+          metadata: {},
+          acceptedIdentityKinds,
+          accessMode: access.data.accessMode ?? 'everyone',
+        });
+      } catch (error) {
+        if ((error as { code?: string }).code === '23505') throw new AppError('application.exists', 409, `an application with client_id "${clientId}" already exists`);
+        throw error;
+      }
+      await cache.invalidate(clientId);
+      await deps.audit.record({ tenantId, action: 'application.created', ...actor, targetType: 'application', targetId: clientId, details: { after: auditable(application) } });
+      return { application, clientSecret };
+    },
+    async update(clientId: string, input: ApplicationPatchInput, actor: Actor): Promise<Application> {
+      const parsed = applicationPatchSchema.safeParse(input);
+      if (!parsed.success) throw invalid(parsed.error);
+      const value = parsed.data;
+      const before = await getOwn(clientId);
+      if (before.type === 'service' && ((value.redirectUris?.length ?? 0) > 0 || (value.postLogoutRedirectUris?.length ?? 0) > 0)) {
+        throw new AppError('application.invalid', 400, 'redirectUris: a service application signs no users in and takes no redirect URIs');
+      }
+      if (before.type !== 'service' && value.redirectUris?.length === 0) {
+        throw new AppError('application.invalid', 400, `redirectUris: a ${before.type} application needs at least one redirect URI`);
+      }
+      const patch: ApplicationPatch = {};
+      if (value.name !== undefined) patch.name = value.name;
+      if (value.redirectUris !== undefined) patch.redirectUris = unique(value.redirectUris);
+      if (value.postLogoutRedirectUris !== undefined) patch.postLogoutRedirectUris = unique(value.postLogoutRedirectUris);
+      if (value.firstParty !== undefined) patch.firstParty = value.firstParty;
+      if (value.acceptedIdentityKinds !== undefined) {
+        patch.acceptedIdentityKinds = value.acceptedIdentityKinds ? unique(value.acceptedIdentityKinds) : null;
+        if (patch.acceptedIdentityKinds) await assertIdentityKindsExist(patch.acceptedIdentityKinds, 'acceptedIdentityKinds');
+      }
+      // Switching the mode leaves the listed users, groups and kinds in place: an application can
+      // be opened to everyone for a while and restricted again without re-entering them.
+      if (value.accessMode !== undefined) patch.accessMode = value.accessMode;
+      if (Object.keys(patch).length === 0) return before;
+      const after = await queries.update(clientId, patch);
+      if (!after) throw new AppError('application.not_found', 404, `no application with client_id "${clientId}"`);
+      await cache.invalidate(clientId);
+      await deps.audit.record({ tenantId, action: 'application.updated', ...actor, targetType: 'application', targetId: clientId, details: { before: auditable(before), after: auditable(after) } });
+      return after;
+    },
+    /** Replaces who may use the application: the mode and every listed user, group and kind. */
+    async setAccess(clientId: string, input: ApplicationAccessInput, actor: Actor): Promise<{ application: Application; rules: AccessRules }> {
+      const parsed = applicationAccessSchema.safeParse(input);
+      if (!parsed.success) throw invalid(parsed.error);
+      // Ids are stored as PostgreSQL prints uuids (lowercase), which is how eligibility compares them.
+      const lower = (ids: string[]) => unique(ids.map((id) => id.toLowerCase()));
+      const rules: AccessRules = { users: lower(parsed.data.users), groups: lower(parsed.data.groups), identityKinds: unique(parsed.data.identityKinds) };
+      const before = await getOwn(clientId);
+      const beforeRules = await queries.listAccessRules(tenantId, clientId);
+      const [users, groups] = await Promise.all([queries.existingUserIds(tenantId, rules.users), queries.existingGroupIds(tenantId, rules.groups)]);
+      const missingUsers = rules.users.filter((id) => !users.includes(id));
+      if (missingUsers.length) throw new AppError('application.unknown_user', 400, `users: no user ${missingUsers.join(', ')}`);
+      const missingGroups = rules.groups.filter((id) => !groups.includes(id));
+      if (missingGroups.length) throw new AppError('application.unknown_group', 400, `groups: no group ${missingGroups.join(', ')}`);
+      await assertIdentityKindsExist(rules.identityKinds, 'identityKinds');
+      const application = await knex.transaction(async (trx) => {
+        const updated = await queries.update(clientId, { accessMode: parsed.data.accessMode }, trx);
+        await queries.replaceAccessRules(trx, tenantId, clientId, rules);
+        return updated;
       });
+      if (!application) throw new AppError('application.not_found', 404, `no application with client_id "${clientId}"`);
       await cache.invalidate(clientId);
       await deps.audit.record({
-        tenantId: deps.tenantId,
-        action: 'application.created',
+        tenantId,
+        action: 'application.access_changed',
         ...actor,
         targetType: 'application',
         targetId: clientId,
-        details: { after: { name: application.name, type: application.type, redirectUris: application.redirectUris, firstParty: application.firstParty } },
+        details: { before: { accessMode: before.accessMode, ...beforeRules }, after: { accessMode: application.accessMode, ...rules } },
       });
+      return { application, rules };
+    },
+    /** A new client secret, shown once; the old one stops working at once. */
+    async rotateSecret(clientId: string, actor: Actor): Promise<{ application: Application; clientSecret: string }> {
+      const before = await getOwn(clientId);
+      if (!isConfidential(before.type)) throw new AppError('application.public_client', 409, `a ${before.type} application is a public client and has no secret`);
+      const clientSecret = randomToken(32);
+      const application = await queries.update(clientId, { clientSecretHash: keyedHash(deps.hashKey, clientSecret) });
+      if (!application) throw new AppError('application.not_found', 404, `no application with client_id "${clientId}"`);
+      await cache.invalidate(clientId);
+      await deps.audit.record({ tenantId, action: 'application.secret_rotated', ...actor, targetType: 'application', targetId: clientId, details: {} });
       return { application, clientSecret };
     },
     async remove(clientId: string, actor: Actor): Promise<void> {
-      const before = await queries.findById(clientId);
-      if (!before || before.tenantId !== deps.tenantId) throw new AppError('application.not_found', 404, `no application with client_id "${clientId}"`);
-      await queries.deleteById(deps.tenantId, clientId);
+      const before = await getOwn(clientId);
+      await queries.deleteById(tenantId, clientId);
       await cache.invalidate(clientId);
-      await deps.audit.record({
-        tenantId: deps.tenantId,
-        action: 'application.deleted',
-        ...actor,
-        targetType: 'application',
-        targetId: clientId,
-        details: { before: { name: before.name, type: before.type } },
-      });
+      await deps.audit.record({ tenantId, action: 'application.deleted', ...actor, targetType: 'application', targetId: clientId, details: { before: auditable(before) } });
     },
     /** Brings an existing application in line with a seed entry; true when something changed. */
     async updateFromSeed(existing: Application, input: z.output<typeof newApplicationSchema>, actor: Actor): Promise<boolean> {
       if (existing.type !== input.type) throw new AppError('application.type_change', 409, `application "${existing.id}" is a ${existing.type} application; its type cannot change to ${input.type}`);
-      const patch: Parameters<typeof queries.update>[1] = {};
+      const patch: ApplicationPatch = {};
       if (existing.name !== input.name) patch.name = input.name;
       if (JSON.stringify(existing.redirectUris) !== JSON.stringify(input.redirectUris)) patch.redirectUris = input.redirectUris;
       if (JSON.stringify(existing.postLogoutRedirectUris) !== JSON.stringify(input.postLogoutRedirectUris)) patch.postLogoutRedirectUris = input.postLogoutRedirectUris;
@@ -169,13 +313,22 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       if (Object.keys(patch).length === 0) return false;
       const after = await queries.update(existing.id, patch);
       await cache.invalidate(existing.id);
-      const { clientSecretHash: _omit, ...changes } = patch;
-      await deps.audit.record({ tenantId: deps.tenantId, action: 'application.updated', ...actor, targetType: 'application', targetId: existing.id, details: { before: { name: existing.name, redirectUris: existing.redirectUris, postLogoutRedirectUris: existing.postLogoutRedirectUris, firstParty: existing.firstParty }, after: { ...changes, secretRotated: patch.clientSecretHash !== undefined, name: after?.name } } });
+      await deps.audit.record({
+        tenantId,
+        action: 'application.updated',
+        ...actor,
+        targetType: 'application',
+        targetId: existing.id,
+        details: { before: auditable(existing), after: after ? auditable(after) : null, secretRotated: patch.clientSecretHash !== undefined },
+      });
       return true;
     },
-    list: () => queries.list(deps.tenantId),
+    list: () => queries.list(tenantId),
     findById: (id: string) => queries.findById(id),
-    findByName: (name: string) => queries.findByName(deps.tenantId, name),
+    findByName: (name: string) => queries.findByName(tenantId, name),
+    /** The application of this tenant, or AppError application.not_found (404). */
+    getById: getOwn,
+    accessRules: (clientId: string) => queries.listAccessRules(tenantId, clientId),
   };
 }
 

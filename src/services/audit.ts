@@ -1,23 +1,239 @@
-// The audit writer. A failed audit write is logged but never breaks the caller's request:
-// the event that happened has happened.
+// The audit log: the writer every service calls, search and export, chain verification and the
+// retention purge.
+//
+// - Writing: a failed audit write is logged but never breaks the caller's request (the event
+//   that happened has happened), except inside the caller's transaction, where the caller decides.
+// - Hash chain: each row links to the previous row's hash. Appends take one advisory lock and
+//   read the head inside it, so two nodes appending at once cannot both link to the same row
+//   (a fork). The lock is transaction-scoped: when the caller passes its transaction, the chain
+//   is held until that transaction ends, which is why services record their event last.
+// - Throughput: the chain is one sequence, so appends are serialised across all nodes and each
+//   holds the lock through its commit. Events recorded outside a caller's transaction (sign-ins,
+//   failures, sign-outs: the hot path) are therefore queued per node and written in batches, one
+//   lock, one multi-row insert and one commit per batch; a lone event is written at once, and
+//   events arriving meanwhile ride on the next batch. This also keeps concurrent writers from
+//   each holding a pooled connection while they wait for the lock.
+// - Retention: purgeExpired() deletes the oldest rows (always a prefix of the chain) through the
+//   one path the append-only trigger allows, moves the chain anchor, and audits itself.
+//   Scheduling it once across nodes belongs to the scheduled-jobs work of the sessions issue;
+//   until then it runs from `gatehouse audit purge` (e.g. a daily cron on one host).
 import type { Knex } from 'knex';
 import type { Logger } from '../logger.ts';
-import { createAuditQueries, type AuditEventInput } from '../queries/audit.ts';
+import { chainHash, contentOfInput, contentOfRow, createAuditQueries, type AuditEvent, type AuditEventInput, type AuditFilter, type ChainAnchor, type ChainContent } from '../queries/audit.ts';
+import { SYSTEM_ACTOR, type Actor } from './actor.ts';
+import { AppError } from './errors.ts';
 
-export type { AuditEventInput };
+export type { AuditEvent, AuditEventInput, AuditFilter };
 
-export function createAuditService(knex: Knex, logger: Logger) {
+const DAY_MS = 86_400_000;
+const VERIFY_PAGE = 1000;
+const PURGE_BATCH = 10_000;
+/** Events per write when the queue has backed up. */
+const MAX_BATCH = 500;
+
+/** What the API and the CLI accept: `action` ending in `.*` matches by prefix. */
+export interface AuditSearchInput {
+  from?: Date;
+  to?: Date;
+  actor?: string;
+  target?: string;
+  action?: string;
+  result?: 'success' | 'failure';
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  /** Opaque; pass it back as `cursor` for the next (older) page. null: no more. */
+  nextCursor: string | null;
+}
+
+export type ChainVerification =
+  | { ok: true; count: number; anchor: ChainAnchor; headHash: string }
+  | { ok: false; count: number; anchor: ChainAnchor; brokenAt: { id: string; field: 'prev_hash' | 'hash'; expected: string; found: string } };
+
+export interface PurgeReport {
+  count: number;
+  cutoff: Date;
+  retentionDays: number;
+  /** The id of the last row removed, if any. */
+  throughId: string | null;
+}
+
+function toFilter(input: AuditSearchInput): AuditFilter {
+  const filter: AuditFilter = { from: input.from, to: input.to, actorId: input.actor, targetId: input.target, result: input.result };
+  if (input.action?.endsWith('.*')) filter.actionPrefix = input.action.slice(0, -1);
+  else filter.action = input.action;
+  return filter;
+}
+
+// The cursor is the last id of the page; wrapped so clients treat it as opaque and a future
+// change of ordering can reject old cursors instead of misreading them.
+function encodeCursor(id: string): string {
+  return Buffer.from(`v1:${id}`, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const match = /^v1:([1-9][0-9]{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw new AppError('audit.invalid_cursor', 400, 'cursor is not one this API returned');
+  return match[1]!;
+}
+
+export function createAuditService(knex: Knex, logger: Logger, options: { retentionDays?: number } = {}) {
   const queries = createAuditQueries(knex);
+  const retentionDays = options.retentionDays ?? 365;
+
+  async function append(contents: ChainContent[], trx: Knex): Promise<void> {
+    await queries.lockChain(trx);
+    let prevHash = await queries.headHash(trx);
+    const rows = contents.map((content) => {
+      const hash = chainHash(prevHash, content);
+      const row = { content, prevHash, hash };
+      prevHash = hash;
+      return row;
+    });
+    await queries.insertChained(rows, trx);
+  }
+
+  interface Pending {
+    content: ChainContent;
+    done: (error?: unknown) => void;
+  }
+  let queue: Pending[] = [];
+  let flushing: Promise<void> | undefined;
+
+  async function writeBatch(batch: Pending[]): Promise<void> {
+    try {
+      await knex.transaction((trx) => append(batch.map((p) => p.content), trx));
+      for (const p of batch) p.done();
+    } catch (error) {
+      // One event PostgreSQL refuses (SQLSTATE class 22 data exception, 23 integrity violation)
+      // must not take the others with it: retry them one at a time. Anything else (database
+      // unreachable) fails the batch at once.
+      const sqlState = (error as { code?: unknown } | null)?.code;
+      const dataError = typeof sqlState === 'string' && /^2[23]/.test(sqlState);
+      if (batch.length > 1 && dataError) for (const p of batch) await writeBatch([p]);
+      else for (const p of batch) p.done(error);
+    }
+  }
+
+  async function flush(): Promise<void> {
+    try {
+      while (queue.length) {
+        const batch = queue.slice(0, MAX_BATCH);
+        queue = queue.slice(batch.length);
+        await writeBatch(batch);
+      }
+    } finally {
+      flushing = undefined;
+    }
+  }
+
+  function enqueue(content: ChainContent): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      queue.push({ content, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      flushing ??= flush();
+    });
+  }
+
+  async function search(tenantId: string, input: AuditSearchInput, page: { limit: number; cursor?: string }): Promise<AuditPage> {
+    const beforeId = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    // One row more than asked tells whether another page exists without a count query.
+    const rows = await queries.search(tenantId, toFilter(input), { limit: page.limit + 1, beforeId });
+    const events = rows.slice(0, page.limit);
+    return { events, nextCursor: rows.length > page.limit ? encodeCursor(events[events.length - 1]!.id) : null };
+  }
+
   return {
     async record(event: AuditEventInput, trx?: Knex): Promise<void> {
       try {
-        await queries.insert(event, trx);
+        const content = contentOfInput(event, new Date());
+        if (trx) await append([content], trx);
+        else await enqueue(content);
       } catch (err) {
         if (trx) throw err; // inside a transaction the caller decides: nothing half-written
         logger.error({ err, action: event.action }, 'audit write failed');
       }
     },
+
     list: queries.list,
+
+    /** Resolves once every queued event is written (call before closing the database). */
+    async drain(): Promise<void> {
+      while (flushing) await flushing;
+    },
+    search,
+
+    /**
+     * Every matching event, newest first, a page at a time: an export of millions of rows never
+     * sits in memory. Pages are keyset-based, so rows written meanwhile neither repeat nor shift.
+     */
+    async *stream(tenantId: string, input: AuditSearchInput, pageSize = 1000): AsyncGenerator<AuditEvent[]> {
+      const filter = toFilter(input);
+      let beforeId: string | undefined;
+      for (;;) {
+        const rows = await queries.search(tenantId, filter, { limit: pageSize, beforeId });
+        if (rows.length) yield rows;
+        if (rows.length < pageSize) return;
+        beforeId = rows[rows.length - 1]!.id;
+      }
+    },
+
+    /**
+     * Walks the whole chain from the anchor in id order and stops at the first row whose
+     * prev_hash is not the previous row's hash (a row removed or reordered) or whose hash does
+     * not match its content (a row changed). One snapshot for the whole walk (REPEATABLE READ),
+     * so a purge or appends running meanwhile cannot look like a break.
+     */
+    async verify(): Promise<ChainVerification> {
+      return knex.transaction(async (trx) => {
+        const anchor = await queries.anchor(trx);
+        let expectedPrev = anchor.prevHash;
+        let count = 0;
+        let afterId: string | null = null;
+        for (;;) {
+          const rows = await queries.chainPage(afterId, VERIFY_PAGE, trx);
+          for (const row of rows) {
+            const id = String(row.id);
+            if (row.prev_hash !== expectedPrev) return { ok: false, count, anchor, brokenAt: { id, field: 'prev_hash', expected: expectedPrev, found: row.prev_hash } };
+            const hash = chainHash(row.prev_hash, contentOfRow(row));
+            if (hash !== row.hash) return { ok: false, count, anchor, brokenAt: { id, field: 'hash', expected: hash, found: row.hash } };
+            expectedPrev = row.hash;
+            count += 1;
+          }
+          if (rows.length < VERIFY_PAGE) return { ok: true, count, anchor, headHash: expectedPrev };
+          afterId = String(rows[rows.length - 1]!.id);
+        }
+      }, { isolationLevel: 'repeatable read', readOnly: true });
+    },
+
+    retentionDays,
+
+    /**
+     * Deletes events older than the retention period, oldest first, in batches (each its own
+     * short transaction holding the chain lock, so sign-ins wait for one batch at most), then
+     * records `audit.purged` (in `tenantId`: the chain and its retention span every tenant).
+     * `now` is for tests.
+     */
+    async purgeExpired(options: { tenantId: string; actor?: Actor; now?: Date }): Promise<PurgeReport> {
+      const cutoff = new Date((options.now ?? new Date()).getTime() - retentionDays * DAY_MS);
+      const throughId = await queries.purgeBoundary(cutoff);
+      let count = 0;
+      if (throughId !== null) {
+        for (;;) {
+          const deleted = await knex.transaction(async (trx) => {
+            await queries.lockChain(trx);
+            return queries.purgeBatch(throughId, PURGE_BATCH, trx);
+          });
+          count += deleted;
+          if (deleted < PURGE_BATCH) break;
+        }
+      }
+      const actor = options.actor ?? SYSTEM_ACTOR;
+      const event: AuditEventInput = { tenantId: options.tenantId, action: 'audit.purged', ...actor, targetType: 'audit_log', targetId: null, details: { count, cutoff: cutoff.toISOString(), retentionDays, throughId } };
+      // Not through record(): a purge that cannot be audited must fail loudly.
+      await knex.transaction((trx) => append([contentOfInput(event, new Date())], trx));
+      return { count, cutoff, retentionDays, throughId };
+    },
   };
 }
 

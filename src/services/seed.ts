@@ -35,7 +35,7 @@ export type SeedInput = z.input<typeof seedSchema>;
 export interface SeedReport {
   users: { created: string[]; unchanged: string[] };
   applications: { created: string[]; updated: string[]; unchanged: string[] };
-  apiResources: { upserted: string[] };
+  apiResources: { created: string[]; updated: string[]; unchanged: string[] };
   /** Secrets generated for new confidential applications: shown once. */
   clientSecrets: { clientId: string; clientSecret: string }[];
 }
@@ -66,9 +66,18 @@ export function parseSeed(input: unknown): z.output<typeof seedSchema> {
 export async function applySeed(context: GatehouseContext, input: unknown, actor: Actor): Promise<SeedReport> {
   // Validate everything before writing anything.
   const seed = parseSeed(input);
-  const report: SeedReport = { users: { created: [], unchanged: [] }, applications: { created: [], updated: [], unchanged: [] }, apiResources: { upserted: [] }, clientSecrets: [] };
+  const report: SeedReport = { users: { created: [], unchanged: [] }, applications: { created: [], updated: [], unchanged: [] }, apiResources: { created: [], updated: [], unchanged: [] }, clientSecrets: [] };
 
   const { knex, tenantId } = context;
+  // Every role an identity names must exist or be defined in this file: checked before any write.
+  const defined = new Set(seed.roles.map((r) => r.name.toLowerCase()));
+  const referenced = [...new Set(seed.users.flatMap((u) => u.identities.flatMap((i) => i.roles)))].filter((name) => !defined.has(name.toLowerCase()));
+  if (referenced.length) {
+    const existing: { name: string }[] = await knex('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = any(?)', [referenced.map((n) => n.toLowerCase())]).select('name');
+    const known = new Set(existing.map((r) => r.name.toLowerCase()));
+    const unknown = referenced.filter((name) => !known.has(name.toLowerCase()));
+    if (unknown.length) throw new AppError('seed.unknown_role', 400, `the seed file names role(s) that do not exist: ${unknown.join(', ')} (define them under "roles")`);
+  }
   for (const key of seed.dataScopeKeys) await knex('data_scope_keys').insert({ tenant_id: tenantId, key }).onConflict(['tenant_id', 'key']).ignore();
   for (const k of seed.identityKinds) await knex('identity_kinds').insert({ tenant_id: tenantId, kind: k.kind, label: k.label }).onConflict(['tenant_id', 'kind']).ignore();
   for (const role of seed.roles) {
@@ -80,8 +89,9 @@ export async function applySeed(context: GatehouseContext, input: unknown, actor
     if (role.permissions.length) await knex('role_permissions').insert(role.permissions.map((p) => ({ tenant_id: tenantId, role_id: row!.id, resource: p.resource, permission: p.permission }))).onConflict(['role_id', 'resource', 'permission']).ignore();
   }
   for (const resource of seed.apiResources) {
-    await context.apiResources.upsert(resource, actor);
-    report.apiResources.upserted.push(resource.identifier);
+    const existed = await context.apiResources.findByIdentifier(resource.identifier);
+    const { changed } = await context.apiResources.upsertReportingChange(resource, actor);
+    (!existed ? report.apiResources.created : changed ? report.apiResources.updated : report.apiResources.unchanged).push(resource.identifier);
   }
   for (const user of seed.users) {
     let existing = await context.users.findByUsername(user.username);

@@ -136,7 +136,7 @@ interface ClientJson {
 interface SeedReportJson {
   users: { created: string[]; unchanged: string[] };
   applications: { created: string[]; updated: string[]; unchanged: string[] };
-  apiResources: { upserted: string[] };
+  apiResources: { created: string[]; updated: string[]; unchanged: string[] };
   clientSecrets: { clientId: string; clientSecret: string }[];
 }
 
@@ -377,7 +377,7 @@ applications:
         const report = json<SeedReportJson>(await gatehouse(['seed', seedFile, '--json']));
         assert.deepEqual(report.users, { created: [seedUser], unchanged: [] });
         assert.deepEqual(report.applications, { created: [appClientId], updated: [], unchanged: [] });
-        assert.deepEqual(report.apiResources.upserted, [apiIdentifier]);
+        assert.deepEqual(report.apiResources, { created: [apiIdentifier], updated: [], unchanged: [] });
         assert.deepEqual(report.clientSecrets.map((s) => s.clientId), [appClientId], 'the new web application gets a secret, shown once');
         assert.ok(report.clientSecrets[0].clientSecret.length >= 32);
       });
@@ -387,6 +387,7 @@ applications:
         assertExit(result, 0);
         assert.match(result.stdout, /^users: 0 created, 1 unchanged$/m);
         assert.match(result.stdout, /^applications: 0 created, 0 updated, 1 unchanged$/m);
+        assert.match(result.stdout, /^API resources: 0 created, 0 updated, 1 unchanged$/m);
         assert.doesNotMatch(result.stdout, /client_secret/, 'no new secret is generated for an existing application');
       });
 

@@ -33,6 +33,8 @@ export interface ApiRoute<P = unknown, Q = unknown, B = unknown> {
   response?: z.ZodType;
   /** Success status; 200 by default, 204 when the handler returns undefined. */
   status?: number;
+  /** The handler writes the response itself (status, headers, a streamed ctx.body); its return value is ignored. */
+  raw?: boolean;
   handler(input: RouteInput<P, Q, B>): Promise<unknown>;
 }
 
@@ -96,6 +98,7 @@ export function mountRoutes(router: Router, routes: ApiRoute[], authenticate: Au
       }
       const result = await route.handler({ params, query, body, caller, ctx });
       ctx.set('cache-control', 'no-store');
+      if (route.raw) return;
       if (result === undefined) {
         ctx.status = route.status ?? 204;
         return;

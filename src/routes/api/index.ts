@@ -5,6 +5,18 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import type { GatehouseContext } from '../../context.ts';
 import { buildOpenApi, defineRoute, mountRoutes, permissionCatalog, type ApiRoute, type Authenticate } from './framework.ts';
+import { apiResourceRoutes } from './api-resources.ts';
+import { defaultPolicyRoutes } from './default-policy.ts';
+import { groupRoutes } from './groups.ts';
+import { roleRoutes } from './roles.ts';
+import { applicationRoutes } from './applications.ts';
+import { serviceAccountRoutes } from './service-accounts.ts';
+import { meRoutes } from './me.ts';
+import { auditRoutes } from './audit.ts';
+import { navigationRoutes } from './navigation.ts';
+import { userRoutes } from './users.ts';
+import { identityRoutes } from './identities.ts';
+import { dataScopeRoutes } from './data-scopes.ts';
 
 export type ApiServices = GatehouseContext & { issuer: string };
 
@@ -36,6 +48,19 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
   const routes: ApiRoute[] = [];
   const modules: ((s: ApiServices) => ApiRoute[])[] = [
     // Route modules register here.
+    // Roles read Gatehouse's catalog from the finished table at request time.
+    (s) => roleRoutes(s, () => permissionCatalog(routes).map((p) => p.name)),
+    groupRoutes,
+    defaultPolicyRoutes,
+    apiResourceRoutes,
+    applicationRoutes,
+    serviceAccountRoutes,
+    meRoutes,
+    auditRoutes,
+    (s) => navigationRoutes(s, () => permissionCatalog(routes).map((p) => p.name)),
+    userRoutes,
+    identityRoutes,
+    dataScopeRoutes,
   ];
   for (const module of modules) routes.push(...module(services));
   routes.push(...metaRoutes(() => routes, services));

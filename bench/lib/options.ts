@@ -1,0 +1,102 @@
+// Command-line options of `npm run bench -- [options]` and the durations of each mode.
+import { parseArgs } from 'node:util';
+
+export const SCENARIOS = ['jwks', 'cc', 'login', 'refresh', 'introspection', 'userinfo', 'search'] as const;
+export type ScenarioId = (typeof SCENARIOS)[number];
+
+export interface BenchOptions {
+  mode: 'full' | 'quick' | 'smoke';
+  /** Seconds of warm-up per target before each scenario's measured rounds (not recorded). */
+  warmupSeconds: number;
+  /** Measured rounds of the alternating scenarios (peer/Gatehouse, argon2/logins). */
+  rounds: number;
+  /** Seconds per target per alternating round. */
+  roundSeconds: number;
+  /** Measured seconds of the Gatehouse-only scenarios (split in `rounds` rounds). */
+  singleSeconds: number;
+  searchSeconds: number;
+  /** Directory users bulk-loaded for the search scenario. */
+  bulkUsers: number;
+  /** Users that sign in (round-robin); every fourth has two identities. */
+  loginUsers: number;
+  connections: number;
+  loginWorkers: number;
+  /** Outstanding argon2id verifications while measuring the ceiling. */
+  argonInFlight: number;
+  only: Set<ScenarioId>;
+  profile: boolean;
+  keepDb: boolean;
+  json: string;
+}
+
+export const USAGE = `Usage: npm run bench -- [--quick | --smoke] [options]
+
+Needs DATABASE_URL (PostgreSQL; the bench creates its own database "gatehouse_bench" on that
+server) and REDIS_URL (keys go under a fresh "bench:<random>:" prefix and are deleted at the end).
+
+  --quick               everything in under a minute (shorter rounds), for development
+  --smoke               a few seconds per scenario and 5,000 directory users (the smoke test)
+  --only=a,b            run only these scenarios: ${SCENARIOS.join(', ')}
+  --connections=N       autocannon connections per scenario (default 16)
+  --login-workers=N     concurrent sign-in loops (default 16)
+  --argon-in-flight=N   outstanding verifications for the argon2id ceiling (default 2 x UV_THREADPOOL_SIZE)
+  --users=N             directory users for the search scenario (default 100000)
+  --profile             run Gatehouse with --cpu-prof and print its top self-time functions
+  --keep-db             leave the gatehouse_bench database in place afterwards
+  --json=FILE           where to write the results (default bench/results/latest.json)
+`;
+
+export function parseOptions(argv: string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      smoke: { type: 'boolean' },
+      only: { type: 'string' },
+      connections: { type: 'string' },
+      'login-workers': { type: 'string' },
+      'argon-in-flight': { type: 'string' },
+      users: { type: 'string' },
+      profile: { type: 'boolean' },
+      'keep-db': { type: 'boolean' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+  const durations = {
+    full: { warmupSeconds: 3, rounds: 3, roundSeconds: 5, singleSeconds: 12, searchSeconds: 10, bulkUsers: 100_000 },
+    quick: { warmupSeconds: 1, rounds: 2, roundSeconds: 2, singleSeconds: 3, searchSeconds: 3, bulkUsers: 100_000 },
+    smoke: { warmupSeconds: 0.5, rounds: 1, roundSeconds: 1, singleSeconds: 1, searchSeconds: 1, bulkUsers: 5_000 },
+  }[mode];
+  const int = (value: string | undefined, name: string, fallback: number) => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer (got "${value}")`);
+    return n;
+  };
+  let only = new Set<ScenarioId>(SCENARIOS);
+  if (values.only) {
+    const wanted = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = wanted.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
+    if (unknown.length) throw new Error(`--only: unknown scenario(s) ${unknown.join(', ')}; choose from ${SCENARIOS.join(', ')}`);
+    only = new Set(wanted as ScenarioId[]);
+  }
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) > 0 ? Number(process.env.UV_THREADPOOL_SIZE) : 4;
+  return {
+    mode,
+    ...durations,
+    bulkUsers: int(values.users, '--users', durations.bulkUsers),
+    loginUsers: mode === 'smoke' ? 8 : 32,
+    connections: int(values.connections, '--connections', 16),
+    loginWorkers: int(values['login-workers'], '--login-workers', 16),
+    argonInFlight: int(values['argon-in-flight'], '--argon-in-flight', 2 * pool),
+    only,
+    profile: Boolean(values.profile),
+    keepDb: Boolean(values['keep-db']),
+    json: values.json ?? 'bench/results/latest.json',
+  };
+}

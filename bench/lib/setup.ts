@@ -1,0 +1,241 @@
+// The bench's own data: a dedicated PostgreSQL database (dropped and created at every run), the
+// seed document for the CLI, a bulk load of directory users, and the Redis keys under the run's
+// prefix (measured, then deleted with SCAN + DEL, never FLUSHDB).
+import knexFactory, { type Knex } from 'knex';
+import { Redis } from 'ioredis';
+import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
+
+export const BENCH_DATABASE = 'gatehouse_bench';
+
+/** The bench database on the server DATABASE_URL points at. */
+export function benchDatabaseUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `/${BENCH_DATABASE}`;
+  return url.toString();
+}
+
+/** host:port/db without credentials, for messages. */
+export function describeDatabase(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  return `${url.hostname}:${url.port || '5432'}${url.pathname}`;
+}
+
+function maintenanceUrl(databaseUrl: string): string {
+  // Connect to the database the URL names, unless that is the bench database itself.
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!name || name === BENCH_DATABASE) url.pathname = '/postgres';
+  return url.toString();
+}
+
+export async function recreateBenchDatabase(databaseUrl: string): Promise<void> {
+  const admin = knexFactory({ client: 'pg', connection: maintenanceUrl(databaseUrl), pool: { min: 0, max: 1 } });
+  try {
+    // WITH (FORCE) ends sessions a crashed earlier run may have left behind (PostgreSQL 13+).
+    await admin.raw(`drop database if exists ${BENCH_DATABASE} with (force)`);
+    await admin.raw(`create database ${BENCH_DATABASE}`);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+export async function dropBenchDatabase(databaseUrl: string): Promise<void> {
+  const admin = knexFactory({ client: 'pg', connection: maintenanceUrl(databaseUrl), pool: { min: 0, max: 1 } });
+  try {
+    await admin.raw(`drop database if exists ${BENCH_DATABASE} with (force)`);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+export function openBenchKnex(benchUrl: string): Knex {
+  return knexFactory({ client: 'pg', connection: benchUrl, pool: { min: 0, max: 2 } });
+}
+
+export interface BenchSecrets {
+  serviceClientId: string;
+  serviceClientSecret: string;
+  webClientId: string;
+  webClientSecret: string;
+  redirectUri: string;
+  resource: string;
+  resourceScopes: string[];
+  password: string;
+  adminUsername: string;
+  adminPassword: string;
+}
+
+export interface LoginUser {
+  username: string;
+  /** Two identities the web application accepts: the identity-selection page is shown. */
+  selectsIdentity: boolean;
+}
+
+/**
+ * The seed document for `gatehouse seed`: an API resource with JWT access tokens, a service
+ * application (client credentials), a web application (logins), and the users that sign in.
+ * Every fourth user has a second identity, so a quarter of the logins pass the identity page.
+ */
+export function seedDocument(secrets: BenchSecrets, loginUsers: number): { document: unknown; users: LoginUser[] } {
+  const users: LoginUser[] = [];
+  const seedUsers: Record<string, unknown>[] = [];
+  for (let i = 1; i <= loginUsers; i += 1) {
+    const username = `bench-login-${String(i).padStart(3, '0')}`;
+    const selectsIdentity = i % 4 === 0;
+    users.push({ username, selectsIdentity });
+    seedUsers.push({
+      username,
+      email: `${username}@bench.example`,
+      name: `Bench Login ${i}`,
+      password: secrets.password,
+      identities: [
+        { kind: 'internal', alias: `Bench ${i}` },
+        ...(selectsIdentity ? [{ kind: 'client', alias: `Bench ${i} (client)` }] : []),
+      ],
+    });
+  }
+  // The administrator who searches users: a role with the one admin-API permission it needs
+  // (GET /api/v1/users requires users:list on Gatehouse's own resource).
+  seedUsers.push({
+    username: secrets.adminUsername,
+    email: `${secrets.adminUsername}@bench.example`,
+    name: 'Bench Administrator',
+    password: secrets.adminPassword,
+    identities: [{ kind: 'internal', alias: 'Bench Administrator', roles: ['Bench user search'] }],
+  });
+  return {
+    users,
+    document: {
+      roles: [{ name: 'Bench user search', description: 'users:list on the admin API, for the bench', permissions: [{ resource: ADMIN_API_RESOURCE, permission: 'users:list' }] }],
+      apiResources: [{ identifier: secrets.resource, name: 'Bench API', scopes: secrets.resourceScopes, accessTokenFormat: 'jwt' }],
+      users: seedUsers,
+      applications: [
+        { clientId: secrets.serviceClientId, name: 'Bench service', type: 'service', clientSecret: secrets.serviceClientSecret },
+        { clientId: secrets.webClientId, name: 'Bench web', type: 'web', redirectUris: [secrets.redirectUri], clientSecret: secrets.webClientSecret },
+      ],
+    },
+  };
+}
+
+const FIRST_NAMES = ['Anna', 'Ben', 'Chloe', 'David', 'Emma', 'Felix', 'Grace', 'Hugo', 'Isla', 'Jack', 'Kim', 'Liam', 'Maya', 'Noah', 'Olivia', 'Paul', 'Quinn', 'Ruby', 'Simon', 'Tara', 'Uma', 'Victor', 'Wendy', 'Xavier', 'Yara', 'Zoe', 'Lucy', 'Omar', 'Priya', 'Chen'];
+const LAST_NAMES = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Robinson', 'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts', 'Green', 'Hall', 'Wood', 'Jackson', 'Clarke', 'Patel', 'Khan', 'Lewis', 'James', 'Phillips', 'Mason', 'Mitchell', 'Rose', 'Davis', 'Rodriguez', 'Cox', 'Alexander', 'Garden', 'Campbell', 'Johnston', 'Moore', 'Smyth', "O'Neill", 'Doherty', 'Stewart', 'Quinn', 'Murphy', 'Graham', 'Mclaughlin', 'Hamilton', 'Murray', 'Hughes', 'Robertson', 'Thomson', 'Scott'];
+const DEPARTMENTS = ['Sales', 'Finance', 'Operations', 'Engineering', 'Support', 'Legal', 'Marketing', 'Procurement'];
+
+function sqlArray(values: string[]): string {
+  return `array[${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(',')}]::text[]`;
+}
+
+/**
+ * `count` directory users, each with a default identity, in three statements (INSERT ... SELECT
+ * generate_series): usernames like anna.smith000042, emails on 20 domains, names from 30 × 50
+ * first and last names, 8 departments, 2% inactive. No password (they never sign in).
+ */
+export async function bulkInsertUsers(knex: Knex, tenantId: string, count: number): Promise<{ seconds: number }> {
+  const started = process.hrtime.bigint();
+  await knex.transaction(async (trx) => {
+    await trx.raw(`
+      with people as (
+        select g,
+               (${sqlArray(FIRST_NAMES)})[1 + g % ${FIRST_NAMES.length}] as first,
+               (${sqlArray(LAST_NAMES)})[1 + (g / ${FIRST_NAMES.length}) % ${LAST_NAMES.length}] as last
+        from generate_series(1, ?::int) as g
+      ), inserted as (
+        insert into users (id, tenant_id, username, email, name, department, status, password_hash)
+        select gen_random_uuid(), ?,
+               lower(first) || '.' || lower(replace(last, '''', '')) || lpad(g::text, 6, '0'),
+               lower(first) || '.' || lower(replace(last, '''', '')) || lpad(g::text, 6, '0') || '@corp' || (g % 20) || '.example',
+               first || ' ' || last,
+               (${sqlArray(DEPARTMENTS)})[1 + g % ${DEPARTMENTS.length}],
+               case when g % 50 = 0 then 'inactive' else 'active' end,
+               null
+        from people
+        returning id, username
+      )
+      insert into identities (id, tenant_id, user_id, kind, alias)
+      select gen_random_uuid(), ?, id, 'internal', username from inserted
+    `, [count, tenantId, tenantId]);
+    await trx.raw(`
+      update users u set default_identity_id = i.id
+      from identities i
+      where i.user_id = u.id and u.default_identity_id is null and u.password_hash is null and u.tenant_id = ?
+    `, [tenantId]);
+  });
+  await knex.raw('analyze users');
+  await knex.raw('analyze identities');
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+export function openRedis(redisUrl: string): Redis {
+  return new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+}
+
+/** Every key under `prefix` matching `pattern` (a glob after the prefix), by SCAN. */
+export async function scanKeys(redis: Redis, prefix: string, pattern = '*', limit = Infinity): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of batch) {
+      keys.push(key);
+      if (keys.length >= limit) return keys;
+    }
+  } while (cursor !== '0');
+  return keys;
+}
+
+/** Deletes every key under the prefix (SCAN + DEL in batches); returns how many. */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  if (prefix.length < 6 || !prefix.startsWith('bench:')) throw new Error(`refusing to delete keys under an unexpected prefix "${prefix}"`);
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (batch.length) deleted += await redis.del(...batch);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+/** MEMORY USAGE (bytes, SAMPLES 0: exact) of each key, pipelined. */
+async function memoryUsage(redis: Redis, keys: string[]): Promise<number[]> {
+  const sizes: number[] = [];
+  for (let i = 0; i < keys.length; i += 500) {
+    const pipeline = redis.pipeline();
+    for (const key of keys.slice(i, i + 500)) pipeline.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [error, bytes] of replies) sizes.push(error ? 0 : Number(bytes ?? 0));
+  }
+  return sizes;
+}
+
+export interface KeyGroupMemory {
+  keys: number;
+  sampled: number;
+  /** Mean MEMORY USAGE of the sampled keys, bytes. */
+  meanBytes: number;
+}
+
+/** MEMORY USAGE of up to `sample` keys of one kind under the prefix. */
+export async function keyGroupMemory(redis: Redis, prefix: string, pattern: string, sample = 1000): Promise<KeyGroupMemory> {
+  const keys = await scanKeys(redis, prefix, pattern);
+  const picked = keys.slice(0, sample);
+  const sizes = await memoryUsage(redis, picked);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  return { keys: keys.length, sampled: picked.length, meanBytes: picked.length ? total / picked.length : 0 };
+}
+
+/** Total MEMORY USAGE of every key under the prefix, by key family ("oidc:Session", "gi", ...). */
+export async function prefixMemoryByFamily(redis: Redis, prefix: string): Promise<Record<string, { keys: number; bytes: number }>> {
+  const families: Record<string, { keys: number; bytes: number }> = {};
+  const keys = await scanKeys(redis, prefix);
+  const sizes = await memoryUsage(redis, keys);
+  keys.forEach((key, index) => {
+    const rest = key.slice(prefix.length).split(':');
+    const family = rest[0] === 'oidc' ? `oidc:${rest[1] ?? ''}` : (rest[0] ?? '');
+    const entry = (families[family] ??= { keys: 0, bytes: 0 });
+    entry.keys += 1;
+    entry.bytes += sizes[index] ?? 0;
+  });
+  return families;
+}

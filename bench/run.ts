@@ -1,0 +1,613 @@
+// npm run bench -- [--quick | --smoke] [--only=...] [--profile]
+//
+// Measures Gatehouse on PostgreSQL + Redis against a bare oidc-provider (the peer, bench/peer.ts)
+// and against the argon2id ceiling of this machine, in one run:
+//   1. creates the database gatehouse_bench on DATABASE_URL's server (dropped first), seeds it
+//      through the CLI (`gatehouse seed`), bulk-loads directory users with INSERT ... SELECT;
+//   2. starts Gatehouse (`node bin/gatehouse.js start`) and the peer as child processes on
+//      loopback, so each one's RSS is its own;
+//   3. per scenario: a warm-up, then measured rounds at fixed concurrency, alternating peer and
+//      Gatehouse (or argon2 and logins) in ABBA order so drift of the machine hits both;
+//   4. prints a markdown table on stdout, writes bench/results/latest.json, deletes its Redis
+//      keys (SCAN + DEL under its own prefix) and drops its database.
+// Progress goes to stderr. See BENCH.md for the figures and how to read them.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
+import { ARGON_PARAMETERS, prepareArgon, runArgonRound, threadpoolSize } from './lib/argon.ts';
+import { formatProfile, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.ts';
+import { basicAuth, formBody, LeanHttp } from './lib/http.ts';
+import { aggregate, runAutocannon, type Aggregate, type RequestSpec, type Round } from './lib/load.ts';
+import { runLogins, signInOnce, type LoginRound, type LoginTarget, type LoginTokens } from './lib/login.ts';
+import { parseOptions, USAGE, type BenchOptions } from './lib/options.ts';
+import { freePort, onInterrupt, readMemory, RssSampler, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
+import { describeMachine, gitInfo, markdownTables, type BenchResults, type ScenarioResult, type Target } from './lib/report.ts';
+import {
+  benchDatabaseUrl,
+  bulkInsertUsers,
+  deletePrefix,
+  describeDatabase,
+  dropBenchDatabase,
+  keyGroupMemory,
+  openBenchKnex,
+  openRedis,
+  prefixMemoryByFamily,
+  recreateBenchDatabase,
+  seedDocument,
+  type BenchSecrets,
+} from './lib/setup.ts';
+import { LatencyRecorder, median, round } from './lib/stats.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TENANT = 'default';
+
+const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function missingServicesMessage(databaseUrl: string | undefined, redisUrl: string | undefined): string {
+  const missing = [!databaseUrl && 'DATABASE_URL', !redisUrl && 'REDIS_URL'].filter(Boolean).join(' and ');
+  return `npm run bench measures Gatehouse on PostgreSQL and Redis, and ${missing} ${missing.includes(' and ') ? 'are' : 'is'} not set.
+
+  DATABASE_URL  a PostgreSQL server the bench may create a database on; it creates (and drops)
+                its own database "gatehouse_bench" there, e.g. postgres://postgres@127.0.0.1:5432/postgres
+  REDIS_URL     a Redis it may write to; keys go under a fresh "bench:<random>:" prefix and are
+                deleted at the end (never FLUSHDB), e.g. redis://127.0.0.1:6379
+
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379 npm run bench -- --quick
+`;
+}
+
+/** Environment for children: the caller's, minus anything that would configure Gatehouse behind our back. */
+function baseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('GATEHOUSE_') || ['DATABASE_URL', 'REDIS_URL', 'NODE_OPTIONS', 'PORT', 'HOST', 'LOG_LEVEL', 'NODE_ENV', 'DATABASE_POOL_MAX'].includes(key)) continue;
+    env[key] = value;
+  }
+  return env;
+}
+
+async function checkServices(databaseUrl: string, redis: Redis): Promise<{ postgres: string; redis: string }> {
+  const knexFactory = (await import('knex')).default;
+  const probe = knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 5000 });
+  let postgres: string;
+  try {
+    const result = await probe.raw('show server_version');
+    postgres = String((result.rows as { server_version: string }[])[0]?.server_version ?? 'unknown');
+  } catch (error) {
+    throw new Error(`cannot reach PostgreSQL at ${describeDatabase(databaseUrl)}: ${(error as Error).message}`);
+  } finally {
+    await probe.destroy();
+  }
+  let version: string;
+  try {
+    const info = await redis.info('server');
+    version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+  } catch (error) {
+    throw new Error(`cannot reach Redis: ${(error as Error).message}`);
+  }
+  return { postgres, redis: version };
+}
+
+/** Search terms an administrator might type, against the bulk-loaded names (see bulkInsertUsers). */
+function searchTerms(bulkUsers: number): string[] {
+  const first = ['Anna', 'Ben', 'Chloe', 'David', 'Emma', 'Felix', 'Grace', 'Hugo', 'Isla', 'Jack', 'Kim', 'Liam', 'Maya', 'Noah', 'Olivia', 'Paul', 'Quinn', 'Ruby', 'Simon', 'Tara', 'Uma', 'Victor', 'Wendy', 'Xavier', 'Yara', 'Zoe', 'Lucy', 'Omar', 'Priya', 'Chen'];
+  const last = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Robinson', 'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts', 'Green', 'Hall', 'Wood', 'Jackson', 'Clarke', 'Patel', 'Khan', 'Lewis', 'James', 'Phillips', 'Mason', 'Mitchell', 'Rose', 'Davis', 'Rodriguez', 'Cox', 'Alexander', 'Garden', 'Campbell', 'Johnston', 'Moore', 'Smyth', 'ONeill', 'Doherty', 'Stewart', 'Quinn', 'Murphy', 'Graham', 'Mclaughlin', 'Hamilton', 'Murray', 'Hughes', 'Robertson', 'Thomson', 'Scott'];
+  const username = (g: number) => `${first[g % 30]!.toLowerCase()}.${last[Math.floor(g / 30) % 50]!.toLowerCase()}${String(g).padStart(6, '0')}`;
+  const g1 = Math.max(1, Math.floor(bulkUsers * 0.42));
+  const g2 = Math.max(1, Math.floor(bulkUsers * 0.77));
+  return [
+    username(g1), // one user, by full username
+    'smith', // a common surname: many matches
+    'ruby hall', // a full name
+    username(g2).slice(0, -3), // a username prefix: a few matches
+    'corp7.example', // an email domain: 5% of users
+    'nobody-by-this-name', // no match at all: the whole table is examined
+    'wendy', // a first name
+    `${String(g1).padStart(6, '0')}`, // digits only
+  ];
+}
+
+async function main(argv: string[]): Promise<number> {
+  let options: BenchOptions | 'help';
+  try {
+    options = parseOptions(argv);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const databaseUrl = process.env.DATABASE_URL;
+  const redisUrl = process.env.REDIS_URL;
+  if (!databaseUrl || !redisUrl) {
+    process.stderr.write(missingServicesMessage(databaseUrl, redisUrl));
+    return 2;
+  }
+  const opts = options;
+  const startedAt = new Date();
+  const runId = randomBytes(4).toString('hex');
+  const prefix = `bench:${runId}:`;
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-'));
+  const benchUrl = benchDatabaseUrl(databaseUrl);
+  const redis = openRedis(redisUrl);
+  let knex: Knex | undefined;
+  let gatehouse: Child | undefined;
+  let peer: Child | undefined;
+  const https: LeanHttp[] = [];
+  let succeeded = false;
+  let redisCleaned = false;
+  const cleanRedis = async () => {
+    if (redisCleaned) return;
+    redisCleaned = true;
+    const deleted = await deletePrefix(redis, prefix);
+    progress(`deleted ${deleted} Redis keys under ${prefix}`);
+  };
+  onInterrupt(async () => {
+    await cleanRedis();
+    redis.disconnect();
+  });
+
+  try {
+    const versions = await checkServices(databaseUrl, redis);
+    const machine = describeMachine(versions);
+    const loadBefore = os.loadavg().map((l) => round(l, 2));
+    if (loadBefore[0]! > machine.nproc * 0.5) progress(`warning: the machine is busy (load average ${loadBefore.join(' ')} on ${machine.nproc} cores): figures will be noisy`);
+    progress(`${opts.mode} run ${runId} on ${machine.nproc} × ${machine.cpuModel}, node ${machine.node}, PostgreSQL ${versions.postgres}, Redis ${versions.redis}`);
+    progress(`work directory (logs, seed file): ${workDir}`);
+
+    // ---------------------------------------------------------------- data
+    progress(`creating database ${describeDatabase(benchUrl)}`);
+    await recreateBenchDatabase(databaseUrl);
+    const [ghPort, peerPort] = [await freePort(), await freePort()];
+    const issuer = `http://127.0.0.1:${ghPort}`;
+    const peerOrigin = `http://127.0.0.1:${peerPort}`;
+    const secret = randomBytes(36).toString('base64url');
+    const secrets: BenchSecrets = {
+      // A UUID like the ids Gatehouse generates: a non-UUID client_id makes client credentials fail
+      // with a 500 (src/oidc/identity.ts serviceIdentity() compares it with a uuid column).
+      serviceClientId: randomUUID(),
+      serviceClientSecret: randomBytes(24).toString('base64url'),
+      webClientId: 'bench-web',
+      webClientSecret: randomBytes(24).toString('base64url'),
+      redirectUri: 'http://127.0.0.1:9/cb',
+      resource: `${issuer}/bench-api`,
+      resourceScopes: ['read', 'write'],
+      password: `bench-${randomBytes(9).toString('base64url')}`,
+      adminUsername: 'bench-admin',
+      adminPassword: `admin-${randomBytes(12).toString('base64url')}`,
+    };
+    const { document, users: loginUsers } = seedDocument(secrets, opts.loginUsers);
+    const seedFile = path.join(workDir, 'seed.json');
+    await writeFile(seedFile, JSON.stringify(document, null, 2));
+    const gatehouseEnv: NodeJS.ProcessEnv = {
+      ...baseEnv(),
+      // Production mode: compiled templates are cached, as in a deployment. It requires an issuer.
+      NODE_ENV: 'production',
+      PORT: String(ghPort),
+      HOST: '127.0.0.1',
+      GATEHOUSE_ISSUER: issuer,
+      DATABASE_URL: benchUrl,
+      REDIS_URL: redisUrl,
+      GATEHOUSE_REDIS_PREFIX: prefix,
+      GATEHOUSE_SECRET: secret,
+      GATEHOUSE_DATA_DIR: path.join(workDir, 'data'),
+      LOG_LEVEL: 'warn',
+    };
+    progress(`seeding through the CLI: ${loginUsers.length} sign-in users, 2 applications, 1 API resource`);
+    let t = performance.now();
+    await runToCompletion('gatehouse seed', process.execPath, ['bin/gatehouse.js', 'seed', seedFile], { cwd: ROOT, env: gatehouseEnv, logFile: path.join(workDir, 'seed.log'), timeoutMs: 120_000 });
+    progress(`  seeded in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    knex = openBenchKnex(benchUrl);
+    progress(`bulk-loading ${opts.bulkUsers.toLocaleString('en-US')} directory users (INSERT ... SELECT generate_series)`);
+    const bulk = await bulkInsertUsers(knex, TENANT, opts.bulkUsers);
+    progress(`  loaded in ${bulk.seconds.toFixed(1)} s`);
+
+    // ---------------------------------------------------------------- processes
+    let profileDir: string | undefined;
+    if (opts.profile) {
+      profileDir = path.join(ROOT, 'bench', 'results', 'profiles', `${startedAt.toISOString().replace(/[:.]/g, '-')}-${runId}`);
+      await mkdir(profileDir, { recursive: true });
+      gatehouseEnv.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profileDir}`;
+      progress(`Gatehouse runs with --cpu-prof; profile in ${profileDir}`);
+    }
+    progress(`starting Gatehouse at ${issuer} and the peer at ${peerOrigin}`);
+    gatehouse = startChild('gatehouse', process.execPath, ['bin/gatehouse.js', 'start'], { cwd: ROOT, env: gatehouseEnv, logFile: path.join(workDir, 'gatehouse.log') });
+    peer = startChild('peer', process.execPath, ['--import', 'tsx', 'bench/peer.ts'], {
+      cwd: ROOT,
+      env: { ...baseEnv(), NODE_ENV: 'production', PEER_PORT: String(peerPort), PEER_CLIENT_ID: 'peer-service', PEER_CLIENT_SECRET: secrets.serviceClientSecret, PEER_RESOURCE: secrets.resource, PEER_SCOPES: secrets.resourceScopes.join(' ') },
+      logFile: path.join(workDir, 'peer.log'),
+    });
+    await Promise.all([waitUntilReady(gatehouse, `${issuer}/readyz`), waitUntilReady(peer, `${peerOrigin}/.well-known/openid-configuration`)]);
+    t = performance.now();
+    await sleep(2000);
+    const idle = await readMemory(gatehouse.pid);
+    const peerIdle = await readMemory(peer.pid);
+    progress(`Gatehouse idle RSS ${idle?.rssMb.toFixed(1)} MB, peer ${peerIdle?.rssMb.toFixed(1)} MB`);
+    const ghSampler = new RssSampler(gatehouse.pid);
+    const peerSampler = new RssSampler(peer.pid);
+    ghSampler.start();
+    peerSampler.start();
+
+    // ---------------------------------------------------------------- scenarios
+    const scenarios: Record<string, ScenarioResult> = {};
+    const C = opts.connections;
+    const ghHttp = new LeanHttp(issuer, Math.max(opts.loginWorkers, 4));
+    https.push(ghHttp);
+    const loginTarget: LoginTarget = { origin: issuer, clientId: secrets.webClientId, clientSecret: secrets.webClientSecret, redirectUri: secrets.redirectUri, scope: 'openid profile identity', password: secrets.password };
+    const refreshPool: string[] = [];
+    const accessPool: string[] = [];
+    let loginsCompleted = 0;
+    const keepTokens = (tokens: LoginTokens) => {
+      loginsCompleted += 1;
+      if (tokens.refreshToken && refreshPool.length < 20_000) refreshPool.push(tokens.refreshToken);
+      if (accessPool.length < 1000) accessPool.push(tokens.accessToken);
+    };
+    const usernames = loginUsers.map((u) => u.username);
+    const ensureTokens = async (refresh: number, access: number) => {
+      for (let attempt = 0; attempt < 20 && (refreshPool.length < refresh || accessPool.length < access); attempt += 1) {
+        const r = await runLogins({ http: ghHttp, target: loginTarget, users: usernames, workers: Math.min(opts.loginWorkers, 8), seconds: 1, onTokens: keepTokens });
+        if (r.completed === 0) throw new Error(`cannot sign in to get tokens: ${r.firstError ?? 'no login completed'}`);
+      }
+    };
+
+    /** Warm-up, then `rounds` measured rounds, A and B alternating in ABBA order. */
+    async function alternate<A extends { ok: number; seconds: number }, B extends { ok: number; seconds: number }>(name: string, a: { label: string; run: (seconds: number) => Promise<A> }, b: { label: string; run: (seconds: number) => Promise<B> }): Promise<{ a: A[]; b: B[] }> {
+      progress(`${name}: warm-up ${opts.warmupSeconds} s each`);
+      await a.run(opts.warmupSeconds);
+      await b.run(opts.warmupSeconds);
+      const out = { a: [] as A[], b: [] as B[] };
+      const runA = async (i: number) => {
+        const r = await a.run(opts.roundSeconds);
+        out.a.push(r);
+        progress(`  round ${i + 1}/${opts.rounds} ${a.label}: ${(r.ok / r.seconds).toFixed(1)}/s`);
+      };
+      const runB = async (i: number) => {
+        const r = await b.run(opts.roundSeconds);
+        out.b.push(r);
+        progress(`  round ${i + 1}/${opts.rounds} ${b.label}: ${(r.ok / r.seconds).toFixed(1)}/s`);
+      };
+      for (let i = 0; i < opts.rounds; i += 1) {
+        if (i % 2 === 0) {
+          await runA(i);
+          await runB(i);
+        } else {
+          await runB(i);
+          await runA(i);
+        }
+      }
+      return out;
+    }
+
+    async function single(name: string, run: (seconds: number) => Promise<Round>): Promise<Round[]> {
+      progress(`${name}: warm-up ${opts.warmupSeconds} s`);
+      await run(opts.warmupSeconds);
+      const rounds: Round[] = [];
+      const each = opts.singleSeconds / opts.rounds;
+      for (let i = 0; i < opts.rounds; i += 1) {
+        const r = await run(each);
+        rounds.push(r);
+        progress(`  round ${i + 1}/${opts.rounds}: ${(r.ok / r.seconds).toFixed(1)}/s${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors${r.firstFailure ? `: ${r.firstFailure.slice(0, 160)}` : ''})` : ''}`);
+      }
+      return rounds;
+    }
+
+    const ratioOf = (a: Aggregate, b: Aggregate) => (b.rate > 0 ? round(a.rate / b.rate, 3) : 0);
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+    // JWKS: the cheapest request, the floor of per-request overhead.
+    if (opts.only.has('jwks')) {
+      const spec: RequestSpec = { method: 'GET', path: '/jwks' };
+      const r = await alternate('JWKS', { label: 'peer', run: (s) => runAutocannon(peerOrigin, spec, C, s) }, { label: 'Gatehouse', run: (s) => runAutocannon(issuer, spec, C, s) });
+      const gh = aggregate(r.b);
+      const pr = aggregate(r.a);
+      scenarios.jwks = { id: 'jwks', label: 'JWKS (GET /jwks)', result: gh, reference: { label: 'peer', result: pr }, ratio: ratioOf(gh, pr) };
+    }
+
+    // Client credentials, JWT access token (RS256) for a resource indicator.
+    if (opts.only.has('cc')) {
+      const body = formBody({ grant_type: 'client_credentials', resource: secrets.resource, scope: secrets.resourceScopes.join(' ') });
+      const ghSpec: RequestSpec = { method: 'POST', path: '/token', headers: { ...form, authorization: basicAuth(secrets.serviceClientId, secrets.serviceClientSecret) }, body };
+      const peerSpec: RequestSpec = { method: 'POST', path: '/token', headers: { ...form, authorization: basicAuth('peer-service', secrets.serviceClientSecret) }, body };
+      // Both must issue the same kind of token, or the comparison means nothing.
+      const sample = async (origin: string, spec: RequestSpec) => {
+        const response = await fetch(`${origin}/token`, { method: 'POST', headers: spec.headers, body: spec.body });
+        const json = (await response.json()) as { access_token?: string; error?: string; error_description?: string };
+        if (!json.access_token) throw new Error(`client credentials at ${origin} failed: ${response.status} ${json.error ?? ''} ${json.error_description ?? ''}`);
+        const [header, payload] = json.access_token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>);
+        return { alg: header?.alg, typ: header?.typ, bytes: json.access_token.length, claims: Object.keys(payload ?? {}).sort() };
+      };
+      const ghToken = await sample(issuer, ghSpec);
+      const peerToken = await sample(peerOrigin, peerSpec);
+      progress(`client credentials tokens: Gatehouse ${ghToken.alg} ${ghToken.typ} ${ghToken.bytes} B, peer ${peerToken.alg} ${peerToken.typ} ${peerToken.bytes} B`);
+      const r = await alternate('client credentials', { label: 'peer', run: (s) => runAutocannon(peerOrigin, peerSpec, C, s) }, { label: 'Gatehouse', run: (s) => runAutocannon(issuer, ghSpec, C, s) });
+      const gh = aggregate(r.b);
+      const pr = aggregate(r.a);
+      scenarios.cc = {
+        id: 'cc',
+        label: 'client credentials (JWT RS256)',
+        result: gh,
+        reference: { label: 'peer', result: pr },
+        ratio: ratioOf(gh, pr),
+        details: { gatehouseToken: ghToken, peerToken, roundRatios: r.b.map((g, i) => round(g.ok / g.seconds / (r.a[i]!.ok / r.a[i]!.seconds), 3)) },
+      };
+    }
+
+    // Password sign-in, end to end, against the argon2id ceiling measured in this process.
+    let loginRounds: LoginRound[] = [];
+    if (opts.only.has('login')) {
+      const argon = await prepareArgon(secrets.password);
+      const runLoginRound = async (seconds: number) => {
+        const r = await runLogins({ http: ghHttp, target: loginTarget, users: usernames, workers: opts.loginWorkers, seconds, onTokens: keepTokens });
+        if (r.completed === 0) throw new Error(`no login completed: ${r.firstError ?? 'unknown error'}`);
+        return { ...r, ok: r.completed };
+      };
+      const r = await alternate(
+        `password sign-in vs argon2id ceiling (${opts.argonInFlight} verifications in flight, UV_THREADPOOL_SIZE=${threadpoolSize()})`,
+        { label: 'argon2id ceiling', run: (s) => runArgonRound(argon, secrets.password, opts.argonInFlight, s) },
+        { label: 'Gatehouse logins', run: runLoginRound },
+      );
+      loginRounds = r.b;
+      const logins = aggregate(r.b.map((x) => ({ ok: x.completed, failed: x.failed, seconds: x.seconds, latency: x.flow, ...(x.firstError ? { firstFailure: x.firstError } : {}) })));
+      const ceiling = aggregate(r.a.map((x) => ({ ok: x.ok, seconds: x.seconds, latency: x.latency })));
+      const steps: Record<string, unknown> = {};
+      const stepNames = new Set(r.b.flatMap((x) => Object.keys(x.steps)));
+      for (const name of stepNames) {
+        const merged = new LatencyRecorder();
+        for (const x of r.b) if (x.steps[name]) merged.merge(x.steps[name]!);
+        steps[name] = merged.summary();
+      }
+      const completed = r.b.reduce((n, x) => n + x.completed, 0);
+      const withPage = r.b.reduce((n, x) => n + x.withIdentityPage, 0);
+      scenarios.login = {
+        id: 'login',
+        label: 'password sign-in, full flow (PKCE)',
+        result: logins,
+        reference: { label: 'argon2id ceiling', result: ceiling },
+        ratio: ratioOf(logins, ceiling),
+        notes: [
+          `argon2id m=${ARGON_PARAMETERS.memoryCost} t=${ARGON_PARAMETERS.timeCost} p=${ARGON_PARAMETERS.parallelism}: verifications/s in one Node process with ${opts.argonInFlight} in flight on a ${threadpoolSize()}-thread libuv pool`,
+          `${opts.loginWorkers} concurrent sign-in loops; ${round((withPage / Math.max(completed, 1)) * 100, 1)}% of logins passed the identity-selection page`,
+        ],
+        details: { steps, identityPageShare: round(withPage / Math.max(completed, 1), 3), argonInFlight: opts.argonInFlight, threadpool: threadpoolSize(), argonLatency: ceiling.latency },
+      };
+    }
+
+    // Redis bytes per session, while the sessions of the login rounds are all still there.
+    let redisResult: BenchResults['redis'];
+    if (loginsCompleted > 0) {
+      const sessions = await keyGroupMemory(redis, prefix, 'oidc:Session:*');
+      const uids = await keyGroupMemory(redis, prefix, 'oidc:sessionUid:*');
+      const families = await prefixMemoryByFamily(redis, prefix);
+      const totalBytes = Object.values(families).reduce((n, f) => n + f.bytes, 0);
+      const bytesPerSession = sessions.meanBytes + (uids.keys > 0 ? uids.meanBytes : 0);
+      redisResult = {
+        bytesPerSession: round(bytesPerSession, 1),
+        sessions: sessions.keys,
+        breakdown: { sessionPayload: round(sessions.meanBytes, 1), sessionUidIndex: round(uids.meanBytes, 1), sampled: sessions.sampled },
+        perLogin: { logins: loginsCompleted, totalBytes, bytesPerLogin: round(totalBytes / Math.max(loginsCompleted, 1), 1), families },
+      };
+      progress(`Redis: ${Math.round(bytesPerSession)} B per session (payload ${Math.round(sessions.meanBytes)} B + uid index ${Math.round(uids.meanBytes)} B, ${sessions.keys} sessions); ${Math.round(totalBytes / Math.max(loginsCompleted, 1))} B of Redis per login in all`);
+    }
+
+    const webAuth = basicAuth(secrets.webClientId, secrets.webClientSecret);
+
+    // Refresh with rotation: every answer's new refresh token goes back into the pool, so each
+    // connection follows a chain and every token is used exactly once.
+    if (opts.only.has('refresh')) {
+      await ensureTokens(C * (opts.rounds + 3), 0);
+      let firstRotationFailure: string | undefined;
+      const spec: RequestSpec = {
+        method: 'POST',
+        path: '/token',
+        headers: { ...form, authorization: webAuth },
+        next: () => ({ body: formBody({ grant_type: 'refresh_token', refresh_token: refreshPool.pop() ?? 'pool-exhausted' }) }),
+        onResponse: (status, body) => {
+          if (status !== 200) return;
+          const next = (JSON.parse(body) as { refresh_token?: string }).refresh_token;
+          if (next) refreshPool.push(next);
+          else firstRotationFailure ??= 'a refresh answer without a new refresh token';
+        },
+      };
+      const rounds = await single('refresh (rotating)', (s) => runAutocannon(issuer, spec, C, s));
+      scenarios.refresh = { id: 'refresh', label: 'refresh token grant (rotating)', result: aggregate(rounds), ...(firstRotationFailure ? { notes: [firstRotationFailure] } : {}) };
+    }
+
+    // Introspection and userinfo of opaque access tokens from the logins (no resource indicator).
+    if (opts.only.has('introspection') || opts.only.has('userinfo')) await ensureTokens(0, 64);
+    if (opts.only.has('introspection')) {
+      let i = 0;
+      let inactive = 0;
+      const spec: RequestSpec = {
+        method: 'POST',
+        path: '/token/introspection',
+        headers: { ...form, authorization: webAuth },
+        next: () => ({ body: formBody({ token: accessPool[i++ % accessPool.length]!, token_type_hint: 'access_token' }) }),
+        onResponse: (status, body) => {
+          if (status === 200 && !body.includes('"active":true')) inactive += 1;
+        },
+      };
+      const rounds = await single('introspection', (s) => runAutocannon(issuer, spec, C, s));
+      scenarios.introspection = { id: 'introspection', label: 'introspection (opaque access token)', result: aggregate(rounds), details: { inactiveAnswers: inactive, tokens: accessPool.length } };
+    }
+    if (opts.only.has('userinfo')) {
+      let i = 0;
+      const spec: RequestSpec = { method: 'GET', path: '/me', next: () => ({ headers: { authorization: `Bearer ${accessPool[i++ % accessPool.length]!}` } }) };
+      const rounds = await single('userinfo', (s) => runAutocannon(issuer, spec, C, s));
+      scenarios.userinfo = { id: 'userinfo', label: 'userinfo (GET /me)', result: aggregate(rounds), details: { tokens: accessPool.length } };
+    }
+    const underLoad = { maxMb: ghSampler.maxMb, meanMb: ghSampler.meanMb };
+    ghSampler.stop();
+    peerSampler.stop();
+
+    // Admin user search at opts.bulkUsers users, one request at a time (latency, not throughput).
+    if (opts.only.has('search')) {
+      const terms = searchTerms(opts.bulkUsers);
+      const perTerm = new Map<string, { latency: LatencyRecorder; results: number }>(terms.map((term) => [term, { latency: new LatencyRecorder(), results: -1 }]));
+      const openapi = (await (await fetch(`${issuer}/api/v1/openapi.json`)).json().catch(() => ({}))) as { paths?: Record<string, Record<string, unknown>> };
+      const routePath = Object.keys(openapi.paths ?? {}).find((p) => /(^|\/)users$/.test(p) && openapi.paths?.[p]?.get);
+      let via: 'api' | 'sql';
+      let query: (term: string) => Promise<number>;
+      if (routePath) {
+        via = 'api';
+        const admin = await signInOnce(ghHttp, { ...loginTarget, scope: 'openid admin', resource: `${issuer}/api`, password: secrets.adminPassword }, secrets.adminUsername, () => undefined);
+        const auth = { authorization: `Bearer ${admin.tokens.accessToken}` };
+        query = async (term) => {
+          const response = await ghHttp.request('GET', `/api/v1/users?${new URLSearchParams({ q: term, limit: '50' })}`, auth);
+          if (response.status !== 200) throw new Error(`GET /api/v1/users: ${response.status} ${response.body.slice(0, 300)}`);
+          return ((JSON.parse(response.body) as { items?: unknown[] }).items ?? []).length;
+        };
+        progress(`user search through GET /api/v1/users (admin bearer token), ${opts.bulkUsers.toLocaleString('en-US')} users`);
+      } else {
+        via = 'sql';
+        const mod = (await import('../src/queries/users.ts')) as unknown as { createUserQueries?: (k: Knex) => { search?: (tenantId: string, filter: { q?: string; limit: number }) => Promise<unknown[]> } };
+        const search = mod.createUserQueries?.(knex).search;
+        if (!search) throw new Error('neither GET /api/v1/users nor createUserQueries().search exists: nothing to measure for the user search');
+        query = async (term) => (await search(TENANT, { q: term, limit: 51 })).length;
+        progress(`GET /api/v1/users is not there yet: measuring src/queries/users.ts search() through knex, ${opts.bulkUsers.toLocaleString('en-US')} users`);
+      }
+      const searchRound = async (seconds: number, record: boolean): Promise<Round> => {
+        const r: Round = { ok: 0, non2xx: 0, errors: 0, seconds: 0, latency: new LatencyRecorder(), statusCodes: {} };
+        const started = performance.now();
+        let k = 0;
+        while (performance.now() - started < seconds * 1000) {
+          const term = terms[k++ % terms.length]!;
+          const t0 = performance.now();
+          const count = await query(term);
+          const ms = performance.now() - t0;
+          if (record) {
+            r.latency.record(ms);
+            const entry = perTerm.get(term)!;
+            entry.latency.record(ms);
+            entry.results = count;
+          }
+          r.ok += 1;
+        }
+        r.seconds = (performance.now() - started) / 1000;
+        return r;
+      };
+      progress(`user search: warm-up ${opts.warmupSeconds} s`);
+      await searchRound(opts.warmupSeconds, false);
+      const measured = await searchRound(opts.searchSeconds, true);
+      progress(`  ${measured.ok} searches, p95 ${measured.latency.summary().p95} ms`);
+      // The plan of the slowest term, for the report (the SQL mirrors what search() builds).
+      const slowest = [...perTerm.entries()].sort((a, b) => b[1].latency.summary().p95 - a[1].latency.summary().p95)[0]![0];
+      const explain = await knex.raw(
+        `explain (analyze, buffers) select u.* from users as u where u.tenant_id = ? and (u.username ilike ? or u.email ilike ? or u.name ilike ?) order by lower(u.username), u.id limit 51`,
+        [TENANT, `%${slowest}%`, `%${slowest}%`, `%${slowest}%`],
+      );
+      scenarios.search = {
+        id: 'search',
+        label: `admin user search (${Math.round(opts.bulkUsers / 1000)}k users, ${via === 'api' ? 'GET /api/v1/users' : 'SQL via knex'})`,
+        result: aggregate([measured]),
+        notes: [via === 'api' ? `GET /api/v1/users?q=…&limit=50 with an admin bearer token, one request at a time, ${terms.length} terms in turn` : 'GET /api/v1/users did not exist at run time: src/queries/users.ts search() was called through knex instead (no HTTP, no auth, no JSON)'],
+        details: {
+          via,
+          users: opts.bulkUsers,
+          perTerm: Object.fromEntries([...perTerm.entries()].map(([term, v]) => [term, { results: v.results, ...v.latency.summary() }])),
+          explainSlowest: { term: slowest, plan: (explain.rows as { 'QUERY PLAN': string }[]).map((row) => row['QUERY PLAN']) },
+        },
+      };
+    }
+
+    // ---------------------------------------------------------------- wrap up
+    const after = await readMemory(gatehouse.pid);
+    const rss: BenchResults['rss'] = {
+      idleMb: round(idle?.rssMb ?? 0, 1),
+      underLoadMaxMb: round(underLoad.maxMb, 1),
+      underLoadMeanMb: round(underLoad.meanMb, 1),
+      afterLoadMb: round(after?.rssMb ?? 0, 1),
+      peakMb: round(after?.peakRssMb ?? 0, 1),
+      peerIdleMb: round(peerIdle?.rssMb ?? 0, 1),
+      peerUnderLoadMaxMb: round(peerSampler.maxMb, 1),
+    };
+
+    for (const h of https) h.close();
+    progress('stopping Gatehouse and the peer');
+    await stopChild(gatehouse);
+    await stopChild(peer);
+
+    let profile: ProfileSummary | undefined;
+    if (profileDir) {
+      const files = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile'));
+      if (files.length) {
+        profile = await summarizeProfile(path.join(profileDir, files.sort().at(-1)!), 30);
+        process.stderr.write(`\n${formatProfile(profile)}\n\n`);
+      } else {
+        progress(`no .cpuprofile was written in ${profileDir}`);
+      }
+    }
+
+    const targets: Target[] = [];
+    if (scenarios.cc?.ratio !== undefined) targets.push({ name: 'client credentials vs peer', wanted: '≥ 0.80× peer', actual: `${scenarios.cc.ratio.toFixed(2)}× (${scenarios.cc.result.rate}/s vs ${scenarios.cc.reference!.result.rate}/s)`, met: scenarios.cc.ratio >= 0.8 });
+    if (scenarios.login?.ratio !== undefined) targets.push({ name: 'logins vs argon2id ceiling', wanted: '≥ 0.80× ceiling', actual: `${scenarios.login.ratio.toFixed(2)}× (${scenarios.login.result.rate}/s vs ${scenarios.login.reference!.result.rate}/s)`, met: scenarios.login.ratio >= 0.8 });
+    if (scenarios.refresh) targets.push({ name: 'refresh grants', wanted: '≥ 1,000/s', actual: `${scenarios.refresh.result.rate}/s`, met: scenarios.refresh.result.rate >= 1000 });
+    if (redisResult) targets.push({ name: 'Redis per session', wanted: '≤ 1.5 KiB (1,536 B)', actual: `${Math.round(redisResult.bytesPerSession)} B`, met: redisResult.bytesPerSession <= 1536 });
+    if (scenarios.search) targets.push({ name: `user search p95 at ${Math.round(opts.bulkUsers / 1000)}k users`, wanted: '≤ 50 ms', actual: `${scenarios.search.result.latency.p95} ms`, met: scenarios.search.result.latency.p95 <= 50 && opts.bulkUsers >= 100_000 });
+    targets.push({ name: 'Gatehouse RSS under load', wanted: '≤ 200 MiB', actual: `${rss.underLoadMaxMb} MiB max`, met: rss.underLoadMaxMb > 0 && rss.underLoadMaxMb <= 200 });
+
+    const results: BenchResults = {
+      version: 1,
+      mode: opts.mode,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+      ...(gitInfo(ROOT) ? { git: gitInfo(ROOT)! } : {}),
+      machine: { ...machine, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg().map((l) => round(l, 2)) },
+      settings: {
+        connections: C,
+        loginWorkers: opts.loginWorkers,
+        argonInFlight: opts.argonInFlight,
+        warmupSeconds: opts.warmupSeconds,
+        rounds: opts.rounds,
+        roundSeconds: opts.roundSeconds,
+        singleSeconds: opts.singleSeconds,
+        searchSeconds: opts.searchSeconds,
+        bulkUsers: opts.bulkUsers,
+        loginUsers: opts.loginUsers,
+        gatehouse: { NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_POOL_MAX: 'default (10)', storage: 'PostgreSQL + Redis' },
+        scenarios: [...opts.only],
+        loginRounds: loginRounds.length,
+      },
+      scenarios,
+      ...(redisResult ? { redis: redisResult } : {}),
+      rss,
+      targets,
+      ...(profile ? { profile } : {}),
+    };
+    const jsonPath = path.resolve(ROOT, opts.json);
+    await mkdir(path.dirname(jsonPath), { recursive: true });
+    await writeFile(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`\n## Gatehouse bench (${opts.mode}) — ${machine.nproc} × ${machine.cpuModel}, node ${machine.node}\n\n${markdownTables(results)}\n\nJSON: ${path.relative(ROOT, jsonPath)}\n`);
+    const roundsSpread = Object.values(scenarios)
+      .filter((s) => s.result.roundRates.length > 1)
+      .map((s) => `${s.id} ${Math.round((Math.max(...s.result.roundRates) / Math.max(median(s.result.roundRates), 1) - 1) * 100)}%`);
+    if (roundsSpread.length) progress(`spread of the best round over the median: ${roundsSpread.join(', ')}`);
+    succeeded = true;
+    return 0;
+  } catch (error) {
+    process.stderr.write(`\nbench failed: ${(error as Error).stack ?? error}\n`);
+    return 1;
+  } finally {
+    for (const h of https) h.close();
+    if (gatehouse) await stopChild(gatehouse).catch(() => undefined);
+    if (peer) await stopChild(peer).catch(() => undefined);
+    await cleanRedis().catch((error: Error) => progress(`could not delete the Redis keys under ${prefix}: ${error.message}`));
+    redis.disconnect();
+    await knex?.destroy().catch(() => undefined);
+    if (!opts.keepDb) await dropBenchDatabase(databaseUrl).catch((error: Error) => progress(`could not drop the bench database: ${error.message}`));
+    if (succeeded) await rm(workDir, { recursive: true, force: true });
+    else progress(`logs kept in ${workDir}`);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
+// Anything still holding the event loop open (a socket in TIME_WAIT handling, a stray timer) must
+// not keep the bench from ending.
+setTimeout(() => process.exit(), 2000).unref();

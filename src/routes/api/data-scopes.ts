@@ -1,0 +1,96 @@
+// Admin API: data scopes per identity (seed 001/003 "Scope allocation against a user identity")
+// and the tenant's data-scope keys. Thin handlers over services/data-scopes.ts, which holds the
+// escalation check.
+import { z } from 'zod';
+import { dataScopeKeyNameSchema, dataScopeSchema, dataScopeValuesSchema, newDataScopeKeySchema, type DataScopeKey } from '../../services/data-scopes.ts';
+import { defineRoute, type ApiRoute } from './framework.ts';
+import type { ApiServices } from './index.ts';
+import { changeRequestOf, idParams } from './roles.ts';
+
+const scopeView = z.record(z.string(), z.array(z.string())).describe('key → values; "*" means all values of the key; an absent key means none');
+const keyParams = z.object({ id: z.guid(), key: dataScopeKeyNameSchema });
+const keyView = z.object({ key: z.string(), description: z.string().nullable() });
+
+function presentKey(key: DataScopeKey): z.infer<typeof keyView> {
+  return { key: key.key, description: key.description };
+}
+
+export function dataScopeRoutes(services: ApiServices): ApiRoute[] {
+  const { dataScopes } = services;
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/identities/:id/data-scopes',
+      permission: 'data-scopes:read',
+      summary: "Read an identity's data scope",
+      tag: 'data-scopes',
+      params: idParams,
+      response: scopeView,
+      async handler({ params, caller }) {
+        return dataScopes.get(caller.tenantId, params.id);
+      },
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/identities/:id/data-scopes',
+      permission: 'data-scopes:replace',
+      summary: 'Replace the whole data scope of an identity (keys not given are removed). Values the identity does not hold yet must lie within your own scope',
+      tag: 'data-scopes',
+      params: idParams,
+      body: dataScopeSchema,
+      response: scopeView,
+      async handler({ params, body, caller, ctx }) {
+        return dataScopes.replace(params.id, body, changeRequestOf(caller, ctx));
+      },
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/identities/:id/data-scopes/:key',
+      permission: 'data-scopes:set',
+      summary: "Set one key's values of an identity's data scope. Values the identity does not hold yet must lie within your own scope",
+      tag: 'data-scopes',
+      params: keyParams,
+      body: z.object({ values: dataScopeValuesSchema }).strict(),
+      response: scopeView,
+      async handler({ params, body, caller, ctx }) {
+        return dataScopes.set(params.id, params.key, body.values, changeRequestOf(caller, ctx));
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/identities/:id/data-scopes/:key',
+      permission: 'data-scopes:remove',
+      summary: "Remove one key from an identity's data scope (the identity then sees none of that kind)",
+      tag: 'data-scopes',
+      params: keyParams,
+      async handler({ params, caller, ctx }) {
+        await dataScopes.remove(params.id, params.key, changeRequestOf(caller, ctx));
+        return undefined;
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/data-scope-keys',
+      permission: 'data-scope-keys:list',
+      summary: "List the tenant's data-scope keys",
+      tag: 'data-scope-keys',
+      response: z.object({ items: z.array(keyView) }),
+      async handler({ caller }) {
+        return { items: (await dataScopes.listKeys(caller.tenantId)).map(presentKey) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/data-scope-keys',
+      permission: 'data-scope-keys:create',
+      summary: 'Define a data-scope key for the tenant (e.g. "client")',
+      tag: 'data-scope-keys',
+      body: newDataScopeKeySchema,
+      response: keyView,
+      status: 201,
+      async handler({ body, caller, ctx }) {
+        return presentKey(await dataScopes.createKey(body, changeRequestOf(caller, ctx)));
+      },
+    }),
+  ];
+}

@@ -1,0 +1,184 @@
+// Admin API: users (seed 003 "User Maintenance": list, view, add, update, delete, clone, make
+// active or inactive) and their status history. Thin handlers over services/directory-users.ts.
+import { z } from 'zod';
+import { USER_STATUSES, userCloneSchema, userCreateSchema, userListQuerySchema, userPatchSchema, type StatusChange, type UserDetails } from '../../services/directory-users.ts';
+import { defineRoute, type ApiRoute } from './framework.ts';
+import type { ApiServices } from './index.ts';
+import { changeRequestOf, idParams } from './roles.ts';
+
+const userIdentityView = z.object({
+  id: z.string(),
+  kind: z.string(),
+  alias: z.string(),
+  isDefault: z.boolean(),
+  roles: z.array(z.object({ id: z.string(), name: z.string() })).describe('roles given to this identity directly'),
+});
+
+export const userView = z.object({
+  id: z.string(),
+  username: z.string(),
+  email: z.string().nullable(),
+  name: z.string().nullable(),
+  phone: z.string().nullable(),
+  department: z.string().nullable(),
+  status: z.enum(USER_STATUSES),
+  defaultIdentityId: z.string().nullable(),
+  hasPassword: z.boolean(),
+  identities: z.array(userIdentityView),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const statusChangeView = z.object({
+  id: z.string(),
+  fromStatus: z.enum(USER_STATUSES).nullable(),
+  toStatus: z.enum(USER_STATUSES),
+  reason: z.string().nullable(),
+  actorId: z.string().nullable(),
+  changedAt: z.string(),
+});
+
+const reasonBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
+
+export function presentUser(user: UserDetails): z.infer<typeof userView> {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    name: user.name,
+    phone: user.phone,
+    department: user.department,
+    status: user.status,
+    defaultIdentityId: user.defaultIdentityId,
+    hasPassword: user.hasPassword,
+    identities: user.identities,
+    createdAt: user.createdAt.toISOString(),
+    updatedAt: user.updatedAt.toISOString(),
+  };
+}
+
+function presentStatusChange(change: StatusChange): z.infer<typeof statusChangeView> {
+  return { id: change.id, fromStatus: change.fromStatus, toStatus: change.toStatus, reason: change.reason, actorId: change.actorId, changedAt: change.changedAt.toISOString() };
+}
+
+export function userRoutes(services: ApiServices): ApiRoute[] {
+  const { directoryUsers } = services;
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/users',
+      permission: 'users:list',
+      summary: 'List users with their identities, in username order; `q` searches username, email and name; keyset-paged with `cursor`',
+      tag: 'users',
+      query: userListQuerySchema,
+      response: z.object({ items: z.array(userView), nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last page') }),
+      async handler({ query, caller }) {
+        const page = await directoryUsers.list(caller.tenantId, query);
+        return { items: page.items.map(presentUser), nextCursor: page.nextCursor };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/users/:id',
+      permission: 'users:read',
+      summary: 'Read one user with its identities',
+      tag: 'users',
+      params: idParams,
+      response: userView,
+      async handler({ params, caller }) {
+        return presentUser(await directoryUsers.get(caller.tenantId, params.id));
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/users',
+      permission: 'users:create',
+      summary: 'Create a user and its default identity (kind "internal" and the username as alias unless `identity` says otherwise)',
+      tag: 'users',
+      body: userCreateSchema,
+      response: userView,
+      status: 201,
+      async handler({ body, caller, ctx }) {
+        return presentUser(await directoryUsers.create(body, changeRequestOf(caller, ctx)));
+      },
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/users/:id',
+      permission: 'users:update',
+      summary: "Change a user's username, email, name, phone or department (null clears a field)",
+      tag: 'users',
+      params: idParams,
+      body: userPatchSchema,
+      response: userView,
+      async handler({ params, body, caller, ctx }) {
+        return presentUser(await directoryUsers.update(params.id, body, changeRequestOf(caller, ctx)));
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/users/:id',
+      permission: 'users:delete',
+      summary: 'Delete a user with its identities, memberships, data scopes, sessions and grants',
+      tag: 'users',
+      params: idParams,
+      async handler({ params, caller, ctx }) {
+        await directoryUsers.remove(params.id, changeRequestOf(caller, ctx));
+        return undefined;
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/users/:id/clone',
+      permission: 'users:clone',
+      summary: "Create a user from another: its identities, their direct roles, data scopes and group memberships, and its department; never its credentials. The caller must be able to grant all of them",
+      tag: 'users',
+      params: idParams,
+      body: userCloneSchema,
+      response: userView,
+      status: 201,
+      async handler({ params, body, caller, ctx }) {
+        return presentUser(await directoryUsers.clone(params.id, body, changeRequestOf(caller, ctx)));
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/users/:id/activate',
+      permission: 'users:activate',
+      summary: 'Make a user active (also lifts a lock); recorded in its status history',
+      tag: 'users',
+      params: idParams,
+      body: reasonBody,
+      response: userView,
+      async handler({ params, body, caller, ctx }) {
+        return presentUser(await directoryUsers.activate(params.id, body.reason, changeRequestOf(caller, ctx)));
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/users/:id/deactivate',
+      permission: 'users:deactivate',
+      summary: 'Make a user inactive: it can no longer sign in and its refresh tokens stop working; recorded in its status history',
+      tag: 'users',
+      params: idParams,
+      body: reasonBody,
+      response: userView,
+      async handler({ params, body, caller, ctx }) {
+        return presentUser(await directoryUsers.deactivate(params.id, body.reason, changeRequestOf(caller, ctx)));
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/users/:id/status-history',
+      permission: 'users:read-status-history',
+      summary: "A user's status changes, newest first",
+      tag: 'users',
+      params: idParams,
+      query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }),
+      response: z.object({ items: z.array(statusChangeView) }),
+      async handler({ params, query, caller }) {
+        return { items: (await directoryUsers.statusHistory(caller.tenantId, params.id, query.limit)).map(presentStatusChange) };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,290 @@
+// The administrator's view of users (seed 003 "User Maintenance": list, view, add, update,
+// delete, clone, make active or inactive). Creation, deletion and sign-in themselves are in
+// users.ts; this adds search, profile changes, status with its history, and cloning. Rules:
+// - a user answers only within its tenant; anything else is "not found";
+// - status changes are recorded in user_status_history as well as the audit log;
+// - nobody deletes or deactivates themselves (an administrator could lock the tenant out);
+// - a clone grants the source's roles, group memberships and data scopes again, so it is
+//   checked like granting each of them by hand (escalation.ts); it never copies credentials.
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { createDataScopeQueries } from '../queries/data-scopes.ts';
+import { createIdentityQueries, type UserIdentitySummary } from '../queries/identities.ts';
+import { createRoleQueries } from '../queries/roles.ts';
+import type { StatusChange, User, UserStatus } from '../queries/users.ts';
+import type { AuditService } from './audit.ts';
+import type { AuthorizationService } from './authorization.ts';
+import { AppError } from './errors.ts';
+import { assertCanGrantDataScope } from './escalation.ts';
+import { assertGrantable, isUniqueViolation, parseWith, type ChangeRequest } from './roles.ts';
+import {
+  departmentSchema,
+  emailSchema,
+  identityAliasSchema,
+  passwordSchema,
+  personNameSchema,
+  phoneSchema,
+  publicUser,
+  usernameSchema,
+  type PublicUser,
+  type UserService,
+} from './users.ts';
+
+export type { StatusChange, UserStatus };
+
+export const USER_STATUSES = ['active', 'inactive', 'locked'] as const;
+
+export const userCreateSchema = z.object({
+  username: usernameSchema,
+  email: emailSchema.optional(),
+  name: personNameSchema.optional(),
+  phone: phoneSchema.optional(),
+  department: departmentSchema.optional(),
+  password: passwordSchema.optional(),
+  /** The first (default) identity; by default kind "internal" with the username as alias. */
+  identity: z.object({ kind: z.string().min(1).max(40), alias: identityAliasSchema.optional() }).strict().optional(),
+}).strict();
+
+export const userPatchSchema = z.object({
+  username: usernameSchema.optional(),
+  email: emailSchema.nullable().optional(),
+  name: personNameSchema.nullable().optional(),
+  phone: phoneSchema.nullable().optional(),
+  department: departmentSchema.nullable().optional(),
+}).strict().refine((p) => Object.values(p).some((v) => v !== undefined), 'give at least one field to change');
+
+export const userCloneSchema = z.object({
+  username: usernameSchema,
+  email: emailSchema,
+  name: personNameSchema.optional(),
+}).strict();
+
+export const userListQuerySchema = z.object({
+  q: z.string().trim().min(1).max(200).optional(),
+  status: z.enum(USER_STATUSES).optional(),
+  identityKind: z.string().min(1).max(40).optional(),
+  group: z.guid().optional(),
+  role: z.guid().optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(600).optional(),
+});
+
+export type UserCreateInput = z.input<typeof userCreateSchema>;
+export type UserPatchInput = z.input<typeof userPatchSchema>;
+export type UserCloneInput = z.input<typeof userCloneSchema>;
+export type UserListQuery = z.input<typeof userListQuerySchema>;
+
+export interface UserIdentityView {
+  id: string;
+  kind: string;
+  alias: string;
+  isDefault: boolean;
+  /** Roles given to the identity directly (not those from groups or the default policy). */
+  roles: { id: string; name: string }[];
+}
+
+export type UserDetails = PublicUser & { identities: UserIdentityView[] };
+
+export interface UserPage {
+  items: UserDetails[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+// The cursor is the sort key of the last row, opaque to clients: base64url of JSON.
+const cursorSchema = z.tuple([z.string().max(400), z.guid()]);
+
+function encodeCursor(usernameLower: string, id: string): string {
+  return Buffer.from(JSON.stringify([usernameLower, id]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): { usernameLower: string; id: string } {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    decoded = undefined;
+  }
+  const parsed = cursorSchema.safeParse(decoded);
+  if (!parsed.success) throw new AppError('user.invalid_cursor', 400, 'the cursor is not one this API returned');
+  return { usernameLower: parsed.data[0], id: parsed.data[1] };
+}
+
+function details(user: User, identities: UserIdentitySummary[]): UserDetails {
+  return {
+    ...publicUser(user),
+    identities: identities.map((i) => ({ id: i.id, kind: i.kind, alias: i.alias, isDefault: i.id === user.defaultIdentityId, roles: i.roles })),
+  };
+}
+
+/** When the actor is the user itself. */
+function isSelf(by: ChangeRequest, userId: string): boolean {
+  return by.actor.actorType === 'user' && by.actor.actorId === userId;
+}
+
+export function createDirectoryUserService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; users: UserService }) {
+  const queries = deps.users.queries;
+  const identityQueries = createIdentityQueries(deps.knex);
+  const scopeQueries = createDataScopeQueries(deps.knex);
+  const roleQueries = createRoleQueries(deps.knex);
+
+  async function get(tenantId: string, id: string, db: Knex = deps.knex): Promise<UserDetails> {
+    const user = await queries.findById(tenantId, id, db);
+    if (!user) throw new AppError('user.not_found', 404, 'user not found');
+    return details(user, await identityQueries.summariesForUsers(tenantId, [id], db));
+  }
+
+  async function assertUsernameFree(tenantId: string, username: string, exceptId: string | undefined, db: Knex): Promise<void> {
+    const other = await queries.findByUsername(tenantId, username, db);
+    if (other && other.id !== exceptId) throw new AppError('user.username_taken', 409, `username "${username}" is already taken`);
+  }
+
+  async function assertEmailFree(tenantId: string, email: string, exceptId: string | undefined, db: Knex): Promise<void> {
+    const other = await queries.findByEmail(tenantId, email, db);
+    if (other && other.id !== exceptId) throw new AppError('user.email_taken', 409, 'another user has this email address');
+  }
+
+  async function setStatus(id: string, to: 'active' | 'inactive', reason: string | undefined, by: ChangeRequest): Promise<UserDetails> {
+    if (to !== 'active' && isSelf(by, id)) throw new AppError('user.self_deactivate', 409, 'you cannot deactivate your own account');
+    await deps.knex.transaction(async (trx) => {
+      const before = await queries.findByIdForUpdate(by.tenantId, id, trx);
+      if (!before) throw new AppError('user.not_found', 404, 'user not found');
+      // Already there: nothing changed, so nothing to record.
+      if (before.status === to) return;
+      await queries.setStatus(by.tenantId, id, to, trx);
+      await queries.insertStatusChange({ tenantId: by.tenantId, userId: id, fromStatus: before.status, toStatus: to, reason: reason ?? null, actorId: by.actor.actorId ?? null }, trx);
+      await deps.audit.record({ tenantId: by.tenantId, action: to === 'active' ? 'user.activated' : 'user.deactivated', ...by.actor, targetType: 'user', targetId: id, details: { before: { status: before.status }, after: { status: to }, reason: reason ?? null } }, trx);
+    });
+    return get(by.tenantId, id);
+  }
+
+  return {
+    get: (tenantId: string, id: string) => get(tenantId, id),
+
+    /** One page of users matching the filters, in username order, each with its identities. */
+    async list(tenantId: string, input: UserListQuery): Promise<UserPage> {
+      const query = parseWith(userListQuerySchema, input, 'user.invalid_query');
+      const rows = await queries.search(tenantId, {
+        q: query.q,
+        status: query.status,
+        identityKind: query.identityKind,
+        groupId: query.group,
+        roleId: query.role,
+        after: query.cursor ? decodeCursor(query.cursor) : undefined,
+        limit: query.limit + 1,
+      });
+      const page = rows.slice(0, query.limit);
+      const identities = await identityQueries.summariesForUsers(tenantId, page.map((r) => r.user.id));
+      const last = page[page.length - 1];
+      return {
+        items: page.map(({ user }) => details(user, identities.filter((i) => i.userId === user.id))),
+        nextCursor: rows.length > query.limit && last ? encodeCursor(last.usernameLower, last.user.id) : null,
+      };
+    },
+
+    async create(input: UserCreateInput, by: ChangeRequest): Promise<UserDetails> {
+      const value = parseWith(userCreateSchema, input, 'user.invalid');
+      const { identity, ...fields } = value;
+      const user = await deps.users.createIn(by.tenantId, { ...fields, identityKind: identity?.kind, identityAlias: identity?.alias }, by.actor);
+      return get(by.tenantId, user.id);
+    },
+
+    async update(id: string, input: UserPatchInput, by: ChangeRequest): Promise<UserDetails> {
+      const patch = parseWith(userPatchSchema, input, 'user.invalid');
+      try {
+        await deps.knex.transaction(async (trx) => {
+          const before = await queries.findByIdForUpdate(by.tenantId, id, trx);
+          if (!before) throw new AppError('user.not_found', 404, 'user not found');
+          if (patch.username !== undefined) await assertUsernameFree(by.tenantId, patch.username, id, trx);
+          if (patch.email) await assertEmailFree(by.tenantId, patch.email, id, trx);
+          const after = (await queries.update(by.tenantId, id, patch, trx))!;
+          await deps.audit.record({ tenantId: by.tenantId, action: 'user.updated', ...by.actor, targetType: 'user', targetId: id, details: { before: publicUser(before), after: publicUser(after) } }, trx);
+        });
+      } catch (error) {
+        // A concurrent change took the username or email between the check and the write.
+        if (isUniqueViolation(error)) throw new AppError('user.conflict', 409, 'a user with this username or email already exists');
+        throw error;
+      }
+      return get(by.tenantId, id);
+    },
+
+    async remove(id: string, by: ChangeRequest): Promise<void> {
+      if (isSelf(by, id)) throw new AppError('user.self_delete', 409, 'you cannot delete your own account');
+      await deps.users.removeIn(by.tenantId, id, by.actor);
+      await deps.authorization.invalidateAll();
+    },
+
+    /**
+     * A new user with the source's identities (kind and alias; an alias that was the source's
+     * username becomes the new username), their direct roles, data scopes and group memberships,
+     * and the source's department. No password, email or phone: those belong to one person.
+     */
+    async clone(sourceId: string, input: UserCloneInput, by: ChangeRequest): Promise<UserDetails> {
+      const value = parseWith(userCloneSchema, input, 'user.invalid');
+      let cloneId: string;
+      try {
+        cloneId = await deps.knex.transaction(async (trx) => {
+          const source = await queries.findById(by.tenantId, sourceId, trx);
+          if (!source) throw new AppError('user.not_found', 404, 'user not found');
+          await assertUsernameFree(by.tenantId, value.username, undefined, trx);
+          await assertEmailFree(by.tenantId, value.email, undefined, trx);
+
+          const identities = await identityQueries.listByUser(by.tenantId, sourceId, trx);
+          const identityIds = identities.map((i) => i.id);
+          const roles = await identityQueries.directRoleIds(identityIds, trx);
+          const memberships = await identityQueries.memberships(identityIds, trx);
+          const scopes = await scopeQueries.forIdentities(identityIds, trx);
+          if (by.granter !== 'system') {
+            const groupRoleIds = await identityQueries.groupRoleIds([...new Set(memberships.map((m) => m.groupId))], trx);
+            const roleIds = [...new Set([...roles.map((r) => r.roleId), ...groupRoleIds])];
+            assertGrantable(by, await roleQueries.permissionsOf(by.tenantId, roleIds, trx), `the roles and groups of user "${source.username}"`);
+            for (const scope of scopes.values()) for (const [key, values] of Object.entries(scope)) assertCanGrantDataScope(by.granter, key, values);
+          }
+
+          const clone = await queries.insert({ id: randomUUID(), tenantId: by.tenantId, username: value.username, email: value.email, name: value.name ?? null, department: source.department, passwordHash: null, status: 'active' }, trx);
+          const newIds = new Map<string, string>();
+          for (const [index, identity] of identities.entries()) {
+            const alias = identity.alias.toLowerCase() === source.username.toLowerCase() ? clone.username : identity.alias;
+            const copy = await identityQueries.insert({ id: randomUUID(), tenantId: by.tenantId, userId: clone.id, kind: identity.kind, alias }, trx, index);
+            newIds.set(identity.id, copy.id);
+          }
+          const defaultId = (source.defaultIdentityId && newIds.get(source.defaultIdentityId)) ?? newIds.get(identityIds[0] ?? '');
+          if (defaultId) await queries.setDefaultIdentity(by.tenantId, clone.id, defaultId, trx);
+          await identityQueries.insertRoles(by.tenantId, roles.map((r) => ({ identityId: newIds.get(r.identityId)!, roleId: r.roleId })), trx);
+          await identityQueries.insertMemberships(by.tenantId, memberships.map((m) => ({ identityId: newIds.get(m.identityId)!, groupId: m.groupId })), trx);
+          for (const [identityId, scope] of scopes) {
+            for (const [key, values] of Object.entries(scope)) await scopeQueries.set(by.tenantId, newIds.get(identityId)!, key, values, trx);
+          }
+          await queries.insertStatusChange({ tenantId: by.tenantId, userId: clone.id, fromStatus: null, toStatus: 'active', reason: `cloned from ${source.username}`, actorId: by.actor.actorId ?? null }, trx);
+          const after = details({ ...clone, defaultIdentityId: defaultId ?? null }, await identityQueries.summariesForUsers(by.tenantId, [clone.id], trx));
+          await deps.audit.record({
+            tenantId: by.tenantId,
+            action: 'user.cloned',
+            ...by.actor,
+            targetType: 'user',
+            targetId: clone.id,
+            details: { source: { id: source.id, username: source.username }, after: { ...after, dataScopes: Object.fromEntries([...scopes].map(([id, scope]) => [newIds.get(id)!, scope])), groups: memberships.map((m) => ({ identityId: newIds.get(m.identityId)!, groupId: m.groupId })) } },
+          }, trx);
+          return clone.id;
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new AppError('user.conflict', 409, 'a user with this username or email already exists');
+        throw error;
+      }
+      await deps.authorization.invalidateAll();
+      return get(by.tenantId, cloneId);
+    },
+
+    activate: (id: string, reason: string | undefined, by: ChangeRequest) => setStatus(id, 'active', reason, by),
+    deactivate: (id: string, reason: string | undefined, by: ChangeRequest) => setStatus(id, 'inactive', reason, by),
+
+    /** Newest first; 404 when the user is not in the tenant. */
+    async statusHistory(tenantId: string, id: string, limit = 100): Promise<StatusChange[]> {
+      if (!(await queries.findById(tenantId, id))) throw new AppError('user.not_found', 404, 'user not found');
+      return queries.statusHistory(tenantId, id, limit);
+    },
+  };
+}
+
+export type DirectoryUserService = ReturnType<typeof createDirectoryUserService>;

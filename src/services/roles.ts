@@ -1,0 +1,274 @@
+// Roles (named sets of permissions) and their direct assignment to identities.
+//
+// Rules kept here:
+// - a permission names one entry of one catalog: Gatehouse's own (one per admin route, stored
+//   under ADMIN_API_RESOURCE, written "gatehouse" at the API) or a registered API resource's;
+// - nobody grants a permission or a role wider than their own (escalation.ts), which covers
+//   giving a role new permissions and assigning a role to an identity;
+// - system roles (system-roles.ts) keep their name and permissions: they are re-synced at every
+//   start from the route table, so an edit would silently disappear; only the description changes;
+// - every change is audited with before/after inside the same transaction, and drops the
+//   authorization cache (a role change can reach many identities) once committed.
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { createRoleQueries, type IdentitySummary, type Role, type RolePermission, type RoleRef, type RoleSource } from '../queries/roles.ts';
+import type { Actor } from './actor.ts';
+import type { ApiResourceService } from './api-resources.ts';
+import type { AuditService } from './audit.ts';
+import { ADMIN_API_RESOURCE, type AuthorizationService } from './authorization.ts';
+import { AppError } from './errors.ts';
+import { assertCanGrantPermissions, type GranterRights } from './escalation.ts';
+
+export type { IdentitySummary, Role, RolePermission, RoleRef, RoleSource };
+
+/** How Gatehouse's own catalog is named at the API, instead of its internal resource URN. */
+export const GATEHOUSE_RESOURCE = 'gatehouse';
+
+/** Who asks for a change, in which tenant, and with which rights. */
+export interface ChangeRequest {
+  tenantId: string;
+  actor: Actor;
+  /**
+   * The requester's own rights, against which every grant is checked; 'system' only for trusted
+   * callers that act for the operator (CLI, seed import), which are not limited.
+   */
+  granter: GranterRights | 'system';
+}
+
+export const roleNameSchema = z.string().trim().min(1, 'name is required').max(100, 'name must be at most 100 characters');
+const descriptionSchema = z.string().trim().max(500, 'description must be at most 500 characters').nullable();
+
+export const permissionRefSchema = z.object({
+  resource: z.string().trim().min(1).max(500),
+  permission: z.string().trim().min(1).max(200),
+});
+
+export const rolePermissionsSchema = z.array(permissionRefSchema).max(1000);
+
+export const newRoleSchema = z.object({
+  name: roleNameSchema,
+  description: descriptionSchema.optional(),
+  permissions: rolePermissionsSchema.default([]),
+}).strict();
+
+export const rolePatchSchema = z.object({
+  name: roleNameSchema.optional(),
+  description: descriptionSchema.optional(),
+}).strict().refine((patch) => patch.name !== undefined || patch.description !== undefined, 'give a name or a description to change');
+
+export type NewRoleInput = z.input<typeof newRoleSchema>;
+export type RolePatchInput = z.input<typeof rolePatchSchema>;
+
+export interface EffectiveRole extends RoleRef {
+  sources: RoleSource[];
+}
+
+export interface IdentityRoles {
+  identity: IdentitySummary;
+  direct: RoleRef[];
+  effective: EffectiveRole[];
+}
+
+export function parseWith<T>(schema: z.ZodType<T>, input: unknown, code: string): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new AppError(code, 400, parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; '), { issues: parsed.error.issues });
+  return parsed.data;
+}
+
+/** Internal resource identifier → the name shown at the API. */
+export function publicResourceName(resource: string): string {
+  return resource === ADMIN_API_RESOURCE ? GATEHOUSE_RESOURCE : resource;
+}
+
+/** Throws unless the requester holds every permission in `permissions` (skipped for 'system'). */
+export function assertGrantable(by: ChangeRequest, permissions: RolePermission[], what: string): void {
+  if (by.granter !== 'system') assertCanGrantPermissions(by.granter, permissions, what);
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === '23505';
+}
+
+function key(p: RolePermission): string {
+  return `${p.resource}\u0000${p.permission}`;
+}
+
+function roleSnapshot(role: Role) {
+  return { name: role.name, description: role.description, system: role.system, permissions: role.permissions };
+}
+
+export function createRoleService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; apiResources: Pick<ApiResourceService, 'findByIdentifier'> }) {
+  const queries = createRoleQueries(deps.knex);
+
+  async function getRole(tenantId: string, id: string, db: Knex = deps.knex): Promise<Role> {
+    const role = await queries.findById(tenantId, id, db);
+    if (!role) throw new AppError('role.not_found', 404, 'role not found');
+    return role;
+  }
+
+  async function getIdentity(tenantId: string, id: string, db: Knex = deps.knex): Promise<IdentitySummary> {
+    const identity = await queries.findIdentity(tenantId, id, db);
+    if (!identity) throw new AppError('identity.not_found', 404, 'identity not found');
+    return identity;
+  }
+
+  /**
+   * Maps "gatehouse" to ADMIN_API_RESOURCE, drops duplicates, and checks that each permission is
+   * in its resource's catalog: a name that matches nothing would grant nothing, silently.
+   */
+  async function resolvePermissions(tenantId: string, input: RolePermission[], adminCatalog: readonly string[]): Promise<RolePermission[]> {
+    const unique = new Map<string, RolePermission>();
+    for (const p of input) {
+      const resource = p.resource === GATEHOUSE_RESOURCE ? ADMIN_API_RESOURCE : p.resource;
+      const normalized = { resource, permission: p.permission };
+      unique.set(key(normalized), normalized);
+    }
+    const catalogs = new Map<string, readonly string[]>([[ADMIN_API_RESOURCE, adminCatalog]]);
+    const unknownResources: string[] = [];
+    for (const resource of new Set([...unique.values()].map((p) => p.resource))) {
+      if (catalogs.has(resource)) continue;
+      const found = await deps.apiResources.findByIdentifier(resource);
+      if (found && found.tenantId === tenantId) catalogs.set(resource, found.scopes);
+      else unknownResources.push(resource);
+    }
+    if (unknownResources.length) {
+      throw new AppError('role.unknown_resource', 400, `no API resource ${unknownResources.map((r) => `"${r}"`).join(', ')} (use "${GATEHOUSE_RESOURCE}" for Gatehouse's own permissions)`);
+    }
+    const unknown = [...unique.values()].filter((p) => !catalogs.get(p.resource)!.includes(p.permission));
+    if (unknown.length) {
+      throw new AppError('role.unknown_permission', 400, `not in the resource's permission catalog: ${unknown.slice(0, 10).map((p) => `${publicResourceName(p.resource)} ${p.permission}`).join(', ')}${unknown.length > 10 ? ', …' : ''}`);
+    }
+    return [...unique.values()].sort((a, b) => a.resource.localeCompare(b.resource) || a.permission.localeCompare(b.permission));
+  }
+
+  async function assertNameFree(tenantId: string, name: string, exceptId: string | undefined, db: Knex): Promise<void> {
+    const existing = await queries.findIdByName(tenantId, name, db);
+    if (existing && existing !== exceptId) throw new AppError('role.name_taken', 409, `a role named "${name}" already exists`);
+  }
+
+  /** Runs a change in a transaction, maps a lost race on the unique name, then drops the cache. */
+  async function change<T>(work: (trx: Knex) => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await deps.knex.transaction((trx) => work(trx));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('role.name_taken', 409, 'a role with this name already exists');
+      throw error;
+    }
+    await deps.authorization.invalidateAll();
+    return result;
+  }
+
+  async function identityRoles(tenantId: string, identityId: string, db: Knex = deps.knex): Promise<IdentityRoles> {
+    const identity = await getIdentity(tenantId, identityId, db);
+    const direct = await queries.directRoles(tenantId, identityId, db);
+    const effective = new Map<string, EffectiveRole>();
+    for (const { role, source } of await queries.effectiveRoleSources(identity, db)) {
+      const entry = effective.get(role.id) ?? { ...role, sources: [] };
+      entry.sources.push(source);
+      effective.set(role.id, entry);
+    }
+    return { identity, direct, effective: [...effective.values()].sort((a, b) => a.name.localeCompare(b.name)) };
+  }
+
+  return {
+    queries,
+    list: (tenantId: string) => queries.list(tenantId),
+    get: (tenantId: string, id: string) => getRole(tenantId, id),
+
+    async create(input: NewRoleInput, by: ChangeRequest, adminCatalog: readonly string[]): Promise<Role> {
+      const value = parseWith(newRoleSchema, input, 'role.invalid');
+      const permissions = await resolvePermissions(by.tenantId, value.permissions, adminCatalog);
+      assertGrantable(by, permissions, `role "${value.name}"`);
+      return change(async (trx) => {
+        await assertNameFree(by.tenantId, value.name, undefined, trx);
+        const id = randomUUID();
+        await queries.insert({ id, tenantId: by.tenantId, name: value.name, description: value.description ?? null }, trx);
+        await queries.replacePermissions(by.tenantId, id, permissions, trx);
+        const role = await getRole(by.tenantId, id, trx);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'role.created', ...by.actor, targetType: 'role', targetId: id, details: { before: null, after: roleSnapshot(role) } }, trx);
+        return role;
+      });
+    },
+
+    async update(id: string, input: RolePatchInput, by: ChangeRequest): Promise<Role> {
+      const patch = parseWith(rolePatchSchema, input, 'role.invalid');
+      return change(async (trx) => {
+        const before = await getRole(by.tenantId, id, trx);
+        const renamed = patch.name !== undefined && patch.name !== before.name;
+        if (before.system && renamed) throw new AppError('role.system', 409, `"${before.name}" is a system role: only its description can change`);
+        if (renamed) await assertNameFree(by.tenantId, patch.name!, id, trx);
+        await queries.update(by.tenantId, id, { ...(renamed ? { name: patch.name } : {}), ...(patch.description !== undefined ? { description: patch.description } : {}) }, trx);
+        const after = await getRole(by.tenantId, id, trx);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'role.updated', ...by.actor, targetType: 'role', targetId: id, details: { before: roleSnapshot(before), after: roleSnapshot(after) } }, trx);
+        return after;
+      });
+    },
+
+    /** Replaces the role's permissions; the requester must hold every permission it adds. */
+    async setPermissions(id: string, input: RolePermission[], by: ChangeRequest, adminCatalog: readonly string[]): Promise<Role> {
+      const requested = parseWith(rolePermissionsSchema, input, 'role.invalid');
+      const existing = await getRole(by.tenantId, id);
+      if (existing.system) throw new AppError('role.system', 409, `"${existing.name}" is a system role: its permissions follow Gatehouse's route table`);
+      const permissions = await resolvePermissions(by.tenantId, requested, adminCatalog);
+      return change(async (trx) => {
+        const before = await getRole(by.tenantId, id, trx);
+        if (before.system) throw new AppError('role.system', 409, `"${before.name}" is a system role: its permissions follow Gatehouse's route table`);
+        // Keeping a permission grants nothing; only additions widen what the role's holders can do.
+        const held = new Set(before.permissions.map(key));
+        assertGrantable(by, permissions.filter((p) => !held.has(key(p))), `these permissions to role "${before.name}"`);
+        await queries.replacePermissions(by.tenantId, id, permissions, trx);
+        const after = await getRole(by.tenantId, id, trx);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'role.permissions_set', ...by.actor, targetType: 'role', targetId: id, details: { before: roleSnapshot(before), after: roleSnapshot(after) } }, trx);
+        return after;
+      });
+    },
+
+    async remove(id: string, by: ChangeRequest): Promise<void> {
+      await change(async (trx) => {
+        const before = await getRole(by.tenantId, id, trx);
+        if (before.system) throw new AppError('role.system', 409, `"${before.name}" is a system role and cannot be deleted`);
+        const usage = await queries.usage(id, trx);
+        await queries.deleteById(by.tenantId, id, trx);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'role.deleted', ...by.actor, targetType: 'role', targetId: id, details: { before: { ...roleSnapshot(before), usage }, after: null } }, trx);
+      });
+    },
+
+    /** Direct roles, and every effective role with each path it comes by. */
+    identityRoles: (tenantId: string, identityId: string) => identityRoles(tenantId, identityId),
+
+    /** Adds roles to an identity (idempotent); the requester must hold every permission of each. */
+    async assignToIdentity(identityId: string, roleIds: string[], by: ChangeRequest): Promise<IdentityRoles> {
+      const ids = [...new Set(parseWith(z.array(z.guid()).min(1).max(100), roleIds, 'identity_role.invalid'))];
+      await change(async (trx) => {
+        await getIdentity(by.tenantId, identityId, trx);
+        const roles = await queries.findByIds(by.tenantId, ids, trx);
+        const missing = ids.filter((id) => !roles.some((r) => r.id === id));
+        if (missing.length) throw new AppError('role.not_found', 404, `role not found: ${missing.join(', ')}`);
+        for (const role of roles) assertGrantable(by, role.permissions, `role "${role.name}"`);
+        const before = await queries.directRoles(by.tenantId, identityId, trx);
+        const added = await queries.assignToIdentity(by.tenantId, identityId, ids, trx);
+        if (!added.length) return;
+        const after = await queries.directRoles(by.tenantId, identityId, trx);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'identity.roles_assigned', ...by.actor, targetType: 'identity', targetId: identityId, details: { before: { roles: before }, after: { roles: after }, added } }, trx);
+      });
+      return identityRoles(by.tenantId, identityId);
+    },
+
+    async unassignFromIdentity(identityId: string, roleId: string, by: ChangeRequest): Promise<void> {
+      await change(async (trx) => {
+        await getIdentity(by.tenantId, identityId, trx);
+        const role = await getRole(by.tenantId, roleId, trx);
+        const before = await queries.directRoles(by.tenantId, identityId, trx);
+        if (!(await queries.unassignFromIdentity(by.tenantId, identityId, roleId, trx))) {
+          throw new AppError('identity_role.not_assigned', 404, `the identity does not hold role "${role.name}" directly`);
+        }
+        const after = await queries.directRoles(by.tenantId, identityId, trx);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'identity.role_unassigned', ...by.actor, targetType: 'identity', targetId: identityId, details: { before: { roles: before }, after: { roles: after }, removed: roleId } }, trx);
+      });
+    },
+  };
+}
+
+export type RoleService = ReturnType<typeof createRoleService>;
