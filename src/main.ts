@@ -11,6 +11,9 @@ import { ensureAdministrator } from './services/bootstrap.ts';
 import { DEMO_PASSWORD, demoSeed } from './services/demo.ts';
 import { AppError } from './services/errors.ts';
 import { applySeed } from './services/seed.ts';
+import { ensureSystemRoles } from './services/system-roles.ts';
+import { allRoutes } from './routes/api/index.ts';
+import { permissionCatalog } from './routes/api/framework.ts';
 
 async function start(config: Config, logger: Logger, args: string[]): Promise<void> {
   const demo = args.includes('--demo');
@@ -94,6 +97,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const context = await openContext(config, logger, { purpose: `${command}${typeof entry === 'function' ? '' : ` ${rest[0]}`}`, migrate: command === 'migrate' || config.migrateOnStart });
     try {
+      // As at server start: a command run before the first start (seed, service-accounts) finds
+      // the system roles it may name.
+      await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(allRoutes({ ...context, issuer: config.issuer ?? '' })).map((p) => p.name));
       await run!(context, args);
     } finally {
       await context.close();

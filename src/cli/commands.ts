@@ -104,6 +104,29 @@ export const commands: Record<string, Record<string, Command> | Command> = {
     },
   },
 
+  'service-accounts': {
+    async create(context, args) {
+      const usage = 'gatehouse service-accounts create --name NAME [--role ROLE]... [--json]';
+      const { values } = parse(args, { name: { type: 'string' }, role: { type: 'string', multiple: true } }, usage);
+      const name = required(values.name, '--name', usage);
+      // Check the roles before creating anything, so a typo leaves no half-made account behind.
+      const roleNames = values.role ?? [];
+      const roles = await context.roles.list(context.tenantId);
+      const roleIds = roleNames.map((wanted) => {
+        const role = roles.find((r) => r.name.toLowerCase() === wanted.toLowerCase());
+        if (!role) throw new UsageError(`--role: no role named "${wanted}" (roles: ${roles.map((r) => r.name).join(', ')})`);
+        return role.id;
+      });
+      const account = await context.serviceAccounts.create({ name }, CLI_ACTOR);
+      if (roleIds.length && account.identityId) await context.roles.assignToIdentity(account.identityId, roleIds, { tenantId: context.tenantId, actor: CLI_ACTOR, granter: 'system' });
+      const { key, secret } = await context.serviceAccounts.createKey(account.id, { description: 'created by gatehouse service-accounts create' }, CLI_ACTOR);
+      createOutput(Boolean(values.json)).result(
+        { client_id: account.id, client_secret: secret, key_id: key.id, name: account.name, roles: roleNames },
+        () => [`client_id:     ${account.id}`, `client_secret: ${secret}`, '', 'The access key is shown only now: store it safely.'].join('\n'),
+      );
+    },
+  },
+
   audit: {
     async verify(context, args) {
       const { values } = parse(args, {}, 'gatehouse audit verify [--json]');
@@ -146,6 +169,8 @@ Commands:
   users create|set-password|list|delete
                                       manage users
   seed FILE                           import users, applications and API resources (idempotent)
+  service-accounts create --name N [--role R]...
+                                      a service account and its first access key (shown once)
   audit verify|purge                  check the audit log's hash chain; delete events past retention
 
 Every command takes --json for machine-readable output.`;

@@ -122,6 +122,21 @@ describe('identity model: the seed table end to end', function () {
     assert.ok(result.code);
   });
 
+  it('deactivating a user refuses their refresh token, and activating them lets it work again', async () => {
+    const { tokens } = await signInAs(CLIENT_PORTAL, 'simon');
+    const config = await discover(gh, CLIENT_PORTAL.clientId);
+    const simon = (await gh.context.users.findByUsername('simon'))!;
+    await gh.context.directoryUsers.deactivate(simon.id, 'on leave', { tenantId: 'default', actor: SYSTEM_ACTOR, granter: 'system' });
+    try {
+      await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!, { resource: api }), (error: Error & { error?: string }) => error.error === 'invalid_grant');
+    } finally {
+      await gh.context.directoryUsers.activate(simon.id, 'back', { tenantId: 'default', actor: SYSTEM_ACTOR, granter: 'system' });
+    }
+    // A fresh sign-in works again once the account is active.
+    const again = await signInAs(CLIENT_PORTAL, 'simon');
+    assert.ok(again.tokens.access_token);
+  });
+
   it('a role or data-scope change reaches the next refreshed token without a new sign-in', async () => {
     const { tokens } = await signInAs(SMART_HUB, 'kim');
     const config = await discover(gh, SMART_HUB.clientId, SMART_HUB.secret);

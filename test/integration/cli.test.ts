@@ -437,6 +437,29 @@ applicatons:
       });
     });
 
+    it('service-accounts create --role Admin prints a client_id and a usable access key whose identity holds Admin', async () => {
+      const created = json<{ client_id: string; client_secret: string; roles: string[] }>(await gatehouse(['service-accounts', 'create', '--name', unique('CLI Robot'), '--role', 'Admin', '--json']));
+      assert.match(created.client_secret, /^gh_sk_/);
+      assert.deepEqual(created.roles, ['Admin']);
+      await withContext(async (context) => {
+        assert.equal(await context.serviceAccounts.verifySecret(created.client_id, created.client_secret), true, 'the printed key is usable');
+        const account = await context.serviceAccounts.get(created.client_id);
+        const authz = await context.authorization.forIdentity(account.identityId!);
+        assert.deepEqual(authz?.roles, ['Admin']);
+      });
+    });
+
+    it('service-accounts create with an unknown role exits 2 naming it, and creates nothing', async () => {
+      const name = unique('CLI Typo');
+      const result = await gatehouse(['service-accounts', 'create', '--name', name, '--role', 'Admn']);
+      assertExit(result, 2);
+      assert.match(result.stderr, /no role named "Admn"/);
+      assert.equal(result.stdout, '');
+      await withContext(async (context) => {
+        assert.equal((await context.serviceAccounts.list()).some((a) => a.name === name), false);
+      });
+    });
+
     it('left what the user and client commands promised', async () => {
       await withContext(async (context) => {
         assert.equal(await context.applications.findById(webClient.client_id), undefined, 'the deleted client is gone');
