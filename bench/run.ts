@@ -12,14 +12,14 @@
 //      keys (SCAN + DEL under its own prefix) and drops its database.
 // Progress goes to stderr. See BENCH.md for the figures and how to read them.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import { ARGON_PARAMETERS, prepareArgon, runArgonRound, threadpoolSize } from './lib/argon.ts';
-import { formatProfile, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.ts';
+import { formatProfile, mainThreadProfile, monotonicMicros, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.ts';
 import { basicAuth, formBody, LeanHttp } from './lib/http.ts';
 import { aggregate, runAutocannon, type Aggregate, type RequestSpec, type Round } from './lib/load.ts';
 import { runLogins, signInOnce, type LoginRound, type LoginTarget, type LoginTokens } from './lib/login.ts';
@@ -211,14 +211,16 @@ async function main(argv: string[]): Promise<number> {
 
     // ---------------------------------------------------------------- processes
     let profileDir: string | undefined;
+    // Node refuses --cpu-prof in NODE_OPTIONS, so it goes on Gatehouse's command line.
+    const nodeFlags: string[] = [];
     if (opts.profile) {
       profileDir = path.join(ROOT, 'bench', 'results', 'profiles', `${startedAt.toISOString().replace(/[:.]/g, '-')}-${runId}`);
       await mkdir(profileDir, { recursive: true });
-      gatehouseEnv.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profileDir}`;
+      nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
       progress(`Gatehouse runs with --cpu-prof; profile in ${profileDir}`);
     }
     progress(`starting Gatehouse at ${issuer} and the peer at ${peerOrigin}`);
-    gatehouse = startChild('gatehouse', process.execPath, ['bin/gatehouse.js', 'start'], { cwd: ROOT, env: gatehouseEnv, logFile: path.join(workDir, 'gatehouse.log') });
+    gatehouse = startChild('gatehouse', process.execPath, [...nodeFlags, 'bin/gatehouse.js', 'start'], { cwd: ROOT, env: gatehouseEnv, logFile: path.join(workDir, 'gatehouse.log') });
     peer = startChild('peer', process.execPath, ['--import', 'tsx', 'bench/peer.ts'], {
       cwd: ROOT,
       env: { ...baseEnv(), NODE_ENV: 'production', PEER_PORT: String(peerPort), PEER_CLIENT_ID: 'peer-service', PEER_CLIENT_SECRET: secrets.serviceClientSecret, PEER_RESOURCE: secrets.resource, PEER_SCOPES: secrets.resourceScopes.join(' ') },
@@ -237,6 +239,8 @@ async function main(argv: string[]): Promise<number> {
 
     // ---------------------------------------------------------------- scenarios
     const scenarios: Record<string, ScenarioResult> = {};
+    /** Measured phases, for cutting the CPU profile into one summary per scenario. */
+    const windows: { scenario: string; fromUs: number; toUs: number }[] = [];
     const C = opts.connections;
     const ghHttp = new LeanHttp(issuer, Math.max(opts.loginWorkers, 4));
     https.push(ghHttp);
@@ -263,6 +267,7 @@ async function main(argv: string[]): Promise<number> {
       await a.run(opts.warmupSeconds);
       await b.run(opts.warmupSeconds);
       const out = { a: [] as A[], b: [] as B[] };
+      const fromUs = monotonicMicros();
       const runA = async (i: number) => {
         const r = await a.run(opts.roundSeconds);
         out.a.push(r);
@@ -282,6 +287,7 @@ async function main(argv: string[]): Promise<number> {
           await runA(i);
         }
       }
+      windows.push({ scenario: name, fromUs, toUs: monotonicMicros() });
       return out;
     }
 
@@ -290,11 +296,13 @@ async function main(argv: string[]): Promise<number> {
       await run(opts.warmupSeconds);
       const rounds: Round[] = [];
       const each = opts.singleSeconds / opts.rounds;
+      const fromUs = monotonicMicros();
       for (let i = 0; i < opts.rounds; i += 1) {
         const r = await run(each);
         rounds.push(r);
         progress(`  round ${i + 1}/${opts.rounds}: ${(r.ok / r.seconds).toFixed(1)}/s${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors${r.firstFailure ? `: ${r.firstFailure.slice(0, 160)}` : ''})` : ''}`);
       }
+      windows.push({ scenario: name, fromUs, toUs: monotonicMicros() });
       return rounds;
     }
 
@@ -494,7 +502,9 @@ async function main(argv: string[]): Promise<number> {
       };
       progress(`user search: warm-up ${opts.warmupSeconds} s`);
       await searchRound(opts.warmupSeconds, false);
+      const searchFromUs = monotonicMicros();
       const measured = await searchRound(opts.searchSeconds, true);
+      windows.push({ scenario: 'user search', fromUs: searchFromUs, toUs: monotonicMicros() });
       progress(`  ${measured.ok} searches, p95 ${measured.latency.summary().p95} ms`);
       // The plan of the slowest term, for the report (the SQL mirrors what search() builds).
       const slowest = [...perTerm.entries()].sort((a, b) => b[1].latency.summary().p95 - a[1].latency.summary().p95)[0]![0];
@@ -533,12 +543,15 @@ async function main(argv: string[]): Promise<number> {
     await stopChild(gatehouse);
     await stopChild(peer);
 
-    let profile: ProfileSummary | undefined;
+    let profile: { whole: ProfileSummary; scenarios: ProfileSummary[] } | undefined;
     if (profileDir) {
-      const files = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile'));
-      if (files.length) {
-        profile = await summarizeProfile(path.join(profileDir, files.sort().at(-1)!), 30);
-        process.stderr.write(`\n${formatProfile(profile)}\n\n`);
+      const file = await mainThreadProfile(profileDir);
+      if (file) {
+        await writeFile(path.join(profileDir, 'windows.json'), `${JSON.stringify(windows, null, 2)}\n`);
+        profile = { whole: await summarizeProfile(file, 30), scenarios: [] };
+        for (const window of windows) profile.scenarios.push(await summarizeProfile(file, 20, window));
+        for (const summary of [...profile.scenarios, profile.whole]) process.stderr.write(`\n${formatProfile(summary)}\n`);
+        progress(`profile: ${path.relative(ROOT, file)} (windows.json beside it; node --import tsx bench/profile.ts FILE shows it again)`);
       } else {
         progress(`no .cpuprofile was written in ${profileDir}`);
       }
