@@ -46,8 +46,8 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   const renderer = createRenderer({ cache: config.production });
   const jwks = await loadSigningKeys(context.knex, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
   const identityFlow: IdentityFlowDeps = {
-    knex: context.knex,
     authorization: context.authorization,
+    serviceAccountIdentity: async (clientId) => (await context.serviceAccounts.findForOidc(clientId))?.identityId ?? undefined,
     grantIdentities: context.grantIdentities,
     eligibleIdentities: (userId, clientId) => context.appAccess.eligibleIdentities(userId, clientId),
     adminApiAudience: adminApiAudience(issuer),

@@ -2,7 +2,6 @@
 // each grant, and the authorization claims of the token contract (DESIGN.md "Token contract").
 import type { KoaContextWithOIDC, Configuration } from 'oidc-provider';
 import { interactionPolicy } from 'oidc-provider';
-import type { Knex } from 'knex';
 import { ADMIN_API_RESOURCE, type AuthorizationService, type EffectiveAuthorization } from '../services/authorization.ts';
 import type { GrantIdentityService } from '../services/grant-identities.ts';
 
@@ -15,8 +14,12 @@ export interface EligibleIdentity {
 }
 
 export interface IdentityFlowDeps {
-  knex: Knex;
   authorization: AuthorizationService;
+  /**
+   * The identity of the active service account whose client_id this is; undefined for every
+   * other client. Read through the service accounts' cache: client credentials query nothing.
+   */
+  serviceAccountIdentity(clientId: string): Promise<string | undefined>;
   grantIdentities: GrantIdentityService;
   eligibleIdentities(userId: string, clientId: string): Promise<EligibleIdentity[]>;
   adminApiAudience: string;
@@ -94,19 +97,9 @@ export function authorizationClaims(authz: EffectiveAuthorization) {
 
 /** extraTokenClaims: identity, roles, groups, data_scope and the audience's permissions. */
 export function createExtraTokenClaims(deps: IdentityFlowDeps): NonNullable<Configuration['extraTokenClaims']> {
-  const serviceIdentities = new Map<string, string>();
-  async function serviceIdentity(serviceAccountId: string): Promise<string | undefined> {
-    const cached = serviceIdentities.get(serviceAccountId);
-    if (cached) return cached;
-    const row: { id: string } | undefined = await deps.knex('identities').where({ service_account_id: serviceAccountId }).first('id');
-    // A service account has exactly one identity for its whole life, so this never goes stale.
-    if (row) serviceIdentities.set(serviceAccountId, row.id);
-    return row?.id;
-  }
-
   return async (_ctx, token) => {
     const t = token as unknown as { kind: string; grantId?: string; clientId?: string; resourceServer?: { audience?: string } };
-    const identityId = t.kind === 'ClientCredentials' ? (t.clientId ? await serviceIdentity(t.clientId) : undefined) : t.grantId ? await deps.grantIdentities.get(t.grantId) : undefined;
+    const identityId = t.kind === 'ClientCredentials' ? (t.clientId ? await deps.serviceAccountIdentity(t.clientId) : undefined) : t.grantId ? await deps.grantIdentities.get(t.grantId) : undefined;
     if (!identityId) return undefined;
     const authz = await deps.authorization.forIdentity(identityId);
     if (!authz) return undefined;
