@@ -11,7 +11,7 @@ import { errors } from 'oidc-provider';
 import type { OidcPayloadQueries } from '../queries/oidc-payloads.ts';
 import { toClientMetadata, type ApplicationService } from '../services/applications.ts';
 import { serviceAccountClientMetadata, type ServiceAccountService } from '../services/service-accounts.ts';
-import type { KeyValueStore } from '../store/types.ts';
+import type { KeyValueStore, WriteOp } from '../store/types.ts';
 
 const DURABLE_MODELS = new Set(['Session', 'Grant', 'RefreshToken']);
 const GRANTABLE_MODELS = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'ClientCredentials']);
@@ -59,25 +59,31 @@ class StoreAdapter implements Adapter {
     if (this.model === 'Client') throw new Error('clients are managed through the applications table');
     const key = payloadKey(this.model, id);
     const ttl = expiresIn > 0 ? expiresIn : undefined;
-    await this.deps.store.set(key, JSON.stringify(payload), ttl);
+    // The payload, its entry in the grant's index and a session's uid index go to the store in
+    // one round trip; the durable copy is written at the same time, and both must succeed
+    // before oidc-provider hands the artefact out.
+    const ops: WriteOp[] = [{ op: 'set', key, value: JSON.stringify(payload), ...(ttl ? { ttlSeconds: ttl } : {}) }];
     if (payload.grantId && GRANTABLE_MODELS.has(this.model)) {
-      await this.deps.store.sadd(grantKey(payload.grantId), [key], Math.max(this.deps.grantIndexTtl, ttl ?? 0));
+      ops.push({ op: 'sadd', key: grantKey(payload.grantId), members: [key], ttlSeconds: Math.max(this.deps.grantIndexTtl, ttl ?? 0) });
     }
     if (this.model === 'Session' && payload.uid) {
-      await this.deps.store.set(sessionUidKey(payload.uid), id, ttl);
+      ops.push({ op: 'set', key: sessionUidKey(payload.uid), value: id, ...(ttl ? { ttlSeconds: ttl } : {}) });
     }
-    if (this.durable) {
-      await this.deps.payloads.upsert({
-        model: this.model,
-        id,
-        tenantId: this.deps.tenantId,
-        payload: payload as Record<string, unknown>,
-        grantId: payload.grantId,
-        uid: payload.uid,
-        accountId: payload.accountId,
-        expiresAt: ttl ? new Date(Date.now() + ttl * 1000) : null,
-      });
-    }
+    await Promise.all([
+      this.deps.store.write(ops),
+      this.durable
+        ? this.deps.payloads.upsert({
+            model: this.model,
+            id,
+            tenantId: this.deps.tenantId,
+            payload: payload as Record<string, unknown>,
+            grantId: payload.grantId,
+            uid: payload.uid,
+            accountId: payload.accountId,
+            expiresAt: ttl ? new Date(Date.now() + ttl * 1000) : null,
+          })
+        : undefined,
+    ]);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -128,18 +134,22 @@ class StoreAdapter implements Adapter {
 
   async consume(id: string): Promise<void> {
     const key = payloadKey(this.model, id);
-    const raw = await this.deps.store.get(key);
-    const ttl = raw ? await this.deps.store.ttl(key) : undefined;
+    const marker = consumedKey(this.model, id);
     const now = String(epoch());
+    // The consumed marker lives as long as the payload it marks (one atomic script, no read
+    // first). For durable models PostgreSQL decides who was first (UPDATE ... WHERE consumed_at
+    // IS NULL) and the marker is the hot copy of that answer, so both run at once; otherwise the
+    // marker's SET NX decides.
     let first: boolean;
     if (this.durable) {
-      first = await this.deps.payloads.consume(this.model, id);
-      await this.deps.store.set(consumedKey(this.model, id), now, ttl && ttl > 0 ? ttl : undefined);
+      [first] = await Promise.all([this.deps.payloads.consume(this.model, id), this.deps.store.setIfAbsentWithTtlOf(marker, now, key, this.deps.grantIndexTtl)]);
     } else {
-      first = await this.deps.store.setIfAbsent(consumedKey(this.model, id), now, ttl && ttl > 0 ? ttl : 600);
+      first = await this.deps.store.setIfAbsentWithTtlOf(marker, now, key, 600);
     }
     if (!first) {
-      const grantId = raw ? (JSON.parse(raw) as AdapterPayload).grantId : undefined;
+      // A reused code or refresh token (rare): find its grant and revoke everything it issued.
+      const raw = await this.deps.store.get(key);
+      const grantId = raw ? (JSON.parse(raw) as AdapterPayload).grantId : this.durable ? ((await this.deps.payloads.find(this.model, id))?.payload.grantId as string | undefined) : undefined;
       if (grantId) await revokeGrant(this.deps, grantId);
       throw new errors.InvalidGrant(this.model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed');
     }

@@ -33,6 +33,16 @@ return value
 `;
 const INCR_WITH_TTL_SHA = createHash('sha1').update(INCR_WITH_TTL_SCRIPT).digest('hex');
 
+// SET NX with the remaining TTL of another key (KEYS[2]), or ARGV[2] when that key is absent
+// (-2) or has no expiry (-1). One script, so the marker and its lifetime are decided together.
+const SET_NX_WITH_TTL_OF_SCRIPT = `
+local ttl = redis.call('TTL', KEYS[2])
+if ttl < 1 then ttl = tonumber(ARGV[2]) end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ttl) then return 1 end
+return 0
+`;
+const SET_NX_WITH_TTL_OF_SHA = createHash('sha1').update(SET_NX_WITH_TTL_OF_SCRIPT).digest('hex');
+
 interface Subscription {
   readonly handler: MessageHandler;
 }
@@ -180,6 +190,16 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
 
   let closed = false;
 
+  /** EVALSHA, loading the script with EVAL when Redis does not know it (restart, fresh server). */
+  const runScript = async (sha: string, script: string, keys: string[], args: (string | number)[]): Promise<unknown> => {
+    try {
+      return await client.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!isNoScriptError(error)) throw error;
+      return client.eval(script, keys.length, ...keys, ...args);
+    }
+  };
+
   return {
     kind: 'redis',
 
@@ -207,6 +227,29 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
       return reply === 'OK';
     },
 
+    async setIfAbsentWithTtlOf(key, value, ttlOf, fallbackTtlSeconds) {
+      assertTtl(fallbackTtlSeconds, 'set');
+      return (await runScript(SET_NX_WITH_TTL_OF_SHA, SET_NX_WITH_TTL_OF_SCRIPT, [k(key), k(ttlOf)], [value, fallbackTtlSeconds])) === 1;
+    },
+
+    async write(ops) {
+      if (ops.length === 0) return;
+      const multi = client.multi();
+      for (const op of ops) {
+        if (op.op === 'set') {
+          if (op.ttlSeconds === undefined) multi.set(k(op.key), op.value);
+          else multi.set(k(op.key), op.value, 'EX', op.ttlSeconds);
+        } else if (op.op === 'sadd') {
+          if (op.ttlSeconds !== undefined) assertTtl(op.ttlSeconds, 'expire');
+          if (op.members.length > 0) multi.sadd(k(op.key), ...op.members);
+          if (op.ttlSeconds !== undefined) multi.expire(k(op.key), op.ttlSeconds);
+        } else if (op.keys.length > 0) {
+          multi.del(...op.keys.map(k));
+        }
+      }
+      await execOrThrow(multi.exec());
+    },
+
     async consume(key) {
       return (await client.getdel(k(key))) ?? undefined;
     },
@@ -219,14 +262,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
     async incr(key, ttlSeconds) {
       if (ttlSeconds === undefined) return client.incr(k(key));
       assertTtl(ttlSeconds, 'expire');
-      let reply: unknown;
-      try {
-        reply = await client.evalsha(INCR_WITH_TTL_SHA, 1, k(key), ttlSeconds);
-      } catch (error) {
-        // The script cache is empty after a Redis restart or on a fresh server; EVAL loads it.
-        if (!isNoScriptError(error)) throw error;
-        reply = await client.eval(INCR_WITH_TTL_SCRIPT, 1, k(key), ttlSeconds);
-      }
+      // The script cache is empty after a Redis restart or on a fresh server; runScript loads it.
+      const reply = await runScript(INCR_WITH_TTL_SHA, INCR_WITH_TTL_SCRIPT, [k(key)], [ttlSeconds]);
       if (typeof reply !== 'number') throw new Error(`Unexpected INCR reply from Redis: ${String(reply)}`);
       return reply;
     },
