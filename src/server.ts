@@ -73,18 +73,26 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   });
   const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, serviceAccounts: context.serviceAccounts, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
 
-  provider.use(async (ctx, next) => {
-    const started = process.hrtime.bigint();
-    await next();
-    logger.debug({ method: ctx.method, url: redactUrl(ctx.url), status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
-  });
+  // Request lines are debug output: below that level the middleware is not even mounted, so a
+  // token request does not pay for building a log entry that is thrown away.
+  if (logger.isLevelEnabled('debug')) {
+    provider.use(async (ctx, next) => {
+      const started = process.hrtime.bigint();
+      await next();
+      logger.debug({ method: ctx.method, url: redactUrl(ctx.url), status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+    });
+  }
   provider.use(securityHeaders());
   provider.use(errorHandler({ logger, renderer }));
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() });
   provider.use(health.routes());
   provider.use(recordGrantIdentity(identityFlow));
-  provider.use(api.router.routes());
-  provider.use(api.router.allowedMethods());
+  // Every admin-API route is under /api/: other requests (tokens, JWKS, pages) skip matching
+  // their path against each of its routes.
+  const apiRoutes = api.router.routes();
+  const apiMethods = api.router.allowedMethods();
+  // The router sets `params` and `router` on the context itself, which its types require upfront.
+  provider.use((ctx, next) => (/^\/api\//i.test(ctx.path) ? apiRoutes(ctx as Parameters<typeof apiRoutes>[0], () => apiMethods(ctx as Parameters<typeof apiMethods>[0], next)) : next()));
   const interactions = createInteractionRouter({
     provider,
     users: context.users,

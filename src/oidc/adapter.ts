@@ -42,7 +42,10 @@ export async function revokeGrant(deps: Pick<AdapterDeps, 'store' | 'payloads'>,
 }
 
 export function createAdapterFactory(deps: AdapterDeps) {
-  return (model: string): Adapter => new StoreAdapter(model, deps);
+  // Client metadata per cached application or service account object: the caches hand out the
+  // same object until it changes, so the metadata is derived once per change, not per request.
+  const clientMetadata = new WeakMap<object, AdapterPayload>();
+  return (model: string): Adapter => new StoreAdapter(model, deps, clientMetadata);
 }
 
 class StoreAdapter implements Adapter {
@@ -51,8 +54,19 @@ class StoreAdapter implements Adapter {
   constructor(
     private readonly model: string,
     private readonly deps: AdapterDeps,
+    private readonly clientMetadata: WeakMap<object, AdapterPayload>,
   ) {
     this.durable = DURABLE_MODELS.has(model);
+  }
+
+  private metadataOf<T extends object>(source: T, derive: (source: T) => Record<string, unknown>): AdapterPayload {
+    let metadata = this.clientMetadata.get(source);
+    if (!metadata) {
+      metadata = derive(source) as AdapterPayload;
+      this.clientMetadata.set(source, metadata);
+    }
+    // A copy: oidc-provider must never be able to alter what the next request is given.
+    return { ...metadata };
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
@@ -89,12 +103,12 @@ class StoreAdapter implements Adapter {
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (this.model === 'Client') {
       const app = await this.deps.applications.findForOidc(id);
-      if (app) return toClientMetadata(app) as AdapterPayload;
+      if (app) return this.metadataOf(app, toClientMetadata);
       // The metadata never mentions keys, so it stays byte-identical while keys come and go and
       // oidc-provider keeps reusing its validated Client instance; keys are checked by
       // compareClientSecret (provider.ts).
       const account = await this.deps.serviceAccounts.findForOidc(id);
-      return account ? (serviceAccountClientMetadata(account) as AdapterPayload) : undefined;
+      return account ? this.metadataOf(account, serviceAccountClientMetadata) : undefined;
     }
     const [raw, consumed] = await this.deps.store.mget([payloadKey(this.model, id), consumedKey(this.model, id)]);
     if (raw) {
