@@ -24,7 +24,7 @@ import { basicAuth, formBody, LeanHttp } from './lib/http.ts';
 import { aggregate, runAutocannon, type Aggregate, type RequestSpec, type Round } from './lib/load.ts';
 import { runLogins, signInOnce, type LoginRound, type LoginTarget, type LoginTokens } from './lib/login.ts';
 import { parseOptions, USAGE, type BenchOptions } from './lib/options.ts';
-import { freePort, onInterrupt, readMemory, RssSampler, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
+import { freePort, onInterrupt, readCpuMs, readMemory, RssSampler, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
 import { describeMachine, gitInfo, markdownTables, type BenchResults, type ScenarioResult, type Target } from './lib/report.ts';
 import {
   benchDatabaseUrl,
@@ -262,19 +262,38 @@ async function main(argv: string[]): Promise<number> {
     };
 
     /** Warm-up, then `rounds` measured rounds, A and B alternating in ABBA order. */
-    async function alternate<A extends { ok: number; seconds: number }, B extends { ok: number; seconds: number }>(name: string, a: { label: string; run: (seconds: number) => Promise<A> }, b: { label: string; run: (seconds: number) => Promise<B> }): Promise<{ a: A[]; b: B[] }> {
+    /** CPU milliseconds per successful operation of the process `pid` (undefined: the bench itself) while `run` runs. */
+    const metered = async <R extends { ok: number }>(pid: number | undefined, totals: { cpuMs: number; ok: number }, run: () => Promise<R>): Promise<R> => {
+      const before = await readCpuMs(pid);
+      const r = await run();
+      const after = await readCpuMs(pid);
+      if (before !== undefined && after !== undefined) {
+        totals.cpuMs += after - before;
+        totals.ok += r.ok;
+      }
+      return r;
+    };
+    const perOp = (totals: { cpuMs: number; ok: number }) => (totals.ok > 0 ? round(totals.cpuMs / totals.ok, 3) : undefined);
+
+    async function alternate<A extends { ok: number; seconds: number }, B extends { ok: number; seconds: number }>(
+      name: string,
+      a: { label: string; run: (seconds: number) => Promise<A>; pid: number | undefined },
+      b: { label: string; run: (seconds: number) => Promise<B>; pid: number | undefined },
+    ): Promise<{ a: A[]; b: B[]; cpuMsPerOp: { a?: number; b?: number } }> {
       progress(`${name}: warm-up ${opts.warmupSeconds} s each`);
       await a.run(opts.warmupSeconds);
       await b.run(opts.warmupSeconds);
-      const out = { a: [] as A[], b: [] as B[] };
+      const out = { a: [] as A[], b: [] as B[], cpuMsPerOp: {} as { a?: number; b?: number } };
+      const cpuA = { cpuMs: 0, ok: 0 };
+      const cpuB = { cpuMs: 0, ok: 0 };
       const fromUs = monotonicMicros();
       const runA = async (i: number) => {
-        const r = await a.run(opts.roundSeconds);
+        const r = await metered(a.pid, cpuA, () => a.run(opts.roundSeconds));
         out.a.push(r);
         progress(`  round ${i + 1}/${opts.rounds} ${a.label}: ${(r.ok / r.seconds).toFixed(1)}/s`);
       };
       const runB = async (i: number) => {
-        const r = await b.run(opts.roundSeconds);
+        const r = await metered(b.pid, cpuB, () => b.run(opts.roundSeconds));
         out.b.push(r);
         progress(`  round ${i + 1}/${opts.rounds} ${b.label}: ${(r.ok / r.seconds).toFixed(1)}/s`);
       };
@@ -288,21 +307,26 @@ async function main(argv: string[]): Promise<number> {
         }
       }
       windows.push({ scenario: name, fromUs, toUs: monotonicMicros() });
+      out.cpuMsPerOp = { a: perOp(cpuA), b: perOp(cpuB) };
+      progress(`  CPU per operation: ${a.label} ${out.cpuMsPerOp.a ?? '?'} ms, ${b.label} ${out.cpuMsPerOp.b ?? '?'} ms`);
       return out;
     }
 
-    async function single(name: string, run: (seconds: number) => Promise<Round>): Promise<Round[]> {
+    async function single(name: string, run: (seconds: number) => Promise<Round>): Promise<Round[] & { cpuMsPerOp?: number }> {
       progress(`${name}: warm-up ${opts.warmupSeconds} s`);
       await run(opts.warmupSeconds);
-      const rounds: Round[] = [];
+      const rounds: Round[] & { cpuMsPerOp?: number } = [];
       const each = opts.singleSeconds / opts.rounds;
+      const cpu = { cpuMs: 0, ok: 0 };
       const fromUs = monotonicMicros();
       for (let i = 0; i < opts.rounds; i += 1) {
-        const r = await run(each);
+        const r = await metered(gatehouse!.pid, cpu, () => run(each));
         rounds.push(r);
         progress(`  round ${i + 1}/${opts.rounds}: ${(r.ok / r.seconds).toFixed(1)}/s${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors${r.firstFailure ? `: ${r.firstFailure.slice(0, 160)}` : ''})` : ''}`);
       }
       windows.push({ scenario: name, fromUs, toUs: monotonicMicros() });
+      rounds.cpuMsPerOp = perOp(cpu);
+      progress(`  Gatehouse CPU per operation: ${rounds.cpuMsPerOp ?? '?'} ms`);
       return rounds;
     }
 
@@ -312,10 +336,10 @@ async function main(argv: string[]): Promise<number> {
     // JWKS: the cheapest request, the floor of per-request overhead.
     if (opts.only.has('jwks')) {
       const spec: RequestSpec = { method: 'GET', path: '/jwks' };
-      const r = await alternate('JWKS', { label: 'peer', run: (s) => runAutocannon(peerOrigin, spec, C, s) }, { label: 'Gatehouse', run: (s) => runAutocannon(issuer, spec, C, s) });
+      const r = await alternate('JWKS', { label: 'peer', run: (s) => runAutocannon(peerOrigin, spec, C, s), pid: peer.pid }, { label: 'Gatehouse', run: (s) => runAutocannon(issuer, spec, C, s), pid: gatehouse.pid });
       const gh = aggregate(r.b);
       const pr = aggregate(r.a);
-      scenarios.jwks = { id: 'jwks', label: 'JWKS (GET /jwks)', result: gh, reference: { label: 'peer', result: pr }, ratio: ratioOf(gh, pr) };
+      scenarios.jwks = { id: 'jwks', label: 'JWKS (GET /jwks)', result: gh, cpuMsPerOp: r.cpuMsPerOp.b, reference: { label: 'peer', result: pr, cpuMsPerOp: r.cpuMsPerOp.a }, ratio: ratioOf(gh, pr) };
     }
 
     // Client credentials, JWT access token (RS256) for a resource indicator.
@@ -334,14 +358,15 @@ async function main(argv: string[]): Promise<number> {
       const ghToken = await sample(issuer, ghSpec);
       const peerToken = await sample(peerOrigin, peerSpec);
       progress(`client credentials tokens: Gatehouse ${ghToken.alg} ${ghToken.typ} ${ghToken.bytes} B, peer ${peerToken.alg} ${peerToken.typ} ${peerToken.bytes} B`);
-      const r = await alternate('client credentials', { label: 'peer', run: (s) => runAutocannon(peerOrigin, peerSpec, C, s) }, { label: 'Gatehouse', run: (s) => runAutocannon(issuer, ghSpec, C, s) });
+      const r = await alternate('client credentials', { label: 'peer', run: (s) => runAutocannon(peerOrigin, peerSpec, C, s), pid: peer.pid }, { label: 'Gatehouse', run: (s) => runAutocannon(issuer, ghSpec, C, s), pid: gatehouse.pid });
       const gh = aggregate(r.b);
       const pr = aggregate(r.a);
       scenarios.cc = {
         id: 'cc',
         label: 'client credentials (JWT RS256)',
         result: gh,
-        reference: { label: 'peer', result: pr },
+        cpuMsPerOp: r.cpuMsPerOp.b,
+        reference: { label: 'peer', result: pr, cpuMsPerOp: r.cpuMsPerOp.a },
         ratio: ratioOf(gh, pr),
         details: { gatehouseToken: ghToken, peerToken, roundRatios: r.b.map((g, i) => round(g.ok / g.seconds / (r.a[i]!.ok / r.a[i]!.seconds), 3)) },
       };
@@ -358,8 +383,8 @@ async function main(argv: string[]): Promise<number> {
       };
       const r = await alternate(
         `password sign-in vs argon2id ceiling (${opts.argonInFlight} verifications in flight, UV_THREADPOOL_SIZE=${threadpoolSize()})`,
-        { label: 'argon2id ceiling', run: (s) => runArgonRound(argon, secrets.password, opts.argonInFlight, s) },
-        { label: 'Gatehouse logins', run: runLoginRound },
+        { label: 'argon2id ceiling', run: (s) => runArgonRound(argon, secrets.password, opts.argonInFlight, s), pid: undefined },
+        { label: 'Gatehouse logins', run: runLoginRound, pid: gatehouse.pid },
       );
       loginRounds = r.b;
       const logins = aggregate(r.b.map((x) => ({ ok: x.completed, failed: x.failed, seconds: x.seconds, latency: x.flow, ...(x.firstError ? { firstFailure: x.firstError } : {}) })));
@@ -377,7 +402,8 @@ async function main(argv: string[]): Promise<number> {
         id: 'login',
         label: 'password sign-in, full flow (PKCE)',
         result: logins,
-        reference: { label: 'argon2id ceiling', result: ceiling },
+        cpuMsPerOp: r.cpuMsPerOp.b,
+        reference: { label: 'argon2id ceiling', result: ceiling, cpuMsPerOp: r.cpuMsPerOp.a },
         ratio: ratioOf(logins, ceiling),
         notes: [
           `argon2id m=${ARGON_PARAMETERS.memoryCost} t=${ARGON_PARAMETERS.timeCost} p=${ARGON_PARAMETERS.parallelism}: verifications/s in one Node process with ${opts.argonInFlight} in flight on a ${threadpoolSize()}-thread libuv pool`,
@@ -424,7 +450,7 @@ async function main(argv: string[]): Promise<number> {
         },
       };
       const rounds = await single('refresh (rotating)', (s) => runAutocannon(issuer, spec, C, s));
-      scenarios.refresh = { id: 'refresh', label: 'refresh token grant (rotating)', result: aggregate(rounds), ...(firstRotationFailure ? { notes: [firstRotationFailure] } : {}) };
+      scenarios.refresh = { id: 'refresh', label: 'refresh token grant (rotating)', result: aggregate(rounds), cpuMsPerOp: rounds.cpuMsPerOp, ...(firstRotationFailure ? { notes: [firstRotationFailure] } : {}) };
     }
 
     // Introspection and userinfo of opaque access tokens from the logins (no resource indicator).
@@ -442,13 +468,13 @@ async function main(argv: string[]): Promise<number> {
         },
       };
       const rounds = await single('introspection', (s) => runAutocannon(issuer, spec, C, s));
-      scenarios.introspection = { id: 'introspection', label: 'introspection (opaque access token)', result: aggregate(rounds), details: { inactiveAnswers: inactive, tokens: accessPool.length } };
+      scenarios.introspection = { id: 'introspection', label: 'introspection (opaque access token)', result: aggregate(rounds), cpuMsPerOp: rounds.cpuMsPerOp, details: { inactiveAnswers: inactive, tokens: accessPool.length } };
     }
     if (opts.only.has('userinfo')) {
       let i = 0;
       const spec: RequestSpec = { method: 'GET', path: '/me', next: () => ({ headers: { authorization: `Bearer ${accessPool[i++ % accessPool.length]!}` } }) };
       const rounds = await single('userinfo', (s) => runAutocannon(issuer, spec, C, s));
-      scenarios.userinfo = { id: 'userinfo', label: 'userinfo (GET /me)', result: aggregate(rounds), details: { tokens: accessPool.length } };
+      scenarios.userinfo = { id: 'userinfo', label: 'userinfo (GET /me)', result: aggregate(rounds), cpuMsPerOp: rounds.cpuMsPerOp, details: { tokens: accessPool.length } };
     }
     const underLoad = { maxMb: ghSampler.maxMb, meanMb: ghSampler.meanMb };
     ghSampler.stop();
