@@ -32,6 +32,7 @@ import {
   deletePrefix,
   describeDatabase,
   dropBenchDatabase,
+  explainSearch,
   keyGroupMemory,
   openBenchKnex,
   openRedis,
@@ -532,12 +533,9 @@ async function main(argv: string[]): Promise<number> {
       const measured = await searchRound(opts.searchSeconds, true);
       windows.push({ scenario: 'user search', fromUs: searchFromUs, toUs: monotonicMicros() });
       progress(`  ${measured.ok} searches, p95 ${measured.latency.summary().p95} ms`);
-      // The plan of the slowest term, for the report (the SQL mirrors what search() builds).
+      // The plan of the slowest term, for the report: the very statement search() sends.
       const slowest = [...perTerm.entries()].sort((a, b) => b[1].latency.summary().p95 - a[1].latency.summary().p95)[0]![0];
-      const explain = await knex.raw(
-        `explain (analyze, buffers) select u.* from users as u where u.tenant_id = ? and (u.username ilike ? or u.email ilike ? or u.name ilike ?) order by lower(u.username), u.id limit 51`,
-        [TENANT, `%${slowest}%`, `%${slowest}%`, `%${slowest}%`],
-      );
+      const plan = await explainSearch(knex, TENANT, slowest);
       scenarios.search = {
         id: 'search',
         label: `admin user search (${Math.round(opts.bulkUsers / 1000)}k users, ${via === 'api' ? 'GET /api/v1/users' : 'SQL via knex'})`,
@@ -547,7 +545,7 @@ async function main(argv: string[]): Promise<number> {
           via,
           users: opts.bulkUsers,
           perTerm: Object.fromEntries([...perTerm.entries()].map(([term, v]) => [term, { results: v.results, ...v.latency.summary() }])),
-          explainSlowest: { term: slowest, plan: (explain.rows as { 'QUERY PLAN': string }[]).map((row) => row['QUERY PLAN']) },
+          explainSlowest: { term: slowest, plan },
         },
       };
     }
@@ -589,7 +587,10 @@ async function main(argv: string[]): Promise<number> {
     if (scenarios.refresh) targets.push({ name: 'refresh grants', wanted: '≥ 1,000/s', actual: `${scenarios.refresh.result.rate}/s`, met: scenarios.refresh.result.rate >= 1000 });
     if (redisResult) targets.push({ name: 'Redis per session', wanted: '≤ 1.5 KiB (1,536 B)', actual: `${Math.round(redisResult.bytesPerSession)} B`, met: redisResult.bytesPerSession <= 1536 });
     if (scenarios.search) targets.push({ name: `user search p95 at ${Math.round(opts.bulkUsers / 1000)}k users`, wanted: '≤ 50 ms', actual: `${scenarios.search.result.latency.p95} ms`, met: scenarios.search.result.latency.p95 <= 50 && opts.bulkUsers >= 100_000 });
-    targets.push({ name: 'Gatehouse RSS under load', wanted: '≤ 200 MiB', actual: `${rss.underLoadMaxMb} MiB max`, met: rss.underLoadMaxMb > 0 && rss.underLoadMaxMb <= 200 });
+    // Under load means during the throughput scenarios; a run of the search alone has none.
+    if (['jwks', 'cc', 'login', 'refresh', 'introspection', 'userinfo'].some((id) => opts.only.has(id as never))) {
+      targets.push({ name: 'Gatehouse RSS under load', wanted: '≤ 200 MiB', actual: `${rss.underLoadMaxMb} MiB max`, met: rss.underLoadMaxMb > 0 && rss.underLoadMaxMb <= 200 });
+    }
 
     const results: BenchResults = {
       version: 1,

@@ -2,24 +2,35 @@
 // compiled to WebAssembly, running in this process) under the data directory, so a trial
 // needs no database server. Both speak the same SQL through knex.
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
-import ClientPgLite from 'knex-pglite';
 import { acquireEmbeddedLock } from './embedded-lock.ts';
 import type { Database } from './types.ts';
 
 /**
+ * PGlite, its pg_trgm extension and knex-pglite, loaded only when the embedded database is
+ * used: a server on PostgreSQL does not carry PGlite's WebAssembly build (about 35 MB of RSS).
+ *
  * knex-pglite labels a `.delete()` response "DEL" (from knex's method name `del`), and knex's pg
  * client returns the affected row count only for "DELETE", so every delete resolved to a result
  * object instead of a count. Name the method as PostgreSQL does before knex-pglite reads it.
  * knex's types do not declare processResponse, which every knex client has at run time.
  */
-interface ResponseProcessor { processResponse(obj: { method?: string }, runner: unknown): unknown }
-const PgLiteBase = ClientPgLite as unknown as new (config: Knex.Config) => Knex.Client & ResponseProcessor;
-class PgLiteClient extends PgLiteBase {
-  override processResponse(obj: { method?: string }, runner: unknown): unknown {
-    return super.processResponse(obj.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
+async function loadPglite() {
+  const [{ PGlite: PGliteClass }, { pg_trgm }, { default: ClientPgLite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite/contrib/pg_trgm'),
+    import('knex-pglite'),
+  ]);
+  interface ResponseProcessor { processResponse(obj: { method?: string }, runner: unknown): unknown }
+  const PgLiteBase = ClientPgLite as unknown as new (config: Knex.Config) => Knex.Client & ResponseProcessor;
+  class PgLiteClient extends PgLiteBase {
+    override processResponse(obj: { method?: string }, runner: unknown): unknown {
+      return super.processResponse(obj.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
+    }
   }
+  // pg_trgm backs the user search indexes (migrations/20261201040000_user_search_indexes.ts).
+  return { open: (dataDir: string) => new PGliteClass(dataDir, { extensions: { pg_trgm } }), PgLiteClient };
 }
 
 export type { Database } from './types.ts';
@@ -127,10 +138,11 @@ async function openPglite(dataDir: string, purpose: string): Promise<Database> {
   let pglite: PGlite | undefined;
   let knex: Knex | undefined;
   try {
+    const { open, PgLiteClient } = await loadPglite();
     // We create PGlite ourselves rather than letting knex-pglite do it from a filename: a
     // failed start then rejects here, at once, instead of surfacing as knex retrying the
     // connection until its acquire timeout; and close() can reach the instance.
-    pglite = new PGlite(pgdata);
+    pglite = open(pgdata);
     await pglite.waitReady.catch((error: unknown) => {
       throw new Error(`Cannot open the embedded database in ${pgdata}: ${messageOf(error)}`, { cause: error });
     });
