@@ -242,6 +242,8 @@ async function main(argv: string[]): Promise<number> {
     const scenarios: Record<string, ScenarioResult> = {};
     /** Measured phases, for cutting the CPU profile into one summary per scenario. */
     const windows: { scenario: string; fromUs: number; toUs: number }[] = [];
+    /** Gatehouse's highest RSS during each scenario's measured phase, MiB. */
+    const rssByScenario: Record<string, number> = {};
     const C = opts.connections;
     const ghHttp = new LeanHttp(issuer, Math.max(opts.loginWorkers, 4));
     https.push(ghHttp);
@@ -285,6 +287,7 @@ async function main(argv: string[]): Promise<number> {
       await a.run(opts.warmupSeconds);
       await b.run(opts.warmupSeconds);
       const out = { a: [] as A[], b: [] as B[], cpuMsPerOp: {} as { a?: number; b?: number } };
+      const rssMark = ghSampler.samples;
       const cpuA = { cpuMs: 0, ok: 0 };
       const cpuB = { cpuMs: 0, ok: 0 };
       const fromUs = monotonicMicros();
@@ -308,6 +311,7 @@ async function main(argv: string[]): Promise<number> {
         }
       }
       windows.push({ scenario: name, fromUs, toUs: monotonicMicros() });
+      rssByScenario[name] = round(ghSampler.maxSince(rssMark), 1);
       out.cpuMsPerOp = { a: perOp(cpuA), b: perOp(cpuB) };
       progress(`  CPU per operation: ${a.label} ${out.cpuMsPerOp.a ?? '?'} ms, ${b.label} ${out.cpuMsPerOp.b ?? '?'} ms`);
       return out;
@@ -319,6 +323,7 @@ async function main(argv: string[]): Promise<number> {
       const rounds: Round[] & { cpuMsPerOp?: number } = [];
       const each = opts.singleSeconds / opts.rounds;
       const cpu = { cpuMs: 0, ok: 0 };
+      const rssMark = ghSampler.samples;
       const fromUs = monotonicMicros();
       for (let i = 0; i < opts.rounds; i += 1) {
         const r = await metered(gatehouse!.pid, cpu, () => run(each));
@@ -327,6 +332,7 @@ async function main(argv: string[]): Promise<number> {
       }
       windows.push({ scenario: name, fromUs, toUs: monotonicMicros() });
       rounds.cpuMsPerOp = perOp(cpu);
+      rssByScenario[name] = round(ghSampler.maxSince(rssMark), 1);
       progress(`  Gatehouse CPU per operation: ${rounds.cpuMsPerOp ?? '?'} ms`);
       return rounds;
     }
@@ -560,7 +566,9 @@ async function main(argv: string[]): Promise<number> {
       peakMb: round(after?.peakRssMb ?? 0, 1),
       peerIdleMb: round(peerIdle?.rssMb ?? 0, 1),
       peerUnderLoadMaxMb: round(peerSampler.maxMb, 1),
+      byScenarioMaxMb: rssByScenario,
     };
+    progress(`Gatehouse RSS max per scenario: ${Object.entries(rssByScenario).map(([k, v]) => `${k.split(' (')[0]} ${v} MB`).join(', ')}`);
 
     for (const h of https) h.close();
     progress('stopping Gatehouse and the peer');

@@ -13,7 +13,7 @@ import { createHealthRouter } from './routes/health.ts';
 import { createInteractionRouter } from './routes/interactions.ts';
 import { loadSigningKeys } from './services/signing-keys.ts';
 import { createRenderer } from './views/render.ts';
-import { recordGrantIdentity, type IdentityFlowDeps } from './oidc/identity.ts';
+import { createRequestMemo, recordGrantIdentity, type IdentityFlowDeps } from './oidc/identity.ts';
 import { adminApiAudience, createApiAuthenticator } from './routes/api/auth.ts';
 import { createApiRouter } from './routes/api/index.ts';
 import { permissionCatalog } from './routes/api/framework.ts';
@@ -46,6 +46,7 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   const renderer = createRenderer({ cache: config.production });
   const jwks = await loadSigningKeys(context.knex, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
   const identityFlow: IdentityFlowDeps = {
+    requestMemo: createRequestMemo(),
     authorization: context.authorization,
     serviceAccountIdentity: async (clientId) => (await context.serviceAccounts.findForOidc(clientId))?.identityId ?? undefined,
     grantIdentities: context.grantIdentities,
@@ -63,7 +64,7 @@ export async function startServer(context: GatehouseContext, options: { port: nu
     config,
     issuer,
     adapter: createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl }),
-    findAccount: createFindAccount({ users: context.users, authorization: context.authorization, grantIdentities: context.grantIdentities }),
+    findAccount: createFindAccount({ users: context.users, authorization: context.authorization, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo }),
     jwks,
     cookieKeys: context.keys.cookieKeys,
     applications: context.applications,

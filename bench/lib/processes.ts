@@ -216,4 +216,10 @@ export class RssSampler {
   get samples(): number {
     return this.readings.length;
   }
+
+  /** The highest reading taken since `mark` (a value of `samples` read earlier), MiB. */
+  maxSince(mark: number): number {
+    const since = this.readings.slice(mark);
+    return since.length ? Math.max(...since) : 0;
+  }
 }

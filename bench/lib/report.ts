@@ -56,7 +56,7 @@ export interface BenchResults {
   settings: Record<string, unknown>;
   scenarios: Record<string, ScenarioResult>;
   redis?: { bytesPerSession: number; sessions: number; breakdown: Record<string, unknown>; perLogin?: Record<string, unknown> };
-  rss?: { idleMb: number; underLoadMaxMb: number; underLoadMeanMb: number; afterLoadMb?: number; peakMb?: number; peerIdleMb?: number; peerUnderLoadMaxMb?: number };
+  rss?: { idleMb: number; underLoadMaxMb: number; underLoadMeanMb: number; afterLoadMb?: number; peakMb?: number; peerIdleMb?: number; peerUnderLoadMaxMb?: number; byScenarioMaxMb?: Record<string, number> };
   targets: Target[];
   profile?: unknown;
 }
