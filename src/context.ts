@@ -14,7 +14,7 @@ import { createAuthorizationService } from './services/authorization.ts';
 import { createGrantIdentityService } from './services/grant-identities.ts';
 import { createAppAccessService } from './services/app-access.ts';
 import { createServiceAccountService } from './services/service-accounts.ts';
-import { createPasswordHasher } from './services/passwords.ts';
+import { createPasswordHasher, limitPasswordConcurrency } from './services/passwords.ts';
 import { deriveKeys, loadOrCreateSecret, type DerivedKeys } from './services/secrets.ts';
 import { createUserService } from './services/users.ts';
 import { createDirectoryUserService } from './services/directory-users.ts';
@@ -43,7 +43,7 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const tenantId = DEFAULT_TENANT;
     const knex = db.knex;
     const audit = createAuditService(knex, logger, { retentionDays: config.auditRetentionDays });
-    const passwords = createPasswordHasher();
+    const passwords = limitPasswordConcurrency(createPasswordHasher(), config.passwordHashConcurrency);
     const users = createUserService({ knex, audit, passwords, tenantId });
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
     const apiResources = await createApiResourceService({ knex, store, audit, tenantId });

@@ -1,5 +1,6 @@
 // One zod schema for the environment. loadConfig(env) returns a frozen Config or throws a
 // ConfigError naming every problem at once (never a secret's value).
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -36,6 +37,7 @@ const envSchema = z.object({
   GATEHOUSE_SESSION_TTL: z.coerce.number().int().min(60).default(14 * 24 * 3600),
   GATEHOUSE_TRUST_PROXY: booleanFromEnv.default(false),
   GATEHOUSE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
+  GATEHOUSE_PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -65,6 +67,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** Audit events older than this many days are removed by the retention purge. */
   readonly auditRetentionDays: number;
+  /** argon2id computations at once (sign-ins, password changes); default one per core. */
+  readonly passwordHashConcurrency: number;
   readonly logLevel: Env['LOG_LEVEL'];
 }
 
@@ -113,6 +117,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sessionTtl: e.GATEHOUSE_SESSION_TTL,
     trustProxy: e.GATEHOUSE_TRUST_PROXY,
     auditRetentionDays: e.GATEHOUSE_AUDIT_RETENTION_DAYS,
+    passwordHashConcurrency: e.GATEHOUSE_PASSWORD_HASH_CONCURRENCY ?? os.availableParallelism(),
     logLevel: e.LOG_LEVEL,
   });
 }
