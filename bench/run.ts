@@ -200,6 +200,7 @@ async function main(argv: string[]): Promise<number> {
       GATEHOUSE_SECRET: secret,
       GATEHOUSE_DATA_DIR: path.join(workDir, 'data'),
       LOG_LEVEL: 'warn',
+      ...opts.gatehouseEnv,
     };
     progress(`seeding through the CLI: ${loginUsers.length} sign-in users, 2 applications, 1 API resource`);
     let t = performance.now();
@@ -213,7 +214,8 @@ async function main(argv: string[]): Promise<number> {
     // ---------------------------------------------------------------- processes
     let profileDir: string | undefined;
     // Node refuses --cpu-prof in NODE_OPTIONS, so it goes on Gatehouse's command line.
-    const nodeFlags: string[] = [];
+    const nodeFlags: string[] = [...opts.nodeFlags];
+    if (opts.nodeFlags.length || Object.keys(opts.gatehouseEnv).length) progress(`tuned run: Gatehouse with node flags [${opts.nodeFlags.join(' ')}] and environment ${JSON.stringify(opts.gatehouseEnv)}`);
     if (opts.profile) {
       profileDir = path.join(ROOT, 'bench', 'results', 'profiles', `${startedAt.toISOString().replace(/[:.]/g, '-')}-${runId}`);
       await mkdir(profileDir, { recursive: true });
@@ -619,7 +621,7 @@ async function main(argv: string[]): Promise<number> {
         searchSeconds: opts.searchSeconds,
         bulkUsers: opts.bulkUsers,
         loginUsers: opts.loginUsers,
-        gatehouse: { NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_POOL_MAX: 'default (10)', storage: 'PostgreSQL + Redis' },
+        gatehouse: { NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_POOL_MAX: 'default (10)', storage: 'PostgreSQL + Redis', nodeFlags: opts.nodeFlags, extraEnv: opts.gatehouseEnv },
         scenarios: [...opts.only],
         loginRounds: loginRounds.length,
       },
