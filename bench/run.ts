@@ -442,24 +442,43 @@ async function main(argv: string[]): Promise<number> {
     const webAuth = basicAuth(secrets.webClientId, secrets.webClientSecret);
 
     // Refresh with rotation: every answer's new refresh token goes back into the pool, so each
-    // connection follows a chain and every token is used exactly once.
+    // connection follows a chain and every token is used exactly once. Against the peer too
+    // (its tokens minted at its loopback-only /bench/refresh-tokens), to show what the library
+    // itself does per second on this machine.
     if (opts.only.has('refresh')) {
       await ensureTokens(C * (opts.rounds + 3), 0);
+      const minted = await fetch(`${peerOrigin}/bench/refresh-tokens?count=${C * 4}`, { method: 'POST' });
+      if (minted.status !== 200) throw new Error(`the peer minted no refresh tokens: ${minted.status} ${await minted.text()}`);
+      const peerPool = ((await minted.json()) as { tokens: string[] }).tokens;
       let firstRotationFailure: string | undefined;
-      const spec: RequestSpec = {
+      const refreshSpec = (pool: string[], authorization: string): RequestSpec => ({
         method: 'POST',
         path: '/token',
-        headers: { ...form, authorization: webAuth },
-        next: () => ({ body: formBody({ grant_type: 'refresh_token', refresh_token: refreshPool.pop() ?? 'pool-exhausted' }) }),
+        headers: { ...form, authorization },
+        next: () => ({ body: formBody({ grant_type: 'refresh_token', refresh_token: pool.pop() ?? 'pool-exhausted' }) }),
         onResponse: (status, body) => {
           if (status !== 200) return;
           const next = (JSON.parse(body) as { refresh_token?: string }).refresh_token;
-          if (next) refreshPool.push(next);
+          if (next) pool.push(next);
           else firstRotationFailure ??= 'a refresh answer without a new refresh token';
         },
+      });
+      const r = await alternate(
+        'refresh (rotating)',
+        { label: 'peer', run: (s) => runAutocannon(peerOrigin, refreshSpec(peerPool, basicAuth('peer-web', secrets.serviceClientSecret)), C, s), pid: peer.pid },
+        { label: 'Gatehouse', run: (s) => runAutocannon(issuer, refreshSpec(refreshPool, webAuth), C, s), pid: gatehouse.pid },
+      );
+      const gh = aggregate(r.b);
+      const pr = aggregate(r.a);
+      scenarios.refresh = {
+        id: 'refresh',
+        label: 'refresh token grant (rotating, ID token RS256)',
+        result: gh,
+        cpuMsPerOp: r.cpuMsPerOp.b,
+        reference: { label: 'peer', result: pr, cpuMsPerOp: r.cpuMsPerOp.a },
+        ratio: ratioOf(gh, pr),
+        notes: ['Gatehouse: scope openid profile identity (identity claims in the ID token); peer: openid profile. Both: opaque access token, ID token RS256, rotated refresh token.', ...(firstRotationFailure ? [firstRotationFailure] : [])],
       };
-      const rounds = await single('refresh (rotating)', (s) => runAutocannon(issuer, spec, C, s));
-      scenarios.refresh = { id: 'refresh', label: 'refresh token grant (rotating)', result: aggregate(rounds), cpuMsPerOp: rounds.cpuMsPerOp, ...(firstRotationFailure ? { notes: [firstRotationFailure] } : {}) };
     }
 
     // Introspection and userinfo of opaque access tokens from the logins (no resource indicator).

@@ -43,6 +43,50 @@ return 0
 `;
 const SET_NX_WITH_TTL_OF_SHA = createHash('sha1').update(SET_NX_WITH_TTL_OF_SCRIPT).digest('hex');
 
+// write(): a batch of SET / SADD(+EXPIRE) / DEL as one script, atomic like MULTI/EXEC but one
+// command to send and one reply to read (a MULTI of five commands is seven of each). ARGV holds
+// the operations in order: 'set', value, ttl (0: none) | 'sadd', ttl (0: none), n, n members |
+// 'del', n; each operation takes its keys from KEYS in order (del: n of them). Arguments are
+// checked before anything is written, so a refused TTL leaves nothing half done.
+const WRITE_SCRIPT = `
+local i, k = 1, 1
+local ops = {}
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'set' then
+    local ttl = tonumber(ARGV[i + 2])
+    if ttl < 0 or ttl % 1 ~= 0 then return redis.error_reply("ERR invalid expire time in 'set' command") end
+    ops[#ops + 1] = { 'set', KEYS[k], ARGV[i + 1], ttl }
+    i, k = i + 3, k + 1
+  elseif op == 'sadd' then
+    local ttl, n = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+    if ttl < 0 or ttl % 1 ~= 0 then return redis.error_reply("ERR invalid expire time in 'expire' command") end
+    local members = {}
+    for j = 1, n do members[j] = ARGV[i + 2 + j] end
+    ops[#ops + 1] = { 'sadd', KEYS[k], members, ttl }
+    i, k = i + 3 + n, k + 1
+  else
+    local n = tonumber(ARGV[i + 1])
+    local keys = {}
+    for j = 1, n do keys[j] = KEYS[k + j - 1] end
+    ops[#ops + 1] = { 'del', keys }
+    i, k = i + 2, k + n
+  end
+end
+for _, op in ipairs(ops) do
+  if op[1] == 'set' then
+    if op[4] > 0 then redis.call('SET', op[2], op[3], 'EX', op[4]) else redis.call('SET', op[2], op[3]) end
+  elseif op[1] == 'sadd' then
+    if #op[3] > 0 then redis.call('SADD', op[2], unpack(op[3])) end
+    if op[4] > 0 then redis.call('EXPIRE', op[2], op[4]) end
+  elseif #op[2] > 0 then
+    redis.call('DEL', unpack(op[2]))
+  end
+end
+return #ops
+`;
+const WRITE_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
+
 interface Subscription {
   readonly handler: MessageHandler;
 }
@@ -237,20 +281,23 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
 
     async write(ops) {
       if (ops.length === 0) return;
-      const multi = client.multi();
+      const keys: string[] = [];
+      const args: (string | number)[] = [];
       for (const op of ops) {
         if (op.op === 'set') {
-          if (op.ttlSeconds === undefined) multi.set(k(op.key), op.value);
-          else multi.set(k(op.key), op.value, 'EX', op.ttlSeconds);
+          if (op.ttlSeconds !== undefined) assertTtl(op.ttlSeconds, 'set');
+          keys.push(k(op.key));
+          args.push('set', op.value, op.ttlSeconds ?? 0);
         } else if (op.op === 'sadd') {
           if (op.ttlSeconds !== undefined) assertTtl(op.ttlSeconds, 'expire');
-          if (op.members.length > 0) multi.sadd(k(op.key), ...op.members);
-          if (op.ttlSeconds !== undefined) multi.expire(k(op.key), op.ttlSeconds);
-        } else if (op.keys.length > 0) {
-          multi.del(...op.keys.map(k));
+          keys.push(k(op.key));
+          args.push('sadd', op.ttlSeconds ?? 0, op.members.length, ...op.members);
+        } else {
+          keys.push(...op.keys.map(k));
+          args.push('del', op.keys.length);
         }
       }
-      await execOrThrow(multi.exec());
+      await runScript(WRITE_SHA, WRITE_SCRIPT, keys, args);
     },
 
     async consume(key) {
