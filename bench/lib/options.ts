@@ -78,7 +78,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
   const durations = {
     full: { warmupSeconds: 3, rounds: 3, roundSeconds: 5, singleSeconds: 12, searchSeconds: 10, bulkUsers: 100_000 },
-    quick: { warmupSeconds: 1, rounds: 2, roundSeconds: 2, singleSeconds: 3, searchSeconds: 3, bulkUsers: 100_000 },
+    quick: { warmupSeconds: 0.75, rounds: 2, roundSeconds: 1.5, singleSeconds: 2, searchSeconds: 2, bulkUsers: 100_000 },
     smoke: { warmupSeconds: 0.5, rounds: 1, roundSeconds: 1, singleSeconds: 1, searchSeconds: 1, bulkUsers: 5_000 },
   }[mode];
   const int = (value: string | undefined, name: string, fallback: number) => {
