@@ -16,7 +16,7 @@ import { createAppAccessService } from './services/app-access.ts';
 import { createServiceAccountService } from './services/service-accounts.ts';
 import { createPasswordHasher, limitPasswordConcurrency } from './services/passwords.ts';
 import { deriveKeys, loadOrCreateSecret, type DerivedKeys } from './services/secrets.ts';
-import { createUserService } from './services/users.ts';
+import { createUserAccountCache, createUserService } from './services/users.ts';
 import { createDirectoryUserService } from './services/directory-users.ts';
 import { createIdentityService } from './services/identities.ts';
 import { createDataScopeService } from './services/data-scopes.ts';
@@ -44,7 +44,8 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const knex = db.knex;
     const audit = createAuditService(knex, logger, { retentionDays: config.auditRetentionDays });
     const passwords = limitPasswordConcurrency(createPasswordHasher(), config.passwordHashConcurrency);
-    const users = createUserService({ knex, audit, passwords, tenantId });
+    const accounts = await createUserAccountCache({ db, knex, store, tenantId });
+    const users = createUserService({ knex, audit, passwords, tenantId, accounts });
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
     const apiResources = await createApiResourceService({ knex, store, audit, tenantId });
     const payloads = createOidcPayloadQueries(knex);
@@ -87,6 +88,7 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       identities,
       dataScopes,
       async close() {
+        await accounts.close();
         await authorization.cache.close();
         await navigation.cache.close();
         await audit.drain();

@@ -55,7 +55,7 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   };
   const apiServices = { ...context, issuer };
   const publicJwks = jwks.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
-  const api = createApiRouter(apiServices, createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, knex: context.knex, tenantId: context.tenantId }));
+  const api = createApiRouter(apiServices, createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, users: context.users, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId }));
   // System roles follow the route table: a new admin route's permission reaches Admin at start.
   await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
   await context.authorization.invalidateAll();

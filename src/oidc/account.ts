@@ -8,7 +8,7 @@ import { identityClaimsForGrant, type RequestMemo } from './identity.ts';
 
 export function createFindAccount(deps: { users: UserService; authorization: AuthorizationService; grantIdentities: GrantIdentityService; requestMemo: RequestMemo }): FindAccount {
   return async (ctx: KoaContextWithOIDC, sub, token): Promise<Account | undefined> => {
-    const user = await deps.users.findById(sub);
+    const user = await deps.users.findForOidc(sub);
     // A deactivated or locked user keeps no account: oidc-provider then refuses refresh and userinfo.
     if (!user || user.status !== 'active') return undefined;
     const grantId = (token as { grantId?: string } | undefined)?.grantId ?? ctx.oidc?.entities?.Grant?.jti;

@@ -156,6 +156,8 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
       await queries.insertStatusChange({ tenantId: by.tenantId, userId: id, fromStatus: before.status, toStatus: to, reason: reason ?? null, actorId: by.actor.actorId ?? null }, trx);
       await deps.audit.record({ tenantId: by.tenantId, action: to === 'active' ? 'user.activated' : 'user.deactivated', ...by.actor, targetType: 'user', targetId: id, details: { before: { status: before.status }, after: { status: to }, reason: reason ?? null } }, trx);
     });
+    // Committed: this node refuses a deactivated user from now on (others hear the NOTIFY).
+    await deps.users.forgetCached(id);
     return get(by.tenantId, id);
   }
 
@@ -206,6 +208,7 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
         if (isUniqueViolation(error)) throw new AppError('user.conflict', 409, 'a user with this username or email already exists');
         throw error;
       }
+      await deps.users.forgetCached(id);
       return get(by.tenantId, id);
     },
 
