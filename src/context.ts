@@ -23,6 +23,8 @@ import { createDataScopeService } from './services/data-scopes.ts';
 import { createRoleService } from './services/roles.ts';
 import { createGroupService } from './services/groups.ts';
 import { createDefaultPolicyService } from './services/default-policy.ts';
+import { createScheduler } from './services/scheduler.ts';
+import { createUserEvents } from './services/user-events.ts';
 import { createStore } from './store/index.ts';
 import type { KeyValueStore } from './store/types.ts';
 
@@ -44,7 +46,11 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const knex = db.knex;
     const audit = createAuditService(knex, logger, { retentionDays: config.auditRetentionDays });
     const passwords = createPasswordHasher();
-    const users = createUserService({ knex, audit, passwords, tenantId });
+    // Reactions to user changes (ending sessions, notification mails) subscribe here.
+    const events = createUserEvents();
+    // Jobs register here; the server starts the timers, CLI commands never do.
+    const scheduler = createScheduler({ store, logger });
+    const users = createUserService({ knex, audit, passwords, tenantId, events });
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
     const apiResources = await createApiResourceService({ knex, store, audit, tenantId });
     const payloads = createOidcPayloadQueries(knex);
@@ -57,8 +63,8 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const roles = createRoleService({ knex, audit, authorization, apiResources });
     const groups = createGroupService({ knex, audit, authorization });
     const defaultPolicy = createDefaultPolicyService({ knex, audit, authorization });
-    const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users });
-    const identities = createIdentityService({ knex, audit, authorization, users });
+    const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events });
+    const identities = createIdentityService({ knex, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ knex, audit, authorization });
     const openedStore = store;
     return {
@@ -70,6 +76,8 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       keys,
       tenantId,
       audit,
+      events,
+      scheduler,
       navigation,
       passwords,
       users,
@@ -87,6 +95,7 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       identities,
       dataScopes,
       async close() {
+        scheduler.stop();
         await authorization.cache.close();
         await navigation.cache.close();
         await audit.drain();

@@ -19,6 +19,8 @@ import { createApiRouter } from './routes/api/index.ts';
 import { permissionCatalog } from './routes/api/framework.ts';
 import { ensureSystemRoles } from './services/system-roles.ts';
 import { createIdentitySelectionService } from './services/identity-selection.ts';
+import { createAccountAuth } from './routes/account/auth.ts';
+import { createAccountRouter } from './routes/account/index.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -58,6 +60,7 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   // System roles follow the route table: a new admin route's permission reaches Admin at start.
   await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
   await context.authorization.invalidateAll();
+  await context.applications.ensureAccountClient(issuer);
 
   const configuration = buildConfiguration({
     config,
@@ -94,10 +97,15 @@ export async function startServer(context: GatehouseContext, options: { port: nu
     eligibleIdentities: identityFlow.eligibleIdentities,
     identitySelection: createIdentitySelectionService({ knex: context.knex, tenantId: context.tenantId }),
   });
+  const accountAuth = createAccountAuth({ provider, users: context.users, issuer, hashKey: context.keys.hashKey });
+  const account = createAccountRouter({ auth: accountAuth, renderer, issuer, knex: context.knex, tenantId: context.tenantId });
+  provider.use(account.routes());
+  provider.use(account.allowedMethods());
   provider.use(interactions.routes());
   provider.use(interactions.allowedMethods());
 
   server.on('request', provider.callback());
+  context.scheduler.start();
   logger.info({ issuer, port }, 'Gatehouse listening');
 
   return {
@@ -105,6 +113,7 @@ export async function startServer(context: GatehouseContext, options: { port: nu
     issuer,
     port,
     async close() {
+      context.scheduler.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

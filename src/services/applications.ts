@@ -96,6 +96,18 @@ export const applicationAccessSchema = z
   .strict();
 export type ApplicationAccessInput = z.input<typeof applicationAccessSchema>;
 
+/**
+ * Gatehouse's own account pages sign users in through this first-party public client (PKCE).
+ * It is created and kept in line with the issuer at every start, and cannot be changed or
+ * deleted through the API or the CLI.
+ */
+export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
+const BUILT_IN_CLIENT_IDS = new Set([ACCOUNT_CLIENT_ID]);
+
+function assertNotBuiltIn(clientId: string): void {
+  if (BUILT_IN_CLIENT_IDS.has(clientId)) throw new AppError('application.built_in', 409, `"${clientId}" is built into Gatehouse and cannot be changed or deleted`);
+}
+
 export function isConfidential(type: ApplicationType): boolean {
   return type === 'web' || type === 'service';
 }
@@ -223,6 +235,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       return { application, clientSecret };
     },
     async update(clientId: string, input: ApplicationPatchInput, actor: Actor): Promise<Application> {
+      assertNotBuiltIn(clientId);
       const parsed = applicationPatchSchema.safeParse(input);
       if (!parsed.success) throw invalid(parsed.error);
       const value = parsed.data;
@@ -254,6 +267,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
     },
     /** Replaces who may use the application: the mode and every listed user, group and kind. */
     async setAccess(clientId: string, input: ApplicationAccessInput, actor: Actor): Promise<{ application: Application; rules: AccessRules }> {
+      assertNotBuiltIn(clientId);
       const parsed = applicationAccessSchema.safeParse(input);
       if (!parsed.success) throw invalid(parsed.error);
       // Ids are stored as PostgreSQL prints uuids (lowercase), which is how eligibility compares them.
@@ -296,6 +310,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       return { application, clientSecret };
     },
     async remove(clientId: string, actor: Actor): Promise<void> {
+      assertNotBuiltIn(clientId);
       const before = await getOwn(clientId);
       await queries.deleteById(tenantId, clientId);
       await cache.invalidate(clientId);
@@ -303,6 +318,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
     },
     /** Brings an existing application in line with a seed entry; true when something changed. */
     async updateFromSeed(existing: Application, input: z.output<typeof newApplicationSchema>, actor: Actor): Promise<boolean> {
+      assertNotBuiltIn(existing.id);
       if (existing.type !== input.type) throw new AppError('application.type_change', 409, `application "${existing.id}" is a ${existing.type} application; its type cannot change to ${input.type}`);
       const patch: ApplicationPatch = {};
       if (existing.name !== input.name) patch.name = input.name;
@@ -322,6 +338,24 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
         details: { before: auditable(existing), after: after ? auditable(after) : null, secretRotated: patch.clientSecretHash !== undefined },
       });
       return true;
+    },
+    /** Creates the account pages' client, or points its redirect URIs at the current issuer. */
+    async ensureAccountClient(issuer: string): Promise<Application> {
+      const redirectUris = [`${issuer}/account/callback`];
+      const postLogoutRedirectUris = [`${issuer}/account/signed-out`];
+      const existing = await queries.findById(ACCOUNT_CLIENT_ID);
+      if (!existing) {
+        try {
+          await queries.insert({ id: ACCOUNT_CLIENT_ID, tenantId, name: 'Your account', type: 'spa', clientSecretHash: null, redirectUris, postLogoutRedirectUris, firstParty: true, metadata: {}, acceptedIdentityKinds: null, accessMode: 'everyone' });
+        } catch (error) {
+          // Another node created it at the same moment.
+          if ((error as { code?: string }).code !== '23505') throw error;
+        }
+      } else if (JSON.stringify(existing.redirectUris) !== JSON.stringify(redirectUris) || JSON.stringify(existing.postLogoutRedirectUris) !== JSON.stringify(postLogoutRedirectUris)) {
+        await queries.update(ACCOUNT_CLIENT_ID, { redirectUris, postLogoutRedirectUris, accessMode: 'everyone', acceptedIdentityKinds: null });
+      }
+      await cache.invalidate(ACCOUNT_CLIENT_ID);
+      return getOwn(ACCOUNT_CLIENT_ID);
     },
     list: () => queries.list(tenantId),
     findById: (id: string) => queries.findById(id),

@@ -14,6 +14,7 @@ import { createIdentityQueries, type UserIdentitySummary } from '../queries/iden
 import { createRoleQueries } from '../queries/roles.ts';
 import type { StatusChange, User, UserStatus } from '../queries/users.ts';
 import type { AuditService } from './audit.ts';
+import type { UserEvents } from './user-events.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
 import { assertCanGrantDataScope } from './escalation.ts';
@@ -123,7 +124,7 @@ function isSelf(by: ChangeRequest, userId: string): boolean {
   return by.actor.actorType === 'user' && by.actor.actorId === userId;
 }
 
-export function createDirectoryUserService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; users: UserService }) {
+export function createDirectoryUserService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; users: UserService; events: UserEvents }) {
   const queries = deps.users.queries;
   const identityQueries = createIdentityQueries(deps.knex);
   const scopeQueries = createDataScopeQueries(deps.knex);
@@ -147,15 +148,17 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
 
   async function setStatus(id: string, to: 'active' | 'inactive', reason: string | undefined, by: ChangeRequest): Promise<UserDetails> {
     if (to !== 'active' && isSelf(by, id)) throw new AppError('user.self_deactivate', 409, 'you cannot deactivate your own account');
-    await deps.knex.transaction(async (trx) => {
+    const changed = await deps.knex.transaction(async (trx) => {
       const before = await queries.findByIdForUpdate(by.tenantId, id, trx);
       if (!before) throw new AppError('user.not_found', 404, 'user not found');
       // Already there: nothing changed, so nothing to record.
-      if (before.status === to) return;
+      if (before.status === to) return false;
       await queries.setStatus(by.tenantId, id, to, trx);
       await queries.insertStatusChange({ tenantId: by.tenantId, userId: id, fromStatus: before.status, toStatus: to, reason: reason ?? null, actorId: by.actor.actorId ?? null }, trx);
       await deps.audit.record({ tenantId: by.tenantId, action: to === 'active' ? 'user.activated' : 'user.deactivated', ...by.actor, targetType: 'user', targetId: id, details: { before: { status: before.status }, after: { status: to }, reason: reason ?? null } }, trx);
+      return true;
     });
+    if (changed && to === 'inactive') await deps.events.emit({ type: 'user.deactivated', tenantId: by.tenantId, userId: id });
     return get(by.tenantId, id);
   }
 

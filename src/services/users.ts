@@ -9,6 +9,7 @@ import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
 import { MAX_PASSWORD_BYTES, type PasswordHasher } from './passwords.ts';
+import type { UserEvents } from './user-events.ts';
 
 export type { User };
 
@@ -87,7 +88,7 @@ export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === '23505';
 }
 
-export function createUserService(deps: { knex: Knex; audit: AuditService; passwords: PasswordHasher; tenantId: string }) {
+export function createUserService(deps: { knex: Knex; audit: AuditService; passwords: PasswordHasher; tenantId: string; events: UserEvents }) {
   const queries = createUserQueries(deps.knex);
   const { tenantId } = deps;
 
@@ -135,7 +136,7 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
    * eagerly belongs to the session-management work.
    */
   async function removeIn(tenant: string, id: string, actor: Actor): Promise<User> {
-    return deps.knex.transaction(async (trx) => {
+    const removed = await deps.knex.transaction(async (trx) => {
       const before = await queries.findByIdForUpdate(tenant, id, trx);
       if (!before) throw new AppError('user.not_found', 404, 'user not found');
       const identities = await identityQueries.listByUser(tenant, id, trx);
@@ -144,6 +145,8 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
       await deps.audit.record({ tenantId: tenant, action: 'user.deleted', ...actor, targetType: 'user', targetId: id, details: { before: { ...publicUser(before), identities: identities.map((i) => ({ id: i.id, kind: i.kind, alias: i.alias })) } } }, trx);
       return before;
     });
+    await deps.events.emit({ type: 'user.deleted', tenantId: tenant, userId: id });
+    return removed;
   }
 
   return {
@@ -165,6 +168,7 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
       if (!user) throw new AppError('user.not_found', 404, `no user "${username}"`);
       await queries.updatePasswordHash(tenantId, user.id, await deps.passwords.hash(password));
       await deps.audit.record({ tenantId, action: 'user.password_set', ...actor, targetType: 'user', targetId: user.id });
+      await deps.events.emit({ type: 'user.password_changed', tenantId, userId: user.id });
       return user;
     },
     async remove(id: string, actor: Actor): Promise<void> {
