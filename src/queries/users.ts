@@ -29,6 +29,7 @@ interface UserRow {
   password_hash: string | null;
   status: UserStatus;
   default_identity_id: string | null;
+  password_changed_at?: Date | string | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -140,6 +141,8 @@ export function createUserQueries(knex: Knex) {
           phone: user.phone ?? null,
           department: user.department ?? null,
           password_hash: user.passwordHash,
+          // Account security: a password's expiry cycle starts when it is set.
+          password_changed_at: user.passwordHash ? trx.fn.now() : null,
           status: user.status,
         })
         .returning('*');
@@ -164,6 +167,7 @@ export function createUserQueries(knex: Knex) {
     async setDefaultIdentity(tenantId: string, id: string, identityId: string, trx: Knex = knex): Promise<void> {
       await trx('users').where({ tenant_id: tenantId, id }).update({ default_identity_id: identityId, updated_at: trx.fn.now() });
     },
+    /** Replaces the hash of the same password (a re-hash at sign-in): its expiry cycle stays. */
     async updatePasswordHash(tenantId: string, id: string, passwordHash: string, trx: Knex = knex): Promise<boolean> {
       const rows = await trx('users').where({ tenant_id: tenantId, id }).update({ password_hash: passwordHash, updated_at: knex.fn.now() }).returning('id');
       return rows.length > 0;

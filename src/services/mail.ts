@@ -1,8 +1,8 @@
 // Outgoing mail. With SMTP_URL, nodemailer sends through that server. Without it, each message
 // is written as an RFC 5322 file (mode 0600) to GATEHOUSE_DATA_DIR/outbox and announced by a log
 // line naming the file, so nothing is lost on a trial install; the log line never carries the
-// body, which may hold a password-reset link. Production refuses to start without SMTP_URL (see
-// config): on many nodes an outbox would be scattered over their local disks and read by nobody.
+// body, which may hold a password-reset link. In production without SMTP_URL the server starts but
+// warns (see openContext): signing in never needs mail, so mail is not made a hard dependency.
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';

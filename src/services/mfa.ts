@@ -65,10 +65,13 @@ export function createMfaService(deps: { knex: Knex; store: KeyValueStore; audit
   async function checkCode(userId: string, secret: string, code: string): Promise<boolean> {
     const token = code.replace(/\s/g, '');
     if (!/^\d{6}$/.test(token)) return false;
-    const result = await verify({ secret, token, epoch: nowSeconds(), epochTolerance: TOTP_PERIOD });
+    const epoch = nowSeconds();
+    const result = await verify({ secret, token, epoch, epochTolerance: TOTP_PERIOD });
     if (!result.valid) return false;
+    // The TOTP result carries the matched step; computed from the drift when a version does not.
+    const step = (result as { timeStep?: number }).timeStep ?? Math.floor(epoch / TOTP_PERIOD) + result.delta;
     // Kept past the ±1 step window, after which the code is refused anyway.
-    return deps.store.setIfAbsent(`totp:used:${userId}:${result.timeStep}`, '1', TOTP_PERIOD * 4);
+    return deps.store.setIfAbsent(`totp:used:${userId}:${step}`, '1', TOTP_PERIOD * 4);
   }
 
   async function announce(tenantId: string, userId: string, change: 'enabled' | 'reset' | 'recovery_codes_regenerated' | 'recovery_code_used'): Promise<void> {
