@@ -66,7 +66,7 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const passwordPolicies = createPasswordPolicyService({ knex, audit });
     const lockout = createLockoutService({ knex, store, audit, events });
     const mfa = createMfaService({ knex, store, audit, events, encryptionKey: keys.encryptionKey, hashKey: keys.hashKey, issuerName: config.issuer ? new URL(config.issuer).host : 'Gatehouse' });
-    const credentials = createCredentialService({ knex, audit, passwords, policies: passwordPolicies, mfa, events });
+    const credentials = createCredentialService({ knex, audit, passwords, policies: passwordPolicies, mfa, events, lockout });
     const passwordExpiry = createPasswordExpiryService({ knex, mailer, logger });
     const passwordReset = createPasswordResetService({ knex, store, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
     const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials });
@@ -83,7 +83,7 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const roles = createRoleService({ knex, audit, authorization, apiResources });
     const groups = createGroupService({ knex, audit, authorization });
     const defaultPolicy = createDefaultPolicyService({ knex, audit, authorization });
-    const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events });
+    const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events, lockout });
     const identities = createIdentityService({ knex, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ knex, audit, authorization });
     const openedStore = store;

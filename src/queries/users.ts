@@ -14,6 +14,8 @@ export interface User {
   passwordHash: string | null;
   status: UserStatus;
   defaultIdentityId: string | null;
+  /** While locked after failed sign-ins: when the lock ends (account security, issue 5). */
+  lockedUntil: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -30,6 +32,7 @@ interface UserRow {
   status: UserStatus;
   default_identity_id: string | null;
   password_changed_at?: Date | string | null;
+  locked_until?: Date | string | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -46,6 +49,7 @@ export function toUser(row: UserRow): User {
     passwordHash: row.password_hash,
     status: row.status,
     defaultIdentityId: row.default_identity_id ?? null,
+    lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };

@@ -12,6 +12,7 @@ import type { MfaService } from './mfa.ts';
 import { checkPassword, historyViolation, policyError, type PasswordPolicy, type PasswordPolicyService, type Violation } from './password-policy.ts';
 import { hashScheme, type PasswordHasher } from './passwords.ts';
 import type { UserEvents } from './user-events.ts';
+import type { LockoutService } from './lockout.ts';
 
 /** Previous hashes kept per user: the most a policy can ask for. */
 const HISTORY_KEPT = 24;
@@ -34,7 +35,7 @@ export interface SetPasswordOptions {
   inTransaction?: (trx: Knex.Transaction) => Promise<void>;
 }
 
-export function createCredentialService(deps: { knex: Knex; audit: AuditService; passwords: PasswordHasher; policies: PasswordPolicyService; mfa: MfaService; events: UserEvents }) {
+export function createCredentialService(deps: { knex: Knex; audit: AuditService; passwords: PasswordHasher; policies: PasswordPolicyService; mfa: MfaService; events: UserEvents; lockout: LockoutService }) {
   const queries = createAccountSecurityQueries(deps.knex);
 
   /** Whether the password is (or will be) used with a second factor: the shorter minimum applies. */
@@ -67,6 +68,17 @@ export function createCredentialService(deps: { knex: Knex; audit: AuditService;
   return {
     violations,
     withMfa,
+
+    /**
+     * Re-entering the password to confirm a sensitive change (OWASP ASVS 5 V6.2.3, V6.5.x). A wrong
+     * one counts towards the account's lockout like a failed sign-in, so a stolen session cannot
+     * be used to guess it.
+     */
+    async confirmPassword(tenantId: string, user: User, password: string, request: Pick<Actor, 'ip' | 'userAgent'>): Promise<boolean> {
+      if (await deps.passwords.verify(user.passwordHash, password)) return true;
+      await deps.lockout.recordFailure(tenantId, user.id, await deps.policies.get(tenantId), request);
+      return false;
+    },
 
     /** Throws AppError password.policy (details.violations: one entry per broken rule) or sets the password. */
     async setPassword(tenantId: string, user: User, password: string, options: SetPasswordOptions): Promise<void> {

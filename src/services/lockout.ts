@@ -102,6 +102,11 @@ export function createLockoutService(deps: { knex: Knex; store: KeyValueStore; a
       await queries.resetLockoutCount(tenantId, userId);
     },
 
+    /** Forgets the consecutive failures (an administrator made the user active again). */
+    async clearFailures(tenantId: string, userId: string): Promise<void> {
+      await deps.store.del(failureKey(tenantId, userId));
+    },
+
     async failures(tenantId: string, userId: string): Promise<number> {
       return Number((await deps.store.get(failureKey(tenantId, userId))) ?? 0);
     },

@@ -40,7 +40,8 @@ export type SignInOutcome =
 interface Progress {
   userId: string;
   amr: string[];
-  step: SignInStep;
+  /** 'done': every step passed, waiting for finish() (e.g. while recovery codes are shown). */
+  step: SignInStep | 'done';
   /** Set when the password has to change: why (shown on the page). */
   expired?: boolean;
   clientId?: string;
@@ -67,7 +68,7 @@ export function createSignInService(deps: {
     await deps.store.set(key(tenantId, uid), JSON.stringify(progress), PROGRESS_TTL_SECONDS);
   }
 
-  async function load(tenantId: string, uid: string, step?: SignInStep): Promise<Progress | undefined> {
+  async function load(tenantId: string, uid: string, step?: SignInStep | 'done'): Promise<Progress | undefined> {
     const raw = await deps.store.get(key(tenantId, uid));
     if (!raw) return undefined;
     const progress = JSON.parse(raw) as Progress;
@@ -95,12 +96,14 @@ export function createSignInService(deps: {
       if (await deps.policies.mfaRequired(tenantId, progress.userId, progress.clientId, policy)) return step(tenantId, uid, { ...progress, step: 'enroll_totp' });
     }
     if (mustChangePassword(row, policy)) return step(tenantId, uid, { ...progress, step: 'change_password', expired: !row.password_change_required });
-    await deps.store.del(key(tenantId, uid));
     await deps.lockout.recordSuccess(tenantId, progress.userId);
-    return { kind: 'done', userId: progress.userId, amr: progress.amr, acr: progress.amr.includes('otp') ? ACR_MFA : ACR_PASSWORD };
+    await save(tenantId, uid, { ...progress, step: 'done' });
+    return done(progress);
   }
 
-  async function step(tenantId: string, uid: string, progress: Progress): Promise<SignInOutcome> {
+  const done = (progress: Pick<Progress, 'userId' | 'amr'>): SignInOutcome => ({ kind: 'done', userId: progress.userId, amr: progress.amr, acr: progress.amr.includes('otp') ? ACR_MFA : ACR_PASSWORD });
+
+  async function step(tenantId: string, uid: string, progress: Progress & { step: SignInStep }): Promise<SignInOutcome> {
     await save(tenantId, uid, progress);
     return { kind: 'step', step: progress.step, userId: progress.userId, ...(progress.expired !== undefined ? { expired: progress.expired } : {}) };
   }
@@ -119,9 +122,21 @@ export function createSignInService(deps: {
 
   return {
     /** The step the interaction is at, if a password was accepted. */
-    async progress(tenantId: string, uid: string): Promise<{ step: SignInStep; userId: string; expired?: boolean } | undefined> {
+    async progress(tenantId: string, uid: string): Promise<{ step: SignInStep | 'done'; userId: string; expired?: boolean } | undefined> {
       const p = await load(tenantId, uid);
       return p ? { step: p.step, userId: p.userId, ...(p.expired !== undefined ? { expired: p.expired } : {}) } : undefined;
+    },
+
+    /** Takes the completed sign-in (once: the record is read and removed atomically). */
+    async finish(tenantId: string, uid: string): Promise<Extract<SignInOutcome, { kind: 'done' }> | undefined> {
+      const raw = await deps.store.consume(key(tenantId, uid));
+      if (!raw) return undefined;
+      const progress = JSON.parse(raw) as Progress;
+      if (progress.step !== 'done') {
+        await save(tenantId, uid, progress);
+        return undefined;
+      }
+      return done(progress) as Extract<SignInOutcome, { kind: 'done' }>;
     },
 
     async password(tenantId: string, input: { uid: string; login: string; password: string; clientId?: string; ip: string; userAgent: string | null }): Promise<SignInOutcome> {
@@ -191,8 +206,9 @@ export function createSignInService(deps: {
     },
 
     async changePassword(tenantId: string, input: { uid: string; password: string; confirmation: string; ip: string; userAgent: string | null }): Promise<SignInOutcome | undefined> {
-      const progress = await load(tenantId, input.uid, 'change_password');
-      if (!progress) return undefined;
+      const loaded = await load(tenantId, input.uid, 'change_password');
+      if (!loaded) return undefined;
+      const progress = loaded as Progress & { step: 'change_password' };
       if (input.password !== input.confirmation) return { kind: 'retry', step: 'change_password', userId: progress.userId, message: 'The two passwords do not match.' };
       const user = (await users.findById(tenantId, progress.userId))!;
       const actor: Actor = { actorType: 'user', actorId: user.id, ip: input.ip, userAgent: input.userAgent };

@@ -67,6 +67,7 @@ export function publicUser(user: User) {
     phone: user.phone,
     department: user.department,
     status: user.status,
+    lockedUntil: user.lockedUntil ?? null,
     defaultIdentityId: user.defaultIdentityId,
     hasPassword: user.passwordHash !== null,
     createdAt: user.createdAt,
