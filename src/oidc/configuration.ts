@@ -46,7 +46,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     responseTypes: ['code'],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'identity'],
     claims: {
-      openid: ['sub'],
+      // How and when the user signed in (OIDC Core §2; RFC 8176 amr values "pwd", "otp") go into
+      // every ID token: as claims of the openid scope, not only when a client asks for them.
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
       profile: ['name', 'preferred_username', 'updated_at'],
       email: ['email', 'email_verified'],
       // Gatehouse's identity model (DESIGN.md "Token contract").
