@@ -123,23 +123,27 @@ export interface Violation {
   message: string;
 }
 
-/** Words of the user's own that a password must not contain: username, email parts, name parts. */
+/**
+ * Words of the user's own that a password must not contain: the username and email local part
+ * (whole, from 3 characters), their parts from 4 characters, the organisation's domain name, and
+ * the parts of the person's name from 3 characters ("Kim").
+ */
 function contextTokens(context: PasswordContext): string[] {
   const tokens = new Set<string>();
-  const add = (value: string | null | undefined) => {
+  const add = (value: string | null | undefined, minPart: number) => {
     if (!value) return;
     const lowered = value.normalize('NFKC').toLowerCase();
     if (lowered.length >= 3) tokens.add(lowered);
-    for (const part of lowered.split(/[^\p{L}\p{N}]+/u)) if (part.length >= 3) tokens.add(part);
+    for (const part of lowered.split(/[^\p{L}\p{N}]+/u)) if (part.length >= minPart) tokens.add(part);
   };
-  add(context.username);
+  add(context.username, 4);
   if (context.email) {
     const [local, domain] = context.email.split('@');
-    add(local);
+    add(local, 4);
     // The organisation's name is in the domain ("example" of example.com); the TLD is not a word.
-    add(domain?.split('.').slice(0, -1).join('.'));
+    add(domain?.split('.').slice(0, -1).join('.'), 4);
   }
-  add(context.name);
+  add(context.name, 3);
   return [...tokens];
 }
 

@@ -64,6 +64,8 @@ describe(`account security (${storageMode})`, function () {
   });
   beforeEach(async () => setPolicy({ ipThrottle: { maxFailures: 100_000, windowSeconds: 900 } }));
   after(async () => {
+    // The policy is the tenant's: leave the shared database as the other test files expect it.
+    await gh?.context.knex('password_policies').where({ tenant_id: gh.context.tenantId }).delete();
     await gh?.close();
     await smtp?.close();
   });
