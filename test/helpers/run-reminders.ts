@@ -12,3 +12,4 @@ await new Promise<void>((resolve) => process.stdin.once('data', () => resolve())
 const report = await context.passwordExpiry.runReminders({ changeUrl: process.env.CHANGE_URL ?? 'http://localhost/account/password' });
 process.stdout.write(`${JSON.stringify(report)}\n`);
 await context.close();
+process.exit(0);
