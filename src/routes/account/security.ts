@@ -138,16 +138,16 @@ export function createAccountSecurityRouter(deps: AccountSecurityDeps): Router {
     ctx.body = await deps.renderer.render(view, { nonce: nonceOf(ctx), title, ...data });
   };
 
-  router.get('/account/password/forgot', async (ctx) => page(ctx, 'forgot-password', 'Forgot your password?', { action: '/account/password/forgot' }));
+  router.get('/account/password/forgot', async (ctx) => page(ctx, 'forgot-password', 'Forgotten password', { action: '/account/password/forgot' }));
 
   router.post('/account/password/forgot', async (ctx) => {
     const login = ((await readForm(ctx)).get('login') ?? '').trim();
     if (!login) {
       ctx.status = 400;
-      return page(ctx, 'forgot-password', 'Forgot your password?', { action: '/account/password/forgot', error: 'Enter your username or email address.' });
+      return page(ctx, 'forgot-password', 'Forgotten password', { action: '/account/password/forgot', error: 'Enter your username or email address.' });
     }
     await deps.passwordReset.request(tenantId, login, `${deps.issuer}/account/password/reset`, ctx.ip);
-    await page(ctx, 'forgot-password', 'Forgot your password?', { sent: true });
+    await page(ctx, 'forgot-password', 'Forgotten password', { sent: true });
   });
 
   const resetPage = (ctx: Context, token: string, needsSecondFactor: boolean, extra: Record<string, unknown> = {}) =>
