@@ -124,26 +124,25 @@ export interface Violation {
 }
 
 /**
- * Words of the user's own that a password must not contain: the username and email local part
- * (whole, from 3 characters), their parts from 4 characters, the organisation's domain name, and
- * the parts of the person's name from 3 characters ("Kim").
+ * Words of the user's own that a password must not contain (NIST 800-63B rev 4 §3.1.1.2
+ * "context-specific words"): the whole username and email local part (from 3 characters), the
+ * organisation's domain name, and each part of the person's name from 3 characters ("Kim").
+ * Parts of usernames are not used: generated ones ("ops-7f3a") would refuse ordinary words.
  */
 function contextTokens(context: PasswordContext): string[] {
   const tokens = new Set<string>();
-  const add = (value: string | null | undefined, minPart: number) => {
-    if (!value) return;
-    const lowered = value.normalize('NFKC').toLowerCase();
-    if (lowered.length >= 3) tokens.add(lowered);
-    for (const part of lowered.split(/[^\p{L}\p{N}]+/u)) if (part.length >= minPart) tokens.add(part);
+  const whole = (value: string | null | undefined) => {
+    const lowered = value?.normalize('NFKC').toLowerCase();
+    if (lowered && lowered.length >= 3) tokens.add(lowered);
   };
-  add(context.username, 4);
+  whole(context.username);
   if (context.email) {
     const [local, domain] = context.email.split('@');
-    add(local, 4);
+    whole(local);
     // The organisation's name is in the domain ("example" of example.com); the TLD is not a word.
-    add(domain?.split('.').slice(0, -1).join('.'), 4);
+    whole(domain?.split('.').slice(0, -1).join('.'));
   }
-  add(context.name, 3);
+  for (const part of (context.name ?? '').normalize('NFKC').toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (part.length >= 3) tokens.add(part);
   return [...tokens];
 }
 

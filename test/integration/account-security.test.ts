@@ -233,6 +233,19 @@ describe(`account security (${storageMode})`, function () {
       assert.equal((await gh.context.users.findById(user.id))?.status, 'locked');
     });
 
+    it('asks a session signed in with a password alone to sign in again for an application that requires MFA', async () => {
+      const user = await newUser();
+      const started = await loginPage();
+      const first = await started.browser.follow(await submitLogin(started.browser, started.response, user.username, user.password));
+      assert.ok(first.redirect, 'signed in with the password alone');
+      assert.equal((await loginPage(started.browser)).callbackUrl?.origin, new URL(CALLBACK).origin, 'the session is reused while no MFA is required');
+      await setPolicy({ mfa: { required: false, roles: [], applications: [app.clientId] }, ipThrottle: { maxFailures: 100_000, windowSeconds: 900 } });
+      const again = await loginPage(started.browser);
+      assert.equal(again.callbackUrl, undefined, 'no code without the second factor');
+      const step = await started.browser.follow(await submitLogin(started.browser, again.response, user.username, user.password));
+      assert.match(step.response.body, /Set up your authenticator app/, 'the password step leads to setting up a second factor');
+    });
+
     it('requires enrollment when the policy requires MFA for a role, and an administrator can reset it', async () => {
       const role = uniqueName('Treasurer');
       await gh.context.knex('roles').insert({ id: randomUUID(), tenant_id: tenant(), name: role });
