@@ -50,6 +50,8 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const events = createUserEvents();
     // Jobs register here; the server starts the timers, CLI commands never do.
     const scheduler = createScheduler({ store, logger });
+    // The audit log's retention purge, once a day on one node; it audits itself.
+    scheduler.register({ name: 'audit-retention', intervalSeconds: 86_400, run: () => audit.purgeExpired({ tenantId }) });
     const users = createUserService({ knex, audit, passwords, tenantId, events });
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
     const apiResources = await createApiResourceService({ knex, store, audit, tenantId });

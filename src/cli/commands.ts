@@ -4,6 +4,7 @@ import { migrationStatus } from '../db/migrate.ts';
 import { CLI_ACTOR } from '../services/actor.ts';
 import { AppError } from '../services/errors.ts';
 import { applySeed, readSeedFile } from '../services/seed.ts';
+import { adminPermissionCatalog } from '../routes/api/index.ts';
 import { parse, required, UsageError } from './args.ts';
 import { createOutput } from './output.ts';
 
@@ -150,11 +151,12 @@ export const commands: Record<string, Record<string, Command> | Command> = {
     const usage = 'gatehouse seed FILE.(json|yaml) [--json]';
     const { values, positionals } = parse(args, {}, usage);
     const file = required(positionals[0], 'FILE', usage);
-    const report = await applySeed(context, await readSeedFile(file), CLI_ACTOR);
+    const report = await applySeed(context, await readSeedFile(file), CLI_ACTOR, { adminCatalog: adminPermissionCatalog() });
     createOutput(Boolean(values.json)).result(report, () => [
       `users: ${report.users.created.length} created, ${report.users.unchanged.length} unchanged`,
       `applications: ${report.applications.created.length} created, ${report.applications.updated.length} updated, ${report.applications.unchanged.length} unchanged`,
       `API resources: ${report.apiResources.created.length} created, ${report.apiResources.updated.length} updated, ${report.apiResources.unchanged.length} unchanged`,
+      ...(report.navigation.updated.length + report.navigation.unchanged.length ? [`navigation: ${report.navigation.updated.length} updated, ${report.navigation.unchanged.length} unchanged`] : []),
       ...report.clientSecrets.map((s) => `client_secret for ${s.clientId}: ${s.clientSecret}  (shown only now)`),
     ].join('\n'));
   },
