@@ -23,6 +23,7 @@ import { createDataScopeService } from './services/data-scopes.ts';
 import { createRoleService } from './services/roles.ts';
 import { createGroupService } from './services/groups.ts';
 import { createDefaultPolicyService } from './services/default-policy.ts';
+import { createUserImportService } from './services/user-import.ts';
 import { createScheduler } from './services/scheduler.ts';
 import { createUserEvents } from './services/user-events.ts';
 import { createStore } from './store/index.ts';
@@ -68,6 +69,7 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events });
     const identities = createIdentityService({ knex, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ knex, audit, authorization });
+    const userImport = createUserImportService({ knex, audit, authorization });
     const openedStore = store;
     return {
       config,
@@ -96,6 +98,7 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       directoryUsers,
       identities,
       dataScopes,
+      userImport,
       async close() {
         scheduler.stop();
         await authorization.cache.close();

@@ -155,6 +155,15 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
       }
     },
 
+    /**
+     * Many events in the caller's transaction, chained in order (a bulk import audits every user
+     * it creates): written in chunks so no statement grows past PostgreSQL's parameter limit.
+     */
+    async recordMany(events: AuditEventInput[], trx: Knex): Promise<void> {
+      const now = new Date();
+      for (let i = 0; i < events.length; i += MAX_BATCH) await append(events.slice(i, i + MAX_BATCH).map((event) => contentOfInput(event, now)), trx);
+    },
+
     list: queries.list,
 
     /** Resolves once every queued event is written (call before closing the database). */
