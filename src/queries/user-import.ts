@@ -1,18 +1,11 @@
 // SQL for the bulk user import: lookups of what a file refers to, and multi-row inserts of what
 // it creates. Rows are written in chunks so no statement passes PostgreSQL's 65,535 parameters.
 import type { Knex } from 'knex';
+import type { User } from './users.ts';
 
 const CHUNK = 1000;
 
-export interface ImportedUserRow {
-  id: string;
-  tenantId: string;
-  username: string;
-  email: string | null;
-  name: string | null;
-  phone: string | null;
-  department: string | null;
-  passwordHash: string | null;
+export interface ImportedUserRow extends Pick<User, 'id' | 'tenantId' | 'username' | 'email' | 'name' | 'phone' | 'department' | 'passwordHash'> {
   identityId: string;
   identityKind: string;
   identityAlias: string;
