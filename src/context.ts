@@ -23,6 +23,7 @@ import { createDataScopeService } from './services/data-scopes.ts';
 import { createRoleService } from './services/roles.ts';
 import { createGroupService } from './services/groups.ts';
 import { createDefaultPolicyService } from './services/default-policy.ts';
+import { createUserImportService } from './services/user-import.ts';
 import { createScheduler } from './services/scheduler.ts';
 import { createUserEvents } from './services/user-events.ts';
 import { createStore } from './store/index.ts';
@@ -59,6 +60,8 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const events = createUserEvents();
     // Jobs register here; the server starts the timers, CLI commands never do.
     const scheduler = createScheduler({ store, logger });
+    // The audit log's retention purge, once a day on one node; it audits itself.
+    scheduler.register({ name: 'audit-retention', intervalSeconds: 86_400, run: () => audit.purgeExpired({ tenantId }) });
     // Account security (issue 5): policy, lockout, MFA, password changes, mail, reset, sign-in steps.
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
     if (!config.smtpUrl && config.production) logger.warn({ outbox: `${config.dataDir}/outbox` }, 'SMTP_URL is not set: reset links, lock notices and expiry reminders are written to this node\'s local outbox instead of being sent');
@@ -86,6 +89,7 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events, lockout });
     const identities = createIdentityService({ knex, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ knex, audit, authorization });
+    const userImport = createUserImportService({ knex, audit, authorization });
     const openedStore = store;
     return {
       config,
@@ -122,6 +126,7 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       passwordExpiry,
       passwordReset,
       signIn,
+      userImport,
       async close() {
         scheduler.stop();
         await passwordReset.idle();
