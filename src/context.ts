@@ -27,6 +27,15 @@ import { createUserImportService } from './services/user-import.ts';
 import { createScheduler } from './services/scheduler.ts';
 import { createUserEvents } from './services/user-events.ts';
 import { createStore } from './store/index.ts';
+import { createPasswordPolicyService } from './services/password-policy.ts';
+import { createLockoutService } from './services/lockout.ts';
+import { createMfaService } from './services/mfa.ts';
+import { createCredentialService } from './services/credentials.ts';
+import { createMailer } from './services/mail.ts';
+import { subscribeAccountMails } from './services/account-mail.ts';
+import { createPasswordExpiryService } from './services/password-expiry.ts';
+import { createPasswordResetService } from './services/password-reset.ts';
+import { createSignInService } from './services/sign-in.ts';
 import type { KeyValueStore } from './store/types.ts';
 
 export const DEFAULT_TENANT = 'default';
@@ -46,14 +55,25 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const tenantId = DEFAULT_TENANT;
     const knex = db.knex;
     const audit = createAuditService(knex, logger, { retentionDays: config.auditRetentionDays });
-    const passwords = createPasswordHasher();
+    const passwords = createPasswordHasher(config.argon2);
     // Reactions to user changes (ending sessions, notification mails) subscribe here.
     const events = createUserEvents();
     // Jobs register here; the server starts the timers, CLI commands never do.
     const scheduler = createScheduler({ store, logger });
     // The audit log's retention purge, once a day on one node; it audits itself.
     scheduler.register({ name: 'audit-retention', intervalSeconds: 86_400, run: () => audit.purgeExpired({ tenantId }) });
-    const users = createUserService({ knex, audit, passwords, tenantId, events });
+    // Account security (issue 5): policy, lockout, MFA, password changes, mail, reset, sign-in steps.
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
+    if (!config.smtpUrl && config.production) logger.warn({ outbox: `${config.dataDir}/outbox` }, 'SMTP_URL is not set: reset links, lock notices and expiry reminders are written to this node\'s local outbox instead of being sent');
+    subscribeAccountMails({ knex, events, mailer, logger });
+    const passwordPolicies = createPasswordPolicyService({ knex, audit });
+    const lockout = createLockoutService({ knex, store, audit, events });
+    const mfa = createMfaService({ knex, store, audit, events, encryptionKey: keys.encryptionKey, hashKey: keys.hashKey, issuerName: config.issuer ? new URL(config.issuer).host : 'Gatehouse' });
+    const credentials = createCredentialService({ knex, audit, passwords, policies: passwordPolicies, mfa, events, lockout });
+    const passwordExpiry = createPasswordExpiryService({ knex, mailer, logger });
+    const passwordReset = createPasswordResetService({ knex, store, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
+    const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials });
+    const users = createUserService({ knex, audit, passwords, tenantId, events, credentials });
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
     const apiResources = await createApiResourceService({ knex, store, audit, tenantId });
     const payloads = createOidcPayloadQueries(knex);
@@ -66,7 +86,7 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const roles = createRoleService({ knex, audit, authorization, apiResources });
     const groups = createGroupService({ knex, audit, authorization });
     const defaultPolicy = createDefaultPolicyService({ knex, audit, authorization });
-    const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events });
+    const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events, lockout });
     const identities = createIdentityService({ knex, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ knex, audit, authorization });
     const userImport = createUserImportService({ knex, audit, authorization });
@@ -98,9 +118,19 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       directoryUsers,
       identities,
       dataScopes,
+      mailer,
+      passwordPolicies,
+      lockout,
+      mfa,
+      credentials,
+      passwordExpiry,
+      passwordReset,
+      signIn,
       userImport,
       async close() {
         scheduler.stop();
+        await passwordReset.idle();
+        await mailer.close();
         await authorization.cache.close();
         await navigation.cache.close();
         await audit.drain();

@@ -21,6 +21,8 @@ import { ensureSystemRoles } from './services/system-roles.ts';
 import { createIdentitySelectionService } from './services/identity-selection.ts';
 import { createAccountAuth } from './routes/account/auth.ts';
 import { createAccountRouter } from './routes/account/index.ts';
+import { createAccountSecurityRouter } from './routes/account/security.ts';
+import { REMINDER_JOB } from './services/password-expiry.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -73,6 +75,7 @@ export async function startServer(context: GatehouseContext, options: { port: nu
     apiResources: context.apiResources,
     renderer,
     identityFlow,
+    mfaRequired: (accountId, clientId) => context.passwordPolicies.mfaRequired(context.tenantId, accountId, clientId),
   });
   const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, serviceAccounts: context.serviceAccounts, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
 
@@ -96,11 +99,18 @@ export async function startServer(context: GatehouseContext, options: { port: nu
     tenantId: context.tenantId,
     eligibleIdentities: identityFlow.eligibleIdentities,
     identitySelection: createIdentitySelectionService({ knex: context.knex, tenantId: context.tenantId }),
+    signIn: context.signIn,
   });
   const accountAuth = createAccountAuth({ provider, users: context.users, issuer, hashKey: context.keys.hashKey });
   const account = createAccountRouter({ auth: accountAuth, renderer, issuer, knex: context.knex, tenantId: context.tenantId });
   provider.use(account.routes());
   provider.use(account.allowedMethods());
+  // Account security pages (issue 5): password, two-step verification, forgotten password.
+  const accountSecurity = createAccountSecurityRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, credentials: context.credentials, mfa: context.mfa, passwordReset: context.passwordReset });
+  provider.use(accountSecurity.routes());
+  provider.use(accountSecurity.allowedMethods());
+  // Password expiry reminders, once an hour across all nodes (issue 5).
+  context.scheduler.register({ name: REMINDER_JOB, intervalSeconds: 3600, run: () => context.passwordExpiry.runReminders({ changeUrl: `${issuer}/account/password` }) });
   provider.use(interactions.routes());
   provider.use(interactions.allowedMethods());
 

@@ -36,6 +36,14 @@ const envSchema = z.object({
   GATEHOUSE_SESSION_TTL: z.coerce.number().int().min(60).default(14 * 24 * 3600),
   GATEHOUSE_TRUST_PROXY: booleanFromEnv.default(false),
   GATEHOUSE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
+  // Account security (issue 5). argon2id parameters of new hashes (OWASP Password Storage Cheat
+  // Sheet minimum by default; tests lower them to stay fast).
+  GATEHOUSE_ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(4 * 1024 * 1024).default(19456),
+  GATEHOUSE_ARGON2_TIME_COST: z.coerce.number().int().min(1).max(100).default(2),
+  GATEHOUSE_ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
+  SMTP_URL: urlWithProtocols(['smtp:', 'smtps:']).optional(),
+  GATEHOUSE_MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
+  GATEHOUSE_RESET_TOKEN_TTL: z.coerce.number().int().min(300).max(86400).default(1800),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -66,6 +74,12 @@ export interface Config {
   /** Audit events older than this many days are removed by the retention purge. */
   readonly auditRetentionDays: number;
   readonly logLevel: Env['LOG_LEVEL'];
+  readonly argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  /** undefined: mails go to GATEHOUSE_DATA_DIR/outbox (a warning at start in production). */
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  /** Lifetime of a password-reset link (s). */
+  readonly resetTokenTtl: number;
 }
 
 export class ConfigError extends Error {
@@ -114,5 +128,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy: e.GATEHOUSE_TRUST_PROXY,
     auditRetentionDays: e.GATEHOUSE_AUDIT_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,
+    argon2: { memoryCost: e.GATEHOUSE_ARGON2_MEMORY_KIB, timeCost: e.GATEHOUSE_ARGON2_TIME_COST, parallelism: e.GATEHOUSE_ARGON2_PARALLELISM },
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.GATEHOUSE_MAIL_FROM,
+    resetTokenTtl: e.GATEHOUSE_RESET_TOKEN_TTL,
   });
 }

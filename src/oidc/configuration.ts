@@ -8,6 +8,8 @@ import type { ApplicationService } from '../services/applications.ts';
 import type { PrivateJwk } from '../services/signing-keys.ts';
 import type { Renderer } from '../views/render.ts';
 import { buildInteractionPolicy, createExtraTokenClaims, type IdentityFlowDeps } from './identity.ts';
+import { requireMfaWhereConfigured } from './mfa-policy.ts';
+import { ACR_MFA, ACR_PASSWORD } from '../services/sign-in.ts';
 
 export interface ConfigurationDeps {
   config: Config;
@@ -20,6 +22,8 @@ export interface ConfigurationDeps {
   apiResources: ApiResourceService;
   renderer: Renderer;
   identityFlow: IdentityFlowDeps;
+  /** Account security (issue 5): whether signing this user in to this client needs a second factor. */
+  mfaRequired: (accountId: string, clientId: string) => Promise<boolean>;
 }
 
 const nonceOf = (ctx: KoaContextWithOIDC) => String((ctx.state as { nonce?: string }).nonce ?? '');
@@ -42,13 +46,17 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     responseTypes: ['code'],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'identity'],
     claims: {
-      openid: ['sub'],
+      // How and when the user signed in (OIDC Core §2; RFC 8176 amr values "pwd", "otp") go into
+      // every ID token: as claims of the openid scope, not only when a client asks for them.
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
       profile: ['name', 'preferred_username', 'updated_at'],
       email: ['email', 'email_verified'],
       // Gatehouse's identity model (DESIGN.md "Token contract").
       identity: ['identity', 'roles', 'groups', 'data_scope'],
     },
     clientAuthMethods,
+    // OIDC Core §2 acr: password alone, or password and a second factor (amr ["pwd", "otp"]).
+    acrValues: [ACR_PASSWORD, ACR_MFA],
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -160,7 +168,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: buildInteractionPolicy(deps.identityFlow),
+      policy: requireMfaWhereConfigured(buildInteractionPolicy(deps.identityFlow), deps.mfaRequired),
     },
     extraTokenClaims: createExtraTokenClaims(deps.identityFlow),
     async renderError(ctx, out) {

@@ -103,6 +103,8 @@ export function createUserImportQueries(knex: Knex) {
           phone: u.phone,
           department: u.department,
           password_hash: u.passwordHash,
+          // Account security: the imported password's expiry cycle starts at the import.
+          password_changed_at: u.passwordHash ? trx.fn.now() : null,
           status: 'active',
           default_identity_id: u.identityId,
         })));

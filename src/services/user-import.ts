@@ -15,6 +15,7 @@
 // - rows are written with multi-row inserts in one transaction, so 100,000 rows take seconds, and
 //   each created user is audited like one created through the API.
 import { randomUUID } from 'node:crypto';
+import { hashScheme } from './passwords.ts';
 import { parse } from 'csv-parse/sync';
 import type { Knex } from 'knex';
 import { createUserImportQueries, type ImportedUserRow } from '../queries/user-import.ts';
@@ -63,6 +64,9 @@ export interface ImportReport {
 
 /** Argon2 PHC strings, as the argon2 package writes and verifies them. */
 const SUPPORTED_HASH = /^\$argon2(id|i|d)\$v=\d+\$[mtp]=\d+(,[mtp]=\d+){2}\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
+// Account security (issue 5): bcrypt and PBKDF2 hashes from other systems are accepted too, and
+// upgraded to argon2id at the user's next sign-in (services/passwords.ts).
+const importable = (hash: string) => SUPPORTED_HASH.test(hash) || hashScheme(hash) !== undefined;
 
 function splitList(value: string): string[] {
   return value.split(';').map((v) => v.trim()).filter(Boolean);
@@ -224,7 +228,7 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
           }
         }
         const passwordHash = field('password_hash') || null;
-        if (passwordHash && !SUPPORTED_HASH.test(passwordHash)) problem('password_hash', 'not a supported password hash (an argon2 PHC string such as $argon2id$v=19$m=19456,t=2,p=1$…)');
+        if (passwordHash && !importable(passwordHash)) problem('password_hash', 'not a supported password hash (argon2 such as $argon2id$v=19$m=19456,t=2,p=1$…, bcrypt $2b$…, or PBKDF2 pbkdf2_sha256$… / $pbkdf2-sha256$…)');
 
         if (rowProblems.length) {
           problems.push(...rowProblems);

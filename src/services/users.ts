@@ -9,7 +9,9 @@ import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
 import { MAX_PASSWORD_BYTES, type PasswordHasher } from './passwords.ts';
+import { policyError } from './password-policy.ts';
 import type { UserEvents } from './user-events.ts';
+import type { CredentialService } from './credentials.ts';
 
 export type { User };
 
@@ -46,7 +48,11 @@ export const newUserSchema = z.object({
   department: departmentSchema.optional(),
 });
 
-export type NewUserInput = z.input<typeof newUserSchema> & { identityKind?: string; identityAlias?: string };
+/**
+ * `passwordHash`: a hash imported from another system (seed, admin API), stored as it is and
+ * upgraded to argon2id at the next sign-in; exclusive with `password`.
+ */
+export type NewUserInput = z.input<typeof newUserSchema> & { identityKind?: string; identityAlias?: string; passwordHash?: string };
 
 /** Identity kind reserved for the identities of service accounts. */
 export const SERVICE_IDENTITY_KIND = 'service';
@@ -61,6 +67,7 @@ export function publicUser(user: User) {
     phone: user.phone,
     department: user.department,
     status: user.status,
+    lockedUntil: user.lockedUntil ?? null,
     defaultIdentityId: user.defaultIdentityId,
     hasPassword: user.passwordHash !== null,
     createdAt: user.createdAt,
@@ -88,7 +95,7 @@ export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === '23505';
 }
 
-export function createUserService(deps: { knex: Knex; audit: AuditService; passwords: PasswordHasher; tenantId: string; events: UserEvents }) {
+export function createUserService(deps: { knex: Knex; audit: AuditService; passwords: PasswordHasher; tenantId: string; events: UserEvents; credentials: CredentialService }) {
   const queries = createUserQueries(deps.knex);
   const { tenantId } = deps;
 
@@ -108,13 +115,21 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
     if (await queries.findByUsername(tenant, value.username)) {
       throw new AppError('user.username_taken', 409, `username "${value.username}" is already taken`);
     }
-    const passwordHash = value.password ? await deps.passwords.hash(value.password) : null;
+    if (value.password && input.passwordHash) throw new AppError('user.invalid', 400, 'give either password or passwordHash, not both');
+    if (input.passwordHash) deps.credentials.assertImportableHash(input.passwordHash);
+    // A chosen password meets the tenant's password policy (each broken rule named).
+    if (value.password) {
+      const violations = await deps.credentials.violations(tenant, { username: value.username, email: value.email ?? null, name: value.name ?? null }, value.password);
+      if (violations.length) throw policyError(violations);
+    }
+    const passwordHash = value.password ? await deps.passwords.hash(value.password) : (input.passwordHash ?? null);
     try {
       return await deps.knex.transaction(async (trx) => {
         await assertUserIdentityKind(trx, tenant, kind);
         const created = await queries.insert({ id: randomUUID(), tenantId: tenant, username: value.username, email: value.email ?? null, name: value.name ?? null, phone: value.phone ?? null, department: value.department ?? null, passwordHash, status: 'active' }, trx);
         const identity = await identityQueries.insert({ id: randomUUID(), tenantId: tenant, userId: created.id, kind, alias: alias.data }, trx);
         await queries.setDefaultIdentity(tenant, created.id, identity.id, trx);
+        if (passwordHash) await deps.credentials.recordInitialHash(tenant, created.id, passwordHash, trx);
         await queries.insertStatusChange({ tenantId: tenant, userId: created.id, fromStatus: null, toStatus: 'active', reason: 'created', actorId: actor.actorId ?? null }, trx);
         const user: User = { ...created, defaultIdentityId: identity.id };
         await deps.audit.record({ tenantId: tenant, action: 'user.created', ...actor, targetType: 'user', targetId: user.id, details: { after: { ...publicUser(user), identity: { id: identity.id, kind, alias: identity.alias } } } }, trx);
@@ -161,14 +176,14 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
     create: (input: NewUserInput, actor: Actor): Promise<User> => createIn(tenantId, input, actor),
     /** As create, in the given tenant (the admin API passes the caller's). */
     createIn,
+    /** An administrator (CLI) sets a password: the tenant's policy applies, history included. */
     async setPassword(username: string, password: string, actor: Actor): Promise<User> {
       const parsed = passwordSchema.safeParse(password);
       if (!parsed.success) throw invalid(parsed.error);
       const user = await queries.findByUsername(tenantId, username);
       if (!user) throw new AppError('user.not_found', 404, `no user "${username}"`);
-      await queries.updatePasswordHash(tenantId, user.id, await deps.passwords.hash(password));
-      await deps.audit.record({ tenantId, action: 'user.password_set', ...actor, targetType: 'user', targetId: user.id });
-      await deps.events.emit({ type: 'user.password_changed', tenantId, userId: user.id });
+      // Writes the hash, history and audit event (user.password_changed) and emits the event.
+      await deps.credentials.setPassword(tenantId, user, password, { actor, reason: 'admin' });
       return user;
     },
     async remove(id: string, actor: Actor): Promise<void> {

@@ -55,6 +55,29 @@ const SAMPLES: Record<string, ViewData> = {
     requestId: 'req-42',
   }),
   'no-access': view('No access', { clientName: 'Acme Portal', username: 'jane' }),
+  // Account security (issue 5).
+  mfa: view('Enter your code', { action: '/interaction/uid-1/totp', recoveryAction: '/interaction/uid-1/recovery-code', abortAction: '/interaction/uid-1/abort', clientName: 'Acme Portal', error: 'That code is not valid.' }),
+  'mfa-enroll': view('Set up your authenticator app', { action: '/interaction/uid-1/enroll', qrDataUrl: 'data:image/svg+xml;base64,PHN2Zy8+', secret: 'JBSWY3DPEHPK3PXPJBSWY3DP', required: true }),
+  'recovery-codes': view('Save your recovery codes', { codes: ['abcde-fghjk', 'mnpqr-stuvw'], action: '/interaction/uid-1/continue' }),
+  'password-change': view('Choose a new password', {
+    heading: 'Choose a new password',
+    action: '/account/password',
+    askCurrent: true,
+    csrfToken: 'csrf-1',
+    error: 'Choose another password:',
+    violations: [{ rule: 'min_length', message: 'The password must be at least 15 characters long.' }, { rule: 'blocklist', message: `On a list: ${XSS}` }],
+  }),
+  'forgot-password': view('Forgotten password', { action: '/account/password/forgot' }),
+  'password-reset-done': view('Password changed', {}),
+  'account-mfa': view('Two-step verification', {
+    status: { totp: 'enabled', recoveryCodesLeft: 9 },
+    startAction: '/account/mfa/totp',
+    regenerateAction: '/account/mfa/recovery-codes',
+    removeAction: '/account/mfa/remove',
+    sections: [{ path: '/account', label: 'Overview' }],
+    currentPath: '/account/mfa',
+    csrfToken: 'csrf-1',
+  }),
 };
 
 /** Every `<tag …>` start tag with its attributes, parsed just enough for these assertions. */
@@ -307,6 +330,25 @@ describe('views', () => {
       assert.match(html, /You have no access to this application/);
       assert.ok(html.includes(`<strong>${XSS_ESCAPED}</strong>`));
       assert.ok(html.includes('<strong>Acme Portal</strong>'));
+    });
+  });
+
+  describe('account security pages', () => {
+    it('password-change lists each broken rule, escaped, as an alert linked from the new password', async () => {
+      const html = await renderer.render('password-change', SAMPLES['password-change']!);
+      assert.match(html, /<li data-rule="min_length">The password must be at least 15 characters long\.<\/li>/);
+      assert.ok(html.includes(`On a list: ${XSS_ESCAPED}`) && !html.includes(XSS));
+      assert.match(html, /id="new_password"[^>]*autocomplete="new-password"[^>]*aria-describedby="form-error"/);
+      assert.match(html, /id="current_password"[^>]*autocomplete="current-password"/);
+    });
+
+    it('mfa asks for a one-time code with the right hints, and offers a recovery code in its own form', async () => {
+      const html = await renderer.render('mfa', SAMPLES.mfa!);
+      assert.match(html, /id="code"[^>]*inputmode="numeric"[^>]*autocomplete="one-time-code"/);
+      assert.equal(tags(html, 'form').length, 3, 'code, recovery code, cancel');
+      const enroll = await renderer.render('mfa-enroll', SAMPLES['mfa-enroll']!);
+      assert.match(enroll, /<img src="data:image\/svg\+xml;base64,PHN2Zy8\+" alt="QR code/);
+      assert.match(enroll, /JBSWY3DPEHPK3PXPJBSWY3DP/);
     });
   });
 
