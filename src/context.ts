@@ -25,12 +25,21 @@ import { createGroupService } from './services/groups.ts';
 import { createDefaultPolicyService } from './services/default-policy.ts';
 import { createScheduler } from './services/scheduler.ts';
 import { createUserEvents } from './services/user-events.ts';
+import { createSessionService } from './services/sessions.ts';
+import { createSessionArtefacts } from './oidc/artefacts.ts';
 import { createStore } from './store/index.ts';
 import type { KeyValueStore } from './store/types.ts';
 
 export const DEFAULT_TENANT = 'default';
 
-export async function openContext(config: Config, logger: Logger, options: { purpose: string; migrate: boolean }) {
+export interface ContextOptions {
+  purpose: string;
+  migrate: boolean;
+  /** Clock of the session rules (epoch ms); tests move it instead of waiting for timeouts. */
+  now?: () => number;
+}
+
+export async function openContext(config: Config, logger: Logger, options: ContextOptions) {
   const db: Database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, purpose: options.purpose });
   let store: KeyValueStore | undefined;
   try {
@@ -66,6 +75,23 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events });
     const identities = createIdentityService({ knex, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ knex, audit, authorization });
+    // Sessions subscribe to the user events above (password change, deactivation, deletion,
+    // lock, identity removal) and register their cleanup job with the scheduler.
+    const sessions = await createSessionService({
+      knex,
+      store,
+      audit,
+      events,
+      scheduler,
+      logger,
+      artefacts: createSessionArtefacts({ store, payloads }),
+      applicationExists: async (clientId) => (await applications.findById(clientId))?.tenantId === tenantId,
+      defaults: { idleTimeoutSeconds: config.sessionIdleTimeout, absoluteLifetimeSeconds: config.sessionTtl },
+      maxLifetimeSeconds: config.sessionTtl,
+      now: options.now,
+    });
+    // The audit retention purge (audit.ts), once a day across all nodes.
+    scheduler.register({ name: 'audit-retention', intervalSeconds: 86_400, run: () => audit.purgeExpired({ tenantId }) });
     const openedStore = store;
     return {
       config,
@@ -94,8 +120,10 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       directoryUsers,
       identities,
       dataScopes,
+      sessions,
       async close() {
         scheduler.stop();
+        await sessions.close();
         await authorization.cache.close();
         await navigation.cache.close();
         await audit.drain();

@@ -15,8 +15,8 @@
 //   each holding a pooled connection while they wait for the lock.
 // - Retention: purgeExpired() deletes the oldest rows (always a prefix of the chain) through the
 //   one path the append-only trigger allows, moves the chain anchor, and audits itself.
-//   Scheduling it once across nodes belongs to the scheduled-jobs work of the sessions issue;
-//   until then it runs from `gatehouse audit purge` (e.g. a daily cron on one host).
+//   The server runs it once a day across all nodes (the `audit-retention` job, context.ts);
+//   `gatehouse audit purge` runs it at once.
 import type { Knex } from 'knex';
 import type { Logger } from '../logger.ts';
 import { chainHash, contentOfInput, contentOfRow, createAuditQueries, type AuditEvent, type AuditEventInput, type AuditFilter, type ChainAnchor, type ChainContent } from '../queries/audit.ts';

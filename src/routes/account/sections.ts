@@ -7,4 +7,5 @@ export interface AccountSection {
 
 export const ACCOUNT_SECTIONS: readonly AccountSection[] = [
   { path: '/account', label: 'Overview' },
+  { path: '/account/sessions', label: 'Sessions' },
 ];

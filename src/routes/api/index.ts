@@ -17,6 +17,7 @@ import { navigationRoutes } from './navigation.ts';
 import { userRoutes } from './users.ts';
 import { identityRoutes } from './identities.ts';
 import { dataScopeRoutes } from './data-scopes.ts';
+import { sessionRoutes } from './sessions.ts';
 
 export type ApiServices = GatehouseContext & { issuer: string };
 
@@ -61,6 +62,7 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
     userRoutes,
     identityRoutes,
     dataScopeRoutes,
+    sessionRoutes,
   ];
   for (const module of modules) routes.push(...module(services));
   routes.push(...metaRoutes(() => routes, services));
