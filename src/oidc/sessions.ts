@@ -49,7 +49,7 @@ class SessionCheckedAdapter implements Adapter {
     }
     if (!payload.sessionUid) return payload; // client credentials: no session
     const verdict = await this.sessions.check(payload.sessionUid, this.model === 'RefreshToken'
-      ? { clientId: payload.clientId, lastUsedAt: payload.iat, authenticatedAt: payload.authTime, activity: request.route === 'token' }
+      ? { clientId: payload.clientId, grantId: payload.grantId, activity: request.route === 'token' }
       : {});
     return verdict.alive ? payload : undefined;
   }
@@ -104,7 +104,6 @@ export function recordSessions(deps: { sessions: SessionService; grantIdentities
         tenantId: deps.tenantId,
         uid: session.uid,
         userId: accountId,
-        authenticatedAt: session.loginTs ?? Math.floor(Date.now() / 1000),
         device: describeDevice(ctx.get('user-agent')),
         ip: ctx.ip || null,
       });

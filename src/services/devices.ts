@@ -23,8 +23,9 @@ export function describeDevice(userAgentHeader: string | undefined | null): Devi
   if (!userAgent) return { deviceType: 'unknown', browser: null, os: null, userAgent: null };
   const result = UAParser(userAgent);
   return {
-    // ua-parser-js leaves the type empty for desktop browsers (it names only the other kinds).
-    deviceType: result.device.type ?? 'desktop',
+    // ua-parser-js leaves the type empty for desktop browsers (it names only the other kinds);
+    // a header naming neither a browser nor a system (a script, a library) stays unknown.
+    deviceType: result.device.type ?? (result.browser.name || result.os.name ? 'desktop' : 'unknown'),
     browser: joined(result.browser.name, result.browser.major ?? result.browser.version),
     os: joined(result.os.name, result.os.version),
     userAgent,

@@ -55,14 +55,16 @@ export type RefusalReason = 'ended' | 'idle_timeout' | 'absolute_lifetime' | 'ap
 
 export type SessionCheck = { alive: true; userId: string; tenantId: string } | { alive: false; reason: RefusalReason };
 
-/** How a session is being used, for check(). Times in epoch seconds. */
+/** How a session is being used, for check(). */
 export interface SessionUse {
-  /** The application using it: its own (stricter) settings apply too. */
+  /** The application using it: its own (stricter) limits apply too. */
   clientId?: string;
-  /** When the application last used the session (a refresh token's issue time); default: the session's last activity. */
-  lastUsedAt?: number;
-  /** The sign-in the application's tokens come from; default: the session's last sign-in. */
-  authenticatedAt?: number;
+  /**
+   * The application's grant in this session (a refresh token's): revoked when the application's
+   * own limits are exceeded, so the application has to come back through the authorization
+   * endpoint, where the same limits ask for the password again.
+   */
+  grantId?: string;
   /** Counts as activity (browser requests, refresh grants); not for introspection or revocation. */
   activity?: boolean;
   /** Where a browser request came from: recorded with the activity. */
@@ -379,11 +381,20 @@ export async function createSessionService(deps: SessionServiceDeps) {
       return { alive: false, reason: 'absolute_lifetime' };
     }
     if (use.clientId) {
-      // An application's stricter limits refuse its own use of the session, not the session.
+      // An application's stricter limits refuse its own use of the session, not the session:
+      // measured, like the tenant's, from the session's last activity and last sign-in.
       const app = await appSettingsCache.get(use.clientId);
       if (app && app.tenantId === hot.t) {
-        if (app.idleTimeoutSeconds !== null && at - (use.lastUsedAt ?? hot.a) > Math.min(app.idleTimeoutSeconds, settings.idleTimeoutSeconds)) return { alive: false, reason: 'application_idle_timeout' };
-        if (app.absoluteLifetimeSeconds !== null && at - (use.authenticatedAt ?? hot.l) > Math.min(app.absoluteLifetimeSeconds, settings.absoluteLifetimeSeconds)) return { alive: false, reason: 'application_absolute_lifetime' };
+        let refusal: RefusalReason | undefined;
+        if (app.idleTimeoutSeconds !== null && at - hot.a > Math.min(app.idleTimeoutSeconds, settings.idleTimeoutSeconds)) refusal = 'application_idle_timeout';
+        else if (app.absoluteLifetimeSeconds !== null && at - hot.l > Math.min(app.absoluteLifetimeSeconds, settings.absoluteLifetimeSeconds)) refusal = 'application_absolute_lifetime';
+        if (refusal) {
+          if (use.grantId) {
+            await deps.artefacts.revokeGrant(use.grantId);
+            await deps.audit.record({ tenantId: hot.t, action: 'grant.revoked', ...SYSTEM_ACTOR, targetType: 'user', targetId: hot.u, details: { reason: refusal, session: uid, clientId: use.clientId } });
+          }
+          return { alive: false, reason: refusal };
+        }
       }
     }
     if (use.activity && at - hot.a >= ACTIVITY_INTERVAL_SECONDS) {
@@ -465,8 +476,8 @@ export async function createSessionService(deps: SessionServiceDeps) {
      * creates its record, or restarts its absolute lifetime. Returns false when the session was
      * already ended (it must not be used).
      */
-    async recordSignIn(input: { tenantId: string; uid: string; userId: string; authenticatedAt: number; device: DeviceDescription; ip: string | null }): Promise<boolean> {
-      const at = new Date(Math.max(input.authenticatedAt * 1000, 0));
+    async recordSignIn(input: { tenantId: string; uid: string; userId: string; device: DeviceDescription; ip: string | null }): Promise<boolean> {
+      const at = new Date(now());
       const stored = await queries.upsertSignIn({
         uid: input.uid,
         tenantId: input.tenantId,
@@ -476,9 +487,9 @@ export async function createSessionService(deps: SessionServiceDeps) {
         os: input.device.os,
         userAgent: input.device.userAgent,
         ip: input.ip,
-        createdAt: new Date(now()),
+        createdAt: at,
         authenticatedAt: at,
-        lastActiveAt: new Date(now()),
+        lastActiveAt: at,
       });
       if (!stored) return false;
       await writeHot(input.uid, toHot(stored));
