@@ -51,11 +51,15 @@ function withinReuseGrace(model: string, payload: AdapterPayload, graceSeconds: 
 }
 
 /** Removes every artefact of a grant from both stores and the grant itself. */
+//
+// PostgreSQL first, then the store: a find() that falls back to PostgreSQL re-reads it after
+// warming the store (see find), so whatever the interleaving, a revoked grant cannot be warmed
+// back into the store by a request that read it a moment before it was deleted.
 export async function revokeGrant(deps: Pick<AdapterDeps, 'store' | 'payloads'>, grantId: string): Promise<void> {
   const members = await deps.store.smembers(grantKey(grantId));
-  await deps.store.del(grantKey(grantId), payloadKey('Grant', grantId), ...members);
   await deps.payloads.destroyByGrantId(grantId);
   await deps.payloads.destroy('Grant', grantId);
+  await deps.store.del(grantKey(grantId), payloadKey('Grant', grantId), ...members);
 }
 
 export function createAdapterFactory(deps: AdapterDeps) {
@@ -128,6 +132,12 @@ class StoreAdapter implements Adapter {
       if (payload.grantId && GRANTABLE_MODELS.has(this.model)) {
         await this.deps.store.sadd(grantKey(payload.grantId), [payloadKey(this.model, id)], Math.max(this.deps.grantIndexTtl, ttl ?? 0));
       }
+      // Deleted (revoked, destroyed) while we were warming the store: undo the warm copy.
+      // Deleters remove the PostgreSQL row before the store's, so one of the two sees the other.
+      if (!(await this.deps.payloads.find(this.model, id))) {
+        await this.deps.store.del(payloadKey(this.model, id), consumedKey(this.model, id));
+        return undefined;
+      }
     }
     if (withinReuseGrace(this.model, payload, this.deps.refreshReuseGraceSeconds)) delete payload.consumed;
     return payload;
@@ -176,17 +186,19 @@ class StoreAdapter implements Adapter {
       const uid = raw ? (JSON.parse(raw) as AdapterPayload).uid : undefined;
       if (uid) await this.deps.store.del(sessionUidKey(uid));
     }
-    await this.deps.store.del(key, consumedKey(this.model, id));
+    // PostgreSQL first (see revokeGrant).
     if (this.durable) await this.deps.payloads.destroy(this.model, id);
+    await this.deps.store.del(key, consumedKey(this.model, id));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
     const members = await this.deps.store.smembers(grantKey(grantId));
     const ours = members.filter((key) => key.startsWith(`oidc:${this.model}:`));
+    // PostgreSQL first (see revokeGrant).
+    if (this.model === 'RefreshToken') await this.deps.payloads.destroyByGrantId(grantId);
     if (ours.length > 0) {
       await this.deps.store.del(...ours);
       await this.deps.store.srem(grantKey(grantId), ours);
     }
-    if (this.model === 'RefreshToken') await this.deps.payloads.destroyByGrantId(grantId);
   }
 }

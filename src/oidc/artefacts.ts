@@ -13,8 +13,9 @@ export function createSessionArtefacts(deps: { store: KeyValueStore; payloads: O
       const hotId = await deps.store.get(sessionUidKey(uid));
       const ids = new Set([...(hotId ? [hotId] : []), ...(await deps.payloads.idsByUid('Session', uid))]);
       const keys = [...ids].flatMap((id) => [payloadKey('Session', id), consumedKey('Session', id)]);
-      await deps.store.del(sessionUidKey(uid), ...keys);
+      // PostgreSQL first, as the adapter does (see revokeGrant in adapter.ts).
       await deps.payloads.destroyByUid('Session', uid);
+      await deps.store.del(sessionUidKey(uid), ...keys);
     },
     revokeGrant: (grantId) => revokeGrant(deps, grantId),
     grantIdsOfAccount: (tenantId, accountId) => deps.payloads.idsByAccount('Grant', tenantId, accountId),

@@ -114,5 +114,5 @@ export async function createServiceApiCaller(gh: TestGatehouse, permissions: str
   const body = (await response.json()) as { access_token?: string };
   if (!body.access_token) throw new Error(`no token for the service account: ${JSON.stringify(body)}`);
   const token = body.access_token;
-  return { token, userId: account.id, identityId: account.identityId, username: account.name, request: (method, path, payload, headers) => apiRequest(gh, token, method, path, payload, headers) };
+  return { token, userId: account.id, identityId: account.identityId ?? '', username: account.name, request: (method, path, payload, headers) => apiRequest(gh, token, method, path, payload, headers) };
 }
