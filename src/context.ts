@@ -40,7 +40,7 @@ export interface ContextOptions {
 }
 
 export async function openContext(config: Config, logger: Logger, options: ContextOptions) {
-  const db: Database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, purpose: options.purpose });
+  const db: Database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, purpose: options.purpose, log: { warn: (message) => logger.warn({ message }, 'database'), error: (message) => logger.error({ message }, 'database') } });
   let store: KeyValueStore | undefined;
   try {
     if (options.migrate) {
