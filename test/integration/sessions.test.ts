@@ -169,6 +169,24 @@ describe(`sessions (${storageMode})`, function () {
     assert.equal((await refreshWeb(theirs.refreshToken)).status, 200);
   });
 
+  it('records a sign-out through RP-initiated logout as the end of the session, and the application gets its logout token', async () => {
+    const user = await newUser('signout');
+    const browser = new HttpClient(gh.issuer);
+    const s = await signInWeb(user, browser);
+    const before = receiver.tokens.length;
+    const confirm = await browser.get(`/session/end?client_id=${encodeURIComponent(web.clientId)}`);
+    const form = formWith(confirm, 'xsrf');
+    const done = await browser.postForm(form.action, { xsrf: form.fields.xsrf!, logout: 'yes' });
+    assert.equal(done.status, 303);
+    const [token] = (await receiver.waitFor(before + 1)).slice(before);
+    assert.equal(decodeJwt(token!).sid, s.sid, 'the logout token names the session');
+    for (let i = 0; i < 50 && !(await gh.context.knex('user_sessions').where({ uid: s.sid }).first('ended_at'))?.ended_at; i += 1) await new Promise((r) => setTimeout(r, 20));
+    const record = await gh.context.knex('user_sessions').where({ uid: s.sid }).first();
+    assert.equal(record.end_reason, 'signed_out');
+    assert.equal(record.ended_by_id, user.id);
+    assert.deepEqual(await openSessionIds(user.id), []);
+  });
+
   it('lets an administrator list sessions with filters and pages, and end one, all of a user’s, or all', async () => {
     const alice = await newUser('alice');
     const bob = await newUser('bob');
