@@ -23,6 +23,7 @@ import { createDataScopeService } from './services/data-scopes.ts';
 import { createRoleService } from './services/roles.ts';
 import { createGroupService } from './services/groups.ts';
 import { createDefaultPolicyService } from './services/default-policy.ts';
+import { createUserImportService } from './services/user-import.ts';
 import { createScheduler } from './services/scheduler.ts';
 import { createUserEvents } from './services/user-events.ts';
 import { createSessionService } from './services/sessions.ts';
@@ -59,6 +60,8 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const events = createUserEvents();
     // Jobs register here; the server starts the timers, CLI commands never do.
     const scheduler = createScheduler({ store, logger });
+    // The audit log's retention purge, once a day on one node; it audits itself.
+    scheduler.register({ name: 'audit-retention', intervalSeconds: 86_400, run: () => audit.purgeExpired({ tenantId }) });
     const users = createUserService({ knex, audit, passwords, tenantId, events });
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
     const apiResources = await createApiResourceService({ knex, store, audit, tenantId });
@@ -90,8 +93,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       maxLifetimeSeconds: config.sessionTtl,
       now: options.now,
     });
-    // The audit retention purge (audit.ts), once a day across all nodes.
-    scheduler.register({ name: 'audit-retention', intervalSeconds: 86_400, run: () => audit.purgeExpired({ tenantId }) });
+    const userImport = createUserImportService({ knex, audit, authorization });
     const openedStore = store;
     return {
       config,
@@ -121,6 +123,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       identities,
       dataScopes,
       sessions,
+      userImport,
       async close() {
         scheduler.stop();
         await sessions.close();

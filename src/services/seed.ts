@@ -10,6 +10,7 @@ import { apiResourceSchema } from './api-resources.ts';
 import { newApplicationSchema } from './applications.ts';
 import { AppError } from './errors.ts';
 import { newUserSchema } from './users.ts';
+import { navigationItemsSchema } from './navigation.ts';
 
 const seedIdentitySchema = z.object({
   kind: z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/, 'kind: lowercase letters, digits, "_" or "-"'),
@@ -28,6 +29,8 @@ export const seedSchema = z.object({
   users: z.array(seedUserSchema).default([]),
   applications: z.array(seedApplicationSchema).default([]),
   apiResources: z.array(apiResourceSchema).default([]),
+  /** Menu items per application (by client_id); permissions under "gatehouse" are the admin API's. */
+  navigation: z.array(z.object({ application: z.string().min(1).max(200), items: navigationItemsSchema }).strict()).default([]),
 }).strict();
 
 export type SeedInput = z.input<typeof seedSchema>;
@@ -36,6 +39,7 @@ export interface SeedReport {
   users: { created: string[]; unchanged: string[] };
   applications: { created: string[]; updated: string[]; unchanged: string[] };
   apiResources: { created: string[]; updated: string[]; unchanged: string[] };
+  navigation: { updated: string[]; unchanged: string[] };
   /** Secrets generated for new confidential applications: shown once. */
   clientSecrets: { clientId: string; clientSecret: string }[];
 }
@@ -63,10 +67,15 @@ export function parseSeed(input: unknown): z.output<typeof seedSchema> {
   return parsed.data;
 }
 
-export async function applySeed(context: GatehouseContext, input: unknown, actor: Actor): Promise<SeedReport> {
+export interface SeedOptions {
+  /** Gatehouse's own permission catalog (from the admin API's route table): navigation items may require one. */
+  adminCatalog?: readonly string[];
+}
+
+export async function applySeed(context: GatehouseContext, input: unknown, actor: Actor, options: SeedOptions = {}): Promise<SeedReport> {
   // Validate everything before writing anything.
   const seed = parseSeed(input);
-  const report: SeedReport = { users: { created: [], unchanged: [] }, applications: { created: [], updated: [], unchanged: [] }, apiResources: { created: [], updated: [], unchanged: [] }, clientSecrets: [] };
+  const report: SeedReport = { users: { created: [], unchanged: [] }, applications: { created: [], updated: [], unchanged: [] }, apiResources: { created: [], updated: [], unchanged: [] }, navigation: { updated: [], unchanged: [] }, clientSecrets: [] };
 
   const { knex, tenantId } = context;
   // Every role an identity names must exist or be defined in this file: checked before any write.
@@ -123,6 +132,11 @@ export async function applySeed(context: GatehouseContext, input: unknown, actor
     if (!id) continue;
     await knex('applications').where({ id, tenant_id: tenantId }).update({ accepted_identity_kinds: app.acceptedIdentityKinds === null ? null : JSON.stringify(app.acceptedIdentityKinds) });
     await context.applications.cache.invalidate(id);
+  }
+  for (const menu of seed.navigation) {
+    const before = JSON.stringify(await context.navigation.definition(tenantId, menu.application));
+    const after = JSON.stringify(await context.navigation.replace(menu.application, menu.items, { tenantId, actor }, options.adminCatalog ?? []));
+    (before === after ? report.navigation.unchanged : report.navigation.updated).push(menu.application);
   }
   return report;
 }

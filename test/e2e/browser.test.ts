@@ -7,6 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { discover } from '../helpers/oidc.ts';
 import { applySeed } from '../../src/services/seed.ts';
+import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
 import { DEMO_PASSWORD, demoSeed } from '../../src/services/demo.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 
@@ -41,7 +42,7 @@ describe('browser sign-in (Chromium)', function () {
       this.skip();
     }
     gh = await startTestGatehouse();
-    await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR);
+    await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
   after(async () => {

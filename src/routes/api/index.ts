@@ -79,3 +79,12 @@ export function createApiRouter(services: ApiServices, authenticate: Authenticat
   mountRoutes(router, routes, authenticate);
   return { router, routes };
 }
+
+/**
+ * Gatehouse's own permission catalog (one permission per admin route), for callers outside a
+ * request: the CLI, the seed import and the system roles. Building the route table reads no
+ * service (handlers only run on requests), so no context is needed.
+ */
+export function adminPermissionCatalog(): string[] {
+  return permissionCatalog(allRoutes({} as ApiServices)).map((p) => p.name);
+}

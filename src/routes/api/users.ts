@@ -1,6 +1,7 @@
 // Admin API: users (seed 003 "User Maintenance": list, view, add, update, delete, clone, make
 // active or inactive) and their status history. Thin handlers over services/directory-users.ts.
 import { z } from 'zod';
+import { IMPORT_COLUMNS } from '../../services/user-import.ts';
 import { USER_STATUSES, userCloneSchema, userCreateSchema, userListQuerySchema, userPatchSchema, type StatusChange, type UserDetails } from '../../services/directory-users.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
@@ -179,6 +180,35 @@ export function userRoutes(services: ApiServices): ApiRoute[] {
       async handler({ params, query, caller }) {
         return { items: (await directoryUsers.statusHistory(caller.tenantId, params.id, query.limit)).map(presentStatusChange) };
       },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/users/import',
+      permission: 'users:import',
+      summary: `Import users from a CSV file (text/csv, header line first; columns ${IMPORT_COLUMNS.join(', ')}). mode=all-or-nothing (default) commits nothing if any row is refused; per-row commits the good rows. dryRun=true checks and reports without writing. Rows whose username exists are left alone. The caller must be able to grant every role, group and data scope`,
+      tag: 'users',
+      query: z.object({
+        mode: z.enum(['all-or-nothing', 'per-row']).default('all-or-nothing'),
+        dryRun: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+      }).strict(),
+      body: z.string().min(1, 'the CSV file is empty'),
+      bodyType: 'text/csv',
+      bodyLimit: 32 * 1024 * 1024,
+      response: z.object({
+        dryRun: z.boolean(),
+        mode: z.enum(['all-or-nothing', 'per-row']),
+        rows: z.number().int().describe('data rows in the file'),
+        created: z.number().int().describe('users created, or in a dry run that would be'),
+        existing: z.array(z.object({ line: z.number().int(), username: z.string() })).describe('rows whose username already exists: left as they are'),
+        refused: z.number().int(),
+        problems: z.array(z.object({ line: z.number().int().describe('line of the file (the header is line 1)'), column: z.string().nullable(), reason: z.string() })),
+        committed: z.boolean(),
+      }),
+      async handler({ query, body, caller, ctx }) {
+        return services.userImport.importCsv(body, changeRequestOf(caller, ctx), { mode: query.mode, dryRun: query.dryRun });
+      },
+      // 422 when rows were refused, so a client notices without reading the report.
+      statusOf: (report) => ((report as { refused: number }).refused > 0 ? 422 : 200),
     }),
   ];
 }
