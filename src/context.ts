@@ -26,6 +26,8 @@ import { createDefaultPolicyService } from './services/default-policy.ts';
 import { createUserImportService } from './services/user-import.ts';
 import { createScheduler } from './services/scheduler.ts';
 import { createUserEvents } from './services/user-events.ts';
+import { createSessionService } from './services/sessions.ts';
+import { createSessionArtefacts } from './oidc/artefacts.ts';
 import { createStore } from './store/index.ts';
 import { createPasswordPolicyService } from './services/password-policy.ts';
 import { createLockoutService } from './services/lockout.ts';
@@ -40,8 +42,15 @@ import type { KeyValueStore } from './store/types.ts';
 
 export const DEFAULT_TENANT = 'default';
 
-export async function openContext(config: Config, logger: Logger, options: { purpose: string; migrate: boolean }) {
-  const db: Database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, purpose: options.purpose });
+export interface ContextOptions {
+  purpose: string;
+  migrate: boolean;
+  /** Clock of the session rules (epoch ms); tests move it instead of waiting for timeouts. */
+  now?: () => number;
+}
+
+export async function openContext(config: Config, logger: Logger, options: ContextOptions) {
+  const db: Database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, purpose: options.purpose, log: { warn: (message) => logger.warn({ message }, 'database'), error: (message) => logger.error({ message }, 'database') } });
   let store: KeyValueStore | undefined;
   try {
     if (options.migrate) {
@@ -89,6 +98,21 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events, lockout });
     const identities = createIdentityService({ knex, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ knex, audit, authorization });
+    // Sessions subscribe to the user events above (password change, deactivation, deletion,
+    // lock, identity removal) and register their cleanup job with the scheduler.
+    const sessions = await createSessionService({
+      knex,
+      store,
+      audit,
+      events,
+      scheduler,
+      logger,
+      artefacts: createSessionArtefacts({ store, payloads }),
+      applicationExists: async (clientId) => (await applications.findById(clientId))?.tenantId === tenantId,
+      defaults: { idleTimeoutSeconds: config.sessionIdleTimeout, absoluteLifetimeSeconds: config.sessionTtl },
+      maxLifetimeSeconds: config.sessionTtl,
+      now: options.now,
+    });
     const userImport = createUserImportService({ knex, audit, authorization });
     const openedStore = store;
     return {
@@ -126,11 +150,13 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       passwordExpiry,
       passwordReset,
       signIn,
+      sessions,
       userImport,
       async close() {
         scheduler.stop();
         await passwordReset.idle();
         await mailer.close();
+        await sessions.close();
         await authorization.cache.close();
         await navigation.cache.close();
         await audit.drain();

@@ -14,6 +14,8 @@ import { createInteractionRouter } from './routes/interactions.ts';
 import { loadSigningKeys } from './services/signing-keys.ts';
 import { createRenderer } from './views/render.ts';
 import { recordGrantIdentity, type IdentityFlowDeps } from './oidc/identity.ts';
+import { installSessionHooks, recordSessions, withSessionChecks } from './oidc/sessions.ts';
+import { createAccountSessionsRouter } from './routes/account/sessions.ts';
 import { adminApiAudience, createApiAuthenticator } from './routes/api/auth.ts';
 import { createApiRouter } from './routes/api/index.ts';
 import { permissionCatalog } from './routes/api/framework.ts';
@@ -58,7 +60,7 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   };
   const apiServices = { ...context, issuer };
   const publicJwks = jwks.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
-  const api = createApiRouter(apiServices, createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, knex: context.knex, tenantId: context.tenantId }));
+  const api = createApiRouter(apiServices, createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, knex: context.knex, tenantId: context.tenantId, sessions: context.sessions }));
   // System roles follow the route table: a new admin route's permission reaches Admin at start.
   await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
   await context.authorization.invalidateAll();
@@ -67,7 +69,10 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   const configuration = buildConfiguration({
     config,
     issuer,
-    adapter: createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl }),
+    adapter: withSessionChecks(
+      createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl, refreshReuseGraceSeconds: config.refreshReuseGraceSeconds }),
+      context.sessions,
+    ),
     findAccount: createFindAccount({ users: context.users, authorization: context.authorization, grantIdentities: context.grantIdentities }),
     jwks,
     cookieKeys: context.keys.cookieKeys,
@@ -76,8 +81,10 @@ export async function startServer(context: GatehouseContext, options: { port: nu
     renderer,
     identityFlow,
     mfaRequired: (accountId, clientId) => context.passwordPolicies.mfaRequired(context.tenantId, accountId, clientId),
+    sessions: context.sessions,
   });
   const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, serviceAccounts: context.serviceAccounts, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
+  installSessionHooks(provider, { sessions: context.sessions, tenantId: context.tenantId, logger });
 
   provider.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
@@ -88,6 +95,8 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   provider.use(errorHandler({ logger, renderer }));
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() });
   provider.use(health.routes());
+  // Outside recordGrantIdentity: by the time it records the session's grant, the identity is known.
+  provider.use(recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, tenantId: context.tenantId }));
   provider.use(recordGrantIdentity(identityFlow));
   provider.use(api.router.routes());
   provider.use(api.router.allowedMethods());
@@ -111,6 +120,9 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   provider.use(accountSecurity.allowedMethods());
   // Password expiry reminders, once an hour across all nodes (issue 5).
   context.scheduler.register({ name: REMINDER_JOB, intervalSeconds: 3600, run: () => context.passwordExpiry.runReminders({ changeUrl: `${issuer}/account/password` }) });
+  const accountSessions = createAccountSessionsRouter({ auth: accountAuth, renderer, sessions: context.sessions, tenantId: context.tenantId });
+  provider.use(accountSessions.routes());
+  provider.use(accountSessions.allowedMethods());
   provider.use(interactions.routes());
   provider.use(interactions.allowedMethods());
 

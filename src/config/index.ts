@@ -34,6 +34,9 @@ const envSchema = z.object({
   GATEHOUSE_ACCESS_TOKEN_TTL: z.coerce.number().int().min(30).max(86400).default(600),
   GATEHOUSE_REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).default(14 * 24 * 3600),
   GATEHOUSE_SESSION_TTL: z.coerce.number().int().min(60).default(14 * 24 * 3600),
+  GATEHOUSE_SESSION_IDLE_TIMEOUT: z.coerce.number().int().min(60).default(3 * 24 * 3600),
+  GATEHOUSE_REFRESH_REUSE_GRACE: z.coerce.number().int().min(0).max(60).default(5),
+  GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE: booleanFromEnv.default(false),
   GATEHOUSE_TRUST_PROXY: booleanFromEnv.default(false),
   GATEHOUSE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   // Account security (issue 5). argon2id parameters of new hashes (OWASP Password Storage Cheat
@@ -69,7 +72,14 @@ export interface Config {
   readonly idTokenAlg: 'RS256' | 'ES256';
   readonly accessTokenTtl: number;
   readonly refreshTokenTtl: number;
+  /** Longest a session is kept, and the tenants' default absolute lifetime (s). */
   readonly sessionTtl: number;
+  /** The tenants' default idle timeout (s). */
+  readonly sessionIdleTimeout: number;
+  /** Seconds after a rotation in which a repeated refresh is refused without revoking the grant. */
+  readonly refreshReuseGraceSeconds: number;
+  /** Send back-channel logout tokens to private and loopback addresses too (off: SSRF protection). */
+  readonly backchannelAllowPrivate: boolean;
   readonly trustProxy: boolean;
   /** Audit events older than this many days are removed by the retention purge. */
   readonly auditRetentionDays: number;
@@ -103,6 +113,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (!env.GATEHOUSE_SECRET) problems.push('GATEHOUSE_SECRET: required when NODE_ENV=production (generated secrets are refused)');
     if (!env.GATEHOUSE_ISSUER) problems.push('GATEHOUSE_ISSUER: required when NODE_ENV=production (the public https URL of Gatehouse)');
   }
+  if (parsed.success && parsed.data.GATEHOUSE_SESSION_IDLE_TIMEOUT > parsed.data.GATEHOUSE_SESSION_TTL) {
+    problems.push('GATEHOUSE_SESSION_IDLE_TIMEOUT: must not be longer than GATEHOUSE_SESSION_TTL (the absolute session lifetime)');
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
 
@@ -125,6 +138,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     accessTokenTtl: e.GATEHOUSE_ACCESS_TOKEN_TTL,
     refreshTokenTtl: e.GATEHOUSE_REFRESH_TOKEN_TTL,
     sessionTtl: e.GATEHOUSE_SESSION_TTL,
+    sessionIdleTimeout: e.GATEHOUSE_SESSION_IDLE_TIMEOUT,
+    refreshReuseGraceSeconds: e.GATEHOUSE_REFRESH_REUSE_GRACE,
+    backchannelAllowPrivate: e.GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE,
     trustProxy: e.GATEHOUSE_TRUST_PROXY,
     auditRetentionDays: e.GATEHOUSE_AUDIT_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,

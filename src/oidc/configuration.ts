@@ -7,9 +7,11 @@ import type { ApiResourceService } from '../services/api-resources.ts';
 import type { ApplicationService } from '../services/applications.ts';
 import type { PrivateJwk } from '../services/signing-keys.ts';
 import type { Renderer } from '../views/render.ts';
+import type { SessionService } from '../services/sessions.ts';
 import { buildInteractionPolicy, createExtraTokenClaims, type IdentityFlowDeps } from './identity.ts';
 import { requireMfaWhereConfigured } from './mfa-policy.ts';
 import { ACR_MFA, ACR_PASSWORD } from '../services/sign-in.ts';
+import { applicationSessionCheck } from './sessions.ts';
 
 export interface ConfigurationDeps {
   config: Config;
@@ -24,12 +26,17 @@ export interface ConfigurationDeps {
   identityFlow: IdentityFlowDeps;
   /** Account security (issue 5): whether signing this user in to this client needs a second factor. */
   mfaRequired: (accountId: string, clientId: string) => Promise<boolean>;
+  sessions: SessionService;
 }
 
 const nonceOf = (ctx: KoaContextWithOIDC) => String((ctx.state as { nonce?: string }).nonce ?? '');
 
 export function buildConfiguration(deps: ConfigurationDeps): Configuration {
   const { config, renderer } = deps;
+  const policy = buildInteractionPolicy(deps.identityFlow);
+  // An application's stricter session limits ask for the password again (like max_age).
+  policy.find((prompt) => prompt.name === 'login')?.checks.push(applicationSessionCheck(deps.sessions));
+  const identityClaims = createExtraTokenClaims(deps.identityFlow);
   const alg = config.idTokenAlg;
   const clientAuthMethods: ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
@@ -79,6 +86,10 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     rotateRefreshToken: true,
     // First-party apps get refresh tokens without the offline_access + prompt=consent dance.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Every token is bound to the session it was issued in, offline_access or not: ending a
+    // session (sign-out, an administrator, a password change, its timeouts) ends its refresh
+    // tokens and opaque access tokens, and each device keeps its own refresh-token family.
+    expiresWithSession: async () => true,
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
@@ -91,6 +102,10 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     },
     features: {
       devInteractions: { enabled: false },
+      // OIDC Back-Channel Logout 1.0: applications with a backchannel_logout_uri get a logout
+      // token when a session they are signed in to ends (sign-out here; ended elsewhere: see
+      // installSessionHooks).
+      backchannelLogout: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -168,9 +183,21 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: requireMfaWhereConfigured(buildInteractionPolicy(deps.identityFlow), deps.mfaRequired),
+      policy: requireMfaWhereConfigured(policy, deps.mfaRequired),
     },
-    extraTokenClaims: createExtraTokenClaims(deps.identityFlow),
+    // The token contract's claims, and `sid` (the session uid, as in ID and logout tokens) so a
+    // resource server, and Gatehouse's own API, can tell which session a token belongs to.
+    async extraTokenClaims(ctx, token) {
+      const claims = await identityClaims(ctx, token);
+      const sessionUid = (token as unknown as { sessionUid?: string }).sessionUid;
+      return sessionUid ? { ...(claims ?? {}), sid: sessionUid } : claims;
+    },
+    // oidc-provider refuses outgoing requests (back-channel logout) to private and loopback
+    // addresses; an operator whose applications live on a private network turns that off.
+    ...(config.backchannelAllowPrivate ? { fetch: (url: string | URL | Request, init?: RequestInit) => {
+      const { dispatcher: _dispatcher, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+      return fetch(url, rest);
+    } } : {}),
     async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = await renderer.render('error', {

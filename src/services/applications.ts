@@ -34,6 +34,9 @@ export const redirectUriSchema = z.string().max(2000).superRefine((value, ctx) =
   }
 });
 
+/** OIDC Back-Channel Logout 1.0 §2.2: an absolute URL without a fragment, where logout tokens are POSTed. */
+export const backchannelLogoutUriSchema = redirectUriSchema;
+
 export const newApplicationSchema = z
   .object({
     name: z.string().trim().min(1, 'name is required').max(200),
@@ -43,8 +46,12 @@ export const newApplicationSchema = z
     firstParty: z.boolean().default(true),
     clientId: z.string().regex(/^[A-Za-z0-9._~-]{3,100}$/, 'clientId: 3-100 letters, digits, ".", "_", "~" or "-"').optional(),
     clientSecret: z.string().min(32, 'clientSecret must be at least 32 characters').max(200).optional(),
+    backchannelLogoutUri: backchannelLogoutUriSchema.nullable().optional(),
   })
   .superRefine((value, ctx) => {
+    if (value.type === 'service' && value.backchannelLogoutUri) {
+      ctx.addIssue({ code: 'custom', path: ['backchannelLogoutUri'], message: 'a service application signs no users in and gets no logout tokens' });
+    }
     if (value.type !== 'service' && value.redirectUris.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: `a ${value.type} application needs at least one redirect URI` });
     }
@@ -80,6 +87,7 @@ export const applicationPatchSchema = z
     redirectUris: z.array(redirectUriSchema).max(50).optional(),
     postLogoutRedirectUris: z.array(redirectUriSchema).max(50).optional(),
     firstParty: z.boolean().optional(),
+    backchannelLogoutUri: backchannelLogoutUriSchema.nullable().optional(),
     acceptedIdentityKinds: acceptedIdentityKindsSchema.optional(),
     accessMode: accessModeSchema.optional(),
   })
@@ -113,10 +121,18 @@ export function isConfidential(type: ApplicationType): boolean {
 }
 
 /** oidc-provider client metadata for an application row. */
+/** Where the application receives logout tokens, if it asked for them. */
+export function backchannelLogoutUriOf(app: Application): string | null {
+  return typeof app.metadata.backchannelLogoutUri === 'string' ? app.metadata.backchannelLogoutUri : null;
+}
+
 export function toClientMetadata(app: Application): Record<string, unknown> {
+  const logoutUri = backchannelLogoutUriOf(app);
   const base: Record<string, unknown> = {
     client_id: app.id,
     client_name: app.name,
+    // The logout token always carries `sid` (the session uid) as well as `sub`.
+    ...(logoutUri && app.type !== 'service' ? { backchannel_logout_uri: logoutUri, backchannel_logout_session_required: true } : {}),
   };
   switch (app.type) {
     case 'service':
@@ -166,6 +182,7 @@ function auditable(app: Application) {
     redirectUris: app.redirectUris,
     postLogoutRedirectUris: app.postLogoutRedirectUris,
     firstParty: app.firstParty,
+    backchannelLogoutUri: backchannelLogoutUriOf(app),
     acceptedIdentityKinds: app.acceptedIdentityKinds,
     accessMode: app.accessMode,
   };
@@ -222,7 +239,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
           redirectUris: value.redirectUris,
           postLogoutRedirectUris: value.postLogoutRedirectUris,
           firstParty: value.firstParty,
-          metadata: {},
+          metadata: value.backchannelLogoutUri ? { backchannelLogoutUri: value.backchannelLogoutUri } : {},
           acceptedIdentityKinds,
           accessMode: access.data.accessMode ?? 'everyone',
         });
@@ -251,6 +268,11 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       if (value.redirectUris !== undefined) patch.redirectUris = unique(value.redirectUris);
       if (value.postLogoutRedirectUris !== undefined) patch.postLogoutRedirectUris = unique(value.postLogoutRedirectUris);
       if (value.firstParty !== undefined) patch.firstParty = value.firstParty;
+      if (value.backchannelLogoutUri !== undefined) {
+        if (before.type === 'service' && value.backchannelLogoutUri) throw new AppError('application.invalid', 400, 'backchannelLogoutUri: a service application signs no users in and gets no logout tokens');
+        const { backchannelLogoutUri: _old, ...rest } = before.metadata;
+        patch.metadata = value.backchannelLogoutUri ? { ...rest, backchannelLogoutUri: value.backchannelLogoutUri } : rest;
+      }
       if (value.acceptedIdentityKinds !== undefined) {
         patch.acceptedIdentityKinds = value.acceptedIdentityKinds ? unique(value.acceptedIdentityKinds) : null;
         if (patch.acceptedIdentityKinds) await assertIdentityKindsExist(patch.acceptedIdentityKinds, 'acceptedIdentityKinds');

@@ -145,10 +145,9 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
   /**
    * Deletes the user; identities, memberships, roles, data scopes, status history and grant
    * identities go with it by foreign-key cascade. Its durable sessions, grants and refresh
-   * tokens are deleted in the same transaction so none of them outlives the account.
-   * TODO(sessions): the Redis hot copies of those sessions and grants are not removed here;
-   * they stay unusable (findAccount finds no user) and expire on their TTL. Revoking them
-   * eagerly belongs to the session-management work.
+   * tokens are deleted in the same transaction so none of them outlives the account; the
+   * `user.deleted` event then lets the session service end the session records and remove the
+   * hot copies in the store (services/sessions.ts).
    */
   async function removeIn(tenant: string, id: string, actor: Actor): Promise<User> {
     const removed = await deps.knex.transaction(async (trx) => {

@@ -78,6 +78,16 @@ const SAMPLES: Record<string, ViewData> = {
     currentPath: '/account/mfa',
     csrfToken: 'csrf-1',
   }),
+  'account-sessions': view('Your sessions', {
+    sections: [{ path: '/account', label: 'Overview' }, { path: '/account/sessions', label: 'Sessions' }],
+    currentPath: '/account/sessions',
+    csrfToken: 'csrf-1',
+    signOutAction: '/account/signout',
+    sessions: [
+      { id: 'uid-1', current: true, device: 'Phone', browser: 'Mobile Safari 17', os: 'iOS 17.1', ip: '203.0.113.9', identity: 'Jane', applications: ['Acme Portal'], createdAt: '2026-12-01T10:00:00.000Z', lastActiveAt: '2026-12-01T11:00:00.000Z' },
+      { id: 'uid-2', current: false, device: 'Computer', browser: '<b>Chrome</b> 120', os: 'Windows 10', ip: '198.51.100.7', identity: null, applications: [], createdAt: '2026-12-01T09:00:00.000Z', lastActiveAt: '2026-12-01T09:30:00.000Z' },
+    ],
+  }),
 };
 
 /** Every `<tag …>` start tag with its attributes, parsed just enough for these assertions. */
@@ -323,6 +333,18 @@ describe('views', () => {
       assert.ok(html.includes('<code>req-42</code>'));
       const noId = await renderer.render('error', view('Error', { heading: 'Oops', message: 'Try again.' }));
       assert.doesNotMatch(noId, /reference/);
+    });
+
+    it('account-sessions marks this device, escapes what the browser reported, and gives each session a CSRF-protected form', async () => {
+      const html = await renderer.render('account-sessions', SAMPLES['account-sessions']!);
+      assert.match(html, /Phone: Mobile Safari 17 on iOS 17\.1 <strong class="current">\(this device\)<\/strong>/);
+      assert.match(html, /&lt;b&gt;Chrome&lt;\/b&gt; 120/);
+      assert.doesNotMatch(html, /<b>Chrome/);
+      const forms = tags(html, 'form');
+      assert.deepEqual(forms.map((f) => f.action), ['/account/sessions/uid-1/end', '/account/sessions/uid-2/end', '/account/sessions/others/end']);
+      assert.equal((html.match(/name="_csrf" value="csrf-1"/g) ?? []).length, forms.length);
+      assert.match(html, /Sign out of this device/);
+      assert.match(html, /End every other session/);
     });
 
     it('no-access names the application and the account', async () => {

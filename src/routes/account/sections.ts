@@ -10,4 +10,5 @@ export const ACCOUNT_SECTIONS: readonly AccountSection[] = [
   // Account security (issue 5).
   { path: '/account/password', label: 'Password' },
   { path: '/account/mfa', label: 'Two-step verification' },
+  { path: '/account/sessions', label: 'Sessions' },
 ];

@@ -7,13 +7,14 @@ import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import type { Knex } from 'knex';
 import { ADMIN_API_RESOURCE, type AuthorizationService } from '../../services/authorization.ts';
 import { AppError } from '../../services/errors.ts';
+import type { SessionService } from '../../services/sessions.ts';
 import type { Caller } from './caller.ts';
 
 export function adminApiAudience(issuer: string): string {
   return `${issuer}/api`;
 }
 
-export function createApiAuthenticator(deps: { issuer: string; publicJwks: JWK[]; authorization: AuthorizationService; knex: Knex; tenantId: string }) {
+export function createApiAuthenticator(deps: { issuer: string; publicJwks: JWK[]; authorization: AuthorizationService; knex: Knex; tenantId: string; sessions: Pick<SessionService, 'check'> }) {
   const keySet = createLocalJWKSet({ keys: deps.publicJwks });
   const audience = adminApiAudience(deps.issuer);
 
@@ -44,7 +45,12 @@ export function createApiAuthenticator(deps: { issuer: string; publicJwks: JWK[]
       ? await deps.knex('users').where({ id: authz.ownerId }).first('status')
       : await deps.knex('service_accounts').where({ id: authz.ownerId }).first('status');
     if (!owner || owner.status !== 'active') throw unauthorized(ctx, 'the account of this access token is not active');
+    // A JWT stays valid until it expires wherever it is checked offline; Gatehouse's own API
+    // checks the session it was issued in (`sid`), so ending a session ends its API access at once.
+    const sessionId = typeof payload.sid === 'string' ? payload.sid : undefined;
+    if (sessionId && !(await deps.sessions.check(sessionId)).alive) throw unauthorized(ctx, 'the session of this access token has ended');
     return {
+      sessionId,
       tenantId: authz.tenantId,
       subjectType: authz.ownerType,
       subjectId: authz.ownerId,

@@ -18,6 +18,7 @@ import { userRoutes } from './users.ts';
 import { identityRoutes } from './identities.ts';
 import { dataScopeRoutes } from './data-scopes.ts';
 import { accountSecurityRoutes } from './account-security.ts';
+import { sessionRoutes } from './sessions.ts';
 
 export type ApiServices = GatehouseContext & { issuer: string };
 
@@ -63,6 +64,7 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
     identityRoutes,
     dataScopeRoutes,
     accountSecurityRoutes,
+    sessionRoutes,
   ];
   for (const module of modules) routes.push(...module(services));
   routes.push(...metaRoutes(() => routes, services));
