@@ -38,6 +38,8 @@ import { subscribeAccountMails } from './services/account-mail.ts';
 import { createPasswordExpiryService } from './services/password-expiry.ts';
 import { createPasswordResetService } from './services/password-reset.ts';
 import { createSignInService } from './services/sign-in.ts';
+import { createInvitationService } from './services/invitations.ts';
+import { createUserMaintenanceService } from './services/user-maintenance.ts';
 import type { KeyValueStore } from './store/types.ts';
 
 export const DEFAULT_TENANT = 'default';
@@ -113,7 +115,9 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       maxLifetimeSeconds: config.sessionTtl,
       now: options.now,
     });
-    const userImport = createUserImportService({ knex, audit, authorization });
+    const userMaintenance = createUserMaintenanceService({ knex, directoryUsers, authorization, passwordPolicies });
+    const invitations = createInvitationService({ knex, mailer, passwordReset, logger });
+    const userImport = createUserImportService({ knex, audit, authorization, invitations });
     const openedStore = store;
     return {
       config,
@@ -151,6 +155,8 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       passwordReset,
       signIn,
       sessions,
+      invitations,
+      userMaintenance,
       userImport,
       async close() {
         scheduler.stop();

@@ -25,6 +25,7 @@ import { createAccountAuth } from './routes/account/auth.ts';
 import { createAccountRouter } from './routes/account/index.ts';
 import { createAccountSecurityRouter } from './routes/account/security.ts';
 import { REMINDER_JOB } from './services/password-expiry.ts';
+import { INVITATION_JOB } from './services/invitations.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -33,7 +34,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(context: GatehouseContext, options: { port: number; host: string }): Promise<RunningServer> {
+export interface StartServerOptions {
+  port: number;
+  host: string;
+  /** Start the scheduled jobs' timers (default true). Tests run jobs with runIfDue instead. */
+  scheduledJobs?: boolean;
+}
+
+export async function startServer(context: GatehouseContext, options: StartServerOptions): Promise<RunningServer> {
   const { config, logger } = context;
   const server = http.createServer();
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
@@ -120,6 +128,8 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   provider.use(accountSecurity.allowedMethods());
   // Password expiry reminders, once an hour across all nodes (issue 5).
   context.scheduler.register({ name: REMINDER_JOB, intervalSeconds: 3600, run: () => context.passwordExpiry.runReminders({ changeUrl: `${issuer}/account/password` }) });
+  // Invitation mails queued by the bulk import, every minute across all nodes (issue 7).
+  context.scheduler.register({ name: INVITATION_JOB, intervalSeconds: 60, run: () => context.invitations.sendPending({ linkBase: `${issuer}/account/password/reset` }) });
   const accountSessions = createAccountSessionsRouter({ auth: accountAuth, renderer, sessions: context.sessions, tenantId: context.tenantId });
   provider.use(accountSessions.routes());
   provider.use(accountSessions.allowedMethods());
@@ -127,7 +137,7 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   provider.use(interactions.allowedMethods());
 
   server.on('request', provider.callback());
-  context.scheduler.start();
+  if (options.scheduledJobs ?? true) context.scheduler.start();
   logger.info({ issuer, port }, 'Gatehouse listening');
 
   return {

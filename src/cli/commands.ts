@@ -105,8 +105,8 @@ export const commands: Record<string, Record<string, Command> | Command> = {
       createOutput(Boolean(values.json)).result({ deleted: user.id, username: user.username }, () => `Deleted user ${user.username}.`);
     },
     async import(context, args) {
-      const usage = 'gatehouse users import FILE.csv [--dry-run] [--mode all-or-nothing|per-row] [--json]';
-      const { values, positionals } = parse(args, { 'dry-run': { type: 'boolean' }, mode: { type: 'string' } }, usage);
+      const usage = 'gatehouse users import FILE.csv [--dry-run] [--mode all-or-nothing|per-row] [--skip-invitations] [--json]';
+      const { values, positionals } = parse(args, { 'dry-run': { type: 'boolean' }, mode: { type: 'string' }, 'skip-invitations': { type: 'boolean' } }, usage);
       const file = required(positionals[0], 'FILE.csv', usage);
       const mode = values.mode ?? 'all-or-nothing';
       if (mode !== 'all-or-nothing' && mode !== 'per-row') throw new UsageError(`--mode must be all-or-nothing or per-row (got "${mode}")\n\nUsage: ${usage}`);
@@ -121,10 +121,12 @@ export const commands: Record<string, Record<string, Command> | Command> = {
       const report = await context.userImport.importCsv(text, { tenantId: context.tenantId, actor: CLI_ACTOR, granter: 'system' }, {
         mode,
         dryRun: Boolean(values['dry-run']),
+        invite: !values['skip-invitations'],
         onProgress: ({ phase, done, total }) => process.stderr.write(`${phase} ${done}/${total} rows (${((Date.now() - started) / 1000).toFixed(1)} s)\n`),
       });
       createOutput(Boolean(values.json)).result(report, () => [
         `${report.dryRun ? 'Dry run: ' : ''}${report.rows} rows: ${report.created} ${report.dryRun ? 'would be created' : 'created'}, ${report.existing.length} already existed, ${report.refused} refused${report.committed ? '' : ' (nothing written)'}.`,
+        ...(report.invitations ? [`${report.invitations} invitation mails queued: the server sends them (job user-invitations, every minute).`] : []),
         ...report.problems.map((p) => `  line ${p.line}${p.column ? `, ${p.column}` : ''}: ${p.reason}`),
       ].join('\n'));
       // Exit status 1 when a row was refused, so scripts notice; the report says what was written.

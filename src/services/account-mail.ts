@@ -60,6 +60,15 @@ export function resetMail(user: Recipient & { email: string }, link: string, ttl
   };
 }
 
+export function invitationMail(user: Recipient & { email: string }, link: string, ttlDays: number): MailMessage {
+  return {
+    kind: 'invitation',
+    to: user.email,
+    subject: 'Your new account: choose a password',
+    text: `${greeting(user)}\n\nAn account "${user.username}" was created for you. To choose its password, open this link within ${ttlDays} day${ttlDays === 1 ? '' : 's'}:\n\n${link}\n\nThe link works once. If you did not expect this, ignore this mail.\n`,
+  };
+}
+
 /** Sends the notification mails for user events, in the background (a request never waits for SMTP). */
 export function subscribeAccountMails(deps: { knex: Knex; events: UserEvents; mailer: Mailer; logger: Logger }): void {
   async function recipient(tenantId: string, userId: string): Promise<(Recipient & { email: string }) | undefined> {

@@ -78,6 +78,16 @@ export function createPasswordResetService(deps: {
       pending.add(job);
     },
 
+    /**
+     * A set-password link for a new user (an invitation): the same single-use token as a reset,
+     * with its own lifetime. Only the token's keyed hash is stored.
+     */
+    async issueToken(tenantId: string, userId: string, ttlSeconds: number, db: Knex = deps.knex): Promise<string> {
+      const token = randomToken(32);
+      await queries.insertResetToken(tenantId, userId, hashToken(token), new Date(now().getTime() + ttlSeconds * 1000), db);
+      return token;
+    },
+
     /** Resolves once every background request has been handled (tests). */
     async idle(): Promise<void> {
       while (pending.size) await Promise.all([...pending]);

@@ -23,6 +23,7 @@ import type { AuditEventInput, AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
 import type { GranterRights } from './escalation.ts';
+import type { InvitationService } from './invitations.ts';
 import type { ChangeRequest } from './roles.ts';
 import { departmentSchema, emailSchema, identityAliasSchema, personNameSchema, phoneSchema, SERVICE_IDENTITY_KIND, usernameSchema } from './users.ts';
 import type { z } from 'zod';
@@ -36,6 +37,8 @@ export type ImportMode = 'all-or-nothing' | 'per-row';
 export interface ImportOptions {
   dryRun?: boolean;
   mode?: ImportMode;
+  /** Queue an invitation mail (a set-password link) for each created user with an email and no password. Default true. */
+  invite?: boolean;
   /** Called as the import goes: after parsing, every few thousand rows checked, every chunk written. */
   onProgress?: (progress: { phase: 'parsed' | 'checked' | 'written'; done: number; total: number }) => void;
 }
@@ -60,6 +63,8 @@ export interface ImportReport {
   problems: RowProblem[];
   /** Whether anything was written. */
   committed: boolean;
+  /** Invitation mails queued (sent by the server's user-invitations job). */
+  invitations: number;
 }
 
 /** Argon2 PHC strings, as the argon2 package writes and verifies them. */
@@ -98,7 +103,7 @@ function parseDataScope(value: string): Record<string, string[]> | string {
   return scope;
 }
 
-export function createUserImportService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService }) {
+export function createUserImportService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; invitations: Pick<InvitationService, 'queue'> }) {
   const queries = createUserImportQueries(deps.knex);
 
   function parseCsv(text: string): { header: string[]; records: { line: number; values: Record<string, string> }[] } {
@@ -257,7 +262,7 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
 
       // All-or-nothing with a refused row: nothing is (or, in a dry run, would be) created.
       const blocked = mode === 'all-or-nothing' && refused > 0;
-      const report: ImportReport = { dryRun, mode, rows: total, created: blocked ? 0 : toCreate.length, existing, refused, problems, committed: false };
+      const report: ImportReport = { dryRun, mode, rows: total, created: blocked ? 0 : toCreate.length, existing, refused, problems, committed: false, invitations: 0 };
       if (dryRun || blocked || toCreate.length === 0) return report;
 
       const roleName = new Map(roles.map((r) => [r.id, r.name]));
@@ -286,6 +291,11 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
           }));
           events.push({ tenantId: by.tenantId, action: 'users.imported', ...by.actor, targetType: 'user', targetId: null, details: { mode, rows: total, created: toCreate.length, existing: existing.length, refused } });
           await deps.audit.recordMany(events, trx);
+          if (options.invite ?? true) {
+            const invited = toCreate.filter((u) => u.email && !u.passwordHash).map((u) => u.id);
+            await deps.invitations.queue(trx, by.tenantId, invited);
+            report.invitations = invited.length;
+          }
         });
       } catch (error) {
         // Someone created one of these usernames or emails while the file was being checked.

@@ -50,7 +50,9 @@ export async function startTestGatehouse(env: Record<string, string> = {}, optio
   });
   const logger = createLogger(config.logLevel);
   const context = await openContext(config, logger, { purpose: 'test', migrate: true, now: options.clock?.now });
-  const server = await startServer(context, { port: config.port, host: config.host });
+  // No job timers: a test runs a job with scheduler.runIfDue, and a timer firing in the same
+  // slot would make that claim fail at random.
+  const server = await startServer(context, { port: config.port, host: config.host, scheduledJobs: false });
   return {
     url: server.url,
     issuer: server.issuer,

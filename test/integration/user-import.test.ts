@@ -46,7 +46,7 @@ describe(`bulk CSV import (${storageMode})`, function () {
     ].join('\r\n');
     const response = await importCsv(csv);
     assert.equal(response.status, 200, JSON.stringify(response.body));
-    assert.deepEqual({ ...response.body, existing: undefined }, { dryRun: false, mode: 'all-or-nothing', rows: 2, created: 2, existing: undefined, refused: 0, problems: [], committed: true });
+    assert.deepEqual({ ...response.body, existing: undefined }, { dryRun: false, mode: 'all-or-nothing', rows: 2, created: 2, existing: undefined, refused: 0, problems: [], committed: true, invitations: 1 });
 
     const amy = (await findUser(name('amy')))!;
     assert.equal(amy.email, `${name('amy')}@example.com`);

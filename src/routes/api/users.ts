@@ -2,6 +2,7 @@
 // active or inactive) and their status history. Thin handlers over services/directory-users.ts.
 import { z } from 'zod';
 import { IMPORT_COLUMNS } from '../../services/user-import.ts';
+import type { MaintenanceRow } from '../../services/user-maintenance.ts';
 import { USER_STATUSES, userCloneSchema, userCreateSchema, userListQuerySchema, userPatchSchema, type StatusChange, type UserDetails } from '../../services/directory-users.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
@@ -39,6 +40,22 @@ const statusChangeView = z.object({
   actorId: z.string().nullable(),
   changedAt: z.string(),
 });
+
+const maintenanceView = z.object({
+  id: z.string(),
+  username: z.string(),
+  status: z.enum(USER_STATUSES),
+  userType: z.string().nullable().describe("the kind of the user's default identity"),
+  contact: z.object({ name: z.string().nullable(), email: z.string().nullable(), phone: z.string().nullable(), department: z.string().nullable() }),
+  credentials: z.object({ passwordSet: z.boolean(), passwordChangedAt: z.string().nullable(), passwordExpiresAt: z.string().nullable().describe('null: the policy sets no expiry'), mfaEnrolled: z.boolean(), lockedUntil: z.string().nullable() }),
+  associations: z.record(z.string(), z.array(z.string())).describe('per data-scope key, the values any of its identities may see ("*": all)'),
+  identities: z.array(z.object({ id: z.string(), kind: z.string(), alias: z.string(), isDefault: z.boolean(), roles: z.array(z.string()).describe('effective: direct, groups and default policy'), directRoles: z.array(z.string()), groups: z.array(z.string()), dataScope: z.record(z.string(), z.array(z.string())) })),
+});
+
+function presentMaintenance(row: MaintenanceRow): z.infer<typeof maintenanceView> {
+  const iso = (d: Date | null) => d?.toISOString() ?? null;
+  return { ...row, credentials: { ...row.credentials, passwordChangedAt: iso(row.credentials.passwordChangedAt), passwordExpiresAt: iso(row.credentials.passwordExpiresAt), lockedUntil: iso(row.credentials.lockedUntil) } };
+}
 
 const reasonBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
 
@@ -184,6 +201,19 @@ export function userRoutes(services: ApiServices): ApiRoute[] {
       },
     }),
     defineRoute({
+      method: 'get',
+      path: '/user-maintenance',
+      permission: 'user-maintenance:list',
+      summary: 'The user-maintenance list in one call: per user its id, credential state (password set, MFA enrolled, password expiry, lock), contact details, user type, associations (data-scope values over its identities), identities with their effective roles and data scopes, and status. Same search, filters and cursor as GET /users',
+      tag: 'users',
+      query: userListQuerySchema,
+      response: z.object({ items: z.array(maintenanceView), nextCursor: z.string().nullable() }),
+      async handler({ query, caller }) {
+        const page = await services.userMaintenance.list(caller.tenantId, query);
+        return { items: page.items.map(presentMaintenance), nextCursor: page.nextCursor };
+      },
+    }),
+    defineRoute({
       method: 'post',
       path: '/users/import',
       permission: 'users:import',
@@ -192,6 +222,7 @@ export function userRoutes(services: ApiServices): ApiRoute[] {
       query: z.object({
         mode: z.enum(['all-or-nothing', 'per-row']).default('all-or-nothing'),
         dryRun: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+        invite: z.enum(['true', 'false']).default('true').transform((v) => v === 'true').describe('queue an invitation mail for each created user with an email and no password'),
       }).strict(),
       body: z.string().min(1, 'the CSV file is empty'),
       bodyType: 'text/csv',
@@ -205,9 +236,10 @@ export function userRoutes(services: ApiServices): ApiRoute[] {
         refused: z.number().int(),
         problems: z.array(z.object({ line: z.number().int().describe('line of the file (the header is line 1)'), column: z.string().nullable(), reason: z.string() })),
         committed: z.boolean(),
+        invitations: z.number().int().describe('invitation mails queued; the server sends them within a minute'),
       }),
       async handler({ query, body, caller, ctx }) {
-        return services.userImport.importCsv(body, changeRequestOf(caller, ctx), { mode: query.mode, dryRun: query.dryRun });
+        return services.userImport.importCsv(body, changeRequestOf(caller, ctx), { mode: query.mode, dryRun: query.dryRun, invite: query.invite });
       },
       // 422 when rows were refused, so a client notices without reading the report.
       statusOf: (report) => ((report as { refused: number }).refused > 0 ? 422 : 200),
