@@ -23,13 +23,36 @@ import { createDataScopeService } from './services/data-scopes.ts';
 import { createRoleService } from './services/roles.ts';
 import { createGroupService } from './services/groups.ts';
 import { createDefaultPolicyService } from './services/default-policy.ts';
+import { createUserImportService } from './services/user-import.ts';
+import { createScheduler } from './services/scheduler.ts';
+import { createUserEvents } from './services/user-events.ts';
+import { createSessionService } from './services/sessions.ts';
+import { createSessionArtefacts } from './oidc/artefacts.ts';
 import { createStore } from './store/index.ts';
+import { createPasswordPolicyService } from './services/password-policy.ts';
+import { createLockoutService } from './services/lockout.ts';
+import { createMfaService } from './services/mfa.ts';
+import { createCredentialService } from './services/credentials.ts';
+import { createMailer } from './services/mail.ts';
+import { subscribeAccountMails } from './services/account-mail.ts';
+import { createPasswordExpiryService } from './services/password-expiry.ts';
+import { createPasswordResetService } from './services/password-reset.ts';
+import { createSignInService } from './services/sign-in.ts';
+import { createInvitationService } from './services/invitations.ts';
+import { createUserMaintenanceService } from './services/user-maintenance.ts';
 import type { KeyValueStore } from './store/types.ts';
 
 export const DEFAULT_TENANT = 'default';
 
-export async function openContext(config: Config, logger: Logger, options: { purpose: string; migrate: boolean }) {
-  const db: Database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, purpose: options.purpose });
+export interface ContextOptions {
+  purpose: string;
+  migrate: boolean;
+  /** Clock of the session rules (epoch ms); tests move it instead of waiting for timeouts. */
+  now?: () => number;
+}
+
+export async function openContext(config: Config, logger: Logger, options: ContextOptions) {
+  const db: Database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, purpose: options.purpose, log: { warn: (message) => logger.warn({ message }, 'database'), error: (message) => logger.error({ message }, 'database') } });
   let store: KeyValueStore | undefined;
   try {
     if (options.migrate) {
@@ -43,9 +66,26 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const tenantId = DEFAULT_TENANT;
     const knex = db.knex;
     const audit = createAuditService(knex, logger, { retentionDays: config.auditRetentionDays });
-    const passwords = limitPasswordConcurrency(createPasswordHasher(), config.passwordHashConcurrency);
-    const accounts = await createUserAccountCache({ db, knex, store, tenantId });
-    const users = createUserService({ knex, audit, passwords, tenantId, accounts });
+    const passwords = limitPasswordConcurrency(createPasswordHasher(config.argon2), config.passwordHashConcurrency);
+    // Reactions to user changes (ending sessions, notification mails) subscribe here.
+    const events = createUserEvents();
+    // Jobs register here; the server starts the timers, CLI commands never do.
+    const scheduler = createScheduler({ store, logger });
+    // The audit log's retention purge, once a day on one node; it audits itself.
+    scheduler.register({ name: 'audit-retention', intervalSeconds: 86_400, run: () => audit.purgeExpired({ tenantId }) });
+    // Account security (issue 5): policy, lockout, MFA, password changes, mail, reset, sign-in steps.
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
+    if (!config.smtpUrl && config.production) logger.warn({ outbox: `${config.dataDir}/outbox` }, 'SMTP_URL is not set: reset links, lock notices and expiry reminders are written to this node\'s local outbox instead of being sent');
+    subscribeAccountMails({ knex, events, mailer, logger });
+    const passwordPolicies = createPasswordPolicyService({ knex, audit });
+    const lockout = createLockoutService({ knex, store, audit, events });
+    const mfa = createMfaService({ knex, store, audit, events, encryptionKey: keys.encryptionKey, hashKey: keys.hashKey, issuerName: config.issuer ? new URL(config.issuer).host : 'Gatehouse' });
+    const credentials = createCredentialService({ knex, audit, passwords, policies: passwordPolicies, mfa, events, lockout });
+    const passwordExpiry = createPasswordExpiryService({ knex, mailer, logger });
+    const passwordReset = createPasswordResetService({ knex, store, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
+    const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials });
+    const accounts = await createUserAccountCache({ db, knex, store, tenantId, events });
+    const users = createUserService({ knex, audit, passwords, tenantId, events, credentials, accounts });
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
     const apiResources = await createApiResourceService({ knex, store, audit, tenantId });
     const payloads = createOidcPayloadQueries(knex);
@@ -58,9 +98,27 @@ export async function openContext(config: Config, logger: Logger, options: { pur
     const roles = createRoleService({ knex, audit, authorization, apiResources });
     const groups = createGroupService({ knex, audit, authorization });
     const defaultPolicy = createDefaultPolicyService({ knex, audit, authorization });
-    const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users });
-    const identities = createIdentityService({ knex, audit, authorization, users });
+    const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events, lockout });
+    const identities = createIdentityService({ knex, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ knex, audit, authorization });
+    // Sessions subscribe to the user events above (password change, deactivation, deletion,
+    // lock, identity removal) and register their cleanup job with the scheduler.
+    const sessions = await createSessionService({
+      knex,
+      store,
+      audit,
+      events,
+      scheduler,
+      logger,
+      artefacts: createSessionArtefacts({ store, payloads }),
+      applicationExists: async (clientId) => (await applications.findById(clientId))?.tenantId === tenantId,
+      defaults: { idleTimeoutSeconds: config.sessionIdleTimeout, absoluteLifetimeSeconds: config.sessionTtl },
+      maxLifetimeSeconds: config.sessionTtl,
+      now: options.now,
+    });
+    const userMaintenance = createUserMaintenanceService({ knex, directoryUsers, authorization, passwordPolicies });
+    const invitations = createInvitationService({ knex, mailer, passwordReset, logger });
+    const userImport = createUserImportService({ knex, audit, authorization, invitations });
     const openedStore = store;
     return {
       config,
@@ -71,6 +129,8 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       keys,
       tenantId,
       audit,
+      events,
+      scheduler,
       navigation,
       passwords,
       users,
@@ -87,7 +147,23 @@ export async function openContext(config: Config, logger: Logger, options: { pur
       directoryUsers,
       identities,
       dataScopes,
+      mailer,
+      passwordPolicies,
+      lockout,
+      mfa,
+      credentials,
+      passwordExpiry,
+      passwordReset,
+      signIn,
+      sessions,
+      invitations,
+      userMaintenance,
+      userImport,
       async close() {
+        scheduler.stop();
+        await passwordReset.idle();
+        await mailer.close();
+        await sessions.close();
         await accounts.close();
         await authorization.cache.close();
         await navigation.cache.close();

@@ -12,8 +12,7 @@ import { DEMO_PASSWORD, demoSeed } from './services/demo.ts';
 import { AppError } from './services/errors.ts';
 import { applySeed } from './services/seed.ts';
 import { ensureSystemRoles } from './services/system-roles.ts';
-import { allRoutes } from './routes/api/index.ts';
-import { permissionCatalog } from './routes/api/framework.ts';
+import { adminPermissionCatalog } from './routes/api/index.ts';
 
 async function start(config: Config, logger: Logger, args: string[]): Promise<void> {
   const demo = args.includes('--demo');
@@ -42,7 +41,7 @@ async function start(config: Config, logger: Logger, args: string[]): Promise<vo
     process.stdout.write(`\nCreated administrator "${admin.username}" with one-time password: ${admin.generatedPassword}\nStore it now; it is not shown again (set GATEHOUSE_ADMIN_PASSWORD to choose it).\n\n`);
   }
   if (demo) {
-    const report = await applySeed(context, demoSeed(server.issuer), SYSTEM_ACTOR);
+    const report = await applySeed(context, demoSeed(server.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
     process.stdout.write(`
 Demo loaded (${report.users.created.length} users created, ${report.applications.created.length} applications created).
   Users (password "${DEMO_PASSWORD}"):
@@ -99,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       // As at server start: a command run before the first start (seed, service-accounts) finds
       // the system roles it may name.
-      await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(allRoutes({ ...context, issuer: config.issuer ?? '' })).map((p) => p.name));
+      await ensureSystemRoles(context.knex, context.tenantId, adminPermissionCatalog());
       await run!(context, args);
     } finally {
       await context.close();

@@ -14,11 +14,18 @@ import { createInteractionRouter } from './routes/interactions.ts';
 import { loadSigningKeys } from './services/signing-keys.ts';
 import { createRenderer } from './views/render.ts';
 import { createRequestMemo, recordGrantIdentity, type IdentityFlowDeps } from './oidc/identity.ts';
+import { installSessionHooks, recordSessions, withSessionChecks } from './oidc/sessions.ts';
+import { createAccountSessionsRouter } from './routes/account/sessions.ts';
 import { adminApiAudience, createApiAuthenticator } from './routes/api/auth.ts';
 import { createApiRouter } from './routes/api/index.ts';
 import { permissionCatalog } from './routes/api/framework.ts';
 import { ensureSystemRoles } from './services/system-roles.ts';
 import { createIdentitySelectionService } from './services/identity-selection.ts';
+import { createAccountAuth } from './routes/account/auth.ts';
+import { createAccountRouter } from './routes/account/index.ts';
+import { createAccountSecurityRouter } from './routes/account/security.ts';
+import { REMINDER_JOB } from './services/password-expiry.ts';
+import { INVITATION_JOB } from './services/invitations.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -27,7 +34,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(context: GatehouseContext, options: { port: number; host: string }): Promise<RunningServer> {
+export interface StartServerOptions {
+  port: number;
+  host: string;
+  /** Start the scheduled jobs' timers (default true). Tests run jobs with runIfDue instead. */
+  scheduledJobs?: boolean;
+}
+
+export async function startServer(context: GatehouseContext, options: StartServerOptions): Promise<RunningServer> {
   const { config, logger } = context;
   const server = http.createServer();
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
@@ -55,15 +69,19 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   };
   const apiServices = { ...context, issuer };
   const publicJwks = jwks.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
-  const api = createApiRouter(apiServices, createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, users: context.users, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId }));
+  const api = createApiRouter(apiServices, createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, users: context.users, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, sessions: context.sessions }));
   // System roles follow the route table: a new admin route's permission reaches Admin at start.
   await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
   await context.authorization.invalidateAll();
+  await context.applications.ensureAccountClient(issuer);
 
   const configuration = buildConfiguration({
     config,
     issuer,
-    adapter: createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl }),
+    adapter: withSessionChecks(
+      createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl, refreshReuseGraceSeconds: config.refreshReuseGraceSeconds }),
+      context.sessions,
+    ),
     findAccount: createFindAccount({ users: context.users, authorization: context.authorization, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo }),
     jwks,
     cookieKeys: context.keys.cookieKeys,
@@ -71,8 +89,11 @@ export async function startServer(context: GatehouseContext, options: { port: nu
     apiResources: context.apiResources,
     renderer,
     identityFlow,
+    mfaRequired: (accountId, clientId) => context.passwordPolicies.mfaRequired(context.tenantId, accountId, clientId),
+    sessions: context.sessions,
   });
   const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, serviceAccounts: context.serviceAccounts, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
+  installSessionHooks(provider, { sessions: context.sessions, tenantId: context.tenantId, logger });
 
   // Request lines are debug output: below that level the middleware is not even mounted, so a
   // token request does not pay for building a log entry that is thrown away.
@@ -87,6 +108,8 @@ export async function startServer(context: GatehouseContext, options: { port: nu
   provider.use(errorHandler({ logger, renderer }));
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() });
   provider.use(health.routes());
+  // Outside recordGrantIdentity: by the time it records the session's grant, the identity is known.
+  provider.use(recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, tenantId: context.tenantId }));
   provider.use(recordGrantIdentity(identityFlow));
   // Every admin-API route is under /api/: other requests (tokens, JWKS, pages) skip matching
   // their path against each of its routes.
@@ -102,11 +125,28 @@ export async function startServer(context: GatehouseContext, options: { port: nu
     tenantId: context.tenantId,
     eligibleIdentities: identityFlow.eligibleIdentities,
     identitySelection: createIdentitySelectionService({ knex: context.knex, tenantId: context.tenantId }),
+    signIn: context.signIn,
   });
+  const accountAuth = createAccountAuth({ provider, users: context.users, issuer, hashKey: context.keys.hashKey });
+  const account = createAccountRouter({ auth: accountAuth, renderer, issuer, knex: context.knex, tenantId: context.tenantId });
+  provider.use(account.routes());
+  provider.use(account.allowedMethods());
+  // Account security pages (issue 5): password, two-step verification, forgotten password.
+  const accountSecurity = createAccountSecurityRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, credentials: context.credentials, mfa: context.mfa, passwordReset: context.passwordReset });
+  provider.use(accountSecurity.routes());
+  provider.use(accountSecurity.allowedMethods());
+  // Password expiry reminders, once an hour across all nodes (issue 5).
+  context.scheduler.register({ name: REMINDER_JOB, intervalSeconds: 3600, run: () => context.passwordExpiry.runReminders({ changeUrl: `${issuer}/account/password` }) });
+  // Invitation mails queued by the bulk import, every minute across all nodes (issue 7).
+  context.scheduler.register({ name: INVITATION_JOB, intervalSeconds: 60, run: () => context.invitations.sendPending({ linkBase: `${issuer}/account/password/reset` }) });
+  const accountSessions = createAccountSessionsRouter({ auth: accountAuth, renderer, sessions: context.sessions, tenantId: context.tenantId });
+  provider.use(accountSessions.routes());
+  provider.use(accountSessions.allowedMethods());
   provider.use(interactions.routes());
   provider.use(interactions.allowedMethods());
 
   server.on('request', provider.callback());
+  if (options.scheduledJobs ?? true) context.scheduler.start();
   logger.info({ issuer, port }, 'Gatehouse listening');
 
   return {
@@ -114,6 +154,7 @@ export async function startServer(context: GatehouseContext, options: { port: nu
     issuer,
     port,
     async close() {
+      context.scheduler.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -1,9 +1,11 @@
 // The `gatehouse` subcommands other than `start`: each a thin call into services.
+import { readFile } from 'node:fs/promises';
 import type { GatehouseContext } from '../context.ts';
 import { migrationStatus } from '../db/migrate.ts';
 import { CLI_ACTOR } from '../services/actor.ts';
 import { AppError } from '../services/errors.ts';
 import { applySeed, readSeedFile } from '../services/seed.ts';
+import { adminPermissionCatalog } from '../routes/api/index.ts';
 import { parse, required, UsageError } from './args.ts';
 import { createOutput } from './output.ts';
 
@@ -102,6 +104,34 @@ export const commands: Record<string, Record<string, Command> | Command> = {
       await context.users.remove(user.id, CLI_ACTOR);
       createOutput(Boolean(values.json)).result({ deleted: user.id, username: user.username }, () => `Deleted user ${user.username}.`);
     },
+    async import(context, args) {
+      const usage = 'gatehouse users import FILE.csv [--dry-run] [--mode all-or-nothing|per-row] [--skip-invitations] [--json]';
+      const { values, positionals } = parse(args, { 'dry-run': { type: 'boolean' }, mode: { type: 'string' }, 'skip-invitations': { type: 'boolean' } }, usage);
+      const file = required(positionals[0], 'FILE.csv', usage);
+      const mode = values.mode ?? 'all-or-nothing';
+      if (mode !== 'all-or-nothing' && mode !== 'per-row') throw new UsageError(`--mode must be all-or-nothing or per-row (got "${mode}")\n\nUsage: ${usage}`);
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+      // Progress goes to stderr, so stdout keeps only the report (and --json stays parseable).
+      const started = Date.now();
+      const report = await context.userImport.importCsv(text, { tenantId: context.tenantId, actor: CLI_ACTOR, granter: 'system' }, {
+        mode,
+        dryRun: Boolean(values['dry-run']),
+        invite: !values['skip-invitations'],
+        onProgress: ({ phase, done, total }) => process.stderr.write(`${phase} ${done}/${total} rows (${((Date.now() - started) / 1000).toFixed(1)} s)\n`),
+      });
+      createOutput(Boolean(values.json)).result(report, () => [
+        `${report.dryRun ? 'Dry run: ' : ''}${report.rows} rows: ${report.created} ${report.dryRun ? 'would be created' : 'created'}, ${report.existing.length} already existed, ${report.refused} refused${report.committed ? '' : ' (nothing written)'}.`,
+        ...(report.invitations ? [`${report.invitations} invitation mails queued: the server sends them (job user-invitations, every minute).`] : []),
+        ...report.problems.map((p) => `  line ${p.line}${p.column ? `, ${p.column}` : ''}: ${p.reason}`),
+      ].join('\n'));
+      // Exit status 1 when a row was refused, so scripts notice; the report says what was written.
+      if (report.refused > 0) throw new AppError('import.rows_refused', 422, `${report.refused} row(s) refused${report.committed ? '; the other rows were imported' : '; nothing was imported'}`);
+    },
   },
 
   'service-accounts': {
@@ -150,11 +180,12 @@ export const commands: Record<string, Record<string, Command> | Command> = {
     const usage = 'gatehouse seed FILE.(json|yaml) [--json]';
     const { values, positionals } = parse(args, {}, usage);
     const file = required(positionals[0], 'FILE', usage);
-    const report = await applySeed(context, await readSeedFile(file), CLI_ACTOR);
+    const report = await applySeed(context, await readSeedFile(file), CLI_ACTOR, { adminCatalog: adminPermissionCatalog() });
     createOutput(Boolean(values.json)).result(report, () => [
       `users: ${report.users.created.length} created, ${report.users.unchanged.length} unchanged`,
       `applications: ${report.applications.created.length} created, ${report.applications.updated.length} updated, ${report.applications.unchanged.length} unchanged`,
       `API resources: ${report.apiResources.created.length} created, ${report.apiResources.updated.length} updated, ${report.apiResources.unchanged.length} unchanged`,
+      ...(report.navigation.updated.length + report.navigation.unchanged.length ? [`navigation: ${report.navigation.updated.length} updated, ${report.navigation.unchanged.length} unchanged`] : []),
       ...report.clientSecrets.map((s) => `client_secret for ${s.clientId}: ${s.clientSecret}  (shown only now)`),
     ].join('\n'));
   },
@@ -166,7 +197,7 @@ Commands:
   start [--demo]                      start the server (migrates first unless GATEHOUSE_MIGRATE_ON_START=false)
   migrate                             apply pending database migrations
   clients create|list|delete          manage applications (OIDC clients)
-  users create|set-password|list|delete
+  users create|set-password|list|delete|import
                                       manage users
   seed FILE                           import users, applications and API resources (idempotent)
   service-accounts create --name N [--role R]...

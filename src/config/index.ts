@@ -35,9 +35,20 @@ const envSchema = z.object({
   GATEHOUSE_ACCESS_TOKEN_TTL: z.coerce.number().int().min(30).max(86400).default(600),
   GATEHOUSE_REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).default(14 * 24 * 3600),
   GATEHOUSE_SESSION_TTL: z.coerce.number().int().min(60).default(14 * 24 * 3600),
+  GATEHOUSE_SESSION_IDLE_TIMEOUT: z.coerce.number().int().min(60).default(3 * 24 * 3600),
+  GATEHOUSE_REFRESH_REUSE_GRACE: z.coerce.number().int().min(0).max(60).default(5),
+  GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE: booleanFromEnv.default(false),
   GATEHOUSE_TRUST_PROXY: booleanFromEnv.default(false),
   GATEHOUSE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
+  // Account security (issue 5). argon2id parameters of new hashes (OWASP Password Storage Cheat
+  // Sheet minimum by default; tests lower them to stay fast).
+  GATEHOUSE_ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(4 * 1024 * 1024).default(19456),
+  GATEHOUSE_ARGON2_TIME_COST: z.coerce.number().int().min(1).max(100).default(2),
+  GATEHOUSE_ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
   GATEHOUSE_PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+  SMTP_URL: urlWithProtocols(['smtp:', 'smtps:']).optional(),
+  GATEHOUSE_MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
+  GATEHOUSE_RESET_TOKEN_TTL: z.coerce.number().int().min(300).max(86400).default(1800),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -63,13 +74,26 @@ export interface Config {
   readonly idTokenAlg: 'RS256' | 'ES256';
   readonly accessTokenTtl: number;
   readonly refreshTokenTtl: number;
+  /** Longest a session is kept, and the tenants' default absolute lifetime (s). */
   readonly sessionTtl: number;
+  /** The tenants' default idle timeout (s). */
+  readonly sessionIdleTimeout: number;
+  /** Seconds after a rotation in which a repeated refresh is refused without revoking the grant. */
+  readonly refreshReuseGraceSeconds: number;
+  /** Send back-channel logout tokens to private and loopback addresses too (off: SSRF protection). */
+  readonly backchannelAllowPrivate: boolean;
   readonly trustProxy: boolean;
   /** Audit events older than this many days are removed by the retention purge. */
   readonly auditRetentionDays: number;
   /** argon2id computations at once (sign-ins, password changes); default one per core. */
   readonly passwordHashConcurrency: number;
   readonly logLevel: Env['LOG_LEVEL'];
+  readonly argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  /** undefined: mails go to GATEHOUSE_DATA_DIR/outbox (a warning at start in production). */
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  /** Lifetime of a password-reset link (s). */
+  readonly resetTokenTtl: number;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +117,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (!env.GATEHOUSE_SECRET) problems.push('GATEHOUSE_SECRET: required when NODE_ENV=production (generated secrets are refused)');
     if (!env.GATEHOUSE_ISSUER) problems.push('GATEHOUSE_ISSUER: required when NODE_ENV=production (the public https URL of Gatehouse)');
   }
+  if (parsed.success && parsed.data.GATEHOUSE_SESSION_IDLE_TIMEOUT > parsed.data.GATEHOUSE_SESSION_TTL) {
+    problems.push('GATEHOUSE_SESSION_IDLE_TIMEOUT: must not be longer than GATEHOUSE_SESSION_TTL (the absolute session lifetime)');
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
 
@@ -115,9 +142,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     accessTokenTtl: e.GATEHOUSE_ACCESS_TOKEN_TTL,
     refreshTokenTtl: e.GATEHOUSE_REFRESH_TOKEN_TTL,
     sessionTtl: e.GATEHOUSE_SESSION_TTL,
+    sessionIdleTimeout: e.GATEHOUSE_SESSION_IDLE_TIMEOUT,
+    refreshReuseGraceSeconds: e.GATEHOUSE_REFRESH_REUSE_GRACE,
+    backchannelAllowPrivate: e.GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE,
     trustProxy: e.GATEHOUSE_TRUST_PROXY,
     auditRetentionDays: e.GATEHOUSE_AUDIT_RETENTION_DAYS,
     passwordHashConcurrency: e.GATEHOUSE_PASSWORD_HASH_CONCURRENCY ?? os.availableParallelism(),
     logLevel: e.LOG_LEVEL,
+    argon2: { memoryCost: e.GATEHOUSE_ARGON2_MEMORY_KIB, timeCost: e.GATEHOUSE_ARGON2_TIME_COST, parallelism: e.GATEHOUSE_ARGON2_PARALLELISM },
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.GATEHOUSE_MAIL_FROM,
+    resetTokenTtl: e.GATEHOUSE_RESET_TOKEN_TTL,
   });
 }

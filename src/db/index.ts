@@ -45,13 +45,18 @@ export interface CreateDatabaseOptions {
   poolMax?: number;
   /** Why this process opens the database ("start", "migrate", ...): shown to whoever finds it busy. */
   purpose: string;
+  /**
+   * Where knex's own warnings go (a lost connection, a failed acquire): the application log,
+   * as one line each, instead of knex printing them with stack traces to the console.
+   */
+  log?: { warn(message: string): void; error(message: string): void };
 }
 
 // Fail requests quickly when PostgreSQL is down instead of queueing them for knex's default 60s.
 const CONNECT_TIMEOUT_MS = 5000;
 
 export async function createDatabase(options: CreateDatabaseOptions): Promise<Database> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolMax ?? 10, options.purpose) : openPglite(options.dataDir, options.purpose);
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolMax ?? 10, options.purpose, options.log) : openPglite(options.dataDir, options.purpose);
 }
 
 /** host:port/database of a URL, for messages: the password must never reach a log. */
@@ -82,7 +87,8 @@ function isKnexTimeout(error: unknown): boolean {
   return error instanceof Error && error.name === 'KnexTimeoutError';
 }
 
-async function openPostgres(databaseUrl: string, poolMax: number, purpose: string): Promise<Database> {
+async function openPostgres(databaseUrl: string, poolMax: number, purpose: string, log?: CreateDatabaseOptions['log']): Promise<Database> {
+  const text = (message: unknown) => redact(message instanceof Error ? messageOf(message) : String(message), databaseUrl);
   const knex = knexFactory({
     client: 'pg',
     connection: {
@@ -95,6 +101,7 @@ async function openPostgres(databaseUrl: string, poolMax: number, purpose: strin
     },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
+    ...(log ? { log: { warn: (m: unknown) => log.warn(text(m)), error: (m: unknown) => log.error(text(m)), deprecate: (m: unknown) => log.warn(text(m)), debug: () => undefined } } : {}),
   });
   try {
     await knex.raw('select 1');

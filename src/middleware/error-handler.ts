@@ -1,15 +1,48 @@
 // Turns errors from our own routes into a clear response: problem+json (RFC 9457) for the API,
 // an HTML error page elsewhere. Nothing leaks a stack trace; unexpected errors are logged.
+// PostgreSQL or Redis out of reach is not a bug: 503 with Retry-After (RFC 9110 §15.6.4), also
+// for oidc-provider's own endpoints, whose errors oidc-provider answers itself (as a 500
+// server_error): it reports them through its `server_error` event, which marks the request
+// (markUnavailable), and the answer is rewritten here on the way out.
 import type { Context, Next } from 'koa';
 import type { Logger } from '../logger.ts';
+import { isUnavailableError, markedUnavailable, UNAVAILABLE_MESSAGE } from '../services/availability.ts';
 import { AppError } from '../services/errors.ts';
 import type { Renderer } from '../views/render.ts';
 
+const RETRY_AFTER_SECONDS = '5';
+
 export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
+  const nonceOf = (ctx: Context) => String((ctx.state as { nonce?: string }).nonce ?? '');
+
+  async function respondUnavailable(ctx: Context): Promise<void> {
+    ctx.status = 503;
+    ctx.remove('location');
+    ctx.set('retry-after', RETRY_AFTER_SECONDS);
+    ctx.set('cache-control', 'no-store');
+    if (ctx.path.startsWith('/api/')) {
+      ctx.type = 'application/problem+json';
+      ctx.body = { type: 'about:blank', title: UNAVAILABLE_MESSAGE, status: 503, code: 'service.unavailable' };
+    } else if (ctx.accepts('json', 'html') === 'html') {
+      ctx.type = 'html';
+      ctx.body = await deps.renderer.render('error', { nonce: nonceOf(ctx), title: 'Temporarily unavailable', heading: 'Temporarily unavailable', message: UNAVAILABLE_MESSAGE });
+    } else {
+      // The OAuth error code for this (RFC 6749 §4.1.2.1), on every OIDC endpoint.
+      ctx.type = 'application/json';
+      ctx.body = { error: 'temporarily_unavailable', error_description: UNAVAILABLE_MESSAGE };
+    }
+  }
+
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
+      if (markedUnavailable(ctx)) await respondUnavailable(ctx);
     } catch (error) {
+      if (isUnavailableError(error)) {
+        deps.logger.warn({ path: ctx.path, error: (error as Error).message }, 'storage unavailable');
+        await respondUnavailable(ctx);
+        return;
+      }
       const known = error instanceof AppError ? error : undefined;
       const status = known?.status ?? 500;
       const code = known?.code ?? 'internal_error';
@@ -22,7 +55,7 @@ export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
       } else {
         ctx.type = 'html';
         ctx.body = await deps.renderer.render('error', {
-          nonce: String((ctx.state as { nonce?: string }).nonce ?? ''),
+          nonce: nonceOf(ctx),
           title: 'Something went wrong',
           heading: status === 404 ? 'Not found' : 'Something went wrong',
           message,

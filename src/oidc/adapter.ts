@@ -6,8 +6,13 @@
 // never by reading a flag in JavaScript: oidc-provider's own `if (code.consumed)` check runs
 // before `consume()`, so two parallel redemptions could both pass it. The loser of the atomic
 // consume revokes the grant, as RFC 6749 §4.1.2 and §10.5 ask for a reused code.
+//
+// Refresh-token reuse (RFC 9700 §4.14.2): a rotated refresh token presented again revokes the
+// grant, except within `refreshReuseGraceSeconds` of its rotation, where it is refused without
+// revoking anything: that is a client that sent the same refresh twice (a retry, two tabs), not
+// a thief. Single use stays atomic either way: only one request ever rotates a token.
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { errors } from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 import type { OidcPayloadQueries } from '../queries/oidc-payloads.ts';
 import { toClientMetadata, type ApplicationService } from '../services/applications.ts';
 import { serviceAccountClientMetadata, type ServiceAccountService } from '../services/service-accounts.ts';
@@ -25,20 +30,36 @@ export interface AdapterDeps {
   tenantId: string;
   /** Lifetime of the per-grant index of token keys: at least the longest token lifetime. */
   grantIndexTtl: number;
+  /** Seconds after a rotation in which a repeated refresh is refused without revoking the grant. */
+  refreshReuseGraceSeconds: number;
 }
 
 const epoch = () => Math.floor(Date.now() / 1000);
-const payloadKey = (model: string, id: string) => `oidc:${model}:${id}`;
-const consumedKey = (model: string, id: string) => `oidc:consumed:${model}:${id}`;
+// Exported for src/oidc/artefacts.ts, which removes sessions and grants outside a request.
+export const payloadKey = (model: string, id: string) => `oidc:${model}:${id}`;
+export const consumedKey = (model: string, id: string) => `oidc:consumed:${model}:${id}`;
 const grantKey = (grantId: string) => `oidc:grant:${grantId}`;
-const sessionUidKey = (uid: string) => `oidc:sessionUid:${uid}`;
+export const sessionUidKey = (uid: string) => `oidc:sessionUid:${uid}`;
+
+/**
+ * A refresh token rotated moments ago and presented again at the token endpoint: hide that it
+ * was consumed, so oidc-provider does not revoke the grant itself but calls consume(), which
+ * refuses it (see the header). Introspection and revocation still see it as consumed.
+ */
+function withinReuseGrace(model: string, payload: AdapterPayload, graceSeconds: number): boolean {
+  return model === 'RefreshToken' && typeof payload.consumed === 'number' && epoch() - payload.consumed <= graceSeconds && Provider.ctx?.oidc?.route === 'token';
+}
 
 /** Removes every artefact of a grant from both stores and the grant itself. */
+//
+// PostgreSQL first, then the store: a find() that falls back to PostgreSQL re-reads it after
+// warming the store (see find), so whatever the interleaving, a revoked grant cannot be warmed
+// back into the store by a request that read it a moment before it was deleted.
 export async function revokeGrant(deps: Pick<AdapterDeps, 'store' | 'payloads'>, grantId: string): Promise<void> {
   const members = await deps.store.smembers(grantKey(grantId));
-  await deps.store.del(grantKey(grantId), payloadKey('Grant', grantId), ...members);
   await deps.payloads.destroyByGrantId(grantId);
   await deps.payloads.destroy('Grant', grantId);
+  await deps.store.del(grantKey(grantId), payloadKey('Grant', grantId), ...members);
 }
 
 export function createAdapterFactory(deps: AdapterDeps) {
@@ -114,6 +135,7 @@ class StoreAdapter implements Adapter {
     if (raw) {
       const payload = JSON.parse(raw) as AdapterPayload;
       if (consumed) payload.consumed = Number(consumed);
+      if (withinReuseGrace(this.model, payload, this.deps.refreshReuseGraceSeconds)) delete payload.consumed;
       return payload;
     }
     if (!this.durable) return undefined;
@@ -130,7 +152,14 @@ class StoreAdapter implements Adapter {
       if (payload.grantId && GRANTABLE_MODELS.has(this.model)) {
         await this.deps.store.sadd(grantKey(payload.grantId), [payloadKey(this.model, id)], Math.max(this.deps.grantIndexTtl, ttl ?? 0));
       }
+      // Deleted (revoked, destroyed) while we were warming the store: undo the warm copy.
+      // Deleters remove the PostgreSQL row before the store's, so one of the two sees the other.
+      if (!(await this.deps.payloads.find(this.model, id))) {
+        await this.deps.store.del(payloadKey(this.model, id), consumedKey(this.model, id));
+        return undefined;
+      }
     }
+    if (withinReuseGrace(this.model, payload, this.deps.refreshReuseGraceSeconds)) delete payload.consumed;
     return payload;
   }
 
@@ -152,13 +181,19 @@ class StoreAdapter implements Adapter {
     const now = String(epoch());
     // The consumed marker lives as long as the payload it marks (one atomic script, no read
     // first). For durable models PostgreSQL decides who was first (UPDATE ... WHERE consumed_at
-    // IS NULL) and the marker is the hot copy of that answer, so both run at once; otherwise the
-    // marker's SET NX decides.
+    // IS NULL) and the marker is the hot copy of that answer; otherwise the marker's SET NX
+    // decides.
     let first: boolean;
     if (this.durable) {
-      [first] = await Promise.all([this.deps.payloads.consume(this.model, id), this.deps.store.setIfAbsentWithTtlOf(marker, now, key, this.deps.grantIndexTtl)]);
+      first = await this.deps.payloads.consume(this.model, id);
+      // Only the winner stamps the hot copy: a loser must not move the time of the rotation,
+      // which the reuse grace window is measured from.
+      if (first) await this.deps.store.setIfAbsentWithTtlOf(marker, now, key, this.deps.grantIndexTtl);
     } else {
       first = await this.deps.store.setIfAbsentWithTtlOf(marker, now, key, 600);
+    }
+    if (!first && this.model === 'RefreshToken' && this.deps.refreshReuseGraceSeconds > 0 && (await this.deps.payloads.consumedWithin(this.model, id, this.deps.refreshReuseGraceSeconds))) {
+      throw new errors.InvalidGrant('refresh token already used: it was rotated moments ago, use the refresh token that request returned');
     }
     if (!first) {
       // A reused code or refresh token (rare): find its grant and revoke everything it issued.
@@ -176,17 +211,19 @@ class StoreAdapter implements Adapter {
       const uid = raw ? (JSON.parse(raw) as AdapterPayload).uid : undefined;
       if (uid) await this.deps.store.del(sessionUidKey(uid));
     }
-    await this.deps.store.del(key, consumedKey(this.model, id));
+    // PostgreSQL first (see revokeGrant).
     if (this.durable) await this.deps.payloads.destroy(this.model, id);
+    await this.deps.store.del(key, consumedKey(this.model, id));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
     const members = await this.deps.store.smembers(grantKey(grantId));
     const ours = members.filter((key) => key.startsWith(`oidc:${this.model}:`));
+    // PostgreSQL first (see revokeGrant).
+    if (this.model === 'RefreshToken') await this.deps.payloads.destroyByGrantId(grantId);
     if (ours.length > 0) {
       await this.deps.store.del(...ours);
       await this.deps.store.srem(grantKey(grantId), ours);
     }
-    if (this.model === 'RefreshToken') await this.deps.payloads.destroyByGrantId(grantId);
   }
 }

@@ -7,7 +7,11 @@ import type { ApiResourceService } from '../services/api-resources.ts';
 import type { ApplicationService } from '../services/applications.ts';
 import type { PrivateJwk } from '../services/signing-keys.ts';
 import type { Renderer } from '../views/render.ts';
+import type { SessionService } from '../services/sessions.ts';
 import { buildInteractionPolicy, createExtraTokenClaims, type IdentityFlowDeps } from './identity.ts';
+import { requireMfaWhereConfigured } from './mfa-policy.ts';
+import { ACR_MFA, ACR_PASSWORD } from '../services/sign-in.ts';
+import { applicationSessionCheck } from './sessions.ts';
 
 export interface ConfigurationDeps {
   config: Config;
@@ -20,12 +24,19 @@ export interface ConfigurationDeps {
   apiResources: ApiResourceService;
   renderer: Renderer;
   identityFlow: IdentityFlowDeps;
+  /** Account security (issue 5): whether signing this user in to this client needs a second factor. */
+  mfaRequired: (accountId: string, clientId: string) => Promise<boolean>;
+  sessions: SessionService;
 }
 
 const nonceOf = (ctx: KoaContextWithOIDC) => String((ctx.state as { nonce?: string }).nonce ?? '');
 
 export function buildConfiguration(deps: ConfigurationDeps): Configuration {
   const { config, renderer } = deps;
+  const policy = buildInteractionPolicy(deps.identityFlow);
+  // An application's stricter session limits ask for the password again (like max_age).
+  policy.find((prompt) => prompt.name === 'login')?.checks.push(applicationSessionCheck(deps.sessions));
+  const identityClaims = createExtraTokenClaims(deps.identityFlow);
   const alg = config.idTokenAlg;
   const clientAuthMethods: ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
@@ -42,13 +53,17 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     responseTypes: ['code'],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'identity'],
     claims: {
-      openid: ['sub'],
+      // How and when the user signed in (OIDC Core §2; RFC 8176 amr values "pwd", "otp") go into
+      // every ID token: as claims of the openid scope, not only when a client asks for them.
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
       profile: ['name', 'preferred_username', 'updated_at'],
       email: ['email', 'email_verified'],
       // Gatehouse's identity model (DESIGN.md "Token contract").
       identity: ['identity', 'roles', 'groups', 'data_scope'],
     },
     clientAuthMethods,
+    // OIDC Core §2 acr: password alone, or password and a second factor (amr ["pwd", "otp"]).
+    acrValues: [ACR_PASSWORD, ACR_MFA],
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -71,6 +86,10 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     rotateRefreshToken: true,
     // First-party apps get refresh tokens without the offline_access + prompt=consent dance.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Every token is bound to the session it was issued in, offline_access or not: ending a
+    // session (sign-out, an administrator, a password change, its timeouts) ends its refresh
+    // tokens and opaque access tokens, and each device keeps its own refresh-token family.
+    expiresWithSession: async () => true,
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
@@ -83,6 +102,10 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     },
     features: {
       devInteractions: { enabled: false },
+      // OIDC Back-Channel Logout 1.0: applications with a backchannel_logout_uri get a logout
+      // token when a session they are signed in to ends (sign-out here; ended elsewhere: see
+      // installSessionHooks).
+      backchannelLogout: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -160,9 +183,21 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: buildInteractionPolicy(deps.identityFlow),
+      policy: requireMfaWhereConfigured(policy, deps.mfaRequired),
     },
-    extraTokenClaims: createExtraTokenClaims(deps.identityFlow),
+    // The token contract's claims, and `sid` (the session uid, as in ID and logout tokens) so a
+    // resource server, and Gatehouse's own API, can tell which session a token belongs to.
+    async extraTokenClaims(ctx, token) {
+      const claims = await identityClaims(ctx, token);
+      const sessionUid = (token as unknown as { sessionUid?: string }).sessionUid;
+      return sessionUid ? { ...(claims ?? {}), sid: sessionUid } : claims;
+    },
+    // oidc-provider refuses outgoing requests (back-channel logout) to private and loopback
+    // addresses; an operator whose applications live on a private network turns that off.
+    ...(config.backchannelAllowPrivate ? { fetch: (url: string | URL | Request, init?: RequestInit) => {
+      const { dispatcher: _dispatcher, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+      return fetch(url, rest);
+    } } : {}),
     async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = await renderer.render('error', {

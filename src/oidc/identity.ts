@@ -4,6 +4,7 @@ import type { KoaContextWithOIDC, Configuration } from 'oidc-provider';
 import { interactionPolicy } from 'oidc-provider';
 import { ADMIN_API_RESOURCE, type AuthorizationService, type EffectiveAuthorization } from '../services/authorization.ts';
 import type { GrantIdentityService } from '../services/grant-identities.ts';
+import { ACCOUNT_CLIENT_ID } from '../services/applications.ts';
 
 export const SELECT_IDENTITY_PROMPT = 'select_account';
 
@@ -86,6 +87,8 @@ export function buildInteractionPolicy(deps: IdentityFlowDeps): NonNullable<NonN
       const { oidc } = ctx;
       const accountId = oidc.session?.accountId;
       if (!accountId || !oidc.client) return Check.NO_NEED_TO_PROMPT;
+      // The account pages are about the person, not one of their identities.
+      if (oidc.client.clientId === ACCOUNT_CLIENT_ID) return Check.NO_NEED_TO_PROMPT;
       const result = resultOf(ctx);
       if (result.select_account?.identityId) return Check.NO_NEED_TO_PROMPT;
       const clientId = oidc.client.clientId;

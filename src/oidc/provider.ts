@@ -2,6 +2,7 @@
 // that import oidc-provider values.
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '../logger.ts';
+import { isUnavailableError, markUnavailable } from '../services/availability.ts';
 import type { AuditService } from '../services/audit.ts';
 import { keyedHashMatches } from '../services/secrets.ts';
 import { SERVICE_ACCOUNT_CLIENT_SECRET, type ServiceAccountService } from '../services/service-accounts.ts';
@@ -45,6 +46,12 @@ export function createProvider(options: {
     void audit.record({ tenantId, action: 'user.signed_out', actorType: 'user', actorId: accountId, targetType: 'user', targetId: accountId, ...requestInfo(ctx), details: { clientId: ctx.oidc.client?.clientId ?? null } });
   });
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
+    // PostgreSQL or Redis away: answered as 503 by errorHandler, logged without the noise.
+    if (isUnavailableError(err)) {
+      markUnavailable(ctx);
+      logger.warn({ route: ctx.oidc?.route, error: err.message }, 'storage unavailable');
+      return;
+    }
     logger.error({ err, route: ctx.oidc?.route }, 'oidc server error');
   });
   provider.on('grant.error', (_ctx: KoaContextWithOIDC, err: Error & { error?: string; error_description?: string }) => {

@@ -57,6 +57,23 @@ export function createOidcPayloadQueries(knex: Knex) {
     async destroyByGrantId(grantId: string): Promise<void> {
       await knex('oidc_payloads').where({ grant_id: grantId }).delete();
     },
+    /** Whether the row was consumed within the last `seconds` (PostgreSQL's clock, as it set it). */
+    async consumedWithin(model: string, id: string, seconds: number): Promise<boolean> {
+      const row: { recent: boolean } | undefined = await knex('oidc_payloads').where({ model, id }).first(knex.raw('consumed_at >= now() - make_interval(secs => ?) as recent', [seconds]));
+      return row?.recent === true;
+    },
+    /** Every stored id of a model with this uid (a session's ids change at every sign-in). */
+    async idsByUid(model: string, uid: string): Promise<string[]> {
+      const rows: { id: string }[] = await knex('oidc_payloads').where({ model, uid }).select('id');
+      return rows.map((r) => r.id);
+    },
+    async destroyByUid(model: string, uid: string): Promise<void> {
+      await knex('oidc_payloads').where({ model, uid }).delete();
+    },
+    async idsByAccount(model: string, tenantId: string, accountId: string): Promise<string[]> {
+      const rows: { id: string }[] = await knex('oidc_payloads').where({ model, tenant_id: tenantId, account_id: accountId }).select('id');
+      return rows.map((r) => r.id);
+    },
     async deleteExpired(): Promise<number> {
       return knex('oidc_payloads').where('expires_at', '<', knex.fn.now()).delete();
     },

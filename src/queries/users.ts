@@ -14,6 +14,8 @@ export interface User {
   passwordHash: string | null;
   status: UserStatus;
   defaultIdentityId: string | null;
+  /** While locked after failed sign-ins: when the lock ends (account security, issue 5). */
+  lockedUntil: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -29,6 +31,8 @@ interface UserRow {
   password_hash: string | null;
   status: UserStatus;
   default_identity_id: string | null;
+  password_changed_at?: Date | string | null;
+  locked_until?: Date | string | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -45,6 +49,7 @@ export function toUser(row: UserRow): User {
     passwordHash: row.password_hash,
     status: row.status,
     defaultIdentityId: row.default_identity_id ?? null,
+    lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -140,6 +145,8 @@ export function createUserQueries(knex: Knex) {
           phone: user.phone ?? null,
           department: user.department ?? null,
           password_hash: user.passwordHash,
+          // Account security: a password's expiry cycle starts when it is set.
+          password_changed_at: user.passwordHash ? trx.fn.now() : null,
           status: user.status,
         })
         .returning('*');
@@ -164,6 +171,7 @@ export function createUserQueries(knex: Knex) {
     async setDefaultIdentity(tenantId: string, id: string, identityId: string, trx: Knex = knex): Promise<void> {
       await trx('users').where({ tenant_id: tenantId, id }).update({ default_identity_id: identityId, updated_at: trx.fn.now() });
     },
+    /** Replaces the hash of the same password (a re-hash at sign-in): its expiry cycle stays. */
     async updatePasswordHash(tenantId: string, id: string, passwordHash: string, trx: Knex = knex): Promise<boolean> {
       const rows = await trx('users').where({ tenant_id: tenantId, id }).update({ password_hash: passwordHash, updated_at: knex.fn.now() }).returning('id');
       return rows.length > 0;

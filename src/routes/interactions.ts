@@ -10,6 +10,8 @@ import type { Renderer } from '../views/render.ts';
 import { readForm } from '../middleware/form-body.ts';
 import type { EligibleIdentity } from '../oidc/identity.ts';
 import type { IdentitySelectionService } from '../services/identity-selection.ts';
+import type { SignInOutcome, SignInService, SignInStep } from '../services/sign-in.ts';
+import type { Violation } from '../services/password-policy.ts';
 
 // One message for an unknown user, a wrong password and an inactive account, so the page never
 // tells whether an account exists (OWASP ASVS 5 V6.3.8 / NIST 800-63B rev 4 §3.2.2).
@@ -23,6 +25,8 @@ interface InteractionDeps {
   tenantId: string;
   eligibleIdentities(userId: string, clientId: string): Promise<EligibleIdentity[]>;
   identitySelection: IdentitySelectionService;
+  /** Account security (issue 5): the password, second-factor and password-change steps. */
+  signIn: SignInService;
 }
 
 const KIND_LABELS: Record<string, string> = { internal: 'Internal user', client: 'Client', supplier: 'Supplier' };
@@ -60,13 +64,128 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       clientName: await clientName(interaction.params.client_id),
       username: extra.username ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : undefined),
       error: extra.error,
+      forgotUrl: '/account/password/forgot',
     });
   }
+
+  // --- Account security steps (issue 5): second factor, its enrollment, a new password. ---
+
+  async function renderStep(ctx: Context, interaction: Details, step: SignInStep | 'done', extra: { error?: string; violations?: Violation[]; expired?: boolean } = {}) {
+    ctx.type = 'html';
+    const base = `/interaction/${interaction.uid}`;
+    if (step === 'done') {
+      // The recovery codes page was left before "continue": carry on from where it stopped.
+      return finish(ctx, interaction);
+    }
+    if (step === 'totp') {
+      ctx.body = await renderer.render('mfa', { nonce: nonce(ctx), title: 'Enter your code', action: `${base}/totp`, recoveryAction: `${base}/recovery-code`, abortAction: `${base}/abort`, clientName: await clientName(interaction.params.client_id), error: extra.error });
+      return;
+    }
+    if (step === 'enroll_totp') {
+      const enrollment = await deps.signIn.enrollment(tenantId, interaction.uid);
+      if (!enrollment) return renderLogin(ctx, interaction);
+      ctx.body = await renderer.render('mfa-enroll', { nonce: nonce(ctx), title: 'Set up your authenticator app', action: `${base}/enroll`, qrDataUrl: enrollment.qrDataUrl, secret: enrollment.secret, required: true, error: extra.error });
+      return;
+    }
+    ctx.body = await renderer.render('password-change', {
+      nonce: nonce(ctx),
+      title: 'Choose a new password',
+      heading: 'Choose a new password',
+      lead: extra.expired === false ? 'Your administrator asks you to choose a new password before you continue.' : 'Your password has expired. Choose a new one to continue.',
+      action: `${base}/password`,
+      error: extra.error,
+      violations: extra.violations,
+    });
+  }
+
+  async function finish(ctx: Context, interaction: Details) {
+    const done = await deps.signIn.finish(tenantId, interaction.uid);
+    if (!done) return renderLogin(ctx, interaction);
+    await audit.record({ tenantId, action: 'user.sign_in', actorType: 'user', actorId: done.userId, targetType: 'user', targetId: done.userId, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: { clientId: interaction.params.client_id, amr: done.amr } });
+    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: done.userId, amr: done.amr, acr: done.acr, remember: true } }, { mergeWithLastSubmission: false });
+    ctx.respond = false;
+  }
+
+  /** Answers a step's outcome: the next page, the same page with what was wrong, or the end. */
+  async function respond(ctx: Context, interaction: Details, outcome: SignInOutcome, username?: string) {
+    if (outcome.kind === 'done') return finish(ctx, interaction);
+    if (outcome.kind === 'step') return renderStep(ctx, interaction, outcome.step, { expired: outcome.expired });
+    if (outcome.kind === 'retry') {
+      ctx.status = 400;
+      return renderStep(ctx, interaction, outcome.step, { error: outcome.message, violations: outcome.violations });
+    }
+    if (outcome.kind === 'throttled') {
+      await audit.record({ tenantId, action: 'user.sign_in', result: 'failure', actorType: 'anonymous', targetType: 'user', targetId: null, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: { reason: 'ip_throttled', clientId: interaction.params.client_id } });
+      ctx.status = 429;
+      ctx.set('retry-after', String(outcome.retryAfterSeconds));
+      return renderLogin(ctx, interaction, { username, error: `Too many failed sign-in attempts from your network. Try again in ${Math.ceil(outcome.retryAfterSeconds / 60)} minute(s).` });
+    }
+    await audit.record({
+      tenantId,
+      action: 'user.sign_in',
+      result: 'failure',
+      actorType: 'anonymous',
+      targetType: 'user',
+      targetId: outcome.userId ?? null,
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent') || null,
+      details: { username: username?.slice(0, 100), reason: outcome.reason, clientId: interaction.params.client_id },
+    });
+    ctx.status = 401;
+    return renderLogin(ctx, interaction, { username, error: SIGN_IN_FAILED });
+  }
+
+  async function stepForm(ctx: Context, step: SignInStep) {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 400, 'This sign-in step is already complete.');
+    const progress = await deps.signIn.progress(tenantId, interaction.uid);
+    if (progress?.step !== step) throw new AppError('interaction.wrong_step', 400, 'This sign-in step is not the current one. Go back to the application and start again.');
+    return { interaction, form: await readForm(ctx), request: { uid: interaction.uid, ip: ctx.ip, userAgent: ctx.get('user-agent') || null } };
+  }
+
+  router.post('/interaction/:uid/totp', async (ctx) => {
+    const { interaction, form, request } = await stepForm(ctx, 'totp');
+    const outcome = await deps.signIn.totp(tenantId, { ...request, code: (form.get('code') ?? '').slice(0, 20) });
+    return respond(ctx, interaction, outcome!);
+  });
+
+  router.post('/interaction/:uid/recovery-code', async (ctx) => {
+    const { interaction, form, request } = await stepForm(ctx, 'totp');
+    const outcome = await deps.signIn.recoveryCode(tenantId, { ...request, code: (form.get('recovery_code') ?? '').slice(0, 40) });
+    return respond(ctx, interaction, outcome!);
+  });
+
+  router.post('/interaction/:uid/enroll', async (ctx) => {
+    const { interaction, form, request } = await stepForm(ctx, 'enroll_totp');
+    const result = (await deps.signIn.confirmEnrollment(tenantId, { ...request, code: (form.get('code') ?? '').slice(0, 20) }))!;
+    if (!result.recoveryCodes) return respond(ctx, interaction, result.outcome);
+    // Shown once, before the sign-in goes on (to a password change, or back to the application).
+    ctx.type = 'html';
+    ctx.body = await renderer.render('recovery-codes', { nonce: nonce(ctx), title: 'Save your recovery codes', codes: result.recoveryCodes, action: `/interaction/${interaction.uid}/continue` });
+  });
+
+  router.post('/interaction/:uid/continue', async (ctx) => {
+    const interaction = await details(ctx);
+    await readForm(ctx);
+    const progress = await deps.signIn.progress(tenantId, interaction.uid);
+    if (!progress) return renderLogin(ctx, interaction);
+    return renderStep(ctx, interaction, progress.step, { expired: progress.expired });
+  });
+
+  router.post('/interaction/:uid/password', async (ctx) => {
+    const { interaction, form, request } = await stepForm(ctx, 'change_password');
+    const outcome = await deps.signIn.changePassword(tenantId, { ...request, password: form.get('new_password') ?? '', confirmation: form.get('confirm_password') ?? '' });
+    return respond(ctx, interaction, outcome!);
+  });
 
   router.get('/interaction/:uid', async (ctx) => {
     const interaction = await details(ctx);
     const { prompt } = interaction;
-    if (prompt.name === 'login') return renderLogin(ctx, interaction);
+    if (prompt.name === 'login') {
+      // A password already accepted in this interaction: show the step it is at.
+      const progress = await deps.signIn.progress(tenantId, interaction.uid);
+      return progress ? renderStep(ctx, interaction, progress.step, { expired: progress.expired }) : renderLogin(ctx, interaction);
+    }
     if (prompt.name === 'consent') {
       const missing = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
       ctx.type = 'html';
@@ -138,33 +257,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       ctx.status = 400;
       return renderLogin(ctx, interaction, { username, error: 'Enter your username and password.' });
     }
-    const result = await users.authenticate(username, password);
-    if (!result.user) {
-      await audit.record({
-        tenantId,
-        action: 'user.sign_in',
-        result: 'failure',
-        actorType: 'anonymous',
-        targetType: 'user',
-        targetId: null,
-        ...requestInfo,
-        details: { username: username.slice(0, 100), reason: result.reason, clientId: interaction.params.client_id },
-      });
-      ctx.status = 401;
-      return renderLogin(ctx, interaction, { username, error: SIGN_IN_FAILED });
-    }
-    await audit.record({
-      tenantId,
-      action: 'user.sign_in',
-      actorType: 'user',
-      actorId: result.user.id,
-      targetType: 'user',
-      targetId: result.user.id,
-      ...requestInfo,
-      details: { clientId: interaction.params.client_id, amr: ['pwd'] },
-    });
-    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:gatehouse:pwd', remember: true } }, { mergeWithLastSubmission: false });
-    ctx.respond = false;
+    // Lockout, throttling, the second factor and password expiry: services/sign-in.ts.
+    const outcome = await deps.signIn.password(tenantId, { uid: interaction.uid, login: username, password, clientId: typeof interaction.params.client_id === 'string' ? interaction.params.client_id : undefined, ...requestInfo, ip: ctx.ip });
+    return respond(ctx, interaction, outcome, username);
   });
 
   router.post('/interaction/:uid/confirm', async (ctx) => {

@@ -34,6 +34,9 @@ export const redirectUriSchema = z.string().max(2000).superRefine((value, ctx) =
   }
 });
 
+/** OIDC Back-Channel Logout 1.0 §2.2: an absolute URL without a fragment, where logout tokens are POSTed. */
+export const backchannelLogoutUriSchema = redirectUriSchema;
+
 export const newApplicationSchema = z
   .object({
     name: z.string().trim().min(1, 'name is required').max(200),
@@ -43,8 +46,12 @@ export const newApplicationSchema = z
     firstParty: z.boolean().default(true),
     clientId: z.string().regex(/^[A-Za-z0-9._~-]{3,100}$/, 'clientId: 3-100 letters, digits, ".", "_", "~" or "-"').optional(),
     clientSecret: z.string().min(32, 'clientSecret must be at least 32 characters').max(200).optional(),
+    backchannelLogoutUri: backchannelLogoutUriSchema.nullable().optional(),
   })
   .superRefine((value, ctx) => {
+    if (value.type === 'service' && value.backchannelLogoutUri) {
+      ctx.addIssue({ code: 'custom', path: ['backchannelLogoutUri'], message: 'a service application signs no users in and gets no logout tokens' });
+    }
     if (value.type !== 'service' && value.redirectUris.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: `a ${value.type} application needs at least one redirect URI` });
     }
@@ -80,6 +87,7 @@ export const applicationPatchSchema = z
     redirectUris: z.array(redirectUriSchema).max(50).optional(),
     postLogoutRedirectUris: z.array(redirectUriSchema).max(50).optional(),
     firstParty: z.boolean().optional(),
+    backchannelLogoutUri: backchannelLogoutUriSchema.nullable().optional(),
     acceptedIdentityKinds: acceptedIdentityKindsSchema.optional(),
     accessMode: accessModeSchema.optional(),
   })
@@ -96,15 +104,35 @@ export const applicationAccessSchema = z
   .strict();
 export type ApplicationAccessInput = z.input<typeof applicationAccessSchema>;
 
+/**
+ * Gatehouse's own account pages sign users in through this first-party public client (PKCE).
+ * It is created and kept in line with the issuer at every start, and cannot be changed or
+ * deleted through the API or the CLI.
+ */
+export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
+const BUILT_IN_CLIENT_IDS = new Set([ACCOUNT_CLIENT_ID]);
+
+function assertNotBuiltIn(clientId: string): void {
+  if (BUILT_IN_CLIENT_IDS.has(clientId)) throw new AppError('application.built_in', 409, `"${clientId}" is built into Gatehouse and cannot be changed or deleted`);
+}
+
 export function isConfidential(type: ApplicationType): boolean {
   return type === 'web' || type === 'service';
 }
 
 /** oidc-provider client metadata for an application row. */
+/** Where the application receives logout tokens, if it asked for them. */
+export function backchannelLogoutUriOf(app: Application): string | null {
+  return typeof app.metadata.backchannelLogoutUri === 'string' ? app.metadata.backchannelLogoutUri : null;
+}
+
 export function toClientMetadata(app: Application): Record<string, unknown> {
+  const logoutUri = backchannelLogoutUriOf(app);
   const base: Record<string, unknown> = {
     client_id: app.id,
     client_name: app.name,
+    // The logout token always carries `sid` (the session uid) as well as `sub`.
+    ...(logoutUri && app.type !== 'service' ? { backchannel_logout_uri: logoutUri, backchannel_logout_session_required: true } : {}),
   };
   switch (app.type) {
     case 'service':
@@ -154,6 +182,7 @@ function auditable(app: Application) {
     redirectUris: app.redirectUris,
     postLogoutRedirectUris: app.postLogoutRedirectUris,
     firstParty: app.firstParty,
+    backchannelLogoutUri: backchannelLogoutUriOf(app),
     acceptedIdentityKinds: app.acceptedIdentityKinds,
     accessMode: app.accessMode,
   };
@@ -210,7 +239,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
           redirectUris: value.redirectUris,
           postLogoutRedirectUris: value.postLogoutRedirectUris,
           firstParty: value.firstParty,
-          metadata: {},
+          metadata: value.backchannelLogoutUri ? { backchannelLogoutUri: value.backchannelLogoutUri } : {},
           acceptedIdentityKinds,
           accessMode: access.data.accessMode ?? 'everyone',
         });
@@ -223,6 +252,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       return { application, clientSecret };
     },
     async update(clientId: string, input: ApplicationPatchInput, actor: Actor): Promise<Application> {
+      assertNotBuiltIn(clientId);
       const parsed = applicationPatchSchema.safeParse(input);
       if (!parsed.success) throw invalid(parsed.error);
       const value = parsed.data;
@@ -238,6 +268,11 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       if (value.redirectUris !== undefined) patch.redirectUris = unique(value.redirectUris);
       if (value.postLogoutRedirectUris !== undefined) patch.postLogoutRedirectUris = unique(value.postLogoutRedirectUris);
       if (value.firstParty !== undefined) patch.firstParty = value.firstParty;
+      if (value.backchannelLogoutUri !== undefined) {
+        if (before.type === 'service' && value.backchannelLogoutUri) throw new AppError('application.invalid', 400, 'backchannelLogoutUri: a service application signs no users in and gets no logout tokens');
+        const { backchannelLogoutUri: _old, ...rest } = before.metadata;
+        patch.metadata = value.backchannelLogoutUri ? { ...rest, backchannelLogoutUri: value.backchannelLogoutUri } : rest;
+      }
       if (value.acceptedIdentityKinds !== undefined) {
         patch.acceptedIdentityKinds = value.acceptedIdentityKinds ? unique(value.acceptedIdentityKinds) : null;
         if (patch.acceptedIdentityKinds) await assertIdentityKindsExist(patch.acceptedIdentityKinds, 'acceptedIdentityKinds');
@@ -254,6 +289,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
     },
     /** Replaces who may use the application: the mode and every listed user, group and kind. */
     async setAccess(clientId: string, input: ApplicationAccessInput, actor: Actor): Promise<{ application: Application; rules: AccessRules }> {
+      assertNotBuiltIn(clientId);
       const parsed = applicationAccessSchema.safeParse(input);
       if (!parsed.success) throw invalid(parsed.error);
       // Ids are stored as PostgreSQL prints uuids (lowercase), which is how eligibility compares them.
@@ -296,6 +332,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       return { application, clientSecret };
     },
     async remove(clientId: string, actor: Actor): Promise<void> {
+      assertNotBuiltIn(clientId);
       const before = await getOwn(clientId);
       await queries.deleteById(tenantId, clientId);
       await cache.invalidate(clientId);
@@ -303,6 +340,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
     },
     /** Brings an existing application in line with a seed entry; true when something changed. */
     async updateFromSeed(existing: Application, input: z.output<typeof newApplicationSchema>, actor: Actor): Promise<boolean> {
+      assertNotBuiltIn(existing.id);
       if (existing.type !== input.type) throw new AppError('application.type_change', 409, `application "${existing.id}" is a ${existing.type} application; its type cannot change to ${input.type}`);
       const patch: ApplicationPatch = {};
       if (existing.name !== input.name) patch.name = input.name;
@@ -322,6 +360,24 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
         details: { before: auditable(existing), after: after ? auditable(after) : null, secretRotated: patch.clientSecretHash !== undefined },
       });
       return true;
+    },
+    /** Creates the account pages' client, or points its redirect URIs at the current issuer. */
+    async ensureAccountClient(issuer: string): Promise<Application> {
+      const redirectUris = [`${issuer}/account/callback`];
+      const postLogoutRedirectUris = [`${issuer}/account/signed-out`];
+      const existing = await queries.findById(ACCOUNT_CLIENT_ID);
+      if (!existing) {
+        try {
+          await queries.insert({ id: ACCOUNT_CLIENT_ID, tenantId, name: 'Your account', type: 'spa', clientSecretHash: null, redirectUris, postLogoutRedirectUris, firstParty: true, metadata: {}, acceptedIdentityKinds: null, accessMode: 'everyone' });
+        } catch (error) {
+          // Another node created it at the same moment.
+          if ((error as { code?: string }).code !== '23505') throw error;
+        }
+      } else if (JSON.stringify(existing.redirectUris) !== JSON.stringify(redirectUris) || JSON.stringify(existing.postLogoutRedirectUris) !== JSON.stringify(postLogoutRedirectUris)) {
+        await queries.update(ACCOUNT_CLIENT_ID, { redirectUris, postLogoutRedirectUris, accessMode: 'everyone', acceptedIdentityKinds: null });
+      }
+      await cache.invalidate(ACCOUNT_CLIENT_ID);
+      return getOwn(ACCOUNT_CLIENT_ID);
     },
     list: () => queries.list(tenantId),
     findById: (id: string) => queries.findById(id),

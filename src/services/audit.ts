@@ -15,8 +15,8 @@
 //   each holding a pooled connection while they wait for the lock.
 // - Retention: purgeExpired() deletes the oldest rows (always a prefix of the chain) through the
 //   one path the append-only trigger allows, moves the chain anchor, and audits itself.
-//   Scheduling it once across nodes belongs to the scheduled-jobs work of the sessions issue;
-//   until then it runs from `gatehouse audit purge` (e.g. a daily cron on one host).
+//   It runs daily as the scheduled job "audit-retention" (once across all nodes), and on demand
+//   from `gatehouse audit purge`.
 import type { Knex } from 'knex';
 import type { Logger } from '../logger.ts';
 import { chainHash, contentOfInput, contentOfRow, createAuditQueries, type AuditEvent, type AuditEventInput, type AuditFilter, type ChainAnchor, type ChainContent } from '../queries/audit.ts';
@@ -153,6 +153,15 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
         if (trx) throw err; // inside a transaction the caller decides: nothing half-written
         logger.error({ err, action: event.action }, 'audit write failed');
       }
+    },
+
+    /**
+     * Many events in the caller's transaction, chained in order (a bulk import audits every user
+     * it creates): written in chunks so no statement grows past PostgreSQL's parameter limit.
+     */
+    async recordMany(events: AuditEventInput[], trx: Knex): Promise<void> {
+      const now = new Date();
+      for (let i = 0; i < events.length; i += MAX_BATCH) await append(events.slice(i, i + MAX_BATCH).map((event) => contentOfInput(event, now)), trx);
     },
 
     list: queries.list,

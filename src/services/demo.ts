@@ -5,8 +5,16 @@ import type { SeedInput } from './seed.ts';
 export const DEMO_PASSWORD = 'gatehouse-demo-password';
 
 export function demoSeed(issuer: string): SeedInput {
+  const api = `${issuer}/demo-api`;
+  const bookings = (permission: string) => ({ resource: api, permission });
   return {
     dataScopeKeys: ['client', 'supplier'],
+    // Seed 003 "UserRolePermissions: programmatically created in the first instance": the
+    // system roles' permissions on the demo's own API (their admin-API permissions are Gatehouse's).
+    roles: [
+      { name: 'User', permissions: [bookings('bookings:read'), bookings('bookings:create')] },
+      { name: 'Client', permissions: [bookings('bookings:read')] },
+    ],
     users: [
       {
         username: 'lucy', email: 'lucy@example.com', name: 'Lucy', password: DEMO_PASSWORD,
@@ -19,7 +27,29 @@ export function demoSeed(issuer: string): SeedInput {
       { username: 'jack', email: 'jack@example.com', name: 'Jack', password: DEMO_PASSWORD, identities: [{ kind: 'client', alias: 'Jack', roles: ['Client'], dataScope: { client: ['ROOM'] } }] },
       { username: 'simon', email: 'simon@example.com', name: 'Simon', password: DEMO_PASSWORD, identities: [{ kind: 'client', alias: 'Simon', roles: ['Client'], dataScope: { client: ['Pharma'] } }] },
     ],
-    apiResources: [{ identifier: `${issuer}/demo-api`, name: 'Demo bookings API', scopes: ['bookings:read', 'bookings:create'] }],
+    apiResources: [{ identifier: api, name: 'Demo bookings API', scopes: ['bookings:read', 'bookings:create'] }],
+    // Security-trimmed navigation (seed 004): what each member of the cast sees depends on their permissions.
+    navigation: [
+      {
+        application: 'smart-hub',
+        items: [
+          { key: 'dashboard', label: 'Dashboard', path: '/', sortOrder: 0 },
+          { key: 'bookings', label: 'Bookings', path: '/bookings', sortOrder: 10, requiredPermission: bookings('bookings:read') },
+          { key: 'new-booking', label: 'New booking', path: '/bookings/new', parentKey: 'bookings', sortOrder: 0, requiredPermission: bookings('bookings:create') },
+          { key: 'maintenance', label: 'Maintenance', path: null, sortOrder: 20, requiredPermission: { resource: 'gatehouse', permission: 'users:list' } },
+          { key: 'users', label: 'Users', path: '/maintenance/users', parentKey: 'maintenance', sortOrder: 0, requiredPermission: { resource: 'gatehouse', permission: 'users:list' } },
+          { key: 'audit', label: 'Audit log', path: '/maintenance/audit', parentKey: 'maintenance', sortOrder: 10, requiredPermission: { resource: 'gatehouse', permission: 'audit-events:list' } },
+        ],
+      },
+      {
+        application: 'client-portal',
+        items: [
+          { key: 'home', label: 'Home', path: '/', sortOrder: 0 },
+          { key: 'bookings', label: 'My bookings', path: '/bookings', sortOrder: 10, requiredPermission: bookings('bookings:read') },
+          { key: 'new-booking', label: 'New booking', path: '/bookings/new', sortOrder: 20, requiredPermission: bookings('bookings:create') },
+        ],
+      },
+    ],
     applications: [
       { clientId: 'smart-hub', name: 'Smart Hub', type: 'web', redirectUris: ['http://localhost:8080/callback'], postLogoutRedirectUris: ['http://localhost:8080/'], clientSecret: 'smart-hub-secret-change-me-0123456789abcdef', acceptedIdentityKinds: ['internal'] },
       { clientId: 'client-portal', name: 'Client Portal', type: 'spa', redirectUris: ['http://localhost:5173/callback'], postLogoutRedirectUris: ['http://localhost:5173/'], acceptedIdentityKinds: ['client'] },

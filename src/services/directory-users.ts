@@ -14,6 +14,8 @@ import { createIdentityQueries, type UserIdentitySummary } from '../queries/iden
 import { createRoleQueries } from '../queries/roles.ts';
 import type { StatusChange, User, UserStatus } from '../queries/users.ts';
 import type { AuditService } from './audit.ts';
+import type { UserEvents } from './user-events.ts';
+import type { LockoutService } from './lockout.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
 import { assertCanGrantDataScope } from './escalation.ts';
@@ -42,6 +44,8 @@ export const userCreateSchema = z.object({
   phone: phoneSchema.optional(),
   department: departmentSchema.optional(),
   password: passwordSchema.optional(),
+  /** A bcrypt, PBKDF2 or argon2 hash imported from another system; upgraded to argon2id at the next sign-in. */
+  passwordHash: z.string().min(20).max(500).optional(),
   /** The first (default) identity; by default kind "internal" with the username as alias. */
   identity: z.object({ kind: z.string().min(1).max(40), alias: identityAliasSchema.optional() }).strict().optional(),
 }).strict();
@@ -123,7 +127,7 @@ function isSelf(by: ChangeRequest, userId: string): boolean {
   return by.actor.actorType === 'user' && by.actor.actorId === userId;
 }
 
-export function createDirectoryUserService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; users: UserService }) {
+export function createDirectoryUserService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; users: UserService; events: UserEvents; lockout?: Pick<LockoutService, 'clearFailures'> }) {
   const queries = deps.users.queries;
   const identityQueries = createIdentityQueries(deps.knex);
   const scopeQueries = createDataScopeQueries(deps.knex);
@@ -147,17 +151,22 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
 
   async function setStatus(id: string, to: 'active' | 'inactive', reason: string | undefined, by: ChangeRequest): Promise<UserDetails> {
     if (to !== 'active' && isSelf(by, id)) throw new AppError('user.self_deactivate', 409, 'you cannot deactivate your own account');
-    await deps.knex.transaction(async (trx) => {
+    const changed = await deps.knex.transaction(async (trx) => {
       const before = await queries.findByIdForUpdate(by.tenantId, id, trx);
       if (!before) throw new AppError('user.not_found', 404, 'user not found');
       // Already there: nothing changed, so nothing to record.
-      if (before.status === to) return;
+      if (before.status === to) return false;
       await queries.setStatus(by.tenantId, id, to, trx);
+      // Account security: activating lifts a lockout completely (its end and its repeat count).
+      if (to === 'active' && before.status === 'locked') await trx('users').where({ tenant_id: by.tenantId, id }).update({ locked_until: null, lockout_count: 0 });
       await queries.insertStatusChange({ tenantId: by.tenantId, userId: id, fromStatus: before.status, toStatus: to, reason: reason ?? null, actorId: by.actor.actorId ?? null }, trx);
       await deps.audit.record({ tenantId: by.tenantId, action: to === 'active' ? 'user.activated' : 'user.deactivated', ...by.actor, targetType: 'user', targetId: id, details: { before: { status: before.status }, after: { status: to }, reason: reason ?? null } }, trx);
+      return true;
     });
-    // Committed: this node refuses a deactivated user from now on (others hear the NOTIFY).
+    // Committed: this node sees the new status from now on, an activation too (others hear the NOTIFY).
     await deps.users.forgetCached(id);
+    if (changed && to === 'inactive') await deps.events.emit({ type: 'user.deactivated', tenantId: by.tenantId, userId: id });
+    if (changed && to === 'active') await deps.lockout?.clearFailures(by.tenantId, id);
     return get(by.tenantId, id);
   }
 

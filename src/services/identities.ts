@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { createIdentityQueries, type Identity, type IdentityKind } from '../queries/identities.ts';
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
+import type { UserEvents } from './user-events.ts';
 import { AppError } from './errors.ts';
 import { isUniqueViolation, parseWith, type ChangeRequest } from './roles.ts';
 import { assertUserIdentityKind, emailSchema, identityAliasSchema, personNameSchema, usernameSchema, type UserService } from './users.ts';
@@ -73,7 +74,7 @@ function snapshot(identity: Identity) {
   return { kind: identity.kind, alias: identity.alias, userId: identity.userId };
 }
 
-export function createIdentityService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; users: UserService }) {
+export function createIdentityService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; users: UserService; events: UserEvents }) {
   const queries = createIdentityQueries(deps.knex);
   const userQueries = deps.users.queries;
 
@@ -163,7 +164,7 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
 
     /** Never the user's last identity; when the default goes, the oldest remaining one takes its place. */
     async remove(id: string, by: ChangeRequest): Promise<void> {
-      await deps.knex.transaction(async (trx) => {
+      const removed = await deps.knex.transaction(async (trx) => {
         const identity = await getUserIdentity(by.tenantId, id, trx);
         // The lock makes two concurrent deletions of a user's last two identities take turns.
         const user = await lockUser(by.tenantId, identity.userId, trx);
@@ -176,8 +177,10 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
           await userQueries.setDefaultIdentity(by.tenantId, user.id, defaultIdentityId, trx);
         }
         await deps.audit.record({ tenantId: by.tenantId, action: 'identity.deleted', ...by.actor, targetType: 'identity', targetId: id, details: { before: { ...snapshot(identity), isDefault: user.defaultIdentityId === id }, after: { defaultIdentityId } } }, trx);
+        return { userId: user.id };
       });
       await deps.authorization.invalidateAll();
+      await deps.events.emit({ type: 'identity.removed', tenantId: by.tenantId, userId: removed.userId, identityId: id });
     },
 
     /** The identity preselected at sign-in (seed 001: the selection becomes the default). */

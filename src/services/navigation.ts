@@ -237,6 +237,9 @@ export async function createNavigationService(deps: {
         const overrides = await queries.overrides(by.tenantId, clientId, trx);
         // The tenant's moves must still make a tree with the new definitions.
         assertWellFormed(applyOverrides(items, overrides), 'navigation.override_conflict');
+        // The same definition again (a seed file applied twice) writes and audits nothing.
+        const canonical = (list: NavigationItem[]) => JSON.stringify([...list].sort((a, b) => (a.key < b.key ? -1 : 1)).map((i) => [i.key, i.label, i.path, i.parentKey, i.sortOrder, i.requiredPermission]));
+        if (canonical(before) === canonical(items)) return adminTree(applyOverrides(before, overrides));
         await queries.replaceItems(by.tenantId, clientId, items, trx);
         const after = await queries.items(by.tenantId, clientId, trx);
         await deps.audit.record({ tenantId: by.tenantId, action: 'navigation.replaced', ...by.actor, targetType: 'application', targetId: clientId, details: { before: { items: before }, after: { items: after } } }, trx);

@@ -1,6 +1,15 @@
-// argon2id with the OWASP Password Storage Cheat Sheet minimum (m=19 MiB, t=2, p=1). The
-// parameters travel inside each encoded hash, so changing them later only affects new hashes.
+// Password hashing. New hashes are argon2id with the OWASP Password Storage Cheat Sheet minimum
+// by default (m=19 MiB, t=2, p=1; GATEHOUSE_ARGON2_* change it). The parameters travel inside each
+// encoded hash, so changing them affects new hashes only, and needsRehash() tells the sign-in to
+// upgrade an old one. Hashes imported from other systems (bcrypt, PBKDF2 in Django's and passlib's
+// formats, argon2i/argon2d) are verified as they are and upgraded at the next sign-in
+// (OWASP ASVS 5 V6.2: a legacy hash is re-hashed once the password is known).
+import { pbkdf2, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
 import argon2 from 'argon2';
+import bcrypt from 'bcryptjs';
+
+const pbkdf2Async = promisify(pbkdf2);
 
 export interface PasswordHashOptions {
   memoryCost: number;
@@ -13,32 +22,99 @@ export const DEFAULT_PASSWORD_HASH_OPTIONS: PasswordHashOptions = { memoryCost: 
 /** Refused before hashing: a huge input would let anyone burn CPU (NIST 800-63B rev 4 §3.1.1.2 allows a maximum). */
 export const MAX_PASSWORD_BYTES = 1024;
 
+export type HashScheme = 'argon2id' | 'argon2' | 'bcrypt' | 'pbkdf2';
+
+interface Pbkdf2Hash {
+  digest: 'sha1' | 'sha256' | 'sha512';
+  iterations: number;
+  salt: Buffer;
+  hash: Buffer;
+}
+
+/** passlib's "adapted base64": standard base64 with "." for "+" and no padding. */
+function ab64(text: string): Buffer {
+  return Buffer.from(text.replace(/\./g, '+'), 'base64');
+}
+
+/**
+ * PBKDF2 in the two formats systems export most: Django (`pbkdf2_sha256$iterations$salt$b64`)
+ * and passlib (`$pbkdf2-sha256$rounds$ab64salt$ab64hash`, `$pbkdf2$` being SHA-1).
+ */
+function parsePbkdf2(encoded: string): Pbkdf2Hash | undefined {
+  const django = /^pbkdf2_(sha1|sha256|sha512)\$(\d{1,9})\$([^$]{1,200})\$([A-Za-z0-9+/=]{16,200})$/.exec(encoded);
+  if (django) return { digest: django[1] as Pbkdf2Hash['digest'], iterations: Number(django[2]), salt: Buffer.from(django[3]!, 'utf8'), hash: Buffer.from(django[4]!, 'base64') };
+  const passlib = /^\$pbkdf2(?:-(sha256|sha512))?\$(\d{1,9})\$([A-Za-z0-9./]{1,200})\$([A-Za-z0-9./]{16,200})$/.exec(encoded);
+  if (passlib) return { digest: (passlib[1] ?? 'sha1') as Pbkdf2Hash['digest'], iterations: Number(passlib[2]), salt: ab64(passlib[3]!), hash: ab64(passlib[4]!) };
+  return undefined;
+}
+
+/** Which scheme an encoded hash is in; undefined when Gatehouse cannot verify it. */
+export function hashScheme(encoded: string): HashScheme | undefined {
+  if (encoded.startsWith('$argon2id$')) return 'argon2id';
+  if (/^\$argon2(i|d)\$/.test(encoded)) return 'argon2';
+  if (/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(encoded)) return 'bcrypt';
+  const pbkdf = parsePbkdf2(encoded);
+  if (pbkdf && pbkdf.iterations >= 1 && pbkdf.hash.length >= 16) return 'pbkdf2';
+  return undefined;
+}
+
 export function createPasswordHasher(options: PasswordHashOptions = DEFAULT_PASSWORD_HASH_OPTIONS) {
   const hashOptions = { type: argon2.argon2id as 0 | 1 | 2, ...options };
   // A real hash of a random value: verifying against it costs what a real verification costs,
   // so an unknown username takes as long as a wrong password.
   let dummyHash: Promise<string> | undefined;
+  // Unicode normalisation before hashing (NIST 800-63B rev 4 §3.1.1.2: NFKC or NFKD), so the same
+  // password typed on two keyboards or systems hashes the same.
   const normalize = (password: string) => password.normalize('NFKC');
+  /** Hash verifications done (a test counts them to show an unknown user costs one too). */
+  const stats = { verifications: 0 };
+
+  async function verifyLegacy(encoded: string, scheme: 'bcrypt' | 'pbkdf2', password: string): Promise<boolean> {
+    // Another system may or may not have normalised before hashing: try the password as typed,
+    // then its NFKC form when that differs.
+    const candidates = [...new Set([password, normalize(password)])];
+    for (const candidate of candidates) {
+      if (scheme === 'bcrypt') {
+        if (await bcrypt.compare(candidate, encoded)) return true;
+        continue;
+      }
+      const parsed = parsePbkdf2(encoded)!;
+      const derived = await pbkdf2Async(Buffer.from(candidate, 'utf8'), parsed.salt, parsed.iterations, parsed.hash.length, parsed.digest);
+      if (timingSafeEqual(derived, parsed.hash)) return true;
+    }
+    return false;
+  }
 
   return {
+    stats,
     async hash(password: string): Promise<string> {
       return argon2.hash(normalize(password), hashOptions);
     },
     async verify(hash: string | null | undefined, password: string): Promise<boolean> {
+      // Oversize input is refused before any hashing work (and says nothing about the account).
       if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) return false;
-      if (!hash) {
+      stats.verifications += 1;
+      const scheme = hash ? hashScheme(hash) : undefined;
+      if (!hash || !scheme) {
         dummyHash ??= argon2.hash(`dummy-${Math.random()}`, hashOptions);
         await argon2.verify(await dummyHash, normalize(password)).catch(() => false);
         return false;
       }
       try {
-        return await argon2.verify(hash, normalize(password));
+        if (scheme === 'argon2id' || scheme === 'argon2') return await argon2.verify(hash, normalize(password));
+        return await verifyLegacy(hash, scheme, password);
       } catch {
         return false;
       }
     },
+    /** True when the hash is not argon2id with the current parameters: re-hash it at sign-in. */
     needsRehash(hash: string): boolean {
-      return argon2.needsRehash(hash, hashOptions);
+      if (hashScheme(hash) !== 'argon2id') return true;
+      try {
+        return argon2.needsRehash(hash, hashOptions);
+      } catch {
+        return true;
+      }
     },
   };
 }
@@ -47,7 +123,7 @@ export type PasswordHasher = ReturnType<typeof createPasswordHasher>;
 
 /**
  * At most `max` argon2id computations at once, the rest waiting their turn in order. Each one
- * holds 19 MiB and a libuv thread for its whole run, and on a machine with N cores more than N
+ * holds its memory cost (19 MiB by default) and a libuv thread for its whole run, and on a machine with N cores more than N
  * at once only share the same cores (no more verifications per second): a burst of sign-ins
  * would instead hold memory and every threadpool thread, starving the other users of the pool
  * (WebCrypto signing of ID tokens, file reads). Default: one per core.

@@ -10,6 +10,8 @@ import { apiResourceSchema } from './api-resources.ts';
 import { newApplicationSchema } from './applications.ts';
 import { AppError } from './errors.ts';
 import { newUserSchema } from './users.ts';
+import { passwordPolicySchema } from './password-policy.ts';
+import { navigationItemsSchema } from './navigation.ts';
 
 const seedIdentitySchema = z.object({
   kind: z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/, 'kind: lowercase letters, digits, "_" or "-"'),
@@ -18,7 +20,8 @@ const seedIdentitySchema = z.object({
   dataScope: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/), z.array(z.string().min(1).max(200)).min(1)).default({}),
 });
 
-const seedUserSchema = newUserSchema.extend({ identities: z.array(seedIdentitySchema).default([]) });
+// passwordHash: a bcrypt, PBKDF2 or argon2 hash brought from another system (upgraded at sign-in).
+const seedUserSchema = newUserSchema.extend({ passwordHash: z.string().min(20).max(500).optional(), identities: z.array(seedIdentitySchema).default([]) });
 const seedApplicationSchema = z.intersection(newApplicationSchema, z.object({ acceptedIdentityKinds: z.array(z.string()).min(1).nullable().optional() }));
 
 export const seedSchema = z.object({
@@ -28,14 +31,20 @@ export const seedSchema = z.object({
   users: z.array(seedUserSchema).default([]),
   applications: z.array(seedApplicationSchema).default([]),
   apiResources: z.array(apiResourceSchema).default([]),
+  /** The tenant's password policy (issue 5); omitted settings take the NIST defaults. Checked when applied. */
+  passwordPolicy: passwordPolicySchema.optional(),
+  /** Menu items per application (by client_id); permissions under "gatehouse" are the admin API's. */
+  navigation: z.array(z.object({ application: z.string().min(1).max(200), items: navigationItemsSchema }).strict()).default([]),
 }).strict();
 
 export type SeedInput = z.input<typeof seedSchema>;
 
 export interface SeedReport {
+  passwordPolicy?: 'updated' | 'unchanged';
   users: { created: string[]; unchanged: string[] };
   applications: { created: string[]; updated: string[]; unchanged: string[] };
   apiResources: { created: string[]; updated: string[]; unchanged: string[] };
+  navigation: { updated: string[]; unchanged: string[] };
   /** Secrets generated for new confidential applications: shown once. */
   clientSecrets: { clientId: string; clientSecret: string }[];
 }
@@ -63,10 +72,15 @@ export function parseSeed(input: unknown): z.output<typeof seedSchema> {
   return parsed.data;
 }
 
-export async function applySeed(context: GatehouseContext, input: unknown, actor: Actor): Promise<SeedReport> {
+export interface SeedOptions {
+  /** Gatehouse's own permission catalog (from the admin API's route table): navigation items may require one. */
+  adminCatalog?: readonly string[];
+}
+
+export async function applySeed(context: GatehouseContext, input: unknown, actor: Actor, options: SeedOptions = {}): Promise<SeedReport> {
   // Validate everything before writing anything.
   const seed = parseSeed(input);
-  const report: SeedReport = { users: { created: [], unchanged: [] }, applications: { created: [], updated: [], unchanged: [] }, apiResources: { created: [], updated: [], unchanged: [] }, clientSecrets: [] };
+  const report: SeedReport = { users: { created: [], unchanged: [] }, applications: { created: [], updated: [], unchanged: [] }, apiResources: { created: [], updated: [], unchanged: [] }, navigation: { updated: [], unchanged: [] }, clientSecrets: [] };
 
   const { knex, tenantId } = context;
   // Every role an identity names must exist or be defined in this file: checked before any write.
@@ -117,12 +131,27 @@ export async function applySeed(context: GatehouseContext, input: unknown, actor
     const changed = await context.applications.updateFromSeed(existing, app, actor);
     (changed ? report.applications.updated : report.applications.unchanged).push(existing.id);
   }
+  if (seed.passwordPolicy) {
+    // Idempotent like the rest: only a policy that differs is written (and audited).
+    const before = await context.passwordPolicies.get(tenantId);
+    if (JSON.stringify(before) === JSON.stringify(seed.passwordPolicy)) {
+      report.passwordPolicy = 'unchanged';
+    } else {
+      await context.passwordPolicies.replace(tenantId, seed.passwordPolicy, actor);
+      report.passwordPolicy = 'updated';
+    }
+  }
   for (const app of seed.applications) {
     if (app.acceptedIdentityKinds === undefined) continue;
     const id = app.clientId ?? (await context.applications.findByName(app.name))?.id;
     if (!id) continue;
     await knex('applications').where({ id, tenant_id: tenantId }).update({ accepted_identity_kinds: app.acceptedIdentityKinds === null ? null : JSON.stringify(app.acceptedIdentityKinds) });
     await context.applications.cache.invalidate(id);
+  }
+  for (const menu of seed.navigation) {
+    const before = JSON.stringify(await context.navigation.definition(tenantId, menu.application));
+    const after = JSON.stringify(await context.navigation.replace(menu.application, menu.items, { tenantId, actor }, options.adminCatalog ?? []));
+    (before === after ? report.navigation.unchanged : report.navigation.updated).push(menu.application);
   }
   return report;
 }

@@ -12,6 +12,9 @@ import type { AuditService } from './audit.ts';
 import { createInvalidatingCache, type InvalidatingCache } from './cache.ts';
 import { AppError } from './errors.ts';
 import { MAX_PASSWORD_BYTES, type PasswordHasher } from './passwords.ts';
+import { policyError } from './password-policy.ts';
+import type { UserEvents } from './user-events.ts';
+import type { CredentialService } from './credentials.ts';
 
 export type { User };
 
@@ -48,7 +51,11 @@ export const newUserSchema = z.object({
   department: departmentSchema.optional(),
 });
 
-export type NewUserInput = z.input<typeof newUserSchema> & { identityKind?: string; identityAlias?: string };
+/**
+ * `passwordHash`: a hash imported from another system (seed, admin API), stored as it is and
+ * upgraded to argon2id at the next sign-in; exclusive with `password`.
+ */
+export type NewUserInput = z.input<typeof newUserSchema> & { identityKind?: string; identityAlias?: string; passwordHash?: string };
 
 /** Identity kind reserved for the identities of service accounts. */
 export const SERVICE_IDENTITY_KIND = 'service';
@@ -63,6 +70,7 @@ export function publicUser(user: User) {
     phone: user.phone,
     department: user.department,
     status: user.status,
+    lockedUntil: user.lockedUntil ?? null,
     defaultIdentityId: user.defaultIdentityId,
     hasPassword: user.passwordHash !== null,
     createdAt: user.createdAt,
@@ -101,9 +109,9 @@ export const USER_CHANGED_CHANNEL = 'gatehouse_user_changed';
  * node is not receiving notifications (connection lost) nothing is kept: every lookup reads
  * the row, as it would without the cache.
  */
-export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'>; knex: Knex; store: KeyValueStore; tenantId: string }): Promise<InvalidatingCache<User>> {
+export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'>; knex: Knex; store: KeyValueStore; tenantId: string; events: UserEvents }): Promise<InvalidatingCache<User>> {
   const queries = createUserQueries(deps.knex);
-  return createInvalidatingCache<User>({
+  const cache = await createInvalidatingCache<User>({
     store: deps.store,
     name: 'users',
     load: (id) => queries.findById(deps.tenantId, id),
@@ -118,11 +126,20 @@ export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'
       },
     },
   });
+  // Deactivated, locked, deleted, password changed: this node lets go at once, before the
+  // event's other reactions (ending sessions) and without waiting for the NOTIFY.
+  deps.events.on(async (event) => cache.invalidate(event.userId));
+  return cache;
 }
 
-export function createUserService(deps: { knex: Knex; audit: AuditService; passwords: PasswordHasher; tenantId: string; accounts?: InvalidatingCache<User> }) {
+export function createUserService(deps: { knex: Knex; audit: AuditService; passwords: PasswordHasher; tenantId: string; events: UserEvents; credentials: CredentialService; accounts?: InvalidatingCache<User> }) {
   const queries = createUserQueries(deps.knex);
   const { tenantId } = deps;
+
+  /** Drops the user from this node's account cache (other nodes hear the database's NOTIFY). */
+  const forgetCached = async (id: string): Promise<void> => {
+    await deps.accounts?.invalidate(id);
+  };
 
   const identityQueries = createIdentityQueries(deps.knex);
 
@@ -140,13 +157,21 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
     if (await queries.findByUsername(tenant, value.username)) {
       throw new AppError('user.username_taken', 409, `username "${value.username}" is already taken`);
     }
-    const passwordHash = value.password ? await deps.passwords.hash(value.password) : null;
+    if (value.password && input.passwordHash) throw new AppError('user.invalid', 400, 'give either password or passwordHash, not both');
+    if (input.passwordHash) deps.credentials.assertImportableHash(input.passwordHash);
+    // A chosen password meets the tenant's password policy (each broken rule named).
+    if (value.password) {
+      const violations = await deps.credentials.violations(tenant, { username: value.username, email: value.email ?? null, name: value.name ?? null }, value.password);
+      if (violations.length) throw policyError(violations);
+    }
+    const passwordHash = value.password ? await deps.passwords.hash(value.password) : (input.passwordHash ?? null);
     try {
       return await deps.knex.transaction(async (trx) => {
         await assertUserIdentityKind(trx, tenant, kind);
         const created = await queries.insert({ id: randomUUID(), tenantId: tenant, username: value.username, email: value.email ?? null, name: value.name ?? null, phone: value.phone ?? null, department: value.department ?? null, passwordHash, status: 'active' }, trx);
         const identity = await identityQueries.insert({ id: randomUUID(), tenantId: tenant, userId: created.id, kind, alias: alias.data }, trx);
         await queries.setDefaultIdentity(tenant, created.id, identity.id, trx);
+        if (passwordHash) await deps.credentials.recordInitialHash(tenant, created.id, passwordHash, trx);
         await queries.insertStatusChange({ tenantId: tenant, userId: created.id, fromStatus: null, toStatus: 'active', reason: 'created', actorId: actor.actorId ?? null }, trx);
         const user: User = { ...created, defaultIdentityId: identity.id };
         await deps.audit.record({ tenantId: tenant, action: 'user.created', ...actor, targetType: 'user', targetId: user.id, details: { after: { ...publicUser(user), identity: { id: identity.id, kind, alias: identity.alias } } } }, trx);
@@ -162,26 +187,12 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
   /**
    * Deletes the user; identities, memberships, roles, data scopes, status history and grant
    * identities go with it by foreign-key cascade. Its durable sessions, grants and refresh
-   * tokens are deleted in the same transaction so none of them outlives the account.
-   * TODO(sessions): the Redis hot copies of those sessions and grants are not removed here;
-   * they stay unusable (findAccount finds no user) and expire on their TTL. Revoking them
-   * eagerly belongs to the session-management work.
+   * tokens are deleted in the same transaction so none of them outlives the account; the
+   * `user.deleted` event then lets the session service end the session records and remove the
+   * hot copies in the store (services/sessions.ts).
    */
-  /** Drops the user from this node's account cache (other nodes hear the database's NOTIFY). */
-  const forgetCached = async (id: string): Promise<void> => {
-    await deps.accounts?.invalidate(id);
-  };
-
   async function removeIn(tenant: string, id: string, actor: Actor): Promise<User> {
-    try {
-      return await removeInTransaction(tenant, id, actor);
-    } finally {
-      await forgetCached(id);
-    }
-  }
-
-  async function removeInTransaction(tenant: string, id: string, actor: Actor): Promise<User> {
-    return deps.knex.transaction(async (trx) => {
+    const removed = await deps.knex.transaction(async (trx) => {
       const before = await queries.findByIdForUpdate(tenant, id, trx);
       if (!before) throw new AppError('user.not_found', 404, 'user not found');
       const identities = await identityQueries.listByUser(tenant, id, trx);
@@ -190,6 +201,8 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
       await deps.audit.record({ tenantId: tenant, action: 'user.deleted', ...actor, targetType: 'user', targetId: id, details: { before: { ...publicUser(before), identities: identities.map((i) => ({ id: i.id, kind: i.kind, alias: i.alias })) } } }, trx);
       return before;
     });
+    await deps.events.emit({ type: 'user.deleted', tenantId: tenant, userId: id });
+    return removed;
   }
 
   return {
@@ -207,14 +220,14 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
     create: (input: NewUserInput, actor: Actor): Promise<User> => createIn(tenantId, input, actor),
     /** As create, in the given tenant (the admin API passes the caller's). */
     createIn,
+    /** An administrator (CLI) sets a password: the tenant's policy applies, history included. */
     async setPassword(username: string, password: string, actor: Actor): Promise<User> {
       const parsed = passwordSchema.safeParse(password);
       if (!parsed.success) throw invalid(parsed.error);
       const user = await queries.findByUsername(tenantId, username);
       if (!user) throw new AppError('user.not_found', 404, `no user "${username}"`);
-      await queries.updatePasswordHash(tenantId, user.id, await deps.passwords.hash(password));
-      await forgetCached(user.id);
-      await deps.audit.record({ tenantId, action: 'user.password_set', ...actor, targetType: 'user', targetId: user.id });
+      // Writes the hash, history and audit event (user.password_changed) and emits the event.
+      await deps.credentials.setPassword(tenantId, user, password, { actor, reason: 'admin' });
       return user;
     },
     async remove(id: string, actor: Actor): Promise<void> {

@@ -7,6 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { discover } from '../helpers/oidc.ts';
 import { applySeed } from '../../src/services/seed.ts';
+import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
 import { DEMO_PASSWORD, demoSeed } from '../../src/services/demo.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 
@@ -41,7 +42,7 @@ describe('browser sign-in (Chromium)', function () {
       this.skip();
     }
     gh = await startTestGatehouse();
-    await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR);
+    await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
   after(async () => {
@@ -94,5 +95,48 @@ describe('browser sign-in (Chromium)', function () {
     assert.deepEqual(claims.roles, ['Client']);
     assert.deepEqual(claims.data_scope, { client: ['*'] });
     await context.close();
+  });
+
+  // Account security (issue 5): an expired password is a step of the sign-in, not a lockout.
+  it('an expired password forces the change step, which names each broken rule, then continues to the application', async () => {
+    await gh.context.passwordPolicies.replace(gh.context.tenantId, { expiryDays: 90, reminderDays: 14, historyCount: 2 }, SYSTEM_ACTOR);
+    try {
+      // A user of this test's own: on PostgreSQL the database (and the demo cast) is shared by every test file.
+      const username = `ines-${Date.now().toString(36)}`;
+      const oldPassword = 'ninety-one days old passphrase';
+      await gh.context.users.create({ username, password: oldPassword }, SYSTEM_ACTOR);
+      await gh.context.knex('users').where({ username }).update({ password_changed_at: new Date(Date.now() - 91 * 86_400_000) });
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const flow = await startFlow(page);
+      const pages = new SignInPages(page);
+      await pages.signIn(username, oldPassword);
+      await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+      assert.match(await page.locator('main').innerText(), /Your password has expired/);
+
+      // The old password again, and a short common one: refused, each with its own message.
+      await page.getByLabel('New password', { exact: true }).fill(oldPassword);
+      await page.getByLabel('New password again').fill(oldPassword);
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.locator('[data-rule="history"]').waitFor();
+      await page.getByLabel('New password', { exact: true }).fill('password');
+      await page.getByLabel('New password again').fill('password');
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.locator('[data-rule="blocklist"]').waitFor();
+      assert.equal(await page.locator('[data-rule="min_length"]').count(), 1);
+
+      const fresh = 'a brand new passphrase after ninety days';
+      await page.getByLabel('New password', { exact: true }).fill(fresh);
+      await page.getByLabel('New password again').fill(fresh);
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.waitForURL(/localhost:8081\/callback/);
+      const tokens = await client.authorizationCodeGrant(flow.config, flow.callback()!, { pkceCodeVerifier: flow.verifier, expectedState: flow.state });
+      assert.ok(tokens.claims()?.sub);
+      const outcome = await gh.context.signIn.password(gh.context.tenantId, { uid: 'browser-check', login: username, password: fresh, ip: '127.0.0.1', userAgent: null });
+      assert.equal(outcome.kind, 'done', 'the new password works and is no longer expired');
+      await context.close();
+    } finally {
+      await gh.context.knex('password_policies').where({ tenant_id: gh.context.tenantId }).delete();
+    }
   });
 });

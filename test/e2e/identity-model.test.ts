@@ -8,6 +8,7 @@ import { startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts'
 import { authorize, discover, signIn, startAuthorization, submitLogin } from '../helpers/oidc.ts';
 import { formWith } from '../helpers/http.ts';
 import { applySeed } from '../../src/services/seed.ts';
+import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
 import { DEMO_PASSWORD, demoSeed } from '../../src/services/demo.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 
@@ -28,12 +29,8 @@ describe('identity model: the seed table end to end', function () {
 
   before(async () => {
     gh = await startTestGatehouse();
-    await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR);
+    await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
     api = `${gh.issuer}/demo-api`;
-    // Give the Client role a permission on the demo API so `permissions` can be checked.
-    const role: { id: string } = await gh.context.knex('roles').where({ tenant_id: 'default', name: 'Client' }).first('id');
-    await gh.context.knex('role_permissions').insert({ tenant_id: 'default', role_id: role.id, resource: api, permission: 'bookings:read' }).onConflict(['role_id', 'resource', 'permission']).ignore();
-    await gh.context.authorization.invalidateAll();
   });
   after(async () => gh?.close());
 
@@ -70,7 +67,8 @@ describe('identity model: the seed table end to end', function () {
       checkClaims(payload, row.expected);
       const user = await gh.context.users.findByUsername(row.user);
       assert.equal(payload.sub, user!.id);
-      assert.deepEqual(payload.permissions, row.expected.roles.includes('Client') ? ['bookings:read'] : []);
+      // The demo gives User and Client permissions on the demo API (and none of another audience).
+      assert.deepEqual(payload.permissions, row.expected.roles.includes('Client') ? ['bookings:read'] : ['bookings:create', 'bookings:read']);
     });
   }
 

@@ -92,3 +92,27 @@ export async function createApiCaller(gh: TestGatehouse, options: { permissions:
     request: (method, path, body, headers) => apiRequest(gh, token, method, path, body, headers),
   };
 }
+
+/**
+ * An admin-API caller that is a service account (client credentials): its token belongs to no
+ * session, so it keeps working while a test ends sessions or moves the session clock.
+ */
+export async function createServiceApiCaller(gh: TestGatehouse, permissions: string[]): Promise<ApiCaller> {
+  const { knex, tenantId } = gh.context;
+  const account = await gh.context.serviceAccounts.create({ name: uniqueName('svc-admin') }, SYSTEM_ACTOR);
+  const { secret } = await gh.context.serviceAccounts.createKey(account.id, {}, SYSTEM_ACTOR);
+  const roleId = randomUUID();
+  await knex('roles').insert({ id: roleId, tenant_id: tenantId, name: uniqueName('test-role') });
+  if (permissions.length) await knex('role_permissions').insert(permissions.map((permission) => ({ tenant_id: tenantId, role_id: roleId, resource: ADMIN_API_RESOURCE, permission })));
+  await knex('identity_roles').insert({ tenant_id: tenantId, identity_id: account.identityId, role_id: roleId });
+  await gh.context.authorization.invalidateAll();
+  const response = await fetch(`${gh.issuer}/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(account.id)}:${encodeURIComponent(secret)}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${gh.issuer}/api`, scope: 'admin' }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`no token for the service account: ${JSON.stringify(body)}`);
+  const token = body.access_token;
+  return { token, userId: account.id, identityId: account.identityId ?? '', username: account.name, request: (method, path, payload, headers) => apiRequest(gh, token, method, path, payload, headers) };
+}

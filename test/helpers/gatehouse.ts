@@ -25,7 +25,16 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
 
-export async function startTestGatehouse(env: Record<string, string> = {}): Promise<TestGatehouse> {
+/** A clock the test moves (epoch ms): session timeouts without waiting for them. */
+export class TestClock {
+  private offsetMs = 0;
+  readonly now = (): number => Date.now() + this.offsetMs;
+  advance(seconds: number): void {
+    this.offsetMs += seconds * 1000;
+  }
+}
+
+export async function startTestGatehouse(env: Record<string, string> = {}, options: { clock?: TestClock } = {}): Promise<TestGatehouse> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-test-'));
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -40,8 +49,10 @@ export async function startTestGatehouse(env: Record<string, string> = {}): Prom
     ...env,
   });
   const logger = createLogger(config.logLevel);
-  const context = await openContext(config, logger, { purpose: 'test', migrate: true });
-  const server = await startServer(context, { port: config.port, host: config.host });
+  const context = await openContext(config, logger, { purpose: 'test', migrate: true, now: options.clock?.now });
+  // No job timers: a test runs a job with scheduler.runIfDue, and a timer firing in the same
+  // slot would make that claim fail at random.
+  const server = await startServer(context, { port: config.port, host: config.host, scheduledJobs: false });
   return {
     url: server.url,
     issuer: server.issuer,

@@ -280,6 +280,15 @@ describe(`audit log (${storageMode})`, function () {
       assert.ok((await gh.context.audit.verify()).ok);
     });
 
+    it('runs as a scheduled job once per day across nodes, and each run is audited', async function () {
+      const before = (await gh.context.audit.list(tenantId, { action: 'audit.purged', limit: 100 })).length;
+      const ran = await Promise.all([gh.context.scheduler.runIfDue('audit-retention'), gh.context.scheduler.runIfDue('audit-retention')]);
+      assert.deepEqual(ran.filter(Boolean).length, 1, 'one claim of the day wins');
+      const after = await gh.context.audit.list(tenantId, { action: 'audit.purged', limit: 100 });
+      assert.equal(after.length, before + 1);
+      assert.equal(after[0]!.actorType, 'system');
+    });
+
     it('purges nothing within retention', async function () {
       const report = await gh.context.audit.purgeExpired({ tenantId });
       assert.equal(report.count, 0);

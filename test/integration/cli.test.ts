@@ -341,6 +341,35 @@ describe(`gatehouse CLI (${POSTGRES ? 'PostgreSQL + Redis' : 'embedded'})`, func
       assertNoStackTrace(result);
     });
 
+    it('users import shows progress on stderr, reports a dry run, imports, and exits 1 listing refused rows', async () => {
+      const dir = await tempDir('import');
+      const good = path.join(dir, 'team.csv');
+      const imported = unique('csv-user');
+      await writeFile(good, `username,email,identity_kind\n${imported},${imported}@example.com,supplier\n`);
+      const dry = await gatehouse(['users', 'import', good, '--dry-run']);
+      assertExit(dry, 0);
+      assert.match(dry.stdout, /^Dry run: 1 rows: 1 would be created, 0 already existed, 0 refused \(nothing written\)\.$/m);
+      assert.match(dry.stderr, /^checked 1\/1 rows/m, 'progress goes to stderr');
+      const real = json<{ created: number; committed: boolean }>(await gatehouse(['users', 'import', good, '--json']));
+      assert.deepEqual([real.created, real.committed], [1, true]);
+      const bad = path.join(dir, 'bad.csv');
+      await writeFile(bad, `username,email\n${unique('ok')},\nno spaces allowed,\n`);
+      const refused = await gatehouse(['users', 'import', bad]);
+      assertExit(refused, 1);
+      assert.match(refused.stdout, /^  line 3, username: username may contain/m);
+      assert.match(refused.stderr, /1 row\(s\) refused; nothing was imported/);
+      assertNoStackTrace(refused);
+      const usage = await gatehouse(['users', 'import', good, '--mode', 'sometimes']);
+      assertExit(usage, 2);
+      assert.match(usage.stderr, /--mode must be all-or-nothing or per-row/);
+      await withContext(async (context) => {
+        const user = await context.users.findByUsername(imported);
+        assert.ok(user, 'the imported user exists');
+        const identity = await context.knex('identities').where({ user_id: user.id }).first('kind');
+        assert.equal(identity.kind, 'supplier');
+      });
+    });
+
     describe('seed', () => {
       const seedUser = unique('seed-jack');
       const roleName = unique('Booker');

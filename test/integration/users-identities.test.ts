@@ -255,6 +255,22 @@ describe(`users, identities and data scopes (${storageMode})`, function () {
       assert.equal((await gh.context.audit.list(tenantId, { action: 'user.deactivated', targetId: user.id })).length, 1);
     });
 
+    it('tells listeners of deactivation, password change, identity removal and deletion, once each', async function () {
+      const user = await gh.context.users.create({ username: uniqueName('events'), password: `pw-${randomUUID()}` }, SYSTEM_ACTOR);
+      const seen: string[] = [];
+      gh.context.events.on(async (event) => {
+        if (event.userId === user.id) seen.push(event.type === 'identity.removed' ? `${event.type}:${event.identityId}` : event.type);
+      });
+      await gh.context.directoryUsers.deactivate(user.id, undefined, system);
+      await gh.context.directoryUsers.deactivate(user.id, 'again', system);
+      await gh.context.directoryUsers.activate(user.id, undefined, system);
+      await gh.context.users.setPassword(user.username, `pw-${randomUUID()}`, SYSTEM_ACTOR);
+      const extra = await gh.context.identities.upsert({ username: user.username, kind: 'client', alias: uniqueName('extra') }, system);
+      await gh.context.identities.remove(extra.identity.id, system);
+      await gh.context.directoryUsers.remove(user.id, system);
+      assert.deepEqual(seen, ['user.deactivated', 'user.password_changed', `identity.removed:${extra.identity.id}`, 'user.deleted']);
+    });
+
     it('refuses to let an administrator delete or deactivate themselves', async function () {
       const user = await gh.context.users.create({ username: uniqueName('self') }, SYSTEM_ACTOR);
       const self: ChangeRequest = { tenantId, actor: { actorType: 'user', actorId: user.id }, granter: 'system' };

@@ -55,6 +55,39 @@ const SAMPLES: Record<string, ViewData> = {
     requestId: 'req-42',
   }),
   'no-access': view('No access', { clientName: 'Acme Portal', username: 'jane' }),
+  // Account security (issue 5).
+  mfa: view('Enter your code', { action: '/interaction/uid-1/totp', recoveryAction: '/interaction/uid-1/recovery-code', abortAction: '/interaction/uid-1/abort', clientName: 'Acme Portal', error: 'That code is not valid.' }),
+  'mfa-enroll': view('Set up your authenticator app', { action: '/interaction/uid-1/enroll', qrDataUrl: 'data:image/svg+xml;base64,PHN2Zy8+', secret: 'JBSWY3DPEHPK3PXPJBSWY3DP', required: true }),
+  'recovery-codes': view('Save your recovery codes', { codes: ['abcde-fghjk', 'mnpqr-stuvw'], action: '/interaction/uid-1/continue' }),
+  'password-change': view('Choose a new password', {
+    heading: 'Choose a new password',
+    action: '/account/password',
+    askCurrent: true,
+    csrfToken: 'csrf-1',
+    error: 'Choose another password:',
+    violations: [{ rule: 'min_length', message: 'The password must be at least 15 characters long.' }, { rule: 'blocklist', message: `On a list: ${XSS}` }],
+  }),
+  'forgot-password': view('Forgotten password', { action: '/account/password/forgot' }),
+  'password-reset-done': view('Password changed', {}),
+  'account-mfa': view('Two-step verification', {
+    status: { totp: 'enabled', recoveryCodesLeft: 9 },
+    startAction: '/account/mfa/totp',
+    regenerateAction: '/account/mfa/recovery-codes',
+    removeAction: '/account/mfa/remove',
+    sections: [{ path: '/account', label: 'Overview' }],
+    currentPath: '/account/mfa',
+    csrfToken: 'csrf-1',
+  }),
+  'account-sessions': view('Your sessions', {
+    sections: [{ path: '/account', label: 'Overview' }, { path: '/account/sessions', label: 'Sessions' }],
+    currentPath: '/account/sessions',
+    csrfToken: 'csrf-1',
+    signOutAction: '/account/signout',
+    sessions: [
+      { id: 'uid-1', current: true, device: 'Phone', browser: 'Mobile Safari 17', os: 'iOS 17.1', ip: '203.0.113.9', identity: 'Jane', applications: ['Acme Portal'], createdAt: '2026-12-01T10:00:00.000Z', lastActiveAt: '2026-12-01T11:00:00.000Z' },
+      { id: 'uid-2', current: false, device: 'Computer', browser: '<b>Chrome</b> 120', os: 'Windows 10', ip: '198.51.100.7', identity: null, applications: [], createdAt: '2026-12-01T09:00:00.000Z', lastActiveAt: '2026-12-01T09:30:00.000Z' },
+    ],
+  }),
 };
 
 /** Every `<tag …>` start tag with its attributes, parsed just enough for these assertions. */
@@ -302,11 +335,42 @@ describe('views', () => {
       assert.doesNotMatch(noId, /reference/);
     });
 
+    it('account-sessions marks this device, escapes what the browser reported, and gives each session a CSRF-protected form', async () => {
+      const html = await renderer.render('account-sessions', SAMPLES['account-sessions']!);
+      assert.match(html, /Phone: Mobile Safari 17 on iOS 17\.1 <strong class="current">\(this device\)<\/strong>/);
+      assert.match(html, /&lt;b&gt;Chrome&lt;\/b&gt; 120/);
+      assert.doesNotMatch(html, /<b>Chrome/);
+      const forms = tags(html, 'form');
+      assert.deepEqual(forms.map((f) => f.action), ['/account/sessions/uid-1/end', '/account/sessions/uid-2/end', '/account/sessions/others/end']);
+      assert.equal((html.match(/name="_csrf" value="csrf-1"/g) ?? []).length, forms.length);
+      assert.match(html, /Sign out of this device/);
+      assert.match(html, /End every other session/);
+    });
+
     it('no-access names the application and the account', async () => {
       const html = await renderer.render('no-access', { ...SAMPLES['no-access'], username: XSS });
       assert.match(html, /You have no access to this application/);
       assert.ok(html.includes(`<strong>${XSS_ESCAPED}</strong>`));
       assert.ok(html.includes('<strong>Acme Portal</strong>'));
+    });
+  });
+
+  describe('account security pages', () => {
+    it('password-change lists each broken rule, escaped, as an alert linked from the new password', async () => {
+      const html = await renderer.render('password-change', SAMPLES['password-change']!);
+      assert.match(html, /<li data-rule="min_length">The password must be at least 15 characters long\.<\/li>/);
+      assert.ok(html.includes(`On a list: ${XSS_ESCAPED}`) && !html.includes(XSS));
+      assert.match(html, /id="new_password"[^>]*autocomplete="new-password"[^>]*aria-describedby="form-error"/);
+      assert.match(html, /id="current_password"[^>]*autocomplete="current-password"/);
+    });
+
+    it('mfa asks for a one-time code with the right hints, and offers a recovery code in its own form', async () => {
+      const html = await renderer.render('mfa', SAMPLES.mfa!);
+      assert.match(html, /id="code"[^>]*inputmode="numeric"[^>]*autocomplete="one-time-code"/);
+      assert.equal(tags(html, 'form').length, 3, 'code, recovery code, cancel');
+      const enroll = await renderer.render('mfa-enroll', SAMPLES['mfa-enroll']!);
+      assert.match(enroll, /<img src="data:image\/svg\+xml;base64,PHN2Zy8\+" alt="QR code/);
+      assert.match(enroll, /JBSWY3DPEHPK3PXPJBSWY3DP/);
     });
   });
 

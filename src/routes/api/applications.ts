@@ -1,7 +1,7 @@
 // Admin API: applications (OIDC clients), who may use them, and their client secrets. Thin
 // handlers over services/applications.ts; a secret appears in a response once, when it is made.
 import { z } from 'zod';
-import { applicationAccessSchema, applicationPatchSchema, createApplicationSchema, isConfidential, type AccessRules, type Application } from '../../services/applications.ts';
+import { applicationAccessSchema, applicationPatchSchema, backchannelLogoutUriOf, createApplicationSchema, isConfidential, type AccessRules, type Application } from '../../services/applications.ts';
 import { actorOf } from './caller.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
@@ -23,6 +23,7 @@ const applicationView = z.object({
   redirectUris: z.array(z.string()),
   postLogoutRedirectUris: z.array(z.string()),
   firstParty: z.boolean(),
+  backchannelLogoutUri: z.string().nullable().describe('where OIDC Back-Channel Logout tokens are sent when a session the application is signed in to ends; null: none'),
   acceptedIdentityKinds: z.array(z.string()).nullable().describe('identity kinds that may sign in; null: any kind'),
   accessMode: z.enum(['everyone', 'restricted']),
   createdAt: z.string(),
@@ -41,6 +42,7 @@ function presentApplication(app: Application): z.infer<typeof applicationView> {
     redirectUris: app.redirectUris,
     postLogoutRedirectUris: app.postLogoutRedirectUris,
     firstParty: app.firstParty,
+    backchannelLogoutUri: backchannelLogoutUriOf(app),
     acceptedIdentityKinds: app.acceptedIdentityKinds,
     accessMode: app.accessMode,
     createdAt: app.createdAt.toISOString(),
@@ -95,7 +97,7 @@ export function applicationRoutes(services: ApiServices): ApiRoute[] {
       method: 'patch',
       path: '/applications/:id',
       permission: 'applications:update',
-      summary: "Change an application's name, redirect URIs, first-party flag, accepted identity kinds or access mode",
+      summary: "Change an application's name, redirect URIs, first-party flag, back-channel logout URI, accepted identity kinds or access mode",
       tag: 'applications',
       params: clientIdParams,
       body: applicationPatchSchema,

@@ -8,6 +8,7 @@ import { ADMIN_API_RESOURCE, type AuthorizationService } from '../../services/au
 import type { ServiceAccountService } from '../../services/service-accounts.ts';
 import type { UserService } from '../../services/users.ts';
 import { AppError } from '../../services/errors.ts';
+import type { SessionService } from '../../services/sessions.ts';
 import type { Caller } from './caller.ts';
 
 export function adminApiAudience(issuer: string): string {
@@ -22,6 +23,7 @@ export function createApiAuthenticator(deps: {
   users: Pick<UserService, 'findForOidc'>;
   serviceAccounts: Pick<ServiceAccountService, 'findForOidc'>;
   tenantId: string;
+  sessions: Pick<SessionService, 'check'>;
 }) {
   const keySet = createLocalJWKSet({ keys: deps.publicJwks });
   const audience = adminApiAudience(deps.issuer);
@@ -52,7 +54,12 @@ export function createApiAuthenticator(deps: {
     // A service account is found only while it is active (findForOidc refuses the others).
     const active = authz.ownerType === 'user' ? (await deps.users.findForOidc(authz.ownerId))?.status === 'active' : (await deps.serviceAccounts.findForOidc(authz.ownerId)) !== undefined;
     if (!active) throw unauthorized(ctx, 'the account of this access token is not active');
+    // A JWT stays valid until it expires wherever it is checked offline; Gatehouse's own API
+    // checks the session it was issued in (`sid`), so ending a session ends its API access at once.
+    const sessionId = typeof payload.sid === 'string' ? payload.sid : undefined;
+    if (sessionId && !(await deps.sessions.check(sessionId)).alive) throw unauthorized(ctx, 'the session of this access token has ended');
     return {
+      sessionId,
       tenantId: authz.tenantId,
       subjectType: authz.ownerType,
       subjectId: authz.ownerId,

@@ -15,6 +15,8 @@ export interface Caller {
   /** Permissions per resource identifier, for the same check on permissions. */
   permissionsByResource: Record<string, string[]>;
   dataScope: Record<string, string[]>;
+  /** The session (uid) the token was issued in; absent for service accounts. */
+  sessionId?: string;
 }
 
 import type { Context } from 'koa';

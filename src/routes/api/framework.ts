@@ -30,9 +30,13 @@ export interface ApiRoute<P = unknown, Q = unknown, B = unknown> {
   body?: z.ZodType<B>;
   /** Content type of the body when it is not JSON (e.g. text/csv): the raw text is passed. */
   bodyType?: 'json' | 'text/csv';
+  /** Largest body accepted, in bytes; 1 MiB by default. */
+  bodyLimit?: number;
   response?: z.ZodType;
   /** Success status; 200 by default, 204 when the handler returns undefined. */
   status?: number;
+  /** Status from the result, when it depends on it (e.g. 422 for an import with refused rows). */
+  statusOf?(result: unknown): number;
   /** The handler writes the response itself (status, headers, a streamed ctx.body); its return value is ignored. */
   raw?: boolean;
   handler(input: RouteInput<P, Q, B>): Promise<unknown>;
@@ -81,7 +85,7 @@ export function mountRoutes(router: Router, routes: ApiRoute[], authenticate: Au
       const query = parseWith(route.query, Object.fromEntries(new URLSearchParams(ctx.querystring)), 'query');
       let body: unknown;
       if (route.body) {
-        const text = await readBody(ctx);
+        const text = await readBody(ctx, route.bodyLimit);
         if (route.bodyType === 'text/csv') {
           if (!ctx.is('text/csv')) throw new AppError('request.unsupported_media_type', 415, 'send the body as text/csv');
           body = parseWith(route.body, text, 'body');
@@ -103,7 +107,7 @@ export function mountRoutes(router: Router, routes: ApiRoute[], authenticate: Au
         ctx.status = route.status ?? 204;
         return;
       }
-      ctx.status = route.status ?? 200;
+      ctx.status = route.statusOf?.(result) ?? route.status ?? 200;
       ctx.body = result;
     });
   }
@@ -165,6 +169,7 @@ export function buildOpenApi(routes: ApiRoute[], issuer: string): Record<string,
         '400': { $ref: '#/components/responses/Problem' },
         '401': { $ref: '#/components/responses/Problem' },
         ...(route.permission ? { '403': { $ref: '#/components/responses/Problem' } } : {}),
+        ...(route.statusOf && route.response ? { '422': { description: 'Done, with refused input listed in the body', content: { 'application/json': { schema: toJsonSchema(route.response, 'output') } } } } : {}),
       },
     };
   }

@@ -17,6 +17,8 @@ import { navigationRoutes } from './navigation.ts';
 import { userRoutes } from './users.ts';
 import { identityRoutes } from './identities.ts';
 import { dataScopeRoutes } from './data-scopes.ts';
+import { accountSecurityRoutes } from './account-security.ts';
+import { sessionRoutes } from './sessions.ts';
 
 export type ApiServices = GatehouseContext & { issuer: string };
 
@@ -61,6 +63,8 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
     userRoutes,
     identityRoutes,
     dataScopeRoutes,
+    accountSecurityRoutes,
+    sessionRoutes,
   ];
   for (const module of modules) routes.push(...module(services));
   routes.push(...metaRoutes(() => routes, services));
@@ -76,4 +80,13 @@ export function createApiRouter(services: ApiServices, authenticate: Authenticat
   });
   mountRoutes(router, routes, authenticate);
   return { router, routes };
+}
+
+/**
+ * Gatehouse's own permission catalog (one permission per admin route), for callers outside a
+ * request: the CLI, the seed import and the system roles. Building the route table reads no
+ * service (handlers only run on requests), so no context is needed.
+ */
+export function adminPermissionCatalog(): string[] {
+  return permissionCatalog(allRoutes({} as ApiServices)).map((p) => p.name);
 }

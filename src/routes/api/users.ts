@@ -1,6 +1,8 @@
 // Admin API: users (seed 003 "User Maintenance": list, view, add, update, delete, clone, make
 // active or inactive) and their status history. Thin handlers over services/directory-users.ts.
 import { z } from 'zod';
+import { IMPORT_COLUMNS } from '../../services/user-import.ts';
+import type { MaintenanceRow } from '../../services/user-maintenance.ts';
 import { USER_STATUSES, userCloneSchema, userCreateSchema, userListQuerySchema, userPatchSchema, type StatusChange, type UserDetails } from '../../services/directory-users.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
@@ -22,6 +24,7 @@ export const userView = z.object({
   phone: z.string().nullable(),
   department: z.string().nullable(),
   status: z.enum(USER_STATUSES),
+  lockedUntil: z.string().nullable().describe('while locked after failed sign-ins: when the lock ends'),
   defaultIdentityId: z.string().nullable(),
   hasPassword: z.boolean(),
   identities: z.array(userIdentityView),
@@ -38,6 +41,22 @@ const statusChangeView = z.object({
   changedAt: z.string(),
 });
 
+const maintenanceView = z.object({
+  id: z.string(),
+  username: z.string(),
+  status: z.enum(USER_STATUSES),
+  userType: z.string().nullable().describe("the kind of the user's default identity"),
+  contact: z.object({ name: z.string().nullable(), email: z.string().nullable(), phone: z.string().nullable(), department: z.string().nullable() }),
+  credentials: z.object({ passwordSet: z.boolean(), passwordChangedAt: z.string().nullable(), passwordExpiresAt: z.string().nullable().describe('null: the policy sets no expiry'), mfaEnrolled: z.boolean(), lockedUntil: z.string().nullable() }),
+  associations: z.record(z.string(), z.array(z.string())).describe('per data-scope key, the values any of its identities may see ("*": all)'),
+  identities: z.array(z.object({ id: z.string(), kind: z.string(), alias: z.string(), isDefault: z.boolean(), roles: z.array(z.string()).describe('effective: direct, groups and default policy'), directRoles: z.array(z.string()), groups: z.array(z.string()), dataScope: z.record(z.string(), z.array(z.string())) })),
+});
+
+function presentMaintenance(row: MaintenanceRow): z.infer<typeof maintenanceView> {
+  const iso = (d: Date | null) => d?.toISOString() ?? null;
+  return { ...row, credentials: { ...row.credentials, passwordChangedAt: iso(row.credentials.passwordChangedAt), passwordExpiresAt: iso(row.credentials.passwordExpiresAt), lockedUntil: iso(row.credentials.lockedUntil) } };
+}
+
 const reasonBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
 
 export function presentUser(user: UserDetails): z.infer<typeof userView> {
@@ -49,6 +68,7 @@ export function presentUser(user: UserDetails): z.infer<typeof userView> {
     phone: user.phone,
     department: user.department,
     status: user.status,
+    lockedUntil: user.lockedUntil ? user.lockedUntil.toISOString() : null,
     defaultIdentityId: user.defaultIdentityId,
     hasPassword: user.hasPassword,
     identities: user.identities,
@@ -145,7 +165,7 @@ export function userRoutes(services: ApiServices): ApiRoute[] {
       method: 'post',
       path: '/users/:id/activate',
       permission: 'users:activate',
-      summary: 'Make a user active (also lifts a lock); recorded in its status history',
+      summary: 'Make a user active (also lifts a lock and restarts its cool-down count); recorded in its status history',
       tag: 'users',
       params: idParams,
       body: reasonBody,
@@ -179,6 +199,50 @@ export function userRoutes(services: ApiServices): ApiRoute[] {
       async handler({ params, query, caller }) {
         return { items: (await directoryUsers.statusHistory(caller.tenantId, params.id, query.limit)).map(presentStatusChange) };
       },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/user-maintenance',
+      permission: 'user-maintenance:list',
+      summary: 'The user-maintenance list in one call: per user its id, credential state (password set, MFA enrolled, password expiry, lock), contact details, user type, associations (data-scope values over its identities), identities with their effective roles and data scopes, and status. Same search, filters and cursor as GET /users',
+      tag: 'users',
+      query: userListQuerySchema,
+      response: z.object({ items: z.array(maintenanceView), nextCursor: z.string().nullable() }),
+      async handler({ query, caller }) {
+        const page = await services.userMaintenance.list(caller.tenantId, query);
+        return { items: page.items.map(presentMaintenance), nextCursor: page.nextCursor };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/users/import',
+      permission: 'users:import',
+      summary: `Import users from a CSV file (text/csv, header line first; columns ${IMPORT_COLUMNS.join(', ')}). mode=all-or-nothing (default) commits nothing if any row is refused; per-row commits the good rows. dryRun=true checks and reports without writing. Rows whose username exists are left alone. The caller must be able to grant every role, group and data scope`,
+      tag: 'users',
+      query: z.object({
+        mode: z.enum(['all-or-nothing', 'per-row']).default('all-or-nothing'),
+        dryRun: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+        invite: z.enum(['true', 'false']).default('true').transform((v) => v === 'true').describe('queue an invitation mail for each created user with an email and no password'),
+      }).strict(),
+      body: z.string().min(1, 'the CSV file is empty'),
+      bodyType: 'text/csv',
+      bodyLimit: 32 * 1024 * 1024,
+      response: z.object({
+        dryRun: z.boolean(),
+        mode: z.enum(['all-or-nothing', 'per-row']),
+        rows: z.number().int().describe('data rows in the file'),
+        created: z.number().int().describe('users created, or in a dry run that would be'),
+        existing: z.array(z.object({ line: z.number().int(), username: z.string() })).describe('rows whose username already exists: left as they are'),
+        refused: z.number().int(),
+        problems: z.array(z.object({ line: z.number().int().describe('line of the file (the header is line 1)'), column: z.string().nullable(), reason: z.string() })),
+        committed: z.boolean(),
+        invitations: z.number().int().describe('invitation mails queued; the server sends them within a minute'),
+      }),
+      async handler({ query, body, caller, ctx }) {
+        return services.userImport.importCsv(body, changeRequestOf(caller, ctx), { mode: query.mode, dryRun: query.dryRun, invite: query.invite });
+      },
+      // 422 when rows were refused, so a client notices without reading the report.
+      statusOf: (report) => ((report as { refused: number }).refused > 0 ? 422 : 200),
     }),
   ];
 }

@@ -1,0 +1,124 @@
+// SQL for the bulk user import: lookups of what a file refers to, and multi-row inserts of what
+// it creates. Rows are written in chunks so no statement passes PostgreSQL's 65,535 parameters.
+import type { Knex } from 'knex';
+import type { User } from './users.ts';
+
+const CHUNK = 1000;
+
+export interface ImportedUserRow extends Pick<User, 'id' | 'tenantId' | 'username' | 'email' | 'name' | 'phone' | 'department' | 'passwordHash'> {
+  identityId: string;
+  identityKind: string;
+  identityAlias: string;
+  roleIds: string[];
+  groupIds: string[];
+  dataScope: Record<string, string[]>;
+}
+
+export interface RoleForImport {
+  id: string;
+  name: string;
+  permissions: { resource: string; permission: string }[];
+}
+
+export interface GroupForImport {
+  id: string;
+  name: string;
+  /** Permissions of the group's roles: joining the group grants them. */
+  permissions: { resource: string; permission: string }[];
+}
+
+async function inChunks<T>(items: T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += CHUNK) await write(items.slice(i, i + CHUNK));
+}
+
+export function createUserImportQueries(knex: Knex) {
+  return {
+    async roles(tenantId: string): Promise<RoleForImport[]> {
+      const rows: { id: string; name: string; resource: string | null; permission: string | null }[] = await knex('roles as r')
+        .leftJoin('role_permissions as p', 'p.role_id', 'r.id')
+        .where('r.tenant_id', tenantId)
+        .select('r.id', 'r.name', 'p.resource', 'p.permission');
+      const byId = new Map<string, RoleForImport>();
+      for (const row of rows) {
+        const role = byId.get(row.id) ?? { id: row.id, name: row.name, permissions: [] };
+        if (row.resource && row.permission) role.permissions.push({ resource: row.resource, permission: row.permission });
+        byId.set(row.id, role);
+      }
+      return [...byId.values()];
+    },
+
+    async groups(tenantId: string): Promise<GroupForImport[]> {
+      const rows: { id: string; name: string; resource: string | null; permission: string | null }[] = await knex('groups as g')
+        .leftJoin('group_roles as gr', 'gr.group_id', 'g.id')
+        .leftJoin('role_permissions as p', 'p.role_id', 'gr.role_id')
+        .where('g.tenant_id', tenantId)
+        .select('g.id', 'g.name', 'p.resource', 'p.permission');
+      const byId = new Map<string, GroupForImport>();
+      for (const row of rows) {
+        const group = byId.get(row.id) ?? { id: row.id, name: row.name, permissions: [] };
+        if (row.resource && row.permission) group.permissions.push({ resource: row.resource, permission: row.permission });
+        byId.set(row.id, group);
+      }
+      return [...byId.values()];
+    },
+
+    async identityKinds(tenantId: string): Promise<string[]> {
+      return (await knex('identity_kinds').where({ tenant_id: tenantId }).select('kind')).map((r: { kind: string }) => r.kind);
+    },
+
+    async dataScopeKeys(tenantId: string): Promise<string[]> {
+      return (await knex('data_scope_keys').where({ tenant_id: tenantId }).select('key')).map((r: { key: string }) => r.key);
+    },
+
+    /** Lower-cased usernames of `lowered` that exist in the tenant. */
+    async existingUsernames(tenantId: string, lowered: string[], db: Knex = knex): Promise<Set<string>> {
+      const found = new Set<string>();
+      await inChunks(lowered, async (chunk) => {
+        const rows: { u: string }[] = await db('users').where({ tenant_id: tenantId }).whereRaw('lower(username) = any(?)', [chunk]).select(db.raw('lower(username) as u'));
+        for (const row of rows) found.add(row.u);
+      });
+      return found;
+    },
+
+    /** Lower-cased emails of `lowered` that some user of the tenant has. */
+    async existingEmails(tenantId: string, lowered: string[], db: Knex = knex): Promise<Set<string>> {
+      const found = new Set<string>();
+      await inChunks(lowered, async (chunk) => {
+        const rows: { e: string }[] = await db('users').where({ tenant_id: tenantId }).whereRaw('lower(email) = any(?)', [chunk]).select(db.raw('lower(email) as e'));
+        for (const row of rows) found.add(row.e);
+      });
+      return found;
+    },
+
+    /** Each user with its default identity, roles, groups and data scope, and its status history. */
+    async insertUsers(trx: Knex, users: ImportedUserRow[], actorId: string | null, onChunk?: (written: number) => void): Promise<void> {
+      let written = 0;
+      await inChunks(users, async (chunk) => {
+        await trx('users').insert(chunk.map((u) => ({
+          id: u.id,
+          tenant_id: u.tenantId,
+          username: u.username,
+          email: u.email,
+          name: u.name,
+          phone: u.phone,
+          department: u.department,
+          password_hash: u.passwordHash,
+          // Account security: the imported password's expiry cycle starts at the import.
+          password_changed_at: u.passwordHash ? trx.fn.now() : null,
+          status: 'active',
+          default_identity_id: u.identityId,
+        })));
+        await trx('identities').insert(chunk.map((u) => ({ id: u.identityId, tenant_id: u.tenantId, user_id: u.id, kind: u.identityKind, alias: u.identityAlias })));
+        await trx('user_status_history').insert(chunk.map((u) => ({ tenant_id: u.tenantId, user_id: u.id, from_status: null, to_status: 'active', reason: 'imported', actor_id: actorId })));
+        const roles = chunk.flatMap((u) => u.roleIds.map((roleId) => ({ tenant_id: u.tenantId, identity_id: u.identityId, role_id: roleId })));
+        if (roles.length) await trx('identity_roles').insert(roles);
+        const members = chunk.flatMap((u) => u.groupIds.map((groupId) => ({ tenant_id: u.tenantId, group_id: groupId, identity_id: u.identityId })));
+        if (members.length) await trx('group_members').insert(members);
+        const scopes = chunk.flatMap((u) => Object.entries(u.dataScope).map(([key, values]) => ({ tenant_id: u.tenantId, identity_id: u.identityId, key, values: JSON.stringify(values) })));
+        if (scopes.length) await trx('identity_data_scopes').insert(scopes);
+        written += chunk.length;
+        onChunk?.(written);
+      });
+    },
+  };
+}

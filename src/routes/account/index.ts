@@ -1,0 +1,75 @@
+// The account pages (/account): server-rendered, no JavaScript, each behind the signed-in
+// browser session and, for forms, a CSRF token. This router holds sign-in, sign-out and the
+// overview; other account features mount their own routers with the same AccountAuth and
+// renderAccountPage, and list themselves in sections.ts.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { readForm } from '../../middleware/form-body.ts';
+import { ACCOUNT_CLIENT_ID } from '../../services/applications.ts';
+import type { Renderer } from '../../views/render.ts';
+import type { AccountAuth, AccountVisitor } from './auth.ts';
+import { safeReturnTo } from './auth.ts';
+import { ACCOUNT_SECTIONS } from './sections.ts';
+import type { Knex } from 'knex';
+
+export interface AccountPageDeps {
+  auth: AccountAuth;
+  renderer: Renderer;
+}
+
+const nonceOf = (ctx: Context) => String((ctx.state as { nonce?: string }).nonce ?? '');
+
+/** Renders an account page (views/<view>.eta) with the account navigation and a CSRF token. */
+export async function renderAccountPage(ctx: Context, deps: AccountPageDeps, visitor: AccountVisitor, view: string, title: string, data: Record<string, unknown> = {}): Promise<void> {
+  ctx.type = 'html';
+  ctx.set('cache-control', 'no-store');
+  ctx.body = await deps.renderer.render(view, {
+    nonce: nonceOf(ctx),
+    title,
+    wide: true,
+    sections: ACCOUNT_SECTIONS,
+    currentPath: ctx.path,
+    csrfToken: deps.auth.csrfToken(visitor),
+    signOutAction: '/account/signout',
+    ...data,
+  });
+}
+
+export function createAccountRouter(deps: AccountPageDeps & { issuer: string; knex: Knex; tenantId: string }): Router {
+  const { auth, renderer } = deps;
+  const router = new Router();
+
+  router.get('/account/signin', async (ctx) => {
+    const returnTo = safeReturnTo(ctx.query.return_to);
+    if (await auth.visitor(ctx)) return ctx.redirect(returnTo);
+    auth.startSignIn(ctx, returnTo);
+  });
+
+  router.get('/account/callback', async (ctx) => {
+    ctx.redirect(await auth.finishSignIn(ctx));
+  });
+
+  router.get('/account', async (ctx) => {
+    const visitor = await auth.require(ctx);
+    if (!visitor) return;
+    const identities: { alias: string; kind: string }[] = await deps.knex('identities').where({ tenant_id: deps.tenantId, user_id: visitor.user.id }).orderBy('created_at').select('alias', 'kind');
+    await renderAccountPage(ctx, deps, visitor, 'account', 'Your account', { user: visitor.user, identities });
+  });
+
+  // Sign-out goes through RP-initiated logout, which ends the session (and with it every
+  // application's sign-in in this browser) after its own confirmation.
+  router.post('/account/signout', async (ctx) => {
+    const visitor = await auth.require(ctx);
+    if (!visitor) return;
+    auth.verifyCsrf(visitor, await readForm(ctx));
+    const params = new URLSearchParams({ client_id: ACCOUNT_CLIENT_ID, post_logout_redirect_uri: `${deps.issuer}/account/signed-out` });
+    ctx.redirect(`/session/end?${params}`);
+  });
+
+  router.get('/account/signed-out', async (ctx) => {
+    ctx.type = 'html';
+    ctx.body = await renderer.render('account-signed-out', { nonce: nonceOf(ctx), title: 'Signed out' });
+  });
+
+  return router;
+}

@@ -1,0 +1,114 @@
+// Admin API for account security (issue 5): the tenant's password policy (with the settings that
+// depart from NIST SP 800-63B rev 4 named), a user's security state, unlocking a locked user and
+// resetting a user's second factor. Thin handlers over services/password-policy.ts, lockout.ts and mfa.ts.
+import { z } from 'zod';
+import { AppError } from '../../services/errors.ts';
+import { departures, passwordExpiresAt } from '../../services/password-policy.ts';
+import { actorOf } from './caller.ts';
+import { defineRoute, type ApiRoute } from './framework.ts';
+import type { ApiServices } from './index.ts';
+import { idParams } from './roles.ts';
+
+const departureView = z.object({ setting: z.string(), reason: z.string() });
+const policyResponse = z.object({
+  policy: z.record(z.string(), z.unknown()).describe('every setting, with defaults filled in'),
+  departuresFromNist: z.array(departureView).describe('settings that depart from NIST SP 800-63B rev 4, each with its reason'),
+});
+
+const securityView = z.object({
+  status: z.enum(['active', 'inactive', 'locked']),
+  lockedUntil: z.string().nullable(),
+  consecutiveFailures: z.number(),
+  lockoutCount: z.number().describe('locks since the last successful sign-in; each one doubles the next cool-down'),
+  passwordChangedAt: z.string().nullable(),
+  passwordExpiresAt: z.string().nullable(),
+  passwordChangeRequired: z.boolean(),
+  totp: z.enum(['none', 'pending', 'enabled']),
+  recoveryCodesLeft: z.number(),
+});
+
+export function accountSecurityRoutes(services: ApiServices): ApiRoute[] {
+  const { passwordPolicies, lockout, mfa } = services;
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/password-policy',
+      permission: 'password-policy:read',
+      summary: "Read the tenant's password policy (length, character classes, blocklist, context words, history, expiry and reminders, MFA requirement, lockout, IP throttling) and where it departs from NIST SP 800-63B rev 4",
+      tag: 'account-security',
+      response: policyResponse,
+      async handler({ caller }) {
+        const policy = await passwordPolicies.get(caller.tenantId);
+        return { policy, departuresFromNist: departures(policy) };
+      },
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/password-policy',
+      permission: 'password-policy:replace',
+      summary: "Replace the tenant's password policy; omitted settings take their NIST defaults. Departures from NIST SP 800-63B rev 4 are allowed, returned and audited",
+      tag: 'account-security',
+      // Checked in the service, which names each invalid setting (password_policy.invalid).
+      body: z.record(z.string(), z.unknown()),
+      response: policyResponse,
+      async handler({ body, caller, ctx }) {
+        const result = await passwordPolicies.replace(caller.tenantId, body, actorOf(caller, ctx));
+        return { policy: result.policy, departuresFromNist: result.departures };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/users/:id/security',
+      permission: 'users:read-security',
+      summary: "A user's account security: lock and until when, consecutive failures, password age and expiry, second factor and recovery codes left (never a secret)",
+      tag: 'account-security',
+      params: idParams,
+      response: securityView,
+      async handler({ params, caller }) {
+        const state = await lockout.state(caller.tenantId, params.id);
+        const policy = await passwordPolicies.get(caller.tenantId);
+        const factor = await mfa.status(caller.tenantId, params.id);
+        const expires = passwordExpiresAt(policy, state.passwordChangedAt);
+        return {
+          status: state.status,
+          lockedUntil: state.lockedUntil?.toISOString() ?? null,
+          consecutiveFailures: state.failures,
+          lockoutCount: state.lockoutCount,
+          passwordChangedAt: state.passwordChangedAt?.toISOString() ?? null,
+          passwordExpiresAt: expires?.toISOString() ?? null,
+          passwordChangeRequired: state.passwordChangeRequired,
+          totp: factor.totp,
+          recoveryCodesLeft: factor.recoveryCodesLeft,
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/users/:id/unlock',
+      permission: 'users:unlock',
+      summary: 'Lift the lock of a user locked after failed sign-ins (409 user.not_locked otherwise); audited and recorded in its status history',
+      tag: 'account-security',
+      params: idParams,
+      body: z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict(),
+      async handler({ params, body, caller, ctx }) {
+        await lockout.unlock(caller.tenantId, params.id, actorOf(caller, ctx), body.reason);
+        return undefined;
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/users/:id/mfa',
+      permission: 'users:reset-mfa',
+      summary: "Remove a user's authenticator app and recovery codes (a lost device); the user is told by mail. 404 when the user has none",
+      tag: 'account-security',
+      params: idParams,
+      async handler({ params, caller, ctx }) {
+        await services.directoryUsers.get(caller.tenantId, params.id);
+        if (!(await mfa.reset(caller.tenantId, params.id, actorOf(caller, ctx)))) {
+          throw new AppError('mfa.not_enabled', 404, 'the user has no second factor');
+        }
+        return undefined;
+      },
+    }),
+  ];
+}

@@ -1,0 +1,137 @@
+// Forgotten passwords (OWASP ASVS 5 V6.4; NIST SP 800-63B rev 4 §4.1.2 on recovery):
+// - asking for a reset answers the same whatever was typed, and does its work (lookup, token,
+//   mail) in the background, so neither the page nor its timing tells whether an account exists;
+// - the link carries a random 256-bit token; only its keyed hash is stored; it expires after
+//   GATEHOUSE_RESET_TOKEN_TTL seconds and is used up by one conditional UPDATE in the transaction
+//   that sets the new password, so it works exactly once (a new password revokes every other);
+// - it never bypasses MFA: a user with an authenticator app must also give a current code or a
+//   recovery code to set the password, and the reset signs nobody in;
+// - at most one mail per account per minute, and asking is throttled per IP like sign-in.
+import type { Knex } from 'knex';
+import type { Logger } from '../logger.ts';
+import { createAccountSecurityQueries } from '../queries/account-security.ts';
+import { createUserQueries, type User } from '../queries/users.ts';
+import type { KeyValueStore } from '../store/types.ts';
+import type { Actor } from './actor.ts';
+import { resetMail } from './account-mail.ts';
+import type { CredentialService } from './credentials.ts';
+import { AppError } from './errors.ts';
+import type { LockoutService } from './lockout.ts';
+import type { Mailer } from './mail.ts';
+import type { MfaService } from './mfa.ts';
+import type { PasswordPolicyService } from './password-policy.ts';
+import { keyedHash, randomToken } from './secrets.ts';
+
+const MAIL_INTERVAL_SECONDS = 60;
+
+export const RESET_LINK_INVALID = 'This link has expired or was already used. Ask for a new one.';
+
+export function createPasswordResetService(deps: {
+  knex: Knex;
+  store: KeyValueStore;
+  mailer: Mailer;
+  logger: Logger;
+  credentials: CredentialService;
+  mfa: MfaService;
+  lockout: LockoutService;
+  policies: PasswordPolicyService;
+  hashKey: Buffer;
+  ttlSeconds: number;
+  now?: () => Date;
+}) {
+  const queries = createAccountSecurityQueries(deps.knex);
+  const users = createUserQueries(deps.knex);
+  const now = deps.now ?? (() => new Date());
+  const pending = new Set<Promise<void>>();
+  const hashToken = (token: string) => keyedHash(deps.hashKey, `password-reset:${token}`);
+  const wellFormed = (token: string) => /^[A-Za-z0-9_-]{43}$/.test(token);
+
+  async function sendLink(tenantId: string, login: string, linkBase: string): Promise<void> {
+    const user = login.length <= 254 ? await users.findByLogin(tenantId, login) : undefined;
+    if (!user || user.status === 'inactive' || !user.email) return;
+    if (!(await deps.store.setIfAbsent(`reset:mailed:${tenantId}:${user.id}`, '1', MAIL_INTERVAL_SECONDS))) return;
+    const token = randomToken(32);
+    await queries.insertResetToken(tenantId, user.id, hashToken(token), new Date(now().getTime() + deps.ttlSeconds * 1000));
+    await deps.mailer.send(resetMail({ ...user, email: user.email }, `${linkBase}?token=${token}`, Math.round(deps.ttlSeconds / 60)));
+  }
+
+  async function userOf(tenantId: string, token: string): Promise<User | undefined> {
+    if (!wellFormed(token)) return undefined;
+    const userId = await queries.findResetToken(tenantId, hashToken(token), now());
+    const user = userId ? await users.findById(tenantId, userId) : undefined;
+    return user && user.status !== 'inactive' ? user : undefined;
+  }
+
+  return {
+    /**
+     * Starts a reset for the username or email, if it names an account with an email address.
+     * Returns at once and never says whether it did; throttled per IP (429 past the tenant's limit).
+     */
+    async request(tenantId: string, login: string, linkBase: string, ip: string): Promise<void> {
+      const policy = await deps.policies.get(tenantId);
+      if (await deps.lockout.ipThrottled(tenantId, ip, policy)) throw new AppError('password_reset.throttled', 429, 'Too many requests from your network. Try again later.');
+      // Counted like a failed sign-in: asking is cheap for an attacker, mail is not for us.
+      await deps.lockout.recordIpFailure(tenantId, ip, policy);
+      const job = sendLink(tenantId, login.trim(), linkBase)
+        .catch((error: unknown) => deps.logger.error({ err: { message: (error as Error).message } }, 'password reset mail not sent'))
+        .finally(() => pending.delete(job));
+      pending.add(job);
+    },
+
+    /**
+     * A set-password link for a new user (an invitation): the same single-use token as a reset,
+     * with its own lifetime. Only the token's keyed hash is stored.
+     */
+    async issueToken(tenantId: string, userId: string, ttlSeconds: number, db: Knex = deps.knex): Promise<string> {
+      const token = randomToken(32);
+      await queries.insertResetToken(tenantId, userId, hashToken(token), new Date(now().getTime() + ttlSeconds * 1000), db);
+      return token;
+    },
+
+    /** Resolves once every background request has been handled (tests). */
+    async idle(): Promise<void> {
+      while (pending.size) await Promise.all([...pending]);
+    },
+
+    /** What the reset form needs to know about a token; undefined when it is not usable. */
+    async inspect(tenantId: string, token: string): Promise<{ needsSecondFactor: boolean } | undefined> {
+      const user = await userOf(tenantId, token);
+      return user ? { needsSecondFactor: await deps.mfa.enabled(tenantId, user.id) } : undefined;
+    },
+
+    /**
+     * Sets the new password with the token (and a second-factor code when the user has one).
+     * Errors: password_reset.invalid (400, token unknown, used or expired), password_reset.second_factor
+     * (400), password.policy (400, with each violated rule). A failed attempt leaves the token usable.
+     */
+    async complete(tenantId: string, input: { token: string; password: string; code?: string; recoveryCode?: string }, actor: Actor): Promise<User> {
+      const user = await userOf(tenantId, input.token);
+      if (!user) throw new AppError('password_reset.invalid', 400, RESET_LINK_INVALID);
+      const policy = await deps.policies.get(tenantId);
+      if (await deps.mfa.enabled(tenantId, user.id)) {
+        const ok = input.code
+          ? await deps.mfa.verifyTotp(tenantId, user.id, input.code)
+          : input.recoveryCode
+            ? await deps.mfa.useRecoveryCode(tenantId, user.id, input.recoveryCode, actor)
+            : false;
+        if (!ok) {
+          // Second-factor guesses count towards the account's lockout like any other.
+          await deps.lockout.recordFailure(tenantId, user.id, policy, actor);
+          throw new AppError('password_reset.second_factor', 400, 'Enter a current code from your authenticator app, or one of your recovery codes.');
+        }
+      }
+      const tokenHash = hashToken(input.token);
+      await deps.credentials.setPassword(tenantId, user, input.password, {
+        actor,
+        reason: 'reset',
+        refuseCurrent: true,
+        async inTransaction(trx) {
+          if (!(await queries.consumeResetToken(tenantId, tokenHash, user.id, now(), trx))) throw new AppError('password_reset.invalid', 400, RESET_LINK_INVALID);
+        },
+      });
+      return user;
+    },
+  };
+}
+
+export type PasswordResetService = ReturnType<typeof createPasswordResetService>;

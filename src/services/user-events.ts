@@ -1,0 +1,30 @@
+// What happens to a user that other features must react to (ending sessions, sending a
+// notification mail) without the service that changes the user knowing about them. Listeners
+// run in registration order and are awaited: when emit resolves, every reaction is done.
+export type UserEvent =
+  | { type: 'user.password_changed'; tenantId: string; userId: string; /** The session the change was made in, kept alive. */ sessionUid?: string }
+  | { type: 'user.locked'; tenantId: string; userId: string; until: Date | null }
+  // Account security (issue 5): a second factor was set up, reset, or its recovery codes changed.
+  | { type: 'user.mfa_changed'; tenantId: string; userId: string; change: 'enabled' | 'reset' | 'recovery_codes_regenerated' | 'recovery_code_used' }
+  | { type: 'user.deactivated'; tenantId: string; userId: string }
+  | { type: 'user.deleted'; tenantId: string; userId: string }
+  | { type: 'identity.removed'; tenantId: string; userId: string; identityId: string };
+
+export type UserEventListener = (event: UserEvent) => Promise<void>;
+
+export interface UserEvents {
+  on(listener: UserEventListener): void;
+  emit(event: UserEvent): Promise<void>;
+}
+
+export function createUserEvents(): UserEvents {
+  const listeners: UserEventListener[] = [];
+  return {
+    on(listener) {
+      listeners.push(listener);
+    },
+    async emit(event) {
+      for (const listener of listeners) await listener(event);
+    },
+  };
+}
