@@ -181,9 +181,10 @@ async function main(argv: string[]): Promise<number> {
       redirectUri: 'http://127.0.0.1:9/cb',
       resource: `${issuer}/bench-api`,
       resourceScopes: ['read', 'write'],
-      password: `bench-${randomBytes(9).toString('base64url')}`,
+      // Random only: the password policy refuses one that contains the username, email or name.
+      password: `pw${randomBytes(12).toString('base64url')}`,
       adminUsername: 'bench-admin',
-      adminPassword: `admin-${randomBytes(12).toString('base64url')}`,
+      adminPassword: `pw${randomBytes(15).toString('base64url')}`,
     };
     const { document, users: loginUsers } = seedDocument(secrets, opts.loginUsers);
     const seedFile = path.join(workDir, 'seed.json');
