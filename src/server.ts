@@ -1,5 +1,7 @@
 // The HTTP server: oidc-provider's Koa app with Gatehouse's middleware and routes in front of it.
 import http from 'node:http';
+import type Router from '@koa/router';
+import type Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { GatehouseContext } from './context.ts';
 import { redactUrl } from './logger.ts';
@@ -26,6 +28,22 @@ import { createAccountRouter } from './routes/account/index.ts';
 import { createAccountSecurityRouter } from './routes/account/security.ts';
 import { REMINDER_JOB } from './services/password-expiry.ts';
 import { INVITATION_JOB } from './services/invitations.ts';
+
+/** Every route of the account routers is /account or below it. */
+const ACCOUNT_PATHS = /^\/account(\/|$)/i;
+
+/**
+ * A router's routes and allowed methods, run only for the paths `prefix` matches (routers
+ * match paths case-insensitively, so does `prefix`): every other request (tokens, JWKS, the
+ * other routers' pages) skips matching its path against each of the router's routes.
+ */
+function under(prefix: RegExp, router: Router) {
+  const routes = router.routes();
+  const methods = router.allowedMethods();
+  // The router sets `params` and `router` on the context itself, which its types require upfront.
+  return (ctx: Koa.ParameterizedContext, next: () => Promise<unknown>) =>
+    prefix.test(ctx.path) ? routes(ctx as Parameters<typeof routes>[0], () => methods(ctx as Parameters<typeof methods>[0], next)) : next();
+}
 
 export interface RunningServer {
   readonly url: string;
@@ -107,16 +125,11 @@ export async function startServer(context: GatehouseContext, options: StartServe
   provider.use(securityHeaders());
   provider.use(errorHandler({ logger, renderer }));
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() });
-  provider.use(health.routes());
+  provider.use(under(/^\/(healthz|readyz)$/i, health));
   // Outside recordGrantIdentity: by the time it records the session's grant, the identity is known.
   provider.use(recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, tenantId: context.tenantId }));
   provider.use(recordGrantIdentity(identityFlow));
-  // Every admin-API route is under /api/: other requests (tokens, JWKS, pages) skip matching
-  // their path against each of its routes.
-  const apiRoutes = api.router.routes();
-  const apiMethods = api.router.allowedMethods();
-  // The router sets `params` and `router` on the context itself, which its types require upfront.
-  provider.use((ctx, next) => (/^\/api\//i.test(ctx.path) ? apiRoutes(ctx as Parameters<typeof apiRoutes>[0], () => apiMethods(ctx as Parameters<typeof apiMethods>[0], next)) : next()));
+  provider.use(under(/^\/api\//i, api.router));
   const interactions = createInteractionRouter({
     provider,
     users: context.users,
@@ -129,21 +142,17 @@ export async function startServer(context: GatehouseContext, options: StartServe
   });
   const accountAuth = createAccountAuth({ provider, users: context.users, issuer, hashKey: context.keys.hashKey });
   const account = createAccountRouter({ auth: accountAuth, renderer, issuer, knex: context.knex, tenantId: context.tenantId });
-  provider.use(account.routes());
-  provider.use(account.allowedMethods());
+  provider.use(under(ACCOUNT_PATHS, account));
   // Account security pages (issue 5): password, two-step verification, forgotten password.
   const accountSecurity = createAccountSecurityRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, credentials: context.credentials, mfa: context.mfa, passwordReset: context.passwordReset });
-  provider.use(accountSecurity.routes());
-  provider.use(accountSecurity.allowedMethods());
+  provider.use(under(ACCOUNT_PATHS, accountSecurity));
   // Password expiry reminders, once an hour across all nodes (issue 5).
   context.scheduler.register({ name: REMINDER_JOB, intervalSeconds: 3600, run: () => context.passwordExpiry.runReminders({ changeUrl: `${issuer}/account/password` }) });
   // Invitation mails queued by the bulk import, every minute across all nodes (issue 7).
   context.scheduler.register({ name: INVITATION_JOB, intervalSeconds: 60, run: () => context.invitations.sendPending({ linkBase: `${issuer}/account/password/reset` }) });
   const accountSessions = createAccountSessionsRouter({ auth: accountAuth, renderer, sessions: context.sessions, tenantId: context.tenantId });
-  provider.use(accountSessions.routes());
-  provider.use(accountSessions.allowedMethods());
-  provider.use(interactions.routes());
-  provider.use(interactions.allowedMethods());
+  provider.use(under(ACCOUNT_PATHS, accountSessions));
+  provider.use(under(/^\/interaction\//i, interactions));
 
   server.on('request', provider.callback());
   if (options.scheduledJobs ?? true) context.scheduler.start();
