@@ -14,9 +14,9 @@ import { createAuthorizationService } from './services/authorization.ts';
 import { createGrantIdentityService } from './services/grant-identities.ts';
 import { createAppAccessService } from './services/app-access.ts';
 import { createServiceAccountService } from './services/service-accounts.ts';
-import { createPasswordHasher } from './services/passwords.ts';
+import { createPasswordHasher, limitPasswordConcurrency } from './services/passwords.ts';
 import { deriveKeys, loadOrCreateSecret, type DerivedKeys } from './services/secrets.ts';
-import { createUserService } from './services/users.ts';
+import { createUserAccountCache, createUserService } from './services/users.ts';
 import { createDirectoryUserService } from './services/directory-users.ts';
 import { createIdentityService } from './services/identities.ts';
 import { createDataScopeService } from './services/data-scopes.ts';
@@ -66,7 +66,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const tenantId = DEFAULT_TENANT;
     const knex = db.knex;
     const audit = createAuditService(knex, logger, { retentionDays: config.auditRetentionDays });
-    const passwords = createPasswordHasher(config.argon2);
+    const passwords = limitPasswordConcurrency(createPasswordHasher(config.argon2), config.passwordHashConcurrency);
     // Reactions to user changes (ending sessions, notification mails) subscribe here.
     const events = createUserEvents();
     // Jobs register here; the server starts the timers, CLI commands never do.
@@ -84,7 +84,8 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const passwordExpiry = createPasswordExpiryService({ knex, mailer, logger });
     const passwordReset = createPasswordResetService({ knex, store, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
     const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials });
-    const users = createUserService({ knex, audit, passwords, tenantId, events, credentials });
+    const accounts = await createUserAccountCache({ db, knex, store, tenantId, events });
+    const users = createUserService({ knex, audit, passwords, tenantId, events, credentials, accounts });
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
     const apiResources = await createApiResourceService({ knex, store, audit, tenantId });
     const payloads = createOidcPayloadQueries(knex);
@@ -163,6 +164,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
         await passwordReset.idle();
         await mailer.close();
         await sessions.close();
+        await accounts.close();
         await authorization.cache.close();
         await navigation.cache.close();
         await audit.drain();

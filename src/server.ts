@@ -1,5 +1,7 @@
 // The HTTP server: oidc-provider's Koa app with Gatehouse's middleware and routes in front of it.
 import http from 'node:http';
+import type Router from '@koa/router';
+import type Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { GatehouseContext } from './context.ts';
 import { redactUrl } from './logger.ts';
@@ -13,7 +15,7 @@ import { createHealthRouter } from './routes/health.ts';
 import { createInteractionRouter } from './routes/interactions.ts';
 import { loadSigningKeys } from './services/signing-keys.ts';
 import { createRenderer } from './views/render.ts';
-import { recordGrantIdentity, type IdentityFlowDeps } from './oidc/identity.ts';
+import { createRequestMemo, recordGrantIdentity, type IdentityFlowDeps } from './oidc/identity.ts';
 import { installSessionHooks, recordSessions, withSessionChecks } from './oidc/sessions.ts';
 import { createAccountSessionsRouter } from './routes/account/sessions.ts';
 import { adminApiAudience, createApiAuthenticator } from './routes/api/auth.ts';
@@ -26,6 +28,22 @@ import { createAccountRouter } from './routes/account/index.ts';
 import { createAccountSecurityRouter } from './routes/account/security.ts';
 import { REMINDER_JOB } from './services/password-expiry.ts';
 import { INVITATION_JOB } from './services/invitations.ts';
+
+/** Every route of the account routers is /account or below it. */
+const ACCOUNT_PATHS = /^\/account(\/|$)/i;
+
+/**
+ * A router's routes and allowed methods, run only for the paths `prefix` matches (routers
+ * match paths case-insensitively, so does `prefix`): every other request (tokens, JWKS, the
+ * other routers' pages) skips matching its path against each of the router's routes.
+ */
+function under(prefix: RegExp, router: Router) {
+  const routes = router.routes();
+  const methods = router.allowedMethods();
+  // The router sets `params` and `router` on the context itself, which its types require upfront.
+  return (ctx: Koa.ParameterizedContext, next: () => Promise<unknown>) =>
+    prefix.test(ctx.path) ? routes(ctx as Parameters<typeof routes>[0], () => methods(ctx as Parameters<typeof methods>[0], next)) : next();
+}
 
 export interface RunningServer {
   readonly url: string;
@@ -60,15 +78,16 @@ export async function startServer(context: GatehouseContext, options: StartServe
   const renderer = createRenderer({ cache: config.production });
   const jwks = await loadSigningKeys(context.knex, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
   const identityFlow: IdentityFlowDeps = {
-    knex: context.knex,
+    requestMemo: createRequestMemo(),
     authorization: context.authorization,
+    serviceAccountIdentity: async (clientId) => (await context.serviceAccounts.findForOidc(clientId))?.identityId ?? undefined,
     grantIdentities: context.grantIdentities,
     eligibleIdentities: (userId, clientId) => context.appAccess.eligibleIdentities(userId, clientId),
     adminApiAudience: adminApiAudience(issuer),
   };
   const apiServices = { ...context, issuer };
   const publicJwks = jwks.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
-  const api = createApiRouter(apiServices, createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, knex: context.knex, tenantId: context.tenantId, sessions: context.sessions }));
+  const api = createApiRouter(apiServices, createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, users: context.users, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, sessions: context.sessions }));
   // System roles follow the route table: a new admin route's permission reaches Admin at start.
   await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
   await context.authorization.invalidateAll();
@@ -81,7 +100,7 @@ export async function startServer(context: GatehouseContext, options: StartServe
       createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl, refreshReuseGraceSeconds: config.refreshReuseGraceSeconds }),
       context.sessions,
     ),
-    findAccount: createFindAccount({ users: context.users, authorization: context.authorization, grantIdentities: context.grantIdentities }),
+    findAccount: createFindAccount({ users: context.users, authorization: context.authorization, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo }),
     jwks,
     cookieKeys: context.keys.cookieKeys,
     applications: context.applications,
@@ -94,20 +113,23 @@ export async function startServer(context: GatehouseContext, options: StartServe
   const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, serviceAccounts: context.serviceAccounts, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
   installSessionHooks(provider, { sessions: context.sessions, tenantId: context.tenantId, logger });
 
-  provider.use(async (ctx, next) => {
-    const started = process.hrtime.bigint();
-    await next();
-    logger.debug({ method: ctx.method, url: redactUrl(ctx.url), status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
-  });
+  // Request lines are debug output: below that level the middleware is not even mounted, so a
+  // token request does not pay for building a log entry that is thrown away.
+  if (logger.isLevelEnabled('debug')) {
+    provider.use(async (ctx, next) => {
+      const started = process.hrtime.bigint();
+      await next();
+      logger.debug({ method: ctx.method, url: redactUrl(ctx.url), status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+    });
+  }
   provider.use(securityHeaders());
   provider.use(errorHandler({ logger, renderer }));
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() });
-  provider.use(health.routes());
+  provider.use(under(/^\/(healthz|readyz)$/i, health));
   // Outside recordGrantIdentity: by the time it records the session's grant, the identity is known.
   provider.use(recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, tenantId: context.tenantId }));
   provider.use(recordGrantIdentity(identityFlow));
-  provider.use(api.router.routes());
-  provider.use(api.router.allowedMethods());
+  provider.use(under(/^\/api\//i, api.router));
   const interactions = createInteractionRouter({
     provider,
     users: context.users,
@@ -120,21 +142,17 @@ export async function startServer(context: GatehouseContext, options: StartServe
   });
   const accountAuth = createAccountAuth({ provider, users: context.users, issuer, hashKey: context.keys.hashKey });
   const account = createAccountRouter({ auth: accountAuth, renderer, issuer, knex: context.knex, tenantId: context.tenantId });
-  provider.use(account.routes());
-  provider.use(account.allowedMethods());
+  provider.use(under(ACCOUNT_PATHS, account));
   // Account security pages (issue 5): password, two-step verification, forgotten password.
   const accountSecurity = createAccountSecurityRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, credentials: context.credentials, mfa: context.mfa, passwordReset: context.passwordReset });
-  provider.use(accountSecurity.routes());
-  provider.use(accountSecurity.allowedMethods());
+  provider.use(under(ACCOUNT_PATHS, accountSecurity));
   // Password expiry reminders, once an hour across all nodes (issue 5).
   context.scheduler.register({ name: REMINDER_JOB, intervalSeconds: 3600, run: () => context.passwordExpiry.runReminders({ changeUrl: `${issuer}/account/password` }) });
   // Invitation mails queued by the bulk import, every minute across all nodes (issue 7).
   context.scheduler.register({ name: INVITATION_JOB, intervalSeconds: 60, run: () => context.invitations.sendPending({ linkBase: `${issuer}/account/password/reset` }) });
   const accountSessions = createAccountSessionsRouter({ auth: accountAuth, renderer, sessions: context.sessions, tenantId: context.tenantId });
-  provider.use(accountSessions.routes());
-  provider.use(accountSessions.allowedMethods());
-  provider.use(interactions.routes());
-  provider.use(interactions.allowedMethods());
+  provider.use(under(ACCOUNT_PATHS, accountSessions));
+  provider.use(under(/^\/interaction\//i, interactions));
 
   server.on('request', provider.callback());
   if (options.scheduledJobs ?? true) context.scheduler.start();

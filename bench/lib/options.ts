@@ -25,6 +25,10 @@ export interface BenchOptions {
   argonInFlight: number;
   only: Set<ScenarioId>;
   profile: boolean;
+  /** Extra node flags for Gatehouse (experiments with a tuned deployment; none by default). */
+  nodeFlags: string[];
+  /** Extra environment for Gatehouse, e.g. MALLOC_ARENA_MAX (none by default). */
+  gatehouseEnv: Record<string, string>;
   keepDb: boolean;
   json: string;
 }
@@ -42,6 +46,9 @@ server) and REDIS_URL (keys go under a fresh "bench:<random>:" prefix and are de
   --argon-in-flight=N   outstanding verifications for the argon2id ceiling (default 2 x UV_THREADPOOL_SIZE)
   --users=N             directory users for the search scenario (default 100000)
   --profile             run Gatehouse with --cpu-prof and print its top self-time functions
+  --node-flags="..."    extra node flags for Gatehouse, e.g. "--max-old-space-size=96" (default none:
+                        the figures of record run Gatehouse exactly as \`gatehouse start\` does)
+  --gatehouse-env=K=V,… extra environment for Gatehouse, e.g. MALLOC_ARENA_MAX=2 (default none)
   --keep-db             leave the gatehouse_bench database in place afterwards
   --json=FILE           where to write the results (default bench/results/latest.json)
 `;
@@ -58,6 +65,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'argon-in-flight': { type: 'string' },
       users: { type: 'string' },
       profile: { type: 'boolean' },
+      'node-flags': { type: 'string' },
+      'gatehouse-env': { type: 'string' },
       'keep-db': { type: 'boolean' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -69,7 +78,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
   const durations = {
     full: { warmupSeconds: 3, rounds: 3, roundSeconds: 5, singleSeconds: 12, searchSeconds: 10, bulkUsers: 100_000 },
-    quick: { warmupSeconds: 1, rounds: 2, roundSeconds: 2, singleSeconds: 3, searchSeconds: 3, bulkUsers: 100_000 },
+    quick: { warmupSeconds: 0.75, rounds: 2, roundSeconds: 1.5, singleSeconds: 2, searchSeconds: 2, bulkUsers: 100_000 },
     smoke: { warmupSeconds: 0.5, rounds: 1, roundSeconds: 1, singleSeconds: 1, searchSeconds: 1, bulkUsers: 5_000 },
   }[mode];
   const int = (value: string | undefined, name: string, fallback: number) => {
@@ -96,6 +105,14 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     argonInFlight: int(values['argon-in-flight'], '--argon-in-flight', 2 * pool),
     only,
     profile: Boolean(values.profile),
+    nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter(Boolean),
+    gatehouseEnv: Object.fromEntries(
+      (values['gatehouse-env'] ?? '').split(',').filter(Boolean).map((pair) => {
+        const eq = pair.indexOf('=');
+        if (eq <= 0) throw new Error(`--gatehouse-env: expected KEY=VALUE, got "${pair}"`);
+        return [pair.slice(0, eq), pair.slice(eq + 1)];
+      }),
+    ),
     keepDb: Boolean(values['keep-db']),
     json: values.json ?? 'bench/results/latest.json',
   };

@@ -155,6 +155,29 @@ export async function readMemory(pid: number): Promise<MemoryReading | undefined
   }
 }
 
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ: what /proc reports times in on Linux
+
+/**
+ * CPU time a process has used so far (user + system, all its threads: argon2's threadpool
+ * included), in milliseconds, from /proc/PID/stat. Per operation it is a steadier figure than
+ * throughput on a machine that other work shares, because time spent waiting for a core is not
+ * in it. `pid` undefined: this process.
+ */
+export async function readCpuMs(pid?: number): Promise<number | undefined> {
+  if (pid === undefined) {
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1000;
+  }
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces; fields after its closing parenthesis are fixed.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Samples a process's RSS every `intervalMs` while started; reports the maximum and the mean. */
 export class RssSampler {
   private timer: NodeJS.Timeout | undefined;
@@ -192,5 +215,11 @@ export class RssSampler {
 
   get samples(): number {
     return this.readings.length;
+  }
+
+  /** The highest reading taken since `mark` (a value of `samples` read earlier), MiB. */
+  maxSince(mark: number): number {
+    const since = this.readings.slice(mark);
+    return since.length ? Math.max(...since) : 0;
   }
 }

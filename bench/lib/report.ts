@@ -11,8 +11,13 @@ export interface ScenarioResult {
   label: string;
   /** Gatehouse's figure (the argon2 ceiling for "argon2"). */
   result: Aggregate;
-  /** What it is compared with: the peer, or the argon2id ceiling. */
-  reference?: { label: string; result: Aggregate };
+  /**
+   * CPU time of Gatehouse's process (all threads) per successful operation during the measured
+   * rounds, ms: steadier than the rate when other work shares the machine.
+   */
+  cpuMsPerOp?: number;
+  /** What it is compared with: the peer, or the argon2id ceiling (CPU of the bench process). */
+  reference?: { label: string; result: Aggregate; cpuMsPerOp?: number };
   /** result.rate / reference.rate. */
   ratio?: number;
   notes?: string[];
@@ -51,7 +56,7 @@ export interface BenchResults {
   settings: Record<string, unknown>;
   scenarios: Record<string, ScenarioResult>;
   redis?: { bytesPerSession: number; sessions: number; breakdown: Record<string, unknown>; perLogin?: Record<string, unknown> };
-  rss?: { idleMb: number; underLoadMaxMb: number; underLoadMeanMb: number; afterLoadMb?: number; peakMb?: number; peerIdleMb?: number; peerUnderLoadMaxMb?: number };
+  rss?: { idleMb: number; underLoadMaxMb: number; underLoadMeanMb: number; afterLoadMb?: number; peakMb?: number; peerIdleMb?: number; peerUnderLoadMaxMb?: number; byScenarioMaxMb?: Record<string, number> };
   targets: Target[];
   profile?: unknown;
 }
@@ -90,12 +95,13 @@ const latencyCells = (l: LatencySummary) => [fmtMs(l.p50), fmtMs(l.p95), fmtMs(l
 
 export function markdownTables(results: BenchResults): string {
   const out: string[] = [];
-  out.push('| scenario | Gatehouse /s | p50 ms | p95 ms | p99 ms | compared with | their /s | ratio | failed |');
-  out.push('|---|---:|---:|---:|---:|---|---:|---:|---:|');
+  const cpu = (ms: number | undefined) => (ms === undefined ? '' : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+  out.push('| scenario | Gatehouse /s | p50 ms | p95 ms | p99 ms | CPU ms/op | compared with | their /s | their CPU ms/op | ratio | failed |');
+  out.push('|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|');
   for (const s of Object.values(results.scenarios)) {
     const ref = s.reference;
     out.push(
-      `| ${s.label} | ${fmtRate(s.result.rate)} | ${latencyCells(s.result.latency).join(' | ')} | ${ref ? ref.label : ''} | ${ref ? fmtRate(ref.result.rate) : ''} | ${s.ratio !== undefined ? `${s.ratio.toFixed(2)}×` : ''} | ${s.result.failed} |`,
+      `| ${s.label} | ${fmtRate(s.result.rate)} | ${latencyCells(s.result.latency).join(' | ')} | ${cpu(s.cpuMsPerOp)} | ${ref ? ref.label : ''} | ${ref ? fmtRate(ref.result.rate) : ''} | ${cpu(ref?.cpuMsPerOp)} | ${s.ratio !== undefined ? `${s.ratio.toFixed(2)}×` : ''} | ${s.result.failed} |`,
     );
   }
   const extras: string[] = [];

@@ -1,5 +1,6 @@
 // One zod schema for the environment. loadConfig(env) returns a frozen Config or throws a
 // ConfigError naming every problem at once (never a secret's value).
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -44,6 +45,7 @@ const envSchema = z.object({
   GATEHOUSE_ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(4 * 1024 * 1024).default(19456),
   GATEHOUSE_ARGON2_TIME_COST: z.coerce.number().int().min(1).max(100).default(2),
   GATEHOUSE_ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
+  GATEHOUSE_PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
   SMTP_URL: urlWithProtocols(['smtp:', 'smtps:']).optional(),
   GATEHOUSE_MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
   GATEHOUSE_RESET_TOKEN_TTL: z.coerce.number().int().min(300).max(86400).default(1800),
@@ -83,6 +85,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** Audit events older than this many days are removed by the retention purge. */
   readonly auditRetentionDays: number;
+  /** argon2id computations at once (sign-ins, password changes); default one per core. */
+  readonly passwordHashConcurrency: number;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** undefined: mails go to GATEHOUSE_DATA_DIR/outbox (a warning at start in production). */
@@ -143,6 +147,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     backchannelAllowPrivate: e.GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE,
     trustProxy: e.GATEHOUSE_TRUST_PROXY,
     auditRetentionDays: e.GATEHOUSE_AUDIT_RETENTION_DAYS,
+    passwordHashConcurrency: e.GATEHOUSE_PASSWORD_HASH_CONCURRENCY ?? os.availableParallelism(),
     logLevel: e.LOG_LEVEL,
     argon2: { memoryCost: e.GATEHOUSE_ARGON2_MEMORY_KIB, timeCost: e.GATEHOUSE_ARGON2_TIME_COST, parallelism: e.GATEHOUSE_ARGON2_PARALLELISM },
     smtpUrl: e.SMTP_URL,

@@ -2,27 +2,39 @@
 // compiled to WebAssembly, running in this process) under the data directory, so a trial
 // needs no database server. Both speak the same SQL through knex.
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
-import ClientPgLite from 'knex-pglite';
+import pg from 'pg';
 import { acquireEmbeddedLock } from './embedded-lock.ts';
-import type { Database } from './types.ts';
+import type { Database, Listener } from './types.ts';
 
 /**
+ * PGlite, its pg_trgm extension and knex-pglite, loaded only when the embedded database is
+ * used: a server on PostgreSQL does not carry PGlite's WebAssembly build (about 35 MB of RSS).
+ *
  * knex-pglite labels a `.delete()` response "DEL" (from knex's method name `del`), and knex's pg
  * client returns the affected row count only for "DELETE", so every delete resolved to a result
  * object instead of a count. Name the method as PostgreSQL does before knex-pglite reads it.
  * knex's types do not declare processResponse, which every knex client has at run time.
  */
-interface ResponseProcessor { processResponse(obj: { method?: string }, runner: unknown): unknown }
-const PgLiteBase = ClientPgLite as unknown as new (config: Knex.Config) => Knex.Client & ResponseProcessor;
-class PgLiteClient extends PgLiteBase {
-  override processResponse(obj: { method?: string }, runner: unknown): unknown {
-    return super.processResponse(obj.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
+async function loadPglite() {
+  const [{ PGlite: PGliteClass }, { pg_trgm }, { default: ClientPgLite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite/contrib/pg_trgm'),
+    import('knex-pglite'),
+  ]);
+  interface ResponseProcessor { processResponse(obj: { method?: string }, runner: unknown): unknown }
+  const PgLiteBase = ClientPgLite as unknown as new (config: Knex.Config) => Knex.Client & ResponseProcessor;
+  class PgLiteClient extends PgLiteBase {
+    override processResponse(obj: { method?: string }, runner: unknown): unknown {
+      return super.processResponse(obj.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
+    }
   }
+  // pg_trgm backs the user search indexes (migrations/20261201040000_user_search_indexes.ts).
+  return { open: (dataDir: string) => new PGliteClass(dataDir, { extensions: { pg_trgm } }), PgLiteClient };
 }
 
-export type { Database } from './types.ts';
+export type { Database, Listener } from './types.ts';
 export { EmbeddedDatabaseBusyError } from './embedded-lock.ts';
 
 export interface CreateDatabaseOptions {
@@ -103,15 +115,94 @@ async function openPostgres(databaseUrl: string, poolMax: number, purpose: strin
     );
   }
   let closing: Promise<void> | undefined;
+  const listeners = new Set<Listener>();
   return {
     kind: 'postgres',
     knex,
     async ping() {
       await knex.raw('select 1');
     },
+    async listen(channel, onNotify, onReset) {
+      const listener = await listenOnPostgres(databaseUrl, purpose, channel, onNotify, onReset);
+      listeners.add(listener);
+      return {
+        listening: () => listener.listening(),
+        async close() {
+          listeners.delete(listener);
+          await listener.close();
+        },
+      };
+    },
     close() {
-      closing ??= knex.destroy();
+      closing ??= (async () => {
+        await Promise.all([...listeners].map((l) => l.close()));
+        await knex.destroy();
+      })();
       return closing;
+    },
+  };
+}
+
+const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * A connection of its own (LISTEN holds it for good, so not one of the pool's) that reconnects
+ * when it drops, with a growing pause; every drop is reported through `onReset`, since
+ * notifications sent meanwhile are lost.
+ */
+async function listenOnPostgres(databaseUrl: string, purpose: string, channel: string, onNotify: (payload: string) => void, onReset: () => void): Promise<Listener> {
+  if (!CHANNEL.test(channel)) throw new Error(`invalid channel name "${channel}"`);
+  let client: pg.Client | undefined;
+  let up = false;
+  let closed = false;
+  let retryMs = 500;
+  let timer: NodeJS.Timeout | undefined;
+
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString: databaseUrl, application_name: `gatehouse-${purpose}-listen`.slice(0, 63), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    const dropped = () => {
+      if (client !== next) return;
+      client = undefined;
+      up = false;
+      onReset();
+      next.end().catch(() => undefined);
+      if (!closed) timer = setTimeout(() => void connect().catch(() => undefined), retryMs);
+      retryMs = Math.min(retryMs * 2, 30_000);
+    };
+    next.on('error', dropped);
+    next.on('end', dropped);
+    next.on('notification', (message) => {
+      if (message.channel === channel) onNotify(message.payload ?? '');
+    });
+    client = next;
+    try {
+      await next.connect();
+      await next.query(`listen ${channel}`);
+    } catch (error) {
+      dropped();
+      throw error;
+    }
+    if (closed) {
+      await next.end().catch(() => undefined);
+      return;
+    }
+    up = true;
+    retryMs = 500;
+    // Whatever changed while nobody listened is unknown: start from nothing.
+    onReset();
+  };
+
+  // A failed first attempt is retried like any drop; until then nothing counts as heard.
+  await connect().catch(() => undefined);
+  return {
+    listening: () => up,
+    async close() {
+      closed = true;
+      up = false;
+      if (timer) clearTimeout(timer);
+      const current = client;
+      client = undefined;
+      await current?.end().catch(() => undefined);
     },
   };
 }
@@ -134,10 +225,11 @@ async function openPglite(dataDir: string, purpose: string): Promise<Database> {
   let pglite: PGlite | undefined;
   let knex: Knex | undefined;
   try {
+    const { open, PgLiteClient } = await loadPglite();
     // We create PGlite ourselves rather than letting knex-pglite do it from a filename: a
     // failed start then rejects here, at once, instead of surfacing as knex retrying the
     // connection until its acquire timeout; and close() can reach the instance.
-    pglite = new PGlite(pgdata);
+    pglite = open(pgdata);
     await pglite.waitReady.catch((error: unknown) => {
       throw new Error(`Cannot open the embedded database in ${pgdata}: ${messageOf(error)}`, { cause: error });
     });
@@ -164,6 +256,11 @@ async function openPglite(dataDir: string, purpose: string): Promise<Database> {
     knex: db,
     async ping() {
       await db.raw('select 1');
+    },
+    async listen(channel, onNotify) {
+      // One process owns the embedded database: its notifications cannot be missed.
+      const unlisten = await instance.listen(channel, onNotify);
+      return { listening: () => !instance.closed, close: () => unlisten() };
     },
     close() {
       closing ??= (async () => {

@@ -5,5 +5,17 @@ export interface Database {
   readonly knex: Knex;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
+  /**
+   * LISTEN on a channel (PostgreSQL NOTIFY, delivered after the notifying transaction commits,
+   * to every process listening on the database). `onReset` runs whenever notifications may have
+   * been missed (the listening connection dropped); `listening()` says whether they arrive now.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onReset: () => void): Promise<Listener>;
+  close(): Promise<void>;
+}
+
+export interface Listener {
+  /** True while notifications are being received. */
+  listening(): boolean;
   close(): Promise<void>;
 }

@@ -63,7 +63,10 @@ function serializeCsp(directives: CspDirectives): string {
   return [...directives].map(([name, values]) => [name, ...values].join(' ')).join('; ');
 }
 
-function buildCsp(nonce: string, formAction: readonly string[]): string {
+/** style-src of a response that renders no page: no inline style is allowed at all. */
+const NO_STYLE = "'none'";
+
+function buildCsp(styleSource: string, formAction: readonly string[]): string {
   return serializeCsp(
     new Map([
       ['default-src', ["'none'"]],
@@ -73,7 +76,7 @@ function buildCsp(nonce: string, formAction: readonly string[]): string {
       // and as JavaScript is "enabled" the <noscript> fallback button would not show either —
       // a blank page. Our own templates use no JavaScript, so 'none' it is.
       ['script-src', ["'none'"]],
-      ['style-src', [`'nonce-${nonce}'`]],
+      ['style-src', [styleSource]],
       ['img-src', ["'self'", 'data:']],
       ['form-action', [...formAction]],
       ['frame-ancestors', ["'none'"]],
@@ -144,13 +147,23 @@ export function allowFormActionTargets(ctx: ResponseContext, targets: readonly s
   ctx.set(CSP_HEADER, serializeCsp(directives));
 }
 
+/** Lets the page's inline styles with this nonce through (and nothing else inline). */
+function allowStyleNonce(ctx: ResponseContext, nonce: string): void {
+  const header = ctx.response.get(CSP_HEADER);
+  if (!header) return;
+  const directives = parseCsp(header);
+  directives.set('style-src', [`'nonce-${nonce}'`]);
+  ctx.set(CSP_HEADER, serializeCsp(directives));
+}
+
 /**
  * oidc-provider appends 'sha256-…' to our script-src 'none'. Browsers ignore 'none' when other
  * sources are present, but they also log a warning for it, so drop it once it is meaningless.
  */
 function tidyScriptSrc(ctx: ResponseContext): void {
   const header = ctx.response.get(CSP_HEADER);
-  if (!header) return;
+  // Nothing was appended (every response but a form_post or web_message page): nothing to tidy.
+  if (!header || !/script-src 'none' [^;]/.test(header)) return;
   const directives = parseCsp(header);
   const scriptSrc = directives.get('script-src');
   if (scriptSrc && scriptSrc.length > 1 && scriptSrc.includes("'none'")) {
@@ -196,17 +209,31 @@ function hasHeadersObject(value: unknown): value is { headers?: Record<string, u
 export function securityHeaders(options: SecurityHeadersOptions = {}): Middleware<SecurityHeadersState> {
   const redirectingFormPaths = options.redirectingFormPaths ?? DEFAULT_REDIRECTING_FORM_PATHS;
   const noStorePaths = options.noStorePaths ?? DEFAULT_NO_STORE_PATHS;
+  // The policy is the same for every response until a page asks for a nonce: built once.
+  const relaxedCsp = buildCsp(NO_STYLE, RELAXED_FORM_ACTION);
+  const strictCsp = buildCsp(NO_STYLE, STRICT_FORM_ACTION);
 
   return async function securityHeadersMiddleware(ctx, next) {
-    // 16 random bytes: well above CSP's 128-bit guidance, fresh for every response so a nonce
-    // seen in one page is useless for injecting into another.
-    const nonce = randomBytes(16).toString('base64');
-    ctx.state.nonce = nonce;
+    // The nonce is made when a page first reads it, and put into the policy then: a token,
+    // JWKS or JSON response renders no inline style and is spared the random bytes and the
+    // rewrite. 16 random bytes: well above CSP's 128-bit guidance, fresh for every response so
+    // a nonce seen in one page is useless for injecting into another.
+    let nonce: string | undefined;
+    Object.defineProperty(ctx.state, 'nonce', {
+      configurable: true,
+      enumerable: true,
+      get(): string {
+        if (nonce === undefined) {
+          nonce = randomBytes(16).toString('base64');
+          allowStyleNonce(ctx, nonce);
+        }
+        return nonce;
+      },
+    });
 
     // Set before next(): handlers that bypass Koa's response handling (ctx.respond = false and
     // writing to ctx.res) still send them, and handlers can adjust them (allowFormActionTargets).
-    const formAction = underAny(ctx.path, redirectingFormPaths) ? RELAXED_FORM_ACTION : STRICT_FORM_ACTION;
-    ctx.set(CSP_HEADER, buildCsp(nonce, formAction));
+    ctx.set(CSP_HEADER, underAny(ctx.path, redirectingFormPaths) ? relaxedCsp : strictCsp);
     // X-Frame-Options duplicates frame-ancestors for browsers that predate CSP level 2.
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('X-Content-Type-Options', 'nosniff');

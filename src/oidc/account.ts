@@ -4,18 +4,18 @@ import type { Account, AccountClaims, FindAccount, KoaContextWithOIDC } from 'oi
 import type { AuthorizationService } from '../services/authorization.ts';
 import type { GrantIdentityService } from '../services/grant-identities.ts';
 import type { UserService } from '../services/users.ts';
-import { identityClaimsForGrant } from './identity.ts';
+import { identityClaimsForGrant, type RequestMemo } from './identity.ts';
 
-export function createFindAccount(deps: { users: UserService; authorization: AuthorizationService; grantIdentities: GrantIdentityService }): FindAccount {
+export function createFindAccount(deps: { users: UserService; authorization: AuthorizationService; grantIdentities: GrantIdentityService; requestMemo: RequestMemo }): FindAccount {
   return async (ctx: KoaContextWithOIDC, sub, token): Promise<Account | undefined> => {
-    const user = await deps.users.findById(sub);
+    const user = await deps.users.findForOidc(sub);
     // A deactivated or locked user keeps no account: oidc-provider then refuses refresh and userinfo.
     if (!user || user.status !== 'active') return undefined;
     const grantId = (token as { grantId?: string } | undefined)?.grantId ?? ctx.oidc?.entities?.Grant?.jti;
     return {
       accountId: user.id,
       async claims(_use, scope): Promise<AccountClaims> {
-        const identity = scope.split(' ').includes('identity') ? await identityClaimsForGrant(deps, grantId) : undefined;
+        const identity = scope.split(' ').includes('identity') ? await identityClaimsForGrant(deps, grantId, ctx) : undefined;
         return {
           sub: user.id,
           preferred_username: user.username,

@@ -16,7 +16,7 @@ import Provider, { errors } from 'oidc-provider';
 import type { OidcPayloadQueries } from '../queries/oidc-payloads.ts';
 import { toClientMetadata, type ApplicationService } from '../services/applications.ts';
 import { serviceAccountClientMetadata, type ServiceAccountService } from '../services/service-accounts.ts';
-import type { KeyValueStore } from '../store/types.ts';
+import type { KeyValueStore, WriteOp } from '../store/types.ts';
 
 const DURABLE_MODELS = new Set(['Session', 'Grant', 'RefreshToken']);
 const GRANTABLE_MODELS = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'ClientCredentials']);
@@ -63,7 +63,10 @@ export async function revokeGrant(deps: Pick<AdapterDeps, 'store' | 'payloads'>,
 }
 
 export function createAdapterFactory(deps: AdapterDeps) {
-  return (model: string): Adapter => new StoreAdapter(model, deps);
+  // Client metadata per cached application or service account object: the caches hand out the
+  // same object until it changes, so the metadata is derived once per change, not per request.
+  const clientMetadata = new WeakMap<object, AdapterPayload>();
+  return (model: string): Adapter => new StoreAdapter(model, deps, clientMetadata);
 }
 
 class StoreAdapter implements Adapter {
@@ -72,44 +75,61 @@ class StoreAdapter implements Adapter {
   constructor(
     private readonly model: string,
     private readonly deps: AdapterDeps,
+    private readonly clientMetadata: WeakMap<object, AdapterPayload>,
   ) {
     this.durable = DURABLE_MODELS.has(model);
+  }
+
+  private metadataOf<T extends object>(source: T, derive: (source: T) => Record<string, unknown>): AdapterPayload {
+    let metadata = this.clientMetadata.get(source);
+    if (!metadata) {
+      metadata = derive(source) as AdapterPayload;
+      this.clientMetadata.set(source, metadata);
+    }
+    // A copy: oidc-provider must never be able to alter what the next request is given.
+    return { ...metadata };
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     if (this.model === 'Client') throw new Error('clients are managed through the applications table');
     const key = payloadKey(this.model, id);
     const ttl = expiresIn > 0 ? expiresIn : undefined;
-    await this.deps.store.set(key, JSON.stringify(payload), ttl);
+    // The payload, its entry in the grant's index and a session's uid index go to the store in
+    // one round trip; the durable copy is written at the same time, and both must succeed
+    // before oidc-provider hands the artefact out.
+    const ops: WriteOp[] = [{ op: 'set', key, value: JSON.stringify(payload), ...(ttl ? { ttlSeconds: ttl } : {}) }];
     if (payload.grantId && GRANTABLE_MODELS.has(this.model)) {
-      await this.deps.store.sadd(grantKey(payload.grantId), [key], Math.max(this.deps.grantIndexTtl, ttl ?? 0));
+      ops.push({ op: 'sadd', key: grantKey(payload.grantId), members: [key], ttlSeconds: Math.max(this.deps.grantIndexTtl, ttl ?? 0) });
     }
     if (this.model === 'Session' && payload.uid) {
-      await this.deps.store.set(sessionUidKey(payload.uid), id, ttl);
+      ops.push({ op: 'set', key: sessionUidKey(payload.uid), value: id, ...(ttl ? { ttlSeconds: ttl } : {}) });
     }
-    if (this.durable) {
-      await this.deps.payloads.upsert({
-        model: this.model,
-        id,
-        tenantId: this.deps.tenantId,
-        payload: payload as Record<string, unknown>,
-        grantId: payload.grantId,
-        uid: payload.uid,
-        accountId: payload.accountId,
-        expiresAt: ttl ? new Date(Date.now() + ttl * 1000) : null,
-      });
-    }
+    await Promise.all([
+      this.deps.store.write(ops),
+      this.durable
+        ? this.deps.payloads.upsert({
+            model: this.model,
+            id,
+            tenantId: this.deps.tenantId,
+            payload: payload as Record<string, unknown>,
+            grantId: payload.grantId,
+            uid: payload.uid,
+            accountId: payload.accountId,
+            expiresAt: ttl ? new Date(Date.now() + ttl * 1000) : null,
+          })
+        : undefined,
+    ]);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (this.model === 'Client') {
       const app = await this.deps.applications.findForOidc(id);
-      if (app) return toClientMetadata(app) as AdapterPayload;
+      if (app) return this.metadataOf(app, toClientMetadata);
       // The metadata never mentions keys, so it stays byte-identical while keys come and go and
       // oidc-provider keeps reusing its validated Client instance; keys are checked by
       // compareClientSecret (provider.ts).
       const account = await this.deps.serviceAccounts.findForOidc(id);
-      return account ? (serviceAccountClientMetadata(account) as AdapterPayload) : undefined;
+      return account ? this.metadataOf(account, serviceAccountClientMetadata) : undefined;
     }
     const [raw, consumed] = await this.deps.store.mget([payloadKey(this.model, id), consumedKey(this.model, id)]);
     if (raw) {
@@ -157,23 +177,28 @@ class StoreAdapter implements Adapter {
 
   async consume(id: string): Promise<void> {
     const key = payloadKey(this.model, id);
-    const raw = await this.deps.store.get(key);
-    const ttl = raw ? await this.deps.store.ttl(key) : undefined;
+    const marker = consumedKey(this.model, id);
     const now = String(epoch());
+    // The consumed marker lives as long as the payload it marks (one atomic script, no read
+    // first). For durable models PostgreSQL decides who was first (UPDATE ... WHERE consumed_at
+    // IS NULL) and the marker is the hot copy of that answer; otherwise the marker's SET NX
+    // decides.
     let first: boolean;
     if (this.durable) {
       first = await this.deps.payloads.consume(this.model, id);
       // Only the winner stamps the hot copy: a loser must not move the time of the rotation,
       // which the reuse grace window is measured from.
-      if (first) await this.deps.store.set(consumedKey(this.model, id), now, ttl && ttl > 0 ? ttl : undefined);
+      if (first) await this.deps.store.setIfAbsentWithTtlOf(marker, now, key, this.deps.grantIndexTtl);
     } else {
-      first = await this.deps.store.setIfAbsent(consumedKey(this.model, id), now, ttl && ttl > 0 ? ttl : 600);
+      first = await this.deps.store.setIfAbsentWithTtlOf(marker, now, key, 600);
     }
     if (!first && this.model === 'RefreshToken' && this.deps.refreshReuseGraceSeconds > 0 && (await this.deps.payloads.consumedWithin(this.model, id, this.deps.refreshReuseGraceSeconds))) {
       throw new errors.InvalidGrant('refresh token already used: it was rotated moments ago, use the refresh token that request returned');
     }
     if (!first) {
-      const grantId = raw ? (JSON.parse(raw) as AdapterPayload).grantId : undefined;
+      // A reused code or refresh token (rare): find its grant and revoke everything it issued.
+      const raw = await this.deps.store.get(key);
+      const grantId = raw ? (JSON.parse(raw) as AdapterPayload).grantId : this.durable ? ((await this.deps.payloads.find(this.model, id))?.payload.grantId as string | undefined) : undefined;
       if (grantId) await revokeGrant(this.deps, grantId);
       throw new errors.InvalidGrant(this.model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed');
     }

@@ -2,7 +2,6 @@
 // each grant, and the authorization claims of the token contract (DESIGN.md "Token contract").
 import type { KoaContextWithOIDC, Configuration } from 'oidc-provider';
 import { interactionPolicy } from 'oidc-provider';
-import type { Knex } from 'knex';
 import { ADMIN_API_RESOURCE, type AuthorizationService, type EffectiveAuthorization } from '../services/authorization.ts';
 import type { GrantIdentityService } from '../services/grant-identities.ts';
 import { ACCOUNT_CLIENT_ID } from '../services/applications.ts';
@@ -15,9 +14,53 @@ export interface EligibleIdentity {
   alias: string;
 }
 
+/**
+ * Answers that several steps of one request ask for with the same arguments (the identity
+ * selection check and recording the grant's identity; an access token's and an ID token's
+ * claims): looked up once per request. Keyed by the request's context object, so nothing
+ * outlives the request and nothing is shared between requests.
+ */
+export function createRequestMemo() {
+  const byRequest = new WeakMap<object, Map<string, Promise<unknown>>>();
+  const entries = (ctx: object) => {
+    let map = byRequest.get(ctx);
+    if (!map) {
+      map = new Map();
+      byRequest.set(ctx, map);
+    }
+    return map;
+  };
+  return {
+    get<T>(ctx: object | undefined, key: string, load: () => Promise<T>): Promise<T> {
+      if (!ctx) return load();
+      const map = entries(ctx);
+      let pending = map.get(key) as Promise<T> | undefined;
+      if (!pending) {
+        pending = load();
+        map.set(key, pending);
+      }
+      return pending;
+    },
+    /** What this request just wrote, so its later steps see it. */
+    set<T>(ctx: object, key: string, value: T): void {
+      entries(ctx).set(key, Promise.resolve(value));
+    },
+  };
+}
+
+export type RequestMemo = ReturnType<typeof createRequestMemo>;
+
+const eligibleKey = (userId: string, clientId: string) => `eligible:${userId}:${clientId}`;
+const grantIdentityKey = (grantId: string) => `grant-identity:${grantId}`;
+
 export interface IdentityFlowDeps {
-  knex: Knex;
+  requestMemo: RequestMemo;
   authorization: AuthorizationService;
+  /**
+   * The identity of the active service account whose client_id this is; undefined for every
+   * other client. Read through the service accounts' cache: client credentials query nothing.
+   */
+  serviceAccountIdentity(clientId: string): Promise<string | undefined>;
   grantIdentities: GrantIdentityService;
   eligibleIdentities(userId: string, clientId: string): Promise<EligibleIdentity[]>;
   adminApiAudience: string;
@@ -48,12 +91,13 @@ export function buildInteractionPolicy(deps: IdentityFlowDeps): NonNullable<NonN
       if (oidc.client.clientId === ACCOUNT_CLIENT_ID) return Check.NO_NEED_TO_PROMPT;
       const result = resultOf(ctx);
       if (result.select_account?.identityId) return Check.NO_NEED_TO_PROMPT;
-      const eligible = await deps.eligibleIdentities(accountId, oidc.client.clientId);
+      const clientId = oidc.client.clientId;
+      const eligible = await deps.requestMemo.get(ctx, eligibleKey(accountId, clientId), () => deps.eligibleIdentities(accountId, clientId));
       if (eligible.length === 1) return Check.NO_NEED_TO_PROMPT;
       if (eligible.length === 0 || result.login) return Check.REQUEST_PROMPT;
       // Signed in earlier in this session: keep the identity already chosen for this app.
-      const grantId = oidc.session?.grantIdFor(oidc.client.clientId);
-      const current = grantId ? await deps.grantIdentities.get(grantId) : undefined;
+      const grantId = oidc.session?.grantIdFor(clientId);
+      const current = grantId ? await deps.requestMemo.get(ctx, grantIdentityKey(grantId), () => deps.grantIdentities.get(grantId)) : undefined;
       return current && eligible.some((e) => e.id === current) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
     }),
   );
@@ -75,14 +119,22 @@ export function recordGrantIdentity(deps: IdentityFlowDeps) {
     const code = ctx.oidc.entities.AuthorizationCode;
     const accountId = ctx.oidc.session?.accountId;
     if (!grant?.jti || !code || !accountId || !ctx.oidc.client) return;
-    const eligible = await deps.eligibleIdentities(accountId, ctx.oidc.client.clientId);
+    const grantId = grant.jti;
+    const clientId = ctx.oidc.client.clientId;
+    const eligible = await deps.requestMemo.get(ctx, eligibleKey(accountId, clientId), () => deps.eligibleIdentities(accountId, clientId));
     const chosen = resultOf(ctx).select_account?.identityId;
     let identityId = chosen && eligible.some((e) => e.id === chosen) ? chosen : undefined;
+    // With one eligible identity there is nothing to choose: the grant's current identity
+    // would be kept only if it were that one.
+    if (!identityId && eligible.length === 1) identityId = eligible[0]!.id;
     if (!identityId) {
-      const current = await deps.grantIdentities.get(grant.jti);
-      identityId = current && eligible.some((e) => e.id === current) ? current : eligible.length === 1 ? eligible[0]!.id : undefined;
+      const current = await deps.requestMemo.get(ctx, grantIdentityKey(grantId), () => deps.grantIdentities.get(grantId));
+      identityId = current && eligible.some((e) => e.id === current) ? current : undefined;
     }
-    if (identityId) await deps.grantIdentities.set(grant.jti, identityId);
+    if (identityId) {
+      await deps.grantIdentities.record(grantId, identityId);
+      deps.requestMemo.set(ctx, grantIdentityKey(grantId), identityId);
+    }
   };
 }
 
@@ -97,19 +149,10 @@ export function authorizationClaims(authz: EffectiveAuthorization) {
 
 /** extraTokenClaims: identity, roles, groups, data_scope and the audience's permissions. */
 export function createExtraTokenClaims(deps: IdentityFlowDeps): NonNullable<Configuration['extraTokenClaims']> {
-  const serviceIdentities = new Map<string, string>();
-  async function serviceIdentity(serviceAccountId: string): Promise<string | undefined> {
-    const cached = serviceIdentities.get(serviceAccountId);
-    if (cached) return cached;
-    const row: { id: string } | undefined = await deps.knex('identities').where({ service_account_id: serviceAccountId }).first('id');
-    // A service account has exactly one identity for its whole life, so this never goes stale.
-    if (row) serviceIdentities.set(serviceAccountId, row.id);
-    return row?.id;
-  }
-
-  return async (_ctx, token) => {
+  return async (ctx, token) => {
     const t = token as unknown as { kind: string; grantId?: string; clientId?: string; resourceServer?: { audience?: string } };
-    const identityId = t.kind === 'ClientCredentials' ? (t.clientId ? await serviceIdentity(t.clientId) : undefined) : t.grantId ? await deps.grantIdentities.get(t.grantId) : undefined;
+    const { grantId } = t;
+    const identityId = t.kind === 'ClientCredentials' ? (t.clientId ? await deps.serviceAccountIdentity(t.clientId) : undefined) : grantId ? await deps.requestMemo.get(ctx, grantIdentityKey(grantId), () => deps.grantIdentities.get(grantId)) : undefined;
     if (!identityId) return undefined;
     const authz = await deps.authorization.forIdentity(identityId);
     if (!authz) return undefined;
@@ -120,9 +163,9 @@ export function createExtraTokenClaims(deps: IdentityFlowDeps): NonNullable<Conf
 }
 
 /** The identity claims for the ID token and userinfo (scope `identity`), by the grant they belong to. */
-export async function identityClaimsForGrant(deps: Pick<IdentityFlowDeps, 'authorization' | 'grantIdentities'>, grantId: string | undefined) {
+export async function identityClaimsForGrant(deps: Pick<IdentityFlowDeps, 'authorization' | 'grantIdentities' | 'requestMemo'>, grantId: string | undefined, ctx?: object) {
   if (!grantId) return undefined;
-  const identityId = await deps.grantIdentities.get(grantId);
+  const identityId = await deps.requestMemo.get(ctx, grantIdentityKey(grantId), () => deps.grantIdentities.get(grantId));
   const authz = identityId ? await deps.authorization.forIdentity(identityId) : undefined;
   return authz ? authorizationClaims(authz) : undefined;
 }

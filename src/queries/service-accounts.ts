@@ -33,6 +33,8 @@ export interface ServiceAccountCredentials {
   tenantId: string;
   name: string;
   status: ServiceAccountStatus;
+  /** The account's one identity (kind 'service'), whose roles and scopes its tokens carry. */
+  identityId: string | null;
   keys: { id: string; hash: string; expiresAt: number | null; lastUsedAt: number | null }[];
 }
 
@@ -162,12 +164,13 @@ export function createServiceAccountQueries(knex: Knex) {
 
     /** One read: the account (any tenant) and its keys that are neither revoked nor expired. */
     async findCredentials(id: string): Promise<ServiceAccountCredentials | undefined> {
-      const rows: { id: string; tenant_id: string; name: string; status: ServiceAccountStatus; key_id: string | null; key_hash: string | null; expires_at: Date | string | null; last_used_at: Date | string | null }[] = await knex('service_accounts as sa')
+      const rows: { id: string; tenant_id: string; name: string; status: ServiceAccountStatus; identity_id: string | null; key_id: string | null; key_hash: string | null; expires_at: Date | string | null; last_used_at: Date | string | null }[] = await knex('service_accounts as sa')
+        .leftJoin('identities as i', 'i.service_account_id', 'sa.id')
         .leftJoin('access_keys as k', function usableKeys() {
           this.on('k.service_account_id', '=', 'sa.id').andOnNull('k.revoked_at').andOn((q) => q.onNull('k.expires_at').orOn('k.expires_at', '>', knex.raw('now()')));
         })
         .where('sa.id', id)
-        .select('sa.id', 'sa.tenant_id', 'sa.name', 'sa.status', 'k.id as key_id', 'k.key_hash', 'k.expires_at', 'k.last_used_at');
+        .select('sa.id', 'sa.tenant_id', 'sa.name', 'sa.status', 'i.id as identity_id', 'k.id as key_id', 'k.key_hash', 'k.expires_at', 'k.last_used_at');
       const first = rows[0];
       if (!first) return undefined;
       return {
@@ -175,6 +178,7 @@ export function createServiceAccountQueries(knex: Knex) {
         tenantId: first.tenant_id,
         name: first.name,
         status: first.status,
+        identityId: first.identity_id,
         keys: rows
           .filter((row) => row.key_id !== null && row.key_hash !== null)
           .map((row) => ({ id: row.key_id as string, hash: row.key_hash as string, expiresAt: date(row.expires_at)?.getTime() ?? null, lastUsedAt: date(row.last_used_at)?.getTime() ?? null })),

@@ -213,7 +213,14 @@ export function createUserQueries(knex: Knex) {
         );
       }
       if (filter.after) query.andWhereRaw('(lower(u.username), u.id) > (?, ?::uuid)', [filter.after.usernameLower, filter.after.id]);
-      const rows: (UserRow & { username_lower: string })[] = await query.orderByRaw('lower(u.username), u.id').limit(filter.limit);
+      // With a term the trigram indexes can serve (three letters or digits in a row: pg_trgm's
+      // smallest unit), find the matches first and sort them: `|| ''` keeps the order but stops
+      // the planner from walking the username index in order and filtering as it goes, a plan it
+      // likes for a LIMIT yet which reads most of the table when the matches sort late (every
+      // "wendy.…" after 90% of the usernames). Without such a term there is nothing to look up,
+      // and walking in order until the page is full is the best there is.
+      const matchesFirst = filter.q !== undefined && /[\p{L}\p{N}]{3}/u.test(filter.q);
+      const rows: (UserRow & { username_lower: string })[] = await query.orderByRaw(matchesFirst ? "lower(u.username) || '', u.id" : 'lower(u.username), u.id').limit(filter.limit);
       return rows.map((row) => ({ user: toUser(row), usernameLower: row.username_lower }));
     },
     async count(tenantId: string): Promise<number> {

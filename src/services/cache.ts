@@ -10,42 +10,64 @@ export interface InvalidatingCache<T> {
   close(): Promise<void>;
 }
 
+/**
+ * Where invalidations come from when it is not the store's pub/sub: e.g. PostgreSQL NOTIFY sent
+ * by a trigger, which reaches every node whoever changed the row. While `active()` is false
+ * (the feed is down) the cache keeps nothing and reads through.
+ */
+export interface InvalidationFeed {
+  subscribe(onKey: (key: string) => void): Promise<{ active(): boolean; close(): Promise<void> }>;
+}
+
 export async function createInvalidatingCache<T>(options: {
   store: KeyValueStore;
   name: string;
   load: (key: string) => Promise<T | undefined>;
   ttlMs?: number;
   maxEntries?: number;
+  /** Instead of the store's pub/sub: invalidate() then only drops the key here. */
+  feed?: InvalidationFeed;
+  /** Keep undefined answers too (the default); false: only found values are kept. */
+  cacheMisses?: boolean;
 }): Promise<InvalidatingCache<T>> {
   const ttlMs = options.ttlMs ?? 60_000;
   const maxEntries = options.maxEntries ?? 10_000;
+  const cacheMisses = options.cacheMisses ?? true;
   const entries = new Map<string, { value: T | undefined; expiresAt: number }>();
   // A load that started before an invalidation must not repopulate the cache with stale data.
   let generation = 0;
-  const channel = `cache:${options.name}`;
-  const unsubscribe = await options.store.subscribe(channel, (key) => {
+  const drop = (key: string) => {
     generation += 1;
     if (key === '*') entries.clear();
     else entries.delete(key);
-  });
+  };
+  const channel = `cache:${options.name}`;
+  let active = () => true;
+  let unsubscribe: () => Promise<void>;
+  if (options.feed) {
+    const subscription = await options.feed.subscribe(drop);
+    active = () => subscription.active();
+    unsubscribe = () => subscription.close();
+  } else {
+    unsubscribe = await options.store.subscribe(channel, drop);
+  }
 
   return {
     async get(key) {
+      if (!active()) return options.load(key);
       const hit = entries.get(key);
       if (hit && hit.expiresAt > Date.now()) return hit.value;
       const started = generation;
       const value = await options.load(key);
-      if (started === generation) {
+      if (started === generation && active() && (cacheMisses || value !== undefined)) {
         if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
         entries.set(key, { value, expiresAt: Date.now() + ttlMs });
       }
       return value;
     },
     async invalidate(key) {
-      generation += 1;
-      if (key === '*') entries.clear();
-      else entries.delete(key);
-      await options.store.publish(channel, key);
+      drop(key);
+      if (!options.feed) await options.store.publish(channel, key);
     },
     clear() {
       entries.clear();

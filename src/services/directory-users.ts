@@ -163,6 +163,8 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
       await deps.audit.record({ tenantId: by.tenantId, action: to === 'active' ? 'user.activated' : 'user.deactivated', ...by.actor, targetType: 'user', targetId: id, details: { before: { status: before.status }, after: { status: to }, reason: reason ?? null } }, trx);
       return true;
     });
+    // Committed: this node sees the new status from now on, an activation too (others hear the NOTIFY).
+    await deps.users.forgetCached(id);
     if (changed && to === 'inactive') await deps.events.emit({ type: 'user.deactivated', tenantId: by.tenantId, userId: id });
     if (changed && to === 'active') await deps.lockout?.clearFailures(by.tenantId, id);
     return get(by.tenantId, id);
@@ -215,6 +217,7 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
         if (isUniqueViolation(error)) throw new AppError('user.conflict', 409, 'a user with this username or email already exists');
         throw error;
       }
+      await deps.users.forgetCached(id);
       return get(by.tenantId, id);
     },
 

@@ -8,13 +8,24 @@ const key = (grantId: string) => `gi:${grantId}`;
 const HOT_TTL = 3600;
 
 export function createGrantIdentityService(deps: { knex: Knex; store: KeyValueStore; tenantId: string }) {
+  async function set(grantId: string, identityId: string): Promise<void> {
+    await deps.knex('grant_identities')
+      .insert({ grant_id: grantId, tenant_id: deps.tenantId, identity_id: identityId })
+      .onConflict('grant_id')
+      .merge(['identity_id']);
+    await deps.store.set(key(grantId), identityId, HOT_TTL);
+  }
+
   return {
-    async set(grantId: string, identityId: string): Promise<void> {
-      await deps.knex('grant_identities')
-        .insert({ grant_id: grantId, tenant_id: deps.tenantId, identity_id: identityId })
-        .onConflict('grant_id')
-        .merge(['identity_id']);
-      await deps.store.set(key(grantId), identityId, HOT_TTL);
+    set,
+    /**
+     * As set, but only when the hot copy does not already say so: a grant authorized again
+     * (another sign-in to the same app in the session) is not written again each time. The hot
+     * copy is only ever written after the durable one.
+     */
+    async record(grantId: string, identityId: string): Promise<void> {
+      if ((await deps.store.get(key(grantId))) === identityId) return;
+      await set(grantId, identityId);
     },
     async get(grantId: string): Promise<string | undefined> {
       const hot = await deps.store.get(key(grantId));

@@ -120,3 +120,28 @@ export function createPasswordHasher(options: PasswordHashOptions = DEFAULT_PASS
 }
 
 export type PasswordHasher = ReturnType<typeof createPasswordHasher>;
+
+/**
+ * At most `max` argon2id computations at once, the rest waiting their turn in order. Each one
+ * holds its memory cost (19 MiB by default) and a libuv thread for its whole run, and on a machine with N cores more than N
+ * at once only share the same cores (no more verifications per second): a burst of sign-ins
+ * would instead hold memory and every threadpool thread, starving the other users of the pool
+ * (WebCrypto signing of ID tokens, file reads). Default: one per core.
+ */
+export function limitPasswordConcurrency<H extends PasswordHasher>(hasher: H, max: number): H {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const limited = <A extends unknown[], R>(work: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running += 1;
+    try {
+      return await work(...args);
+    } finally {
+      // Hand the slot straight to the next in line, or give it back.
+      const next = waiting.shift();
+      if (next) next();
+      else running -= 1;
+    }
+  };
+  return { ...hasher, hash: limited(hasher.hash), verify: limited(hasher.verify) };
+}

@@ -4,9 +4,12 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { createIdentityQueries } from '../queries/identities.ts';
+import type { Database } from '../db/types.ts';
 import { createUserQueries, type User } from '../queries/users.ts';
+import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
+import { createInvalidatingCache, type InvalidatingCache } from './cache.ts';
 import { AppError } from './errors.ts';
 import { MAX_PASSWORD_BYTES, type PasswordHasher } from './passwords.ts';
 import { policyError } from './password-policy.ts';
@@ -95,9 +98,48 @@ export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === '23505';
 }
 
-export function createUserService(deps: { knex: Knex; audit: AuditService; passwords: PasswordHasher; tenantId: string; events: UserEvents; credentials: CredentialService }) {
+/** Sent by migrations/20261201040100_user_change_notify.ts whenever a user row changes. */
+export const USER_CHANGED_CHANNEL = 'gatehouse_user_changed';
+
+/**
+ * The users that every token, refresh, userinfo and admin-API request looks up (findAccount, the
+ * API's caller check), kept per node. Entries are dropped on every node when the row changes,
+ * whoever changes it, by the PostgreSQL trigger's NOTIFY; on this node also at once by the
+ * services that change a user, so a deactivation here is refused here with no delay. While the
+ * node is not receiving notifications (connection lost) nothing is kept: every lookup reads
+ * the row, as it would without the cache.
+ */
+export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'>; knex: Knex; store: KeyValueStore; tenantId: string; events: UserEvents }): Promise<InvalidatingCache<User>> {
+  const queries = createUserQueries(deps.knex);
+  const cache = await createInvalidatingCache<User>({
+    store: deps.store,
+    name: 'users',
+    load: (id) => queries.findById(deps.tenantId, id),
+    // A user id that does not exist yet may well exist in a moment: never remember a miss.
+    cacheMisses: false,
+    feed: {
+      async subscribe(onKey) {
+        const listener = await deps.db.listen(USER_CHANGED_CHANNEL, (payload) => {
+          for (const id of payload.split(',')) if (id) onKey(id);
+        }, () => onKey('*'));
+        return { active: () => listener.listening(), close: () => listener.close() };
+      },
+    },
+  });
+  // Deactivated, locked, deleted, password changed: this node lets go at once, before the
+  // event's other reactions (ending sessions) and without waiting for the NOTIFY.
+  deps.events.on(async (event) => cache.invalidate(event.userId));
+  return cache;
+}
+
+export function createUserService(deps: { knex: Knex; audit: AuditService; passwords: PasswordHasher; tenantId: string; events: UserEvents; credentials: CredentialService; accounts?: InvalidatingCache<User> }) {
   const queries = createUserQueries(deps.knex);
   const { tenantId } = deps;
+
+  /** Drops the user from this node's account cache (other nodes hear the database's NOTIFY). */
+  const forgetCached = async (id: string): Promise<void> => {
+    await deps.accounts?.invalidate(id);
+  };
 
   const identityQueries = createIdentityQueries(deps.knex);
 
@@ -166,6 +208,9 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
   return {
     queries,
     findById: (id: string) => queries.findById(tenantId, id),
+    /** As findById, through this node's account cache: for the OIDC and admin-API hot paths. */
+    findForOidc: (id: string): Promise<User | undefined> => (deps.accounts ? deps.accounts.get(id) : queries.findById(tenantId, id)),
+    forgetCached,
     findByUsername: (username: string) => queries.findByUsername(tenantId, username),
     async getById(id: string): Promise<User> {
       const user = await queries.findById(tenantId, id);

@@ -6,7 +6,7 @@ import { createMemoryStore } from './memory.ts';
 import { createRedisStore } from './redis.ts';
 import type { KeyValueStore } from './types.ts';
 
-export type { KeyValueStore, MessageHandler } from './types.ts';
+export type { KeyValueStore, MessageHandler, WriteOp } from './types.ts';
 export type { MemoryStoreOptions } from './memory.ts';
 export type { RedisStoreOptions } from './redis.ts';
 export { createMemoryStore } from './memory.ts';

@@ -7,7 +7,7 @@
 // no other caller can observe or interleave with a half-done operation (the in-process
 // equivalent of SET NX / GETDEL / INCR being single Redis commands).
 
-import type { KeyValueStore, MessageHandler } from './types.ts';
+import type { KeyValueStore, MessageHandler, WriteOp } from './types.ts';
 
 export interface MemoryStoreOptions {
   /** How often expired entries are purged; reads expire lazily regardless. Default 30 s. */
@@ -114,6 +114,40 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KeyValueSto
       if (live(key) !== undefined) return false;
       entries.set(key, { kind: 'string', value, expiresAt });
       return true;
+    },
+
+    async setIfAbsentWithTtlOf(key, value, ttlOf, fallbackTtlSeconds) {
+      assertOpen();
+      assertTtl(fallbackTtlSeconds, 'set');
+      if (live(key) !== undefined) return false;
+      const source = live(ttlOf);
+      // Like the Redis script: the other key's remaining time, rounded up to whole seconds.
+      const expiresAt = source?.expiresAt !== undefined ? now() + Math.max(1, Math.ceil((source.expiresAt - now()) / 1000)) * 1000 : now() + fallbackTtlSeconds * 1000;
+      entries.set(key, { kind: 'string', value, expiresAt });
+      return true;
+    },
+
+    async write(ops: WriteOp[]) {
+      assertOpen();
+      // Validate everything first: MULTI on Redis rejects a bad TTL before anything applies.
+      for (const op of ops) if (op.op !== 'del' && op.ttlSeconds !== undefined) assertTtl(op.ttlSeconds, op.op === 'set' ? 'set' : 'expire');
+      for (const op of ops) {
+        if (op.op === 'set') {
+          entries.set(op.key, { kind: 'string', value: op.value, expiresAt: expiryFor(op.ttlSeconds, 'set') });
+        } else if (op.op === 'sadd') {
+          let entry = live(op.key);
+          if (entry !== undefined && entry.kind !== 'set') throw new Error(WRONGTYPE);
+          if (entry === undefined && op.members.length > 0) {
+            entry = { kind: 'set', members: new Set<string>(), expiresAt: undefined };
+            entries.set(op.key, entry);
+          }
+          if (entry === undefined) continue;
+          for (const member of op.members) entry.members.add(member);
+          if (op.ttlSeconds !== undefined) entry.expiresAt = expiryFor(op.ttlSeconds, 'expire');
+        } else {
+          for (const key of op.keys) entries.delete(key);
+        }
+      }
     },
 
     async consume(key) {

@@ -33,6 +33,60 @@ return value
 `;
 const INCR_WITH_TTL_SHA = createHash('sha1').update(INCR_WITH_TTL_SCRIPT).digest('hex');
 
+// SET NX with the remaining TTL of another key (KEYS[2]), or ARGV[2] when that key is absent
+// (-2) or has no expiry (-1). One script, so the marker and its lifetime are decided together.
+const SET_NX_WITH_TTL_OF_SCRIPT = `
+local ttl = redis.call('TTL', KEYS[2])
+if ttl < 1 then ttl = tonumber(ARGV[2]) end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ttl) then return 1 end
+return 0
+`;
+const SET_NX_WITH_TTL_OF_SHA = createHash('sha1').update(SET_NX_WITH_TTL_OF_SCRIPT).digest('hex');
+
+// write(): a batch of SET / SADD(+EXPIRE) / DEL as one script, atomic like MULTI/EXEC but one
+// command to send and one reply to read (a MULTI of five commands is seven of each). ARGV holds
+// the operations in order: 'set', value, ttl (0: none) | 'sadd', ttl (0: none), n, n members |
+// 'del', n; each operation takes its keys from KEYS in order (del: n of them). Arguments are
+// checked before anything is written, so a refused TTL leaves nothing half done.
+const WRITE_SCRIPT = `
+local i, k = 1, 1
+local ops = {}
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'set' then
+    local ttl = tonumber(ARGV[i + 2])
+    if ttl < 0 or ttl % 1 ~= 0 then return redis.error_reply("ERR invalid expire time in 'set' command") end
+    ops[#ops + 1] = { 'set', KEYS[k], ARGV[i + 1], ttl }
+    i, k = i + 3, k + 1
+  elseif op == 'sadd' then
+    local ttl, n = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+    if ttl < 0 or ttl % 1 ~= 0 then return redis.error_reply("ERR invalid expire time in 'expire' command") end
+    local members = {}
+    for j = 1, n do members[j] = ARGV[i + 2 + j] end
+    ops[#ops + 1] = { 'sadd', KEYS[k], members, ttl }
+    i, k = i + 3 + n, k + 1
+  else
+    local n = tonumber(ARGV[i + 1])
+    local keys = {}
+    for j = 1, n do keys[j] = KEYS[k + j - 1] end
+    ops[#ops + 1] = { 'del', keys }
+    i, k = i + 2, k + n
+  end
+end
+for _, op in ipairs(ops) do
+  if op[1] == 'set' then
+    if op[4] > 0 then redis.call('SET', op[2], op[3], 'EX', op[4]) else redis.call('SET', op[2], op[3]) end
+  elseif op[1] == 'sadd' then
+    if #op[3] > 0 then redis.call('SADD', op[2], unpack(op[3])) end
+    if op[4] > 0 then redis.call('EXPIRE', op[2], op[4]) end
+  elseif #op[2] > 0 then
+    redis.call('DEL', unpack(op[2]))
+  end
+end
+return #ops
+`;
+const WRITE_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
+
 interface Subscription {
   readonly handler: MessageHandler;
 }
@@ -135,6 +189,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
     enableOfflineQueue: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
     lazyConnect: false,
+    // Commands issued in the same event-loop turn (by concurrent requests) leave in one write
+    // and one pipeline instead of one socket write each; order and replies are unchanged.
+    enableAutoPipelining: true,
   });
   // A listener must always exist, otherwise ioredis prints every reconnection error to stderr.
   // Before start-up completes, errors are folded into the rejection below instead.
@@ -180,6 +237,16 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
 
   let closed = false;
 
+  /** EVALSHA, loading the script with EVAL when Redis does not know it (restart, fresh server). */
+  const runScript = async (sha: string, script: string, keys: string[], args: (string | number)[]): Promise<unknown> => {
+    try {
+      return await client.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!isNoScriptError(error)) throw error;
+      return client.eval(script, keys.length, ...keys, ...args);
+    }
+  };
+
   return {
     kind: 'redis',
 
@@ -207,6 +274,32 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
       return reply === 'OK';
     },
 
+    async setIfAbsentWithTtlOf(key, value, ttlOf, fallbackTtlSeconds) {
+      assertTtl(fallbackTtlSeconds, 'set');
+      return (await runScript(SET_NX_WITH_TTL_OF_SHA, SET_NX_WITH_TTL_OF_SCRIPT, [k(key), k(ttlOf)], [value, fallbackTtlSeconds])) === 1;
+    },
+
+    async write(ops) {
+      if (ops.length === 0) return;
+      const keys: string[] = [];
+      const args: (string | number)[] = [];
+      for (const op of ops) {
+        if (op.op === 'set') {
+          if (op.ttlSeconds !== undefined) assertTtl(op.ttlSeconds, 'set');
+          keys.push(k(op.key));
+          args.push('set', op.value, op.ttlSeconds ?? 0);
+        } else if (op.op === 'sadd') {
+          if (op.ttlSeconds !== undefined) assertTtl(op.ttlSeconds, 'expire');
+          keys.push(k(op.key));
+          args.push('sadd', op.ttlSeconds ?? 0, op.members.length, ...op.members);
+        } else {
+          keys.push(...op.keys.map(k));
+          args.push('del', op.keys.length);
+        }
+      }
+      await runScript(WRITE_SHA, WRITE_SCRIPT, keys, args);
+    },
+
     async consume(key) {
       return (await client.getdel(k(key))) ?? undefined;
     },
@@ -219,14 +312,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
     async incr(key, ttlSeconds) {
       if (ttlSeconds === undefined) return client.incr(k(key));
       assertTtl(ttlSeconds, 'expire');
-      let reply: unknown;
-      try {
-        reply = await client.evalsha(INCR_WITH_TTL_SHA, 1, k(key), ttlSeconds);
-      } catch (error) {
-        // The script cache is empty after a Redis restart or on a fresh server; EVAL loads it.
-        if (!isNoScriptError(error)) throw error;
-        reply = await client.eval(INCR_WITH_TTL_SCRIPT, 1, k(key), ttlSeconds);
-      }
+      // The script cache is empty after a Redis restart or on a fresh server; runScript loads it.
+      const reply = await runScript(INCR_WITH_TTL_SHA, INCR_WITH_TTL_SCRIPT, [k(key)], [ttlSeconds]);
       if (typeof reply !== 'number') throw new Error(`Unexpected INCR reply from Redis: ${String(reply)}`);
       return reply;
     },

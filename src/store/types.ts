@@ -4,6 +4,12 @@
 
 export type MessageHandler = (message: string) => void;
 
+/** One write of a batch (see KeyValueStore.write). */
+export type WriteOp =
+  | { op: 'set'; key: string; value: string; ttlSeconds?: number }
+  | { op: 'sadd'; key: string; members: string[]; ttlSeconds?: number }
+  | { op: 'del'; keys: string[] };
+
 export interface KeyValueStore {
   readonly kind: 'redis' | 'memory';
   /** Value of `key`, or undefined when absent or expired. */
@@ -14,6 +20,18 @@ export interface KeyValueStore {
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
   /** Sets `key` only if it does not exist; true when this call set it (atomic, SET NX). */
   setIfAbsent(key: string, value: string, ttlSeconds?: number): Promise<boolean>;
+  /**
+   * Sets `key` only if it does not exist, to expire with `ttlOf` (its remaining TTL; or
+   * `fallbackTtlSeconds` when `ttlOf` is absent or has no expiry); true when this call set it.
+   * One atomic step (a Lua script on Redis): a single-use marker that lives exactly as long as
+   * the thing it marks, without a read before the write.
+   */
+  setIfAbsentWithTtlOf(key: string, value: string, ttlOf: string, fallbackTtlSeconds: number): Promise<boolean>;
+  /**
+   * Applies several writes at once, atomically and in order (MULTI/EXEC on Redis: one round
+   * trip, and no other client sees some of them without the others). TTLs as for set and sadd.
+   */
+  write(ops: WriteOp[]): Promise<void>;
   /** Atomically reads and removes `key` (GETDEL): of many concurrent callers only one gets the value. */
   consume(key: string): Promise<string | undefined>;
   /** Removes keys; returns how many existed. */

@@ -215,6 +215,20 @@ describe(`OIDC flows end to end (${storageMode})`, function () {
     });
   });
 
+  it('issues client-credentials tokens to a service application whose client_id is not a uuid', async function () {
+    // Service accounts' client_ids are uuids; an application may choose any client_id. Telling
+    // the two apart must not send a non-uuid to a uuid column (that answered 500).
+    const resource = `${gatehouse.issuer}/${uniqueName('named-api')}`;
+    await gatehouse.context.apiResources.upsert({ identifier: resource, name: 'Named API', scopes: ['things:read'], accessTokenFormat: 'jwt' }, SYSTEM_ACTOR);
+    const clientId = uniqueName('named-service');
+    const service = await gatehouse.context.applications.create({ name: 'E2E Named Service', type: 'service', clientId, redirectUris: [], postLogoutRedirectUris: [], firstParty: true }, SYSTEM_ACTOR);
+    assert.ok(service.clientSecret);
+    const tokens = await client.clientCredentialsGrant(await discover(gatehouse, clientId, service.clientSecret), { scope: 'things:read', resource });
+    const claims = decodeJwt(tokens.access_token);
+    assert.equal(claims.client_id, clientId);
+    assert.equal(claims.identity, undefined, 'an application is not a service account: no identity claims');
+  });
+
   it('introspects an opaque access token as active until it is revoked', async function () {
     const { tokens } = await signIn({ gatehouse, config: web.config, redirectUri: WEB_CALLBACK, username: user.username, password: PASSWORD, scope: 'openid profile email' });
     const accessToken = tokens.access_token;

@@ -90,6 +90,54 @@ function describeStoreContract(name: string, factory: () => Promise<KeyValueStor
       assert.equal(await store.get('nx:race'), `v${winner}`);
     });
 
+    it('setIfAbsentWithTtlOf sets once, living as long as the other key (or the fallback)', async function () {
+      await store.set('nxttl:payload', 'p', 50);
+      assert.equal(await store.setIfAbsentWithTtlOf('nxttl:marker', 'first', 'nxttl:payload', 600), true);
+      assert.equal(await store.setIfAbsentWithTtlOf('nxttl:marker', 'second', 'nxttl:payload', 600), false);
+      assert.equal(await store.get('nxttl:marker'), 'first');
+      const ttl = await store.ttl('nxttl:marker');
+      assert.ok(ttl !== undefined && ttl > 40 && ttl <= 50, `the marker lives as long as the payload (ttl ${ttl})`);
+
+      assert.equal(await store.setIfAbsentWithTtlOf('nxttl:orphan', 'v', 'nxttl:absent', 600), true);
+      const fallback = await store.ttl('nxttl:orphan');
+      assert.ok(fallback !== undefined && fallback > 590 && fallback <= 600, `an absent key means the fallback (ttl ${fallback})`);
+
+      await store.set('nxttl:forever', 'p');
+      assert.equal(await store.setIfAbsentWithTtlOf('nxttl:marker2', 'v', 'nxttl:forever', 30), true);
+      const noExpiry = await store.ttl('nxttl:marker2');
+      assert.ok(noExpiry !== undefined && noExpiry > 20 && noExpiry <= 30, `a key without expiry means the fallback, never a marker that lives forever (ttl ${noExpiry})`);
+      await assert.rejects(store.setIfAbsentWithTtlOf('nxttl:bad', 'v', 'nxttl:payload', 0));
+    });
+
+    it('setIfAbsentWithTtlOf lets exactly one of 50 concurrent callers win', async function () {
+      await store.set('nxttl:race-payload', 'p', 100);
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.setIfAbsentWithTtlOf('nxttl:race', `v${i}`, 'nxttl:race-payload', 100)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(await store.get('nxttl:race'), `v${results.indexOf(true)}`);
+    });
+
+    it('write applies sets, set additions with their TTL and deletions in one go, in order', async function () {
+      await store.set('batch:old', 'x');
+      await store.write([
+        { op: 'set', key: 'batch:a', value: '1', ttlSeconds: 100 },
+        { op: 'set', key: 'batch:b', value: '2' },
+        { op: 'sadd', key: 'batch:set', members: ['m1', 'm2'], ttlSeconds: 200 },
+        { op: 'sadd', key: 'batch:set', members: ['m3'] },
+        { op: 'del', keys: ['batch:old', 'batch:missing'] },
+        { op: 'set', key: 'batch:b', value: '3' },
+      ]);
+      assert.deepEqual(await store.mget(['batch:a', 'batch:b', 'batch:old']), ['1', '3', undefined]);
+      const ttlA = await store.ttl('batch:a');
+      assert.ok(ttlA !== undefined && ttlA > 90 && ttlA <= 100, `ttl ${ttlA}`);
+      assert.equal(await store.ttl('batch:b'), -1);
+      assert.deepEqual((await store.smembers('batch:set')).sort(), ['m1', 'm2', 'm3']);
+      const ttlSet = await store.ttl('batch:set');
+      assert.ok(ttlSet !== undefined && ttlSet > 190 && ttlSet <= 200, `a set keeps the TTL given with it (ttl ${ttlSet})`);
+      await store.write([]);
+      await assert.rejects(store.write([{ op: 'set', key: 'batch:bad', value: 'v', ttlSeconds: 0 }]));
+      assert.equal(await store.get('batch:bad'), undefined);
+    });
+
     it('consume hands the value to exactly one of 50 concurrent callers', async function () {
       await store.set('consume:code', 'secret', 100);
       const results = await Promise.all(Array.from({ length: 50 }, () => store.consume('consume:code')));

@@ -1,6 +1,7 @@
 // loadConfig: the documented defaults, and what an operator sees when the environment is wrong:
 // every problem named at once, production refusing trial settings, and no secret in the message.
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/index.ts';
 
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
     assert.equal(config.backchannelAllowPrivate, false);
     assert.equal(config.trustProxy, false);
     assert.equal(config.logLevel, 'info');
+    assert.equal(config.passwordHashConcurrency, os.availableParallelism(), 'one argon2id computation per core');
     assert.ok(Object.isFrozen(config), 'the config cannot be changed after it is loaded');
   });
 
@@ -70,7 +72,9 @@ describe('loadConfig', () => {
       GATEHOUSE_ID_TOKEN_ALG: 'ES256',
       GATEHOUSE_ACCESS_TOKEN_TTL: '300',
       LOG_LEVEL: 'debug',
+      GATEHOUSE_PASSWORD_HASH_CONCURRENCY: '3',
     });
+    assert.equal(config.passwordHashConcurrency, 3);
     assert.equal(config.port, 8080);
     assert.equal(config.host, '127.0.0.1');
     assert.equal(config.issuer, 'https://id.example.com', 'a trailing slash is dropped from the issuer');

@@ -442,6 +442,12 @@ describe('securityHeaders', () => {
           ctx.body = '<form></form>';
           return;
         }
+        case '/interaction/page':
+          // A page that widens form-action first and renders (reads the nonce) afterwards.
+          allowFormActionTargets(ctx, ['com.example.app:/callback']);
+          ctx.type = 'html';
+          ctx.body = `<p>${ctx.state.nonce}</p>`;
+          return;
         case '/account/extra':
           allowFormActionTargets(ctx, ['https://rp.example.com:8443/cb?x=1']);
           ctx.type = 'html';
@@ -497,6 +503,16 @@ describe('securityHeaders', () => {
     const [a, b] = await Promise.all([fetch(`${base}/page`), fetch(`${base}/page`)]);
     assert.notEqual(await a.text(), await b.text());
     assert.notEqual(a.headers.get('content-security-policy'), b.headers.get('content-security-policy'));
+  });
+
+  it('allows no inline style on a response that renders no page, and keeps widened targets when a page asks for its nonce', async () => {
+    const jwks = await fetch(`${base}/jwks`);
+    assert.equal(directives(jwks.headers.get('content-security-policy')).get('style-src'), "'none'");
+    const res = await fetch(`${base}/interaction/page`);
+    const nonce = (await res.text()).replace(/<\/?p>/g, '');
+    const csp = directives(res.headers.get('content-security-policy'));
+    assert.equal(csp.get('style-src'), `'nonce-${nonce}'`);
+    assert.equal(csp.get('form-action'), "'self' https: http: com.example.app:");
   });
 
   it('keeps a Cache-Control that a handler set on purpose', async () => {

@@ -4,8 +4,9 @@
 // role takes effect on the next request.
 import type { Context } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
-import type { Knex } from 'knex';
 import { ADMIN_API_RESOURCE, type AuthorizationService } from '../../services/authorization.ts';
+import type { ServiceAccountService } from '../../services/service-accounts.ts';
+import type { UserService } from '../../services/users.ts';
 import { AppError } from '../../services/errors.ts';
 import type { SessionService } from '../../services/sessions.ts';
 import type { Caller } from './caller.ts';
@@ -14,7 +15,16 @@ export function adminApiAudience(issuer: string): string {
   return `${issuer}/api`;
 }
 
-export function createApiAuthenticator(deps: { issuer: string; publicJwks: JWK[]; authorization: AuthorizationService; knex: Knex; tenantId: string; sessions: Pick<SessionService, 'check'> }) {
+export function createApiAuthenticator(deps: {
+  issuer: string;
+  publicJwks: JWK[];
+  authorization: AuthorizationService;
+  /** Both read through their per-node caches, which every change drops at once. */
+  users: Pick<UserService, 'findForOidc'>;
+  serviceAccounts: Pick<ServiceAccountService, 'findForOidc'>;
+  tenantId: string;
+  sessions: Pick<SessionService, 'check'>;
+}) {
   const keySet = createLocalJWKSet({ keys: deps.publicJwks });
   const audience = adminApiAudience(deps.issuer);
 
@@ -41,10 +51,9 @@ export function createApiAuthenticator(deps: { issuer: string; publicJwks: JWK[]
     if (typeof identityId !== 'string') throw unauthorized(ctx, 'the access token carries no identity');
     const authz = await deps.authorization.forIdentity(identityId);
     if (!authz || authz.ownerId !== payload.sub || authz.tenantId !== deps.tenantId) throw unauthorized(ctx, 'the identity of this access token no longer exists');
-    const owner: { status: string } | undefined = authz.ownerType === 'user'
-      ? await deps.knex('users').where({ id: authz.ownerId }).first('status')
-      : await deps.knex('service_accounts').where({ id: authz.ownerId }).first('status');
-    if (!owner || owner.status !== 'active') throw unauthorized(ctx, 'the account of this access token is not active');
+    // A service account is found only while it is active (findForOidc refuses the others).
+    const active = authz.ownerType === 'user' ? (await deps.users.findForOidc(authz.ownerId))?.status === 'active' : (await deps.serviceAccounts.findForOidc(authz.ownerId)) !== undefined;
+    if (!active) throw unauthorized(ctx, 'the account of this access token is not active');
     // A JWT stays valid until it expires wherever it is checked offline; Gatehouse's own API
     // checks the session it was issued in (`sid`), so ending a session ends its API access at once.
     const sessionId = typeof payload.sid === 'string' ? payload.sid : undefined;

@@ -1,0 +1,107 @@
+// The bench's own arithmetic and reporting (bench/lib), which its figures depend on: modes and
+// options, exact percentiles, per-scenario profile windows, and the met/missed table.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { mainThreadProfile, summarizeProfile } from '../../bench/lib/cpuprofile.ts';
+import { parseOptions, SCENARIOS } from '../../bench/lib/options.ts';
+import { markdownTables, type BenchResults } from '../../bench/lib/report.ts';
+import { aggregate } from '../../bench/lib/load.ts';
+import { LatencyRecorder, median } from '../../bench/lib/stats.ts';
+
+describe('bench library', () => {
+  it('parses the modes and options, refusing unknown scenarios and malformed values', () => {
+    const full = parseOptions([]);
+    assert.ok(full !== 'help');
+    assert.equal(full.mode, 'full');
+    assert.equal(full.bulkUsers, 100_000, 'the search target is measured at 100k users');
+    assert.deepEqual([...full.only], [...SCENARIOS]);
+    const quick = parseOptions(['--quick', '--only=cc,refresh', '--node-flags=--max-old-space-size=96 --expose-gc', '--gatehouse-env=MALLOC_ARENA_MAX=1,A=b=c']);
+    assert.ok(quick !== 'help');
+    assert.equal(quick.mode, 'quick');
+    assert.deepEqual([...quick.only], ['cc', 'refresh']);
+    assert.deepEqual(quick.nodeFlags, ['--max-old-space-size=96', '--expose-gc']);
+    assert.deepEqual(quick.gatehouseEnv, { MALLOC_ARENA_MAX: '1', A: 'b=c' });
+    assert.equal(parseOptions(['--help']), 'help');
+    assert.throws(() => parseOptions(['--only=cc,nope']), /unknown scenario/);
+    assert.throws(() => parseOptions(['--connections=0']), /positive integer/);
+    assert.throws(() => parseOptions(['--gatehouse-env=NOEQUALS']), /KEY=VALUE/);
+  });
+
+  it('computes nearest-rank percentiles and aggregates rounds by their total time', () => {
+    const latency = new LatencyRecorder();
+    for (let ms = 1; ms <= 100; ms += 1) latency.record(ms);
+    assert.deepEqual({ ...latency.summary() }, { p50: 50, p95: 95, p99: 99, max: 100, mean: 50.5, samples: 100 });
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 2, 3]), 2.5);
+    const a = new LatencyRecorder();
+    a.record(10);
+    const b = new LatencyRecorder();
+    b.record(30);
+    const total = aggregate([
+      { ok: 100, non2xx: 1, seconds: 1, latency: a },
+      { ok: 300, errors: 2, seconds: 2, latency: b },
+    ]);
+    assert.equal(total.rate, 133.3, '400 operations in 3 seconds');
+    assert.deepEqual(total.roundRates, [100, 150]);
+    assert.equal(total.failed, 3);
+    assert.equal(total.latency.samples, 2);
+  });
+
+  it('summarizes a CPU profile per window, with the total time of repository functions', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-test-'));
+    try {
+      const src = `file://${path.join(process.cwd(), 'src', 'oidc', 'adapter.ts')}`;
+      const profile = {
+        nodes: [
+          { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1, columnNumber: -1 }, children: [2, 4] },
+          { id: 2, callFrame: { functionName: 'upsert', url: src, lineNumber: 9, columnNumber: 0 }, children: [3] },
+          { id: 3, callFrame: { functionName: 'write', url: 'file:///x/node_modules/ioredis/built/Redis.js', lineNumber: 0, columnNumber: 0 } },
+          { id: 4, callFrame: { functionName: '(idle)', url: '', lineNumber: -1, columnNumber: -1 } },
+        ],
+        startTime: 1_000,
+        endTime: 5_000,
+        samples: [3, 2, 4, 3],
+        timeDeltas: [1_000, 1_000, 1_000, 1_000],
+      };
+      await writeFile(path.join(dir, 'CPU.20260101.000000.123.1.002.cpuprofile'), JSON.stringify({ ...profile, samples: [4, 4, 4, 4] }));
+      await writeFile(path.join(dir, 'CPU.20260101.000000.123.0.001.cpuprofile'), JSON.stringify(profile));
+      const file = await mainThreadProfile(dir);
+      assert.equal(path.basename(file ?? ''), 'CPU.20260101.000000.123.0.001.cpuprofile', 'thread 0 serves the requests');
+      const whole = await summarizeProfile(file!, 10);
+      assert.equal(whole.busyMs, 3);
+      assert.equal(whole.ownTotals[0]?.name, 'upsert');
+      assert.equal(whole.ownTotals[0]?.ms, 3, 'the callee ioredis write counts towards upsert');
+      // Samples at 2000, 3000, 4000 and 5000 µs: a window over the first two keeps 2 ms busy.
+      const windowed = await summarizeProfile(file!, 10, { scenario: 'refresh', fromUs: 1_500, toUs: 3_500 });
+      assert.equal(windowed.scenario, 'refresh');
+      assert.equal(windowed.busyMs, 2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('prints every target as met or missed, with the CPU per operation beside each rate', () => {
+    const latency = { p50: 1, p95: 2, p99: 3, max: 4, mean: 1.5, samples: 10 };
+    const result = { rate: 900, roundRates: [900], ok: 900, failed: 0, seconds: 1, latency };
+    const results: BenchResults = {
+      version: 1,
+      mode: 'quick',
+      startedAt: '',
+      finishedAt: '',
+      command: 'npm run bench -- --quick',
+      machine: { nproc: 2, cpuModel: 'cpu', memoryGb: 1, node: 'v20', os: 'linux', uvThreadpoolSize: 4 },
+      settings: {},
+      scenarios: { cc: { id: 'cc', label: 'client credentials', result, cpuMsPerOp: 1.25, reference: { label: 'peer', result: { ...result, rate: 1000 }, cpuMsPerOp: 1.1 }, ratio: 0.9 } },
+      targets: [
+        { name: 'client credentials vs peer', wanted: '≥ 0.80× peer', actual: '0.90×', met: true },
+        { name: 'refresh grants', wanted: '≥ 1,000/s', actual: '900/s', met: false },
+      ],
+    };
+    const table = markdownTables(results);
+    assert.match(table, /\| client credentials \| 900 \| 1\.00 \| 2\.00 \| 3\.00 \| 1\.25 \| peer \| 1,000 \| 1\.10 \| 0\.90× \| 0 \|/);
+    assert.match(table, /\| client credentials vs peer \| ≥ 0\.80× peer \| 0\.90× \| met \|/);
+    assert.match(table, /\| refresh grants \| ≥ 1,000\/s \| 900\/s \| \*\*missed\*\* \|/);
+  });
+});
