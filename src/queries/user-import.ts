@@ -3,7 +3,8 @@
 import type { Knex } from 'knex';
 import type { User } from './users.ts';
 
-const CHUNK = 1000;
+// 5,000 users of 10 columns: 50,000 bind parameters, under PostgreSQL's 65,535 per statement.
+const CHUNK = 5000;
 
 export interface ImportedUserRow extends Pick<User, 'id' | 'tenantId' | 'username' | 'email' | 'name' | 'phone' | 'department' | 'passwordHash'> {
   identityId: string;

@@ -20,8 +20,8 @@ export function createInvitationService(deps: { knex: Knex; mailer: Mailer; pass
   return {
     /** Queues an invitation for each user (inside the caller's transaction). */
     async queue(trx: Knex, tenantId: string, userIds: string[]): Promise<void> {
-      for (let i = 0; i < userIds.length; i += 1000) {
-        await trx('user_invitations').insert(userIds.slice(i, i + 1000).map((userId) => ({ tenant_id: tenantId, user_id: userId })));
+      for (let i = 0; i < userIds.length; i += 10_000) {
+        await trx('user_invitations').insert(userIds.slice(i, i + 10_000).map((userId) => ({ tenant_id: tenantId, user_id: userId })));
       }
     },
 
