@@ -18,6 +18,7 @@ import type { UserEvents } from './user-events.ts';
 import type { LockoutService } from './lockout.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 import { assertCanGrantDataScope } from './escalation.ts';
 import { assertGrantable, isUniqueViolation, parseWith, type ChangeRequest } from './roles.ts';
 import {
@@ -99,20 +100,13 @@ export interface UserPage {
 // The cursor is the sort key of the last row, opaque to clients: base64url of JSON.
 const cursorSchema = z.tuple([z.string().max(400), z.guid()]);
 
-function encodeCursor(usernameLower: string, id: string): string {
-  return Buffer.from(JSON.stringify([usernameLower, id]), 'utf8').toString('base64url');
+function encodeUserCursor(usernameLower: string, id: string): string {
+  return encodeCursor([usernameLower, id]);
 }
 
-function decodeCursor(cursor: string): { usernameLower: string; id: string } {
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    decoded = undefined;
-  }
-  const parsed = cursorSchema.safeParse(decoded);
-  if (!parsed.success) throw new AppError('user.invalid_cursor', 400, 'the cursor is not one this API returned');
-  return { usernameLower: parsed.data[0], id: parsed.data[1] };
+function decodeUserCursor(cursor: string): { usernameLower: string; id: string } {
+  const [usernameLower, id] = decodeCursor(cursor, cursorSchema, 'user.invalid_cursor');
+  return { usernameLower, id };
 }
 
 function details(user: User, identities: UserIdentitySummary[]): UserDetails {
@@ -182,7 +176,7 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
         identityKind: query.identityKind,
         groupId: query.group,
         roleId: query.role,
-        after: query.cursor ? decodeCursor(query.cursor) : undefined,
+        after: query.cursor ? decodeUserCursor(query.cursor) : undefined,
         limit: query.limit + 1,
       });
       const page = rows.slice(0, query.limit);
@@ -190,7 +184,7 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
       const last = page[page.length - 1];
       return {
         items: page.map(({ user }) => details(user, identities.filter((i) => i.userId === user.id))),
-        nextCursor: rows.length > query.limit && last ? encodeCursor(last.usernameLower, last.user.id) : null,
+        nextCursor: rows.length > query.limit && last ? encodeUserCursor(last.usernameLower, last.user.id) : null,
       };
     },
 

@@ -26,6 +26,7 @@ import type { AuditService } from './audit.ts';
 import { createInvalidatingCache } from './cache.ts';
 import type { DeviceDescription } from './devices.ts';
 import { AppError } from './errors.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { UserEvents } from './user-events.ts';
 
@@ -178,20 +179,13 @@ function invalid(code: string, error: z.ZodError): AppError {
 
 const cursorSchema = z.tuple([z.iso.datetime(), z.string().regex(UID_PATTERN)]);
 
-function encodeCursor(record: SessionRecord): string {
-  return Buffer.from(JSON.stringify([record.lastActiveAt.toISOString(), record.uid]), 'utf8').toString('base64url');
+function encodeSessionCursor(record: SessionRecord): string {
+  return encodeCursor([record.lastActiveAt.toISOString(), record.uid]);
 }
 
-function decodeCursor(cursor: string): { lastActiveAt: Date; uid: string } {
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    decoded = undefined;
-  }
-  const parsed = cursorSchema.safeParse(decoded);
-  if (!parsed.success) throw new AppError('session.invalid_cursor', 400, 'the cursor is not one this API returned');
-  return { lastActiveAt: new Date(parsed.data[0]), uid: parsed.data[1] };
+function decodeSessionCursor(cursor: string): { lastActiveAt: Date; uid: string } {
+  const [lastActiveAt, uid] = decodeCursor(cursor, cursorSchema, 'session.invalid_cursor');
+  return { lastActiveAt: new Date(lastActiveAt), uid };
 }
 
 export interface SessionServiceDeps {
@@ -359,12 +353,12 @@ export async function createSessionService(deps: SessionServiceDeps) {
       deviceType: query.deviceType,
       clientId: query.clientId,
       ip: query.ip,
-      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      after: query.cursor ? decodeSessionCursor(query.cursor) : undefined,
       limit: query.limit + 1,
     });
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
-    return { items: await present(tenantId, page), nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null };
+    return { items: await present(tenantId, page), nextCursor: rows.length > query.limit && last ? encodeSessionCursor(last) : null };
   }
 
   async function check(uid: string, use: SessionUse = {}): Promise<SessionCheck> {

@@ -104,28 +104,28 @@ export function createAccountSecurityRouter(deps: AccountSecurityDeps): Router {
     await renderAccountPage(ctx, deps, visitor, 'recovery-codes', 'Save your recovery codes', { codes, continueUrl: '/account/mfa' });
   });
 
-  router.post('/account/mfa/recovery-codes', async (ctx) => {
+  /** The visitor of a form that must re-enter the password, or undefined when it answered already. */
+  async function visitorWithPassword(ctx: Context): Promise<AccountVisitor | undefined> {
     const visitor = await auth.require(ctx);
-    if (!visitor) return;
+    if (!visitor) return undefined;
     const form = await readForm(ctx);
     auth.verifyCsrf(visitor, form);
-    if (!(await deps.credentials.confirmPassword(tenantId, visitor.user, form.get('password') ?? '', actorOf(ctx, visitor)))) {
-      ctx.status = 400;
-      return mfaPage(ctx, visitor, { error: 'The password is not correct.' });
-    }
+    if (await deps.credentials.confirmPassword(tenantId, visitor.user, form.get('password') ?? '', actorOf(ctx, visitor))) return visitor;
+    ctx.status = 400;
+    await mfaPage(ctx, visitor, { error: 'The password is not correct.' });
+    return undefined;
+  }
+
+  router.post('/account/mfa/recovery-codes', async (ctx) => {
+    const visitor = await visitorWithPassword(ctx);
+    if (!visitor) return;
     const codes = await mfa.regenerateRecoveryCodes(tenantId, visitor.user.id, actorOf(ctx, visitor));
     await renderAccountPage(ctx, deps, visitor, 'recovery-codes', 'Save your recovery codes', { codes, continueUrl: '/account/mfa' });
   });
 
   router.post('/account/mfa/remove', async (ctx) => {
-    const visitor = await auth.require(ctx);
+    const visitor = await visitorWithPassword(ctx);
     if (!visitor) return;
-    const form = await readForm(ctx);
-    auth.verifyCsrf(visitor, form);
-    if (!(await deps.credentials.confirmPassword(tenantId, visitor.user, form.get('password') ?? '', actorOf(ctx, visitor)))) {
-      ctx.status = 400;
-      return mfaPage(ctx, visitor, { error: 'The password is not correct.' });
-    }
     await mfa.reset(tenantId, visitor.user.id, actorOf(ctx, visitor));
     await mfaPage(ctx, visitor, { notice: 'The authenticator app was removed.' });
   });
