@@ -40,7 +40,7 @@ export interface ChainContent {
   targetId: string | null;
   ip: string | null;
   userAgent: string | null;
-  details: unknown;
+  details: Record<string, unknown>;
 }
 
 export interface AuditFilter {
@@ -150,22 +150,7 @@ export function contentOfInput(event: AuditEventInput, occurredAt: Date): ChainC
 }
 
 function toEvent(row: AuditRow): AuditEvent {
-  return {
-    id: String(row.id),
-    tenantId: row.tenant_id,
-    occurredAt: new Date(row.occurred_at),
-    action: row.action,
-    result: row.result,
-    actorType: row.actor_type,
-    actorId: row.actor_id,
-    targetType: row.target_type,
-    targetId: row.target_id,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    details: parseDetails(row.details),
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
+  return { id: String(row.id), ...contentOfRow(row), occurredAt: new Date(row.occurred_at), prevHash: row.prev_hash, hash: row.hash };
 }
 
 /** Escapes LIKE's wildcards so a prefix matches literally (backslash is PostgreSQL's default escape). */
