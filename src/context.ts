@@ -77,7 +77,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
     if (!config.smtpUrl && config.production) logger.warn({ outbox: `${config.dataDir}/outbox` }, 'SMTP_URL is not set: reset links, lock notices and expiry reminders are written to this node\'s local outbox instead of being sent');
     subscribeAccountMails({ knex, events, mailer, logger });
-    const passwordPolicies = createPasswordPolicyService({ knex, audit });
+    const passwordPolicies = await createPasswordPolicyService({ knex, store, audit });
     const lockout = createLockoutService({ knex, store, audit, events });
     const mfa = createMfaService({ knex, store, audit, events, encryptionKey: keys.encryptionKey, hashKey: keys.hashKey, issuerName: config.issuer ? new URL(config.issuer).host : 'Gatehouse' });
     const credentials = createCredentialService({ knex, audit, passwords, policies: passwordPolicies, mfa, events, lockout });
@@ -165,6 +165,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
         await mailer.close();
         await sessions.close();
         await accounts.close();
+        await passwordPolicies.cache.close();
         await authorization.cache.close();
         await navigation.cache.close();
         await audit.drain();

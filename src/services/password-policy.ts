@@ -9,6 +9,8 @@ import { createAccountSecurityQueries } from '../queries/account-security.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
+import { createInvalidatingCache } from './cache.ts';
+import type { KeyValueStore } from '../store/types.ts';
 import { MAX_PASSWORD_BYTES } from './passwords.ts';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -209,14 +211,20 @@ export function parseStoredPolicy(settings: unknown): PasswordPolicy {
   return parsed.success ? parsed.data : DEFAULT_PASSWORD_POLICY;
 }
 
-export function createPasswordPolicyService(deps: { knex: Knex; audit: AuditService }) {
+export async function createPasswordPolicyService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService }) {
   const queries = createAccountSecurityQueries(deps.knex);
+  const read = async (tenantId: string, db: Knex = deps.knex) => parseStoredPolicy(await queries.policySettings(tenantId, db));
+  // Every sign-in and every authorization request reads the policy: through the per-node cache
+  // that every node drops when a policy is replaced (the other directory caches' mechanism).
+  const cache = await createInvalidatingCache<PasswordPolicy>({ store: deps.store, name: 'password-policy', load: (tenantId) => read(tenantId) });
 
-  async function get(tenantId: string, db: Knex = deps.knex): Promise<PasswordPolicy> {
-    return parseStoredPolicy(await queries.policySettings(tenantId, db));
+  /** The tenant's policy; inside a transaction (`db`), read there rather than from the cache. */
+  async function get(tenantId: string, db?: Knex): Promise<PasswordPolicy> {
+    return db ? read(tenantId, db) : ((await cache.get(tenantId)) ?? DEFAULT_PASSWORD_POLICY);
   }
 
   return {
+    cache,
     get,
     /**
      * Replaces the tenant's policy (omitted settings take their defaults). Roles and applications
@@ -230,7 +238,7 @@ export function createPasswordPolicyService(deps: { knex: Knex; audit: AuditServ
         throw new AppError('password_policy.invalid', 400, issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
       }
       const policy = parsed.data;
-      return deps.knex.transaction(async (trx) => {
+      const result = await deps.knex.transaction(async (trx) => {
         if (policy.mfa.roles.length) {
           const found: { name: string }[] = await trx('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = any(?)', [policy.mfa.roles.map((r) => r.toLowerCase())]).select('name');
           const known = new Set(found.map((r) => r.name.toLowerCase()));
@@ -259,6 +267,9 @@ export function createPasswordPolicyService(deps: { knex: Knex; audit: AuditServ
         );
         return { policy, departures: found };
       });
+      // After the commit: a node that reloads now reads the new policy.
+      await cache.invalidate(tenantId);
+      return result;
     },
     /** Whether signing this user in (to this application) needs a second factor. */
     async mfaRequired(tenantId: string, userId: string, clientId: string | undefined, policy?: PasswordPolicy): Promise<boolean> {
@@ -272,4 +283,4 @@ export function createPasswordPolicyService(deps: { knex: Knex; audit: AuditServ
   };
 }
 
-export type PasswordPolicyService = ReturnType<typeof createPasswordPolicyService>;
+export type PasswordPolicyService = Awaited<ReturnType<typeof createPasswordPolicyService>>;
