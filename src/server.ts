@@ -127,7 +127,7 @@ export async function startServer(context: GatehouseContext, options: StartServe
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() });
   provider.use(under(/^\/(healthz|readyz)$/i, health));
   // Outside recordGrantIdentity: by the time it records the session's grant, the identity is known.
-  provider.use(recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, tenantId: context.tenantId }));
+  provider.use(recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo, tenantId: context.tenantId }));
   provider.use(recordGrantIdentity(identityFlow));
   provider.use(under(/^\/api\//i, api.router));
   const interactions = createInteractionRouter({

@@ -53,6 +53,11 @@ export type RequestMemo = ReturnType<typeof createRequestMemo>;
 const eligibleKey = (userId: string, clientId: string) => `eligible:${userId}:${clientId}`;
 const grantIdentityKey = (grantId: string) => `grant-identity:${grantId}`;
 
+/** The identity a grant is for, looked up once per request (and what the request itself recorded). */
+export function grantIdentityOf(deps: Pick<IdentityFlowDeps, 'requestMemo' | 'grantIdentities'>, ctx: object | undefined, grantId: string): Promise<string | undefined> {
+  return deps.requestMemo.get(ctx, grantIdentityKey(grantId), () => deps.grantIdentities.get(grantId));
+}
+
 export interface IdentityFlowDeps {
   requestMemo: RequestMemo;
   authorization: AuthorizationService;
@@ -97,7 +102,7 @@ export function buildInteractionPolicy(deps: IdentityFlowDeps): NonNullable<NonN
       if (eligible.length === 0 || result.login) return Check.REQUEST_PROMPT;
       // Signed in earlier in this session: keep the identity already chosen for this app.
       const grantId = oidc.session?.grantIdFor(clientId);
-      const current = grantId ? await deps.requestMemo.get(ctx, grantIdentityKey(grantId), () => deps.grantIdentities.get(grantId)) : undefined;
+      const current = grantId ? await grantIdentityOf(deps, ctx, grantId) : undefined;
       return current && eligible.some((e) => e.id === current) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
     }),
   );
@@ -128,7 +133,7 @@ export function recordGrantIdentity(deps: IdentityFlowDeps) {
     // would be kept only if it were that one.
     if (!identityId && eligible.length === 1) identityId = eligible[0]!.id;
     if (!identityId) {
-      const current = await deps.requestMemo.get(ctx, grantIdentityKey(grantId), () => deps.grantIdentities.get(grantId));
+      const current = await grantIdentityOf(deps, ctx, grantId);
       identityId = current && eligible.some((e) => e.id === current) ? current : undefined;
     }
     if (identityId) {
@@ -152,7 +157,7 @@ export function createExtraTokenClaims(deps: IdentityFlowDeps): NonNullable<Conf
   return async (ctx, token) => {
     const t = token as unknown as { kind: string; grantId?: string; clientId?: string; resourceServer?: { audience?: string } };
     const { grantId } = t;
-    const identityId = t.kind === 'ClientCredentials' ? (t.clientId ? await deps.serviceAccountIdentity(t.clientId) : undefined) : grantId ? await deps.requestMemo.get(ctx, grantIdentityKey(grantId), () => deps.grantIdentities.get(grantId)) : undefined;
+    const identityId = t.kind === 'ClientCredentials' ? (t.clientId ? await deps.serviceAccountIdentity(t.clientId) : undefined) : grantId ? await grantIdentityOf(deps, ctx, grantId) : undefined;
     if (!identityId) return undefined;
     const authz = await deps.authorization.forIdentity(identityId);
     if (!authz) return undefined;
@@ -165,7 +170,7 @@ export function createExtraTokenClaims(deps: IdentityFlowDeps): NonNullable<Conf
 /** The identity claims for the ID token and userinfo (scope `identity`), by the grant they belong to. */
 export async function identityClaimsForGrant(deps: Pick<IdentityFlowDeps, 'authorization' | 'grantIdentities' | 'requestMemo'>, grantId: string | undefined, ctx?: object) {
   if (!grantId) return undefined;
-  const identityId = await deps.requestMemo.get(ctx, grantIdentityKey(grantId), () => deps.grantIdentities.get(grantId));
+  const identityId = await grantIdentityOf(deps, ctx, grantId);
   const authz = identityId ? await deps.authorization.forIdentity(identityId) : undefined;
   return authz ? authorizationClaims(authz) : undefined;
 }

@@ -18,6 +18,7 @@ import type { Logger } from '../logger.ts';
 import { describeDevice } from '../services/devices.ts';
 import type { GrantIdentityService } from '../services/grant-identities.ts';
 import type { EndedSession, SessionService } from '../services/sessions.ts';
+import { grantIdentityOf, type RequestMemo } from './identity.ts';
 
 type AdapterFactory = (model: string) => Adapter;
 
@@ -90,7 +91,7 @@ export function withSessionChecks(factory: AdapterFactory, sessions: SessionServ
  * the response that carries the new session cookie leaves, so no request can use the session
  * before it has a record; an issued code records its grant in the session.
  */
-export function recordSessions(deps: { sessions: SessionService; grantIdentities: GrantIdentityService; tenantId: string }) {
+export function recordSessions(deps: { sessions: SessionService; grantIdentities: GrantIdentityService; requestMemo: RequestMemo; tenantId: string }) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
     await next();
     const route = ctx.oidc?.route;
@@ -111,7 +112,8 @@ export function recordSessions(deps: { sessions: SessionService; grantIdentities
     const grantId = ctx.oidc.entities.Grant?.jti;
     const clientId = ctx.oidc.client?.clientId;
     if (!ctx.oidc.entities.AuthorizationCode || !grantId || !clientId) return;
-    const identityId = (await deps.grantIdentities.get(grantId)) ?? null;
+    // recordGrantIdentity (inside this middleware) has just recorded it in the request's memo.
+    const identityId = (await grantIdentityOf(deps, ctx, grantId)) ?? null;
     await deps.sessions.recordGrant({ tenantId: deps.tenantId, sessionUid: session.uid, userId: accountId, clientId, grantId, identityId });
   };
 }
