@@ -8,23 +8,14 @@ import { randomUUID } from 'node:crypto';
 import type { Actor } from '../../src/services/actor.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
-import { AppError } from '../../src/services/errors.ts';
 import type { GranterRights } from '../../src/services/escalation.ts';
 import type { ChangeRequest, RolePermission } from '../../src/services/roles.ts';
 import { adminCatalog } from '../helpers/admin-api.ts';
+import { appError } from '../helpers/assertions.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 const ACTOR: Actor = { actorType: 'user', actorId: 'test-admin' };
 
-/** assert.rejects validator: an AppError with this code (and status). */
-function appError(code: string, status?: number) {
-  return (error: unknown): true => {
-    assert.ok(error instanceof AppError, `expected an AppError, got: ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    if (status !== undefined) assert.equal(error.status, status);
-    return true;
-  };
-}
 
 function rightsOf(permissions: RolePermission[]): GranterRights {
   const permissionsByResource: Record<string, string[]> = {};

@@ -6,21 +6,12 @@ import { randomUUID } from 'node:crypto';
 import type { Actor } from '../../src/services/actor.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
-import { AppError } from '../../src/services/errors.ts';
 import type { ChangeRequest } from '../../src/services/roles.ts';
+import { appError } from '../helpers/assertions.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 const ACTOR: Actor = { actorType: 'user', actorId: randomUUID() };
 
-/** assert.rejects validator: an AppError with this code (and status). */
-function appError(code: string, status?: number) {
-  return (error: unknown): true => {
-    assert.ok(error instanceof AppError, `expected an AppError, got: ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    if (status !== undefined) assert.equal(error.status, status);
-    return true;
-  };
-}
 
 describe(`users, identities and data scopes (${storageMode})`, function () {
   let gh: TestGatehouse;
