@@ -47,13 +47,19 @@ export function createUserMaintenanceService(deps: { knex: Knex; directoryUsers:
   return {
     async list(tenantId: string, input: UserListQuery): Promise<{ items: MaintenanceRow[]; nextCursor: string | null }> {
       const page = await deps.directoryUsers.list(tenantId, input);
-      const [states, policy] = await Promise.all([queries.credentialStates(tenantId, page.items.map((u) => u.id)), deps.passwordPolicies.get(tenantId)]);
+      const identityIds = page.items.flatMap((u) => u.identities.map((i) => i.id));
+      const [states, policy, authorizations] = await Promise.all([
+        queries.credentialStates(tenantId, page.items.map((u) => u.id)),
+        deps.passwordPolicies.get(tenantId),
+        // Through the claims cache that token issuance uses: warm after the first view.
+        Promise.all(identityIds.map((id) => deps.authorization.forIdentity(id))),
+      ]);
+      const authzOf = new Map(identityIds.map((id, i) => [id, authorizations[i]]));
       const items: MaintenanceRow[] = [];
       for (const user of page.items) {
         const identities: MaintenanceIdentity[] = [];
         for (const identity of user.identities) {
-          // Through the claims cache that token issuance uses: warm after the first view.
-          const authz = await deps.authorization.forIdentity(identity.id);
+          const authz = authzOf.get(identity.id);
           identities.push({
             id: identity.id,
             kind: identity.kind,
