@@ -7,9 +7,20 @@ export interface GranterRights {
   dataScope: Record<string, string[]>;
 }
 
+/** The permissions of `permissions` the granter does not hold. */
+export function permissionsNotHeld(granter: GranterRights, permissions: { resource: string; permission: string }[]): { resource: string; permission: string }[] {
+  return permissions.filter((p) => !(granter.permissionsByResource[p.resource] ?? []).includes(p.permission));
+}
+
+/** The values of `values` for `key` outside the granter's own data scope ("*" covers all). */
+export function dataScopeNotHeld(granter: GranterRights, key: string, values: string[]): string[] {
+  const own = granter.dataScope[key] ?? [];
+  return own.includes('*') ? [] : values.filter((v) => v === '*' || !own.includes(v));
+}
+
 /** Throws unless every permission in `permissions` (per resource) is held by the granter. */
 export function assertCanGrantPermissions(granter: GranterRights, permissions: { resource: string; permission: string }[], what: string): void {
-  const missing = permissions.filter((p) => !(granter.permissionsByResource[p.resource] ?? []).includes(p.permission));
+  const missing = permissionsNotHeld(granter, permissions);
   if (missing.length) {
     throw new AppError('auth.escalation', 403, `you cannot grant ${what}: it carries permissions you do not hold (${missing.slice(0, 5).map((p) => p.permission).join(', ')}${missing.length > 5 ? ', …' : ''})`);
   }
@@ -17,8 +28,6 @@ export function assertCanGrantPermissions(granter: GranterRights, permissions: {
 
 /** Throws unless `values` for `key` lie within the granter's own data scope ("*" covers all). */
 export function assertCanGrantDataScope(granter: GranterRights, key: string, values: string[]): void {
-  const own = granter.dataScope[key] ?? [];
-  if (own.includes('*')) return;
-  const outside = values.filter((v) => v === '*' || !own.includes(v));
+  const outside = dataScopeNotHeld(granter, key, values);
   if (outside.length) throw new AppError('auth.escalation', 403, `you cannot grant data scope ${key}=${outside.join(',')}: it is wider than your own`);
 }

@@ -22,7 +22,7 @@ import { createUserImportQueries, type ImportedUserRow } from '../queries/user-i
 import type { AuditEventInput, AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
-import type { GranterRights } from './escalation.ts';
+import { dataScopeNotHeld, permissionsNotHeld, type GranterRights } from './escalation.ts';
 import type { InvitationService } from './invitations.ts';
 import type { ChangeRequest } from './roles.ts';
 import { departmentSchema, emailSchema, identityAliasSchema, personNameSchema, phoneSchema, SERVICE_IDENTITY_KIND, usernameSchema } from './users.ts';
@@ -82,7 +82,7 @@ function firstMessage(result: z.ZodSafeParseResult<unknown>): string | undefined
 }
 
 function missingPermissions(granter: GranterRights, permissions: { resource: string; permission: string }[]): string[] {
-  return permissions.filter((p) => !(granter.permissionsByResource[p.resource] ?? []).includes(p.permission)).map((p) => p.permission);
+  return permissionsNotHeld(granter, permissions).map((p) => p.permission);
 }
 
 /** `client=ROOM,Pharma;supplier=*` → { client: [ROOM, Pharma], supplier: [*] }, or a reason. */
@@ -227,8 +227,7 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
               problem('data_scope', `data-scope key "${key}" is not defined (see GET /api/v1/data-scope-keys)`);
               continue;
             }
-            const own = granter?.dataScope[key] ?? ['*'];
-            const outside = own.includes('*') ? [] : scopeValues.filter((v) => v === '*' || !own.includes(v));
+            const outside = granter ? dataScopeNotHeld(granter, key, scopeValues) : [];
             if (outside.length) problem('data_scope', `you cannot grant ${key}=${outside.join(',')}: it is wider than your own data scope`);
           }
         }

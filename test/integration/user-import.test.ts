@@ -124,6 +124,12 @@ describe(`bulk CSV import (${storageMode})`, function () {
     assert.ok(problems.some((p: string) => p.startsWith(`3 data_scope:`) && p.includes(`${scopeKey}=Pharma`)), problems.join('\n'));
     assert.equal(response.body.problems.length, 2, 'the row within the importer\'s scope is fine');
     assert.equal(await findUser(name('hal')), undefined, 'all-or-nothing: nothing was written');
+
+    // An importer with no data scope for the key at all grants none of it.
+    const unscoped = await createApiCaller(gh, { permissions: ['users:import'] });
+    const refused = await importCsv([HEADER, `${name('ida')},,,,,,,,${scopeKey}=ROOM,`].join('\n'), '', unscoped);
+    assert.equal(refused.status, 422);
+    assert.deepEqual(refused.body.problems.map((p: { line: number; column: string }) => [p.line, p.column]), [[2, 'data_scope']]);
   });
 
   it('refuses malformed files as a whole, with a clear message', async () => {
