@@ -98,8 +98,9 @@ export async function main(argv: string[]): Promise<number> {
     try {
       // As at server start: a command run before the first start (seed, service-accounts) finds
       // the system roles it may name.
-      await ensureSystemRoles(context.knex, context.tenantId, adminPermissionCatalog());
-      await run!(context, args);
+      const adminCatalog = adminPermissionCatalog();
+      await ensureSystemRoles(context.knex, context.tenantId, adminCatalog);
+      await run!(context, args, { adminCatalog });
     } finally {
       await context.close();
     }

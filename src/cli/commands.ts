@@ -5,11 +5,16 @@ import { migrationStatus } from '../db/migrate.ts';
 import { CLI_ACTOR } from '../services/actor.ts';
 import { AppError } from '../services/errors.ts';
 import { applySeed, readSeedFile } from '../services/seed.ts';
-import { adminPermissionCatalog } from '../routes/api/index.ts';
 import { parse, required, UsageError } from './args.ts';
 import { createOutput } from './output.ts';
 
-type Command = (context: GatehouseContext, args: string[]) => Promise<void>;
+/** What a command needs beyond the context, handed in by the composition root. */
+export interface CommandDeps {
+  /** The admin API's permission names (the route table's catalog). */
+  adminCatalog: string[];
+}
+
+type Command = (context: GatehouseContext, args: string[], deps: CommandDeps) => Promise<void>;
 
 const CLIENT_CREATE_USAGE = 'gatehouse clients create --name NAME --type web|spa|native|service [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--third-party] [--json]';
 const USER_CREATE_USAGE = 'gatehouse users create --username NAME [--password PASSWORD | --password-stdin] [--email EMAIL] [--name NAME] [--json]';
@@ -176,11 +181,11 @@ export const commands: Record<string, Record<string, Command> | Command> = {
     },
   },
 
-  async seed(context, args) {
+  async seed(context, args, deps) {
     const usage = 'gatehouse seed FILE.(json|yaml) [--json]';
     const { values, positionals } = parse(args, {}, usage);
     const file = required(positionals[0], 'FILE', usage);
-    const report = await applySeed(context, await readSeedFile(file), CLI_ACTOR, { adminCatalog: adminPermissionCatalog() });
+    const report = await applySeed(context, await readSeedFile(file), CLI_ACTOR, { adminCatalog: deps.adminCatalog });
     createOutput(Boolean(values.json)).result(report, () => [
       `users: ${report.users.created.length} created, ${report.users.unchanged.length} unchanged`,
       `applications: ${report.applications.created.length} created, ${report.applications.updated.length} updated, ${report.applications.unchanged.length} unchanged`,

@@ -1,0 +1,114 @@
+// The value-import graph of a source tree, resolved by a real bundler (esbuild: type-only imports
+// are erased, relative paths and packages resolved as at run time), and the layering rules of
+// STYLE.md checked against it.
+import path from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { build } from 'esbuild';
+
+export interface ImportEdge {
+  from: string;
+  to: string;
+}
+
+async function tsFiles(root: string, dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(path.join(root, dir), { withFileTypes: true })) {
+    const rel = path.posix.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await tsFiles(root, rel)));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) out.push(rel);
+  }
+  return out;
+}
+
+/**
+ * Every value import of every `.ts` file under `root/dir`, as paths relative to `root` for files
+ * of the tree and bare names for packages (`knex`, `node:fs`).
+ */
+export async function importGraph(root: string, dir = 'src'): Promise<ImportEdge[]> {
+  const entryPoints = (await tsFiles(root, dir)).map((f) => path.join(root, f));
+  const result = await build({
+    entryPoints,
+    absWorkingDir: root,
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outdir: path.join(root, '.import-graph'),
+    logLevel: 'silent',
+    loader: { '.eta': 'text', '.json': 'json' },
+  });
+  const edges: ImportEdge[] = [];
+  for (const [file, input] of Object.entries(result.metafile.inputs)) {
+    for (const imported of input.imports) {
+      if (imported.kind !== 'import-statement' && imported.kind !== 'dynamic-import' && imported.kind !== 'require-call') continue;
+      const to = imported.external ? imported.path.replace(/^((?:@[^/]+\/)?[^/]+).*$/, '$1') : imported.path;
+      edges.push({ from: file, to });
+    }
+  }
+  return edges;
+}
+
+/** A layer of src/ by its top folder (`src/services/x.ts` → `services`), or the file itself. */
+export function layerOf(file: string): string {
+  const m = /^src\/([^/]+)\//.exec(file);
+  return m ? m[1]! : file.replace(/^src\//, '');
+}
+
+/** Which layers (or packages) a layer may import values from, beyond itself and node: built-ins. */
+export interface LayerRules {
+  /** layer → layers of src/ it may import from (others are refused). */
+  mayImport: Record<string, readonly string[]>;
+  /** package → the only layers that may import it as a value. */
+  packageOwners: Record<string, readonly string[]>;
+}
+
+/** STYLE.md: routes → services → queries | store → db → config; oidc → services. */
+export const STYLE_RULES: LayerRules = {
+  mayImport: {
+    config: [],
+    'logger.ts': ['config'],
+    db: ['config', 'logger.ts'],
+    store: ['config', 'logger.ts'],
+    queries: ['db', 'config'],
+    services: ['queries', 'store', 'db', 'config', 'logger.ts'],
+    views: ['config'],
+    oidc: ['services', 'queries', 'store', 'db', 'config', 'views', 'logger.ts'],
+    middleware: ['services', 'views', 'config', 'logger.ts'],
+    routes: ['services', 'oidc', 'middleware', 'views', 'config', 'logger.ts'],
+    cli: ['services', 'config', 'db', 'logger.ts'],
+  },
+  packageOwners: {
+    knex: ['db'],
+    'knex-pglite': ['db'],
+    '@electric-sql/pglite': ['db'],
+    pg: ['db'],
+    ioredis: ['store'],
+    'oidc-provider': ['oidc'],
+    koa: ['routes', 'middleware', 'oidc', 'server.ts'],
+    '@koa/router': ['routes', 'middleware', 'server.ts'],
+  },
+};
+
+/**
+ * Imports that break the rules, as `from → to` lines. The composition roots (`main.ts`,
+ * `server.ts`, `context.ts`) wire every layer together and are checked only for packages.
+ */
+export function layerViolations(edges: ImportEdge[], rules: LayerRules = STYLE_RULES): string[] {
+  const problems: string[] = [];
+  for (const { from, to } of edges) {
+    const fromLayer = layerOf(from);
+    if (!to.startsWith('src/')) {
+      if (to.startsWith('node:')) continue;
+      const owners = rules.packageOwners[to];
+      if (owners && !owners.includes(fromLayer)) problems.push(`${from} → ${to} (only ${owners.join(', ')} may import ${to})`);
+      continue;
+    }
+    const allowed = rules.mayImport[fromLayer];
+    if (!allowed) continue;
+    const toLayer = layerOf(to);
+    if (toLayer !== fromLayer && !allowed.includes(toLayer)) problems.push(`${from} → ${to} (${fromLayer} may import ${allowed.join(', ') || 'nothing of src/'})`);
+  }
+  return [...new Set(problems)].sort();
+}

@@ -1,0 +1,49 @@
+// The layering of STYLE.md, checked on the import graph esbuild resolves (values only: a type
+// import costs nothing at run time): routes → services → queries | store → db → config, oidc →
+// services, and each storage or framework package imported by its own layer alone.
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { importGraph, layerViolations } from '../helpers/import-graph.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('layering (import graph)', () => {
+  it('src/ follows the layers: no forbidden import', async () => {
+    const edges = await importGraph(ROOT);
+    assert.ok(edges.length > 100, `the graph has only ${edges.length} edges: the scan found too little`);
+    assert.deepEqual(layerViolations(edges), []);
+  });
+
+  describe('catches a wrong import', () => {
+    let dir: string;
+    before(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-layers-'));
+      const files: Record<string, string> = {
+        'src/queries/users.ts': "import { rule } from '../services/users.ts';\nexport const q = rule;\n",
+        'src/services/users.ts': "import Router from '@koa/router';\nimport type { Knex } from 'knex';\nexport const rule = (k?: Knex) => new Router() && k;\n",
+        'src/services/ok.ts': "import { q } from '../queries/users.ts';\nexport const ok = q;\n",
+        'src/cli/commands.ts': "import { x } from '../routes/api.ts';\nexport const c = x;\n",
+        'src/routes/api.ts': "export const x = 1;\n",
+        'src/services/store-user.ts': "import Redis from 'ioredis';\nexport const r = Redis;\n",
+      };
+      for (const [file, text] of Object.entries(files)) {
+        await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+        await writeFile(path.join(dir, file), text);
+      }
+    });
+    after(() => rm(dir, { recursive: true, force: true }));
+
+    it('reports an upward import, a framework package in services and a package outside its layer; not a type import', async () => {
+      const problems = layerViolations(await importGraph(dir));
+      assert.deepEqual(problems.map((p) => p.replace(/ \(.*$/, '')), [
+        'src/cli/commands.ts → src/routes/api.ts',
+        'src/queries/users.ts → src/services/users.ts',
+        'src/services/store-user.ts → ioredis',
+        'src/services/users.ts → @koa/router',
+      ]);
+    });
+  });
+});
