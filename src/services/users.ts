@@ -235,21 +235,6 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
     },
     /** As remove, in the given tenant; the caller drops the authorization cache afterwards. */
     removeIn,
-    /**
-     * Password sign-in. Unknown users, inactive users and wrong passwords all cost one argon2id
-     * verification and return undefined, so neither the answer nor its timing tells them apart.
-     */
-    async authenticate(login: string, password: string): Promise<{ user?: User; reason?: 'unknown' | 'password' | 'inactive' }> {
-      const user = login.length <= 254 ? await queries.findByLogin(tenantId, login) : undefined;
-      const ok = await deps.passwords.verify(user?.passwordHash, password);
-      if (!user) return { reason: 'unknown' };
-      if (!ok) return { reason: 'password' };
-      if (user.status !== 'active') return { reason: 'inactive' };
-      if (user.passwordHash && deps.passwords.needsRehash(user.passwordHash)) {
-        await queries.updatePasswordHash(tenantId, user.id, await deps.passwords.hash(password));
-      }
-      return { user };
-    },
     list: () => queries.list(tenantId),
     count: () => queries.count(tenantId),
   };

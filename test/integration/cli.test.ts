@@ -15,6 +15,7 @@ import { openContext } from '../../src/context.ts';
 import { LOCK_FILE_NAME } from '../../src/db/embedded-lock.ts';
 import { createLogger } from '../../src/logger.ts';
 import { loadEffectiveAuthorization } from '../../src/services/authorization.ts';
+import { passwordSignIn } from '../helpers/sign-in.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = 'bin/gatehouse.js';
@@ -455,8 +456,8 @@ applicatons:
           const identities = await context.knex('identities').where({ user_id: user.id, kind: 'client' }).count<{ count: string | number }[]>({ count: '*' });
           assert.equal(Number(identities[0].count), 1, 'the second run added no duplicate identity');
 
-          const signIn = await context.users.authenticate(seedUser, 'a-long-initial-password');
-          assert.equal(signIn.user?.username, seedUser, 'the seeded password signs in');
+          const signIn = await passwordSignIn(context, seedUser, 'a-long-initial-password');
+          assert.equal(signIn.userId, (await context.users.findByUsername(seedUser))?.id, 'the seeded password signs in');
 
           assert.ok(await context.apiResources.findByIdentifier(apiIdentifier), 'the API resource exists');
           assert.equal((await context.applications.findById(appClientId))?.type, 'web');
@@ -494,9 +495,9 @@ applicatons:
         assert.equal(await context.applications.findById(webClient.client_id), undefined, 'the deleted client is gone');
         assert.equal((await context.applications.findById(spaClient.client_id))?.name, spaName, 'the other one is still there');
 
-        assert.equal((await context.users.authenticate(username, 'changed-password-2')).user?.username, username, 'the new password signs in');
-        assert.equal((await context.users.authenticate(username, 'changed-password-2\n')).user, undefined, 'the trailing newline from stdin is not part of it');
-        assert.equal((await context.users.authenticate(username, 'initial-password-1')).reason, 'password', 'the old password no longer works');
+        assert.equal((await passwordSignIn(context, username, 'changed-password-2')).userId, (await context.users.findByUsername(username))?.id, 'the new password signs in');
+        assert.equal((await passwordSignIn(context, username, 'changed-password-2\n')).userId, undefined, 'the trailing newline from stdin is not part of it');
+        assert.equal((await passwordSignIn(context, username, 'initial-password-1')).reason, 'password', 'the old password no longer works');
         assert.equal(await context.users.findByUsername('a b'), undefined);
       });
     });

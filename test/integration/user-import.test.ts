@@ -7,6 +7,7 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
 import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { passwordSignIn } from '../helpers/sign-in.ts';
 
 const HEADER = 'username,email,name,department,identity_kind,identity_alias,roles,groups,data_scope,password_hash';
 
@@ -60,7 +61,7 @@ describe(`bulk CSV import (${storageMode})`, function () {
     assert.deepEqual(authz.dataScope, { [scopeKey]: ['ROOM'] });
     const bob = (await findUser(name('bob')))!;
     assert.equal(bob.name, 'Bob, the builder', 'a quoted field may hold a comma');
-    assert.equal((await gh.context.users.authenticate(name('bob'), 'imported-password-123')).user?.id, bob.id, 'the imported hash signs in');
+    assert.equal((await passwordSignIn(gh.context, name('bob'), 'imported-password-123')).userId, bob.id, 'the imported hash signs in');
     const created = await gh.context.audit.list(gh.context.tenantId, { action: 'user.created', targetId: amy.id });
     assert.equal(created.length, 1);
     assert.equal(created[0]!.details.source, 'import');

@@ -9,6 +9,7 @@ import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { formWith, HttpClient } from '../helpers/http.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
+import { passwordSignIn } from '../helpers/sign-in.ts';
 
 describe(`invitations for imported users (${storageMode})`, function () {
   this.timeout(60_000);
@@ -56,7 +57,7 @@ describe(`invitations for imported users (${storageMode})`, function () {
     assert.equal(done.status, 200, done.body.slice(0, 300));
     const again = await browser.postForm(form.action, { ...form.fields, new_password: `${chosen}-2`, confirm_password: `${chosen}-2` });
     assert.equal(again.status, 400, 'the link works once');
-    assert.ok((await gh.context.users.authenticate(invited, chosen)).user, 'the chosen password signs in');
+    assert.ok((await passwordSignIn(gh.context, invited, chosen)).userId, 'the chosen password signs in');
   });
 
   it('keeps an invitation pending when mail fails, and sends it on a later run', async () => {

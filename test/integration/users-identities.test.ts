@@ -9,6 +9,7 @@ import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
 import type { ChangeRequest } from '../../src/services/roles.ts';
 import { appError } from '../helpers/assertions.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { passwordSignIn } from '../helpers/sign-in.ts';
 
 const ACTOR: Actor = { actorType: 'user', actorId: randomUUID() };
 
@@ -223,18 +224,18 @@ describe(`users, identities and data scopes (${storageMode})`, function () {
     it('deactivation blocks password sign-in and is recorded in the status history; activation restores it', async function () {
       const password = `pw-${randomUUID()}`;
       const user = await gh.context.users.create({ username: uniqueName('deact'), password }, SYSTEM_ACTOR);
-      assert.ok((await gh.context.users.authenticate(user.username, password)).user);
+      assert.equal((await passwordSignIn(gh.context, user.username, password)).userId, user.id);
 
       const deactivated = await gh.context.directoryUsers.deactivate(user.id, 'left the company', system);
       assert.equal(deactivated.status, 'inactive');
-      const refused = await gh.context.users.authenticate(user.username, password);
-      assert.equal(refused.user, undefined);
+      const refused = await passwordSignIn(gh.context, user.username, password);
+      assert.equal(refused.userId, undefined);
       assert.equal(refused.reason, 'inactive');
       // Repeating it changes nothing and records nothing.
       await gh.context.directoryUsers.deactivate(user.id, 'again', system);
 
       await gh.context.directoryUsers.activate(user.id, undefined, system);
-      assert.ok((await gh.context.users.authenticate(user.username, password)).user);
+      assert.equal((await passwordSignIn(gh.context, user.username, password)).userId, user.id);
 
       const history = await gh.context.directoryUsers.statusHistory(tenantId, user.id);
       assert.deepEqual(history.map((h) => [h.fromStatus, h.toStatus, h.reason]), [
