@@ -5,6 +5,7 @@
 // reuse grace window. openid-client v6 and oidc-client-ts play the relying party.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { InMemoryWebStorage, User, UserManager, WebStorageStateStore } from 'oidc-client-ts';
@@ -231,6 +232,47 @@ describe(`OIDC protocol behaviour (${storageMode})`, function () {
       const form = formWith(confirm, 'xsrf');
       const done = await browser.postForm(form.action, { xsrf: form.fields.xsrf!, logout: 'yes' });
       assert.equal(done.location?.origin + (done.location?.pathname ?? ''), LOGGED_OUT);
+    });
+  });
+
+  describe('5. POST behind an https issuer', function () {
+    it('is answered by oidc-provider itself, and the session cookie it sets is SameSite=None; Secure', async function () {
+      // A free port, so the https issuer (behind a trusted proxy, X-Forwarded-Proto) can name it.
+      const port = await new Promise<number>((resolve) => {
+        const probe = net.createServer().listen(0, '127.0.0.1', () => {
+          const { port: free } = probe.address() as net.AddressInfo;
+          probe.close(() => resolve(free));
+        });
+      });
+      const secure = await startTestGatehouse({ PORT: String(port), GATEHOUSE_ISSUER: `https://127.0.0.1:${port}`, GATEHOUSE_TRUST_PROXY: 'true' });
+      try {
+        const user = await secure.context.users.create({ username: uniqueName('https'), password: PASSWORD }, SYSTEM_ACTOR);
+        const created = await secure.context.applications.create({ name: 'https web', type: 'web', redirectUris: ['https://rp.example/cb'], firstParty: true }, SYSTEM_ACTOR);
+        const base = `http://127.0.0.1:${port}`;
+        const cookies = new Map<string, string>();
+        const send = async (path: string, init: RequestInit = {}) => {
+          const response = await fetch(base + path, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), 'x-forwarded-proto': 'https', cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
+          for (const line of response.headers.getSetCookie()) {
+            const [pair] = line.split(';');
+            const [name, value] = pair!.split('=');
+            cookies.set(name!, value ?? '');
+          }
+          return response;
+        };
+        const params = new URLSearchParams({ client_id: created.application.id, response_type: 'code', redirect_uri: 'https://rp.example/cb', scope: 'openid', state: 's1', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+        const posted = await send('/auth', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString() });
+        assert.equal(posted.status, 303);
+        const interaction = new URL(posted.headers.get('location')!, base);
+        assert.match(interaction.pathname, /^\/interaction\//, 'straight to the sign-in, not a 303 to GET /auth');
+        const login = await send(interaction.pathname + '/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username: user.username, password: PASSWORD }).toString() });
+        const resumed = await send(new URL(login.headers.get('location')!, base).pathname, {});
+        const sessionCookie = resumed.headers.getSetCookie().find((c) => c.startsWith('_session='));
+        assert.ok(sessionCookie, `a session cookie (${resumed.status})`);
+        assert.match(sessionCookie, /samesite=none/i);
+        assert.match(sessionCookie, /;\s*secure/i);
+      } finally {
+        await secure.close();
+      }
     });
   });
 
