@@ -91,7 +91,16 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const payloads = createOidcPayloadQueries(knex);
     const authorization = await createAuthorizationService({ knex, store });
     const grantIdentities = createGrantIdentityService({ knex, store, tenantId });
-    const appAccess = createAppAccessService({ knex, tenantId });
+    const appAccess = createAppAccessService({
+      knex,
+      tenantId,
+      readers: {
+        application: (clientId) => applications.findForOidc(clientId),
+        accessRules: (clientId) => applications.cachedAccessRules(clientId),
+        authorization: (identityId) => authorization.forIdentity(identityId),
+        userStatus: async (userId) => (await users.findForOidc(userId))?.status,
+      },
+    });
     // Directory services (identity model) register below.
     const navigation = await createNavigationService({ knex, store, audit, applications, apiResources });
     const serviceAccounts = await createServiceAccountService({ knex, store, audit, authorization, hashKey: keys.hashKey, tenantId, logger });
@@ -170,6 +179,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
         await navigation.cache.close();
         await audit.drain();
         await applications.cache.close();
+        await applications.rulesCache.close();
         await apiResources.cache.close();
         await serviceAccounts.cache.close();
         await openedStore.close();

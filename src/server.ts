@@ -7,10 +7,11 @@ import type { GatehouseContext } from './context.ts';
 import { redactUrl } from './logger.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
-import { createAdapterFactory } from './oidc/adapter.ts';
+import { createAdapterFactory, revokeGrant } from './oidc/adapter.ts';
 import { createFindAccount } from './oidc/account.ts';
 import { buildConfiguration } from './oidc/configuration.ts';
 import { createProvider } from './oidc/provider.ts';
+import { introspectJwtAccessTokens, nativePostMethods, postAsGet, revocationWithoutContentType } from './oidc/protocol.ts';
 import { createHealthRouter } from './routes/health.ts';
 import { createInteractionRouter } from './routes/interactions.ts';
 import { loadSigningKeys } from './services/signing-keys.ts';
@@ -22,6 +23,7 @@ import { adminApiAudience, createApiAuthenticator } from './routes/api/auth.ts';
 import { createApiRouter } from './routes/api/index.ts';
 import { permissionCatalog } from './routes/api/framework.ts';
 import { ensureSystemRoles } from './services/system-roles.ts';
+import { refreshReuseGraceOf } from './services/applications.ts';
 import { createIdentitySelectionService } from './services/identity-selection.ts';
 import { createAccountAuth } from './routes/account/auth.ts';
 import { createAccountRouter } from './routes/account/index.ts';
@@ -83,6 +85,9 @@ export async function startServer(context: GatehouseContext, options: StartServe
     serviceAccountIdentity: async (clientId) => (await context.serviceAccounts.findForOidc(clientId))?.identityId ?? undefined,
     grantIdentities: context.grantIdentities,
     eligibleIdentities: (userId, clientId) => context.appAccess.eligibleIdentities(userId, clientId),
+    identityEligible: (userId, identityId, clientId) => context.appAccess.identityEligible(userId, identityId, clientId),
+    userActive: async (userId) => (await context.users.findForOidc(userId))?.status === 'active',
+    revokeGrant: (grantId) => revokeGrant({ store: context.store, payloads: context.payloads }, grantId),
     adminApiAudience: adminApiAudience(issuer),
   };
   const apiServices = { ...context, issuer };
@@ -97,10 +102,13 @@ export async function startServer(context: GatehouseContext, options: StartServe
     config,
     issuer,
     adapter: withSessionChecks(
-      createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl, refreshReuseGraceSeconds: config.refreshReuseGraceSeconds }),
+      createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl, refreshReuseGraceSeconds: async (clientId) => {
+        const app = clientId ? await context.applications.findForOidc(clientId) : undefined;
+        return app ? refreshReuseGraceOf(app) : 0;
+      } }),
       context.sessions,
     ),
-    findAccount: createFindAccount({ users: context.users, authorization: context.authorization, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo }),
+    findAccount: createFindAccount({ users: context.users, authorization: context.authorization, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo, identityFlow }),
     jwks,
     cookieKeys: context.keys.cookieKeys,
     applications: context.applications,
@@ -124,6 +132,10 @@ export async function startServer(context: GatehouseContext, options: StartServe
   }
   provider.use(securityHeaders());
   provider.use(errorHandler({ logger, renderer }));
+  // Protocol details oidc-provider leaves open (src/oidc/protocol.ts).
+  if (!nativePostMethods(issuer)) provider.use(postAsGet());
+  provider.use(revocationWithoutContentType());
+  provider.use(introspectJwtAccessTokens({ issuer, publicJwks, sessions: context.sessions, identityEligible: identityFlow.identityEligible, userActive: identityFlow.userActive }));
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() });
   provider.use(under(/^\/(healthz|readyz)$/i, health));
   // Outside recordGrantIdentity: by the time it records the session's grant, the identity is known.

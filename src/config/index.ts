@@ -36,7 +36,9 @@ const envSchema = z.object({
   GATEHOUSE_REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).default(14 * 24 * 3600),
   GATEHOUSE_SESSION_TTL: z.coerce.number().int().min(60).default(14 * 24 * 3600),
   GATEHOUSE_SESSION_IDLE_TIMEOUT: z.coerce.number().int().min(60).default(3 * 24 * 3600),
-  GATEHOUSE_REFRESH_REUSE_GRACE: z.coerce.number().int().min(0).max(60).default(5),
+  // Refresh-token reuse is strict by default (RFC 9700 §4.14.2); a grace window is a setting of
+  // each application (refreshTokenReuseGraceSeconds), never deployment-wide.
+  GATEHOUSE_REFRESH_REUSE_GRACE: z.never({ error: 'is no longer read: set refreshTokenReuseGraceSeconds on the applications that need a grace window' }).optional(),
   GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE: booleanFromEnv.default(false),
   GATEHOUSE_TRUST_PROXY: booleanFromEnv.default(false),
   GATEHOUSE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
@@ -78,8 +80,6 @@ export interface Config {
   readonly sessionTtl: number;
   /** The tenants' default idle timeout (s). */
   readonly sessionIdleTimeout: number;
-  /** Seconds after a rotation in which a repeated refresh is refused without revoking the grant. */
-  readonly refreshReuseGraceSeconds: number;
   /** Send back-channel logout tokens to private and loopback addresses too (off: SSRF protection). */
   readonly backchannelAllowPrivate: boolean;
   readonly trustProxy: boolean;
@@ -143,7 +143,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     refreshTokenTtl: e.GATEHOUSE_REFRESH_TOKEN_TTL,
     sessionTtl: e.GATEHOUSE_SESSION_TTL,
     sessionIdleTimeout: e.GATEHOUSE_SESSION_IDLE_TIMEOUT,
-    refreshReuseGraceSeconds: e.GATEHOUSE_REFRESH_REUSE_GRACE,
     backchannelAllowPrivate: e.GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE,
     trustProxy: e.GATEHOUSE_TRUST_PROXY,
     auditRetentionDays: e.GATEHOUSE_AUDIT_RETENTION_DAYS,

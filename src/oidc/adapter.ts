@@ -8,9 +8,10 @@
 // consume revokes the grant, as RFC 6749 §4.1.2 and §10.5 ask for a reused code.
 //
 // Refresh-token reuse (RFC 9700 §4.14.2): a rotated refresh token presented again revokes the
-// grant, except within `refreshReuseGraceSeconds` of its rotation, where it is refused without
-// revoking anything: that is a client that sent the same refresh twice (a retry, two tabs), not
-// a thief. Single use stays atomic either way: only one request ever rotates a token.
+// grant. An application may opt into a grace window (its refreshTokenReuseGraceSeconds, 0 by
+// default): within it of the rotation the old token is refused without revoking anything, taken
+// as a client that sent the same refresh twice (a retry, two tabs). Single use stays atomic
+// either way: only one request ever rotates a token.
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import Provider, { errors } from 'oidc-provider';
 import type { OidcPayloadQueries } from '../queries/oidc-payloads.ts';
@@ -30,8 +31,8 @@ export interface AdapterDeps {
   tenantId: string;
   /** Lifetime of the per-grant index of token keys: at least the longest token lifetime. */
   grantIndexTtl: number;
-  /** Seconds after a rotation in which a repeated refresh is refused without revoking the grant. */
-  refreshReuseGraceSeconds: number;
+  /** The client's seconds after a rotation in which a repeated refresh is refused without revoking the grant (0: none). */
+  refreshReuseGraceSeconds(clientId: string | undefined): Promise<number>;
 }
 
 const epoch = () => Math.floor(Date.now() / 1000);
@@ -46,8 +47,10 @@ export const sessionUidKey = (uid: string) => `oidc:sessionUid:${uid}`;
  * was consumed, so oidc-provider does not revoke the grant itself but calls consume(), which
  * refuses it (see the header). Introspection and revocation still see it as consumed.
  */
-function withinReuseGrace(model: string, payload: AdapterPayload, graceSeconds: number): boolean {
-  return model === 'RefreshToken' && typeof payload.consumed === 'number' && epoch() - payload.consumed <= graceSeconds && Provider.ctx?.oidc?.route === 'token';
+async function withinReuseGrace(model: string, payload: AdapterPayload, deps: Pick<AdapterDeps, 'refreshReuseGraceSeconds'>): Promise<boolean> {
+  if (model !== 'RefreshToken' || typeof payload.consumed !== 'number' || Provider.ctx?.oidc?.route !== 'token') return false;
+  const graceSeconds = await deps.refreshReuseGraceSeconds(payload.clientId);
+  return graceSeconds > 0 && epoch() - payload.consumed <= graceSeconds;
 }
 
 /** Removes every artefact of a grant from both stores and the grant itself. */
@@ -135,7 +138,7 @@ class StoreAdapter implements Adapter {
     if (raw) {
       const payload = JSON.parse(raw) as AdapterPayload;
       if (consumed) payload.consumed = Number(consumed);
-      if (withinReuseGrace(this.model, payload, this.deps.refreshReuseGraceSeconds)) delete payload.consumed;
+      if (await withinReuseGrace(this.model, payload, this.deps)) delete payload.consumed;
       return payload;
     }
     if (!this.durable) return undefined;
@@ -159,7 +162,7 @@ class StoreAdapter implements Adapter {
         return undefined;
       }
     }
-    if (withinReuseGrace(this.model, payload, this.deps.refreshReuseGraceSeconds)) delete payload.consumed;
+    if (await withinReuseGrace(this.model, payload, this.deps)) delete payload.consumed;
     return payload;
   }
 
@@ -192,7 +195,8 @@ class StoreAdapter implements Adapter {
     } else {
       first = await this.deps.store.setIfAbsentWithTtlOf(marker, now, key, 600);
     }
-    if (!first && this.model === 'RefreshToken' && this.deps.refreshReuseGraceSeconds > 0 && (await this.deps.payloads.consumedWithin(this.model, id, this.deps.refreshReuseGraceSeconds))) {
+    const graceSeconds = !first && this.model === 'RefreshToken' ? await this.deps.refreshReuseGraceSeconds(await this.clientIdOf(id)) : 0;
+    if (graceSeconds > 0 && (await this.deps.payloads.consumedWithin(this.model, id, graceSeconds))) {
       throw new errors.InvalidGrant('refresh token already used: it was rotated moments ago, use the refresh token that request returned');
     }
     if (!first) {
@@ -202,6 +206,13 @@ class StoreAdapter implements Adapter {
       if (grantId) await revokeGrant(this.deps, grantId);
       throw new errors.InvalidGrant(this.model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed');
     }
+  }
+
+  /** The client a stored artefact was issued to (the store's copy, else the durable one). */
+  private async clientIdOf(id: string): Promise<string | undefined> {
+    const raw = await this.deps.store.get(payloadKey(this.model, id));
+    if (raw) return (JSON.parse(raw) as AdapterPayload).clientId;
+    return this.durable ? ((await this.deps.payloads.find(this.model, id))?.payload.clientId as string | undefined) : undefined;
   }
 
   async destroy(id: string): Promise<void> {

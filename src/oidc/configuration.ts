@@ -8,10 +8,11 @@ import type { ApplicationService } from '../services/applications.ts';
 import type { PrivateJwk } from '../services/signing-keys.ts';
 import type { Renderer } from '../views/render.ts';
 import type { SessionService } from '../services/sessions.ts';
-import { buildInteractionPolicy, createExtraTokenClaims, type IdentityFlowDeps } from './identity.ts';
+import { buildInteractionPolicy, createExtraTokenClaims, grantIdentityOf, grantStillEligible, type IdentityFlowDeps } from './identity.ts';
 import { requireMfaWhereConfigured } from './mfa-policy.ts';
 import { ACR_MFA, ACR_PASSWORD } from '../services/sign-in.ts';
 import { applicationSessionCheck } from './sessions.ts';
+import { nativePostMethods } from './protocol.ts';
 
 export interface ConfigurationDeps {
   config: Config;
@@ -31,14 +32,45 @@ export interface ConfigurationDeps {
 
 const nonceOf = (ctx: KoaContextWithOIDC) => String((ctx.state as { nonce?: string }).nonce ?? '');
 
+/**
+ * At the token endpoint: the scopes of an API resource that the token's identity holds as
+ * permissions (the grant's identity; a service account's for its client credentials). An
+ * application's own client-credentials tokens have no identity and keep the resource's scopes.
+ * Elsewhere (the authorization request) all of the resource's scopes, which only validate it.
+ */
+async function tokenScopesHeld(flow: IdentityFlowDeps, ctx: KoaContextWithOIDC, resource: string, scopes: string[]): Promise<string[]> {
+  if (ctx.oidc?.route !== 'token') return scopes;
+  const grantId = ctx.oidc.entities.Grant?.jti;
+  const clientId = ctx.oidc.client?.clientId;
+  let identityId: string | undefined;
+  if (grantId) {
+    identityId = await grantIdentityOf(flow, ctx, grantId);
+    if (!identityId) return [];
+  } else if ((ctx.oidc.params as { grant_type?: string } | undefined)?.grant_type === 'client_credentials' && clientId) {
+    identityId = await flow.serviceAccountIdentity(clientId);
+    if (!identityId) return scopes;
+  } else {
+    return scopes;
+  }
+  const authz = await flow.authorization.forIdentity(identityId);
+  const held = new Set(authz ? flow.authorization.permissionsFor(authz, resource) : []);
+  return scopes.filter((scope) => held.has(scope));
+}
+
 export function buildConfiguration(deps: ConfigurationDeps): Configuration {
   const { config, renderer } = deps;
+  const scopesHeld = (ctx: KoaContextWithOIDC, resource: string, scopes: string[]) => tokenScopesHeld(deps.identityFlow, ctx, resource, scopes);
   const policy = buildInteractionPolicy(deps.identityFlow);
   // An application's stricter session limits ask for the password again (like max_age).
   policy.find((prompt) => prompt.name === 'login')?.checks.push(applicationSessionCheck(deps.sessions));
   const identityClaims = createExtraTokenClaims(deps.identityFlow);
   const alg = config.idTokenAlg;
   const clientAuthMethods: ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+  // POST on /auth and /session/end (OIDC Core §3.1.2.1, RP-Initiated Logout §2) arrives
+  // cross-site, which a SameSite=Lax session cookie does not follow: with an https issuer the
+  // session cookie is SameSite=None (Secure, as the request is). Over plain http browsers drop
+  // such cookies, so there POST is answered by protocol.ts postAsGet instead.
+  const postMethods = nativePostMethods(deps.issuer);
 
   return {
     adapter: deps.adapter,
@@ -46,7 +78,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     jwks: { keys: deps.jwks },
     cookies: {
       keys: deps.cookieKeys,
-      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      long: { signed: true, httpOnly: true, sameSite: postMethods ? 'none' : 'lax' },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     // Authorization code only: no implicit or hybrid flows (OAuth 2.0 Security BCP, RFC 9700 §2.1.2).
@@ -62,7 +94,14 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       identity: ['identity', 'roles', 'groups', 'data_scope'],
     },
     clientAuthMethods,
-    // OIDC Core §2 acr: password alone, or password and a second factor (amr ["pwd", "otp"]).
+    enableHttpPostMethods: postMethods,
+    // RFC 8414 §2: how clients authenticate at the introspection and revocation endpoints (the
+    // same methods as at the token endpoint; oidc-provider 9 no longer lists them).
+    discovery: {
+      introspection_endpoint_auth_methods_supported: clientAuthMethods,
+      revocation_endpoint_auth_methods_supported: clientAuthMethods,
+    },
+    // OIDC Core §3.1.2.6: access_denied: password alone, or password and a second factor (amr ["pwd", "otp"]).
     acrValues: [ACR_PASSWORD, ACR_MFA],
     clientDefaults: {
       grant_types: ['authorization_code'],
@@ -111,7 +150,13 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         enabled: true,
         // RFC 7662 §2.1: the endpoint is protected. A public client may introspect only its own
         // tokens; confidential clients (resource servers, services) may introspect any.
-        allowedPolicy: async (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+        // A user's token answers active only while its grant's identity may still use the client;
+        // when it may not, the grant is revoked (ASVS 5 V8.3.2).
+        allowedPolicy: async (ctx, client, token) => {
+          if (client.clientAuthMethod === 'none' && token.clientId !== client.clientId) return false;
+          const t = token as unknown as { grantId?: string; accountId?: string; clientId?: string };
+          return grantStillEligible(deps.identityFlow, ctx, t);
+        },
       },
       revocation: {
         enabled: true,
@@ -143,6 +188,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => oneOf,
         useGrantedResource: async () => true,
+        // When tokens are issued, the resource's scopes are narrowed to what the identity's
+        // permissions allow, so the token's `scope` never says more than its `permissions`
+        // (RFC 9068 §2.2.3: resource servers read `scope`), first- and third-party alike.
         async getResourceServerInfo(_ctx, indicator): Promise<ResourceServer> {
           // Gatehouse's own admin API: permissions come from roles, the one scope is `admin`.
           if (indicator === deps.identityFlow.adminApiAudience) {
@@ -151,7 +199,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
           const resource = await deps.apiResources.findByIdentifier(indicator);
           if (!resource) throw new errors.InvalidTarget(`resource "${indicator}" is not registered`);
           return {
-            scope: resource.scopes.join(' '),
+            scope: (await scopesHeld(_ctx, resource.identifier, resource.scopes)).join(' '),
             audience: resource.identifier,
             accessTokenTTL: resource.accessTokenTtl ?? config.accessTokenTtl,
             accessTokenFormat: resource.accessTokenFormat,

@@ -68,7 +68,36 @@ export interface IdentityFlowDeps {
   serviceAccountIdentity(clientId: string): Promise<string | undefined>;
   grantIdentities: GrantIdentityService;
   eligibleIdentities(userId: string, clientId: string): Promise<EligibleIdentity[]>;
+  /** Whether this identity of this user may still use the client (cached reads only). */
+  identityEligible(userId: string, identityId: string, clientId: string): Promise<boolean>;
+  /** Whether the user exists and is active (cached). */
+  userActive(userId: string): Promise<boolean>;
+  /** Revokes a grant and every token issued from it. */
+  revokeGrant(grantId: string): Promise<void>;
   adminApiAudience: string;
+}
+
+/**
+ * A user's token (refresh, access) of a grant: whether the identity the grant was issued for may
+ * still use the client. When the application stopped accepting the identity's kind, the user left
+ * its access list or the user is no longer active, the grant is revoked and every token of it
+ * stops working (ASVS 5 V8.3.2). Asked on every refresh, userinfo and introspection request.
+ */
+export async function grantStillEligible(deps: IdentityFlowDeps, ctx: object | undefined, token: { grantId?: string; accountId?: string; clientId?: string }): Promise<boolean> {
+  const { grantId, accountId, clientId } = token;
+  if (!grantId || !accountId || !clientId) return true;
+  let eligible: boolean;
+  if (clientId === ACCOUNT_CLIENT_ID) {
+    // The account pages are about the person, not an identity: an active user is enough.
+    eligible = await deps.userActive(accountId);
+  } else {
+    const identityId = await grantIdentityOf(deps, ctx, grantId);
+    eligible = identityId
+      ? await deps.identityEligible(accountId, identityId, clientId)
+      : (await deps.userActive(accountId)) && (await deps.eligibleIdentities(accountId, clientId)).length > 0;
+  }
+  if (!eligible) await deps.revokeGrant(grantId);
+  return eligible;
 }
 
 interface SelectResult {
@@ -86,20 +115,34 @@ const resultOf = (ctx: KoaContextWithOIDC) => (ctx.oidc.result ?? {}) as SelectR
 export function buildInteractionPolicy(deps: IdentityFlowDeps): NonNullable<NonNullable<Configuration['interactions']>['policy']> {
   const { Prompt, Check, base } = interactionPolicy;
   const policy = base();
+  // Asked by both checks of one request: the same lookup (request memo).
+  const eligibleFor = (ctx: KoaContextWithOIDC) => {
+    const accountId = ctx.oidc.session?.accountId;
+    const client = ctx.oidc.client;
+    if (!accountId || !client || client.clientId === ACCOUNT_CLIENT_ID) return undefined;
+    const clientId = client.clientId;
+    return deps.requestMemo.get(ctx, eligibleKey(accountId, clientId), () => deps.eligibleIdentities(accountId, clientId));
+  };
   const selectIdentity = new Prompt(
     { name: SELECT_IDENTITY_PROMPT, requestable: true },
-    new Check('identity_selection_required', 'the user must choose which identity to use', async (ctx) => {
+    // No identity of the signed-in user may use the application: the page explains it and offers
+    // to return to the application with access_denied. With prompt=none the application is told
+    // access_denied at once (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6), never
+    // account_selection_required, which a client answers by trying again.
+    new Check('no_eligible_identity', 'no identity of the signed-in user may use this application', 'access_denied', async (ctx) => {
+      const eligible = await eligibleFor(ctx);
+      return eligible && eligible.length === 0 ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+    }),
+    // With prompt=none a choice that has to be made asks for an interactive sign-in (login_required).
+    new Check('identity_selection_required', 'the user must choose which identity to use', 'login_required', async (ctx) => {
       const { oidc } = ctx;
-      const accountId = oidc.session?.accountId;
-      if (!accountId || !oidc.client) return Check.NO_NEED_TO_PROMPT;
-      // The account pages are about the person, not one of their identities.
-      if (oidc.client.clientId === ACCOUNT_CLIENT_ID) return Check.NO_NEED_TO_PROMPT;
+      const eligible = await eligibleFor(ctx);
+      if (!eligible || !oidc.client) return Check.NO_NEED_TO_PROMPT;
       const result = resultOf(ctx);
       if (result.select_account?.identityId) return Check.NO_NEED_TO_PROMPT;
       const clientId = oidc.client.clientId;
-      const eligible = await deps.requestMemo.get(ctx, eligibleKey(accountId, clientId), () => deps.eligibleIdentities(accountId, clientId));
       if (eligible.length === 1) return Check.NO_NEED_TO_PROMPT;
-      if (eligible.length === 0 || result.login) return Check.REQUEST_PROMPT;
+      if (result.login) return Check.REQUEST_PROMPT;
       // Signed in earlier in this session: keep the identity already chosen for this app.
       const grantId = oidc.session?.grantIdFor(clientId);
       const current = grantId ? await grantIdentityOf(deps, ctx, grantId) : undefined;

@@ -148,6 +148,12 @@ export function installSessionHooks(provider: Provider, deps: { sessions: Sessio
     if (!this.sidFor(clientId)) this.sidFor(clientId, this.uid);
   };
 
+  // `sid` in every ID token, not only for clients with a back-channel logout URI: discovery
+  // advertises backchannel_logout_session_supported, and a client registering a logout URI later
+  // must be able to match logout tokens to sessions it already holds (Back-Channel Logout 1.0 §2.1).
+  const clientPrototype = (provider.Client as unknown as { prototype: { includeSid(): boolean } }).prototype;
+  clientPrototype.includeSid = () => true;
+
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
     const session = ctx.oidc.session as unknown as { uid?: string; accountId?: string; destroyed?: boolean } | undefined;
     // "Stay signed in" at the logout page only ends one application's part: the session lives on.

@@ -214,7 +214,15 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (eligible.length === 0) {
       await audit.record({ tenantId, action: 'application.access_denied', result: 'failure', actorType: 'user', actorId: userId, targetType: 'application', targetId: clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: { reason: 'no eligible identity' } });
       ctx.status = 403;
-      ctx.body = await renderer.render('no-access', { nonce: nonce(ctx), title: 'No access', clientName: await clientName(clientId) });
+      const user = await users.findForOidc(userId);
+      ctx.body = await renderer.render('no-access', {
+        nonce: nonce(ctx),
+        title: 'No access',
+        clientName: await clientName(clientId),
+        username: user?.username,
+        returnAction: `/interaction/${interaction.uid}/no-access`,
+        switchAction: `/interaction/${interaction.uid}/switch-account`,
+      });
       return;
     }
     const preferred = await deps.identitySelection.defaultIdentityId(userId);
@@ -278,6 +286,30 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     await audit.record({ tenantId, action: 'consent.granted', actorType: 'user', actorId: interaction.session.accountId, targetType: 'application', targetId: String(interaction.params.client_id), ip: ctx.ip, details: { scopes: missing.missingOIDCScope ?? [], resources: missing.missingResourceScopes ?? {} } });
     await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     ctx.respond = false;
+  });
+
+  // "Return to <app>" on the no-access page: the application hears access_denied with its state
+  // at its redirect URI (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6) instead of waiting for ever.
+  router.post('/interaction/:uid/no-access', async (ctx) => {
+    const interaction = await details(ctx);
+    await readForm(ctx);
+    if (interaction.prompt.name !== 'select_account') throw new AppError('interaction.wrong_step', 400, 'There is nothing to return at this step.');
+    await provider.interactionFinished(ctx.req, ctx.res, { error: 'access_denied', error_description: 'No identity of the signed-in user may use this application.' }, { mergeWithLastSubmission: false });
+    ctx.respond = false;
+  });
+
+  // "Use another account": the same authorization request again, asking for a new sign-in
+  // (prompt=login); signing in as someone else replaces the session's user.
+  router.post('/interaction/:uid/switch-account', async (ctx) => {
+    const interaction = await details(ctx);
+    await readForm(ctx);
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(interaction.params)) {
+      if (typeof value === 'string' && name !== 'prompt') params.set(name, value);
+    }
+    params.set('prompt', 'login');
+    ctx.status = 303;
+    ctx.redirect(`/auth?${params.toString()}`);
   });
 
   router.post('/interaction/:uid/abort', async (ctx) => {

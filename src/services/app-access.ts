@@ -56,11 +56,37 @@ const subjectOf = (userId: string, identities: IdentityWithGroups[]) => ({
   kinds: [...new Set(identities.map((i) => i.kind))],
 });
 
-export function createAppAccessService(deps: { knex: Knex; tenantId: string }) {
+/** What identityEligible reads, each through its per-node cache. */
+export interface EligibilityReaders {
+  application(clientId: string): Promise<{ type: ApplicationType; acceptedIdentityKinds: string[] | null; accessMode: 'everyone' | 'restricted' } | undefined>;
+  accessRules(clientId: string): Promise<{ users: string[]; groups: string[]; identityKinds: string[] }>;
+  authorization(identityId: string): Promise<{ identity: { kind: string }; ownerType: 'user' | 'service'; ownerId: string; groupIds: string[] } | undefined>;
+  userStatus(userId: string): Promise<string | undefined>;
+}
+
+export function createAppAccessService(deps: { knex: Knex; tenantId: string; readers?: EligibilityReaders }) {
   const { tenantId } = deps;
   const queries = createApplicationQueries(deps.knex);
 
   return {
+    /**
+     * Whether this identity of this user may still use the application: the user is active, the
+     * identity is theirs, of a kind the application accepts and (restricted) listed by a rule.
+     * The same decision as eligibleIdentities, from per-node caches only, so it is cheap enough
+     * for every refresh, userinfo and introspection request (ASVS 5 V8.3.2).
+     */
+    async identityEligible(userId: string, identityId: string, clientId: string): Promise<boolean> {
+      const readers = deps.readers;
+      if (!readers) throw new Error('identityEligible needs the cached readers');
+      const [app, authz, status] = await Promise.all([readers.application(clientId), readers.authorization(identityId), readers.userStatus(userId)]);
+      if (!app || app.type === 'service' || !authz || status !== 'active') return false;
+      if (authz.ownerType !== 'user' || authz.ownerId !== userId) return false;
+      const kind = authz.identity.kind;
+      if (app.acceptedIdentityKinds && !app.acceptedIdentityKinds.includes(kind)) return false;
+      if (app.accessMode === 'everyone') return true;
+      const rules = await readers.accessRules(clientId);
+      return rules.users.includes(userId) || rules.identityKinds.includes(kind) || authz.groupIds.some((g) => rules.groups.includes(g));
+    },
     /** The user's identities that may use the application (none for an unknown application). */
     async eligibleIdentities(userId: string, clientId: string): Promise<EligibleIdentity[]> {
       const [policy, identities] = await Promise.all([queries.findAccessPolicy(tenantId, clientId), queries.identitiesWithGroups(tenantId, userId)]);

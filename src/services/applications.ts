@@ -37,6 +37,19 @@ export const redirectUriSchema = z.string().max(2000).superRefine((value, ctx) =
 /** OIDC Back-Channel Logout 1.0 §2.2: an absolute URL without a fragment, where logout tokens are POSTed. */
 export const backchannelLogoutUriSchema = redirectUriSchema;
 
+/**
+ * Seconds after a refresh-token rotation in which the old token presented again is refused
+ * without revoking the grant (a client's retry, two tabs). 0, the default, is strict reuse
+ * detection: any reuse revokes the grant (RFC 9700 §4.14.2).
+ */
+export const refreshReuseGraceSchema = z.number().int('refreshTokenReuseGraceSeconds: a whole number of seconds').min(0).max(60, 'refreshTokenReuseGraceSeconds: at most 60 seconds');
+
+/** The application's refresh-token reuse grace window in seconds (0: strict). */
+export function refreshReuseGraceOf(app: Application): number {
+  const value = app.metadata.refreshTokenReuseGraceSeconds;
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= 60 ? value : 0;
+}
+
 export const newApplicationSchema = z
   .object({
     name: z.string().trim().min(1, 'name is required').max(200),
@@ -47,6 +60,7 @@ export const newApplicationSchema = z
     clientId: z.string().regex(/^[A-Za-z0-9._~-]{3,100}$/, 'clientId: 3-100 letters, digits, ".", "_", "~" or "-"').optional(),
     clientSecret: z.string().min(32, 'clientSecret must be at least 32 characters').max(200).optional(),
     backchannelLogoutUri: backchannelLogoutUriSchema.nullable().optional(),
+    refreshTokenReuseGraceSeconds: refreshReuseGraceSchema.optional(),
   })
   .superRefine((value, ctx) => {
     if (value.type === 'service' && value.backchannelLogoutUri) {
@@ -54,6 +68,9 @@ export const newApplicationSchema = z
     }
     if (value.type !== 'service' && value.redirectUris.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: `a ${value.type} application needs at least one redirect URI` });
+    }
+    if (value.type === 'service' && value.refreshTokenReuseGraceSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['refreshTokenReuseGraceSeconds'], message: 'a service application gets no refresh tokens' });
     }
     if (value.type === 'service' && value.redirectUris.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'a service application signs no users in and takes no redirect URIs' });
@@ -88,6 +105,7 @@ export const applicationPatchSchema = z
     postLogoutRedirectUris: z.array(redirectUriSchema).max(50).optional(),
     firstParty: z.boolean().optional(),
     backchannelLogoutUri: backchannelLogoutUriSchema.nullable().optional(),
+    refreshTokenReuseGraceSeconds: refreshReuseGraceSchema.optional(),
     acceptedIdentityKinds: acceptedIdentityKindsSchema.optional(),
     accessMode: accessModeSchema.optional(),
   })
@@ -183,6 +201,7 @@ function auditable(app: Application) {
     postLogoutRedirectUris: app.postLogoutRedirectUris,
     firstParty: app.firstParty,
     backchannelLogoutUri: backchannelLogoutUriOf(app),
+    refreshTokenReuseGraceSeconds: refreshReuseGraceOf(app),
     acceptedIdentityKinds: app.acceptedIdentityKinds,
     accessMode: app.accessMode,
   };
@@ -194,6 +213,9 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
   const { knex, tenantId } = deps;
   const queries = createApplicationQueries(knex);
   const cache = await createInvalidatingCache<Application>({ store: deps.store, name: 'applications', load: (id) => queries.findById(id) });
+  // Who a restricted application lists, read on every refresh, userinfo and introspection
+  // (app-access.ts identityEligible); dropped on every node when the rules change.
+  const rulesCache = await createInvalidatingCache<AccessRules>({ store: deps.store, name: 'application-access-rules', load: (id) => queries.listAccessRules(tenantId, id) });
 
   async function getOwn(clientId: string): Promise<Application> {
     const app = await queries.findById(clientId);
@@ -209,6 +231,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
 
   return {
     cache,
+    rulesCache,
     /** Cached lookup used on every OIDC request that names a client. */
     async findForOidc(clientId: string): Promise<Application | undefined> {
       const app = await cache.get(clientId);
@@ -239,7 +262,10 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
           redirectUris: value.redirectUris,
           postLogoutRedirectUris: value.postLogoutRedirectUris,
           firstParty: value.firstParty,
-          metadata: value.backchannelLogoutUri ? { backchannelLogoutUri: value.backchannelLogoutUri } : {},
+          metadata: {
+            ...(value.backchannelLogoutUri ? { backchannelLogoutUri: value.backchannelLogoutUri } : {}),
+            ...(value.refreshTokenReuseGraceSeconds ? { refreshTokenReuseGraceSeconds: value.refreshTokenReuseGraceSeconds } : {}),
+          },
           acceptedIdentityKinds,
           accessMode: access.data.accessMode ?? 'everyone',
         });
@@ -272,6 +298,11 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
         if (before.type === 'service' && value.backchannelLogoutUri) throw new AppError('application.invalid', 400, 'backchannelLogoutUri: a service application signs no users in and gets no logout tokens');
         const { backchannelLogoutUri: _old, ...rest } = before.metadata;
         patch.metadata = value.backchannelLogoutUri ? { ...rest, backchannelLogoutUri: value.backchannelLogoutUri } : rest;
+      }
+      if (value.refreshTokenReuseGraceSeconds !== undefined) {
+        if (before.type === 'service' && value.refreshTokenReuseGraceSeconds > 0) throw new AppError('application.invalid', 400, 'refreshTokenReuseGraceSeconds: a service application gets no refresh tokens');
+        const { refreshTokenReuseGraceSeconds: _old, ...rest } = patch.metadata ?? before.metadata;
+        patch.metadata = value.refreshTokenReuseGraceSeconds > 0 ? { ...rest, refreshTokenReuseGraceSeconds: value.refreshTokenReuseGraceSeconds } : rest;
       }
       if (value.acceptedIdentityKinds !== undefined) {
         patch.acceptedIdentityKinds = value.acceptedIdentityKinds ? unique(value.acceptedIdentityKinds) : null;
@@ -310,6 +341,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       });
       if (!application) throw new AppError('application.not_found', 404, `no application with client_id "${clientId}"`);
       await cache.invalidate(clientId);
+      await rulesCache.invalidate(clientId);
       await deps.audit.record({
         tenantId,
         action: 'application.access_changed',
@@ -336,6 +368,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       const before = await getOwn(clientId);
       await queries.deleteById(tenantId, clientId);
       await cache.invalidate(clientId);
+      await rulesCache.invalidate(clientId);
       await deps.audit.record({ tenantId, action: 'application.deleted', ...actor, targetType: 'application', targetId: clientId, details: { before: auditable(before) } });
     },
     /** Brings an existing application in line with a seed entry; true when something changed. */
@@ -385,6 +418,8 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
     /** The application of this tenant, or AppError application.not_found (404). */
     getById: getOwn,
     accessRules: (clientId: string) => queries.listAccessRules(tenantId, clientId),
+    /** As accessRules, through the per-node cache (the OIDC hot paths). */
+    cachedAccessRules: async (clientId: string): Promise<AccessRules> => (await rulesCache.get(clientId)) ?? { users: [], groups: [], identityKinds: [] },
   };
 }
 

@@ -25,6 +25,8 @@ export interface EffectiveAuthorization {
   roles: string[];
   roleIds: string[];
   groups: string[];
+  /** Ids of the groups the identity is a member of (what application access rules name). */
+  groupIds: string[];
   permissionsByResource: Record<string, string[]>;
   dataScope: Record<string, string[]>;
 }
@@ -56,7 +58,7 @@ export async function loadEffectiveAuthorization(knex: Knex, identityId: string)
   const roleIds = roleRows.map((r) => r.id);
   const [permissionRows, groupRows, scopeRows] = await Promise.all([
     roleIds.length ? knex('role_permissions').whereIn('role_id', roleIds).distinct('resource', 'permission').orderBy(['resource', 'permission']) as Promise<{ resource: string; permission: string }[]> : Promise.resolve([]),
-    knex('groups').join('group_members as gm', 'gm.group_id', 'groups.id').where('gm.identity_id', identityId).select('groups.name').orderBy('groups.name') as Promise<{ name: string }[]>,
+    knex('groups').join('group_members as gm', 'gm.group_id', 'groups.id').where('gm.identity_id', identityId).select('groups.id', 'groups.name').orderBy('groups.name') as Promise<{ id: string; name: string }[]>,
     knex('identity_data_scopes').where({ identity_id: identityId }).select('key', 'values').orderBy('key') as Promise<{ key: string; values: string[] | string }[]>,
   ]);
   const permissionsByResource: Record<string, string[]> = {};
@@ -69,6 +71,7 @@ export async function loadEffectiveAuthorization(knex: Knex, identityId: string)
     roles: roleRows.map((r) => r.name),
     roleIds,
     groups: groupRows.map((g) => g.name),
+    groupIds: groupRows.map((g) => g.id),
     permissionsByResource,
     dataScope: Object.fromEntries(scopeRows.map((row) => [row.key, typeof row.values === 'string' ? (JSON.parse(row.values) as string[]) : row.values])),
   };

@@ -23,7 +23,7 @@ describe(`oidc-provider adapter (${storageMode})`, function () {
   before(async function () {
     gh = await startTestGatehouse();
     const { store, payloads, applications, serviceAccounts, tenantId } = gh.context;
-    deps = { store, payloads, applications, serviceAccounts, tenantId, grantIndexTtl: 3600, refreshReuseGraceSeconds: 0 };
+    deps = { store, payloads, applications, serviceAccounts, tenantId, grantIndexTtl: 3600, refreshReuseGraceSeconds: async () => 0 };
   });
 
   after(async function () {

@@ -384,28 +384,34 @@ describe(`sessions (${storageMode})`, function () {
     assert.equal(event!.details.reason, 'identity_removed');
   });
 
-  it('refuses a refresh token reused within the grace window without revoking the grant, and revokes the grant after it', async () => {
-    const user = await newUser('grace');
-    const s = await signInWeb(user, new HttpClient(gh.issuer));
-    // Two concurrent refreshes with the same token: exactly one rotates it.
-    const [a, b] = await Promise.all([refreshWeb(s.refreshToken), refreshWeb(s.refreshToken)]);
-    const statuses = [a.status, b.status].sort();
-    assert.deepEqual(statuses, [200, 400], JSON.stringify([a.body, b.body]));
-    const winner = a.status === 200 ? a : b;
-    const loser = a.status === 200 ? b : a;
-    assert.equal(loser.body.error, 'invalid_grant');
-    // A retry moments later is refused too, and the grant survives: the newest token works.
-    assert.equal((await refreshWeb(s.refreshToken)).body.error, 'invalid_grant');
-    const next = await refreshWeb(winner.body.refresh_token!);
-    assert.equal(next.status, 200, JSON.stringify(next.body));
+  it('with an application grace window, refuses a refresh token reused within it without revoking the grant, and revokes the grant after it', async () => {
+    // Strict reuse detection is the default; this application opts into a 5 s window.
+    await gh.context.applications.update(web.clientId, { refreshTokenReuseGraceSeconds: 5 }, SYSTEM_ACTOR);
+    try {
+      const user = await newUser('grace');
+      const s = await signInWeb(user, new HttpClient(gh.issuer));
+      // Two concurrent refreshes with the same token: exactly one rotates it.
+      const [a, b] = await Promise.all([refreshWeb(s.refreshToken), refreshWeb(s.refreshToken)]);
+      const statuses = [a.status, b.status].sort();
+      assert.deepEqual(statuses, [200, 400], JSON.stringify([a.body, b.body]));
+      const winner = a.status === 200 ? a : b;
+      const loser = a.status === 200 ? b : a;
+      assert.equal(loser.body.error, 'invalid_grant');
+      // A retry moments later is refused too, and the grant survives: the newest token works.
+      assert.equal((await refreshWeb(s.refreshToken)).body.error, 'invalid_grant');
+      const next = await refreshWeb(winner.body.refresh_token!);
+      assert.equal(next.status, 200, JSON.stringify(next.body));
 
-    // Reuse after the window (the rotation moved 10 s into the past) is theft: the grant goes.
-    const rotated = next.body.refresh_token!;
-    const reused = winner.body.refresh_token!;
-    assert.equal(await gh.context.knex('oidc_payloads').where({ model: 'RefreshToken', id: reused }).whereNotNull('consumed_at').update({ consumed_at: gh.context.knex.raw("now() - interval '10 seconds'") }), 1);
-    await gh.context.store.set(`oidc:consumed:RefreshToken:${reused}`, String(Math.floor(Date.now() / 1000) - 10), 600);
-    assert.equal((await refreshWeb(reused)).body.error, 'invalid_grant');
-    assert.equal((await refreshWeb(rotated)).body.error, 'invalid_grant', 'the whole grant is revoked');
+      // Reuse after the window (the rotation moved 10 s into the past) is theft: the grant goes.
+      const rotated = next.body.refresh_token!;
+      const reused = winner.body.refresh_token!;
+      assert.equal(await gh.context.knex('oidc_payloads').where({ model: 'RefreshToken', id: reused }).whereNotNull('consumed_at').update({ consumed_at: gh.context.knex.raw("now() - interval '10 seconds'") }), 1);
+      await gh.context.store.set(`oidc:consumed:RefreshToken:${reused}`, String(Math.floor(Date.now() / 1000) - 10), 600);
+      assert.equal((await refreshWeb(reused)).body.error, 'invalid_grant');
+      assert.equal((await refreshWeb(rotated)).body.error, 'invalid_grant', 'the whole grant is revoked');
+    } finally {
+      await gh.context.applications.update(web.clientId, { refreshTokenReuseGraceSeconds: 0 }, SYSTEM_ACTOR);
+    }
   });
 
   it('removes expired sessions in a scheduled job, once, and forgets ended records a day later', async () => {

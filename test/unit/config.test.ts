@@ -53,7 +53,6 @@ describe('loadConfig', () => {
     assert.equal(config.refreshTokenTtl, 14 * 24 * 3600);
     assert.equal(config.sessionTtl, 14 * 24 * 3600);
     assert.equal(config.sessionIdleTimeout, 3 * 24 * 3600);
-    assert.equal(config.refreshReuseGraceSeconds, 5);
     assert.equal(config.backchannelAllowPrivate, false);
     assert.equal(config.trustProxy, false);
     assert.equal(config.logLevel, 'info');
@@ -87,12 +86,13 @@ describe('loadConfig', () => {
   });
 
   it('reads the session settings, and refuses an idle timeout longer than the session lifetime', () => {
-    const config = loadConfig({ GATEHOUSE_SESSION_IDLE_TIMEOUT: '900', GATEHOUSE_REFRESH_REUSE_GRACE: '0', GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE: 'true' });
+    const config = loadConfig({ GATEHOUSE_SESSION_IDLE_TIMEOUT: '900', GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE: 'true' });
     assert.equal(config.sessionIdleTimeout, 900);
-    assert.equal(config.refreshReuseGraceSeconds, 0);
     assert.equal(config.backchannelAllowPrivate, true);
-    const error = configError({ GATEHOUSE_SESSION_TTL: '3600', GATEHOUSE_SESSION_IDLE_TIMEOUT: '7200', GATEHOUSE_REFRESH_REUSE_GRACE: '120' });
-    assert.match(problemsFor(error, 'GATEHOUSE_REFRESH_REUSE_GRACE')[0] ?? '', /60/);
+    // The reuse grace window is per application now: the old deployment-wide variable is refused
+    // rather than silently ignored.
+    const error = configError({ GATEHOUSE_REFRESH_REUSE_GRACE: '5' });
+    assert.match(problemsFor(error, 'GATEHOUSE_REFRESH_REUSE_GRACE')[0] ?? '', /refreshTokenReuseGraceSeconds/);
     const longer = configError({ GATEHOUSE_SESSION_TTL: '3600', GATEHOUSE_SESSION_IDLE_TIMEOUT: '7200' });
     assert.match(problemsFor(longer, 'GATEHOUSE_SESSION_IDLE_TIMEOUT')[0] ?? '', /must not be longer than GATEHOUSE_SESSION_TTL/);
   });

@@ -1,7 +1,7 @@
 // Admin API: applications (OIDC clients), who may use them, and their client secrets. Thin
 // handlers over services/applications.ts; a secret appears in a response once, when it is made.
 import { z } from 'zod';
-import { applicationAccessSchema, applicationPatchSchema, backchannelLogoutUriOf, createApplicationSchema, isConfidential, type AccessRules, type Application } from '../../services/applications.ts';
+import { applicationAccessSchema, applicationPatchSchema, backchannelLogoutUriOf, createApplicationSchema, refreshReuseGraceOf, isConfidential, type AccessRules, type Application } from '../../services/applications.ts';
 import { actorOf } from './caller.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
@@ -24,6 +24,7 @@ const applicationView = z.object({
   postLogoutRedirectUris: z.array(z.string()),
   firstParty: z.boolean(),
   backchannelLogoutUri: z.string().nullable().describe('where OIDC Back-Channel Logout tokens are sent when a session the application is signed in to ends; null: none'),
+  refreshTokenReuseGraceSeconds: z.number().int().describe('seconds (0-60) after a refresh-token rotation in which the old token is refused without revoking the grant; 0 (default): any reuse revokes the grant'),
   acceptedIdentityKinds: z.array(z.string()).nullable().describe('identity kinds that may sign in; null: any kind'),
   accessMode: z.enum(['everyone', 'restricted']),
   createdAt: z.string(),
@@ -43,6 +44,7 @@ function presentApplication(app: Application): z.infer<typeof applicationView> {
     postLogoutRedirectUris: app.postLogoutRedirectUris,
     firstParty: app.firstParty,
     backchannelLogoutUri: backchannelLogoutUriOf(app),
+    refreshTokenReuseGraceSeconds: refreshReuseGraceOf(app),
     acceptedIdentityKinds: app.acceptedIdentityKinds,
     accessMode: app.accessMode,
     createdAt: app.createdAt.toISOString(),
