@@ -74,7 +74,7 @@ export const STYLE_RULES: LayerRules = {
     queries: ['db', 'config'],
     services: ['queries', 'store', 'db', 'config', 'logger.ts'],
     views: ['config'],
-    oidc: ['services', 'queries', 'store', 'db', 'config', 'views', 'logger.ts'],
+    oidc: ['services', 'queries', 'store', 'db', 'config', 'views', 'middleware', 'logger.ts'],
     middleware: ['services', 'views', 'config', 'logger.ts'],
     routes: ['services', 'oidc', 'middleware', 'views', 'config', 'logger.ts'],
     cli: ['services', 'config', 'db', 'logger.ts'],
