@@ -95,6 +95,9 @@ const envSchema = z.object({
   SMTP_URL: urlWithProtocols(['smtp:', 'smtps:']).optional(),
   GATEHOUSE_MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
   GATEHOUSE_RESET_TOKEN_TTL: z.coerce.number().int().min(300).max(86400).default(1800),
+  // The language of the sign-in and account pages when neither ui_locales nor Accept-Language
+  // names one Gatehouse has (the tenant's default).
+  GATEHOUSE_DEFAULT_LOCALE: z.enum(['en', 'de', 'fr']).default('en'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -136,6 +139,8 @@ export interface Config {
   /** argon2id computations at once (sign-ins, password changes); default one per core. */
   readonly passwordHashConcurrency: number;
   readonly logLevel: Env['LOG_LEVEL'];
+  /** The pages' language when the request asks for none Gatehouse has. */
+  readonly defaultLocale: Env['GATEHOUSE_DEFAULT_LOCALE'];
   readonly argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** undefined: mails go to GATEHOUSE_DATA_DIR/outbox (a warning at start in production). */
   readonly smtpUrl: string | undefined;
@@ -201,6 +206,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     auditRetentionDays: e.GATEHOUSE_AUDIT_RETENTION_DAYS,
     passwordHashConcurrency: e.GATEHOUSE_PASSWORD_HASH_CONCURRENCY ?? os.availableParallelism(),
     logLevel: e.LOG_LEVEL,
+    defaultLocale: e.GATEHOUSE_DEFAULT_LOCALE,
     argon2: { memoryCost: e.GATEHOUSE_ARGON2_MEMORY_KIB, timeCost: e.GATEHOUSE_ARGON2_TIME_COST, parallelism: e.GATEHOUSE_ARGON2_PARALLELISM },
     smtpUrl: e.SMTP_URL,
     mailFrom: e.GATEHOUSE_MAIL_FROM,
