@@ -1,6 +1,8 @@
-// Redis implementation of the key-value seam (ioredis). Every operation that must be atomic is a
-// single Redis command, a MULTI, or a Lua script: never a read followed by a write from here,
-// because several Gatehouse nodes share this Redis and would race each other.
+// Redis implementation of the key-value seam (ioredis): one server, a Sentinel-managed primary or
+// a Redis Cluster. Every operation that must be atomic is a single Redis command, a MULTI, or a
+// Lua script: never a read followed by a write from here, because several Gatehouse nodes share
+// this Redis and would race each other. On a cluster all keys share one hash tag (redisKeyMapper),
+// so those multi-key commands and scripts stay on one slot.
 
 import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
