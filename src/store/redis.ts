@@ -184,8 +184,10 @@ async function quitOrDisconnect(client: Redis | Cluster): Promise<void> {
 
 // While a Sentinel or Cluster failover is under way (the old primary gone, the new one not yet
 // known) a command is retried on the new primary instead of failing: reconnection attempts
-// 100, 200, … 1000 ms apart, ten of them, about 6 s in all; a single server keeps failing fast.
-const HA_RETRIES_PER_REQUEST = 10;
+// 100, 200, … 1000 ms apart, then every second, twenty in all (about 15 s: the sentinels must
+// notice the primary is down, agree and promote a replica); a single server keeps failing fast.
+// oidc-provider turns a failed command inside its endpoints into a 500, so waiting is better.
+const HA_RETRIES_PER_REQUEST = 20;
 const haRetryDelay = (times: number): number => Math.min(times * 100, 1_000);
 
 // A primary demoted to replica while we still talk to it answers writes with READONLY: reconnect
