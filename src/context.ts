@@ -59,7 +59,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       const applied = await migrateLatest(db, { log: (message: string) => logger.info(message) });
       if (applied.length) logger.info({ applied }, 'migrations applied');
     }
-    store = await createStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
+    store = await createStore({ redis: config.redis, prefix: config.redisPrefix });
     const { secret, generated } = await loadOrCreateSecret({ secret: config.secret, production: config.production, dataDir: config.dataDir });
     if (generated) logger.warn({ file: `${config.dataDir}/secret` }, 'GATEHOUSE_SECRET is not set: generated one and kept it in the data directory (refused in production)');
     const keys: DerivedKeys = deriveKeys(secret);

@@ -77,7 +77,7 @@ export async function startServer(context: GatehouseContext, options: StartServe
   const host = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
   const issuer = config.issuer ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  const renderer = createRenderer({ cache: config.production });
+  const renderer = createRenderer({ cache: config.production, defaultLocale: config.defaultLocale });
   const jwks = await loadSigningKeys(context.knex, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
   const identityFlow: IdentityFlowDeps = {
     requestMemo: createRequestMemo(),

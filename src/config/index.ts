@@ -17,6 +17,40 @@ const urlWithProtocols = (protocols: string[]) =>
     }
   }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where Redis is: one server (a URL), a primary found through Sentinel, or a Redis Cluster.
+ * Sentinel and Cluster are ioredis's own support: it asks the sentinels for the primary (and
+ * again after a failover), and follows the cluster's slot map (MOVED/ASK) by itself.
+ */
+export type RedisConnection =
+  | { mode: 'standalone'; url: string }
+  | { mode: 'sentinel'; sentinels: RedisNode[]; name: string; sentinelPassword?: string; username?: string; password?: string; db?: number; tls?: boolean }
+  | { mode: 'cluster'; nodes: RedisNode[]; username?: string; password?: string; tls?: boolean };
+
+// host:port,host:port — the sentinels or the cluster's seed nodes. A host name, IPv4 address or
+// bracketed IPv6 address, and a port.
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+const nodeList = z
+  .string()
+  .transform((value, ctx): RedisNode[] => {
+    const nodes: RedisNode[] = [];
+    for (const item of value.split(',').map((part) => part.trim())) {
+      const match = HOST_PORT.exec(item);
+      const port = match ? Number(match[2]) : 0;
+      if (!match || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port (a comma-separated list of host:port is expected)` });
+        return z.NEVER;
+      }
+      nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ''), port });
+    }
+    return nodes;
+  });
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -25,6 +59,18 @@ const envSchema = z.object({
   DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:']).optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: urlWithProtocols(['redis:', 'rediss:']).optional(),
+  // Sentinel: the sentinels and the name of the primary they watch (sentinel monitor NAME ...).
+  REDIS_SENTINELS: nodeList.optional(),
+  REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  // Cluster: some of its nodes; ioredis learns the rest from CLUSTER SLOTS.
+  REDIS_CLUSTER_NODES: nodeList.optional(),
+  // Sentinel and Cluster only (REDIS_URL carries its own): ACL user and password of the data
+  // nodes, TLS, and (Sentinel only: a cluster has database 0 alone) the database index.
+  REDIS_USERNAME: z.string().optional(),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_TLS: booleanFromEnv.default(false),
+  REDIS_DB: z.coerce.number().int().min(0).max(255).optional(),
   GATEHOUSE_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'letters, digits, ":", "_" and "-" only').default('gh:'),
   GATEHOUSE_DATA_DIR: z.string().min(1).default('./.gatehouse'),
   GATEHOUSE_SECRET: z.string().min(32, 'must be at least 32 characters (generate one with: openssl rand -base64 48)').optional(),
@@ -51,6 +97,9 @@ const envSchema = z.object({
   SMTP_URL: urlWithProtocols(['smtp:', 'smtps:']).optional(),
   GATEHOUSE_MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
   GATEHOUSE_RESET_TOKEN_TTL: z.coerce.number().int().min(300).max(86400).default(1800),
+  // The language of the sign-in and account pages when neither ui_locales nor Accept-Language
+  // names one Gatehouse has (the tenant's default).
+  GATEHOUSE_DEFAULT_LOCALE: z.enum(['en', 'de', 'fr']).default('en'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -66,6 +115,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly databasePoolMax: number;
   readonly redisUrl: string | undefined;
+  /** Where Redis is (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES); undefined: the in-process store. */
+  readonly redis: RedisConnection | undefined;
   readonly redisPrefix: string;
   readonly dataDir: string;
   /** undefined: generated and kept in the data directory (refused in production). */
@@ -88,6 +139,8 @@ export interface Config {
   /** argon2id computations at once (sign-ins, password changes); default one per core. */
   readonly passwordHashConcurrency: number;
   readonly logLevel: Env['LOG_LEVEL'];
+  /** The pages' language when the request asks for none Gatehouse has. */
+  readonly defaultLocale: Env['GATEHOUSE_DEFAULT_LOCALE'];
   readonly argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** undefined: mails go to GATEHOUSE_DATA_DIR/outbox (a warning at start in production). */
   readonly smtpUrl: string | undefined;
@@ -113,13 +166,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   // invalid variable, not only after it has been fixed. A set but invalid value is reported above.
   if (env.NODE_ENV === 'production') {
     if (!env.DATABASE_URL) problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded database is for a single-process trial)');
-    if (!env.REDIS_URL) problems.push('REDIS_URL: required when NODE_ENV=production (the in-process store is for a single-process trial)');
+    if (!env.REDIS_URL && !env.REDIS_SENTINELS && !env.REDIS_CLUSTER_NODES) {
+      problems.push('REDIS_URL: required when NODE_ENV=production, or REDIS_SENTINELS or REDIS_CLUSTER_NODES (the in-process store is for a single-process trial)');
+    }
     if (!env.GATEHOUSE_SECRET) problems.push('GATEHOUSE_SECRET: required when NODE_ENV=production (generated secrets are refused)');
     if (!env.GATEHOUSE_ISSUER) problems.push('GATEHOUSE_ISSUER: required when NODE_ENV=production (the public https URL of Gatehouse)');
   }
   if (parsed.success && parsed.data.GATEHOUSE_SESSION_IDLE_TIMEOUT > parsed.data.GATEHOUSE_SESSION_TTL) {
     problems.push('GATEHOUSE_SESSION_IDLE_TIMEOUT: must not be longer than GATEHOUSE_SESSION_TTL (the absolute session lifetime)');
   }
+  problems.push(...redisProblems(env));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
 
@@ -132,6 +188,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: e.REDIS_URL,
+    redis: redisConnection(e),
     redisPrefix: e.GATEHOUSE_REDIS_PREFIX,
     dataDir: path.resolve(e.GATEHOUSE_DATA_DIR),
     secret: e.GATEHOUSE_SECRET,
@@ -148,9 +205,39 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     auditRetentionDays: e.GATEHOUSE_AUDIT_RETENTION_DAYS,
     passwordHashConcurrency: e.GATEHOUSE_PASSWORD_HASH_CONCURRENCY ?? os.availableParallelism(),
     logLevel: e.LOG_LEVEL,
+    defaultLocale: e.GATEHOUSE_DEFAULT_LOCALE,
     argon2: { memoryCost: e.GATEHOUSE_ARGON2_MEMORY_KIB, timeCost: e.GATEHOUSE_ARGON2_TIME_COST, parallelism: e.GATEHOUSE_ARGON2_PARALLELISM },
     smtpUrl: e.SMTP_URL,
     mailFrom: e.GATEHOUSE_MAIL_FROM,
     resetTokenTtl: e.GATEHOUSE_RESET_TOKEN_TTL,
   });
+}
+
+/** Exactly one way to reach Redis, and only the settings that way uses. */
+function redisProblems(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  const ways = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((name) => env[name]);
+  if (ways.length > 1) problems.push(`${ways[1]}: only one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES may be set (found ${ways.join(', ')})`);
+  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME) problems.push('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name in the sentinels\' "sentinel monitor NAME ...")');
+  if (!env.REDIS_SENTINELS) {
+    for (const name of ['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD']) if (env[name]) problems.push(`${name}: only meaningful with REDIS_SENTINELS`);
+  }
+  if (!env.REDIS_SENTINELS && !env.REDIS_CLUSTER_NODES) {
+    for (const name of ['REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS', 'REDIS_DB']) {
+      // REDIS_TLS=false says nothing that REDIS_URL could contradict.
+      if (env[name] && !(name === 'REDIS_TLS' && ['false', '0', 'no'].includes(env[name]!))) problems.push(`${name}: only meaningful with REDIS_SENTINELS or REDIS_CLUSTER_NODES (REDIS_URL carries its own user, password, TLS and database)`);
+    }
+  }
+  if (env.REDIS_CLUSTER_NODES && env.REDIS_DB && env.REDIS_DB !== '0') problems.push('REDIS_DB: a Redis Cluster has database 0 only');
+  return problems;
+}
+
+function redisConnection(e: Env): RedisConnection | undefined {
+  const auth = { ...(e.REDIS_USERNAME ? { username: e.REDIS_USERNAME } : {}), ...(e.REDIS_PASSWORD ? { password: e.REDIS_PASSWORD } : {}), ...(e.REDIS_TLS ? { tls: true } : {}) };
+  if (e.REDIS_SENTINELS && e.REDIS_SENTINEL_NAME) {
+    return { mode: 'sentinel', sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME, ...(e.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: e.REDIS_SENTINEL_PASSWORD } : {}), ...(e.REDIS_DB !== undefined ? { db: e.REDIS_DB } : {}), ...auth };
+  }
+  if (e.REDIS_CLUSTER_NODES) return { mode: 'cluster', nodes: e.REDIS_CLUSTER_NODES, ...auth };
+  if (e.REDIS_URL) return { mode: 'standalone', url: e.REDIS_URL };
+  return undefined;
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../logger.ts';
 import { isUnavailableError, markedUnavailable, UNAVAILABLE_MESSAGE } from '../services/availability.ts';
 import { AppError } from '../services/errors.ts';
 import type { Renderer } from '../views/render.ts';
+import { localeOf } from '../views/i18n.ts';
 
 const RETRY_AFTER_SECONDS = '5';
 
@@ -25,7 +26,7 @@ export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
       ctx.body = { type: 'about:blank', title: UNAVAILABLE_MESSAGE, status: 503, code: 'service.unavailable' };
     } else if (ctx.accepts('json', 'html') === 'html') {
       ctx.type = 'html';
-      ctx.body = await deps.renderer.render('error', { nonce: nonceOf(ctx), title: 'Temporarily unavailable', heading: 'Temporarily unavailable', message: UNAVAILABLE_MESSAGE });
+      ctx.body = await deps.renderer.render('error', { nonce: nonceOf(ctx), locale: localeOf(ctx), title: 'Temporarily unavailable', heading: 'Temporarily unavailable', message: UNAVAILABLE_MESSAGE });
     } else {
       // The OAuth error code for this (RFC 6749 §4.1.2.1), on every OIDC endpoint.
       ctx.type = 'application/json';
@@ -55,7 +56,7 @@ export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
       } else {
         ctx.type = 'html';
         ctx.body = await deps.renderer.render('error', {
-          nonce: nonceOf(ctx),
+          nonce: nonceOf(ctx), locale: localeOf(ctx),
           title: 'Something went wrong',
           heading: status === 404 ? 'Not found' : 'Something went wrong',
           message,

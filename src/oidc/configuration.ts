@@ -13,6 +13,7 @@ import { requireMfaWhereConfigured } from './mfa-policy.ts';
 import { ACR_MFA, ACR_PASSWORD } from '../services/sign-in.ts';
 import { applicationSessionCheck } from './sessions.ts';
 import { nativePostMethods } from './protocol.ts';
+import { localeOf } from '../views/i18n.ts';
 
 export interface ConfigurationDeps {
   config: Config;
@@ -170,7 +171,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
           const session = ctx.oidc.session as unknown as { state?: { secret?: string } };
           ctx.type = 'html';
           ctx.body = await renderer.render('logout', {
-            nonce: nonceOf(ctx),
+            nonce: nonceOf(ctx), locale: localeOf(ctx),
             title: 'Sign out',
             action: ctx.oidc.urlFor('end_session_confirm'),
             secret: session.state?.secret ?? '',
@@ -179,7 +180,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         },
         async postLogoutSuccessSource(ctx) {
           ctx.type = 'html';
-          ctx.body = await renderer.render('logout-success', { nonce: nonceOf(ctx), title: 'Signed out', clientName: ctx.oidc.client?.clientName });
+          ctx.body = await renderer.render('logout-success', { nonce: nonceOf(ctx), locale: localeOf(ctx), title: 'Signed out', clientName: ctx.oidc.client?.clientName });
         },
       },
       // RFC 8707 resource indicators: registered API resources get their own audience and, by
@@ -249,7 +250,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = await renderer.render('error', {
-        nonce: nonceOf(ctx),
+        nonce: nonceOf(ctx), locale: localeOf(ctx),
         title: 'Something went wrong',
         heading: 'Something went wrong',
         message: out.error_description ?? out.error,

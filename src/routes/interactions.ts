@@ -12,6 +12,7 @@ import type { EligibleIdentity } from '../oidc/identity.ts';
 import type { IdentitySelectionService } from '../services/identity-selection.ts';
 import type { SignInOutcome, SignInService, SignInStep } from '../services/sign-in.ts';
 import type { Violation } from '../services/password-policy.ts';
+import { localeOf } from '../views/i18n.ts';
 
 // One message for an unknown user, a wrong password and an inactive account, so the page never
 // tells whether an account exists (OWASP ASVS 5 V6.3.8 / NIST 800-63B rev 4 §3.2.2).
@@ -42,6 +43,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     try {
       const found = await provider.interactionDetails(ctx.req, ctx.res);
       if (found.uid !== ctx.params.uid) throw new Error('uid mismatch');
+      // The application's ui_locales come first when choosing the page language (localeOf).
+      (ctx.state as { uiLocales?: unknown }).uiLocales = found.params.ui_locales;
       return found;
     } catch {
       throw new AppError('interaction.expired', 400, 'This sign-in request has expired or was already used. Go back to the application and start again.');
@@ -56,7 +59,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   async function renderLogin(ctx: Context, interaction: Details, extra: { username?: string; error?: string } = {}) {
     ctx.type = 'html';
     ctx.body = await renderer.render('login', {
-      nonce: nonce(ctx),
+      nonce: nonce(ctx), locale: localeOf(ctx),
       title: 'Sign in',
       uid: interaction.uid,
       action: `/interaction/${interaction.uid}/login`,
@@ -78,17 +81,17 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       return finish(ctx, interaction);
     }
     if (step === 'totp') {
-      ctx.body = await renderer.render('mfa', { nonce: nonce(ctx), title: 'Enter your code', action: `${base}/totp`, recoveryAction: `${base}/recovery-code`, abortAction: `${base}/abort`, clientName: await clientName(interaction.params.client_id), error: extra.error });
+      ctx.body = await renderer.render('mfa', { nonce: nonce(ctx), locale: localeOf(ctx), title: 'Enter your code', action: `${base}/totp`, recoveryAction: `${base}/recovery-code`, abortAction: `${base}/abort`, clientName: await clientName(interaction.params.client_id), error: extra.error });
       return;
     }
     if (step === 'enroll_totp') {
       const enrollment = await deps.signIn.enrollment(tenantId, interaction.uid);
       if (!enrollment) return renderLogin(ctx, interaction);
-      ctx.body = await renderer.render('mfa-enroll', { nonce: nonce(ctx), title: 'Set up your authenticator app', action: `${base}/enroll`, qrDataUrl: enrollment.qrDataUrl, secret: enrollment.secret, required: true, error: extra.error });
+      ctx.body = await renderer.render('mfa-enroll', { nonce: nonce(ctx), locale: localeOf(ctx), title: 'Set up your authenticator app', action: `${base}/enroll`, qrDataUrl: enrollment.qrDataUrl, secret: enrollment.secret, required: true, error: extra.error });
       return;
     }
     ctx.body = await renderer.render('password-change', {
-      nonce: nonce(ctx),
+      nonce: nonce(ctx), locale: localeOf(ctx),
       title: 'Choose a new password',
       heading: 'Choose a new password',
       lead: extra.expired === false ? 'Your administrator asks you to choose a new password before you continue.' : 'Your password has expired. Choose a new one to continue.',
@@ -161,7 +164,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (!result.recoveryCodes) return respond(ctx, interaction, result.outcome);
     // Shown once, before the sign-in goes on (to a password change, or back to the application).
     ctx.type = 'html';
-    ctx.body = await renderer.render('recovery-codes', { nonce: nonce(ctx), title: 'Save your recovery codes', codes: result.recoveryCodes, action: `/interaction/${interaction.uid}/continue` });
+    ctx.body = await renderer.render('recovery-codes', { nonce: nonce(ctx), locale: localeOf(ctx), title: 'Save your recovery codes', codes: result.recoveryCodes, action: `/interaction/${interaction.uid}/continue` });
   });
 
   router.post('/interaction/:uid/continue', async (ctx) => {
@@ -190,7 +193,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       const missing = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
       ctx.type = 'html';
       ctx.body = await renderer.render('consent', {
-        nonce: nonce(ctx),
+        nonce: nonce(ctx), locale: localeOf(ctx),
         title: 'Allow access',
         uid: interaction.uid,
         action: `/interaction/${interaction.uid}/confirm`,
@@ -217,6 +220,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       const user = await users.findForOidc(userId);
       ctx.body = await renderer.render('no-access', {
         nonce: nonce(ctx),
+        locale: localeOf(ctx),
         title: 'No access',
         clientName: await clientName(clientId),
         username: user?.username,
@@ -227,7 +231,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     }
     const preferred = await deps.identitySelection.defaultIdentityId(userId);
     ctx.body = await renderer.render('select-identity', {
-      nonce: nonce(ctx),
+      nonce: nonce(ctx), locale: localeOf(ctx),
       title: 'Choose an identity',
       action: `/interaction/${interaction.uid}/select-identity`,
       clientName: await clientName(clientId),

@@ -1,14 +1,21 @@
-// Redis implementation of the key-value seam (ioredis). Every operation that must be atomic is a
-// single Redis command, a MULTI, or a Lua script: never a read followed by a write from here,
-// because several Gatehouse nodes share this Redis and would race each other.
+// Redis implementation of the key-value seam (ioredis): one server, a Sentinel-managed primary or
+// a Redis Cluster. Every operation that must be atomic is a single Redis command, a MULTI, or a
+// Lua script: never a read followed by a write from here, because several Gatehouse nodes share
+// this Redis and would race each other. On a cluster all keys share one hash tag (redisKeyMapper),
+// so those multi-key commands and scripts stay on one slot.
 
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisConnection, RedisNode } from '../config/index.ts';
 import type { KeyValueStore, MessageHandler } from './types.ts';
 
+export type { RedisConnection, RedisNode };
+
 export interface RedisStoreOptions {
-  /** redis:// or rediss:// URL; may carry a password, which is never echoed in errors. */
-  url: string;
+  /** redis:// or rediss:// URL of one server; may carry a password, which is never echoed in errors. */
+  url?: string;
+  /** Sentinel, Cluster or a URL; `url` is the shorthand for the standalone case. */
+  connection?: RedisConnection;
   /** Prepended to every key and channel, so several deployments can share one Redis. */
   prefix: string;
   /**
@@ -106,7 +113,11 @@ function assertTtl(ttlSeconds: number, command: string): void {
 }
 
 /** host:port for messages: the URL itself may contain a password. */
-function describeAddress(url: string): string {
+function describeAddress(connection: RedisConnection): string {
+  const list = (nodes: RedisNode[]) => nodes.map((node) => `${node.host}:${node.port}`).join(',');
+  if (connection.mode === 'sentinel') return `${connection.name} through the sentinels ${list(connection.sentinels)}`;
+  if (connection.mode === 'cluster') return `the cluster ${list(connection.nodes)}`;
+  const url = connection.url;
   try {
     const parsed = new URL(url);
     return `${parsed.hostname || 'localhost'}:${parsed.port || '6379'}`;
@@ -115,7 +126,7 @@ function describeAddress(url: string): string {
   }
 }
 
-function waitForReady(client: Redis, address: string): Promise<void> {
+function waitForReady(client: Redis | Cluster, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let lastError: Error | undefined;
     const fail = (reason: string): void => {
@@ -157,7 +168,7 @@ function isNoScriptError(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
-async function quitOrDisconnect(client: Redis): Promise<void> {
+async function quitOrDisconnect(client: Redis | Cluster): Promise<void> {
   // QUIT lets pending replies arrive; when the link is down there is nothing to wait for, and
   // a queued QUIT would only wait on reconnection attempts.
   if (client.status !== 'ready') {
@@ -171,28 +182,91 @@ async function quitOrDisconnect(client: Redis): Promise<void> {
   }
 }
 
+// While a Sentinel or Cluster failover is under way (the old primary gone, the new one not yet
+// known) a command is retried on the new primary instead of failing: reconnection attempts
+// 100, 200, … 1000 ms apart, then every second, twenty in all (about 15 s: the sentinels must
+// notice the primary is down, agree and promote a replica); a single server keeps failing fast.
+// oidc-provider turns a failed command inside its endpoints into a 500, so waiting is better.
+const HA_RETRIES_PER_REQUEST = 20;
+const haRetryDelay = (times: number): number => Math.min(times * 100, 1_000);
+
+// A primary demoted to replica while we still talk to it answers writes with READONLY: reconnect
+// (which asks the sentinels again) and resend the command there.
+const reconnectOnReadonly = (error: Error): 2 | false => (error.message.startsWith('READONLY') ? 2 : false);
+
+function connect(connection: RedisConnection): Redis | Cluster {
+  // Shared by every mode. Commands issued in the same event-loop turn (by concurrent requests)
+  // leave in one write and one pipeline instead of one socket write each; order and replies
+  // are unchanged. Commands issued during a brief reconnect are queued, not failed at once.
+  const common = { connectTimeout: CONNECT_TIMEOUT_MS, lazyConnect: false, enableOfflineQueue: true, enableAutoPipelining: true } as const;
+  if (connection.mode === 'standalone') {
+    // Fail a command after two reconnection attempts instead of queueing it for minutes:
+    // callers are HTTP requests that should answer with an error quickly.
+    return new Redis(connection.url, { ...common, maxRetriesPerRequest: 2 });
+  }
+  const auth = { ...(connection.username ? { username: connection.username } : {}), ...(connection.password ? { password: connection.password } : {}), ...(connection.tls ? { tls: {} } : {}) };
+  if (connection.mode === 'sentinel') {
+    const options: RedisOptions = {
+      ...common,
+      ...auth,
+      sentinels: connection.sentinels,
+      name: connection.name,
+      role: 'master',
+      db: connection.db ?? 0,
+      ...(connection.sentinelPassword ? { sentinelPassword: connection.sentinelPassword } : {}),
+      ...(connection.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+      // Listen to the sentinels' +switch-master, so a failover is followed at once rather than
+      // when the old primary's connection breaks.
+      failoverDetector: true,
+      maxRetriesPerRequest: HA_RETRIES_PER_REQUEST,
+      retryStrategy: haRetryDelay,
+      reconnectOnError: reconnectOnReadonly,
+    };
+    return new Redis(options);
+  }
+  const options: ClusterOptions = {
+    enableOfflineQueue: true,
+    enableAutoPipelining: true,
+    lazyConnect: false,
+    // Only primaries: a replica may lag, and single-use codes must be read where they are written.
+    scaleReads: 'master',
+    clusterRetryStrategy: haRetryDelay,
+    redisOptions: { ...auth, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: HA_RETRIES_PER_REQUEST, reconnectOnError: reconnectOnReadonly },
+  };
+  return new Cluster(connection.nodes, options);
+}
+
+/**
+ * Maps the caller's key to the Redis key. On a Cluster every key of this deployment carries one
+ * hash tag, `{prefix}`: Redis hashes only what is between the first braces, so all of them live
+ * in one slot and every multi-key command (MGET, DEL of several keys) and every Lua script below
+ * runs on one node, atomic as on a single server (Redis Cluster specification, "Hash tags").
+ * The cluster brings failover and replicas; several deployments (prefixes) spread over its
+ * primaries. Without a cluster the key is prefix + key, as it always was.
+ */
+export function redisKeyMapper(mode: RedisConnection['mode'], prefix: string): (key: string) => string {
+  if (mode !== 'cluster') return (key) => prefix + key;
+  // An empty tag ("{}") would not count as one and the whole key would be hashed.
+  const tagged = `{${prefix || 'gatehouse'}}`;
+  return (key) => tagged + key;
+}
+
 export async function createRedisStore(options: RedisStoreOptions): Promise<KeyValueStore> {
   const { prefix } = options;
-  const address = describeAddress(options.url);
-  const k = (key: string): string => prefix + key;
+  const connection: RedisConnection | undefined = options.connection ?? (options.url ? { mode: 'standalone', url: options.url } : undefined);
+  if (connection === undefined) throw new Error('createRedisStore: neither a URL nor a Sentinel or Cluster connection was given');
+  const address = describeAddress(connection);
+  const k = redisKeyMapper(connection.mode, prefix);
+  // Channels are not keys: PUBLISH on a Cluster reaches subscribers on every node, whatever the
+  // slot, so they keep the plain prefix.
+  const channelName = (channel: string): string => prefix + channel;
 
   let started = false;
   const reportError = (error: unknown): void => {
     options.onError?.(error);
   };
 
-  const client = new Redis(options.url, {
-    // Fail a command after two reconnection attempts instead of queueing it for minutes: callers
-    // are HTTP requests that should answer with an error quickly.
-    maxRetriesPerRequest: 2,
-    // Commands issued during a brief reconnect are queued rather than failed straight away.
-    enableOfflineQueue: true,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    lazyConnect: false,
-    // Commands issued in the same event-loop turn (by concurrent requests) leave in one write
-    // and one pipeline instead of one socket write each; order and replies are unchanged.
-    enableAutoPipelining: true,
-  });
+  const client = connect(connection);
   // A listener must always exist, otherwise ioredis prints every reconnection error to stderr.
   // Before start-up completes, errors are folded into the rejection below instead.
   client.on('error', (error: Error) => {
@@ -210,12 +284,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
 
   // Subscriptions need their own connection (a subscribed connection cannot run ordinary
   // commands in RESP2); created on first use and shared by every subscription of this store.
-  let subscriber: Redis | undefined;
+  let subscriber: Redis | Cluster | undefined;
   const channels = new Map<string, ChannelState>();
 
-  const getSubscriber = (): Redis => {
+  const getSubscriber = (): Redis | Cluster => {
     if (subscriber !== undefined) return subscriber;
-    const connection = client.duplicate();
+    const connection = client instanceof Cluster ? client.duplicate() : client.duplicate();
     connection.on('error', reportError);
     connection.on('message', (channel: string, message: string) => {
       const state = channels.get(channel);
@@ -353,12 +427,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
     },
 
     async publish(channel, message) {
-      await client.publish(k(channel), message);
+      await client.publish(channelName(channel), message);
     },
 
     async subscribe(channel, handler) {
       if (closed) throw new Error('Redis store is closed');
-      const fullChannel = k(channel);
+      const fullChannel = channelName(channel);
       const subscription: Subscription = { handler };
       let state = channels.get(fullChannel);
       if (state === undefined) {

@@ -3,9 +3,17 @@
 // plain fragments and no page can forget the layout (and with it the CSP nonce on <style>).
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
+import { createTranslators, DEFAULT_LOCALE, fill, loadCatalogs, type Locale, type Message } from './i18n.ts';
 
-/** Data every page needs: the per-request CSP nonce (see securityHeaders) and the <title>. */
-export type ViewData = Record<string, unknown> & { nonce: string; title: string };
+/**
+ * Data every page needs: the per-request CSP nonce (see securityHeaders), the <title> (English,
+ * translated here) and the page's language (see localeOf).
+ */
+export type ViewData = Record<string, unknown> & { nonce: string; title: string; locale: Locale | undefined };
+
+// The same escaping as Eta's <%= %> (autoEscape).
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 
 export interface Renderer {
   /** Renders views/<name>.eta inside views/layout.eta and resolves to the full HTML document. */
@@ -17,6 +25,8 @@ export interface RendererOptions {
   viewsDir?: string;
   /** Keep compiled templates in memory: on in production, off in development for live edits. */
   cache: boolean;
+  /** The tenant's language, for requests that ask for none Gatehouse has (default: English). */
+  defaultLocale?: Locale;
 }
 
 // src/views/render.ts → <repo>/views/. Resolved from the module URL rather than process.cwd() so
@@ -41,14 +51,23 @@ export function createRenderer(options: RendererOptions): Renderer {
     useWith: false,
   });
 
+  const translators = createTranslators(loadCatalogs());
+
   return {
     async render(name, data) {
       if (!VIEW_NAME.test(name) || name === LAYOUT) {
         throw new Error(`Invalid view name: ${JSON.stringify(name)}`);
       }
-      const body = await eta.renderAsync(name, data);
+      const translator = translators[data.locale ?? options.defaultLocale ?? DEFAULT_LOCALE];
+      const t = (message: Message | undefined | null, params?: Record<string, string | number>): string => translator.t(message, params);
+      // For messages around a value shown in bold (the application's name): the translation is
+      // escaped, then each {placeholder} becomes <strong>value</strong> with the value escaped.
+      const tHtml = (message: string, params: Record<string, string | number>, tag: 'strong' | 'code' = 'strong'): string =>
+        fill(escapeHtml(translator.t(message)), params, (value) => `<${tag}>${escapeHtml(value)}</${tag}>`);
+      const pageData = { ...data, lang: translator.locale, t, tHtml };
+      const body = await eta.renderAsync(name, pageData);
       // body last: the page's HTML must win over any `body` key a caller put into data.
-      return eta.renderAsync(LAYOUT, { ...data, body });
+      return eta.renderAsync(LAYOUT, { ...pageData, body });
     },
   };
 }

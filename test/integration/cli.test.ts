@@ -24,7 +24,7 @@ const SECRET = 'cli-test-secret-0123456789-0123456789-0123456789';
 const CHILD_TIMEOUT_MS = 90_000;
 
 /** Every variable loadConfig reads: none leaks in from the environment the tests run in. */
-const CONFIG_VARIABLES = /^(NODE_ENV|PORT|HOST|LOG_LEVEL|DATABASE_URL|DATABASE_POOL_MAX|REDIS_URL|GATEHOUSE_\w+)$/;
+const CONFIG_VARIABLES = /^(NODE_ENV|PORT|HOST|LOG_LEVEL|DATABASE_URL|DATABASE_POOL_MAX|REDIS_\w+|GATEHOUSE_\w+)$/;
 
 const suffix = randomBytes(4).toString('hex');
 const unique = (prefix: string) => `${prefix}-${suffix}`;

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createMemoryStore, createRedisStore, createStore } from '../../src/store/index.ts';
 import type { KeyValueStore } from '../../src/store/index.ts';
+import { startCluster, type TestCluster } from '../helpers/redis-servers.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -19,8 +20,8 @@ async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<voi
   }
 }
 
-function describeStoreContract(name: string, factory: () => Promise<KeyValueStore>): void {
-  describe(`KeyValueStore contract: ${name}`, function () {
+function describeStoreContract(name: string, factory: () => Promise<KeyValueStore>, label = name): void {
+  describe(`KeyValueStore contract: ${label}`, function () {
     let store: KeyValueStore;
 
     before(async function () {
@@ -384,6 +385,57 @@ if (redisUrl) {
       );
       const elapsed = Date.now() - started;
       assert.ok(elapsed >= 4_500 && elapsed < 7_000, `took ${elapsed} ms`);
+    });
+  });
+
+  // The same contract on a real three-primary Redis Cluster started here: write(), mget(), del()
+  // of several keys and the Lua scripts only work there because every key carries the
+  // deployment's hash tag (CROSSSLOT otherwise).
+  describe('Redis Cluster store', function () {
+    this.timeout(60_000);
+    let cluster: TestCluster | undefined;
+    const nodesOf = (from: number, to: number) => cluster!.nodes.slice(from, to).map((node) => ({ host: '127.0.0.1', port: node.port }));
+
+    before(async function () {
+      cluster = await startCluster();
+    });
+    after(async function () {
+      await cluster?.stop();
+    });
+
+    describeStoreContract('redis', () => createRedisStore({ connection: { mode: 'cluster', nodes: nodesOf(0, 3) }, prefix: runPrefix }), 'redis cluster');
+
+    it('keeps all keys of a deployment in one slot, under the prefix as hash tag', async function () {
+      const store = await createRedisStore({ connection: { mode: 'cluster', nodes: nodesOf(0, 3) }, prefix: runPrefix });
+      const raw = new Redis({ host: '127.0.0.1', port: cluster!.nodes[0]!.port, maxRetriesPerRequest: 2 });
+      try {
+        // Keys Redis would hash to different slots without the tag.
+        const keys = ['slot:a', 'slot:b', 'slot:c', 'slot:d'];
+        await store.write(keys.map((key) => ({ op: 'set' as const, key, value: key })));
+        assert.deepEqual(await store.mget(keys), keys);
+        const slots = new Set(await Promise.all(keys.map((key) => raw.cluster('KEYSLOT', `{${runPrefix}}${key}`))));
+        assert.equal(slots.size, 1);
+        assert.equal(await store.del(...keys), 4);
+      } finally {
+        raw.disconnect();
+        await store.close();
+      }
+    });
+
+    it('delivers pub/sub between stores that joined the cluster through different nodes', async function () {
+      const one = await createRedisStore({ connection: { mode: 'cluster', nodes: nodesOf(0, 1) }, prefix: runPrefix });
+      const two = await createRedisStore({ connection: { mode: 'cluster', nodes: nodesOf(2, 3) }, prefix: runPrefix });
+      try {
+        const heard: string[] = [];
+        const off = await two.subscribe('invalidate', (message) => heard.push(message));
+        await one.publish('invalidate', 'user:1');
+        await waitFor(() => heard.length === 1);
+        assert.deepEqual(heard, ['user:1']);
+        await off();
+      } finally {
+        await one.close();
+        await two.close();
+      }
     });
   });
 }

@@ -114,6 +114,47 @@ describe('loadConfig', () => {
     assert.match(problemsFor(error, 'REDIS_URL')[0], /redis:\/\//);
   });
 
+  it('reads Sentinel and Cluster settings into a connection, and a REDIS_URL as a standalone one', () => {
+    assert.deepEqual(loadConfig({ REDIS_URL: 'redis://cache:6379/2' }).redis, { mode: 'standalone', url: 'redis://cache:6379/2' });
+    assert.deepEqual(loadConfig({ REDIS_SENTINELS: 's1:26379, [::1]:26380', REDIS_SENTINEL_NAME: 'gatehouse', REDIS_SENTINEL_PASSWORD: 'sp', REDIS_PASSWORD: 'dp', REDIS_DB: '3', REDIS_TLS: 'true' }).redis, {
+      mode: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+      name: 'gatehouse',
+      sentinelPassword: 'sp',
+      db: 3,
+      password: 'dp',
+      tls: true,
+    });
+    assert.deepEqual(loadConfig({ REDIS_CLUSTER_NODES: 'n1:7000,n2:7001', REDIS_USERNAME: 'gh' }).redis, {
+      mode: 'cluster',
+      nodes: [
+        { host: 'n1', port: 7000 },
+        { host: 'n2', port: 7001 },
+      ],
+      username: 'gh',
+    });
+    assert.equal(loadConfig({}).redis, undefined);
+    const production = loadConfig({ ...PRODUCTION, REDIS_URL: undefined, REDIS_CLUSTER_NODES: 'n1:7000' });
+    assert.equal(production.redis?.mode, 'cluster', 'a cluster satisfies production');
+  });
+
+  it('refuses two ways to Redis, a sentinel set without its name, bad node lists and settings the chosen way ignores', () => {
+    const both = configError({ REDIS_URL: 'redis://cache:6379', REDIS_CLUSTER_NODES: 'n1:7000' });
+    assert.match(problemsFor(both, 'REDIS_CLUSTER_NODES')[0], /only one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES/);
+    assert.equal(problemsFor(configError({ REDIS_SENTINELS: 's1:26379' }), 'REDIS_SENTINEL_NAME').length, 1);
+    const badNodes = configError({ REDIS_CLUSTER_NODES: 'n1:7000,n2', REDIS_SENTINELS: 's1:99999', REDIS_SENTINEL_NAME: 'x' });
+    assert.match(problemsFor(badNodes, 'REDIS_CLUSTER_NODES')[0], /"n2" is not host:port/);
+    assert.match(problemsFor(badNodes, 'REDIS_SENTINELS')[0], /"s1:99999" is not host:port/);
+    assert.equal(problemsFor(configError({ REDIS_URL: 'redis://cache:6379', REDIS_PASSWORD: 'x' }), 'REDIS_PASSWORD').length, 1, 'REDIS_URL carries its own password');
+    assert.equal(problemsFor(configError({ REDIS_SENTINEL_NAME: 'x' }), 'REDIS_SENTINEL_NAME').length, 1);
+    assert.match(problemsFor(configError({ REDIS_CLUSTER_NODES: 'n1:7000', REDIS_DB: '2' }), 'REDIS_DB')[0], /database 0 only/);
+    const leaked = configError({ REDIS_URL: 'redis://cache:6379', REDIS_PASSWORD: 'hunter2-redis', REDIS_SENTINEL_PASSWORD: 'hunter2-sentinel' });
+    assert.doesNotMatch(leaked.message, /hunter2/);
+  });
+
   it('in production refuses the trial defaults, naming DATABASE_URL, REDIS_URL, GATEHOUSE_SECRET and GATEHOUSE_ISSUER', () => {
     const error = configError({ NODE_ENV: 'production' });
     for (const variable of ['DATABASE_URL', 'REDIS_URL', 'GATEHOUSE_SECRET', 'GATEHOUSE_ISSUER']) {
@@ -127,6 +168,7 @@ describe('loadConfig', () => {
     const { REDIS_URL: _redis, ...withoutRedis } = PRODUCTION;
     const error = configError(withoutRedis);
     assert.deepEqual(error.problems.map((p) => p.split(':')[0]), ['REDIS_URL']);
+    assert.match(error.problems[0]!, /REDIS_SENTINELS or REDIS_CLUSTER_NODES/);
 
     const config = loadConfig(PRODUCTION);
     assert.equal(config.production, true);

@@ -19,7 +19,7 @@ const XSS = '<script>alert(1)</script>';
 const XSS_ESCAPED = '&lt;script&gt;alert(1)&lt;/script&gt;';
 
 function view(title: string, data: Record<string, unknown>): ViewData {
-  return { nonce: NONCE, title, ...data };
+  return { nonce: NONCE, title, locale: undefined, ...data };
 }
 
 /** Sample data for every template, so "every page renders" cannot silently skip one. */

@@ -11,6 +11,7 @@ import type { AccountAuth, AccountVisitor } from './auth.ts';
 import { safeReturnTo } from './auth.ts';
 import { ACCOUNT_SECTIONS } from './sections.ts';
 import type { Knex } from 'knex';
+import { localeOf } from '../../views/i18n.ts';
 
 export interface AccountPageDeps {
   auth: AccountAuth;
@@ -24,7 +25,7 @@ export async function renderAccountPage(ctx: Context, deps: AccountPageDeps, vis
   ctx.type = 'html';
   ctx.set('cache-control', 'no-store');
   ctx.body = await deps.renderer.render(view, {
-    nonce: nonceOf(ctx),
+    nonce: nonceOf(ctx), locale: localeOf(ctx),
     title,
     wide: true,
     sections: ACCOUNT_SECTIONS,
@@ -68,7 +69,7 @@ export function createAccountRouter(deps: AccountPageDeps & { issuer: string; kn
 
   router.get('/account/signed-out', async (ctx) => {
     ctx.type = 'html';
-    ctx.body = await renderer.render('account-signed-out', { nonce: nonceOf(ctx), title: 'Signed out' });
+    ctx.body = await renderer.render('account-signed-out', { nonce: nonceOf(ctx), locale: localeOf(ctx), title: 'Signed out' });
   });
 
   return router;

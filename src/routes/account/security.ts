@@ -13,6 +13,7 @@ import type { PasswordResetService } from '../../services/password-reset.ts';
 import type { Violation } from '../../services/password-policy.ts';
 import type { AccountVisitor } from './auth.ts';
 import { renderAccountPage, type AccountPageDeps } from './index.ts';
+import { localeOf } from '../../views/i18n.ts';
 
 export interface AccountSecurityDeps extends AccountPageDeps {
   issuer: string;
@@ -135,7 +136,7 @@ export function createAccountSecurityRouter(deps: AccountSecurityDeps): Router {
   const page = async (ctx: Context, view: string, title: string, data: Record<string, unknown>) => {
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
-    ctx.body = await deps.renderer.render(view, { nonce: nonceOf(ctx), title, ...data });
+    ctx.body = await deps.renderer.render(view, { nonce: nonceOf(ctx), locale: localeOf(ctx), title, ...data });
   };
 
   router.get('/account/password/forgot', async (ctx) => page(ctx, 'forgot-password', 'Forgotten password', { action: '/account/password/forgot' }));
