@@ -237,6 +237,7 @@ describe(`OIDC protocol behaviour (${storageMode})`, function () {
 
   describe('5. POST behind an https issuer', function () {
     it('is answered by oidc-provider itself, and the session cookie it sets is SameSite=None; Secure', async function () {
+      this.timeout(240_000); // a second Gatehouse starts (embedded: a second PGlite)
       // A free port, so the https issuer (behind a trusted proxy, X-Forwarded-Proto) can name it.
       const port = await new Promise<number>((resolve) => {
         const probe = net.createServer().listen(0, '127.0.0.1', () => {

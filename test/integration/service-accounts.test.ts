@@ -128,6 +128,10 @@ describe(`service accounts and access keys (${storageMode})`, function () {
       assert.equal(claims.aud, resource);
       assert.deepEqual((claims.identity as { id: string; kind: string }).id, account.identityId);
       assert.equal((claims.identity as { kind: string }).kind, 'service');
+      // The account holds no permission of the Orders API: its token's scope grants nothing there
+      // (RFC 9068 §2.2.3; the scope follows the identity's permissions).
+      assert.equal(claims.scope ?? '', '');
+      assert.deepEqual(claims.permissions, []);
     }
 
     const listed = await admin.request('GET', `/service-accounts/${account.id}/keys`);
