@@ -40,6 +40,7 @@ import { createPasswordResetService } from './services/password-reset.ts';
 import { createSignInService } from './services/sign-in.ts';
 import { createInvitationService } from './services/invitations.ts';
 import { createUserMaintenanceService } from './services/user-maintenance.ts';
+import { createAccessEvaluationService } from './services/access-evaluation.ts';
 import type { KeyValueStore } from './store/types.ts';
 
 export const DEFAULT_TENANT = 'default';
@@ -119,6 +120,8 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const userMaintenance = createUserMaintenanceService({ knex, directoryUsers, authorization, passwordPolicies });
     const invitations = createInvitationService({ knex, mailer, passwordReset, logger });
     const userImport = createUserImportService({ knex, audit, authorization, invitations });
+    // AuthZEN decisions for other modules, through the same caches as the tokens.
+    const accessEvaluation = createAccessEvaluationService({ tenantId, authorization, users, serviceAccounts });
     const openedStore = store;
     return {
       config,
@@ -159,6 +162,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       invitations,
       userMaintenance,
       userImport,
+      accessEvaluation,
       async close() {
         scheduler.stop();
         await passwordReset.idle();

@@ -19,6 +19,7 @@ import { identityRoutes } from './identities.ts';
 import { dataScopeRoutes } from './data-scopes.ts';
 import { accountSecurityRoutes } from './account-security.ts';
 import { sessionRoutes } from './sessions.ts';
+import { accessEvaluationRoutes, authzenMetadata } from './access-evaluation.ts';
 
 export type ApiServices = GatehouseContext & { issuer: string };
 
@@ -65,6 +66,7 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
     dataScopeRoutes,
     accountSecurityRoutes,
     sessionRoutes,
+    accessEvaluationRoutes,
   ];
   for (const module of modules) routes.push(...module(services));
   routes.push(...metaRoutes(() => routes, services));
@@ -77,6 +79,10 @@ export function createApiRouter(services: ApiServices, authenticate: Authenticat
   const openapi = buildOpenApi(routes, services.issuer);
   router.get('/api/v1/openapi.json', (ctx) => {
     ctx.body = openapi;
+  });
+  const metadata = authzenMetadata(services.issuer);
+  router.get('/.well-known/authzen-configuration', (ctx) => {
+    ctx.body = metadata;
   });
   mountRoutes(router, routes, authenticate);
   return { router, routes };
