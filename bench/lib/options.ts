@@ -1,7 +1,7 @@
 // Command-line options of `npm run bench -- [options]` and the durations of each mode.
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['jwks', 'cc', 'login', 'refresh', 'introspection', 'userinfo', 'search'] as const;
+export const SCENARIOS = ['jwks', 'cc', 'login', 'refresh', 'introspection', 'userinfo', 'authzen', 'search'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
