@@ -20,6 +20,7 @@ import { dataScopeRoutes } from './data-scopes.ts';
 import { accountSecurityRoutes } from './account-security.ts';
 import { sessionRoutes } from './sessions.ts';
 import { accessEvaluationRoutes, authzenMetadata } from './access-evaluation.ts';
+import { webhookPayloadDocs, webhookRoutes } from './webhooks.ts';
 
 export type ApiServices = GatehouseContext & { issuer: string };
 
@@ -67,6 +68,7 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
     accountSecurityRoutes,
     sessionRoutes,
     accessEvaluationRoutes,
+    webhookRoutes,
   ];
   for (const module of modules) routes.push(...module(services));
   routes.push(...metaRoutes(() => routes, services));
@@ -76,7 +78,7 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
 export function createApiRouter(services: ApiServices, authenticate: Authenticate): { router: Router; routes: ApiRoute[] } {
   const router = new Router();
   const routes = allRoutes(services);
-  const openapi = buildOpenApi(routes, services.issuer);
+  const openapi = { ...buildOpenApi(routes, services.issuer), webhooks: webhookPayloadDocs() };
   router.get('/api/v1/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
