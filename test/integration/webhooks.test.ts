@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
-import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
+import { adminCatalog, createApiCaller, createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, TestClock, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 interface Received {
@@ -61,7 +61,8 @@ describe('webhooks', function () {
 
   before(async () => {
     gh = await startTestGatehouse({ GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE: 'true' }, { clock });
-    admin = await createApiCaller(gh, { permissions: 'all' });
+    // A service account: its token belongs to no session, so it outlives the days the clock moves.
+    admin = await createServiceApiCaller(gh, adminCatalog(gh));
     receiver = await startReceiver();
   });
   beforeEach(async () => {
