@@ -40,7 +40,11 @@ import {
   recreateBenchDatabase,
   seedDocument,
   type BenchSecrets,
+  AUTHZEN_SUBJECT_PREFIX,
 } from './lib/setup.ts';
+
+/** Evaluations per request of the AuthZEN batch scenario. */
+const AUTHZEN_BATCH = 20;
 import { LatencyRecorder, median, round } from './lib/stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -509,6 +513,52 @@ async function main(argv: string[]): Promise<number> {
       const rounds = await single('userinfo', (s) => runAutocannon(issuer, spec, C, s));
       scenarios.userinfo = { id: 'userinfo', label: 'userinfo (GET /me)', result: aggregate(rounds), cpuMsPerOp: rounds.cpuMsPerOp, details: { tokens: accessPool.length } };
     }
+    // AuthZEN decisions (POST /access/v1/evaluation and /evaluations): rotating subjects, actions
+    // and clients, half of the subjects limited to one client, so answers mix permits and denies.
+    if (opts.only.has('authzen')) {
+      const pep = await signInOnce(ghHttp, { ...loginTarget, scope: 'openid admin', resource: `${issuer}/api`, password: secrets.adminPassword }, secrets.adminUsername, () => undefined);
+      const subjects: string[] = (await knex('identities').join('users', 'users.id', 'identities.user_id').where('users.username', 'like', `${AUTHZEN_SUBJECT_PREFIX}%`).pluck('identities.id')) as string[];
+      if (!subjects.length) throw new Error('the seed has no AuthZEN subjects');
+      const clients = ['ROOM', 'Pharma', 'ACME'];
+      const question = (k: number) => ({
+        subject: { type: 'identity', id: subjects[k % subjects.length]! },
+        action: { name: secrets.resourceScopes[k % secrets.resourceScopes.length]!, properties: { resource: secrets.resource } },
+        resource: { type: 'booking', id: String(k), properties: { client: clients[k % clients.length]! } },
+      });
+      const singles = Array.from({ length: 997 }, (_, k) => JSON.stringify(question(k)));
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${pep.tokens.accessToken}` };
+      let i = 0;
+      let permits = 0;
+      let denies = 0;
+      const singleSpec: RequestSpec = {
+        method: 'POST',
+        path: '/access/v1/evaluation',
+        headers,
+        next: () => ({ body: singles[i++ % singles.length]! }),
+        onResponse: (status, body) => {
+          if (status !== 200) return;
+          if (body.startsWith('{"decision":true')) permits += 1;
+          else denies += 1;
+        },
+      };
+      const single1 = await single('AuthZEN single evaluation', (sec) => runAutocannon(issuer, singleSpec, C, sec));
+      scenarios.authzen = { id: 'authzen', label: 'AuthZEN single evaluation (decisions/s)', result: aggregate(single1), cpuMsPerOp: single1.cpuMsPerOp, details: { permits, denies, subjects: subjects.length } };
+      const perBatch = AUTHZEN_BATCH;
+      const batches = Array.from({ length: 101 }, (_, b) => JSON.stringify({ evaluations: Array.from({ length: perBatch }, (_, k) => question(b * perBatch + k)) }));
+      let j = 0;
+      const batchSpec: RequestSpec = { method: 'POST', path: '/access/v1/evaluations', headers, next: () => ({ body: batches[j++ % batches.length]! }) };
+      const batchRounds = await single(`AuthZEN batch evaluations (${perBatch} per request)`, (sec) => runAutocannon(issuer, batchSpec, C, sec));
+      const batchResult = aggregate(batchRounds);
+      scenarios.authzenBatch = {
+        id: 'authzen-batch',
+        label: `AuthZEN batch, ${perBatch} evaluations per request (requests/s)`,
+        result: batchResult,
+        cpuMsPerOp: batchRounds.cpuMsPerOp,
+        details: { evaluationsPerRequest: perBatch, decisionsPerSecond: Math.round(batchResult.rate * perBatch) },
+        notes: [`${Math.round(batchResult.rate * perBatch).toLocaleString('en-US')} decisions/s`],
+      };
+      progress(`AuthZEN: ${scenarios.authzen.result.rate} single decisions/s (p99 ${scenarios.authzen.result.latency.p99} ms); batch ${Math.round(batchResult.rate * perBatch)} decisions/s (p99 ${batchResult.latency.p99} ms per request)`);
+    }
     const underLoad = { maxMb: ghSampler.maxMb, meanMb: ghSampler.meanMb };
     ghSampler.stop();
     peerSampler.stop();
@@ -618,11 +668,12 @@ async function main(argv: string[]): Promise<number> {
     const targets: Target[] = [];
     if (scenarios.cc?.ratio !== undefined) targets.push({ name: 'client credentials vs peer', wanted: '≥ 0.80× peer', actual: `${scenarios.cc.ratio.toFixed(2)}× (${scenarios.cc.result.rate}/s vs ${scenarios.cc.reference!.result.rate}/s)`, met: scenarios.cc.ratio >= 0.8 });
     if (scenarios.login?.ratio !== undefined) targets.push({ name: 'logins vs argon2id ceiling', wanted: '≥ 0.80× ceiling', actual: `${scenarios.login.ratio.toFixed(2)}× (${scenarios.login.result.rate}/s vs ${scenarios.login.reference!.result.rate}/s)`, met: scenarios.login.ratio >= 0.8 });
+    if (scenarios.authzen) targets.push({ name: 'AuthZEN single decisions', wanted: '≥ 5,000/s', actual: `${scenarios.authzen.result.rate}/s (p99 ${scenarios.authzen.result.latency.p99} ms)`, met: scenarios.authzen.result.rate >= 5000 });
     if (scenarios.refresh) targets.push({ name: 'refresh grants', wanted: '≥ 1,000/s', actual: `${scenarios.refresh.result.rate}/s`, met: scenarios.refresh.result.rate >= 1000 });
     if (redisResult) targets.push({ name: 'Redis per session', wanted: '≤ 1.5 KiB (1,536 B)', actual: `${Math.round(redisResult.bytesPerSession)} B`, met: redisResult.bytesPerSession <= 1536 });
     if (scenarios.search) targets.push({ name: `user search p95 at ${Math.round(opts.bulkUsers / 1000)}k users`, wanted: '≤ 50 ms', actual: `${scenarios.search.result.latency.p95} ms`, met: scenarios.search.result.latency.p95 <= 50 && opts.bulkUsers >= 100_000 });
     // Under load means during the throughput scenarios; a run of the search alone has none.
-    if (['jwks', 'cc', 'login', 'refresh', 'introspection', 'userinfo'].some((id) => opts.only.has(id as never))) {
+    if (['jwks', 'cc', 'login', 'refresh', 'introspection', 'userinfo', 'authzen'].some((id) => opts.only.has(id as never))) {
       targets.push({ name: 'Gatehouse RSS under load', wanted: '≤ 200 MiB', actual: `${rss.underLoadMaxMb} MiB max`, met: rss.underLoadMaxMb > 0 && rss.underLoadMaxMb <= 200 });
     }
 

@@ -40,6 +40,8 @@ import { createPasswordResetService } from './services/password-reset.ts';
 import { createSignInService } from './services/sign-in.ts';
 import { createInvitationService } from './services/invitations.ts';
 import { createUserMaintenanceService } from './services/user-maintenance.ts';
+import { createAccessEvaluationService } from './services/access-evaluation.ts';
+import { createWebhookService, WEBHOOK_JOB, WEBHOOK_RETENTION_JOB } from './services/webhooks.ts';
 import type { KeyValueStore } from './store/types.ts';
 
 export const DEFAULT_TENANT = 'default';
@@ -128,6 +130,12 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const userMaintenance = createUserMaintenanceService({ knex, directoryUsers, authorization, passwordPolicies });
     const invitations = createInvitationService({ knex, mailer, passwordReset, logger });
     const userImport = createUserImportService({ knex, audit, authorization, invitations });
+    // AuthZEN decisions for other modules, through the same caches as the tokens.
+    const accessEvaluation = createAccessEvaluationService({ tenantId, authorization, users, serviceAccounts });
+    // Webhooks from the audit outbox: delivered every few seconds, once across all nodes.
+    const webhooks = createWebhookService({ knex, audit, logger, encryptionKey: keys.encryptionKey, allowPrivate: config.backchannelAllowPrivate, now: options.now });
+    scheduler.register({ name: WEBHOOK_JOB, intervalSeconds: 5, run: () => webhooks.run() });
+    scheduler.register({ name: WEBHOOK_RETENTION_JOB, intervalSeconds: 86_400, run: () => webhooks.purge() });
     const openedStore = store;
     return {
       config,
@@ -168,6 +176,8 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       invitations,
       userMaintenance,
       userImport,
+      accessEvaluation,
+      webhooks,
       async close() {
         scheduler.stop();
         await passwordReset.idle();

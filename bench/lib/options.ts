@@ -1,7 +1,7 @@
 // Command-line options of `npm run bench -- [options]` and the durations of each mode.
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['jwks', 'cc', 'login', 'refresh', 'introspection', 'userinfo', 'search'] as const;
+export const SCENARIOS = ['jwks', 'cc', 'login', 'refresh', 'introspection', 'userinfo', 'authzen', 'search'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -36,7 +36,8 @@ export interface BenchOptions {
 export const USAGE = `Usage: npm run bench -- [--quick | --smoke] [options]
 
 Needs DATABASE_URL (PostgreSQL; the bench creates its own database "gatehouse_bench" on that
-server) and REDIS_URL (keys go under a fresh "bench:<random>:" prefix and are deleted at the end).
+server; BENCH_DATABASE names another) and REDIS_URL (keys go under a fresh "bench:<random>:" prefix
+and are deleted at the end).
 
   --quick               everything in under a minute (shorter rounds), for development
   --smoke               a few seconds per scenario and 5,000 directory users (the smoke test)

@@ -6,7 +6,8 @@ import { Redis } from 'ioredis';
 import { createUserQueries } from '../../src/queries/users.ts';
 import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
 
-export const BENCH_DATABASE = 'gatehouse_bench';
+/** The database the bench creates and drops; BENCH_DATABASE names another, for runs sharing a server. */
+export const BENCH_DATABASE = /^[a-z_][a-z0-9_]{0,62}$/.test(process.env.BENCH_DATABASE ?? '') ? process.env.BENCH_DATABASE! : 'gatehouse_bench';
 
 /** The bench database on the server DATABASE_URL points at. */
 export function benchDatabaseUrl(databaseUrl: string): string {
@@ -77,6 +78,10 @@ export interface LoginUser {
  * application (client credentials), a web application (logins), and the users that sign in.
  * Every fourth user has a second identity, so a quarter of the logins pass the identity page.
  */
+/** Users the AuthZEN scenario asks about (usernames `bench-subject-001`…). */
+export const AUTHZEN_SUBJECTS = 40;
+export const AUTHZEN_SUBJECT_PREFIX = 'bench-subject-';
+
 export function seedDocument(secrets: BenchSecrets, loginUsers: number): { document: unknown; users: LoginUser[] } {
   const users: LoginUser[] = [];
   const seedUsers: Record<string, unknown>[] = [];
@@ -95,19 +100,32 @@ export function seedDocument(secrets: BenchSecrets, loginUsers: number): { docum
       ],
     });
   }
-  // The administrator who searches users: a role with the one admin-API permission it needs
-  // (GET /api/v1/users requires users:list on Gatehouse's own resource).
+  // The administrator who searches users (GET /api/v1/users requires users:list on Gatehouse's
+  // own resource) and asks for AuthZEN decisions (access:evaluate, access:evaluate-many).
   seedUsers.push({
     username: secrets.adminUsername,
     email: `${secrets.adminUsername}@bench.example`,
     name: 'Bench Administrator',
     password: secrets.adminPassword,
-    identities: [{ kind: 'internal', alias: 'Bench Administrator', roles: ['Bench user search'] }],
+    identities: [{ kind: 'internal', alias: 'Bench Administrator', roles: ['Bench user search', 'Bench PEP'] }],
   });
+  // The AuthZEN scenario's subjects: no password (they never sign in), a role with the bench
+  // API's permissions and a client data scope, half of them limited to one client.
+  for (let i = 1; i <= AUTHZEN_SUBJECTS; i += 1) {
+    seedUsers.push({
+      username: `${AUTHZEN_SUBJECT_PREFIX}${String(i).padStart(3, '0')}`,
+      identities: [{ kind: 'internal', alias: `Bench subject ${i}`, roles: ['Bench bookings'], dataScope: { client: i % 2 === 0 ? ['*'] : ['ROOM'] } }],
+    });
+  }
   return {
     users,
     document: {
-      roles: [{ name: 'Bench user search', description: 'users:list on the admin API, for the bench', permissions: [{ resource: ADMIN_API_RESOURCE, permission: 'users:list' }] }],
+      dataScopeKeys: ['client'],
+      roles: [
+        { name: 'Bench user search', description: 'users:list on the admin API, for the bench', permissions: [{ resource: ADMIN_API_RESOURCE, permission: 'users:list' }] },
+        { name: 'Bench PEP', description: 'AuthZEN decisions, for the bench', permissions: ['access:evaluate', 'access:evaluate-many'].map((permission) => ({ resource: ADMIN_API_RESOURCE, permission })) },
+        { name: 'Bench bookings', description: "the bench API's permissions, for the AuthZEN subjects", permissions: secrets.resourceScopes.map((permission) => ({ resource: secrets.resource, permission })) },
+      ],
       apiResources: [{ identifier: secrets.resource, name: 'Bench API', scopes: secrets.resourceScopes, accessTokenFormat: 'jwt' }],
       users: seedUsers,
       applications: [

@@ -12,6 +12,8 @@ import type { Renderer } from '../views/render.ts';
 import { localeOf } from '../views/i18n.ts';
 
 const RETRY_AFTER_SECONDS = '5';
+/** JSON APIs answer errors as problem details: the admin API and the AuthZEN endpoints. */
+const API_PATHS = /^\/(api|access)\//i;
 
 export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
   const nonceOf = (ctx: Context) => String((ctx.state as { nonce?: string }).nonce ?? '');
@@ -21,7 +23,7 @@ export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
     ctx.remove('location');
     ctx.set('retry-after', RETRY_AFTER_SECONDS);
     ctx.set('cache-control', 'no-store');
-    if (ctx.path.startsWith('/api/')) {
+    if (API_PATHS.test(ctx.path)) {
       ctx.type = 'application/problem+json';
       ctx.body = { type: 'about:blank', title: UNAVAILABLE_MESSAGE, status: 503, code: 'service.unavailable' };
     } else if (ctx.accepts('json', 'html') === 'html') {
@@ -50,7 +52,7 @@ export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
       const message = known?.message ?? 'An unexpected error occurred. Please try again later.';
       if (!known) deps.logger.error({ err: error, path: ctx.path }, 'unhandled error');
       ctx.status = status;
-      if (ctx.path.startsWith('/api/')) {
+      if (API_PATHS.test(ctx.path)) {
         ctx.type = 'application/problem+json';
         ctx.body = { type: 'about:blank', title: message, status, code, ...(known?.details ? { details: known.details } : {}) };
       } else {

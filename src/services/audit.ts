@@ -13,6 +13,8 @@
 //   lock, one multi-row insert and one commit per batch; a lone event is written at once, and
 //   events arriving meanwhile ride on the next batch. This also keeps concurrent writers from
 //   each holding a pooled connection while they wait for the lock.
+// - Webhooks: every appended event is also written to the webhook outbox (webhook_events) in the
+//   same transaction; services/webhooks.ts delivers it.
 // - Retention: purgeExpired() deletes the oldest rows (always a prefix of the chain) through the
 //   one path the append-only trigger allows, moves the chain anchor, and audits itself.
 //   It runs daily as the scheduled job "audit-retention" (once across all nodes), and on demand
@@ -20,6 +22,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../logger.ts';
 import { chainHash, contentOfInput, contentOfRow, createAuditQueries, type AuditEvent, type AuditEventInput, type AuditFilter, type ChainAnchor, type ChainContent } from '../queries/audit.ts';
+import { createWebhookQueries } from '../queries/webhooks.ts';
 import { SYSTEM_ACTOR, type Actor } from './actor.ts';
 import { AppError } from './errors.ts';
 
@@ -82,6 +85,7 @@ function decodeCursor(cursor: string): string {
 
 export function createAuditService(knex: Knex, logger: Logger, options: { retentionDays?: number } = {}) {
   const queries = createAuditQueries(knex);
+  const webhookQueries = createWebhookQueries(knex);
   const retentionDays = options.retentionDays ?? 365;
 
   async function append(contents: ChainContent[], trx: Knex): Promise<void> {
@@ -94,6 +98,9 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
       return row;
     });
     await queries.insertChained(rows, trx);
+    // The webhook outbox: each event in the same transaction as its audit row, and so as the
+    // change it reports when the caller passed its transaction.
+    await webhookQueries.insertEvents(contents, trx);
   }
 
   interface Pending {

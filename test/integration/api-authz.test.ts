@@ -7,7 +7,7 @@ import { discover, signIn } from '../helpers/oidc.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { apiRequest, createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { allRoutes } from '../../src/routes/api/index.ts';
-import type { ApiRoute } from '../../src/routes/api/framework.ts';
+import { routeUrl, type ApiRoute } from '../../src/routes/api/framework.ts';
 
 describe('admin API authorization, route by route', function () {
   this.timeout(120_000);
@@ -22,7 +22,7 @@ describe('admin API authorization, route by route', function () {
   });
   after(async () => gh?.close());
 
-  const pathFor = (route: ApiRoute) => route.path.replace(/:([A-Za-z0-9_]+)/g, () => randomUUID());
+  const pathFor = (route: ApiRoute) => routeUrl(route).replace(/:([A-Za-z0-9_]+)/g, () => randomUUID());
   const bodyFor = (route: ApiRoute) => (route.body ? (route.bodyType === 'text/csv' ? 'username\n' : {}) : undefined);
   const headersFor = (route: ApiRoute): Record<string, string> => (route.bodyType === 'text/csv' ? { 'content-type': 'text/csv' } : {});
 
@@ -84,7 +84,7 @@ describe('admin API authorization, route by route', function () {
     const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, { 'x-permission': string | null; responses: Record<string, unknown> }>> };
     assert.equal(doc.openapi, '3.1.0');
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => `${method} ${path} ${op['x-permission']}`)).sort();
-    const served = routes.map((r) => `${r.method} /api/v1${r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')} ${r.permission}`).sort();
+    const served = routes.map((r) => `${r.method} ${routeUrl(r).replace(/:([A-Za-z0-9_]+)/g, '{$1}')} ${r.permission}`).sort();
     assert.deepEqual(documented, served);
   });
 });

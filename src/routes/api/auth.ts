@@ -11,6 +11,9 @@ import { AppError } from '../../services/errors.ts';
 import type { SessionService } from '../../services/sessions.ts';
 import type { Caller } from './caller.ts';
 
+/** Verified tokens remembered per node. */
+const VERIFIED_TOKENS = 10_000;
+
 export function adminApiAudience(issuer: string): string {
   return `${issuer}/api`;
 }
@@ -34,6 +37,21 @@ export function createApiAuthenticator(deps: {
     return new AppError('auth.invalid_token', 401, description);
   }
 
+  // A token's signature, issuer, audience and type do not change, and the signing keys are fixed
+  // for the process's life: each token is verified once (an RS256 verification costs more than
+  // the rest of an AuthZEN decision) and remembered until it expires. Everything that can change
+  // (the identity, its roles, the account's status, the session) is still checked every time.
+  const verified = new Map<string, { payload: Record<string, unknown>; expiresAt: number }>();
+  function rememberVerified(token: string, payload: Record<string, unknown>): void {
+    if (typeof payload.exp !== 'number') return;
+    if (verified.size >= VERIFIED_TOKENS) {
+      const now = Date.now();
+      for (const [key, entry] of verified) if (entry.expiresAt <= now) verified.delete(key);
+      if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
+    }
+    verified.set(token, { payload, expiresAt: payload.exp * 1000 });
+  }
+
   return async function authenticate(ctx: Context): Promise<Caller> {
     const header = ctx.get('authorization');
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
@@ -41,11 +59,18 @@ export function createApiAuthenticator(deps: {
       ctx.set('WWW-Authenticate', 'Bearer realm="gatehouse"');
       throw new AppError('auth.missing_token', 401, 'a bearer access token for the Gatehouse admin API is required');
     }
+    const token = match[1]!;
     let payload: Record<string, unknown>;
-    try {
-      ({ payload } = await jwtVerify(match[1]!, keySet, { issuer: deps.issuer, audience, typ: 'at+jwt', algorithms: ['RS256', 'ES256'] }));
-    } catch {
-      throw unauthorized(ctx, 'the access token is invalid, expired, or not issued for this API');
+    const known = verified.get(token);
+    if (known && known.expiresAt > Date.now()) {
+      payload = known.payload;
+    } else {
+      try {
+        ({ payload } = await jwtVerify(token, keySet, { issuer: deps.issuer, audience, typ: 'at+jwt', algorithms: ['RS256', 'ES256'] }));
+      } catch {
+        throw unauthorized(ctx, 'the access token is invalid, expired, or not issued for this API');
+      }
+      rememberVerified(token, payload);
     }
     const identityId = (payload.identity as { id?: unknown } | undefined)?.id;
     if (typeof identityId !== 'string') throw unauthorized(ctx, 'the access token carries no identity');

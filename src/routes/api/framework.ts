@@ -19,8 +19,10 @@ export interface RouteInput<P, Q, B> {
 
 export interface ApiRoute<P = unknown, Q = unknown, B = unknown> {
   method: HttpMethod;
-  /** Koa-style path under /api/v1, e.g. `/users/:id`. */
+  /** Koa-style path under /api/v1, e.g. `/users/:id` (or the whole path when `absolute`). */
   path: string;
+  /** The path is served as written, outside /api/v1 (a standard's own endpoint, e.g. AuthZEN's). */
+  absolute?: boolean;
   /** The permission this route requires (`resource:action`); null: any authenticated caller (`/me/...`). */
   permission: string | null;
   summary: string;
@@ -45,6 +47,11 @@ export interface ApiRoute<P = unknown, Q = unknown, B = unknown> {
 /** Keeps the generic types of one route while storing it in a list of routes. */
 export function defineRoute<P = Record<string, never>, Q = Record<string, never>, B = undefined>(route: ApiRoute<P, Q, B>): ApiRoute {
   return route as unknown as ApiRoute;
+}
+
+/** The path a route is served at. */
+export function routeUrl(route: Pick<ApiRoute, 'path' | 'absolute'>): string {
+  return route.absolute ? route.path : `/api/v1${route.path}`;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -76,7 +83,7 @@ export type Authenticate = (ctx: Context) => Promise<Caller>;
 
 export function mountRoutes(router: Router, routes: ApiRoute[], authenticate: Authenticate): void {
   for (const route of routes) {
-    router[route.method](`/api/v1${route.path}`, async (ctx) => {
+    router[route.method](routeUrl(route), async (ctx) => {
       const caller = await authenticate(ctx);
       if (route.permission && !caller.adminPermissions.has(route.permission)) {
         throw new AppError('auth.forbidden', 403, `this action requires the permission "${route.permission}"`);
@@ -119,7 +126,7 @@ export function permissionCatalog(routes: ApiRoute[]): { name: string; routes: s
   for (const route of routes) {
     if (!route.permission) continue;
     const list = byName.get(route.permission) ?? [];
-    list.push(`${route.method.toUpperCase()} /api/v1${route.path}`);
+    list.push(`${route.method.toUpperCase()} ${routeUrl(route)}`);
     byName.set(route.permission, list);
   }
   return [...byName.entries()].map(([name, list]) => ({ name, routes: list })).sort((a, b) => a.name.localeCompare(b.name));
@@ -138,7 +145,7 @@ const problemSchema = {
 export function buildOpenApi(routes: ApiRoute[], issuer: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
-    const openapiPath = `/api/v1${route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`;
+    const openapiPath = routeUrl(route).replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     const parameters: Record<string, unknown>[] = [];
     const paramSchema = route.params ? toJsonSchema(route.params, 'input') : undefined;
     for (const name of route.path.match(/:([A-Za-z0-9_]+)/g)?.map((p) => p.slice(1)) ?? []) {

@@ -19,6 +19,8 @@ import { identityRoutes } from './identities.ts';
 import { dataScopeRoutes } from './data-scopes.ts';
 import { accountSecurityRoutes } from './account-security.ts';
 import { sessionRoutes } from './sessions.ts';
+import { accessEvaluationRoutes, authzenMetadata } from './access-evaluation.ts';
+import { webhookPayloadDocs, webhookRoutes } from './webhooks.ts';
 
 export type ApiServices = GatehouseContext & { issuer: string };
 
@@ -65,6 +67,8 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
     dataScopeRoutes,
     accountSecurityRoutes,
     sessionRoutes,
+    accessEvaluationRoutes,
+    webhookRoutes,
   ];
   for (const module of modules) routes.push(...module(services));
   routes.push(...metaRoutes(() => routes, services));
@@ -74,9 +78,13 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
 export function createApiRouter(services: ApiServices, authenticate: Authenticate): { router: Router; routes: ApiRoute[] } {
   const router = new Router();
   const routes = allRoutes(services);
-  const openapi = buildOpenApi(routes, services.issuer);
+  const openapi = { ...buildOpenApi(routes, services.issuer), webhooks: webhookPayloadDocs() };
   router.get('/api/v1/openapi.json', (ctx) => {
     ctx.body = openapi;
+  });
+  const metadata = authzenMetadata(services.issuer);
+  router.get('/.well-known/authzen-configuration', (ctx) => {
+    ctx.body = metadata;
   });
   mountRoutes(router, routes, authenticate);
   return { router, routes };
