@@ -41,6 +41,7 @@ import { createSignInService } from './services/sign-in.ts';
 import { createInvitationService } from './services/invitations.ts';
 import { createUserMaintenanceService } from './services/user-maintenance.ts';
 import type { KeyValueStore } from './store/types.ts';
+import { instrumentKnex, instrumentStore } from './telemetry/instrument.ts';
 
 export const DEFAULT_TENANT = 'default';
 
@@ -59,7 +60,8 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       const applied = await migrateLatest(db, { log: (message: string) => logger.info(message) });
       if (applied.length) logger.info({ applied }, 'migrations applied');
     }
-    store = await createStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
+    instrumentKnex(db.knex, db.kind);
+    store = instrumentStore(await createStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix }), config.redisUrl ? 'redis' : 'memory');
     const { secret, generated } = await loadOrCreateSecret({ secret: config.secret, production: config.production, dataDir: config.dataDir });
     if (generated) logger.warn({ file: `${config.dataDir}/secret` }, 'GATEHOUSE_SECRET is not set: generated one and kept it in the data directory (refused in production)');
     const keys: DerivedKeys = deriveKeys(secret);
