@@ -94,51 +94,51 @@ export function instrumentKnex(knex: Knex, system: 'postgres' | 'pglite'): void 
 
 /**
  * The store with every operation timed (and traced): each is one Redis round trip or script.
- * The wrapped functions are built once; a call costs two clock reads and an observation.
+ * Each method is wrapped once, on first use; a call costs two clock reads and an observation.
  */
 export function instrumentStore<S extends object>(store: S, system: 'redis' | 'memory'): S {
   const tracer = activeTracer();
   if (!metricsEnabled() && !tracer) return store;
-  const wrapped: Record<string, unknown> = {};
-  for (const key of Object.keys(store)) {
-    const value = (store as Record<string, unknown>)[key];
-    if (typeof value !== 'function') {
-      wrapped[key] = value;
-      continue;
-    }
-    const fn = value as (...args: unknown[]) => unknown;
-    wrapped[key] = (...args: unknown[]) => {
-      const started = performance.now();
-      const span = tracer?.startSpan(`${system} ${key}`, { kind: SpanKind.CLIENT, attributes: { 'db.system.name': system, 'db.operation.name': key } });
-      let result: unknown;
-      try {
-        result = fn.apply(store, args);
-      } catch (error) {
-        observeStoreOperation(key, (performance.now() - started) / 1000, false);
-        span?.setStatus({ code: SpanStatusCode.ERROR });
-        span?.end();
-        throw error;
-      }
-      if (!(result instanceof Promise)) {
-        span?.end();
-        return result;
-      }
-      return result.then(
-        (resolved) => {
-          observeStoreOperation(key, (performance.now() - started) / 1000, true);
-          span?.end();
-          return resolved;
-        },
-        (error: unknown) => {
-          observeStoreOperation(key, (performance.now() - started) / 1000, false);
-          span?.setStatus({ code: SpanStatusCode.ERROR });
-          span?.end();
-          throw error;
-        },
-      );
+  const wrap = (operation: string, fn: (...args: unknown[]) => unknown) => (...args: unknown[]) => {
+    const started = performance.now();
+    const span = tracer?.startSpan(`${system} ${operation}`, { kind: SpanKind.CLIENT, attributes: { 'db.system.name': system, 'db.operation.name': operation } });
+    const end = (ok: boolean) => {
+      observeStoreOperation(operation, (performance.now() - started) / 1000, ok);
+      if (!ok) span?.setStatus({ code: SpanStatusCode.ERROR });
+      span?.end();
     };
-  }
-  return wrapped as S;
+    let result: unknown;
+    try {
+      result = fn.apply(store, args);
+    } catch (error) {
+      end(false);
+      throw error;
+    }
+    if (!(result instanceof Promise)) {
+      span?.end();
+      return result;
+    }
+    return result.then(
+      (resolved) => {
+        end(true);
+        return resolved;
+      },
+      (error: unknown) => {
+        end(false);
+        throw error;
+      },
+    );
+  };
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function' || typeof key !== 'string') return value;
+      let fn = wrapped.get(key);
+      if (!fn) wrapped.set(key, (fn = wrap(key, value as (...args: unknown[]) => unknown)));
+      return fn;
+    },
+  });
 }
 
 interface GrantContext {

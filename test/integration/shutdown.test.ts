@@ -93,7 +93,8 @@ describe(`clean shutdown on SIGTERM (${process.env.DATABASE_URL ? 'PostgreSQL + 
       HOST: '127.0.0.1',
       PORT: String(port),
       GATEHOUSE_DATA_DIR: dataDir,
-      GATEHOUSE_SECRET: 'shutdown-test-secret-0123456789-0123456789-0123',
+      // The secret of the other tests (test/helpers/gatehouse.ts): on a shared PostgreSQL the signing keys are theirs.
+      GATEHOUSE_SECRET: 'test-secret-0123456789-0123456789-0123456789',
       GATEHOUSE_ADMIN_PASSWORD: 'Clean-stop-9876-qwerty-zx',
       GATEHOUSE_REDIS_PREFIX: `test:shutdown-${suffix}:`,
       // Long enough to see /readyz answer 503 while requests are still served.
