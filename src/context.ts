@@ -43,6 +43,7 @@ import { createUserMaintenanceService } from './services/user-maintenance.ts';
 import { createAccessEvaluationService } from './services/access-evaluation.ts';
 import { createWebhookService, WEBHOOK_JOB, WEBHOOK_RETENTION_JOB } from './services/webhooks.ts';
 import type { KeyValueStore } from './store/types.ts';
+import { instrumentKnex, instrumentStore } from './telemetry/instrument.ts';
 
 export const DEFAULT_TENANT = 'default';
 
@@ -61,7 +62,8 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       const applied = await migrateLatest(db, { log: (message: string) => logger.info(message) });
       if (applied.length) logger.info({ applied }, 'migrations applied');
     }
-    store = await createStore({ redis: config.redis, prefix: config.redisPrefix });
+    instrumentKnex(db.knex, db.kind);
+    store = instrumentStore(await createStore({ redis: config.redis, prefix: config.redisPrefix }), config.redis ? 'redis' : 'memory');
     const { secret, generated } = await loadOrCreateSecret({ secret: config.secret, production: config.production, dataDir: config.dataDir });
     if (generated) logger.warn({ file: `${config.dataDir}/secret` }, 'GATEHOUSE_SECRET is not set: generated one and kept it in the data directory (refused in production)');
     const keys: DerivedKeys = deriveKeys(secret);

@@ -30,6 +30,7 @@ import { createAccountRouter } from './routes/account/index.ts';
 import { createAccountSecurityRouter } from './routes/account/security.ts';
 import { REMINDER_JOB } from './services/password-expiry.ts';
 import { INVITATION_JOB } from './services/invitations.ts';
+import { httpTelemetry, observeGrants } from './telemetry/instrument.ts';
 
 /** Every route of the account routers is /account or below it. */
 const ACCOUNT_PATHS = /^\/account(\/|$)/i;
@@ -51,6 +52,11 @@ export interface RunningServer {
   readonly url: string;
   readonly issuer: string;
   readonly port: number;
+  /**
+   * Clean shutdown: /readyz turns 503 (for config.shutdownDelaySeconds while still serving),
+   * the listener closes, the scheduled jobs stop at a safe point and in-flight requests finish,
+   * each bounded by config.shutdownTimeoutSeconds, after which remaining connections are cut.
+   */
   close(): Promise<void>;
 }
 
@@ -59,19 +65,95 @@ export interface StartServerOptions {
   host: string;
   /** Start the scheduled jobs' timers (default true). Tests run jobs with runIfDue instead. */
   scheduledJobs?: boolean;
+  /** Already listening on port/host, made by listenHttp; otherwise startServer binds it. */
+  server?: http.Server;
 }
 
-export async function startServer(context: GatehouseContext, options: StartServerOptions): Promise<RunningServer> {
-  const { config, logger } = context;
-  const server = http.createServer();
+/** A listen() that failed for a reason the operator fixes (port taken, not permitted). */
+export class ListenError extends Error {}
+
+/**
+ * Binds the HTTP port. `gatehouse start` does it before opening the database, so a port in use
+ * is one line before any migration runs.
+ */
+/** The app of a listening server: undefined until built; requests that come sooner wait for it. */
+interface AppSlot {
+  handle?: http.RequestListener;
+  ready: Promise<void>;
+  attach(handle: http.RequestListener): void;
+  fail(): void;
+}
+
+const appSlots = new WeakMap<http.Server, AppSlot>();
+
+function createAppSlot(): AppSlot {
+  let resolve!: () => void;
+  let reject!: () => void;
+  const ready = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  ready.catch(() => {});
+  const slot: AppSlot = {
+    ready,
+    attach(handle) {
+      slot.handle = handle;
+      resolve();
+    },
+    fail: () => reject(),
+  };
+  return slot;
+}
+
+/**
+ * Binds the port before anything else runs (a port in use is then a one-line error before
+ * migrations). The request handler is in place from the start: a request that arrives before
+ * the app is built waits for it (or gets 503 if building it fails) instead of finding no handler
+ * and never being answered.
+ */
+export async function listenHttp(port: number, host: string): Promise<http.Server> {
+  const slot = createAppSlot();
+  const server = http.createServer((req, res) => {
+    if (slot.handle) return void slot.handle(req, res);
+    slot.ready.then(
+      () => slot.handle!(req, res),
+      () => {
+        res.statusCode = 503;
+        res.setHeader('connection', 'close');
+        res.end();
+      },
+    );
+  });
+  appSlots.set(server, slot);
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+      if (error.code === 'EADDRINUSE') reject(new ListenError(`${where} is already in use by another process: stop it or choose another PORT/HOST.`));
+      else if (error.code === 'EACCES') reject(new ListenError(`not permitted to listen on ${where}: choose a PORT above 1023 or grant the permission.`));
+      else if (error.code === 'EADDRNOTAVAIL') reject(new ListenError(`cannot listen on ${where}: HOST is not an address of this machine.`));
+      else reject(error);
+    });
+    server.listen(port, host, () => {
+      server.removeAllListeners('error');
       resolve();
     });
   });
+  return server;
+}
+
+export async function startServer(context: GatehouseContext, options: StartServerOptions): Promise<RunningServer> {
+  const server = options.server ?? (await listenHttp(options.port, options.host));
+  try {
+    return await buildApp(context, options, server);
+  } catch (error) {
+    appSlots.get(server)?.fail();
+    throw error;
+  }
+}
+
+async function buildApp(context: GatehouseContext, options: StartServerOptions, server: http.Server): Promise<RunningServer> {
+  const { config, logger } = context;
   const { port } = server.address() as AddressInfo;
   // Without a configured issuer, follow the port actually bound (tests listen on port 0).
   const host = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
@@ -130,13 +212,18 @@ export async function startServer(context: GatehouseContext, options: StartServe
       logger.debug({ method: ctx.method, url: redactUrl(ctx.url), status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
     });
   }
+  // Metrics and traces (off unless configured): outermost, so they see the final status.
+  const telemetry = httpTelemetry();
+  if (telemetry) provider.use(telemetry);
+  observeGrants(provider);
   provider.use(securityHeaders());
   provider.use(errorHandler({ logger, renderer }));
   // Protocol details oidc-provider leaves open (src/oidc/protocol.ts).
   if (!nativePostMethods(issuer)) provider.use(postAsGet());
   provider.use(revocationWithoutContentType());
   provider.use(introspectJwtAccessTokens({ issuer, publicJwks, sessions: context.sessions, identityEligible: identityFlow.identityEligible, userActive: identityFlow.userActive }));
-  const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() });
+  let stopping = false;
+  const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() }, () => stopping);
   provider.use(under(/^\/(healthz|readyz)$/i, health));
   // Outside recordGrantIdentity: by the time it records the session's grant, the identity is known.
   provider.use(recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo, tenantId: context.tenantId }));
@@ -167,7 +254,14 @@ export async function startServer(context: GatehouseContext, options: StartServe
   provider.use(under(ACCOUNT_PATHS, accountSessions));
   provider.use(under(/^\/interaction\//i, interactions));
 
-  server.on('request', provider.callback());
+  const handle = provider.callback();
+  const slot = appSlots.get(server);
+  if (!slot) throw new Error('startServer needs a server made by listenHttp');
+  slot.attach((req: http.IncomingMessage, res: http.ServerResponse) => {
+    // While stopping, a keep-alive client is told to open its next request elsewhere.
+    if (stopping) res.setHeader('connection', 'close');
+    return handle(req, res);
+  });
   if (options.scheduledJobs ?? true) context.scheduler.start();
   logger.info({ issuer, port }, 'Gatehouse listening');
 
@@ -176,12 +270,24 @@ export async function startServer(context: GatehouseContext, options: StartServe
     issuer,
     port,
     async close() {
-      context.scheduler.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 5000).unref();
-      });
+      if (stopping) return;
+      stopping = true;
+      const delayMs = config.shutdownDelaySeconds * 1000;
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const timeoutMs = config.shutdownTimeoutSeconds * 1000;
+      const cut = setTimeout(() => {
+        logger.warn({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'requests still running at the shutdown timeout: closing their connections');
+        server.closeAllConnections();
+      }, timeoutMs);
+      cut.unref();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A keep-alive connection whose request began before the stop stays open once answered:
+      // close such connections as they fall idle instead of waiting for their timeout.
+      server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      await Promise.all([closed, Promise.race([context.scheduler.stop(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())])]);
+      clearInterval(sweep);
+      clearTimeout(cut);
     },
   };
 }

@@ -101,6 +101,14 @@ const envSchema = z.object({
   // names one Gatehouse has (the tenant's default).
   GATEHOUSE_DEFAULT_LOCALE: z.enum(['en', 'de', 'fr']).default('en'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Operating: shutdown, metrics, tracing (README "Operating Gatehouse").
+  GATEHOUSE_SHUTDOWN_DELAY: z.coerce.number().int().min(0).max(300).default(0),
+  GATEHOUSE_SHUTDOWN_TIMEOUT: z.coerce.number().int().min(1).max(600).default(15),
+  GATEHOUSE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  GATEHOUSE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: urlWithProtocols(['http:', 'https:']).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: urlWithProtocols(['http:', 'https:']).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(200).default('gatehouse'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -141,6 +149,14 @@ export interface Config {
   readonly logLevel: Env['LOG_LEVEL'];
   /** The pages' language when the request asks for none Gatehouse has. */
   readonly defaultLocale: Env['GATEHOUSE_DEFAULT_LOCALE'];
+  /** Seconds /readyz answers 503 while requests are still served, before the listener closes. */
+  readonly shutdownDelaySeconds: number;
+  /** Longest wait for in-flight requests and running jobs at shutdown (s); then connections are cut. */
+  readonly shutdownTimeoutSeconds: number;
+  /** Prometheus listener; undefined: no metrics listener. */
+  readonly metrics: { port: number; host: string } | undefined;
+  /** OTLP/HTTP trace export; undefined: tracing off. */
+  readonly tracing: { tracesEndpoint: string; serviceName: string } | undefined;
   readonly argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** undefined: mails go to GATEHOUSE_DATA_DIR/outbox (a warning at start in production). */
   readonly smtpUrl: string | undefined;
@@ -206,6 +222,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     passwordHashConcurrency: e.GATEHOUSE_PASSWORD_HASH_CONCURRENCY ?? os.availableParallelism(),
     logLevel: e.LOG_LEVEL,
     defaultLocale: e.GATEHOUSE_DEFAULT_LOCALE,
+    shutdownDelaySeconds: e.GATEHOUSE_SHUTDOWN_DELAY,
+    shutdownTimeoutSeconds: e.GATEHOUSE_SHUTDOWN_TIMEOUT,
+    metrics: e.GATEHOUSE_METRICS_PORT === undefined ? undefined : { port: e.GATEHOUSE_METRICS_PORT, host: e.GATEHOUSE_METRICS_HOST },
+    // OTLP's own variables: the signal-specific one wins; the general one gets /v1/traces appended.
+    tracing: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+      ? { tracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME }
+      : e.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? { tracesEndpoint: `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`, serviceName: e.OTEL_SERVICE_NAME }
+        : undefined,
     argon2: { memoryCost: e.GATEHOUSE_ARGON2_MEMORY_KIB, timeCost: e.GATEHOUSE_ARGON2_TIME_COST, parallelism: e.GATEHOUSE_ARGON2_PARALLELISM },
     smtpUrl: e.SMTP_URL,
     mailFrom: e.GATEHOUSE_MAIL_FROM,

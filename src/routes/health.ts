@@ -1,14 +1,20 @@
 // /healthz: the process is alive. /readyz: PostgreSQL and the store answer, so a load balancer
-// can take a node out while either is away.
+// can take a node out while either is away, or while the node shuts down.
 import Router from '@koa/router';
 
-export function createHealthRouter(checks: Record<string, () => Promise<void>>): Router {
+export function createHealthRouter(checks: Record<string, () => Promise<void>>, stopping: () => boolean = () => false): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.set('cache-control', 'no-store');
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', async (ctx) => {
+    if (stopping()) {
+      ctx.set('cache-control', 'no-store');
+      ctx.status = 503;
+      ctx.body = { status: 'stopping' };
+      return;
+    }
     const results = await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
         try {

@@ -1,6 +1,7 @@
 // A per-node read-through cache whose entries are dropped on every node at once through the
 // store's pub/sub when the underlying row changes (DESIGN.md "Scaling out").
 import type { KeyValueStore } from '../store/types.ts';
+import { cacheCounters } from '../telemetry/metrics.ts';
 
 export interface InvalidatingCache<T> {
   get(key: string): Promise<T | undefined>;
@@ -52,11 +53,16 @@ export async function createInvalidatingCache<T>(options: {
     unsubscribe = await options.store.subscribe(channel, drop);
   }
 
+  const lookups = cacheCounters(options.name);
   return {
     async get(key) {
       if (!active()) return options.load(key);
       const hit = entries.get(key);
-      if (hit && hit.expiresAt > Date.now()) return hit.value;
+      if (hit && hit.expiresAt > Date.now()) {
+        lookups.hit();
+        return hit.value;
+      }
+      lookups.miss();
       const started = generation;
       const value = await options.load(key);
       if (started === generation && active() && (cacheMisses || value !== undefined)) {

@@ -17,6 +17,7 @@ import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
 import type { PasswordPolicy } from './password-policy.ts';
 import type { UserEvents } from './user-events.ts';
+import { recordLockout } from '../telemetry/metrics.ts';
 
 /** Consecutive failures are forgotten after a day without a lock. */
 const FAILURE_WINDOW_SECONDS = 86_400;
@@ -52,7 +53,10 @@ export function createLockoutService(deps: { knex: Knex; store: KeyValueStore; a
       await deps.audit.record({ tenantId, action: 'user.locked', ...SYSTEM_ACTOR, ip: request.ip ?? null, userAgent: request.userAgent ?? null, targetType: 'user', targetId: userId, details: { failures, lockNumber, lockedUntil: lockedUntil.toISOString() } }, trx);
       return lockedUntil;
     });
-    if (until) await deps.events.emit({ type: 'user.locked', tenantId, userId, until });
+    if (until) {
+      recordLockout();
+      await deps.events.emit({ type: 'user.locked', tenantId, userId, until });
+    }
     return until;
   }
 

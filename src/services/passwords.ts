@@ -8,6 +8,7 @@ import { pbkdf2, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import argon2 from 'argon2';
 import bcrypt from 'bcryptjs';
+import { recordPasswordHashWait, setPasswordHashQueue } from '../telemetry/metrics.ts';
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -132,8 +133,15 @@ export function limitPasswordConcurrency<H extends PasswordHasher>(hasher: H, ma
   let running = 0;
   const waiting: (() => void)[] = [];
   const limited = <A extends unknown[], R>(work: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
-    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running += 1;
+    if (running >= max) {
+      const queued = performance.now();
+      setPasswordHashQueue(waiting.length + 1);
+      await new Promise<void>((resolve) => waiting.push(resolve));
+      recordPasswordHashWait((performance.now() - queued) / 1000, waiting.length);
+    } else {
+      running += 1;
+      recordPasswordHashWait(0, waiting.length);
+    }
     try {
       return await work(...args);
     } finally {

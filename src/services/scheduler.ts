@@ -18,7 +18,8 @@ export interface Scheduler {
   register(job: ScheduledJob): void;
   /** Starts the timers (the server calls this; CLI commands never do). */
   start(): void;
-  stop(): void;
+  /** Stops the timers; resolves once the jobs already running have finished (a safe point). */
+  stop(): Promise<void>;
   /**
    * Claims the current slot of the job and runs it if this node won; resolves to whether it ran.
    * What the timers call; tests call it to run a job now.
@@ -33,6 +34,7 @@ export function createScheduler(deps: { store: KeyValueStore; logger: Logger; no
   const nodeId = randomUUID();
   const now = deps.now ?? Date.now;
   let running = false;
+  const inFlight = new Set<Promise<unknown>>();
 
   async function runIfDue(name: string): Promise<boolean> {
     const job = jobs.get(name);
@@ -57,7 +59,12 @@ export function createScheduler(deps: { store: KeyValueStore; logger: Logger; no
     const delay = intervalMs - (now() % intervalMs) + Math.floor(Math.random() * Math.min(1000, intervalMs / 10));
     const timer = setTimeout(() => {
       timers.delete(timer);
-      void runIfDue(job.name).catch((error: unknown) => deps.logger.error({ job: job.name, err: error }, 'could not claim a scheduled job')).finally(() => schedule(job));
+      const run = runIfDue(job.name).catch((error: unknown) => deps.logger.error({ job: job.name, err: error }, 'could not claim a scheduled job'));
+      inFlight.add(run);
+      void run.finally(() => {
+        inFlight.delete(run);
+        schedule(job);
+      });
     }, delay);
     timer.unref();
     timers.add(timer);
@@ -76,10 +83,11 @@ export function createScheduler(deps: { store: KeyValueStore; logger: Logger; no
       running = true;
       for (const job of jobs.values()) schedule(job);
     },
-    stop() {
+    async stop() {
       running = false;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
+      await Promise.allSettled([...inFlight]);
     },
     runIfDue,
   };

@@ -20,6 +20,7 @@ import type { LockoutService } from './lockout.ts';
 import type { MfaService, TotpEnrollment } from './mfa.ts';
 import { passwordExpiresAt, type PasswordPolicy, type PasswordPolicyService, type Violation } from './password-policy.ts';
 import type { PasswordHasher } from './passwords.ts';
+import { recordSignIn } from '../telemetry/metrics.ts';
 
 export type SignInStep = 'totp' | 'enroll_totp' | 'change_password';
 
@@ -120,7 +121,7 @@ export function createSignInService(deps: {
     return { kind: 'retry', step: stepName, userId: progress.userId, message: 'That code is not valid. Enter the current code from your authenticator app.' };
   }
 
-  return {
+  const service = {
     /** The step the interaction is at, if a password was accepted. */
     async progress(tenantId: string, uid: string): Promise<{ step: SignInStep | 'done'; userId: string; expired?: boolean } | undefined> {
       const p = await load(tenantId, uid);
@@ -217,6 +218,35 @@ export function createSignInService(deps: {
       await deps.credentials.setPassword(tenantId, user, input.password, { actor, reason: progress.expired ? 'expired' : 'admin', refuseCurrent: true });
       return advance(tenantId, input.uid, progress);
     },
+  };
+  return countOutcomes(service);
+}
+
+function secondFactorMetric(outcome: SignInOutcome | undefined): void {
+  if (outcome && (outcome.kind === 'retry' || outcome.kind === 'failed')) recordSignIn('mfa_failed');
+}
+
+/** Sign-in outcomes for the metrics: refusals at the password and second-factor steps, completions. */
+function countOutcomes<S extends { password: (...args: never[]) => Promise<SignInOutcome>; totp: (...args: never[]) => Promise<SignInOutcome | undefined>; recoveryCode: (...args: never[]) => Promise<SignInOutcome | undefined>; confirmEnrollment: (...args: never[]) => Promise<{ outcome: SignInOutcome } | undefined>; finish: (...args: never[]) => Promise<unknown> }>(service: S): S {
+  const { password, totp, recoveryCode, confirmEnrollment, finish } = service;
+  const wrap = <F extends (...args: never[]) => Promise<unknown>>(fn: F, after: (result: Awaited<ReturnType<F>>) => void): F =>
+    (async (...args: Parameters<F>) => {
+      const result = (await fn(...args)) as Awaited<ReturnType<F>>;
+      after(result);
+      return result;
+    }) as F;
+  return {
+    ...service,
+    password: wrap(password, (outcome) => {
+      if (outcome.kind === 'throttled') recordSignIn('throttled');
+      else if (outcome.kind === 'failed') recordSignIn(outcome.reason === 'password' ? 'wrong_password' : outcome.reason === 'unknown' ? 'unknown_user' : outcome.reason === 'ip_throttled' ? 'throttled' : outcome.reason);
+    }),
+    totp: wrap(totp, secondFactorMetric),
+    recoveryCode: wrap(recoveryCode, secondFactorMetric),
+    confirmEnrollment: wrap(confirmEnrollment, (result) => secondFactorMetric(result?.outcome)),
+    finish: wrap(finish, (done) => {
+      if (done) recordSignIn('success');
+    }),
   };
 }
 

@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTROL_SOCKET, CONTROL_TOKEN } from '../../src/cli/control.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { openContext } from '../../src/context.ts';
 import { LOCK_FILE_NAME } from '../../src/db/embedded-lock.ts';
@@ -61,7 +63,7 @@ function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNu
 }
 
 /** Runs one command to completion; `input` is written to its stdin, which is then closed. */
-function gatehouse(args: string[], options: { input?: string; env?: Record<string, string | undefined> } = {}): Promise<Result> {
+function gatehouse(args: string[], options: { input?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, childEnv(options.env));
     let stdout = '';
@@ -70,8 +72,8 @@ function gatehouse(args: string[], options: { input?: string; env?: Record<strin
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`gatehouse ${args.join(' ')} did not finish within ${CHILD_TIMEOUT_MS / 1000}s\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, CHILD_TIMEOUT_MS);
+      reject(new Error(`gatehouse ${args.join(' ')} did not finish within ${(options.timeoutMs ?? CHILD_TIMEOUT_MS) / 1000}s\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? CHILD_TIMEOUT_MS);
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(error);
@@ -142,7 +144,7 @@ interface SeedReportJson {
 }
 
 describe(`gatehouse CLI (${POSTGRES ? 'PostgreSQL + Redis' : 'embedded'})`, function () {
-  this.timeout(180_000);
+  this.timeout(600_000); // every command loads PGlite; slow on a busy machine
 
   before(async () => {
     dataDir = await tempDir('data');
@@ -168,7 +170,7 @@ describe(`gatehouse CLI (${POSTGRES ? 'PostgreSQL + Redis' : 'embedded'})`, func
       server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       serverExit = new Promise((resolve) => server!.on('exit', (code, signal) => resolve({ code, signal })));
       url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the server did not report that it was running within 90s\nstdout: ${stdout}\nstderr: ${stderr}`)), 90_000);
+        const timer = setTimeout(() => reject(new Error(`the server did not report that it was running within 240s\nstdout: ${stdout}\nstderr: ${stderr}`)), 240_000);
         const check = () => {
           const match = /Gatehouse is running at (http:\/\/\S+)/.exec(stdout);
           if (match) {
@@ -195,14 +197,64 @@ describe(`gatehouse CLI (${POSTGRES ? 'PostgreSQL + Redis' : 'embedded'})`, func
       assert.notEqual(new URL(url).port, '0', 'the real port is printed, not the requested 0');
     });
 
-    it('makes a CLI command on the same data directory stop with a message naming the fix', async () => {
-      const result = await gatehouse(['users', 'list']);
-      assert.notEqual(result.code, 0, describeResult(result));
-      assert.match(result.stderr, /DATABASE_URL/, `the message names DATABASE_URL:\n${result.stderr}`);
-      assert.match(result.stderr, /stop|in use/, `the message says the database is in use / to stop the server:\n${result.stderr}`);
-      assert.ok(result.stderr.includes(dataDir), `the message names the data directory:\n${result.stderr}`);
-      assert.equal(result.stdout, '', 'nothing is listed from a database it could not open');
-      assertNoStackTrace(result);
+    it('carries out a CLI command on the same data directory itself, with the command\'s output and exit code', async () => {
+      const name = unique('beside-server');
+      const created = json<{ username: string; status: string }>(await gatehouse(['users', 'create', '--username', name, '--password-stdin', '--json'], { input: 'beside the server 1234\n' }));
+      assert.equal(created.username, name);
+      const users = json<{ username: string }[]>(await gatehouse(['users', 'list', '--json']));
+      assert.ok(users.some((u) => u.username === name), 'the running server lists the user it created');
+      const human = await gatehouse(['users', 'list']);
+      assertExit(human, 0);
+      assert.match(human.stdout, new RegExp(`\\t${name}\\tactive`));
+    });
+
+    it('relays usage errors (exit 2) and failures (exit 1) with the same messages as a direct run', async () => {
+      const usage = await gatehouse(['clients', 'create', '--name', 'x', '--type', 'bogus']);
+      assertExit(usage, 2);
+      assert.match(usage.stderr, /--type must be web, spa, native or service/);
+      const unknownSub = await gatehouse(['users', 'frobnicate']);
+      assertExit(unknownSub, 2);
+      assert.match(unknownSub.stderr, /usage: gatehouse users/);
+      const failed = await gatehouse(['clients', 'create', '--name', unique('no-redirect'), '--type', 'web']);
+      assertExit(failed, 1);
+      assert.match(failed.stderr, /^Error: .*redirect/im);
+      assert.equal(failed.stdout, '');
+      assertNoStackTrace(failed);
+    });
+
+    it('resolves relative file names against the CLI\'s own directory', async () => {
+      const dir = await tempDir('seed-cwd');
+      const name = unique('seeded-beside');
+      await writeFile(path.join(dir, 'seed.yaml'), `users:\n  - username: ${name}\n    password: seeded beside the server 99\n`);
+      const result = await new Promise<Result>((resolve, reject) => {
+        const child = spawn(process.execPath, [path.join(REPO_ROOT, BIN), 'seed', 'seed.yaml', '--json'], { cwd: dir, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        child.on('error', reject);
+        child.on('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err }));
+      });
+      assert.deepEqual(json<SeedReportJson>(result).users.created, [name]);
+    });
+
+    it('keeps the control socket and its token to the owner (0600), and refuses a peer without the token', async () => {
+      const socketPath = path.join(dataDir, CONTROL_SOCKET);
+      assert.equal((await stat(socketPath)).mode & 0o777, 0o600);
+      assert.equal((await stat(path.join(dataDir, CONTROL_TOKEN))).mode & 0o777, 0o600);
+      const name = unique('no-token');
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(socketPath);
+        let text = '';
+        socket.on('connect', () => socket.write(`${JSON.stringify({ token: 'guessed', argv: ['users', 'create', '--username', name, '--password', 'not allowed 12345'], cwd: '/' })}\n`));
+        socket.on('data', (c: Buffer) => (text += c.toString()));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(text));
+      });
+      assert.match(reply, /"error":"refused/);
+      assert.doesNotMatch(reply, /"exit"/);
+      const users = json<{ username: string }[]>(await gatehouse(['users', 'list', '--json']));
+      assert.ok(!users.some((u) => u.username === name), 'nothing was created');
     });
 
     it('answers /healthz and /readyz', async () => {
@@ -222,6 +274,8 @@ describe(`gatehouse CLI (${POSTGRES ? 'PostgreSQL + Redis' : 'embedded'})`, func
       assert.notEqual(exited, 'timeout', `still running 10 s after SIGTERM\nstdout: ${stdout}\nstderr: ${stderr}`);
       assert.deepEqual(exited, { code: 0, signal: null }, `stderr: ${stderr}`);
       assert.equal(existsSync(path.join(dataDir, LOCK_FILE_NAME)), false, 'the lock file is removed');
+      assert.equal(existsSync(path.join(dataDir, CONTROL_SOCKET)), false, 'the control socket is removed');
+      assert.equal(existsSync(path.join(dataDir, CONTROL_TOKEN)), false, 'the control token is removed');
     });
 
     it('printed the one-time administrator password exactly once, and never in a log line', () => {
@@ -244,7 +298,8 @@ describe(`gatehouse CLI (${POSTGRES ? 'PostgreSQL + Redis' : 'embedded'})`, func
 
     it('lets CLI commands open the data directory once the server has stopped', async () => {
       const users = json<{ username: string; status: string }[]>(await gatehouse(['users', 'list', '--json']));
-      assert.deepEqual(users.map((u) => [u.username, u.status]), [['admin', 'active']]);
+      // The administrator from the first start, and the users the running server created for the CLI.
+      assert.deepEqual(users.map((u) => [u.username, u.status]), [['admin', 'active'], [unique('beside-server'), 'active'], [unique('seeded-beside'), 'active']]);
     });
   });
 
@@ -508,6 +563,45 @@ applicatons:
       assert.match(result.stderr, /unknown command "frobnicate"/);
       assert.match(result.stderr, /Usage: gatehouse <command>/);
       for (const command of ['start', 'migrate', 'clients', 'users', 'seed']) assert.match(result.stderr, new RegExp(`^  ${command}\\b`, 'm'));
+    });
+  });
+
+  describe('data directory and port', () => {
+    it('refuses to start a new data directory unless --init is given, naming the path', async function () {
+      this.timeout(400_000); // two PGlite initdb runs on a busy machine
+      const parent = await tempDir('fresh');
+      const fresh = path.join(parent, 'elsewhere');
+      const refused = await gatehouse(['users', 'list'], { env: { GATEHOUSE_DATA_DIR: fresh, GATEHOUSE_SECRET: undefined } });
+      assertExit(refused, 1);
+      assert.ok(refused.stderr.includes(fresh), `the message names the path:\n${refused.stderr}`);
+      assert.match(refused.stderr, /--init/);
+      assertNoStackTrace(refused);
+      assert.equal(existsSync(fresh), false, 'nothing was created');
+
+      const created = await gatehouse(['users', 'list', '--json', '--init'], { env: { GATEHOUSE_DATA_DIR: fresh, GATEHOUSE_SECRET: undefined }, timeoutMs: 180_000 });
+      assertExit(created, 0);
+      assert.ok(existsSync(path.join(fresh, 'secret')), 'with --init the data directory is started');
+      const again = await gatehouse(['users', 'list', '--json'], { env: { GATEHOUSE_DATA_DIR: fresh, GATEHOUSE_SECRET: undefined }, timeoutMs: 180_000 });
+      assertExit(again, 0);
+    });
+
+    it('reports a port in use in one line, before opening the database or running migrations', async () => {
+      const blocker = net.createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const port = (blocker.address() as net.AddressInfo).port;
+      try {
+        const fresh = path.join(await tempDir('port'), 'data');
+        const result = await gatehouse(['start'], { env: { GATEHOUSE_DATA_DIR: fresh, GATEHOUSE_SECRET: undefined, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info' } });
+        assertExit(result, 1);
+        // oidc-provider may warn about the Node.js version on its own line first.
+        const lines = result.stderr.split('\n').filter((line) => line && !line.startsWith('oidc-provider WARNING'));
+        assert.deepEqual(lines, [`Error: 127.0.0.1:${port} is already in use by another process: stop it or choose another PORT/HOST.`]);
+        assert.doesNotMatch(result.stdout, /migration/i);
+        // Neither a database nor a secret: nothing was opened.
+        assert.deepEqual(existsSync(fresh) ? await readdir(fresh) : [], []);
+      } finally {
+        blocker.close();
+      }
     });
   });
 
