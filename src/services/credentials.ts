@@ -75,8 +75,14 @@ export function createCredentialService(deps: { knex: Knex; audit: AuditService;
      * be used to guess it.
      */
     async confirmPassword(tenantId: string, user: User, password: string, request: Pick<Actor, 'ip' | 'userAgent'>): Promise<boolean> {
-      if (await deps.passwords.verify(user.passwordHash, password)) return true;
-      await deps.lockout.recordFailure(tenantId, user.id, await deps.policies.get(tenantId), request);
+      const policy = await deps.policies.get(tenantId);
+      const reservation = await deps.lockout.reserveAttempt(tenantId, user.id, policy);
+      if (!reservation.allowed) return false;
+      if (await deps.passwords.verify(user.passwordHash, password)) {
+        await deps.lockout.releaseAttempt(tenantId, user.id);
+        return true;
+      }
+      await deps.lockout.attemptFailed(tenantId, user.id, policy, reservation, request);
       return false;
     },
 

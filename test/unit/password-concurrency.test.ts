@@ -14,7 +14,7 @@ function fakeHasher() {
     return value;
   };
   const hasher: PasswordHasher = {
-    stats: { verifications: 0 },
+    stats: { verifications: 0, dummyVerifications: 0 },
     hash: (password) => work(`hash:${password}`),
     verify: async (hash, password) => {
       if (password === 'boom') {
