@@ -8,6 +8,7 @@ import { redactUrl } from './logger.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
+import { rehashLegacyPayloadIds, withHashedIds } from './oidc/hashed-ids.ts';
 import { createFindAccount } from './oidc/account.ts';
 import { buildConfiguration } from './oidc/configuration.ts';
 import { createProvider } from './oidc/provider.ts';
@@ -93,11 +94,16 @@ export async function startServer(context: GatehouseContext, options: StartServe
   await context.authorization.invalidateAll();
   await context.applications.ensureAccountClient(issuer);
 
+  // Artefacts stored under their raw value by an older version move under their keyed hash.
+  await rehashLegacyPayloadIds(context.payloads, context.keys.hashKey);
   const configuration = buildConfiguration({
     config,
     issuer,
     adapter: withSessionChecks(
-      createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl, refreshReuseGraceSeconds: config.refreshReuseGraceSeconds }),
+      withHashedIds(
+        createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl, refreshReuseGraceSeconds: config.refreshReuseGraceSeconds }),
+        { hashKey: context.keys.hashKey, store: context.store },
+      ),
       context.sessions,
     ),
     findAccount: createFindAccount({ users: context.users, authorization: context.authorization, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo }),
