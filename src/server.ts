@@ -5,6 +5,7 @@ import type Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { GatehouseContext } from './context.ts';
 import { redactUrl } from './logger.ts';
+import { rejectControlCharacters } from './middleware/control-chars.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
@@ -130,6 +131,7 @@ export async function startServer(context: GatehouseContext, options: StartServe
   }
   provider.use(securityHeaders());
   provider.use(errorHandler({ logger, renderer }));
+  provider.use(rejectControlCharacters());
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() });
   provider.use(under(/^\/(healthz|readyz)$/i, health));
   // Outside recordGrantIdentity: by the time it records the session's grant, the identity is known.
