@@ -55,7 +55,7 @@ describe(`account security (${storageMode})`, function () {
   before(async () => {
     smtp = await startSmtpServer();
     // Lower argon2 cost keeps the 200 parallel attempts below quick; the code path is the same.
-    gh = await startTestGatehouse({ SMTP_URL: smtp.url, GATEHOUSE_ARGON2_MEMORY_KIB: '1024', GATEHOUSE_ARGON2_TIME_COST: '1' });
+    gh = await startTestGatehouse({ SMTP_URL: smtp.url, GATEHOUSE_ARGON2_MEMORY_KIB: '1024', GATEHOUSE_ARGON2_TIME_COST: '1', GATEHOUSE_PASSWORD_HASH_QUEUE: '1000' });
     gh.context.events.on(async (event) => {
       events.push(event);
     });

@@ -45,4 +45,14 @@ describe('password hashing concurrency', () => {
     assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'fulfilled']);
     assert.equal(fake.peak(), 1);
   });
+
+  it('bounds the line: past maxWaiting a call fails at once with service.busy (503) and the rest are served', async () => {
+    const fake = fakeHasher();
+    const limited = limitPasswordConcurrency(fake.hasher, 1, 2);
+    const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => limited.hash(`p${i}`)));
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    const refused = (results[3] as PromiseRejectedResult).reason as { code: string; status: number };
+    assert.deepEqual([refused.code, refused.status], ['service.busy', 503]);
+    assert.equal(await limited.hash('later'), 'hash:later', 'a later call is served again');
+  });
 });
