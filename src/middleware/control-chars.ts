@@ -47,7 +47,7 @@ function findInParams(params: URLSearchParams): string | undefined {
   return undefined;
 }
 
-async function readAll(req: IncomingMessage): Promise<Buffer | undefined> {
+async function readAll(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req.iterator({ destroyOnReturn: false })) {
@@ -60,10 +60,10 @@ async function readAll(req: IncomingMessage): Promise<Buffer | undefined> {
 
 /** Makes the request stream give `body` to its next reader, as if it had not been read. */
 function replay(req: IncomingMessage, body: Buffer, complete: boolean): void {
-  const remaining = req.iterator({ destroyOnReturn: false });
+  const rest = req.iterator.bind(req);
   async function* chunks() {
     yield body;
-    if (!complete) for await (const chunk of remaining) yield chunk as Buffer;
+    if (!complete) for await (const chunk of rest({ destroyOnReturn: false })) yield chunk as Buffer;
   }
   Object.defineProperty(req, 'readable', { value: true, configurable: true });
   Object.defineProperty(req, 'iterator', { value: () => chunks(), configurable: true });
@@ -78,7 +78,7 @@ export function rejectControlCharacters() {
     const form = ctx.is('application/x-www-form-urlencoded');
     const json = ctx.is('application/json', '+json');
     if (!field && (form || json) && ctx.req.readable && (ctx.request.length ?? 0) <= INSPECT_LIMIT) {
-      const body = (await readAll(ctx.req)) ?? Buffer.alloc(0);
+      const body = await readAll(ctx.req);
       const complete = body.length <= INSPECT_LIMIT;
       replay(ctx.req, body, complete);
       if (complete) {
