@@ -173,12 +173,12 @@ export function createSignInService(deps: {
         await deps.passwords.verify(undefined, input.password);
         return { kind: 'failed', reason: 'unknown' };
       }
-      const row = (await security.securityRow(tenantId, user.id))!;
-      if (await deps.lockout.isLocked(row)) {
+      // The user row carries the lock: no second query before the hash is checked.
+      if (await deps.lockout.isLocked({ id: user.id, tenant_id: tenantId, status: user.status, locked_until: user.lockedUntil })) {
         await deps.passwords.verify(undefined, input.password);
         return { kind: 'failed', reason: 'locked', userId: user.id };
       }
-      if (row.status === 'inactive') {
+      if (user.status === 'inactive') {
         await deps.passwords.verify(undefined, input.password);
         await deps.lockout.releaseIpAttempt(tenantId, input.ip);
         return { kind: 'failed', reason: 'inactive', userId: user.id };
