@@ -70,7 +70,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const tenantId = DEFAULT_TENANT;
     const knex = db.knex;
     const audit = createAuditService(knex, logger, { retentionDays: config.auditRetentionDays });
-    const passwords = limitPasswordConcurrency(createPasswordHasher(config.argon2), config.passwordHashConcurrency);
+    const passwords = limitPasswordConcurrency(createPasswordHasher(config.argon2), config.passwordHashConcurrency, config.passwordHashQueue);
     // Reactions to user changes (ending sessions, notification mails) subscribe here.
     const events = createUserEvents();
     // Jobs register here; the server starts the timers, CLI commands never do.

@@ -5,9 +5,11 @@ import type Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { GatehouseContext } from './context.ts';
 import { redactUrl } from './logger.ts';
+import { rejectControlCharacters } from './middleware/control-chars.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { createAdapterFactory, revokeGrant } from './oidc/adapter.ts';
+import { rehashLegacyPayloadIds, withHashedIds } from './oidc/hashed-ids.ts';
 import { createFindAccount } from './oidc/account.ts';
 import { buildConfiguration } from './oidc/configuration.ts';
 import { createProvider } from './oidc/provider.ts';
@@ -180,14 +182,19 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   await context.authorization.invalidateAll();
   await context.applications.ensureAccountClient(issuer);
 
+  // Artefacts stored under their raw value by an older version move under their keyed hash.
+  await rehashLegacyPayloadIds(context.payloads, context.keys.hashKey);
   const configuration = buildConfiguration({
     config,
     issuer,
     adapter: withSessionChecks(
-      createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl, refreshReuseGraceSeconds: async (clientId) => {
-        const app = clientId ? await context.applications.findForOidc(clientId) : undefined;
-        return app ? refreshReuseGraceOf(app) : 0;
-      } }),
+      withHashedIds(
+        createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl, refreshReuseGraceSeconds: async (clientId) => {
+          const app = clientId ? await context.applications.findForOidc(clientId) : undefined;
+          return app ? refreshReuseGraceOf(app) : 0;
+        } }),
+        { hashKey: context.keys.hashKey, store: context.store },
+      ),
       context.sessions,
     ),
     findAccount: createFindAccount({ users: context.users, authorization: context.authorization, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo, identityFlow }),
@@ -218,6 +225,8 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   observeGrants(provider);
   provider.use(securityHeaders());
   provider.use(errorHandler({ logger, renderer }));
+  // NUL and control characters refused before anything reads the request (src/middleware/control-chars.ts).
+  provider.use(rejectControlCharacters());
   // Protocol details oidc-provider leaves open (src/oidc/protocol.ts).
   if (!nativePostMethods(issuer)) provider.use(postAsGet());
   provider.use(revocationWithoutContentType());

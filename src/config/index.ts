@@ -94,6 +94,7 @@ const envSchema = z.object({
   GATEHOUSE_ARGON2_TIME_COST: z.coerce.number().int().min(1).max(100).default(2),
   GATEHOUSE_ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
   GATEHOUSE_PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+  GATEHOUSE_PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(100_000).default(128),
   SMTP_URL: urlWithProtocols(['smtp:', 'smtps:']).optional(),
   GATEHOUSE_MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
   GATEHOUSE_RESET_TOKEN_TTL: z.coerce.number().int().min(300).max(86400).default(1800),
@@ -146,6 +147,8 @@ export interface Config {
   readonly auditRetentionDays: number;
   /** argon2id computations at once (sign-ins, password changes); default one per core. */
   readonly passwordHashConcurrency: number;
+  /** Password hash computations that may wait for a slot; past that, 503 with Retry-After. */
+  readonly passwordHashQueue: number;
   readonly logLevel: Env['LOG_LEVEL'];
   /** The pages' language when the request asks for none Gatehouse has. */
   readonly defaultLocale: Env['GATEHOUSE_DEFAULT_LOCALE'];
@@ -220,6 +223,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy: e.GATEHOUSE_TRUST_PROXY,
     auditRetentionDays: e.GATEHOUSE_AUDIT_RETENTION_DAYS,
     passwordHashConcurrency: e.GATEHOUSE_PASSWORD_HASH_CONCURRENCY ?? os.availableParallelism(),
+    passwordHashQueue: e.GATEHOUSE_PASSWORD_HASH_QUEUE,
     logLevel: e.LOG_LEVEL,
     defaultLocale: e.GATEHOUSE_DEFAULT_LOCALE,
     shutdownDelaySeconds: e.GATEHOUSE_SHUTDOWN_DELAY,

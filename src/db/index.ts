@@ -100,6 +100,9 @@ async function openPostgres(databaseUrl: string, poolMax: number, purpose: strin
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     },
     pool: { min: 0, max: poolMax },
+    // A failed statement's error message carries the SQL with placeholders, never its values
+    // (hashes, tokens): knex would otherwise inline them into the message (src/logger.ts).
+    compileSqlOnError: false,
     acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
     ...(log ? { log: { warn: (m: unknown) => log.warn(text(m)), error: (m: unknown) => log.error(text(m)), deprecate: (m: unknown) => log.warn(text(m)), debug: () => undefined } } : {}),
   });
@@ -239,7 +242,7 @@ async function openPglite(dataDir: string, purpose: string): Promise<Database> {
     // code inside a transaction must use the transaction, or it waits for itself.
     // knex's types know no `pglite` key; knex-pglite reads it from what the function returns.
     const connection: Knex.PgConnectionConfig & { pglite: PGlite } = { pglite: instance };
-    knex = knexFactory({ client: PgLiteClient as unknown as typeof Knex.Client, connection: () => connection });
+    knex = knexFactory({ client: PgLiteClient as unknown as typeof Knex.Client, connection: () => connection, compileSqlOnError: false });
     await knex.raw('select 1');
   } catch (error) {
     await knex?.destroy().catch(() => undefined);

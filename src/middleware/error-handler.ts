@@ -52,6 +52,8 @@ export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
       const message = known?.message ?? 'An unexpected error occurred. Please try again later.';
       if (!known) deps.logger.error({ err: error, path: ctx.path }, 'unhandled error');
       ctx.status = status;
+      // A refusal for load (the password hashing line is full) says when to come back.
+      if (status === 503) ctx.set('retry-after', RETRY_AFTER_SECONDS);
       if (API_PATHS.test(ctx.path)) {
         ctx.type = 'application/problem+json';
         ctx.body = { type: 'about:blank', title: message, status, code, ...(known?.details ? { details: known.details } : {}) };

@@ -74,6 +74,23 @@ export function createOidcPayloadQueries(knex: Knex) {
       const rows: { id: string }[] = await knex('oidc_payloads').where({ model, tenant_id: tenantId, account_id: accountId }).select('id');
       return rows.map((r) => r.id);
     },
+    /**
+     * Rows still under a raw id (stored before ids were hashed, src/oidc/hashed-ids.ts). The
+     * predicate is the partial index's (migrations/20261204300000_oidc_payloads_unhashed.ts), so
+     * once none are left this costs an empty index scan.
+     */
+    async unhashedIds(limit: number): Promise<{ model: string; id: string }[]> {
+      const result = await knex.raw(`select model, id from oidc_payloads where model <> 'Grant' and id not like 'hmac-sha256:%' limit ?`, [limit]);
+      return result.rows as { model: string; id: string }[];
+    },
+    /** Moves a row to its hashed id and takes the raw value out of its payload; a copy already under the new id wins. */
+    async rekey(model: string, id: string, newId: string): Promise<void> {
+      await knex.transaction(async (trx) => {
+        const taken = await trx('oidc_payloads').where({ model, id: newId }).first('id');
+        if (taken) await trx('oidc_payloads').where({ model, id }).delete();
+        else await trx('oidc_payloads').where({ model, id }).update({ id: newId, payload: trx.raw(`payload - 'jti'`) });
+      });
+    },
     async deleteExpired(): Promise<number> {
       return knex('oidc_payloads').where('expires_at', '<', knex.fn.now()).delete();
     },

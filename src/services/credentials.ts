@@ -10,7 +10,7 @@ import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
 import type { MfaService } from './mfa.ts';
 import { checkPassword, historyViolation, policyError, type PasswordPolicy, type PasswordPolicyService, type Violation } from './password-policy.ts';
-import { hashScheme, type PasswordHasher } from './passwords.ts';
+import { hashCostProblem, hashScheme, type PasswordHasher } from './passwords.ts';
 import type { UserEvents } from './user-events.ts';
 import type { LockoutService } from './lockout.ts';
 
@@ -75,8 +75,14 @@ export function createCredentialService(deps: { knex: Knex; audit: AuditService;
      * be used to guess it.
      */
     async confirmPassword(tenantId: string, user: User, password: string, request: Pick<Actor, 'ip' | 'userAgent'>): Promise<boolean> {
-      if (await deps.passwords.verify(user.passwordHash, password)) return true;
-      await deps.lockout.recordFailure(tenantId, user.id, await deps.policies.get(tenantId), request);
+      const policy = await deps.policies.get(tenantId);
+      const reservation = await deps.lockout.reserveAttempt(tenantId, user.id, policy);
+      if (!reservation.allowed) return false;
+      if (await deps.passwords.verify(user.passwordHash, password)) {
+        await deps.lockout.releaseAttempt(tenantId, user.id);
+        return true;
+      }
+      await deps.lockout.attemptFailed(tenantId, user.id, policy, reservation, request);
       return false;
     },
 
@@ -100,6 +106,8 @@ export function createCredentialService(deps: { knex: Knex; audit: AuditService;
       if (!hashScheme(hash)) {
         throw new AppError('user.unsupported_hash', 400, 'passwordHash must be an argon2 ($argon2id$, $argon2i$), bcrypt ($2a$, $2b$, $2y$) or PBKDF2 (pbkdf2_sha256$… or $pbkdf2-sha256$…) hash');
       }
+      const tooCostly = hashCostProblem(hash);
+      if (tooCostly) throw new AppError('user.hash_cost', 400, `passwordHash: ${tooCostly}`, { field: 'passwordHash' });
     },
 
     /** Records a new user's first password in the history (in the creating transaction). */

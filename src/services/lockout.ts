@@ -6,6 +6,10 @@
 //   failures exactly one sees the threshold, so an account locks once, at exactly N.
 // - per IP address: failures of any account within a window; past the limit, sign-in from that
 //   address is refused without checking the password (so it costs no argon2id work either).
+// Both are reservations: an attempt takes its count (INCR) before the secret is checked, and gives
+// it back (decrIfPositive) only when the secret was right. A check-then-count would let N
+// parallel attempts all read "below the limit" and all be checked; here the limit is the number
+// of counts handed out, so it holds however many arrive at once (ASVS 5 V6.3.5).
 // The lock itself is durable in PostgreSQL (status `locked`, locked_until), recorded in the
 // status history and the audit log, and lifted by the cool-down running out or an administrator.
 import type { Knex } from 'knex';
@@ -28,6 +32,13 @@ export interface FailureResult {
   /** The failure came when the account had already reached the threshold. */
   beyondThreshold: boolean;
   failures: number;
+}
+
+export interface AttemptReservation {
+  /** False past the threshold: the secret must not be checked. */
+  allowed: boolean;
+  /** The count this attempt took (1 for the first since the last success). */
+  attempt: number;
 }
 
 export function cooldownSeconds(policy: PasswordPolicy, lockNumber: number): number {
@@ -90,8 +101,23 @@ export function createLockoutService(deps: { knex: Knex; store: KeyValueStore; a
       return false;
     },
 
-    async recordFailure(tenantId: string, userId: string, policy: PasswordPolicy, request: Pick<Actor, 'ip' | 'userAgent'>): Promise<FailureResult> {
-      const failures = await deps.store.incr(failureKey(tenantId, userId), FAILURE_WINDOW_SECONDS);
+    /**
+     * Takes one attempt at the account's secrets before checking one. `allowed` is false once the
+     * threshold's worth of attempts is taken: that attempt must not be checked at all. A right
+     * secret gives the attempt back (releaseAttempt); a wrong one is settled with attemptFailed.
+     */
+    async reserveAttempt(tenantId: string, userId: string, policy: PasswordPolicy): Promise<AttemptReservation> {
+      const attempt = await deps.store.incr(failureKey(tenantId, userId), FAILURE_WINDOW_SECONDS);
+      return { allowed: attempt <= policy.lockout.threshold, attempt };
+    },
+
+    async releaseAttempt(tenantId: string, userId: string): Promise<void> {
+      await deps.store.decrIfPositive(failureKey(tenantId, userId));
+    },
+
+    /** The reserved attempt was a wrong secret: the one that took the threshold's count locks. */
+    async attemptFailed(tenantId: string, userId: string, policy: PasswordPolicy, reservation: AttemptReservation, request: Pick<Actor, 'ip' | 'userAgent'>): Promise<FailureResult> {
+      const failures = reservation.attempt;
       const threshold = policy.lockout.threshold;
       if (failures === threshold) {
         const until = await lock(tenantId, userId, policy, failures, request);
@@ -115,15 +141,19 @@ export function createLockoutService(deps: { knex: Knex; store: KeyValueStore; a
       return Number((await deps.store.get(failureKey(tenantId, userId))) ?? 0);
     },
 
-    /** Seconds until the address may try again; 0 when it is not throttled. */
-    async ipThrottled(tenantId: string, ip: string, policy: PasswordPolicy): Promise<number> {
-      const count = Number((await deps.store.get(ipKey(tenantId, ip))) ?? 0);
-      if (count < policy.ipThrottle.maxFailures) return 0;
+    /**
+     * Takes one attempt from the address's allowance before any check: 0 when taken, otherwise
+     * the seconds until the address may try again (and nothing may be checked for it).
+     */
+    async reserveIpAttempt(tenantId: string, ip: string, policy: PasswordPolicy): Promise<number> {
+      const count = await deps.store.incr(ipKey(tenantId, ip), policy.ipThrottle.windowSeconds);
+      if (count <= policy.ipThrottle.maxFailures) return 0;
       return Math.max((await deps.store.ttl(ipKey(tenantId, ip))) ?? 1, 1);
     },
 
-    async recordIpFailure(tenantId: string, ip: string, policy: PasswordPolicy): Promise<void> {
-      await deps.store.incr(ipKey(tenantId, ip), policy.ipThrottle.windowSeconds);
+    /** The address's reserved attempt succeeded: it does not count as a failure. */
+    async releaseIpAttempt(tenantId: string, ip: string): Promise<void> {
+      await deps.store.decrIfPositive(ipKey(tenantId, ip));
     },
 
     /** An administrator lifts a lock. 409 when the user is not locked. */

@@ -24,6 +24,12 @@ import { keyedHash, randomToken } from './secrets.ts';
 
 const MAIL_INTERVAL_SECONDS = 60;
 
+/** The holder of the link owns the mailbox, so the lock's end may be named. */
+function lockedError(until: Date | string | null): AppError {
+  const when = until ? ` Try again after ${new Date(until).toISOString().slice(0, 16).replace('T', ' ')} UTC.` : ' An administrator can unlock it.';
+  return new AppError('password_reset.locked', 423, `This account is locked after too many failed attempts.${when}`);
+}
+
 export const RESET_LINK_INVALID = 'This link has expired or was already used. Ask for a new one.';
 
 export function createPasswordResetService(deps: {
@@ -69,9 +75,9 @@ export function createPasswordResetService(deps: {
      */
     async request(tenantId: string, login: string, linkBase: string, ip: string): Promise<void> {
       const policy = await deps.policies.get(tenantId);
-      if (await deps.lockout.ipThrottled(tenantId, ip, policy)) throw new AppError('password_reset.throttled', 429, 'Too many requests from your network. Try again later.');
-      // Counted like a failed sign-in: asking is cheap for an attacker, mail is not for us.
-      await deps.lockout.recordIpFailure(tenantId, ip, policy);
+      // Counted like a failed sign-in (and never given back): asking is cheap for an attacker,
+      // mail is not for us.
+      if (await deps.lockout.reserveIpAttempt(tenantId, ip, policy)) throw new AppError('password_reset.throttled', 429, 'Too many requests from your network. Try again later.');
       const job = sendLink(tenantId, login.trim(), linkBase)
         .catch((error: unknown) => deps.logger.error({ err: { message: (error as Error).message } }, 'password reset mail not sent'))
         .finally(() => pending.delete(job));
@@ -108,17 +114,29 @@ export function createPasswordResetService(deps: {
       const user = await userOf(tenantId, input.token);
       if (!user) throw new AppError('password_reset.invalid', 400, RESET_LINK_INVALID);
       const policy = await deps.policies.get(tenantId);
+      // A locked account waits for its lock to end: the link does not lift a lock (a lock that
+      // has run out is lifted by isLocked itself).
+      const row = await queries.securityRow(tenantId, user.id);
+      if (row && (await deps.lockout.isLocked(row))) throw lockedError(row.locked_until);
       if (await deps.mfa.enabled(tenantId, user.id)) {
+        // The second factor is guessed like any other (ASVS 5 V6.3.5): the attempt is taken from
+        // the address and the account before the code is checked, and a wrong one counts.
+        const ip = actor.ip ?? undefined;
+        if (ip && (await deps.lockout.reserveIpAttempt(tenantId, ip, policy))) throw new AppError('password_reset.throttled', 429, 'Too many failed attempts from your network. Try again later.');
+        const reservation = await deps.lockout.reserveAttempt(tenantId, user.id, policy);
+        if (!reservation.allowed) throw lockedError((await queries.securityRow(tenantId, user.id))?.locked_until ?? null);
         const ok = input.code
           ? await deps.mfa.verifyTotp(tenantId, user.id, input.code)
           : input.recoveryCode
             ? await deps.mfa.useRecoveryCode(tenantId, user.id, input.recoveryCode, actor)
             : false;
         if (!ok) {
-          // Second-factor guesses count towards the account's lockout like any other.
-          await deps.lockout.recordFailure(tenantId, user.id, policy, actor);
+          const result = await deps.lockout.attemptFailed(tenantId, user.id, policy, reservation, actor);
+          if (result.locked || result.beyondThreshold) throw lockedError((await queries.securityRow(tenantId, user.id))?.locked_until ?? null);
           throw new AppError('password_reset.second_factor', 400, 'Enter a current code from your authenticator app, or one of your recovery codes.');
         }
+        await deps.lockout.releaseAttempt(tenantId, user.id);
+        if (ip) await deps.lockout.releaseIpAttempt(tenantId, ip);
       }
       const tokenHash = hashToken(input.token);
       await deps.credentials.setPassword(tenantId, user, input.password, {

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import argon2 from 'argon2';
 import bcrypt from 'bcryptjs';
 import { recordPasswordHashWait, setPasswordHashQueue } from '../telemetry/metrics.ts';
+import { AppError } from './errors.ts';
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -59,6 +60,34 @@ export function hashScheme(encoded: string): HashScheme | undefined {
   return undefined;
 }
 
+/**
+ * The most work an imported hash may ask of one verification. Above these a single sign-in would
+ * hold a core (or, for argon2, memory) for seconds to minutes: a denial of service by import.
+ * They sit above what current guidance recommends (OWASP Password Storage Cheat Sheet: PBKDF2-SHA1
+ * 1.3M, bcrypt 10+, argon2id 19-47 MiB; RFC 9106 §4: 64 MiB, t=3), so real exports fit.
+ */
+export const HASH_COST_LIMITS = { pbkdf2Iterations: 2_000_000, bcryptCost: 14, argon2MemoryKib: 131_072, argon2TimeCost: 10, argon2Parallelism: 16 };
+
+/** Why a hash Gatehouse can verify costs too much to verify; undefined when it is within bounds. */
+export function hashCostProblem(encoded: string): string | undefined {
+  const scheme = hashScheme(encoded);
+  const limits = HASH_COST_LIMITS;
+  if (scheme === 'pbkdf2') {
+    const { iterations } = parsePbkdf2(encoded)!;
+    if (iterations > limits.pbkdf2Iterations) return `PBKDF2 with ${iterations} iterations is above the ${limits.pbkdf2Iterations} accepted`;
+  } else if (scheme === 'bcrypt') {
+    const cost = Number(encoded.slice(4, 6));
+    if (cost < 4 || cost > limits.bcryptCost) return `bcrypt cost ${cost} is outside the 4 to ${limits.bcryptCost} accepted`;
+  } else if (scheme === 'argon2id' || scheme === 'argon2') {
+    const params = Object.fromEntries([...encoded.matchAll(/[$,]([mtp])=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+    const { m = 0, t = 0, p = 0 } = params as Record<string, number>;
+    if (m > limits.argon2MemoryKib) return `argon2 memory ${m} KiB is above the ${limits.argon2MemoryKib} KiB accepted`;
+    if (t > limits.argon2TimeCost) return `argon2 time cost ${t} is above the ${limits.argon2TimeCost} accepted`;
+    if (p > limits.argon2Parallelism) return `argon2 parallelism ${p} is above the ${limits.argon2Parallelism} accepted`;
+  }
+  return undefined;
+}
+
 export function createPasswordHasher(options: PasswordHashOptions = DEFAULT_PASSWORD_HASH_OPTIONS) {
   const hashOptions = { type: argon2.argon2id as 0 | 1 | 2, ...options };
   // A real hash of a random value: verifying against it costs what a real verification costs,
@@ -67,8 +96,11 @@ export function createPasswordHasher(options: PasswordHashOptions = DEFAULT_PASS
   // Unicode normalisation before hashing (NIST 800-63B rev 4 §3.1.1.2: NFKC or NFKD), so the same
   // password typed on two keyboards or systems hashes the same.
   const normalize = (password: string) => password.normalize('NFKC');
-  /** Hash verifications done (a test counts them to show an unknown user costs one too). */
-  const stats = { verifications: 0 };
+  /**
+   * Hash verifications done, and how many of them were against the dummy hash (tests count them:
+   * an unknown user costs one too; past a limit no real hash is checked).
+   */
+  const stats = { verifications: 0, dummyVerifications: 0 };
 
   async function verifyLegacy(encoded: string, scheme: 'bcrypt' | 'pbkdf2', password: string): Promise<boolean> {
     // Another system may or may not have normalised before hashing: try the password as typed,
@@ -95,8 +127,11 @@ export function createPasswordHasher(options: PasswordHashOptions = DEFAULT_PASS
       // Oversize input is refused before any hashing work (and says nothing about the account).
       if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) return false;
       stats.verifications += 1;
-      const scheme = hash ? hashScheme(hash) : undefined;
+      // A hash beyond the cost limits (stored before they existed) is not worth its work: it
+      // answers like an unknown user, and the account needs a reset.
+      const scheme = hash && !hashCostProblem(hash) ? hashScheme(hash) : undefined;
       if (!hash || !scheme) {
+        stats.dummyVerifications += 1;
         dummyHash ??= argon2.hash(`dummy-${Math.random()}`, hashOptions);
         await argon2.verify(await dummyHash, normalize(password)).catch(() => false);
         return false;
@@ -127,12 +162,16 @@ export type PasswordHasher = ReturnType<typeof createPasswordHasher>;
  * holds its memory cost (19 MiB by default) and a libuv thread for its whole run, and on a machine with N cores more than N
  * at once only share the same cores (no more verifications per second): a burst of sign-ins
  * would instead hold memory and every threadpool thread, starving the other users of the pool
- * (WebCrypto signing of ID tokens, file reads). Default: one per core.
+ * (WebCrypto signing of ID tokens, file reads). Default: one per core. At most `maxWaiting`
+ * wait their turn; past that a call fails at once with AppError service.busy (503).
  */
-export function limitPasswordConcurrency<H extends PasswordHasher>(hasher: H, max: number): H {
+export function limitPasswordConcurrency<H extends PasswordHasher>(hasher: H, max: number, maxWaiting = Number.POSITIVE_INFINITY): H {
   let running = 0;
   const waiting: (() => void)[] = [];
   const limited = <A extends unknown[], R>(work: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    // A full line is answered at once (503 with Retry-After) rather than queued without end: a
+    // burst would otherwise make every sign-in behind it wait (RFC 9110 §15.6.4).
+    if (running >= max && waiting.length >= maxWaiting) throw new AppError('service.busy', 503, 'Too many sign-ins at once. Try again in a few seconds.');
     if (running >= max) {
       const queued = performance.now();
       setPasswordHashQueue(waiting.length + 1);

@@ -7,7 +7,9 @@
 // Rules of the password step (OWASP ASVS 5 V6.3; NIST SP 800-63B rev 4 §3.2.2):
 // - an unknown user, a locked account and a wrong password get the same answer and the same
 //   cost: exactly one argon2id verification each (a dummy hash for unknown users);
-// - the per-IP throttle is checked first and, when it applies, costs no verification at all;
+// - the per-IP throttle and the account's lockout are reservations taken before the password is
+//   checked (lockout.ts): past either limit the real hash is not checked at all, however many
+//   attempts arrive at once; past the IP limit no verification happens at all;
 // - the account's failure counter is reset only when the whole sign-in completes, so knowing the
 //   password does not buy unlimited guesses at the second factor.
 import type { Knex } from 'knex';
@@ -109,16 +111,35 @@ export function createSignInService(deps: {
     return { kind: 'step', step: progress.step, userId: progress.userId, ...(progress.expired !== undefined ? { expired: progress.expired } : {}) };
   }
 
-  /** A wrong second-factor code: counted towards the lockout; a lock ends this sign-in. */
-  async function secondFactorFailed(tenantId: string, uid: string, progress: Progress, request: Pick<Actor, 'ip' | 'userAgent'>, stepName: SignInStep): Promise<SignInOutcome> {
+  /**
+   * A second-factor check under the same reservations as the password: the attempt is taken from
+   * the account and the address before the code is checked, so parallel guesses cannot outrun
+   * the lockout; a wrong code settles as a failure and a lock ends this sign-in. Answers the
+   * check's value when it passed, otherwise the outcome to show.
+   */
+  async function guardedSecondFactor<T>(tenantId: string, uid: string, progress: Progress, request: Pick<Actor, 'ip' | 'userAgent'>, stepName: SignInStep, check: () => Promise<T | false | undefined>): Promise<{ passed: T } | { outcome: SignInOutcome }> {
     const policy = await deps.policies.get(tenantId);
-    if (request.ip) await deps.lockout.recordIpFailure(tenantId, request.ip, policy);
-    const result = await deps.lockout.recordFailure(tenantId, progress.userId, policy, request);
+    if (request.ip) {
+      const retryAfter = await deps.lockout.reserveIpAttempt(tenantId, request.ip, policy);
+      if (retryAfter > 0) return { outcome: { kind: 'throttled', retryAfterSeconds: retryAfter } };
+    }
+    const reservation = await deps.lockout.reserveAttempt(tenantId, progress.userId, policy);
+    if (!reservation.allowed) {
+      await deps.store.del(key(tenantId, uid));
+      return { outcome: { kind: 'failed', reason: 'locked', userId: progress.userId } };
+    }
+    const passed = await check();
+    if (passed) {
+      await deps.lockout.releaseAttempt(tenantId, progress.userId);
+      if (request.ip) await deps.lockout.releaseIpAttempt(tenantId, request.ip);
+      return { passed };
+    }
+    const result = await deps.lockout.attemptFailed(tenantId, progress.userId, policy, reservation, request);
     if (result.locked || result.beyondThreshold) {
       await deps.store.del(key(tenantId, uid));
-      return { kind: 'failed', reason: 'locked', userId: progress.userId };
+      return { outcome: { kind: 'failed', reason: 'locked', userId: progress.userId } };
     }
-    return { kind: 'retry', step: stepName, userId: progress.userId, message: 'That code is not valid. Enter the current code from your authenticator app.' };
+    return { outcome: { kind: 'retry', step: stepName, userId: progress.userId, message: 'That code is not valid. Enter the current code from your authenticator app.' } };
   }
 
   const service = {
@@ -142,27 +163,39 @@ export function createSignInService(deps: {
 
     async password(tenantId: string, input: { uid: string; login: string; password: string; clientId?: string; ip: string; userAgent: string | null }): Promise<SignInOutcome> {
       const policy = await deps.policies.get(tenantId);
-      const retryAfter = await deps.lockout.ipThrottled(tenantId, input.ip, policy);
+      // The address's attempt is taken before anything is checked; past the limit nothing is.
+      const retryAfter = await deps.lockout.reserveIpAttempt(tenantId, input.ip, policy);
       if (retryAfter > 0) return { kind: 'throttled', retryAfterSeconds: retryAfter };
       const user: User | undefined = input.login.length <= 254 ? await users.findByLogin(tenantId, input.login) : undefined;
-      // Exactly one verification whatever follows: the answer costs the same for every case.
-      const ok = await deps.passwords.verify(user?.passwordHash, input.password);
       const request = { ip: input.ip, userAgent: input.userAgent };
+      // Exactly one verification whatever follows: the answer costs the same for every case. An
+      // attempt that may not check the real hash checks the dummy one (verify(undefined, ...)).
       if (!user) {
-        await deps.lockout.recordIpFailure(tenantId, input.ip, policy);
+        await deps.passwords.verify(undefined, input.password);
         return { kind: 'failed', reason: 'unknown' };
       }
-      const row = (await security.securityRow(tenantId, user.id))!;
-      if (await deps.lockout.isLocked(row)) {
-        await deps.lockout.recordIpFailure(tenantId, input.ip, policy);
+      // The user row carries the lock: no second query before the hash is checked.
+      if (await deps.lockout.isLocked({ id: user.id, tenant_id: tenantId, status: user.status, locked_until: user.lockedUntil })) {
+        await deps.passwords.verify(undefined, input.password);
         return { kind: 'failed', reason: 'locked', userId: user.id };
       }
-      if (row.status === 'inactive') return { kind: 'failed', reason: 'inactive', userId: user.id };
-      if (!ok) {
-        await deps.lockout.recordIpFailure(tenantId, input.ip, policy);
-        const result = await deps.lockout.recordFailure(tenantId, user.id, policy, request);
+      if (user.status === 'inactive') {
+        await deps.passwords.verify(undefined, input.password);
+        await deps.lockout.releaseIpAttempt(tenantId, input.ip);
+        return { kind: 'failed', reason: 'inactive', userId: user.id };
+      }
+      const reservation = await deps.lockout.reserveAttempt(tenantId, user.id, policy);
+      if (!reservation.allowed) {
+        await deps.passwords.verify(undefined, input.password);
+        return { kind: 'failed', reason: 'locked', userId: user.id };
+      }
+      if (!(await deps.passwords.verify(user.passwordHash, input.password))) {
+        const result = await deps.lockout.attemptFailed(tenantId, user.id, policy, reservation, request);
         return { kind: 'failed', reason: result.beyondThreshold ? 'locked' : 'password', userId: user.id };
       }
+      // The right password: neither the account's nor the address's count keeps this attempt.
+      await deps.lockout.releaseAttempt(tenantId, user.id);
+      await deps.lockout.releaseIpAttempt(tenantId, input.ip);
       if (user.passwordHash && deps.passwords.needsRehash(user.passwordHash)) {
         // An imported or older hash becomes argon2id with today's parameters; the cycle stays.
         await security.replaceHash(tenantId, user.id, await deps.passwords.hash(input.password));
@@ -173,7 +206,8 @@ export function createSignInService(deps: {
     async totp(tenantId: string, input: { uid: string; code: string; ip: string; userAgent: string | null }): Promise<SignInOutcome | undefined> {
       const progress = await load(tenantId, input.uid, 'totp');
       if (!progress) return undefined;
-      if (!(await deps.mfa.verifyTotp(tenantId, progress.userId, input.code))) return secondFactorFailed(tenantId, input.uid, progress, input, 'totp');
+      const checked = await guardedSecondFactor(tenantId, input.uid, progress, input, 'totp', () => deps.mfa.verifyTotp(tenantId, progress.userId, input.code));
+      if ('outcome' in checked) return checked.outcome;
       return advance(tenantId, input.uid, { ...progress, amr: [...progress.amr, 'otp'] });
     },
 
@@ -181,8 +215,9 @@ export function createSignInService(deps: {
       const progress = await load(tenantId, input.uid, 'totp');
       if (!progress) return undefined;
       const actor: Actor = { actorType: 'user', actorId: progress.userId, ip: input.ip, userAgent: input.userAgent };
-      if (!(await deps.mfa.useRecoveryCode(tenantId, progress.userId, input.code, actor))) {
-        const outcome = await secondFactorFailed(tenantId, input.uid, progress, input, 'totp');
+      const checked = await guardedSecondFactor(tenantId, input.uid, progress, input, 'totp', () => deps.mfa.useRecoveryCode(tenantId, progress.userId, input.code, actor));
+      if ('outcome' in checked) {
+        const { outcome } = checked;
         return outcome.kind === 'retry' ? { ...outcome, message: 'That recovery code is not valid or was already used.' } : outcome;
       }
       // A recovery code is a one-time password of its own (a look-up secret, NIST 800-63B rev 4 §3.1.2).
@@ -201,9 +236,9 @@ export function createSignInService(deps: {
       const progress = await load(tenantId, input.uid, 'enroll_totp');
       if (!progress) return undefined;
       const actor: Actor = { actorType: 'user', actorId: progress.userId, ip: input.ip, userAgent: input.userAgent };
-      const codes = await deps.mfa.confirmEnrollment(tenantId, progress.userId, input.code, actor);
-      if (!codes) return { outcome: await secondFactorFailed(tenantId, input.uid, progress, input, 'enroll_totp') };
-      return { outcome: await advance(tenantId, input.uid, { ...progress, amr: [...progress.amr, 'otp'] }), recoveryCodes: codes };
+      const checked = await guardedSecondFactor(tenantId, input.uid, progress, input, 'enroll_totp', () => deps.mfa.confirmEnrollment(tenantId, progress.userId, input.code, actor));
+      if ('outcome' in checked) return { outcome: checked.outcome };
+      return { outcome: await advance(tenantId, input.uid, { ...progress, amr: [...progress.amr, 'otp'] }), recoveryCodes: checked.passed };
     },
 
     async changePassword(tenantId: string, input: { uid: string; password: string; confirmation: string; ip: string; userAgent: string | null }): Promise<SignInOutcome | undefined> {

@@ -15,7 +15,7 @@
 // - rows are written with multi-row inserts in one transaction, so 100,000 rows take seconds, and
 //   each created user is audited like one created through the API.
 import { randomUUID } from 'node:crypto';
-import { hashScheme } from './passwords.ts';
+import { hashCostProblem, hashScheme } from './passwords.ts';
 import { parse } from 'csv-parse/sync';
 import type { Knex } from 'knex';
 import { createUserImportQueries, type ImportedUserRow } from '../queries/user-import.ts';
@@ -233,6 +233,7 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
         }
         const passwordHash = field('password_hash') || null;
         if (passwordHash && !importable(passwordHash)) problem('password_hash', 'not a supported password hash (argon2 such as $argon2id$v=19$m=19456,t=2,p=1$…, bcrypt $2b$…, or PBKDF2 pbkdf2_sha256$… / $pbkdf2-sha256$…)');
+        else if (passwordHash && hashCostProblem(passwordHash)) problem('password_hash', `too costly to verify: ${hashCostProblem(passwordHash)}`);
 
         if (rowProblems.length) {
           problems.push(...rowProblems);

@@ -190,6 +190,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KeyValueSto
       return next;
     },
 
+    async decrIfPositive(key) {
+      assertOpen();
+      const entry = live(key);
+      if (entry === undefined) return 0;
+      if (entry.kind !== 'string') throw new Error(WRONGTYPE);
+      if (!INTEGER_PATTERN.test(entry.value)) throw new Error(NOT_INTEGER);
+      const value = Number(entry.value);
+      if (value <= 0) return value;
+      entry.value = String(value - 1);
+      return value - 1;
+    },
+
     async ttl(key) {
       assertOpen();
       const entry = live(key);

@@ -40,6 +40,15 @@ return value
 `;
 const INCR_WITH_TTL_SHA = createHash('sha1').update(INCR_WITH_TTL_SCRIPT).digest('hex');
 
+// DECR only an existing counter above 0: a counter that expired is not brought back as -1 with
+// no expiry (a plain DECR would create it so).
+const DECR_IF_POSITIVE_SCRIPT = `
+local value = tonumber(redis.call('GET', KEYS[1]) or '0')
+if value > 0 then return redis.call('DECR', KEYS[1]) end
+return value
+`;
+const DECR_IF_POSITIVE_SHA = createHash('sha1').update(DECR_IF_POSITIVE_SCRIPT).digest('hex');
+
 // SET NX with the remaining TTL of another key (KEYS[2]), or ARGV[2] when that key is absent
 // (-2) or has no expiry (-1). One script, so the marker and its lifetime are decided together.
 const SET_NX_WITH_TTL_OF_SCRIPT = `
@@ -389,6 +398,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
       // The script cache is empty after a Redis restart or on a fresh server; runScript loads it.
       const reply = await runScript(INCR_WITH_TTL_SHA, INCR_WITH_TTL_SCRIPT, [k(key)], [ttlSeconds]);
       if (typeof reply !== 'number') throw new Error(`Unexpected INCR reply from Redis: ${String(reply)}`);
+      return reply;
+    },
+
+    async decrIfPositive(key) {
+      const reply = await runScript(DECR_IF_POSITIVE_SHA, DECR_IF_POSITIVE_SCRIPT, [k(key)], []);
+      if (typeof reply !== 'number') throw new Error(`Unexpected DECR reply from Redis: ${String(reply)}`);
       return reply;
     },
 

@@ -38,6 +38,12 @@ export interface KeyValueStore {
   del(...keys: string[]): Promise<number>;
   /** Atomic counter; the TTL is set when the counter is created and not extended by later calls. */
   incr(key: string, ttlSeconds?: number): Promise<number>;
+  /**
+   * Gives back one count of an existing counter (a reserved attempt that turned out fine): DECR
+   * only when the key exists and is above 0, keeping its TTL, so a counter that expired meanwhile
+   * is never recreated without a window. Returns the value after, 0 when there was none.
+   */
+  decrIfPositive(key: string): Promise<number>;
   /** Remaining seconds to live; undefined when the key is absent, -1 when it has no expiry. */
   ttl(key: string): Promise<number | undefined>;
   expire(key: string, ttlSeconds: number): Promise<void>;

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import { openContext, type GatehouseContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -34,7 +35,7 @@ export class TestClock {
   }
 }
 
-export async function startTestGatehouse(env: Record<string, string> = {}, options: { clock?: TestClock } = {}): Promise<TestGatehouse> {
+export async function startTestGatehouse(env: Record<string, string> = {}, options: { clock?: TestClock; logStream?: DestinationStream } = {}): Promise<TestGatehouse> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-test-'));
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -48,7 +49,8 @@ export async function startTestGatehouse(env: Record<string, string> = {}, optio
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...env,
   });
-  const logger = createLogger(config.logLevel);
+  // A test that reads the log gets every line from info up in its stream.
+  const logger = options.logStream ? createLogger('info', options.logStream) : createLogger(config.logLevel);
   const context = await openContext(config, logger, { purpose: 'test', migrate: true, now: options.clock?.now });
   // No job timers: a test runs a job with scheduler.runIfDue, and a timer firing in the same
   // slot would make that claim fail at random.

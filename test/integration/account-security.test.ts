@@ -12,6 +12,7 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { applySeed } from '../../src/services/seed.ts';
 import type { UserEvent } from '../../src/services/user-events.ts';
 import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
+import { appError } from '../helpers/assertions.ts';
 import { csrfOf, signInToAccount } from '../helpers/account.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { formWith, HttpClient, textOfId, type HttpResponse } from '../helpers/http.ts';
@@ -54,7 +55,7 @@ describe(`account security (${storageMode})`, function () {
   before(async () => {
     smtp = await startSmtpServer();
     // Lower argon2 cost keeps the 200 parallel attempts below quick; the code path is the same.
-    gh = await startTestGatehouse({ SMTP_URL: smtp.url, GATEHOUSE_ARGON2_MEMORY_KIB: '1024', GATEHOUSE_ARGON2_TIME_COST: '1' });
+    gh = await startTestGatehouse({ SMTP_URL: smtp.url, GATEHOUSE_ARGON2_MEMORY_KIB: '1024', GATEHOUSE_ARGON2_TIME_COST: '1', GATEHOUSE_PASSWORD_HASH_QUEUE: '1000' });
     gh.context.events.on(async (event) => {
       events.push(event);
     });
@@ -157,6 +158,46 @@ describe(`account security (${storageMode})`, function () {
       assert.equal(gh.context.passwords.stats.verifications, before, 'no hash verification');
       const elsewhere = await gh.context.signIn.password(tenant(), { uid: randomUUID(), login: user.username, password: user.password, ip: '203.0.113.100', userAgent: null });
       assert.equal(elsewhere.kind, 'done', 'other addresses are not affected');
+    });
+
+    it('reserves the address\'s attempt before checking: 200 parallel wrong sign-ins with maxFailures=20 check at most 20 passwords', async () => {
+      await setPolicy({ ipThrottle: { maxFailures: 20, windowSeconds: 600 } });
+      const user = await newUser();
+      const ip = '203.0.113.120';
+      const before = gh.context.passwords.stats.verifications;
+      const outcomes = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => gh.context.signIn.password(tenant(), { uid: randomUUID(), login: i % 2 ? user.username : uniqueName('nobody'), password: 'wrong-password-guess', ip, userAgent: null })),
+      );
+      const checked = gh.context.passwords.stats.verifications - before;
+      assert.ok(checked <= 20, `${checked} password verifications for 200 attempts with a limit of 20`);
+      assert.equal(outcomes.filter((o) => o.kind === 'throttled').length, 180, 'everything past the 20th was throttled');
+      // The right password from the throttled address is not even checked.
+      const right = await gh.context.signIn.password(tenant(), { uid: randomUUID(), login: user.username, password: user.password, ip, userAgent: null });
+      assert.equal(right.kind, 'throttled');
+    });
+
+    it('reserves the account\'s attempt before checking: 200 parallel wrong passwords from many addresses check the real hash at most N times', async () => {
+      const N = 5;
+      await setPolicy({ lockout: { threshold: N, cooldownSeconds: 300, maxCooldownSeconds: 3600 }, ipThrottle: { maxFailures: 100_000, windowSeconds: 900 } });
+      const user = await newUser();
+      const { stats } = gh.context.passwords;
+      const [all, dummy] = [stats.verifications, stats.dummyVerifications];
+      const outcomes = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => gh.context.signIn.password(tenant(), { uid: randomUUID(), login: user.username, password: 'wrong-password-guess', ip: `198.18.${Math.floor(i / 250)}.${i % 250}`, userAgent: null })),
+      );
+      const real = stats.verifications - all - (stats.dummyVerifications - dummy);
+      assert.ok(real <= N, `${real} checks of the real hash with a lockout threshold of ${N}`);
+      assert.equal(stats.verifications - all, 200, 'every attempt still cost one verification (the same answer time)');
+      assert.equal(outcomes.filter((o) => o.kind === 'failed' && o.reason === 'locked').length, 200 - N);
+      // The right password after the N wrong ones finds the account locked; a success gives its
+      // reservation back: a user who signs in right does not creep towards the lock.
+      assert.equal((await gh.context.users.findById(user.id))?.status, 'locked');
+      const other = await newUser();
+      for (let i = 0; i < N + 2; i += 1) {
+        const done = await gh.context.signIn.password(tenant(), { uid: randomUUID(), login: other.username, password: other.password, ...request });
+        assert.equal(done.kind, 'done');
+      }
+      assert.equal(await gh.context.lockout.failures(tenant(), other.id), 0);
     });
 
     it('refuses input over 1 KiB without hashing it', async () => {
@@ -367,6 +408,48 @@ describe(`account security (${storageMode})`, function () {
       assert.equal(again.status, 400);
       assert.match(again.body, /expired or was already used/);
       assert.equal((await gh.context.signIn.password(tenant(), { uid: randomUUID(), login: user.username, password: chosen, ...request })).kind, 'done');
+    });
+
+    it('counts wrong codes on the reset form towards the lockout, before checking them, and a locked account waits for the lock to end', async () => {
+      const N = 4;
+      await setPolicy({ lockout: { threshold: N, cooldownSeconds: 300, maxCooldownSeconds: 3600 }, ipThrottle: { maxFailures: 100_000, windowSeconds: 900 } });
+      const user = await newUser();
+      const enrollment = await gh.context.mfa.startEnrollment(tenant(), user);
+      await gh.context.mfa.confirmEnrollment(tenant(), user.id, await generate({ secret: enrollment.secret }), SYSTEM_ACTOR);
+      const token = await gh.context.passwordReset.issueToken(tenant(), user.id, 600);
+      const chosen = `reset-${randomUUID()}`;
+      const actor = { actorType: 'anonymous' as const, ip: '192.0.2.150', userAgent: null };
+      const attempt = (code: string) => gh.context.passwordReset.complete(tenant(), { token, password: chosen, code }, actor).then(() => 'reset', (error: { code?: string }) => error.code ?? String(error));
+      const answers = await Promise.all(Array.from({ length: 150 }, (_, i) => attempt(String(100000 + i))));
+      assert.equal(answers.filter((a) => a === 'password_reset.second_factor').length, N - 1, 'N-1 wrong codes told so');
+      assert.equal(answers.filter((a) => a === 'password_reset.locked').length, 150 - (N - 1), 'the rest met the lock');
+      assert.equal((await gh.context.users.findById(user.id))?.status, 'locked');
+      // A right code does not reset the password of a locked account...
+      const code = await generate({ secret: enrollment.secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+      assert.equal(await attempt(code), 'password_reset.locked');
+      const page = await new HttpClient(gh.url).get(`/account/password/reset?token=${token}`);
+      const refused = await new HttpClient(gh.url).postForm(formWith(page, 'new_password').action, { ...formWith(page, 'new_password').fields, new_password: chosen, confirm_password: chosen, code });
+      assert.equal(refused.status, 423);
+      assert.match(refused.body, /locked/);
+      // ...until the lock has ended (its end moved into the past rather than waited for).
+      await gh.context.knex('users').where({ id: user.id }).update({ locked_until: new Date(Date.now() - 1000) });
+      // The next step's code: never claimed (the one above was refused before it was checked).
+      assert.equal(await attempt(await generate({ secret: enrollment.secret, epoch: Math.floor(Date.now() / 1000) + 30 })), 'reset');
+    });
+
+    it('counts wrong codes on the reset form towards the address\'s throttle', async () => {
+      await setPolicy({ ipThrottle: { maxFailures: 3, windowSeconds: 600 } });
+      const user = await newUser();
+      const enrollment = await gh.context.mfa.startEnrollment(tenant(), user);
+      await gh.context.mfa.confirmEnrollment(tenant(), user.id, await generate({ secret: enrollment.secret }), SYSTEM_ACTOR);
+      const token = await gh.context.passwordReset.issueToken(tenant(), user.id, 600);
+      const actor = { actorType: 'anonymous' as const, ip: '192.0.2.151', userAgent: null };
+      const chosen = `reset-${randomUUID()}`;
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => gh.context.passwordReset.complete(tenant(), { token, password: chosen, code: String(200000 + i) }, actor).then(() => 'reset', (error: { code?: string }) => error.code)));
+      assert.equal(answers.filter((a) => a === 'password_reset.second_factor').length, 3);
+      assert.equal(answers.filter((a) => a === 'password_reset.throttled').length, 17);
+      const right = await generate({ secret: enrollment.secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+      await assert.rejects(gh.context.passwordReset.complete(tenant(), { token, password: chosen, code: right }, actor), appError('password_reset.throttled', 429));
     });
 
     it('never bypasses MFA: a user with an authenticator app must give a code too', async () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as client from 'openid-client';
+import { artefactRef } from '../../src/oidc/hashed-ids.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import type { AuditEvent } from '../../src/queries/audit.ts';
 import { apiRequest, createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
@@ -405,8 +406,10 @@ describe(`sessions (${storageMode})`, function () {
       // Reuse after the window (the rotation moved 10 s into the past) is theft: the grant goes.
       const rotated = next.body.refresh_token!;
       const reused = winner.body.refresh_token!;
-      assert.equal(await gh.context.knex('oidc_payloads').where({ model: 'RefreshToken', id: reused }).whereNotNull('consumed_at').update({ consumed_at: gh.context.knex.raw("now() - interval '10 seconds'") }), 1);
-      await gh.context.store.set(`oidc:consumed:RefreshToken:${reused}`, String(Math.floor(Date.now() / 1000) - 10), 600);
+      // Stored under the token's keyed hash (src/oidc/hashed-ids.ts).
+      const reusedRef = artefactRef(gh.context.keys.hashKey, 'RefreshToken', reused);
+      assert.equal(await gh.context.knex('oidc_payloads').where({ model: 'RefreshToken', id: reusedRef }).whereNotNull('consumed_at').update({ consumed_at: gh.context.knex.raw("now() - interval '10 seconds'") }), 1);
+      await gh.context.store.set(`oidc:consumed:RefreshToken:${reusedRef}`, String(Math.floor(Date.now() / 1000) - 10), 600);
       assert.equal((await refreshWeb(reused)).body.error, 'invalid_grant');
       assert.equal((await refreshWeb(rotated)).body.error, 'invalid_grant', 'the whole grant is revoked');
     } finally {

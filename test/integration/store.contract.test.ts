@@ -174,6 +174,18 @@ function describeStoreContract(name: string, factory: () => Promise<KeyValueStor
       assert.equal(await store.get('incr:text'), 'not a number');
     });
 
+    it('decrIfPositive gives back one count, keeps the TTL, and never recreates an absent counter', async function () {
+      assert.equal(await store.decrIfPositive('decr:absent'), 0);
+      assert.equal(await store.get('decr:absent'), undefined, 'no counter without a window');
+      await store.incr('decr:c', 100);
+      await store.incr('decr:c', 100);
+      assert.equal(await store.decrIfPositive('decr:c'), 1);
+      assert.equal(await store.decrIfPositive('decr:c'), 0);
+      assert.equal(await store.decrIfPositive('decr:c'), 0, 'not below 0');
+      const ttl = await store.ttl('decr:c');
+      assert.ok(ttl !== undefined && ttl > 0 && ttl <= 100, `ttl kept: ${ttl}`);
+    });
+
     it('incr gives 100 concurrent callers the distinct values 1..100', async function () {
       const values = await Promise.all(Array.from({ length: 100 }, () => store.incr('incr:race', 100)));
       assert.deepEqual(

@@ -105,6 +105,27 @@ describe('logger', () => {
     logger.info('shown');
     assert.deepEqual(lines().map((l) => l.msg), ['shown']);
   });
+
+  it('logs a database error without the statement\'s values: no params, bindings or DETAIL, and no quoted input', () => {
+    const { logger, raw, lines } = captureLogger();
+    const error = Object.assign(new Error('insert into "oidc_payloads" ("id") values ($1) - invalid input syntax for type uuid: "rt-VALUE-4"'), {
+      severity: 'ERROR',
+      code: '22P02',
+      params: ['rt-VALUE-4', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA'],
+      bindings: ['at-VALUE-5'],
+      detail: 'Key (id)=(rt-VALUE-4) already exists.',
+      table: 'oidc_payloads',
+    });
+    logger.error({ err: error }, 'failed');
+    logger.error({ err: new Error('wrapped', { cause: error }) }, 'failed, wrapped');
+    logger.warn({ error: error.message }, 'failed too');
+    assertNoCredential(raw());
+    assert.doesNotMatch(raw(), /argon2id/);
+    const err = lines()[0]!.err as Record<string, unknown>;
+    assert.equal(err.sqlstate, '22P02', 'the SQLSTATE stays readable');
+    assert.equal(err.table, 'oidc_payloads');
+    assert.match(String(err.message), /values \(\$1\) - invalid input syntax for type uuid: "\[redacted\]"/);
+  });
 });
 
 describe('redactUrl', () => {

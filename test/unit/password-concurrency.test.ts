@@ -14,7 +14,7 @@ function fakeHasher() {
     return value;
   };
   const hasher: PasswordHasher = {
-    stats: { verifications: 0 },
+    stats: { verifications: 0, dummyVerifications: 0 },
     hash: (password) => work(`hash:${password}`),
     verify: async (hash, password) => {
       if (password === 'boom') {
@@ -44,5 +44,15 @@ describe('password hashing concurrency', () => {
     const results = await Promise.allSettled([limited.verify('h', 'boom'), limited.verify('h', 'boom'), limited.hash('after')]);
     assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'fulfilled']);
     assert.equal(fake.peak(), 1);
+  });
+
+  it('bounds the line: past maxWaiting a call fails at once with service.busy (503) and the rest are served', async () => {
+    const fake = fakeHasher();
+    const limited = limitPasswordConcurrency(fake.hasher, 1, 2);
+    const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => limited.hash(`p${i}`)));
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    const refused = (results[3] as PromiseRejectedResult).reason as { code: string; status: number };
+    assert.deepEqual([refused.code, refused.status], ['service.busy', 503]);
+    assert.equal(await limited.hash('later'), 'hash:later', 'a later call is served again');
   });
 });

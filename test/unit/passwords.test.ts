@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { pbkdf2Sync } from 'node:crypto';
 import argon2 from 'argon2';
 import bcrypt from 'bcryptjs';
-import { createPasswordHasher, hashScheme } from '../../src/services/passwords.ts';
+import { createPasswordHasher, hashCostProblem, hashScheme } from '../../src/services/passwords.ts';
 
 const cheap = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
@@ -54,5 +54,18 @@ describe('password hashing', () => {
       assert.equal(hasher.needsRehash(hash), true, `${name} is upgraded at the next sign-in`);
     }
     assert.equal(hashScheme('md5$abc$def'), undefined);
+  });
+
+  it('names the cost problem of absurd imported hashes and never computes them', async () => {
+    const hasher = createPasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
+    const pbkdf2 = `pbkdf2_sha256$999999999$salt$${Buffer.alloc(32, 1).toString('base64')}`;
+    assert.match(hashCostProblem(pbkdf2) ?? '', /999999999 iterations/);
+    assert.match(hashCostProblem(`$2b$31$${'a'.repeat(53)}`) ?? '', /bcrypt cost 31/);
+    assert.match(hashCostProblem('$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo') ?? '', /memory 4194304 KiB/);
+    assert.equal(hashCostProblem(`pbkdf2_sha256$600000$salt$${Buffer.alloc(32, 1).toString('base64')}`), undefined);
+    assert.equal(hashCostProblem(await hasher.hash('x')), undefined);
+    const before = hasher.stats.dummyVerifications;
+    assert.equal(await hasher.verify(pbkdf2, 'anything'), false);
+    assert.equal(hasher.stats.dummyVerifications, before + 1, 'verified against the dummy hash instead');
   });
 });
