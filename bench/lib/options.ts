@@ -31,6 +31,8 @@ export interface BenchOptions {
   gatehouseEnv: Record<string, string>;
   keepDb: boolean;
   json: string;
+  /** --compare=<git-ref>: the same scenarios on a checkout of that ref and on the working tree. */
+  compare?: string;
 }
 
 export const USAGE = `Usage: npm run bench -- [--quick | --smoke] [options]
@@ -49,6 +51,11 @@ server) and REDIS_URL (keys go under a fresh "bench:<random>:" prefix and are de
   --node-flags="..."    extra node flags for Gatehouse, e.g. "--max-old-space-size=96" (default none:
                         the figures of record run Gatehouse exactly as \`gatehouse start\` does)
   --gatehouse-env=K=V,… extra environment for Gatehouse, e.g. MALLOC_ARENA_MAX=2 (default none)
+  --compare=REF         the quick scenarios (jwks, cc, login, refresh) on a checkout of the git ref REF
+                        (temporary git worktree, npm ci there) and on the working tree, alternating;
+                        prints working/ref ratios of rate, CPU per operation, start-up and RSS.
+                        Durations are --quick's unless --smoke or --full is given
+  --full                with --compare: the full run's durations
   --keep-db             leave the gatehouse_bench database in place afterwards
   --json=FILE           where to write the results (default bench/results/latest.json)
 `;
@@ -68,6 +75,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'node-flags': { type: 'string' },
       'gatehouse-env': { type: 'string' },
       'keep-db': { type: 'boolean' },
+      compare: { type: 'string' },
+      full: { type: 'boolean' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -75,7 +84,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     allowPositionals: false,
   });
   if (values.help) return 'help';
-  const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+  if (values.compare !== undefined && !/^[\w./~^@{}-]+$/.test(values.compare)) throw new Error(`--compare: "${values.compare}" does not look like a git ref`);
+  // A comparison is quick unless asked otherwise: it runs every scenario twice.
+  const mode = values.smoke ? 'smoke' : values.quick || (values.compare !== undefined && !values.full) ? 'quick' : 'full';
   const durations = {
     full: { warmupSeconds: 3, rounds: 3, roundSeconds: 5, singleSeconds: 12, searchSeconds: 10, bulkUsers: 100_000 },
     quick: { warmupSeconds: 0.75, rounds: 2, roundSeconds: 1.5, singleSeconds: 2, searchSeconds: 2, bulkUsers: 100_000 },
@@ -115,5 +126,6 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     ),
     keepDb: Boolean(values['keep-db']),
     json: values.json ?? 'bench/results/latest.json',
+    ...(values.compare !== undefined ? { compare: values.compare } : {}),
   };
 }

@@ -9,9 +9,9 @@ import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
 export const BENCH_DATABASE = 'gatehouse_bench';
 
 /** The bench database on the server DATABASE_URL points at. */
-export function benchDatabaseUrl(databaseUrl: string): string {
+export function benchDatabaseUrl(databaseUrl: string, name = BENCH_DATABASE): string {
   const url = new URL(databaseUrl);
-  url.pathname = `/${BENCH_DATABASE}`;
+  url.pathname = `/${name}`;
   return url.toString();
 }
 
@@ -25,25 +25,25 @@ function maintenanceUrl(databaseUrl: string): string {
   // Connect to the database the URL names, unless that is the bench database itself.
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!name || name === BENCH_DATABASE) url.pathname = '/postgres';
+  if (!name || name.startsWith(BENCH_DATABASE)) url.pathname = '/postgres';
   return url.toString();
 }
 
-export async function recreateBenchDatabase(databaseUrl: string): Promise<void> {
+export async function recreateBenchDatabase(databaseUrl: string, name = BENCH_DATABASE): Promise<void> {
   const admin = knexFactory({ client: 'pg', connection: maintenanceUrl(databaseUrl), pool: { min: 0, max: 1 } });
   try {
     // WITH (FORCE) ends sessions a crashed earlier run may have left behind (PostgreSQL 13+).
-    await admin.raw(`drop database if exists ${BENCH_DATABASE} with (force)`);
-    await admin.raw(`create database ${BENCH_DATABASE}`);
+    await admin.raw(`drop database if exists ${name} with (force)`);
+    await admin.raw(`create database ${name}`);
   } finally {
     await admin.destroy();
   }
 }
 
-export async function dropBenchDatabase(databaseUrl: string): Promise<void> {
+export async function dropBenchDatabase(databaseUrl: string, name = BENCH_DATABASE): Promise<void> {
   const admin = knexFactory({ client: 'pg', connection: maintenanceUrl(databaseUrl), pool: { min: 0, max: 1 } });
   try {
-    await admin.raw(`drop database if exists ${BENCH_DATABASE} with (force)`);
+    await admin.raw(`drop database if exists ${name} with (force)`);
   } finally {
     await admin.destroy();
   }
