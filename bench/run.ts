@@ -126,7 +126,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const opts = options;
+  if (opts.compare && opts.growth) {
+    process.stderr.write('--compare and --growth are separate runs: choose one\n');
+    return 2;
+  }
   if (opts.compare) return (await import('./compare.ts')).runCompare(opts, opts.compare, progress);
+  if (opts.growth) return (await import('./growth.ts')).runGrowth(opts, opts.growth, progress);
   const startedAt = new Date();
   const runId = randomBytes(4).toString('hex');
   const prefix = `bench:${runId}:`;

@@ -1,5 +1,6 @@
 // Command-line options of `npm run bench -- [options]` and the durations of each mode.
 import { parseArgs } from 'node:util';
+import { parseSizes } from './growth-report.ts';
 
 export const SCENARIOS = ['jwks', 'cc', 'login', 'refresh', 'introspection', 'userinfo', 'search'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
@@ -33,6 +34,8 @@ export interface BenchOptions {
   json: string;
   /** --compare=<git-ref>: the same scenarios on a checkout of that ref and on the working tree. */
   compare?: string;
+  /** --growth: cost against size instead of the scenarios (bench/growth.ts). */
+  growth?: { users: number[]; audit: number[]; logins: number; seconds: number };
 }
 
 export const USAGE = `Usage: npm run bench -- [--quick | --smoke] [options]
@@ -56,6 +59,14 @@ server) and REDIS_URL (keys go under a fresh "bench:<random>:" prefix and are de
                         prints working/ref ratios of rate, CPU per operation, start-up and RSS.
                         Durations are --quick's unless --smoke or --full is given
   --full                with --compare: the full run's durations
+  --growth              cost against size instead (opt-in, heavy): sign-in and refresh CPU per
+                        operation and user search p95 at each user count, Redis memory and
+                        PostgreSQL rows per 100k sessions, audit search p95 at each event count;
+                        writes bench/results/growth.json and growth.svg
+  --growth-users=LIST   user counts (default 10k,100k,1m)
+  --growth-audit=LIST   audit event counts (default 100k,1m,10m)
+  --growth-logins=N     sign-ins whose footprint is scaled to 100k sessions (default 400)
+  --growth-seconds=N    seconds of each measurement at each size (default 8, 3 with --quick)
   --keep-db             leave the gatehouse_bench database in place afterwards
   --json=FILE           where to write the results (default bench/results/latest.json)
 `;
@@ -76,6 +87,11 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'gatehouse-env': { type: 'string' },
       'keep-db': { type: 'boolean' },
       compare: { type: 'string' },
+      growth: { type: 'boolean' },
+      'growth-users': { type: 'string' },
+      'growth-audit': { type: 'string' },
+      'growth-logins': { type: 'string' },
+      'growth-seconds': { type: 'string' },
       full: { type: 'boolean' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -127,5 +143,15 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     keepDb: Boolean(values['keep-db']),
     json: values.json ?? 'bench/results/latest.json',
     ...(values.compare !== undefined ? { compare: values.compare } : {}),
+    ...(values.growth
+      ? {
+          growth: {
+            users: parseSizes(values['growth-users'] ?? '10k,100k,1m', '--growth-users'),
+            audit: parseSizes(values['growth-audit'] ?? '100k,1m,10m', '--growth-audit'),
+            logins: int(values['growth-logins'], '--growth-logins', 400),
+            seconds: int(values['growth-seconds'], '--growth-seconds', mode === 'full' ? 8 : 3),
+          },
+        }
+      : {}),
   };
 }

@@ -130,8 +130,9 @@ function sqlArray(values: string[]): string {
  * `count` directory users, each with a default identity, in three statements (INSERT ... SELECT
  * generate_series): usernames like anna.smith000042, emails on 20 domains, names from 30 × 50
  * first and last names, 8 departments, 2% inactive. No password (they never sign in).
+ * `offset`: numbering starts after it, so a second load adds users instead of clashing.
  */
-export async function bulkInsertUsers(knex: Knex, tenantId: string, count: number): Promise<{ seconds: number; steps: Record<string, number> }> {
+export async function bulkInsertUsers(knex: Knex, tenantId: string, count: number, offset = 0): Promise<{ seconds: number; steps: Record<string, number> }> {
   const started = process.hrtime.bigint();
   const steps: Record<string, number> = {};
   let stepStarted = performance.now();
@@ -164,7 +165,7 @@ export async function bulkInsertUsers(knex: Knex, tenantId: string, count: numbe
         select g, gen_random_uuid() as user_id, gen_random_uuid() as identity_id,
                (${sqlArray(FIRST_NAMES)})[1 + g % ${FIRST_NAMES.length}] as first,
                (${sqlArray(LAST_NAMES)})[1 + (g / ${FIRST_NAMES.length}) % ${LAST_NAMES.length}] as last
-        from generate_series(1, ?::int) as g
+        from generate_series(?::int + 1, ?::int + ?::int) as g
       ), inserted as (
         insert into users (id, tenant_id, username, email, name, department, status, password_hash, default_identity_id)
         select user_id, ?,
@@ -180,7 +181,7 @@ export async function bulkInsertUsers(knex: Knex, tenantId: string, count: numbe
       )
       insert into identities (id, tenant_id, user_id, kind, alias)
       select default_identity_id, ?, id, 'internal', username from inserted
-    `, [count, tenantId, tenantId]);
+    `, [offset, offset, count, tenantId, tenantId]);
   });
   step('insert');
   for (const index of ginIndexes) await knex.raw(index.definition);
