@@ -26,7 +26,7 @@ import { runAutocannon, type RequestSpec } from './lib/load.ts';
 import { runLogins, signInOnce, type LoginTarget } from './lib/login.ts';
 import type { BenchOptions } from './lib/options.ts';
 import { benchEnv, freePort, readCpuMs, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
-import { benchDatabaseUrl, bulkInsertUsers, deletePrefix, dropBenchDatabase, openBenchKnex, openRedis, recreateBenchDatabase, scanKeys, seedDocument, type BenchSecrets } from './lib/setup.ts';
+import { benchDatabaseUrl, bulkInsertUsers, deletePrefix, dropBenchDatabase, openBenchKnex, openRedis, prefixMemoryByFamily, recreateBenchDatabase, seedDocument, type BenchSecrets } from './lib/setup.ts';
 import { LatencyRecorder, round } from './lib/stats.ts';
 import { prepareTree } from './lib/tree.ts';
 
@@ -155,18 +155,8 @@ export async function runGrowth(opts: BenchOptions, growth: GrowthOptions, progr
     progress(`sessions: ${growth.logins} sign-ins, counting what they add to Redis and PostgreSQL`);
     const tables = ['oidc_payloads', 'user_sessions', 'session_grants', 'audit_events'];
     const countRows = async () => Object.fromEntries(await Promise.all(tables.map(async (t) => [t, Number(((await knex!.raw(`select count(*)::bigint as n from ${t}`)).rows as { n: string }[])[0]!.n)] as const)));
-    const redisBytes = async () => {
-      const keys = await scanKeys(redis, prefix);
-      let bytes = 0;
-      for (let i = 0; i < keys.length; i += 500) {
-        const pipeline = redis.pipeline();
-        for (const key of keys.slice(i, i + 500)) pipeline.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
-        for (const [error, value] of (await pipeline.exec()) ?? []) bytes += error ? 0 : Number(value ?? 0);
-      }
-      return { keys: keys.length, bytes };
-    };
     const rowsBefore = await countRows();
-    const redisBefore = await redisBytes();
+    const redisBefore = await prefixMemoryByFamily(redis, prefix);
     let made = 0;
     while (made < growth.logins) {
       const r = await runLogins({ http, target, users: usernames, workers: 8, seconds: 2 });
@@ -174,14 +164,29 @@ export async function runGrowth(opts: BenchOptions, growth: GrowthOptions, progr
       if (r.completed === 0) throw new Error(`no sign-in completed: ${r.firstError}`);
     }
     const rowsAfter = await countRows();
-    const redisAfter = await redisBytes();
+    const redisAfter = await prefixMemoryByFamily(redis, prefix);
     const per100k = (delta: number) => Math.round((delta / made) * 100_000);
+    // By key family: the session's own keys live as long as the session; interactions, codes and
+    // consumed markers are gone within minutes, so "active sessions" counts only the former.
+    const families = Object.fromEntries(
+      Object.keys(redisAfter).map((family) => {
+        const keys = redisAfter[family]!.keys - (redisBefore[family]?.keys ?? 0);
+        const bytes = redisAfter[family]!.bytes - (redisBefore[family]?.bytes ?? 0);
+        return [family, { keysPerSignIn: round(keys / made, 2), bytesPerSignIn: round(bytes / made, 1) }];
+      }),
+    );
+    // Short-lived after a sign-in: the interaction, the code and its consumed marker (60 s), the
+    // sign-in memo; not per session at all: the scheduler's slots, lockout counters.
+    const SHORT_LIVED = /^(oidc:(Interaction|AuthorizationCode|consumed)|signin|scheduler|lockout)$/;
+    const lasting = Object.entries(families).filter(([family]) => !SHORT_LIVED.test(family));
+    const lastingBytes = lasting.reduce((n, [, f]) => n + f.bytesPerSignIn, 0);
+    const allBytes = Object.values(families).reduce((n, f) => n + f.bytesPerSignIn, 0);
     const sessions = {
       signIns: made,
-      redis: { keysPer100k: per100k(redisAfter.keys - redisBefore.keys), bytesPer100k: per100k(redisAfter.bytes - redisBefore.bytes), bytesPerSession: round((redisAfter.bytes - redisBefore.bytes) / made, 1) },
+      redis: { bytesPerSessionLasting: round(lastingBytes, 1), bytesPer100kLasting: Math.round(lastingBytes * 100_000), bytesPerSignInAll: round(allBytes, 1), families },
       postgresRowsPer100k: Object.fromEntries(tables.map((t) => [t, per100k(rowsAfter[t]! - rowsBefore[t]!)])),
     };
-    progress(`  Redis ${sessions.redis.bytesPerSession} B per session (${(sessions.redis.bytesPer100k / 1024 ** 2).toFixed(1)} MiB per 100k); PostgreSQL rows per 100k: ${JSON.stringify(sessions.postgresRowsPer100k)}`);
+    progress(`  Redis ${sessions.redis.bytesPerSessionLasting} B per session that lasts (${allBytes.toFixed(0)} B per sign-in with the short-lived keys); PostgreSQL rows per 100k: ${JSON.stringify(sessions.postgresRowsPer100k)}`);
 
     // ------------------------------------------------------------ audit
     const auditRows: { n: number; p95Ms: number; p50Ms: number; perFilter: Record<string, number> }[] = [];
@@ -253,7 +258,8 @@ export async function runGrowth(opts: BenchOptions, growth: GrowthOptions, progr
     for (const r of auditRows) lines.push(`| ${fmtN(r.n)} | ${r.p50Ms} / ${r.p95Ms} | ${Object.entries(r.perFilter).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
     lines.push(`| growth | ${growthVerdict(auditSeries[0]!.points)} | |`);
     lines.push('', `| per 100,000 active sessions (from ${sessions.signIns} sign-ins) | |`, '|---|---:|');
-    lines.push(`| Redis memory | ${(sessions.redis.bytesPer100k / 1024 ** 2).toFixed(1)} MiB (${sessions.redis.bytesPerSession} B per sign-in, ${sessions.redis.keysPer100k.toLocaleString('en-US')} keys) |`);
+    lines.push(`| Redis memory, keys that live as long as the session | ${(sessions.redis.bytesPer100kLasting / 1024 ** 2).toFixed(1)} MiB (${sessions.redis.bytesPerSessionLasting} B per session) |`);
+    lines.push(`| Redis per sign-in by key family (keys, bytes) | ${Object.entries(sessions.redis.families).map(([f, v]) => `${f} ${v.keysPerSignIn} / ${v.bytesPerSignIn} B`).join('; ')} |`);
     for (const [t, v] of Object.entries(sessions.postgresRowsPer100k)) lines.push(`| PostgreSQL rows in ${t} | ${v.toLocaleString('en-US')} |`);
     const resultsDir = path.join(ROOT, 'bench', 'results');
     await mkdir(resultsDir, { recursive: true });

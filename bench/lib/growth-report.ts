@@ -38,7 +38,7 @@ export function growthVerdict(points: GrowthPoint[]): string {
   const first = points[0]!;
   const last = points[points.length - 1]!;
   const logRatio = Math.log(last.n) / Math.log(first.n);
-  if (Math.abs(b) < 0.05) return `flat (n^${b.toFixed(2)})`;
+  if (b < 0.05) return `flat (n^${b.toFixed(2)})`;
   // log n grows by logRatio over the range; anything within that (and 15% noise) is no faster.
   if (last.value / first.value <= logRatio * 1.15) return `no faster than log n (n^${b.toFixed(2)})`;
   return `**grows** (n^${b.toFixed(2)})`;

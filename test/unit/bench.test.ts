@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { compareMarkdown, compareRow, verdict } from '../../bench/lib/compare-report.ts';
 import { mainThreadProfile, summarizeProfile } from '../../bench/lib/cpuprofile.ts';
+import { growthExponent, growthSvg, growthVerdict, parseSizes } from '../../bench/lib/growth-report.ts';
 import { parseOptions, SCENARIOS } from '../../bench/lib/options.ts';
 import { markdownTables, type BenchResults } from '../../bench/lib/report.ts';
 import { aggregate } from '../../bench/lib/load.ts';
@@ -148,5 +149,41 @@ describe('bench: --compare and the trees it starts', () => {
     assert.match(table, /\| client credentials \| 1,000 \| 1.00 \| 1,500 \| 0.60 \| 1.50× \| faster \| 0.60× \| cheaper \|/);
     assert.match(table, /\| JWKS \(failed: 3 \/ 0\) \|/);
     assert.match(table, /\| start to \/readyz \| 2,000 ms \| 1,000 ms \| 0.50× \|/);
+  });
+});
+
+describe('bench --growth: sizes, growth exponents and the chart', () => {
+  it('parses size lists with k and m suffixes, sorted and without duplicates', () => {
+    assert.deepEqual(parseSizes('100k,10k,1m,10000', '--growth-users'), [10_000, 100_000, 1_000_000]);
+    assert.deepEqual(parseSizes('2.5k', 'x'), [2500]);
+    assert.throws(() => parseSizes('10k,lots', '--growth-users'), /--growth-users: "lots" is not a size/);
+    assert.throws(() => parseSizes('0', 'x'), /positive/);
+    const options = parseOptions(['--growth', '--growth-users=10k,100k', '--growth-audit=1m', '--quick']);
+    assert.ok(options !== 'help');
+    assert.deepEqual(options.growth, { users: [10_000, 100_000], audit: [1_000_000], logins: 400, seconds: 3 });
+    const plain = parseOptions([]);
+    assert.ok(plain !== 'help');
+    assert.equal(plain.growth, undefined, 'growth is opt-in');
+  });
+
+  it('reads the log-log slope: flat, no faster than log n, or growing', () => {
+    const flat = [{ n: 10_000, value: 2 }, { n: 1_000_000, value: 2.02 }];
+    const logN = [{ n: 10_000, value: 4 }, { n: 1_000_000, value: 6 }]; // log(1e6)/log(1e4) = 1.5
+    const linear = [{ n: 10_000, value: 1 }, { n: 1_000_000, value: 100 }];
+    assert.equal(growthExponent(linear), 1);
+    assert.equal(growthExponent(flat), 0);
+    assert.match(growthVerdict(flat), /^flat/);
+    assert.match(growthVerdict([{ n: 10_000, value: 3 }, { n: 100_000, value: 2 }]), /^flat/, 'cheaper at a larger size is flat, not growth');
+    assert.match(growthVerdict(logN), /^no faster than log n/);
+    assert.match(growthVerdict(linear), /grows.*n\^1\.00/);
+    assert.equal(growthVerdict([{ n: 10, value: 1 }]), 'one point');
+  });
+
+  it('draws each series normalised to its first point, with a log n reference', () => {
+    const svg = growthSvg('t <&>', [{ label: 'search p95', unit: 'ms', points: [{ n: 10_000, value: 5 }, { n: 100_000, value: 10 }] }]);
+    assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(svg, /t &lt;&amp;&gt;/, 'text is escaped');
+    assert.equal((svg.match(/<polyline/g) ?? []).length, 2, 'one series and the log n reference');
+    assert.match(svg, /search p95 \(5.00 ms at 10k\)/);
   });
 });
