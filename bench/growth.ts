@@ -196,17 +196,18 @@ export async function runGrowth(opts: BenchOptions, growth: GrowthOptions, progr
       if (n > events) {
         progress(`audit: loading ${(n - events).toLocaleString('en-US')} events (to ${n.toLocaleString('en-US')})`);
         const t0 = performance.now();
-        // Spread over a year back from now: 40 actions, 20k actors, 200k targets, 3% failures.
+        // Spread over the year up to now, ids rising with time as appends make them: 40 actions,
+        // 20k actors, 200k targets, 3% failures.
         for (let done = 0; done < n - events; done += 1_000_000) {
           const batch = Math.min(1_000_000, n - events - done);
           await knex.raw(
             `insert into audit_events (tenant_id, occurred_at, action, result, actor_type, actor_id, target_type, target_id, ip, details, prev_hash, hash)
-             select ?, now() - make_interval(secs => (g::double precision / ?::int) * 31536000),
+             select ?, now() - make_interval(secs => ((?::int - g)::double precision / ?::int) * 31536000),
                     (array['user.created','user.updated','user.disabled','session.started','session.ended','token.issued','role.granted','role.revoked'])[1 + g % 8] || '.' || (g % 5),
                     case when g % 33 = 0 then 'failure' else 'success' end,
                     'user', 'actor-' || (g % 20000), 'user', 'target-' || (g % 200000), '10.0.' || (g % 250) || '.1', '{}'::jsonb, 'x', 'x'
              from generate_series(?::int + 1, ?::int + ?::int) as g`,
-            [TENANT, n, events + done, events + done, batch],
+            [TENANT, n, n, events + done, events + done, batch],
           );
         }
         await knex.raw('vacuum analyze audit_events');

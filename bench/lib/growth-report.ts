@@ -57,9 +57,9 @@ const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b
  * axis, with a dashed log n reference curve: what "no faster than log n" allows.
  */
 export function growthSvg(title: string, series: Series[]): string {
-  const W = 640;
+  const W = 800;
   const H = 360;
-  const M = { left: 56, right: 190, top: 36, bottom: 44 };
+  const M = { left: 56, right: 300, top: 36, bottom: 44 };
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><text x="20" y="30">${escapeXml(title)}: no data</text></svg>\n`;
   const nMin = Math.min(...all.map((p) => p.n));
