@@ -1,5 +1,6 @@
 // Command-line options of `npm run bench -- [options]` and the durations of each mode.
 import { parseArgs } from 'node:util';
+import { parseSizes } from './growth-report.ts';
 
 export const SCENARIOS = ['jwks', 'cc', 'login', 'refresh', 'introspection', 'userinfo', 'authzen', 'search'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
@@ -31,6 +32,10 @@ export interface BenchOptions {
   gatehouseEnv: Record<string, string>;
   keepDb: boolean;
   json: string;
+  /** --compare=<git-ref>: the same scenarios on a checkout of that ref and on the working tree. */
+  compare?: string;
+  /** --growth: cost against size instead of the scenarios (bench/growth.ts). */
+  growth?: { users: number[]; audit: number[]; logins: number; seconds: number };
 }
 
 export const USAGE = `Usage: npm run bench -- [--quick | --smoke] [options]
@@ -50,6 +55,19 @@ and are deleted at the end).
   --node-flags="..."    extra node flags for Gatehouse, e.g. "--max-old-space-size=96" (default none:
                         the figures of record run Gatehouse exactly as \`gatehouse start\` does)
   --gatehouse-env=K=V,… extra environment for Gatehouse, e.g. MALLOC_ARENA_MAX=2 (default none)
+  --compare=REF         the quick scenarios (jwks, cc, login, refresh) on a checkout of the git ref REF
+                        (temporary git worktree, npm ci there) and on the working tree, alternating;
+                        prints working/ref ratios of rate, CPU per operation, start-up and RSS.
+                        Durations are --quick's unless --smoke or --full is given
+  --full                with --compare: the full run's durations
+  --growth              cost against size instead (opt-in, heavy): sign-in and refresh CPU per
+                        operation and user search p95 at each user count, Redis memory and
+                        PostgreSQL rows per 100k sessions, audit search p95 at each event count;
+                        writes bench/results/growth.json and growth.svg
+  --growth-users=LIST   user counts (default 10k,100k,1m)
+  --growth-audit=LIST   audit event counts (default 100k,1m,10m)
+  --growth-logins=N     sign-ins whose footprint is scaled to 100k sessions (default 400)
+  --growth-seconds=N    seconds of each measurement at each size (default 8, 3 with --quick)
   --keep-db             leave the gatehouse_bench database in place afterwards
   --json=FILE           where to write the results (default bench/results/latest.json)
 `;
@@ -69,6 +87,13 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'node-flags': { type: 'string' },
       'gatehouse-env': { type: 'string' },
       'keep-db': { type: 'boolean' },
+      compare: { type: 'string' },
+      growth: { type: 'boolean' },
+      'growth-users': { type: 'string' },
+      'growth-audit': { type: 'string' },
+      'growth-logins': { type: 'string' },
+      'growth-seconds': { type: 'string' },
+      full: { type: 'boolean' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -76,7 +101,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     allowPositionals: false,
   });
   if (values.help) return 'help';
-  const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+  if (values.compare !== undefined && !/^[\w./~^@{}-]+$/.test(values.compare)) throw new Error(`--compare: "${values.compare}" does not look like a git ref`);
+  // A comparison is quick unless asked otherwise: it runs every scenario twice.
+  const mode = values.smoke ? 'smoke' : values.quick || (values.compare !== undefined && !values.full) ? 'quick' : 'full';
   const durations = {
     full: { warmupSeconds: 3, rounds: 3, roundSeconds: 5, singleSeconds: 12, searchSeconds: 10, bulkUsers: 100_000 },
     quick: { warmupSeconds: 0.75, rounds: 2, roundSeconds: 1.5, singleSeconds: 2, searchSeconds: 2, bulkUsers: 100_000 },
@@ -116,5 +143,16 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     ),
     keepDb: Boolean(values['keep-db']),
     json: values.json ?? 'bench/results/latest.json',
+    ...(values.compare !== undefined ? { compare: values.compare } : {}),
+    ...(values.growth
+      ? {
+          growth: {
+            users: parseSizes(values['growth-users'] ?? '10k,100k,1m', '--growth-users'),
+            audit: parseSizes(values['growth-audit'] ?? '100k,1m,10m', '--growth-audit'),
+            logins: int(values['growth-logins'], '--growth-logins', 400),
+            seconds: int(values['growth-seconds'], '--growth-seconds', mode === 'full' ? 8 : 3),
+          },
+        }
+      : {}),
   };
 }

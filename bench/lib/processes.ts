@@ -7,6 +7,16 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 
 const running = new Set<ChildProcess>();
+
+/** Environment for children: the caller's, minus anything that would configure Gatehouse behind the bench's back. */
+export function benchEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('GATEHOUSE_') || ['DATABASE_URL', 'REDIS_URL', 'NODE_OPTIONS', 'PORT', 'HOST', 'LOG_LEVEL', 'NODE_ENV', 'DATABASE_POOL_MAX'].includes(key)) continue;
+    env[key] = value;
+  }
+  return env;
+}
 const cleanups: (() => Promise<void>)[] = [];
 let handlersInstalled = false;
 
@@ -117,7 +127,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls `url` until it answers 200; fails early if the child exits, or after `timeoutMs`. */
-export async function waitUntilReady(child: Child, url: string, timeoutMs = 60_000): Promise<void> {
+export async function waitUntilReady(child: Child, url: string, timeoutMs = 60_000, pollMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   void child.exited.then(() => {
@@ -132,7 +142,7 @@ export async function waitUntilReady(child: Child, url: string, timeoutMs = 60_0
     } catch {
       // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
   throw new Error(`${child.name} was not ready at ${url} within ${timeoutMs / 1000} s; end of ${child.logFile}:\n${await logTail(child.logFile)}`);
 }

@@ -20,6 +20,8 @@ export interface ScenarioResult {
   reference?: { label: string; result: Aggregate; cpuMsPerOp?: number };
   /** result.rate / reference.rate. */
   ratio?: number;
+  /** Further comparisons of the same Gatehouse figure (the sign-in: the argon2id ceiling). */
+  alsoComparedWith?: { label: string; result: Aggregate; cpuMsPerOp?: number; ratio: number }[];
   notes?: string[];
   details?: Record<string, unknown>;
 }
@@ -56,7 +58,7 @@ export interface BenchResults {
   settings: Record<string, unknown>;
   scenarios: Record<string, ScenarioResult>;
   redis?: { bytesPerSession: number; sessions: number; breakdown: Record<string, unknown>; perLogin?: Record<string, unknown> };
-  rss?: { idleMb: number; underLoadMaxMb: number; underLoadMeanMb: number; afterLoadMb?: number; peakMb?: number; peerIdleMb?: number; peerUnderLoadMaxMb?: number; byScenarioMaxMb?: Record<string, number> };
+  rss?: { startupMs?: number; idleMb: number; underLoadMaxMb: number; underLoadMeanMb: number; afterLoadMb?: number; peakMb?: number; peerIdleMb?: number; peerUnderLoadMaxMb?: number; byScenarioMaxMb?: Record<string, number> };
   targets: Target[];
   profile?: unknown;
 }
@@ -103,10 +105,14 @@ export function markdownTables(results: BenchResults): string {
     out.push(
       `| ${s.label} | ${fmtRate(s.result.rate)} | ${latencyCells(s.result.latency).join(' | ')} | ${cpu(s.cpuMsPerOp)} | ${ref ? ref.label : ''} | ${ref ? fmtRate(ref.result.rate) : ''} | ${cpu(ref?.cpuMsPerOp)} | ${s.ratio !== undefined ? `${s.ratio.toFixed(2)}×` : ''} | ${s.result.failed} |`,
     );
+    for (const other of s.alsoComparedWith ?? []) {
+      out.push(`| 〃 | | | | | | ${other.label} | ${fmtRate(other.result.rate)} | ${cpu(other.cpuMsPerOp)} | ${other.ratio.toFixed(2)}× | |`);
+    }
   }
   const extras: string[] = [];
   if (results.redis) extras.push(`| Redis bytes per session | ${Math.round(results.redis.bytesPerSession)} B (${results.redis.sessions} sessions measured) |`);
   if (results.rss) {
+    if (results.rss.startupMs !== undefined) extras.push(`| Gatehouse start to /readyz | ${results.rss.startupMs} ms |`);
     extras.push(`| Gatehouse RSS idle | ${results.rss.idleMb.toFixed(1)} MB |`);
     extras.push(`| Gatehouse RSS under load (max / mean) | ${results.rss.underLoadMaxMb.toFixed(1)} / ${results.rss.underLoadMeanMb.toFixed(1)} MB |`);
     if (results.rss.peerUnderLoadMaxMb) extras.push(`| peer RSS idle / under load (max) | ${(results.rss.peerIdleMb ?? 0).toFixed(1)} / ${results.rss.peerUnderLoadMaxMb.toFixed(1)} MB |`);

@@ -10,9 +10,9 @@ import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
 export const BENCH_DATABASE = /^[a-z_][a-z0-9_]{0,62}$/.test(process.env.BENCH_DATABASE ?? '') ? process.env.BENCH_DATABASE! : 'gatehouse_bench';
 
 /** The bench database on the server DATABASE_URL points at. */
-export function benchDatabaseUrl(databaseUrl: string): string {
+export function benchDatabaseUrl(databaseUrl: string, name = BENCH_DATABASE): string {
   const url = new URL(databaseUrl);
-  url.pathname = `/${BENCH_DATABASE}`;
+  url.pathname = `/${name}`;
   return url.toString();
 }
 
@@ -26,25 +26,25 @@ function maintenanceUrl(databaseUrl: string): string {
   // Connect to the database the URL names, unless that is the bench database itself.
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!name || name === BENCH_DATABASE) url.pathname = '/postgres';
+  if (!name || name.startsWith(BENCH_DATABASE)) url.pathname = '/postgres';
   return url.toString();
 }
 
-export async function recreateBenchDatabase(databaseUrl: string): Promise<void> {
+export async function recreateBenchDatabase(databaseUrl: string, name = BENCH_DATABASE): Promise<void> {
   const admin = knexFactory({ client: 'pg', connection: maintenanceUrl(databaseUrl), pool: { min: 0, max: 1 } });
   try {
     // WITH (FORCE) ends sessions a crashed earlier run may have left behind (PostgreSQL 13+).
-    await admin.raw(`drop database if exists ${BENCH_DATABASE} with (force)`);
-    await admin.raw(`create database ${BENCH_DATABASE}`);
+    await admin.raw(`drop database if exists ${name} with (force)`);
+    await admin.raw(`create database ${name}`);
   } finally {
     await admin.destroy();
   }
 }
 
-export async function dropBenchDatabase(databaseUrl: string): Promise<void> {
+export async function dropBenchDatabase(databaseUrl: string, name = BENCH_DATABASE): Promise<void> {
   const admin = knexFactory({ client: 'pg', connection: maintenanceUrl(databaseUrl), pool: { min: 0, max: 1 } });
   try {
-    await admin.raw(`drop database if exists ${BENCH_DATABASE} with (force)`);
+    await admin.raw(`drop database if exists ${name} with (force)`);
   } finally {
     await admin.destroy();
   }
@@ -148,8 +148,9 @@ function sqlArray(values: string[]): string {
  * `count` directory users, each with a default identity, in three statements (INSERT ... SELECT
  * generate_series): usernames like anna.smith000042, emails on 20 domains, names from 30 × 50
  * first and last names, 8 departments, 2% inactive. No password (they never sign in).
+ * `offset`: numbering starts after it, so a second load adds users instead of clashing.
  */
-export async function bulkInsertUsers(knex: Knex, tenantId: string, count: number): Promise<{ seconds: number; steps: Record<string, number> }> {
+export async function bulkInsertUsers(knex: Knex, tenantId: string, count: number, offset = 0): Promise<{ seconds: number; steps: Record<string, number> }> {
   const started = process.hrtime.bigint();
   const steps: Record<string, number> = {};
   let stepStarted = performance.now();
@@ -182,7 +183,7 @@ export async function bulkInsertUsers(knex: Knex, tenantId: string, count: numbe
         select g, gen_random_uuid() as user_id, gen_random_uuid() as identity_id,
                (${sqlArray(FIRST_NAMES)})[1 + g % ${FIRST_NAMES.length}] as first,
                (${sqlArray(LAST_NAMES)})[1 + (g / ${FIRST_NAMES.length}) % ${LAST_NAMES.length}] as last
-        from generate_series(1, ?::int) as g
+        from generate_series(?::int + 1, ?::int + ?::int) as g
       ), inserted as (
         insert into users (id, tenant_id, username, email, name, department, status, password_hash, default_identity_id)
         select user_id, ?,
@@ -198,7 +199,7 @@ export async function bulkInsertUsers(knex: Knex, tenantId: string, count: numbe
       )
       insert into identities (id, tenant_id, user_id, kind, alias)
       select default_identity_id, ?, id, 'internal', username from inserted
-    `, [count, tenantId, tenantId]);
+    `, [offset, offset, count, tenantId, tenantId]);
   });
   step('insert');
   for (const index of ginIndexes) await knex.raw(index.definition);

@@ -1,17 +1,31 @@
 // Schema migrations: the .ts files in the repository's migrations/ folder, applied with knex's
 // migrator. knex's own file loader require()s files and guesses at extensions; a custom
-// source imports them as ES modules instead, which is what tsx can load.
+// source imports them as ES modules instead, which is what tsx can load. The compiled build
+// (dist/, `npm run build:server`) runs dist/migrations/*.js, compiled from the same files, under
+// the same names: a migration is recorded as YYYYMMDDHHMMSS_name.ts whichever form applied it,
+// so a database migrated from the sources and one migrated by the build agree.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
 import type { Database } from './types.ts';
 
-/** The repository's migrations, wherever the code is run from. */
+/**
+ * The repository's migrations, wherever the code is run from: src/db/ → migrations/ (the .ts
+ * sources), dist/src/db/ → dist/migrations/ (what the build compiled from them).
+ */
 export const DEFAULT_MIGRATIONS_DIRECTORY = new URL('../../migrations/', import.meta.url);
 
+/** Extension of the files this code loads: .js when it runs compiled, .ts from the sources. */
+const LOADED_EXTENSION = import.meta.url.endsWith('.js') ? '.js' : '.ts';
+
 // YYYYMMDDHHMMSS_name.ts; the timestamp prefix makes name order the order of creation.
-const MIGRATION_FILE = /^\d{14}_[A-Za-z0-9_-]+\.ts$/;
+const MIGRATION_FILE = /^\d{14}_[A-Za-z0-9_-]+\.(?:ts|js)$/;
+
+/** The recorded name of a migration file: always its source name (….ts). */
+export function migrationName(file: string): string {
+  return file.endsWith('.js') ? `${file.slice(0, -3)}.ts` : file;
+}
 
 export type MigrationLog = (message: string) => void;
 
@@ -47,7 +61,7 @@ class TsMigrationSource implements Knex.MigrationSource<MigrationFile> {
     } catch (error) {
       throw new Error(`Cannot read the migrations folder ${this.directory}`, { cause: error });
     }
-    const files = entries.filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'));
+    const files = entries.filter((name) => name.endsWith(LOADED_EXTENSION) && !name.endsWith('.d.ts'));
     // A misnamed file would otherwise be skipped without a word and its tables never created.
     const misnamed = files.filter((name) => !MIGRATION_FILE.test(name));
     if (misnamed.length > 0) {
@@ -55,7 +69,7 @@ class TsMigrationSource implements Knex.MigrationSource<MigrationFile> {
     }
     return files
       .sort()
-      .map((name) => ({ name, file: path.join(this.directory, name) }));
+      .map((name) => ({ name: migrationName(name), file: path.join(this.directory, name) }));
   }
 
   getMigrationName(migration: MigrationFile): string {

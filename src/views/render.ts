@@ -29,9 +29,10 @@ export interface RendererOptions {
   defaultLocale?: Locale;
 }
 
-// src/views/render.ts → <repo>/views/. Resolved from the module URL rather than process.cwd() so
-// the CLI works from any working directory.
-const DEFAULT_VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
+// src/views/render.ts → <repo>/views/, and from the build, dist/src/views/render.js → <repo>/views/
+// (the templates are read where they are, not copied). Resolved from the module URL rather than
+// process.cwd() so the CLI works from any working directory.
+const DEFAULT_VIEWS_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../../../views/' : '../../views/', import.meta.url));
 
 // Names come from code, never from requests, but a strict pattern keeps anything path-like
 // ('../', absolute paths, '@'-prefixed names that Eta treats as registered templates) out of

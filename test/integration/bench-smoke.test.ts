@@ -34,10 +34,16 @@ const enabled = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL && pro
         assert.equal(scenario.result.failed, 0, `${id}: ${scenario.result.firstFailure ?? ''}`);
         assert.ok(scenario.result.latency.p99 >= scenario.result.latency.p50, `${id}: percentiles`);
       }
+      // The sign-in's peer runs the same flow (its own login page, argon2id, code + PKCE) without failures.
+      const login = results.scenarios.login!;
+      assert.equal(login.reference?.label, 'peer (same flow)');
+      assert.ok(login.reference.result.ok > 0 && login.reference.result.failed === 0, `peer sign-ins: ${login.reference.result.firstFailure ?? ''}`);
+      assert.equal(login.alsoComparedWith?.[0]?.label, 'argon2id ceiling');
+      assert.ok(results.rss?.startupMs && results.rss.startupMs > 0, 'start-up to /readyz measured');
       assert.ok(results.redis && results.redis.bytesPerSession > 0, 'Redis bytes per session measured');
       assert.ok(results.rss && results.rss.idleMb > 0 && results.rss.underLoadMaxMb > 0, 'RSS idle and under load measured');
       const names = results.targets.map((t) => t.name).join('\n');
-      for (const target of [/client credentials vs peer/, /logins vs argon2id ceiling/, /refresh grants/, /Redis per session/, /user search p95/, /RSS under load/]) assert.match(names, target);
+      for (const target of [/JWKS vs peer/, /client credentials vs peer/, /sign-in.* vs peer/, /logins vs argon2id ceiling/, /refresh token grant vs peer/, /refresh grants/, /Redis per session/, /user search p95/, /RSS under load/]) assert.match(names, target);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

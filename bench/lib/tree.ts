@@ -1,0 +1,73 @@
+// A source tree the bench runs Gatehouse from: the working tree, or (for --compare) a checkout
+// of another git ref in a temporary git worktree with its own node_modules. Each tree is started
+// the way its own package.json says (`npm start`), so a ref from before the compiled build runs
+// through tsx and one after it runs dist/.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/**
+ * The node arguments of a tree's `npm start`: "node dist/src/bin.js start" → ["dist/src/bin.js",
+ * "start"]. Only a plain `node …` command is accepted (no shell syntax), so the bench can start
+ * the process itself and measure that process, not an npm wrapper.
+ */
+export function startArguments(startScript: string | undefined): string[] {
+  if (!startScript) throw new Error('package.json has no "start" script');
+  const words = startScript.trim().split(/\s+/);
+  if (words[0] !== 'node' || words.length < 2) throw new Error(`the start script must be "node FILE [ARGS]", got "${startScript}"`);
+  if (words.some((w) => /[;&|<>$`'"\\]/.test(w))) throw new Error(`the start script must be a plain node command, got "${startScript}"`);
+  return words.slice(1);
+}
+
+export interface Tree {
+  /** "working tree" or the ref's name. */
+  label: string;
+  root: string;
+  /** node arguments that start the server (from the tree's npm start). */
+  startArgs: string[];
+  /** Short commit, with "+" when the tree has changes not committed. */
+  commit: string;
+}
+
+async function scripts(root: string): Promise<Record<string, string>> {
+  const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  return pkg.scripts ?? {};
+}
+
+/** Reads a tree's start command and, if it starts a build (dist/), builds it first. */
+export async function prepareTree(label: string, root: string, log: (message: string) => void): Promise<Tree> {
+  const s = await scripts(root);
+  const startArgs = startArguments(s.start);
+  if (startArgs.some((a) => a.startsWith('dist/'))) {
+    const script = s['build:server'] ? 'build:server' : 'build';
+    log(`${label}: npm run ${script}`);
+    await run('npm', ['run', '--silent', script], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+  }
+  const commit = (await run('git', ['rev-parse', '--short', 'HEAD'], { cwd: root })).stdout.trim();
+  const dirty = (await run('git', ['status', '--porcelain', '--', 'src', 'migrations', 'views', 'bin', 'package.json'], { cwd: root })).stdout.trim().length > 0;
+  return { label, root, startArgs, commit: `${commit}${dirty ? '+' : ''}` };
+}
+
+/**
+ * A detached git worktree of `ref` under `parent`, with its dependencies installed (`npm ci`,
+ * which also builds it when its package.json has a prepare script). Remove it with removeCheckout.
+ */
+export async function checkoutRef(repoRoot: string, ref: string, parent: string, log: (message: string) => void): Promise<string> {
+  const commit = (await run('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: repoRoot }).catch(() => ({ stdout: '' }))).stdout.trim();
+  if (!commit) throw new Error(`--compare: "${ref}" is not a commit in this repository`);
+  const dir = path.join(parent, `ref-${commit.slice(0, 10)}`);
+  log(`checking out ${ref} (${commit.slice(0, 10)}) in ${dir}`);
+  await run('git', ['worktree', 'add', '--detach', dir, commit], { cwd: repoRoot });
+  log(`${ref}: npm ci (its own node_modules)`);
+  await run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, maxBuffer: 64 * 1024 * 1024 });
+  if (!existsSync(path.join(dir, 'node_modules'))) throw new Error(`npm ci in ${dir} left no node_modules`);
+  return dir;
+}
+
+export async function removeCheckout(repoRoot: string, dir: string): Promise<void> {
+  await run('git', ['worktree', 'remove', '--force', dir], { cwd: repoRoot });
+}
