@@ -92,6 +92,7 @@ export async function startServer(context: GatehouseContext, options: StartServe
   await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
   await context.authorization.invalidateAll();
   await context.applications.ensureAccountClient(issuer);
+  await context.applications.ensureConsoleClient(issuer);
 
   const configuration = buildConfiguration({
     config,
