@@ -26,6 +26,7 @@ import { createIdentitySelectionService } from './services/identity-selection.ts
 import { createAccountAuth } from './routes/account/auth.ts';
 import { createAccountRouter } from './routes/account/index.ts';
 import { createAccountSecurityRouter } from './routes/account/security.ts';
+import { consoleFiles } from './routes/console.ts';
 import { REMINDER_JOB } from './services/password-expiry.ts';
 import { INVITATION_JOB } from './services/invitations.ts';
 
@@ -131,6 +132,7 @@ export async function startServer(context: GatehouseContext, options: StartServe
   provider.use(recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo, tenantId: context.tenantId }));
   provider.use(recordGrantIdentity(identityFlow));
   provider.use(under(/^\/api\//i, api.router));
+  provider.use(consoleFiles({ renderer }));
   const interactions = createInteractionRouter({
     provider,
     users: context.users,
