@@ -30,6 +30,7 @@ import { createIdentitySelectionService } from './services/identity-selection.ts
 import { createAccountAuth } from './routes/account/auth.ts';
 import { createAccountRouter } from './routes/account/index.ts';
 import { createAccountSecurityRouter } from './routes/account/security.ts';
+import { consoleFiles } from './routes/console.ts';
 import { REMINDER_JOB } from './services/password-expiry.ts';
 import { INVITATION_JOB } from './services/invitations.ts';
 import { httpTelemetry, observeGrants } from './telemetry/instrument.ts';
@@ -181,6 +182,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
   await context.authorization.invalidateAll();
   await context.applications.ensureAccountClient(issuer);
+  await context.applications.ensureConsoleClient(issuer);
 
   // Artefacts stored under their raw value by an older version move under their keyed hash.
   await rehashLegacyPayloadIds(context.payloads, context.keys.hashKey);
@@ -239,6 +241,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   provider.use(recordGrantIdentity(identityFlow));
   // The admin API, the AuthZEN endpoints and their metadata share one route table.
   provider.use(under(/^\/(api\/|access\/|\.well-known\/authzen-configuration$)/i, api.router));
+  provider.use(consoleFiles({ renderer }));
   const interactions = createInteractionRouter({
     provider,
     users: context.users,

@@ -128,7 +128,13 @@ export type ApplicationAccessInput = z.input<typeof applicationAccessSchema>;
  * deleted through the API or the CLI.
  */
 export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
-const BUILT_IN_CLIENT_IDS = new Set([ACCOUNT_CLIENT_ID]);
+/**
+ * The admin console (`/console`) signs administrators in through this first-party public client:
+ * authorization code with PKCE (RFC 7636), refresh tokens rotated on use, and access tokens for
+ * the admin API. Created and kept in line with the issuer at every start like the account client.
+ */
+export const CONSOLE_CLIENT_ID = 'gatehouse-console';
+const BUILT_IN_CLIENT_IDS = new Set([ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID]);
 
 function assertNotBuiltIn(clientId: string): void {
   if (BUILT_IN_CLIENT_IDS.has(clientId)) throw new AppError('application.built_in', 409, `"${clientId}" is built into Gatehouse and cannot be changed or deleted`);
@@ -221,6 +227,23 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
     const app = await queries.findById(clientId);
     if (!app || app.tenantId !== tenantId) throw new AppError('application.not_found', 404, `no application with client_id "${clientId}"`);
     return app;
+  }
+
+  /** A built-in first-party public client: created if missing, its URIs kept on the current issuer. */
+  async function ensureBuiltIn(clientId: string, name: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<Application> {
+    const existing = await queries.findById(clientId);
+    if (!existing) {
+      try {
+        await queries.insert({ id: clientId, tenantId, name, type: 'spa', clientSecretHash: null, redirectUris, postLogoutRedirectUris, firstParty: true, metadata: {}, acceptedIdentityKinds: null, accessMode: 'everyone' });
+      } catch (error) {
+        // Another node created it at the same moment.
+        if ((error as { code?: string }).code !== '23505') throw error;
+      }
+    } else if (JSON.stringify(existing.redirectUris) !== JSON.stringify(redirectUris) || JSON.stringify(existing.postLogoutRedirectUris) !== JSON.stringify(postLogoutRedirectUris)) {
+      await queries.update(clientId, { redirectUris, postLogoutRedirectUris, accessMode: 'everyone', acceptedIdentityKinds: null });
+    }
+    await cache.invalidate(clientId);
+    return getOwn(clientId);
   }
 
   async function assertIdentityKindsExist(kinds: string[], field: string): Promise<void> {
@@ -395,23 +418,9 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       return true;
     },
     /** Creates the account pages' client, or points its redirect URIs at the current issuer. */
-    async ensureAccountClient(issuer: string): Promise<Application> {
-      const redirectUris = [`${issuer}/account/callback`];
-      const postLogoutRedirectUris = [`${issuer}/account/signed-out`];
-      const existing = await queries.findById(ACCOUNT_CLIENT_ID);
-      if (!existing) {
-        try {
-          await queries.insert({ id: ACCOUNT_CLIENT_ID, tenantId, name: 'Your account', type: 'spa', clientSecretHash: null, redirectUris, postLogoutRedirectUris, firstParty: true, metadata: {}, acceptedIdentityKinds: null, accessMode: 'everyone' });
-        } catch (error) {
-          // Another node created it at the same moment.
-          if ((error as { code?: string }).code !== '23505') throw error;
-        }
-      } else if (JSON.stringify(existing.redirectUris) !== JSON.stringify(redirectUris) || JSON.stringify(existing.postLogoutRedirectUris) !== JSON.stringify(postLogoutRedirectUris)) {
-        await queries.update(ACCOUNT_CLIENT_ID, { redirectUris, postLogoutRedirectUris, accessMode: 'everyone', acceptedIdentityKinds: null });
-      }
-      await cache.invalidate(ACCOUNT_CLIENT_ID);
-      return getOwn(ACCOUNT_CLIENT_ID);
-    },
+    ensureAccountClient: (issuer: string) => ensureBuiltIn(ACCOUNT_CLIENT_ID, 'Your account', [`${issuer}/account/callback`], [`${issuer}/account/signed-out`]),
+    /** Creates the admin console's client, or points its redirect URIs at the current issuer. */
+    ensureConsoleClient: (issuer: string) => ensureBuiltIn(CONSOLE_CLIENT_ID, 'Gatehouse console', [`${issuer}/console/callback`], [`${issuer}/console/`]),
     list: () => queries.list(tenantId),
     findById: (id: string) => queries.findById(id),
     findByName: (name: string) => queries.findByName(tenantId, name),

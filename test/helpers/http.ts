@@ -140,9 +140,10 @@ export class HttpClient {
   /**
    * GETs `start` (or starts from a response already received) and follows redirects while they
    * stay on the issuer's origin. Stops at the first page that is not a redirect, or at the first
-   * redirect to another origin, which is returned as `redirect` without being requested.
+   * redirect to another origin (or one `stopAt` picks, e.g. a callback on the issuer's origin),
+   * which is returned as `redirect` without being requested.
    */
-  async follow(start: string | URL | HttpResponse, maxHops = 20): Promise<FollowResult> {
+  async follow(start: string | URL | HttpResponse, maxHops = 20, stopAt?: (url: URL) => boolean): Promise<FollowResult> {
     const visited: URL[] = [];
     let response: HttpResponse;
     if (typeof start === 'string' || start instanceof URL) {
@@ -154,7 +155,7 @@ export class HttpClient {
     for (let hop = 0; hop < maxHops; hop += 1) {
       const { location } = response;
       if (response.status < 300 || response.status > 399 || !location) return { response, visited };
-      if (location.origin !== this.origin) return { response, redirect: location, visited };
+      if (location.origin !== this.origin || stopAt?.(location)) return { response, redirect: location, visited };
       response = await this.get(location);
       visited.push(response.url);
     }

@@ -38,6 +38,12 @@ export interface StartedAuthorization {
   callbackUrl?: URL;
 }
 
+/** Matches the redirect URI (its origin and path), which may be on the issuer's own origin. */
+function isCallback(redirectUri: string): (url: URL) => boolean {
+  const expected = new URL(redirectUri);
+  return (url) => url.origin === expected.origin && url.pathname === expected.pathname;
+}
+
 /** Builds an authorization request (PKCE S256 + state) and follows it as a browser would. */
 export async function startAuthorization(options: AuthorizationOptions): Promise<StartedAuthorization> {
   const browser = options.browser ?? new HttpClient(options.gatehouse.issuer);
@@ -52,7 +58,7 @@ export async function startAuthorization(options: AuthorizationOptions): Promise
     ...(options.resource ? { resource: options.resource } : {}),
     ...options.extraParams,
   });
-  const { response, redirect } = await browser.follow(authorizationUrl);
+  const { response, redirect } = await browser.follow(authorizationUrl, 20, isCallback(options.redirectUri));
   return { browser, authorizationUrl, codeVerifier, state, response, ...(redirect ? { callbackUrl: redirect } : {}) };
 }
 
@@ -85,7 +91,7 @@ export async function authorize(options: SignInOptions): Promise<AuthorizedCode>
   const loginPageShown = callbackUrl === undefined;
   if (!callbackUrl) {
     const answer = await submitLogin(started.browser, started.response, options.username, options.password);
-    const { response, redirect } = await started.browser.follow(answer);
+    const { response, redirect } = await started.browser.follow(answer, 20, isCallback(options.redirectUri));
     if (!redirect) {
       throw new Error(`sign-in did not return to the application: ${response.status} at ${response.url.href}\n${response.body.slice(0, 2000)}`);
     }

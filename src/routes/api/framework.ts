@@ -132,8 +132,33 @@ export function permissionCatalog(routes: ApiRoute[]): { name: string; routes: s
   return [...byName.entries()].map(([name, list]) => ({ name, routes: list })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function toJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  return z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+/**
+ * Named schemas (zod `.meta({ id })`) shared by the document's operations, under
+ * components/schemas. A recursive schema must be named: zod puts it under the schema's own
+ * `$defs`, which a `$ref` from the document root cannot reach (OpenAPI 3.1 §4.8.24 resolves
+ * references against the document), so it is lifted into the components instead.
+ */
+type NamedSchemas = Record<string, Record<string, unknown>>;
+
+function pointAtComponents(value: unknown, suffix: string): unknown {
+  if (Array.isArray(value)) return value.map((inner) => pointAtComponents(inner, suffix));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [key, key === '$ref' && typeof inner === 'string' ? inner.replace(/^#\/\$defs\/(.+)$/, `#/components/schemas/$1${suffix}`) : pointAtComponents(inner, suffix)]),
+    );
+  }
+  return value;
+}
+
+function toJsonSchema(schema: z.ZodType, io: 'input' | 'output', named: NamedSchemas): Record<string, unknown> {
+  const { $defs, $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown> & { $defs?: NamedSchemas };
+  const suffix = io === 'input' ? 'Input' : '';
+  for (const [name, definition] of Object.entries($defs ?? {})) {
+    if (name.startsWith('__schema')) throw new Error(`a recursive schema needs a name for the OpenAPI document: give it .meta({ id: '...' }) (${JSON.stringify(definition).slice(0, 120)})`);
+    // Input and output forms differ for schemas with defaults or transforms: named apart.
+    named[`${name}${suffix}`] = pointAtComponents(definition, suffix) as Record<string, unknown>;
+  }
+  return pointAtComponents(rest, suffix) as Record<string, unknown>;
 }
 
 const problemSchema = {
@@ -143,17 +168,18 @@ const problemSchema = {
 };
 
 export function buildOpenApi(routes: ApiRoute[], issuer: string): Record<string, unknown> {
+  const named: NamedSchemas = {};
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const openapiPath = routeUrl(route).replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     const parameters: Record<string, unknown>[] = [];
-    const paramSchema = route.params ? toJsonSchema(route.params, 'input') : undefined;
+    const paramSchema = route.params ? toJsonSchema(route.params, 'input', named) : undefined;
     for (const name of route.path.match(/:([A-Za-z0-9_]+)/g)?.map((p) => p.slice(1)) ?? []) {
       const props = (paramSchema?.properties ?? {}) as Record<string, unknown>;
       parameters.push({ name, in: 'path', required: true, schema: props[name] ?? { type: 'string' } });
     }
     if (route.query) {
-      const q = toJsonSchema(route.query, 'input');
+      const q = toJsonSchema(route.query, 'input', named);
       const required = new Set((q.required as string[] | undefined) ?? []);
       for (const [name, schema] of Object.entries((q.properties ?? {}) as Record<string, unknown>)) {
         parameters.push({ name, in: 'query', required: required.has(name), schema });
@@ -169,14 +195,14 @@ export function buildOpenApi(routes: ApiRoute[], issuer: string): Record<string,
       security: [{ bearer: [] }],
       ...(parameters.length ? { parameters } : {}),
       ...(route.body
-        ? { requestBody: { required: true, content: route.bodyType === 'text/csv' ? { 'text/csv': { schema: { type: 'string' } } } : { 'application/json': { schema: toJsonSchema(route.body, 'input') } } } }
+        ? { requestBody: { required: true, content: route.bodyType === 'text/csv' ? { 'text/csv': { schema: { type: 'string' } } } : { 'application/json': { schema: toJsonSchema(route.body, 'input', named) } } } }
         : {}),
       responses: {
-        [success]: route.response ? { description: 'Success', content: { 'application/json': { schema: toJsonSchema(route.response, 'output') } } } : { description: 'Success' },
+        [success]: route.response ? { description: 'Success', content: { 'application/json': { schema: toJsonSchema(route.response, 'output', named) } } } : { description: 'Success' },
         '400': { $ref: '#/components/responses/Problem' },
         '401': { $ref: '#/components/responses/Problem' },
         ...(route.permission ? { '403': { $ref: '#/components/responses/Problem' } } : {}),
-        ...(route.statusOf && route.response ? { '422': { description: 'Done, with refused input listed in the body', content: { 'application/json': { schema: toJsonSchema(route.response, 'output') } } } } : {}),
+        ...(route.statusOf && route.response ? { '422': { description: 'Done, with refused input listed in the body', content: { 'application/json': { schema: toJsonSchema(route.response, 'output', named) } } } } : {}),
       },
     };
   }
@@ -186,6 +212,7 @@ export function buildOpenApi(routes: ApiRoute[], issuer: string): Record<string,
     servers: [{ url: issuer }],
     paths,
     components: {
+      schemas: named,
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: `An access token issued by Gatehouse for the resource ${issuer}/api` } },
       responses: { Problem: { description: 'Error (RFC 9457 problem details)', content: { 'application/problem+json': { schema: problemSchema } } } },
     },

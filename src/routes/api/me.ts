@@ -18,6 +18,36 @@ export function meRoutes(services: ApiServices): ApiRoute[] {
   return [
     defineRoute({
       method: 'get',
+      path: '/me/permissions',
+      permission: null,
+      summary: "Who is calling and what they may do on the admin API: the caller's identity, roles and admin permissions (what a console trims its menus and read-only views by)",
+      tag: 'me',
+      response: z.object({
+        subjectType: z.enum(['user', 'service']),
+        subjectId: z.string(),
+        username: z.string().nullable().describe('the user\'s username; null for a service account'),
+        name: z.string().nullable(),
+        identity: z.object({ id: z.string(), kind: z.string(), alias: z.string() }),
+        roles: z.array(z.string()),
+        permissions: z.array(z.string()).describe('admin-API permissions, sorted'),
+      }),
+      async handler({ caller }) {
+        const authz = await services.authorization.forIdentity(caller.identityId);
+        if (!authz) throw new AppError('auth.invalid_token', 401, 'the identity of this access token no longer exists');
+        const user = caller.subjectType === 'user' ? await services.users.findForOidc(caller.subjectId) : undefined;
+        return {
+          subjectType: caller.subjectType,
+          subjectId: caller.subjectId,
+          username: user?.username ?? null,
+          name: user?.name ?? null,
+          identity: authz.identity,
+          roles: [...caller.roles].sort(),
+          permissions: [...caller.adminPermissions].sort(),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
       path: '/me/applications',
       permission: null,
       summary: "The applications the calling user may sign in to (seed 003 'Applications a user can see'), each with the caller's identities that qualify. Users only: a service account is refused with 403.",

@@ -33,7 +33,7 @@ const adminNodeView: z.ZodType<AdminNodeView> = z.object({
   get children() {
     return z.array(adminNodeView);
   },
-});
+}).meta({ id: 'NavigationAdminNode' });
 
 const nodeView: z.ZodType<NavigationNode> = z.object({
   key: z.string(),
@@ -42,7 +42,7 @@ const nodeView: z.ZodType<NavigationNode> = z.object({
   get children() {
     return z.array(nodeView);
   },
-});
+}).meta({ id: 'NavigationNode' });
 
 const adminTreeView = z.object({ application: z.string(), items: z.array(adminNodeView) });
 

@@ -1,0 +1,70 @@
+// Small compositions of React Aria Components used across the pages.
+import type { ReactNode } from 'react';
+import { Button, Dialog, DialogTrigger, Heading, Input, Label, Modal, TextField } from 'react-aria-components';
+import { ApiError } from './api/client.ts';
+
+export function Field(props: { label: string; name: string; value: string; onChange(value: string): void; type?: string; isReadOnly?: boolean; isRequired?: boolean; description?: string }) {
+  return (
+    <TextField className="field" name={props.name} value={props.value} onChange={props.onChange} type={props.type ?? 'text'} isReadOnly={props.isReadOnly} isRequired={props.isRequired}>
+      <Label>{props.label}</Label>
+      <Input />
+    </TextField>
+  );
+}
+
+/** A button that asks before it acts; the question says what will happen. */
+export function Confirm(props: { label: string; title: string; children: ReactNode; confirmLabel: string; onConfirm(): void; danger?: boolean; isDisabled?: boolean }) {
+  return (
+    <DialogTrigger>
+      <Button className={props.danger ? 'button danger' : 'button'} isDisabled={props.isDisabled}>
+        {props.label}
+      </Button>
+      <Modal className="modal" isDismissable>
+        <Dialog className="dialog" role="alertdialog">
+          {({ close }) => (
+            <>
+              <Heading slot="title">{props.title}</Heading>
+              <div>{props.children}</div>
+              <div className="actions">
+                <Button className="button" onPress={close}>
+                  Cancel
+                </Button>
+                <Button
+                  className={props.danger ? 'button danger' : 'button primary'}
+                  onPress={() => {
+                    props.onConfirm();
+                    close();
+                  }}
+                >
+                  {props.confirmLabel}
+                </Button>
+              </div>
+            </>
+          )}
+        </Dialog>
+      </Modal>
+    </DialogTrigger>
+  );
+}
+
+export function ErrorMessage({ error }: { error: unknown }) {
+  if (!error) return null;
+  const message = error instanceof ApiError ? (error.status === 403 ? `Not allowed: ${error.message}` : error.message) : (error as Error).message;
+  return (
+    <p className="error" role="alert">
+      {message}
+    </p>
+  );
+}
+
+export function Loading() {
+  return (
+    <p className="muted" role="status">
+      Loading…
+    </p>
+  );
+}
+
+export function formatDate(value: string | null | undefined): string {
+  return value ? new Date(value).toLocaleString() : '—';
+}

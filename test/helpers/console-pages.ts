@@ -1,0 +1,138 @@
+// Page objects for the admin console at /console, driven in Chromium.
+import assert from 'node:assert/strict';
+import { AxeBuilder } from '@axe-core/playwright';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
+
+export class ConsolePage {
+  /** Content-Security-Policy reports and script errors seen by the page. */
+  readonly problems: string[] = [];
+  /** axe-core adds <style> elements of its own, which the CSP rightly refuses: not the console's. */
+  private auditing = false;
+
+  private constructor(
+    readonly context: BrowserContext,
+    readonly page: Page,
+    private readonly baseUrl: string,
+  ) {
+    page.on('console', (message) => {
+      if (message.type() === 'debug' && message.text() === 'gatehouse-test:axe-done') this.auditing = false;
+      else if (message.type() === 'error' && !this.auditing) this.problems.push(`${message.text()} at ${JSON.stringify(message.location())} on ${page.url()}`);
+    });
+    page.on('pageerror', (error) => this.problems.push(error.message));
+  }
+
+  static async open(browser: Browser, baseUrl: string, width = 1280): Promise<ConsolePage> {
+    const context = await browser.newContext({ viewport: { width, height: 900 } });
+    return new ConsolePage(context, await context.newPage(), baseUrl);
+  }
+
+  /** Opens /console, signs in on Gatehouse's sign-in page, and waits for the console to show. */
+  async signIn(username: string, password: string): Promise<void> {
+    await this.page.goto(`${this.baseUrl}/console/`);
+    await this.page.getByLabel('Username or email').fill(username);
+    await this.page.getByLabel('Password').fill(password);
+    await this.page.getByRole('button', { name: 'Sign in' }).click();
+    await this.page.waitForURL(/\/console\/(\?|$)/);
+    await this.page.getByRole('heading', { level: 1 }).waitFor();
+  }
+
+  nav() {
+    return this.page.getByRole('navigation', { name: 'Console sections' });
+  }
+
+  async menu(): Promise<string[]> {
+    return (await this.nav().getByRole('link').allInnerTexts()).map((t) => t.trim());
+  }
+
+  async open(section: string): Promise<void> {
+    await this.nav().getByRole('link', { name: section, exact: true }).click();
+    await this.page.getByRole('heading', { level: 1, name: section }).waitFor();
+    await this.page.getByRole('status').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
+  }
+
+  heading() {
+    return this.page.getByRole('heading', { level: 1 });
+  }
+
+  /** axe-core on the page as it stands: no serious or critical violation of WCAG 2 A/AA. */
+  async assertAccessible(where: string): Promise<void> {
+    this.auditing = true;
+    const result = await new AxeBuilder({ page: this.page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    // Console messages arrive in order: the marker ends the audit's window.
+    await this.page.evaluate('console.debug("gatehouse-test:axe-done")');
+    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.deepEqual(
+      bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html.slice(0, 200)).join(', ')})`),
+      [],
+      `accessibility violations on ${where}`,
+    );
+  }
+
+  async screenshot(file: string): Promise<void> {
+    if (process.env.CONSOLE_SCREENSHOTS) await this.page.screenshot({ path: `${process.env.CONSOLE_SCREENSHOTS}/${file}`, fullPage: false });
+  }
+
+  async close(): Promise<void> {
+    await this.context.close();
+  }
+}
+
+/** The Users page: search, the list, bulk actions. */
+export class UsersPageObject {
+  constructor(private readonly console: ConsolePage) {}
+  get page() {
+    return this.console.page;
+  }
+  async search(text: string): Promise<void> {
+    await this.page.getByRole('searchbox', { name: 'Search username, email or name' }).fill(text);
+  }
+  row(username: string) {
+    return this.page.getByRole('row').filter({ has: this.page.getByRole('link', { name: username, exact: true }) });
+  }
+  async openUser(username: string): Promise<void> {
+    await this.row(username).getByRole('link', { name: username, exact: true }).click();
+    await this.page.getByRole('heading', { level: 2, name: 'General information' }).waitFor();
+  }
+  async createUser(fields: { username: string; name: string; password: string; kind: string; alias: string }): Promise<void> {
+    await this.page.getByRole('button', { name: 'Create user' }).click();
+    const dialog = this.page.getByRole('dialog');
+    await dialog.getByLabel('Username').fill(fields.username);
+    await dialog.getByLabel('Name', { exact: true }).fill(fields.name);
+    await dialog.getByLabel('Password').fill(fields.password);
+    await dialog.getByLabel('First identity: kind').fill(fields.kind);
+    await dialog.getByLabel('First identity: alias').fill(fields.alias);
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await this.page.getByRole('heading', { level: 2, name: 'General information' }).waitFor();
+  }
+}
+
+/** A user's details page: identities, their roles and data scopes, sessions. */
+export class UserDetailsPageObject {
+  constructor(private readonly console: ConsolePage) {}
+  get page() {
+    return this.console.page;
+  }
+  identity(alias: string) {
+    return this.page.getByRole('article', { name: `Identity ${alias}` });
+  }
+  async addRole(alias: string, role: string): Promise<void> {
+    const card = this.identity(alias);
+    await card.getByRole('button', { name: `Add a role to ${alias}` }).click();
+    await this.page.getByRole('option', { name: role, exact: true }).click();
+    await card.getByRole('button', { name: 'Add role' }).click();
+    await card.getByRole('listitem').filter({ hasText: role }).first().waitFor();
+    // React Aria announces the chosen option through a transient live-region node that points at
+    // the option's (now gone) label; it removes the node itself once announced.
+    await this.page.locator('[data-live-announcer] [role="img"]').waitFor({ state: 'detached' });
+  }
+  async setScope(alias: string, key: string, values: string): Promise<void> {
+    const form = this.page.getByRole('form', { name: `Set a data scope of ${alias}` });
+    await form.getByLabel('Scope key').fill(key);
+    await form.getByLabel('Values (comma-separated, * for all)').fill(values);
+    await form.getByRole('button', { name: 'Set scope' }).click();
+    await this.identity(alias).getByText(`${key} = ${values}`).waitFor();
+  }
+}
