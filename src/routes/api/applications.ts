@@ -1,8 +1,9 @@
 // Admin API: applications (OIDC clients), who may use them, and their client secrets. Thin
 // handlers over services/applications.ts; a secret appears in a response once, when it is made.
 import { z } from 'zod';
-import { applicationAccessSchema, applicationPatchSchema, backchannelLogoutUriOf, createApplicationSchema, isConfidential, type AccessRules, type Application } from '../../services/applications.ts';
+import { applicationAccessSchema, applicationPatchSchema, backchannelLogoutUriOf, createApplicationSchema, isAdminApiClient, isConfidential, type AccessRules, type Application } from '../../services/applications.ts';
 import { actorOf } from './caller.ts';
+import { changeRequestOf } from './roles.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 
@@ -26,6 +27,7 @@ const applicationView = z.object({
   backchannelLogoutUri: z.string().nullable().describe('where OIDC Back-Channel Logout tokens are sent when a session the application is signed in to ends; null: none'),
   acceptedIdentityKinds: z.array(z.string()).nullable().describe('identity kinds that may sign in; null: any kind'),
   accessMode: z.enum(['everyone', 'restricted']),
+  adminApiClient: z.boolean().describe('may obtain tokens for the admin API audience {issuer}/api (set by an Admin; built-in admin clients are always allowed)'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -45,6 +47,7 @@ function presentApplication(app: Application): z.infer<typeof applicationView> {
     backchannelLogoutUri: backchannelLogoutUriOf(app),
     acceptedIdentityKinds: app.acceptedIdentityKinds,
     accessMode: app.accessMode,
+    adminApiClient: isAdminApiClient(app),
     createdAt: app.createdAt.toISOString(),
     updatedAt: app.updatedAt.toISOString(),
   };
@@ -89,7 +92,7 @@ export function applicationRoutes(services: ApiServices): ApiRoute[] {
       response: applicationWithSecretView,
       status: 201,
       async handler({ body, caller, ctx }) {
-        const { application, clientSecret } = await applications.create(body, actorOf(caller, ctx));
+        const { application, clientSecret } = await applications.create(body, actorOf(caller, ctx), changeRequestOf(caller, ctx));
         return { ...presentApplication(application), ...(clientSecret ? { clientSecret } : {}) };
       },
     }),
@@ -103,7 +106,7 @@ export function applicationRoutes(services: ApiServices): ApiRoute[] {
       body: applicationPatchSchema,
       response: applicationView,
       async handler({ params, body, caller, ctx }) {
-        return presentApplication(await applications.update(params.id, body, actorOf(caller, ctx)));
+        return presentApplication(await applications.update(params.id, body, actorOf(caller, ctx), changeRequestOf(caller, ctx)));
       },
     }),
     defineRoute({
@@ -114,7 +117,7 @@ export function applicationRoutes(services: ApiServices): ApiRoute[] {
       tag: 'applications',
       params: clientIdParams,
       async handler({ params, caller, ctx }) {
-        await applications.remove(params.id, actorOf(caller, ctx));
+        await applications.remove(params.id, actorOf(caller, ctx), changeRequestOf(caller, ctx));
         return undefined;
       },
     }),
@@ -128,7 +131,7 @@ export function applicationRoutes(services: ApiServices): ApiRoute[] {
       body: applicationAccessSchema,
       response: accessView,
       async handler({ params, body, caller, ctx }) {
-        const { application, rules } = await applications.setAccess(params.id, body, actorOf(caller, ctx));
+        const { application, rules } = await applications.setAccess(params.id, body, actorOf(caller, ctx), changeRequestOf(caller, ctx));
         return presentAccess(application, rules);
       },
     }),
@@ -141,7 +144,7 @@ export function applicationRoutes(services: ApiServices): ApiRoute[] {
       params: clientIdParams,
       response: z.object({ clientId: z.string(), clientSecret: z.string() }),
       async handler({ params, caller, ctx }) {
-        const { application, clientSecret } = await applications.rotateSecret(params.id, actorOf(caller, ctx));
+        const { application, clientSecret } = await applications.rotateSecret(params.id, actorOf(caller, ctx), changeRequestOf(caller, ctx));
         return { clientId: application.id, clientSecret };
       },
     }),
