@@ -53,9 +53,6 @@ export function createDefaultPolicyService(deps: { knex: Knex; audit: AuditServi
           const role = roles.find((r) => r.id === entry.roleId)!;
           assertMayGrantRoles(by, [role], `role "${role.name}" to ${entry.identityKind ? `every "${entry.identityKind}" identity` : 'every identity'}`);
         }
-        // Taking a role away from every identity of a kind is for those who could grant it.
-        const removedRoleIds = before.filter((b) => !entries.some((e) => e.roleId === b.roleId && (e.identityKind === null || e.identityKind === b.identityKind))).map((b) => b.roleId);
-        if (removedRoleIds.length) assertMayGrantRoles(by, await queries.findByIds(by.tenantId, [...new Set(removedRoleIds)], trx), 'the roles this change takes away');
         await keepingAnAdmin(trx, by.tenantId, () => queries.replaceDefaultPolicy(by.tenantId, entries, trx));
         const after = await queries.defaultPolicy(by.tenantId, trx);
         await deps.audit.record({ tenantId: by.tenantId, action: 'default_policy.replaced', ...by.actor, targetType: 'default_policy', targetId: by.tenantId, details: { before, after } }, trx);

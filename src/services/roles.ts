@@ -3,8 +3,10 @@
 // Rules kept here:
 // - a permission names one entry of one catalog: Gatehouse's own (one per admin route, stored
 //   under ADMIN_API_RESOURCE, written "gatehouse" at the API) or a registered API resource's;
-// - nobody grants a permission or a role wider than their own (escalation.ts), which covers
-//   giving a role new permissions and assigning a role to an identity;
+// - nobody grants a permission or a role beyond their own rights (administration.ts), which
+//   covers giving a role new permissions, assigning a role to an identity (whose owner the
+//   requester must be able to manage) and listing the roles a role's holders may assign;
+//   narrowing a role (renaming, removing permissions, deleting it) grants nothing;
 // - system roles (system-roles.ts) keep their name and permissions: they are re-synced at every
 //   start from the route table, so an edit would silently disappear; only the description changes;
 // - every change is audited with before/after inside the same transaction, and drops the
@@ -87,10 +89,6 @@ export function assertGrantable(by: ChangeRequest, permissions: RolePermission[]
   assertMayGrantPermissions(by, permissions, what);
 }
 
-/** Changing or deleting a role is for those who could grant it: it changes what its holders can do. */
-function assertMayChangeRole(by: ChangeRequest, role: Role): void {
-  assertMayGrantRoles(by, [role], `role "${role.name}", so you cannot change it`);
-}
 
 export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === '23505';
@@ -202,7 +200,6 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
       const patch = parseWith(rolePatchSchema, input, 'role.invalid');
       return change(async (trx) => {
         const before = await getRole(by.tenantId, id, trx);
-        assertMayChangeRole(by, before);
         const renamed = patch.name !== undefined && patch.name !== before.name;
         if (before.system && renamed) throw new AppError('role.system', 409, `"${before.name}" is a system role: only its description can change`);
         if (renamed) await assertNameFree(by.tenantId, patch.name!, id, trx);
@@ -222,7 +219,6 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
       return change(async (trx) => {
         const before = await getRole(by.tenantId, id, trx);
         if (before.system) throw new AppError('role.system', 409, `"${before.name}" is a system role: its permissions follow Gatehouse's route table`);
-        assertMayChangeRole(by, before);
         // Keeping a permission grants nothing; only additions widen what the role's holders can do.
         const held = new Set(before.permissions.map(key));
         assertGrantable(by, permissions.filter((p) => !held.has(key(p))), `these permissions to role "${before.name}"`);
@@ -237,7 +233,6 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
       await change(async (trx) => {
         const before = await getRole(by.tenantId, id, trx);
         if (before.system) throw new AppError('role.system', 409, `"${before.name}" is a system role and cannot be deleted`);
-        assertMayChangeRole(by, before);
         const usage = await queries.usage(id, trx);
         await queries.deleteById(by.tenantId, id, trx);
         await deps.audit.record({ tenantId: by.tenantId, action: 'role.deleted', ...by.actor, targetType: 'role', targetId: id, details: { before: { ...roleSnapshot(before), usage }, after: null } }, trx);
@@ -267,7 +262,6 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
         if (missing.length) throw new AppError('role.not_found', 404, `role not found: ${missing.join(', ')}`);
         const admin = listed.find(isAdminRole);
         if (admin) throw new AppError('role.invalid', 400, `"${admin.name}" cannot be made assignable: only an Admin grants Admin`);
-        assertMayChangeRole(by, role);
         assertMayGrantRoles(by, await loadRoles(trx, ids), `the right to assign these roles`);
         const before: { id: string }[] = await trx('role_assignable_roles').where({ tenant_id: by.tenantId, role_id: id }).select({ id: 'assignable_role_id' });
         await trx('role_assignable_roles').where({ tenant_id: by.tenantId, role_id: id }).delete();

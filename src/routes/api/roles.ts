@@ -134,7 +134,7 @@ export function roleRoutes(services: ApiServices, adminCatalog: () => string[]):
     defineRoute({
       method: 'get',
       path: '/roles/:id/assignable-roles',
-      permission: 'roles:read',
+      permission: 'roles:read-assignable-roles',
       summary: "The roles this role's holders may assign to others without holding their permissions (delegated administration)",
       tag: 'roles',
       params: idParams,
