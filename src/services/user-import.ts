@@ -23,7 +23,7 @@ import type { AuditEventInput, AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
 import { dataScopeNotHeld, permissionsNotHeld, type GranterRights } from './escalation.ts';
-import { administersAll, roleRefusal } from './administration.ts';
+import { ADMIN_ROLE, administersAll, roleRefusal } from './administration.ts';
 import type { InvitationService } from './invitations.ts';
 import type { ChangeRequest } from './roles.ts';
 import { departmentSchema, emailSchema, identityAliasSchema, personNameSchema, phoneSchema, SERVICE_IDENTITY_KIND, usernameSchema } from './users.ts';
@@ -143,6 +143,8 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
       const granter = administersAll(by) ? undefined : (by.granter as GranterRights);
       // Roles the default account policy gives each kind: a row's identity_kind grants them.
       const policy: { role_id: string; identity_kind: string | null }[] = granter ? await deps.knex('default_policy_roles').where({ tenant_id: by.tenantId }).select('role_id', 'identity_kind') : [];
+      // Only an Admin grants Admin, through a group as well.
+      const adminGroupIds = new Set(granter ? (await deps.knex('group_roles as gr').join('roles as r', 'r.id', 'gr.role_id').where('r.tenant_id', by.tenantId).andWhere('r.system', true).whereRaw('lower(r.name) = ?', [ADMIN_ROLE.toLowerCase()]).select('gr.group_id') as { group_id: string }[]).map((g) => g.group_id) : []);
       const kindRefusals = new Map<string, string[]>();
       const refusalsForKind = (kind: string): string[] => {
         if (!granter) return [];
@@ -230,7 +232,8 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
             continue;
           }
           const missing = granter ? missingPermissions(granter, group.permissions) : [];
-          if (missing.length) problem('groups', `you cannot add members to group "${group.name}": its roles carry permissions you do not hold (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+          if (adminGroupIds.has(group.id)) problem('groups', `you cannot add members to group "${group.name}": it gives Admin, which only an Admin grants`);
+          else if (missing.length) problem('groups', `you cannot add members to group "${group.name}": its roles carry permissions you do not hold (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
           else if (!groupIds.includes(group.id)) groupIds.push(group.id);
         }
         const scope = parseDataScope(field('data_scope'));

@@ -159,6 +159,17 @@ describe(`administration model (${storageMode})`, function () {
       expectStatus(await admin.request('POST', `/identities/${subject.identityId}/roles`, { roleIds: [adminRoleId] }), 200);
       // A role that holds every permission Admin has still does not manage an Admin.
       expectStatus(await everything.request('PATCH', `/users/${subject.id}`, { name: 'Renamed' }), 403, 'auth.escalation');
+      // Nor does it hand out Admin through a group in an import.
+      const system = { tenantId: tenantId(), actor: SYSTEM_ACTOR, granter: 'system' as const };
+      const admins = await gh.context.groups.create({ name: uniqueName('admins') }, system);
+      await gh.context.groups.assignRoles(admins.id, [adminRoleId], system);
+      try {
+        const imported = await everything.request('POST', '/users/import', `username,groups\n${uniqueName('imp')},${admins.name}\n`, { 'content-type': 'text/csv' });
+        expectStatus(imported, 422);
+        assert.match(JSON.stringify(imported.body.problems), /only an Admin grants/);
+      } finally {
+        await gh.context.groups.remove(admins.id, system);
+      }
     });
   });
 
