@@ -100,6 +100,8 @@ describe(`administration model (${storageMode})`, function () {
   const gatehouse = (permission: string) => ({ resource: ADMIN_API_RESOURCE, permission });
 
   before(async function () {
+    // Opening the embedded database and migrating it takes a while on a busy machine.
+    this.timeout(300_000);
     smtp = await startSmtpServer();
     gh = await startTestGatehouse({ SMTP_URL: smtp.url, GATEHOUSE_ARGON2_MEMORY_KIB: '1024', GATEHOUSE_ARGON2_TIME_COST: '1' });
     const id = async (name: string) => ((await knex()('roles').where({ tenant_id: tenantId(), name, system: true }).first('id')) as { id: string }).id;
