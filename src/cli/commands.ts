@@ -5,6 +5,7 @@ import type { GatehouseContext } from '../context.ts';
 import { migrationStatus } from '../db/migrate.ts';
 import { CLI_ACTOR } from '../services/actor.ts';
 import { AppError } from '../services/errors.ts';
+import { isAdminApiClient } from '../services/applications.ts';
 import { applySeed, readSeedFile } from '../services/seed.ts';
 import { parse, required, UsageError } from './args.ts';
 import { createOutput } from './output.ts';
@@ -38,7 +39,8 @@ export interface CommandDeps {
 
 export type Command = (context: GatehouseContext, args: string[], io?: CommandIo, deps?: CommandDeps) => Promise<void>;
 
-const CLIENT_CREATE_USAGE = 'gatehouse clients create --name NAME --type web|spa|native|service [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--third-party] [--json]';
+const CLIENT_CREATE_USAGE = 'gatehouse clients create --name NAME --type web|spa|native|service [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--third-party] [--admin-api] [--json]';
+const CLIENT_ADMIN_API_USAGE = 'gatehouse clients admin-api CLIENT_ID --allow|--deny [--json]';
 const USER_CREATE_USAGE = 'gatehouse users create --username NAME [--password PASSWORD | --password-stdin] [--email EMAIL] [--name NAME] [--json]';
 const SET_PASSWORD_USAGE = 'gatehouse users set-password --username NAME (--password PASSWORD | --password-stdin) [--json]';
 
@@ -69,6 +71,7 @@ export const commands: Record<string, Record<string, Command> | Command> = {
         'redirect-uri': { type: 'string', multiple: true },
         'post-logout-redirect-uri': { type: 'string', multiple: true },
         'third-party': { type: 'boolean' },
+        'admin-api': { type: 'boolean' },
       }, CLIENT_CREATE_USAGE);
       const type = required(values.type, '--type', CLIENT_CREATE_USAGE);
       if (!['web', 'spa', 'native', 'service'].includes(type)) throw new UsageError(`--type must be web, spa, native or service (got "${type}")\n\nUsage: ${CLIENT_CREATE_USAGE}`);
@@ -78,6 +81,7 @@ export const commands: Record<string, Record<string, Command> | Command> = {
         redirectUris: values['redirect-uri'] ?? [],
         postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
         firstParty: !values['third-party'],
+        adminApiClient: Boolean(values['admin-api']),
       }, CLI_ACTOR);
       createOutput(Boolean(values.json), io.stdout).result(
         { client_id: application.id, ...(clientSecret ? { client_secret: clientSecret } : {}), name: application.name, type: application.type, redirect_uris: application.redirectUris },
@@ -87,11 +91,19 @@ export const commands: Record<string, Record<string, Command> | Command> = {
         ].join('\n'),
       );
     },
+    /** The admin API audience is closed by default: the operator allows (or stops) one application. */
+    async 'admin-api'(context, args, io = processIo) {
+      const { values, positionals } = parse(args, { allow: { type: 'boolean' }, deny: { type: 'boolean' } }, CLIENT_ADMIN_API_USAGE);
+      const id = required(positionals[0], 'CLIENT_ID', CLIENT_ADMIN_API_USAGE);
+      if (Boolean(values.allow) === Boolean(values.deny)) throw new UsageError(`give exactly one of --allow or --deny\n\nUsage: ${CLIENT_ADMIN_API_USAGE}`);
+      const changed = await context.applications.setAdminApiClient(id, Boolean(values.allow), CLI_ACTOR);
+      createOutput(Boolean(values.json), io.stdout).result({ client_id: id, admin_api_client: Boolean(values.allow), changed }, () => `${id} ${values.allow ? 'may' : 'may no longer'} obtain tokens for the admin API${changed ? '' : ' (unchanged)'}.`);
+    },
     async list(context, args, io = processIo) {
       const { values } = parse(args, {}, 'gatehouse clients list [--json]');
       const apps = await context.applications.list();
       createOutput(Boolean(values.json), io.stdout).result(
-        apps.map((a) => ({ client_id: a.id, name: a.name, type: a.type, first_party: a.firstParty, redirect_uris: a.redirectUris, created_at: a.createdAt.toISOString() })),
+        apps.map((a) => ({ client_id: a.id, name: a.name, type: a.type, first_party: a.firstParty, admin_api_client: isAdminApiClient(a), redirect_uris: a.redirectUris, created_at: a.createdAt.toISOString() })),
         () => (apps.length ? apps.map((a) => `${a.id}\t${a.type}\t${a.name}`).join('\n') : 'No applications.'),
       );
     },
@@ -223,7 +235,9 @@ export const USAGE = `Usage: gatehouse <command> [options]
 Commands:
   start [--demo]                      start the server (migrates first unless GATEHOUSE_MIGRATE_ON_START=false)
   migrate                             apply pending database migrations
-  clients create|list|delete          manage applications (OIDC clients)
+  clients create|list|delete|admin-api
+                                      manage applications (OIDC clients); admin-api CLIENT_ID
+                                      --allow|--deny lets one obtain admin-API tokens
   users create|set-password|list|delete|import
                                       manage users
   seed FILE                           import users, applications and API resources (idempotent)

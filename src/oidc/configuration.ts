@@ -4,7 +4,8 @@ import type { Configuration, KoaContextWithOIDC, ResourceServer, ClientAuthMetho
 import { errors } from 'oidc-provider';
 import type { Config } from '../config/index.ts';
 import type { ApiResourceService } from '../services/api-resources.ts';
-import type { ApplicationService } from '../services/applications.ts';
+import { BUILT_IN_ADMIN_API_CLIENT_IDS, isAdminApiClient, type ApplicationService } from '../services/applications.ts';
+import { SERVICE_ACCOUNT_CLIENT_SECRET } from '../services/service-accounts.ts';
 import type { PrivateJwk } from '../services/signing-keys.ts';
 import type { Renderer } from '../views/render.ts';
 import type { SessionService } from '../services/sessions.ts';
@@ -192,9 +193,17 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         // When tokens are issued, the resource's scopes are narrowed to what the identity's
         // permissions allow, so the token's `scope` never says more than its `permissions`
         // (RFC 9068 §2.2.3: resource servers read `scope`), first- and third-party alike.
-        async getResourceServerInfo(_ctx, indicator): Promise<ResourceServer> {
+        async getResourceServerInfo(_ctx, indicator, client): Promise<ResourceServer> {
           // Gatehouse's own admin API: permissions come from roles, the one scope is `admin`.
           if (indicator === deps.identityFlow.adminApiAudience) {
+            // Closed by default (RFC 8707 §2: the server decides which client may get tokens for
+            // which resource, and answers invalid_target otherwise): service accounts, built-in
+            // admin clients and applications an Admin marked as admin-API clients only.
+            const isServiceAccount = client.clientSecret === SERVICE_ACCOUNT_CLIENT_SECRET;
+            const app = isServiceAccount ? undefined : await deps.applications.findForOidc(client.clientId);
+            if (!isServiceAccount && !(app ? isAdminApiClient(app) : BUILT_IN_ADMIN_API_CLIENT_IDS.includes(client.clientId))) {
+              throw new errors.InvalidTarget('this client may not obtain tokens for the Gatehouse admin API');
+            }
             return { scope: 'admin', audience: indicator, accessTokenTTL: config.accessTokenTtl, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
           }
           const resource = await deps.apiResources.findByIdentifier(indicator);

@@ -121,8 +121,8 @@ export function createServiceAccountQueries(knex: Knex) {
       await trx('identities').where({ tenant_id: tenantId, service_account_id: serviceAccountId }).update({ alias, updated_at: knex.fn.now() });
     },
     /** Deletes the account; its identity and keys go with it (ON DELETE CASCADE). */
-    async deleteById(tenantId: string, id: string): Promise<boolean> {
-      return (await knex('service_accounts').where({ tenant_id: tenantId, id }).delete()) > 0;
+    async deleteById(tenantId: string, id: string, db: Knex = knex): Promise<boolean> {
+      return (await db('service_accounts').where({ tenant_id: tenantId, id }).delete()) > 0;
     },
 
     async insertKey(key: { id: string; tenantId: string; serviceAccountId: string; prefix: string; keyHash: string; description: string | null; expiresAt: Date | null }): Promise<AccessKey> {

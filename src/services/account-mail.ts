@@ -69,6 +69,21 @@ export function invitationMail(user: Recipient & { email: string }, link: string
   };
 }
 
+/**
+ * The email address or username of an account changed: both the old and the new address are
+ * told (OWASP ASVS 5 V6.3.7), so a takeover through a changed address cannot go unnoticed.
+ */
+export function loginChangedMails(event: Extract<UserEvent, { type: 'user.login_changed' }>, name: string | null): MailMessage[] {
+  const who = { username: event.username.after, name, email: event.email.after };
+  const changes = [
+    ...(event.username.before !== event.username.after ? [`its username changed from "${event.username.before}" to "${event.username.after}"`] : []),
+    ...(event.email.before !== event.email.after ? [`its email address changed from ${event.email.before ?? '(none)'} to ${event.email.after ?? '(none)'}; password-reset links sent before the change no longer work`] : []),
+  ];
+  const text = `${greeting(who)}\n\nAn administrator changed your account "${event.username.after}": ${changes.join('; ')}.\n\n${NOT_YOU}\n`;
+  const to = [...new Set([event.email.before, event.email.after].filter((e): e is string => Boolean(e)))];
+  return to.map((address) => ({ kind: 'login_changed', to: address, subject: 'The sign-in details of your account changed', text }));
+}
+
 /** Sends the notification mails for user events, in the background (a request never waits for SMTP). */
 export function subscribeAccountMails(deps: { knex: Knex; events: UserEvents; mailer: Mailer; logger: Logger }): void {
   async function recipient(tenantId: string, userId: string): Promise<(Recipient & { email: string }) | undefined> {
@@ -76,6 +91,11 @@ export function subscribeAccountMails(deps: { knex: Knex; events: UserEvents; ma
     return row?.email ? { ...row, email: row.email } : undefined;
   }
   deps.events.on(async (event) => {
+    if (event.type === 'user.login_changed') {
+      const row: { name: string | null } | undefined = await deps.knex('users').where({ tenant_id: event.tenantId, id: event.userId }).first('name');
+      for (const mail of loginChangedMails(event, row?.name ?? null)) deps.mailer.enqueue(mail);
+      return;
+    }
     if (event.type !== 'user.password_changed' && event.type !== 'user.mfa_changed' && event.type !== 'user.locked') return;
     const user = await recipient(event.tenantId, event.userId);
     if (!user) {

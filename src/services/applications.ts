@@ -12,6 +12,7 @@ import { createInvalidatingCache } from './cache.ts';
 import { AppError } from './errors.ts';
 import { keyedHash, randomToken } from './secrets.ts';
 import type { Actor } from './actor.ts';
+import { assertAdmin, assertMayManageUser, type Administrator } from './administration.ts';
 
 export type { AccessMode, AccessRules, Application, ApplicationType };
 
@@ -61,6 +62,8 @@ export const newApplicationSchema = z
     clientSecret: z.string().min(32, 'clientSecret must be at least 32 characters').max(200).optional(),
     backchannelLogoutUri: backchannelLogoutUriSchema.nullable().optional(),
     refreshTokenReuseGraceSeconds: refreshReuseGraceSchema.optional(),
+    /** May obtain tokens for Gatehouse's own admin API (`{issuer}/api`); only an Admin sets it. */
+    adminApiClient: z.boolean().optional(),
   })
   .superRefine((value, ctx) => {
     if (value.type === 'service' && value.backchannelLogoutUri) {
@@ -108,6 +111,7 @@ export const applicationPatchSchema = z
     refreshTokenReuseGraceSeconds: refreshReuseGraceSchema.optional(),
     acceptedIdentityKinds: acceptedIdentityKindsSchema.optional(),
     accessMode: accessModeSchema.optional(),
+    adminApiClient: z.boolean().optional(),
   })
   .strict();
 export type ApplicationPatchInput = z.input<typeof applicationPatchSchema>;
@@ -135,6 +139,28 @@ export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
  */
 export const CONSOLE_CLIENT_ID = 'gatehouse-console';
 const BUILT_IN_CLIENT_IDS = new Set([ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID]);
+
+/**
+ * Built-in first-party clients that may obtain tokens for the admin API audience without being
+ * marked: the browser console (a client of the public admin API). Every other application must
+ * be marked an admin-API client by an Admin; service accounts may always ask.
+ */
+export const BUILT_IN_ADMIN_API_CLIENT_IDS: readonly string[] = [CONSOLE_CLIENT_ID];
+
+/** Whether the application may obtain tokens for `{issuer}/api` (the admin API is closed by default). */
+export function isAdminApiClient(app: Pick<Application, 'id' | 'metadata'>): boolean {
+  return BUILT_IN_ADMIN_API_CLIENT_IDS.includes(app.id) || app.metadata.adminApiClient === true;
+}
+
+/**
+ * An admin-API client is an administrative credential: marking one, and changing, re-keying or
+ * deleting one, is for an Admin (administration.ts); so is naming who may use it.
+ */
+function assertMayChangeApplication(by: Administrator | undefined, app: Pick<Application, 'id' | 'metadata'> | undefined, wantsAdminApi: boolean | undefined): void {
+  if (!by) return;
+  if (wantsAdminApi !== undefined && wantsAdminApi !== (app ? app.metadata.adminApiClient === true : false)) assertAdmin(by, 'mark or unmark an application as an admin-API client');
+  if (app && isAdminApiClient(app)) assertAdmin(by, `change the admin-API client "${app.id}"`);
+}
 
 function assertNotBuiltIn(clientId: string): void {
   if (BUILT_IN_CLIENT_IDS.has(clientId)) throw new AppError('application.built_in', 409, `"${clientId}" is built into Gatehouse and cannot be changed or deleted`);
@@ -210,6 +236,7 @@ function auditable(app: Application) {
     refreshTokenReuseGraceSeconds: refreshReuseGraceOf(app),
     acceptedIdentityKinds: app.acceptedIdentityKinds,
     accessMode: app.accessMode,
+    adminApiClient: isAdminApiClient(app),
   };
 }
 
@@ -260,9 +287,11 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       const app = await cache.get(clientId);
       return app && app.tenantId === tenantId ? app : undefined;
     },
-    async create(input: CreateApplicationInput, actor: Actor): Promise<{ application: Application; clientSecret?: string }> {
+    /** `by`: the administrator's rights (the admin API); absent for the operator's own paths (CLI, seed). */
+    async create(input: CreateApplicationInput, actor: Actor, by?: Administrator): Promise<{ application: Application; clientSecret?: string }> {
       const parsed = newApplicationSchema.safeParse(input);
       if (!parsed.success) throw invalid(parsed.error);
+      assertMayChangeApplication(by, undefined, parsed.data.adminApiClient);
       const access = applicationAccessFieldsSchema.safeParse({ acceptedIdentityKinds: input.acceptedIdentityKinds, accessMode: input.accessMode });
       if (!access.success) throw invalid(access.error);
       const value = parsed.data;
@@ -288,6 +317,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
           metadata: {
             ...(value.backchannelLogoutUri ? { backchannelLogoutUri: value.backchannelLogoutUri } : {}),
             ...(value.refreshTokenReuseGraceSeconds ? { refreshTokenReuseGraceSeconds: value.refreshTokenReuseGraceSeconds } : {}),
+            ...(value.adminApiClient ? { adminApiClient: true } : {}),
           },
           acceptedIdentityKinds,
           accessMode: access.data.accessMode ?? 'everyone',
@@ -300,12 +330,13 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       await deps.audit.record({ tenantId, action: 'application.created', ...actor, targetType: 'application', targetId: clientId, details: { after: auditable(application) } });
       return { application, clientSecret };
     },
-    async update(clientId: string, input: ApplicationPatchInput, actor: Actor): Promise<Application> {
+    async update(clientId: string, input: ApplicationPatchInput, actor: Actor, by?: Administrator): Promise<Application> {
       assertNotBuiltIn(clientId);
       const parsed = applicationPatchSchema.safeParse(input);
       if (!parsed.success) throw invalid(parsed.error);
       const value = parsed.data;
       const before = await getOwn(clientId);
+      assertMayChangeApplication(by, before, value.adminApiClient);
       if (before.type === 'service' && ((value.redirectUris?.length ?? 0) > 0 || (value.postLogoutRedirectUris?.length ?? 0) > 0)) {
         throw new AppError('application.invalid', 400, 'redirectUris: a service application signs no users in and takes no redirect URIs');
       }
@@ -327,6 +358,10 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
         const { refreshTokenReuseGraceSeconds: _old, ...rest } = patch.metadata ?? before.metadata;
         patch.metadata = value.refreshTokenReuseGraceSeconds > 0 ? { ...rest, refreshTokenReuseGraceSeconds: value.refreshTokenReuseGraceSeconds } : rest;
       }
+      if (value.adminApiClient !== undefined && value.adminApiClient !== (before.metadata.adminApiClient === true)) {
+        const { adminApiClient: _was, ...rest } = patch.metadata ?? before.metadata;
+        patch.metadata = value.adminApiClient ? { ...rest, adminApiClient: true } : rest;
+      }
       if (value.acceptedIdentityKinds !== undefined) {
         patch.acceptedIdentityKinds = value.acceptedIdentityKinds ? unique(value.acceptedIdentityKinds) : null;
         if (patch.acceptedIdentityKinds) await assertIdentityKindsExist(patch.acceptedIdentityKinds, 'acceptedIdentityKinds');
@@ -342,10 +377,11 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       return after;
     },
     /** Replaces who may use the application: the mode and every listed user, group and kind. */
-    async setAccess(clientId: string, input: ApplicationAccessInput, actor: Actor): Promise<{ application: Application; rules: AccessRules }> {
+    async setAccess(clientId: string, input: ApplicationAccessInput, actor: Actor, by?: Administrator): Promise<{ application: Application; rules: AccessRules }> {
       assertNotBuiltIn(clientId);
       const parsed = applicationAccessSchema.safeParse(input);
       if (!parsed.success) throw invalid(parsed.error);
+      if (by) assertMayChangeApplication(by, await getOwn(clientId), undefined);
       // Ids are stored as PostgreSQL prints uuids (lowercase), which is how eligibility compares them.
       const lower = (ids: string[]) => unique(ids.map((id) => id.toLowerCase()));
       const rules: AccessRules = { users: lower(parsed.data.users), groups: lower(parsed.data.groups), identityKinds: unique(parsed.data.identityKinds) };
@@ -357,6 +393,8 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       const missingGroups = rules.groups.filter((id) => !groups.includes(id));
       if (missingGroups.length) throw new AppError('application.unknown_group', 400, `groups: no group ${missingGroups.join(', ')}`);
       await assertIdentityKindsExist(rules.identityKinds, 'identityKinds');
+      // Letting a user into an application is managing that user (administration.ts).
+      if (by) for (const userId of rules.users.filter((id) => !beforeRules.users.includes(id))) await assertMayManageUser(knex, by, userId);
       const application = await knex.transaction(async (trx) => {
         const updated = await queries.update(clientId, { accessMode: parsed.data.accessMode }, trx);
         await queries.replaceAccessRules(trx, tenantId, clientId, rules);
@@ -376,8 +414,9 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       return { application, rules };
     },
     /** A new client secret, shown once; the old one stops working at once. */
-    async rotateSecret(clientId: string, actor: Actor): Promise<{ application: Application; clientSecret: string }> {
+    async rotateSecret(clientId: string, actor: Actor, by?: Administrator): Promise<{ application: Application; clientSecret: string }> {
       const before = await getOwn(clientId);
+      assertMayChangeApplication(by, before, undefined);
       if (!isConfidential(before.type)) throw new AppError('application.public_client', 409, `a ${before.type} application is a public client and has no secret`);
       const clientSecret = randomToken(32);
       const application = await queries.update(clientId, { clientSecretHash: keyedHash(deps.hashKey, clientSecret) });
@@ -386,13 +425,25 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       await deps.audit.record({ tenantId, action: 'application.secret_rotated', ...actor, targetType: 'application', targetId: clientId, details: {} });
       return { application, clientSecret };
     },
-    async remove(clientId: string, actor: Actor): Promise<void> {
+    async remove(clientId: string, actor: Actor, by?: Administrator): Promise<void> {
       assertNotBuiltIn(clientId);
       const before = await getOwn(clientId);
+      assertMayChangeApplication(by, before, undefined);
       await queries.deleteById(tenantId, clientId);
       await cache.invalidate(clientId);
       await rulesCache.invalidate(clientId);
       await deps.audit.record({ tenantId, action: 'application.deleted', ...actor, targetType: 'application', targetId: clientId, details: { before: auditable(before) } });
+    },
+    /** The operator (CLI) marks or unmarks an application as an admin-API client; true when it changed. */
+    async setAdminApiClient(clientId: string, allowed: boolean, actor: Actor): Promise<boolean> {
+      assertNotBuiltIn(clientId);
+      const before = await getOwn(clientId);
+      if ((before.metadata.adminApiClient === true) === allowed) return false;
+      const { adminApiClient: _was, ...rest } = before.metadata;
+      const after = await queries.update(clientId, { metadata: allowed ? { ...rest, adminApiClient: true } : rest });
+      await cache.invalidate(clientId);
+      await deps.audit.record({ tenantId, action: 'application.updated', ...actor, targetType: 'application', targetId: clientId, details: { before: auditable(before), after: after ? auditable(after) : null } });
+      return true;
     },
     /** Brings an existing application in line with a seed entry; true when something changed. */
     async updateFromSeed(existing: Application, input: z.output<typeof newApplicationSchema>, actor: Actor): Promise<boolean> {

@@ -24,6 +24,8 @@ export interface EffectiveAuthorization {
   ownerId: string;
   roles: string[];
   roleIds: string[];
+  /** Roles the identity's roles may assign to others without holding their permissions. */
+  assignableRoleIds: string[];
   groups: string[];
   /** Ids of the groups the identity is a member of (what application access rules name). */
   groupIds: string[];
@@ -56,10 +58,11 @@ export async function loadEffectiveAuthorization(knex: Knex, identityId: string)
     .select('id', 'name')
     .orderBy('name');
   const roleIds = roleRows.map((r) => r.id);
-  const [permissionRows, groupRows, scopeRows] = await Promise.all([
+  const [permissionRows, groupRows, scopeRows, assignableRows] = await Promise.all([
     roleIds.length ? knex('role_permissions').whereIn('role_id', roleIds).distinct('resource', 'permission').orderBy(['resource', 'permission']) as Promise<{ resource: string; permission: string }[]> : Promise.resolve([]),
     knex('groups').join('group_members as gm', 'gm.group_id', 'groups.id').where('gm.identity_id', identityId).select('groups.id', 'groups.name').orderBy('groups.name') as Promise<{ id: string; name: string }[]>,
     knex('identity_data_scopes').where({ identity_id: identityId }).select('key', 'values').orderBy('key') as Promise<{ key: string; values: string[] | string }[]>,
+    roleIds.length ? knex('role_assignable_roles').whereIn('role_id', roleIds).distinct('assignable_role_id') as Promise<{ assignable_role_id: string }[]> : Promise.resolve([]),
   ]);
   const permissionsByResource: Record<string, string[]> = {};
   for (const row of permissionRows) (permissionsByResource[row.resource] ??= []).push(row.permission);
@@ -70,6 +73,7 @@ export async function loadEffectiveAuthorization(knex: Knex, identityId: string)
     ownerId: (identity.user_id ?? identity.service_account_id) as string,
     roles: roleRows.map((r) => r.name),
     roleIds,
+    assignableRoleIds: assignableRows.map((r) => r.assignable_role_id),
     groups: groupRows.map((g) => g.name),
     groupIds: groupRows.map((g) => g.id),
     permissionsByResource,

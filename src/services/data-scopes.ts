@@ -14,7 +14,7 @@ import { createIdentityQueries } from '../queries/identities.ts';
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
-import { assertCanGrantDataScope } from './escalation.ts';
+import { assertMayGrantDataScope, assertMayManageIdentityOwner } from './administration.ts';
 import { parseWith, type ChangeRequest } from './roles.ts';
 
 export type { DataScope, DataScopeKey };
@@ -58,8 +58,9 @@ export function createDataScopeService(deps: { knex: Knex; audit: AuditService; 
   function assertGrantable(by: ChangeRequest, before: DataScope, key: string, values: string[]): void {
     if (by.granter === 'system') return;
     const held = before[key] ?? [];
+    if (held.includes(ALL_VALUES)) return;
     const added = values.filter((v) => !held.includes(v));
-    if (added.length) assertCanGrantDataScope(by.granter, key, added);
+    if (added.length) assertMayGrantDataScope(by, key, added);
   }
 
   /**
@@ -71,6 +72,8 @@ export function createDataScopeService(deps: { knex: Knex; audit: AuditService; 
       await assertIdentity(by.tenantId, identityId, trx);
       // Row-locks the identity so two concurrent changes to its scope apply one after the other.
       await trx('identities').where({ id: identityId }).forUpdate().first('id');
+      // Changing anyone's scope, narrowing included, is for those who may manage its owner.
+      await assertMayManageIdentityOwner(trx, by, identityId);
       const before = await queries.forIdentity(identityId, trx);
       await work(trx, before);
       const result = await queries.forIdentity(identityId, trx);

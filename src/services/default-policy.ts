@@ -8,7 +8,8 @@ import { createRoleQueries, type DefaultPolicyEntry } from '../queries/roles.ts'
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
-import { assertGrantable, parseWith, type ChangeRequest } from './roles.ts';
+import { parseWith, type ChangeRequest } from './roles.ts';
+import { assertMayGrantRoles, keepingAnAdmin } from './administration.ts';
 
 export type { DefaultPolicyEntry };
 
@@ -50,9 +51,9 @@ export function createDefaultPolicyService(deps: { knex: Knex; audit: AuditServi
           before.some((b) => b.roleId === e.roleId && (b.identityKind === null || b.identityKind === e.identityKind));
         for (const entry of entries.filter((e) => !covered(e))) {
           const role = roles.find((r) => r.id === entry.roleId)!;
-          assertGrantable(by, role.permissions, `role "${role.name}" to ${entry.identityKind ? `every "${entry.identityKind}" identity` : 'every identity'}`);
+          assertMayGrantRoles(by, [role], `role "${role.name}" to ${entry.identityKind ? `every "${entry.identityKind}" identity` : 'every identity'}`);
         }
-        await queries.replaceDefaultPolicy(by.tenantId, entries, trx);
+        await keepingAnAdmin(trx, by.tenantId, () => queries.replaceDefaultPolicy(by.tenantId, entries, trx));
         const after = await queries.defaultPolicy(by.tenantId, trx);
         await deps.audit.record({ tenantId: by.tenantId, action: 'default_policy.replaced', ...by.actor, targetType: 'default_policy', targetId: by.tenantId, details: { before, after } }, trx);
         return after;

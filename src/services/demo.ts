@@ -50,9 +50,12 @@ export function demoSeed(issuer: string): SeedInput {
         ],
       },
     ],
+    // Smart Hub and the Client Portal read their users' menus from /api/v1/me/navigation, so they
+    // are admin-API clients (the audience is closed to others); each token still carries only the
+    // signed-in user's own rights.
     applications: [
-      { clientId: 'smart-hub', name: 'Smart Hub', type: 'web', redirectUris: ['http://localhost:8080/callback'], postLogoutRedirectUris: ['http://localhost:8080/'], clientSecret: 'smart-hub-secret-change-me-0123456789abcdef', acceptedIdentityKinds: ['internal'] },
-      { clientId: 'client-portal', name: 'Client Portal', type: 'spa', redirectUris: ['http://localhost:5173/callback'], postLogoutRedirectUris: ['http://localhost:5173/'], acceptedIdentityKinds: ['client'] },
+      { clientId: 'smart-hub', name: 'Smart Hub', type: 'web', redirectUris: ['http://localhost:8080/callback'], postLogoutRedirectUris: ['http://localhost:8080/'], clientSecret: 'smart-hub-secret-change-me-0123456789abcdef', acceptedIdentityKinds: ['internal'], adminApiClient: true },
+      { clientId: 'client-portal', name: 'Client Portal', type: 'spa', redirectUris: ['http://localhost:5173/callback'], postLogoutRedirectUris: ['http://localhost:5173/'], acceptedIdentityKinds: ['client'], adminApiClient: true },
       { clientId: 'ops-console', name: 'Operations Console', type: 'web', redirectUris: ['http://localhost:8081/callback'], clientSecret: 'ops-console-secret-change-me-0123456789abcd', acceptedIdentityKinds: ['internal', 'client'] },
       { clientId: 'demo-service', name: 'Demo service', type: 'service', clientSecret: 'demo-service-secret-change-me-0123456789ab' },
     ],

@@ -5,22 +5,25 @@
 // - status changes are recorded in user_status_history as well as the audit log;
 // - nobody deletes or deactivates themselves (an administrator could lock the tenant out);
 // - a clone grants the source's roles, group memberships and data scopes again, so it is
-//   checked like granting each of them by hand (escalation.ts); it never copies credentials.
+//   checked like granting each of them by hand (administration.ts); it never copies credentials;
+// - every change to an existing user asks the administration guard whether the caller may
+//   manage that user, and the tenant keeps an active Admin (administration.ts);
+// - a changed email or username is told to the old and the new address, and a changed email
+//   voids the reset links already sent (they went to the old address).
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { createDataScopeQueries } from '../queries/data-scopes.ts';
 import { createIdentityQueries, type UserIdentitySummary } from '../queries/identities.ts';
-import { createRoleQueries } from '../queries/roles.ts';
 import type { StatusChange, User, UserStatus } from '../queries/users.ts';
 import type { AuditService } from './audit.ts';
-import type { UserEvents } from './user-events.ts';
+import type { UserEvent, UserEvents } from './user-events.ts';
 import type { LockoutService } from './lockout.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import { assertCanGrantDataScope } from './escalation.ts';
-import { assertGrantable, isUniqueViolation, parseWith, type ChangeRequest } from './roles.ts';
+import { assertGainsGrantable, assertMayManageUser, keepingAnAdmin } from './administration.ts';
+import { isUniqueViolation, parseWith, type ChangeRequest } from './roles.ts';
 import {
   departmentSchema,
   emailSchema,
@@ -125,7 +128,6 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
   const queries = deps.users.queries;
   const identityQueries = createIdentityQueries(deps.knex);
   const scopeQueries = createDataScopeQueries(deps.knex);
-  const roleQueries = createRoleQueries(deps.knex);
 
   async function get(tenantId: string, id: string, db: Knex = deps.knex): Promise<UserDetails> {
     const user = await queries.findById(tenantId, id, db);
@@ -148,9 +150,10 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
     const changed = await deps.knex.transaction(async (trx) => {
       const before = await queries.findByIdForUpdate(by.tenantId, id, trx);
       if (!before) throw new AppError('user.not_found', 404, 'user not found');
+      await assertMayManageUser(trx, by, id);
       // Already there: nothing changed, so nothing to record.
       if (before.status === to) return false;
-      await queries.setStatus(by.tenantId, id, to, trx);
+      await keepingAnAdmin(trx, by.tenantId, () => queries.setStatus(by.tenantId, id, to, trx));
       // Account security: activating lifts a lockout completely (its end and its repeat count).
       if (to === 'active' && before.status === 'locked') await trx('users').where({ tenant_id: by.tenantId, id }).update({ locked_until: null, lockout_count: 0 });
       await queries.insertStatusChange({ tenantId: by.tenantId, userId: id, fromStatus: before.status, toStatus: to, reason: reason ?? null, actorId: by.actor.actorId ?? null }, trx);
@@ -191,20 +194,29 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
     async create(input: UserCreateInput, by: ChangeRequest): Promise<UserDetails> {
       const value = parseWith(userCreateSchema, input, 'user.invalid');
       const { identity, ...fields } = value;
-      const user = await deps.users.createIn(by.tenantId, { ...fields, identityKind: identity?.kind, identityAlias: identity?.alias }, by.actor);
+      // What the new identity holds from the start (default-policy roles of its kind) is a grant.
+      const user = await deps.users.createIn(by.tenantId, { ...fields, identityKind: identity?.kind, identityAlias: identity?.alias }, by.actor, (trx, identityId) => assertGainsGrantable(trx, by, new Map(), [identityId], 'the roles a new user of this identity kind receives'));
       return get(by.tenantId, user.id);
     },
 
     async update(id: string, input: UserPatchInput, by: ChangeRequest): Promise<UserDetails> {
       const patch = parseWith(userPatchSchema, input, 'user.invalid');
+      let loginChanged: Extract<UserEvent, { type: 'user.login_changed' }> | undefined;
       try {
         await deps.knex.transaction(async (trx) => {
           const before = await queries.findByIdForUpdate(by.tenantId, id, trx);
           if (!before) throw new AppError('user.not_found', 404, 'user not found');
+          await assertMayManageUser(trx, by, id);
           if (patch.username !== undefined) await assertUsernameFree(by.tenantId, patch.username, id, trx);
           if (patch.email) await assertEmailFree(by.tenantId, patch.email, id, trx);
           const after = (await queries.update(by.tenantId, id, patch, trx))!;
-          await deps.audit.record({ tenantId: by.tenantId, action: 'user.updated', ...by.actor, targetType: 'user', targetId: id, details: { before: publicUser(before), after: publicUser(after) } }, trx);
+          const emailChanged = (before.email ?? '').toLowerCase() !== (after.email ?? '').toLowerCase();
+          // Reset links already mailed went to the old address: they stop working with the change.
+          if (emailChanged) await trx('password_reset_tokens').where({ tenant_id: by.tenantId, user_id: id }).whereNull('used_at').update({ used_at: new Date() });
+          if (emailChanged || before.username !== after.username) {
+            loginChanged = { type: 'user.login_changed', tenantId: by.tenantId, userId: id, username: { before: before.username, after: after.username }, email: { before: before.email, after: after.email } };
+          }
+          await deps.audit.record({ tenantId: by.tenantId, action: 'user.updated', ...by.actor, targetType: 'user', targetId: id, details: { before: publicUser(before), after: publicUser(after), ...(emailChanged ? { resetLinksRevoked: true } : {}) } }, trx);
         });
       } catch (error) {
         // A concurrent change took the username or email between the check and the write.
@@ -212,12 +224,13 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
         throw error;
       }
       await deps.users.forgetCached(id);
+      if (loginChanged) await deps.events.emit(loginChanged);
       return get(by.tenantId, id);
     },
 
     async remove(id: string, by: ChangeRequest): Promise<void> {
       if (isSelf(by, id)) throw new AppError('user.self_delete', 409, 'you cannot delete your own account');
-      await deps.users.removeIn(by.tenantId, id, by.actor);
+      await deps.users.removeIn(by.tenantId, id, by.actor, (trx) => assertMayManageUser(trx, by, id));
       await deps.authorization.invalidateAll();
     },
 
@@ -241,12 +254,6 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
           const roles = await identityQueries.directRoleIds(identityIds, trx);
           const memberships = await identityQueries.memberships(identityIds, trx);
           const scopes = await scopeQueries.forIdentities(identityIds, trx);
-          if (by.granter !== 'system') {
-            const groupRoleIds = await identityQueries.groupRoleIds([...new Set(memberships.map((m) => m.groupId))], trx);
-            const roleIds = [...new Set([...roles.map((r) => r.roleId), ...groupRoleIds])];
-            assertGrantable(by, await roleQueries.permissionsOf(by.tenantId, roleIds, trx), `the roles and groups of user "${source.username}"`);
-            for (const scope of scopes.values()) for (const [key, values] of Object.entries(scope)) assertCanGrantDataScope(by.granter, key, values);
-          }
 
           const clone = await queries.insert({ id: randomUUID(), tenantId: by.tenantId, username: value.username, email: value.email, name: value.name ?? null, department: source.department, passwordHash: null, status: 'active' }, trx);
           const newIds = new Map<string, string>();
@@ -262,6 +269,8 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
           for (const [identityId, scope] of scopes) {
             for (const [key, values] of Object.entries(scope)) await scopeQueries.set(by.tenantId, newIds.get(identityId)!, key, values, trx);
           }
+          // Everything the copies hold (direct, group and default-policy roles, data scopes) is a grant.
+          await assertGainsGrantable(trx, by, new Map(), [...newIds.values()], `the roles of user "${source.username}"`);
           await queries.insertStatusChange({ tenantId: by.tenantId, userId: clone.id, fromStatus: null, toStatus: 'active', reason: `cloned from ${source.username}`, actorId: by.actor.actorId ?? null }, trx);
           const after = details({ ...clone, defaultIdentityId: defaultId ?? null }, await identityQueries.summariesForUsers(by.tenantId, [clone.id], trx));
           await deps.audit.record({

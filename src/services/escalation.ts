@@ -5,6 +5,10 @@ import { AppError } from './errors.ts';
 export interface GranterRights {
   permissionsByResource: Record<string, string[]>;
   dataScope: Record<string, string[]>;
+  /** Holds the system role Admin: administers the whole tenant (administration.ts). */
+  isAdmin?: boolean;
+  /** Roles the granter's roles may assign without the granter holding their permissions. */
+  assignableRoleIds?: ReadonlySet<string>;
 }
 
 /** The permissions of `permissions` the granter does not hold. */

@@ -10,7 +10,8 @@ import { createRoleQueries } from '../queries/roles.ts';
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
-import { assertGrantable, isUniqueViolation, parseWith, type ChangeRequest } from './roles.ts';
+import { isUniqueViolation, parseWith, type ChangeRequest } from './roles.ts';
+import { assertMayGrantRoles, assertMayManageIdentityOwner, guardedGrant, keepingAnAdmin, loadRoles } from './administration.ts';
 
 export type { Group, GroupMember, GroupType };
 
@@ -70,8 +71,7 @@ export function createGroupService(deps: { knex: Knex; audit: AuditService; auth
 
   /** Throws unless the requester may grant every role of the group (what a new member gains). */
   async function assertCanGrantGroupRoles(group: Group, by: ChangeRequest, db: Knex): Promise<void> {
-    const permissions = await roleQueries.permissionsOf(by.tenantId, group.roles.map((r) => r.id), db);
-    assertGrantable(by, permissions, `membership of group "${group.name}" (roles ${group.roles.map((r) => r.name).join(', ')})`);
+    assertMayGrantRoles(by, await loadRoles(db, group.roles.map((r) => r.id)), `membership of group "${group.name}"`);
   }
 
   return {
@@ -106,7 +106,7 @@ export function createGroupService(deps: { knex: Knex; audit: AuditService; auth
     async remove(id: string, by: ChangeRequest): Promise<void> {
       await change(async (trx) => {
         const before = await getGroup(by.tenantId, id, trx);
-        await queries.deleteById(by.tenantId, id, trx);
+        await keepingAnAdmin(trx, by.tenantId, () => queries.deleteById(by.tenantId, id, trx));
         await deps.audit.record({ tenantId: by.tenantId, action: 'group.deleted', ...by.actor, targetType: 'group', targetId: id, details: { before: { ...snapshot(before), memberCount: before.memberCount }, after: null } }, trx);
       });
     },
@@ -125,8 +125,9 @@ export function createGroupService(deps: { knex: Knex; audit: AuditService; auth
         const missing = ids.filter((id) => !existing.includes(id));
         if (missing.length) throw new AppError('identity.not_found', 404, `identity not found: ${missing.join(', ')}`);
         await assertCanGrantGroupRoles(group, by, trx);
+        for (const id of ids) await assertMayManageIdentityOwner(trx, by, id);
         const before = await queries.memberIdsAmong(groupId, ids, trx);
-        const added = await queries.addMembers(by.tenantId, groupId, ids, trx);
+        const added = await guardedGrant(trx, by, ids, `membership of group "${group.name}"`, () => queries.addMembers(by.tenantId, groupId, ids, trx));
         if (added.length) {
           await deps.audit.record({ tenantId: by.tenantId, action: 'group.members_added', ...by.actor, targetType: 'group', targetId: groupId, details: { before: { members: before }, after: { members: ids }, added } }, trx);
         }
@@ -137,7 +138,8 @@ export function createGroupService(deps: { knex: Knex; audit: AuditService; auth
     async removeMember(groupId: string, identityId: string, by: ChangeRequest): Promise<void> {
       await change(async (trx) => {
         await getGroup(by.tenantId, groupId, trx);
-        if (!(await queries.removeMember(by.tenantId, groupId, identityId, trx))) {
+        await assertMayManageIdentityOwner(trx, by, identityId);
+        if (!(await keepingAnAdmin(trx, by.tenantId, () => queries.removeMember(by.tenantId, groupId, identityId, trx)))) {
           throw new AppError('group.member_not_found', 404, 'this identity is not a member of the group');
         }
         await deps.audit.record({ tenantId: by.tenantId, action: 'group.member_removed', ...by.actor, targetType: 'group', targetId: groupId, details: { before: { members: [identityId] }, after: { members: [] }, removed: identityId } }, trx);
@@ -152,7 +154,7 @@ export function createGroupService(deps: { knex: Knex; audit: AuditService; auth
         const roles = await roleQueries.findByIds(by.tenantId, ids, trx);
         const missing = ids.filter((id) => !roles.some((r) => r.id === id));
         if (missing.length) throw new AppError('role.not_found', 404, `role not found: ${missing.join(', ')}`);
-        for (const role of roles) assertGrantable(by, role.permissions, `role "${role.name}"`);
+        assertMayGrantRoles(by, roles, `these roles to group "${before.name}"`);
         const added = await queries.assignRoles(by.tenantId, groupId, ids, trx);
         const after = await getGroup(by.tenantId, groupId, trx);
         if (added.length) {
@@ -165,7 +167,7 @@ export function createGroupService(deps: { knex: Knex; audit: AuditService; auth
     async unassignRole(groupId: string, roleId: string, by: ChangeRequest): Promise<void> {
       await change(async (trx) => {
         const before = await getGroup(by.tenantId, groupId, trx);
-        if (!(await queries.unassignRole(by.tenantId, groupId, roleId, trx))) {
+        if (!(await keepingAnAdmin(trx, by.tenantId, () => queries.unassignRole(by.tenantId, groupId, roleId, trx)))) {
           throw new AppError('group_role.not_assigned', 404, 'the group does not hold this role');
         }
         const after = await getGroup(by.tenantId, groupId, trx);

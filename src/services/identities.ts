@@ -16,6 +16,7 @@ import type { AuthorizationService } from './authorization.ts';
 import type { UserEvents } from './user-events.ts';
 import { AppError } from './errors.ts';
 import { isUniqueViolation, parseWith, type ChangeRequest } from './roles.ts';
+import { assertGainsGrantable, assertMayManageUser, guardedGrant, keepingAnAdmin } from './administration.ts';
 import { assertUserIdentityKind, emailSchema, identityAliasSchema, personNameSchema, usernameSchema, type UserService } from './users.ts';
 
 export type { Identity, IdentityKind };
@@ -103,10 +104,13 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
     return deps.knex.transaction(async (trx) => {
       // Locking the user serializes concurrent upserts for it, so the second one finds the first's identity.
       const user = await lockUser(by.tenantId, userId, trx);
+      await assertMayManageUser(trx, by, userId);
       const existing = await queries.findByUserKindAlias(by.tenantId, userId, value.kind, value.alias, trx);
       if (existing) return { identity: view(existing, user.defaultIdentityId), created: false, userCreated: false };
       await assertUserIdentityKind(trx, by.tenantId, value.kind);
       const identity = await queries.insert({ id: randomUUID(), tenantId: by.tenantId, userId, kind: value.kind, alias: value.alias }, trx);
+      // The new identity's kind may bring default-policy roles: a grant like any other.
+      await assertGainsGrantable(trx, by, new Map(), [identity.id], `an identity of kind "${value.kind}"`);
       await deps.audit.record({ tenantId: by.tenantId, action: 'identity.created', ...by.actor, targetType: 'identity', targetId: identity.id, details: { after: snapshot(identity), user: { id: user.id, username: user.username } } }, trx);
       return { identity: view(identity, user.defaultIdentityId), created: true, userCreated: false };
     });
@@ -131,7 +135,7 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
         const user = await userQueries.findByUsername(by.tenantId, value.username);
         if (user) return addToExistingUser(user.id, value, by);
         try {
-          const created = await deps.users.createIn(by.tenantId, { username: value.username, email: value.email, name: value.name, identityKind: value.kind, identityAlias: value.alias }, by.actor);
+          const created = await deps.users.createIn(by.tenantId, { username: value.username, email: value.email, name: value.name, identityKind: value.kind, identityAlias: value.alias }, by.actor, (trx, identityId) => assertGainsGrantable(trx, by, new Map(), [identityId], `an identity of kind "${value.kind}"`));
           const identity = await queries.findById(by.tenantId, created.defaultIdentityId as string);
           return { identity: view(identity!, created.defaultIdentityId), created: true, userCreated: true };
         } catch (error) {
@@ -148,8 +152,10 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
         result = await deps.knex.transaction(async (trx) => {
           const before = await getUserIdentity(by.tenantId, id, trx);
           const user = await lockUser(by.tenantId, before.userId, trx);
+          await assertMayManageUser(trx, by, before.userId);
           if (patch.kind !== undefined && patch.kind !== before.kind) await assertUserIdentityKind(trx, by.tenantId, patch.kind);
-          const after = (await queries.update(by.tenantId, id, patch, trx))!;
+          // Re-kinding changes which default-policy roles reach the identity: judged on the result.
+          const after = (await guardedGrant(trx, by, [id], `the identity kind "${patch.kind ?? before.kind}"`, () => keepingAnAdmin(trx, by.tenantId, () => queries.update(by.tenantId, id, patch, trx))))!;
           await deps.audit.record({ tenantId: by.tenantId, action: 'identity.updated', ...by.actor, targetType: 'identity', targetId: id, details: { before: snapshot(before), after: snapshot(after) } }, trx);
           return view(after, user.defaultIdentityId);
         });
@@ -168,9 +174,10 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
         const identity = await getUserIdentity(by.tenantId, id, trx);
         // The lock makes two concurrent deletions of a user's last two identities take turns.
         const user = await lockUser(by.tenantId, identity.userId, trx);
+        await assertMayManageUser(trx, by, user.id);
         const remaining = (await queries.listByUser(by.tenantId, user.id, trx)).filter((i) => i.id !== id);
         if (!remaining.length) throw new AppError('identity.last_identity', 409, 'a user keeps at least one identity: add another before removing this one');
-        await queries.deleteById(by.tenantId, id, trx);
+        await keepingAnAdmin(trx, by.tenantId, () => queries.deleteById(by.tenantId, id, trx));
         let defaultIdentityId = user.defaultIdentityId;
         if (!defaultIdentityId || defaultIdentityId === id || !remaining.some((i) => i.id === defaultIdentityId)) {
           defaultIdentityId = remaining[0]!.id;
@@ -187,6 +194,7 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
     async setDefault(userId: string, identityId: string, by: ChangeRequest): Promise<IdentityView[]> {
       await deps.knex.transaction(async (trx) => {
         const user = await lockUser(by.tenantId, userId, trx);
+        await assertMayManageUser(trx, by, userId);
         const identity = await queries.findById(by.tenantId, identityId, trx);
         if (!identity || identity.userId !== userId) throw new AppError('identity.not_found', 404, 'this user has no identity with that id');
         if (user.defaultIdentityId === identityId) return;

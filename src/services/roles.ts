@@ -3,8 +3,10 @@
 // Rules kept here:
 // - a permission names one entry of one catalog: Gatehouse's own (one per admin route, stored
 //   under ADMIN_API_RESOURCE, written "gatehouse" at the API) or a registered API resource's;
-// - nobody grants a permission or a role wider than their own (escalation.ts), which covers
-//   giving a role new permissions and assigning a role to an identity;
+// - nobody grants a permission or a role beyond their own rights (administration.ts), which
+//   covers giving a role new permissions, assigning a role to an identity (whose owner the
+//   requester must be able to manage) and listing the roles a role's holders may assign;
+//   narrowing a role (renaming, removing permissions, deleting it) grants nothing;
 // - system roles (system-roles.ts) keep their name and permissions: they are re-synced at every
 //   start from the route table, so an edit would silently disappear; only the description changes;
 // - every change is audited with before/after inside the same transaction, and drops the
@@ -18,7 +20,8 @@ import type { ApiResourceService } from './api-resources.ts';
 import type { AuditService } from './audit.ts';
 import { ADMIN_API_RESOURCE, type AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
-import { assertCanGrantPermissions, type GranterRights } from './escalation.ts';
+import { type GranterRights } from './escalation.ts';
+import { assertMayGrantPermissions, assertMayGrantRoles, assertMayManageIdentityOwner, isAdminRole, keepingAnAdmin, loadRoles } from './administration.ts';
 
 export type { IdentitySummary, Role, RolePermission, RoleRef, RoleSource };
 
@@ -81,10 +84,11 @@ export function publicResourceName(resource: string): string {
   return resource === ADMIN_API_RESOURCE ? GATEHOUSE_RESOURCE : resource;
 }
 
-/** Throws unless the requester holds every permission in `permissions` (skipped for 'system'). */
+/** Throws unless the requester may grant every permission in `permissions` (administration.ts). */
 export function assertGrantable(by: ChangeRequest, permissions: RolePermission[], what: string): void {
-  if (by.granter !== 'system') assertCanGrantPermissions(by.granter, permissions, what);
+  assertMayGrantPermissions(by, permissions, what);
 }
+
 
 export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === '23505';
@@ -235,6 +239,39 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
       });
     },
 
+    /** The roles this role's holders may assign to others without holding their permissions. */
+    assignableRoles: async (tenantId: string, id: string): Promise<RoleRef[]> => {
+      await getRole(tenantId, id);
+      const rows: { id: string }[] = await deps.knex('role_assignable_roles').where({ tenant_id: tenantId, role_id: id }).select({ id: 'assignable_role_id' });
+      return (await queries.findByIds(tenantId, rows.map((r) => r.id))).map((r) => ({ id: r.id, name: r.name, system: r.system })).sort((a, b) => a.name.localeCompare(b.name));
+    },
+
+    /**
+     * Replaces the roles this role's holders may assign (delegated administration: a partner
+     * administrator hands out User and Client without processing bookings itself). The list is
+     * itself a grant: the requester must be able to grant the role and every role listed, and
+     * Admin is never listed (only an Admin grants Admin).
+     */
+    async setAssignableRoles(id: string, roleIds: string[], by: ChangeRequest): Promise<RoleRef[]> {
+      const ids = [...new Set(parseWith(z.array(z.guid()).max(100), roleIds, 'role.invalid'))];
+      await change(async (trx) => {
+        const role = await getRole(by.tenantId, id, trx);
+        if (role.system) throw new AppError('role.system', 409, `"${role.name}" is a system role: delegate administration through a custom role`);
+        const listed = await queries.findByIds(by.tenantId, ids, trx);
+        const missing = ids.filter((rid) => !listed.some((r) => r.id === rid));
+        if (missing.length) throw new AppError('role.not_found', 404, `role not found: ${missing.join(', ')}`);
+        const admin = listed.find(isAdminRole);
+        if (admin) throw new AppError('role.invalid', 400, `"${admin.name}" cannot be made assignable: only an Admin grants Admin`);
+        assertMayGrantRoles(by, await loadRoles(trx, ids), `the right to assign these roles`);
+        const before: { id: string }[] = await trx('role_assignable_roles').where({ tenant_id: by.tenantId, role_id: id }).select({ id: 'assignable_role_id' });
+        await trx('role_assignable_roles').where({ tenant_id: by.tenantId, role_id: id }).delete();
+        if (ids.length) await trx('role_assignable_roles').insert(ids.map((rid) => ({ tenant_id: by.tenantId, role_id: id, assignable_role_id: rid })));
+        await deps.audit.record({ tenantId: by.tenantId, action: 'role.assignable_roles_set', ...by.actor, targetType: 'role', targetId: id, details: { before: { assignableRoles: before.map((r) => r.id).sort() }, after: { assignableRoles: [...ids].sort() } } }, trx);
+      });
+      const rows: { id: string }[] = await deps.knex('role_assignable_roles').where({ tenant_id: by.tenantId, role_id: id }).select({ id: 'assignable_role_id' });
+      return (await queries.findByIds(by.tenantId, rows.map((r) => r.id))).map((r) => ({ id: r.id, name: r.name, system: r.system })).sort((a, b) => a.name.localeCompare(b.name));
+    },
+
     /** Direct roles, and every effective role with each path it comes by. */
     identityRoles: (tenantId: string, identityId: string) => identityRoles(tenantId, identityId),
 
@@ -246,7 +283,8 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
         const roles = await queries.findByIds(by.tenantId, ids, trx);
         const missing = ids.filter((id) => !roles.some((r) => r.id === id));
         if (missing.length) throw new AppError('role.not_found', 404, `role not found: ${missing.join(', ')}`);
-        for (const role of roles) assertGrantable(by, role.permissions, `role "${role.name}"`);
+        await assertMayManageIdentityOwner(trx, by, identityId);
+        assertMayGrantRoles(by, roles, 'these roles');
         const before = await queries.directRoles(by.tenantId, identityId, trx);
         const added = await queries.assignToIdentity(by.tenantId, identityId, ids, trx);
         if (!added.length) return;
@@ -260,8 +298,10 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
       await change(async (trx) => {
         await getIdentity(by.tenantId, identityId, trx);
         const role = await getRole(by.tenantId, roleId, trx);
+        await assertMayManageIdentityOwner(trx, by, identityId);
         const before = await queries.directRoles(by.tenantId, identityId, trx);
-        if (!(await queries.unassignFromIdentity(by.tenantId, identityId, roleId, trx))) {
+        const removed = await keepingAnAdmin(trx, by.tenantId, () => queries.unassignFromIdentity(by.tenantId, identityId, roleId, trx));
+        if (!removed) {
           throw new AppError('identity_role.not_assigned', 404, `the identity does not hold role "${role.name}" directly`);
         }
         const after = await queries.directRoles(by.tenantId, identityId, trx);

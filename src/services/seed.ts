@@ -8,6 +8,7 @@ import type { GatehouseContext } from '../context.ts';
 import type { Actor } from './actor.ts';
 import { apiResourceSchema } from './api-resources.ts';
 import { newApplicationSchema } from './applications.ts';
+import { isAdminRole } from './administration.ts';
 import { AppError } from './errors.ts';
 import { newUserSchema } from './users.ts';
 import { passwordPolicySchema } from './password-policy.ts';
@@ -27,7 +28,7 @@ const seedApplicationSchema = z.intersection(newApplicationSchema, z.object({ ac
 export const seedSchema = z.object({
   dataScopeKeys: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/)).default([]),
   identityKinds: z.array(z.object({ kind: z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/), label: z.string().min(1).max(100) })).default([]),
-  roles: z.array(z.object({ name: z.string().trim().min(1).max(100), description: z.string().max(500).optional(), permissions: z.array(z.object({ resource: z.string().min(1), permission: z.string().min(1) })).default([]) })).default([]),
+  roles: z.array(z.object({ name: z.string().trim().min(1).max(100), description: z.string().max(500).optional(), permissions: z.array(z.object({ resource: z.string().min(1), permission: z.string().min(1) })).default([]), assignableRoles: z.array(z.string().trim().min(1).max(100)).default([]).describe('roles its holders may assign without holding their permissions (never Admin)') })).default([]),
   users: z.array(seedUserSchema).default([]),
   applications: z.array(seedApplicationSchema).default([]),
   apiResources: z.array(apiResourceSchema).default([]),
@@ -101,6 +102,16 @@ export async function applySeed(context: GatehouseContext, input: unknown, actor
       await knex('roles').insert({ id: row.id, tenant_id: tenantId, name: role.name, description: role.description ?? null });
     }
     if (role.permissions.length) await knex('role_permissions').insert(role.permissions.map((p) => ({ tenant_id: tenantId, role_id: row!.id, resource: p.resource, permission: p.permission }))).onConflict(['role_id', 'resource', 'permission']).ignore();
+  }
+  // Delegated administration (administration.ts): the roles each role's holders may assign.
+  for (const role of seed.roles.filter((r) => r.assignableRoles.length)) {
+    const holder: { id: string } = await knex('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = ?', [role.name.toLowerCase()]).first('id');
+    for (const name of role.assignableRoles) {
+      if (isAdminRole({ name })) throw new AppError('seed.invalid', 400, `role "${role.name}": Admin cannot be made assignable (only an Admin grants Admin)`);
+      const target: { id: string } | undefined = await knex('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = ?', [name.toLowerCase()]).first('id');
+      if (!target) throw new AppError('seed.unknown_role', 400, `role "${role.name}" names assignable role "${name}", which does not exist`);
+      await knex('role_assignable_roles').insert({ tenant_id: tenantId, role_id: holder.id, assignable_role_id: target.id }).onConflict(['role_id', 'assignable_role_id']).ignore();
+    }
   }
   for (const resource of seed.apiResources) {
     const existed = await context.apiResources.findByIdentifier(resource.identifier);

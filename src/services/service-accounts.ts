@@ -19,6 +19,7 @@ import type { AuthorizationService } from './authorization.ts';
 import { createInvalidatingCache } from './cache.ts';
 import { AppError } from './errors.ts';
 import { keyedHash, randomToken } from './secrets.ts';
+import { assertMayManageServiceAccount, keepingAnAdmin, type Administrator } from './administration.ts';
 
 export type { AccessKey, ServiceAccount, ServiceAccountCredentials };
 
@@ -169,9 +170,11 @@ export async function createServiceAccountService(deps: {
       return account;
     },
 
-    async update(id: string, input: ServiceAccountPatchInput, actor: Actor): Promise<ServiceAccount> {
+    /** `by`: the administrator's rights (the admin API); absent for the operator's own paths (CLI). */
+    async update(id: string, input: ServiceAccountPatchInput, actor: Actor, by?: Administrator): Promise<ServiceAccount> {
       const value = parse(serviceAccountPatchSchema, input, 'service_account.invalid');
       const before = await getOwn(id);
+      if (by) await assertMayManageServiceAccount(knex, by, id);
       const patch: Partial<Pick<ServiceAccount, 'name' | 'description' | 'status'>> = {};
       if (value.name !== undefined && value.name !== before.name) patch.name = value.name;
       if (value.description !== undefined && (value.description ?? null) !== before.description) patch.description = value.description ?? null;
@@ -180,7 +183,7 @@ export async function createServiceAccountService(deps: {
       let after: ServiceAccount;
       try {
         after = await knex.transaction(async (trx) => {
-          await queries.update(trx, tenantId, id, patch);
+          await keepingAnAdmin(trx, tenantId, () => queries.update(trx, tenantId, id, patch));
           // The identity's alias is the account's name (it appears in the token's identity claim).
           if (patch.name !== undefined) await queries.setIdentityAlias(trx, tenantId, id, patch.name);
           return getOwn(id, trx);
@@ -195,9 +198,12 @@ export async function createServiceAccountService(deps: {
       return after;
     },
 
-    async remove(id: string, actor: Actor): Promise<void> {
+    async remove(id: string, actor: Actor, by?: Administrator): Promise<void> {
       const before = await getOwn(id);
-      await queries.deleteById(tenantId, id);
+      await knex.transaction(async (trx) => {
+        if (by) await assertMayManageServiceAccount(trx, by, id);
+        await keepingAnAdmin(trx, tenantId, () => queries.deleteById(tenantId, id, trx));
+      });
       await credentials.invalidate(id);
       // Its identity went with it: no cached authorization may outlive it.
       await deps.authorization.invalidateAll();
@@ -205,9 +211,11 @@ export async function createServiceAccountService(deps: {
     },
 
     /** A new access key; its secret is returned now and never again. */
-    async createKey(serviceAccountId: string, input: NewAccessKeyInput, actor: Actor): Promise<{ key: AccessKey; secret: string }> {
+    /** A key acts as its service account: minting one is managing the account (administration.ts). */
+    async createKey(serviceAccountId: string, input: NewAccessKeyInput, actor: Actor, by?: Administrator): Promise<{ key: AccessKey; secret: string }> {
       const value = parse(newAccessKeySchema, input, 'access_key.invalid');
       const account = await getOwn(serviceAccountId);
+      if (by) await assertMayManageServiceAccount(knex, by, account.id);
       const expiresAt = value.expiresAt ? new Date(value.expiresAt) : null;
       if (expiresAt && expiresAt.getTime() <= Date.now()) throw new AppError('access_key.invalid', 400, 'expiresAt: must be in the future');
       if ((await queries.countUsableKeys(tenantId, account.id)) >= MAX_USABLE_KEYS) {
@@ -234,8 +242,9 @@ export async function createServiceAccountService(deps: {
     },
 
     /** Revokes the key on every node at once. Revoking a revoked key changes nothing. */
-    async revokeKey(serviceAccountId: string, keyId: string, actor: Actor): Promise<void> {
+    async revokeKey(serviceAccountId: string, keyId: string, actor: Actor, by?: Administrator): Promise<void> {
       const account = await getOwn(serviceAccountId);
+      if (by) await assertMayManageServiceAccount(knex, by, account.id);
       const existing = UUID.test(keyId) ? await queries.findKey(tenantId, account.id, keyId) : undefined;
       if (!existing) throw new AppError('access_key.not_found', 404, 'access key not found');
       const revoked = await queries.revokeKey(tenantId, account.id, keyId);

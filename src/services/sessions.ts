@@ -503,6 +503,13 @@ export async function createSessionService(deps: SessionServiceDeps) {
     },
 
     /** Ends one session of the tenant (an administrator); 404 when it is not open. */
+    /** The user whose open session this is, for the administration guard; undefined when none. */
+    async ownerOf(tenantId: string, uid: string): Promise<string | undefined> {
+      assertUid(uid);
+      const [record] = await queries.findActive(tenantId, [uid]);
+      return record?.userId;
+    },
+
     async endOne(tenantId: string, uid: string, actor: Actor): Promise<void> {
       assertUid(uid);
       const ended = await endSessions(tenantId, [uid], 'ended_by_admin', actor);

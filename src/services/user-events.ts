@@ -7,6 +7,8 @@ export type UserEvent =
   // Account security (issue 5): a second factor was set up, reset, or its recovery codes changed.
   | { type: 'user.mfa_changed'; tenantId: string; userId: string; change: 'enabled' | 'reset' | 'recovery_codes_regenerated' | 'recovery_code_used' }
   | { type: 'user.deactivated'; tenantId: string; userId: string }
+  // An administrator changed the sign-in name or the email address (where reset links go).
+  | { type: 'user.login_changed'; tenantId: string; userId: string; username: { before: string; after: string }; email: { before: string | null; after: string | null } }
   | { type: 'user.deleted'; tenantId: string; userId: string }
   | { type: 'identity.removed'; tenantId: string; userId: string; identityId: string };
 

@@ -23,6 +23,7 @@ import type { AuditEventInput, AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
 import { dataScopeNotHeld, permissionsNotHeld, type GranterRights } from './escalation.ts';
+import { ADMIN_ROLE, administersAll, roleRefusal } from './administration.ts';
 import type { InvitationService } from './invitations.ts';
 import type { ChangeRequest } from './roles.ts';
 import { departmentSchema, emailSchema, identityAliasSchema, personNameSchema, phoneSchema, SERVICE_IDENTITY_KIND, usernameSchema } from './users.ts';
@@ -139,7 +140,22 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
       const groupByName = new Map(groups.map((g) => [g.name.toLowerCase(), g]));
       const kindSet = new Set(kinds);
       const keySet = new Set(scopeKeys);
-      const granter = by.granter === 'system' ? undefined : by.granter;
+      const granter = administersAll(by) ? undefined : (by.granter as GranterRights);
+      // Roles the default account policy gives each kind: a row's identity_kind grants them.
+      const policy: { role_id: string; identity_kind: string | null }[] = granter ? await deps.knex('default_policy_roles').where({ tenant_id: by.tenantId }).select('role_id', 'identity_kind') : [];
+      // Only an Admin grants Admin, through a group as well.
+      const adminGroupIds = new Set(granter ? (await deps.knex('group_roles as gr').join('roles as r', 'r.id', 'gr.role_id').where('r.tenant_id', by.tenantId).andWhere('r.system', true).whereRaw('lower(r.name) = ?', [ADMIN_ROLE.toLowerCase()]).select('gr.group_id') as { group_id: string }[]).map((g) => g.group_id) : []);
+      const kindRefusals = new Map<string, string[]>();
+      const refusalsForKind = (kind: string): string[] => {
+        if (!granter) return [];
+        let found = kindRefusals.get(kind);
+        if (!found) {
+          const reached = roles.filter((r) => policy.some((p) => p.role_id === r.id && (p.identity_kind === null || p.identity_kind === kind)));
+          found = reached.map((r) => roleRefusal(by, r)).filter((r): r is string => r !== undefined);
+          kindRefusals.set(kind, found);
+        }
+        return found;
+      };
 
       const lowerUsernames = records.map((r) => r.values.username!.toLowerCase()).filter(Boolean);
       const lowerEmails = records.map((r) => (r.values.email ?? '').toLowerCase()).filter(Boolean);
@@ -192,6 +208,7 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
         const kind = field('identity_kind') || 'internal';
         if (kind === SERVICE_IDENTITY_KIND) problem('identity_kind', `identity kind "${SERVICE_IDENTITY_KIND}" is reserved for service accounts`);
         else if (!kindSet.has(kind)) problem('identity_kind', `identity kind "${kind}" is not defined (see GET /api/v1/identity-kinds)`);
+        else for (const refusal of refusalsForKind(kind)) problem('identity_kind', `you cannot grant what the default account policy gives kind "${kind}": ${refusal}`);
         const alias = field('identity_alias') || username;
         const aliasError = firstMessage(identityAliasSchema.safeParse(alias));
         if (aliasError) problem('identity_alias', aliasError);
@@ -203,8 +220,8 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
             problem('roles', `no role named "${roleName}"`);
             continue;
           }
-          const missing = granter ? missingPermissions(granter, role.permissions) : [];
-          if (missing.length) problem('roles', `you cannot grant role "${role.name}": it carries permissions you do not hold (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+          const refusal = granter ? roleRefusal(by, role) : undefined;
+          if (refusal) problem('roles', `you cannot grant ${refusal}`);
           else if (!roleIds.includes(role.id)) roleIds.push(role.id);
         }
         const groupIds: string[] = [];
@@ -215,7 +232,8 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
             continue;
           }
           const missing = granter ? missingPermissions(granter, group.permissions) : [];
-          if (missing.length) problem('groups', `you cannot add members to group "${group.name}": its roles carry permissions you do not hold (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+          if (adminGroupIds.has(group.id)) problem('groups', `you cannot add members to group "${group.name}": it gives Admin, which only an Admin grants`);
+          else if (missing.length) problem('groups', `you cannot add members to group "${group.name}": its roles carry permissions you do not hold (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
           else if (!groupIds.includes(group.id)) groupIds.push(group.id);
         }
         const scope = parseDataScope(field('data_scope'));

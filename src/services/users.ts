@@ -15,6 +15,7 @@ import { MAX_PASSWORD_BYTES, type PasswordHasher } from './passwords.ts';
 import { policyError } from './password-policy.ts';
 import type { UserEvents } from './user-events.ts';
 import type { CredentialService } from './credentials.ts';
+import { keepingAnAdmin } from './administration.ts';
 
 export type { User };
 
@@ -147,7 +148,7 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
    * Creates the user and its default identity (seed 003: "A default identity will be created
    * when a user is created"), and opens its status history, in one transaction.
    */
-  async function createIn(tenant: string, input: NewUserInput, actor: Actor): Promise<User> {
+  async function createIn(tenant: string, input: NewUserInput, actor: Actor, check?: (trx: Knex.Transaction, identityId: string) => Promise<void>): Promise<User> {
     const parsed = newUserSchema.safeParse(input);
     if (!parsed.success) throw invalid(parsed.error);
     const value = parsed.data;
@@ -172,6 +173,8 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
         const identity = await identityQueries.insert({ id: randomUUID(), tenantId: tenant, userId: created.id, kind, alias: alias.data }, trx);
         await queries.setDefaultIdentity(tenant, created.id, identity.id, trx);
         if (passwordHash) await deps.credentials.recordInitialHash(tenant, created.id, passwordHash, trx);
+        // The administration guard judges what the new identity holds (default-policy roles of its kind).
+        await check?.(trx, identity.id);
         await queries.insertStatusChange({ tenantId: tenant, userId: created.id, fromStatus: null, toStatus: 'active', reason: 'created', actorId: actor.actorId ?? null }, trx);
         const user: User = { ...created, defaultIdentityId: identity.id };
         await deps.audit.record({ tenantId: tenant, action: 'user.created', ...actor, targetType: 'user', targetId: user.id, details: { after: { ...publicUser(user), identity: { id: identity.id, kind, alias: identity.alias } } } }, trx);
@@ -191,13 +194,15 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
    * `user.deleted` event then lets the session service end the session records and remove the
    * hot copies in the store (services/sessions.ts).
    */
-  async function removeIn(tenant: string, id: string, actor: Actor): Promise<User> {
+  async function removeIn(tenant: string, id: string, actor: Actor, check?: (trx: Knex.Transaction) => Promise<void>): Promise<User> {
     const removed = await deps.knex.transaction(async (trx) => {
       const before = await queries.findByIdForUpdate(tenant, id, trx);
       if (!before) throw new AppError('user.not_found', 404, 'user not found');
+      await check?.(trx);
       const identities = await identityQueries.listByUser(tenant, id, trx);
       await trx('oidc_payloads').where({ tenant_id: tenant, account_id: id }).delete();
-      await queries.deleteById(tenant, id, trx);
+      // The tenant keeps an active Admin, whoever deletes (API, CLI).
+      await keepingAnAdmin(trx, tenant, () => queries.deleteById(tenant, id, trx));
       await deps.audit.record({ tenantId: tenant, action: 'user.deleted', ...actor, targetType: 'user', targetId: id, details: { before: { ...publicUser(before), identities: identities.map((i) => ({ id: i.id, kind: i.kind, alias: i.alias })) } } }, trx);
       return before;
     });

@@ -32,7 +32,7 @@ function adminApp(gh: TestGatehouse) {
   let app = apps.get(gh);
   if (!app) {
     app = gh.context.applications
-      .create({ name: uniqueName('admin-console'), type: 'web', redirectUris: [REDIRECT_URI] }, SYSTEM_ACTOR)
+      .create({ name: uniqueName('admin-console'), type: 'web', redirectUris: [REDIRECT_URI], adminApiClient: true }, SYSTEM_ACTOR)
       .then(({ application, clientSecret }) => ({ clientId: application.id, clientSecret: clientSecret! }));
     apps.set(gh, app);
   }

@@ -209,7 +209,10 @@ describe(`admin API: roles, groups, default policy, API resources (${storageMode
       const group = await lead.request('POST', '/groups', { name: uniqueName('Ops') });
       expectOk(group, 201);
       expectProblem(await lead.request('POST', `/groups/${group.body.id}/roles`, { roleIds: [adminRole] }), 403, 'auth.escalation');
-      expectOk(await admin.request('POST', `/groups/${group.body.id}/roles`, { roleIds: [adminRole] }));
+      // Only an Admin grants Admin: every admin permission is not enough (services/administration.ts).
+      expectProblem(await admin.request('POST', `/groups/${group.body.id}/roles`, { roleIds: [adminRole] }), 403, 'auth.escalation');
+      const realAdmin = await createApiCaller(gh, { permissions: [], roles: ['Admin'] });
+      expectOk(await realAdmin.request('POST', `/groups/${group.body.id}/roles`, { roleIds: [adminRole] }));
       expectProblem(await lead.request('POST', `/groups/${group.body.id}/members`, { identityIds: [lead.identityId] }), 403, 'auth.escalation');
       expectProblem(await lead.request('PUT', '/default-policy', { roles: [...policyAtStart, { roleId: adminRole, identityKind: null }] }), 403, 'auth.escalation');
       expectOk(await admin.request('DELETE', `/groups/${group.body.id}`), 204);

@@ -80,7 +80,8 @@ describe(`sessions (${storageMode})`, function () {
     receiver = await startLogoutReceiver();
     gh = await startTestGatehouse({ GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE: 'true' }, { clock });
     admin = await createServiceApiCaller(gh, SESSION_PERMISSIONS);
-    const webApp = await gh.context.applications.create({ name: 'Sessions Web', type: 'web', redirectUris: [WEB_CALLBACK], backchannelLogoutUri: receiver.uri }, SYSTEM_ACTOR);
+    // It also serves users' own admin-API calls (/me/sessions): the admin API audience is closed to unmarked clients.
+    const webApp = await gh.context.applications.create({ name: 'Sessions Web', type: 'web', redirectUris: [WEB_CALLBACK], backchannelLogoutUri: receiver.uri, adminApiClient: true }, SYSTEM_ACTOR);
     web = { clientId: webApp.application.id, clientSecret: webApp.clientSecret!, config: await discover(gh, webApp.application.id, webApp.clientSecret!) };
     const spaApp = await gh.context.applications.create({ name: 'Sessions SPA', type: 'spa', redirectUris: [SPA_CALLBACK] }, SYSTEM_ACTOR);
     spa = { clientId: spaApp.application.id, config: await discover(gh, spaApp.application.id) };
@@ -233,7 +234,16 @@ describe(`sessions (${storageMode})`, function () {
 
     // All of them: a user's API token from a session stops working at once.
     const carol = await signInWeb(await newUser('carol'), new HttpClient(gh.issuer), { api: true });
+    // Every session includes every Admin's: the route's permission is not enough, only an Admin ends them all.
+    const refused = await admin.request('POST', '/sessions/end-all', {});
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.equal(refused.body.code, 'auth.escalation');
+    const adminRole: { id: string } = await gh.context.knex('roles').where({ tenant_id: gh.context.tenantId, name: 'Admin', system: true }).first('id');
+    await gh.context.knex('identity_roles').insert({ tenant_id: gh.context.tenantId, identity_id: admin.identityId, role_id: adminRole.id });
+    await gh.context.authorization.invalidateAll();
     const everything = await admin.request('POST', '/sessions/end-all', {});
+    await gh.context.knex('identity_roles').where({ identity_id: admin.identityId, role_id: adminRole.id }).delete();
+    await gh.context.authorization.invalidateAll();
     assert.equal(everything.status, 200, JSON.stringify(everything.body));
     assert.ok(everything.body.ended >= 2);
     assert.equal((await refreshWeb(b1.refreshToken)).body.error, 'invalid_grant');

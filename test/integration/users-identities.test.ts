@@ -191,10 +191,14 @@ describe(`users, identities and data scopes (${storageMode})`, function () {
       await assert.rejects(gh.context.dataScopes.set(identityId, supplierKey, ['Acme'], kim), appError('auth.escalation', 403));
       await gh.context.dataScopes.set(identityId, clientKey, ['ROOM'], kim);
 
-      // An administrator with all clients gave Pharma; Kim may still rewrite the other key.
+      // An administrator with all clients gave Pharma: Kim's colleague with every supplier but no
+      // client Pharma may not manage that identity at all (its scope is not covered); one who
+      // covers it may rewrite the supplier key, and the Pharma it keeps is no new grant.
       await gh.context.dataScopes.replace(identityId, { [clientKey]: ['Pharma'], [supplierKey]: ['*'] }, system);
       const narrow = by({ permissionsByResource: {}, dataScope: { [supplierKey]: ['*'] } });
-      const after = await gh.context.dataScopes.replace(identityId, { [clientKey]: ['Pharma'], [supplierKey]: ['Acme'] }, narrow);
+      await assert.rejects(gh.context.dataScopes.replace(identityId, { [clientKey]: ['Pharma'], [supplierKey]: ['Acme'] }, narrow), appError('auth.escalation', 403));
+      const covering = by({ permissionsByResource: {}, dataScope: { [clientKey]: ['Pharma'], [supplierKey]: ['*'] } });
+      const after = await gh.context.dataScopes.replace(identityId, { [clientKey]: ['Pharma'], [supplierKey]: ['Acme'] }, covering);
       assert.deepEqual(after, { [clientKey]: ['Pharma'], [supplierKey]: ['Acme'] });
       assert.deepEqual(await gh.context.dataScopes.get(tenantId, identityId), after);
     });

@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { AppError } from '../../services/errors.ts';
 import { departures, passwordExpiresAt } from '../../services/password-policy.ts';
 import { actorOf } from './caller.ts';
+import { assertMayManageUser } from '../../services/administration.ts';
+import { changeRequestOf } from './roles.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 import { idParams } from './roles.ts';
@@ -91,6 +93,7 @@ export function accountSecurityRoutes(services: ApiServices): ApiRoute[] {
       params: idParams,
       body: z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict(),
       async handler({ params, body, caller, ctx }) {
+        await assertMayManageUser(services.knex, changeRequestOf(caller, ctx), params.id);
         await lockout.unlock(caller.tenantId, params.id, actorOf(caller, ctx), body.reason);
         return undefined;
       },
@@ -104,6 +107,7 @@ export function accountSecurityRoutes(services: ApiServices): ApiRoute[] {
       params: idParams,
       async handler({ params, caller, ctx }) {
         await services.directoryUsers.get(caller.tenantId, params.id);
+        await assertMayManageUser(services.knex, changeRequestOf(caller, ctx), params.id);
         if (!(await mfa.reset(caller.tenantId, params.id, actorOf(caller, ctx)))) {
           throw new AppError('mfa.not_enabled', 404, 'the user has no second factor');
         }

@@ -1,8 +1,9 @@
 // Admin API: applications (OIDC clients), who may use them, and their client secrets. Thin
 // handlers over services/applications.ts; a secret appears in a response once, when it is made.
 import { z } from 'zod';
-import { applicationAccessSchema, applicationPatchSchema, backchannelLogoutUriOf, createApplicationSchema, refreshReuseGraceOf, isConfidential, type AccessRules, type Application } from '../../services/applications.ts';
+import { applicationAccessSchema, applicationPatchSchema, backchannelLogoutUriOf, createApplicationSchema, isAdminApiClient, refreshReuseGraceOf, isConfidential, type AccessRules, type Application } from '../../services/applications.ts';
 import { actorOf } from './caller.ts';
+import { changeRequestOf } from './roles.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 
@@ -27,6 +28,7 @@ const applicationView = z.object({
   refreshTokenReuseGraceSeconds: z.number().int().describe('seconds (0-60) after a refresh-token rotation in which the old token is refused without revoking the grant; 0 (default): any reuse revokes the grant'),
   acceptedIdentityKinds: z.array(z.string()).nullable().describe('identity kinds that may sign in; null: any kind'),
   accessMode: z.enum(['everyone', 'restricted']),
+  adminApiClient: z.boolean().describe('may obtain tokens for the admin API audience {issuer}/api (set by an Admin; built-in admin clients are always allowed)'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -47,6 +49,7 @@ function presentApplication(app: Application): z.infer<typeof applicationView> {
     refreshTokenReuseGraceSeconds: refreshReuseGraceOf(app),
     acceptedIdentityKinds: app.acceptedIdentityKinds,
     accessMode: app.accessMode,
+    adminApiClient: isAdminApiClient(app),
     createdAt: app.createdAt.toISOString(),
     updatedAt: app.updatedAt.toISOString(),
   };
@@ -91,7 +94,7 @@ export function applicationRoutes(services: ApiServices): ApiRoute[] {
       response: applicationWithSecretView,
       status: 201,
       async handler({ body, caller, ctx }) {
-        const { application, clientSecret } = await applications.create(body, actorOf(caller, ctx));
+        const { application, clientSecret } = await applications.create(body, actorOf(caller, ctx), changeRequestOf(caller, ctx));
         return { ...presentApplication(application), ...(clientSecret ? { clientSecret } : {}) };
       },
     }),
@@ -105,7 +108,7 @@ export function applicationRoutes(services: ApiServices): ApiRoute[] {
       body: applicationPatchSchema,
       response: applicationView,
       async handler({ params, body, caller, ctx }) {
-        return presentApplication(await applications.update(params.id, body, actorOf(caller, ctx)));
+        return presentApplication(await applications.update(params.id, body, actorOf(caller, ctx), changeRequestOf(caller, ctx)));
       },
     }),
     defineRoute({
@@ -116,7 +119,7 @@ export function applicationRoutes(services: ApiServices): ApiRoute[] {
       tag: 'applications',
       params: clientIdParams,
       async handler({ params, caller, ctx }) {
-        await applications.remove(params.id, actorOf(caller, ctx));
+        await applications.remove(params.id, actorOf(caller, ctx), changeRequestOf(caller, ctx));
         return undefined;
       },
     }),
@@ -130,7 +133,7 @@ export function applicationRoutes(services: ApiServices): ApiRoute[] {
       body: applicationAccessSchema,
       response: accessView,
       async handler({ params, body, caller, ctx }) {
-        const { application, rules } = await applications.setAccess(params.id, body, actorOf(caller, ctx));
+        const { application, rules } = await applications.setAccess(params.id, body, actorOf(caller, ctx), changeRequestOf(caller, ctx));
         return presentAccess(application, rules);
       },
     }),
@@ -143,7 +146,7 @@ export function applicationRoutes(services: ApiServices): ApiRoute[] {
       params: clientIdParams,
       response: z.object({ clientId: z.string(), clientSecret: z.string() }),
       async handler({ params, caller, ctx }) {
-        const { application, clientSecret } = await applications.rotateSecret(params.id, actorOf(caller, ctx));
+        const { application, clientSecret } = await applications.rotateSecret(params.id, actorOf(caller, ctx), changeRequestOf(caller, ctx));
         return { clientId: application.id, clientSecret };
       },
     }),

@@ -8,6 +8,7 @@ import { ADMIN_API_RESOURCE, type AuthorizationService } from '../../services/au
 import type { ServiceAccountService } from '../../services/service-accounts.ts';
 import type { UserService } from '../../services/users.ts';
 import { AppError } from '../../services/errors.ts';
+import { ADMIN_ROLE } from '../../services/administration.ts';
 import type { SessionService } from '../../services/sessions.ts';
 import type { Caller } from './caller.ts';
 
@@ -94,6 +95,8 @@ export function createApiAuthenticator(deps: {
       roleIds: new Set(authz.roleIds),
       permissionsByResource: authz.permissionsByResource,
       dataScope: authz.dataScope,
+      isAdmin: authz.roles.includes(ADMIN_ROLE),
+      assignableRoleIds: new Set(authz.assignableRoleIds),
     };
   };
 }

@@ -15,6 +15,10 @@ export interface Caller {
   /** Permissions per resource identifier, for the same check on permissions. */
   permissionsByResource: Record<string, string[]>;
   dataScope: Record<string, string[]>;
+  /** Holds the system role Admin: administers the whole tenant (services/administration.ts). */
+  isAdmin: boolean;
+  /** Roles the caller's roles may assign without the caller holding their permissions. */
+  assignableRoleIds: Set<string>;
   /** The session (uid) the token was issued in; absent for service accounts. */
   sessionId?: string;
 }

@@ -132,6 +132,31 @@ export function roleRoutes(services: ApiServices, adminCatalog: () => string[]):
       },
     }),
     defineRoute({
+      method: 'get',
+      path: '/roles/:id/assignable-roles',
+      permission: 'roles:read-assignable-roles',
+      summary: "The roles this role's holders may assign to others without holding their permissions (delegated administration)",
+      tag: 'roles',
+      params: idParams,
+      response: z.object({ roles: z.array(roleRefView) }),
+      async handler({ params, caller }) {
+        return { roles: (await roles.assignableRoles(caller.tenantId, params.id)).map(presentRoleRef) };
+      },
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/roles/:id/assignable-roles',
+      permission: 'roles:set-assignable-roles',
+      summary: "Replace the roles this custom role's holders may assign to others without holding their permissions (e.g. a partner administrator hands out User and Client). The caller must be able to grant every role listed; Admin is never assignable. Audited",
+      tag: 'roles',
+      params: idParams,
+      body: z.object({ roleIds: z.array(z.guid()).max(100) }).strict(),
+      response: z.object({ roles: z.array(roleRefView) }),
+      async handler({ params, body, caller, ctx }) {
+        return { roles: (await roles.setAssignableRoles(params.id, body.roleIds, changeRequestOf(caller, ctx))).map(presentRoleRef) };
+      },
+    }),
+    defineRoute({
       method: 'delete',
       path: '/roles/:id',
       permission: 'roles:delete',
@@ -159,7 +184,7 @@ export function roleRoutes(services: ApiServices, adminCatalog: () => string[]):
       method: 'post',
       path: '/identities/:id/roles',
       permission: 'identity-roles:assign',
-      summary: 'Assign roles to an identity (idempotent); the caller must hold every permission of each role',
+      summary: "Assign roles to an identity (idempotent); the caller must be able to manage the identity's owner and grant each role (hold its permissions, or have a role that may assign it; Admin only by an Admin)",
       tag: 'identity-roles',
       params: idParams,
       body: z.object({ roleIds: z.array(z.guid()).min(1).max(100) }).strict(),

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { newAccessKeySchema, newServiceAccountSchema, serviceAccountPatchSchema, type AccessKey, type ServiceAccount } from '../../services/service-accounts.ts';
 import { actorOf } from './caller.ts';
+import { changeRequestOf } from './roles.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 
@@ -112,7 +113,7 @@ export function serviceAccountRoutes(services: ApiServices): ApiRoute[] {
       body: serviceAccountPatchSchema,
       response: serviceAccountView,
       async handler({ params, body, caller, ctx }) {
-        return presentServiceAccount(await serviceAccounts.update(params.id, body, actorOf(caller, ctx)));
+        return presentServiceAccount(await serviceAccounts.update(params.id, body, actorOf(caller, ctx), changeRequestOf(caller, ctx)));
       },
     }),
     defineRoute({
@@ -123,7 +124,7 @@ export function serviceAccountRoutes(services: ApiServices): ApiRoute[] {
       tag: 'service-accounts',
       params: idParams,
       async handler({ params, caller, ctx }) {
-        await serviceAccounts.remove(params.id, actorOf(caller, ctx));
+        await serviceAccounts.remove(params.id, actorOf(caller, ctx), changeRequestOf(caller, ctx));
         return undefined;
       },
     }),
@@ -150,7 +151,7 @@ export function serviceAccountRoutes(services: ApiServices): ApiRoute[] {
       response: newAccessKeyView,
       status: 201,
       async handler({ params, body, caller, ctx }) {
-        const { key, secret } = await serviceAccounts.createKey(params.id, body, actorOf(caller, ctx));
+        const { key, secret } = await serviceAccounts.createKey(params.id, body, actorOf(caller, ctx), changeRequestOf(caller, ctx));
         return { id: key.id, clientId: key.serviceAccountId, secret, prefix: key.prefix, createdAt: key.createdAt.toISOString(), expiresAt: key.expiresAt?.toISOString() ?? null };
       },
     }),
@@ -162,7 +163,7 @@ export function serviceAccountRoutes(services: ApiServices): ApiRoute[] {
       tag: 'access-keys',
       params: keyParams,
       async handler({ params, caller, ctx }) {
-        await serviceAccounts.revokeKey(params.id, params.keyId, actorOf(caller, ctx));
+        await serviceAccounts.revokeKey(params.id, params.keyId, actorOf(caller, ctx), changeRequestOf(caller, ctx));
         return undefined;
       },
     }),
