@@ -97,7 +97,7 @@ export async function createApiCaller(gh: TestGatehouse, options: { permissions:
  * An admin-API caller that is a service account (client credentials): its token belongs to no
  * session, so it keeps working while a test ends sessions or moves the session clock.
  */
-export async function createServiceApiCaller(gh: TestGatehouse, permissions: string[]): Promise<ApiCaller> {
+export async function createServiceApiCaller(gh: TestGatehouse, permissions: string[], options: { roles?: string[] } = {}): Promise<ApiCaller> {
   const { knex, tenantId } = gh.context;
   const account = await gh.context.serviceAccounts.create({ name: uniqueName('svc-admin') }, SYSTEM_ACTOR);
   const { secret } = await gh.context.serviceAccounts.createKey(account.id, {}, SYSTEM_ACTOR);
@@ -105,6 +105,10 @@ export async function createServiceApiCaller(gh: TestGatehouse, permissions: str
   await knex('roles').insert({ id: roleId, tenant_id: tenantId, name: uniqueName('test-role') });
   if (permissions.length) await knex('role_permissions').insert(permissions.map((permission) => ({ tenant_id: tenantId, role_id: roleId, resource: ADMIN_API_RESOURCE, permission })));
   await knex('identity_roles').insert({ tenant_id: tenantId, identity_id: account.identityId, role_id: roleId });
+  for (const name of options.roles ?? []) {
+    const role: { id: string } = await knex('roles').where({ tenant_id: tenantId, name }).first('id');
+    await knex('identity_roles').insert({ tenant_id: tenantId, identity_id: account.identityId, role_id: role.id });
+  }
   await gh.context.authorization.invalidateAll();
   const response = await fetch(`${gh.issuer}/token`, {
     method: 'POST',

@@ -500,6 +500,14 @@ describe(`administration model (${storageMode})`, function () {
         'DELETE /users/:id/sessions': { path: `/users/${subject.id}/sessions` },
         'PUT /session-settings': 'no subject or grant',
         'PUT /applications/:id/session-settings': 'no subject or grant',
+        // Decisions read; they write nothing.
+        'POST /access/v1/evaluation': 'no subject or grant',
+        'POST /access/v1/evaluations': 'no subject or grant',
+        // An endpoint receives every subject's events: only an Admin subscribes or redirects one.
+        'POST /webhooks': { path: '/webhooks', body: { url: 'https://hooks.example.com/gatehouse', eventTypes: ['*'] } },
+        'PATCH /webhooks/:id': { path: `/webhooks/${randomUUID()}`, body: { url: 'https://hooks.example.com/elsewhere' } },
+        'DELETE /webhooks/:id': 'no subject or grant',
+        'POST /webhooks/:id/deliveries/:deliveryId/replay': 'no subject or grant',
       };
       try {
         const served = writeRoutes().map((r) => `${r.method.toUpperCase()} ${r.path}`);

@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
-import { adminCatalog, createApiCaller, createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
+import { createApiCaller, createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, TestClock, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 interface Received {
@@ -62,7 +62,8 @@ describe('webhooks', function () {
   before(async () => {
     gh = await startTestGatehouse({ GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE: 'true' }, { clock });
     // A service account: its token belongs to no session, so it outlives the days the clock moves.
-    admin = await createServiceApiCaller(gh, adminCatalog(gh));
+    // Only an Admin subscribes an endpoint to the tenant's events.
+    admin = await createServiceApiCaller(gh, [], { roles: ['Admin'] });
     receiver = await startReceiver();
   });
   beforeEach(async () => {
@@ -285,7 +286,7 @@ describe('webhooks without GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE', function () {
   });
 
   it('sends nothing to a loopback address: the delivery fails as refused', async () => {
-    const admin = await createApiCaller(gh, { permissions: 'all' });
+    const admin = await createApiCaller(gh, { permissions: [], roles: ['Admin'] });
     const created = await admin.request('POST', '/webhooks', { url: receiver.url, eventTypes: ['user.created'] });
     assert.equal(created.status, 201);
     await gh.context.users.create({ username: uniqueName('ssrf') }, SYSTEM_ACTOR);
@@ -317,7 +318,7 @@ describe('webhooks on two nodes', function () {
   });
 
   it('delivers each event once', async () => {
-    const admin = await createApiCaller(a, { permissions: 'all' });
+    const admin = await createApiCaller(a, { permissions: [], roles: ['Admin'] });
     const created = await admin.request('POST', '/webhooks', { url: receiver.url, eventTypes: ['user.created'] });
     assert.equal(created.status, 201);
     try {

@@ -5,6 +5,8 @@ import { newWebhookSchema, webhookPatchSchema, MAX_ATTEMPTS, DISABLE_AFTER, type
 import { actorOf } from './caller.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
+import { assertAdmin } from '../../services/administration.ts';
+import { changeRequestOf } from './roles.ts';
 
 const endpointView = z.object({
   id: z.string(),
@@ -77,6 +79,9 @@ export function webhookRoutes(services: ApiServices): ApiRoute[] {
       response: endpointView.extend({ secret: z.string().describe('the Standard Webhooks signing secret, shown only now') }),
       status: 201,
       async handler({ body, caller, ctx }) {
+        // An endpoint receives events about every subject of the tenant (audit events included):
+        // a read of everything, so only an Admin points one somewhere (ASVS 5 V8.2.2).
+        assertAdmin(changeRequestOf(caller, ctx), 'subscribe a webhook endpoint to the tenant\'s events');
         const { endpoint, secret } = await webhooks.create(body, { tenantId: caller.tenantId, actor: actorOf(caller, ctx) });
         return { ...presentEndpoint(endpoint), secret };
       },
@@ -103,6 +108,7 @@ export function webhookRoutes(services: ApiServices): ApiRoute[] {
       body: webhookPatchSchema,
       response: endpointView,
       async handler({ params: p, body, caller, ctx }) {
+        assertAdmin(changeRequestOf(caller, ctx), 'change where a webhook endpoint sends the tenant\'s events');
         return presentEndpoint(await webhooks.update(p.id, body, { tenantId: caller.tenantId, actor: actorOf(caller, ctx) }));
       },
     }),
