@@ -1,6 +1,6 @@
 // npm run bench:import -- [--rows=N] [--embedded]
 //
-// Times the bulk CSV import (issue 7: 100,000 rows without passwords in under 60 s) end to end,
+// Times the bulk CSV import (100,000 rows without passwords in under 60 s) end to end,
 // as `gatehouse users import` does it: parse, check every row against the directory, write users,
 // identities, roles, groups, data scopes, status history and one audit event per user.
 //   - PostgreSQL (default): needs DATABASE_URL; creates and drops its own database

@@ -77,7 +77,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const scheduler = createScheduler({ store, logger });
     // The audit log's retention purge, once a day on one node; it audits itself.
     scheduler.register({ name: 'audit-retention', intervalSeconds: 86_400, run: () => audit.purgeExpired({ tenantId }) });
-    // Account security (issue 5): policy, lockout, MFA, password changes, mail, reset, sign-in steps.
+    // Account security: policy, lockout, MFA, password changes, mail, reset, sign-in steps.
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
     if (!config.smtpUrl && config.production) logger.warn({ outbox: `${config.dataDir}/outbox` }, 'SMTP_URL is not set: reset links, lock notices and expiry reminders are written to this node\'s local outbox instead of being sent');
     subscribeAccountMails({ knex, events, mailer, logger });

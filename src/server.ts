@@ -255,12 +255,12 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   const accountAuth = createAccountAuth({ provider, users: context.users, issuer, hashKey: context.keys.hashKey });
   const account = createAccountRouter({ auth: accountAuth, renderer, issuer, knex: context.knex, tenantId: context.tenantId });
   provider.use(under(ACCOUNT_PATHS, account));
-  // Account security pages (issue 5): password, two-step verification, forgotten password.
+  // Account security pages: password, two-step verification, forgotten password.
   const accountSecurity = createAccountSecurityRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, credentials: context.credentials, mfa: context.mfa, passwordReset: context.passwordReset });
   provider.use(under(ACCOUNT_PATHS, accountSecurity));
-  // Password expiry reminders, once an hour across all nodes (issue 5).
+  // Password expiry reminders, once an hour across all nodes.
   context.scheduler.register({ name: REMINDER_JOB, intervalSeconds: 3600, run: () => context.passwordExpiry.runReminders({ changeUrl: `${issuer}/account/password` }) });
-  // Invitation mails queued by the bulk import, every minute across all nodes (issue 7).
+  // Invitation mails queued by the bulk import, every minute across all nodes.
   context.scheduler.register({ name: INVITATION_JOB, intervalSeconds: 60, run: () => context.invitations.sendPending({ linkBase: `${issuer}/account/password/reset` }) });
   const accountSessions = createAccountSessionsRouter({ auth: accountAuth, renderer, sessions: context.sessions, tenantId: context.tenantId });
   provider.use(under(ACCOUNT_PATHS, accountSessions));

@@ -88,7 +88,7 @@ const envSchema = z.object({
   GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE: booleanFromEnv.default(false),
   GATEHOUSE_TRUST_PROXY: booleanFromEnv.default(false),
   GATEHOUSE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
-  // Account security (issue 5). argon2id parameters of new hashes (OWASP Password Storage Cheat
+  // Account security. argon2id parameters of new hashes (OWASP Password Storage Cheat
   // Sheet minimum by default; tests lower them to stay fast).
   GATEHOUSE_ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(4 * 1024 * 1024).default(19456),
   GATEHOUSE_ARGON2_TIME_COST: z.coerce.number().int().min(1).max(100).default(2),

@@ -27,7 +27,7 @@ export interface ConfigurationDeps {
   apiResources: ApiResourceService;
   renderer: Renderer;
   identityFlow: IdentityFlowDeps;
-  /** Account security (issue 5): whether signing this user in to this client needs a second factor. */
+  /** Account security: whether signing this user in to this client needs a second factor. */
   mfaRequired: (accountId: string, clientId: string) => Promise<boolean>;
   sessions: SessionService;
 }

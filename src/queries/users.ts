@@ -14,7 +14,7 @@ export interface User {
   passwordHash: string | null;
   status: UserStatus;
   defaultIdentityId: string | null;
-  /** While locked after failed sign-ins: when the lock ends (account security, issue 5). */
+  /** While locked after failed sign-ins: when the lock ends (account security). */
   lockedUntil: Date | null;
   createdAt: Date;
   updatedAt: Date;

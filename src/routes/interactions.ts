@@ -26,7 +26,7 @@ interface InteractionDeps {
   tenantId: string;
   eligibleIdentities(userId: string, clientId: string): Promise<EligibleIdentity[]>;
   identitySelection: IdentitySelectionService;
-  /** Account security (issue 5): the password, second-factor and password-change steps. */
+  /** Account security: the password, second-factor and password-change steps. */
   signIn: SignInService;
 }
 
@@ -71,7 +71,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     });
   }
 
-  // --- Account security steps (issue 5): second factor, its enrollment, a new password. ---
+  // --- Account security steps: second factor, its enrollment, a new password. ---
 
   async function renderStep(ctx: Context, interaction: Details, step: SignInStep | 'done', extra: { error?: string; violations?: Violation[]; expired?: boolean } = {}) {
     ctx.type = 'html';

@@ -1,5 +1,5 @@
 // Invitation mails for users created without a password (seed 004 "onboard entire teams at
-// once"; issue 7). The bulk import queues one row per user in its own transaction; this job sends
+// once"). The bulk import queues one row per user in its own transaction; this job sends
 // them: for each pending row, in a transaction that holds the row (FOR UPDATE SKIP LOCKED, so two
 // nodes never take the same one), it issues a single-use set-password link (the reset token,
 // valid INVITATION_TTL_DAYS), mails it and marks the row sent. A failed send rolls back its token,

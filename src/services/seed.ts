@@ -32,7 +32,7 @@ export const seedSchema = z.object({
   users: z.array(seedUserSchema).default([]),
   applications: z.array(seedApplicationSchema).default([]),
   apiResources: z.array(apiResourceSchema).default([]),
-  /** The tenant's password policy (issue 5); omitted settings take the NIST defaults. Checked when applied. */
+  /** The tenant's password policy; omitted settings take the NIST defaults. Checked when applied. */
   passwordPolicy: passwordPolicySchema.optional(),
   /** Menu items per application (by client_id); permissions under "gatehouse" are the admin API's. */
   navigation: z.array(z.object({ application: z.string().min(1).max(200), items: navigationItemsSchema }).strict()).default([]),

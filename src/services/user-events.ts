@@ -4,7 +4,7 @@
 export type UserEvent =
   | { type: 'user.password_changed'; tenantId: string; userId: string; /** The session the change was made in, kept alive. */ sessionUid?: string }
   | { type: 'user.locked'; tenantId: string; userId: string; until: Date | null }
-  // Account security (issue 5): a second factor was set up, reset, or its recovery codes changed.
+  // Account security: a second factor was set up, reset, or its recovery codes changed.
   | { type: 'user.mfa_changed'; tenantId: string; userId: string; change: 'enabled' | 'reset' | 'recovery_codes_regenerated' | 'recovery_code_used' }
   | { type: 'user.deactivated'; tenantId: string; userId: string }
   // An administrator changed the sign-in name or the email address (where reset links go).

@@ -70,7 +70,7 @@ export interface ImportReport {
 
 /** Argon2 PHC strings, as the argon2 package writes and verifies them. */
 const SUPPORTED_HASH = /^\$argon2(id|i|d)\$v=\d+\$[mtp]=\d+(,[mtp]=\d+){2}\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
-// Account security (issue 5): bcrypt and PBKDF2 hashes from other systems are accepted too, and
+// Account security: bcrypt and PBKDF2 hashes from other systems are accepted too, and
 // upgraded to argon2id at the user's next sign-in (services/passwords.ts).
 const importable = (hash: string) => SUPPORTED_HASH.test(hash) || hashScheme(hash) !== undefined;
 

@@ -97,7 +97,7 @@ describe('browser sign-in (Chromium)', function () {
     await context.close();
   });
 
-  // Account security (issue 5): an expired password is a step of the sign-in, not a lockout.
+  // Account security: an expired password is a step of the sign-in, not a lockout.
   it('an expired password forces the change step, which names each broken rule, then continues to the application', async () => {
     await gh.context.passwordPolicies.replace(gh.context.tenantId, { expiryDays: 90, reminderDays: 14, historyCount: 2 }, SYSTEM_ACTOR);
     try {

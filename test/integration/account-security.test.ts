@@ -1,4 +1,4 @@
-// Account security end to end on one Gatehouse (issue 5): lockout and throttling, identical
+// Account security end to end on one Gatehouse: lockout and throttling, identical
 // failure answers, TOTP and recovery codes, amr/acr, password history, the forgotten-password
 // flow, the admin API for the policy, unlock and MFA reset, imported hashes, and the notification
 // mails, read from a real SMTP server running in-process.

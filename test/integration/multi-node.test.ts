@@ -52,7 +52,7 @@ describe('two nodes on one PostgreSQL and Redis', function () {
   });
 });
 
-// Sessions across nodes (issue 6 point 9): both nodes serve one issuer; a session is used and
+// Sessions across nodes: both nodes serve one issuer; a session is used and
 // ended on whichever node a request lands on, and each node refuses an ended one at once.
 describe('sessions on two nodes', function () {
   this.timeout(60_000);

@@ -1,4 +1,4 @@
-// Password expiry reminders (issue 5): one mail per user and password cycle, however many runs
+// Password expiry reminders: one mail per user and password cycle, however many runs
 // of the job and however many processes run it at once. On PostgreSQL + Redis a second Node
 // process runs the job at the same moment as this one; the embedded database belongs to one
 // process, so there two concurrent runs in this process stand in and the two-process case is skipped.

@@ -1,4 +1,4 @@
-// Sessions (issue 6): device tracking, lists and revocation by the user and by administrators,
+// Sessions: device tracking, lists and revocation by the user and by administrators,
 // what revocation does (refresh tokens, opaque access tokens, back-channel logout, Gatehouse's
 // own API), idle timeout and absolute lifetime per tenant and per application (with a clock the
 // test moves), the triggers (password change, deactivation, lock, deletion, identity removal),

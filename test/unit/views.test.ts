@@ -55,7 +55,7 @@ const SAMPLES: Record<string, ViewData> = {
     requestId: 'req-42',
   }),
   'no-access': view('No access', { clientName: 'Acme Portal', username: 'jane' }),
-  // Account security (issue 5).
+  // Account security.
   mfa: view('Enter your code', { action: '/interaction/uid-1/totp', recoveryAction: '/interaction/uid-1/recovery-code', abortAction: '/interaction/uid-1/abort', clientName: 'Acme Portal', error: 'That code is not valid.' }),
   'mfa-enroll': view('Set up your authenticator app', { action: '/interaction/uid-1/enroll', qrDataUrl: 'data:image/svg+xml;base64,PHN2Zy8+', secret: 'JBSWY3DPEHPK3PXPJBSWY3DP', required: true }),
   'recovery-codes': view('Save your recovery codes', { codes: ['abcde-fghjk', 'mnpqr-stuvw'], action: '/interaction/uid-1/continue' }),

@@ -7,7 +7,7 @@ export interface AccountSection {
 
 export const ACCOUNT_SECTIONS: readonly AccountSection[] = [
   { path: '/account', label: 'Overview' },
-  // Account security (issue 5).
+  // Account security.
   { path: '/account/password', label: 'Password' },
   { path: '/account/mfa', label: 'Two-step verification' },
   { path: '/account/sessions', label: 'Sessions' },

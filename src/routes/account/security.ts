@@ -1,4 +1,4 @@
-// Account pages for account security (issue 5): change password (the current one required),
+// Account pages for account security: change password (the current one required),
 // two-step verification (set up TOTP with a QR code, new recovery codes, remove it after
 // re-entering the password), and the forgotten-password pages, which work without a session.
 // Thin handlers: the rules live in services/credentials.ts, mfa.ts and password-reset.ts.

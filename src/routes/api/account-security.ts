@@ -1,4 +1,4 @@
-// Admin API for account security (issue 5): the tenant's password policy (with the settings that
+// Admin API for account security: the tenant's password policy (with the settings that
 // depart from NIST SP 800-63B rev 4 named), a user's security state, unlocking a locked user and
 // resetting a user's second factor. Thin handlers over services/password-policy.ts, lockout.ts and mfa.ts.
 import { z } from 'zod';
