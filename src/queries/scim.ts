@@ -2,7 +2,6 @@
 // over the users table, with sorting and 1-based offset paging (RFC 7644 §3.4.2). Only columns
 // from the fixed map below reach the SQL; every value is a binding. No business rules here.
 import type { Knex } from 'knex';
-import { AppError } from '../services/errors.ts';
 import type { AttrPath, Filter, FilterValue } from '../services/scim-filter.ts';
 import { toUser, type User } from './users.ts';
 
@@ -37,8 +36,11 @@ function likeEscape(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-function invalid(message: string): AppError {
-  return new AppError('scim.invalid_filter', 400, message, { scimType: 'invalidFilter' });
+/** A filter that parses but cannot be applied to users (the service answers it as invalidFilter). */
+export class UnsupportedFilterError extends Error {}
+
+function invalid(message: string): UnsupportedFilterError {
+  return new UnsupportedFilterError(message);
 }
 
 function compileCompare(column: Column, op: string, value: FilterValue): { sql: string; bindings: unknown[] } {

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { createDataScopeQueries } from '../queries/data-scopes.ts';
 import { createIdentityQueries, type UserIdentitySummary } from '../queries/identities.ts';
-import { createScimQueries, ENTERPRISE_USER } from '../queries/scim.ts';
+import { createScimQueries, ENTERPRISE_USER, UnsupportedFilterError } from '../queries/scim.ts';
 import type { User } from '../queries/users.ts';
 import type { DirectoryUserService, UserDetails } from './directory-users.ts';
 import { AppError } from './errors.ts';
@@ -382,7 +382,14 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
     readUser,
 
     async listUsers(tenantId: string, params: ListParams): Promise<Json> {
-      const { users, total } = await scimQueries.searchUsers(tenantId, { filter: params.filter, sortBy: params.sortBy, descending: params.descending, offset: params.startIndex - 1, limit: params.count });
+      let found: Awaited<ReturnType<typeof scimQueries.searchUsers>>;
+      try {
+        found = await scimQueries.searchUsers(tenantId, { filter: params.filter, sortBy: params.sortBy, descending: params.descending, offset: params.startIndex - 1, limit: params.count });
+      } catch (error) {
+        if (error instanceof UnsupportedFilterError) throw scimError(400, 'invalidFilter', error.message);
+        throw error;
+      }
+      const { users, total } = found;
       const identities = await identityQueries.summariesForUsers(tenantId, users.map((u) => u.id));
       const scopes = await scopeQueries.forIdentities(identities.map((i) => i.id));
       return listResponse(users.map((u) => present(u, identities.filter((i) => i.userId === u.id), scopes)), total, params.startIndex);
