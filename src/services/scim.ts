@@ -36,6 +36,9 @@ const DEFAULT_COUNT = 100;
 
 type Json = Record<string, unknown>;
 
+/** Resource ids are UUIDs; anything else names no resource. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function scimError(status: number, scimType: string, detail: string): AppError {
   return new AppError(`scim.${scimType}`, status, detail, { scimType });
 }
@@ -139,6 +142,8 @@ function applyOperation(resource: Json, op: string, pathText: string | undefined
     const object = asObject(value);
     if (!object) throw scimError(400, 'invalidValue', 'an operation without a path needs an object value');
     for (const [k, v] of Object.entries(object)) {
+      // Okta repeats the resource's id in a path-less replace: the same value is no change.
+      if (readOnly.has(k.toLowerCase()) && JSON.stringify(get(resource, k)) === JSON.stringify(v)) continue;
       if (/^urn:/i.test(k) && asObject(v) && !k.includes(':', k.lastIndexOf(':') + 1) && [SCHEMA.enterprise, SCHEMA.identities, SCHEMA.user, SCHEMA.group].some((s) => s.toLowerCase() === k.toLowerCase())) {
         for (const [sub, subValue] of Object.entries(v as Json)) applyOperation(resource, op, `${k}:${sub}`, subValue, readOnly);
       } else {
@@ -286,6 +291,7 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
 
   async function readUser(tenantId: string, id: string): Promise<Json> {
     let user: UserDetails;
+    if (!UUID.test(id)) throw scimError(404, 'notFound', `user ${id} not found`);
     try {
       user = await deps.directoryUsers.get(tenantId, id);
     } catch (error) {
@@ -336,6 +342,7 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
 
   async function readGroup(tenantId: string, id: string): Promise<Json> {
     let group: Group;
+    if (!UUID.test(id)) throw scimError(404, 'notFound', `group ${id} not found`);
     try {
       group = await deps.groups.get(tenantId, id);
     } catch (error) {
@@ -362,7 +369,7 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
     const currentUsers = new Set(current.map((m) => m.value));
     const toAdd: string[] = [];
     for (const userId of wanted.filter((u) => !currentUsers.has(u))) {
-      if (!/^[0-9a-f-]{36}$/i.test(userId)) throw scimError(400, 'invalidValue', `member ${userId} is not a user id`);
+      if (!UUID.test(userId)) throw scimError(400, 'invalidValue', `member ${userId} is not a user id`);
       let user: UserDetails;
       try {
         user = await deps.directoryUsers.get(tenantId, userId);
