@@ -4,7 +4,7 @@
 // groups and their members, the discovery endpoints, a 1,000-user provisioning run, and a token
 // without the SCIM permissions refused.
 import assert from 'node:assert/strict';
-import { createServiceApiCaller, type ApiCaller, type ApiResponse } from '../helpers/admin-api.ts';
+import { adminCatalog, createServiceApiCaller, type ApiCaller, type ApiResponse } from '../helpers/admin-api.ts';
 import { signInToAccount } from '../helpers/account.ts';
 import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
@@ -23,7 +23,7 @@ describe('SCIM 2.0 service provider', function () {
 
   before(async () => {
     gh = await startTestGatehouse();
-    scim = await createServiceApiCaller(gh, ['scim:read', 'scim:write']);
+    scim = await createServiceApiCaller(gh, adminCatalog(gh).filter((p) => p.startsWith('scim-')));
   });
   after(async () => gh?.close());
 
@@ -319,7 +319,7 @@ describe('SCIM 2.0 service provider', function () {
     assert.equal(forbidden.status, 403);
     assert.deepEqual(forbidden.body.schemas, [ERROR]);
     assert.equal(forbidden.body.status, '403');
-    const readOnly = await createServiceApiCaller(gh, ['scim:read']);
+    const readOnly = await createServiceApiCaller(gh, ['scim-users:list', 'scim-users:read']);
     assert.equal((await readOnly.request('GET', '/scim/v2/Users?count=1')).status, 200);
     const write = await readOnly.request('POST', '/scim/v2/Users', JSON.stringify({ schemas: [USER], userName: uniqueName('nope') }), SCIM_JSON);
     assert.equal(write.status, 403);

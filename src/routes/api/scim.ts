@@ -1,6 +1,6 @@
 // The SCIM 2.0 service provider's endpoints (RFC 7644 §3) at /scim/v2, served from the admin API's
-// route table so their permissions (scim:read, scim:write) are in Gatehouse's catalog and the
-// OpenAPI document. Callers authenticate like every admin-API caller: a bearer token Gatehouse
+// route table so their permissions (one per route, `scim-users:create` …) are in Gatehouse's
+// catalog and the OpenAPI document. Callers authenticate like every admin-API caller: a bearer token Gatehouse
 // issued for `{issuer}/api` (typically a service account's, by client credentials). Bodies are
 // application/scim+json (plain JSON accepted), answers application/scim+json; errors use SCIM's
 // error schema (middleware/error-handler.ts).
@@ -69,7 +69,7 @@ function serviceProviderConfig(base: string): Json {
     changePassword: { supported: false },
     sort: { supported: true },
     etag: { supported: true },
-    authenticationSchemes: [{ type: 'oauthbearertoken', name: 'OAuth Bearer Token', description: 'An access token Gatehouse issued for its admin API (a service account by client credentials) whose identity holds scim:read and scim:write', primary: true }],
+    authenticationSchemes: [{ type: 'oauthbearertoken', name: 'OAuth Bearer Token', description: 'An access token Gatehouse issued for its admin API (a service account by client credentials) whose identity holds the scim-* permissions', primary: true }],
     meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
   };
 }
@@ -129,12 +129,12 @@ export function scimRoutes(services: ApiServices): ApiRoute[] {
   const base = () => `${services.issuer}/scim/v2`;
   let scim: ScimService | undefined;
   const service = () => (scim ??= createScimService({ knex: services.knex, directoryUsers: services.directoryUsers, groups: services.groups, baseUrl: base() }));
-  const route = (r: { method: 'get' | 'post' | 'put' | 'patch' | 'delete'; path: string; summary: string; write?: boolean; body?: boolean; handler: ApiRoute['handler']; status?: number }) =>
+  const route = (r: { method: 'get' | 'post' | 'put' | 'patch' | 'delete'; path: string; permission: string; summary: string; body?: boolean; handler: ApiRoute['handler']; status?: number }) =>
     defineRoute<unknown, Record<string, string>, Json>({
       method: r.method,
       path: `/scim/v2${r.path}`,
       absolute: true,
-      permission: r.write ? 'scim:write' : 'scim:read',
+      permission: r.permission,
       summary: r.summary,
       tag: 'scim',
       ...(r.path.includes(':id') ? { params: idParams as z.ZodType<unknown> } : {}),
@@ -148,32 +148,32 @@ export function scimRoutes(services: ApiServices): ApiRoute[] {
   const h = (fn: (input: In) => Promise<unknown>) => fn as unknown as ApiRoute['handler'];
 
   return [
-    route({ method: 'get', path: '/Users', summary: 'SCIM: list users (RFC 7644 §3.4.2): filter, sortBy, sortOrder, startIndex, count, attributes, excludedAttributes', handler: h(async ({ query, caller, ctx }) => list(ctx, await service().listUsers(caller.tenantId, listParamsOf(query)), query)) }),
-    route({ method: 'get', path: '/Users/:id', summary: 'SCIM: read a user', handler: h(async ({ params, query, caller, ctx }) => single(ctx, await service().readUser(caller.tenantId, params.id), query)) }),
-    route({ method: 'post', path: '/Users', summary: 'SCIM: create a user (RFC 7644 §3.3)', write: true, body: true, status: 201, handler: h(async ({ body, caller, ctx }) => created(ctx, await service().createUser(body, changeRequestOf(caller, ctx)))) }),
-    route({ method: 'put', path: '/Users/:id', summary: 'SCIM: replace a user (RFC 7644 §3.5.1); If-Match honoured', write: true, body: true, handler: h(async ({ params, body, caller, ctx }) => single(ctx, await service().replaceUser(params.id, body, ifMatch(ctx), changeRequestOf(caller, ctx)))) }),
-    route({ method: 'patch', path: '/Users/:id', summary: 'SCIM: modify a user (RFC 7644 §3.5.2: add, replace, remove, with or without path); active=false deactivates the user and ends its sessions; If-Match honoured', write: true, body: true, handler: h(async ({ params, body, caller, ctx }) => single(ctx, await service().patchUser(params.id, body, ifMatch(ctx), changeRequestOf(caller, ctx)))) }),
-    route({ method: 'delete', path: '/Users/:id', summary: 'SCIM: delete a user (RFC 7644 §3.6)', write: true, handler: h(async ({ params, caller, ctx }) => { await service().deleteUser(params.id, ifMatch(ctx), changeRequestOf(caller, ctx)); return undefined; }) }),
+    route({ method: 'get', path: '/Users', permission: 'scim-users:list', summary: 'SCIM: list users (RFC 7644 §3.4.2): filter, sortBy, sortOrder, startIndex, count, attributes, excludedAttributes', handler: h(async ({ query, caller, ctx }) => list(ctx, await service().listUsers(caller.tenantId, listParamsOf(query)), query)) }),
+    route({ method: 'get', path: '/Users/:id', permission: 'scim-users:read', summary: 'SCIM: read a user', handler: h(async ({ params, query, caller, ctx }) => single(ctx, await service().readUser(caller.tenantId, params.id), query)) }),
+    route({ method: 'post', path: '/Users', permission: 'scim-users:create', summary: 'SCIM: create a user (RFC 7644 §3.3)', body: true, status: 201, handler: h(async ({ body, caller, ctx }) => created(ctx, await service().createUser(body, changeRequestOf(caller, ctx)))) }),
+    route({ method: 'put', path: '/Users/:id', permission: 'scim-users:replace', summary: 'SCIM: replace a user (RFC 7644 §3.5.1); If-Match honoured', body: true, handler: h(async ({ params, body, caller, ctx }) => single(ctx, await service().replaceUser(params.id, body, ifMatch(ctx), changeRequestOf(caller, ctx)))) }),
+    route({ method: 'patch', path: '/Users/:id', permission: 'scim-users:update', summary: 'SCIM: modify a user (RFC 7644 §3.5.2: add, replace, remove, with or without path); active=false deactivates the user and ends its sessions; If-Match honoured', body: true, handler: h(async ({ params, body, caller, ctx }) => single(ctx, await service().patchUser(params.id, body, ifMatch(ctx), changeRequestOf(caller, ctx)))) }),
+    route({ method: 'delete', path: '/Users/:id', permission: 'scim-users:delete', summary: 'SCIM: delete a user (RFC 7644 §3.6)', handler: h(async ({ params, caller, ctx }) => { await service().deleteUser(params.id, ifMatch(ctx), changeRequestOf(caller, ctx)); return undefined; }) }),
 
-    route({ method: 'get', path: '/Groups', summary: 'SCIM: list groups: filter (e.g. displayName eq "…"), sortBy, startIndex, count, excludedAttributes=members', handler: h(async ({ query, caller, ctx }) => {
+    route({ method: 'get', path: '/Groups', permission: 'scim-groups:list', summary: 'SCIM: list groups: filter (e.g. displayName eq "…"), sortBy, startIndex, count, excludedAttributes=members', handler: h(async ({ query, caller, ctx }) => {
       const withMembers = !/(^|,)\s*members\s*(,|$)/i.test(query.excludedAttributes ?? '') && (!query.attributes || /(^|,)\s*members/i.test(query.attributes));
       return list(ctx, await service().listGroups(caller.tenantId, listParamsOf(query), withMembers), query);
     }) }),
-    route({ method: 'get', path: '/Groups/:id', summary: 'SCIM: read a group with its members', handler: h(async ({ params, query, caller, ctx }) => single(ctx, await service().readGroup(caller.tenantId, params.id), query)) }),
-    route({ method: 'post', path: '/Groups', summary: 'SCIM: create a group (a team) with members', write: true, body: true, status: 201, handler: h(async ({ body, caller, ctx }) => created(ctx, await service().createGroup(body, changeRequestOf(caller, ctx)))) }),
-    route({ method: 'put', path: '/Groups/:id', summary: 'SCIM: replace a group: its name and exactly these members', write: true, body: true, handler: h(async ({ params, body, caller, ctx }) => single(ctx, await service().replaceGroup(params.id, body, ifMatch(ctx), changeRequestOf(caller, ctx)))) }),
-    route({ method: 'patch', path: '/Groups/:id', summary: 'SCIM: modify a group: displayName, members add/remove (incl. members[value eq "…"])', write: true, body: true, handler: h(async ({ params, body, caller, ctx }) => single(ctx, await service().patchGroup(params.id, body, ifMatch(ctx), changeRequestOf(caller, ctx)))) }),
-    route({ method: 'delete', path: '/Groups/:id', summary: 'SCIM: delete a group', write: true, handler: h(async ({ params, caller, ctx }) => { await service().deleteGroup(params.id, ifMatch(ctx), changeRequestOf(caller, ctx)); return undefined; }) }),
+    route({ method: 'get', path: '/Groups/:id', permission: 'scim-groups:read', summary: 'SCIM: read a group with its members', handler: h(async ({ params, query, caller, ctx }) => single(ctx, await service().readGroup(caller.tenantId, params.id), query)) }),
+    route({ method: 'post', path: '/Groups', permission: 'scim-groups:create', summary: 'SCIM: create a group (a team) with members', body: true, status: 201, handler: h(async ({ body, caller, ctx }) => created(ctx, await service().createGroup(body, changeRequestOf(caller, ctx)))) }),
+    route({ method: 'put', path: '/Groups/:id', permission: 'scim-groups:replace', summary: 'SCIM: replace a group: its name and exactly these members', body: true, handler: h(async ({ params, body, caller, ctx }) => single(ctx, await service().replaceGroup(params.id, body, ifMatch(ctx), changeRequestOf(caller, ctx)))) }),
+    route({ method: 'patch', path: '/Groups/:id', permission: 'scim-groups:update', summary: 'SCIM: modify a group: displayName, members add/remove (incl. members[value eq "…"])', body: true, handler: h(async ({ params, body, caller, ctx }) => single(ctx, await service().patchGroup(params.id, body, ifMatch(ctx), changeRequestOf(caller, ctx)))) }),
+    route({ method: 'delete', path: '/Groups/:id', permission: 'scim-groups:delete', summary: 'SCIM: delete a group', handler: h(async ({ params, caller, ctx }) => { await service().deleteGroup(params.id, ifMatch(ctx), changeRequestOf(caller, ctx)); return undefined; }) }),
 
-    route({ method: 'get', path: '/ServiceProviderConfig', summary: 'SCIM: what this service provider supports (RFC 7643 §5)', handler: h(async ({ ctx }) => single(ctx, serviceProviderConfig(base()))) }),
-    route({ method: 'get', path: '/ResourceTypes', summary: 'SCIM: the resource types (RFC 7643 §6)', handler: h(async ({ query, ctx }) => list(ctx, listOf(resourceTypes(base())), query)) }),
-    route({ method: 'get', path: '/ResourceTypes/:id', summary: 'SCIM: one resource type', handler: h(async ({ params, ctx }) => {
+    route({ method: 'get', path: '/ServiceProviderConfig', permission: 'scim-config:read', summary: 'SCIM: what this service provider supports (RFC 7643 §5)', handler: h(async ({ ctx }) => single(ctx, serviceProviderConfig(base()))) }),
+    route({ method: 'get', path: '/ResourceTypes', permission: 'scim-resource-types:list', summary: 'SCIM: the resource types (RFC 7643 §6)', handler: h(async ({ query, ctx }) => list(ctx, listOf(resourceTypes(base())), query)) }),
+    route({ method: 'get', path: '/ResourceTypes/:id', permission: 'scim-resource-types:read', summary: 'SCIM: one resource type', handler: h(async ({ params, ctx }) => {
       const found = resourceTypes(base()).find((r) => r.id === params.id);
       if (!found) throw scimError(404, 'notFound', `resource type ${params.id} not found`);
       return single(ctx, found);
     }) }),
-    route({ method: 'get', path: '/Schemas', summary: 'SCIM: the schemas (RFC 7643 §7)', handler: h(async ({ query, ctx }) => list(ctx, listOf(schemas(base())), query)) }),
-    route({ method: 'get', path: '/Schemas/:id', summary: 'SCIM: one schema, by its URN', handler: h(async ({ params, ctx }) => {
+    route({ method: 'get', path: '/Schemas', permission: 'scim-schemas:list', summary: 'SCIM: the schemas (RFC 7643 §7)', handler: h(async ({ query, ctx }) => list(ctx, listOf(schemas(base())), query)) }),
+    route({ method: 'get', path: '/Schemas/:id', permission: 'scim-schemas:read', summary: 'SCIM: one schema, by its URN', handler: h(async ({ params, ctx }) => {
       const found = schemas(base()).find((s) => String(s.id).toLowerCase() === params.id.toLowerCase());
       if (!found) throw scimError(404, 'notFound', `schema ${params.id} not found`);
       return single(ctx, found);
