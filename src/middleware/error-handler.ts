@@ -56,7 +56,7 @@ export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
       ctx.status = status;
       if (SCIM_PATHS.test(ctx.path)) {
         // RFC 7644 §3.12: SCIM's own error schema, the status as a string, scimType when it has one.
-        const scimType = (known?.details as { scimType?: unknown } | undefined)?.scimType ?? (code === 'request.invalid' ? 'invalidValue' : status === 409 ? 'uniqueness' : undefined);
+        const scimType = (known?.details as { scimType?: unknown } | undefined)?.scimType ?? (code === 'request.malformed_json' ? 'invalidSyntax' : status === 400 ? 'invalidValue' : status === 409 ? 'uniqueness' : undefined);
         ctx.type = 'application/scim+json';
         ctx.body = { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), ...(typeof scimType === 'string' ? { scimType } : {}), detail: message };
       } else if (API_PATHS.test(ctx.path)) {

@@ -68,6 +68,13 @@ describe('SCIM 2.0 service provider', function () {
     const missing = await send('POST', '/Users', { schemas: [USER], displayName: 'No Name' });
     assert.equal(missing.status, 400);
     assert.equal(missing.body.scimType, 'invalidValue');
+    // The directory's own validation answers in SCIM form too; malformed JSON is invalidSyntax.
+    const badEmail = await send('POST', '/Users', { schemas: [USER], userName: uniqueName('bad-email'), emails: [{ value: 'not-an-email' }] });
+    assert.equal(badEmail.status, 400);
+    assert.equal(badEmail.body.scimType, 'invalidValue');
+    const malformed = await scim.request('POST', '/scim/v2/Users', '{"userName": ', SCIM_JSON);
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.scimType, 'invalidSyntax');
   });
 
   it('reads a user, 404 in SCIM form for an unknown one, and deletes', async () => {
