@@ -35,6 +35,8 @@ describe('SCIM 2.0 service provider', function () {
   };
   const patchOf = (...Operations: unknown[]) => ({ schemas: [PATCH_OP], Operations });
   const list = async (query: Record<string, string>) => ok(await send('GET', `/Users?${new URLSearchParams(query)}`), 200);
+  // Emails are unique per tenant and PostgreSQL keeps earlier runs' users: each run its own domain.
+  const domain = `${uniqueName('mail').toLowerCase()}.example.com`;
   const createUser = async (userName: string, extra: Record<string, unknown> = {}) => ok(await send('POST', '/Users', { schemas: [USER], userName, ...extra }), 201);
 
   it('creates the user of RFC 7644 §3.3 and answers with Location, ETag and application/scim+json', async () => {
@@ -170,7 +172,7 @@ describe('SCIM 2.0 service provider', function () {
   });
 
   it('replaces a user with PUT; If-Match with a stale version is answered 412 and writes nothing', async () => {
-    const created = await createUser(uniqueName('putter'), { name: { formatted: 'Pat Putter' }, emails: [{ value: 'pat@example.com' }], [ENTERPRISE]: { department: 'Ops' } });
+    const created = await createUser(uniqueName('putter'), { name: { formatted: 'Pat Putter' }, emails: [{ value: `pat@${domain}` }], [ENTERPRISE]: { department: 'Ops' } });
     const replaced = ok(await send('PUT', `/Users/${created.id}`, { schemas: [USER], userName: created.userName, name: { givenName: 'Patricia', familyName: 'Putter' }, phoneNumbers: [{ value: '+1 555 0100' }] }, { 'if-match': created.meta.version }), 200);
     assert.equal(replaced.name.formatted, 'Patricia Putter');
     assert.equal(replaced.emails, undefined, 'a PUT without emails clears the email');
@@ -191,8 +193,8 @@ describe('SCIM 2.0 service provider', function () {
     const user = await createUser(uniqueName('patcher'), { name: { formatted: 'Pat Cher' } });
     const patch = async (...ops: unknown[]) => ok(await send('PATCH', `/Users/${user.id}`, patchOf(...ops)), 200);
     // §3.5.2.1 add without a path: an object of attributes.
-    let after = await patch({ op: 'add', value: { emails: [{ value: 'babs@jensen.org', type: 'home' }], nickName: 'Babs' } });
-    assert.equal(after.emails[0].value, 'babs@jensen.org');
+    let after = await patch({ op: 'add', value: { emails: [{ value: `babs@${domain}`, type: 'home' }], nickName: 'Babs' } });
+    assert.equal(after.emails[0].value, `babs@${domain}`);
     // §3.5.2.3 replace with a path and a sub-attribute.
     after = await patch({ op: 'replace', path: 'name.formatted', value: 'Barbara Jensen' });
     assert.equal(after.name.formatted, 'Barbara Jensen');
@@ -215,15 +217,15 @@ describe('SCIM 2.0 service provider', function () {
   });
 
   it("accepts Entra ID's PATCH forms: capitalised ops, string booleans, path-less keys that are paths, emails[type eq \"work\"].value", async () => {
-    const user = await createUser(uniqueName('entra'), { name: { givenName: 'Ada', familyName: 'Lovelace' }, emails: [{ value: 'ada@example.com', type: 'work', primary: true }] });
+    const user = await createUser(uniqueName('entra'), { name: { givenName: 'Ada', familyName: 'Lovelace' }, emails: [{ value: `ada@${domain}`, type: 'work', primary: true }] });
     const patch = async (...ops: unknown[]) => ok(await send('PATCH', `/Users/${user.id}`, patchOf(...ops)), 200);
     let after = await patch(
-      { op: 'Replace', path: 'emails[type eq "work"].value', value: 'ada.lovelace@example.com' },
+      { op: 'Replace', path: 'emails[type eq "work"].value', value: `ada.lovelace@${domain}` },
       { op: 'Replace', path: 'name.givenName', value: 'Augusta' },
       { op: 'Replace', path: 'name.familyName', value: 'Lovelace' },
       { op: 'Add', path: `${ENTERPRISE}:department`, value: 'Analytics' },
     );
-    assert.equal(after.emails[0].value, 'ada.lovelace@example.com');
+    assert.equal(after.emails[0].value, `ada.lovelace@${domain}`);
     assert.equal(after.name.formatted, 'Augusta Lovelace');
     assert.equal(after[ENTERPRISE].department, 'Analytics');
     after = await patch({ op: 'Replace', value: { 'name.givenName': 'Augusta', 'name.familyName': 'King', [`${ENTERPRISE}:department`]: 'Research', displayName: 'ignored when name changes' } });
@@ -236,12 +238,12 @@ describe('SCIM 2.0 service provider', function () {
   });
 
   it("accepts Okta's forms: path-less replace of active, and PUT of the whole profile", async () => {
-    const user = await createUser(uniqueName('okta'), { name: { givenName: 'Grace', familyName: 'Hopper' }, emails: [{ value: 'grace@example.com', primary: true }] });
+    const user = await createUser(uniqueName('okta'), { name: { givenName: 'Grace', familyName: 'Hopper' }, emails: [{ value: `grace@${domain}`, primary: true }] });
     let after = ok(await send('PATCH', `/Users/${user.id}`, patchOf({ op: 'replace', value: { active: false } })), 200);
     assert.equal(after.active, false);
-    after = ok(await send('PUT', `/Users/${user.id}`, { schemas: [USER], id: user.id, userName: user.userName, name: { givenName: 'Grace', familyName: 'Hopper' }, emails: [{ value: 'grace.hopper@example.com', primary: true, type: 'work' }], active: true }), 200);
+    after = ok(await send('PUT', `/Users/${user.id}`, { schemas: [USER], id: user.id, userName: user.userName, name: { givenName: 'Grace', familyName: 'Hopper' }, emails: [{ value: `grace.hopper@${domain}`, primary: true, type: 'work' }], active: true }), 200);
     assert.equal(after.active, true);
-    assert.equal(after.emails[0].value, 'grace.hopper@example.com');
+    assert.equal(after.emails[0].value, `grace.hopper@${domain}`);
   });
 
   it('active=false deactivates the user and ends its sessions, like the admin API', async () => {
