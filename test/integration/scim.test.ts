@@ -55,6 +55,10 @@ describe('SCIM 2.0 service provider', function () {
     assert.equal(identities.length, 1);
     assert.equal(identities[0].kind, 'internal');
     assert.equal(identities[0].default, true);
+    // Written through the directory service with the SCIM client as the requester: audited as it.
+    const [audited] = await gh.context.audit.list(gh.context.tenantId, { action: 'user.created', targetId: body.id });
+    assert.equal(audited!.actorType, 'service');
+    assert.equal(audited!.actorId, scim.userId);
 
     // The same userName in another case is taken (caseExact=false): 409 uniqueness.
     const duplicate = await send('POST', '/Users', { schemas: [USER], userName: userName.toUpperCase() });
