@@ -239,8 +239,8 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   // Outside recordGrantIdentity: by the time it records the session's grant, the identity is known.
   provider.use(recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo, tenantId: context.tenantId }));
   provider.use(recordGrantIdentity(identityFlow));
-  // The admin API, the AuthZEN endpoints and their metadata share one route table.
-  provider.use(under(/^\/(api\/|access\/|\.well-known\/authzen-configuration$)/i, api.router));
+  // The admin API, the AuthZEN endpoints and their metadata, and SCIM share one route table.
+  provider.use(under(/^\/(api\/|access\/|scim\/v2\/|\.well-known\/authzen-configuration$)/i, api.router));
   provider.use(consoleFiles({ renderer }));
   const interactions = createInteractionRouter({
     provider,

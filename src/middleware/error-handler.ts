@@ -13,7 +13,9 @@ import { localeOf } from '../views/i18n.ts';
 
 const RETRY_AFTER_SECONDS = '5';
 /** JSON APIs answer errors as problem details: the admin API and the AuthZEN endpoints. */
-const API_PATHS = /^\/(api|access)\//i;
+const API_PATHS = /^\/(api|access|scim)\//i;
+/** The SCIM service provider answers errors in its own schema. */
+const SCIM_PATHS = /^\/scim\//i;
 
 export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
   const nonceOf = (ctx: Context) => String((ctx.state as { nonce?: string }).nonce ?? '');
@@ -54,7 +56,12 @@ export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
       ctx.status = status;
       // A refusal for load (the password hashing line is full) says when to come back.
       if (status === 503) ctx.set('retry-after', RETRY_AFTER_SECONDS);
-      if (API_PATHS.test(ctx.path)) {
+      if (SCIM_PATHS.test(ctx.path)) {
+        // RFC 7644 §3.12: SCIM's own error schema, the status as a string, scimType when it has one.
+        const scimType = (known?.details as { scimType?: unknown } | undefined)?.scimType ?? (code === 'request.malformed_json' ? 'invalidSyntax' : status === 400 ? 'invalidValue' : status === 409 ? 'uniqueness' : undefined);
+        ctx.type = 'application/scim+json';
+        ctx.body = { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), ...(typeof scimType === 'string' ? { scimType } : {}), detail: message };
+      } else if (API_PATHS.test(ctx.path)) {
         ctx.type = 'application/problem+json';
         ctx.body = { type: 'about:blank', title: message, status, code, ...(known?.details ? { details: known.details } : {}) };
       } else {

@@ -44,7 +44,7 @@ export function adminCatalog(gh: TestGatehouse): string[] {
 }
 
 export async function apiRequest(gh: TestGatehouse, token: string | undefined, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
-  const response = await fetch(new URL(/^\/(api|access)\//.test(path) ? path : `/api/v1${path}`, gh.url), {
+  const response = await fetch(new URL(/^\/(api|access|scim)\//.test(path) ? path : `/api/v1${path}`, gh.url), {
     method: method.toUpperCase(),
     headers: {
       ...(token ? { authorization: `Bearer ${token}` } : {}),

@@ -18,6 +18,10 @@ import { adminCatalog, apiRequest, createApiCaller, type ApiCaller, type ApiResp
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 
+const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const SCIM_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const SCIM_PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
 const TEST_SECRET = 'test-secret-0123456789-0123456789-0123456789';
 
 function expectStatus(response: ApiResponse, status: number, code?: string): void {
@@ -409,7 +413,9 @@ describe(`administration model (${storageMode})`, function () {
         const url = route.path.replace(/:([A-Za-z]+)/g, () => randomUUID());
         const response = await caller.request(route.method, url, route.bodyType === 'text/csv' ? 'username\nx\n' : {}, route.bodyType === 'text/csv' ? { 'content-type': 'text/csv' } : {});
         assert.equal(response.status, 403, `${route.method} ${route.path}: ${JSON.stringify(response.body)}`);
-        assert.equal(response.body.code, 'auth.forbidden', `${route.method} ${route.path}`);
+        // SCIM answers in its own error schema (RFC 7644 §3.12), with the message as detail.
+        if (route.path.startsWith('/scim/')) assert.match(String(response.body.detail), /requires the permission/, `${route.method} ${route.path}`);
+        else assert.equal(response.body.code, 'auth.forbidden', `${route.method} ${route.path}`);
         assert.equal(await fingerprint(gh), before, `${route.method} ${route.path} wrote something`);
       }
     });
@@ -444,7 +450,7 @@ describe(`administration model (${storageMode})`, function () {
       await knex()('identity_roles').insert({ tenant_id: tenantId(), identity_id: caller.identityId, role_id: heldRole });
       await gh.context.authorization.invalidateAll();
 
-      type Case = { path: string; body?: unknown; csv?: boolean; status?: number } | 'no subject or grant';
+      type Case = { path: string; body?: unknown; csv?: boolean; status?: number; scim?: boolean } | 'no subject or grant';
       const cases: Record<string, Case> = {
         'POST /roles': { path: '/roles', body: { name: uniqueName('r'), permissions: [{ resource: 'gatehouse', permission: EXTRA }] } },
         'PATCH /roles/:id': 'no subject or grant',
@@ -508,6 +514,16 @@ describe(`administration model (${storageMode})`, function () {
         'PATCH /webhooks/:id': { path: `/webhooks/${randomUUID()}`, body: { url: 'https://hooks.example.com/elsewhere' } },
         'DELETE /webhooks/:id': 'no subject or grant',
         'POST /webhooks/:id/deliveries/:deliveryId/replay': 'no subject or grant',
+        // SCIM writes reach the same services, with the same guard. A SCIM user is created with the
+        // default kind and no roles of its own; its default-policy roles are checked as for POST /users.
+        'POST /scim/v2/Users': 'no subject or grant',
+        'PUT /scim/v2/Users/:id': { path: `/scim/v2/Users/${subject.id}`, body: { schemas: [SCIM_USER], userName: subject.username, name: { formatted: 'x' } }, scim: true },
+        'PATCH /scim/v2/Users/:id': { path: `/scim/v2/Users/${subject.id}`, body: { schemas: [SCIM_PATCH], Operations: [{ op: 'replace', path: 'active', value: false }] }, scim: true },
+        'DELETE /scim/v2/Users/:id': { path: `/scim/v2/Users/${subject.id}`, scim: true },
+        'POST /scim/v2/Groups': { path: '/scim/v2/Groups', body: { schemas: [SCIM_GROUP], displayName: uniqueName('sg'), members: [{ value: subject.id }] }, scim: true },
+        'PUT /scim/v2/Groups/:id': { path: `/scim/v2/Groups/${group.id}`, body: { schemas: [SCIM_GROUP], displayName: group.name, members: [{ value: plain.id }] }, scim: true },
+        'PATCH /scim/v2/Groups/:id': { path: `/scim/v2/Groups/${group.id}`, body: { schemas: [SCIM_PATCH], Operations: [{ op: 'add', path: 'members', value: [{ value: plain.id }] }] }, scim: true },
+        'DELETE /scim/v2/Groups/:id': 'no subject or grant',
       };
       try {
         const served = writeRoutes().map((r) => `${r.method.toUpperCase()} ${r.path}`);
@@ -519,7 +535,9 @@ describe(`administration model (${storageMode})`, function () {
           const before = await fingerprint(gh);
           const response = await caller.request(name.split(' ')[0]!, test.path, test.body, test.csv ? { 'content-type': 'text/csv' } : {});
           assert.equal(response.status, test.status ?? 403, `${name}: ${JSON.stringify(response.body)}`);
-          if (!test.status) assert.equal(response.body.code, 'auth.escalation', `${name}: ${JSON.stringify(response.body)}`);
+          // SCIM answers in its own error schema (RFC 7644 §3.12), with the guard's message as detail.
+          if (!test.status && test.scim) assert.match(String(response.body.detail), /you cannot|only an Admin/, `${name}: ${JSON.stringify(response.body)}`);
+          else if (!test.status) assert.equal(response.body.code, 'auth.escalation', `${name}: ${JSON.stringify(response.body)}`);
           assert.equal(await fingerprint(gh), before, `${name} wrote something`);
         }
       } finally {

@@ -22,6 +22,7 @@ describe('admin API authorization, route by route', function () {
   });
   after(async () => gh?.close());
 
+  const isScim = (route: ApiRoute) => route.path.startsWith('/scim/');
   const pathFor = (route: ApiRoute) => routeUrl(route).replace(/:([A-Za-z0-9_]+)/g, () => randomUUID());
   const bodyFor = (route: ApiRoute) => (route.body ? (route.bodyType === 'text/csv' ? 'username\n' : {}) : undefined);
   const headersFor = (route: ApiRoute): Record<string, string> => (route.bodyType === 'text/csv' ? { 'content-type': 'text/csv' } : {});
@@ -39,8 +40,14 @@ describe('admin API authorization, route by route', function () {
       const path = pathFor(route);
       const none = await apiRequest(gh, undefined, route.method, path, bodyFor(route), headersFor(route));
       assert.equal(none.status, 401, `${route.method.toUpperCase()} ${route.path} without a token`);
-      assert.match(none.headers.get('content-type') ?? '', /application\/problem\+json/);
-      assert.equal(none.body.code, 'auth.missing_token');
+      if (isScim(route)) {
+        // RFC 7644 §3.12: SCIM answers in its own error schema.
+        assert.match(none.headers.get('content-type') ?? '', /application\/scim\+json/);
+        assert.equal(none.body.status, '401');
+      } else {
+        assert.match(none.headers.get('content-type') ?? '', /application\/problem\+json/);
+        assert.equal(none.body.code, 'auth.missing_token');
+      }
       assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
       const forged = await apiRequest(gh, `${nobody.token.slice(0, -4)}AAAA`, route.method, path, bodyFor(route), headersFor(route));
       assert.equal(forged.status, 401, `${route.method.toUpperCase()} ${route.path} with a forged token`);
@@ -51,8 +58,13 @@ describe('admin API authorization, route by route', function () {
     for (const route of routes.filter((r) => r.permission)) {
       const response = await nobody.request(route.method, pathFor(route), bodyFor(route), headersFor(route));
       assert.equal(response.status, 403, `${route.method.toUpperCase()} ${route.path}`);
-      assert.equal(response.body.code, 'auth.forbidden');
-      assert.ok(response.body.title.includes(route.permission!));
+      if (isScim(route)) {
+        assert.deepEqual(response.body.schemas, ['urn:ietf:params:scim:api:messages:2.0:Error']);
+        assert.ok(response.body.detail.includes(route.permission!));
+      } else {
+        assert.equal(response.body.code, 'auth.forbidden');
+        assert.ok(response.body.title.includes(route.permission!));
+      }
     }
   });
 

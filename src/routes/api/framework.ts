@@ -31,7 +31,7 @@ export interface ApiRoute<P = unknown, Q = unknown, B = unknown> {
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
   /** Content type of the body when it is not JSON (e.g. text/csv): the raw text is passed. */
-  bodyType?: 'json' | 'text/csv';
+  bodyType?: 'json' | 'text/csv' | 'scim';
   /** Largest body accepted, in bytes; 1 MiB by default. */
   bodyLimit?: number;
   response?: z.ZodType;
@@ -97,7 +97,9 @@ export function mountRoutes(router: Router, routes: ApiRoute[], authenticate: Au
           if (!ctx.is('text/csv')) throw new AppError('request.unsupported_media_type', 415, 'send the body as text/csv');
           body = parseWith(route.body, text, 'body');
         } else {
-          if (text.length > 0 && !ctx.is('application/json')) throw new AppError('request.unsupported_media_type', 415, 'send the body as application/json');
+          // SCIM (RFC 7644 §3.1): application/scim+json, and plain JSON as many clients send it.
+          const types = route.bodyType === 'scim' ? ['application/scim+json', 'application/json'] : ['application/json'];
+          if (text.length > 0 && !ctx.is(types)) throw new AppError('request.unsupported_media_type', 415, `send the body as ${types.join(' or ')}`);
           let json: unknown;
           try {
             json = text.length ? JSON.parse(text) : {};
@@ -195,7 +197,7 @@ export function buildOpenApi(routes: ApiRoute[], issuer: string): Record<string,
       security: [{ bearer: [] }],
       ...(parameters.length ? { parameters } : {}),
       ...(route.body
-        ? { requestBody: { required: true, content: route.bodyType === 'text/csv' ? { 'text/csv': { schema: { type: 'string' } } } : { 'application/json': { schema: toJsonSchema(route.body, 'input', named) } } } }
+        ? { requestBody: { required: true, content: route.bodyType === 'text/csv' ? { 'text/csv': { schema: { type: 'string' } } } : { [route.bodyType === 'scim' ? 'application/scim+json' : 'application/json']: { schema: toJsonSchema(route.body, 'input', named) } } } }
         : {}),
       responses: {
         [success]: route.response ? { description: 'Success', content: { 'application/json': { schema: toJsonSchema(route.response, 'output', named) } } } : { description: 'Success' },

@@ -21,6 +21,7 @@ import { accountSecurityRoutes } from './account-security.ts';
 import { sessionRoutes } from './sessions.ts';
 import { accessEvaluationRoutes, authzenMetadata } from './access-evaluation.ts';
 import { webhookPayloadDocs, webhookRoutes } from './webhooks.ts';
+import { scimRoutes } from './scim.ts';
 
 export type ApiServices = GatehouseContext & { issuer: string };
 
@@ -69,6 +70,7 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
     sessionRoutes,
     accessEvaluationRoutes,
     webhookRoutes,
+    scimRoutes,
   ];
   for (const module of modules) routes.push(...module(services));
   routes.push(...metaRoutes(() => routes, services));

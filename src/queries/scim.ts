@@ -1,0 +1,156 @@
+// SQL for SCIM user listing: a parsed filter (services/scim-filter.ts) compiled to a WHERE clause
+// over the users table, with sorting and 1-based offset paging (RFC 7644 §3.4.2). Only columns
+// from the fixed map below reach the SQL; every value is a binding. No business rules here.
+import type { Knex } from 'knex';
+import type { AttrPath, Filter, FilterValue } from '../services/scim-filter.ts';
+import { toUser, type User } from './users.ts';
+
+export const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+type Column = { sql: string; kind: 'string' | 'exact' | 'date' | 'active' };
+
+/** SCIM attribute (lower-cased path) → column. RFC 7643 §4.1: all but `id` are caseExact=false. */
+function columnOf(path: AttrPath): Column | undefined {
+  const key = `${path.schema === ENTERPRISE_USER.toLowerCase() ? 'enterprise:' : path.schema ? '?' : ''}${path.attr}${path.sub ? `.${path.sub}` : ''}`;
+  switch (key) {
+    case 'id': return { sql: 'users.id::text', kind: 'exact' };
+    case 'username': return { sql: 'users.username', kind: 'string' };
+    case 'displayname':
+    case 'name.formatted': return { sql: 'users.name', kind: 'string' };
+    case 'emails':
+    case 'emails.value': return { sql: 'users.email', kind: 'string' };
+    case 'phonenumbers':
+    case 'phonenumbers.value': return { sql: 'users.phone', kind: 'string' };
+    case 'enterprise:department': return { sql: 'users.department', kind: 'string' };
+    case 'active': return { sql: 'users.status', kind: 'active' };
+    case 'meta.created': return { sql: 'users.created_at', kind: 'date' };
+    case 'meta.lastmodified': return { sql: 'users.updated_at', kind: 'date' };
+    default: return undefined;
+  }
+}
+
+/** Attributes Gatehouse does not keep (e.g. externalId): a filter on them matches nothing. */
+const NOTHING = { sql: 'false', bindings: [] as unknown[] };
+
+function likeEscape(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** A filter that parses but cannot be applied to users (the service answers it as invalidFilter). */
+export class UnsupportedFilterError extends Error {}
+
+function invalid(message: string): UnsupportedFilterError {
+  return new UnsupportedFilterError(message);
+}
+
+function compileCompare(column: Column, op: string, value: FilterValue): { sql: string; bindings: unknown[] } {
+  if (op === 'pr') return { sql: column.kind === 'string' ? `(${column.sql} is not null and ${column.sql} <> '')` : `${column.sql} is not null`, bindings: [] };
+  if (column.kind === 'active') {
+    if (typeof value !== 'boolean' || (op !== 'eq' && op !== 'ne')) throw invalid('active is compared with eq or ne and true or false');
+    const active = op === 'eq' ? value : !value;
+    return { sql: active ? `${column.sql} <> 'inactive'` : `${column.sql} = 'inactive'`, bindings: [] };
+  }
+  if (value === null) {
+    if (op === 'eq') return { sql: `${column.sql} is null`, bindings: [] };
+    if (op === 'ne') return { sql: `${column.sql} is not null`, bindings: [] };
+    throw invalid(`"${op}" cannot compare with null`);
+  }
+  if (column.kind === 'date') {
+    const date = typeof value === 'string' ? new Date(value) : undefined;
+    if (!date || Number.isNaN(date.getTime())) throw invalid('a date attribute is compared with an RFC 3339 date-time string');
+    const sqlOp = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' }[op as 'eq'];
+    if (!sqlOp) throw invalid(`"${op}" does not apply to a date attribute`);
+    return { sql: `${column.sql} ${sqlOp} ?`, bindings: [date] };
+  }
+  if (typeof value !== 'string') throw invalid('a string attribute is compared with a string');
+  // caseExact=false: both sides lower-cased (RFC 7643 §2.1).
+  const col = column.kind === 'exact' ? column.sql : `lower(${column.sql})`;
+  const v = column.kind === 'exact' ? value : value.toLowerCase();
+  switch (op) {
+    case 'eq': return { sql: `${col} = ?`, bindings: [v] };
+    case 'ne': return { sql: `(${column.sql} is null or ${col} <> ?)`, bindings: [v] };
+    case 'co': return { sql: `${col} like ? escape '\\'`, bindings: [`%${likeEscape(v)}%`] };
+    case 'sw': return { sql: `${col} like ? escape '\\'`, bindings: [`${likeEscape(v)}%`] };
+    case 'ew': return { sql: `${col} like ? escape '\\'`, bindings: [`%${likeEscape(v)}`] };
+    case 'gt': return { sql: `${col} > ?`, bindings: [v] };
+    case 'ge': return { sql: `${col} >= ?`, bindings: [v] };
+    case 'lt': return { sql: `${col} < ?`, bindings: [v] };
+    case 'le': return { sql: `${col} <= ?`, bindings: [v] };
+    default: throw invalid(`unknown operator "${op}"`);
+  }
+}
+
+function compile(filter: Filter, depth = 0): { sql: string; bindings: unknown[] } {
+  if (depth > 50) throw invalid('the filter is nested too deeply');
+  switch (filter.op) {
+    case 'and':
+    case 'or': {
+      const left = compile(filter.left, depth + 1);
+      const right = compile(filter.right, depth + 1);
+      return { sql: `(${left.sql} ${filter.op} ${right.sql})`, bindings: [...left.bindings, ...right.bindings] };
+    }
+    case 'not': {
+      const inner = compile(filter.filter, depth + 1);
+      return { sql: `not coalesce(${inner.sql}, false)`, bindings: inner.bindings };
+    }
+    case 'valuePath': {
+      // emails[...] and phoneNumbers[...]: one value each, of type "work"; its `value` is the column.
+      const attr = filter.path.attr;
+      if (attr !== 'emails' && attr !== 'phonenumbers') throw invalid(`"${attr}[...]" cannot be filtered`);
+      const rewrite = (f: Filter): Filter => {
+        if (f.op === 'and' || f.op === 'or') return { op: f.op, left: rewrite(f.left), right: rewrite(f.right) };
+        if (f.op === 'not') return { op: 'not', filter: rewrite(f.filter) };
+        if (f.op === 'valuePath') throw invalid('value filters cannot nest');
+        const leaf = f as Extract<Filter, { path: AttrPath; op: 'pr' | 'eq' }>;
+        if (leaf.path.attr === 'type' || leaf.path.attr === 'primary') {
+          const known = leaf.path.attr === 'type' ? 'work' : true;
+          const value = 'value' in leaf ? leaf.value : undefined;
+          const holds = f.op === 'pr' || (f.op === 'eq' && (typeof value === 'string' ? value.toLowerCase() : value) === known) || (f.op === 'ne' && value !== known);
+          return holds ? { op: 'pr', path: { attr, sub: 'value' } } : { op: 'eq', path: { attr: 'id' }, value: '' };
+        }
+        return { ...leaf, path: { attr, sub: 'value' } } as Filter;
+      };
+      return compile(rewrite(filter.filter), depth + 1);
+    }
+    default: {
+      const column = columnOf(filter.path);
+      if (!column) return NOTHING;
+      return compileCompare(column, filter.op, filter.op === 'pr' ? null : filter.value);
+    }
+  }
+}
+
+/** Sortable SCIM attributes (RFC 7644 §3.4.2.3); others are refused. */
+export function sortColumnOf(path: AttrPath): string | undefined {
+  const column = columnOf(path);
+  if (!column || column.kind === 'active') return undefined;
+  return column.kind === 'string' ? `lower(${column.sql})` : column.sql;
+}
+
+export function createScimQueries(knex: Knex) {
+  return {
+    /** One page of a tenant's users matching the filter, and how many match in all. */
+    async searchUsers(tenantId: string, options: { filter?: Filter; sortBy?: AttrPath; descending?: boolean; offset: number; limit: number }, db: Knex = knex): Promise<{ users: User[]; total: number }> {
+      const where = options.filter ? compile(options.filter) : undefined;
+      const base = () => {
+        const q = db('users').where('users.tenant_id', tenantId);
+        if (where) q.whereRaw(where.sql, where.bindings as Knex.RawBinding[]);
+        return q;
+      };
+      const [{ n }] = (await base().count({ n: '*' })) as { n: string | number }[] as [{ n: string | number }];
+      const total = Number(n);
+      if (options.limit === 0 || options.offset >= total) return { users: [], total };
+      const sort = options.sortBy ? sortColumnOf(options.sortBy) : undefined;
+      if (options.sortBy && !sort) throw invalid('this attribute cannot be sorted on');
+      const direction = options.descending ? 'desc' : 'asc';
+      const rows = await base()
+        .orderByRaw(`${sort ?? 'users.created_at'} ${direction}, users.id ${direction}`)
+        .offset(options.offset)
+        .limit(options.limit)
+        .select('users.*');
+      return { users: rows.map(toUser), total };
+    },
+  };
+}
+
+export type ScimQueries = ReturnType<typeof createScimQueries>;
