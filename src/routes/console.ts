@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type { Middleware } from 'koa';
 import type { Renderer } from '../views/render.ts';
 import { localeOf } from '../views/i18n.ts';
+import { packagePath } from '../config/paths.ts';
 
-const DEFAULT_DIST = fileURLToPath(new URL('../../console/dist/', import.meta.url));
+const DEFAULT_DIST = packagePath('console/dist/');
 
 // CSP Level 3: script-src 'self' keeps out inline and foreign scripts; connect-src 'self' keeps
 // the tokens on this origin; frame-ancestors 'none' forbids framing (clickjacking, ASVS 14.4.7).

@@ -8,6 +8,7 @@
 // text, placeholders matching any value, and shown in the page's language.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { packagePath } from '../config/paths.ts';
 
 export const LOCALES = ['en', 'de', 'fr'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -22,7 +23,7 @@ export interface MessageWithParams {
 }
 export type Message = string | MessageWithParams;
 
-const LOCALES_DIR = fileURLToPath(new URL('../../locales/', import.meta.url));
+const LOCALES_DIR = packagePath('locales/');
 
 export function isLocale(value: unknown): value is Locale {
   return typeof value === 'string' && (LOCALES as readonly string[]).includes(value);

@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import { createTranslators, DEFAULT_LOCALE, fill, loadCatalogs, type Locale, type Message } from './i18n.ts';
+import { packagePath } from '../config/paths.ts';
 
 /**
  * Data every page needs: the per-request CSP nonce (see securityHeaders), the <title> (English,
@@ -32,7 +33,7 @@ export interface RendererOptions {
 // src/views/render.ts → <repo>/views/, and from the build, dist/src/views/render.js → <repo>/views/
 // (the templates are read where they are, not copied). Resolved from the module URL rather than
 // process.cwd() so the CLI works from any working directory.
-const DEFAULT_VIEWS_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../../../views/' : '../../views/', import.meta.url));
+const DEFAULT_VIEWS_DIR = packagePath('views/');
 
 // Names come from code, never from requests, but a strict pattern keeps anything path-like
 // ('../', absolute paths, '@'-prefixed names that Eta treats as registered templates) out of

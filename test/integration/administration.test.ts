@@ -565,7 +565,7 @@ describe(`administration model (${storageMode})`, function () {
       });
       let fresh: TestGatehouse | undefined;
       try {
-        const created = await run(['service-accounts', 'create', '--name', 'bootstrap', '--role', 'Admin', '--json']);
+        const created = await run(['service-accounts', 'create', '--name', 'bootstrap', '--role', 'Admin', '--json', '--init']);
         assert.equal(created.code, 0, created.stderr);
         const { client_id: clientId, client_secret: secret } = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
         const app = await run(['clients', 'create', '--name', 'ops', '--type', 'web', '--redirect-uri', 'http://127.0.0.1:9/cb', '--json']);

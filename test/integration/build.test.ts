@@ -70,7 +70,7 @@ describe('the compiled build (npm run build:server, npm start)', function () {
 
   it('starts from dist/ on a database the sources migrated, renders pages and answers /readyz', async () => {
     // The sources (tsx) migrate first: the compiled server must find nothing pending and nothing unknown.
-    const migrated = await run(process.execPath, ['bin/gatehouse.js', 'migrate'], { cwd: REPO_ROOT, env: env() });
+    const migrated = await run(process.execPath, ['bin/gatehouse.js', 'migrate', '--init'], { cwd: REPO_ROOT, env: env() });
     assert.match(migrated.stdout + migrated.stderr, /Applied \d+ migration|up to date/);
     server = spawn(process.execPath, ['dist/src/bin.js', 'start'], { cwd: REPO_ROOT, env: { ...env(), HOST: '127.0.0.1', PORT: '0' }, stdio: ['pipe', 'pipe', 'pipe'] });
     server.stdin.end();
