@@ -14,6 +14,7 @@ import { createProvider } from './oidc/provider.ts';
 import { introspectJwtAccessTokens, nativePostMethods, postAsGet, revocationWithoutContentType } from './oidc/protocol.ts';
 import { createHealthRouter } from './routes/health.ts';
 import { createInteractionRouter } from './routes/interactions.ts';
+import { createAssetsRouter } from './routes/assets.ts';
 import { loadSigningKeys } from './services/signing-keys.ts';
 import { createRenderer } from './views/render.ts';
 import { createRequestMemo, recordGrantIdentity, type IdentityFlowDeps } from './oidc/identity.ts';
@@ -28,6 +29,7 @@ import { createIdentitySelectionService } from './services/identity-selection.ts
 import { createAccountAuth } from './routes/account/auth.ts';
 import { createAccountRouter } from './routes/account/index.ts';
 import { createAccountSecurityRouter } from './routes/account/security.ts';
+import { createAccountPasskeyRouter } from './routes/account/passkeys.ts';
 import { REMINDER_JOB } from './services/password-expiry.ts';
 import { INVITATION_JOB } from './services/invitations.ts';
 
@@ -118,6 +120,7 @@ export async function startServer(context: GatehouseContext, options: StartServe
     mfaRequired: (accountId, clientId) => context.passwordPolicies.mfaRequired(context.tenantId, accountId, clientId),
     sessions: context.sessions,
   });
+  if (!config.issuer) context.passkeys.configure(issuer);
   const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, serviceAccounts: context.serviceAccounts, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
   installSessionHooks(provider, { sessions: context.sessions, tenantId: context.tenantId, logger });
 
@@ -138,6 +141,7 @@ export async function startServer(context: GatehouseContext, options: StartServe
   provider.use(introspectJwtAccessTokens({ issuer, publicJwks, sessions: context.sessions, identityEligible: identityFlow.identityEligible, userActive: identityFlow.userActive }));
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() });
   provider.use(under(/^\/(healthz|readyz)$/i, health));
+  provider.use(under(/^\/assets\//i, createAssetsRouter()));
   // Outside recordGrantIdentity: by the time it records the session's grant, the identity is known.
   provider.use(recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo, tenantId: context.tenantId }));
   provider.use(recordGrantIdentity(identityFlow));
@@ -158,6 +162,8 @@ export async function startServer(context: GatehouseContext, options: StartServe
   // Account security pages (issue 5): password, two-step verification, forgotten password.
   const accountSecurity = createAccountSecurityRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, credentials: context.credentials, mfa: context.mfa, passwordReset: context.passwordReset });
   provider.use(under(ACCOUNT_PATHS, accountSecurity));
+  const accountPasskeys = createAccountPasskeyRouter({ auth: accountAuth, renderer, tenantId: context.tenantId, credentials: context.credentials, passkeys: context.passkeys });
+  provider.use(under(ACCOUNT_PATHS, accountPasskeys));
   // Password expiry reminders, once an hour across all nodes (issue 5).
   context.scheduler.register({ name: REMINDER_JOB, intervalSeconds: 3600, run: () => context.passwordExpiry.runReminders({ changeUrl: `${issuer}/account/password` }) });
   // Invitation mails queued by the bulk import, every minute across all nodes (issue 7).

@@ -6,6 +6,8 @@ export type UserEvent =
   | { type: 'user.locked'; tenantId: string; userId: string; until: Date | null }
   // Account security (issue 5): a second factor was set up, reset, or its recovery codes changed.
   | { type: 'user.mfa_changed'; tenantId: string; userId: string; change: 'enabled' | 'reset' | 'recovery_codes_regenerated' | 'recovery_code_used' }
+  // A passkey was registered or removed.
+  | { type: 'user.passkey_changed'; tenantId: string; userId: string; change: 'added' | 'removed' }
   | { type: 'user.deactivated'; tenantId: string; userId: string }
   | { type: 'user.deleted'; tenantId: string; userId: string }
   | { type: 'identity.removed'; tenantId: string; userId: string; identityId: string };

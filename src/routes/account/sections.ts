@@ -10,5 +10,6 @@ export const ACCOUNT_SECTIONS: readonly AccountSection[] = [
   // Account security (issue 5).
   { path: '/account/password', label: 'Password' },
   { path: '/account/mfa', label: 'Two-step verification' },
+  { path: '/account/passkeys', label: 'Passkeys' },
   { path: '/account/sessions', label: 'Sessions' },
 ];
