@@ -11,7 +11,8 @@ export const ASSET_PATHS = { webauthn: '/assets/simplewebauthn-browser.js', pass
 
 export function createAssetsRouter(): Router {
   const require = createRequire(import.meta.url);
-  const bundle = path.join(path.dirname(require.resolve('@simplewebauthn/browser/package.json')), 'dist/bundle/index.umd.min.js');
+  // The package exports only its modules; its root is two levels above the CommonJS entry.
+  const bundle = path.join(path.dirname(require.resolve('@simplewebauthn/browser')), '..', 'dist/bundle/index.umd.min.js');
   const scripts: Record<string, Buffer> = {
     [ASSET_PATHS.webauthn]: readFileSync(bundle),
     [ASSET_PATHS.passkeys]: readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../views/assets/passkeys.js')),
