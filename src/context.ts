@@ -84,7 +84,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const credentials = createCredentialService({ knex, audit, passwords, policies: passwordPolicies, mfa, events, lockout });
     const passwordExpiry = createPasswordExpiryService({ knex, mailer, logger });
     const passwordReset = createPasswordResetService({ knex, store, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
-    const passkeys = createPasskeyService({ knex, store, audit, events, issuer: config.issuer });
+    const passkeys = createPasskeyService({ knex, store, audit, events, issuer: config.issuer, configured: config.passkeys });
     const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials, passkeys });
     const accounts = await createUserAccountCache({ db, knex, store, tenantId, events });
     const users = createUserService({ knex, audit, passwords, tenantId, events, credentials, accounts });

@@ -70,6 +70,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       nonce: allowScriptNonce(ctx), locale: localeOf(ctx),
       passkeyOptions: JSON.stringify(passkeyOptions),
       passkeyAction: `/interaction/${interaction.uid}/passkey`,
+      // After a refused passkey the autofill request is not started again by itself.
+      conditional: extra.error !== PASSKEY_FAILED,
       scripts: [ASSET_PATHS.webauthn, ASSET_PATHS.passkeys],
       title: 'Sign in',
       uid: interaction.uid,

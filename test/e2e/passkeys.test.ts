@@ -74,8 +74,12 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
   // Each test starts from no passkeys: with one, the password alone no longer signs Kim in.
+  // Audit rows of earlier runs stay (PostgreSQL is shared): only this test's rows are counted.
+  let auditFloor = 0;
+  const audited = async (action: string) => (await gh.context.knex('audit_events').where({ action, target_id: kimId }).andWhere('id', '>', auditFloor)).length;
   beforeEach(async () => {
     await gh?.context.knex('user_passkeys').where({ user_id: kimId }).delete();
+    auditFloor = Number((await gh.context.knex('audit_events').max('id as id').first())?.id ?? 0);
   });
   after(async () => {
     await gh?.context.knex('user_passkeys').where({ user_id: kimId }).delete();
@@ -134,8 +138,7 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     const rows = await gh.context.knex('user_passkeys').where({ user_id: kimId });
     assert.equal(rows.length, 1);
     assert.equal(rows[0].name, 'Laptop');
-    const audited = await gh.context.knex('audit_events').where({ action: 'user.passkey_added', target_id: kimId });
-    assert.equal(audited.length, 1);
+    assert.equal(await audited('user.passkey_added'), 1);
     await context.close();
   });
 
@@ -166,17 +169,14 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     const page = await context.newPage();
     await addAuthenticator(context, page);
     await registerPasskey(page, 'Tablet');
-    let loginPage = '';
-    page.on('response', async (response) => {
-      if (response.request().method() === 'GET' && /\/interaction\/[^/]+$/.test(response.url())) loginPage = await response.text();
-    });
+    const loginPage = page.waitForResponse((response) => response.request().method() === 'GET' && /\/interaction\/[^/]+$/.test(response.url())).then((response) => response.text());
     const flow = await startFlow(page, { prompt: 'login' });
     // Chromium's virtual authenticator answers a conditional request with its discoverable
     // credential once the page has asked; no button is pressed.
     const claims = (await flow.tokens()).claims()!;
     assert.equal(claims.sub, kimId);
     assert.equal(claims.acr, ACR_MFA);
-    assert.match(loginPage, /autocomplete="username webauthn"/);
+    assert.match(await loginPage, /autocomplete="username webauthn"/);
     await context.close();
   });
 
@@ -196,6 +196,52 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     assert.equal(claims.sub, kimId);
     assert.deepEqual(claims.amr, ['pwd', 'hwk', 'user']);
     assert.equal(claims.acr, ACR_MFA);
+    await context.close();
+  });
+
+  it('removes a passkey after the password: audited, and the password alone signs in again', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await addAuthenticator(context, page);
+    await registerPasskey(page, 'Old phone');
+    const item = page.locator('li[data-passkey-id]').filter({ hasText: 'Old phone' });
+    await item.getByLabel('Password').fill(DEMO_PASSWORD);
+    await item.getByRole('button', { name: 'Remove this passkey' }).click();
+    await page.getByRole('status').filter({ hasText: 'The passkey was removed.' }).waitFor();
+    assert.equal(await page.locator('li[data-passkey-id]').count(), 0);
+    assert.equal((await gh.context.knex('user_passkeys').where({ user_id: kimId })).length, 0);
+    assert.equal(await audited('user.passkey_removed'), 1);
+    const flow = await startFlow(page, { prompt: 'login' });
+    await signInWithPassword(page, 'kim');
+    assert.deepEqual((await flow.tokens()).claims()!.amr, ['pwd']);
+    await context.close();
+  });
+
+  it('refuses a cloned passkey whose signature counter is not above the stored one, and audits it', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const original = await addAuthenticator(context, page);
+    await registerPasskey(page, 'Cloned');
+    const first = await startFlow(page, { prompt: 'login' });
+    assert.equal((await first.tokens()).claims()!.sub, kimId, 'the original signs in (autofill)');
+    const stored = Number((await gh.context.knex('user_passkeys').where({ user_id: kimId }).first()).counter);
+    assert.ok(stored > 0);
+
+    // A copy of the key on another device, its counter behind the original's.
+    const { credentials } = await original.cdp.send('WebAuthn.getCredentials', { authenticatorId: original.id });
+    const otherContext = await browser.newContext();
+    const other = await otherContext.newPage();
+    const clone = await addAuthenticator(otherContext, other);
+    await withoutCredentials(clone, async () => {
+      await startFlow(other, { prompt: 'login' });
+      await other.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
+    });
+    await clone.cdp.send('WebAuthn.addCredential', { authenticatorId: clone.id, credential: { ...credentials[0]!, signCount: 0 } });
+    await other.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await other.getByRole('alert').filter({ hasText: 'The passkey could not be verified. Try again.' }).waitFor();
+    assert.equal(await audited('user.passkey_clone_suspected'), 1);
+    assert.equal(Number((await gh.context.knex('user_passkeys').where({ user_id: kimId }).first()).counter), stored, 'the stored counter is unchanged');
+    await otherContext.close();
     await context.close();
   });
 });
