@@ -6,7 +6,9 @@
 // http://localhost:<port>, which browsers treat as one.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import * as client from 'openid-client';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
@@ -121,7 +123,7 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     await page.getByRole('status').filter({ hasText: 'The passkey was added.' }).waitFor();
   }
 
-  it('registers a passkey on /account after the password, audited', async () => {
+  it('registers a passkey on /account after the password, audited and mailed', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await addAuthenticator(context, page);
@@ -139,6 +141,11 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     assert.equal(rows.length, 1);
     assert.equal(rows[0].name, 'Laptop');
     assert.equal(await audited('user.passkey_added'), 1);
+    // The notification mail (no SMTP in tests: written to the data directory's outbox).
+    await gh.context.mailer.idle();
+    const outbox = path.join(gh.config.dataDir, 'outbox');
+    const mails = await Promise.all((await readdir(outbox)).map((file) => readFile(path.join(outbox, file), 'utf8')));
+    assert.ok(mails.some((mail) => mail.includes('A passkey was added to your account') && mail.includes('kim@example.com')));
     await context.close();
   });
 
