@@ -32,6 +32,7 @@ import { createStore } from './store/index.ts';
 import { createPasswordPolicyService } from './services/password-policy.ts';
 import { createLockoutService } from './services/lockout.ts';
 import { createMfaService } from './services/mfa.ts';
+import { createPasskeyService } from './services/passkeys.ts';
 import { createCredentialService } from './services/credentials.ts';
 import { createMailer } from './services/mail.ts';
 import { subscribeAccountMails } from './services/account-mail.ts';
@@ -87,7 +88,8 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const credentials = createCredentialService({ knex, audit, passwords, policies: passwordPolicies, mfa, events, lockout });
     const passwordExpiry = createPasswordExpiryService({ knex, mailer, logger });
     const passwordReset = createPasswordResetService({ knex, store, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
-    const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials });
+    const passkeys = createPasskeyService({ knex, store, audit, events, issuer: config.issuer, configured: config.passkeys });
+    const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials, passkeys });
     const accounts = await createUserAccountCache({ db, knex, store, tenantId, events });
     const users = createUserService({ knex, audit, passwords, tenantId, events, credentials, accounts });
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
@@ -170,6 +172,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       passwordPolicies,
       lockout,
       mfa,
+      passkeys,
       credentials,
       passwordExpiry,
       passwordReset,

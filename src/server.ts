@@ -16,6 +16,7 @@ import { createProvider } from './oidc/provider.ts';
 import { introspectJwtAccessTokens, nativePostMethods, postAsGet, revocationWithoutContentType } from './oidc/protocol.ts';
 import { createHealthRouter } from './routes/health.ts';
 import { createInteractionRouter } from './routes/interactions.ts';
+import { createAssetsRouter } from './routes/assets.ts';
 import { loadSigningKeys } from './services/signing-keys.ts';
 import { createRenderer } from './views/render.ts';
 import { createRequestMemo, recordGrantIdentity, type IdentityFlowDeps } from './oidc/identity.ts';
@@ -31,6 +32,7 @@ import { createAccountAuth } from './routes/account/auth.ts';
 import { createAccountRouter } from './routes/account/index.ts';
 import { createAccountSecurityRouter } from './routes/account/security.ts';
 import { consoleFiles } from './routes/console.ts';
+import { createAccountPasskeyRouter } from './routes/account/passkeys.ts';
 import { REMINDER_JOB } from './services/password-expiry.ts';
 import { INVITATION_JOB } from './services/invitations.ts';
 import { httpTelemetry, observeGrants } from './telemetry/instrument.ts';
@@ -209,6 +211,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
     mfaRequired: (accountId, clientId) => context.passwordPolicies.mfaRequired(context.tenantId, accountId, clientId),
     sessions: context.sessions,
   });
+  if (!config.issuer) context.passkeys.configure(issuer);
   const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, serviceAccounts: context.serviceAccounts, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
   installSessionHooks(provider, { sessions: context.sessions, tenantId: context.tenantId, logger });
 
@@ -236,6 +239,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   let stopping = false;
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() }, () => stopping);
   provider.use(under(/^\/(healthz|readyz)$/i, health));
+  provider.use(under(/^\/assets\//i, createAssetsRouter()));
   // Outside recordGrantIdentity: by the time it records the session's grant, the identity is known.
   provider.use(recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo, tenantId: context.tenantId }));
   provider.use(recordGrantIdentity(identityFlow));
@@ -258,6 +262,8 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   // Account security pages: password, two-step verification, forgotten password.
   const accountSecurity = createAccountSecurityRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, credentials: context.credentials, mfa: context.mfa, passwordReset: context.passwordReset });
   provider.use(under(ACCOUNT_PATHS, accountSecurity));
+  const accountPasskeys = createAccountPasskeyRouter({ auth: accountAuth, renderer, tenantId: context.tenantId, credentials: context.credentials, passkeys: context.passkeys });
+  provider.use(under(ACCOUNT_PATHS, accountPasskeys));
   // Password expiry reminders, once an hour across all nodes.
   context.scheduler.register({ name: REMINDER_JOB, intervalSeconds: 3600, run: () => context.passwordExpiry.runReminders({ changeUrl: `${issuer}/account/password` }) });
   // Invitation mails queued by the bulk import, every minute across all nodes.

@@ -98,6 +98,11 @@ const envSchema = z.object({
   SMTP_URL: urlWithProtocols(['smtp:', 'smtps:']).optional(),
   GATEHOUSE_MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
   GATEHOUSE_RESET_TOKEN_TTL: z.coerce.number().int().min(300).max(86400).default(1800),
+  // Passkeys (WebAuthn): the relying party follows from the issuer unless set.
+  GATEHOUSE_PASSKEY_RP_ID: z.string().regex(/^[a-z0-9.-]+$/i).max(253).optional(),
+  GATEHOUSE_PASSKEY_ORIGINS: z.string().max(2000).optional(),
+  GATEHOUSE_PASSKEY_USER_VERIFICATION: z.enum(['required', 'preferred']).default('required'),
+  GATEHOUSE_PASSKEY_ATTACHMENT: z.enum(['any', 'platform', 'cross-platform']).default('any'),
   // The language of the sign-in and account pages when neither ui_locales nor Accept-Language
   // names one Gatehouse has (the tenant's default).
   GATEHOUSE_DEFAULT_LOCALE: z.enum(['en', 'de', 'fr']).default('en'),
@@ -166,6 +171,7 @@ export interface Config {
   readonly mailFrom: string;
   /** Lifetime of a password-reset link (s). */
   readonly resetTokenTtl: number;
+  readonly passkeys: { rpId?: string; origins?: string[]; userVerification: 'required' | 'preferred'; attachment: 'any' | 'platform' | 'cross-platform' };
 }
 
 export class ConfigError extends Error {
@@ -239,6 +245,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     smtpUrl: e.SMTP_URL,
     mailFrom: e.GATEHOUSE_MAIL_FROM,
     resetTokenTtl: e.GATEHOUSE_RESET_TOKEN_TTL,
+    passkeys: {
+      ...(e.GATEHOUSE_PASSKEY_RP_ID ? { rpId: e.GATEHOUSE_PASSKEY_RP_ID.toLowerCase() } : {}),
+      ...(e.GATEHOUSE_PASSKEY_ORIGINS ? { origins: e.GATEHOUSE_PASSKEY_ORIGINS.split(',').map((origin) => new URL(origin.trim()).origin) } : {}),
+      userVerification: e.GATEHOUSE_PASSKEY_USER_VERIFICATION,
+      attachment: e.GATEHOUSE_PASSKEY_ATTACHMENT,
+    },
   });
 }
 

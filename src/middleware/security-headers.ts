@@ -157,6 +157,21 @@ function allowStyleNonce(ctx: ResponseContext, nonce: string): void {
 }
 
 /**
+ * Lets the page's <script nonce> elements through: the passkey pages load two same-origin
+ * scripts (no inline code). Every other page keeps script-src 'none'.
+ */
+export function allowScriptNonce(ctx: ResponseContext & { state: unknown }): string {
+  const nonce = String((ctx.state as { nonce?: string }).nonce ?? '');
+  const header = ctx.response.get(CSP_HEADER);
+  if (!header || !nonce) return nonce;
+  const directives = parseCsp(header);
+  const sources = (directives.get('script-src') ?? []).filter((source) => source !== "'none'");
+  directives.set('script-src', [...new Set([...sources, `'nonce-${nonce}'`])]);
+  ctx.set(CSP_HEADER, serializeCsp(directives));
+  return nonce;
+}
+
+/**
  * oidc-provider appends 'sha256-…' to our script-src 'none'. Browsers ignore 'none' when other
  * sources are present, but they also log a warning for it, so drop it once it is meaningless.
  */

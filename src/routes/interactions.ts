@@ -13,6 +13,12 @@ import type { IdentitySelectionService } from '../services/identity-selection.ts
 import type { SignInOutcome, SignInService, SignInStep } from '../services/sign-in.ts';
 import type { Violation } from '../services/password-policy.ts';
 import { localeOf } from '../views/i18n.ts';
+import { allowScriptNonce } from '../middleware/security-headers.ts';
+import { ASSET_PATHS } from './assets.ts';
+import { parsePasskeyResponse } from '../services/passkeys.ts';
+
+/** Shown when a passkey assertion is refused, whatever the reason (unknown, wrong, cloned). */
+export const PASSKEY_FAILED = 'The passkey could not be verified. Try again.';
 
 // One message for an unknown user, a wrong password and an inactive account, so the page never
 // tells whether an account exists (OWASP ASVS 5 V6.3.8 / NIST 800-63B rev 4 §3.2.2).
@@ -57,9 +63,16 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   }
 
   async function renderLogin(ctx: Context, interaction: Details, extra: { username?: string; error?: string } = {}) {
+    // The passkey button and the username field's autofill share one challenge for this interaction.
     ctx.type = 'html';
+    const passkeyOptions = await deps.signIn.firstFactorPasskeyOptions(tenantId, interaction.uid);
     ctx.body = await renderer.render('login', {
-      nonce: nonce(ctx), locale: localeOf(ctx),
+      nonce: allowScriptNonce(ctx), locale: localeOf(ctx),
+      passkeyOptions: JSON.stringify(passkeyOptions),
+      passkeyAction: `/interaction/${interaction.uid}/passkey`,
+      // After a refused passkey the autofill request is not started again by itself.
+      conditional: extra.error !== PASSKEY_FAILED,
+      scripts: [ASSET_PATHS.webauthn, ASSET_PATHS.passkeys],
       title: 'Sign in',
       uid: interaction.uid,
       action: `/interaction/${interaction.uid}/login`,
@@ -81,7 +94,15 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       return finish(ctx, interaction);
     }
     if (step === 'totp') {
-      ctx.body = await renderer.render('mfa', { nonce: nonce(ctx), locale: localeOf(ctx), title: 'Enter your code', action: `${base}/totp`, recoveryAction: `${base}/recovery-code`, abortAction: `${base}/abort`, clientName: await clientName(interaction.params.client_id), error: extra.error });
+      const progress = await deps.signIn.progress(tenantId, interaction.uid);
+      const hasTotp = progress ? await deps.signIn.totpEnabled(tenantId, progress.userId) : false;
+      const passkeyOptions = await deps.signIn.secondFactorPasskeyOptions(tenantId, interaction.uid);
+      ctx.body = await renderer.render('mfa', {
+        nonce: passkeyOptions ? allowScriptNonce(ctx) : nonce(ctx), locale: localeOf(ctx), title: hasTotp ? 'Enter your code' : 'Use your passkey',
+        action: `${base}/totp`, recoveryAction: `${base}/recovery-code`, abortAction: `${base}/abort`, clientName: await clientName(interaction.params.client_id), error: extra.error,
+        hasTotp,
+        ...(passkeyOptions ? { passkeyOptions: JSON.stringify(passkeyOptions), passkeyAction: `${base}/passkey-factor`, scripts: [ASSET_PATHS.webauthn, ASSET_PATHS.passkeys] } : {}),
+      });
       return;
     }
     if (step === 'enroll_totp') {
@@ -135,7 +156,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       details: { username: username?.slice(0, 100), reason: outcome.reason, clientId: interaction.params.client_id },
     });
     ctx.status = 401;
-    return renderLogin(ctx, interaction, { username, error: SIGN_IN_FAILED });
+    return renderLogin(ctx, interaction, { username, error: outcome.reason === 'passkey' || outcome.reason === 'passkey_cloned' ? PASSKEY_FAILED : SIGN_IN_FAILED });
   }
 
   async function stepForm(ctx: Context, step: SignInStep) {
@@ -150,6 +171,22 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const { interaction, form, request } = await stepForm(ctx, 'totp');
     const outcome = await deps.signIn.totp(tenantId, { ...request, code: (form.get('code') ?? '').slice(0, 20) });
     return respond(ctx, interaction, outcome!);
+  });
+
+  router.post('/interaction/:uid/passkey-factor', async (ctx) => {
+    const { interaction, form, request } = await stepForm(ctx, 'totp');
+    const outcome = await deps.signIn.passkeySecondFactor(tenantId, { ...request, response: parsePasskeyResponse(form.get('response') ?? '') });
+    return respond(ctx, interaction, outcome!);
+  });
+
+  // A passkey as the first factor (the button, or the username field's autofill).
+  router.post('/interaction/:uid/passkey', async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 400, 'This sign-in step is already complete.');
+    const form = await readForm(ctx);
+    const response = parsePasskeyResponse(form.get('response') ?? '');
+    const outcome = await deps.signIn.passkey(tenantId, { uid: interaction.uid, response, clientId: typeof interaction.params.client_id === 'string' ? interaction.params.client_id : undefined, ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
+    return respond(ctx, interaction, outcome);
   });
 
   router.post('/interaction/:uid/recovery-code', async (ctx) => {

@@ -31,6 +31,11 @@ export function mfaChangedMail(user: Recipient & { email: string }, change: keyo
   return { kind: 'mfa_changed', to: user.email, subject: 'The second factor of your account changed', text: `${greeting(user)}\n\n${MFA_TEXTS[change]} ("${user.username}").\n\n${NOT_YOU}\n` };
 }
 
+export function passkeyChangedMail(user: Recipient & { email: string }, change: 'added' | 'removed'): MailMessage {
+  const what = change === 'added' ? 'A passkey was added to your account' : 'A passkey was removed from your account';
+  return { kind: 'passkey_changed', to: user.email, subject: change === 'added' ? 'A passkey was added to your account' : 'A passkey was removed from your account', text: `${greeting(user)}\n\n${what} ("${user.username}").\n\n${NOT_YOU}\n` };
+}
+
 export function lockedMail(user: Recipient & { email: string }, until: Date | null): MailMessage {
   const when = until ? `until ${until.toISOString().replace('T', ' ').slice(0, 16)} UTC` : 'until an administrator unlocks it';
   return {
@@ -96,7 +101,7 @@ export function subscribeAccountMails(deps: { knex: Knex; events: UserEvents; ma
       for (const mail of loginChangedMails(event, row?.name ?? null)) deps.mailer.enqueue(mail);
       return;
     }
-    if (event.type !== 'user.password_changed' && event.type !== 'user.mfa_changed' && event.type !== 'user.locked') return;
+    if (event.type !== 'user.password_changed' && event.type !== 'user.mfa_changed' && event.type !== 'user.locked' && event.type !== 'user.passkey_changed') return;
     const user = await recipient(event.tenantId, event.userId);
     if (!user) {
       deps.logger.debug({ event: event.type, userId: event.userId }, 'no email address: notification not sent');
@@ -104,6 +109,7 @@ export function subscribeAccountMails(deps: { knex: Knex; events: UserEvents; ma
     }
     if (event.type === 'user.password_changed') deps.mailer.enqueue(passwordChangedMail(user));
     else if (event.type === 'user.mfa_changed') deps.mailer.enqueue(mfaChangedMail(user, event.change));
+    else if (event.type === 'user.passkey_changed') deps.mailer.enqueue(passkeyChangedMail(user, event.change));
     else deps.mailer.enqueue(lockedMail(user, event.until));
   });
 }

@@ -20,6 +20,7 @@ import type { Actor } from './actor.ts';
 import type { CredentialService } from './credentials.ts';
 import type { LockoutService } from './lockout.ts';
 import type { MfaService, TotpEnrollment } from './mfa.ts';
+import type { PasskeyAssertion, PasskeyService } from './passkeys.ts';
 import { passwordExpiresAt, type PasswordPolicy, type PasswordPolicyService, type Violation } from './password-policy.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { recordSignIn } from '../telemetry/metrics.ts';
@@ -30,7 +31,21 @@ export type SignInStep = 'totp' | 'enroll_totp' | 'change_password';
 export const ACR_PASSWORD = 'urn:gatehouse:pwd';
 export const ACR_MFA = 'urn:gatehouse:mfa';
 
-export type FailureReason = 'unknown' | 'password' | 'locked' | 'inactive' | 'ip_throttled';
+export type FailureReason = 'unknown' | 'password' | 'locked' | 'inactive' | 'ip_throttled' | 'passkey' | 'passkey_cloned';
+
+/**
+ * The amr values (RFC 8176 §2) of a passkey assertion: proof of possession of a key, "hwk" when it
+ * cannot leave its authenticator and "swk" when it may be synced (backup eligible), plus "user"
+ * when the authenticator verified the user (PIN or biometrics).
+ */
+export function passkeyAmr(assertion: { userVerified: boolean; backupEligible: boolean }): string[] {
+  return [assertion.backupEligible ? 'swk' : 'hwk', ...(assertion.userVerified ? ['user'] : [])];
+}
+
+/** Two factors: a one-time code after the password, or a passkey whose user was verified. */
+export function isMultiFactor(amr: readonly string[]): boolean {
+  return amr.includes('otp') || ((amr.includes('hwk') || amr.includes('swk')) && amr.includes('user')) || (amr.includes('pwd') && (amr.includes('hwk') || amr.includes('swk')));
+}
 
 export type SignInOutcome =
   | { kind: 'failed'; reason: FailureReason; userId?: string }
@@ -60,6 +75,7 @@ export function createSignInService(deps: {
   lockout: LockoutService;
   mfa: MfaService;
   credentials: CredentialService;
+  passkeys: PasskeyService;
   now?: () => Date;
 }) {
   const users = createUserQueries(deps.knex);
@@ -94,17 +110,19 @@ export function createSignInService(deps: {
       await deps.store.del(key(tenantId, uid));
       return { kind: 'failed', reason: 'inactive', userId: progress.userId };
     }
-    if (!progress.amr.includes('otp')) {
-      if (await deps.mfa.enabled(tenantId, progress.userId)) return step(tenantId, uid, { ...progress, step: 'totp' });
+    if (!isMultiFactor(progress.amr)) {
+      // The second-factor step offers the authenticator app and the passkeys the user has.
+      if ((await deps.mfa.enabled(tenantId, progress.userId)) || (await deps.passkeys.count(tenantId, progress.userId)) > 0) return step(tenantId, uid, { ...progress, step: 'totp' });
       if (await deps.policies.mfaRequired(tenantId, progress.userId, progress.clientId, policy)) return step(tenantId, uid, { ...progress, step: 'enroll_totp' });
     }
-    if (mustChangePassword(row, policy)) return step(tenantId, uid, { ...progress, step: 'change_password', expired: !row.password_change_required });
+    // The password rules apply to sign-ins that used the password.
+    if (progress.amr.includes('pwd') && mustChangePassword(row, policy)) return step(tenantId, uid, { ...progress, step: 'change_password', expired: !row.password_change_required });
     await deps.lockout.recordSuccess(tenantId, progress.userId);
     await save(tenantId, uid, { ...progress, step: 'done' });
     return done(progress);
   }
 
-  const done = (progress: Pick<Progress, 'userId' | 'amr'>): SignInOutcome => ({ kind: 'done', userId: progress.userId, amr: progress.amr, acr: progress.amr.includes('otp') ? ACR_MFA : ACR_PASSWORD });
+  const done = (progress: Pick<Progress, 'userId' | 'amr'>): SignInOutcome => ({ kind: 'done', userId: progress.userId, amr: progress.amr, acr: isMultiFactor(progress.amr) ? ACR_MFA : ACR_PASSWORD });
 
   async function step(tenantId: string, uid: string, progress: Progress & { step: SignInStep }): Promise<SignInOutcome> {
     await save(tenantId, uid, progress);
@@ -201,6 +219,64 @@ export function createSignInService(deps: {
         await security.replaceHash(tenantId, user.id, await deps.passwords.hash(input.password));
       }
       return advance(tenantId, input.uid, { userId: user.id, amr: ['pwd'], ...(input.clientId ? { clientId: input.clientId } : {}) });
+    },
+
+    /**
+     * A passkey as the first factor: the same throttle, lockout and status checks as a password,
+     * and a refused assertion counts as a failed attempt. With user verification it is two factors.
+     */
+    async passkey(tenantId: string, input: { uid: string; response: unknown; clientId?: string; ip: string; userAgent: string | null }): Promise<SignInOutcome> {
+      const policy = await deps.policies.get(tenantId);
+      // The address's attempt is taken before the assertion is checked, as for a password.
+      const retryAfter = await deps.lockout.reserveIpAttempt(tenantId, input.ip, policy);
+      if (retryAfter > 0) return { kind: 'throttled', retryAfterSeconds: retryAfter };
+      const request = { ip: input.ip, userAgent: input.userAgent };
+      const assertion = await deps.passkeys.authenticate(tenantId, input.uid, input.response, request);
+      if (!assertion.ok) {
+        if (assertion.userId) {
+          const reservation = await deps.lockout.reserveAttempt(tenantId, assertion.userId, policy);
+          await deps.lockout.attemptFailed(tenantId, assertion.userId, policy, reservation, request);
+        }
+        return { kind: 'failed', reason: assertion.reason === 'cloned' ? 'passkey_cloned' : 'passkey', ...(assertion.userId ? { userId: assertion.userId } : {}) };
+      }
+      const row = (await security.securityRow(tenantId, assertion.userId))!;
+      if (await deps.lockout.isLocked(row)) return { kind: 'failed', reason: 'locked', userId: assertion.userId };
+      await deps.lockout.releaseIpAttempt(tenantId, input.ip);
+      if (row.status === 'inactive') return { kind: 'failed', reason: 'inactive', userId: assertion.userId };
+      return advance(tenantId, input.uid, { userId: assertion.userId, amr: passkeyAmr(assertion), ...(input.clientId ? { clientId: input.clientId } : {}) });
+    },
+
+    /** Options for a passkey as the first factor (any discoverable passkey), bound to the interaction. */
+    async firstFactorPasskeyOptions(tenantId: string, uid: string) {
+      return deps.passkeys.authenticationOptions(tenantId, uid);
+    },
+
+    /** Whether the user has an authenticator app, for the second-factor page. */
+    async totpEnabled(tenantId: string, userId: string): Promise<boolean> {
+      return deps.mfa.enabled(tenantId, userId);
+    },
+
+    /** Options for a passkey at the second-factor step (only the user's own passkeys). */
+    async secondFactorPasskeyOptions(tenantId: string, uid: string) {
+      const progress = await load(tenantId, uid, 'totp');
+      if (!progress || (await deps.passkeys.count(tenantId, progress.userId)) === 0) return undefined;
+      return deps.passkeys.authenticationOptions(tenantId, uid, progress.userId);
+    },
+
+    /** A passkey as the second factor after the password. */
+    async passkeySecondFactor(tenantId: string, input: { uid: string; response: unknown; ip: string; userAgent: string | null }): Promise<SignInOutcome | undefined> {
+      const progress = await load(tenantId, input.uid, 'totp');
+      if (!progress) return undefined;
+      // Throttled and counted toward the lockout like a code: reserved before the check.
+      const checked = await guardedSecondFactor(tenantId, input.uid, progress, input, 'totp', async () => {
+        const assertion: PasskeyAssertion = await deps.passkeys.authenticate(tenantId, input.uid, input.response, input, progress.userId);
+        return assertion.ok ? assertion : false;
+      });
+      if ('outcome' in checked) {
+        const { outcome } = checked;
+        return outcome.kind === 'retry' ? { ...outcome, message: 'The passkey could not be verified. Try again.' } : outcome;
+      }
+      return advance(tenantId, input.uid, { ...progress, amr: [...progress.amr, ...passkeyAmr(checked.passed)] });
     },
 
     async totp(tenantId: string, input: { uid: string; code: string; ip: string; userAgent: string | null }): Promise<SignInOutcome | undefined> {

@@ -6,6 +6,8 @@ export type UserEvent =
   | { type: 'user.locked'; tenantId: string; userId: string; until: Date | null }
   // Account security: a second factor was set up, reset, or its recovery codes changed.
   | { type: 'user.mfa_changed'; tenantId: string; userId: string; change: 'enabled' | 'reset' | 'recovery_codes_regenerated' | 'recovery_code_used' }
+  // A passkey was registered or removed.
+  | { type: 'user.passkey_changed'; tenantId: string; userId: string; change: 'added' | 'removed' }
   | { type: 'user.deactivated'; tenantId: string; userId: string }
   // An administrator changed the sign-in name or the email address (where reset links go).
   | { type: 'user.login_changed'; tenantId: string; userId: string; username: { before: string; after: string }; email: { before: string | null; after: string | null } }

@@ -19,7 +19,7 @@ class SessionsPage {
     if (await this.page.getByLabel('Username or email').isVisible()) {
       await this.page.getByLabel('Username or email').fill(username);
       await this.page.getByLabel('Password').fill(PASSWORD);
-      await this.page.getByRole('button', { name: 'Sign in' }).click();
+      await this.page.getByRole('button', { name: 'Sign in', exact: true }).click();
     }
     await this.page.getByRole('heading', { name: 'Your sessions', level: 1 }).waitFor();
   }

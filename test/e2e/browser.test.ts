@@ -20,7 +20,7 @@ class SignInPages {
   async signIn(username: string, password: string) {
     await this.page.getByLabel('Username or email').fill(username);
     await this.page.getByLabel('Password').fill(password);
-    await this.page.getByRole('button', { name: 'Sign in' }).click();
+    await this.page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
   identitySelect() {
     return this.page.locator('select[name="identity_id"]');

@@ -50,7 +50,9 @@ describe(`account security (${storageMode})`, function () {
 
   /** The page after submitting a login form, with the per-request parts (uid, nonce) and the username blanked. */
   const normalized = (page: HttpResponse, username: string) =>
-    page.body.replaceAll(username, 'USER').replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID').replace(/nonce="[^"]+"/g, 'nonce="N"');
+    page.body.replaceAll(username, 'USER').replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID').replace(/nonce="[^"]+"/g, 'nonce="N"')
+      // The passkey options carry a fresh challenge per page, like the nonce.
+      .replace(/data-options="[^"]+"/g, 'data-options="O"');
 
   before(async () => {
     smtp = await startSmtpServer();

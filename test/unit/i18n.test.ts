@@ -147,6 +147,25 @@ const PAGES: [string, PageData][] = [
   ],
   ['account-sessions', view('Your sessions', { ...ACCOUNT, notice: 'Every other session has ended.', sessions: [] })],
   ['account-signed-out', view('Signed out', {})],
+  ['login', view('Sign in', { action: '/a', clientName: 'Acme', passkeyOptions: '{}', passkeyAction: '/p', error: 'The passkey could not be verified. Try again.' })],
+  ['mfa', view('Use your passkey', { action: '/a', recoveryAction: '/r', clientName: 'Acme', hasTotp: false, passkeyOptions: '{}', passkeyAction: '/p', error: 'The passkey could not be verified. Try again.' })],
+  ['mfa', view('Enter your code', { action: '/a', recoveryAction: '/r', clientName: 'Acme', hasTotp: true, passkeyOptions: '{}', passkeyAction: '/p' })],
+  [
+    'account-passkeys',
+    view('Passkeys', {
+      ...ACCOUNT,
+      addAction: '/n',
+      nameMax: 60,
+      notice: 'The passkey was added.',
+      error: 'The passkey request expired. Start again.',
+      passkeys: [
+        { id: 'p1', name: 'Laptop', createdAt: new Date('2026-12-01T10:00:00Z'), lastUsedAt: null, backupEligible: true },
+        { id: 'p2', name: 'Key', createdAt: new Date('2026-12-01T10:00:00Z'), lastUsedAt: new Date('2026-12-02T10:00:00Z'), backupEligible: false },
+      ],
+    }),
+  ],
+  ['account-passkeys', view('Passkeys', { ...ACCOUNT, addAction: '/n', nameMax: 60, notice: 'The passkey was removed.', error: 'This passkey is already registered.', passkeys: [] })],
+  ['passkey-register', view('Add a passkey', { ...ACCOUNT, action: '/a', options: '{}', name: 'Laptop' })],
 ];
 
 /** What a reader sees: text between tags and the alt, aria-label and title texts; no CSS. */

@@ -10,5 +10,6 @@ export const ACCOUNT_SECTIONS: readonly AccountSection[] = [
   // Account security.
   { path: '/account/password', label: 'Password' },
   { path: '/account/mfa', label: 'Two-step verification' },
+  { path: '/account/passkeys', label: 'Passkeys' },
   { path: '/account/sessions', label: 'Sessions' },
 ];
