@@ -22,6 +22,7 @@ import { createIdentityService } from './services/identities.ts';
 import { createDataScopeService } from './services/data-scopes.ts';
 import { createRoleService } from './services/roles.ts';
 import { createGroupService } from './services/groups.ts';
+import { createIdentityProviderService } from './services/identity-providers.ts';
 import { createDefaultPolicyService } from './services/default-policy.ts';
 import { createUserImportService } from './services/user-import.ts';
 import { createScheduler } from './services/scheduler.ts';
@@ -107,6 +108,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const roles = createRoleService({ knex, audit, authorization, apiResources });
     const groups = createGroupService({ knex, audit, authorization });
     const defaultPolicy = createDefaultPolicyService({ knex, audit, authorization });
+    const identityProviders = createIdentityProviderService({ knex, audit, encryptionKey: keys.encryptionKey });
     const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events, lockout });
     const identities = createIdentityService({ knex, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ knex, audit, authorization });
@@ -153,6 +155,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       roles,
       groups,
       defaultPolicy,
+      identityProviders,
       directoryUsers,
       identities,
       dataScopes,

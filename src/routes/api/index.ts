@@ -19,6 +19,7 @@ import { identityRoutes } from './identities.ts';
 import { dataScopeRoutes } from './data-scopes.ts';
 import { accountSecurityRoutes } from './account-security.ts';
 import { sessionRoutes } from './sessions.ts';
+import { identityProviderRoutes } from './identity-providers.ts';
 
 export type ApiServices = GatehouseContext & { issuer: string };
 
@@ -65,6 +66,7 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
     dataScopeRoutes,
     accountSecurityRoutes,
     sessionRoutes,
+    identityProviderRoutes,
   ];
   for (const module of modules) routes.push(...module(services));
   routes.push(...metaRoutes(() => routes, services));
