@@ -23,6 +23,7 @@ import { createDataScopeService } from './services/data-scopes.ts';
 import { createRoleService } from './services/roles.ts';
 import { createGroupService } from './services/groups.ts';
 import { createIdentityProviderService } from './services/identity-providers.ts';
+import { createFederationService } from './services/federation.ts';
 import { createDefaultPolicyService } from './services/default-policy.ts';
 import { createUserImportService } from './services/user-import.ts';
 import { createScheduler } from './services/scheduler.ts';
@@ -109,6 +110,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const groups = createGroupService({ knex, audit, authorization });
     const defaultPolicy = createDefaultPolicyService({ knex, audit, authorization });
     const identityProviders = createIdentityProviderService({ knex, audit, encryptionKey: keys.encryptionKey });
+    const federation = createFederationService({ knex, store, audit, users, authorization, identityProviders, signIn });
     const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events, lockout });
     const identities = createIdentityService({ knex, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ knex, audit, authorization });
@@ -156,6 +158,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       groups,
       defaultPolicy,
       identityProviders,
+      federation,
       directoryUsers,
       identities,
       dataScopes,

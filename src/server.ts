@@ -151,6 +151,9 @@ export async function startServer(context: GatehouseContext, options: StartServe
     eligibleIdentities: identityFlow.eligibleIdentities,
     identitySelection: createIdentitySelectionService({ knex: context.knex, tenantId: context.tenantId }),
     signIn: context.signIn,
+    identityProviders: context.identityProviders,
+    federation: context.federation,
+    issuer,
   });
   const accountAuth = createAccountAuth({ provider, users: context.users, issuer, hashKey: context.keys.hashKey });
   const account = createAccountRouter({ auth: accountAuth, renderer, issuer, knex: context.knex, tenantId: context.tenantId });
@@ -164,7 +167,7 @@ export async function startServer(context: GatehouseContext, options: StartServe
   context.scheduler.register({ name: INVITATION_JOB, intervalSeconds: 60, run: () => context.invitations.sendPending({ linkBase: `${issuer}/account/password/reset` }) });
   const accountSessions = createAccountSessionsRouter({ auth: accountAuth, renderer, sessions: context.sessions, tenantId: context.tenantId });
   provider.use(under(ACCOUNT_PATHS, accountSessions));
-  provider.use(under(/^\/interaction\//i, interactions));
+  provider.use(under(/^\/(interaction|federation)\//i, interactions));
 
   server.on('request', provider.callback());
   if (options.scheduledJobs ?? true) context.scheduler.start();

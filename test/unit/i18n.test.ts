@@ -89,6 +89,13 @@ const ACCOUNT = { sections: SECTIONS, currentPath: '/account', csrfToken: 'csrf-
 const PAGES: [string, PageData][] = [
   ['login', view('Sign in', { action: '/a', abortAction: '/b', clientName: 'Acme', error: 'Invalid username or password.', forgotUrl: '/f' })],
   ['login', view('Sign in', { action: '/a', clientName: 'Acme', error: 'Too many failed sign-in attempts from your network. Try again in 2 minute(s).' })],
+  ['login', view('Sign in', { action: '/a', clientName: 'Acme', providers: [{ slug: 'google', name: 'Google', action: '/g' }] })],
+  ['federation-link', view('Link your account', { action: '/a', abortAction: '/b', providerName: 'Google', username: 'jo', error: 'The password is not correct.' })],
+  ['error', view('Sign-in refused', { heading: 'Sign-in refused', message: 'The answer from the external provider could not be verified, so it was not accepted. Go back to the application and start again.' })],
+  ['error', view('Sign-in refused', { heading: 'Sign-in refused', message: 'The external provider refused the sign-in. Go back to the application and start again.' })],
+  ['error', view('Sign-in refused', { heading: 'Sign-in refused', message: 'The sign-in with the external provider did not succeed. Go back to the application and start again.' })],
+  ['error', view('Sign-in refused', { heading: 'Sign-in refused', message: 'An account with this email address exists, but the external provider has not confirmed that the address is yours. Sign in with your password instead.' })],
+  ['error', view('Sign-in refused', { heading: 'Sign-in refused', message: 'This sign-in option is not available for this application.' })],
   ['consent', view('Allow access', { action: '/a', abortAction: '/b', clientName: 'Acme', scopes: ['openid', 'profile', 'email', 'phone', 'address', 'offline_access', 'custom'], resources: [{ name: 'https://api.example.com', scopes: ['orders:read'] }] })],
   ['consent', view('Allow access', { action: '/a', abortAction: '/b', clientName: 'Acme', scopes: [], resources: [] })],
   ['select-identity', view('Choose an identity', { action: '/a', abortAction: '/b', clientName: 'Acme', identities: [{ id: '1', label: 'Jo', kind: 'Internal user' }, { id: '2', label: 'Jo Ltd', kind: 'Client' }, { id: '3', label: 'Jo Supply', kind: 'Supplier' }], error: 'Choose one of the identities listed.' })],

@@ -1,0 +1,253 @@
+// Sign-in through an upstream OpenID Connect provider, end to end: a bare oidc-provider started
+// here on loopback is the upstream (with a fixed client and test users whose email is verified),
+// Gatehouse is its relying party, and openid-client is Gatehouse's own relying party downstream.
+// The browser is an HTTP client per origin that keeps cookies and walks the redirects.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
+import Provider from 'oidc-provider';
+import * as client from 'openid-client';
+import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
+import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { formWith, HttpClient, parseForms, textOfId, type HttpResponse } from '../helpers/http.ts';
+import { discover, startAuthorization } from '../helpers/oidc.ts';
+
+const UPSTREAM_CLIENT = { id: 'gatehouse-at-upstream', secret: 'upstream-client-secret-0123456789' };
+const REDIRECT_URI = 'http://127.0.0.1:9/federation-app-callback';
+
+type Tamper = 'none' | 'aud' | 'nonce' | 'signature';
+
+interface Upstream {
+  issuer: string;
+  accounts: Map<string, Record<string, unknown>>;
+  tamper: Tamper;
+  close(): Promise<void>;
+}
+
+/** A bare oidc-provider on loopback; `tamper` re-signs the ID token it answers with. */
+async function startUpstream(redirectUri: string): Promise<Upstream> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const signingJwk = { ...(await exportJWK(privateKey)), kid: 'upstream-key', alg: 'RS256', use: 'sig' };
+  // A key the upstream's JWKS does not publish, for the bad-signature case.
+  const rogue = await generateKeyPair('RS256');
+  const accounts = new Map<string, Record<string, unknown>>();
+  const state: Upstream = { issuer, accounts, tamper: 'none', close: async () => { await new Promise<void>((resolve) => server.close(() => resolve())); server.closeAllConnections(); } };
+  const provider = new Provider(issuer, {
+    clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'] }],
+    jwks: { keys: [signingJwk] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
+    // Consent is not what is under test: every requested scope is granted.
+    async loadExistingGrant(ctx) {
+      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
+      grant.addOIDCScope('openid email profile');
+      await grant.save();
+      return grant;
+    },
+    async findAccount(_ctx, id) {
+      const claims = accounts.get(id);
+      if (!claims) return undefined;
+      return { accountId: id, claims: async () => ({ sub: id, ...claims }) };
+    },
+    features: { devInteractions: { enabled: true } },
+    cookies: { keys: ['upstream-cookie-key-0123456789'] },
+  });
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path !== '/token' || state.tamper === 'none' || ctx.status !== 200) return;
+    const body = (typeof ctx.body === 'string' ? JSON.parse(ctx.body) : ctx.body) as { id_token?: string };
+    if (!body.id_token) return;
+    const payload = decodeJwt(body.id_token);
+    const header = decodeProtectedHeader(body.id_token);
+    if (state.tamper === 'aud') payload.aud = 'some-other-client';
+    if (state.tamper === 'nonce') payload.nonce = 'a-nonce-gatehouse-never-sent';
+    const key = state.tamper === 'signature' ? rogue.privateKey : privateKey;
+    body.id_token = await new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: header.kid as string }).sign(key);
+    ctx.body = body;
+  });
+  server.on('request', provider.callback());
+  return state;
+}
+
+describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`, function () {
+  this.timeout(120_000);
+  let gh: TestGatehouse;
+  let upstream: Upstream;
+  let app: { clientId: string; clientSecret: string };
+  let providerId: string;
+  let slug: string;
+  let roleId: string;
+
+  before(async function () {
+    this.timeout(180_000);
+    gh = await startTestGatehouse();
+    upstream = await startUpstream(`${gh.issuer}/federation/callback`);
+    const { application, clientSecret } = await gh.context.applications.create({ name: uniqueName('fed-app'), type: 'web', redirectUris: [REDIRECT_URI] }, SYSTEM_ACTOR);
+    app = { clientId: application.id, clientSecret: clientSecret! };
+    roleId = (await gh.context.roles.list(gh.context.tenantId)).find((r) => r.name === 'User')!.id;
+    slug = uniqueName('upstream');
+    const by = { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' as const };
+    const provider = await gh.context.identityProviders.create({ slug, name: 'Upstream IdP', issuer: upstream.issuer, clientId: UPSTREAM_CLIENT.id, clientSecret: UPSTREAM_CLIENT.secret, defaultRoleIds: [roleId] }, by);
+    providerId = provider.id;
+    await gh.context.identityProviders.setForApplication(app.clientId, [providerId], by);
+  });
+
+  after(async function () {
+    await upstream?.close();
+    await gh?.close();
+  });
+
+  /** Gatehouse's sign-in page → the provider's button → the upstream's login → back to Gatehouse. */
+  async function viaUpstream(account: string, options: { abort?: boolean; scope?: string } = {}) {
+    const config = await discover(gh, app.clientId, app.clientSecret);
+    const started = await startAuthorization({ gatehouse: gh, config, redirectUri: REDIRECT_URI, scope: options.scope ?? 'openid' });
+    const button = parseForms(started.response).find((f) => f.action.pathname.endsWith(`/federation/${slug}`));
+    assert.ok(button, `the sign-in page offers the provider:\n${started.response.body.slice(0, 1500)}`);
+    assert.match(started.response.body, /Sign in with Upstream IdP/);
+    const toUpstream = await started.browser.follow(await started.browser.postForm(button.action, button.fields));
+    assert.ok(toUpstream.redirect?.href.startsWith(upstream.issuer), 'redirected to the upstream');
+    const sent = toUpstream.redirect!.searchParams;
+    assert.equal(sent.get('code_challenge_method'), 'S256');
+    assert.ok(sent.get('state') && sent.get('nonce') && sent.get('code_challenge'), 'state, nonce and PKCE sent');
+    const upstreamBrowser = new HttpClient(upstream.issuer);
+    const upLogin = await upstreamBrowser.follow(toUpstream.redirect!);
+    let back: URL | undefined;
+    if (options.abort) {
+      const abort = /href="([^"]*\/abort)"/.exec(upLogin.response.body);
+      assert.ok(abort, 'the upstream offers to abort');
+      back = (await upstreamBrowser.follow(new URL(abort[1]!, upLogin.response.url))).redirect;
+    } else {
+      const form = formWith(upLogin.response, 'login');
+      back = (await upstreamBrowser.follow(await upstreamBrowser.postForm(form.action, { ...form.fields, login: account, password: 'anything' }))).redirect;
+    }
+    assert.ok(back?.href.startsWith(`${gh.issuer}/federation/callback`), `back at Gatehouse's callback: ${back?.href}`);
+    const landed = await started.browser.follow(back!);
+    return { config, started, landed };
+  }
+
+  async function redeem(config: client.Configuration, started: { codeVerifier: string; state: string }, redirect: URL | undefined) {
+    assert.ok(redirect?.href.startsWith(REDIRECT_URI), 'back at the application');
+    return client.authorizationCodeGrant(config, redirect!, { pkceCodeVerifier: started.codeVerifier, expectedState: started.state, idTokenExpected: true });
+  }
+
+  function refused(page: HttpResponse, message: RegExp) {
+    assert.equal(page.status, 400, page.body.slice(0, 1000));
+    assert.match(page.body, /Sign-in refused/);
+    assert.match(page.body, message);
+  }
+
+  it('provisions a new user just in time from the mapped claims, with the default roles, audited; amr has "fed"', async function () {
+    const sub = uniqueName('new');
+    upstream.accounts.set(sub, { email: `${sub}@example.test`, email_verified: true, name: 'New Person', preferred_username: sub });
+    const { config, started, landed } = await viaUpstream(sub);
+    const tokens = await redeem(config, started, landed.redirect);
+    const claims = tokens.claims()!;
+    assert.deepEqual(claims.amr, ['fed']);
+    assert.equal(claims.acr, 'urn:gatehouse:fed');
+    const user = await gh.context.knex('users').where({ id: claims.sub }).first();
+    assert.equal(user.username, sub);
+    assert.equal(user.email, `${sub}@example.test`);
+    assert.equal(user.name, 'New Person');
+    assert.equal(user.password_hash, null);
+    const roles: { role_id: string }[] = await gh.context.knex('identity_roles').where({ identity_id: user.default_identity_id }).select('role_id');
+    assert.deepEqual(roles.map((r) => r.role_id), [roleId]);
+    const provisioned = await gh.context.audit.list(gh.context.tenantId, { action: 'user.provisioned' });
+    assert.ok(provisioned.some((e) => e.targetId === user.id));
+    // The second sign-in finds the link: the same user, nobody new.
+    const again = await viaUpstream(sub);
+    const second = await redeem(again.config, again.started, again.landed.redirect);
+    assert.equal(second.claims()!.sub, user.id);
+    assert.equal((await gh.context.knex('users').where({ email: `${sub}@example.test` })).length, 1);
+  });
+
+  it('links to an existing user with the same verified email only after their password; a wrong password links nothing', async function () {
+    const username = uniqueName('existing');
+    const password = `pw-${uniqueName('x')}-Long-enough-1`;
+    const email = `${username}@example.test`;
+    const existing = await gh.context.users.create({ username, password, email }, SYSTEM_ACTOR);
+    const sub = uniqueName('same-mail');
+    upstream.accounts.set(sub, { email, email_verified: true, name: 'Same Mail', preferred_username: sub });
+
+    const { config, started, landed } = await viaUpstream(sub);
+    assert.equal(landed.redirect, undefined, 'never signed in silently');
+    assert.match(landed.response.body, /Link your account/);
+    const form = formWith(landed.response, 'password');
+    const wrong = await started.browser.postForm(form.action, { ...form.fields, password: 'not-the-password' });
+    assert.equal(wrong.status, 401);
+    assert.equal(textOfId(wrong.body, 'link-error'), 'The password is not correct.');
+    assert.equal(await gh.context.knex('federated_links').where({ provider_id: providerId, subject: sub }).first(), undefined);
+
+    const right = await started.browser.follow(await started.browser.postForm(formWith(wrong, 'password').action, { ...form.fields, password }));
+    const tokens = await redeem(config, started, right.redirect);
+    assert.equal(tokens.claims()!.sub, existing.id);
+    assert.deepEqual(tokens.claims()!.amr, ['fed', 'pwd']);
+    const link = await gh.context.knex('federated_links').where({ provider_id: providerId, subject: sub }).first();
+    assert.equal(link.user_id, existing.id);
+    // From now on the upstream alone signs this user in.
+    const again = await viaUpstream(sub);
+    assert.equal((await redeem(again.config, again.started, again.landed.redirect)).claims()!.sub, existing.id);
+  });
+
+  it('refuses an email match the upstream has not verified', async function () {
+    const username = uniqueName('unverified');
+    await gh.context.users.create({ username, password: `pw-${uniqueName('x')}-Long-enough-1`, email: `${username}@example.test` }, SYSTEM_ACTOR);
+    const sub = uniqueName('unverified-sub');
+    upstream.accounts.set(sub, { email: `${username}@example.test`, email_verified: false, preferred_username: sub });
+    const { landed } = await viaUpstream(sub);
+    refused(landed.response, /has not confirmed that the address is yours/);
+  });
+
+  it('shows a clear page when the upstream answers with an error', async function () {
+    const { landed } = await viaUpstream('whoever', { abort: true });
+    refused(landed.response, /The external provider refused the sign-in/);
+    const events = await gh.context.audit.list(gh.context.tenantId, { action: 'user.sign_in' });
+    assert.ok(events.some((e) => e.result === 'failure' && String((e.details as { reason?: string }).reason).startsWith('upstream_error:access_denied')));
+  });
+
+  for (const tamper of ['aud', 'nonce', 'signature'] as const) {
+    it(`refuses an ID token with ${tamper === 'aud' ? 'another audience' : tamper === 'nonce' ? 'a wrong nonce' : 'a signature by a key the JWKS does not publish'}`, async function () {
+      const sub = uniqueName(`tampered-${tamper}`);
+      upstream.accounts.set(sub, { email: `${sub}@example.test`, email_verified: true, preferred_username: sub });
+      upstream.tamper = tamper;
+      try {
+        const { landed } = await viaUpstream(sub);
+        refused(landed.response, /could not be verified/);
+      } finally {
+        upstream.tamper = 'none';
+      }
+      assert.equal(await gh.context.knex('users').where({ username: sub }).first(), undefined, 'nobody provisioned');
+    });
+  }
+
+  it('a replayed callback (state used once) is refused', async function () {
+    const sub = uniqueName('replay');
+    upstream.accounts.set(sub, { email: `${sub}@example.test`, email_verified: true, preferred_username: sub });
+    const { started, landed } = await viaUpstream(sub);
+    assert.ok(landed.redirect, 'first use signs in');
+    const callback = landed.visited.find((u) => u.pathname === '/federation/callback')!;
+    const replay = await started.browser.follow(callback);
+    refused(replay.response, /did not succeed/);
+  });
+
+  it('still asks which identity to use when two are eligible', async function () {
+    const sub = uniqueName('two');
+    upstream.accounts.set(sub, { email: `${sub}@example.test`, email_verified: true, preferred_username: sub });
+    // First sign-in provisions the user; then it gets a second identity.
+    const first = await viaUpstream(sub, { scope: 'openid identity' });
+    const firstTokens = await redeem(first.config, first.started, first.landed.redirect);
+    const userId = firstTokens.claims()!.sub;
+    const user = await gh.context.knex('users').where({ id: userId }).first();
+    await gh.context.identities.upsert({ username: user.username, kind: 'client', alias: `${sub} Ltd` }, { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' });
+    const { started, landed } = await viaUpstream(sub, { scope: 'openid identity' });
+    // The session of the first sign-in is in another browser: this one signs in afresh.
+    assert.equal(landed.redirect, undefined, 'two eligible identities must show the selection page');
+    const form = formWith(landed.response, 'identity_id');
+    const clientIdentity: { id: string } = await gh.context.knex('identities').where({ user_id: userId, kind: 'client' }).first('id');
+    const chosen = await started.browser.follow(await started.browser.postForm(form.action, { ...form.fields, identity_id: clientIdentity.id }));
+    const tokens = await redeem(await discover(gh, app.clientId, app.clientSecret), started, chosen.redirect);
+    assert.equal((tokens.claims()!.identity as { kind: string }).kind, 'client');
+  });
+});
