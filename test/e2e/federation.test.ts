@@ -12,6 +12,7 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { formWith, HttpClient, parseForms, textOfId, type HttpResponse } from '../helpers/http.ts';
 import { discover, startAuthorization } from '../helpers/oidc.ts';
+import { csrfOf, signInToAccount } from '../helpers/account.ts';
 
 const UPSTREAM_CLIENT = { id: 'gatehouse-at-upstream', secret: 'upstream-client-secret-0123456789' };
 const REDIRECT_URI = 'http://127.0.0.1:9/federation-app-callback';
@@ -189,6 +190,48 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
     // From now on the upstream alone signs this user in.
     const again = await viaUpstream(sub);
     assert.equal((await redeem(again.config, again.started, again.landed.redirect)).claims()!.sub, existing.id);
+  });
+
+  it('the user sees the link on /account and removes it; the upstream account then no longer signs in silently', async function () {
+    const username = uniqueName('unlinks');
+    const password = `pw-${uniqueName('x')}-Long-enough-1`;
+    const email = `${username}@example.test`;
+    const user = await gh.context.users.create({ username, password, email }, SYSTEM_ACTOR);
+    const sub = uniqueName('unlink-sub');
+    await gh.context.identityProviders.link(gh.context.tenantId, { providerId, subject: sub, userId: user.id, email }, SYSTEM_ACTOR);
+    upstream.accounts.set(sub, { email, email_verified: true, preferred_username: sub });
+    const { browser, page } = await signInToAccount(gh, username, password);
+    assert.match(page.body, /Linked sign-in providers/);
+    assert.match(textOfId(page.body, 'federated-links') ?? '', /Upstream IdP/);
+    const remove = parseForms(page).find((f) => f.action.pathname.endsWith('/remove'))!;
+    // Without the page's CSRF token nothing is removed.
+    assert.equal((await browser.postForm(remove.action, { _csrf: 'forged' })).status, 403);
+    assert.ok(await gh.context.knex('federated_links').where({ user_id: user.id }).first());
+    const after = await browser.follow(await browser.postForm(remove.action, { _csrf: csrfOf(page) }));
+    assert.match(after.response.body, /The link was removed/);
+    assert.match(after.response.body, /No external sign-in provider is linked/);
+    assert.equal(await gh.context.knex('federated_links').where({ user_id: user.id }).first(), undefined);
+    const events = await gh.context.audit.list(gh.context.tenantId, { action: 'user.federated_link_removed' });
+    assert.ok(events.some((e) => e.targetId === user.id));
+    // The same upstream account now has to prove the password again.
+    const { landed } = await viaUpstream(sub);
+    assert.match(landed.response.body, /Link your account/);
+  });
+
+  it('a user without a password cannot remove their last link', async function () {
+    const sub = uniqueName('only-fed');
+    upstream.accounts.set(sub, { email: `${sub}@example.test`, email_verified: true, preferred_username: sub });
+    const first = await viaUpstream(sub);
+    const userId = (await redeem(first.config, first.started, first.landed.redirect)).claims()!.sub;
+    // The account pages' own sign-in, through the same upstream button.
+    const browser = first.started.browser;
+    const page = await browser.follow('/account');
+    assert.equal(page.response.url.pathname, '/account', page.response.body.slice(0, 500));
+    const remove = parseForms(page.response).find((f) => f.action.pathname.endsWith('/remove'))!;
+    const refusedRemoval = await browser.postForm(remove.action, { _csrf: csrfOf(page.response) });
+    assert.equal(refusedRemoval.status, 409);
+    assert.match(refusedRemoval.body, /Set a password before you remove the last linked sign-in provider/);
+    assert.ok(await gh.context.knex('federated_links').where({ user_id: userId }).first());
   });
 
   it('refuses an email match the upstream has not verified', async function () {
