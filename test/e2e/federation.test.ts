@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import Provider from 'oidc-provider';
 import * as client from 'openid-client';
+import { generate } from 'otplib';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { formWith, HttpClient, parseForms, textOfId, type HttpResponse } from '../helpers/http.ts';
@@ -130,7 +131,7 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
   }
 
   async function redeem(config: client.Configuration, started: { codeVerifier: string; state: string }, redirect: URL | undefined) {
-    assert.ok(redirect?.href.startsWith(REDIRECT_URI), 'back at the application');
+    assert.ok(redirect?.href.startsWith(REDIRECT_URI), `back at the application: ${redirect?.href}`);
     return client.authorizationCodeGrant(config, redirect!, { pkceCodeVerifier: started.codeVerifier, expectedState: started.state, idTokenExpected: true });
   }
 
@@ -232,6 +233,42 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
     assert.equal(refusedRemoval.status, 409);
     assert.match(refusedRemoval.body, /Set a password before you remove the last linked sign-in provider/);
     assert.ok(await gh.context.knex('federated_links').where({ user_id: userId }).first());
+  });
+
+  it('asks a linked user with an authenticator app for the code; amr then has "fed" and "otp"', async function () {
+    const sub = uniqueName('mfa');
+    upstream.accounts.set(sub, { email: `${sub}@example.test`, email_verified: true, preferred_username: sub });
+    const first = await viaUpstream(sub);
+    assert.ok(first.landed.redirect, first.landed.response.body.slice(0, 3000));
+    const userId = (await redeem(first.config, first.started, first.landed.redirect)).claims()!.sub;
+    const user = (await gh.context.users.findById(userId))!;
+    const enrollment = await gh.context.mfa.startEnrollment(gh.context.tenantId, user);
+    await gh.context.mfa.confirmEnrollment(gh.context.tenantId, user.id, await generate({ secret: enrollment.secret }), SYSTEM_ACTOR);
+    const { config, started, landed } = await viaUpstream(sub);
+    assert.equal(landed.redirect, undefined, 'the second factor is asked');
+    const form = formWith(landed.response, 'code');
+    const done = await started.browser.follow(await started.browser.postForm(form.action, { ...form.fields, code: await generate({ secret: enrollment.secret, epoch: Math.floor(Date.now() / 1000) + 30 }) }));
+    const claims = (await redeem(config, started, done.redirect)).claims()!;
+    assert.deepEqual(claims.amr, ['fed', 'otp']);
+    assert.equal(claims.acr, 'urn:gatehouse:mfa');
+  });
+
+  it('a locked or deactivated account is refused after the upstream sign-in, as after a password', async function () {
+    const sub = uniqueName('locked');
+    upstream.accounts.set(sub, { email: `${sub}@example.test`, email_verified: true, preferred_username: sub });
+    const first = await viaUpstream(sub);
+    const userId = (await redeem(first.config, first.started, first.landed.redirect)).claims()!.sub;
+    await gh.context.knex('users').where({ id: userId }).update({ status: 'locked', locked_until: new Date(Date.now() + 3_600_000) });
+    const locked = await viaUpstream(sub);
+    assert.equal(locked.landed.redirect, undefined);
+    assert.equal(locked.landed.response.status, 401);
+    assert.match(locked.landed.response.body, /Invalid username or password/);
+    await gh.context.knex('users').where({ id: userId }).update({ locked_until: null, status: 'inactive' });
+    const inactive = await viaUpstream(sub);
+    assert.equal(inactive.landed.redirect, undefined);
+    assert.equal(inactive.landed.response.status, 401);
+    const events = await gh.context.audit.list(gh.context.tenantId, { action: 'user.sign_in' });
+    assert.ok(events.some((e) => e.result === 'failure' && e.targetId === userId && (e.details as { reason?: string }).reason === 'locked'));
   });
 
   it('refuses an email match the upstream has not verified', async function () {
