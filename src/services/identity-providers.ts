@@ -45,7 +45,7 @@ export const newProviderSchema = z.object({
   preset: z.enum(PRESETS).default('custom'),
   /** Entra ID: the directory (tenant) id or verified domain; the issuer is tenant-specific. */
   entraTenant: z.string().trim().regex(/^[A-Za-z0-9.-]{1,100}$/, 'entraTenant: a tenant id (GUID) or domain').optional(),
-  /** Required for "custom": the issuer identifier (OIDC Discovery §4). */
+  /** Required for "custom": the issuer identifier (OIDC Discovery §4); for "github", a GitHub Enterprise Server URL. */
   issuer: z.url().max(500).optional(),
   ...baseFields,
 }).strict();
@@ -81,7 +81,8 @@ function presetValues(value: z.infer<typeof newProviderSchema>): Pick<IdentityPr
       return { protocol: 'oidc', issuer: `https://login.microsoftonline.com/${value.entraTenant}/v2.0`, scopes: ['openid', 'email', 'profile'], claimMapping: { username: 'preferred_username', email: 'email', name: 'name', groups: 'groups' } };
     }
     case 'github':
-      return { protocol: 'github', issuer: 'https://github.com', scopes: ['read:user', 'user:email'], claimMapping: { username: 'login', email: 'email', name: 'name' } };
+      // `issuer`: a GitHub Enterprise Server's URL instead of github.com.
+      return { protocol: 'github', issuer: value.issuer ?? 'https://github.com', scopes: ['read:user', 'user:email'], claimMapping: { username: 'login', email: 'email', name: 'name' } };
     default:
       if (!value.issuer) throw new AppError('identity_provider.invalid', 400, 'issuer: required for a custom provider');
       return { protocol: 'oidc', issuer: value.issuer, scopes: ['openid', 'email', 'profile'], claimMapping: claimMappingSchema.parse({}) };

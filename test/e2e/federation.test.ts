@@ -331,3 +331,93 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
     assert.equal((tokens.claims()!.identity as { kind: string }).kind, 'client');
   });
 });
+
+describe(`sign-in through GitHub (OAuth 2.0, user from the REST API) (${storageMode})`, function () {
+  this.timeout(120_000);
+  let gh: TestGatehouse;
+  let fake: http.Server;
+  let base: string;
+  let app: { clientId: string; clientSecret: string };
+  let slug: string;
+  const issued = new Map<string, string>();
+  const codes = new Map<string, { challenge: string }>();
+  let emails: { email: string; primary: boolean; verified: boolean }[] = [];
+  const githubUser = { id: 4242, login: uniqueName('octo'), name: 'Octo Cat' };
+
+  before(async function () {
+    this.timeout(180_000);
+    gh = await startTestGatehouse();
+    // A stand-in for a GitHub Enterprise Server: OAuth endpoints under /login/oauth, the API under /api/v3.
+    fake = http.createServer((req, res) => {
+      const url = new URL(req.url!, base);
+      if (url.pathname === '/login/oauth/authorize') {
+        const code = uniqueName('code');
+        codes.set(code, { challenge: url.searchParams.get('code_challenge')! });
+        const back = new URL(url.searchParams.get('redirect_uri')!);
+        back.searchParams.set('code', code);
+        back.searchParams.set('state', url.searchParams.get('state')!);
+        res.writeHead(302, { location: back.href }).end();
+        return;
+      }
+      if (url.pathname === '/login/oauth/access_token' && req.method === 'POST') {
+        let body = '';
+        req.on('data', (c) => { body += c; });
+        req.on('end', async () => {
+          const form = new URLSearchParams(body);
+          const grant = codes.get(form.get('code') ?? '');
+          codes.delete(form.get('code') ?? '');
+          const verifier = form.get('code_verifier') ?? '';
+          if (!grant || form.get('client_secret') !== 'gh-secret' || (await client.calculatePKCECodeChallenge(verifier)) !== grant.challenge) {
+            res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'bad_verification_code' }));
+            return;
+          }
+          const token = uniqueName('gho');
+          issued.set(token, 'ok');
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, token_type: 'bearer', scope: 'read:user,user:email' }));
+        });
+        return;
+      }
+      const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      if (!issued.has(token)) return void res.writeHead(401).end();
+      if (url.pathname === '/api/v3/user') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(githubUser));
+      if (url.pathname === '/api/v3/user/emails') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(emails));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+    const { application, clientSecret } = await gh.context.applications.create({ name: uniqueName('gh-app'), type: 'web', redirectUris: [REDIRECT_URI] }, SYSTEM_ACTOR);
+    app = { clientId: application.id, clientSecret: clientSecret! };
+    slug = uniqueName('github');
+    const by = { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' as const };
+    const provider = await gh.context.identityProviders.create({ preset: 'github', issuer: base, slug, name: 'GitHub', clientId: 'gh-client', clientSecret: 'gh-secret' }, by);
+    await gh.context.identityProviders.setForApplication(app.clientId, [provider.id], by);
+  });
+
+  after(async function () {
+    fake?.closeAllConnections();
+    await new Promise<void>((resolve) => (fake ? fake.close(() => resolve()) : resolve()));
+    await gh?.close();
+  });
+
+  async function viaGithub() {
+    const config = await discover(gh, app.clientId, app.clientSecret);
+    const started = await startAuthorization({ gatehouse: gh, config, redirectUri: REDIRECT_URI, scope: 'openid' });
+    const button = parseForms(started.response).find((f) => f.action.pathname.endsWith(`/federation/${slug}`))!;
+    const toGithub = await started.browser.follow(await started.browser.postForm(button.action, button.fields));
+    assert.equal(toGithub.redirect?.searchParams.get('nonce'), null, 'no nonce: GitHub issues no ID token');
+    const back = (await new HttpClient(base).get(toGithub.redirect!)).location!;
+    return { config, started, landed: await started.browser.follow(back) };
+  }
+
+  it('provisions the user from GET /user with the numeric id as subject and the primary verified email', async function () {
+    emails = [{ email: `${githubUser.login}@old.example.test`, primary: false, verified: true }, { email: `${githubUser.login}@example.test`, primary: true, verified: true }];
+    const { config, started, landed } = await viaGithub();
+    assert.ok(landed.redirect?.href.startsWith(REDIRECT_URI), landed.response.body.slice(0, 1000));
+    const tokens = await client.authorizationCodeGrant(config, landed.redirect!, { pkceCodeVerifier: started.codeVerifier, expectedState: started.state, idTokenExpected: true });
+    const user = await gh.context.knex('users').where({ id: tokens.claims()!.sub }).first();
+    assert.equal(user.username, githubUser.login);
+    assert.equal(user.email, `${githubUser.login}@example.test`);
+    const link = await gh.context.knex('federated_links').where({ user_id: user.id }).first();
+    assert.equal(link.subject, '4242');
+  });
+});
