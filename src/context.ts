@@ -22,6 +22,8 @@ import { createIdentityService } from './services/identities.ts';
 import { createDataScopeService } from './services/data-scopes.ts';
 import { createRoleService } from './services/roles.ts';
 import { createGroupService } from './services/groups.ts';
+import { createIdentityProviderService } from './services/identity-providers.ts';
+import { createFederationService } from './services/federation.ts';
 import { createDefaultPolicyService } from './services/default-policy.ts';
 import { createUserImportService } from './services/user-import.ts';
 import { createScheduler } from './services/scheduler.ts';
@@ -113,6 +115,8 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const roles = createRoleService({ knex, audit, authorization, apiResources });
     const groups = createGroupService({ knex, audit, authorization });
     const defaultPolicy = createDefaultPolicyService({ knex, audit, authorization });
+    const identityProviders = createIdentityProviderService({ knex, audit, encryptionKey: keys.encryptionKey });
+    const federation = createFederationService({ knex, store, audit, users, authorization, identityProviders, signIn });
     const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events, lockout });
     const identities = createIdentityService({ knex, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ knex, audit, authorization });
@@ -165,6 +169,8 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       roles,
       groups,
       defaultPolicy,
+      identityProviders,
+      federation,
       directoryUsers,
       identities,
       dataScopes,

@@ -255,9 +255,12 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
     eligibleIdentities: identityFlow.eligibleIdentities,
     identitySelection: createIdentitySelectionService({ knex: context.knex, tenantId: context.tenantId }),
     signIn: context.signIn,
+    identityProviders: context.identityProviders,
+    federation: context.federation,
+    issuer,
   });
   const accountAuth = createAccountAuth({ provider, users: context.users, issuer, hashKey: context.keys.hashKey });
-  const account = createAccountRouter({ auth: accountAuth, renderer, issuer, knex: context.knex, tenantId: context.tenantId });
+  const account = createAccountRouter({ auth: accountAuth, renderer, issuer, knex: context.knex, tenantId: context.tenantId, identityProviders: context.identityProviders });
   provider.use(under(ACCOUNT_PATHS, account));
   // Account security pages: password, two-step verification, forgotten password.
   const accountSecurity = createAccountSecurityRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, credentials: context.credentials, mfa: context.mfa, passwordReset: context.passwordReset });
@@ -270,7 +273,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   context.scheduler.register({ name: INVITATION_JOB, intervalSeconds: 60, run: () => context.invitations.sendPending({ linkBase: `${issuer}/account/password/reset` }) });
   const accountSessions = createAccountSessionsRouter({ auth: accountAuth, renderer, sessions: context.sessions, tenantId: context.tenantId });
   provider.use(under(ACCOUNT_PATHS, accountSessions));
-  provider.use(under(/^\/interaction\//i, interactions));
+  provider.use(under(/^\/(interaction|federation)\//i, interactions));
 
   const handle = provider.callback();
   const slot = appSlots.get(server);

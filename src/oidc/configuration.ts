@@ -11,7 +11,7 @@ import type { Renderer } from '../views/render.ts';
 import type { SessionService } from '../services/sessions.ts';
 import { buildInteractionPolicy, createExtraTokenClaims, grantIdentityOf, grantStillEligible, type IdentityFlowDeps } from './identity.ts';
 import { requireMfaWhereConfigured } from './mfa-policy.ts';
-import { ACR_MFA, ACR_PASSWORD } from '../services/sign-in.ts';
+import { ACR_FEDERATED, ACR_MFA, ACR_PASSWORD } from '../services/sign-in.ts';
 import { applicationSessionCheck } from './sessions.ts';
 import { nativePostMethods } from './protocol.ts';
 import { localeOf } from '../views/i18n.ts';
@@ -104,7 +104,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       revocation_endpoint_auth_methods_supported: clientAuthMethods,
     },
     // OIDC Core §3.1.2.6: access_denied: password alone, or password and a second factor (amr ["pwd", "otp"]).
-    acrValues: [ACR_PASSWORD, ACR_MFA],
+    acrValues: [ACR_PASSWORD, ACR_MFA, ACR_FEDERATED],
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],

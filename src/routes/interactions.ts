@@ -19,6 +19,8 @@ import { parsePasskeyResponse } from '../services/passkeys.ts';
 
 /** Shown when a passkey assertion is refused, whatever the reason (unknown, wrong, cloned). */
 export const PASSKEY_FAILED = 'The passkey could not be verified. Try again.';
+import type { IdentityProviderService } from '../services/identity-providers.ts';
+import { FEDERATION_MESSAGES, type FederationService } from '../services/federation.ts';
 
 // One message for an unknown user, a wrong password and an inactive account, so the page never
 // tells whether an account exists (OWASP ASVS 5 V6.3.8 / NIST 800-63B rev 4 §3.2.2).
@@ -34,6 +36,10 @@ interface InteractionDeps {
   identitySelection: IdentitySelectionService;
   /** Account security: the password, second-factor and password-change steps. */
   signIn: SignInService;
+  identityProviders: IdentityProviderService;
+  federation: FederationService;
+  /** Gatehouse's issuer: the upstream providers' redirect URI is `{issuer}/federation/callback`. */
+  issuer: string;
 }
 
 const KIND_LABELS: Record<string, string> = { internal: 'Internal user', client: 'Client', supplier: 'Supplier' };
@@ -81,6 +87,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       username: extra.username ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : undefined),
       error: extra.error,
       forgotUrl: '/account/password/forgot',
+      providers: (await deps.identityProviders.forApplication(tenantId, String(interaction.params.client_id))).map((p) => ({ slug: p.slug, name: p.name, action: `/interaction/${interaction.uid}/federation/${p.slug}` })),
     });
   }
 
@@ -351,6 +358,93 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     params.set('prompt', 'login');
     ctx.status = 303;
     ctx.redirect(`/auth?${params.toString()}`);
+  });
+
+  // --- Sign-in through an upstream identity provider (services/federation.ts). ---
+
+  const callbackUri = `${deps.issuer}/federation/callback`;
+
+  async function refusedPage(ctx: Context, message: string, status = 400) {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = await renderer.render('error', { nonce: nonce(ctx), locale: localeOf(ctx), title: 'Sign-in refused', heading: 'Sign-in refused', message });
+  }
+
+  async function renderLink(ctx: Context, interaction: Details, error?: string) {
+    const pending = await deps.federation.pendingLink(tenantId, interaction.uid);
+    if (!pending) return renderLogin(ctx, interaction);
+    ctx.type = 'html';
+    ctx.body = await renderer.render('federation-link', {
+      nonce: nonce(ctx), locale: localeOf(ctx),
+      title: 'Link your account',
+      providerName: pending.providerName,
+      username: pending.username,
+      action: `/interaction/${interaction.uid}/federation-link`,
+      abortAction: `/interaction/${interaction.uid}/abort`,
+      error,
+    });
+  }
+
+  // The button on the sign-in page: a redirect to the upstream with state, nonce and PKCE.
+  router.post('/interaction/:uid/federation/:slug', async (ctx) => {
+    const interaction = await details(ctx);
+    await readForm(ctx);
+    if (interaction.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 400, 'This sign-in step is already complete.');
+    const provider = (await deps.identityProviders.forApplication(tenantId, String(interaction.params.client_id))).find((p) => p.slug === ctx.params.slug);
+    if (!provider) return refusedPage(ctx, FEDERATION_MESSAGES.unavailable, 404);
+    let location: string;
+    try {
+      location = await deps.federation.start(tenantId, { uid: interaction.uid, provider, redirectUri: callbackUri });
+    } catch {
+      return refusedPage(ctx, FEDERATION_MESSAGES.failed, 502);
+    }
+    ctx.status = 303;
+    ctx.redirect(location);
+  });
+
+  // The upstream's redirect URI, the same for every interaction: the interaction cookie is sent
+  // only under /interaction/{uid}, so the answer is passed on there, where it is checked.
+  router.get('/federation/callback', async (ctx) => {
+    const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
+    const uid = await deps.federation.peekState(tenantId, state);
+    if (!uid) return refusedPage(ctx, FEDERATION_MESSAGES.failed);
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${encodeURIComponent(uid)}/federation-return?${ctx.querystring}`);
+  });
+
+  router.get('/interaction/:uid/federation-return', async (ctx) => {
+    const interaction = await details(ctx);
+    const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
+    // Single use, and bound to this browser's interaction (RFC 6749 §10.12, CSRF).
+    const pending = await deps.federation.takeState(tenantId, state);
+    if (!pending || pending.uid !== interaction.uid || interaction.prompt.name !== 'login') return refusedPage(ctx, FEDERATION_MESSAGES.failed);
+    const request = { ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
+    const result = await deps.federation.complete(tenantId, { pending, state, callbackUrl: new URL(`${callbackUri}?${ctx.querystring}`), redirectUri: callbackUri, clientId: String(interaction.params.client_id), ...request });
+    if (result.kind === 'refused') {
+      await audit.record({ tenantId, action: 'user.sign_in', result: 'failure', actorType: 'anonymous', targetType: 'user', targetId: result.userId ?? null, ...request, details: { reason: result.reason, providerId: pending.providerId, clientId: interaction.params.client_id } });
+      return refusedPage(ctx, result.message);
+    }
+    if (result.kind === 'link_required') return renderLink(ctx, interaction);
+    return respond(ctx, interaction, result.outcome);
+  });
+
+  router.get('/interaction/:uid/federation-link', async (ctx) => renderLink(ctx, await details(ctx)));
+
+  // The existing user's password proves the account before the upstream account is linked.
+  router.post('/interaction/:uid/federation-link', async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 400, 'This sign-in step is already complete.');
+    const form = await readForm(ctx);
+    const pending = await deps.federation.pendingLink(tenantId, interaction.uid);
+    if (!pending) return renderLogin(ctx, interaction);
+    const outcome = await deps.federation.confirmLink(tenantId, { uid: interaction.uid, password: form.get('password') ?? '', ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
+    if (!outcome) return renderLogin(ctx, interaction);
+    if (outcome.kind === 'failed' && outcome.reason === 'password') {
+      await audit.record({ tenantId, action: 'user.sign_in', result: 'failure', actorType: 'anonymous', targetType: 'user', targetId: pending.userId, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: { reason: 'password', linking: pending.providerId, clientId: interaction.params.client_id } });
+      ctx.status = 401;
+      return renderLink(ctx, interaction, 'The password is not correct.');
+    }
+    return respond(ctx, interaction, outcome, pending.username);
   });
 
   router.post('/interaction/:uid/abort', async (ctx) => {

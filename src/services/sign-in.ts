@@ -30,6 +30,8 @@ export type SignInStep = 'totp' | 'enroll_totp' | 'change_password';
 /** Authentication context class references (OIDC Core §2 `acr`). */
 export const ACR_PASSWORD = 'urn:gatehouse:pwd';
 export const ACR_MFA = 'urn:gatehouse:mfa';
+/** Signed in through an upstream identity provider, without a second factor at Gatehouse. */
+export const ACR_FEDERATED = 'urn:gatehouse:fed';
 
 export type FailureReason = 'unknown' | 'password' | 'locked' | 'inactive' | 'ip_throttled' | 'passkey' | 'passkey_cloned';
 
@@ -115,14 +117,14 @@ export function createSignInService(deps: {
       if ((await deps.mfa.enabled(tenantId, progress.userId)) || (await deps.passkeys.count(tenantId, progress.userId)) > 0) return step(tenantId, uid, { ...progress, step: 'totp' });
       if (await deps.policies.mfaRequired(tenantId, progress.userId, progress.clientId, policy)) return step(tenantId, uid, { ...progress, step: 'enroll_totp' });
     }
-    // The password rules apply to sign-ins that used the password.
+    // The password rules apply to sign-ins that used the password (not a passkey or an upstream provider).
     if (progress.amr.includes('pwd') && mustChangePassword(row, policy)) return step(tenantId, uid, { ...progress, step: 'change_password', expired: !row.password_change_required });
     await deps.lockout.recordSuccess(tenantId, progress.userId);
     await save(tenantId, uid, { ...progress, step: 'done' });
     return done(progress);
   }
 
-  const done = (progress: Pick<Progress, 'userId' | 'amr'>): SignInOutcome => ({ kind: 'done', userId: progress.userId, amr: progress.amr, acr: isMultiFactor(progress.amr) ? ACR_MFA : ACR_PASSWORD });
+  const done = (progress: Pick<Progress, 'userId' | 'amr'>): SignInOutcome => ({ kind: 'done', userId: progress.userId, amr: progress.amr, acr: isMultiFactor(progress.amr) ? ACR_MFA : progress.amr.includes('pwd') ? ACR_PASSWORD : ACR_FEDERATED });
 
   async function step(tenantId: string, uid: string, progress: Progress & { step: SignInStep }): Promise<SignInOutcome> {
     await save(tenantId, uid, progress);
@@ -179,7 +181,20 @@ export function createSignInService(deps: {
       return done(progress) as Extract<SignInOutcome, { kind: 'done' }>;
     },
 
-    async password(tenantId: string, input: { uid: string; login: string; password: string; clientId?: string; ip: string; userAgent: string | null }): Promise<SignInOutcome> {
+    /**
+     * The first factor was an upstream identity provider (services/federation.ts): the account's
+     * lock and status apply, then the same steps as after a password (amr "fed", RFC 8176 §2).
+     */
+    async federated(tenantId: string, input: { uid: string; userId: string; clientId?: string }): Promise<SignInOutcome> {
+      const row = await security.securityRow(tenantId, input.userId);
+      if (!row) return { kind: 'failed', reason: 'unknown' };
+      if (await deps.lockout.isLocked(row)) return { kind: 'failed', reason: 'locked', userId: input.userId };
+      if (row.status !== 'active') return { kind: 'failed', reason: 'inactive', userId: input.userId };
+      return advance(tenantId, input.uid, { userId: input.userId, amr: ['fed'], ...(input.clientId ? { clientId: input.clientId } : {}) });
+    },
+
+    /** `extraAmr`: methods already used in this sign-in (e.g. "fed" when the password links an upstream account). */
+    async password(tenantId: string, input: { uid: string; login: string; password: string; clientId?: string; ip: string; userAgent: string | null; extraAmr?: string[] }): Promise<SignInOutcome> {
       const policy = await deps.policies.get(tenantId);
       // The address's attempt is taken before anything is checked; past the limit nothing is.
       const retryAfter = await deps.lockout.reserveIpAttempt(tenantId, input.ip, policy);
@@ -218,7 +233,7 @@ export function createSignInService(deps: {
         // An imported or older hash becomes argon2id with today's parameters; the cycle stays.
         await security.replaceHash(tenantId, user.id, await deps.passwords.hash(input.password));
       }
-      return advance(tenantId, input.uid, { userId: user.id, amr: ['pwd'], ...(input.clientId ? { clientId: input.clientId } : {}) });
+      return advance(tenantId, input.uid, { userId: user.id, amr: [...(input.extraAmr ?? []), 'pwd'], ...(input.clientId ? { clientId: input.clientId } : {}) });
     },
 
     /**

@@ -22,6 +22,7 @@ import { sessionRoutes } from './sessions.ts';
 import { accessEvaluationRoutes, authzenMetadata } from './access-evaluation.ts';
 import { webhookPayloadDocs, webhookRoutes } from './webhooks.ts';
 import { scimRoutes } from './scim.ts';
+import { identityProviderRoutes } from './identity-providers.ts';
 
 export type ApiServices = GatehouseContext & { issuer: string };
 
@@ -71,6 +72,7 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
     accessEvaluationRoutes,
     webhookRoutes,
     scimRoutes,
+    identityProviderRoutes,
   ];
   for (const module of modules) routes.push(...module(services));
   routes.push(...metaRoutes(() => routes, services));

@@ -1,0 +1,164 @@
+import type { Knex } from 'knex';
+
+export interface ClaimMapping {
+  username: string;
+  email: string;
+  name: string;
+  groups?: string;
+}
+
+export interface IdentityProvider {
+  id: string;
+  tenantId: string;
+  slug: string;
+  name: string;
+  protocol: 'oidc' | 'github';
+  issuer: string;
+  clientId: string;
+  /** Sealed with services/secrets.ts encrypt(); never leaves the service in clear except to the token request. */
+  clientSecretEncrypted: string | null;
+  scopes: string[];
+  claimMapping: ClaimMapping;
+  identityKind: string;
+  defaultRoleIds: string[];
+  enabled: boolean;
+}
+
+interface ProviderRow {
+  id: string;
+  tenant_id: string;
+  slug: string;
+  name: string;
+  protocol: 'oidc' | 'github';
+  issuer: string;
+  client_id: string;
+  client_secret_encrypted: string | null;
+  scopes: string[] | string;
+  claim_mapping: ClaimMapping | string;
+  identity_kind: string;
+  enabled: boolean;
+}
+
+export interface FederatedLink {
+  id: string;
+  providerId: string;
+  providerName: string;
+  subject: string;
+  userId: string;
+  email: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+const json = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+
+function toProvider(row: ProviderRow, roleIds: string[]): IdentityProvider {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    slug: row.slug,
+    name: row.name,
+    protocol: row.protocol,
+    issuer: row.issuer,
+    clientId: row.client_id,
+    clientSecretEncrypted: row.client_secret_encrypted,
+    scopes: json(row.scopes),
+    claimMapping: json(row.claim_mapping),
+    identityKind: row.identity_kind,
+    defaultRoleIds: roleIds,
+    enabled: row.enabled,
+  };
+}
+
+export function createIdentityProviderQueries(knex: Knex) {
+  async function withRoles(rows: ProviderRow[], db: Knex | Knex.Transaction = knex): Promise<IdentityProvider[]> {
+    if (!rows.length) return [];
+    const roles: { provider_id: string; role_id: string }[] = await db('identity_provider_roles').whereIn('provider_id', rows.map((r) => r.id)).orderBy('role_id');
+    return rows.map((row) => toProvider(row, roles.filter((r) => r.provider_id === row.id).map((r) => r.role_id)));
+  }
+
+  return {
+    async list(tenantId: string): Promise<IdentityProvider[]> {
+      return withRoles(await knex<ProviderRow>('identity_providers').where({ tenant_id: tenantId }).orderBy('slug'));
+    },
+    async find(tenantId: string, id: string, db: Knex | Knex.Transaction = knex): Promise<IdentityProvider | undefined> {
+      const row = await db<ProviderRow>('identity_providers').where({ tenant_id: tenantId, id }).first();
+      return row ? (await withRoles([row], db))[0] : undefined;
+    },
+    async findBySlug(tenantId: string, slug: string): Promise<IdentityProvider | undefined> {
+      const row = await knex<ProviderRow>('identity_providers').where({ tenant_id: tenantId, slug }).first();
+      return row ? (await withRoles([row]))[0] : undefined;
+    },
+    async save(provider: IdentityProvider, trx: Knex.Transaction): Promise<void> {
+      const row = {
+        id: provider.id,
+        tenant_id: provider.tenantId,
+        slug: provider.slug,
+        name: provider.name,
+        protocol: provider.protocol,
+        issuer: provider.issuer,
+        client_id: provider.clientId,
+        client_secret_encrypted: provider.clientSecretEncrypted,
+        scopes: JSON.stringify(provider.scopes),
+        claim_mapping: JSON.stringify(provider.claimMapping),
+        identity_kind: provider.identityKind,
+        enabled: provider.enabled,
+        updated_at: new Date(),
+      };
+      await trx('identity_providers').insert(row).onConflict('id').merge();
+      await trx('identity_provider_roles').where({ provider_id: provider.id }).delete();
+      if (provider.defaultRoleIds.length) await trx('identity_provider_roles').insert(provider.defaultRoleIds.map((roleId) => ({ provider_id: provider.id, role_id: roleId })));
+    },
+    async remove(tenantId: string, id: string, trx: Knex.Transaction): Promise<boolean> {
+      return (await trx('identity_providers').where({ tenant_id: tenantId, id }).delete()) > 0;
+    },
+    /** The enabled providers an application shows, in its order. */
+    async forApplication(tenantId: string, applicationId: string, enabledOnly: boolean): Promise<IdentityProvider[]> {
+      const query = knex<ProviderRow>('identity_providers as p')
+        .join('application_identity_providers as ap', 'ap.provider_id', 'p.id')
+        .where({ 'p.tenant_id': tenantId, 'ap.application_id': applicationId })
+        .orderBy([{ column: 'ap.position' }, { column: 'p.slug' }])
+        .select('p.*');
+      if (enabledOnly) query.andWhere('p.enabled', true);
+      return withRoles((await query) as ProviderRow[]);
+    },
+    async setForApplication(applicationId: string, providerIds: string[], trx: Knex.Transaction): Promise<void> {
+      await trx('application_identity_providers').where({ application_id: applicationId }).delete();
+      if (providerIds.length) await trx('application_identity_providers').insert(providerIds.map((providerId, position) => ({ application_id: applicationId, provider_id: providerId, position })));
+    },
+    async findLink(providerId: string, subject: string): Promise<FederatedLink | undefined> {
+      const row = await knex('federated_links as l').join('identity_providers as p', 'p.id', 'l.provider_id').where({ 'l.provider_id': providerId, 'l.subject': subject }).first('l.*', 'p.name as provider_name');
+      return row ? toLink(row) : undefined;
+    },
+    async linksOf(tenantId: string, userId: string): Promise<FederatedLink[]> {
+      const rows = await knex('federated_links as l').join('identity_providers as p', 'p.id', 'l.provider_id').where({ 'l.tenant_id': tenantId, 'l.user_id': userId }).orderBy('l.created_at').select('l.*', 'p.name as provider_name');
+      return rows.map(toLink);
+    },
+    async insertLink(link: { id: string; tenantId: string; providerId: string; subject: string; userId: string; email: string | null }, trx: Knex | Knex.Transaction = knex): Promise<void> {
+      await trx('federated_links').insert({ id: link.id, tenant_id: link.tenantId, provider_id: link.providerId, subject: link.subject, user_id: link.userId, email: link.email, last_used_at: new Date() });
+    },
+    async touchLink(id: string): Promise<void> {
+      await knex('federated_links').where({ id }).update({ last_used_at: new Date() });
+    },
+    async removeLink(tenantId: string, userId: string, id: string): Promise<FederatedLink | undefined> {
+      const [row] = await knex('federated_links').where({ tenant_id: tenantId, user_id: userId, id }).delete().returning('*');
+      return row ? toLink({ ...row, provider_name: '' }) : undefined;
+    },
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function toLink(row: any): FederatedLink {
+  return {
+    id: row.id,
+    providerId: row.provider_id,
+    providerName: row.provider_name,
+    subject: row.subject,
+    userId: row.user_id,
+    email: row.email ?? null,
+    createdAt: new Date(row.created_at),
+    lastUsedAt: row.last_used_at ? new Date(row.last_used_at) : null,
+  };
+}
+
+export type IdentityProviderQueries = ReturnType<typeof createIdentityProviderQueries>;

@@ -1,0 +1,216 @@
+// Upstream identity providers: OpenID Connect providers (and GitHub's OAuth 2.0) whose users may
+// sign in to Gatehouse, with the claim mapping and defaults used to provision a new user, and the
+// providers each application offers on its sign-in page. Client secrets are sealed at rest
+// (AES-256-GCM, services/secrets.ts) and never returned by the API.
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { createIdentityProviderQueries, type FederatedLink, type IdentityProvider } from '../queries/identity-providers.ts';
+import { createRoleQueries } from '../queries/roles.ts';
+import type { Actor } from './actor.ts';
+import type { AuditService } from './audit.ts';
+import { AppError } from './errors.ts';
+import { assertGrantable, parseWith, type ChangeRequest } from './roles.ts';
+import { decrypt, encrypt } from './secrets.ts';
+import { assertUserIdentityKind } from './users.ts';
+
+export type { FederatedLink, IdentityProvider };
+
+const claimName = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_:.\-/]+$/, 'a claim name');
+export const claimMappingSchema = z.object({
+  username: claimName.default('preferred_username'),
+  email: claimName.default('email'),
+  name: claimName.default('name'),
+  groups: claimName.optional(),
+}).strict();
+
+/** Scope tokens, RFC 6749 §3.3. */
+const scopeSchema = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scopes are space-free printable ASCII (RFC 6749 §3.3)');
+
+export const PRESETS = ['google', 'entra', 'github', 'custom'] as const;
+
+const baseFields = {
+  slug: z.string().trim().min(1).max(40).regex(/^[a-z0-9][a-z0-9-]*$/, 'slug: lower-case letters, digits and -'),
+  name: z.string().trim().min(1).max(100),
+  clientId: z.string().trim().min(1).max(500),
+  clientSecret: z.string().min(1).max(2000).optional(),
+  scopes: z.array(scopeSchema).min(1).max(50).optional(),
+  claimMapping: claimMappingSchema.partial().optional(),
+  identityKind: z.string().trim().min(1).max(40).default('internal'),
+  defaultRoleIds: z.array(z.guid()).max(50).default([]),
+  enabled: z.boolean().default(true),
+};
+
+export const newProviderSchema = z.object({
+  preset: z.enum(PRESETS).default('custom'),
+  /** Entra ID: the directory (tenant) id or verified domain; the issuer is tenant-specific. */
+  entraTenant: z.string().trim().regex(/^[A-Za-z0-9.-]{1,100}$/, 'entraTenant: a tenant id (GUID) or domain').optional(),
+  /** Required for "custom": the issuer identifier (OIDC Discovery §4); for "github", a GitHub Enterprise Server URL. */
+  issuer: z.url().max(500).optional(),
+  ...baseFields,
+}).strict();
+
+export const providerPatchSchema = z.object({
+  name: baseFields.name.optional(),
+  issuer: z.url().max(500).optional(),
+  clientId: baseFields.clientId.optional(),
+  clientSecret: baseFields.clientSecret,
+  scopes: baseFields.scopes,
+  claimMapping: baseFields.claimMapping,
+  identityKind: z.string().trim().min(1).max(40).optional(),
+  defaultRoleIds: z.array(z.guid()).max(50).optional(),
+  enabled: z.boolean().optional(),
+}).strict();
+
+export type NewProviderInput = z.input<typeof newProviderSchema>;
+export type ProviderPatch = z.input<typeof providerPatchSchema>;
+
+/**
+ * What a preset fills in. GitHub is an OAuth 2.0 provider, not OpenID Connect: it issues no ID
+ * token and has no discovery document, so the user is read from its REST API with the access
+ * token (GET /user, and GET /user/emails for a verified primary address).
+ */
+function presetValues(value: z.infer<typeof newProviderSchema>): Pick<IdentityProvider, 'protocol' | 'issuer' | 'scopes'> & { claimMapping: z.infer<typeof claimMappingSchema> } {
+  switch (value.preset) {
+    case 'google':
+      return { protocol: 'oidc', issuer: 'https://accounts.google.com', scopes: ['openid', 'email', 'profile'], claimMapping: { username: 'email', email: 'email', name: 'name' } };
+    case 'entra': {
+      if (!value.entraTenant) throw new AppError('identity_provider.invalid', 400, 'entraTenant: the Entra ID directory (tenant) id is required for the "entra" preset');
+      // A tenant-specific issuer: "common" or "organizations" would accept any directory's users.
+      if (['common', 'organizations', 'consumers'].includes(value.entraTenant.toLowerCase())) throw new AppError('identity_provider.invalid', 400, 'entraTenant: use your directory id, not a multi-tenant alias');
+      return { protocol: 'oidc', issuer: `https://login.microsoftonline.com/${value.entraTenant}/v2.0`, scopes: ['openid', 'email', 'profile'], claimMapping: { username: 'preferred_username', email: 'email', name: 'name', groups: 'groups' } };
+    }
+    case 'github':
+      // `issuer`: a GitHub Enterprise Server's URL instead of github.com.
+      return { protocol: 'github', issuer: value.issuer ?? 'https://github.com', scopes: ['read:user', 'user:email'], claimMapping: { username: 'login', email: 'email', name: 'name' } };
+    default:
+      if (!value.issuer) throw new AppError('identity_provider.invalid', 400, 'issuer: required for a custom provider');
+      return { protocol: 'oidc', issuer: value.issuer, scopes: ['openid', 'email', 'profile'], claimMapping: claimMappingSchema.parse({}) };
+  }
+}
+
+export function createIdentityProviderService(deps: { knex: Knex; audit: AuditService; encryptionKey: Buffer }) {
+  const queries = createIdentityProviderQueries(deps.knex);
+  const roleQueries = createRoleQueries(deps.knex);
+
+  /** What the audit log may show of a provider: never the secret. */
+  const snapshot = (p: IdentityProvider) => ({ slug: p.slug, name: p.name, protocol: p.protocol, issuer: p.issuer, clientId: p.clientId, hasClientSecret: p.clientSecretEncrypted !== null, scopes: p.scopes, claimMapping: p.claimMapping, identityKind: p.identityKind, defaultRoleIds: p.defaultRoleIds, enabled: p.enabled });
+
+  /** Default roles are grants to every user the provider creates: the granter must hold them (ASVS 5 V8.2). */
+  async function checkDefaults(trx: Knex.Transaction, by: ChangeRequest, provider: IdentityProvider, before?: IdentityProvider) {
+    await assertUserIdentityKind(trx, by.tenantId, provider.identityKind);
+    const roles = await roleQueries.findByIds(by.tenantId, provider.defaultRoleIds, trx);
+    const missing = provider.defaultRoleIds.filter((id) => !roles.some((r) => r.id === id));
+    if (missing.length) throw new AppError('role.not_found', 404, `role not found: ${missing.join(', ')}`);
+    for (const role of roles) {
+      if (before?.defaultRoleIds.includes(role.id)) continue;
+      assertGrantable(by, role.permissions, `role "${role.name}" to every user this provider creates`);
+    }
+  }
+
+  return {
+    list: (tenantId: string) => queries.list(tenantId),
+    find: (tenantId: string, id: string) => queries.find(tenantId, id),
+    findBySlug: (tenantId: string, slug: string) => queries.findBySlug(tenantId, slug),
+    forApplication: (tenantId: string, applicationId: string) => queries.forApplication(tenantId, applicationId, true),
+    /** The client secret in clear, for the token request only. */
+    clientSecret: (provider: IdentityProvider): string | undefined => (provider.clientSecretEncrypted ? decrypt(deps.encryptionKey, provider.clientSecretEncrypted) : undefined),
+
+    async create(input: NewProviderInput, by: ChangeRequest): Promise<IdentityProvider> {
+      const value = parseWith(newProviderSchema, input, 'identity_provider.invalid');
+      const preset = presetValues(value);
+      const provider: IdentityProvider = {
+        id: randomUUID(),
+        tenantId: by.tenantId,
+        slug: value.slug,
+        name: value.name,
+        protocol: preset.protocol,
+        issuer: preset.issuer,
+        clientId: value.clientId,
+        clientSecretEncrypted: value.clientSecret ? encrypt(deps.encryptionKey, value.clientSecret) : null,
+        scopes: value.scopes ?? preset.scopes,
+        claimMapping: { ...preset.claimMapping, ...value.claimMapping },
+        identityKind: value.identityKind,
+        defaultRoleIds: [...new Set(value.defaultRoleIds)],
+        enabled: value.enabled,
+      };
+      if (provider.protocol === 'oidc' && !provider.scopes.includes('openid')) throw new AppError('identity_provider.invalid', 400, 'scopes: an OpenID Connect provider needs the "openid" scope');
+      await deps.knex.transaction(async (trx) => {
+        await checkDefaults(trx, by, provider);
+        if (await trx('identity_providers').where({ tenant_id: by.tenantId, slug: provider.slug }).first('id')) throw new AppError('identity_provider.slug_taken', 409, `an identity provider "${provider.slug}" exists already`);
+        await queries.save(provider, trx);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'identity_provider.created', ...by.actor, targetType: 'identity_provider', targetId: provider.id, details: { after: snapshot(provider) } }, trx);
+      });
+      return provider;
+    },
+
+    async update(id: string, patch: ProviderPatch, by: ChangeRequest): Promise<IdentityProvider> {
+      const value = parseWith(providerPatchSchema, patch, 'identity_provider.invalid');
+      return deps.knex.transaction(async (trx) => {
+        const before = await queries.find(by.tenantId, id, trx);
+        if (!before) throw new AppError('identity_provider.not_found', 404, 'identity provider not found');
+        const after: IdentityProvider = {
+          ...before,
+          ...(value.name !== undefined ? { name: value.name } : {}),
+          ...(value.issuer !== undefined && before.protocol === 'oidc' ? { issuer: value.issuer } : {}),
+          ...(value.clientId !== undefined ? { clientId: value.clientId } : {}),
+          ...(value.clientSecret !== undefined ? { clientSecretEncrypted: encrypt(deps.encryptionKey, value.clientSecret) } : {}),
+          ...(value.scopes !== undefined ? { scopes: value.scopes } : {}),
+          ...(value.claimMapping !== undefined ? { claimMapping: { ...before.claimMapping, ...value.claimMapping } } : {}),
+          ...(value.identityKind !== undefined ? { identityKind: value.identityKind } : {}),
+          ...(value.defaultRoleIds !== undefined ? { defaultRoleIds: [...new Set(value.defaultRoleIds)] } : {}),
+          ...(value.enabled !== undefined ? { enabled: value.enabled } : {}),
+        };
+        await checkDefaults(trx, by, after, after.identityKind === before.identityKind ? before : undefined);
+        await queries.save(after, trx);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'identity_provider.updated', ...by.actor, targetType: 'identity_provider', targetId: id, details: { before: snapshot(before), after: snapshot(after) } }, trx);
+        return after;
+      });
+    },
+
+    async remove(id: string, by: ChangeRequest): Promise<void> {
+      await deps.knex.transaction(async (trx) => {
+        const before = await queries.find(by.tenantId, id, trx);
+        if (!before) throw new AppError('identity_provider.not_found', 404, 'identity provider not found');
+        await queries.remove(by.tenantId, id, trx);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'identity_provider.deleted', ...by.actor, targetType: 'identity_provider', targetId: id, details: { before: snapshot(before) } }, trx);
+      });
+    },
+
+    /** The providers an application offers on its sign-in page, in the given order. */
+    async setForApplication(applicationId: string, providerIds: string[], by: ChangeRequest): Promise<IdentityProvider[]> {
+      const ids = [...new Set(providerIds)];
+      await deps.knex.transaction(async (trx) => {
+        const app = await trx('applications').where({ id: applicationId, tenant_id: by.tenantId }).first('id');
+        if (!app) throw new AppError('application.not_found', 404, 'application not found');
+        const found: { id: string }[] = ids.length ? await trx('identity_providers').where({ tenant_id: by.tenantId }).whereIn('id', ids).select('id') : [];
+        const missing = ids.filter((id) => !found.some((f) => f.id === id));
+        if (missing.length) throw new AppError('identity_provider.not_found', 404, `identity provider not found: ${missing.join(', ')}`);
+        const before: { provider_id: string }[] = await trx('application_identity_providers').where({ application_id: applicationId }).orderBy('position').select('provider_id');
+        await queries.setForApplication(applicationId, ids, trx);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'application.identity_providers_set', ...by.actor, targetType: 'application', targetId: applicationId, details: { before: before.map((b) => b.provider_id), after: ids } }, trx);
+      });
+      return queries.forApplication(by.tenantId, applicationId, false);
+    },
+    applicationProviders: (tenantId: string, applicationId: string) => queries.forApplication(tenantId, applicationId, false),
+
+    linksOf: (tenantId: string, userId: string) => queries.linksOf(tenantId, userId),
+    findLink: (providerId: string, subject: string) => queries.findLink(providerId, subject),
+    touchLink: (id: string) => queries.touchLink(id),
+
+    async link(tenantId: string, input: { providerId: string; subject: string; userId: string; email: string | null }, actor: Actor, trx?: Knex.Transaction): Promise<void> {
+      const id = randomUUID();
+      await queries.insertLink({ id, tenantId, ...input }, trx);
+      await deps.audit.record({ tenantId, action: 'user.federated_link_added', ...actor, targetType: 'user', targetId: input.userId, details: { linkId: id, providerId: input.providerId } }, trx);
+    },
+
+    async unlink(tenantId: string, userId: string, linkId: string, actor: Actor): Promise<boolean> {
+      const removed = await queries.removeLink(tenantId, userId, linkId);
+      if (!removed) return false;
+      await deps.audit.record({ tenantId, action: 'user.federated_link_removed', ...actor, targetType: 'user', targetId: userId, details: { linkId, providerId: removed.providerId } });
+      return true;
+    },
+  };
+}
+
+export type IdentityProviderService = ReturnType<typeof createIdentityProviderService>;
