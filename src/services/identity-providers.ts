@@ -10,7 +10,8 @@ import { createRoleQueries } from '../queries/roles.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
-import { assertGrantable, parseWith, type ChangeRequest } from './roles.ts';
+import { assertMayGrantRoles } from './administration.ts';
+import { parseWith, type ChangeRequest } from './roles.ts';
 import { decrypt, encrypt } from './secrets.ts';
 import { assertUserIdentityKind } from './users.ts';
 
@@ -102,10 +103,10 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
     const roles = await roleQueries.findByIds(by.tenantId, provider.defaultRoleIds, trx);
     const missing = provider.defaultRoleIds.filter((id) => !roles.some((r) => r.id === id));
     if (missing.length) throw new AppError('role.not_found', 404, `role not found: ${missing.join(', ')}`);
-    for (const role of roles) {
-      if (before?.defaultRoleIds.includes(role.id)) continue;
-      assertGrantable(by, role.permissions, `role "${role.name}" to every user this provider creates`);
-    }
+    // The administration guard's role rule: only an Admin grants Admin, a delegated
+    // administrator grants the roles it may assign or whose permissions it holds.
+    const added = roles.filter((role) => !before?.defaultRoleIds.includes(role.id));
+    assertMayGrantRoles(by, added, 'these roles to every user this provider creates');
   }
 
   return {

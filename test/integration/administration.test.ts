@@ -435,6 +435,7 @@ describe(`administration model (${storageMode})`, function () {
       const plainGroup = await gh.context.groups.create({ name: uniqueName('g') }, { tenantId: tenantId(), actor: SYSTEM_ACTOR, granter: 'system' });
       await gh.context.groups.addMembers(plainGroup.id, [subject.identityId], { tenantId: tenantId(), actor: SYSTEM_ACTOR, granter: 'system' });
       const heldRole = await roleWith([]);
+      const provider = await gh.context.identityProviders.create({ preset: 'google', slug: `p${randomUUID().slice(0, 8)}`, name: 'Upstream', clientId: 'client' }, { tenantId: tenantId(), actor: SYSTEM_ACTOR, granter: 'system' });
       const redirectUri = 'http://127.0.0.1:9/cb';
       const adminApp = (await gh.context.applications.create({ name: uniqueName('adm'), type: 'web', redirectUris: [redirectUri], adminApiClient: true }, SYSTEM_ACTOR)).application.id;
       const plainApp = (await gh.context.applications.create({ name: uniqueName('app'), type: 'web', redirectUris: [redirectUri] }, SYSTEM_ACTOR)).application.id;
@@ -524,6 +525,11 @@ describe(`administration model (${storageMode})`, function () {
         'PUT /scim/v2/Groups/:id': { path: `/scim/v2/Groups/${group.id}`, body: { schemas: [SCIM_GROUP], displayName: group.name, members: [{ value: plain.id }] }, scim: true },
         'PATCH /scim/v2/Groups/:id': { path: `/scim/v2/Groups/${group.id}`, body: { schemas: [SCIM_PATCH], Operations: [{ op: 'add', path: 'members', value: [{ value: plain.id }] }] }, scim: true },
         'DELETE /scim/v2/Groups/:id': 'no subject or grant',
+        // A provider's default roles are granted to every user it provisions.
+        'POST /identity-providers': { path: '/identity-providers', body: { preset: 'google', slug: `g${randomUUID().slice(0, 8)}`, name: 'Google', clientId: 'client', defaultRoleIds: [extraRole] } },
+        'PATCH /identity-providers/:id': { path: `/identity-providers/${provider.id}`, body: { defaultRoleIds: [extraRole] } },
+        'DELETE /identity-providers/:id': 'no subject or grant',
+        'PUT /applications/:id/identity-providers': 'no subject or grant',
       };
       try {
         const served = writeRoutes().map((r) => `${r.method.toUpperCase()} ${r.path}`);
