@@ -14,8 +14,8 @@ describe('the console client', function () {
   this.timeout(120_000);
   let gh: TestGatehouse;
 
-  // No reuse grace: a rotated refresh token is refused at once.
-  before(async () => (gh = await startTestGatehouse({ GATEHOUSE_REFRESH_REUSE_GRACE: '0' })));
+  // Strict reuse detection (the default): a rotated refresh token is refused at once.
+  before(async () => (gh = await startTestGatehouse()));
   after(async () => gh?.close());
 
   it('is created at start as a public client redirecting to /console/callback, out of reach of the API', async () => {
