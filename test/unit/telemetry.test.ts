@@ -11,8 +11,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 describe('metrics names and settings', () => {
   const registered = () => new Set(enableMetrics().getMetricsAsArray().map((metric) => metric.name));
 
-  it('the README lists exactly the gatehouse_* metrics that are registered', async () => {
-    const readme = await readFile(`${ROOT}README.md`, 'utf8');
+  it('the operator guide lists exactly the gatehouse_* metrics that are registered', async () => {
+    const readme = await readFile(`${ROOT}docs/operator-guide.md`, 'utf8');
     const listed = new Set([...readme.matchAll(/^\| `(gatehouse_\w+)` \|/gm)].map((m) => m[1]!));
     const names = [...registered()].filter((name) => name.startsWith('gatehouse_'));
     assert.deepEqual([...listed].sort(), names.sort());
