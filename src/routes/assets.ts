@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
+import { packagePath } from '../config/paths.ts';
 
 export const ASSET_PATHS = { webauthn: '/assets/simplewebauthn-browser.js', passkeys: '/assets/passkeys.js' } as const;
 
@@ -15,7 +15,7 @@ export function createAssetsRouter(): Router {
   const bundle = path.join(path.dirname(require.resolve('@simplewebauthn/browser')), '..', 'dist/bundle/index.umd.min.js');
   const scripts: Record<string, Buffer> = {
     [ASSET_PATHS.webauthn]: readFileSync(bundle),
-    [ASSET_PATHS.passkeys]: readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../views/assets/passkeys.js')),
+    [ASSET_PATHS.passkeys]: readFileSync(packagePath('views/assets/passkeys.js')),
   };
   const router = new Router();
   for (const [route, body] of Object.entries(scripts)) {

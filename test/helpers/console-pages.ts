@@ -34,7 +34,7 @@ export class ConsolePage {
     await this.page.goto(`${this.baseUrl}/console/`);
     await this.page.getByLabel('Username or email').fill(username);
     await this.page.getByLabel('Password').fill(password);
-    await this.page.getByRole('button', { name: 'Sign in' }).click();
+    await this.page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await this.page.waitForURL(/\/console\/(\?|$)/);
     await this.page.getByRole('heading', { level: 1 }).waitFor();
   }
