@@ -17,6 +17,7 @@ import type { AuthorizationService } from './authorization.ts';
 import type { IdentityProvider, IdentityProviderService } from './identity-providers.ts';
 import type { SignInOutcome, SignInService } from './sign-in.ts';
 import { usernameSchema, type UserService } from './users.ts';
+import { opaqueKey } from './secrets.ts';
 
 /** State, nonce and verifier of one redirect to the upstream: single use, short-lived. */
 const STATE_TTL_SECONDS = 10 * 60;
@@ -95,7 +96,7 @@ export function createFederationService(deps: {
   const userQueries = createUserQueries(deps.knex);
   const configs = new Map<string, { at: number; config: Promise<client.Configuration> }>();
   const stateKey = (tenantId: string, state: string) => `federation:state:${tenantId}:${state}`;
-  const pendingKey = (tenantId: string, uid: string) => `federation:link:${tenantId}:${uid}`;
+  const pendingKey = (tenantId: string, uid: string) => `federation:link:${tenantId}:${opaqueKey(uid)}`;
 
   /** The provider's client configuration (discovery cached for ten minutes per provider version). */
   function configuration(provider: IdentityProvider): Promise<client.Configuration> {

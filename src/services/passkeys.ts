@@ -30,6 +30,7 @@ import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
 import type { UserEvents } from './user-events.ts';
+import { opaqueKey } from './secrets.ts';
 
 export interface PasskeySettings {
   /** The relying-party id: the issuer's host name unless configured. */
@@ -108,7 +109,7 @@ export function createPasskeyService(deps: { knex: Knex; store: KeyValueStore; a
   const now = deps.now ?? (() => new Date());
   const table = () => knex<PasskeyRow>('user_passkeys');
   const regKey = (tenantId: string, userId: string) => `passkey:reg:${tenantId}:${userId}`;
-  const authKey = (tenantId: string, key: string) => `passkey:auth:${tenantId}:${key}`;
+  const authKey = (tenantId: string, key: string) => `passkey:auth:${tenantId}:${opaqueKey(key)}`;
   const cleanName = (name: string) => name.replace(/\s+/g, ' ').trim().slice(0, PASSKEY_NAME_MAX);
 
   async function announce(tenantId: string, userId: string, change: 'added' | 'removed'): Promise<void> {

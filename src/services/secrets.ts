@@ -1,7 +1,7 @@
 // GATEHOUSE_SECRET is the root of every key Gatehouse derives: cookie signing keys, the key that
 // encrypts signing keys at rest, and the HMAC key for client secrets and access keys. HKDF
 // (RFC 5869) keeps the derived keys independent of each other.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -87,4 +87,13 @@ export function keyedHashMatches(key: Buffer, value: string, expected: string): 
 
 export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
+}
+
+/**
+ * A store key part for a bearer value such as an interaction id (SHA-256, base64url): a dump of
+ * the store's key names does not yield the value (RFC 6819 §5.1.4.1.3). The values are random
+ * and long, so an unkeyed hash cannot be reversed.
+ */
+export function opaqueKey(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('base64url');
 }

@@ -24,6 +24,7 @@ import type { PasskeyAssertion, PasskeyService } from './passkeys.ts';
 import { passwordExpiresAt, type PasswordPolicy, type PasswordPolicyService, type Violation } from './password-policy.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { recordSignIn } from '../telemetry/metrics.ts';
+import { opaqueKey } from './secrets.ts';
 
 export type SignInStep = 'totp' | 'enroll_totp' | 'change_password';
 
@@ -83,7 +84,7 @@ export function createSignInService(deps: {
   const users = createUserQueries(deps.knex);
   const security = createAccountSecurityQueries(deps.knex);
   const now = deps.now ?? (() => new Date());
-  const key = (tenantId: string, uid: string) => `signin:${tenantId}:${uid}`;
+  const key = (tenantId: string, uid: string) => `signin:${tenantId}:${opaqueKey(uid)}`;
 
   async function save(tenantId: string, uid: string, progress: Progress): Promise<void> {
     await deps.store.set(key(tenantId, uid), JSON.stringify(progress), PROGRESS_TTL_SECONDS);
