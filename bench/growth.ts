@@ -26,7 +26,7 @@ import { runAutocannon, type RequestSpec } from './lib/load.ts';
 import { runLogins, signInOnce, type LoginTarget } from './lib/login.ts';
 import type { BenchOptions } from './lib/options.ts';
 import { benchEnv, freePort, readCpuMs, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
-import { benchDatabaseUrl, bulkInsertUsers, deletePrefix, dropBenchDatabase, openBenchKnex, openRedis, prefixMemoryByFamily, recreateBenchDatabase, seedDocument, type BenchSecrets } from './lib/setup.ts';
+import { benchDatabaseUrl, bulkInsertUsers, deletePrefix, dropBenchDatabase, openBenchKnex, openRedis, prefixMemoryByFamily, recreateBenchDatabase, seedDocument, newBenchSecrets, type BenchSecrets } from './lib/setup.ts';
 import { LatencyRecorder, round } from './lib/stats.ts';
 import { prepareTree } from './lib/tree.ts';
 
@@ -58,18 +58,7 @@ export async function runGrowth(opts: BenchOptions, growth: GrowthOptions, progr
     const tree = await prepareTree('working tree', ROOT, progress);
     const port = await freePort();
     const issuer = `http://127.0.0.1:${port}`;
-    const secrets: BenchSecrets = {
-      serviceClientId: randomUUID(),
-      serviceClientSecret: randomBytes(24).toString('base64url'),
-      webClientId: 'bench-web',
-      webClientSecret: randomBytes(24).toString('base64url'),
-      redirectUri: 'http://127.0.0.1:9/cb',
-      resource: `${issuer}/bench-api`,
-      resourceScopes: ['read', 'write'],
-      password: `pw${randomBytes(12).toString('base64url')}`,
-      adminUsername: 'bench-admin',
-      adminPassword: `pw${randomBytes(15).toString('base64url')}`,
-    };
+    const secrets = newBenchSecrets(issuer);
     const { document, users } = seedDocument(secrets, opts.loginUsers);
     const usernames = users.map((u) => u.username);
     const seedFile = path.join(workDir, 'seed.json');

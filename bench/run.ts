@@ -40,6 +40,7 @@ import {
   prefixMemoryByFamily,
   recreateBenchDatabase,
   seedDocument,
+  newBenchSecrets,
   type BenchSecrets,
   AUTHZEN_SUBJECT_PREFIX,
 } from './lib/setup.ts';
@@ -174,21 +175,7 @@ async function main(argv: string[]): Promise<number> {
     const issuer = `http://127.0.0.1:${ghPort}`;
     const peerOrigin = `http://127.0.0.1:${peerPort}`;
     const secret = randomBytes(36).toString('base64url');
-    const secrets: BenchSecrets = {
-      // A UUID like the ids Gatehouse generates: a non-UUID client_id makes client credentials fail
-      // with a 500 (src/oidc/identity.ts serviceIdentity() compares it with a uuid column).
-      serviceClientId: randomUUID(),
-      serviceClientSecret: randomBytes(24).toString('base64url'),
-      webClientId: 'bench-web',
-      webClientSecret: randomBytes(24).toString('base64url'),
-      redirectUri: 'http://127.0.0.1:9/cb',
-      resource: `${issuer}/bench-api`,
-      resourceScopes: ['read', 'write'],
-      // Random only: the password policy refuses one that contains the username, email or name.
-      password: `pw${randomBytes(12).toString('base64url')}`,
-      adminUsername: 'bench-admin',
-      adminPassword: `pw${randomBytes(15).toString('base64url')}`,
-    };
+    const secrets = newBenchSecrets(issuer);
     const { document, users: loginUsers } = seedDocument(secrets, opts.loginUsers);
     const seedFile = path.join(workDir, 'seed.json');
     await writeFile(seedFile, JSON.stringify(document, null, 2));

@@ -1,6 +1,7 @@
 // The bench's own data: a dedicated PostgreSQL database (dropped and created at every run), the
 // seed document for the CLI, a bulk load of directory users, and the Redis keys under the run's
 // prefix (measured, then deleted with SCAN + DEL, never FLUSHDB).
+import { randomBytes, randomUUID } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { Redis } from 'ioredis';
 import { createUserQueries } from '../../src/queries/users.ts';
@@ -65,6 +66,25 @@ export interface BenchSecrets {
   password: string;
   adminUsername: string;
   adminPassword: string;
+}
+
+/** Fresh secrets for one bench run against `issuer`. */
+export function newBenchSecrets(issuer: string): BenchSecrets {
+  return {
+    // A UUID like the ids Gatehouse generates: a non-UUID client_id makes client credentials fail
+    // with a 500 (src/oidc/identity.ts serviceIdentity() compares it with a uuid column).
+    serviceClientId: randomUUID(),
+    serviceClientSecret: randomBytes(24).toString('base64url'),
+    webClientId: 'bench-web',
+    webClientSecret: randomBytes(24).toString('base64url'),
+    redirectUri: 'http://127.0.0.1:9/cb',
+    resource: `${issuer}/bench-api`,
+    resourceScopes: ['read', 'write'],
+    // Random only: the password policy refuses one that contains the username, email or name.
+    password: `pw${randomBytes(12).toString('base64url')}`,
+    adminUsername: 'bench-admin',
+    adminPassword: `pw${randomBytes(15).toString('base64url')}`,
+  };
 }
 
 export interface LoginUser {
