@@ -245,7 +245,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   provider.use(recordGrantIdentity(identityFlow));
   // The admin API, the AuthZEN endpoints and their metadata, and SCIM share one route table.
   provider.use(under(/^\/(api\/|access\/|scim\/v2\/|\.well-known\/authzen-configuration$)/i, api.router));
-  provider.use(consoleFiles({ renderer }));
+  provider.use(consoleFiles({ renderer, defaultLocale: () => config.defaultLocale }));
   const interactions = createInteractionRouter({
     provider,
     users: context.users,

@@ -5,6 +5,7 @@ import { api, unwrap } from './api/client.ts';
 import { signIn, signOut } from './auth.ts';
 import { MeContext, type Me } from './permissions.tsx';
 import { ErrorMessage, Loading } from './ui.tsx';
+import { t } from './i18n.ts';
 import { Overview } from './pages/Overview.tsx';
 import { UsersPage } from './pages/Users.tsx';
 import { UserDetails } from './pages/UserDetails.tsx';
@@ -13,35 +14,32 @@ import { RolesPage } from './pages/Roles.tsx';
 import { AuditPage } from './pages/Audit.tsx';
 import { GroupsPage, ApplicationsPage, ServiceAccountsPage } from './pages/Lists.tsx';
 
-/** The console's sections, each shown to whoever holds the permission that opens it. */
+/** The console's sections, each shown to whoever holds the permission that opens it; labels in the page's language. */
 export const sections = [
-  { path: '/', label: 'Overview', permission: null },
-  { path: '/users', label: 'Users', permission: 'user-maintenance:list' },
-  { path: '/sessions', label: 'Sessions', permission: 'sessions:list' },
-  { path: '/roles', label: 'Roles', permission: 'roles:list' },
-  { path: '/groups', label: 'Groups', permission: 'groups:list' },
-  { path: '/applications', label: 'Applications', permission: 'applications:list' },
-  { path: '/service-accounts', label: 'Service accounts', permission: 'service-accounts:list' },
-  { path: '/audit', label: 'Audit log', permission: 'audit-events:list' },
+  { path: '/', label: t('Overview'), permission: null },
+  { path: '/users', label: t('Users'), permission: 'user-maintenance:list' },
+  { path: '/sessions', label: t('Sessions'), permission: 'sessions:list' },
+  { path: '/roles', label: t('Roles'), permission: 'roles:list' },
+  { path: '/groups', label: t('Groups'), permission: 'groups:list' },
+  { path: '/applications', label: t('Applications'), permission: 'applications:list' },
+  { path: '/service-accounts', label: t('Service accounts'), permission: 'service-accounts:list' },
+  { path: '/audit', label: t('Audit log'), permission: 'audit-events:list' },
 ] as const;
 
 function NoAccess({ me }: { me: Me }) {
   return (
     <main className="centered" id="main">
-      <h1>No administrative access</h1>
+      <h1>{t('No administrative access')}</h1>
+      <p>{t('You are signed in as {username} with the identity {alias} ({kind}), which holds no permission to administer Gatehouse.', { username: me.username ?? '—', alias: me.identity.alias ?? '—', kind: me.identity.kind ?? '—' })}</p>
       <p>
-        You are signed in as <strong>{me.username}</strong> with the identity <strong>{me.identity.alias}</strong> ({me.identity.kind}), which holds no
-        permission to administer Gatehouse.
-      </p>
-      <p>
-        <a href="/account">Go to your account</a> to see your own details and sessions.
+        <a href="/account">{t('Go to your account to see your own details and sessions.')}</a>
       </p>
       <p className="actions">
         <Button className="button" onPress={() => void signIn('/console/', { prompt: 'select_account' })}>
-          Use another identity
+          {t('Use another identity')}
         </Button>
         <Button className="button" onPress={() => void signOut()}>
-          Sign out
+          {t('Sign out')}
         </Button>
       </p>
     </main>
@@ -54,7 +52,7 @@ function Layout() {
   if (me.error) {
     return (
       <main className="centered" id="main">
-        <h1>Gatehouse console</h1>
+        <h1>{t('Gatehouse console')}</h1>
         <ErrorMessage error={me.error} />
       </main>
     );
@@ -65,19 +63,19 @@ function Layout() {
   return (
     <MeContext.Provider value={{ me: me.data, can }}>
       <a className="skip" href="#main">
-        Skip to content
+        {t('Skip to content')}
       </a>
       <header className="top">
-        <span className="brand">Gatehouse console</span>
+        <span className="brand">{t('Gatehouse console')}</span>
         <span className="who">
           {me.data.username} · {me.data.identity.alias}
         </span>
         <Button className="button small" onPress={() => void signOut()}>
-          Sign out
+          {t('Sign out')}
         </Button>
       </header>
       <div className="shell">
-        <nav aria-label="Console sections" className="nav">
+        <nav aria-label={t('Console sections')} className="nav">
           <ul>
             {sections
               .filter((s) => s.permission === null || can(s.permission))
@@ -113,7 +111,7 @@ export const routes: RouteObject[] = [
       { path: 'applications', element: <ApplicationsPage /> },
       { path: 'service-accounts', element: <ServiceAccountsPage /> },
       { path: 'audit', element: <AuditPage /> },
-      { path: '*', element: <p>There is no such page.</p> },
+      { path: '*', element: <p>{t('There is no such page.')}</p> },
     ],
   },
 ];

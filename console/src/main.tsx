@@ -4,6 +4,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { createBrowserRouter, RouterProvider } from 'react-router';
 import { completeSignIn, signIn } from './auth.ts';
 import { routes } from './App.tsx';
+import { t } from './i18n.ts';
 import './styles.css';
 
 async function start(): Promise<void> {
@@ -15,10 +16,10 @@ async function start(): Promise<void> {
     } catch (error) {
       root.render(
         <main className="centered">
-          <h1>Sign-in did not complete</h1>
+          <h1>{t('Sign-in did not complete')}</h1>
           <p role="alert">{(error as Error).message}</p>
           <p>
-            <a href="/console/">Try again</a>
+            <a href="/console/">{t('Try again')}</a>
           </p>
         </main>,
       );

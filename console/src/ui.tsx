@@ -2,6 +2,7 @@
 import type { ReactNode } from 'react';
 import { Button, Dialog, DialogTrigger, Heading, Input, Label, Modal, TextField } from 'react-aria-components';
 import { ApiError } from './api/client.ts';
+import { formatDateTime, t } from './i18n.ts';
 
 export function Field(props: { label: string; name: string; value: string; onChange(value: string): void; type?: string; isReadOnly?: boolean; isRequired?: boolean; description?: string }) {
   return (
@@ -27,7 +28,7 @@ export function Confirm(props: { label: string; title: string; children: ReactNo
               <div>{props.children}</div>
               <div className="actions">
                 <Button className="button" onPress={close}>
-                  Cancel
+                  {t('Cancel')}
                 </Button>
                 <Button
                   className={props.danger ? 'button danger' : 'button primary'}
@@ -49,7 +50,7 @@ export function Confirm(props: { label: string; title: string; children: ReactNo
 
 export function ErrorMessage({ error }: { error: unknown }) {
   if (!error) return null;
-  const message = error instanceof ApiError ? (error.status === 403 ? `Not allowed: ${error.message}` : error.message) : (error as Error).message;
+  const message = error instanceof ApiError ? (error.status === 403 ? t('Not allowed: {reason}', { reason: error.message }) : error.message) : (error as Error).message;
   return (
     <p className="error" role="alert">
       {message}
@@ -60,11 +61,11 @@ export function ErrorMessage({ error }: { error: unknown }) {
 export function Loading() {
   return (
     <p className="muted" role="status">
-      Loading…
+      {t('Loading…')}
     </p>
   );
 }
 
 export function formatDate(value: string | null | undefined): string {
-  return value ? new Date(value).toLocaleString() : '—';
+  return value ? formatDateTime(value) : '—';
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Middleware } from 'koa';
 import type { Renderer } from '../views/render.ts';
-import { localeOf } from '../views/i18n.ts';
+import { chooseLocale, localeOf, type Locale } from '../views/i18n.ts';
 import { packagePath } from '../config/paths.ts';
 
 const DEFAULT_DIST = packagePath('console/dist/');
@@ -42,7 +42,7 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-export function consoleFiles(deps: { renderer: Renderer; distDir?: string }): Middleware {
+export function consoleFiles(deps: { renderer: Renderer; distDir?: string; defaultLocale?: () => Locale }): Middleware {
   const dist = deps.distDir ?? DEFAULT_DIST;
   const assets = path.join(dist, 'assets');
   return async function consoleMiddleware(ctx, next) {
@@ -81,6 +81,10 @@ export function consoleFiles(deps: { renderer: Renderer; distDir?: string }): Mi
     }
     const nonce = randomBytes(16).toString('base64');
     ctx.set('Content-Security-Policy', consoleCsp(nonce));
-    ctx.body = html.replace('</head>', `<meta property="csp-nonce" nonce="${nonce}" /></head>`);
+    // The console's language, which it reads from <html lang>: ?ui_locales= as on the sign-in
+    // pages, then Accept-Language, then the tenant's default.
+    const lang = chooseLocale({ uiLocales: ctx.query.ui_locales, acceptLanguage: ctx.get('accept-language'), tenantDefault: deps.defaultLocale?.() ?? 'en' });
+    ctx.set('Content-Language', lang);
+    ctx.body = html.replace(/<html lang="[a-z-]*">/, `<html lang="${lang}">`).replace('</head>', `<meta property="csp-nonce" nonce="${nonce}" /></head>`);
   };
 }

@@ -80,4 +80,13 @@ describe('page languages', function () {
     assert.equal(langOf(response), 'fr');
     assert.equal(heading(response), catalogs.fr['Sign in']);
   });
+
+  it('gives the console the language of ?ui_locales=, then Accept-Language, then the tenant’s default', async () => {
+    const page = await new LanguageBrowser(gh.issuer, 'de').request('/console/users?ui_locales=fr');
+    assert.equal(page.status, 200, 'the console is built');
+    assert.equal(langOf(page), 'fr');
+    assert.equal(langOf(await new LanguageBrowser(gh.issuer, 'es, de;q=0.5').request('/console/')), 'de');
+    assert.equal(langOf(await new LanguageBrowser(gh.issuer, 'es').request('/console/')), 'en');
+    assert.equal(langOf(await new LanguageBrowser(french!.issuer, 'es').request('/console/')), 'fr');
+  });
 });

@@ -1,0 +1,40 @@
+// The console's words in English, German and French. The server chooses the language of the page
+// (ui_locales in the address, then Accept-Language, then the tenant's default) and writes it into
+// <html lang>; every visible string goes through t(). As on the server's pages, the English text is
+// the key: locales/<language>/<area>.json maps it to the translation, one file per area of the
+// console so that areas can be translated on their own. A test checks that every string t() is
+// asked for is in every catalog, with the same {placeholders}.
+export const LANGUAGES = ['en', 'de', 'fr'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+const files = import.meta.glob<Record<string, string>>('./locales/*/*.json', { eager: true, import: 'default' });
+
+const catalogs: Record<Language, Record<string, string>> = { en: {}, de: {}, fr: {} };
+for (const [file, entries] of Object.entries(files)) {
+  const language = /\/locales\/([a-z]+)\//.exec(file)?.[1] as Language | undefined;
+  if (language && language in catalogs) Object.assign(catalogs[language], entries);
+}
+
+function pageLanguage(): Language {
+  const lang = (typeof document === 'undefined' ? 'en' : document.documentElement.lang).toLowerCase().slice(0, 2);
+  return (LANGUAGES as readonly string[]).includes(lang) ? (lang as Language) : 'en';
+}
+
+/** The language the console shows, fixed for the page's lifetime. */
+export const language: Language = pageLanguage();
+
+/** The text in the page's language, with {name} placeholders filled from params. */
+export function t(text: string, params?: Record<string, string | number>): string {
+  const translated = catalogs[language][text] ?? text;
+  if (!params) return translated;
+  return translated.replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(params, name) ? String(params[name]) : whole));
+}
+
+/** Dates and numbers in the page's language. */
+export function formatDateTime(value: string | Date): string {
+  return new Date(value).toLocaleString(language);
+}
+
+export function formatNumber(value: number): string {
+  return value.toLocaleString(language);
+}
