@@ -211,7 +211,7 @@ export async function runGrowth(opts: BenchOptions, growth: GrowthOptions, progr
         target: () => queries.search(TENANT, { targetId: `target-${Math.floor(Math.random() * 200000)}` }, { limit: 50 }),
         'action prefix': () => queries.search(TENANT, { actionPrefix: 'role.' }, { limit: 50 }),
         'one day': () => queries.search(TENANT, { from: day, to: new Date(day.getTime() + 86_400_000) }, { limit: 50 }),
-        'failures, far back': () => queries.search(TENANT, { result: 'failure' }, { limit: 50, beforeId: String(Math.floor(maxId / 2)) }),
+        'failures, far back': () => queries.search(TENANT, { result: 'failure' }, { limit: 50, afterId: String(Math.floor(maxId / 2)) }),
       };
       const all = new LatencyRecorder();
       const perFilter: Record<string, number> = {};

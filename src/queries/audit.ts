@@ -159,10 +159,18 @@ function likePrefix(prefix: string): string {
 }
 
 export function createAuditQueries(knex: Knex) {
-  /** One page of a tenant's events, newest first, strictly below `beforeId` when given. */
-  async function search(tenantId: string, filter: AuditFilter, page: { limit: number; beforeId?: string }, db: Knex = knex): Promise<AuditEvent[]> {
-    const query = db<AuditRow>('audit_events').where({ tenant_id: tenantId }).orderBy('id', 'desc').limit(page.limit);
-    if (page.beforeId !== undefined) query.andWhere('id', '<', page.beforeId);
+  /**
+   * One page of a tenant's events, newest first by (occurred_at, id), strictly after the event
+   * `afterId` in that order when given (the last event of the previous page, whose own time the
+   * database supplies, so the position is exact). Every index on audit_events ends in
+   * (occurred_at desc, id desc), so a time window or a filter is one index range scan.
+   */
+  function searchQuery(tenantId: string, filter: AuditFilter, page: { limit: number; afterId?: string }, db: Knex = knex): Knex.QueryBuilder<AuditRow, AuditRow[]> {
+    const query = db<AuditRow>('audit_events')
+      .where({ tenant_id: tenantId })
+      .orderBy([{ column: 'occurred_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+      .limit(page.limit);
+    if (page.afterId !== undefined) query.andWhereRaw('(occurred_at, id) < (select c.occurred_at, c.id from audit_events c where c.id = ?)', [page.afterId]);
     if (filter.from) query.andWhere('occurred_at', '>=', filter.from);
     if (filter.to) query.andWhere('occurred_at', '<', filter.to);
     if (filter.actorId !== undefined) query.andWhere({ actor_id: filter.actorId });
@@ -170,7 +178,27 @@ export function createAuditQueries(knex: Knex) {
     if (filter.action !== undefined) query.andWhere({ action: filter.action });
     if (filter.actionPrefix !== undefined) query.andWhere('action', 'like', likePrefix(filter.actionPrefix));
     if (filter.result !== undefined) query.andWhere({ result: filter.result });
-    return (await query).map(toEvent);
+    return query;
+  }
+
+  async function search(tenantId: string, filter: AuditFilter, page: { limit: number; afterId?: string }, db: Knex = knex): Promise<AuditEvent[]> {
+    return (await searchQuery(tenantId, filter, page, db)).map(toEvent);
+  }
+
+  /**
+   * Events of one action counted per time bucket and result, for buckets of `bucketSeconds` from
+   * `from` (inclusive) to `to` (exclusive); buckets without events are absent. One range scan of
+   * the (tenant_id, action, occurred_at) index.
+   */
+  async function countByBucket(tenantId: string, action: string, window: { from: Date; to: Date; bucketSeconds: number }, db: Knex = knex): Promise<{ bucket: Date; result: 'success' | 'failure'; count: number }[]> {
+    const result = await db.raw<{ rows: { bucket: Date | string; result: 'success' | 'failure'; count: string | number }[] }>(
+      `select date_bin(make_interval(secs => ?), occurred_at, ?::timestamptz) as bucket, result, count(*) as count
+         from audit_events
+        where tenant_id = ? and action = ? and occurred_at >= ? and occurred_at < ?
+        group by 1, 2`,
+      [window.bucketSeconds, window.from.toISOString(), tenantId, action, window.from, window.to],
+    );
+    return result.rows.map((r) => ({ bucket: new Date(r.bucket), result: r.result, count: Number(r.count) }));
   }
 
   return {
@@ -215,6 +243,9 @@ export function createAuditQueries(knex: Knex) {
     },
 
     search,
+    /** The search's SQL, unrun (to EXPLAIN it). */
+    searchQuery,
+    countByBucket,
 
     async list(tenantId: string, filter: { action?: string; targetId?: string; limit?: number } = {}): Promise<AuditEvent[]> {
       return search(tenantId, { action: filter.action, targetId: filter.targetId }, { limit: filter.limit ?? 100 });

@@ -50,7 +50,11 @@ export interface SessionGrant {
 
 export interface SessionListFilter {
   userId?: string;
+  /** The user's username, any case. */
+  username?: string;
   identityId?: string;
+  /** The kind of the session's identity (internal, client…). */
+  identityKind?: string;
   deviceType?: string;
   clientId?: string;
   ip?: string;
@@ -149,7 +153,15 @@ export function createSessionQueries(knex: Knex) {
     async list(tenantId: string, filter: SessionListFilter): Promise<SessionRecord[]> {
       const query = knex('user_sessions as s').where('s.tenant_id', tenantId).whereNull('s.ended_at').select('s.*');
       if (filter.userId) query.andWhere('s.user_id', filter.userId);
+      if (filter.username) {
+        const username = filter.username.toLowerCase();
+        query.whereIn('s.user_id', (sub) => sub.select('u.id').from('users as u').where('u.tenant_id', tenantId).andWhereRaw('lower(u.username) = ?', [username]));
+      }
       if (filter.identityId) query.andWhere('s.identity_id', filter.identityId);
+      if (filter.identityKind) {
+        const kind = filter.identityKind;
+        query.whereIn('s.identity_id', (sub) => sub.select('i.id').from('identities as i').where('i.tenant_id', tenantId).andWhere('i.kind', kind));
+      }
       if (filter.deviceType) query.andWhere('s.device_type', filter.deviceType);
       if (filter.ip) query.andWhere('s.ip', filter.ip);
       if (filter.clientId) {

@@ -52,9 +52,21 @@ export interface AuditPage {
   nextCursor: string | null;
 }
 
+/** `countByTenant`: the rows checked, per tenant (the chain spans every tenant). */
 export type ChainVerification =
-  | { ok: true; count: number; anchor: ChainAnchor; headHash: string }
-  | { ok: false; count: number; anchor: ChainAnchor; brokenAt: { id: string; field: 'prev_hash' | 'hash'; expected: string; found: string } };
+  | { ok: true; count: number; countByTenant: Record<string, number>; anchor: ChainAnchor; headHash: string }
+  | { ok: false; count: number; countByTenant: Record<string, number>; anchor: ChainAnchor; brokenAt: { id: string; tenantId: string; field: 'prev_hash' | 'hash'; expected: string; found: string } };
+
+/** Sign-ins per time bucket: what an overview charts. */
+export interface SignInActivity {
+  from: Date;
+  to: Date;
+  bucketSeconds: number;
+  buckets: { start: Date; succeeded: number; failed: number }[];
+}
+
+/** The most buckets one activity query returns. */
+export const MAX_ACTIVITY_BUCKETS = 400;
 
 export interface PurgeReport {
   count: number;
@@ -71,14 +83,15 @@ function toFilter(input: AuditSearchInput): AuditFilter {
   return filter;
 }
 
-// The cursor is the last id of the page; wrapped so clients treat it as opaque and a future
-// change of ordering can reject old cursors instead of misreading them.
+// The cursor is the last id of the page; wrapped so clients treat it as opaque and a change of
+// ordering can reject old cursors instead of misreading them. v2: pages in (occurred_at, id)
+// order (v1 paged by id alone).
 function encodeCursor(id: string): string {
-  return Buffer.from(`v1:${id}`, 'utf8').toString('base64url');
+  return Buffer.from(`v2:${id}`, 'utf8').toString('base64url');
 }
 
 function decodeCursor(cursor: string): string {
-  const match = /^v1:([1-9][0-9]{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const match = /^v2:([1-9][0-9]{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!match) throw new AppError('audit.invalid_cursor', 400, 'cursor is not one this API returned');
   return match[1]!;
 }
@@ -144,10 +157,42 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
     });
   }
 
+  /**
+   * Walks the whole chain from the anchor in id order and stops at the first row whose
+   * prev_hash is not the previous row's hash (a row removed or reordered) or whose hash does
+   * not match its content (a row changed). One snapshot for the whole walk (REPEATABLE READ),
+   * so a purge or appends running meanwhile cannot look like a break.
+   */
+  async function verify(): Promise<ChainVerification> {
+    return knex.transaction(async (trx) => {
+      const anchor = await queries.anchor(trx);
+      let expectedPrev = anchor.prevHash;
+      let count = 0;
+      const countByTenant: Record<string, number> = {};
+      let afterId: string | null = null;
+      for (;;) {
+        const rows = await queries.chainPage(afterId, VERIFY_PAGE, trx);
+        for (const row of rows) {
+          const id = String(row.id);
+          const broken = (field: 'prev_hash' | 'hash', expected: string, found: string): ChainVerification => ({ ok: false, count, countByTenant, anchor, brokenAt: { id, tenantId: row.tenant_id, field, expected, found } });
+          if (row.prev_hash !== expectedPrev) return broken('prev_hash', expectedPrev, row.prev_hash);
+          const hash = chainHash(row.prev_hash, contentOfRow(row));
+          if (hash !== row.hash) return broken('hash', hash, row.hash);
+          expectedPrev = row.hash;
+          count += 1;
+          countByTenant[row.tenant_id] = (countByTenant[row.tenant_id] ?? 0) + 1;
+        }
+        if (rows.length < VERIFY_PAGE) return { ok: true, count, countByTenant, anchor, headHash: expectedPrev };
+        afterId = String(rows[rows.length - 1]!.id);
+      }
+    }, { isolationLevel: 'repeatable read', readOnly: true });
+  }
+  let verifying: Promise<ChainVerification> | undefined;
+
   async function search(tenantId: string, input: AuditSearchInput, page: { limit: number; cursor?: string }): Promise<AuditPage> {
-    const beforeId = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const afterId = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
     // One row more than asked tells whether another page exists without a count query.
-    const rows = await queries.search(tenantId, toFilter(input), { limit: page.limit + 1, beforeId });
+    const rows = await queries.search(tenantId, toFilter(input), { limit: page.limit + 1, afterId });
     const events = rows.slice(0, page.limit);
     return { events, nextCursor: rows.length > page.limit ? encodeCursor(events[events.length - 1]!.id) : null };
   }
@@ -188,41 +233,46 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
      */
     async *stream(tenantId: string, input: AuditSearchInput, pageSize = 1000): AsyncGenerator<AuditEvent[]> {
       const filter = toFilter(input);
-      let beforeId: string | undefined;
+      let afterId: string | undefined;
       for (;;) {
-        const rows = await queries.search(tenantId, filter, { limit: pageSize, beforeId });
+        const rows = await queries.search(tenantId, filter, { limit: pageSize, afterId });
         if (rows.length) yield rows;
         if (rows.length < pageSize) return;
-        beforeId = rows[rows.length - 1]!.id;
+        afterId = rows[rows.length - 1]!.id;
       }
     },
 
+    verify,
+
     /**
-     * Walks the whole chain from the anchor in id order and stops at the first row whose
-     * prev_hash is not the previous row's hash (a row removed or reordered) or whose hash does
-     * not match its content (a row changed). One snapshot for the whole walk (REPEATABLE READ),
-     * so a purge or appends running meanwhile cannot look like a break.
+     * verify(), with callers that ask while a walk is running sharing that walk: the admin API
+     * offers verification on demand, and a walk reads the whole table.
      */
-    async verify(): Promise<ChainVerification> {
-      return knex.transaction(async (trx) => {
-        const anchor = await queries.anchor(trx);
-        let expectedPrev = anchor.prevHash;
-        let count = 0;
-        let afterId: string | null = null;
-        for (;;) {
-          const rows = await queries.chainPage(afterId, VERIFY_PAGE, trx);
-          for (const row of rows) {
-            const id = String(row.id);
-            if (row.prev_hash !== expectedPrev) return { ok: false, count, anchor, brokenAt: { id, field: 'prev_hash', expected: expectedPrev, found: row.prev_hash } };
-            const hash = chainHash(row.prev_hash, contentOfRow(row));
-            if (hash !== row.hash) return { ok: false, count, anchor, brokenAt: { id, field: 'hash', expected: hash, found: row.hash } };
-            expectedPrev = row.hash;
-            count += 1;
-          }
-          if (rows.length < VERIFY_PAGE) return { ok: true, count, anchor, headHash: expectedPrev };
-          afterId = String(rows[rows.length - 1]!.id);
-        }
-      }, { isolationLevel: 'repeatable read', readOnly: true });
+    verifyShared(): Promise<ChainVerification> {
+      verifying ??= verify().finally(() => {
+        verifying = undefined;
+      });
+      return verifying;
+    },
+
+    /**
+     * Successful and failed sign-ins (the `user.sign_in` events) per bucket of `bucketSeconds`
+     * from `from` to `to`, every bucket present (zeros included), oldest first.
+     */
+    async signInActivity(tenantId: string, window: { from: Date; to: Date; bucketSeconds: number }): Promise<SignInActivity> {
+      const span = window.to.getTime() - window.from.getTime();
+      if (span <= 0) throw new AppError('audit.invalid_window', 400, '"to" must be after "from"');
+      const total = Math.ceil(span / (window.bucketSeconds * 1000));
+      if (total > MAX_ACTIVITY_BUCKETS) throw new AppError('audit.too_many_buckets', 400, `the window holds ${total} buckets; at most ${MAX_ACTIVITY_BUCKETS}: choose a larger bucket or a shorter window`);
+      const buckets = Array.from({ length: total }, (_, i) => ({ start: new Date(window.from.getTime() + i * window.bucketSeconds * 1000), succeeded: 0, failed: 0 }));
+      for (const row of await queries.countByBucket(tenantId, 'user.sign_in', window)) {
+        const index = Math.round((row.bucket.getTime() - window.from.getTime()) / (window.bucketSeconds * 1000));
+        const bucket = buckets[index];
+        if (!bucket) continue;
+        if (row.result === 'success') bucket.succeeded += row.count;
+        else bucket.failed += row.count;
+      }
+      return { ...window, buckets };
     },
 
     retentionDays,

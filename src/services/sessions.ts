@@ -149,7 +149,9 @@ export const applicationSessionSettingsSchema = z
 
 export const sessionListQuerySchema = z.object({
   userId: z.guid().optional(),
+  username: z.string().min(1).max(200).optional().describe("the user's username, any case"),
   identityId: z.guid().optional(),
+  identityKind: z.string().min(1).max(64).optional().describe("the kind of the session's identity (internal, client…)"),
   deviceType: z.string().min(1).max(40).optional(),
   clientId: z.string().min(1).max(200).optional(),
   ip: z.string().min(1).max(64).optional(),
@@ -349,7 +351,9 @@ export async function createSessionService(deps: SessionServiceDeps) {
     const query = parsed.data;
     const rows = await queries.list(tenantId, {
       userId: query.userId,
+      username: query.username,
       identityId: query.identityId,
+      identityKind: query.identityKind,
       deviceType: query.deviceType,
       clientId: query.clientId,
       ip: query.ip,

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import { commands } from '../../src/cli/commands.ts';
+import { chainHash, contentOfInput, createAuditQueries } from '../../src/queries/audit.ts';
 import type { AuditEventInput } from '../../src/services/audit.ts';
 import { AppError } from '../../src/services/errors.ts';
 import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
@@ -55,12 +56,30 @@ describe(`audit log (${storageMode})`, function () {
   let tenantId: string;
 
   const record = (event: Partial<AuditEventInput> & { action: string }) => gh.context.audit.record({ tenantId, actorType: 'user', ...event });
+  /**
+   * Appends events stamped with the given times, linked into the chain as record() links them:
+   * the order of ids need not be the order of times, as when a queued event is written after a
+   * later one.
+   */
+  const recordAt = (events: (Partial<AuditEventInput> & { action: string; at: Date })[]) =>
+    gh.context.knex.transaction(async (trx) => {
+      const queries = createAuditQueries(gh.context.knex);
+      await queries.lockChain(trx);
+      let prevHash = await queries.headHash(trx);
+      const rows = events.map(({ at, ...event }) => {
+        const content = contentOfInput({ tenantId, actorType: 'user', ...event }, at);
+        const row = { content, prevHash, hash: chainHash(prevHash, content) };
+        prevHash = row.hash;
+        return row;
+      });
+      await queries.insertChained(rows, trx);
+    });
   const verifyCommand = (args: string[]) => (commands.audit as Record<string, (c: typeof gh.context, a: string[]) => Promise<void>>).verify!(gh.context, args);
 
   before(async function () {
     gh = await startTestGatehouse();
     tenantId = gh.context.tenantId;
-    reader = await createApiCaller(gh, { permissions: ['audit-events:list', 'audit-events:export'] });
+    reader = await createApiCaller(gh, { permissions: ['audit-events:list', 'audit-events:export', 'audit-chain:read', 'sign-in-activity:read'] });
   });
 
   after(async function () {
@@ -119,6 +138,93 @@ describe(`audit log (${storageMode})`, function () {
       const forged = await reader.request('get', `/audit-events?actor=${actor}&cursor=${Buffer.from('v1:abc').toString('base64url')}`);
       assert.equal(forged.status, 400);
       assert.equal(forged.body.code, 'audit.invalid_cursor');
+    });
+
+    it('orders a time window by time, newest first, and pages it without gaps or repeats when ids and times disagree', async function () {
+      const actor = uniqueName('window');
+      const base = Date.UTC(2020, 0, 1, 10, 0, 0);
+      const at = (seconds: number) => new Date(base + seconds * 1000);
+      // Written in this id order; their times say otherwise.
+      await recordAt([
+        { action: 'window.c', actorId: actor, at: at(3) },
+        { action: 'window.a', actorId: actor, at: at(1) },
+        { action: 'window.b', actorId: actor, at: at(2) },
+        { action: 'window.edge-from', actorId: actor, at: at(0) },
+        { action: 'window.edge-to', actorId: actor, at: at(5) },
+        { action: 'window.before', actorId: actor, at: at(-1) },
+      ]);
+      const actions: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const params: Record<string, string> = { actor, from: at(0).toISOString(), to: at(5).toISOString(), limit: '1', ...(cursor ? { cursor } : {}) };
+        const response = await reader.request('get', `/audit-events?${new URLSearchParams(params)}`);
+        assert.equal(response.status, 200, JSON.stringify(response.body));
+        actions.push(...response.body.events.map((e: { action: string }) => e.action));
+        cursor = response.body.nextCursor;
+      } while (cursor);
+      // from is inclusive, to exclusive.
+      assert.deepEqual(actions, ['window.c', 'window.b', 'window.a', 'window.edge-from']);
+    });
+
+    it('runs a time-window search as a range scan of an index that ends in (occurred_at, id)', async function () {
+      if (storageMode !== 'postgres+redis') this.skip();
+      const { knex } = gh.context;
+      const day = new Date(Date.now() - 100 * 86_400_000);
+      const sql = createAuditQueries(knex);
+      // The plan the planner would choose on a large table, with sequential scans and sorts ruled
+      // out so that a small test table cannot hide a query no index serves.
+      const plan = await knex.transaction(async (trx) => {
+        await trx.raw('set local enable_seqscan = off');
+        await trx.raw('set local enable_sort = off');
+        const explained: string[] = [];
+        for (const filter of [{}, { actorId: 'a' }, { targetId: 't' }, { action: 'user.sign_in' }]) {
+          for (const afterId of [undefined, '1']) {
+            const query = sql.searchQuery(tenantId, { ...filter, from: day, to: new Date(day.getTime() + 86_400_000) }, { limit: 51, afterId }, trx);
+            const rows = await trx.raw(`explain ${query.toString()}`);
+            explained.push((rows.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'));
+          }
+        }
+        return explained;
+      });
+      for (const text of plan) {
+        assert.match(text, /Index Scan using audit_events_tenant_\w*time_idx/, text);
+        assert.doesNotMatch(text, /Sort|Seq Scan/, text);
+      }
+    });
+  });
+
+  describe('sign-in activity', function () {
+    it('counts successful and failed sign-ins per hour, every bucket present, and refuses a window of too many buckets', async function () {
+      const base = Date.UTC(2019, 5, 1, 0, 0, 0);
+      const at = (minutes: number) => new Date(base + minutes * 60_000);
+      const failure = { result: 'failure' as const };
+      await recordAt([
+        { action: 'user.sign_in', at: at(5) },
+        { action: 'user.sign_in', at: at(59) },
+        { action: 'user.sign_in', ...failure, at: at(30) },
+        { action: 'user.sign_in', ...failure, at: at(125) },
+        { action: 'user.signed_out', at: at(10) },
+        { action: 'user.sign_in', at: at(180) },
+      ]);
+      const response = await reader.request('get', `/audit-events/sign-in-activity?${new URLSearchParams({ from: at(0).toISOString(), to: at(180).toISOString(), bucket: 'hour' })}`);
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      assert.deepEqual(response.body.buckets, [
+        { start: at(0).toISOString(), succeeded: 2, failed: 1 },
+        { start: at(60).toISOString(), succeeded: 0, failed: 0 },
+        { start: at(120).toISOString(), succeeded: 0, failed: 1 },
+      ]);
+      const days = await reader.request('get', `/audit-events/sign-in-activity?${new URLSearchParams({ from: at(0).toISOString(), to: at(2 * 1440).toISOString(), bucket: 'day' })}`);
+      assert.deepEqual(days.body.buckets, [
+        { start: at(0).toISOString(), succeeded: 3, failed: 2 },
+        { start: at(1440).toISOString(), succeeded: 0, failed: 0 },
+      ]);
+      const tooMany = await reader.request('get', `/audit-events/sign-in-activity?${new URLSearchParams({ from: at(0).toISOString(), to: at(60 * 24 * 30).toISOString(), bucket: 'hour' })}`);
+      assert.equal(tooMany.status, 400);
+      assert.equal(tooMany.body.code, 'audit.too_many_buckets');
+      const backwards = await reader.request('get', `/audit-events/sign-in-activity?${new URLSearchParams({ from: at(60).toISOString(), to: at(0).toISOString() })}`);
+      assert.equal(backwards.status, 400);
+      const list = await createApiCaller(gh, { permissions: ['audit-events:list'] });
+      assert.equal((await list.request('get', '/audit-events/sign-in-activity')).status, 403);
     });
   });
 
@@ -193,6 +299,11 @@ describe(`audit log (${storageMode})`, function () {
         assert.equal(result.brokenAt.field, 'hash');
         assert.equal(result.brokenAt.found, row.hash);
 
+        const api = await reader.request('get', '/audit-events/verification');
+        assert.equal(api.status, 200);
+        assert.equal(api.body.intact, false);
+        assert.deepEqual(api.body.brokenAt, { id, field: 'hash' });
+
         const cli = await runCli(verifyCommand, ['--json']);
         assert.ok(cli.error instanceof AppError, `expected the command to fail, got ${String(cli.error)}`);
         assert.equal(cli.error.code, 'audit.chain_broken');
@@ -202,6 +313,10 @@ describe(`audit log (${storageMode})`, function () {
       }
       const repaired = await gh.context.audit.verify();
       assert.equal(repaired.ok, true);
+      const api = await reader.request('get', '/audit-events/verification');
+      assert.equal(api.body.intact, true);
+      assert.equal(api.body.brokenAt, null);
+      assert.ok(api.body.checked >= 2 && api.body.checked <= repaired.count, JSON.stringify(api.body));
       const cli = await runCli(verifyCommand, []);
       assert.equal(cli.error, undefined);
       assert.match(cli.output, /^Audit chain OK: \d+ events verified/);

@@ -1,78 +1,182 @@
-import { useState } from 'react';
-import { useQuery } from '@tanstack/react-query';
-import { Button, Input, Label, SearchField } from 'react-aria-components';
-import { api, unwrap } from '../api/client.ts';
-import { ErrorMessage, Loading, formatDate } from '../ui.tsx';
+import { useState, type FormEvent } from 'react';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { Button } from 'react-aria-components';
+import { ApiError, api, unwrap } from '../api/client.ts';
+import { formatNumber, t } from '../i18n.ts';
+import { PagingFooter, useCursorPages } from '../paging.tsx';
+import { useCan } from '../permissions.tsx';
+import { ErrorMessage, Field, Loading, formatDate } from '../ui.tsx';
+import { Choice } from './ops/Choice.tsx';
+import { fileNameOf, saveBlob } from './ops/download.ts';
+import './ops/ops.css';
+
+interface AuditFilters {
+  action: string;
+  actor: string;
+  target: string;
+  result: '' | 'success' | 'failure';
+  /** datetime-local values, in the browser's time zone. */
+  from: string;
+  to: string;
+}
+
+const NO_FILTERS: AuditFilters = { action: '', actor: '', target: '', result: '', from: '', to: '' };
+
+/** The API's query for the filters: empty fields left out, local times as ISO 8601 instants. */
+function toQuery(filters: AuditFilters) {
+  const instant = (local: string) => (local ? new Date(local).toISOString() : undefined);
+  return {
+    action: filters.action.trim() || undefined,
+    actor: filters.actor.trim() || undefined,
+    target: filters.target.trim() || undefined,
+    result: filters.result || undefined,
+    from: instant(filters.from),
+    to: instant(filters.to),
+  };
+}
+
+function resultLabel(result: 'success' | 'failure'): string {
+  return result === 'success' ? t('Success') : t('Failure');
+}
+
+/** Verifies the hash chain on demand and says what it found. */
+function ChainVerification() {
+  const verify = useMutation({ mutationFn: () => unwrap(api.GET('/api/v1/audit-events/verification')) });
+  const result = verify.data;
+  return (
+    <section aria-labelledby="chain-heading">
+      <h2 id="chain-heading">{t('Hash chain')}</h2>
+      <p className="muted">{t('Every event is linked to the one before it by a hash, so a changed or removed event breaks the chain.')}</p>
+      <Button className="button" isDisabled={verify.isPending} onPress={() => verify.mutate()}>
+        {verify.isPending ? t('Verifying…') : t('Verify the chain')}
+      </Button>
+      <div role="status">
+        {result &&
+          (result.intact ? (
+            <p className="verification intact">{t('The chain is intact: {count} events of this tenant verified at {time}.', { count: formatNumber(result.checked), time: formatDate(result.verifiedAt) })}</p>
+          ) : (
+            <p className="verification broken">
+              {result.brokenAt?.id
+                ? t('The chain is broken at event {id}: {reason}', { id: result.brokenAt.id, reason: result.brokenAt.field === 'hash' ? t('its content was changed.') : t('an event before it was removed or reordered.') })
+                : t('The chain is broken at another tenant\'s event; ask the operator to run gatehouse audit verify.')}
+            </p>
+          ))}
+      </div>
+      <ErrorMessage error={verify.error} />
+    </section>
+  );
+}
+
+type AuditEventRow = { id: string; occurredAt: string; action: string; result: 'success' | 'failure'; actorType: string; actorId: string | null; targetType: string | null; targetId: string | null; ip: string | null };
+
+function EventTable({ events }: { events: AuditEventRow[] }) {
+  if (events.length === 0) return <p>{t('No event matches these filters.')}</p>;
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t('When')}</th>
+            <th scope="col">{t('Action')}</th>
+            <th scope="col">{t('Result')}</th>
+            <th scope="col">{t('Actor')}</th>
+            <th scope="col">{t('Target')}</th>
+            <th scope="col">{t('Address')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {events.map((e) => (
+            <tr key={e.id}>
+              <td>{formatDate(e.occurredAt)}</td>
+              <td className="mono">{e.action}</td>
+              <td>{resultLabel(e.result)}</td>
+              <td className="small">
+                {e.actorType} <span className="mono">{e.actorId ?? ''}</span>
+              </td>
+              <td className="small">
+                {e.targetType ?? ''} <span className="mono">{e.targetId ?? ''}</span>
+              </td>
+              <td>{e.ip ?? '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
 
 export function AuditPage() {
-  const [action, setAction] = useState('');
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const can = useCan();
+  const pages = useCursorPages();
+  const [draft, setDraft] = useState<AuditFilters>(NO_FILTERS);
+  const [filters, setFilters] = useState<AuditFilters>(NO_FILTERS);
+  const query = toQuery(filters);
   const list = useQuery({
-    queryKey: ['audit', action, cursor],
-    queryFn: () => unwrap(api.GET('/api/v1/audit-events', { params: { query: { action: action || undefined, cursor, limit: 50 } } })),
+    queryKey: ['audit', query, pages.cursor],
+    queryFn: () => unwrap(api.GET('/api/v1/audit-events', { params: { query: { ...query, cursor: pages.cursor, limit: 50 } } })),
   });
+  const exporting = useMutation({
+    mutationFn: async (format: 'csv' | 'json') => {
+      const { data, error, response } = await api.GET('/api/v1/audit-events/export', { params: { query: { ...query, format } }, parseAs: 'blob' });
+      if (error !== undefined || !response.ok || !data) throw new ApiError(response.status, 'export_failed', t('The export failed ({status}).', { status: response.status }));
+      saveBlob(data, fileNameOf(response, `audit-events.${format}`));
+    },
+  });
+  const set = (field: keyof AuditFilters) => (value: string) => setDraft({ ...draft, [field]: value });
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    setFilters(draft);
+    pages.reset();
+  };
   return (
     <>
-      <h1>Audit log</h1>
-      <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <SearchField
-          className="field"
-          value={action}
-          onChange={(v) => {
-            setAction(v);
-            setCursors([undefined]);
+      <h1>{t('Audit log')}</h1>
+      <p>{t('Who did what, and when: newest first.')}</p>
+      <form className="filters" role="search" aria-label={t('Filter audit events')} onSubmit={apply}>
+        <Field label={t('Action (e.g. user.created or user.*)')} name="action" value={draft.action} onChange={set('action')} />
+        <Field label={t('Actor id')} name="actor" value={draft.actor} onChange={set('actor')} />
+        <Field label={t('Target id')} name="target" value={draft.target} onChange={set('target')} />
+        <Choice
+          label={t('Result')}
+          value={draft.result || 'any'}
+          options={[
+            { id: 'any', label: t('Any result') },
+            { id: 'success', label: t('Success') },
+            { id: 'failure', label: t('Failure') },
+          ]}
+          onChange={(v) => setDraft({ ...draft, result: v === 'any' ? '' : (v as 'success' | 'failure') })}
+        />
+        <Field label={t('From')} name="from" type="datetime-local" value={draft.from} onChange={set('from')} />
+        <Field label={t('Until')} name="to" type="datetime-local" value={draft.to} onChange={set('to')} />
+        <Button type="submit" className="button primary">
+          {t('Search')}
+        </Button>
+        <Button
+          className="button"
+          onPress={() => {
+            setDraft(NO_FILTERS);
+            setFilters(NO_FILTERS);
+            pages.reset();
           }}
         >
-          <Label>Action (e.g. user.created)</Label>
-          <Input />
-        </SearchField>
+          {t('Clear filters')}
+        </Button>
       </form>
-      <ErrorMessage error={list.error} />
-      {list.isPending ? (
-        <Loading />
-      ) : (
-        list.data && (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Result</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Address</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.events.map((e) => (
-                  <tr key={e.id}>
-                    <td>{formatDate(e.occurredAt)}</td>
-                    <td className="mono">{e.action}</td>
-                    <td>{e.result}</td>
-                    <td className="small">
-                      {e.actorType} {e.actorId ?? ''}
-                    </td>
-                    <td className="small">
-                      {e.targetType ?? ''} {e.targetId ?? ''}
-                    </td>
-                    <td>{e.ip ?? '—'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )
+      {can('audit-events:export') && (
+        <div className="tools">
+          <span className="muted">{t('Download the events matching these filters:')}</span>
+          <Button className="button" isDisabled={exporting.isPending} onPress={() => exporting.mutate('csv')}>
+            {t('Export CSV')}
+          </Button>
+          <Button className="button" isDisabled={exporting.isPending} onPress={() => exporting.mutate('json')}>
+            {t('Export JSON')}
+          </Button>
+        </div>
       )}
-      <nav className="pager" aria-label="Pages of audit events">
-        <Button className="button" isDisabled={cursors.length === 1} onPress={() => setCursors((c) => c.slice(0, -1))}>
-          Previous page
-        </Button>
-        <Button className="button" isDisabled={!list.data?.nextCursor} onPress={() => setCursors((c) => [...c, list.data?.nextCursor ?? undefined])}>
-          Next page
-        </Button>
-      </nav>
+      <ErrorMessage error={list.error ?? exporting.error} />
+      {list.isPending ? <Loading /> : list.data && <EventTable events={list.data.events} />}
+      <PagingFooter pages={pages} nextCursor={list.data?.nextCursor} label={t('Pages of audit events')} />
+      {can('audit-chain:read') && <ChainVerification />}
     </>
   );
 }

@@ -1,10 +1,14 @@
-import { useState } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { Button } from 'react-aria-components';
 import { api, unwrap } from '../api/client.ts';
+import { t } from '../i18n.ts';
+import { PagingFooter, useCursorPages } from '../paging.tsx';
 import { useCan } from '../permissions.tsx';
-import { Confirm, ErrorMessage, Loading, formatDate } from '../ui.tsx';
+import { Confirm, ErrorMessage, Field, Loading, formatDate } from '../ui.tsx';
+import { Choice } from './ops/Choice.tsx';
+import './ops/ops.css';
 
 interface SessionRow {
   id: string;
@@ -19,10 +23,15 @@ interface SessionRow {
   applications: { clientId: string; name?: string }[];
 }
 
+function device(s: SessionRow): string {
+  if (s.browser && s.os) return t('{browser} on {os}', { browser: s.browser, os: s.os });
+  return s.browser ?? s.os ?? s.deviceType;
+}
+
 export function SessionTable({ items, onEnded, showUser = false }: { items: SessionRow[]; onEnded(): void; showUser?: boolean }) {
   const can = useCan();
   const end = useMutation({ mutationFn: (id: string) => unwrap(api.DELETE('/api/v1/sessions/{id}', { params: { path: { id } } })), onSuccess: onEnded });
-  if (items.length === 0) return <p>No active session.</p>;
+  if (items.length === 0) return <p>{t('No active session.')}</p>;
   return (
     <>
       <ErrorMessage error={end.error} />
@@ -30,13 +39,13 @@ export function SessionTable({ items, onEnded, showUser = false }: { items: Sess
         <table>
           <thead>
             <tr>
-              {showUser && <th scope="col">User</th>}
-              <th scope="col">Identity</th>
-              <th scope="col">Device</th>
-              <th scope="col">Address</th>
-              <th scope="col">Applications</th>
-              <th scope="col">Last active</th>
-              {can('sessions:end') && <th scope="col">End</th>}
+              {showUser && <th scope="col">{t('User')}</th>}
+              <th scope="col">{t('Identity')}</th>
+              <th scope="col">{t('Device')}</th>
+              <th scope="col">{t('Address')}</th>
+              <th scope="col">{t('Applications')}</th>
+              <th scope="col">{t('Last active')}</th>
+              {can('sessions:end') && <th scope="col">{t('End')}</th>}
             </tr>
           </thead>
           <tbody>
@@ -49,7 +58,7 @@ export function SessionTable({ items, onEnded, showUser = false }: { items: Sess
                 )}
                 <td>{s.identity ? `${s.identity.alias} (${s.identity.kind})` : '—'}</td>
                 <td>
-                  {[s.browser, s.os].filter(Boolean).join(' on ') || s.deviceType}
+                  {device(s)}
                   <div className="small muted">{s.deviceType}</div>
                 </td>
                 <td>{s.ip ?? '—'}</td>
@@ -57,8 +66,8 @@ export function SessionTable({ items, onEnded, showUser = false }: { items: Sess
                 <td>{formatDate(s.lastActiveAt)}</td>
                 {can('sessions:end') && (
                   <td>
-                    <Confirm label="End" title="End session" confirmLabel="End session" danger onConfirm={() => end.mutate(s.id)}>
-                      End this session of {s.username ?? 'the user'}? Its applications' refresh tokens stop working at once.
+                    <Confirm label={t('End')} title={t('End session')} confirmLabel={t('End session')} danger onConfirm={() => end.mutate(s.id)}>
+                      {t('End this session of {user}? Its applications\' refresh tokens stop working at once.', { user: s.username ?? s.userId })}
                     </Confirm>
                   </td>
                 )}
@@ -71,24 +80,81 @@ export function SessionTable({ items, onEnded, showUser = false }: { items: Sess
   );
 }
 
+interface SessionFilters {
+  username: string;
+  identityKind: string;
+  clientId: string;
+}
+
+const NO_FILTERS: SessionFilters = { username: '', identityKind: '', clientId: '' };
+const ANY = '*';
+
+/** The application filter: a choice among the tenant's applications when the caller may list them, else their client id. */
+function ApplicationFilter({ value, onChange }: { value: string; onChange(value: string): void }) {
+  const can = useCan();
+  const apps = useQuery({ queryKey: ['applications'], queryFn: () => unwrap(api.GET('/api/v1/applications')), enabled: can('applications:list') });
+  if (!apps.data) return <Field label={t('Application (client id)')} name="clientId" value={value} onChange={onChange} />;
+  const options = [{ id: ANY, label: t('Any application') }, ...apps.data.applications.map((a) => ({ id: a.clientId, label: a.name }))];
+  return <Choice label={t('Application')} value={value || ANY} options={options} onChange={(v) => onChange(v === ANY ? '' : v)} />;
+}
+
 export function SessionsPage() {
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
-  const list = useQuery({ queryKey: ['sessions', cursor], queryFn: () => unwrap(api.GET('/api/v1/sessions', { params: { query: { cursor, limit: 50 } } })) });
+  const can = useCan();
+  const pages = useCursorPages();
+  const [draft, setDraft] = useState<SessionFilters>(NO_FILTERS);
+  const [filters, setFilters] = useState<SessionFilters>(NO_FILTERS);
+  const query = {
+    username: filters.username || undefined,
+    identityKind: filters.identityKind || undefined,
+    clientId: filters.clientId || undefined,
+    cursor: pages.cursor,
+    limit: 50,
+  };
+  const list = useQuery({ queryKey: ['sessions', query], queryFn: () => unwrap(api.GET('/api/v1/sessions', { params: { query } })) });
+  const endAll = useMutation({
+    mutationFn: (userId: string) => unwrap(api.DELETE('/api/v1/users/{id}/sessions', { params: { path: { id: userId } } })),
+    onSuccess: () => void list.refetch(),
+  });
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    setFilters(draft);
+    pages.reset();
+  };
+  // Filtered by one username, every row is that user's: offer to end them all.
+  const onlyUser = filters.username && list.data?.items.length ? list.data.items[0] : undefined;
   return (
     <>
-      <h1>Sessions</h1>
-      <p>Every active session, most recently active first.</p>
-      <ErrorMessage error={list.error} />
+      <h1>{t('Sessions')}</h1>
+      <p>{t('Every active session, most recently active first.')}</p>
+      <form className="filters" role="search" aria-label={t('Filter sessions')} onSubmit={apply}>
+        <Field label={t('Username')} name="username" value={draft.username} onChange={(username) => setDraft({ ...draft, username })} />
+        <Field label={t('Identity kind')} name="identityKind" value={draft.identityKind} onChange={(identityKind) => setDraft({ ...draft, identityKind })} />
+        <ApplicationFilter value={draft.clientId} onChange={(clientId) => setDraft({ ...draft, clientId })} />
+        <Button type="submit" className="button primary">
+          {t('Filter')}
+        </Button>
+        <Button
+          className="button"
+          onPress={() => {
+            setDraft(NO_FILTERS);
+            setFilters(NO_FILTERS);
+            pages.reset();
+          }}
+        >
+          {t('Clear filters')}
+        </Button>
+      </form>
+      {onlyUser && can('user-sessions:end') && (
+        <div className="tools">
+          <Confirm label={t('End all sessions of {user}', { user: onlyUser.username ?? onlyUser.userId })} title={t('End all sessions')} confirmLabel={t('End all sessions')} danger onConfirm={() => endAll.mutate(onlyUser.userId)}>
+            {t('End every session of {user}? They are signed out everywhere, and their applications must sign in again.', { user: onlyUser.username ?? onlyUser.userId })}
+          </Confirm>
+        </div>
+      )}
+      {endAll.data && <p role="status">{t('{count} sessions ended.', { count: endAll.data.ended })}</p>}
+      <ErrorMessage error={list.error ?? endAll.error} />
       {list.isPending ? <Loading /> : list.data && <SessionTable items={list.data.items} showUser onEnded={() => void list.refetch()} />}
-      <nav className="pager" aria-label="Pages of sessions">
-        <Button className="button" isDisabled={cursors.length === 1} onPress={() => setCursors((c) => c.slice(0, -1))}>
-          Previous page
-        </Button>
-        <Button className="button" isDisabled={!list.data?.nextCursor} onPress={() => setCursors((c) => [...c, list.data?.nextCursor ?? undefined])}>
-          Next page
-        </Button>
-      </nav>
+      <PagingFooter pages={pages} nextCursor={list.data?.nextCursor} label={t('Pages of sessions')} />
     </>
   );
 }

@@ -1,8 +1,9 @@
-// Admin API: the audit log. Search with keyset pagination, and a streamed export as CSV or JSON.
-// The CSV is safe to open in a spreadsheet: see csvCell.
+// Admin API: the audit log. Search with keyset pagination, a streamed export as CSV or JSON,
+// verification of the hash chain, and sign-ins counted over time. The CSV is safe to open in a
+// spreadsheet: see csvCell.
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import type { AuditEvent, AuditSearchInput } from '../../services/audit.ts';
+import { MAX_ACTIVITY_BUCKETS, type AuditEvent, type AuditSearchInput } from '../../services/audit.ts';
 import { actorOf } from './caller.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
@@ -92,7 +93,7 @@ export function auditRoutes(services: ApiServices): ApiRoute[] {
       method: 'get',
       path: '/audit-events',
       permission: 'audit-events:list',
-      summary: 'Search the audit log, newest first (keyset pages: pass nextCursor back as cursor)',
+      summary: 'Search the audit log, newest first by time (keyset pages: pass nextCursor back as cursor)',
       tag: 'audit-events',
       query: z.object({
         ...filterFields,
@@ -110,7 +111,7 @@ export function auditRoutes(services: ApiServices): ApiRoute[] {
       method: 'get',
       path: '/audit-events/export',
       permission: 'audit-events:export',
-      summary: 'Export the matching audit events, newest first, streamed as CSV (text/csv) or a JSON array (application/json)',
+      summary: 'Export the matching audit events, newest first by time, streamed as CSV (text/csv) or a JSON array (application/json)',
       tag: 'audit-events',
       query: filterQuery.extend({ format: z.enum(['csv', 'json']).default('csv') }),
       raw: true,
@@ -147,6 +148,56 @@ export function auditRoutes(services: ApiServices): ApiRoute[] {
         // the generator if the client goes away.
         ctx.body = Readable.from(body(), { objectMode: false });
         return undefined;
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/audit-events/verification',
+      permission: 'audit-chain:read',
+      summary: "Verify the audit log's hash chain now (as `gatehouse audit verify` does): intact, or the first event where it breaks. Requests made while a verification runs share it.",
+      tag: 'audit-events',
+      response: z.object({
+        intact: z.boolean(),
+        checked: z.number().int().describe("this tenant's events verified (the chain spans every tenant and is verified whole)"),
+        verifiedAt: z.string(),
+        brokenAt: z
+          .object({ id: z.string().nullable().describe("the event's id; null when it is another tenant's"), field: z.enum(['prev_hash', 'hash']).describe('prev_hash: an event removed or reordered before it; hash: its content changed') })
+          .nullable(),
+      }),
+      async handler({ caller }) {
+        const result = await audit.verifyShared();
+        return {
+          intact: result.ok,
+          checked: result.countByTenant[caller.tenantId] ?? 0,
+          verifiedAt: new Date().toISOString(),
+          brokenAt: result.ok ? null : { id: result.brokenAt.tenantId === caller.tenantId ? result.brokenAt.id : null, field: result.brokenAt.field },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/audit-events/sign-in-activity',
+      permission: 'sign-in-activity:read',
+      summary: `Successful and failed sign-ins (user.sign_in events) per hour or day, oldest first, every bucket present; at most ${MAX_ACTIVITY_BUCKETS} buckets. Defaults: the last 24 hours by hour.`,
+      tag: 'audit-events',
+      query: z
+        .object({
+          from: z.iso.datetime({ offset: true }).optional().describe('start of the first bucket (ISO 8601); default: `to` less 24 hours'),
+          to: z.iso.datetime({ offset: true }).optional().describe('end of the window, exclusive (ISO 8601); default: now'),
+          bucket: z.enum(['hour', 'day']).default('hour'),
+        })
+        .strict(),
+      response: z.object({
+        from: z.string(),
+        to: z.string(),
+        bucket: z.enum(['hour', 'day']),
+        buckets: z.array(z.object({ start: z.string(), succeeded: z.number().int(), failed: z.number().int() })),
+      }),
+      async handler({ query, caller }) {
+        const to = query.to ? new Date(query.to) : new Date();
+        const from = query.from ? new Date(query.from) : new Date(to.getTime() - 86_400_000);
+        const activity = await audit.signInActivity(caller.tenantId, { from, to, bucketSeconds: query.bucket === 'day' ? 86_400 : 3_600 });
+        return { from: activity.from.toISOString(), to: activity.to.toISOString(), bucket: query.bucket, buckets: activity.buckets.map((b) => ({ start: b.start.toISOString(), succeeded: b.succeeded, failed: b.failed })) };
       },
     }),
   ];

@@ -71,7 +71,7 @@ export function sessionRoutes(services: ApiServices): ApiRoute[] {
       method: 'get',
       path: '/sessions',
       permission: 'sessions:list',
-      summary: 'List open sessions, most recently active first: filter by userId, identityId, deviceType, clientId (an application signed in to) or ip; keyset-paged with `cursor`',
+      summary: 'List open sessions, most recently active first: filter by userId or username, identityId or identityKind, deviceType, clientId (an application signed in to) or ip; keyset-paged with `cursor`',
       tag: 'sessions',
       query: sessionListQuerySchema,
       response: z.object({ items: z.array(sessionView), nextCursor: z.string().nullable() }),
