@@ -15,9 +15,25 @@ for (const [file, entries] of Object.entries(files)) {
   if (language && language in catalogs) Object.assign(catalogs[language], entries);
 }
 
+const CHOSEN = 'gatehouse-console:language';
+
+function supportedLanguage(tags: string | null | undefined): Language | undefined {
+  for (const tag of (tags ?? '').split(' ')) {
+    const lang = tag.toLowerCase().slice(0, 2);
+    if ((LANGUAGES as readonly string[]).includes(lang)) return lang as Language;
+  }
+  return undefined;
+}
+
 function pageLanguage(): Language {
-  const lang = (typeof document === 'undefined' ? 'en' : document.documentElement.lang).toLowerCase().slice(0, 2);
-  return (LANGUAGES as readonly string[]).includes(lang) ? (lang as Language) : 'en';
+  if (typeof document === 'undefined') return 'en';
+  // A ?ui_locales= choice holds for the tab: the sign-in round trip comes back on
+  // /console/callback, whose <html lang> the server chose without it.
+  const asked = supportedLanguage(new URLSearchParams(window.location.search).get('ui_locales'));
+  if (asked) sessionStorage.setItem(CHOSEN, asked);
+  const chosen = asked ?? supportedLanguage(sessionStorage.getItem(CHOSEN)) ?? supportedLanguage(document.documentElement.lang) ?? 'en';
+  document.documentElement.lang = chosen;
+  return chosen;
 }
 
 /** The language the console shows, fixed for the page's lifetime. */
