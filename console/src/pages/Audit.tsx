@@ -44,12 +44,14 @@ function ChainVerification() {
   const verify = useMutation({ mutationFn: () => unwrap(api.GET('/api/v1/audit-events/verification')) });
   const result = verify.data;
   return (
-    <section aria-labelledby="chain-heading">
+    <section className="chain" aria-labelledby="chain-heading">
       <h2 id="chain-heading">{t('Hash chain')}</h2>
-      <p className="muted">{t('Every event is linked to the one before it by a hash, so a changed or removed event breaks the chain.')}</p>
-      <Button className="button" isDisabled={verify.isPending} onPress={() => verify.mutate()}>
-        {verify.isPending ? t('Verifying…') : t('Verify the chain')}
-      </Button>
+      <div className="tools">
+        <Button className="button" isDisabled={verify.isPending} onPress={() => verify.mutate()}>
+          {verify.isPending ? t('Verifying…') : t('Verify the chain')}
+        </Button>
+        <span className="small muted">{t('Every event is linked to the one before it by a hash, so a changed or removed event breaks the chain.')}</span>
+      </div>
       <div role="status">
         {result &&
           (result.intact ? (
@@ -88,7 +90,7 @@ function EventTable({ events }: { events: AuditEventRow[] }) {
           {events.map((e) => (
             <tr key={e.id}>
               <td>{formatDate(e.occurredAt)}</td>
-              <td className="mono">{e.action}</td>
+              <td className="mono action">{e.action}</td>
               <td>{resultLabel(e.result)}</td>
               <td className="small">
                 {e.actorType} <span className="mono">{e.actorId ?? ''}</span>
@@ -173,10 +175,10 @@ export function AuditPage() {
           </Button>
         </div>
       )}
+      {can('audit-chain:read') && <ChainVerification />}
       <ErrorMessage error={list.error ?? exporting.error} />
       {list.isPending ? <Loading /> : list.data && <EventTable events={list.data.events} />}
       <PagingFooter pages={pages} nextCursor={list.data?.nextCursor} label={t('Pages of audit events')} />
-      {can('audit-chain:read') && <ChainVerification />}
     </>
   );
 }

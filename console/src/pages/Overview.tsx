@@ -56,7 +56,8 @@ function Activity() {
   return (
     <section aria-labelledby="activity-heading">
       <h2 id="activity-heading">{t('Sign-ins and failures')}</h2>
-      <Choice
+      <div className="filters">
+        <Choice
         label={t('Period')}
         value={range}
         options={[
@@ -65,7 +66,8 @@ function Activity() {
           { id: '30d', label: t('Last 30 days') },
         ]}
         onChange={(v) => setRange(v as Range)}
-      />
+        />
+      </div>
       <ErrorMessage error={activity.error} />
       {activity.data ? <SignInChart buckets={activity.data.buckets} bucket={activity.data.bucket} title={titles[range]} /> : !activity.error && <Loading />}
     </section>

@@ -17,12 +17,12 @@ const RIGHT = 8;
 const TOP = 10;
 const BOTTOM = 28;
 
-/** A round upper bound for the y axis: 1, 2 or 5 times a power of ten, at least 4. */
+/** A round upper bound for the y axis with four whole-numbered steps of 1, 2 or 5 times a power of ten. */
 function niceMax(value: number): number {
-  if (value <= 4) return 4;
-  const power = 10 ** Math.floor(Math.log10(value));
-  const step = [1, 2, 5, 10].find((m) => m * power >= value)!;
-  return step * power;
+  const raw = Math.max(1, value / 4);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].find((m) => m * power >= raw)! * power;
+  return Math.max(1, Math.ceil(step)) * 4;
 }
 
 export function bucketLabel(start: string, bucket: 'hour' | 'day'): string {
