@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Middleware } from 'koa';
 import type { Renderer } from '../views/render.ts';
-import { chooseLocale, localeOf, type Locale } from '../views/i18n.ts';
+import { chooseLocale, fromUiLocales, localeOf, type Locale } from '../views/i18n.ts';
 import { packagePath } from '../config/paths.ts';
 
 const DEFAULT_DIST = packagePath('console/dist/');
@@ -48,8 +48,11 @@ export function consoleFiles(deps: { renderer: Renderer; distDir?: string; defau
   return async function consoleMiddleware(ctx, next) {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     if (ctx.path === '/') {
+      // ?ui_locales= chooses the landing page's language as it does the console's, and the link
+      // to the console carries the choice on.
+      const asked = fromUiLocales(ctx.query.ui_locales);
       ctx.type = 'html';
-      ctx.body = await deps.renderer.render('home', { nonce: (ctx.state as { nonce: string }).nonce, locale: localeOf(ctx), title: 'Gatehouse' });
+      ctx.body = await deps.renderer.render('home', { nonce: (ctx.state as { nonce: string }).nonce, locale: asked ?? localeOf(ctx), title: 'Gatehouse', consoleHref: asked ? `/console/?ui_locales=${asked}` : '/console/' });
       return;
     }
     if (ctx.path === '/console') {

@@ -151,7 +151,10 @@ describe(`console operations pages (Chromium, ${storageMode})`, function () {
     assert.deepEqual(admin.problems, []);
   });
 
-  it('in German (?ui_locales=de) shows no English catalog string on the overview, sessions and audit pages', async () => {
+  it('in German (?ui_locales=de) shows no English catalog string on the landing page\'s link, the overview, sessions and audit pages', async () => {
+    const landing = await (await fetch(new URL('/?ui_locales=de', gh.url))).text();
+    assert.match(landing, /<html lang="de"/);
+    assert.match(landing, /<a href="\/console\/\?ui_locales=de">Verwaltungskonsole<\/a>/);
     const german = await ConsolePage.open(browser, gh.url);
     try {
       await german.signIn(adminLogin.username, adminLogin.password);

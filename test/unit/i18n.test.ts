@@ -141,7 +141,7 @@ const PAGES: [string, PageData][] = [
   ['logout-success', view('Signed out', {})],
   ['error', view('Something went wrong', { heading: 'Not found', message: 'This sign-in request has expired or was already used. Go back to the application and start again.', requestId: 'req-1' })],
   ['error', view('Temporarily unavailable', { heading: 'Temporarily unavailable', message: 'Gatehouse is temporarily unable to reach its storage. Please try again in a moment.' })],
-  ['home', view('Gatehouse', {})],
+  ['home', view('Gatehouse', { consoleHref: '/console/' })],
   ['account', view('Your account', { user: { username: 'jo', name: 'Jo', email: 'jo@example.com', phone: '+4912345', department: 'Ops' }, identities: [{ alias: 'Jo', kind: 'internal' }, { alias: 'Jo Ltd', kind: 'client' }, { alias: 'Jo Supply', kind: 'supplier' }], ...ACCOUNT })],
   ['account-mfa', view('Two-step verification', { status: { totp: 'enabled', recoveryCodesLeft: 4 }, startAction: '/s', regenerateAction: '/r', removeAction: '/x', error: 'The password is not correct.', notice: 'The authenticator app was removed.', ...ACCOUNT })],
   ['account-mfa', view('Two-step verification', { status: { totp: 'none', recoveryCodesLeft: 0 }, startAction: '/s', regenerateAction: '/r', removeAction: '/x', ...ACCOUNT })],
