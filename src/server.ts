@@ -164,7 +164,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   const host = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
   const issuer = config.issuer ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  const renderer = createRenderer({ cache: config.production, defaultLocale: config.defaultLocale });
+  const renderer = createRenderer({ cache: config.production, defaultLocale: () => context.tenantSettings.defaultLocaleOf(context.tenantId) });
   const jwks = await loadSigningKeys(context.knex, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
   const identityFlow: IdentityFlowDeps = {
     requestMemo: createRequestMemo(),
@@ -174,7 +174,11 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
     eligibleIdentities: (userId, clientId) => context.appAccess.eligibleIdentities(userId, clientId),
     identityEligible: (userId, identityId, clientId) => context.appAccess.identityEligible(userId, identityId, clientId),
     userActive: async (userId) => (await context.users.findForOidc(userId))?.status === 'active',
-    revokeGrant: (grantId) => revokeGrant({ store: context.store, payloads: context.payloads }, grantId),
+    revokeGrant: async (grantId, ineligible) => {
+      await revokeGrant({ store: context.store, payloads: context.payloads }, grantId);
+      // A grant ended because its user left the application's access list (or its kind or status no longer fits).
+      if (ineligible) await context.audit.record({ tenantId: context.tenantId, action: 'grant.revoked', actorType: 'system', actorId: null, targetType: 'user', targetId: ineligible.accountId, details: { grantId, clientId: ineligible.clientId, reason: 'no_longer_eligible' } });
+    },
     adminApiAudience: adminApiAudience(issuer),
   };
   const apiServices = { ...context, issuer };
@@ -211,7 +215,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
     mfaRequired: (accountId, clientId) => context.passwordPolicies.mfaRequired(context.tenantId, accountId, clientId),
     sessions: context.sessions,
   });
-  if (!config.issuer) context.passkeys.configure(issuer);
+  if (!config.issuer) context.tenantSettings.configure(issuer);
   const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, serviceAccounts: context.serviceAccounts, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
   installSessionHooks(provider, { sessions: context.sessions, tenantId: context.tenantId, logger });
 
@@ -245,7 +249,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   provider.use(recordGrantIdentity(identityFlow));
   // The admin API, the AuthZEN endpoints and their metadata, and SCIM share one route table.
   provider.use(under(/^\/(api\/|access\/|scim\/v2\/|\.well-known\/authzen-configuration$)/i, api.router));
-  provider.use(consoleFiles({ renderer, defaultLocale: () => config.defaultLocale }));
+  provider.use(consoleFiles({ renderer, defaultLocale: () => context.tenantSettings.defaultLocaleOf(context.tenantId) }));
   const interactions = createInteractionRouter({
     provider,
     users: context.users,
