@@ -159,8 +159,7 @@ export function createLockoutService(deps: { knex: Knex; store: KeyValueStore; a
       await deps.store.decrIfPositive(ipKey(tenantId, ip));
     },
 
-    /** An administrator lifts a lock. 409 when the user is not locked. */
-    /** An administrator lifts the lock; 409 when the user is not locked. */
+    /** An administrator lifts a lock (the guard asks whether it may manage the user). 409 when the user is not locked. */
     async unlock(userId: string, by: Administrator & { actor: Actor }, reason?: string): Promise<void> {
       if (!(await lift(by.tenantId, userId, by.actor, reason ?? 'unlocked by an administrator', false, by))) {
         throw new AppError('user.not_locked', 409, 'the user is not locked');
