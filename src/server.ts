@@ -1,6 +1,6 @@
 // The HTTP server: oidc-provider's Koa app with Gatehouse's middleware and routes in front of it.
 import http from 'node:http';
-import type Router from '@koa/router';
+import Router from '@koa/router';
 import type Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { GatehouseContext } from './context.ts';
@@ -24,7 +24,7 @@ import { installSessionHooks, recordSessions, withSessionChecks } from './oidc/s
 import { createAccountSessionsRouter } from './routes/account/sessions.ts';
 import { adminApiAudience, createApiAuthenticator } from './routes/api/auth.ts';
 import { createApiRouter } from './routes/api/index.ts';
-import { permissionCatalog } from './routes/api/framework.ts';
+import { mountRoutes, permissionCatalog } from './routes/api/framework.ts';
 import { ensureSystemRoles } from './services/system-roles.ts';
 import { refreshReuseGraceOf } from './services/applications.ts';
 import { createIdentitySelectionService } from './services/identity-selection.ts';
@@ -36,6 +36,9 @@ import { createAccountPasskeyRouter } from './routes/account/passkeys.ts';
 import { REMINDER_JOB } from './services/password-expiry.ts';
 import { INVITATION_JOB } from './services/invitations.ts';
 import { httpTelemetry, observeGrants } from './telemetry/instrument.ts';
+
+/** The AuthZEN decision endpoints (OpenID AuthZEN Authorization API 1.0 §6, §7). */
+const DECISION_PATHS = /^\/access\/v1\/evaluations?$/i;
 
 /** Every route of the account routers is /account or below it. */
 const ACCOUNT_PATHS = /^\/account(\/|$)/i;
@@ -183,7 +186,8 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   };
   const apiServices = { ...context, issuer };
   const publicJwks = jwks.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
-  const api = createApiRouter(apiServices, createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, users: context.users, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, sessions: context.sessions }));
+  const authenticateApi = createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, users: context.users, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, sessions: context.sessions });
+  const api = createApiRouter(apiServices, authenticateApi);
   // System roles follow the route table: a new admin route's permission reaches Admin at start.
   await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
   await context.authorization.invalidateAll();
@@ -236,6 +240,13 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   provider.use(errorHandler({ logger, renderer }));
   // NUL and control characters refused before anything reads the request (src/middleware/control-chars.ts).
   provider.use(rejectControlCharacters());
+  // The AuthZEN decision endpoints are what resource servers call on every request they guard:
+  // their two routes, from the same route table and with the same handling, are served here
+  // from a router of their own, ahead of the protocol, session and page middleware below (none
+  // of which applies to them) and of the admin API router's match over every route it holds.
+  const decisions = new Router();
+  mountRoutes(decisions, api.routes.filter((route) => route.absolute && DECISION_PATHS.test(route.path)), authenticateApi);
+  provider.use(under(DECISION_PATHS, decisions));
   // Protocol details oidc-provider leaves open (src/oidc/protocol.ts).
   if (!nativePostMethods(issuer)) provider.use(postAsGet());
   provider.use(revocationWithoutContentType());
