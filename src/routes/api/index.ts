@@ -24,6 +24,7 @@ import { webhookPayloadDocs, webhookRoutes } from './webhooks.ts';
 import { scimRoutes } from './scim.ts';
 import { identityProviderRoutes } from './identity-providers.ts';
 import { overviewRoutes } from './overview.ts';
+import { tenantSettingsRoutes } from './tenant-settings.ts';
 
 export type ApiServices = GatehouseContext & { issuer: string };
 
@@ -75,6 +76,7 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
     scimRoutes,
     identityProviderRoutes,
     overviewRoutes,
+    tenantSettingsRoutes,
   ];
   for (const module of modules) routes.push(...module(services));
   routes.push(...metaRoutes(() => routes, services));
