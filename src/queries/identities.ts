@@ -13,7 +13,8 @@ export interface Identity {
   updatedAt: Date;
 }
 
-interface IdentityRow {
+/** A row of `identities`. */
+export interface IdentityRow {
   id: string;
   tenant_id: string;
   user_id: string | null;

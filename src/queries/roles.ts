@@ -3,6 +3,7 @@
 // (rows of other tenants are invisible) and an optional transaction: with PGlite there is one
 // connection, so inside a transaction every statement must go through it.
 import type { Knex } from 'knex';
+import type { IdentityRow as FullIdentityRow } from './identities.ts';
 
 // Deletes that report whether a row went use `.returning(...)`: under knex-pglite a bare
 // `.delete()` resolves to the driver's result object instead of the row count.
@@ -68,14 +69,7 @@ interface PermissionRow {
   permission: string;
 }
 
-interface IdentityRow {
-  id: string;
-  tenant_id: string;
-  kind: string;
-  alias: string;
-  user_id: string | null;
-  service_account_id: string | null;
-}
+type IdentityRow = Omit<FullIdentityRow, 'created_at' | 'updated_at'>;
 
 function toRole(row: RoleRow, permissions: RolePermission[]): Role {
   return {

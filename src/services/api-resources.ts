@@ -7,7 +7,7 @@ import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { createInvalidatingCache } from './cache.ts';
-import { AppError } from './errors.ts';
+import { AppError, invalidInput } from './errors.ts';
 
 export type { ApiResource };
 
@@ -32,7 +32,7 @@ export async function createApiResourceService(deps: { knex: Knex; store: KeyVal
     /** Creates or updates a resource; an identical re-submission writes and audits nothing. */
     async upsertReportingChange(input: ApiResourceInput, actor: Actor): Promise<{ resource: ApiResource; changed: boolean }> {
       const parsed = apiResourceSchema.safeParse(input);
-      if (!parsed.success) throw new AppError('api_resource.invalid', 400, parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; '));
+      if (!parsed.success) throw invalidInput('api_resource.invalid', parsed.error);
       const before = await queries.findByIdentifier(parsed.data.identifier);
       if (before && before.tenantId !== deps.tenantId) throw new AppError('api_resource.exists', 409, 'this identifier belongs to another tenant');
       const wanted: ApiResource = { id: before?.id ?? randomUUID(), tenantId: deps.tenantId, ...parsed.data };

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { createRoleQueries, type DefaultPolicyEntry } from '../queries/roles.ts';
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
-import { AppError } from './errors.ts';
-import { parseWith, type ChangeRequest } from './roles.ts';
+import { AppError, parseInput } from './errors.ts';
+import { type ChangeRequest } from './roles.ts';
 import { assertMayGrantRoles, keepingAnAdmin } from './administration.ts';
 
 export type { DefaultPolicyEntry };
@@ -30,7 +30,7 @@ export function createDefaultPolicyService(deps: { knex: Knex; audit: AuditServi
     get: (tenantId: string) => queries.defaultPolicy(tenantId),
 
     async replace(input: DefaultPolicyInput, by: ChangeRequest): Promise<DefaultPolicyEntry[]> {
-      const value = parseWith(defaultPolicySchema, input, 'default_policy.invalid');
+      const value = parseInput(defaultPolicySchema, input, 'default_policy.invalid');
       const entries = [...new Map(value.roles.map((r) => {
         const entry = { roleId: r.roleId, identityKind: r.identityKind ?? null };
         return [`${entry.roleId}\u0000${entry.identityKind ?? ''}`, entry] as const;

@@ -8,7 +8,7 @@ import { dictionary } from '@zxcvbn-ts/language-common';
 import { createAccountSecurityQueries } from '../queries/account-security.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
-import { AppError } from './errors.ts';
+import { AppError, invalidInput } from './errors.ts';
 import { createInvalidatingCache } from './cache.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import { MAX_PASSWORD_BYTES } from './passwords.ts';
@@ -233,10 +233,7 @@ export async function createPasswordPolicyService(deps: { knex: Knex; store: Key
      */
     async replace(tenantId: string, input: unknown, actor: Actor): Promise<{ policy: PasswordPolicy; departures: Departure[] }> {
       const parsed = passwordPolicySchema.safeParse(input);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-        throw new AppError('password_policy.invalid', 400, issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
-      }
+      if (!parsed.success) throw invalidInput('password_policy.invalid', parsed.error);
       const policy = parsed.data;
       const result = await deps.knex.transaction(async (trx) => {
         if (policy.mfa.roles.length) {
