@@ -165,7 +165,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   const issuer = config.issuer ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const renderer = createRenderer({ cache: config.production, defaultLocale: config.defaultLocale });
-  const jwks = await loadSigningKeys(context.knex, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
+  const jwks = await loadSigningKeys(context.queries, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
   const identityFlow: IdentityFlowDeps = {
     requestMemo: createRequestMemo(),
     authorization: context.authorization,
@@ -181,7 +181,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   const publicJwks = jwks.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
   const api = createApiRouter(apiServices, createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, users: context.users, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, sessions: context.sessions }));
   // System roles follow the route table: a new admin route's permission reaches Admin at start.
-  await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
+  await ensureSystemRoles(context.queries, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
   await context.authorization.invalidateAll();
   await context.applications.ensureAccountClient(issuer);
   await context.applications.ensureConsoleClient(issuer);
@@ -253,14 +253,14 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
     renderer,
     tenantId: context.tenantId,
     eligibleIdentities: identityFlow.eligibleIdentities,
-    identitySelection: createIdentitySelectionService({ knex: context.knex, tenantId: context.tenantId }),
+    identitySelection: createIdentitySelectionService({ queries: context.queries, tenantId: context.tenantId }),
     signIn: context.signIn,
     identityProviders: context.identityProviders,
     federation: context.federation,
     issuer,
   });
   const accountAuth = createAccountAuth({ provider, users: context.users, issuer, hashKey: context.keys.hashKey });
-  const account = createAccountRouter({ auth: accountAuth, renderer, issuer, knex: context.knex, tenantId: context.tenantId, identityProviders: context.identityProviders });
+  const account = createAccountRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, identityProviders: context.identityProviders, identities: context.identities, users: context.users });
   provider.use(under(ACCOUNT_PATHS, account));
   // Account security pages: password, two-step verification, forgotten password.
   const accountSecurity = createAccountSecurityRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, credentials: context.credentials, mfa: context.mfa, passwordReset: context.passwordReset });

@@ -2,7 +2,7 @@
 // locked; OWASP ASVS 5 V6.3.7 "users are notified of changes to their authentication details"),
 // the password-expiry reminder and the password-reset link. Plain text, no tracking, nothing that
 // would help an attacker who reads them beyond what they are for.
-import type { Knex } from 'knex';
+import type { Queries } from '../queries/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Mailer, MailMessage } from './mail.ts';
 import type { UserEvent, UserEvents } from './user-events.ts';
@@ -90,14 +90,14 @@ export function loginChangedMails(event: Extract<UserEvent, { type: 'user.login_
 }
 
 /** Sends the notification mails for user events, in the background (a request never waits for SMTP). */
-export function subscribeAccountMails(deps: { knex: Knex; events: UserEvents; mailer: Mailer; logger: Logger }): void {
+export function subscribeAccountMails(deps: { queries: Pick<Queries, 'users'>; events: UserEvents; mailer: Mailer; logger: Logger }): void {
   async function recipient(tenantId: string, userId: string): Promise<(Recipient & { email: string }) | undefined> {
-    const row: Recipient | undefined = await deps.knex('users').where({ tenant_id: tenantId, id: userId }).first('username', 'email', 'name');
+    const row: Recipient | undefined = await deps.queries.users.recipient(tenantId, userId);
     return row?.email ? { ...row, email: row.email } : undefined;
   }
   deps.events.on(async (event) => {
     if (event.type === 'user.login_changed') {
-      const row: { name: string | null } | undefined = await deps.knex('users').where({ tenant_id: event.tenantId, id: event.userId }).first('name');
+      const row = await deps.queries.users.recipient(event.tenantId, event.userId);
       for (const mail of loginChangedMails(event, row?.name ?? null)) deps.mailer.enqueue(mail);
       return;
     }

@@ -1,8 +1,8 @@
 // API resources: audiences for access tokens (RFC 8707 resource indicators) with their scopes.
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
+import type { Queries } from '../queries/index.ts';
 import { z } from 'zod';
-import { createApiResourceQueries, type ApiResource } from '../queries/api-resources.ts';
+import { type ApiResource } from '../queries/api-resources.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
@@ -22,8 +22,8 @@ export const apiResourceSchema = z.object({
 
 export type ApiResourceInput = z.input<typeof apiResourceSchema>;
 
-export async function createApiResourceService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; tenantId: string }) {
-  const queries = createApiResourceQueries(deps.knex);
+export async function createApiResourceService(deps: { queries: Queries; store: KeyValueStore; audit: AuditService; tenantId: string }) {
+  const queries = deps.queries.apiResources;
   const cache = await createInvalidatingCache<ApiResource>({ store: deps.store, name: 'api-resources', load: (id) => queries.findByIdentifier(id) });
 
   return {
