@@ -37,14 +37,15 @@ import { createMfaService } from './services/mfa.ts';
 import { createPasskeyService } from './services/passkeys.ts';
 import { createCredentialService } from './services/credentials.ts';
 import { createMailer } from './services/mail.ts';
-import { subscribeAccountMails } from './services/account-mail.ts';
+import { accountMailsOnUserEvent } from './services/account-mail.ts';
 import { createPasswordExpiryService } from './services/password-expiry.ts';
 import { createPasswordResetService } from './services/password-reset.ts';
 import { createSignInService } from './services/sign-in.ts';
 import { createInvitationService } from './services/invitations.ts';
 import { createUserMaintenanceService } from './services/user-maintenance.ts';
 import { createAccessEvaluationService } from './services/access-evaluation.ts';
-import { createWebhookService, WEBHOOK_JOB, WEBHOOK_RETENTION_JOB } from './services/webhooks.ts';
+import { createWebhookService } from './services/webhooks.ts';
+import { userEventSubscriptions } from './wiring.ts';
 import type { KeyValueStore } from './store/types.ts';
 import { instrumentKnex, instrumentStore } from './telemetry/instrument.ts';
 
@@ -76,16 +77,13 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const queries = createQueries(knex);
     const audit = createAuditService(knex, logger, { retentionDays: config.auditRetentionDays });
     const passwords = limitPasswordConcurrency(createPasswordHasher(config.argon2), config.passwordHashConcurrency, config.passwordHashQueue);
-    // Reactions to user changes (ending sessions, notification mails) subscribe here.
+    // Reactions to user changes: the table in src/wiring.ts, registered below.
     const events = createUserEvents();
-    // Jobs register here; the server starts the timers, CLI commands never do.
+    // The server registers the jobs of src/wiring.ts and starts the timers; CLI commands never do.
     const scheduler = createScheduler({ store, logger });
-    // The audit log's retention purge, once a day on one node; it audits itself.
-    scheduler.register({ name: 'audit-retention', intervalSeconds: 86_400, run: () => audit.purgeExpired({ tenantId }) });
     // Account security: policy, lockout, MFA, password changes, mail, reset, sign-in steps.
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
     if (!config.smtpUrl && config.production) logger.warn({ outbox: `${config.dataDir}/outbox` }, 'SMTP_URL is not set: reset links, lock notices and expiry reminders are written to this node\'s local outbox instead of being sent');
-    subscribeAccountMails({ queries, events, mailer, logger });
     const passwordPolicies = await createPasswordPolicyService({ queries, store, audit });
     const lockout = createLockoutService({ queries, store, audit, events });
     const mfa = createMfaService({ queries, store, audit, events, encryptionKey: keys.encryptionKey, hashKey: keys.hashKey, issuerName: config.issuer ? new URL(config.issuer).host : 'Gatehouse' });
@@ -94,7 +92,9 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const passwordReset = createPasswordResetService({ queries, store, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
     const passkeys = createPasskeyService({ knex, store, audit, events, issuer: config.issuer, configured: config.passkeys });
     const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials, passkeys });
-    const accounts = await createUserAccountCache({ db, knex, store, tenantId, events });
+    const accounts = await createUserAccountCache({ db, knex, store, tenantId });
+    // Before the session service's own subscription (below), so caches let go first.
+    for (const subscription of userEventSubscriptions({ accountMails: accountMailsOnUserEvent({ queries, mailer, logger }), accounts })) events.on(subscription.react);
     const users = createUserService({ knex, audit, passwords, tenantId, events, credentials, accounts });
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
     const apiResources = await createApiResourceService({ queries, store, audit, tenantId });
@@ -142,10 +142,8 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const userImport = createUserImportService({ knex, audit, authorization, invitations });
     // AuthZEN decisions for other modules, through the same caches as the tokens.
     const accessEvaluation = createAccessEvaluationService({ tenantId, authorization, users, serviceAccounts });
-    // Webhooks from the audit outbox: delivered every few seconds, once across all nodes.
+    // Webhooks from the audit outbox (the jobs that deliver and purge them: src/wiring.ts).
     const webhooks = createWebhookService({ knex, audit, logger, encryptionKey: keys.encryptionKey, allowPrivate: config.backchannelAllowPrivate, now: options.now });
-    scheduler.register({ name: WEBHOOK_JOB, intervalSeconds: 5, run: () => webhooks.run() });
-    scheduler.register({ name: WEBHOOK_RETENTION_JOB, intervalSeconds: 86_400, run: () => webhooks.purge() });
     const openedStore = store;
     return {
       config,

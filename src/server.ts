@@ -33,8 +33,7 @@ import { createAccountRouter } from './routes/account/index.ts';
 import { createAccountSecurityRouter } from './routes/account/security.ts';
 import { consoleFiles } from './routes/console.ts';
 import { createAccountPasskeyRouter } from './routes/account/passkeys.ts';
-import { REMINDER_JOB } from './services/password-expiry.ts';
-import { INVITATION_JOB } from './services/invitations.ts';
+import { scheduledJobs } from './wiring.ts';
 import { httpTelemetry, observeGrants } from './telemetry/instrument.ts';
 
 /** Every route of the account routers is /account or below it. */
@@ -267,10 +266,8 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   provider.use(under(ACCOUNT_PATHS, accountSecurity));
   const accountPasskeys = createAccountPasskeyRouter({ auth: accountAuth, renderer, tenantId: context.tenantId, credentials: context.credentials, passkeys: context.passkeys });
   provider.use(under(ACCOUNT_PATHS, accountPasskeys));
-  // Password expiry reminders, once an hour across all nodes.
-  context.scheduler.register({ name: REMINDER_JOB, intervalSeconds: 3600, run: () => context.passwordExpiry.runReminders({ changeUrl: `${issuer}/account/password` }) });
-  // Invitation mails queued by the bulk import, every minute across all nodes.
-  context.scheduler.register({ name: INVITATION_JOB, intervalSeconds: 60, run: () => context.invitations.sendPending({ linkBase: `${issuer}/account/password/reset` }) });
+  // The jobs table (src/wiring.ts): its mail links need the issuer, known only here.
+  for (const job of scheduledJobs(context, { issuer })) context.scheduler.register(job);
   const accountSessions = createAccountSessionsRouter({ auth: accountAuth, renderer, sessions: context.sessions, tenantId: context.tenantId });
   provider.use(under(ACCOUNT_PATHS, accountSessions));
   provider.use(under(/^\/(interaction|federation)\//i, interactions));

@@ -108,7 +108,7 @@ export const USER_CHANGED_CHANNEL = 'gatehouse_user_changed';
  * node is not receiving notifications (connection lost) nothing is kept: every lookup reads
  * the row, as it would without the cache.
  */
-export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'>; knex: Knex; store: KeyValueStore; tenantId: string; events: UserEvents }): Promise<InvalidatingCache<User>> {
+export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'>; knex: Knex; store: KeyValueStore; tenantId: string }): Promise<InvalidatingCache<User>> {
   const queries = createUserQueries(deps.knex);
   const cache = await createInvalidatingCache<User>({
     store: deps.store,
@@ -125,9 +125,6 @@ export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'
       },
     },
   });
-  // Deactivated, locked, deleted, password changed: this node lets go at once, before the
-  // event's other reactions (ending sessions) and without waiting for the NOTIFY.
-  deps.events.on(async (event) => cache.invalidate(event.userId));
   return cache;
 }
 

@@ -94,7 +94,7 @@ export const STYLE_RULES: LayerRules = {
 };
 
 /**
- * Imports that break the rules, as `from → to` lines. The composition roots (`main.ts`,
+ * Imports that break the rules, as `from → to` lines. The composition roots (`main.ts`, `wiring.ts`,
  * `server.ts`, `context.ts`) wire every layer together and are checked only for packages.
  */
 export function layerViolations(edges: ImportEdge[], rules: LayerRules = STYLE_RULES): string[] {
