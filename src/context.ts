@@ -5,7 +5,7 @@ import { createDatabase } from './db/index.ts';
 import type { Database } from './db/types.ts';
 import { migrateLatest } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
-import { createOidcPayloadQueries } from './queries/oidc-payloads.ts';
+import { createQueries } from './queries/index.ts';
 import { createApiResourceService } from './services/api-resources.ts';
 import { createApplicationService } from './services/applications.ts';
 import { createAuditService } from './services/audit.ts';
@@ -38,14 +38,15 @@ import { createPasskeyService } from './services/passkeys.ts';
 import { createTenantSettingsService } from './services/tenant-settings.ts';
 import { createCredentialService } from './services/credentials.ts';
 import { createMailer } from './services/mail.ts';
-import { subscribeAccountMails } from './services/account-mail.ts';
+import { accountMailsOnUserEvent } from './services/account-mail.ts';
 import { createPasswordExpiryService } from './services/password-expiry.ts';
 import { createPasswordResetService } from './services/password-reset.ts';
 import { createSignInService } from './services/sign-in.ts';
 import { createInvitationService } from './services/invitations.ts';
 import { createUserMaintenanceService } from './services/user-maintenance.ts';
 import { createAccessEvaluationService } from './services/access-evaluation.ts';
-import { createWebhookService, WEBHOOK_JOB, WEBHOOK_RETENTION_JOB } from './services/webhooks.ts';
+import { createWebhookService } from './services/webhooks.ts';
+import { userEventSubscriptions } from './wiring.ts';
 import type { KeyValueStore } from './store/types.ts';
 import { instrumentKnex, instrumentStore } from './telemetry/instrument.ts';
 
@@ -73,37 +74,38 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const keys: DerivedKeys = deriveKeys(secret);
     const tenantId = DEFAULT_TENANT;
     const knex = db.knex;
+    // Every table group's queries, built once; services receive the bag (or the part they use).
+    const queries = createQueries(knex);
     const audit = createAuditService(knex, logger, { retentionDays: config.auditRetentionDays });
     const passwords = limitPasswordConcurrency(createPasswordHasher(config.argon2), config.passwordHashConcurrency, config.passwordHashQueue);
-    // Reactions to user changes (ending sessions, notification mails) subscribe here.
+    // Reactions to user changes: the table in src/wiring.ts, registered below.
     const events = createUserEvents();
-    // Jobs register here; the server starts the timers, CLI commands never do.
+    // The server registers the jobs of src/wiring.ts and starts the timers; CLI commands never do.
     const scheduler = createScheduler({ store, logger });
-    // The audit log's retention purge, once a day on one node; it audits itself.
-    scheduler.register({ name: 'audit-retention', intervalSeconds: 86_400, run: () => audit.purgeExpired({ tenantId }) });
     // Account security: policy, lockout, MFA, password changes, mail, reset, sign-in steps.
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
     if (!config.smtpUrl && config.production) logger.warn({ outbox: `${config.dataDir}/outbox` }, 'SMTP_URL is not set: reset links, lock notices and expiry reminders are written to this node\'s local outbox instead of being sent');
-    subscribeAccountMails({ knex, events, mailer, logger });
-    const passwordPolicies = await createPasswordPolicyService({ knex, store, audit });
-    const lockout = createLockoutService({ knex, store, audit, events });
-    const mfa = createMfaService({ knex, store, audit, events, encryptionKey: keys.encryptionKey, hashKey: keys.hashKey, issuerName: config.issuer ? new URL(config.issuer).host : 'Gatehouse' });
-    const credentials = createCredentialService({ knex, audit, passwords, policies: passwordPolicies, mfa, events, lockout });
-    const passwordExpiry = createPasswordExpiryService({ knex, mailer, logger });
-    const passwordReset = createPasswordResetService({ knex, store, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
+    const passwordPolicies = await createPasswordPolicyService({ queries, store, audit });
+    const lockout = createLockoutService({ queries, store, audit, events });
+    const mfa = createMfaService({ queries, store, audit, events, encryptionKey: keys.encryptionKey, hashKey: keys.hashKey, issuerName: config.issuer ? new URL(config.issuer).host : 'Gatehouse' });
+    const credentials = createCredentialService({ queries, audit, passwords, policies: passwordPolicies, mfa, events, lockout });
+    const passwordExpiry = createPasswordExpiryService({ queries, mailer, logger });
+    const passwordReset = createPasswordResetService({ queries, store, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
     // Per-tenant settings (default language, passkey relying party); the configuration gives the defaults.
-    const tenantSettings = await createTenantSettingsService({ knex, store, audit, issuer: config.issuer, configured: { defaultLocale: config.defaultLocale, passkeys: config.passkeys } });
+    const tenantSettings = await createTenantSettingsService({ queries, store, audit, issuer: config.issuer, configured: { defaultLocale: config.defaultLocale, passkeys: config.passkeys } });
     const passkeys = createPasskeyService({ knex, store, audit, events, settingsOf: (tenant) => tenantSettings.passkeysOf(tenant) });
     const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials, passkeys });
-    const accounts = await createUserAccountCache({ db, knex, store, tenantId, events });
+    const accounts = await createUserAccountCache({ db, knex, store, tenantId });
+    // Before the session service's own subscription (below), so caches let go first.
+    for (const subscription of userEventSubscriptions({ accountMails: accountMailsOnUserEvent({ queries, mailer, logger }), accounts })) events.on(subscription.react);
     const users = createUserService({ knex, audit, passwords, tenantId, events, credentials, accounts });
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
-    const apiResources = await createApiResourceService({ knex, store, audit, tenantId });
-    const payloads = createOidcPayloadQueries(knex);
+    const apiResources = await createApiResourceService({ queries, store, audit, tenantId });
+    const payloads = queries.oidcPayloads;
     const authorization = await createAuthorizationService({ knex, store });
-    const grantIdentities = createGrantIdentityService({ knex, store, tenantId });
+    const grantIdentities = createGrantIdentityService({ queries, store, tenantId });
     const appAccess = createAppAccessService({
-      knex,
+      queries,
       tenantId,
       readers: {
         application: (clientId) => applications.findForOidc(clientId),
@@ -117,7 +119,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const serviceAccounts = await createServiceAccountService({ knex, store, audit, authorization, hashKey: keys.hashKey, tenantId, logger });
     const roles = createRoleService({ knex, audit, authorization, apiResources });
     const groups = createGroupService({ knex, audit, authorization });
-    const defaultPolicy = createDefaultPolicyService({ knex, audit, authorization });
+    const defaultPolicy = createDefaultPolicyService({ queries, audit, authorization });
     const identityProviders = createIdentityProviderService({ knex, audit, encryptionKey: keys.encryptionKey });
     const federation = createFederationService({ knex, store, audit, users, authorization, identityProviders, signIn });
     const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events, lockout });
@@ -138,21 +140,20 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       maxLifetimeSeconds: config.sessionTtl,
       now: options.now,
     });
-    const userMaintenance = createUserMaintenanceService({ knex, directoryUsers, authorization, passwordPolicies });
+    const userMaintenance = createUserMaintenanceService({ queries, directoryUsers, authorization, passwordPolicies });
     const invitations = createInvitationService({ knex, mailer, passwordReset, logger });
     const userImport = createUserImportService({ knex, audit, authorization, invitations });
     // AuthZEN decisions for other modules, through the same caches as the tokens.
     const accessEvaluation = createAccessEvaluationService({ tenantId, authorization, users, serviceAccounts });
-    // Webhooks from the audit outbox: delivered every few seconds, once across all nodes.
+    // Webhooks from the audit outbox (the jobs that deliver and purge them: src/wiring.ts).
     const webhooks = createWebhookService({ knex, audit, logger, encryptionKey: keys.encryptionKey, allowPrivate: config.backchannelAllowPrivate, now: options.now });
-    scheduler.register({ name: WEBHOOK_JOB, intervalSeconds: 5, run: () => webhooks.run() });
-    scheduler.register({ name: WEBHOOK_RETENTION_JOB, intervalSeconds: 86_400, run: () => webhooks.purge() });
     const openedStore = store;
     return {
       config,
       logger,
       db,
       knex,
+      queries,
       store: openedStore,
       keys,
       tenantId,

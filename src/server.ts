@@ -33,8 +33,7 @@ import { createAccountRouter } from './routes/account/index.ts';
 import { createAccountSecurityRouter } from './routes/account/security.ts';
 import { consoleFiles } from './routes/console.ts';
 import { createAccountPasskeyRouter } from './routes/account/passkeys.ts';
-import { REMINDER_JOB } from './services/password-expiry.ts';
-import { INVITATION_JOB } from './services/invitations.ts';
+import { scheduledJobs } from './wiring.ts';
 import { httpTelemetry, observeGrants } from './telemetry/instrument.ts';
 
 /** The AuthZEN decision endpoints (OpenID AuthZEN Authorization API 1.0 §6, §7). */
@@ -168,7 +167,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   const issuer = config.issuer ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const renderer = createRenderer({ cache: config.production, defaultLocale: () => context.tenantSettings.defaultLocaleOf(context.tenantId) });
-  const jwks = await loadSigningKeys(context.knex, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
+  const jwks = await loadSigningKeys(context.queries, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
   const identityFlow: IdentityFlowDeps = {
     requestMemo: createRequestMemo(),
     authorization: context.authorization,
@@ -189,7 +188,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   const authenticateApi = createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, users: context.users, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, sessions: context.sessions });
   const api = createApiRouter(apiServices, authenticateApi);
   // System roles follow the route table: a new admin route's permission reaches Admin at start.
-  await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
+  await ensureSystemRoles(context.queries, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
   await context.authorization.invalidateAll();
   await context.applications.ensureAccountClient(issuer);
   await context.applications.ensureConsoleClient(issuer);
@@ -268,24 +267,22 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
     renderer,
     tenantId: context.tenantId,
     eligibleIdentities: identityFlow.eligibleIdentities,
-    identitySelection: createIdentitySelectionService({ knex: context.knex, tenantId: context.tenantId }),
+    identitySelection: createIdentitySelectionService({ queries: context.queries, tenantId: context.tenantId }),
     signIn: context.signIn,
     identityProviders: context.identityProviders,
     federation: context.federation,
     issuer,
   });
   const accountAuth = createAccountAuth({ provider, users: context.users, issuer, hashKey: context.keys.hashKey });
-  const account = createAccountRouter({ auth: accountAuth, renderer, issuer, knex: context.knex, tenantId: context.tenantId, identityProviders: context.identityProviders });
+  const account = createAccountRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, identityProviders: context.identityProviders, identities: context.identities, users: context.users });
   provider.use(under(ACCOUNT_PATHS, account));
   // Account security pages: password, two-step verification, forgotten password.
   const accountSecurity = createAccountSecurityRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, credentials: context.credentials, mfa: context.mfa, passwordReset: context.passwordReset });
   provider.use(under(ACCOUNT_PATHS, accountSecurity));
   const accountPasskeys = createAccountPasskeyRouter({ auth: accountAuth, renderer, tenantId: context.tenantId, credentials: context.credentials, passkeys: context.passkeys });
   provider.use(under(ACCOUNT_PATHS, accountPasskeys));
-  // Password expiry reminders, once an hour across all nodes.
-  context.scheduler.register({ name: REMINDER_JOB, intervalSeconds: 3600, run: () => context.passwordExpiry.runReminders({ changeUrl: `${issuer}/account/password` }) });
-  // Invitation mails queued by the bulk import, every minute across all nodes.
-  context.scheduler.register({ name: INVITATION_JOB, intervalSeconds: 60, run: () => context.invitations.sendPending({ linkBase: `${issuer}/account/password/reset` }) });
+  // The jobs table (src/wiring.ts): its mail links need the issuer, known only here.
+  for (const job of scheduledJobs(context, { issuer })) context.scheduler.register(job);
   const accountSessions = createAccountSessionsRouter({ auth: accountAuth, renderer, sessions: context.sessions, tenantId: context.tenantId });
   provider.use(under(ACCOUNT_PATHS, accountSessions));
   provider.use(under(/^\/(interaction|federation)\//i, interactions));

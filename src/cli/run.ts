@@ -45,7 +45,7 @@ export async function executeCommand(context: GatehouseContext, command: Resolve
   try {
     // As at server start: a command run before the first start (seed, service-accounts) finds
     // the system roles it may name.
-    await ensureSystemRoles(context.knex, context.tenantId, deps.adminCatalog);
+    await ensureSystemRoles(context.queries, context.tenantId, deps.adminCatalog);
     await command.run(context, command.args, io, deps);
     return EXIT_OK;
   } catch (error) {

@@ -116,6 +116,11 @@ export function createApplicationQueries(knex: Knex) {
       const row = await knex<ApplicationRow>('applications').where({ id }).first();
       return row ? toApplication(row) : undefined;
     },
+    /** Which of these client ids belong to the tenant. */
+    async existingIds(tenantId: string, ids: string[], db: Knex = knex): Promise<string[]> {
+      const rows: { id: string }[] = await db('applications').where({ tenant_id: tenantId }).whereIn('id', ids).select('id');
+      return rows.map((r) => r.id);
+    },
     async findByName(tenantId: string, name: string): Promise<Application | undefined> {
       const row = await knex<ApplicationRow>('applications').where({ tenant_id: tenantId, name }).first();
       return row ? toApplication(row) : undefined;

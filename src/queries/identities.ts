@@ -13,7 +13,8 @@ export interface Identity {
   updatedAt: Date;
 }
 
-interface IdentityRow {
+/** A row of `identities`. */
+export interface IdentityRow {
   id: string;
   tenant_id: string;
   user_id: string | null;
@@ -56,6 +57,11 @@ function toIdentity(row: IdentityRow): Identity {
 // result object instead of the row count.
 export function createIdentityQueries(knex: Knex) {
   return {
+    /** The id of one identity of the user (the oldest). */
+    async firstIdOfUser(userId: string, db: Knex = knex): Promise<string | undefined> {
+      const row: { id: string } | undefined = await db('identities').where({ user_id: userId }).orderBy([{ column: 'created_at' }, { column: 'id' }]).first('id');
+      return row?.id;
+    },
     async findById(tenantId: string, id: string, db: Knex = knex): Promise<Identity | undefined> {
       const row: IdentityRow | undefined = await db('identities').where({ tenant_id: tenantId, id }).first();
       return row ? toIdentity(row) : undefined;

@@ -2,7 +2,9 @@
 // policy, with row <-> object mapping. No business rules here. Every function takes the tenant
 // (rows of other tenants are invisible) and an optional transaction: with PGlite there is one
 // connection, so inside a transaction every statement must go through it.
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { IdentityRow as FullIdentityRow } from './identities.ts';
 
 // Deletes that report whether a row went use `.returning(...)`: under knex-pglite a bare
 // `.delete()` resolves to the driver's result object instead of the row count.
@@ -68,14 +70,7 @@ interface PermissionRow {
   permission: string;
 }
 
-interface IdentityRow {
-  id: string;
-  tenant_id: string;
-  kind: string;
-  alias: string;
-  user_id: string | null;
-  service_account_id: string | null;
-}
+type IdentityRow = Omit<FullIdentityRow, 'created_at' | 'updated_at'>;
 
 function toRole(row: RoleRow, permissions: RolePermission[]): Role {
   return {
@@ -124,9 +119,37 @@ export function createRoleQueries(knex: Knex) {
       const rows: RoleRow[] = await db('roles').where({ tenant_id: tenantId }).whereIn('id', ids).orderByRaw('lower(name)');
       return withPermissions(rows, db);
     },
+    /** Ids and names of the tenant's roles among these names (case-insensitive). */
+    async findByNames(tenantId: string, names: string[], db: Knex = knex): Promise<{ id: string; name: string }[]> {
+      return db('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = any(?)', [names.map((n) => n.toLowerCase())]).select('id', 'name');
+    },
+    /** The tenant's system role of this name. */
+    async findSystemRoleId(tenantId: string, name: string, db: Knex = knex): Promise<string | undefined> {
+      const row: { id: string } | undefined = await db('roles').where({ tenant_id: tenantId, name, system: true }).first('id');
+      return row?.id;
+    },
     async findIdByName(tenantId: string, name: string, db: Knex = knex): Promise<string | undefined> {
       const row: { id: string } | undefined = await db('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = ?', [name.toLowerCase()]).first('id');
       return row?.id;
+    },
+    /**
+     * Makes the role of this name (case-insensitive) a system role, creating it when missing,
+     * and sets its permissions on `resource` to exactly `permissions`. Returns its id.
+     */
+    async syncSystemRole(tenantId: string, name: string, resource: string, permissions: string[], db: Knex = knex): Promise<string> {
+      let row: { id: string } | undefined = await db('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = ?', [name.toLowerCase()]).first('id');
+      if (!row) {
+        row = { id: randomUUID() };
+        await db('roles').insert({ id: row.id, tenant_id: tenantId, name, system: true, description: `System role ${name}` });
+      } else {
+        await db('roles').where({ id: row.id }).update({ system: true });
+      }
+      const id = row.id;
+      await db('role_permissions').where({ role_id: id, resource }).whereNotIn('permission', permissions.length ? permissions : ['']).delete();
+      if (permissions.length) {
+        await db('role_permissions').insert(permissions.map((permission) => ({ tenant_id: tenantId, role_id: id, resource, permission }))).onConflict(['role_id', 'resource', 'permission']).ignore();
+      }
+      return id;
     },
     async insert(role: { id: string; tenantId: string; name: string; description: string | null }, db: Knex = knex): Promise<void> {
       await db('roles').insert({ id: role.id, tenant_id: role.tenantId, name: role.name, description: role.description, system: false });

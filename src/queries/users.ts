@@ -168,6 +168,18 @@ export function createUserQueries(knex: Knex) {
     async setStatus(tenantId: string, id: string, status: UserStatus, trx: Knex = knex): Promise<void> {
       await trx('users').where({ tenant_id: tenantId, id }).update({ status, updated_at: trx.fn.now() });
     },
+    async defaultIdentityId(tenantId: string, id: string, trx: Knex = knex): Promise<string | null | undefined> {
+      const row: { default_identity_id: string | null } | undefined = await trx('users').where({ tenant_id: tenantId, id }).first('default_identity_id');
+      return row ? row.default_identity_id : undefined;
+    },
+    /** The identity chosen at sign-in: a choice, not an edit of the user, so `updated_at` stays. */
+    async rememberIdentityChoice(tenantId: string, id: string, identityId: string, trx: Knex = knex): Promise<void> {
+      await trx('users').where({ tenant_id: tenantId, id }).update({ default_identity_id: identityId });
+    },
+    /** What a notification mail needs of a user. */
+    async recipient(tenantId: string, id: string, trx: Knex = knex): Promise<{ username: string; email: string | null; name: string | null } | undefined> {
+      return trx('users').where({ tenant_id: tenantId, id }).first('username', 'email', 'name');
+    },
     async setDefaultIdentity(tenantId: string, id: string, identityId: string, trx: Knex = knex): Promise<void> {
       await trx('users').where({ tenant_id: tenantId, id }).update({ default_identity_id: identityId, updated_at: trx.fn.now() });
     },

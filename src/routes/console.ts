@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Middleware } from 'koa';
 import type { Renderer } from '../views/render.ts';
 import { chooseLocale, fromUiLocales, localeOf, type Locale } from '../views/i18n.ts';

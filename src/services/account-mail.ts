@@ -2,10 +2,10 @@
 // locked; OWASP ASVS 5 V6.3.7 "users are notified of changes to their authentication details"),
 // the password-expiry reminder and the password-reset link. Plain text, no tracking, nothing that
 // would help an attacker who reads them beyond what they are for.
-import type { Knex } from 'knex';
+import type { Queries } from '../queries/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Mailer, MailMessage } from './mail.ts';
-import type { UserEvent, UserEvents } from './user-events.ts';
+import type { UserEvent, UserEventListener } from './user-events.ts';
 
 interface Recipient {
   username: string;
@@ -89,15 +89,15 @@ export function loginChangedMails(event: Extract<UserEvent, { type: 'user.login_
   return to.map((address) => ({ kind: 'login_changed', to: address, subject: 'The sign-in details of your account changed', text }));
 }
 
-/** Sends the notification mails for user events, in the background (a request never waits for SMTP). */
-export function subscribeAccountMails(deps: { knex: Knex; events: UserEvents; mailer: Mailer; logger: Logger }): void {
+/** The reaction that sends the notification mails for user events, in the background (a request never waits for SMTP). */
+export function accountMailsOnUserEvent(deps: { queries: Pick<Queries, 'users'>; mailer: Mailer; logger: Logger }): UserEventListener {
   async function recipient(tenantId: string, userId: string): Promise<(Recipient & { email: string }) | undefined> {
-    const row: Recipient | undefined = await deps.knex('users').where({ tenant_id: tenantId, id: userId }).first('username', 'email', 'name');
+    const row: Recipient | undefined = await deps.queries.users.recipient(tenantId, userId);
     return row?.email ? { ...row, email: row.email } : undefined;
   }
-  deps.events.on(async (event) => {
+  return async (event) => {
     if (event.type === 'user.login_changed') {
-      const row: { name: string | null } | undefined = await deps.knex('users').where({ tenant_id: event.tenantId, id: event.userId }).first('name');
+      const row = await deps.queries.users.recipient(event.tenantId, event.userId);
       for (const mail of loginChangedMails(event, row?.name ?? null)) deps.mailer.enqueue(mail);
       return;
     }
@@ -111,5 +111,5 @@ export function subscribeAccountMails(deps: { knex: Knex; events: UserEvents; ma
     else if (event.type === 'user.mfa_changed') deps.mailer.enqueue(mfaChangedMail(user, event.change));
     else if (event.type === 'user.passkey_changed') deps.mailer.enqueue(passkeyChangedMail(user, event.change));
     else deps.mailer.enqueue(lockedMail(user, event.until));
-  });
+  };
 }

@@ -1,13 +1,13 @@
 // API resources: audiences for access tokens (RFC 8707 resource indicators) with their scopes.
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
+import type { Queries } from '../queries/index.ts';
 import { z } from 'zod';
-import { createApiResourceQueries, type ApiResource } from '../queries/api-resources.ts';
+import { type ApiResource } from '../queries/api-resources.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { createInvalidatingCache } from './cache.ts';
-import { AppError } from './errors.ts';
+import { AppError, invalidInput } from './errors.ts';
 
 export type { ApiResource };
 
@@ -22,8 +22,8 @@ export const apiResourceSchema = z.object({
 
 export type ApiResourceInput = z.input<typeof apiResourceSchema>;
 
-export async function createApiResourceService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; tenantId: string }) {
-  const queries = createApiResourceQueries(deps.knex);
+export async function createApiResourceService(deps: { queries: Queries; store: KeyValueStore; audit: AuditService; tenantId: string }) {
+  const queries = deps.queries.apiResources;
   const cache = await createInvalidatingCache<ApiResource>({ store: deps.store, name: 'api-resources', load: (id) => queries.findByIdentifier(id) });
 
   return {
@@ -32,7 +32,7 @@ export async function createApiResourceService(deps: { knex: Knex; store: KeyVal
     /** Creates or updates a resource; an identical re-submission writes and audits nothing. */
     async upsertReportingChange(input: ApiResourceInput, actor: Actor): Promise<{ resource: ApiResource; changed: boolean }> {
       const parsed = apiResourceSchema.safeParse(input);
-      if (!parsed.success) throw new AppError('api_resource.invalid', 400, parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; '));
+      if (!parsed.success) throw invalidInput('api_resource.invalid', parsed.error);
       const before = await queries.findByIdentifier(parsed.data.identifier);
       if (before && before.tenantId !== deps.tenantId) throw new AppError('api_resource.exists', 409, 'this identifier belongs to another tenant');
       const wanted: ApiResource = { id: before?.id ?? randomUUID(), tenantId: deps.tenantId, ...parsed.data };

@@ -5,8 +5,8 @@
 //      the user, a group the identity is a member of, or the identity's kind.
 // Both entry points read a fixed number of queries, however many applications and rules exist,
 // and decide with the same function, so the sign-in step and /me/applications cannot disagree.
-import type { Knex } from 'knex';
-import { createApplicationQueries, type AccessPolicy, type AccessRuleRow, type ApplicationType, type IdentityWithGroups } from '../queries/applications.ts';
+import type { Queries } from '../queries/index.ts';
+import { type AccessPolicy, type AccessRuleRow, type ApplicationType, type IdentityWithGroups } from '../queries/applications.ts';
 
 export interface EligibleIdentity {
   id: string;
@@ -64,9 +64,9 @@ export interface EligibilityReaders {
   userStatus(userId: string): Promise<string | undefined>;
 }
 
-export function createAppAccessService(deps: { knex: Knex; tenantId: string; readers?: EligibilityReaders }) {
+export function createAppAccessService(deps: { queries: Queries; tenantId: string; readers?: EligibilityReaders }) {
   const { tenantId } = deps;
-  const queries = createApplicationQueries(deps.knex);
+  const queries = deps.queries.applications;
 
   return {
     /**

@@ -9,7 +9,7 @@ import { createApplicationQueries, type AccessMode, type AccessRules, type Appli
 import type { KeyValueStore } from '../store/types.ts';
 import type { AuditService } from './audit.ts';
 import { createInvalidatingCache } from './cache.ts';
-import { AppError } from './errors.ts';
+import { AppError, invalidInput } from './errors.ts';
 import { keyedHash, randomToken } from './secrets.ts';
 import type { Actor } from './actor.ts';
 import { assertAdmin, assertMayManageUser, type Administrator } from './administration.ts';
@@ -219,13 +219,10 @@ export function toClientMetadata(app: Application): Record<string, unknown> {
   }
 }
 
-function invalid(error: z.ZodError): AppError {
-  const issues = error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  return new AppError('application.invalid', 400, issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), { issues });
-}
+const invalid = (error: z.ZodError) => invalidInput('application.invalid', error);
 
-/** What the audit log keeps of an application: everything but its secret. */
-function auditable(app: Application) {
+/** An application's settings, as the audit log keeps and the admin API shows them: never its secret. */
+export function applicationSettings(app: Application) {
   return {
     name: app.name,
     type: app.type,
@@ -327,7 +324,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
         throw error;
       }
       await cache.invalidate(clientId);
-      await deps.audit.record({ tenantId, action: 'application.created', ...actor, targetType: 'application', targetId: clientId, details: { after: auditable(application) } });
+      await deps.audit.record({ tenantId, action: 'application.created', ...actor, targetType: 'application', targetId: clientId, details: { after: applicationSettings(application) } });
       return { application, clientSecret };
     },
     async update(clientId: string, input: ApplicationPatchInput, actor: Actor, by?: Administrator): Promise<Application> {
@@ -373,7 +370,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       const after = await queries.update(clientId, patch);
       if (!after) throw new AppError('application.not_found', 404, `no application with client_id "${clientId}"`);
       await cache.invalidate(clientId);
-      await deps.audit.record({ tenantId, action: 'application.updated', ...actor, targetType: 'application', targetId: clientId, details: { before: auditable(before), after: auditable(after) } });
+      await deps.audit.record({ tenantId, action: 'application.updated', ...actor, targetType: 'application', targetId: clientId, details: { before: applicationSettings(before), after: applicationSettings(after) } });
       return after;
     },
     /** Replaces who may use the application: the mode and every listed user, group and kind. */
@@ -432,7 +429,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       await queries.deleteById(tenantId, clientId);
       await cache.invalidate(clientId);
       await rulesCache.invalidate(clientId);
-      await deps.audit.record({ tenantId, action: 'application.deleted', ...actor, targetType: 'application', targetId: clientId, details: { before: auditable(before) } });
+      await deps.audit.record({ tenantId, action: 'application.deleted', ...actor, targetType: 'application', targetId: clientId, details: { before: applicationSettings(before) } });
     },
     /** The operator (CLI) marks or unmarks an application as an admin-API client; true when it changed. */
     async setAdminApiClient(clientId: string, allowed: boolean, actor: Actor): Promise<boolean> {
@@ -442,7 +439,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       const { adminApiClient: _was, ...rest } = before.metadata;
       const after = await queries.update(clientId, { metadata: allowed ? { ...rest, adminApiClient: true } : rest });
       await cache.invalidate(clientId);
-      await deps.audit.record({ tenantId, action: 'application.updated', ...actor, targetType: 'application', targetId: clientId, details: { before: auditable(before), after: after ? auditable(after) : null } });
+      await deps.audit.record({ tenantId, action: 'application.updated', ...actor, targetType: 'application', targetId: clientId, details: { before: applicationSettings(before), after: after ? applicationSettings(after) : null } });
       return true;
     },
     /** Brings an existing application in line with a seed entry; true when something changed. */
@@ -464,7 +461,7 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
         ...actor,
         targetType: 'application',
         targetId: existing.id,
-        details: { before: auditable(existing), after: after ? auditable(after) : null, secretRotated: patch.clientSecretHash !== undefined },
+        details: { before: applicationSettings(existing), after: after ? applicationSettings(after) : null, secretRotated: patch.clientSecretHash !== undefined },
       });
       return true;
     },

@@ -2,8 +2,7 @@
 // the history (no reuse of the last N, the current password included), a new hash, a new expiry
 // cycle, the history row and the audit event in one transaction, outstanding reset links revoked,
 // and user.password_changed announced (with the session the change was made in, which stays).
-import type { Knex } from 'knex';
-import { createAccountSecurityQueries } from '../queries/account-security.ts';
+import type { Executor, Queries } from '../queries/index.ts';
 import type { User } from '../queries/users.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
@@ -32,11 +31,11 @@ export interface SetPasswordOptions {
    */
   refuseCurrent?: boolean;
   /** Runs first in the transaction that writes the password (e.g. using up a reset token). */
-  inTransaction?: (trx: Knex.Transaction) => Promise<void>;
+  inTransaction?: (trx: Executor) => Promise<void>;
 }
 
-export function createCredentialService(deps: { knex: Knex; audit: AuditService; passwords: PasswordHasher; policies: PasswordPolicyService; mfa: MfaService; events: UserEvents; lockout: LockoutService }) {
-  const queries = createAccountSecurityQueries(deps.knex);
+export function createCredentialService(deps: { queries: Queries; audit: AuditService; passwords: PasswordHasher; policies: PasswordPolicyService; mfa: MfaService; events: UserEvents; lockout: LockoutService }) {
+  const queries = deps.queries.accountSecurity;
 
   /** Whether the password is (or will be) used with a second factor: the shorter minimum applies. */
   async function withMfa(tenantId: string, userId: string | undefined, policy: PasswordPolicy): Promise<boolean> {
@@ -91,7 +90,7 @@ export function createCredentialService(deps: { knex: Knex; audit: AuditService;
       const found = await violations(tenantId, user, password, { refuseCurrent: options.refuseCurrent });
       if (found.length) throw policyError(found);
       const hash = await deps.passwords.hash(password);
-      await deps.knex.transaction(async (trx) => {
+      await deps.queries.transaction(async ({ db: trx }) => {
         await options.inTransaction?.(trx);
         await queries.setPassword(tenantId, user.id, hash, options.changeRequired ?? false, trx);
         await queries.addHistory(tenantId, user.id, hash, HISTORY_KEPT, trx);
@@ -111,7 +110,7 @@ export function createCredentialService(deps: { knex: Knex; audit: AuditService;
     },
 
     /** Records a new user's first password in the history (in the creating transaction). */
-    async recordInitialHash(tenantId: string, userId: string, hash: string, trx: Knex): Promise<void> {
+    async recordInitialHash(tenantId: string, userId: string, hash: string, trx: Executor): Promise<void> {
       await queries.addHistory(tenantId, userId, hash, HISTORY_KEPT, trx);
     },
   };

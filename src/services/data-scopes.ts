@@ -13,9 +13,9 @@ import { createDataScopeQueries, type DataScope, type DataScopeKey } from '../qu
 import { createIdentityQueries } from '../queries/identities.ts';
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
-import { AppError } from './errors.ts';
+import { AppError, parseInput } from './errors.ts';
 import { assertMayGrantDataScope, assertMayManageIdentityOwner } from './administration.ts';
-import { parseWith, type ChangeRequest } from './roles.ts';
+import { type ChangeRequest } from './roles.ts';
 
 export type { DataScope, DataScopeKey };
 
@@ -94,7 +94,7 @@ export function createDataScopeService(deps: { knex: Knex; audit: AuditService; 
 
     /** Replaces every key of the identity's scope; keys not given are removed. */
     async replace(identityId: string, input: Record<string, string[]>, by: ChangeRequest): Promise<DataScope> {
-      const scope = parseWith(dataScopeSchema, input, 'data_scope.invalid');
+      const scope = parseInput(dataScopeSchema, input, 'data_scope.invalid');
       return change(identityId, by, 'identity.data_scope_replaced', async (trx, before) => {
         await assertKeysDefined(by.tenantId, Object.keys(scope), trx);
         for (const [key, values] of Object.entries(scope)) assertGrantable(by, before, key, values);
@@ -104,8 +104,8 @@ export function createDataScopeService(deps: { knex: Knex; audit: AuditService; 
 
     /** Sets one key's values, leaving the other keys as they are. */
     async set(identityId: string, key: string, input: string[], by: ChangeRequest): Promise<DataScope> {
-      const name = parseWith(dataScopeKeyNameSchema, key, 'data_scope.invalid');
-      const values = parseWith(dataScopeValuesSchema, input, 'data_scope.invalid');
+      const name = parseInput(dataScopeKeyNameSchema, key, 'data_scope.invalid');
+      const values = parseInput(dataScopeValuesSchema, input, 'data_scope.invalid');
       return change(identityId, by, 'identity.data_scope_set', async (trx, before) => {
         await assertKeysDefined(by.tenantId, [name], trx);
         assertGrantable(by, before, name, values);
@@ -122,7 +122,7 @@ export function createDataScopeService(deps: { knex: Knex; audit: AuditService; 
     listKeys: (tenantId: string): Promise<DataScopeKey[]> => queries.listKeys(tenantId),
 
     async createKey(input: NewDataScopeKeyInput, by: ChangeRequest): Promise<DataScopeKey> {
-      const value = parseWith(newDataScopeKeySchema, input, 'data_scope_key.invalid');
+      const value = parseInput(newDataScopeKeySchema, input, 'data_scope_key.invalid');
       const key: DataScopeKey = { key: value.key, description: value.description ?? null };
       return deps.knex.transaction(async (trx) => {
         if (!(await queries.insertKey(by.tenantId, key, trx))) throw new AppError('data_scope_key.exists', 409, `data scope key "${key.key}" already exists`);

@@ -2,13 +2,13 @@
 // either all identities or only those of one kind (seed 002: "roles to be given to all user
 // accounts in the namespace"). Replacing it is escalation-checked on what it adds: a role that
 // reaches more identities than before is a grant, a role that stays or narrows is not.
-import type { Knex } from 'knex';
+import type { Queries } from '../queries/index.ts';
 import { z } from 'zod';
-import { createRoleQueries, type DefaultPolicyEntry } from '../queries/roles.ts';
+import { type DefaultPolicyEntry } from '../queries/roles.ts';
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
-import { AppError } from './errors.ts';
-import { parseWith, type ChangeRequest } from './roles.ts';
+import { AppError, parseInput } from './errors.ts';
+import { type ChangeRequest } from './roles.ts';
 import { assertMayGrantRoles, keepingAnAdmin } from './administration.ts';
 
 export type { DefaultPolicyEntry };
@@ -23,19 +23,19 @@ export const defaultPolicySchema = z.object({
 
 export type DefaultPolicyInput = z.input<typeof defaultPolicySchema>;
 
-export function createDefaultPolicyService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService }) {
-  const queries = createRoleQueries(deps.knex);
+export function createDefaultPolicyService(deps: { queries: Queries; audit: AuditService; authorization: AuthorizationService }) {
+  const queries = deps.queries.roles;
 
   return {
     get: (tenantId: string) => queries.defaultPolicy(tenantId),
 
     async replace(input: DefaultPolicyInput, by: ChangeRequest): Promise<DefaultPolicyEntry[]> {
-      const value = parseWith(defaultPolicySchema, input, 'default_policy.invalid');
+      const value = parseInput(defaultPolicySchema, input, 'default_policy.invalid');
       const entries = [...new Map(value.roles.map((r) => {
         const entry = { roleId: r.roleId, identityKind: r.identityKind ?? null };
         return [`${entry.roleId}\u0000${entry.identityKind ?? ''}`, entry] as const;
       })).values()];
-      const result = await deps.knex.transaction(async (trx) => {
+      const result = await deps.queries.transaction(async ({ db: trx }) => {
         const roleIds = [...new Set(entries.map((e) => e.roleId))];
         const roles = await queries.findByIds(by.tenantId, roleIds, trx);
         const missing = roleIds.filter((id) => !roles.some((r) => r.id === id));

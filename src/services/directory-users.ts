@@ -20,10 +20,10 @@ import type { AuditService } from './audit.ts';
 import type { UserEvent, UserEvents } from './user-events.ts';
 import type { LockoutService } from './lockout.ts';
 import type { AuthorizationService } from './authorization.ts';
-import { AppError } from './errors.ts';
+import { AppError, parseInput } from './errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { assertGainsGrantable, assertMayManageUser, keepingAnAdmin } from './administration.ts';
-import { isUniqueViolation, parseWith, type ChangeRequest } from './roles.ts';
+import { isUniqueViolation, type ChangeRequest } from './roles.ts';
 import {
   departmentSchema,
   emailSchema,
@@ -172,7 +172,7 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
 
     /** One page of users matching the filters, in username order, each with its identities. */
     async list(tenantId: string, input: UserListQuery): Promise<UserPage> {
-      const query = parseWith(userListQuerySchema, input, 'user.invalid_query');
+      const query = parseInput(userListQuerySchema, input, 'user.invalid_query');
       const rows = await queries.search(tenantId, {
         q: query.q,
         status: query.status,
@@ -192,7 +192,7 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
     },
 
     async create(input: UserCreateInput, by: ChangeRequest): Promise<UserDetails> {
-      const value = parseWith(userCreateSchema, input, 'user.invalid');
+      const value = parseInput(userCreateSchema, input, 'user.invalid');
       const { identity, ...fields } = value;
       // What the new identity holds from the start (default-policy roles of its kind) is a grant.
       const user = await deps.users.createIn(by.tenantId, { ...fields, identityKind: identity?.kind, identityAlias: identity?.alias }, by.actor, (trx, identityId) => assertGainsGrantable(trx, by, new Map(), [identityId], 'the roles a new user of this identity kind receives'));
@@ -200,7 +200,7 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
     },
 
     async update(id: string, input: UserPatchInput, by: ChangeRequest): Promise<UserDetails> {
-      const patch = parseWith(userPatchSchema, input, 'user.invalid');
+      const patch = parseInput(userPatchSchema, input, 'user.invalid');
       let loginChanged: Extract<UserEvent, { type: 'user.login_changed' }> | undefined;
       try {
         await deps.knex.transaction(async (trx) => {
@@ -240,7 +240,7 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
      * and the source's department. No password, email or phone: those belong to one person.
      */
     async clone(sourceId: string, input: UserCloneInput, by: ChangeRequest): Promise<UserDetails> {
-      const value = parseWith(userCloneSchema, input, 'user.invalid');
+      const value = parseInput(userCloneSchema, input, 'user.invalid');
       let cloneId: string;
       try {
         cloneId = await deps.knex.transaction(async (trx) => {

@@ -1,18 +1,15 @@
 // Which identity each grant was issued for. Tokens refreshed from the grant keep carrying that
 // identity; its roles and scopes are recomputed each time. Durable in the database, with a hot
 // copy in the key-value store so token issuance does not query it.
-import type { Knex } from 'knex';
+import type { Queries } from '../queries/index.ts';
 import type { KeyValueStore } from '../store/types.ts';
 
 const key = (grantId: string) => `gi:${grantId}`;
 const HOT_TTL = 3600;
 
-export function createGrantIdentityService(deps: { knex: Knex; store: KeyValueStore; tenantId: string }) {
+export function createGrantIdentityService(deps: { queries: Pick<Queries, 'grantIdentities'>; store: KeyValueStore; tenantId: string }) {
   async function set(grantId: string, identityId: string): Promise<void> {
-    await deps.knex('grant_identities')
-      .insert({ grant_id: grantId, tenant_id: deps.tenantId, identity_id: identityId })
-      .onConflict('grant_id')
-      .merge(['identity_id']);
+    await deps.queries.grantIdentities.upsert(deps.tenantId, grantId, identityId);
     await deps.store.set(key(grantId), identityId, HOT_TTL);
   }
 
@@ -30,9 +27,9 @@ export function createGrantIdentityService(deps: { knex: Knex; store: KeyValueSt
     async get(grantId: string): Promise<string | undefined> {
       const hot = await deps.store.get(key(grantId));
       if (hot) return hot;
-      const row: { identity_id: string } | undefined = await deps.knex('grant_identities').where({ grant_id: grantId }).first('identity_id');
-      if (row) await deps.store.set(key(grantId), row.identity_id, HOT_TTL);
-      return row?.identity_id;
+      const identityId = await deps.queries.grantIdentities.identityOf(grantId);
+      if (identityId) await deps.store.set(key(grantId), identityId, HOT_TTL);
+      return identityId;
     },
   };
 }

@@ -9,8 +9,8 @@ import { createGroupQueries, type Group, type GroupMember, type GroupType } from
 import { createRoleQueries } from '../queries/roles.ts';
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
-import { AppError } from './errors.ts';
-import { isUniqueViolation, parseWith, type ChangeRequest } from './roles.ts';
+import { AppError, parseInput } from './errors.ts';
+import { isUniqueViolation, type ChangeRequest } from './roles.ts';
 import { assertMayGrantRoles, assertMayManageIdentityOwner, guardedGrant, keepingAnAdmin, loadRoles } from './administration.ts';
 
 export type { Group, GroupMember, GroupType };
@@ -80,7 +80,7 @@ export function createGroupService(deps: { knex: Knex; audit: AuditService; auth
     get: (tenantId: string, id: string) => getGroup(tenantId, id),
 
     async create(input: NewGroupInput, by: ChangeRequest): Promise<Group> {
-      const value = parseWith(newGroupSchema, input, 'group.invalid');
+      const value = parseInput(newGroupSchema, input, 'group.invalid');
       return change(async (trx) => {
         await assertNameFree(by.tenantId, value.name, undefined, trx);
         const id = randomUUID();
@@ -92,7 +92,7 @@ export function createGroupService(deps: { knex: Knex; audit: AuditService; auth
     },
 
     async update(id: string, input: GroupPatchInput, by: ChangeRequest): Promise<Group> {
-      const patch = parseWith(groupPatchSchema, input, 'group.invalid');
+      const patch = parseInput(groupPatchSchema, input, 'group.invalid');
       return change(async (trx) => {
         const before = await getGroup(by.tenantId, id, trx);
         if (patch.name !== undefined && patch.name !== before.name) await assertNameFree(by.tenantId, patch.name, id, trx);
@@ -118,7 +118,7 @@ export function createGroupService(deps: { knex: Knex; audit: AuditService; auth
 
     /** Adds identities to the group (idempotent); returns the ids actually added. */
     async addMembers(groupId: string, identityIds: string[], by: ChangeRequest): Promise<string[]> {
-      const ids = [...new Set(parseWith(idListSchema, identityIds, 'group.invalid'))];
+      const ids = [...new Set(parseInput(idListSchema, identityIds, 'group.invalid'))];
       return change(async (trx) => {
         const group = await getGroup(by.tenantId, groupId, trx);
         const existing = await roleQueries.existingIdentityIds(by.tenantId, ids, trx);
@@ -148,7 +148,7 @@ export function createGroupService(deps: { knex: Knex; audit: AuditService; auth
 
     /** Gives roles to the group and so to every member (idempotent); escalation-checked. */
     async assignRoles(groupId: string, roleIds: string[], by: ChangeRequest): Promise<Group> {
-      const ids = [...new Set(parseWith(idListSchema, roleIds, 'group.invalid'))];
+      const ids = [...new Set(parseInput(idListSchema, roleIds, 'group.invalid'))];
       return change(async (trx) => {
         const before = await getGroup(by.tenantId, groupId, trx);
         const roles = await roleQueries.findByIds(by.tenantId, ids, trx);

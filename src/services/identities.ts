@@ -14,8 +14,8 @@ import { createIdentityQueries, type Identity, type IdentityKind } from '../quer
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import type { UserEvents } from './user-events.ts';
-import { AppError } from './errors.ts';
-import { isUniqueViolation, parseWith, type ChangeRequest } from './roles.ts';
+import { AppError, parseInput } from './errors.ts';
+import { isUniqueViolation, type ChangeRequest } from './roles.ts';
 import { assertGainsGrantable, assertMayManageUser, guardedGrant, keepingAnAdmin } from './administration.ts';
 import { assertUserIdentityKind, emailSchema, identityAliasSchema, personNameSchema, usernameSchema, type UserService } from './users.ts';
 
@@ -128,7 +128,7 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
      * Idempotent: the same call again returns the same identity and writes nothing.
      */
     async upsert(input: IdentityUpsertInput, by: ChangeRequest): Promise<UpsertResult> {
-      const value = parseWith(identityUpsertSchema, input, 'identity.invalid');
+      const value = parseInput(identityUpsertSchema, input, 'identity.invalid');
       // Two concurrent calls for a new user race on the unique username: the loser retries
       // once and then takes the existing-user path.
       for (let attempt = 0; ; attempt += 1) {
@@ -146,7 +146,7 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
     },
 
     async update(id: string, input: IdentityPatchInput, by: ChangeRequest): Promise<IdentityView> {
-      const patch = parseWith(identityPatchSchema, input, 'identity.invalid');
+      const patch = parseInput(identityPatchSchema, input, 'identity.invalid');
       let result: IdentityView;
       try {
         result = await deps.knex.transaction(async (trx) => {
@@ -208,7 +208,7 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
 
     /** A tenant-defined kind next to the built-in ones (internal, client, supplier, service). */
     async createKind(input: NewIdentityKindInput, by: ChangeRequest): Promise<IdentityKind> {
-      const value = parseWith(newIdentityKindSchema, input, 'identity_kind.invalid');
+      const value = parseInput(newIdentityKindSchema, input, 'identity_kind.invalid');
       return deps.knex.transaction(async (trx) => {
         if (!(await queries.insertKind(by.tenantId, value, trx))) throw new AppError('identity_kind.exists', 409, `identity kind "${value.kind}" already exists`);
         await deps.audit.record({ tenantId: by.tenantId, action: 'identity_kind.created', ...by.actor, targetType: 'identity_kind', targetId: value.kind, details: { after: value } }, trx);

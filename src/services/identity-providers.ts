@@ -9,9 +9,9 @@ import { createIdentityProviderQueries, type FederatedLink, type IdentityProvide
 import { createRoleQueries } from '../queries/roles.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
-import { AppError } from './errors.ts';
+import { AppError, parseInput } from './errors.ts';
 import { assertMayGrantRoles } from './administration.ts';
-import { parseWith, type ChangeRequest } from './roles.ts';
+import { type ChangeRequest } from './roles.ts';
 import { decrypt, encrypt } from './secrets.ts';
 import { assertUserIdentityKind } from './users.ts';
 
@@ -118,7 +118,7 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
     clientSecret: (provider: IdentityProvider): string | undefined => (provider.clientSecretEncrypted ? decrypt(deps.encryptionKey, provider.clientSecretEncrypted) : undefined),
 
     async create(input: NewProviderInput, by: ChangeRequest): Promise<IdentityProvider> {
-      const value = parseWith(newProviderSchema, input, 'identity_provider.invalid');
+      const value = parseInput(newProviderSchema, input, 'identity_provider.invalid');
       const preset = presetValues(value);
       const provider: IdentityProvider = {
         id: randomUUID(),
@@ -146,7 +146,7 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
     },
 
     async update(id: string, patch: ProviderPatch, by: ChangeRequest): Promise<IdentityProvider> {
-      const value = parseWith(providerPatchSchema, patch, 'identity_provider.invalid');
+      const value = parseInput(providerPatchSchema, patch, 'identity_provider.invalid');
       return deps.knex.transaction(async (trx) => {
         const before = await queries.find(by.tenantId, id, trx);
         if (!before) throw new AppError('identity_provider.not_found', 404, 'identity provider not found');

@@ -12,9 +12,8 @@
 // of counts handed out, so it holds however many arrive at once (ASVS 5 V6.3.5).
 // The lock itself is durable in PostgreSQL (status `locked`, locked_until), recorded in the
 // status history and the audit log, and lifted by the cool-down running out or an administrator.
-import type { Knex } from 'knex';
-import { createAccountSecurityQueries, toSecurityState, type UserSecurityRow } from '../queries/account-security.ts';
-import { createUserQueries } from '../queries/users.ts';
+import type { Queries } from '../queries/index.ts';
+import { toSecurityState, type UserSecurityRow } from '../queries/account-security.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import { SYSTEM_ACTOR, type Actor } from './actor.ts';
 import { assertMayManageUser, type Administrator } from './administration.ts';
@@ -47,15 +46,15 @@ export function cooldownSeconds(policy: PasswordPolicy, lockNumber: number): num
   return Math.min(doubled, policy.lockout.maxCooldownSeconds);
 }
 
-export function createLockoutService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; events: UserEvents; now?: () => Date }) {
-  const queries = createAccountSecurityQueries(deps.knex);
-  const userQueries = createUserQueries(deps.knex);
+export function createLockoutService(deps: { queries: Queries; store: KeyValueStore; audit: AuditService; events: UserEvents; now?: () => Date }) {
+  const queries = deps.queries.accountSecurity;
+  const userQueries = deps.queries.users;
   const now = deps.now ?? (() => new Date());
   const failureKey = (tenantId: string, userId: string) => `lockout:${tenantId}:${userId}`;
   const ipKey = (tenantId: string, ip: string) => `throttle:ip:${tenantId}:${ip}`;
 
   async function lock(tenantId: string, userId: string, policy: PasswordPolicy, failures: number, request: Pick<Actor, 'ip' | 'userAgent'>): Promise<Date | undefined> {
-    const until = await deps.knex.transaction(async (trx) => {
+    const until = await deps.queries.transaction(async ({ db: trx }) => {
       const row = await queries.securityRowForUpdate(tenantId, userId, trx);
       if (!row || row.status !== 'active') return undefined;
       const lockNumber = Number(row.lockout_count ?? 0) + 1;
@@ -73,7 +72,7 @@ export function createLockoutService(deps: { knex: Knex; store: KeyValueStore; a
   }
 
   async function lift(tenantId: string, userId: string, actor: Actor, reason: string, cooldownOver: boolean, by?: Administrator): Promise<boolean> {
-    const lifted = await deps.knex.transaction(async (trx) => {
+    const lifted = await deps.queries.transaction(async ({ db: trx }) => {
       // Lifting a lock is managing the user (services/administration.ts).
       if (by) await assertMayManageUser(trx, by, userId);
       const row = await queries.securityRowForUpdate(tenantId, userId, trx);

@@ -9,10 +9,9 @@
 //   UPDATE (so two concurrent uses of the same code cannot both succeed), regenerable;
 // - every change is audited and announced (user.mfa_changed) for the notification mail.
 import { randomInt } from 'node:crypto';
-import type { Knex } from 'knex';
+import type { Executor, Queries } from '../queries/index.ts';
 import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
-import { createAccountSecurityQueries } from '../queries/account-security.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import { assertMayManageUser, type Administrator } from './administration.ts';
@@ -44,8 +43,8 @@ export function normalizeRecoveryCode(code: string): string {
   return code.toLowerCase().replace(/[\s-]/g, '');
 }
 
-export function createMfaService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; events: UserEvents; encryptionKey: Buffer; hashKey: Buffer; issuerName: string; now?: () => number }) {
-  const queries = createAccountSecurityQueries(deps.knex);
+export function createMfaService(deps: { queries: Queries; store: KeyValueStore; audit: AuditService; events: UserEvents; encryptionKey: Buffer; hashKey: Buffer; issuerName: string; now?: () => number }) {
+  const queries = deps.queries.accountSecurity;
   const nowSeconds = () => Math.floor((deps.now ?? Date.now)() / 1000);
 
   function newRecoveryCodes(): string[] {
@@ -56,7 +55,7 @@ export function createMfaService(deps: { knex: Knex; store: KeyValueStore; audit
   }
   const hashCode = (code: string) => keyedHash(deps.hashKey, `recovery:${normalizeRecoveryCode(code)}`);
 
-  async function storeRecoveryCodes(tenantId: string, userId: string, db: Knex): Promise<string[]> {
+  async function storeRecoveryCodes(tenantId: string, userId: string, db: Executor): Promise<string[]> {
     const codes = newRecoveryCodes();
     await queries.replaceRecoveryCodes(tenantId, userId, codes.map(hashCode), db);
     return codes;
@@ -81,7 +80,7 @@ export function createMfaService(deps: { knex: Knex; store: KeyValueStore; audit
 
   /** Removes TOTP and the recovery codes; an administrator's `by` is asked of the guard in the same transaction. */
   async function reset(tenantId: string, userId: string, actor: Actor, by?: Administrator): Promise<boolean> {
-    const removed = await deps.knex.transaction(async (trx) => {
+    const removed = await deps.queries.transaction(async ({ db: trx }) => {
       // Resetting a user's second factor is managing the user (services/administration.ts).
       if (by) await assertMayManageUser(trx, by, userId);
       const had = await queries.deleteTotp(tenantId, userId, trx);
@@ -133,7 +132,7 @@ export function createMfaService(deps: { knex: Knex; store: KeyValueStore; audit
       const totp = await queries.totp(tenantId, userId);
       if (!totp || totp.confirmedAt) throw new AppError('mfa.no_enrollment', 409, 'Start setting up the authenticator app again.');
       if (!(await checkCode(userId, decrypt(deps.encryptionKey, totp.secretEncrypted), code))) return false;
-      const codes = await deps.knex.transaction(async (trx) => {
+      const codes = await deps.queries.transaction(async ({ db: trx }) => {
         if (!(await queries.confirmTotp(tenantId, userId, trx))) throw new AppError('mfa.no_enrollment', 409, 'Start setting up the authenticator app again.');
         const fresh = await storeRecoveryCodes(tenantId, userId, trx);
         await deps.audit.record({ tenantId, action: 'user.mfa_enabled', ...actor, targetType: 'user', targetId: userId, details: { method: 'totp', recoveryCodes: RECOVERY_CODE_COUNT } }, trx);
@@ -162,7 +161,7 @@ export function createMfaService(deps: { knex: Knex; store: KeyValueStore; audit
     },
 
     async regenerateRecoveryCodes(tenantId: string, userId: string, actor: Actor): Promise<string[]> {
-      const codes = await deps.knex.transaction(async (trx) => {
+      const codes = await deps.queries.transaction(async ({ db: trx }) => {
         const totp = await queries.totp(tenantId, userId, trx);
         if (!totp?.confirmedAt) throw new AppError('mfa.not_enabled', 409, 'Set up an authenticator app first.');
         const fresh = await storeRecoveryCodes(tenantId, userId, trx);

@@ -21,8 +21,8 @@ import type { ApplicationService } from './applications.ts';
 import type { AuditService } from './audit.ts';
 import { ADMIN_API_RESOURCE } from './authorization.ts';
 import { createInvalidatingCache } from './cache.ts';
-import { AppError } from './errors.ts';
-import { GATEHOUSE_RESOURCE, parseWith } from './roles.ts';
+import { AppError, parseInput } from './errors.ts';
+import { GATEHOUSE_RESOURCE } from './roles.ts';
 import type { KeyValueStore } from '../store/types.ts';
 
 export type { NavigationItem, NavigationOverride, RequiredPermission };
@@ -226,7 +226,7 @@ export async function createNavigationService(deps: {
 
     /** Replaces the application's item definitions; the tenant's overrides stay, by key. */
     async replace(clientId: string, input: NavigationItemInput[], by: NavigationChange, adminCatalog: readonly string[]): Promise<AdminNavigationNode[]> {
-      const parsed = parseWith(navigationItemsSchema, input, 'navigation.invalid');
+      const parsed = parseInput(navigationItemsSchema, input, 'navigation.invalid');
       const duplicate = parsed.find((item, i) => parsed.findIndex((other) => other.key === item.key) !== i);
       if (duplicate) throw new AppError('navigation.duplicate_key', 400, `two items have the key "${duplicate.key}"`);
       assertWellFormed(parsed, 'navigation.invalid_parent');
@@ -249,7 +249,7 @@ export async function createNavigationService(deps: {
 
     /** Sets (replaces) the tenant's override of one item. */
     async setOverride(clientId: string, key: string, input: NavigationOverrideInput, by: NavigationChange): Promise<AdminNavigationNode[]> {
-      const value = parseWith(navigationOverrideSchema, input, 'navigation.invalid');
+      const value = parseInput(navigationOverrideSchema, input, 'navigation.invalid');
       await deps.applications.getById(clientId);
       const override: NavigationOverride = { key, label: value.label ?? null, sortOrder: value.sortOrder ?? null, ...(value.parentKey !== undefined ? { parentKey: value.parentKey } : {}), disabled: value.disabled ?? false };
       return change(by.tenantId, clientId, async (trx) => {

@@ -6,9 +6,8 @@
 // the transaction that holds the claim. A second node inserting the same row waits for the first
 // to commit and then finds it taken; if sending fails, the claim rolls back and the next run
 // tries again.
-import type { Knex } from 'knex';
+import type { Queries } from '../queries/index.ts';
 import type { Logger } from '../logger.ts';
-import { createAccountSecurityQueries } from '../queries/account-security.ts';
 import { expiryReminderMail } from './account-mail.ts';
 import type { Mailer } from './mail.ts';
 import { parseStoredPolicy, passwordExpiresAt } from './password-policy.ts';
@@ -23,8 +22,8 @@ export interface ReminderReport {
   failed: number;
 }
 
-export function createPasswordExpiryService(deps: { knex: Knex; mailer: Mailer; logger: Logger; now?: () => Date }) {
-  const queries = createAccountSecurityQueries(deps.knex);
+export function createPasswordExpiryService(deps: { queries: Queries; mailer: Mailer; logger: Logger; now?: () => Date }) {
+  const queries = deps.queries.accountSecurity;
   const now = deps.now ?? (() => new Date());
 
   return {
@@ -40,7 +39,7 @@ export function createPasswordExpiryService(deps: { knex: Knex; mailer: Mailer; 
           if (candidates.length === 0) break;
           for (const candidate of candidates) {
             try {
-              const sent = await deps.knex.transaction(async (trx) => {
+              const sent = await deps.queries.transaction(async ({ db: trx }) => {
                 if (!(await queries.claimReminder(tenantId, candidate.userId, candidate.passwordChangedAt, trx))) return false;
                 await deps.mailer.send(expiryReminderMail(candidate, passwordExpiresAt(policy, candidate.passwordChangedAt)!, options.changeUrl));
                 return true;

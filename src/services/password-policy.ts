@@ -2,13 +2,12 @@
 // is required, and how sign-in failures lock an account. Defaults follow NIST SP 800-63B rev 4
 // §3.1.1.2 (passwords) and §3.2.2 (rate limiting); every rule that departs from them can be
 // switched on, and departures() names each one so the change is audited with its reasons.
-import type { Knex } from 'knex';
+import type { Executor, Queries } from '../queries/index.ts';
 import { z } from 'zod';
 import { dictionary } from '@zxcvbn-ts/language-common';
-import { createAccountSecurityQueries } from '../queries/account-security.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
-import { AppError } from './errors.ts';
+import { AppError, invalidInput } from './errors.ts';
 import { createInvalidatingCache } from './cache.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import { MAX_PASSWORD_BYTES } from './passwords.ts';
@@ -211,15 +210,15 @@ export function parseStoredPolicy(settings: unknown): PasswordPolicy {
   return parsed.success ? parsed.data : DEFAULT_PASSWORD_POLICY;
 }
 
-export async function createPasswordPolicyService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService }) {
-  const queries = createAccountSecurityQueries(deps.knex);
-  const read = async (tenantId: string, db: Knex = deps.knex) => parseStoredPolicy(await queries.policySettings(tenantId, db));
+export async function createPasswordPolicyService(deps: { queries: Queries; store: KeyValueStore; audit: AuditService }) {
+  const queries = deps.queries.accountSecurity;
+  const read = async (tenantId: string, db: Executor = deps.queries.db) => parseStoredPolicy(await queries.policySettings(tenantId, db));
   // Every sign-in and every authorization request reads the policy: through the per-node cache
   // that every node drops when a policy is replaced (the other directory caches' mechanism).
   const cache = await createInvalidatingCache<PasswordPolicy>({ store: deps.store, name: 'password-policy', load: (tenantId) => read(tenantId) });
 
   /** The tenant's policy; inside a transaction (`db`), read there rather than from the cache. */
-  async function get(tenantId: string, db?: Knex): Promise<PasswordPolicy> {
+  async function get(tenantId: string, db?: Executor): Promise<PasswordPolicy> {
     return db ? read(tenantId, db) : ((await cache.get(tenantId)) ?? DEFAULT_PASSWORD_POLICY);
   }
 
@@ -233,21 +232,18 @@ export async function createPasswordPolicyService(deps: { knex: Knex; store: Key
      */
     async replace(tenantId: string, input: unknown, actor: Actor): Promise<{ policy: PasswordPolicy; departures: Departure[] }> {
       const parsed = passwordPolicySchema.safeParse(input);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-        throw new AppError('password_policy.invalid', 400, issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
-      }
+      if (!parsed.success) throw invalidInput('password_policy.invalid', parsed.error);
       const policy = parsed.data;
-      const result = await deps.knex.transaction(async (trx) => {
+      const result = await deps.queries.transaction(async ({ db: trx }) => {
         if (policy.mfa.roles.length) {
-          const found: { name: string }[] = await trx('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = any(?)', [policy.mfa.roles.map((r) => r.toLowerCase())]).select('name');
+          const found = await deps.queries.roles.findByNames(tenantId, policy.mfa.roles, trx);
           const known = new Set(found.map((r) => r.name.toLowerCase()));
           const unknown = policy.mfa.roles.filter((r) => !known.has(r.toLowerCase()));
           if (unknown.length) throw new AppError('password_policy.unknown_role', 400, `mfa.roles names role(s) that do not exist: ${unknown.join(', ')}`);
         }
         if (policy.mfa.applications.length) {
-          const found: { id: string }[] = await trx('applications').where({ tenant_id: tenantId }).whereIn('id', policy.mfa.applications).select('id');
-          const unknown = policy.mfa.applications.filter((a) => !found.some((f) => f.id === a));
+          const found = await deps.queries.applications.existingIds(tenantId, policy.mfa.applications, trx);
+          const unknown = policy.mfa.applications.filter((a) => !found.includes(a));
           if (unknown.length) throw new AppError('password_policy.unknown_application', 400, `mfa.applications names application(s) that do not exist: ${unknown.join(', ')}`);
         }
         const before = await get(tenantId, trx);
@@ -277,7 +273,7 @@ export async function createPasswordPolicyService(deps: { knex: Knex; store: Key
       if (p.mfa.required) return true;
       if (clientId && p.mfa.applications.includes(clientId)) return true;
       if (!p.mfa.roles.length) return false;
-      const roles: { id: string }[] = await deps.knex('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = any(?)', [p.mfa.roles.map((r) => r.toLowerCase())]).select('id');
+      const roles = await deps.queries.roles.findByNames(tenantId, p.mfa.roles);
       return queries.userHasAnyRole(tenantId, userId, roles.map((r) => r.id));
     },
   };

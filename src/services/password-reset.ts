@@ -7,10 +7,9 @@
 // - it never bypasses MFA: a user with an authenticator app must also give a current code or a
 //   recovery code to set the password, and the reset signs nobody in;
 // - at most one mail per account per minute, and asking is throttled per IP like sign-in.
-import type { Knex } from 'knex';
+import type { Executor, Queries } from '../queries/index.ts';
 import type { Logger } from '../logger.ts';
-import { createAccountSecurityQueries } from '../queries/account-security.ts';
-import { createUserQueries, type User } from '../queries/users.ts';
+import { type User } from '../queries/users.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import { resetMail } from './account-mail.ts';
@@ -33,7 +32,7 @@ function lockedError(until: Date | string | null): AppError {
 export const RESET_LINK_INVALID = 'This link has expired or was already used. Ask for a new one.';
 
 export function createPasswordResetService(deps: {
-  knex: Knex;
+  queries: Queries;
   store: KeyValueStore;
   mailer: Mailer;
   logger: Logger;
@@ -45,8 +44,8 @@ export function createPasswordResetService(deps: {
   ttlSeconds: number;
   now?: () => Date;
 }) {
-  const queries = createAccountSecurityQueries(deps.knex);
-  const users = createUserQueries(deps.knex);
+  const queries = deps.queries.accountSecurity;
+  const users = deps.queries.users;
   const now = deps.now ?? (() => new Date());
   const pending = new Set<Promise<void>>();
   const hashToken = (token: string) => keyedHash(deps.hashKey, `password-reset:${token}`);
@@ -88,7 +87,7 @@ export function createPasswordResetService(deps: {
      * A set-password link for a new user (an invitation): the same single-use token as a reset,
      * with its own lifetime. Only the token's keyed hash is stored.
      */
-    async issueToken(tenantId: string, userId: string, ttlSeconds: number, db: Knex = deps.knex): Promise<string> {
+    async issueToken(tenantId: string, userId: string, ttlSeconds: number, db: Executor = deps.queries.db): Promise<string> {
       const token = randomToken(32);
       await queries.insertResetToken(tenantId, userId, hashToken(token), new Date(now().getTime() + ttlSeconds * 1000), db);
       return token;

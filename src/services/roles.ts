@@ -19,7 +19,7 @@ import type { Actor } from './actor.ts';
 import type { ApiResourceService } from './api-resources.ts';
 import type { AuditService } from './audit.ts';
 import { ADMIN_API_RESOURCE, type AuthorizationService } from './authorization.ts';
-import { AppError } from './errors.ts';
+import { AppError, parseInput } from './errors.ts';
 import { type GranterRights } from './escalation.ts';
 import { assertMayGrantPermissions, assertMayGrantRoles, assertMayManageIdentityOwner, isAdminRole, keepingAnAdmin, loadRoles } from './administration.ts';
 
@@ -73,11 +73,6 @@ export interface IdentityRoles {
   effective: EffectiveRole[];
 }
 
-export function parseWith<T>(schema: z.ZodType<T>, input: unknown, code: string): T {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw new AppError(code, 400, parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; '), { issues: parsed.error.issues });
-  return parsed.data;
-}
 
 /** Internal resource identifier → the name shown at the API. */
 export function publicResourceName(resource: string): string {
@@ -182,7 +177,7 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
     get: (tenantId: string, id: string) => getRole(tenantId, id),
 
     async create(input: NewRoleInput, by: ChangeRequest, adminCatalog: readonly string[]): Promise<Role> {
-      const value = parseWith(newRoleSchema, input, 'role.invalid');
+      const value = parseInput(newRoleSchema, input, 'role.invalid');
       const permissions = await resolvePermissions(by.tenantId, value.permissions, adminCatalog);
       assertGrantable(by, permissions, `role "${value.name}"`);
       return change(async (trx) => {
@@ -197,7 +192,7 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
     },
 
     async update(id: string, input: RolePatchInput, by: ChangeRequest): Promise<Role> {
-      const patch = parseWith(rolePatchSchema, input, 'role.invalid');
+      const patch = parseInput(rolePatchSchema, input, 'role.invalid');
       return change(async (trx) => {
         const before = await getRole(by.tenantId, id, trx);
         const renamed = patch.name !== undefined && patch.name !== before.name;
@@ -212,7 +207,7 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
 
     /** Replaces the role's permissions; the requester must hold every permission it adds. */
     async setPermissions(id: string, input: RolePermission[], by: ChangeRequest, adminCatalog: readonly string[]): Promise<Role> {
-      const requested = parseWith(rolePermissionsSchema, input, 'role.invalid');
+      const requested = parseInput(rolePermissionsSchema, input, 'role.invalid');
       const existing = await getRole(by.tenantId, id);
       if (existing.system) throw new AppError('role.system', 409, `"${existing.name}" is a system role: its permissions follow Gatehouse's route table`);
       const permissions = await resolvePermissions(by.tenantId, requested, adminCatalog);
@@ -253,7 +248,7 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
      * Admin is never listed (only an Admin grants Admin).
      */
     async setAssignableRoles(id: string, roleIds: string[], by: ChangeRequest): Promise<RoleRef[]> {
-      const ids = [...new Set(parseWith(z.array(z.guid()).max(100), roleIds, 'role.invalid'))];
+      const ids = [...new Set(parseInput(z.array(z.guid()).max(100), roleIds, 'role.invalid'))];
       await change(async (trx) => {
         const role = await getRole(by.tenantId, id, trx);
         if (role.system) throw new AppError('role.system', 409, `"${role.name}" is a system role: delegate administration through a custom role`);
@@ -277,7 +272,7 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
 
     /** Adds roles to an identity (idempotent); the requester must hold every permission of each. */
     async assignToIdentity(identityId: string, roleIds: string[], by: ChangeRequest): Promise<IdentityRoles> {
-      const ids = [...new Set(parseWith(z.array(z.guid()).min(1).max(100), roleIds, 'identity_role.invalid'))];
+      const ids = [...new Set(parseInput(z.array(z.guid()).min(1).max(100), roleIds, 'identity_role.invalid'))];
       await change(async (trx) => {
         await getIdentity(by.tenantId, identityId, trx);
         const roles = await queries.findByIds(by.tenantId, ids, trx);

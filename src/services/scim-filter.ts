@@ -65,7 +65,7 @@ function tokenize(text: string, scimType: string): Token[] {
       tokens.push({ kind: 'number', value: Number(match[0]) });
       i += match[0].length;
     } else {
-      const match = /^[A-Za-z0-9_$:.\-]+/.exec(text.slice(i));
+      const match = /^[A-Za-z0-9_$:.-]+/.exec(text.slice(i));
       if (!match) throw invalid(`unexpected character "${c}" in the filter`, scimType);
       tokens.push({ kind: 'word', text: match[0] });
       i += match[0].length;

@@ -17,7 +17,7 @@ import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { createInvalidatingCache } from './cache.ts';
-import { AppError } from './errors.ts';
+import { AppError, parseInput } from './errors.ts';
 import { keyedHash, randomToken } from './secrets.ts';
 import { assertMayManageServiceAccount, keepingAnAdmin, type Administrator } from './administration.ts';
 
@@ -74,14 +74,6 @@ export function serviceAccountClientMetadata(account: Pick<ServiceAccountCredent
   };
 }
 
-function parse<T>(schema: z.ZodType<T>, input: unknown, code: string): T {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-    throw new AppError(code, 400, issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), { issues });
-  }
-  return parsed.data;
-}
 
 const auditable = (account: ServiceAccount) => ({ name: account.name, description: account.description, status: account.status });
 const auditableKey = (key: AccessKey) => ({ serviceAccountId: key.serviceAccountId, prefix: key.prefix, description: key.description, expiresAt: key.expiresAt?.toISOString() ?? null });
@@ -152,7 +144,7 @@ export async function createServiceAccountService(deps: {
     get: (id: string) => getOwn(id),
 
     async create(input: NewServiceAccountInput, actor: Actor): Promise<ServiceAccount> {
-      const value = parse(newServiceAccountSchema, input, 'service_account.invalid');
+      const value = parseInput(newServiceAccountSchema, input, 'service_account.invalid');
       const id = randomUUID();
       let account: ServiceAccount;
       try {
@@ -172,7 +164,7 @@ export async function createServiceAccountService(deps: {
 
     /** `by`: the administrator's rights (the admin API); absent for the operator's own paths (CLI). */
     async update(id: string, input: ServiceAccountPatchInput, actor: Actor, by?: Administrator): Promise<ServiceAccount> {
-      const value = parse(serviceAccountPatchSchema, input, 'service_account.invalid');
+      const value = parseInput(serviceAccountPatchSchema, input, 'service_account.invalid');
       const before = await getOwn(id);
       if (by) await assertMayManageServiceAccount(knex, by, id);
       const patch: Partial<Pick<ServiceAccount, 'name' | 'description' | 'status'>> = {};
@@ -213,7 +205,7 @@ export async function createServiceAccountService(deps: {
     /** A new access key; its secret is returned now and never again. */
     /** A key acts as its service account: minting one is managing the account (administration.ts). */
     async createKey(serviceAccountId: string, input: NewAccessKeyInput, actor: Actor, by?: Administrator): Promise<{ key: AccessKey; secret: string }> {
-      const value = parse(newAccessKeySchema, input, 'access_key.invalid');
+      const value = parseInput(newAccessKeySchema, input, 'access_key.invalid');
       const account = await getOwn(serviceAccountId);
       if (by) await assertMayManageServiceAccount(knex, by, account.id);
       const expiresAt = value.expiresAt ? new Date(value.expiresAt) : null;

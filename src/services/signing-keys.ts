@@ -1,8 +1,7 @@
 // Signing keys: generated at first start (RS256 and ES256), stored encrypted with a key derived
 // from GATEHOUSE_SECRET, loaded at every start so tokens stay verifiable across restarts.
 import { generateKeyPairSync, createHash } from 'node:crypto';
-import type { Knex } from 'knex';
-import { createSigningKeyQueries } from '../queries/signing-keys.ts';
+import type { Queries } from '../queries/index.ts';
 import { decrypt, encrypt } from './secrets.ts';
 
 export type SigningAlg = 'RS256' | 'ES256';
@@ -33,17 +32,16 @@ function generate(alg: SigningAlg): { privateJwk: PrivateJwk; publicJwk: Record<
  * Makes sure one active key per algorithm exists and returns every active private key.
  * An advisory lock makes several nodes starting at once agree on one key.
  */
-export async function loadSigningKeys(knex: Knex, options: { tenantId: string; encryptionKey: Buffer }): Promise<PrivateJwk[]> {
-  const queries = createSigningKeyQueries(knex);
-  const rows = await knex.transaction(async (trx) => {
-    await trx.raw('select pg_advisory_xact_lock(?)', [74201]);
-    const active = await queries.listActive(options.tenantId, trx);
+export async function loadSigningKeys(queries: Pick<Queries, 'transaction'>, options: { tenantId: string; encryptionKey: Buffer }): Promise<PrivateJwk[]> {
+  const rows = await queries.transaction(async (tx) => {
+    await tx.advisoryLock(74201);
+    const active = await tx.signingKeys.listActive(options.tenantId);
     for (const alg of SIGNING_ALGS) {
       if (active.some((row) => row.alg === alg)) continue;
       const { privateJwk, publicJwk } = generate(alg);
-      await queries.insert({ id: privateJwk.kid, tenant_id: options.tenantId, alg, private_jwk_encrypted: encrypt(options.encryptionKey, JSON.stringify(privateJwk)), public_jwk: publicJwk }, trx);
+      await tx.signingKeys.insert({ id: privateJwk.kid, tenant_id: options.tenantId, alg, private_jwk_encrypted: encrypt(options.encryptionKey, JSON.stringify(privateJwk)), public_jwk: publicJwk });
     }
-    return queries.listActive(options.tenantId, trx);
+    return tx.signingKeys.listActive(options.tenantId);
   });
   return rows.map((row) => JSON.parse(decrypt(options.encryptionKey, row.private_jwk_encrypted)) as PrivateJwk);
 }

@@ -1,8 +1,7 @@
 // System roles, seeded programmatically (seed 003: "The few roles required will be created
 // programmatically") and re-synced at every start so a new admin route's permission reaches
 // Admin (and, for read-only routes, Auditor) without a migration. They cannot be deleted.
-import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
+import { createQueries, type Executor, type Queries } from '../queries/index.ts';
 import { ADMIN_API_RESOURCE } from './authorization.ts';
 
 export const SYSTEM_ROLES = ['Admin', 'User', 'Client', 'Supplier', 'Auditor'] as const;
@@ -16,25 +15,14 @@ export function systemRolePermissions(role: SystemRole, catalog: string[]): stri
   return [];
 }
 
-export async function ensureSystemRoles(knex: Knex, tenantId: string, catalog: string[]): Promise<Record<SystemRole, string>> {
-  return knex.transaction(async (trx) => {
-    await trx.raw('select pg_advisory_xact_lock(?)', [74202]);
+/** Creates or re-syncs the system roles. Takes the queries bag, or a pool to build one on. */
+export async function ensureSystemRoles(db: Queries | Executor, tenantId: string, catalog: string[]): Promise<Record<SystemRole, string>> {
+  const queries = 'roles' in db ? (db as Queries) : createQueries(db as Executor);
+  return queries.transaction(async (tx) => {
+    // One node at a time: two starting together would both insert the missing roles.
+    await tx.advisoryLock(74202);
     const ids = {} as Record<SystemRole, string>;
-    for (const name of SYSTEM_ROLES) {
-      let row: { id: string } | undefined = await trx('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = ?', [name.toLowerCase()]).first('id');
-      if (!row) {
-        row = { id: randomUUID() };
-        await trx('roles').insert({ id: row.id, tenant_id: tenantId, name, system: true, description: `System role ${name}` });
-      } else {
-        await trx('roles').where({ id: row.id }).update({ system: true });
-      }
-      ids[name] = row.id;
-      const wanted = systemRolePermissions(name, catalog);
-      await trx('role_permissions').where({ role_id: row.id, resource: ADMIN_API_RESOURCE }).whereNotIn('permission', wanted.length ? wanted : ['']).delete();
-      if (wanted.length) {
-        await trx('role_permissions').insert(wanted.map((permission) => ({ tenant_id: tenantId, role_id: row!.id, resource: ADMIN_API_RESOURCE, permission }))).onConflict(['role_id', 'resource', 'permission']).ignore();
-      }
-    }
+    for (const name of SYSTEM_ROLES) ids[name] = await tx.roles.syncSystemRole(tenantId, name, ADMIN_API_RESOURCE, systemRolePermissions(name, catalog));
     return ids;
   });
 }

@@ -10,9 +10,8 @@
 // - every change is audited with the effective settings before and after;
 // - each node keeps the stored settings in a cache dropped on every node when they change.
 import { isIP } from 'node:net';
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { createTenantSettingsQueries } from '../queries/tenant-settings.ts';
+import type { Queries } from '../queries/index.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import { assertAdmin, type Administrator } from './administration.ts';
@@ -146,7 +145,7 @@ function samePasskeys(a: StoredTenantSettings['passkeys'], b: StoredTenantSettin
 }
 
 export async function createTenantSettingsService(deps: {
-  knex: Knex;
+  queries: Queries;
   store: KeyValueStore;
   audit: AuditService;
   /** The configuration's values: GATEHOUSE_DEFAULT_LOCALE and GATEHOUSE_PASSKEY_*. */
@@ -154,7 +153,7 @@ export async function createTenantSettingsService(deps: {
   /** The issuer the passkey defaults follow from; without one, configure() names it later. */
   issuer?: string;
 }) {
-  const queries = createTenantSettingsQueries(deps.knex);
+  const queries = deps.queries.tenantSettings;
   let defaults: TenantSettings = { defaultLocale: deps.configured.defaultLocale, passkeys: passkeySettings(deps.issuer ?? 'http://localhost', deps.configured.passkeys) };
   const readStored = async (tenantId: string): Promise<StoredTenantSettings> => {
     const parsed = tenantSettingsSchema.safeParse((await queries.find(tenantId)) ?? {});
@@ -203,7 +202,7 @@ export async function createTenantSettingsService(deps: {
       const value = parseSettings(input);
       const { tenantId } = by;
       const after = merge(defaults, value);
-      await deps.knex.transaction(async (trx) => {
+      await deps.queries.transaction(async ({ db: trx }) => {
         // A wrong relying party locks every passkey out, and the language is every page's.
         assertAdmin(by, "change the tenant's settings");
         const previous = tenantSettingsSchema.safeParse((await queries.findForUpdate(tenantId, trx)) ?? {});

@@ -4,8 +4,7 @@
 // type, associations (the clients and suppliers, and any other data-scope values, the user's
 // identities may see), each identity with its effective roles and data scope, and status.
 // The page itself, its search, filters and keyset cursor are the users list's.
-import type { Knex } from 'knex';
-import { createUserMaintenanceQueries } from '../queries/user-maintenance.ts';
+import type { Queries } from '../queries/index.ts';
 import type { AuthorizationService } from './authorization.ts';
 import type { DirectoryUserService, UserListQuery } from './directory-users.ts';
 import { passwordExpiresAt, type PasswordPolicyService } from './password-policy.ts';
@@ -42,8 +41,8 @@ function union(scopes: Record<string, string[]>[]): Record<string, string[]> {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)).map(([key, values]) => [key, values.has('*') ? ['*'] : [...values].sort()]));
 }
 
-export function createUserMaintenanceService(deps: { knex: Knex; directoryUsers: Pick<DirectoryUserService, 'list'>; authorization: Pick<AuthorizationService, 'forIdentity'>; passwordPolicies: Pick<PasswordPolicyService, 'get'> }) {
-  const queries = createUserMaintenanceQueries(deps.knex);
+export function createUserMaintenanceService(deps: { queries: Queries; directoryUsers: Pick<DirectoryUserService, 'list'>; authorization: Pick<AuthorizationService, 'forIdentity'>; passwordPolicies: Pick<PasswordPolicyService, 'get'> }) {
+  const queries = deps.queries.userMaintenance;
   return {
     async list(tenantId: string, input: UserListQuery): Promise<{ items: MaintenanceRow[]; nextCursor: string | null }> {
       const page = await deps.directoryUsers.list(tenantId, input);

@@ -10,7 +10,7 @@ import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { createInvalidatingCache, type InvalidatingCache } from './cache.ts';
-import { AppError } from './errors.ts';
+import { AppError, invalidInput } from './errors.ts';
 import { MAX_PASSWORD_BYTES, type PasswordHasher } from './passwords.ts';
 import { policyError } from './password-policy.ts';
 import type { UserEvents } from './user-events.ts';
@@ -81,9 +81,7 @@ export function publicUser(user: User) {
 
 export type PublicUser = ReturnType<typeof publicUser>;
 
-function invalid(error: z.ZodError): AppError {
-  return new AppError('user.invalid', 400, error.issues.map((i) => i.message).join('; '), { issues: error.issues });
-}
+const invalid = (error: z.ZodError) => invalidInput('user.invalid', error);
 
 /** A user's identity must be of a kind the tenant defines, and not the one kept for service accounts. */
 export async function assertUserIdentityKind(db: Knex, tenantId: string, kind: string): Promise<void> {
@@ -110,7 +108,7 @@ export const USER_CHANGED_CHANNEL = 'gatehouse_user_changed';
  * node is not receiving notifications (connection lost) nothing is kept: every lookup reads
  * the row, as it would without the cache.
  */
-export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'>; knex: Knex; store: KeyValueStore; tenantId: string; events: UserEvents }): Promise<InvalidatingCache<User>> {
+export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'>; knex: Knex; store: KeyValueStore; tenantId: string }): Promise<InvalidatingCache<User>> {
   const queries = createUserQueries(deps.knex);
   const cache = await createInvalidatingCache<User>({
     store: deps.store,
@@ -127,9 +125,6 @@ export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'
       },
     },
   });
-  // Deactivated, locked, deleted, password changed: this node lets go at once, before the
-  // event's other reactions (ending sessions) and without waiting for the NOTIFY.
-  deps.events.on(async (event) => cache.invalidate(event.userId));
   return cache;
 }
 

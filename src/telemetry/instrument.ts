@@ -66,7 +66,7 @@ interface KnexQuery {
 }
 
 /** Query durations (and pool gauges) from knex's query events, and a client span per query. */
-export function instrumentKnex(knex: Knex, system: 'postgres' | 'pglite'): void {
+export function instrumentKnex(knex: Knex, _system: 'postgres' | 'pglite'): void {
   const tracer = activeTracer();
   if (!metricsEnabled() && !tracer) return;
   watchPool((knex.client as { pool?: Parameters<typeof watchPool>[0] }).pool);

@@ -4,6 +4,7 @@
 // client ids, and cache and store operation names from the code.
 import http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AddressInfo } from 'node:net';
 
 export type SignInOutcome = 'success' | 'wrong_password' | 'unknown_user' | 'locked' | 'inactive' | 'throttled' | 'mfa_failed';
 const SIGN_IN_OUTCOMES: readonly SignInOutcome[] = ['success', 'wrong_password', 'unknown_user', 'locked', 'inactive', 'throttled', 'mfa_failed'];
@@ -175,7 +176,7 @@ export async function startMetricsServer(registry: Registry, options: { port: nu
     server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new Error(`the metrics port ${options.host}:${options.port} is already in use (GATEHOUSE_METRICS_PORT)`) : error));
     server.listen(options.port, options.host, () => resolve());
   });
-  const { port } = server.address() as import('node:net').AddressInfo;
+  const { port } = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
     url: `http://${host}:${port}/metrics`,

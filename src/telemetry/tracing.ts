@@ -22,9 +22,9 @@ class AsyncLocalContextManager implements ContextManager {
 
   bind<T>(ctx: Context, target: T): T {
     if (typeof target !== 'function') return target;
-    const manager = this;
+    const inContext = <R>(fn: () => R): R => this.with(ctx, fn);
     return function (this: unknown, ...args: unknown[]) {
-      return manager.with(ctx, () => (target as (...a: unknown[]) => unknown).apply(this, args));
+      return inContext(() => (target as (...a: unknown[]) => unknown).apply(this, args));
     } as T;
   }
 

@@ -7,7 +7,6 @@
 // password.', a password rule broken with its numbers filled in) is found in the catalog by its
 // text, placeholders matching any value, and shown in the page's language.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { packagePath } from '../config/paths.ts';
 
 export const LOCALES = ['en', 'de', 'fr'] as const;

@@ -1,7 +1,6 @@
 // Server-side rendering of the interaction pages (sign-in, consent, logout, errors) with Eta.
 // Every page is rendered on its own and then wrapped in views/layout.eta, so page templates stay
 // plain fragments and no page can forget the layout (and with it the CSP nonce on <style>).
-import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import { createTranslators, DEFAULT_LOCALE, fill, loadCatalogs, type Locale, type Message } from './i18n.ts';
 import { packagePath } from '../config/paths.ts';

@@ -13,7 +13,7 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { createApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { formWith, HttpClient, parseForms } from '../helpers/http.ts';
-import { authorize, discover, signIn, startAuthorization, submitLogin } from '../helpers/oidc.ts';
+import { discover, signIn, startAuthorization, submitLogin } from '../helpers/oidc.ts';
 
 const CALLBACK = 'http://localhost:8131/cb';
 const LOGGED_OUT = 'http://localhost:8131/logged-out';

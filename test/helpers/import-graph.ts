@@ -2,7 +2,7 @@
 // are erased, relative paths and packages resolved as at run time), and the layering rules of
 // STYLE.md checked against it.
 import path from 'node:path';
-import { readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 export interface ImportEdge {
@@ -94,7 +94,7 @@ export const STYLE_RULES: LayerRules = {
 };
 
 /**
- * Imports that break the rules, as `from → to` lines. The composition roots (`main.ts`,
+ * Imports that break the rules, as `from → to` lines. The composition roots (`main.ts`, `wiring.ts`,
  * `server.ts`, `context.ts`) wire every layer together and are checked only for packages.
  */
 export function layerViolations(edges: ImportEdge[], rules: LayerRules = STYLE_RULES): string[] {
@@ -113,4 +113,56 @@ export function layerViolations(edges: ImportEdge[], rules: LayerRules = STYLE_R
     if (toLayer !== fromLayer && !allowed.includes(toLayer)) problems.push(`${from} → ${to} (${fromLayer} may import ${allowed.join(', ') || 'nothing of src/'})`);
   }
   return [...new Set(problems)].sort();
+}
+
+/**
+ * Service files that still run SQL themselves, until it moves to `src/queries/`. A file leaves
+ * this list when its SQL does; `servicesTouchingKnex` reports a listed file that no longer needs
+ * to be here, so the list only shrinks.
+ */
+export const SERVICES_PENDING_QUERIES: readonly string[] = [
+  'src/services/administration.ts',
+  'src/services/applications.ts',
+  'src/services/audit.ts',
+  'src/services/authorization.ts',
+  'src/services/data-scopes.ts',
+  'src/services/directory-users.ts',
+  'src/services/federation.ts',
+  'src/services/groups.ts',
+  'src/services/identities.ts',
+  'src/services/identity-providers.ts',
+  'src/services/invitations.ts',
+  'src/services/navigation.ts',
+  'src/services/passkeys.ts',
+  'src/services/roles.ts',
+  'src/services/scim.ts',
+  'src/services/seed.ts',
+  'src/services/service-accounts.ts',
+  'src/services/sessions.ts',
+  'src/services/sign-in.ts',
+  'src/services/user-import.ts',
+  'src/services/users.ts',
+  'src/services/webhooks.ts',
+];
+
+/** Importing knex (even its types) or naming a `knex` handed in: what a service must not do. */
+const KNEX_USE = /from\s+['"]knex['"]|\bknex\b/;
+
+/**
+ * Service files that touch knex themselves (import it, even as a type, or use a `knex` handed in
+ * through their dependencies or the context) though not listed as pending, and listed files that
+ * no longer do. Services reach the database through the queries bag (`src/queries/index.ts`).
+ */
+export async function servicesTouchingKnex(root: string, pending: readonly string[] = SERVICES_PENDING_QUERIES): Promise<string[]> {
+  const problems: string[] = [];
+  for (const file of (await tsFiles(root, 'src/services')).sort()) {
+    const uses = KNEX_USE.test(stripComments(await readFile(path.join(root, file), 'utf8')));
+    if (uses && !pending.includes(file)) problems.push(`${file} uses knex (services reach the database through src/queries/)`);
+    if (!uses && pending.includes(file)) problems.push(`${file} no longer uses knex: take it off SERVICES_PENDING_QUERIES`);
+  }
+  return problems;
+}
+
+function stripComments(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
 }

@@ -2,7 +2,7 @@
 // edge with a 400 naming the field: on oidc-provider's endpoints, the login form and the admin
 // API's fields and filters. The same requests without it still work.
 import assert from 'node:assert/strict';
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';

@@ -7,7 +7,7 @@
 //   service resumes when it is back, in the same process.
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';

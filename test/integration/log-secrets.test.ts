@@ -4,7 +4,7 @@
 // searched for every secret the test knows.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';

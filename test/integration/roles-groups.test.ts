@@ -106,7 +106,7 @@ describe(`roles, groups and the default account policy (${storageMode})`, functi
       await gh.context.roles.remove(role.id, full);
       await assert.rejects(gh.context.roles.get(tenantId, role.id), appError('role.not_found', 404));
       const [event] = await gh.context.audit.list(tenantId, { action: 'role.deleted', targetId: role.id });
-      assert.equal((event?.details.before as { name: string }).name, `${role.name}-x`);
+      assert.equal((event!.details.before as { name: string }).name, `${role.name}-x`);
     });
 
     it('keeps system roles: listed as system, not deletable, not renamable, permissions fixed; description may change', async function () {

@@ -7,7 +7,6 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { enableMetrics, startMetricsServer, type MetricsServer } from '../../src/telemetry/metrics.ts';
 import { enableTracing, shutdownTracing } from '../../src/telemetry/tracing.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
-import { HttpClient } from '../helpers/http.ts';
 import { discover, signIn, startAuthorization, submitLogin } from '../helpers/oidc.ts';
 
 const CALLBACK = 'http://localhost:8161/callback';

@@ -10,9 +10,10 @@ import type { Renderer } from '../../views/render.ts';
 import type { AccountAuth, AccountVisitor } from './auth.ts';
 import { safeReturnTo } from './auth.ts';
 import { ACCOUNT_SECTIONS } from './sections.ts';
-import type { Knex } from 'knex';
 import { localeOf } from '../../views/i18n.ts';
 import type { IdentityProviderService } from '../../services/identity-providers.ts';
+import type { IdentityService } from '../../services/identities.ts';
+import type { UserService } from '../../services/users.ts';
 import { AppError } from '../../services/errors.ts';
 
 export interface AccountPageDeps {
@@ -38,7 +39,7 @@ export async function renderAccountPage(ctx: Context, deps: AccountPageDeps, vis
   });
 }
 
-export function createAccountRouter(deps: AccountPageDeps & { issuer: string; knex: Knex; tenantId: string; identityProviders: IdentityProviderService }): Router {
+export function createAccountRouter(deps: AccountPageDeps & { issuer: string; tenantId: string; identityProviders: IdentityProviderService; identities: Pick<IdentityService, 'listForUser'>; users: Pick<UserService, 'findById'> }): Router {
   const { auth, renderer } = deps;
   const router = new Router();
 
@@ -55,7 +56,7 @@ export function createAccountRouter(deps: AccountPageDeps & { issuer: string; kn
   router.get('/account', async (ctx) => {
     const visitor = await auth.require(ctx);
     if (!visitor) return;
-    const identities: { alias: string; kind: string }[] = await deps.knex('identities').where({ tenant_id: deps.tenantId, user_id: visitor.user.id }).orderBy('created_at').select('alias', 'kind');
+    const identities = (await deps.identities.listForUser(deps.tenantId, visitor.user.id)).map(({ alias, kind }) => ({ alias, kind }));
     const links = (await deps.identityProviders.linksOf(deps.tenantId, visitor.user.id)).map((l) => ({ id: l.id, providerName: l.providerName, email: l.email, removeAction: `/account/links/${l.id}/remove` }));
     await renderAccountPage(ctx, deps, visitor, 'account', 'Your account', { user: visitor.user, identities, links, notice: ctx.query.unlinked === '1' ? 'The link was removed.' : undefined });
   });
@@ -68,7 +69,7 @@ export function createAccountRouter(deps: AccountPageDeps & { issuer: string; kn
     const links = await deps.identityProviders.linksOf(deps.tenantId, visitor.user.id);
     if (!links.some((l) => l.id === ctx.params.id)) throw new AppError('account.link_not_found', 404, 'This link does not exist.');
     // The last way in stays: without a password, the last link cannot be removed here.
-    const hasPassword = Boolean((await deps.knex('users').where({ tenant_id: deps.tenantId, id: visitor.user.id }).first('password_hash'))?.password_hash);
+    const hasPassword = Boolean((await deps.users.findById(visitor.user.id))?.passwordHash);
     if (!hasPassword && links.length === 1) throw new AppError('account.last_link', 409, 'Set a password before you remove the last linked sign-in provider.');
     await deps.identityProviders.unlink(deps.tenantId, visitor.user.id, ctx.params.id!, { actorType: 'user', actorId: visitor.user.id, ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
     ctx.status = 303;

@@ -1,7 +1,7 @@
 // Admin API: applications (OIDC clients), who may use them, and their client secrets. Thin
 // handlers over services/applications.ts; a secret appears in a response once, when it is made.
 import { z } from 'zod';
-import { applicationAccessSchema, applicationPatchSchema, backchannelLogoutUriOf, createApplicationSchema, isAdminApiClient, refreshReuseGraceOf, isConfidential, type AccessRules, type Application } from '../../services/applications.ts';
+import { applicationAccessSchema, applicationSettings, applicationPatchSchema, createApplicationSchema, isConfidential, type AccessRules, type Application } from '../../services/applications.ts';
 import { actorOf } from './caller.ts';
 import { changeRequestOf } from './roles.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
@@ -39,17 +39,8 @@ const applicationWithSecretView = applicationView.extend({ clientSecret: z.strin
 function presentApplication(app: Application): z.infer<typeof applicationView> {
   return {
     clientId: app.id,
-    name: app.name,
-    type: app.type,
+    ...applicationSettings(app),
     confidential: isConfidential(app.type),
-    redirectUris: app.redirectUris,
-    postLogoutRedirectUris: app.postLogoutRedirectUris,
-    firstParty: app.firstParty,
-    backchannelLogoutUri: backchannelLogoutUriOf(app),
-    refreshTokenReuseGraceSeconds: refreshReuseGraceOf(app),
-    acceptedIdentityKinds: app.acceptedIdentityKinds,
-    accessMode: app.accessMode,
-    adminApiClient: isAdminApiClient(app),
     createdAt: app.createdAt.toISOString(),
     updatedAt: app.updatedAt.toISOString(),
   };

@@ -4,7 +4,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { AppError } from '../../services/errors.ts';
+import { AppError, invalidInput } from '../../services/errors.ts';
 import type { Caller } from './caller.ts';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -67,15 +67,11 @@ async function readBody(ctx: Context, limit = BODY_LIMIT): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function validation(where: string, error: z.ZodError): AppError {
-  const issues = error.issues.map((issue) => ({ path: [where, ...issue.path.map(String)].join('.'), message: issue.message }));
-  return new AppError('request.invalid', 400, issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
-}
 
 function parseWith<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return value as T;
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw validation(where, parsed.error);
+  if (!parsed.success) throw invalidInput('request.invalid', parsed.error, where);
   return parsed.data;
 }
 
