@@ -14,6 +14,7 @@ import { createIdentityQueries } from './identities.ts';
 import { createIdentityProviderQueries } from './identity-providers.ts';
 import { createNavigationQueries } from './navigation.ts';
 import { createOidcPayloadQueries } from './oidc-payloads.ts';
+import { createOverviewQueries } from './overview.ts';
 import { createRoleQueries } from './roles.ts';
 import { createServiceAccountQueries } from './service-accounts.ts';
 import { createSigningKeyQueries } from './signing-keys.ts';
@@ -45,6 +46,7 @@ function tables(db: Knex) {
     identityProviders: createIdentityProviderQueries(db),
     navigation: createNavigationQueries(db),
     oidcPayloads: createOidcPayloadQueries(db),
+    overview: createOverviewQueries(db),
     roles: createRoleQueries(db),
     serviceAccounts: createServiceAccountQueries(db),
     signingKeys: createSigningKeyQueries(db),

@@ -1,14 +1,13 @@
 // The tenant at a glance, for the console's overview: counts of users, identities, open sessions
 // and applications.
-import type { Knex } from 'knex';
-import { createOverviewQueries, type TenantCounts } from '../queries/overview.ts';
+import type { Queries } from '../queries/index.ts';
+import type { TenantCounts } from '../queries/overview.ts';
 
 export type { TenantCounts };
 
-export function createOverviewService(knex: Knex) {
-  const queries = createOverviewQueries(knex);
+export function createOverviewService(queries: Queries) {
   return {
-    counts: (tenantId: string): Promise<TenantCounts> => queries.counts(tenantId),
+    counts: (tenantId: string): Promise<TenantCounts> => queries.overview.counts(tenantId),
   };
 }
 

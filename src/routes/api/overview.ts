@@ -16,7 +16,7 @@ export function overviewRoutes(services: ApiServices): ApiRoute[] {
       tag: 'overview',
       response: z.object({ users: z.number().int(), identities: z.number().int(), activeSessions: z.number().int(), applications: z.number().int() }),
       async handler({ caller }) {
-        overview ??= createOverviewService(services.knex);
+        overview ??= createOverviewService(services.queries);
         return overview.counts(caller.tenantId);
       },
     }),
