@@ -13,6 +13,10 @@ import { SessionsPage } from './pages/Sessions.tsx';
 import { RolesPage } from './pages/Roles.tsx';
 import { AuditPage } from './pages/Audit.tsx';
 import { GroupsPage, ApplicationsPage, ServiceAccountsPage } from './pages/Lists.tsx';
+import { PoliciesPage } from './pages/settings/Policies.tsx';
+import { NavigationPage } from './pages/settings/Navigation.tsx';
+import { WebhooksPage } from './pages/settings/Webhooks.tsx';
+import { IdentityProvidersPage } from './pages/settings/IdentityProviders.tsx';
 
 /** The console's sections, each shown to whoever holds the permission that opens it; labels in the page's language. */
 export const sections = [
@@ -24,6 +28,10 @@ export const sections = [
   { path: '/applications', label: t('Applications'), permission: 'applications:list' },
   { path: '/service-accounts', label: t('Service accounts'), permission: 'service-accounts:list' },
   { path: '/audit', label: t('Audit log'), permission: 'audit-events:list' },
+  { path: '/settings/policies', label: t('Policies'), permission: 'password-policy:read' },
+  { path: '/settings/navigation', label: t('Navigation menus'), permission: 'navigation:read' },
+  { path: '/settings/webhooks', label: t('Webhooks'), permission: 'webhooks:list' },
+  { path: '/settings/identity-providers', label: t('Identity providers'), permission: 'identity-providers:list' },
 ] as const;
 
 function NoAccess({ me }: { me: Me }) {
@@ -111,6 +119,10 @@ export const routes: RouteObject[] = [
       { path: 'applications', element: <ApplicationsPage /> },
       { path: 'service-accounts', element: <ServiceAccountsPage /> },
       { path: 'audit', element: <AuditPage /> },
+      { path: 'settings/policies', element: <PoliciesPage /> },
+      { path: 'settings/navigation', element: <NavigationPage /> },
+      { path: 'settings/webhooks', element: <WebhooksPage /> },
+      { path: 'settings/identity-providers', element: <IdentityProvidersPage /> },
       { path: '*', element: <p>{t('There is no such page.')}</p> },
     ],
   },

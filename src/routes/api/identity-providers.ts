@@ -20,11 +20,12 @@ const providerView = z.object({
   claimMapping: z.object({ username: z.string(), email: z.string(), name: z.string(), groups: z.string().optional() }),
   identityKind: z.string(),
   defaultRoleIds: z.array(z.string()),
+  managedGroupIds: z.array(z.string()).describe('the groups whose membership follows the mapped groups claim on each sign-in; no other group is touched'),
   enabled: z.boolean(),
 });
 
 function present(p: IdentityProvider): z.infer<typeof providerView> {
-  return { id: p.id, slug: p.slug, name: p.name, protocol: p.protocol, issuer: p.issuer, clientId: p.clientId, hasClientSecret: p.clientSecretEncrypted !== null, scopes: p.scopes, claimMapping: p.claimMapping, identityKind: p.identityKind, defaultRoleIds: p.defaultRoleIds, enabled: p.enabled };
+  return { id: p.id, slug: p.slug, name: p.name, protocol: p.protocol, issuer: p.issuer, clientId: p.clientId, hasClientSecret: p.clientSecretEncrypted !== null, scopes: p.scopes, claimMapping: p.claimMapping, identityKind: p.identityKind, defaultRoleIds: p.defaultRoleIds, managedGroupIds: p.managedGroupIds, enabled: p.enabled };
 }
 
 export function identityProviderRoutes(services: ApiServices): ApiRoute[] {
@@ -62,7 +63,7 @@ export function identityProviderRoutes(services: ApiServices): ApiRoute[] {
       method: 'post',
       path: '/identity-providers',
       permission: 'identity-providers:create',
-      summary: 'Add an upstream identity provider, from a preset (google, entra, github) or custom (issuer discovery); the caller must hold every permission of its default roles',
+      summary: 'Add an upstream identity provider, from a preset (google, entra, github) or custom (issuer discovery); the caller must hold every permission of its default roles and of its managed groups\' roles',
       tag: 'identity-providers',
       body: newProviderSchema,
       response: providerView,
@@ -75,7 +76,7 @@ export function identityProviderRoutes(services: ApiServices): ApiRoute[] {
       method: 'patch',
       path: '/identity-providers/:id',
       permission: 'identity-providers:update',
-      summary: 'Change an upstream identity provider; the caller must hold every permission of a default role it adds',
+      summary: 'Change an upstream identity provider; the caller must hold every permission of a default role it adds and of the roles of a managed group it adds',
       tag: 'identity-providers',
       params: idParams,
       body: providerPatchSchema,
