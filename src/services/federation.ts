@@ -194,6 +194,23 @@ export function createFederationService(deps: {
   }
 
   return {
+    /**
+     * The upstream's endpoints as Gatehouse finds them: OIDC Discovery for an OpenID Connect
+     * provider (the same cached lookup a sign-in uses), the fixed endpoints for GitHub. Lets an
+     * administrator check a provider before anyone signs in through it.
+     */
+    async endpoints(provider: IdentityProvider): Promise<{ issuer: string; authorizationEndpoint: string | null; tokenEndpoint: string | null; userinfoEndpoint: string | null; jwksUri: string | null; scopesSupported: string[] | null }> {
+      const metadata = (await configuration(provider)).serverMetadata();
+      return {
+        issuer: metadata.issuer,
+        authorizationEndpoint: metadata.authorization_endpoint ?? null,
+        tokenEndpoint: metadata.token_endpoint ?? null,
+        userinfoEndpoint: provider.protocol === 'github' ? `${githubEndpoints(provider.issuer).api}/user` : (metadata.userinfo_endpoint ?? null),
+        jwksUri: metadata.jwks_uri ?? null,
+        scopesSupported: metadata.scopes_supported ?? null,
+      };
+    },
+
     /** The authorization request to the upstream (RFC 6749 §4.1.1 + RFC 7636 + OIDC Core §3.1.2.1). */
     async start(tenantId: string, input: { uid: string; provider: IdentityProvider; redirectUri: string }): Promise<string> {
       const config = await configuration(input.provider);

@@ -14,6 +14,7 @@ import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from 
 import { formWith, HttpClient, parseForms, textOfId, type HttpResponse } from '../helpers/http.ts';
 import { discover, startAuthorization } from '../helpers/oidc.ts';
 import { csrfOf, signInToAccount } from '../helpers/account.ts';
+import { createApiCaller } from '../helpers/admin-api.ts';
 
 const UPSTREAM_CLIENT = { id: 'gatehouse-at-upstream', secret: 'upstream-client-secret-0123456789' };
 const REDIRECT_URI = 'http://127.0.0.1:9/federation-app-callback';
@@ -329,6 +330,22 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
     const chosen = await started.browser.follow(await started.browser.postForm(form.action, { ...form.fields, identity_id: clientIdentity.id }));
     const tokens = await redeem(await discover(gh, app.clientId, app.clientSecret), started, chosen.redirect);
     assert.equal((tokens.claims()!.identity as { kind: string }).kind, 'client');
+  });
+
+  it('shows an administrator the endpoints discovery finds at the issuer, and why discovery failed', async function () {
+    const reader = await createApiCaller(gh, { permissions: ['identity-providers:read'] });
+    const found = await reader.request('GET', `/identity-providers/${providerId}/discovery`);
+    assert.equal(found.status, 200, JSON.stringify(found.body));
+    assert.equal(found.body.issuer, upstream.issuer);
+    assert.ok(String(found.body.tokenEndpoint).startsWith(upstream.issuer), found.body.tokenEndpoint);
+    assert.ok(String(found.body.jwksUri).startsWith(upstream.issuer), found.body.jwksUri);
+    const by = { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' as const };
+    // Nothing listens on the discard port.
+    const broken = await gh.context.identityProviders.create({ slug: uniqueName('broken'), name: 'Broken', issuer: 'http://127.0.0.1:9', clientId: 'x' }, by);
+    const failed = await reader.request('GET', `/identity-providers/${broken.id}/discovery`);
+    assert.equal(failed.status, 502, JSON.stringify(failed.body));
+    assert.equal(failed.body.code, 'identity_provider.discovery_failed');
+    assert.match(failed.body.title, /discovery at http:\/\/127\.0\.0\.1:9 failed/);
   });
 
   it('makes the user a member of exactly the managed groups the groups claim names, on each sign-in, audited; other groups untouched and none created', async function () {

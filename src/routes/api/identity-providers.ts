@@ -29,7 +29,7 @@ function present(p: IdentityProvider): z.infer<typeof providerView> {
 }
 
 export function identityProviderRoutes(services: ApiServices): ApiRoute[] {
-  const { identityProviders } = services;
+  const { identityProviders, federation } = services;
   const found = async (tenantId: string, id: string) => {
     const provider = await identityProviders.find(tenantId, id);
     if (!provider) throw new AppError('identity_provider.not_found', 404, 'identity provider not found');
@@ -57,6 +57,31 @@ export function identityProviderRoutes(services: ApiServices): ApiRoute[] {
       response: providerView,
       async handler({ params, caller }) {
         return present(await found(caller.tenantId, params.id));
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/identity-providers/:id/discovery',
+      permission: 'identity-providers:read',
+      summary: "Check a provider: its endpoints from the issuer's OpenID Connect discovery document (the lookup a sign-in makes), or GitHub's fixed endpoints; 502 with the reason when discovery fails",
+      tag: 'identity-providers',
+      params: idParams,
+      response: z.object({
+        issuer: z.string(),
+        authorizationEndpoint: z.string().nullable(),
+        tokenEndpoint: z.string().nullable(),
+        userinfoEndpoint: z.string().nullable(),
+        jwksUri: z.string().nullable(),
+        scopesSupported: z.array(z.string()).nullable(),
+      }),
+      async handler({ params, caller }) {
+        const provider = await found(caller.tenantId, params.id);
+        try {
+          return await federation.endpoints(provider);
+        } catch (error) {
+          const reason = (error as { code?: string }).code ?? (error as Error).name;
+          throw new AppError('identity_provider.discovery_failed', 502, `discovery at ${provider.issuer} failed (${String(reason).slice(0, 80)})`);
+        }
       },
     }),
     defineRoute({

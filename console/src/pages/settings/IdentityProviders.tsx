@@ -266,6 +266,7 @@ function ProviderCard({ provider, lists }: { provider: Provider; lists: Lists })
   });
   const remove = useMutation({ mutationFn: () => unwrap(api.DELETE('/api/v1/identity-providers/{id}', { params: { path: { id: provider.id } } })), onSuccess: refresh });
   const mayUpdate = can('identity-providers:update');
+  const discovery = useMutation({ mutationFn: () => unwrap(api.GET('/api/v1/identity-providers/{id}/discovery', { params: { path: { id: provider.id } } })) });
   return (
     <article className="card" aria-label={t('Identity provider {name}', { name: provider.name })}>
       <div className="title-row">
@@ -319,9 +320,29 @@ function ProviderCard({ provider, lists }: { provider: Provider; lists: Lists })
           <dd>{provider.managedGroupIds.map((id) => lists.groupNames.get(id) ?? id).join(', ') || '—'}</dd>
         </dl>
       )}
-      <ErrorMessage error={update.error ?? remove.error} />
-      {!editing && (mayUpdate || can('identity-providers:delete')) && (
+      <ErrorMessage error={update.error ?? remove.error ?? discovery.error} />
+      {discovery.data && (
+        <section aria-label={t('Endpoints found at {issuer}', { issuer: discovery.data.issuer })} className="small">
+          <p role="status">{t('Endpoints found at {issuer}', { issuer: discovery.data.issuer })}</p>
+          <dl>
+            <dt>{t('Authorization endpoint')}</dt>
+            <dd className="mono">{discovery.data.authorizationEndpoint ?? '—'}</dd>
+            <dt>{t('Token endpoint')}</dt>
+            <dd className="mono">{discovery.data.tokenEndpoint ?? '—'}</dd>
+            <dt>{t('User information')}</dt>
+            <dd className="mono">{discovery.data.userinfoEndpoint ?? '—'}</dd>
+            <dt>{t('Signing keys')}</dt>
+            <dd className="mono">{discovery.data.jwksUri ?? '—'}</dd>
+          </dl>
+        </section>
+      )}
+      {!editing && (
         <div className="actions">
+          {can('identity-providers:read') && (
+            <Button className="button" isPending={discovery.isPending} onPress={() => discovery.mutate()}>
+              {t('Check discovery')}
+            </Button>
+          )}
           {mayUpdate && (
             <Button className="button" onPress={() => setEditing(true)}>
               {t('Change')}
