@@ -60,12 +60,10 @@ export class NavigationPageObject {
     await this.item(label).getByRole('button', { name: 'Rename' }).click();
     await this.item(to).waitFor();
   }
-  async toggleDisabled(label: string): Promise<void> {
+  async disable(label: string): Promise<void> {
     const item = this.item(label);
-    const button = item.getByRole('button', { name: /^(Disable|Enable)$/ });
-    const before = await button.innerText();
-    await button.click();
-    await item.getByRole('button', { name: before === 'Disable' ? 'Enable' : 'Disable', exact: true }).waitFor();
+    await item.getByRole('button', { name: 'Disable', exact: true }).click();
+    await item.getByRole('button', { name: 'Enable', exact: true }).waitFor();
   }
 }
 
