@@ -9,15 +9,19 @@ import type { ConsolePage } from './console-pages.ts';
  */
 async function choose(page: Page, option: string): Promise<void> {
   await page.getByRole('option', { name: option, exact: true }).click();
+  // The announcement is made a moment after the choice.
+  await page.locator('[data-live-announcer] [role="img"]').first().waitFor({ state: 'attached', timeout: 2_000 }).catch(() => undefined);
   await announced(page);
 }
 
-/** Waits until React Aria's live-region announcements (which may be several) are gone. */
+/** Waits until React Aria's live-region announcements (which may be several) are gone and stay gone for a moment. */
 export async function announced(page: Page): Promise<void> {
   const nodes = page.locator('[data-live-announcer] [role="img"]');
   const deadline = Date.now() + 30_000;
-  while ((await nodes.count()) > 0) {
+  let quiet = 0;
+  while (quiet < 5) {
     if (Date.now() > deadline) throw new Error('React Aria\'s announcements did not end');
+    quiet = (await nodes.count()) === 0 ? quiet + 1 : 0;
     await page.waitForTimeout(100);
   }
 }
