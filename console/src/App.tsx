@@ -14,6 +14,10 @@ import { RolesPage } from './pages/Roles.tsx';
 import { AuditPage } from './pages/Audit.tsx';
 import { GroupsPage, ApplicationsPage, ServiceAccountsPage } from './pages/Lists.tsx';
 import { TenantSettingsPage } from './pages/tenant/TenantSettings.tsx';
+import { PoliciesPage } from './pages/settings/Policies.tsx';
+import { NavigationPage } from './pages/settings/Navigation.tsx';
+import { WebhooksPage } from './pages/settings/Webhooks.tsx';
+import { IdentityProvidersPage } from './pages/settings/IdentityProviders.tsx';
 
 /** The console's sections, each shown to whoever holds the permission that opens it; labels in the page's language. */
 export const sections = [
@@ -25,6 +29,10 @@ export const sections = [
   { path: '/applications', label: t('Applications'), permission: 'applications:list' },
   { path: '/service-accounts', label: t('Service accounts'), permission: 'service-accounts:list' },
   { path: '/audit', label: t('Audit log'), permission: 'audit-events:list' },
+  { path: '/settings/policies', label: t('Policies'), permission: 'password-policy:read' },
+  { path: '/settings/navigation', label: t('Navigation menus'), permission: 'navigation:read' },
+  { path: '/settings/webhooks', label: t('Webhooks'), permission: 'webhooks:list' },
+  { path: '/settings/identity-providers', label: t('Identity providers'), permission: 'identity-providers:list' },
   { path: '/tenant', label: t('Tenant settings'), permission: 'tenant-settings:read' },
 ] as const;
 
@@ -114,6 +122,10 @@ export const routes: RouteObject[] = [
       { path: 'service-accounts', element: <ServiceAccountsPage /> },
       { path: 'audit', element: <AuditPage /> },
       { path: 'tenant', element: <TenantSettingsPage /> },
+      { path: 'settings/policies', element: <PoliciesPage /> },
+      { path: 'settings/navigation', element: <NavigationPage /> },
+      { path: 'settings/webhooks', element: <WebhooksPage /> },
+      { path: 'settings/identity-providers', element: <IdentityProvidersPage /> },
       { path: '*', element: <p>{t('There is no such page.')}</p> },
     ],
   },

@@ -21,6 +21,8 @@ export interface IdentityProvider {
   claimMapping: ClaimMapping;
   identityKind: string;
   defaultRoleIds: string[];
+  /** The Gatehouse groups whose membership follows the mapped groups claim (and no others). */
+  managedGroupIds: string[];
   enabled: boolean;
 }
 
@@ -52,7 +54,7 @@ export interface FederatedLink {
 
 const json = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
 
-function toProvider(row: ProviderRow, roleIds: string[]): IdentityProvider {
+function toProvider(row: ProviderRow, roleIds: string[], groupIds: string[]): IdentityProvider {
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -66,6 +68,7 @@ function toProvider(row: ProviderRow, roleIds: string[]): IdentityProvider {
     claimMapping: json(row.claim_mapping),
     identityKind: row.identity_kind,
     defaultRoleIds: roleIds,
+    managedGroupIds: groupIds,
     enabled: row.enabled,
   };
 }
@@ -73,8 +76,10 @@ function toProvider(row: ProviderRow, roleIds: string[]): IdentityProvider {
 export function createIdentityProviderQueries(knex: Knex) {
   async function withRoles(rows: ProviderRow[], db: Knex | Knex.Transaction = knex): Promise<IdentityProvider[]> {
     if (!rows.length) return [];
-    const roles: { provider_id: string; role_id: string }[] = await db('identity_provider_roles').whereIn('provider_id', rows.map((r) => r.id)).orderBy('role_id');
-    return rows.map((row) => toProvider(row, roles.filter((r) => r.provider_id === row.id).map((r) => r.role_id)));
+    const ids = rows.map((r) => r.id);
+    const roles: { provider_id: string; role_id: string }[] = await db('identity_provider_roles').whereIn('provider_id', ids).orderBy('role_id');
+    const groups: { provider_id: string; group_id: string }[] = await db('identity_provider_groups').whereIn('provider_id', ids).orderBy('group_id');
+    return rows.map((row) => toProvider(row, roles.filter((r) => r.provider_id === row.id).map((r) => r.role_id), groups.filter((g) => g.provider_id === row.id).map((g) => g.group_id)));
   }
 
   return {
@@ -108,6 +113,24 @@ export function createIdentityProviderQueries(knex: Knex) {
       await trx('identity_providers').insert(row).onConflict('id').merge();
       await trx('identity_provider_roles').where({ provider_id: provider.id }).delete();
       if (provider.defaultRoleIds.length) await trx('identity_provider_roles').insert(provider.defaultRoleIds.map((roleId) => ({ provider_id: provider.id, role_id: roleId })));
+      await trx('identity_provider_groups').where({ provider_id: provider.id }).delete();
+      if (provider.managedGroupIds.length) await trx('identity_provider_groups').insert(provider.managedGroupIds.map((groupId) => ({ provider_id: provider.id, group_id: groupId })));
+    },
+    /** The groups of the tenant among `ids`, with their names. */
+    async groupsAmong(tenantId: string, ids: string[], db: Knex | Knex.Transaction = knex): Promise<{ id: string; name: string }[]> {
+      if (!ids.length) return [];
+      return db('groups').where({ tenant_id: tenantId }).whereIn('id', ids).orderBy('name').select('id', 'name');
+    },
+    /** The ids among `groupIds` of the groups `identityId` is a member of. */
+    async membershipsAmong(identityId: string, groupIds: string[], db: Knex | Knex.Transaction = knex): Promise<string[]> {
+      if (!groupIds.length) return [];
+      const rows: { group_id: string }[] = await db('group_members').where({ identity_id: identityId }).whereIn('group_id', groupIds).select('group_id');
+      return rows.map((r) => r.group_id);
+    },
+    /** The user's default identity (the one a provisioned user gets), or undefined. */
+    async defaultIdentityOf(tenantId: string, userId: string, db: Knex | Knex.Transaction = knex): Promise<string | undefined> {
+      const row: { default_identity_id: string | null } | undefined = await db('users').where({ tenant_id: tenantId, id: userId }).first('default_identity_id');
+      return row?.default_identity_id ?? undefined;
     },
     async remove(tenantId: string, id: string, trx: Knex.Transaction): Promise<boolean> {
       return (await trx('identity_providers').where({ tenant_id: tenantId, id }).delete()) > 0;

@@ -36,6 +36,7 @@ interface PendingLink {
   email: string;
   userId: string;
   clientId?: string;
+  groups?: string[];
 }
 
 export interface UpstreamProfile {
@@ -44,7 +45,8 @@ export interface UpstreamProfile {
   email?: string;
   emailVerified: boolean;
   name?: string;
-  groups: string[];
+  /** The mapped groups claim's values; undefined when no groups claim is mapped or the upstream sent none. */
+  groups?: string[];
 }
 
 export type FederationOutcome =
@@ -148,7 +150,7 @@ export function createFederationService(deps: {
       email: email && email.includes('@') ? email.toLowerCase() : undefined,
       emailVerified: claims.email_verified === true,
       name: stringClaim(claims, mapping.name),
-      groups: Array.isArray(groupsClaim) ? groupsClaim.filter((g): g is string => typeof g === 'string').slice(0, 200) : [],
+      ...(Array.isArray(groupsClaim) ? { groups: groupsClaim.filter((g): g is string => typeof g === 'string').slice(0, 200) } : {}),
     };
   }
 
@@ -158,6 +160,17 @@ export function createFederationService(deps: {
     if (wanted.success && !(await userQueries.findByUsername(tenantId, wanted.data))) return wanted.data;
     const digest = createHash('sha256').update(`${provider.id}:${profile.subject}`).digest('hex').slice(0, 10);
     return `${provider.slug}-${digest}`;
+  }
+
+  /**
+   * Applies the groups claim to the provider's managed groups. Without a mapped claim, or when
+   * the upstream sent no such claim (an Entra ID group overage, a scope not granted), nothing
+   * changes: an absent claim is no evidence that the user left a group.
+   */
+  async function syncGroups(tenantId: string, provider: IdentityProvider, userId: string, groups: string[] | undefined, actor: Actor): Promise<void> {
+    if (!provider.claimMapping.groups || groups === undefined) return;
+    const changed = await deps.identityProviders.syncGroups(tenantId, provider, userId, groups, actor);
+    if (changed.added.length || changed.removed.length) await deps.authorization.invalidateAll();
   }
 
   /** Just-in-time provisioning: a user and its default identity from the mapped claims, audited. */
@@ -181,6 +194,23 @@ export function createFederationService(deps: {
   }
 
   return {
+    /**
+     * The upstream's endpoints as Gatehouse finds them: OIDC Discovery for an OpenID Connect
+     * provider (the same cached lookup a sign-in uses), the fixed endpoints for GitHub. Lets an
+     * administrator check a provider before anyone signs in through it.
+     */
+    async endpoints(provider: IdentityProvider): Promise<{ issuer: string; authorizationEndpoint: string | null; tokenEndpoint: string | null; userinfoEndpoint: string | null; jwksUri: string | null; scopesSupported: string[] | null }> {
+      const metadata = (await configuration(provider)).serverMetadata();
+      return {
+        issuer: metadata.issuer,
+        authorizationEndpoint: metadata.authorization_endpoint ?? null,
+        tokenEndpoint: metadata.token_endpoint ?? null,
+        userinfoEndpoint: provider.protocol === 'github' ? `${githubEndpoints(provider.issuer).api}/user` : (metadata.userinfo_endpoint ?? null),
+        jwksUri: metadata.jwks_uri ?? null,
+        scopesSupported: metadata.scopes_supported ?? null,
+      };
+    },
+
     /** The authorization request to the upstream (RFC 6749 §4.1.1 + RFC 7636 + OIDC Core §3.1.2.1). */
     async start(tenantId: string, input: { uid: string; provider: IdentityProvider; redirectUri: string }): Promise<string> {
       const config = await configuration(input.provider);
@@ -254,17 +284,19 @@ export function createFederationService(deps: {
       const link = await deps.identityProviders.findLink(provider.id, profile.subject);
       if (link) {
         await deps.identityProviders.touchLink(link.id);
+        await syncGroups(tenantId, provider, link.userId, profile.groups, actor);
         const outcome = await deps.signIn.federated(tenantId, { uid: input.pending.uid, userId: link.userId, ...(input.clientId ? { clientId: input.clientId } : {}) });
         return { kind: 'signed_in', outcome, userId: link.userId, provisioned: false };
       }
       const existing = profile.email ? await userQueries.findByEmail(tenantId, profile.email) : undefined;
       if (existing) {
         if (!profile.emailVerified) return { kind: 'refused', reason: 'email_unverified', message: FEDERATION_MESSAGES.unverifiedEmail, userId: existing.id };
-        const pending: PendingLink = { providerId: provider.id, subject: profile.subject, email: profile.email!, userId: existing.id, ...(input.clientId ? { clientId: input.clientId } : {}) };
+        const pending: PendingLink = { providerId: provider.id, subject: profile.subject, email: profile.email!, userId: existing.id, ...(input.clientId ? { clientId: input.clientId } : {}), ...(profile.groups ? { groups: profile.groups } : {}) };
         await deps.store.set(pendingKey(tenantId, input.pending.uid), JSON.stringify(pending), PENDING_TTL_SECONDS);
         return { kind: 'link_required', userId: existing.id, providerName: provider.name };
       }
       const userId = await provision(tenantId, provider, profile, actor);
+      await syncGroups(tenantId, provider, userId, profile.groups, actor);
       const outcome = await deps.signIn.federated(tenantId, { uid: input.pending.uid, userId, ...(input.clientId ? { clientId: input.clientId } : {}) });
       return { kind: 'signed_in', outcome, userId, provisioned: true };
     },
@@ -291,7 +323,10 @@ export function createFederationService(deps: {
       // Single use: of two concurrent confirmations only one links.
       if (!(await deps.store.consume(pendingKey(tenantId, input.uid)))) return undefined;
       if (!(await deps.identityProviders.findLink(pending.providerId, pending.subject))) {
-        await deps.identityProviders.link(tenantId, { providerId: pending.providerId, subject: pending.subject, userId: pending.userId, email: pending.email }, { actorType: 'user', actorId: pending.userId, ip: input.ip, userAgent: input.userAgent });
+        const actor: Actor = { actorType: 'user', actorId: pending.userId, ip: input.ip, userAgent: input.userAgent };
+        await deps.identityProviders.link(tenantId, { providerId: pending.providerId, subject: pending.subject, userId: pending.userId, email: pending.email }, actor);
+        const provider = await deps.identityProviders.find(tenantId, pending.providerId);
+        if (provider) await syncGroups(tenantId, provider, pending.userId, pending.groups, actor);
       }
       return outcome;
     },

@@ -7,10 +7,11 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { createIdentityProviderQueries, type FederatedLink, type IdentityProvider } from '../queries/identity-providers.ts';
 import { createRoleQueries } from '../queries/roles.ts';
+import { createGroupQueries } from '../queries/groups.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { AppError, parseInput } from './errors.ts';
-import { assertMayGrantRoles } from './administration.ts';
+import { assertMayGrantRoles, keepingAnAdmin } from './administration.ts';
 import { type ChangeRequest } from './roles.ts';
 import { decrypt, encrypt } from './secrets.ts';
 import { assertUserIdentityKind } from './users.ts';
@@ -39,6 +40,11 @@ const baseFields = {
   claimMapping: claimMappingSchema.partial().optional(),
   identityKind: z.string().trim().min(1).max(40).default('internal'),
   defaultRoleIds: z.array(z.guid()).max(50).default([]),
+  /**
+   * The groups the provider may manage: with a groups claim mapped, each sign-in makes the user's
+   * default identity a member of exactly those of these groups whose names the claim lists.
+   */
+  managedGroupIds: z.array(z.guid()).max(100).default([]),
   enabled: z.boolean().default(true),
 };
 
@@ -60,6 +66,7 @@ export const providerPatchSchema = z.object({
   claimMapping: baseFields.claimMapping,
   identityKind: z.string().trim().min(1).max(40).optional(),
   defaultRoleIds: z.array(z.guid()).max(50).optional(),
+  managedGroupIds: z.array(z.guid()).max(100).optional(),
   enabled: z.boolean().optional(),
 }).strict();
 
@@ -93,9 +100,10 @@ function presetValues(value: z.infer<typeof newProviderSchema>): Pick<IdentityPr
 export function createIdentityProviderService(deps: { knex: Knex; audit: AuditService; encryptionKey: Buffer }) {
   const queries = createIdentityProviderQueries(deps.knex);
   const roleQueries = createRoleQueries(deps.knex);
+  const groupQueries = createGroupQueries(deps.knex);
 
   /** What the audit log may show of a provider: never the secret. */
-  const snapshot = (p: IdentityProvider) => ({ slug: p.slug, name: p.name, protocol: p.protocol, issuer: p.issuer, clientId: p.clientId, hasClientSecret: p.clientSecretEncrypted !== null, scopes: p.scopes, claimMapping: p.claimMapping, identityKind: p.identityKind, defaultRoleIds: p.defaultRoleIds, enabled: p.enabled });
+  const snapshot = (p: IdentityProvider) => ({ slug: p.slug, name: p.name, protocol: p.protocol, issuer: p.issuer, clientId: p.clientId, hasClientSecret: p.clientSecretEncrypted !== null, scopes: p.scopes, claimMapping: p.claimMapping, identityKind: p.identityKind, defaultRoleIds: p.defaultRoleIds, managedGroupIds: p.managedGroupIds, enabled: p.enabled });
 
   /** Default roles are grants to every user the provider creates: the granter must hold them (ASVS 5 V8.2). */
   async function checkDefaults(trx: Knex.Transaction, by: ChangeRequest, provider: IdentityProvider, before?: IdentityProvider) {
@@ -107,6 +115,15 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
     // administrator grants the roles it may assign or whose permissions it holds.
     const added = roles.filter((role) => !before?.defaultRoleIds.includes(role.id));
     assertMayGrantRoles(by, added, 'these roles to every user this provider creates');
+    // A managed group's roles reach every user the upstream puts in it: the same rule applies
+    // to the roles of each group added to the list.
+    const groups = await queries.groupsAmong(by.tenantId, provider.managedGroupIds, trx);
+    const unknown = provider.managedGroupIds.filter((id) => !groups.some((g) => g.id === id));
+    if (unknown.length) throw new AppError('group.not_found', 404, `group not found: ${unknown.join(', ')}`);
+    for (const group of groups.filter((g) => !before?.managedGroupIds.includes(g.id))) {
+      const groupRoles = await roleQueries.findByIds(by.tenantId, await groupQueries.roleIds(group.id, trx), trx);
+      assertMayGrantRoles(by, groupRoles, `the roles of group "${group.name}" to every user this provider puts in it`);
+    }
   }
 
   return {
@@ -133,6 +150,7 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
         claimMapping: { ...preset.claimMapping, ...value.claimMapping },
         identityKind: value.identityKind,
         defaultRoleIds: [...new Set(value.defaultRoleIds)],
+        managedGroupIds: [...new Set(value.managedGroupIds)],
         enabled: value.enabled,
       };
       if (provider.protocol === 'oidc' && !provider.scopes.includes('openid')) throw new AppError('identity_provider.invalid', 400, 'scopes: an OpenID Connect provider needs the "openid" scope');
@@ -160,6 +178,7 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
           ...(value.claimMapping !== undefined ? { claimMapping: { ...before.claimMapping, ...value.claimMapping } } : {}),
           ...(value.identityKind !== undefined ? { identityKind: value.identityKind } : {}),
           ...(value.defaultRoleIds !== undefined ? { defaultRoleIds: [...new Set(value.defaultRoleIds)] } : {}),
+          ...(value.managedGroupIds !== undefined ? { managedGroupIds: [...new Set(value.managedGroupIds)] } : {}),
           ...(value.enabled !== undefined ? { enabled: value.enabled } : {}),
         };
         await checkDefaults(trx, by, after, after.identityKind === before.identityKind ? before : undefined);
@@ -194,6 +213,49 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
       return queries.forApplication(by.tenantId, applicationId, false);
     },
     applicationProviders: (tenantId: string, applicationId: string) => queries.forApplication(tenantId, applicationId, false),
+
+    /**
+     * Membership of the provider's managed groups follows the upstream's groups claim: the user's
+     * default identity joins each managed group whose name (case-insensitively) the claim lists
+     * and leaves each managed group it does not. Groups outside the provider's list are never
+     * touched and no group is ever created. A removal that would leave the tenant without an
+     * active Admin is skipped (the additions still apply). Returns what changed; each change is audited.
+     */
+    async syncGroups(tenantId: string, provider: IdentityProvider, userId: string, claimed: string[], actor: Actor): Promise<{ added: string[]; removed: string[] }> {
+      const none = { added: [], removed: [] };
+      if (!provider.managedGroupIds.length) return none;
+      const identityId = await queries.defaultIdentityOf(tenantId, userId);
+      if (!identityId) return none;
+      const wantedNames = new Set(claimed.map((g) => g.toLowerCase()));
+      const system: Actor = { ...actor, actorType: 'system' };
+      const details = { providerId: provider.id, provider: provider.slug, identityId, reason: 'upstream_groups_claim' };
+      const apply = (withRemovals: boolean) =>
+        deps.knex.transaction(async (trx) => {
+          const managed = await queries.groupsAmong(tenantId, provider.managedGroupIds, trx);
+          const current = new Set(await queries.membershipsAmong(identityId, managed.map((g) => g.id), trx));
+          const toAdd = managed.filter((g) => wantedNames.has(g.name.toLowerCase()) && !current.has(g.id));
+          const toRemove = withRemovals ? managed.filter((g) => !wantedNames.has(g.name.toLowerCase()) && current.has(g.id)) : [];
+          for (const group of toAdd) {
+            await groupQueries.addMembers(tenantId, group.id, [identityId], trx);
+            await deps.audit.record({ tenantId, action: 'group.members_added', ...system, targetType: 'group', targetId: group.id, details: { ...details, added: [identityId] } }, trx);
+          }
+          if (toRemove.length) {
+            await keepingAnAdmin(trx, tenantId, async () => {
+              for (const group of toRemove) await groupQueries.removeMember(tenantId, group.id, identityId, trx);
+            });
+            for (const group of toRemove) {
+              await deps.audit.record({ tenantId, action: 'group.member_removed', ...system, targetType: 'group', targetId: group.id, details: { ...details, removed: identityId } }, trx);
+            }
+          }
+          return { added: toAdd.map((g) => g.id), removed: toRemove.map((g) => g.id) };
+        });
+      try {
+        return await apply(true);
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'admin.last_admin') return apply(false);
+        throw error;
+      }
+    },
 
     linksOf: (tenantId: string, userId: string) => queries.linksOf(tenantId, userId),
     findLink: (providerId: string, subject: string) => queries.findLink(providerId, subject),

@@ -14,6 +14,7 @@ import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from 
 import { formWith, HttpClient, parseForms, textOfId, type HttpResponse } from '../helpers/http.ts';
 import { discover, startAuthorization } from '../helpers/oidc.ts';
 import { csrfOf, signInToAccount } from '../helpers/account.ts';
+import { createApiCaller } from '../helpers/admin-api.ts';
 
 const UPSTREAM_CLIENT = { id: 'gatehouse-at-upstream', secret: 'upstream-client-secret-0123456789' };
 const REDIRECT_URI = 'http://127.0.0.1:9/federation-app-callback';
@@ -41,7 +42,7 @@ async function startUpstream(redirectUri: string): Promise<Upstream> {
   const provider = new Provider(issuer, {
     clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'] }],
     jwks: { keys: [signingJwk] },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username', 'groups'] },
     // Consent is not what is under test: every requested scope is granted.
     async loadExistingGrant(ctx) {
       const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
@@ -329,6 +330,60 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
     const chosen = await started.browser.follow(await started.browser.postForm(form.action, { ...form.fields, identity_id: clientIdentity.id }));
     const tokens = await redeem(await discover(gh, app.clientId, app.clientSecret), started, chosen.redirect);
     assert.equal((tokens.claims()!.identity as { kind: string }).kind, 'client');
+  });
+
+  it('shows an administrator the endpoints discovery finds at the issuer, and why discovery failed', async function () {
+    const reader = await createApiCaller(gh, { permissions: ['identity-providers:read'] });
+    const found = await reader.request('GET', `/identity-providers/${providerId}/discovery`);
+    assert.equal(found.status, 200, JSON.stringify(found.body));
+    assert.equal(found.body.issuer, upstream.issuer);
+    assert.ok(String(found.body.tokenEndpoint).startsWith(upstream.issuer), found.body.tokenEndpoint);
+    assert.ok(String(found.body.jwksUri).startsWith(upstream.issuer), found.body.jwksUri);
+    const by = { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' as const };
+    // Nothing listens on the discard port.
+    const broken = await gh.context.identityProviders.create({ slug: uniqueName('broken'), name: 'Broken', issuer: 'http://127.0.0.1:9', clientId: 'x' }, by);
+    const failed = await reader.request('GET', `/identity-providers/${broken.id}/discovery`);
+    assert.equal(failed.status, 502, JSON.stringify(failed.body));
+    assert.equal(failed.body.code, 'identity_provider.discovery_failed');
+    assert.match(failed.body.title, /discovery at http:\/\/127\.0\.0\.1:9 failed/);
+  });
+
+  it('makes the user a member of exactly the managed groups the groups claim names, on each sign-in, audited; other groups untouched and none created', async function () {
+    const by = { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' as const };
+    const [sales, support, unmanaged] = await Promise.all(['Sales', 'Support', 'Unmanaged'].map((n) => gh.context.groups.create({ name: uniqueName(n), type: 'team' }, by)));
+    await gh.context.identityProviders.update(providerId, { claimMapping: { groups: 'groups' }, managedGroupIds: [sales!.id, support!.id] }, by);
+    try {
+      const sub = uniqueName('grouped');
+      // Upper case on purpose: names match case-insensitively. "Nonexistent" names no group and creates none.
+      upstream.accounts.set(sub, { email: `${sub}@example.test`, email_verified: true, preferred_username: sub, groups: [sales!.name.toUpperCase(), unmanaged!.name, 'Nonexistent'] });
+      const groupsBefore = (await gh.context.knex('groups').where({ tenant_id: gh.context.tenantId }).count({ n: '*' }).first())!.n;
+      const first = await viaUpstream(sub);
+      const userId = (await redeem(first.config, first.started, first.landed.redirect)).claims()!.sub;
+      const identityId: string = (await gh.context.knex('users').where({ id: userId }).first('default_identity_id')).default_identity_id;
+      const memberOf = async () => ((await gh.context.knex('group_members').where({ identity_id: identityId }).select('group_id')) as { group_id: string }[]).map((r) => r.group_id).sort();
+      assert.deepEqual(await memberOf(), [sales!.id], 'the managed group the claim names; not the unmanaged one');
+      assert.equal((await gh.context.knex('groups').where({ tenant_id: gh.context.tenantId }).count({ n: '*' }).first())!.n, groupsBefore, 'no group created');
+      const added = await gh.context.audit.list(gh.context.tenantId, { action: 'group.members_added' });
+      assert.ok(added.some((e) => e.targetId === sales!.id && (e.details as { reason?: string; provider?: string }).reason === 'upstream_groups_claim' && (e.details as { provider?: string }).provider === slug));
+
+      // An administrator adds the identity to the unmanaged group by hand: the upstream never removes it.
+      await gh.context.groups.addMembers(unmanaged!.id, [identityId], by);
+      upstream.accounts.set(sub, { ...upstream.accounts.get(sub), groups: [support!.name] });
+      const second = await viaUpstream(sub);
+      await redeem(second.config, second.started, second.landed.redirect);
+      assert.deepEqual(await memberOf(), [support!.id, unmanaged!.id].sort(), 'left Sales, joined Support, kept the unmanaged group');
+      const removed = await gh.context.audit.list(gh.context.tenantId, { action: 'group.member_removed' });
+      assert.ok(removed.some((e) => e.targetId === sales!.id && (e.details as { removed?: string }).removed === identityId));
+
+      // No groups claim at all (not granted, or an overage): memberships stay as they are.
+      const { groups: _dropped, ...withoutGroups } = upstream.accounts.get(sub)!;
+      upstream.accounts.set(sub, withoutGroups);
+      const third = await viaUpstream(sub);
+      await redeem(third.config, third.started, third.landed.redirect);
+      assert.deepEqual(await memberOf(), [support!.id, unmanaged!.id].sort());
+    } finally {
+      await gh.context.identityProviders.update(providerId, { managedGroupIds: [] }, by);
+    }
   });
 });
 

@@ -2,6 +2,7 @@
 // presets, the client secret sealed at rest and never returned, default roles limited to the
 // caller's own rights, and the per-application choice of providers.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { decrypt } from '../../src/services/secrets.ts';
 import { apiRequest, createApiCaller, type ApiCaller, type ApiResponse } from '../helpers/admin-api.ts';
@@ -112,6 +113,26 @@ describe(`admin API: upstream identity providers (${storageMode})`, function () 
     const renamed = await limited.request('PATCH', `/identity-providers/${created.body.id}`, { name: 'Renamed', enabled: false });
     assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
     assert.equal(renamed.body.enabled, false);
+  });
+
+  it('a managed group is a grant of its roles: only a caller holding them may put it on the list; an unknown group is refused', async function () {
+    const by = { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' as const };
+    const admins = await gh.context.groups.create({ name: uniqueName('Admins'), type: 'team' }, by);
+    await gh.context.groups.assignRoles(admins.id, [adminRoleId], by);
+    const plain = await gh.context.groups.create({ name: uniqueName('Plain'), type: 'team' }, by);
+    const slug = uniqueName('managed');
+    expectProblem(await limited.request('POST', '/identity-providers', { slug, name: 'M', clientId: 'c', issuer: 'https://idp.example.test', managedGroupIds: [admins.id] }), 403, 'auth.escalation');
+    assert.equal(await gh.context.knex('identity_providers').where({ slug }).first('id'), undefined, 'nothing written');
+    const created = await limited.request('POST', '/identity-providers', { slug, name: 'M', clientId: 'c', issuer: 'https://idp.example.test', claimMapping: { groups: 'groups' }, managedGroupIds: [plain.id] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.deepEqual(created.body.managedGroupIds, [plain.id]);
+    expectProblem(await limited.request('PATCH', `/identity-providers/${created.body.id}`, { managedGroupIds: [plain.id, admins.id] }), 403, 'auth.escalation');
+    expectProblem(await admin.request('PATCH', `/identity-providers/${created.body.id}`, { managedGroupIds: [randomUUID()] }), 404, 'group.not_found');
+    const byAdmin = await admin.request('PATCH', `/identity-providers/${created.body.id}`, { managedGroupIds: [plain.id, admins.id] });
+    assert.equal(byAdmin.status, 200, JSON.stringify(byAdmin.body));
+    assert.deepEqual([...byAdmin.body.managedGroupIds].sort(), [plain.id, admins.id].sort());
+    const audited = await gh.context.audit.list(gh.context.tenantId, { action: 'identity_provider.updated' });
+    assert.ok(audited.some((e) => e.targetId === created.body.id && ((e.details as { after?: { managedGroupIds?: string[] } }).after?.managedGroupIds ?? []).includes(admins.id)));
   });
 
   it("sets the providers on an application's sign-in page, in order; unknown ids change nothing", async function () {

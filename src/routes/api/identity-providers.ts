@@ -20,15 +20,16 @@ const providerView = z.object({
   claimMapping: z.object({ username: z.string(), email: z.string(), name: z.string(), groups: z.string().optional() }),
   identityKind: z.string(),
   defaultRoleIds: z.array(z.string()),
+  managedGroupIds: z.array(z.string()).describe('the groups whose membership follows the mapped groups claim on each sign-in; no other group is touched'),
   enabled: z.boolean(),
 });
 
 function present(p: IdentityProvider): z.infer<typeof providerView> {
-  return { id: p.id, slug: p.slug, name: p.name, protocol: p.protocol, issuer: p.issuer, clientId: p.clientId, hasClientSecret: p.clientSecretEncrypted !== null, scopes: p.scopes, claimMapping: p.claimMapping, identityKind: p.identityKind, defaultRoleIds: p.defaultRoleIds, enabled: p.enabled };
+  return { id: p.id, slug: p.slug, name: p.name, protocol: p.protocol, issuer: p.issuer, clientId: p.clientId, hasClientSecret: p.clientSecretEncrypted !== null, scopes: p.scopes, claimMapping: p.claimMapping, identityKind: p.identityKind, defaultRoleIds: p.defaultRoleIds, managedGroupIds: p.managedGroupIds, enabled: p.enabled };
 }
 
 export function identityProviderRoutes(services: ApiServices): ApiRoute[] {
-  const { identityProviders } = services;
+  const { identityProviders, federation } = services;
   const found = async (tenantId: string, id: string) => {
     const provider = await identityProviders.find(tenantId, id);
     if (!provider) throw new AppError('identity_provider.not_found', 404, 'identity provider not found');
@@ -59,10 +60,35 @@ export function identityProviderRoutes(services: ApiServices): ApiRoute[] {
       },
     }),
     defineRoute({
+      method: 'get',
+      path: '/identity-providers/:id/discovery',
+      permission: 'identity-providers:read',
+      summary: "Check a provider: its endpoints from the issuer's OpenID Connect discovery document (the lookup a sign-in makes), or GitHub's fixed endpoints; 502 with the reason when discovery fails",
+      tag: 'identity-providers',
+      params: idParams,
+      response: z.object({
+        issuer: z.string(),
+        authorizationEndpoint: z.string().nullable(),
+        tokenEndpoint: z.string().nullable(),
+        userinfoEndpoint: z.string().nullable(),
+        jwksUri: z.string().nullable(),
+        scopesSupported: z.array(z.string()).nullable(),
+      }),
+      async handler({ params, caller }) {
+        const provider = await found(caller.tenantId, params.id);
+        try {
+          return await federation.endpoints(provider);
+        } catch (error) {
+          const reason = (error as { code?: string }).code ?? (error as Error).name;
+          throw new AppError('identity_provider.discovery_failed', 502, `discovery at ${provider.issuer} failed (${String(reason).slice(0, 80)})`);
+        }
+      },
+    }),
+    defineRoute({
       method: 'post',
       path: '/identity-providers',
       permission: 'identity-providers:create',
-      summary: 'Add an upstream identity provider, from a preset (google, entra, github) or custom (issuer discovery); the caller must hold every permission of its default roles',
+      summary: 'Add an upstream identity provider, from a preset (google, entra, github) or custom (issuer discovery); the caller must hold every permission of its default roles and of its managed groups\' roles',
       tag: 'identity-providers',
       body: newProviderSchema,
       response: providerView,
@@ -75,7 +101,7 @@ export function identityProviderRoutes(services: ApiServices): ApiRoute[] {
       method: 'patch',
       path: '/identity-providers/:id',
       permission: 'identity-providers:update',
-      summary: 'Change an upstream identity provider; the caller must hold every permission of a default role it adds',
+      summary: 'Change an upstream identity provider; the caller must hold every permission of a default role it adds and of the roles of a managed group it adds',
       tag: 'identity-providers',
       params: idParams,
       body: providerPatchSchema,

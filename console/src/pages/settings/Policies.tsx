@@ -1,0 +1,252 @@
+// The tenant's policies: the password policy (length, composition, blocklists, history, expiry),
+// lockout and IP throttling, when a second factor is required (everyone, per role, per
+// application), and session lifetimes. Saved through PUT /password-policy and PUT
+// /session-settings; the API checks every setting and its message is shown as it stands.
+import { useEffect, useState, type FormEvent } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Button } from 'react-aria-components';
+import { api, unwrap } from '../../api/client.ts';
+import { t } from '../../i18n.ts';
+import { useCan } from '../../permissions.tsx';
+import { ErrorMessage, Field, Loading } from '../../ui.tsx';
+import { Check, Choices, ReadOnlyNotice, wholeNumber } from './controls.tsx';
+
+interface PolicyForm {
+  minLength: string;
+  minLengthWithMfa: string;
+  maxLength: string;
+  requireLowercase: boolean;
+  requireUppercase: boolean;
+  requireDigit: boolean;
+  requireSymbol: boolean;
+  minCharacterClasses: string;
+  blocklist: boolean;
+  blockedWords: string;
+  contextWords: boolean;
+  historyCount: string;
+  expiryDays: string;
+  reminderDays: string;
+  mfaRequired: boolean;
+  mfaRoles: string[];
+  mfaApplications: string[];
+  lockoutThreshold: string;
+  cooldownSeconds: string;
+  maxCooldownSeconds: string;
+  ipMaxFailures: string;
+  ipWindowSeconds: string;
+}
+
+type Policy = Record<string, unknown>;
+
+const text = (value: unknown) => (value === null || value === undefined ? '' : String(value));
+const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+
+function formOf(p: Policy): PolicyForm {
+  const mfa = (p.mfa ?? {}) as Policy;
+  const lockout = (p.lockout ?? {}) as Policy;
+  const ip = (p.ipThrottle ?? {}) as Policy;
+  return {
+    minLength: text(p.minLength),
+    minLengthWithMfa: text(p.minLengthWithMfa),
+    maxLength: text(p.maxLength),
+    requireLowercase: p.requireLowercase === true,
+    requireUppercase: p.requireUppercase === true,
+    requireDigit: p.requireDigit === true,
+    requireSymbol: p.requireSymbol === true,
+    minCharacterClasses: text(p.minCharacterClasses),
+    blocklist: p.blocklist !== false,
+    blockedWords: list(p.blockedWords).join(', '),
+    contextWords: p.contextWords !== false,
+    historyCount: text(p.historyCount),
+    expiryDays: text(p.expiryDays),
+    reminderDays: text(p.reminderDays),
+    mfaRequired: mfa.required === true,
+    mfaRoles: list(mfa.roles),
+    mfaApplications: list(mfa.applications),
+    lockoutThreshold: text(lockout.threshold),
+    cooldownSeconds: text(lockout.cooldownSeconds),
+    maxCooldownSeconds: text(lockout.maxCooldownSeconds),
+    ipMaxFailures: text(ip.maxFailures),
+    ipWindowSeconds: text(ip.windowSeconds),
+  };
+}
+
+/** What is sent: numbers where the field holds one, else the text itself, which the API names as invalid. */
+function policyOf(f: PolicyForm): Policy {
+  const n = (value: string) => wholeNumber(value) ?? value;
+  return {
+    minLength: n(f.minLength),
+    minLengthWithMfa: n(f.minLengthWithMfa),
+    maxLength: n(f.maxLength),
+    requireLowercase: f.requireLowercase,
+    requireUppercase: f.requireUppercase,
+    requireDigit: f.requireDigit,
+    requireSymbol: f.requireSymbol,
+    minCharacterClasses: n(f.minCharacterClasses),
+    blocklist: f.blocklist,
+    blockedWords: f.blockedWords.split(',').map((w) => w.trim()).filter(Boolean),
+    contextWords: f.contextWords,
+    historyCount: n(f.historyCount),
+    expiryDays: f.expiryDays.trim() === '' ? null : n(f.expiryDays),
+    reminderDays: n(f.reminderDays),
+    mfa: { required: f.mfaRequired, roles: f.mfaRoles, applications: f.mfaApplications },
+    lockout: { threshold: n(f.lockoutThreshold), cooldownSeconds: n(f.cooldownSeconds), maxCooldownSeconds: n(f.maxCooldownSeconds) },
+    ipThrottle: { maxFailures: n(f.ipMaxFailures), windowSeconds: n(f.ipWindowSeconds) },
+  };
+}
+
+export function PoliciesPage() {
+  const can = useCan();
+  return (
+    <>
+      <h1>{t('Policies')}</h1>
+      {can('password-policy:read') && <PasswordPolicy editable={can('password-policy:replace')} />}
+      {can('session-settings:read') && <SessionPolicy editable={can('session-settings:replace')} />}
+    </>
+  );
+}
+
+function PasswordPolicy({ editable }: { editable: boolean }) {
+  const can = useCan();
+  const queryClient = useQueryClient();
+  const policy = useQuery({ queryKey: ['password-policy'], queryFn: () => unwrap(api.GET('/api/v1/password-policy')) });
+  const roles = useQuery({ queryKey: ['roles'], enabled: can('roles:list'), queryFn: () => unwrap(api.GET('/api/v1/roles')) });
+  const apps = useQuery({ queryKey: ['applications'], enabled: can('applications:list'), queryFn: () => unwrap(api.GET('/api/v1/applications')) });
+  const [form, setForm] = useState<PolicyForm | undefined>();
+  useEffect(() => {
+    if (policy.data) setForm(formOf(policy.data.policy));
+  }, [policy.data]);
+  const save = useMutation({
+    mutationFn: (f: PolicyForm) => unwrap(api.PUT('/api/v1/password-policy', { body: policyOf(f) })),
+    onSuccess: (data) => queryClient.setQueryData(['password-policy'], data),
+  });
+  if (policy.isPending) return <Loading />;
+  if (policy.error) return <ErrorMessage error={policy.error} />;
+  if (!form) return <Loading />;
+  const set = <K extends keyof PolicyForm>(key: K) => (value: PolicyForm[K]) => {
+    save.reset();
+    setForm((f) => (f ? { ...f, [key]: value } : f));
+  };
+  const readOnly = !editable;
+  // Names the policy holds stay choosable even when the lists cannot be read.
+  const roleOptions = [...new Set([...(roles.data?.roles.map((r) => r.name) ?? []), ...form.mfaRoles])].map((name) => ({ id: name, label: name }));
+  const appOptions = [...new Map([...(apps.data?.applications.map((a) => [a.clientId, `${a.name} (${a.clientId})`] as const) ?? []), ...form.mfaApplications.filter((id) => !apps.data?.applications.some((a) => a.clientId === id)).map((id) => [id, id] as const)])].map(([id, label]) => ({ id, label }));
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate(form);
+  };
+  return (
+    <form aria-labelledby="password-policy" onSubmit={submit}>
+      <ReadOnlyNotice show={readOnly} />
+      <section aria-labelledby="password-policy" className="card">
+        <h2 id="password-policy">{t('Password policy')}</h2>
+        <div className="grid-form">
+          <Field label={t('Minimum length')} name="minLength" value={form.minLength} onChange={set('minLength')} isReadOnly={readOnly} />
+          <Field label={t('Minimum length with a second factor')} name="minLengthWithMfa" value={form.minLengthWithMfa} onChange={set('minLengthWithMfa')} isReadOnly={readOnly} />
+          <Field label={t('Maximum length')} name="maxLength" value={form.maxLength} onChange={set('maxLength')} isReadOnly={readOnly} />
+          <Field label={t('At least this many character classes (0-4)')} name="minCharacterClasses" value={form.minCharacterClasses} onChange={set('minCharacterClasses')} isReadOnly={readOnly} />
+          <Field label={t('Passwords remembered (no reuse; 0: off)')} name="historyCount" value={form.historyCount} onChange={set('historyCount')} isReadOnly={readOnly} />
+          <Field label={t('Passwords expire after days (empty: never)')} name="expiryDays" value={form.expiryDays} onChange={set('expiryDays')} isReadOnly={readOnly} />
+          <Field label={t('Reminder days before expiry')} name="reminderDays" value={form.reminderDays} onChange={set('reminderDays')} isReadOnly={readOnly} />
+          <Field label={t('Blocked words (comma-separated)')} name="blockedWords" value={form.blockedWords} onChange={set('blockedWords')} isReadOnly={readOnly} />
+        </div>
+        <div className="actions">
+          <Check label={t('Require a lower-case letter')} isSelected={form.requireLowercase} onChange={set('requireLowercase')} isReadOnly={readOnly} />
+          <Check label={t('Require an upper-case letter')} isSelected={form.requireUppercase} onChange={set('requireUppercase')} isReadOnly={readOnly} />
+          <Check label={t('Require a digit')} isSelected={form.requireDigit} onChange={set('requireDigit')} isReadOnly={readOnly} />
+          <Check label={t('Require a symbol')} isSelected={form.requireSymbol} onChange={set('requireSymbol')} isReadOnly={readOnly} />
+          <Check label={t('Refuse common passwords')} isSelected={form.blocklist} onChange={set('blocklist')} isReadOnly={readOnly} />
+          <Check label={t('Refuse the username, email and name')} isSelected={form.contextWords} onChange={set('contextWords')} isReadOnly={readOnly} />
+        </div>
+      </section>
+      <section aria-labelledby="lockout-policy" className="card">
+        <h2 id="lockout-policy">{t('Lockout')}</h2>
+        <div className="grid-form">
+          <Field label={t('Failed sign-ins in a row before the account locks')} name="lockoutThreshold" value={form.lockoutThreshold} onChange={set('lockoutThreshold')} isReadOnly={readOnly} />
+          <Field label={t('First lock (seconds; doubles with each further lock)')} name="cooldownSeconds" value={form.cooldownSeconds} onChange={set('cooldownSeconds')} isReadOnly={readOnly} />
+          <Field label={t('Longest lock (seconds)')} name="maxCooldownSeconds" value={form.maxCooldownSeconds} onChange={set('maxCooldownSeconds')} isReadOnly={readOnly} />
+          <Field label={t('Failed sign-ins from one IP address')} name="ipMaxFailures" value={form.ipMaxFailures} onChange={set('ipMaxFailures')} isReadOnly={readOnly} />
+          <Field label={t('Within seconds')} name="ipWindowSeconds" value={form.ipWindowSeconds} onChange={set('ipWindowSeconds')} isReadOnly={readOnly} />
+        </div>
+      </section>
+      <section aria-labelledby="mfa-policy" className="card">
+        <h2 id="mfa-policy">{t('Multi-factor authentication')}</h2>
+        <Check label={t('Require a second factor from everyone')} isSelected={form.mfaRequired} onChange={set('mfaRequired')} isReadOnly={readOnly} />
+        <Choices label={t('Require it from holders of these roles')} options={roleOptions} value={form.mfaRoles} onChange={set('mfaRoles')} isReadOnly={readOnly} />
+        <Choices label={t('Require it when signing in to these applications')} options={appOptions} value={form.mfaApplications} onChange={set('mfaApplications')} isReadOnly={readOnly} />
+      </section>
+      {policy.data.departuresFromNist.length > 0 && (
+        <section aria-labelledby="departures" className="card">
+          <h2 id="departures">{t('Departures from NIST SP 800-63B')}</h2>
+          <ul>
+            {policy.data.departuresFromNist.map((d) => (
+              <li key={d.setting}>
+                <span className="mono">{d.setting}</span>: {d.reason}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      <ErrorMessage error={save.error} />
+      {editable && (
+        <div className="actions">
+          <Button className="button primary" type="submit" isPending={save.isPending}>
+            {t('Save password policy')}
+          </Button>
+          {save.isSuccess && <span role="status">{t('Saved.')}</span>}
+        </div>
+      )}
+    </form>
+  );
+}
+
+function SessionPolicy({ editable }: { editable: boolean }) {
+  const queryClient = useQueryClient();
+  const settings = useQuery({ queryKey: ['session-settings'], queryFn: () => unwrap(api.GET('/api/v1/session-settings')) });
+  const [form, setForm] = useState({ idle: '', absolute: '', endOnPasswordChange: true });
+  useEffect(() => {
+    if (settings.data) setForm({ idle: String(settings.data.idleTimeoutSeconds), absolute: String(settings.data.absoluteLifetimeSeconds), endOnPasswordChange: settings.data.endSessionsOnPasswordChange });
+  }, [settings.data]);
+  const save = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.PUT('/api/v1/session-settings', {
+          // A field that is not a whole number goes as it is: the API names it.
+          body: { idleTimeoutSeconds: (wholeNumber(form.idle) ?? form.idle) as number, absoluteLifetimeSeconds: (wholeNumber(form.absolute) ?? form.absolute) as number, endSessionsOnPasswordChange: form.endOnPasswordChange },
+        }),
+      ),
+    onSuccess: (data) => queryClient.setQueryData(['session-settings'], data),
+  });
+  // One loading notice for the page: the password policy's.
+  if (settings.isPending) return null;
+  if (settings.error) return <ErrorMessage error={settings.error} />;
+  const readOnly = !editable;
+  return (
+    <form
+      aria-labelledby="session-policy"
+      onSubmit={(e) => {
+        e.preventDefault();
+        save.mutate();
+      }}
+    >
+      <section aria-labelledby="session-policy" className="card">
+        <h2 id="session-policy">{t('Sessions')}</h2>
+        {settings.data.source === 'default' && <p className="muted">{t('The server configuration\'s defaults apply until these are saved.')}</p>}
+        <div className="grid-form">
+          <Field label={t('Idle timeout (seconds)')} name="idleTimeoutSeconds" value={form.idle} onChange={(idle) => setForm((f) => ({ ...f, idle }))} isReadOnly={readOnly} />
+          <Field label={t('Absolute lifetime (seconds)')} name="absoluteLifetimeSeconds" value={form.absolute} onChange={(absolute) => setForm((f) => ({ ...f, absolute }))} isReadOnly={readOnly} />
+        </div>
+        <Check label={t('A password change ends the user\'s other sessions')} isSelected={form.endOnPasswordChange} onChange={(endOnPasswordChange) => setForm((f) => ({ ...f, endOnPasswordChange }))} isReadOnly={readOnly} />
+      </section>
+      <ErrorMessage error={save.error} />
+      {editable && (
+        <div className="actions">
+          <Button className="button primary" type="submit" isPending={save.isPending}>
+            {t('Save session settings')}
+          </Button>
+          {save.isSuccess && <span role="status">{t('Saved.')}</span>}
+        </div>
+      )}
+    </form>
+  );
+}

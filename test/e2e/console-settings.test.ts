@@ -1,0 +1,191 @@
+// The console's settings pages in Chromium against a real Gatehouse: an administrator changes the
+// password policy (and the API then refuses a shorter password), renames and disables a
+// navigation item, subscribes a webhook endpoint (the secret shown once), adds an upstream
+// identity provider from a preset; a narrow administrator who may only read sees each page
+// read-only; axe-core on every page. One browser for the file; one context per person.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { adminCatalog, createApiCaller, createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
+import { applySeed } from '../../src/services/seed.ts';
+import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
+import { demoSeed } from '../../src/services/demo.ts';
+import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
+import { CHROMIUM, CHROMIUM_ARGS, ConsolePage } from '../helpers/console-pages.ts';
+import { announced, IdentityProvidersPageObject, NavigationPageObject, PoliciesPageObject, WebhooksPageObject } from '../helpers/console-settings-pages.ts';
+
+const READ_ONLY = ['password-policy:read', 'session-settings:read', 'navigation:read', 'applications:list', 'webhooks:list', 'webhooks:read', 'webhook-deliveries:list', 'identity-providers:list', 'identity-providers:read', 'application-identity-providers:read', 'roles:list', 'groups:list'];
+
+describe('console settings pages (Chromium)', function () {
+  this.timeout(180_000);
+  let gh: TestGatehouse;
+  let browser: Browser;
+  let admin: ConsolePage;
+  let adminApi: ApiCaller;
+  const people: Record<string, { username: string; password: string }> = {};
+
+  async function person(key: string, options: Parameters<typeof createApiCaller>[1]) {
+    const caller = await createApiCaller(gh, options);
+    const password = `pw-${crypto.randomUUID()}`;
+    await gh.context.users.setPassword(caller.username, password, SYSTEM_ACTOR);
+    people[key] = { username: caller.username, password };
+    return caller;
+  }
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) {
+      if (process.env.CI) throw new Error(`Chromium is required in CI at ${CHROMIUM} (apt-get install -y chromium)`);
+      this.skip();
+    }
+    if (!existsSync(new URL('../../console/dist/index.html', import.meta.url))) throw new Error('the console is not built: run npm run build');
+    gh = await startTestGatehouse();
+    await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
+    // Subscribing a webhook endpoint is for an Admin. The person's own API token ends with the
+    // password set here (a password change ends the other sessions): the checks use a service account.
+    await person('admin', { permissions: 'all', roles: ['Admin'] });
+    adminApi = await createServiceApiCaller(gh, adminCatalog(gh));
+    await person('reader', { permissions: READ_ONLY });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    admin = await ConsolePage.open(browser, gh.url);
+    await admin.signIn(people.admin!.username, people.admin!.password);
+  });
+  after(async () => {
+    await browser?.close();
+    await gh?.close();
+  });
+
+  it('changes the password policy\'s minimum length; the API then refuses a shorter password, and an invalid value shows the API\'s message', async () => {
+    await admin.open('Policies');
+    await announced(admin.page);
+    await admin.assertAccessible('Policies');
+    const policies = new PoliciesPageObject(admin);
+    await policies.setMinimumLength('20');
+    await policies.saved().waitFor();
+    const stored = await adminApi.request('get', '/password-policy');
+    assert.equal(stored.body.policy.minLength, 20);
+
+    const short = await adminApi.request('post', '/users', { username: uniqueName('short'), password: 'a-sixteen-chars!', identity: { kind: 'internal' } });
+    assert.equal(short.status, 400, JSON.stringify(short.body));
+    assert.equal(short.body.code, 'password.policy');
+    const long = await adminApi.request('post', '/users', { username: uniqueName('long'), password: 'twenty-one-chars-ok!!', identity: { kind: 'internal' } });
+    assert.equal(long.status, 201, JSON.stringify(long.body));
+
+    await policies.setMinimumLength('300');
+    await policies.error().filter({ hasText: /minLength/ }).waitFor();
+    assert.equal((await adminApi.request('get', '/password-policy')).body.policy.minLength, 20, 'nothing saved');
+    await announced(admin.page);
+    await admin.assertAccessible('Policies with an error');
+    // The browser logs the refused request itself; that refusal was the point.
+    const refusal = admin.problems.findIndex((p) => /status of 400.*\/api\/v1\/password-policy/.test(p));
+    assert.ok(refusal >= 0, admin.problems.join('\n'));
+    admin.problems.splice(refusal, 1);
+    assert.deepEqual(admin.problems, []);
+  });
+
+  it('renames and disables a navigation item for the tenant', async () => {
+    // The tenant may keep overrides from an earlier run on a lasting database: start from the definition.
+    for (const key of ['bookings', 'dashboard']) assert.ok([200, 204, 404].includes((await adminApi.request('delete', `/applications/smart-hub/navigation/overrides/${key}`)).status));
+    await admin.open('Navigation menus');
+    const navigation = new NavigationPageObject(admin);
+    await navigation.chooseApplication('Smart Hub');
+    await announced(admin.page);
+    await admin.assertAccessible('Navigation menus');
+    await navigation.rename('Bookings', 'Reservations');
+    await navigation.disable('Dashboard');
+    const tree = await adminApi.request('get', '/applications/smart-hub/navigation');
+    const byKey = new Map((tree.body.items as { key: string; label: string; disabled: boolean; overridden: boolean }[]).map((i) => [i.key, i]));
+    assert.equal(byKey.get('bookings')!.label, 'Reservations');
+    assert.equal(byKey.get('bookings')!.overridden, true);
+    assert.equal(byKey.get('dashboard')!.disabled, true);
+    // Back as the application defines it.
+    await navigation.item('Reservations').getByRole('button', { name: "Reset to the application's definition" }).click();
+    await navigation.item('Bookings').waitFor();
+    assert.deepEqual(admin.problems, []);
+  });
+
+  it('subscribes a webhook endpoint and shows its signing secret once', async () => {
+    await admin.open('Webhooks');
+    await announced(admin.page);
+    await admin.assertAccessible('Webhooks');
+    const webhooks = new WebhooksPageObject(admin);
+    const url = `https://hooks.example.test/${uniqueName('receiver')}`;
+    const secret = await webhooks.subscribe(url, 'user.*, session.ended');
+    assert.match(secret, /^whsec_/);
+    await webhooks.endpoint(url).waitFor();
+    await announced(admin.page);
+    await admin.assertAccessible('Webhooks with a new secret');
+    const listed = await adminApi.request('get', '/webhooks');
+    const endpoint = (listed.body.items as { url: string; eventTypes: string[] }[]).find((e) => e.url === url);
+    assert.deepEqual(endpoint?.eventTypes, ['user.*', 'session.ended']);
+    assert.doesNotMatch(JSON.stringify(listed.body), /whsec_/, 'the API never shows the secret again');
+    await admin.page.getByRole('button', { name: 'I have stored the secret' }).click();
+    await admin.page.reload();
+    await webhooks.endpoint(url).waitFor();
+    assert.equal(await admin.page.getByText(secret).count(), 0, 'the secret is gone from the page');
+    await webhooks.endpoint(url).getByRole('button', { name: 'Show deliveries' }).click();
+    await webhooks.endpoint(url).getByText('No delivery yet.').waitFor();
+    assert.deepEqual(admin.problems, []);
+  });
+
+  it('adds an upstream identity provider from the Microsoft Entra ID preset; the secret stays write-only', async () => {
+    await admin.open('Identity providers');
+    await announced(admin.page);
+    await admin.assertAccessible('Identity providers');
+    const providers = new IdentityProvidersPageObject(admin);
+    const slug = uniqueName('entra').toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    const name = `Contoso ${slug}`;
+    await providers.addFromPreset('Microsoft Entra ID', { slug, name, clientId: 'contoso-client', clientSecret: 'contoso-secret-value', entraTenant: 'contoso.onmicrosoft.com' });
+    await providers.provider(name).getByText('client secret set').waitFor();
+    await announced(admin.page);
+    await admin.assertAccessible('Identity providers with one added');
+    const listed = await adminApi.request('get', '/identity-providers');
+    const created = (listed.body.providers as { slug: string; issuer: string; claimMapping: { groups?: string }; hasClientSecret: boolean }[]).find((p) => p.slug === slug);
+    assert.equal(created?.issuer, 'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0');
+    assert.equal(created?.claimMapping.groups, 'groups');
+    assert.equal(created?.hasClientSecret, true);
+    assert.doesNotMatch(JSON.stringify(listed.body), /contoso-secret-value/);
+    assert.deepEqual(admin.problems, []);
+  });
+
+  it('shows a narrow administrator the settings sections read-only, with no change control', async () => {
+    const reader = await ConsolePage.open(browser, gh.url);
+    try {
+      await reader.signIn(people.reader!.username, people.reader!.password);
+      const menu = await reader.menu();
+      for (const section of ['Policies', 'Navigation menus', 'Webhooks', 'Identity providers']) assert.ok(menu.includes(section), `${section} in ${menu.join(', ')}`);
+
+      await reader.open('Policies');
+      await reader.page.getByText('You may read these settings but not change them.').waitFor();
+      assert.equal(await reader.page.getByLabel('Minimum length', { exact: true }).getAttribute('readonly'), '');
+      assert.equal(await reader.page.getByRole('button', { name: /^Save/ }).count(), 0);
+      await announced(reader.page);
+    await reader.assertAccessible('Policies, read-only');
+
+      await reader.open('Navigation menus');
+      const navigation = new NavigationPageObject(reader);
+      await navigation.chooseApplication('Smart Hub');
+      await navigation.item('Dashboard').waitFor();
+      assert.equal(await reader.page.getByRole('button', { name: /^(Rename|Disable|Enable|Up|Down)$/ }).count(), 0);
+      await announced(reader.page);
+    await reader.assertAccessible('Navigation menus, read-only');
+
+      await reader.open('Webhooks');
+      await reader.page.getByRole('article').first().waitFor();
+      assert.equal(await reader.page.getByRole('button', { name: /^(Subscribe an endpoint|Save|Delete|Disable|Enable)$/ }).count(), 0);
+      await announced(reader.page);
+    await reader.assertAccessible('Webhooks, read-only');
+
+      await reader.open('Identity providers');
+      await reader.page.getByRole('article').first().waitFor();
+      assert.equal(await reader.page.getByRole('button', { name: /^(Add an identity provider|Change|Delete)$/ }).count(), 0);
+      await reader.page.getByRole('heading', { level: 2, name: "Providers on each application's sign-in page" }).waitFor();
+      assert.equal(await reader.page.getByRole('button', { name: /^Save/ }).count(), 0);
+      await announced(reader.page);
+    await reader.assertAccessible('Identity providers, read-only');
+      assert.deepEqual(reader.problems, []);
+    } finally {
+      await reader.close();
+    }
+  });
+});
