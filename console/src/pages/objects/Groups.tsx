@@ -173,7 +173,8 @@ function GroupView({ group }: { group: GroupData }) {
 
 function GroupRoles({ group, onChanged }: { group: GroupData; onChanged(): void }) {
   const can = useCan();
-  const roles = useQuery({ ...rolesQuery, enabled: can('group-roles:assign') && can('roles:list') });
+  const mayAssign = can('group-roles:assign') && can('roles:list');
+  const roles = useQuery({ ...rolesQuery, enabled: mayAssign });
   const [roleId, setRoleId] = useState<string | null>(null);
   const assign = useMutation({
     mutationFn: (id: string) => unwrap(api.POST('/api/v1/groups/{id}/roles', { params: { path: { id: group.id } }, body: { roleIds: [id] } })),
@@ -205,7 +206,7 @@ function GroupRoles({ group, onChanged }: { group: GroupData; onChanged(): void 
         {group.roles.length === 0 && <li className="muted">{t('No role.')}</li>}
       </ul>
       <ErrorMessage error={unassign.error} />
-      {roles.data && (
+      {mayAssign && roles.data && (
         <form
           className="inline-form"
           aria-label={t('Give the group a role')}
