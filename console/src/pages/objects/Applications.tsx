@@ -217,7 +217,7 @@ function ApplicationSettings({ app, onSaved }: { app: AppData; onSaved(): void }
     acceptedIdentityKinds: app.acceptedIdentityKinds,
   });
   const [form, setForm] = useState(initial);
-  useEffect(() => setForm(initial()), [app]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => setForm(initial()), [app]);
   const save = useMutation({
     mutationFn: () =>
       unwrap(
