@@ -38,8 +38,8 @@ function metaRoutes(routesSoFar: () => ApiRoute[], services: ApiServices): ApiRo
         gatehouse: z.array(z.object({ name: z.string(), routes: z.array(z.string()) })),
         resources: z.array(z.object({ resource: z.string(), permissions: z.array(z.string()) })),
       }),
-      async handler({ caller }) {
-        const resources = (await services.apiResources.list()).filter((r) => r.tenantId === caller.tenantId);
+      async handler() {
+        const resources = await services.apiResources.list();
         return {
           gatehouse: permissionCatalog(routesSoFar()),
           resources: resources.map((r) => ({ resource: r.identifier, permissions: r.scopes })),
