@@ -18,6 +18,7 @@ import { ServiceAccountDetails, ServiceAccountsPage } from './pages/objects/Serv
 import { ApiResourcesPage } from './pages/objects/ApiResources.tsx';
 import { DefaultPolicyPage } from './pages/objects/DefaultPolicy.tsx';
 import { DataScopeKeysPage } from './pages/objects/DataScopeKeys.tsx';
+import { TenantSettingsPage } from './pages/tenant/TenantSettings.tsx';
 
 /** The console's sections, each shown to whoever holds the permission that opens it; labels in the page's language. */
 export const sections = [
@@ -32,6 +33,7 @@ export const sections = [
   { path: '/default-policy', label: t('Default policy'), permission: 'default-policy:read' },
   { path: '/data-scope-keys', label: t('Data-scope keys'), permission: 'data-scope-keys:list' },
   { path: '/audit', label: t('Audit log'), permission: 'audit-events:list' },
+  { path: '/tenant', label: t('Tenant settings'), permission: 'tenant-settings:read' },
 ] as const;
 
 function NoAccess({ me }: { me: Me }) {
@@ -126,6 +128,7 @@ export const routes: RouteObject[] = [
       { path: 'default-policy', element: <DefaultPolicyPage /> },
       { path: 'data-scope-keys', element: <DataScopeKeysPage /> },
       { path: 'audit', element: <AuditPage /> },
+      { path: 'tenant', element: <TenantSettingsPage /> },
       { path: '*', element: <p>{t('There is no such page.')}</p> },
     ],
   },
