@@ -10,9 +10,14 @@ import { Overview } from './pages/Overview.tsx';
 import { UsersPage } from './pages/Users.tsx';
 import { UserDetails } from './pages/UserDetails.tsx';
 import { SessionsPage } from './pages/Sessions.tsx';
-import { RolesPage } from './pages/Roles.tsx';
 import { AuditPage } from './pages/Audit.tsx';
-import { GroupsPage, ApplicationsPage, ServiceAccountsPage } from './pages/Lists.tsx';
+import { RoleDetails, RolesPage } from './pages/objects/Roles.tsx';
+import { GroupDetails, GroupsPage } from './pages/objects/Groups.tsx';
+import { ApplicationDetails, ApplicationsPage } from './pages/objects/Applications.tsx';
+import { ServiceAccountDetails, ServiceAccountsPage } from './pages/objects/ServiceAccounts.tsx';
+import { ApiResourcesPage } from './pages/objects/ApiResources.tsx';
+import { DefaultPolicyPage } from './pages/objects/DefaultPolicy.tsx';
+import { DataScopeKeysPage } from './pages/objects/DataScopeKeys.tsx';
 import { TenantSettingsPage } from './pages/tenant/TenantSettings.tsx';
 import { PoliciesPage } from './pages/settings/Policies.tsx';
 import { NavigationPage } from './pages/settings/Navigation.tsx';
@@ -28,6 +33,9 @@ export const sections = [
   { path: '/groups', label: t('Groups'), permission: 'groups:list' },
   { path: '/applications', label: t('Applications'), permission: 'applications:list' },
   { path: '/service-accounts', label: t('Service accounts'), permission: 'service-accounts:list' },
+  { path: '/api-resources', label: t('API resources'), permission: 'api-resources:list' },
+  { path: '/default-policy', label: t('Default policy'), permission: 'default-policy:read' },
+  { path: '/data-scope-keys', label: t('Data-scope keys'), permission: 'data-scope-keys:list' },
   { path: '/audit', label: t('Audit log'), permission: 'audit-events:list' },
   { path: '/settings/policies', label: t('Policies'), permission: 'password-policy:read' },
   { path: '/settings/navigation', label: t('Navigation menus'), permission: 'navigation:read' },
@@ -117,9 +125,16 @@ export const routes: RouteObject[] = [
       { path: 'users/:id', element: <UserDetails /> },
       { path: 'sessions', element: <SessionsPage /> },
       { path: 'roles', element: <RolesPage /> },
+      { path: 'roles/:id', element: <RoleDetails /> },
       { path: 'groups', element: <GroupsPage /> },
+      { path: 'groups/:id', element: <GroupDetails /> },
       { path: 'applications', element: <ApplicationsPage /> },
+      { path: 'applications/:id', element: <ApplicationDetails /> },
       { path: 'service-accounts', element: <ServiceAccountsPage /> },
+      { path: 'service-accounts/:id', element: <ServiceAccountDetails /> },
+      { path: 'api-resources', element: <ApiResourcesPage /> },
+      { path: 'default-policy', element: <DefaultPolicyPage /> },
+      { path: 'data-scope-keys', element: <DataScopeKeysPage /> },
       { path: 'audit', element: <AuditPage /> },
       { path: 'tenant', element: <TenantSettingsPage /> },
       { path: 'settings/policies', element: <PoliciesPage /> },

@@ -70,6 +70,21 @@ export function createDataScopeQueries(knex: Knex) {
       const rows = await db('data_scope_keys').insert({ tenant_id: tenantId, key: key.key, description: key.description }).onConflict(['tenant_id', 'key']).ignore().returning('key');
       return rows.length > 0;
     },
+    async findKey(tenantId: string, key: string, db: Knex = knex): Promise<DataScopeKey | undefined> {
+      const row: DataScopeKey | undefined = await db('data_scope_keys').where({ tenant_id: tenantId, key }).first('key', 'description');
+      return row ? { key: row.key, description: row.description ?? null } : undefined;
+    },
+    async updateKeyDescription(tenantId: string, key: string, description: string | null, db: Knex = knex): Promise<void> {
+      await db('data_scope_keys').where({ tenant_id: tenantId, key }).update({ description });
+    },
+    /** How many identities of the tenant hold values for the key. */
+    async countHolders(tenantId: string, key: string, db: Knex = knex): Promise<number> {
+      const row = await db('identity_data_scopes').where({ tenant_id: tenantId, key }).count<{ count: string | number }[]>({ count: '*' }).first();
+      return Number(row?.count ?? 0);
+    },
+    async deleteKey(tenantId: string, key: string, db: Knex = knex): Promise<boolean> {
+      return (await db('data_scope_keys').where({ tenant_id: tenantId, key }).delete().returning('key')).length > 0;
+    },
   };
 }
 

@@ -37,6 +37,10 @@ export const newDataScopeKeySchema = z.object({
   description: z.string().trim().max(500, 'description must be at most 500 characters').nullable().optional(),
 }).strict();
 
+export const dataScopeKeyPatchSchema = z.object({
+  description: z.string().trim().max(500, 'description must be at most 500 characters').nullable(),
+}).strict();
+
 export type NewDataScopeKeyInput = z.input<typeof newDataScopeKeySchema>;
 
 export function createDataScopeService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService }) {
@@ -128,6 +132,34 @@ export function createDataScopeService(deps: { knex: Knex; audit: AuditService; 
         if (!(await queries.insertKey(by.tenantId, key, trx))) throw new AppError('data_scope_key.exists', 409, `data scope key "${key.key}" already exists`);
         await deps.audit.record({ tenantId: by.tenantId, action: 'data_scope_key.created', ...by.actor, targetType: 'data_scope_key', targetId: key.key, details: { after: key } }, trx);
         return key;
+      });
+    },
+
+    /** Changes a key's description; the key itself is what tokens and scopes name, so it stays. */
+    async updateKey(key: string, input: z.input<typeof dataScopeKeyPatchSchema>, by: ChangeRequest): Promise<DataScopeKey> {
+      const patch = parseInput(dataScopeKeyPatchSchema, input, 'data_scope_key.invalid');
+      return deps.knex.transaction(async (trx) => {
+        const before = await queries.findKey(by.tenantId, key, trx);
+        if (!before) throw new AppError('data_scope_key.not_found', 404, `data scope key "${key}" is not defined`);
+        await queries.updateKeyDescription(by.tenantId, key, patch.description, trx);
+        const after: DataScopeKey = { key, description: patch.description };
+        await deps.audit.record({ tenantId: by.tenantId, action: 'data_scope_key.updated', ...by.actor, targetType: 'data_scope_key', targetId: key, details: { before, after } }, trx);
+        return after;
+      });
+    },
+
+    /**
+     * Deletes a key no identity holds values for. A key still in use is refused rather than
+     * taken from its holders silently: their tokens would change without anyone deciding it.
+     */
+    async deleteKey(key: string, by: ChangeRequest): Promise<void> {
+      await deps.knex.transaction(async (trx) => {
+        const before = await queries.findKey(by.tenantId, key, trx);
+        if (!before) throw new AppError('data_scope_key.not_found', 404, `data scope key "${key}" is not defined`);
+        const holders = await queries.countHolders(by.tenantId, key, trx);
+        if (holders > 0) throw new AppError('data_scope_key.in_use', 409, `data scope key "${key}" is held by ${holders} ${holders === 1 ? 'identity' : 'identities'}: remove it from them first`);
+        await queries.deleteKey(by.tenantId, key, trx);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'data_scope_key.deleted', ...by.actor, targetType: 'data_scope_key', targetId: key, details: { before, after: null } }, trx);
       });
     },
   };

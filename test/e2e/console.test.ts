@@ -15,7 +15,7 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { CHROMIUM, CHROMIUM_ARGS, ConsolePage, UserDetailsPageObject, UsersPageObject } from '../helpers/console-pages.ts';
 
 const SMART_HUB = { clientId: 'smart-hub', secret: 'smart-hub-secret-change-me-0123456789abcdef', redirectUri: 'http://localhost:8080/callback' };
-const SECTIONS = ['Overview', 'Users', 'Sessions', 'Roles', 'Groups', 'Applications', 'Service accounts', 'Audit log', 'Policies', 'Navigation menus', 'Webhooks', 'Identity providers', 'Tenant settings'];
+const SECTIONS = ['Overview', 'Users', 'Sessions', 'Roles', 'Groups', 'Applications', 'Service accounts', 'API resources', 'Default policy', 'Data-scope keys', 'Audit log', 'Policies', 'Navigation menus', 'Webhooks', 'Identity providers', 'Tenant settings'];
 
 describe('admin console (Chromium)', function () {
   this.timeout(180_000);

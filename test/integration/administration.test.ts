@@ -499,6 +499,9 @@ describe(`administration model (${storageMode})`, function () {
         'PUT /identities/:id/data-scopes/:key': { path: `/identities/${scoped.identityId}/data-scopes/${key}`, body: { values: ['A'] } },
         'DELETE /identities/:id/data-scopes/:key': { path: `/identities/${scoped.identityId}/data-scopes/${key}` },
         'POST /data-scope-keys': 'no subject or grant',
+        // A key's description is not a grant, and only a key no identity holds can be deleted.
+        'PATCH /data-scope-keys/:key': 'no subject or grant',
+        'DELETE /data-scope-keys/:key': 'no subject or grant',
         'PUT /password-policy': 'no subject or grant',
         'POST /users/:id/unlock': { path: `/users/${subject.id}/unlock`, body: {} },
         'DELETE /users/:id/mfa': { path: `/users/${subject.id}/mfa` },

@@ -273,6 +273,31 @@ describe(`admin API: users, identities and data scopes (${storageMode})`, functi
       problem(await admin.request('post', '/data-scope-keys', { key }), 409, 'data_scope_key.exists');
       problem(await admin.request('post', '/data-scope-keys', { key: '9lives' }), 400, 'request.invalid');
     });
+
+    it('changes a key\'s description, and deletes a key only once no identity holds it', async function () {
+      const key = uniqueName('site').replace(/-/g, '_');
+      assert.equal((await admin.request('post', '/data-scope-keys', { key, description: 'Site' })).status, 201);
+      const changed = await admin.request('patch', `/data-scope-keys/${key}`, { description: 'Building site' });
+      assert.equal(changed.status, 200);
+      assert.deepEqual(changed.body, { key, description: 'Building site' });
+      const listed = await admin.request('get', '/data-scope-keys');
+      assert.deepEqual(listed.body.items.find((k: { key: string }) => k.key === key), { key, description: 'Building site' });
+      problem(await admin.request('patch', `/data-scope-keys/${key}`, { key: 'other', description: 'x' }), 400, 'request.invalid');
+      problem(await admin.request('patch', '/data-scope-keys/nosuchkey', { description: 'x' }), 404, 'data_scope_key.not_found');
+
+      const user = await createUser();
+      // Nobody holds the new key's values yet, so none can be granted by API: give them directly.
+      await gh.context.knex('identity_data_scopes').insert({ tenant_id: gh.context.tenantId, identity_id: user.defaultIdentityId, key, values: JSON.stringify(['North']) });
+      const refused = await admin.request('delete', `/data-scope-keys/${key}`);
+      problem(refused, 409, 'data_scope_key.in_use');
+      assert.match(refused.body.title, /held by 1 identity/);
+      assert.ok((await admin.request('get', '/data-scope-keys')).body.items.some((k: { key: string }) => k.key === key), 'still defined');
+
+      await gh.context.knex('identity_data_scopes').where({ identity_id: user.defaultIdentityId, key }).delete();
+      assert.equal((await admin.request('delete', `/data-scope-keys/${key}`)).status, 204);
+      assert.ok(!(await admin.request('get', '/data-scope-keys')).body.items.some((k: { key: string }) => k.key === key), 'gone');
+      problem(await admin.request('delete', `/data-scope-keys/${key}`), 404, 'data_scope_key.not_found');
+    });
   });
 
   it("answers 404 for another tenant's users and identities", async function () {

@@ -2,7 +2,7 @@
 // and the tenant's data-scope keys. Thin handlers over services/data-scopes.ts, which holds the
 // escalation check.
 import { z } from 'zod';
-import { dataScopeKeyNameSchema, dataScopeSchema, dataScopeValuesSchema, newDataScopeKeySchema, type DataScopeKey } from '../../services/data-scopes.ts';
+import { dataScopeKeyNameSchema, dataScopeKeyPatchSchema, dataScopeSchema, dataScopeValuesSchema, newDataScopeKeySchema, type DataScopeKey } from '../../services/data-scopes.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 import { changeRequestOf, idParams } from './roles.ts';
@@ -90,6 +90,31 @@ export function dataScopeRoutes(services: ApiServices): ApiRoute[] {
       status: 201,
       async handler({ body, caller, ctx }) {
         return presentKey(await dataScopes.createKey(body, changeRequestOf(caller, ctx)));
+      },
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/data-scope-keys/:key',
+      permission: 'data-scope-keys:update',
+      summary: "Change a data-scope key's description (the key itself is what scopes and tokens name, and does not change)",
+      tag: 'data-scope-keys',
+      params: z.object({ key: dataScopeKeyNameSchema }),
+      body: dataScopeKeyPatchSchema,
+      response: keyView,
+      async handler({ params, body, caller, ctx }) {
+        return presentKey(await dataScopes.updateKey(params.key, body, changeRequestOf(caller, ctx)));
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/data-scope-keys/:key',
+      permission: 'data-scope-keys:delete',
+      summary: 'Delete a data-scope key that no identity holds values for (409 data_scope_key.in_use otherwise)',
+      tag: 'data-scope-keys',
+      params: z.object({ key: dataScopeKeyNameSchema }),
+      async handler({ params, caller, ctx }) {
+        await dataScopes.deleteKey(params.key, changeRequestOf(caller, ctx));
+        return undefined;
       },
     }),
   ];

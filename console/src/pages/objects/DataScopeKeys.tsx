@@ -1,0 +1,92 @@
+// Data-scope keys: the kinds of rows a tenant restricts identities to (e.g. "client"). A key's
+// name is what scopes and tokens carry, so only its description changes; a key in use cannot be
+// deleted.
+import { useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, unwrap } from '../../api/client.ts';
+import { t } from '../../i18n.ts';
+import { useCan } from '../../permissions.tsx';
+import { ErrorMessage, Field } from '../../ui.tsx';
+import { ConfirmAction, DataTable, FormDialog, QueryView } from '../../widgets/index.ts';
+
+interface Key {
+  key: string;
+  description: string | null;
+}
+
+export function DataScopeKeysPage() {
+  const can = useCan();
+  const queryClient = useQueryClient();
+  const keys = useQuery({ queryKey: ['data-scope-keys'], queryFn: () => unwrap(api.GET('/api/v1/data-scope-keys')) });
+  const remove = useMutation({
+    mutationFn: (key: string) => unwrap(api.DELETE('/api/v1/data-scope-keys/{key}', { params: { path: { key } } })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['data-scope-keys'] }),
+  });
+  const actions = can('data-scope-keys:update') || can('data-scope-keys:delete');
+  return (
+    <>
+      <div className="title-row">
+        <h1>{t('Data-scope keys')}</h1>
+        {can('data-scope-keys:create') && <KeyDialog />}
+      </div>
+      <p className="muted">{t('Each key names a kind of data an identity may be restricted to, with values given per identity.')}</p>
+      <ErrorMessage error={remove.error} />
+      <QueryView query={keys}>
+        {(data) => (
+          <DataTable
+            label={t('Data-scope keys')}
+            rows={data.items}
+            rowKey={(k) => k.key}
+            empty={t('There is no data-scope key yet.')}
+            columns={[
+              { key: 'key', header: t('Key'), cell: (k) => <span className="mono">{k.key}</span> },
+              { key: 'description', header: t('Description'), cell: (k) => k.description ?? '—' },
+              ...(actions
+                ? [
+                    {
+                      key: 'actions',
+                      header: t('Actions'),
+                      cell: (k: Key) => (
+                        <div className="actions">
+                          {can('data-scope-keys:update') && <KeyDialog existing={k} />}
+                          {can('data-scope-keys:delete') && (
+                            <ConfirmAction label={t('Delete')} ariaLabel={t('Delete the key {key}', { key: k.key })} small danger title={t('Delete the key {key}?', { key: k.key })} confirmLabel={t('Delete')} onConfirm={() => remove.mutate(k.key)}>
+                              {t('Only a key that no identity holds values for can be deleted.')}
+                            </ConfirmAction>
+                          )}
+                        </div>
+                      ),
+                    },
+                  ]
+                : []),
+            ]}
+          />
+        )}
+      </QueryView>
+    </>
+  );
+}
+
+function KeyDialog({ existing }: { existing?: Key }) {
+  const queryClient = useQueryClient();
+  const [form, setForm] = useState({ key: '', description: '' });
+  return (
+    <FormDialog
+      label={existing ? t('Edit') : t('Create key')}
+      ariaLabel={existing ? t('Edit the key {key}', { key: existing.key }) : undefined}
+      small={!!existing}
+      title={existing ? t('Edit the key {key}', { key: existing.key }) : t('Create key')}
+      submitLabel={existing ? t('Save') : t('Create')}
+      onOpen={() => setForm({ key: existing?.key ?? '', description: existing?.description ?? '' })}
+      submit={() =>
+        existing
+          ? unwrap(api.PATCH('/api/v1/data-scope-keys/{key}', { params: { path: { key: existing.key } }, body: { description: form.description.trim() || null } }))
+          : unwrap(api.POST('/api/v1/data-scope-keys', { body: { key: form.key.trim(), description: form.description.trim() || null } }))
+      }
+      onSuccess={() => void queryClient.invalidateQueries({ queryKey: ['data-scope-keys'] })}
+    >
+      <Field label={t('Key')} name="key" value={form.key} onChange={(key) => setForm((f) => ({ ...f, key }))} isReadOnly={!!existing} isRequired />
+      <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
+    </FormDialog>
+  );
+}

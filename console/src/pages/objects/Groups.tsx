@@ -1,0 +1,323 @@
+// Groups (departments and teams): the list, creating one, and one group's page (name, type,
+// description, members found by search, roles, delete).
+import { useEffect, useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate, useParams } from 'react-router';
+import { Button, Input, Label, SearchField } from 'react-aria-components';
+import { api, unwrap } from '../../api/client.ts';
+import { t } from '../../i18n.ts';
+import { useCan } from '../../permissions.tsx';
+import { ErrorMessage, Field } from '../../ui.tsx';
+import { ConfirmAction, DataTable, FormDialog, QueryView, SelectField } from '../../widgets/index.ts';
+import { rolesQuery, type RoleRef } from './Roles.tsx';
+
+type GroupType = 'department' | 'team';
+
+const groupsQuery = { queryKey: ['groups'], queryFn: () => unwrap(api.GET('/api/v1/groups')) };
+
+function typeChoices() {
+  return [
+    { id: 'department', label: t('Department') },
+    { id: 'team', label: t('Team') },
+  ];
+}
+
+const typeLabel = (type: GroupType) => (type === 'department' ? t('Department') : t('Team'));
+
+export function GroupsPage() {
+  const can = useCan();
+  const groups = useQuery(groupsQuery);
+  return (
+    <>
+      <div className="title-row">
+        <h1>{t('Groups')}</h1>
+        {can('groups:create') && <CreateGroup />}
+      </div>
+      <QueryView query={groups}>
+        {(data) => (
+          <DataTable
+            label={t('Groups')}
+            rows={data.groups}
+            rowKey={(g) => g.id}
+            empty={t('There is no group yet.')}
+            columns={[
+              { key: 'name', header: t('Name'), cell: (g) => <Link to={`/groups/${g.id}`}>{g.name}</Link> },
+              { key: 'type', header: t('Type'), cell: (g) => typeLabel(g.type) },
+              { key: 'roles', header: t('Roles'), cell: (g) => g.roles.map((r) => r.name).join(', ') || '—' },
+              { key: 'members', header: t('Members'), cell: (g) => g.memberCount },
+            ]}
+          />
+        )}
+      </QueryView>
+    </>
+  );
+}
+
+function CreateGroup() {
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [form, setForm] = useState({ name: '', type: 'team' as GroupType, description: '' });
+  return (
+    <FormDialog
+      label={t('Create group')}
+      title={t('Create group')}
+      submitLabel={t('Create')}
+      onOpen={() => setForm({ name: '', type: 'team', description: '' })}
+      submit={() => unwrap(api.POST('/api/v1/groups', { body: { name: form.name, type: form.type, description: form.description || null } }))}
+      onSuccess={(group) => {
+        void queryClient.invalidateQueries({ queryKey: ['groups'] });
+        navigate(`/groups/${group.id}`);
+      }}
+    >
+      <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isRequired />
+      <SelectField label={t('Type')} choices={typeChoices()} value={form.type} onChange={(type) => setForm((f) => ({ ...f, type: type as GroupType }))} />
+      <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
+    </FormDialog>
+  );
+}
+
+export function GroupDetails() {
+  const { id = '' } = useParams();
+  const groups = useQuery(groupsQuery);
+  return (
+    <>
+      <p>
+        <Link to="/groups">{t('← Groups')}</Link>
+      </p>
+      <QueryView query={groups}>
+        {(data) => {
+          const group = data.groups.find((g) => g.id === id);
+          if (!group) return <p role="alert">{t('There is no such group.')}</p>;
+          return <GroupView group={group} />;
+        }}
+      </QueryView>
+    </>
+  );
+}
+
+interface GroupData {
+  id: string;
+  name: string;
+  type: GroupType;
+  description: string | null;
+  roles: RoleRef[];
+  memberCount: number;
+}
+
+function GroupView({ group }: { group: GroupData }) {
+  const can = useCan();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const refresh = () => queryClient.invalidateQueries({ queryKey: ['groups'] });
+  const editable = can('groups:update');
+  const [form, setForm] = useState({ name: group.name, type: group.type, description: group.description ?? '' });
+  useEffect(() => setForm({ name: group.name, type: group.type, description: group.description ?? '' }), [group]);
+  const save = useMutation({
+    mutationFn: () => unwrap(api.PATCH('/api/v1/groups/{id}', { params: { path: { id: group.id } }, body: { name: form.name, type: form.type, description: form.description || null } })),
+    onSuccess: refresh,
+  });
+  const remove = useMutation({
+    mutationFn: () => unwrap(api.DELETE('/api/v1/groups/{id}', { params: { path: { id: group.id } } })),
+    onSuccess: async () => {
+      await refresh();
+      navigate('/groups');
+    },
+  });
+  return (
+    <>
+      <div className="title-row">
+        <h1>{group.name}</h1>
+        <span className="badge">{typeLabel(group.type)}</span>
+      </div>
+      <section aria-labelledby="group-general">
+        <h2 id="group-general">{t('General information')}</h2>
+        <form
+          className="grid-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            save.mutate();
+          }}
+        >
+          <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
+          {editable ? (
+            <SelectField label={t('Type')} choices={typeChoices()} value={form.type} onChange={(type) => setForm((f) => ({ ...f, type: type as GroupType }))} />
+          ) : (
+            <Field label={t('Type')} name="type" value={typeLabel(group.type)} onChange={() => {}} isReadOnly />
+          )}
+          <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
+          {editable && (
+            <div className="actions">
+              <Button className="button primary" type="submit" isPending={save.isPending}>
+                {t('Save')}
+              </Button>
+              {save.isSuccess && <span role="status">{t('Saved.')}</span>}
+            </div>
+          )}
+        </form>
+        <ErrorMessage error={save.error} />
+      </section>
+      <GroupRoles group={group} onChanged={refresh} />
+      {can('group-members:list') && <GroupMembers group={group} onChanged={refresh} />}
+      {can('groups:delete') && (
+        <section aria-labelledby="group-delete">
+          <h2 id="group-delete">{t('Delete')}</h2>
+          <ConfirmAction label={t('Delete group')} title={t('Delete the group {name}?', { name: group.name })} confirmLabel={t('Delete group')} danger onConfirm={() => remove.mutate()}>
+            {t('Its members lose the roles the group gave them.')}
+          </ConfirmAction>
+          <ErrorMessage error={remove.error} />
+        </section>
+      )}
+    </>
+  );
+}
+
+function GroupRoles({ group, onChanged }: { group: GroupData; onChanged(): void }) {
+  const can = useCan();
+  const mayAssign = can('group-roles:assign') && can('roles:list');
+  const roles = useQuery({ ...rolesQuery, enabled: mayAssign });
+  const [roleId, setRoleId] = useState<string | null>(null);
+  const assign = useMutation({
+    mutationFn: (id: string) => unwrap(api.POST('/api/v1/groups/{id}/roles', { params: { path: { id: group.id } }, body: { roleIds: [id] } })),
+    onSuccess: () => {
+      setRoleId(null);
+      onChanged();
+    },
+  });
+  const unassign = useMutation({
+    mutationFn: (roleId: string) => unwrap(api.DELETE('/api/v1/groups/{id}/roles/{roleId}', { params: { path: { id: group.id, roleId } } })),
+    onSuccess: onChanged,
+  });
+  const available = (roles.data?.roles ?? []).filter((r) => !group.roles.some((held) => held.id === r.id));
+  return (
+    <section aria-labelledby="group-roles">
+      <h2 id="group-roles">{t('Roles')}</h2>
+      <p className="muted">{t('Every member holds these roles.')}</p>
+      <ul className="plain">
+        {group.roles.map((role) => (
+          <li key={role.id}>
+            {role.name}{' '}
+            {can('group-roles:unassign') && (
+              <Button className="button small" aria-label={t('Take the role {role} from the group', { role: role.name })} onPress={() => unassign.mutate(role.id)}>
+                {t('Remove')}
+              </Button>
+            )}
+          </li>
+        ))}
+        {group.roles.length === 0 && <li className="muted">{t('No role.')}</li>}
+      </ul>
+      <ErrorMessage error={unassign.error} />
+      {mayAssign && roles.data && (
+        <form
+          className="inline-form"
+          aria-label={t('Give the group a role')}
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (roleId) assign.mutate(roleId);
+          }}
+        >
+          <SelectField label={t('Role to give')} choices={available.map((r) => ({ id: r.id, label: r.name }))} value={roleId} onChange={setRoleId} placeholder={t('Choose a role')} />
+          <Button className="button" type="submit" isDisabled={!roleId} isPending={assign.isPending}>
+            {t('Give role')}
+          </Button>
+        </form>
+      )}
+      <ErrorMessage error={assign.error} />
+    </section>
+  );
+}
+
+function GroupMembers({ group, onChanged }: { group: GroupData; onChanged(): void }) {
+  const can = useCan();
+  const queryClient = useQueryClient();
+  const members = useQuery({
+    queryKey: ['group-members', group.id],
+    queryFn: () => unwrap(api.GET('/api/v1/groups/{id}/members', { params: { path: { id: group.id }, query: { limit: 500 } } })),
+  });
+  const changed = () => {
+    void queryClient.invalidateQueries({ queryKey: ['group-members', group.id] });
+    onChanged();
+  };
+  const remove = useMutation({
+    mutationFn: (identityId: string) => unwrap(api.DELETE('/api/v1/groups/{id}/members/{identityId}', { params: { path: { id: group.id, identityId } } })),
+    onSuccess: changed,
+  });
+  return (
+    <section aria-labelledby="group-members">
+      <h2 id="group-members">{t('Members')}</h2>
+      <QueryView query={members}>
+        {(data) => (
+          <DataTable
+            label={t('Members')}
+            rows={data.members}
+            rowKey={(m) => m.identityId}
+            empty={t('The group has no member.')}
+            columns={[
+              { key: 'alias', header: t('Identity'), cell: (m) => m.alias },
+              { key: 'kind', header: t('Kind'), cell: (m) => m.kind },
+              { key: 'owner', header: t('User or service account'), cell: (m) => (m.userId ? <Link to={`/users/${m.userId}`}>{m.username}</Link> : (m.serviceAccountName ?? '—')) },
+              ...(can('group-members:remove')
+                ? [
+                    {
+                      key: 'remove',
+                      header: t('Actions'),
+                      cell: (m: { identityId: string; alias: string }) => (
+                        <Button className="button small" aria-label={t('Remove {alias} from the group', { alias: m.alias })} onPress={() => remove.mutate(m.identityId)}>
+                          {t('Remove')}
+                        </Button>
+                      ),
+                    },
+                  ]
+                : []),
+            ]}
+          />
+        )}
+      </QueryView>
+      <ErrorMessage error={remove.error} />
+      {can('group-members:add') && can('users:list') && <AddMember group={group} members={members.data?.members.map((m) => m.identityId) ?? []} onAdded={changed} />}
+    </section>
+  );
+}
+
+function AddMember({ group, members, onAdded }: { group: GroupData; members: string[]; onAdded(): void }) {
+  const [search, setSearch] = useState('');
+  const found = useQuery({
+    queryKey: ['identity-search', search],
+    enabled: search.trim().length > 0,
+    queryFn: () => unwrap(api.GET('/api/v1/users', { params: { query: { q: search.trim(), limit: 20 } } })),
+  });
+  const add = useMutation({
+    mutationFn: (identityId: string) => unwrap(api.POST('/api/v1/groups/{id}/members', { params: { path: { id: group.id } }, body: { identityIds: [identityId] } })),
+    onSuccess: onAdded,
+  });
+  const candidates = (found.data?.items ?? []).flatMap((user) => user.identities.map((identity) => ({ ...identity, username: user.username })));
+  return (
+    <div>
+      <h3>{t('Add members')}</h3>
+      <SearchField className="field" value={search} onChange={setSearch}>
+        <Label>{t('Find identities by username, email or name')}</Label>
+        <Input />
+      </SearchField>
+      {found.error ? <ErrorMessage error={found.error} /> : null}
+      {search.trim() && found.data && (
+        <ul className="plain picker-results" aria-label={t('Identities found')}>
+          {candidates.map((c) => (
+            <li key={c.id}>
+              <span>
+                {c.username} · {c.alias} <span className="muted">({c.kind})</span>
+              </span>
+              {members.includes(c.id) ? (
+                <span className="muted">{t('member')}</span>
+              ) : (
+                <Button className="button small" aria-label={t('Add {alias} of {username} to the group', { alias: c.alias, username: c.username })} onPress={() => add.mutate(c.id)}>
+                  {t('Add')}
+                </Button>
+              )}
+            </li>
+          ))}
+          {candidates.length === 0 && <li className="muted">{t('No identity matches.')}</li>}
+        </ul>
+      )}
+      <ErrorMessage error={add.error} />
+    </div>
+  );
+}

@@ -1,0 +1,298 @@
+// Roles: the list, creating one with permissions from the catalogs, and one role's page (name,
+// description, permissions grouped by API resource, the roles its holders may assign, delete).
+// System roles are shown read-only; so is everything the signed-in person may not change.
+import { useEffect, useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate, useParams } from 'react-router';
+import { Button } from 'react-aria-components';
+import { api, unwrap } from '../../api/client.ts';
+import { t } from '../../i18n.ts';
+import { useCan } from '../../permissions.tsx';
+import { ErrorMessage, Field } from '../../ui.tsx';
+import { Checklist, ConfirmAction, DataTable, FormDialog, QueryView } from '../../widgets/index.ts';
+
+export interface RoleRef {
+  id: string;
+  name: string;
+  system: boolean;
+}
+
+interface Permission {
+  resource: string;
+  permission: string;
+}
+
+/** Gatehouse's own admin API, as roles name it. */
+const GATEHOUSE = 'gatehouse';
+
+const keyOf = (p: Permission) => `${p.resource} ${p.permission}`;
+const fromKey = (key: string): Permission => {
+  const at = key.indexOf(' ');
+  return { resource: key.slice(0, at), permission: key.slice(at + 1) };
+};
+
+export const rolesQuery = { queryKey: ['roles'], queryFn: () => unwrap(api.GET('/api/v1/roles')) };
+
+function resourceLabel(resource: string): string {
+  return resource === GATEHOUSE ? t('Gatehouse admin API') : resource;
+}
+
+/**
+ * The catalogs the picker offers, one group per API resource, with any permission a role holds
+ * that its catalog no longer lists kept in its group so that saving never drops it unseen.
+ */
+function useCatalog(held: Permission[]) {
+  const can = useCan();
+  const catalog = useQuery({ queryKey: ['permissions'], enabled: can('permissions:list'), queryFn: () => unwrap(api.GET('/api/v1/permissions')) });
+  const groups = new Map<string, Set<string>>();
+  const add = (resource: string, permission: string) => groups.set(resource, (groups.get(resource) ?? new Set()).add(permission));
+  if (catalog.data) {
+    for (const p of catalog.data.gatehouse) add(GATEHOUSE, p.name);
+    for (const r of catalog.data.resources) for (const p of r.permissions) add(r.resource, p);
+  }
+  for (const p of held) add(p.resource, p.permission);
+  return { catalog, groups: [...groups].map(([resource, permissions]) => ({ resource, permissions: [...permissions].sort() })) };
+}
+
+export function PermissionPicker(props: { selected: string[]; onChange?(selected: string[]): void; held: Permission[]; isReadOnly?: boolean }) {
+  const { catalog, groups } = useCatalog(props.held);
+  return (
+    <div>
+      <ErrorMessage error={catalog.error} />
+      {groups.map((group) => (
+        <Checklist
+          key={group.resource}
+          label={resourceLabel(group.resource)}
+          choices={group.permissions.map((permission) => ({ id: keyOf({ resource: group.resource, permission }), label: permission }))}
+          selected={props.selected}
+          isReadOnly={props.isReadOnly}
+          onChange={(chosen) => {
+            const others = props.selected.filter((key) => fromKey(key).resource !== group.resource);
+            props.onChange?.([...others, ...chosen]);
+          }}
+        />
+      ))}
+      {groups.length === 0 && <p className="muted">{t('No permission.')}</p>}
+    </div>
+  );
+}
+
+export function RolesPage() {
+  const can = useCan();
+  const roles = useQuery(rolesQuery);
+  return (
+    <>
+      <div className="title-row">
+        <h1>{t('Roles')}</h1>
+        {can('roles:create') && <CreateRole />}
+      </div>
+      <QueryView query={roles}>
+        {(data) => (
+          <DataTable
+            label={t('Roles')}
+            rows={data.roles}
+            rowKey={(role) => role.id}
+            empty={t('There is no role yet.')}
+            columns={[
+              { key: 'name', header: t('Name'), cell: (role) => <Link to={`/roles/${role.id}`}>{role.name}</Link> },
+              { key: 'description', header: t('Description'), cell: (role) => role.description ?? '—' },
+              { key: 'permissions', header: t('Permissions'), cell: (role) => role.permissions.length },
+              { key: 'system', header: t('Kind'), cell: (role) => (role.system ? <span className="badge">{t('system, read-only')}</span> : t('custom')) },
+            ]}
+          />
+        )}
+      </QueryView>
+    </>
+  );
+}
+
+function CreateRole() {
+  const can = useCan();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [form, setForm] = useState({ name: '', description: '', permissions: [] as string[] });
+  return (
+    <FormDialog
+      label={t('Create role')}
+      title={t('Create role')}
+      submitLabel={t('Create')}
+      onOpen={() => setForm({ name: '', description: '', permissions: [] })}
+      submit={() =>
+        unwrap(
+          api.POST('/api/v1/roles', {
+            body: { name: form.name, ...(form.description ? { description: form.description } : {}), permissions: form.permissions.map(fromKey) },
+          }),
+        )
+      }
+      onSuccess={(role) => {
+        void queryClient.invalidateQueries({ queryKey: ['roles'] });
+        navigate(`/roles/${role.id}`);
+      }}
+    >
+      <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isRequired />
+      <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
+      {can('permissions:list') && (
+        <>
+          <h3>{t('Permissions')}</h3>
+          <PermissionPicker selected={form.permissions} held={[]} onChange={(permissions) => setForm((f) => ({ ...f, permissions }))} />
+        </>
+      )}
+    </FormDialog>
+  );
+}
+
+export function RoleDetails() {
+  const { id = '' } = useParams();
+  const roles = useQuery(rolesQuery);
+  return (
+    <>
+      <p>
+        <Link to="/roles">{t('← Roles')}</Link>
+      </p>
+      <QueryView query={roles}>
+        {(data) => {
+          const role = data.roles.find((r) => r.id === id);
+          if (!role) return <p role="alert">{t('There is no such role.')}</p>;
+          return <RoleView role={role} all={data.roles} />;
+        }}
+      </QueryView>
+    </>
+  );
+}
+
+interface RoleData extends RoleRef {
+  description: string | null;
+  permissions: Permission[];
+}
+
+function RoleView({ role, all }: { role: RoleData; all: RoleRef[] }) {
+  const can = useCan();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const refresh = () => queryClient.invalidateQueries({ queryKey: ['roles'] });
+  const editable = !role.system && can('roles:update');
+  const [form, setForm] = useState({ name: role.name, description: role.description ?? '' });
+  useEffect(() => setForm({ name: role.name, description: role.description ?? '' }), [role]);
+  const save = useMutation({
+    mutationFn: () => unwrap(api.PATCH('/api/v1/roles/{id}', { params: { path: { id: role.id } }, body: { name: form.name, description: form.description || null } })),
+    onSuccess: refresh,
+  });
+  const remove = useMutation({
+    mutationFn: () => unwrap(api.DELETE('/api/v1/roles/{id}', { params: { path: { id: role.id } } })),
+    onSuccess: async () => {
+      await refresh();
+      navigate('/roles');
+    },
+  });
+  return (
+    <>
+      <div className="title-row">
+        <h1>{role.name}</h1>
+        {role.system && <span className="badge">{t('system, read-only')}</span>}
+      </div>
+      {role.system && <p className="muted">{t('A system role comes with Gatehouse: its permissions follow the admin API, and it cannot be renamed or deleted.')}</p>}
+      <section aria-labelledby="role-general">
+        <h2 id="role-general">{t('General information')}</h2>
+        <form
+          className="grid-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            save.mutate();
+          }}
+        >
+          <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
+          <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
+          {editable && (
+            <div className="actions">
+              <Button className="button primary" type="submit" isPending={save.isPending}>
+                {t('Save')}
+              </Button>
+              {save.isSuccess && <span role="status">{t('Saved.')}</span>}
+            </div>
+          )}
+        </form>
+        <ErrorMessage error={save.error} />
+      </section>
+      <RolePermissions role={role} onSaved={refresh} />
+      {can('roles:read-assignable-roles') && <AssignableRoles role={role} all={all} />}
+      {!role.system && can('roles:delete') && (
+        <section aria-labelledby="role-delete">
+          <h2 id="role-delete">{t('Delete')}</h2>
+          <ConfirmAction label={t('Delete role')} title={t('Delete the role {name}?', { name: role.name })} confirmLabel={t('Delete role')} danger onConfirm={() => remove.mutate()}>
+            {t('Every identity, group and default policy entry that holds this role loses it.')}
+          </ConfirmAction>
+          <ErrorMessage error={remove.error} />
+        </section>
+      )}
+    </>
+  );
+}
+
+function RolePermissions({ role, onSaved }: { role: RoleData; onSaved(): void }) {
+  const can = useCan();
+  const editable = !role.system && can('roles:set-permissions') && can('permissions:list');
+  const [selected, setSelected] = useState(role.permissions.map(keyOf));
+  useEffect(() => setSelected(role.permissions.map(keyOf)), [role]);
+  const save = useMutation({
+    mutationFn: () => unwrap(api.PUT('/api/v1/roles/{id}/permissions', { params: { path: { id: role.id } }, body: { permissions: selected.map(fromKey) } })),
+    onSuccess: onSaved,
+  });
+  return (
+    <section aria-labelledby="role-permissions">
+      <h2 id="role-permissions">{t('Permissions')}</h2>
+      <PermissionPicker selected={selected} held={role.permissions} onChange={setSelected} isReadOnly={!editable} />
+      {editable && (
+        <div className="actions">
+          <Button className="button primary" onPress={() => save.mutate()} isPending={save.isPending}>
+            {t('Save permissions')}
+          </Button>
+          {save.isSuccess && <span role="status">{t('Saved.')}</span>}
+        </div>
+      )}
+      <ErrorMessage error={save.error} />
+    </section>
+  );
+}
+
+function AssignableRoles({ role, all }: { role: RoleData; all: RoleRef[] }) {
+  const can = useCan();
+  const queryClient = useQueryClient();
+  const editable = !role.system && can('roles:set-assignable-roles');
+  const assignable = useQuery({
+    queryKey: ['assignable-roles', role.id],
+    queryFn: () => unwrap(api.GET('/api/v1/roles/{id}/assignable-roles', { params: { path: { id: role.id } } })),
+  });
+  const [selected, setSelected] = useState<string[]>([]);
+  useEffect(() => setSelected(assignable.data?.roles.map((r) => r.id) ?? []), [assignable.data]);
+  const save = useMutation({
+    mutationFn: () => unwrap(api.PUT('/api/v1/roles/{id}/assignable-roles', { params: { path: { id: role.id } }, body: { roleIds: selected } })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['assignable-roles', role.id] }),
+  });
+  return (
+    <section aria-labelledby="role-assignable">
+      <h2 id="role-assignable">{t('Roles its holders may assign')}</h2>
+      <p className="muted">{t('Holders of this role may give these roles to others without holding their permissions.')}</p>
+      <QueryView query={assignable}>
+        {() => (
+          <Checklist
+            label={t('Assignable roles')}
+            open
+            choices={all.filter((r) => r.id !== role.id).map((r) => ({ id: r.id, label: r.name }))}
+            selected={selected}
+            onChange={setSelected}
+            isReadOnly={!editable}
+          />
+        )}
+      </QueryView>
+      {editable && (
+        <div className="actions">
+          <Button className="button primary" onPress={() => save.mutate()} isPending={save.isPending}>
+            {t('Save assignable roles')}
+          </Button>
+          {save.isSuccess && <span role="status">{t('Saved.')}</span>}
+        </div>
+      )}
+      <ErrorMessage error={save.error} />
+    </section>
+  );
+}

@@ -1,0 +1,269 @@
+// Service accounts and their access keys: the list, creating one, and one account's page (name,
+// description, status, delete, keys with their last use and expiry; a new key's secret is shown
+// once; revoke).
+import { useEffect, useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate, useParams } from 'react-router';
+import { Button } from 'react-aria-components';
+import { api, unwrap } from '../../api/client.ts';
+import { t } from '../../i18n.ts';
+import { useCan } from '../../permissions.tsx';
+import { ErrorMessage, Field, formatDate } from '../../ui.tsx';
+import { ConfirmAction, DataTable, FormDialog, QueryView, SecretOnce, SelectField } from '../../widgets/index.ts';
+
+type Status = 'active' | 'inactive';
+
+const accountsQuery = { queryKey: ['service-accounts'], queryFn: () => unwrap(api.GET('/api/v1/service-accounts')) };
+const statusLabel = (status: Status) => (status === 'active' ? t('active') : t('inactive'));
+
+export function ServiceAccountsPage() {
+  const can = useCan();
+  const accounts = useQuery(accountsQuery);
+  return (
+    <>
+      <div className="title-row">
+        <h1>{t('Service accounts')}</h1>
+        {can('service-accounts:create') && <CreateServiceAccount />}
+      </div>
+      <QueryView query={accounts}>
+        {(data) => (
+          <DataTable
+            label={t('Service accounts')}
+            rows={data.serviceAccounts}
+            rowKey={(s) => s.id}
+            empty={t('There is no service account yet.')}
+            columns={[
+              { key: 'name', header: t('Name'), cell: (s) => <Link to={`/service-accounts/${s.id}`}>{s.name}</Link> },
+              { key: 'id', header: t('Client id'), cell: (s) => <span className="mono">{s.id}</span> },
+              { key: 'status', header: t('Status'), cell: (s) => <span className={`badge ${s.status}`}>{statusLabel(s.status)}</span> },
+              { key: 'created', header: t('Created'), cell: (s) => formatDate(s.createdAt) },
+            ]}
+          />
+        )}
+      </QueryView>
+    </>
+  );
+}
+
+function CreateServiceAccount() {
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [form, setForm] = useState({ name: '', description: '' });
+  return (
+    <FormDialog
+      label={t('Create service account')}
+      title={t('Create service account')}
+      submitLabel={t('Create')}
+      onOpen={() => setForm({ name: '', description: '' })}
+      submit={() => unwrap(api.POST('/api/v1/service-accounts', { body: { name: form.name, description: form.description.trim() || null } }))}
+      onSuccess={(account) => {
+        void queryClient.invalidateQueries({ queryKey: ['service-accounts'] });
+        navigate(`/service-accounts/${account.id}`);
+      }}
+    >
+      <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isRequired />
+      <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
+    </FormDialog>
+  );
+}
+
+export function ServiceAccountDetails() {
+  const { id = '' } = useParams();
+  const accounts = useQuery(accountsQuery);
+  return (
+    <>
+      <p>
+        <Link to="/service-accounts">{t('← Service accounts')}</Link>
+      </p>
+      <QueryView query={accounts}>
+        {(data) => {
+          const account = data.serviceAccounts.find((s) => s.id === id);
+          if (!account) return <p role="alert">{t('There is no such service account.')}</p>;
+          return <ServiceAccountView account={account} />;
+        }}
+      </QueryView>
+    </>
+  );
+}
+
+interface AccountData {
+  id: string;
+  name: string;
+  description: string | null;
+  status: Status;
+  identityId: string | null;
+}
+
+function ServiceAccountView({ account }: { account: AccountData }) {
+  const can = useCan();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const refresh = () => queryClient.invalidateQueries({ queryKey: ['service-accounts'] });
+  const editable = can('service-accounts:update');
+  const [form, setForm] = useState({ name: account.name, description: account.description ?? '', status: account.status });
+  useEffect(() => setForm({ name: account.name, description: account.description ?? '', status: account.status }), [account]);
+  const save = useMutation({
+    mutationFn: () => unwrap(api.PATCH('/api/v1/service-accounts/{id}', { params: { path: { id: account.id } }, body: { name: form.name, description: form.description.trim() || null, status: form.status } })),
+    onSuccess: refresh,
+  });
+  const remove = useMutation({
+    mutationFn: () => unwrap(api.DELETE('/api/v1/service-accounts/{id}', { params: { path: { id: account.id } } })),
+    onSuccess: async () => {
+      await refresh();
+      navigate('/service-accounts');
+    },
+  });
+  const statusChoices = [
+    { id: 'active', label: t('active') },
+    { id: 'inactive', label: t('inactive') },
+  ];
+  return (
+    <>
+      <div className="title-row">
+        <h1>{account.name}</h1>
+        <span className={`badge ${account.status}`}>{statusLabel(account.status)}</span>
+      </div>
+      <p>
+        {t('Client id')}: <span className="mono">{account.id}</span>
+      </p>
+      <section aria-labelledby="sa-general">
+        <h2 id="sa-general">{t('General information')}</h2>
+        <form
+          className="grid-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            save.mutate();
+          }}
+        >
+          <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
+          <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
+          {editable ? (
+            <SelectField label={t('Status')} choices={statusChoices} value={form.status} onChange={(status) => setForm((f) => ({ ...f, status: status as Status }))} />
+          ) : (
+            <Field label={t('Status')} name="status" value={statusLabel(account.status)} onChange={() => {}} isReadOnly />
+          )}
+          {editable && (
+            <div className="actions">
+              <Button className="button primary" type="submit" isPending={save.isPending}>
+                {t('Save')}
+              </Button>
+              {save.isSuccess && <span role="status">{t('Saved.')}</span>}
+            </div>
+          )}
+        </form>
+        <ErrorMessage error={save.error} />
+      </section>
+      {can('access-keys:list') && <AccessKeys account={account} />}
+      {can('service-accounts:delete') && (
+        <section aria-labelledby="sa-delete">
+          <h2 id="sa-delete">{t('Delete')}</h2>
+          <ConfirmAction label={t('Delete service account')} title={t('Delete the service account {name}?', { name: account.name })} confirmLabel={t('Delete service account')} danger onConfirm={() => remove.mutate()}>
+            {t('Its identity and access keys go with it.')}
+          </ConfirmAction>
+          <ErrorMessage error={remove.error} />
+        </section>
+      )}
+    </>
+  );
+}
+
+interface KeyData {
+  id: string;
+  prefix: string;
+  description: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+function keyState(key: KeyData): string {
+  if (key.revokedAt) return t('revoked {when}', { when: formatDate(key.revokedAt) });
+  if (key.expiresAt && new Date(key.expiresAt) <= new Date()) return t('expired');
+  return t('active');
+}
+
+function AccessKeys({ account }: { account: AccountData }) {
+  const can = useCan();
+  const queryClient = useQueryClient();
+  const keys = useQuery({ queryKey: ['access-keys', account.id], queryFn: () => unwrap(api.GET('/api/v1/service-accounts/{id}/keys', { params: { path: { id: account.id } } })) });
+  const refresh = () => queryClient.invalidateQueries({ queryKey: ['access-keys', account.id] });
+  const [secret, setSecret] = useState<string | null>(null);
+  const [form, setForm] = useState({ description: '', expires: '' });
+  const revoke = useMutation({
+    mutationFn: (keyId: string) => unwrap(api.DELETE('/api/v1/service-accounts/{id}/keys/{keyId}', { params: { path: { id: account.id, keyId } } })),
+    onSuccess: refresh,
+  });
+  return (
+    <section aria-labelledby="sa-keys">
+      <div className="title-row">
+        <h2 id="sa-keys">{t('Access keys')}</h2>
+        {can('access-keys:create') && (
+          <FormDialog
+            label={t('Create access key')}
+            title={t('Create access key')}
+            submitLabel={t('Create')}
+            onOpen={() => setForm({ description: '', expires: '' })}
+            submit={() =>
+              unwrap(
+                api.POST('/api/v1/service-accounts/{id}/keys', {
+                  params: { path: { id: account.id } },
+                  body: { description: form.description.trim() || null, ...(form.expires ? { expiresAt: new Date(`${form.expires}T23:59:59`).toISOString() } : {}) },
+                }),
+              )
+            }
+            onSuccess={(created) => {
+              setSecret(created.secret);
+              void refresh();
+            }}
+          >
+            <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
+            <Field label={t('Expires on (empty: never)')} name="expires" type="date" value={form.expires} onChange={(expires) => setForm((f) => ({ ...f, expires }))} />
+          </FormDialog>
+        )}
+      </div>
+      {secret && (
+        <SecretOnce
+          title={t('New access key of {name}', { name: account.name })}
+          label={t('Access key secret')}
+          value={secret}
+          details={t('Use it as the client secret with the client id {clientId}.', { clientId: account.id })}
+          onDismiss={() => setSecret(null)}
+        />
+      )}
+      <ErrorMessage error={revoke.error} />
+      <QueryView query={keys}>
+        {(data) => (
+          <DataTable
+            label={t('Access keys')}
+            rows={data.keys}
+            rowKey={(k) => k.id}
+            empty={t('The account has no access key.')}
+            columns={[
+              { key: 'prefix', header: t('Key'), cell: (k) => <span className="mono">{k.prefix}…</span> },
+              { key: 'description', header: t('Description'), cell: (k) => k.description ?? '—' },
+              { key: 'created', header: t('Created'), cell: (k) => formatDate(k.createdAt) },
+              { key: 'lastUsed', header: t('Last used'), cell: (k) => (k.lastUsedAt ? formatDate(k.lastUsedAt) : t('never')) },
+              { key: 'expires', header: t('Expires'), cell: (k) => (k.expiresAt ? formatDate(k.expiresAt) : t('never')) },
+              { key: 'state', header: t('Status'), cell: keyState },
+              ...(can('access-keys:revoke')
+                ? [
+                    {
+                      key: 'revoke',
+                      header: t('Actions'),
+                      cell: (k: KeyData) =>
+                        k.revokedAt ? null : (
+                          <ConfirmAction label={t('Revoke')} ariaLabel={t('Revoke the key {prefix}', { prefix: k.prefix })} small danger title={t('Revoke the key {prefix}?', { prefix: k.prefix })} confirmLabel={t('Revoke')} onConfirm={() => revoke.mutate(k.id)}>
+                            {t('Every node refuses it at once; tokens already issued live out their short lifetime.')}
+                          </ConfirmAction>
+                        ),
+                    },
+                  ]
+                : []),
+            ]}
+          />
+        )}
+      </QueryView>
+    </section>
+  );
+}

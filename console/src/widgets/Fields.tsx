@@ -1,0 +1,37 @@
+// Form fields beyond the single-line text field of ui.tsx: a multi-line list (one entry a line)
+// and a choice from a list.
+import { Button, Label, ListBox, ListBoxItem, Popover, Select, SelectValue, TextArea, TextField } from 'react-aria-components';
+import type { Choice } from './Checklist.tsx';
+import './widgets.css';
+
+/** Entries one per line, e.g. redirect URIs. */
+export function LinesField(props: { label: string; name: string; value: string[]; onChange(value: string[]): void; isReadOnly?: boolean; description?: string }) {
+  return (
+    <TextField className="field" name={props.name} value={props.value.join('\n')} onChange={(text) => props.onChange(text.split('\n'))} isReadOnly={props.isReadOnly}>
+      <Label>{props.label}</Label>
+      <TextArea rows={Math.max(2, props.value.length + 1)} />
+      {props.description && <span className="muted small">{props.description}</span>}
+    </TextField>
+  );
+}
+
+/** The non-empty trimmed entries of a LinesField. */
+export function lines(value: string[]): string[] {
+  return value.map((line) => line.trim()).filter(Boolean);
+}
+
+export function SelectField(props: { label: string; choices: Choice[]; value: string | null; onChange(value: string): void; isDisabled?: boolean; placeholder?: string }) {
+  return (
+    <Select className="field select-field" selectedKey={props.value} onSelectionChange={(key) => props.onChange(String(key))} isDisabled={props.isDisabled} placeholder={props.placeholder}>
+      <Label>{props.label}</Label>
+      <Button className="button select">
+        <SelectValue />
+      </Button>
+      <Popover>
+        <ListBox className="listbox" items={props.choices}>
+          {(choice) => <ListBoxItem id={choice.id}>{choice.label}</ListBoxItem>}
+        </ListBox>
+      </Popover>
+    </Select>
+  );
+}

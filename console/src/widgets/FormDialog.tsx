@@ -1,0 +1,62 @@
+// A button that opens a dialog holding a form; submitting runs the change, shows a refusal in the
+// dialog, and closes it on success.
+import type { ReactNode } from 'react';
+import { useMutation } from '@tanstack/react-query';
+import { Button, Dialog, DialogTrigger, Heading, Modal } from 'react-aria-components';
+import { t } from '../i18n.ts';
+import { ErrorMessage } from '../ui.tsx';
+import './widgets.css';
+
+export function FormDialog<R>(props: {
+  label: string;
+  title: string;
+  submitLabel: string;
+  /** Accessible name of the opening button, when the visible label alone is ambiguous. */
+  ariaLabel?: string;
+  small?: boolean;
+  submit(): Promise<R>;
+  onSuccess?(result: R): void;
+  /** Called when the dialog opens, to reset its form. */
+  onOpen?(): void;
+  children: ReactNode;
+}) {
+  const change = useMutation({ mutationFn: props.submit, onSuccess: props.onSuccess });
+  return (
+    <DialogTrigger
+      onOpenChange={(open) => {
+        if (open) {
+          change.reset();
+          props.onOpen?.();
+        }
+      }}
+    >
+      <Button className={props.small ? 'button small' : 'button primary'} aria-label={props.ariaLabel}>
+        {props.label}
+      </Button>
+      <Modal className="modal" isDismissable>
+        <Dialog className="dialog widget-dialog">
+          {({ close }) => (
+            <form
+              onSubmit={(e) => {
+                e.preventDefault();
+                change.mutate(undefined, { onSuccess: close });
+              }}
+            >
+              <Heading slot="title">{props.title}</Heading>
+              {props.children}
+              <ErrorMessage error={change.error} />
+              <div className="actions">
+                <Button className="button" onPress={close}>
+                  {t('Cancel')}
+                </Button>
+                <Button className="button primary" type="submit" isPending={change.isPending}>
+                  {props.submitLabel}
+                </Button>
+              </div>
+            </form>
+          )}
+        </Dialog>
+      </Modal>
+    </DialogTrigger>
+  );
+}

@@ -1,0 +1,8 @@
+// Generic building blocks of the console's object pages.
+export { DataTable, type Column } from './DataTable.tsx';
+export { QueryView } from './QueryView.tsx';
+export { FormDialog } from './FormDialog.tsx';
+export { SecretOnce } from './SecretOnce.tsx';
+export { Checklist, type Choice } from './Checklist.tsx';
+export { LinesField, SelectField, lines } from './Fields.tsx';
+export { ConfirmAction } from './ConfirmAction.tsx';
