@@ -95,6 +95,10 @@ describe('admin console (Chromium)', function () {
     const claimsOf = (tokens: { claims(): unknown }) => tokens.claims() as { identity: { kind: string; alias: string }; roles: string[]; data_scope: Record<string, string[]> };
 
     it('creates Kim (internal, User, client=ROOM) and Jack (client, Client, client=ROOM) with the role picker searching the server', async () => {
+      // A tenant with many roles whose names contain "User" and "Client", as on a shared database:
+      // the picker asks the server, which puts the exact name first.
+      const many = Array.from({ length: 300 }, (_, n) => ({ id: crypto.randomUUID(), tenant_id: gh.context.tenantId, name: `${n % 2 ? 'User' : 'Client'} ${uniqueName('many')}`, description: null, system: false }));
+      await gh.context.knex('roles').insert(many);
       await admin.open('Users');
       const users = new UsersPageObject(admin);
       const details = new UserDetailsPageObject(admin);

@@ -50,11 +50,11 @@ export function RolePicker(props: { label: string; roleId: string | null; onChan
 }
 
 export function useGroups(enabled: boolean) {
-  return useQuery({ queryKey: ['groups'], enabled, queryFn: () => unwrap(api.GET('/api/v1/groups', {})) });
+  return useQuery({ queryKey: ['user-screens', 'groups'], enabled, queryFn: () => unwrap(api.GET('/api/v1/groups', {})) });
 }
 
 export function useIdentityKinds(enabled: boolean) {
-  return useQuery({ queryKey: ['identity-kinds'], enabled, queryFn: () => unwrap(api.GET('/api/v1/identity-kinds')) });
+  return useQuery({ queryKey: ['user-screens', 'identity-kinds'], enabled, queryFn: () => unwrap(api.GET('/api/v1/identity-kinds')) });
 }
 
 /** A choice from a short list of options, with an "any" or placeholder first option when given. */
