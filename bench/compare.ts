@@ -1,4 +1,4 @@
-// npm run bench -- --compare <git-ref> [--quick | --smoke] [--only=jwks,cc,login,refresh]
+// npm run bench -- --compare <git-ref> [--quick | --smoke] [--only=jwks,cc,login,refresh,authzen]
 //
 // A regression guard that is not a timing test: the same scenarios on a checkout of <git-ref>
 // (a temporary git worktree with its own `npm ci`) and on the working tree, both on PostgreSQL
@@ -15,15 +15,15 @@ import { fileURLToPath } from 'node:url';
 import { compareMarkdown, compareRow, type CompareResources, type CompareRow, type SideFigures } from './lib/compare-report.ts';
 import { basicAuth, formBody, LeanHttp } from './lib/http.ts';
 import { aggregate, runAutocannon, type RequestSpec } from './lib/load.ts';
-import { runLogins, type LoginTarget } from './lib/login.ts';
+import { runLogins, signInOnce, type LoginTarget } from './lib/login.ts';
 import type { BenchOptions } from './lib/options.ts';
 import { benchEnv, freePort, readCpuMs, readMemory, RssSampler, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
-import { benchDatabaseUrl, deletePrefix, dropBenchDatabase, openRedis, recreateBenchDatabase, seedDocument, type BenchSecrets } from './lib/setup.ts';
+import { AUTHZEN_SUBJECT_PREFIX, BENCH_DATABASE, benchDatabaseUrl, deletePrefix, dropBenchDatabase, openBenchKnex, openRedis, recreateBenchDatabase, seedDocument, type BenchSecrets } from './lib/setup.ts';
 import { round } from './lib/stats.ts';
 import { checkoutRef, prepareTree, removeCheckout, type Tree } from './lib/tree.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const COMPARE_SCENARIOS = ['jwks', 'cc', 'login', 'refresh'] as const;
+const COMPARE_SCENARIOS = ['jwks', 'cc', 'login', 'refresh', 'authzen'] as const;
 
 interface Side {
   key: 'ref' | 'work';
@@ -71,7 +71,7 @@ export async function runCompare(opts: BenchOptions, ref: string, progress: (mes
     for (const [i, tree] of trees.entries()) {
       const key = i === 0 ? 'ref' : 'work';
       const port = await freePort();
-      const side: Side = { key, tree, database: `gatehouse_bench_${key}`, prefix: `bench:${runId}-${key}:`, origin: `http://127.0.0.1:${port}`, startupMs: 0, idleRssMb: 0, refreshPool: [] };
+      const side: Side = { key, tree, database: `${BENCH_DATABASE}_${key}`, prefix: `bench:${runId}-${key}:`, origin: `http://127.0.0.1:${port}`, startupMs: 0, idleRssMb: 0, refreshPool: [] };
       sides.push(side);
       const secrets: BenchSecrets = { ...secretsBase, resource: `${side.origin}/bench-api` };
       const { document, users: loginUsers } = seedDocument(secrets, opts.loginUsers);
@@ -169,6 +169,35 @@ export async function runCompare(opts: BenchOptions, ref: string, progress: (mes
           },
         });
         rows.push(compareRow(id, 'refresh token grant (rotating)', ...(await alternate('refresh', autocannonRun(spec)))));
+      }
+      if (id === 'authzen') {
+        // Single AuthZEN decisions as in the main bench: rotating subjects, actions and clients,
+        // each side asked with a PEP token of its own about its own identities.
+        const bodies = new Map<Side, string[]>();
+        const tokens = new Map<Side, string>();
+        for (const side of sides) {
+          const pep = await signInOnce(side.http!, { ...loginTarget(side, 'openid admin'), resource: `${side.origin}/api`, password: secretsBase.adminPassword }, secretsBase.adminUsername, () => undefined);
+          tokens.set(side, pep.tokens.accessToken);
+          const knex = openBenchKnex(benchDatabaseUrl(databaseUrl, side.database));
+          try {
+            const subjects = (await knex('identities').join('users', 'users.id', 'identities.user_id').where('users.username', 'like', `${AUTHZEN_SUBJECT_PREFIX}%`).pluck('identities.id')) as string[];
+            if (!subjects.length) throw new Error('the seed has no AuthZEN subjects');
+            const clients = ['ROOM', 'Pharma', 'ACME'];
+            bodies.set(side, Array.from({ length: 997 }, (_, k) => JSON.stringify({
+              subject: { type: 'identity', id: subjects[k % subjects.length]! },
+              action: { name: secretsBase.resourceScopes[k % secretsBase.resourceScopes.length]!, properties: { resource: `${side.origin}/bench-api` } },
+              resource: { type: 'booking', id: String(k), properties: { client: clients[k % clients.length]! } },
+            })));
+          } finally {
+            await knex.destroy();
+          }
+        }
+        const spec = (side: Side): RequestSpec => {
+          const list = bodies.get(side)!;
+          let i = 0;
+          return { method: 'POST', path: '/access/v1/evaluation', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.get(side)!}` }, next: () => ({ body: list[i++ % list.length]! }) };
+        };
+        rows.push(compareRow(id, 'AuthZEN single evaluation (decisions/s)', ...(await alternate('AuthZEN single evaluation', autocannonRun(spec)))));
       }
     }
     const resources: CompareResources = {

@@ -35,6 +35,7 @@ import { createPasswordPolicyService } from './services/password-policy.ts';
 import { createLockoutService } from './services/lockout.ts';
 import { createMfaService } from './services/mfa.ts';
 import { createPasskeyService } from './services/passkeys.ts';
+import { createTenantSettingsService } from './services/tenant-settings.ts';
 import { createCredentialService } from './services/credentials.ts';
 import { createMailer } from './services/mail.ts';
 import { subscribeAccountMails } from './services/account-mail.ts';
@@ -90,7 +91,9 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const credentials = createCredentialService({ knex, audit, passwords, policies: passwordPolicies, mfa, events, lockout });
     const passwordExpiry = createPasswordExpiryService({ knex, mailer, logger });
     const passwordReset = createPasswordResetService({ knex, store, audit, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
-    const passkeys = createPasskeyService({ knex, store, audit, events, issuer: config.issuer, configured: config.passkeys });
+    // Per-tenant settings (default language, passkey relying party); the configuration gives the defaults.
+    const tenantSettings = await createTenantSettingsService({ knex, store, audit, issuer: config.issuer, configured: { defaultLocale: config.defaultLocale, passkeys: config.passkeys } });
+    const passkeys = createPasskeyService({ knex, store, audit, events, settingsOf: (tenant) => tenantSettings.passkeysOf(tenant) });
     const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials, passkeys });
     const accounts = await createUserAccountCache({ db, knex, store, tenantId, events });
     const users = createUserService({ knex, audit, passwords, tenantId, events, credentials, accounts });
@@ -179,6 +182,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       lockout,
       mfa,
       passkeys,
+      tenantSettings,
       credentials,
       passwordExpiry,
       passwordReset,
@@ -196,6 +200,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
         await sessions.close();
         await accounts.close();
         await passwordPolicies.cache.close();
+        await tenantSettings.cache.close();
         await authorization.cache.close();
         await navigation.cache.close();
         await audit.drain();

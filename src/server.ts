@@ -1,6 +1,6 @@
 // The HTTP server: oidc-provider's Koa app with Gatehouse's middleware and routes in front of it.
 import http from 'node:http';
-import type Router from '@koa/router';
+import Router from '@koa/router';
 import type Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { GatehouseContext } from './context.ts';
@@ -24,7 +24,7 @@ import { installSessionHooks, recordSessions, withSessionChecks } from './oidc/s
 import { createAccountSessionsRouter } from './routes/account/sessions.ts';
 import { adminApiAudience, createApiAuthenticator } from './routes/api/auth.ts';
 import { createApiRouter } from './routes/api/index.ts';
-import { permissionCatalog } from './routes/api/framework.ts';
+import { mountRoutes, permissionCatalog } from './routes/api/framework.ts';
 import { ensureSystemRoles } from './services/system-roles.ts';
 import { refreshReuseGraceOf } from './services/applications.ts';
 import { createIdentitySelectionService } from './services/identity-selection.ts';
@@ -36,6 +36,9 @@ import { createAccountPasskeyRouter } from './routes/account/passkeys.ts';
 import { REMINDER_JOB } from './services/password-expiry.ts';
 import { INVITATION_JOB } from './services/invitations.ts';
 import { httpTelemetry, observeGrants } from './telemetry/instrument.ts';
+
+/** The AuthZEN decision endpoints (OpenID AuthZEN Authorization API 1.0 §6, §7). */
+const DECISION_PATHS = /^\/access\/v1\/evaluations?$/i;
 
 /** Every route of the account routers is /account or below it. */
 const ACCOUNT_PATHS = /^\/account(\/|$)/i;
@@ -164,7 +167,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   const host = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
   const issuer = config.issuer ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  const renderer = createRenderer({ cache: config.production, defaultLocale: config.defaultLocale });
+  const renderer = createRenderer({ cache: config.production, defaultLocale: () => context.tenantSettings.defaultLocaleOf(context.tenantId) });
   const jwks = await loadSigningKeys(context.knex, { tenantId: context.tenantId, encryptionKey: context.keys.encryptionKey });
   const identityFlow: IdentityFlowDeps = {
     requestMemo: createRequestMemo(),
@@ -174,12 +177,17 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
     eligibleIdentities: (userId, clientId) => context.appAccess.eligibleIdentities(userId, clientId),
     identityEligible: (userId, identityId, clientId) => context.appAccess.identityEligible(userId, identityId, clientId),
     userActive: async (userId) => (await context.users.findForOidc(userId))?.status === 'active',
-    revokeGrant: (grantId) => revokeGrant({ store: context.store, payloads: context.payloads }, grantId),
+    revokeGrant: async (grantId, ineligible) => {
+      await revokeGrant({ store: context.store, payloads: context.payloads }, grantId);
+      // A grant ended because its user left the application's access list (or its kind or status no longer fits).
+      if (ineligible) await context.audit.record({ tenantId: context.tenantId, action: 'grant.revoked', actorType: 'system', actorId: null, targetType: 'user', targetId: ineligible.accountId, details: { grantId, clientId: ineligible.clientId, reason: 'no_longer_eligible' } });
+    },
     adminApiAudience: adminApiAudience(issuer),
   };
   const apiServices = { ...context, issuer };
   const publicJwks = jwks.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
-  const api = createApiRouter(apiServices, createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, users: context.users, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, sessions: context.sessions }));
+  const authenticateApi = createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, users: context.users, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, sessions: context.sessions });
+  const api = createApiRouter(apiServices, authenticateApi);
   // System roles follow the route table: a new admin route's permission reaches Admin at start.
   await ensureSystemRoles(context.knex, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
   await context.authorization.invalidateAll();
@@ -211,7 +219,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
     mfaRequired: (accountId, clientId) => context.passwordPolicies.mfaRequired(context.tenantId, accountId, clientId),
     sessions: context.sessions,
   });
-  if (!config.issuer) context.passkeys.configure(issuer);
+  if (!config.issuer) context.tenantSettings.configure(issuer);
   const provider = createProvider({ issuer, configuration, hashKey: context.keys.hashKey, serviceAccounts: context.serviceAccounts, trustProxy: config.trustProxy, logger, audit: context.audit, tenantId: context.tenantId });
   installSessionHooks(provider, { sessions: context.sessions, tenantId: context.tenantId, logger });
 
@@ -232,6 +240,13 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   provider.use(errorHandler({ logger, renderer }));
   // NUL and control characters refused before anything reads the request (src/middleware/control-chars.ts).
   provider.use(rejectControlCharacters());
+  // The AuthZEN decision endpoints are what resource servers call on every request they guard:
+  // their two routes, from the same route table and with the same handling, are served here
+  // from a router of their own, ahead of the protocol, session and page middleware below (none
+  // of which applies to them) and of the admin API router's match over every route it holds.
+  const decisions = new Router();
+  mountRoutes(decisions, api.routes.filter((route) => route.absolute && DECISION_PATHS.test(route.path)), authenticateApi);
+  provider.use(under(DECISION_PATHS, decisions));
   // Protocol details oidc-provider leaves open (src/oidc/protocol.ts).
   if (!nativePostMethods(issuer)) provider.use(postAsGet());
   provider.use(revocationWithoutContentType());
@@ -245,7 +260,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   provider.use(recordGrantIdentity(identityFlow));
   // The admin API, the AuthZEN endpoints and their metadata, and SCIM share one route table.
   provider.use(under(/^\/(api\/|access\/|scim\/v2\/|\.well-known\/authzen-configuration$)/i, api.router));
-  provider.use(consoleFiles({ renderer, defaultLocale: () => config.defaultLocale }));
+  provider.use(consoleFiles({ renderer, defaultLocale: () => context.tenantSettings.defaultLocaleOf(context.tenantId) }));
   const interactions = createInteractionRouter({
     provider,
     users: context.users,

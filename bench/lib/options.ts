@@ -55,7 +55,7 @@ and are deleted at the end).
   --node-flags="..."    extra node flags for Gatehouse, e.g. "--max-old-space-size=96" (default none:
                         the figures of record run Gatehouse exactly as \`gatehouse start\` does)
   --gatehouse-env=K=V,… extra environment for Gatehouse, e.g. MALLOC_ARENA_MAX=2 (default none)
-  --compare=REF         the quick scenarios (jwks, cc, login, refresh) on a checkout of the git ref REF
+  --compare=REF         the quick scenarios (jwks, cc, login, refresh, authzen) on a checkout of the git ref REF
                         (temporary git worktree, npm ci there) and on the working tree, alternating;
                         prints working/ref ratios of rate, CPU per operation, start-up and RSS.
                         Durations are --quick's unless --smoke or --full is given

@@ -150,7 +150,7 @@ export function seedDocument(secrets: BenchSecrets, loginUsers: number): { docum
       users: seedUsers,
       applications: [
         { clientId: secrets.serviceClientId, name: 'Bench service', type: 'service', clientSecret: secrets.serviceClientSecret },
-        { clientId: secrets.webClientId, name: 'Bench web', type: 'web', redirectUris: [secrets.redirectUri], clientSecret: secrets.webClientSecret },
+        { clientId: secrets.webClientId, name: 'Bench web', type: 'web', redirectUris: [secrets.redirectUri], clientSecret: secrets.webClientSecret, adminApiClient: true },
       ],
     },
   };

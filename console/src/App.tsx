@@ -13,6 +13,7 @@ import { SessionsPage } from './pages/Sessions.tsx';
 import { RolesPage } from './pages/Roles.tsx';
 import { AuditPage } from './pages/Audit.tsx';
 import { GroupsPage, ApplicationsPage, ServiceAccountsPage } from './pages/Lists.tsx';
+import { TenantSettingsPage } from './pages/tenant/TenantSettings.tsx';
 
 /** The console's sections, each shown to whoever holds the permission that opens it; labels in the page's language. */
 export const sections = [
@@ -24,6 +25,7 @@ export const sections = [
   { path: '/applications', label: t('Applications'), permission: 'applications:list' },
   { path: '/service-accounts', label: t('Service accounts'), permission: 'service-accounts:list' },
   { path: '/audit', label: t('Audit log'), permission: 'audit-events:list' },
+  { path: '/tenant', label: t('Tenant settings'), permission: 'tenant-settings:read' },
 ] as const;
 
 function NoAccess({ me }: { me: Me }) {
@@ -111,6 +113,7 @@ export const routes: RouteObject[] = [
       { path: 'applications', element: <ApplicationsPage /> },
       { path: 'service-accounts', element: <ServiceAccountsPage /> },
       { path: 'audit', element: <AuditPage /> },
+      { path: 'tenant', element: <TenantSettingsPage /> },
       { path: '*', element: <p>{t('There is no such page.')}</p> },
     ],
   },

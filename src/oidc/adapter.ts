@@ -135,12 +135,20 @@ class StoreAdapter implements Adapter {
       return account ? this.metadataOf(account, serviceAccountClientMetadata) : undefined;
     }
     const [raw, consumed] = await this.deps.store.mget([payloadKey(this.model, id), consumedKey(this.model, id)]);
-    if (raw) {
-      const payload = JSON.parse(raw) as AdapterPayload;
-      if (consumed) payload.consumed = Number(consumed);
-      if (await withinReuseGrace(this.model, payload, this.deps)) delete payload.consumed;
-      return payload;
-    }
+    if (raw) return this.fromStore(raw, consumed);
+    return this.findDurable(id);
+  }
+
+  /** A payload as the store holds it, with its consumed marker. */
+  private async fromStore(raw: string, consumed: string | undefined): Promise<AdapterPayload> {
+    const payload = JSON.parse(raw) as AdapterPayload;
+    if (consumed) payload.consumed = Number(consumed);
+    if (await withinReuseGrace(this.model, payload, this.deps)) delete payload.consumed;
+    return payload;
+  }
+
+  /** What the store does not hold: the durable copy, if the model has one (warming the store). */
+  private async findDurable(id: string): Promise<AdapterPayload | undefined> {
     if (!this.durable) return undefined;
     // Redis lost it (flush, restart, eviction): fall back to the durable copy and warm the store.
     const stored = await this.deps.payloads.find(this.model, id);
@@ -167,8 +175,12 @@ class StoreAdapter implements Adapter {
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    const id = await this.deps.store.get(sessionUidKey(uid));
-    if (id) return this.find(id);
+    // The uid index, the payload and its consumed marker in one round trip.
+    const indexed = await this.deps.store.mgetByIndex(sessionUidKey(uid), [payloadKey(this.model, ''), consumedKey(this.model, '')]);
+    if (indexed) {
+      const [raw, consumed] = indexed.values;
+      return raw ? this.fromStore(raw, consumed) : this.findDurable(indexed.id);
+    }
     if (!this.durable) return undefined;
     const stored = await this.deps.payloads.findByUid(this.model, uid);
     return stored ? this.find(stored.id) : undefined;

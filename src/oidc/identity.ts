@@ -72,8 +72,8 @@ export interface IdentityFlowDeps {
   identityEligible(userId: string, identityId: string, clientId: string): Promise<boolean>;
   /** Whether the user exists and is active (cached). */
   userActive(userId: string): Promise<boolean>;
-  /** Revokes a grant and every token issued from it. */
-  revokeGrant(grantId: string): Promise<void>;
+  /** Revokes a grant and every token issued from it; `ineligible` names whose grant stopped being allowed. */
+  revokeGrant(grantId: string, ineligible?: { accountId: string; clientId: string }): Promise<void>;
   adminApiAudience: string;
 }
 
@@ -96,7 +96,7 @@ export async function grantStillEligible(deps: IdentityFlowDeps, ctx: object | u
       ? await deps.identityEligible(accountId, identityId, clientId)
       : (await deps.userActive(accountId)) && (await deps.eligibleIdentities(accountId, clientId)).length > 0;
   }
-  if (!eligible) await deps.revokeGrant(grantId);
+  if (!eligible) await deps.revokeGrant(grantId, { accountId, clientId });
   return eligible;
 }
 

@@ -14,6 +14,8 @@ function columnOf(path: AttrPath): Column | undefined {
   const key = `${path.schema === ENTERPRISE_USER.toLowerCase() ? 'enterprise:' : path.schema ? '?' : ''}${path.attr}${path.sub ? `.${path.sub}` : ''}`;
   switch (key) {
     case 'id': return { sql: 'users.id::text', kind: 'exact' };
+    // RFC 7643 §3.1: externalId is caseExact.
+    case 'externalid': return { sql: '(select x.external_id from scim_external_ids x where x.user_id = users.id)', kind: 'exact' };
     case 'username': return { sql: 'users.username', kind: 'string' };
     case 'displayname':
     case 'name.formatted': return { sql: 'users.name', kind: 'string' };
@@ -29,7 +31,7 @@ function columnOf(path: AttrPath): Column | undefined {
   }
 }
 
-/** Attributes Gatehouse does not keep (e.g. externalId): a filter on them matches nothing. */
+/** Attributes Gatehouse does not keep (e.g. x509Certificates): a filter on them matches nothing. */
 const NOTHING = { sql: 'false', bindings: [] as unknown[] };
 
 function likeEscape(text: string): string {
@@ -149,6 +151,24 @@ export function createScimQueries(knex: Knex) {
         .limit(options.limit)
         .select('users.*');
       return { users: rows.map(toUser), total };
+    },
+
+    /** The externalId of each user or group that has one, by resource id. */
+    async externalIds(tenantId: string, kind: 'user' | 'group', ids: string[], db: Knex = knex): Promise<Map<string, string>> {
+      if (!ids.length) return new Map();
+      const column = kind === 'user' ? 'user_id' : 'group_id';
+      const rows: { id: string; external_id: string }[] = await db('scim_external_ids').where({ tenant_id: tenantId }).whereIn(column, ids).select({ id: column, external_id: 'external_id' });
+      return new Map(rows.map((r) => [r.id, r.external_id]));
+    },
+
+    /** Sets (or, with null, removes) the externalId of a user or group. */
+    async setExternalId(tenantId: string, kind: 'user' | 'group', id: string, externalId: string | null, db: Knex = knex): Promise<void> {
+      const column = kind === 'user' ? 'user_id' : 'group_id';
+      if (externalId === null) {
+        await db('scim_external_ids').where({ tenant_id: tenantId, [column]: id }).delete();
+        return;
+      }
+      await db('scim_external_ids').insert({ tenant_id: tenantId, [column]: id, external_id: externalId }).onConflict(column).merge(['external_id']);
     },
   };
 }

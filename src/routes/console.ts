@@ -42,7 +42,7 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-export function consoleFiles(deps: { renderer: Renderer; distDir?: string; defaultLocale?: () => Locale }): Middleware {
+export function consoleFiles(deps: { renderer: Renderer; distDir?: string; defaultLocale?: () => Locale | Promise<Locale> }): Middleware {
   const dist = deps.distDir ?? DEFAULT_DIST;
   const assets = path.join(dist, 'assets');
   return async function consoleMiddleware(ctx, next) {
@@ -83,7 +83,7 @@ export function consoleFiles(deps: { renderer: Renderer; distDir?: string; defau
     ctx.set('Content-Security-Policy', consoleCsp(nonce));
     // The console's language, which it reads from <html lang>: ?ui_locales= as on the sign-in
     // pages, then Accept-Language, then the tenant's default.
-    const lang = chooseLocale({ uiLocales: ctx.query.ui_locales, acceptLanguage: ctx.get('accept-language'), tenantDefault: deps.defaultLocale?.() ?? 'en' });
+    const lang = chooseLocale({ uiLocales: ctx.query.ui_locales, acceptLanguage: ctx.get('accept-language'), tenantDefault: (await deps.defaultLocale?.()) ?? 'en' });
     ctx.set('Content-Language', lang);
     ctx.body = html.replace(/<html lang="[a-z-]*">/, `<html lang="${lang}">`).replace('</head>', `<meta property="csp-nonce" nonce="${nonce}" /></head>`);
   };

@@ -17,6 +17,7 @@ import { createAccountSecurityQueries, toSecurityState, type UserSecurityRow } f
 import { createUserQueries } from '../queries/users.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import { SYSTEM_ACTOR, type Actor } from './actor.ts';
+import { assertMayManageUser, type Administrator } from './administration.ts';
 import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
 import type { PasswordPolicy } from './password-policy.ts';
@@ -71,8 +72,10 @@ export function createLockoutService(deps: { knex: Knex; store: KeyValueStore; a
     return until;
   }
 
-  async function lift(tenantId: string, userId: string, actor: Actor, reason: string, cooldownOver: boolean): Promise<boolean> {
+  async function lift(tenantId: string, userId: string, actor: Actor, reason: string, cooldownOver: boolean, by?: Administrator): Promise<boolean> {
     const lifted = await deps.knex.transaction(async (trx) => {
+      // Lifting a lock is managing the user (services/administration.ts).
+      if (by) await assertMayManageUser(trx, by, userId);
       const row = await queries.securityRowForUpdate(tenantId, userId, trx);
       if (!row) throw new AppError('user.not_found', 404, 'user not found');
       if (row.status !== 'locked') return false;
@@ -156,9 +159,9 @@ export function createLockoutService(deps: { knex: Knex; store: KeyValueStore; a
       await deps.store.decrIfPositive(ipKey(tenantId, ip));
     },
 
-    /** An administrator lifts a lock. 409 when the user is not locked. */
-    async unlock(tenantId: string, userId: string, actor: Actor, reason?: string): Promise<void> {
-      if (!(await lift(tenantId, userId, actor, reason ?? 'unlocked by an administrator', false))) {
+    /** An administrator lifts a lock (the guard asks whether it may manage the user). 409 when the user is not locked. */
+    async unlock(userId: string, by: Administrator & { actor: Actor }, reason?: string): Promise<void> {
+      if (!(await lift(by.tenantId, userId, by.actor, reason ?? 'unlocked by an administrator', false, by))) {
         throw new AppError('user.not_locked', 409, 'the user is not locked');
       }
     },

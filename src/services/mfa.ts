@@ -15,6 +15,7 @@ import QRCode from 'qrcode';
 import { createAccountSecurityQueries } from '../queries/account-security.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
+import { assertMayManageUser, type Administrator } from './administration.ts';
 import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
 import { decrypt, encrypt, keyedHash } from './secrets.ts';
@@ -76,6 +77,20 @@ export function createMfaService(deps: { knex: Knex; store: KeyValueStore; audit
 
   async function announce(tenantId: string, userId: string, change: 'enabled' | 'reset' | 'recovery_codes_regenerated' | 'recovery_code_used'): Promise<void> {
     await deps.events.emit({ type: 'user.mfa_changed', tenantId, userId, change });
+  }
+
+  /** Removes TOTP and the recovery codes; an administrator's `by` is asked of the guard in the same transaction. */
+  async function reset(tenantId: string, userId: string, actor: Actor, by?: Administrator): Promise<boolean> {
+    const removed = await deps.knex.transaction(async (trx) => {
+      // Resetting a user's second factor is managing the user (services/administration.ts).
+      if (by) await assertMayManageUser(trx, by, userId);
+      const had = await queries.deleteTotp(tenantId, userId, trx);
+      await queries.deleteRecoveryCodes(tenantId, userId, trx);
+      if (had) await deps.audit.record({ tenantId, action: 'user.mfa_reset', ...actor, targetType: 'user', targetId: userId, details: { method: 'totp' } }, trx);
+      return had;
+    });
+    if (removed) await announce(tenantId, userId, 'reset');
+    return removed;
   }
 
   return {
@@ -158,16 +173,14 @@ export function createMfaService(deps: { knex: Knex; store: KeyValueStore; audit
       return codes;
     },
 
-    /** Removes TOTP and the recovery codes (by the user after re-entering the password, or an administrator). */
+    /** The user removes its own second factor (after re-authentication); false when it had none. */
     async reset(tenantId: string, userId: string, actor: Actor): Promise<boolean> {
-      const removed = await deps.knex.transaction(async (trx) => {
-        const had = await queries.deleteTotp(tenantId, userId, trx);
-        await queries.deleteRecoveryCodes(tenantId, userId, trx);
-        if (had) await deps.audit.record({ tenantId, action: 'user.mfa_reset', ...actor, targetType: 'user', targetId: userId, details: { method: 'totp' } }, trx);
-        return had;
-      });
-      if (removed) await announce(tenantId, userId, 'reset');
-      return removed;
+      return reset(tenantId, userId, actor);
+    },
+
+    /** An administrator removes a user's second factor (a lost device); false when it had none. */
+    async resetFor(userId: string, by: Administrator & { actor: Actor }): Promise<boolean> {
+      return reset(by.tenantId, userId, by.actor, by);
     },
   };
 }

@@ -1,7 +1,8 @@
 // Passkeys: WebAuthn Level 3 public-key credentials, through @simplewebauthn/server (attestation,
 // COSE keys, signatures and client data are checked by the library, not by hand). Rules:
-// - the relying-party id and the allowed origins follow from the issuer unless configured
-//   (WebAuthn L3 §5.1.4.1, "RP ID" is the host or a registrable suffix of it);
+// - the relying-party id and the allowed origins follow from the issuer unless the tenant's
+//   settings or the configuration say otherwise (services/tenant-settings.ts; WebAuthn L3
+//   §5.1.4.1, "RP ID" is the host or a registrable suffix of it);
 // - a challenge is 32 random bytes, kept in the store for five minutes and used once: it is
 //   consumed atomically before the response is verified (§13.4.3);
 // - user verification is required by default, so a passkey counts as two factors (something you
@@ -28,6 +29,7 @@ import { z } from 'zod';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
+import { assertMayManageUser, type Administrator } from './administration.ts';
 import { AppError } from './errors.ts';
 import type { UserEvents } from './user-events.ts';
 import { opaqueKey } from './secrets.ts';
@@ -102,10 +104,16 @@ export function parsePasskeyResponse(raw: string): unknown {
   }
 }
 
-export function createPasskeyService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; events: UserEvents; configured?: Partial<PasskeySettings>; issuer?: string; now?: () => Date }) {
+export function createPasskeyService(deps: {
+  knex: Knex;
+  store: KeyValueStore;
+  audit: AuditService;
+  events: UserEvents;
+  /** The tenant's relying party and rules (services/tenant-settings.ts), read for every ceremony. */
+  settingsOf: (tenantId: string) => Promise<PasskeySettings>;
+  now?: () => Date;
+}) {
   const { knex } = deps;
-  // Without a configured issuer the server names it once it knows the port it bound (configure()).
-  let settings = passkeySettings(deps.issuer ?? 'http://localhost', deps.configured);
   const now = deps.now ?? (() => new Date());
   const table = () => knex<PasskeyRow>('user_passkeys');
   const regKey = (tenantId: string, userId: string) => `passkey:reg:${tenantId}:${userId}`;
@@ -117,15 +125,6 @@ export function createPasskeyService(deps: { knex: Knex; store: KeyValueStore; a
   }
 
   return {
-    get settings(): PasskeySettings {
-      return settings;
-    },
-
-    /** Derives the relying party from the issuer the server serves (configured values win). */
-    configure(issuer: string): void {
-      settings = passkeySettings(issuer, deps.configured);
-    },
-
     async list(tenantId: string, userId: string): Promise<Passkey[]> {
       return (await table().where({ tenant_id: tenantId, user_id: userId }).orderBy('created_at')).map(toPasskey);
     },
@@ -137,6 +136,7 @@ export function createPasskeyService(deps: { knex: Knex; store: KeyValueStore; a
 
     /** Options for navigator.credentials.create(); the challenge waits for register(). */
     async registrationOptions(tenantId: string, user: { id: string; username: string; name?: string | null }): Promise<PublicKeyCredentialCreationOptionsJSON> {
+      const settings = await deps.settingsOf(tenantId);
       const existing = await table().where({ tenant_id: tenantId, user_id: user.id }).select('credential_id', 'transports');
       const options = await generateRegistrationOptions({
         rpName: settings.rpName,
@@ -160,6 +160,7 @@ export function createPasskeyService(deps: { knex: Knex; store: KeyValueStore; a
 
     /** Verifies and stores a new passkey; 400 when the answer does not match the challenge. */
     async register(tenantId: string, userId: string, input: { response: unknown; name: string }, actor: Actor): Promise<Passkey> {
+      const settings = await deps.settingsOf(tenantId);
       const challenge = await deps.store.consume(regKey(tenantId, userId));
       if (!challenge) throw new AppError('passkey.expired', 400, 'The passkey request expired. Start again.');
       let info;
@@ -214,8 +215,10 @@ export function createPasskeyService(deps: { knex: Knex; store: KeyValueStore; a
       });
     },
 
-    async remove(tenantId: string, userId: string, passkeyId: string, actor: Actor): Promise<void> {
+    async remove(tenantId: string, userId: string, passkeyId: string, actor: Actor, by?: Administrator): Promise<void> {
       await knex.transaction(async (trx) => {
+        // An administrator removing a user's passkey is managing the user (services/administration.ts).
+        if (by) await assertMayManageUser(trx, by, userId);
         const removed = await trx('user_passkeys').where({ tenant_id: tenantId, user_id: userId, id: passkeyId }).delete();
         if (!removed) throw new AppError('passkey.not_found', 404, 'There is no such passkey.');
         await deps.audit.record({ tenantId, action: 'user.passkey_removed', ...actor, targetType: 'user', targetId: userId, details: { passkeyId } }, trx);
@@ -223,11 +226,17 @@ export function createPasskeyService(deps: { knex: Knex; store: KeyValueStore; a
       await announce(tenantId, userId, 'removed');
     },
 
+    /** An administrator removes one of a user's passkeys (a lost device); audited, the user told by mail. */
+    async removeFor(userId: string, passkeyId: string, by: Administrator & { actor: Actor }): Promise<void> {
+      await this.remove(by.tenantId, userId, passkeyId, by.actor, by);
+    },
+
     /**
      * Options for navigator.credentials.get() bound to `key` (an interaction). With a user, only
      * that user's passkeys are allowed (second factor); without, any discoverable one (first factor).
      */
     async authenticationOptions(tenantId: string, key: string, userId?: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+      const settings = await deps.settingsOf(tenantId);
       const allow = userId ? await table().where({ tenant_id: tenantId, user_id: userId }).select('credential_id', 'transports') : [];
       const options = await generateAuthenticationOptions({
         rpID: settings.rpId,
@@ -241,6 +250,7 @@ export function createPasskeyService(deps: { knex: Knex; store: KeyValueStore; a
 
     /** Verifies an assertion for the challenge bound to `key` (used once, whatever the outcome). */
     async authenticate(tenantId: string, key: string, response: unknown, request: Pick<Actor, 'ip' | 'userAgent'>, expectedUserId?: string): Promise<PasskeyAssertion> {
+      const settings = await deps.settingsOf(tenantId);
       const challenge = await deps.store.consume(authKey(tenantId, key));
       if (!challenge) return { ok: false, reason: 'invalid' };
       const credentialId = (response as AuthenticationResponseJSON).id;

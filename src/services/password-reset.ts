@@ -13,6 +13,7 @@ import { createAccountSecurityQueries } from '../queries/account-security.ts';
 import { createUserQueries, type User } from '../queries/users.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
+import { assertMayManageUser, type Administrator } from './administration.ts';
 import type { AuditService } from './audit.ts';
 import { resetMail } from './account-mail.ts';
 import type { CredentialService } from './credentials.ts';
@@ -91,13 +92,16 @@ export function createPasswordResetService(deps: {
      * the sign-in page), at once and audited. Refused with user.no_email (409) when the user has no
      * email address and user.inactive (409) for an inactive user, who could not use it.
      */
-    async sendByAdministrator(tenantId: string, userId: string, linkBase: string, actor: Actor): Promise<void> {
+    async sendByAdministrator(userId: string, linkBase: string, by: Administrator & { actor: Actor }): Promise<void> {
+      const { tenantId, actor } = by;
       const user = await users.findById(tenantId, userId);
       if (!user) throw new AppError('user.not_found', 404, 'user not found');
       if (user.status === 'inactive') throw new AppError('user.inactive', 409, `user "${user.username}" is inactive: activate it first`);
       if (!user.email) throw new AppError('user.no_email', 409, `user "${user.username}" has no email address to send the link to`);
       const token = randomToken(32);
       await deps.knex.transaction(async (trx) => {
+        // Sending a user a reset link is managing the user (services/administration.ts).
+        await assertMayManageUser(trx, by, user.id);
         await queries.insertResetToken(tenantId, user.id, hashToken(token), new Date(now().getTime() + deps.ttlSeconds * 1000), trx);
         await deps.audit.record({ tenantId, action: 'user.password_reset_sent', ...actor, targetType: 'user', targetId: user.id, details: {} }, trx);
       });

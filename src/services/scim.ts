@@ -7,6 +7,8 @@
 //   false; a temporary lock stays active); the enterprise extension's department; Gatehouse's
 //   extension lists the identities (kind, alias, direct roles, data scopes), read-only.
 // - Group: displayName ↔ name; members are users (value = user id), held by their default identity.
+// - Both: externalId (RFC 7643 §3.1), the provisioning client's own identifier, kept as sent
+//   (caseExact) and filterable; a PUT without it removes it, as for any readWrite attribute.
 // PATCH (RFC 7644 §3.5.2) is applied to the resource's JSON and the result saved like a PUT.
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -15,7 +17,7 @@ import { createIdentityQueries, type UserIdentitySummary } from '../queries/iden
 import { createScimQueries, ENTERPRISE_USER, UnsupportedFilterError } from '../queries/scim.ts';
 import type { User } from '../queries/users.ts';
 import type { DirectoryUserService, UserDetails } from './directory-users.ts';
-import { assertMayManageIdentities } from './administration.ts';
+import { assertMayManageIdentities, assertMayManageUser } from './administration.ts';
 import { AppError } from './errors.ts';
 import type { Group, GroupService } from './groups.ts';
 import type { ChangeRequest } from './roles.ts';
@@ -87,6 +89,18 @@ function booleanOf(value: unknown, name: string): boolean {
 function stringOrNull(value: unknown, name: string): string | null {
   if (value === undefined || value === null || value === '') return null;
   if (typeof value !== 'string') throw scimError(400, 'invalidValue', `${name} must be a string`);
+  return value;
+}
+
+/** The largest externalId kept: identifiers of provisioning clients are far shorter. */
+export const EXTERNAL_ID_MAX = 1024;
+
+/** A resource's externalId (RFC 7643 §3.1), null when it has none. */
+export function externalIdOf(resource: Json): string | null {
+  const value = get(resource, 'externalId');
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value !== 'string') throw scimError(400, 'invalidValue', 'externalId must be a string');
+  if (value.length > EXTERNAL_ID_MAX) throw scimError(400, 'invalidValue', `externalId must be at most ${EXTERNAL_ID_MAX} characters`);
   return value;
 }
 
@@ -273,10 +287,11 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
   const identityQueries = createIdentityQueries(deps.knex);
   const scopeQueries = createDataScopeQueries(deps.knex);
 
-  function present(user: Pick<User, 'id' | 'username' | 'name' | 'email' | 'phone' | 'department' | 'status' | 'defaultIdentityId' | 'createdAt' | 'updatedAt'>, identities: UserIdentitySummary[] | UserDetails['identities'], scopes: Map<string, Record<string, string[]>>): Json {
+  function present(user: Pick<User, 'id' | 'username' | 'name' | 'email' | 'phone' | 'department' | 'status' | 'defaultIdentityId' | 'createdAt' | 'updatedAt'>, identities: UserIdentitySummary[] | UserDetails['identities'], scopes: Map<string, Record<string, string[]>>, externalId: string | undefined): Json {
     const resource: Json = {
       schemas: [SCHEMA.user, SCHEMA.enterprise, SCHEMA.identities],
       id: user.id,
+      ...(externalId ? { externalId } : {}),
       userName: user.username,
       ...(user.name ? { name: { formatted: user.name }, displayName: user.name } : {}),
       ...(user.email ? { emails: [{ value: user.email, type: 'work', primary: true }] } : {}),
@@ -300,7 +315,8 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
       throw error;
     }
     const scopes = await scopeQueries.forIdentities(user.identities.map((i) => i.id));
-    return present(user, user.identities, scopes);
+    const externalIds = await scimQueries.externalIds(tenantId, 'user', [user.id]);
+    return present(user, user.identities, scopes, externalIds.get(user.id));
   }
 
   /** RFC 7644 §3.14: a write with If-Match proceeds only on the current version. */
@@ -326,10 +342,11 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
     }
   }
 
-  function presentGroup(group: Group, members: { value: string; display: string }[]): Json {
+  function presentGroup(group: Group, members: { value: string; display: string }[], externalId: string | undefined): Json {
     const resource: Json = {
       schemas: [SCHEMA.group],
       id: group.id,
+      ...(externalId ? { externalId } : {}),
       displayName: group.name,
       members: members.map((m) => ({ value: m.value, display: m.display, type: 'User', $ref: `${deps.baseUrl}/Users/${m.value}` })),
     };
@@ -350,7 +367,8 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
       if (error instanceof AppError && error.status === 404) throw scimError(404, 'notFound', `group ${id} not found`);
       throw error;
     }
-    return presentGroup(group, await groupMembers(tenantId, id));
+    const externalIds = await scimQueries.externalIds(tenantId, 'group', [group.id]);
+    return presentGroup(group, await groupMembers(tenantId, id), externalIds.get(group.id));
   }
 
   /** The user ids of a Group's `members` (only users can be members through SCIM). */
@@ -399,6 +417,18 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
     for (const identityId of toRemove) await deps.groups.removeMember(groupId, identityId, by);
   }
 
+  /**
+   * Keeps `wanted` as the resource's externalId when it differs from `had`. A user's is changed
+   * only by a caller that may manage the user, checked in the same transaction.
+   */
+  async function saveExternalId(kind: 'user' | 'group', id: string, had: string | null, wanted: string | null, by: ChangeRequest): Promise<void> {
+    if (had === wanted) return;
+    await deps.knex.transaction(async (trx) => {
+      if (kind === 'user') await assertMayManageUser(trx, by, id);
+      await scimQueries.setExternalId(by.tenantId, kind, id, wanted, trx);
+    });
+  }
+
   return {
     readUser,
 
@@ -413,11 +443,13 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
       const { users, total } = found;
       const identities = await identityQueries.summariesForUsers(tenantId, users.map((u) => u.id));
       const scopes = await scopeQueries.forIdentities(identities.map((i) => i.id));
-      return listResponse(users.map((u) => present(u, identities.filter((i) => i.userId === u.id), scopes)), total, params.startIndex);
+      const externalIds = await scimQueries.externalIds(tenantId, 'user', users.map((u) => u.id));
+      return listResponse(users.map((u) => present(u, identities.filter((i) => i.userId === u.id), scopes, externalIds.get(u.id))), total, params.startIndex);
     },
 
     async createUser(body: Json, by: ChangeRequest): Promise<Json> {
       const fields = userFieldsOf(body);
+      const externalId = externalIdOf(body);
       const created = await deps.directoryUsers.create({
         username: fields.username,
         ...(fields.email ? { email: fields.email } : {}),
@@ -427,13 +459,16 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
         ...(fields.password ? { password: fields.password } : {}),
       }, by);
       if (!fields.active) await deps.directoryUsers.deactivate(created.id, 'SCIM', by);
+      await saveExternalId('user', created.id, null, externalId, by);
       return readUser(by.tenantId, created.id);
     },
 
     async replaceUser(id: string, body: Json, ifMatch: string | undefined, by: ChangeRequest): Promise<Json> {
       const before = await readUser(by.tenantId, id);
       checkVersion(before, ifMatch);
+      const externalId = externalIdOf(body);
       await saveUser(id, before, userFieldsOf(body), by);
+      await saveExternalId('user', id, externalIdOf(before), externalId, by);
       return readUser(by.tenantId, id);
     },
 
@@ -451,7 +486,9 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
         const formattedKey = keyOf(name, 'formatted');
         if (formattedKey && name[formattedKey] === get(asObject(get(before, 'name')), 'formatted') && (get(name, 'givenName') !== undefined || get(name, 'familyName') !== undefined)) delete name[formattedKey];
       }
+      const externalId = externalIdOf(after);
       await saveUser(id, before, userFieldsOf(after), by);
+      await saveExternalId('user', id, externalIdOf(before), externalId, by);
       return readUser(by.tenantId, id);
     },
 
@@ -464,8 +501,10 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
 
     async listGroups(tenantId: string, params: ListParams, withMembers: boolean): Promise<Json> {
       const groups = await deps.groups.list(tenantId);
-      let resources = await Promise.all(groups.map(async (g) => presentGroup(g, withMembers || params.filter ? await groupMembers(tenantId, g.id) : [])));
-      if (params.filter) resources = resources.filter((r) => matches(r, params.filter!));
+      const externalIds = await scimQueries.externalIds(tenantId, 'group', groups.map((g) => g.id));
+      let resources = await Promise.all(groups.map(async (g) => presentGroup(g, withMembers || params.filter ? await groupMembers(tenantId, g.id) : [], externalIds.get(g.id))));
+      // RFC 7643 §3.1: id and externalId compare case-sensitively.
+      if (params.filter) resources = resources.filter((r) => matches(r, params.filter!, (p) => p.attr === 'id' || p.attr === 'externalid'));
       if (params.sortBy) {
         const key = params.sortBy.attr;
         resources.sort((a, b) => String(get(a, key) ?? '').toLowerCase().localeCompare(String(get(b, key) ?? '').toLowerCase()));
@@ -483,7 +522,9 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
       // may manage each of them, made before the group exists so a refusal writes nothing.
       const identities = await memberIdentities(by.tenantId, members);
       if (identities.length) await assertMayManageIdentities(deps.knex, by, identities, 'these group members');
+      const externalId = externalIdOf(body);
       const group = await deps.groups.create({ name }, by);
+      await saveExternalId('group', group.id, null, externalId, by);
       if (members.length) await saveGroupMembers(by.tenantId, group.id, members, by);
       return readGroup(by.tenantId, group.id);
     },
@@ -513,9 +554,11 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
     if (typeof name !== 'string' || !name.trim()) throw scimError(400, 'invalidValue', 'displayName is required');
     const wanted = memberIdsOf(after);
     const had = memberIdsOf(before);
+    const externalId = externalIdOf(after);
     // Members first: their checks are the ones that refuse; the rename comes last.
     if (wanted.length !== had.length || wanted.some((w) => !had.includes(w))) await saveGroupMembers(by.tenantId, id, wanted, by);
     if (name !== before.displayName) await deps.groups.update(id, { name }, by);
+    await saveExternalId('group', id, externalIdOf(before), externalId, by);
   }
 }
 

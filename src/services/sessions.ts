@@ -22,6 +22,7 @@ import { createSessionQueries, type SessionRecord, type StoredApplicationSession
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import { SYSTEM_ACTOR } from './actor.ts';
+import { assertAdmin, assertMayManageUser, type Administrator } from './administration.ts';
 import type { AuditService } from './audit.ts';
 import { createInvalidatingCache } from './cache.ts';
 import type { DeviceDescription } from './devices.ts';
@@ -510,8 +511,12 @@ export async function createSessionService(deps: SessionServiceDeps) {
       return record?.userId;
     },
 
-    async endOne(tenantId: string, uid: string, actor: Actor): Promise<void> {
+    /** An administrator ends one session: the guard asks whether it may manage the session's user. */
+    async endOne(uid: string, by: Administrator & { actor: Actor }): Promise<void> {
       assertUid(uid);
+      const { tenantId, actor } = by;
+      const [owner] = await queries.findActive(tenantId, [uid]);
+      if (owner) await assertMayManageUser(deps.knex, by, owner.userId);
       const ended = await endSessions(tenantId, [uid], 'ended_by_admin', actor);
       if (!ended.length) throw new AppError('session.not_found', 404, 'session not found (it may have ended already)');
     },
@@ -529,8 +534,17 @@ export async function createSessionService(deps: SessionServiceDeps) {
       return endForUser(tenantId, userId, reason, actor, { exceptUid });
     },
 
-    /** Ends every open session of the tenant, a batch at a time; returns how many. */
-    async endAll(tenantId: string, actor: Actor): Promise<number> {
+    /** An administrator ends every open session of the user; returns how many. */
+    async endAllOfUserFor(userId: string, by: Administrator & { actor: Actor }): Promise<number> {
+      await assertMayManageUser(deps.knex, by, userId);
+      return endForUser(by.tenantId, userId, 'ended_by_admin', by.actor);
+    },
+
+    /** Ends every open session of the tenant, a batch at a time; returns how many. Admin only. */
+    async endAll(by: Administrator & { actor: Actor }): Promise<number> {
+      // Every session includes every Admin's: only an Admin manages them all.
+      assertAdmin(by, 'end every session of the tenant');
+      const { tenantId, actor } = by;
       let count = 0;
       for (;;) {
         const uids = await queries.openUids(tenantId, BATCH);

@@ -20,6 +20,7 @@ import type { Logger } from '../logger.ts';
 import { createWebhookQueries, type WebhookDelivery, type WebhookEndpoint, type WebhookPayload } from '../queries/webhooks.ts';
 import { SYSTEM_ACTOR, type Actor } from './actor.ts';
 import { backchannelLogoutUriSchema } from './applications.ts';
+import { assertAdmin, type Administrator } from './administration.ts';
 import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
 import { postJson } from './outbound.ts';
@@ -53,8 +54,8 @@ export const webhookPatchSchema = z.object({
   enabled: z.boolean().optional().describe('true re-enables a disabled endpoint (its waiting deliveries resume); false disables it'),
 }).strict();
 
-export interface WebhookChange {
-  tenantId: string;
+/** Who changes an endpoint: the caller's rights are asked by the administration guard. */
+export interface WebhookChange extends Administrator {
   actor: Actor;
 }
 
@@ -129,6 +130,9 @@ export function createWebhookService(deps: { knex: Knex; audit: AuditService; lo
       const secret = `whsec_${randomBytes(32).toString('base64')}`;
       const id = randomUUID();
       await deps.knex.transaction(async (trx) => {
+        // An endpoint receives events about every subject of the tenant (audit events included):
+        // a read of everything, so only an Admin points one somewhere (ASVS 5 V8.2.2).
+        assertAdmin(by, "subscribe a webhook endpoint to the tenant's events");
         await queries.insertEndpoint({ id, tenantId: by.tenantId, url: value.url, description: value.description ?? null, eventTypes: value.eventTypes, secretEncrypted: encrypt(deps.encryptionKey, secret) }, trx);
         await deps.audit.record({ tenantId: by.tenantId, action: 'webhook.endpoint_created', ...by.actor, targetType: 'webhook_endpoint', targetId: id, details: { url: value.url, eventTypes: value.eventTypes } }, trx);
       });
@@ -141,6 +145,7 @@ export function createWebhookService(deps: { knex: Knex; audit: AuditService; lo
     async update(id: string, input: unknown, by: WebhookChange): Promise<WebhookEndpoint> {
       const patch = parse(webhookPatchSchema, input);
       await deps.knex.transaction(async (trx) => {
+        assertAdmin(by, "change where a webhook endpoint sends the tenant's events");
         const before = await getEndpoint(by.tenantId, id, trx);
         const status = patch.enabled === undefined ? undefined : patch.enabled ? 'active' : 'disabled';
         await queries.updateEndpoint(by.tenantId, id, {

@@ -102,6 +102,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KeyValueSto
       });
     },
 
+    async mgetByIndex(indexKey, prefixes) {
+      assertOpen();
+      const index = live(indexKey);
+      if (index?.kind !== 'string') return undefined;
+      const id = index.value;
+      return {
+        id,
+        values: prefixes.map((prefix) => {
+          const entry = live(prefix + id);
+          return entry?.kind === 'string' ? entry.value : undefined;
+        }),
+      };
+    },
+
     async set(key, value, ttlSeconds) {
       assertOpen();
       // Like a plain SET, this replaces any previous value and TTL.

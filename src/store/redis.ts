@@ -59,6 +59,21 @@ return 0
 `;
 const SET_NX_WITH_TTL_OF_SHA = createHash('sha1').update(SET_NX_WITH_TTL_OF_SCRIPT).digest('hex');
 
+// mgetByIndex(): GET of the index key (KEYS[1]), then GET of each ARGV prefix followed by the id it
+// holds. The keys read second are not declared; on a Cluster they carry the same hash tag as
+// KEYS[1] (redisKeyMapper), so they live in its slot and on its node.
+const MGET_BY_INDEX_SCRIPT = `
+local id = redis.call('GET', KEYS[1])
+if not id then return false end
+local out = { id }
+for i = 1, #ARGV do
+  local value = redis.call('GET', ARGV[i] .. id)
+  if value then out[i + 1] = value else out[i + 1] = false end
+end
+return out
+`;
+const MGET_BY_INDEX_SHA = createHash('sha1').update(MGET_BY_INDEX_SCRIPT).digest('hex');
+
 // write(): a batch of SET / SADD(+EXPIRE) / DEL as one script, atomic like MULTI/EXEC but one
 // command to send and one reply to read (a MULTI of five commands is seven of each). ARGV holds
 // the operations in order: 'set', value, ttl (0: none) | 'sadd', ttl (0: none), n, n members |
@@ -342,6 +357,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
       if (keys.length === 0) return [];
       const values = await client.mget(keys.map(k));
       return values.map((value) => value ?? undefined);
+    },
+
+    async mgetByIndex(indexKey, prefixes) {
+      const reply = (await runScript(MGET_BY_INDEX_SHA, MGET_BY_INDEX_SCRIPT, [k(indexKey)], prefixes.map(k))) as (string | null)[] | null;
+      if (!reply) return undefined;
+      const [id, ...values] = reply;
+      return { id: id!, values: prefixes.map((_, i) => values[i] ?? undefined) };
     },
 
     async set(key, value, ttlSeconds) {

@@ -16,6 +16,11 @@ export interface KeyValueStore {
   get(key: string): Promise<string | undefined>;
   /** Several values at once, in the order of `keys`. */
   mget(keys: string[]): Promise<(string | undefined)[]>;
+  /**
+   * Follows an index in one round trip: the value of `indexKey` (an id), then `prefix + id` for
+   * each of `prefixes` (undefined where absent). Undefined when the index key is absent.
+   */
+  mgetByIndex(indexKey: string, prefixes: string[]): Promise<{ id: string; values: (string | undefined)[] } | undefined>;
   /** Sets `key`; with `ttlSeconds` it expires after that many seconds. */
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
   /** Sets `key` only if it does not exist; true when this call set it (atomic, SET NX). */

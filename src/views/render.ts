@@ -26,8 +26,8 @@ export interface RendererOptions {
   viewsDir?: string;
   /** Keep compiled templates in memory: on in production, off in development for live edits. */
   cache: boolean;
-  /** The tenant's language, for requests that ask for none Gatehouse has (default: English). */
-  defaultLocale?: Locale;
+  /** The tenant's language, for requests that ask for none Gatehouse has (default: English); read per page. */
+  defaultLocale?: Locale | (() => Locale | Promise<Locale>);
 }
 
 // src/views/render.ts → <repo>/views/, and from the build, dist/src/views/render.js → <repo>/views/
@@ -60,7 +60,8 @@ export function createRenderer(options: RendererOptions): Renderer {
       if (!VIEW_NAME.test(name) || name === LAYOUT) {
         throw new Error(`Invalid view name: ${JSON.stringify(name)}`);
       }
-      const translator = translators[data.locale ?? options.defaultLocale ?? DEFAULT_LOCALE];
+      const fallback = typeof options.defaultLocale === 'function' ? await options.defaultLocale() : options.defaultLocale;
+      const translator = translators[data.locale ?? fallback ?? DEFAULT_LOCALE];
       const t = (message: Message | undefined | null, params?: Record<string, string | number>): string => translator.t(message, params);
       // For messages around a value shown in bold (the application's name): the translation is
       // escaped, then each {placeholder} becomes <strong>value</strong> with the value escaped.

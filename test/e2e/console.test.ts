@@ -17,7 +17,7 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { CHROMIUM, CHROMIUM_ARGS, ConsolePage, UserDetailsPageObject, UsersPageObject } from '../helpers/console-pages.ts';
 
 const SMART_HUB = { clientId: 'smart-hub', secret: 'smart-hub-secret-change-me-0123456789abcdef', redirectUri: 'http://localhost:8080/callback' };
-const SECTIONS = ['Overview', 'Users', 'Sessions', 'Roles', 'Groups', 'Applications', 'Service accounts', 'Audit log'];
+const SECTIONS = ['Overview', 'Users', 'Sessions', 'Roles', 'Groups', 'Applications', 'Service accounts', 'Audit log', 'Tenant settings'];
 
 describe('admin console (Chromium)', function () {
   this.timeout(180_000);
@@ -244,6 +244,32 @@ describe('admin console (Chromium)', function () {
       assert.deepEqual(reader.problems, []);
     } finally {
       await reader.close();
+    }
+  });
+
+  it('lets an Admin change the default language on the tenant settings page, and shows others the settings read-only', async () => {
+    // Holding every permission is not being an Admin: the settings are shown, not the form.
+    await admin.open('Tenant settings');
+    await admin.page.getByText('Only an Admin changes these settings.').waitFor();
+    assert.equal(await admin.page.getByRole('button', { name: 'Save settings' }).count(), 0);
+    await person('tenantAdmin', { permissions: [], roles: ['Admin'] });
+    const owner = await ConsolePage.open(browser, gh.url);
+    try {
+      await owner.signIn(people.tenantAdmin!.username, people.tenantAdmin!.password);
+      await owner.open('Tenant settings');
+      await owner.assertAccessible('tenant settings form');
+      await owner.page.getByRole('button', { name: /Default language/ }).click();
+      await owner.page.getByRole('option', { name: 'Deutsch' }).click();
+      await owner.page.getByRole('button', { name: 'Save settings' }).click();
+      await owner.page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+      assert.equal((await gh.context.tenantSettings.effective(gh.context.tenantId)).defaultLocale, 'de');
+      // A browser that asks for no language Gatehouse has now gets the console in German.
+      const page = await fetch(new URL('/console/', gh.url), { headers: { 'accept-language': 'es' } });
+      assert.match(await page.text(), /<html lang="de">/);
+      assert.deepEqual(owner.problems, []);
+    } finally {
+      await gh.context.tenantSettings.replace({}, { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' });
+      await owner.close();
     }
   });
 

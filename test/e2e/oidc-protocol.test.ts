@@ -149,6 +149,11 @@ describe(`OIDC protocol behaviour (${storageMode})`, function () {
       assert.equal((await client.tokenIntrospection(app.config, tokens.refresh_token!)).active, false);
       await assert.rejects(client.fetchUserInfo(app.config, tokens.access_token, user.id));
       await assert.rejects(client.refreshTokenGrant(app.config, tokens.refresh_token!), oauthError('invalid_grant'));
+      // The revocation is audited: whose grant, for which application, and why.
+      const revoked = await gh.context.audit.list(gh.context.tenantId, { action: 'grant.revoked', targetId: user.id });
+      assert.ok(revoked.length >= 1, 'the revocation is audited');
+      assert.deepEqual({ ...revoked[0]!.details, grantId: undefined }, { grantId: undefined, clientId: app.clientId, reason: 'no_longer_eligible' });
+      assert.equal(revoked[0]!.actorType, 'system');
     });
   });
 
@@ -205,7 +210,7 @@ describe(`OIDC protocol behaviour (${storageMode})`, function () {
       assert.equal((await client.tokenIntrospection(app.config, forged)).active, false);
 
       const sid = decodeJwt(tokens.access_token).sid as string;
-      await gh.context.sessions.endOne(gh.context.tenantId, sid, SYSTEM_ACTOR);
+      await gh.context.sessions.endOne(sid, { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' });
       assert.equal((await client.tokenIntrospection(app.config, tokens.access_token)).active, false);
     });
   });

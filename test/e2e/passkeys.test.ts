@@ -68,7 +68,10 @@ describe('passkeys (Chromium virtual authenticator)', function () {
       this.skip();
     }
     const port = await freePort();
-    gh = await startTestGatehouse({ PORT: String(port), GATEHOUSE_ISSUER: `http://localhost:${port}` });
+    // The configuration names a relying party this browser cannot reach: the ceremonies work only
+    // because the tenant's settings (services/tenant-settings.ts) name the right one.
+    gh = await startTestGatehouse({ PORT: String(port), GATEHOUSE_ISSUER: `http://localhost:${port}`, GATEHOUSE_PASSKEY_RP_ID: 'elsewhere.example', GATEHOUSE_PASSKEY_ORIGINS: 'https://elsewhere.example' });
+    await gh.context.tenantSettings.replace({ passkeys: { rpId: 'localhost', origins: [`http://localhost:${port}`] } }, { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' });
     await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
     kimId = (await gh.context.knex('users').where({ username: 'kim' }).first('id')).id;
     // On PostgreSQL the database is shared by every test file: start from no passkeys.
@@ -85,6 +88,7 @@ describe('passkeys (Chromium virtual authenticator)', function () {
   });
   after(async () => {
     await gh?.context.knex('user_passkeys').where({ user_id: kimId }).delete();
+    await gh?.context.tenantSettings.replace({}, { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' });
     await browser?.close();
     await gh?.close();
   });

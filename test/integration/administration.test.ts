@@ -35,7 +35,7 @@ function jwtPayload(token: string): Record<string, unknown> {
 
 /** A fingerprint of every directory and application table: equal before and after means nothing was written. */
 async function fingerprint(gh: TestGatehouse): Promise<string> {
-  const tables = ['users', 'identities', 'identity_roles', 'roles', 'role_permissions', 'role_assignable_roles', 'groups', 'group_members', 'group_roles', 'default_policy_roles', 'identity_data_scopes', 'data_scope_keys', 'identity_kinds', 'service_accounts', 'access_keys', 'applications', 'application_access_rules', 'password_reset_tokens'];
+  const tables = ['users', 'identities', 'identity_roles', 'roles', 'role_permissions', 'role_assignable_roles', 'groups', 'group_members', 'group_roles', 'default_policy_roles', 'identity_data_scopes', 'data_scope_keys', 'identity_kinds', 'service_accounts', 'access_keys', 'applications', 'application_access_rules', 'password_reset_tokens', 'tenant_settings'];
   const parts: string[] = [];
   for (const table of tables) {
     const result = await gh.context.knex.raw(`select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as h from ${table} t`);
@@ -532,6 +532,8 @@ describe(`administration model (${storageMode})`, function () {
         'PATCH /identity-providers/:id': { path: `/identity-providers/${provider.id}`, body: { defaultRoleIds: [extraRole] } },
         'DELETE /identity-providers/:id': 'no subject or grant',
         'PUT /applications/:id/identity-providers': 'no subject or grant',
+        // The default language and the passkey relying party are the whole tenant's: only an Admin.
+        'PUT /tenant-settings': { path: '/tenant-settings', body: { defaultLocale: 'de' } },
       };
       try {
         const served = writeRoutes().map((r) => `${r.method.toUpperCase()} ${r.path}`);

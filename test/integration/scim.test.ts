@@ -175,6 +175,39 @@ describe('SCIM 2.0 service provider', function () {
     });
   });
 
+  it('keeps externalId (RFC 7643 §3.1): returned, filtered case-exactly, changed by PATCH, removed by a PUT without it; on groups too', async () => {
+    const userName = uniqueName('ext');
+    const external = `HR-${uniqueName('id')}`;
+    const created = await createUser(userName, { externalId: external });
+    assert.equal(created.externalId, external);
+    assert.equal(ok(await send('GET', `/Users/${created.id}`), 200).externalId, external);
+    const found = await list({ filter: `externalId eq "${external}"` });
+    assert.deepEqual(found.Resources.map((r: { id: string }) => r.id), [created.id]);
+    assert.equal(found.Resources[0].externalId, external);
+    assert.equal((await list({ filter: `externalId eq "${external.toLowerCase()}"` })).totalResults, 0, 'caseExact');
+    assert.equal((await list({ filter: `userName eq "${userName}" and externalId pr` })).totalResults, 1);
+
+    const patched = ok(await send('PATCH', `/Users/${created.id}`, patchOf({ op: 'replace', path: 'externalId', value: `${external}-2` })), 200);
+    assert.equal(patched.externalId, `${external}-2`);
+    assert.notEqual(patched.meta.version, created.meta.version, 'a new version');
+    assert.equal((await list({ filter: `externalId eq "${external}"` })).totalResults, 0);
+    // Entra ID sends it in a path-less replace.
+    const pathless = ok(await send('PATCH', `/Users/${created.id}`, patchOf({ op: 'Replace', value: { externalId: `${external}-3` } })), 200);
+    assert.equal(pathless.externalId, `${external}-3`);
+    const replaced = ok(await send('PUT', `/Users/${created.id}`, { schemas: [USER], userName }), 200);
+    assert.equal(replaced.externalId, undefined);
+    assert.equal((await list({ filter: `userName eq "${userName}" and externalId pr` })).totalResults, 0);
+    ok(await send('POST', '/Users', { schemas: [USER], userName: uniqueName('ext'), externalId: 42 }), 400);
+
+    const group = ok(await send('POST', '/Groups', { schemas: [GROUP], displayName: uniqueName('ext-group'), externalId: external }), 201);
+    assert.equal(group.externalId, external);
+    const groups = ok(await send('GET', `/Groups?${new URLSearchParams({ filter: `externalId eq "${external}"` })}`), 200);
+    assert.deepEqual(groups.Resources.map((r: { id: string }) => r.id), [group.id]);
+    assert.equal(ok(await send('GET', `/Groups?${new URLSearchParams({ filter: `externalId eq "${external.toLowerCase()}"` })}`), 200).totalResults, 0);
+    const renamed = ok(await send('PATCH', `/Groups/${group.id}`, patchOf({ op: 'remove', path: 'externalId' })), 200);
+    assert.equal(renamed.externalId, undefined);
+  });
+
   it('replaces a user with PUT; If-Match with a stale version is answered 412 and writes nothing', async () => {
     const created = await createUser(uniqueName('putter'), { name: { formatted: 'Pat Putter' }, emails: [{ value: `pat@${domain}` }], [ENTERPRISE]: { department: 'Ops' } });
     const replaced = ok(await send('PUT', `/Users/${created.id}`, { schemas: [USER], userName: created.userName, name: { givenName: 'Patricia', familyName: 'Putter' }, phoneNumbers: [{ value: '+1 555 0100' }] }, { 'if-match': created.meta.version }), 200);

@@ -255,6 +255,17 @@ function describeStoreContract(name: string, factory: () => Promise<KeyValueStor
       await store.srem('set:absent', ['x']);
     });
 
+    it('mgetByIndex follows an index key to the keys named by its value, in one call', async function () {
+      await store.set('byindex:uid:u1', 'id-1', 100);
+      await store.set('byindex:payload:id-1', '{"a":1}', 100);
+      await store.set('byindex:marker:id-2', '7');
+      assert.deepEqual(await store.mgetByIndex('byindex:uid:u1', ['byindex:payload:', 'byindex:marker:']), { id: 'id-1', values: ['{"a":1}', undefined] });
+      await store.set('byindex:uid:u2', 'id-2');
+      assert.deepEqual(await store.mgetByIndex('byindex:uid:u2', ['byindex:payload:', 'byindex:marker:']), { id: 'id-2', values: [undefined, '7'] });
+      assert.equal(await store.mgetByIndex('byindex:uid:none', ['byindex:payload:']), undefined);
+      assert.deepEqual(await store.mgetByIndex('byindex:uid:u1', []), { id: 'id-1', values: [] });
+    });
+
     it('mget returns values in key order with undefined for missing keys', async function () {
       await store.set('mget:a', '1');
       await store.set('mget:c', '3', 100);

@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { AppError } from '../../services/errors.ts';
 import { departures, passwordExpiresAt } from '../../services/password-policy.ts';
 import { actorOf } from './caller.ts';
-import { assertMayManageUser } from '../../services/administration.ts';
 import { changeRequestOf } from './roles.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
@@ -102,8 +101,7 @@ export function accountSecurityRoutes(services: ApiServices): ApiRoute[] {
       params: idParams,
       body: z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict(),
       async handler({ params, body, caller, ctx }) {
-        await assertMayManageUser(services.knex, changeRequestOf(caller, ctx), params.id);
-        await lockout.unlock(caller.tenantId, params.id, actorOf(caller, ctx), body.reason);
+        await lockout.unlock(params.id, changeRequestOf(caller, ctx), body.reason);
         return undefined;
       },
     }),
@@ -116,8 +114,7 @@ export function accountSecurityRoutes(services: ApiServices): ApiRoute[] {
       params: idParams,
       async handler({ params, caller, ctx }) {
         await services.directoryUsers.get(caller.tenantId, params.id);
-        await assertMayManageUser(services.knex, changeRequestOf(caller, ctx), params.id);
-        if (!(await mfa.reset(caller.tenantId, params.id, actorOf(caller, ctx)))) {
+        if (!(await mfa.resetFor(params.id, changeRequestOf(caller, ctx)))) {
           throw new AppError('mfa.not_enabled', 404, 'the user has no second factor');
         }
         return undefined;
@@ -133,8 +130,7 @@ export function accountSecurityRoutes(services: ApiServices): ApiRoute[] {
       body: z.object({}).strict(),
       async handler({ params, caller, ctx }) {
         await services.directoryUsers.get(caller.tenantId, params.id);
-        await assertMayManageUser(services.knex, changeRequestOf(caller, ctx), params.id);
-        await services.passwordReset.sendByAdministrator(caller.tenantId, params.id, `${services.issuer}/account/password/reset`, actorOf(caller, ctx));
+        await services.passwordReset.sendByAdministrator(params.id, `${services.issuer}/account/password/reset`, changeRequestOf(caller, ctx));
         return undefined;
       },
     }),
@@ -163,8 +159,7 @@ export function accountSecurityRoutes(services: ApiServices): ApiRoute[] {
       params: z.object({ id: z.guid(), passkeyId: z.guid() }),
       async handler({ params, caller, ctx }) {
         await services.directoryUsers.get(caller.tenantId, params.id);
-        await assertMayManageUser(services.knex, changeRequestOf(caller, ctx), params.id);
-        await services.passkeys.remove(caller.tenantId, params.id, params.passkeyId, actorOf(caller, ctx));
+        await services.passkeys.removeFor(params.id, params.passkeyId, changeRequestOf(caller, ctx));
         return undefined;
       },
     }),

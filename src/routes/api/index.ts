@@ -23,6 +23,7 @@ import { accessEvaluationRoutes, authzenMetadata } from './access-evaluation.ts'
 import { webhookPayloadDocs, webhookRoutes } from './webhooks.ts';
 import { scimRoutes } from './scim.ts';
 import { identityProviderRoutes } from './identity-providers.ts';
+import { tenantSettingsRoutes } from './tenant-settings.ts';
 
 export type ApiServices = GatehouseContext & { issuer: string };
 
@@ -73,6 +74,7 @@ export function allRoutes(services: ApiServices): ApiRoute[] {
     webhookRoutes,
     scimRoutes,
     identityProviderRoutes,
+    tenantSettingsRoutes,
   ];
   for (const module of modules) routes.push(...module(services));
   routes.push(...metaRoutes(() => routes, services));

@@ -2,10 +2,8 @@
 // receivers get are documented in the OpenAPI document's `webhooks` section (webhookPayloadDocs).
 import { z } from 'zod';
 import { newWebhookSchema, webhookPatchSchema, MAX_ATTEMPTS, DISABLE_AFTER, type WebhookDelivery, type WebhookEndpoint } from '../../services/webhooks.ts';
-import { actorOf } from './caller.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
-import { assertAdmin } from '../../services/administration.ts';
 import { changeRequestOf } from './roles.ts';
 
 const endpointView = z.object({
@@ -79,10 +77,7 @@ export function webhookRoutes(services: ApiServices): ApiRoute[] {
       response: endpointView.extend({ secret: z.string().describe('the Standard Webhooks signing secret, shown only now') }),
       status: 201,
       async handler({ body, caller, ctx }) {
-        // An endpoint receives events about every subject of the tenant (audit events included):
-        // a read of everything, so only an Admin points one somewhere (ASVS 5 V8.2.2).
-        assertAdmin(changeRequestOf(caller, ctx), 'subscribe a webhook endpoint to the tenant\'s events');
-        const { endpoint, secret } = await webhooks.create(body, { tenantId: caller.tenantId, actor: actorOf(caller, ctx) });
+        const { endpoint, secret } = await webhooks.create(body, changeRequestOf(caller, ctx));
         return { ...presentEndpoint(endpoint), secret };
       },
     }),
@@ -108,8 +103,7 @@ export function webhookRoutes(services: ApiServices): ApiRoute[] {
       body: webhookPatchSchema,
       response: endpointView,
       async handler({ params: p, body, caller, ctx }) {
-        assertAdmin(changeRequestOf(caller, ctx), 'change where a webhook endpoint sends the tenant\'s events');
-        return presentEndpoint(await webhooks.update(p.id, body, { tenantId: caller.tenantId, actor: actorOf(caller, ctx) }));
+        return presentEndpoint(await webhooks.update(p.id, body, changeRequestOf(caller, ctx)));
       },
     }),
     defineRoute({
@@ -120,7 +114,7 @@ export function webhookRoutes(services: ApiServices): ApiRoute[] {
       tag: 'webhooks',
       params,
       async handler({ params: p, caller, ctx }) {
-        await webhooks.remove(p.id, { tenantId: caller.tenantId, actor: actorOf(caller, ctx) });
+        await webhooks.remove(p.id, changeRequestOf(caller, ctx));
         return undefined;
       },
     }),
@@ -145,7 +139,7 @@ export function webhookRoutes(services: ApiServices): ApiRoute[] {
       params: deliveryParams,
       response: deliveryView,
       async handler({ params: p, caller, ctx }) {
-        return presentDelivery(await webhooks.replay(p.id, p.deliveryId, { tenantId: caller.tenantId, actor: actorOf(caller, ctx) }));
+        return presentDelivery(await webhooks.replay(p.id, p.deliveryId, changeRequestOf(caller, ctx)));
       },
     }),
   ];
