@@ -165,8 +165,19 @@ export class UserDetailsPageObject {
   /** Adds a role through the picker, which searches the server as one types. */
   async addRole(alias: string, role: string): Promise<void> {
     const card = this.identity(alias);
-    await card.getByRole('combobox', { name: `Add a role to ${alias}` }).fill(role);
+    const input = card.getByRole('combobox', { name: `Add a role to ${alias}` });
+    await input.fill(role);
+    // The picker asks the server once typing settles: wait until every option listed matches the
+    // text, so the click does not land on a list that is being replaced.
+    const options = this.page.getByRole('listbox').getByRole('option');
+    for (let tries = 0; ; tries++) {
+      const names = await options.allInnerTexts();
+      if (names.length > 0 && names.every((n) => n.toLowerCase().includes(role.toLowerCase()))) break;
+      if (tries > 100) throw new Error(`the role picker never listed only matches of "${role}": ${names.join(', ')}`);
+      await this.page.waitForTimeout(100);
+    }
     await this.page.getByRole('option', { name: role, exact: true }).click();
+    assert.equal(await input.inputValue(), role);
     await card.getByRole('button', { name: 'Add role' }).click();
     await card.getByRole('listitem').filter({ hasText: role }).first().waitFor();
     // React Aria announces the chosen option through a transient live-region node that points at
