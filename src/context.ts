@@ -90,7 +90,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const mfa = createMfaService({ queries, store, audit, events, encryptionKey: keys.encryptionKey, hashKey: keys.hashKey, issuerName: config.issuer ? new URL(config.issuer).host : 'Gatehouse' });
     const credentials = createCredentialService({ queries, audit, passwords, policies: passwordPolicies, mfa, events, lockout });
     const passwordExpiry = createPasswordExpiryService({ queries, mailer, logger });
-    const passwordReset = createPasswordResetService({ queries, store, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
+    const passwordReset = createPasswordResetService({ queries, store, audit, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
     // Per-tenant settings (default language, passkey relying party); the configuration gives the defaults.
     const tenantSettings = await createTenantSettingsService({ queries, store, audit, issuer: config.issuer, configured: { defaultLocale: config.defaultLocale, passkeys: config.passkeys } });
     const passkeys = createPasskeyService({ knex, store, audit, events, settingsOf: (tenant) => tenantSettings.passkeysOf(tenant) });

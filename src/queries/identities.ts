@@ -38,6 +38,8 @@ export interface UserIdentitySummary {
   kind: string;
   alias: string;
   roles: { id: string; name: string }[];
+  /** Groups the identity is a member of. */
+  groups: { id: string; name: string }[];
 }
 
 function toIdentity(row: IdentityRow): Identity {
@@ -89,7 +91,16 @@ export function createIdentityQueries(knex: Knex) {
         list.push({ id: role.id, name: role.name });
         rolesByIdentity.set(role.identity_id, list);
       }
-      return rows.map((row) => ({ id: row.id, userId: row.user_id as string, kind: row.kind, alias: row.alias, roles: rolesByIdentity.get(row.id) ?? [] }));
+      const groupRows: { identity_id: string; id: string; name: string }[] = rows.length
+        ? await db('group_members as gm').join('groups as g', 'g.id', 'gm.group_id').whereIn('gm.identity_id', rows.map((r) => r.id)).select('gm.identity_id', 'g.id', 'g.name').orderBy('g.name')
+        : [];
+      const groupsByIdentity = new Map<string, { id: string; name: string }[]>();
+      for (const group of groupRows) {
+        const list = groupsByIdentity.get(group.identity_id) ?? [];
+        list.push({ id: group.id, name: group.name });
+        groupsByIdentity.set(group.identity_id, list);
+      }
+      return rows.map((row) => ({ id: row.id, userId: row.user_id as string, kind: row.kind, alias: row.alias, roles: rolesByIdentity.get(row.id) ?? [], groups: groupsByIdentity.get(row.id) ?? [] }));
     },
     /**
      * "Oldest first" decides which identity becomes the default after a deletion, so creation

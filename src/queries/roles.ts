@@ -106,8 +106,20 @@ export function createRoleQueries(knex: Knex) {
   }
 
   return {
-    async list(tenantId: string, db: Knex = knex): Promise<Role[]> {
-      const rows: RoleRow[] = await db('roles').where({ tenant_id: tenantId }).orderByRaw('system desc, lower(name)');
+    /**
+     * Every role, system roles first; with `q`, only names containing it (case-insensitive), the
+     * exact name first, then those starting with it; with `limit`, at most that many.
+     */
+    async list(tenantId: string, options: { q?: string; limit?: number } = {}, db: Knex = knex): Promise<Role[]> {
+      const query = db('roles').where({ tenant_id: tenantId });
+      if (options.q) {
+        const q = options.q.toLowerCase();
+        const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        query.whereRaw("lower(name) like ? escape '\\'", [pattern]).orderByRaw('(lower(name) = ?) desc, (lower(name) like ?) desc', [q, `${pattern.slice(1)}`]);
+      }
+      query.orderByRaw('system desc, lower(name)');
+      if (options.limit) query.limit(options.limit);
+      const rows: RoleRow[] = await query;
       return withPermissions(rows, db);
     },
     async findById(tenantId: string, id: string, db: Knex = knex): Promise<Role | undefined> {

@@ -90,6 +90,8 @@ export interface UserIdentityView {
   isDefault: boolean;
   /** Roles given to the identity directly (not those from groups or the default policy). */
   roles: { id: string; name: string }[];
+  /** Groups the identity is a member of. */
+  groups: { id: string; name: string }[];
 }
 
 export type UserDetails = PublicUser & { identities: UserIdentityView[] };
@@ -115,7 +117,7 @@ function decodeUserCursor(cursor: string): { usernameLower: string; id: string }
 function details(user: User, identities: UserIdentitySummary[]): UserDetails {
   return {
     ...publicUser(user),
-    identities: identities.map((i) => ({ id: i.id, kind: i.kind, alias: i.alias, isDefault: i.id === user.defaultIdentityId, roles: i.roles })),
+    identities: identities.map((i) => ({ id: i.id, kind: i.kind, alias: i.alias, isDefault: i.id === user.defaultIdentityId, roles: i.roles, groups: i.groups })),
   };
 }
 

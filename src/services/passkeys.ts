@@ -29,6 +29,7 @@ import { z } from 'zod';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
+import { assertMayManageUser, type Administrator } from './administration.ts';
 import { AppError } from './errors.ts';
 import type { UserEvents } from './user-events.ts';
 import { opaqueKey } from './secrets.ts';
@@ -214,13 +215,20 @@ export function createPasskeyService(deps: {
       });
     },
 
-    async remove(tenantId: string, userId: string, passkeyId: string, actor: Actor): Promise<void> {
+    async remove(tenantId: string, userId: string, passkeyId: string, actor: Actor, by?: Administrator): Promise<void> {
       await knex.transaction(async (trx) => {
+        // An administrator removing a user's passkey is managing the user (services/administration.ts).
+        if (by) await assertMayManageUser(trx, by, userId);
         const removed = await trx('user_passkeys').where({ tenant_id: tenantId, user_id: userId, id: passkeyId }).delete();
         if (!removed) throw new AppError('passkey.not_found', 404, 'There is no such passkey.');
         await deps.audit.record({ tenantId, action: 'user.passkey_removed', ...actor, targetType: 'user', targetId: userId, details: { passkeyId } }, trx);
       });
       await announce(tenantId, userId, 'removed');
+    },
+
+    /** An administrator removes one of a user's passkeys (a lost device); audited, the user told by mail. */
+    async removeFor(userId: string, passkeyId: string, by: Administrator & { actor: Actor }): Promise<void> {
+      await this.remove(by.tenantId, userId, passkeyId, by.actor, by);
     },
 
     /**

@@ -12,6 +12,8 @@ import type { Logger } from '../logger.ts';
 import { type User } from '../queries/users.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
+import { assertMayManageUser, type Administrator } from './administration.ts';
+import type { AuditService } from './audit.ts';
 import { resetMail } from './account-mail.ts';
 import type { CredentialService } from './credentials.ts';
 import { AppError } from './errors.ts';
@@ -34,6 +36,7 @@ export const RESET_LINK_INVALID = 'This link has expired or was already used. As
 export function createPasswordResetService(deps: {
   queries: Queries;
   store: KeyValueStore;
+  audit: AuditService;
   mailer: Mailer;
   logger: Logger;
   credentials: CredentialService;
@@ -81,6 +84,27 @@ export function createPasswordResetService(deps: {
         .catch((error: unknown) => deps.logger.error({ err: { message: (error as Error).message } }, 'password reset mail not sent'))
         .finally(() => pending.delete(job));
       pending.add(job);
+    },
+
+    /**
+     * An administrator sends the user a reset link (the same single-use link as asking for one on
+     * the sign-in page), at once and audited. Refused with user.no_email (409) when the user has no
+     * email address and user.inactive (409) for an inactive user, who could not use it.
+     */
+    async sendByAdministrator(userId: string, linkBase: string, by: Administrator & { actor: Actor }): Promise<void> {
+      const { tenantId, actor } = by;
+      const user = await users.findById(tenantId, userId);
+      if (!user) throw new AppError('user.not_found', 404, 'user not found');
+      if (user.status === 'inactive') throw new AppError('user.inactive', 409, `user "${user.username}" is inactive: activate it first`);
+      if (!user.email) throw new AppError('user.no_email', 409, `user "${user.username}" has no email address to send the link to`);
+      const token = randomToken(32);
+      await deps.queries.transaction(async ({ db: trx }) => {
+        // Sending a user a reset link is managing the user (services/administration.ts).
+        await assertMayManageUser(trx, by, user.id);
+        await queries.insertResetToken(tenantId, user.id, hashToken(token), new Date(now().getTime() + deps.ttlSeconds * 1000), trx);
+        await deps.audit.record({ tenantId, action: 'user.password_reset_sent', ...actor, targetType: 'user', targetId: user.id, details: {} }, trx);
+      });
+      await deps.mailer.send(resetMail({ ...user, email: user.email }, `${linkBase}?token=${token}`, Math.round(deps.ttlSeconds / 60)));
     },
 
     /**

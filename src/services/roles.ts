@@ -73,6 +73,12 @@ export interface IdentityRoles {
   effective: EffectiveRole[];
 }
 
+/** One permission an identity holds, with every role that gives it and how the identity has that role. */
+export interface EffectivePermission {
+  resource: string;
+  permission: string;
+  via: { roleId: string; roleName: string; sources: RoleSource[] }[];
+}
 
 /** Internal resource identifier → the name shown at the API. */
 export function publicResourceName(resource: string): string {
@@ -173,7 +179,8 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
 
   return {
     queries,
-    list: (tenantId: string) => queries.list(tenantId),
+    /** Roles, system roles first; `q` narrows to names containing it (best matches first), `limit` caps the count. */
+    list: (tenantId: string, options: { q?: string; limit?: number } = {}) => queries.list(tenantId, options),
     get: (tenantId: string, id: string) => getRole(tenantId, id),
 
     async create(input: NewRoleInput, by: ChangeRequest, adminCatalog: readonly string[]): Promise<Role> {
@@ -269,6 +276,26 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
 
     /** Direct roles, and every effective role with each path it comes by. */
     identityRoles: (tenantId: string, identityId: string) => identityRoles(tenantId, identityId),
+
+    /**
+     * Every permission the identity holds through its effective roles, each with the roles that
+     * give it and where the identity has them from (direct, a group, the default account policy).
+     */
+    async effectiveAccess(tenantId: string, identityId: string): Promise<{ identity: IdentitySummary; permissions: EffectivePermission[] }> {
+      const view = await identityRoles(tenantId, identityId);
+      const withPermissions = await queries.findByIds(tenantId, view.effective.map((r) => r.id));
+      const byKey = new Map<string, EffectivePermission>();
+      for (const role of view.effective) {
+        const full = withPermissions.find((r) => r.id === role.id);
+        for (const p of full?.permissions ?? []) {
+          const entry = byKey.get(key(p)) ?? { resource: p.resource, permission: p.permission, via: [] };
+          entry.via.push({ roleId: role.id, roleName: role.name, sources: role.sources });
+          byKey.set(key(p), entry);
+        }
+      }
+      const permissions = [...byKey.values()].sort((a, b) => a.resource.localeCompare(b.resource) || a.permission.localeCompare(b.permission));
+      return { identity: view.identity, permissions };
+    },
 
     /** Adds roles to an identity (idempotent); the requester must hold every permission of each. */
     async assignToIdentity(identityId: string, roleIds: string[], by: ChangeRequest): Promise<IdentityRoles> {

@@ -505,6 +505,8 @@ describe(`administration model (${storageMode})`, function () {
         'PUT /password-policy': 'no subject or grant',
         'POST /users/:id/unlock': { path: `/users/${subject.id}/unlock`, body: {} },
         'DELETE /users/:id/mfa': { path: `/users/${subject.id}/mfa` },
+        'POST /users/:id/password-reset': { path: `/users/${subject.id}/password-reset`, body: {} },
+        'DELETE /users/:id/passkeys/:passkeyId': { path: `/users/${subject.id}/passkeys/${randomUUID()}` },
         'DELETE /sessions/:id': { path: `/sessions/${sessionUid}` },
         'POST /sessions/end-all': { path: '/sessions/end-all', body: {} },
         'DELETE /users/:id/sessions': { path: `/users/${subject.id}/sessions` },

@@ -1,45 +1,115 @@
+// User Maintenance: search and filters, keyset pages, the columns the requirement names, bulk
+// actions with a per-user report, CSV import and export, and creating a user.
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router';
-import { Button, Checkbox, Dialog, DialogTrigger, Heading, Label, ListBox, ListBoxItem, Modal, Popover, SearchField, Input, Select, SelectValue } from 'react-aria-components';
+import { Button, Checkbox, Dialog, DialogTrigger, Heading, Input, Label, Modal, SearchField } from 'react-aria-components';
 import { api, unwrap } from '../api/client.ts';
+import { BulkBar, BulkReport, runForEach, type BulkOutcome } from '../components/BulkBar.tsx';
+import { formatNumber, language, t } from '../i18n.ts';
 import { useCan } from '../permissions.tsx';
 import { Confirm, ErrorMessage, Field, Loading } from '../ui.tsx';
+import { ExportUsers, ImportUsers } from './users/ImportExport.tsx';
+import { Choice, RolePicker, useGroups, useIdentityKinds } from './users/pickers.tsx';
+import { statusLabel } from './users/labels.ts';
 
 type Status = 'active' | 'inactive' | 'locked';
+type BulkAction = 'activate' | 'deactivate' | 'role' | 'group' | 'delete';
+
+interface Row {
+  id: string;
+  username: string;
+  identities: { id: string; isDefault: boolean }[];
+}
 
 export function UsersPage() {
   const can = useCan();
   const queryClient = useQueryClient();
   const [q, setQ] = useState('');
-  const [status, setStatus] = useState<Status | 'any'>('any');
+  const [status, setStatus] = useState<Status | null>(null);
+  const [kind, setKind] = useState<string | null>(null);
+  const [group, setGroup] = useState<string | null>(null);
+  const [role, setRole] = useState<string | null>(null);
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const cursor = cursors[cursors.length - 1];
-  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [selected, setSelected] = useState<Map<string, Row>>(new Map());
+  const [report, setReport] = useState<{ title: string; outcomes: BulkOutcome[] } | null>(null);
+  const [progress, setProgress] = useState<number | null>(null);
+  const kinds = useIdentityKinds(can('identity-kinds:list'));
+  const groups = useGroups(can('groups:list'));
+  const filter = { ...(q ? { q } : {}), ...(status ? { status } : {}), ...(kind ? { identityKind: kind } : {}), ...(group ? { group } : {}), ...(role ? { role } : {}) };
   const list = useQuery({
-    queryKey: ['user-maintenance', q, status, cursor],
-    queryFn: () => unwrap(api.GET('/api/v1/user-maintenance', { params: { query: { q: q || undefined, status: status === 'any' ? undefined : status, cursor, limit: 25 } } })),
+    queryKey: ['user-maintenance', filter, cursor],
+    queryFn: () => unwrap(api.GET('/api/v1/user-maintenance', { params: { query: { ...filter, cursor, limit: 25 } } })),
   });
+  const reset = () => setCursors([undefined]);
+  const toggle = (row: Row, on: boolean) =>
+    setSelected((s) => {
+      const next = new Map(s);
+      if (on) next.set(row.id, row);
+      else next.delete(row.id);
+      return next;
+    });
+
   const bulk = useMutation({
-    mutationFn: async (action: 'activate' | 'deactivate') => {
-      for (const id of selected) await unwrap(api.POST(action === 'activate' ? '/api/v1/users/{id}/activate' : '/api/v1/users/{id}/deactivate', { params: { path: { id } }, body: {} }));
+    mutationFn: async ({ action, targetId }: { action: BulkAction; targetId?: string }) => {
+      const rows = [...selected.values()];
+      const defaultIdentity = (row: Row) => (row.identities.find((i) => i.isDefault) ?? row.identities[0])?.id ?? '';
+      setProgress(0);
+      const outcomes = await runForEach({
+        items: rows,
+        labelOf: (row) => row.username,
+        action: (row) => {
+          const path = { params: { path: { id: row.id } } };
+          switch (action) {
+            case 'activate':
+              return unwrap(api.POST('/api/v1/users/{id}/activate', { ...path, body: {} }));
+            case 'deactivate':
+              return unwrap(api.POST('/api/v1/users/{id}/deactivate', { ...path, body: {} }));
+            case 'delete':
+              return unwrap(api.DELETE('/api/v1/users/{id}', path));
+            case 'role':
+              return unwrap(api.POST('/api/v1/identities/{id}/roles', { params: { path: { id: defaultIdentity(row) } }, body: { roleIds: [targetId!] } }));
+            case 'group':
+              return unwrap(api.POST('/api/v1/groups/{id}/members', { params: { path: { id: targetId! } }, body: { identityIds: [defaultIdentity(row)] } }));
+          }
+        },
+        onProgress: setProgress,
+      });
+      const titles: Record<BulkAction, string> = { activate: t('Activated'), deactivate: t('Deactivated'), role: t('Role assigned'), group: t('Added to the group'), delete: t('Deleted') };
+      return { title: titles[action], outcomes };
+    },
+    onSuccess: (result) => {
+      setReport(result);
+      setSelected(new Map());
     },
     onSettled: () => {
-      setSelected(new Set());
+      setProgress(null);
       void queryClient.invalidateQueries({ queryKey: ['user-maintenance'] });
     },
   });
-  const reset = () => setCursors([undefined]);
-  const toggle = (id: string, on: boolean) => setSelected((s) => new Set(on ? [...s, id] : [...s].filter((x) => x !== id)));
-  const canBulk = can('users:activate') && can('users:deactivate');
+
+  const bulkActions = {
+    activate: can('users:activate'),
+    deactivate: can('users:deactivate'),
+    role: can('identity-roles:assign') && can('roles:list'),
+    group: can('group-members:add') && can('groups:list'),
+    delete: can('users:delete'),
+  };
+  const canBulk = Object.values(bulkActions).some(Boolean);
+  const count = selected.size;
 
   return (
     <>
       <div className="title-row">
-        <h1>Users</h1>
-        {can('users:create') && <CreateUser />}
+        <h1>{t('Users')}</h1>
+        <div className="actions">
+          {can('user-maintenance:export') && <ExportUsers filter={filter} />}
+          {can('users:import') && <ImportUsers />}
+          {can('users:create') && <CreateUser />}
+        </div>
       </div>
-      <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+      <form className="filters" role="search" aria-label={t('Find users')} onSubmit={(e) => e.preventDefault()}>
         <SearchField
           className="field"
           value={q}
@@ -48,42 +118,79 @@ export function UsersPage() {
             reset();
           }}
         >
-          <Label>Search username, email or name</Label>
+          <Label>{t('Search username, email or name')}</Label>
           <Input />
         </SearchField>
-        <Select
-          className="field"
-          selectedKey={status}
-          onSelectionChange={(key) => {
-            setStatus(key as Status | 'any');
+        <Choice
+          label={t('Status')}
+          value={status}
+          anyLabel={t('Any status')}
+          onChange={(v) => {
+            setStatus(v as Status | null);
             reset();
           }}
-        >
-          <Label>Status</Label>
-          <Button className="button select">
-            <SelectValue />
-          </Button>
-          <Popover>
-            <ListBox className="listbox">
-              <ListBoxItem id="any">Any status</ListBoxItem>
-              <ListBoxItem id="active">Active</ListBoxItem>
-              <ListBoxItem id="inactive">Inactive</ListBoxItem>
-              <ListBoxItem id="locked">Locked</ListBoxItem>
-            </ListBox>
-          </Popover>
-        </Select>
+          options={(['active', 'inactive', 'locked'] as const).map((s) => ({ id: s, name: statusLabel(s) }))}
+        />
+        {kinds.data && (
+          <Choice
+            label={t('Identity kind')}
+            value={kind}
+            anyLabel={t('Any kind')}
+            onChange={(v) => {
+              setKind(v);
+              reset();
+            }}
+            options={kinds.data.items.map((k) => ({ id: k.kind, name: k.label }))}
+          />
+        )}
+        {groups.data && (
+          <Choice
+            label={t('Group')}
+            value={group}
+            anyLabel={t('Any group')}
+            onChange={(v) => {
+              setGroup(v);
+              reset();
+            }}
+            options={groups.data.groups.map((g) => ({ id: g.id, name: g.name }))}
+          />
+        )}
+        {can('roles:list') && (
+          <RolePicker
+            label={t('Role')}
+            roleId={role}
+            onChange={(v) => {
+              setRole(v);
+              reset();
+            }}
+          />
+        )}
       </form>
-      {canBulk && selected.size > 0 && (
-        <div className="bulk" aria-live="polite">
-          <span>{selected.size} selected</span>
-          <Confirm label="Activate" title="Activate users" confirmLabel={`Activate ${selected.size}`} onConfirm={() => bulk.mutate('activate')}>
-            Activate {selected.size} {selected.size === 1 ? 'user' : 'users'}?
-          </Confirm>
-          <Confirm label="Deactivate" title="Deactivate users" confirmLabel={`Deactivate ${selected.size}`} danger onConfirm={() => bulk.mutate('deactivate')}>
-            Deactivate {selected.size} {selected.size === 1 ? 'user' : 'users'}? They can no longer sign in and their refresh tokens stop working.
-          </Confirm>
-        </div>
+      {canBulk && (
+        <BulkBar count={count} onClear={() => setSelected(new Map())}>
+          {bulkActions.activate && (
+            <Confirm label={t('Activate')} title={t('Activate users')} confirmLabel={t('Activate {count}', { count })} onConfirm={() => bulk.mutate({ action: 'activate' })}>
+              {t('Activate {count} users? They can sign in again.', { count })}
+            </Confirm>
+          )}
+          {bulkActions.deactivate && (
+            <Confirm label={t('Deactivate')} title={t('Deactivate users')} confirmLabel={t('Deactivate {count}', { count })} danger onConfirm={() => bulk.mutate({ action: 'deactivate' })}>
+              {t('Deactivate {count} users? They can no longer sign in and their refresh tokens stop working.', { count })}
+            </Confirm>
+          )}
+          {bulkActions.role && <BulkAssign kind="role" count={count} onAssign={(id) => bulk.mutate({ action: 'role', targetId: id })} />}
+          {bulkActions.group && groups.data && <BulkAssign kind="group" count={count} groups={groups.data.groups} onAssign={(id) => bulk.mutate({ action: 'group', targetId: id })} />}
+          {bulkActions.delete && (
+            <Confirm label={t('Delete')} title={t('Delete users')} confirmLabel={t('Delete {count}', { count })} danger onConfirm={() => bulk.mutate({ action: 'delete' })}>
+              {t('Delete {count} users with their identities, memberships, data scopes and sessions? This cannot be undone.', { count })}
+            </Confirm>
+          )}
+        </BulkBar>
       )}
+      {progress !== null && (
+        <p role="status">{t('Working: {done} of {count} users…', { done: progress, count })}</p>
+      )}
+      {report && <BulkReport title={report.title} outcomes={report.outcomes} onDismiss={() => setReport(null)} />}
       <ErrorMessage error={bulk.error ?? list.error} />
       {list.isPending ? (
         <Loading />
@@ -91,17 +198,17 @@ export function UsersPage() {
         <>
           <div className="table-wrap">
             <table>
-              <caption className="visually-hidden">Users</caption>
+              <caption className="visually-hidden">{t('Users')}</caption>
               <thead>
                 <tr>
-                  {canBulk && <th scope="col">Select</th>}
-                  <th scope="col">User</th>
-                  <th scope="col">Contact</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Identities and roles</th>
-                  <th scope="col">Associations</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Credentials</th>
+                  {canBulk && <th scope="col">{t('Select')}</th>}
+                  <th scope="col">{t('User')}</th>
+                  <th scope="col">{t('Contact')}</th>
+                  <th scope="col">{t('Type')}</th>
+                  <th scope="col">{t('Identities and roles')}</th>
+                  <th scope="col">{t('Associations')}</th>
+                  <th scope="col">{t('Status')}</th>
+                  <th scope="col">{t('Credentials')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -109,7 +216,7 @@ export function UsersPage() {
                   <tr key={u.id}>
                     {canBulk && (
                       <td>
-                        <Checkbox className="checkbox" aria-label={`Select ${u.username}`} isSelected={selected.has(u.id)} onChange={(on) => toggle(u.id, on)}>
+                        <Checkbox className="checkbox" aria-label={t('Select {username}', { username: u.username })} isSelected={selected.has(u.id)} onChange={(on) => toggle({ id: u.id, username: u.username, identities: u.identities }, on)}>
                           <span className="box" aria-hidden="true" />
                         </Checkbox>
                       </td>
@@ -117,6 +224,7 @@ export function UsersPage() {
                     <td>
                       <Link to={`/users/${u.id}`}>{u.username}</Link>
                       <div className="muted small">{u.contact.name}</div>
+                      <div className="muted small mono">{u.id}</div>
                     </td>
                     <td>
                       {u.contact.email ?? '—'}
@@ -139,24 +247,26 @@ export function UsersPage() {
                         .join('; ') || '—'}
                     </td>
                     <td>
-                      <span className={`badge ${u.status}`}>{u.status}</span>
+                      <span className={`badge ${u.status}`}>{statusLabel(u.status)}</span>
                     </td>
                     <td className="small">
-                      {u.credentials.passwordSet ? 'password' : 'no password'}
-                      {u.credentials.mfaEnrolled ? ', two-step' : ''}
+                      {u.credentials.passwordSet ? t('password set') : t('no password')}
+                      {u.credentials.mfaEnrolled && <div>{t('authenticator app')}</div>}
+                      {u.credentials.passwordExpiresAt && <div className="muted">{t('expires {date}', { date: new Date(u.credentials.passwordExpiresAt).toLocaleDateString(language) })}</div>}
                     </td>
                   </tr>
                 ))}
               </tbody>
             </table>
           </div>
-          {list.data.items.length === 0 && <p>No user matches.</p>}
-          <nav className="pager" aria-label="Pages of users">
+          {list.data.items.length === 0 && <p>{t('No user matches.')}</p>}
+          <nav className="pager" aria-label={t('Pages of users')}>
             <Button className="button" isDisabled={cursors.length === 1} onPress={() => setCursors((c) => c.slice(0, -1))}>
-              Previous page
+              {t('Previous page')}
             </Button>
+            <span className="muted small">{t('Page {page}', { page: formatNumber(cursors.length) })}</span>
             <Button className="button" isDisabled={!list.data.nextCursor} onPress={() => setCursors((c) => [...c, list.data.nextCursor ?? undefined])}>
-              Next page
+              {t('Next page')}
             </Button>
           </nav>
         </>
@@ -165,8 +275,47 @@ export function UsersPage() {
   );
 }
 
+/** Asks for the role or group, then confirms with the number of users. */
+function BulkAssign(props: { kind: 'role' | 'group'; count: number; groups?: { id: string; name: string }[]; onAssign(id: string): void }) {
+  const [target, setTarget] = useState<string | null>(null);
+  const isRole = props.kind === 'role';
+  return (
+    <DialogTrigger onOpenChange={(open) => !open && setTarget(null)}>
+      <Button className="button">{isRole ? t('Assign a role') : t('Add to a group')}</Button>
+      <Modal className="modal" isDismissable>
+        <Dialog className="dialog" role="alertdialog">
+          {({ close }) => (
+            <>
+              <Heading slot="title">{isRole ? t('Assign a role to {count} users', { count: props.count }) : t('Add {count} users to a group', { count: props.count })}</Heading>
+              <p>{t('It is given to each user\'s default identity.')}</p>
+              {isRole ? <RolePicker label={t('Role')} roleId={target} onChange={setTarget} /> : <Choice label={t('Group')} value={target} placeholder={t('Choose a group')} onChange={setTarget} options={props.groups ?? []} />}
+              <div className="actions">
+                <Button className="button" onPress={close}>
+                  {t('Cancel')}
+                </Button>
+                <Button
+                  className="button primary"
+                  isDisabled={!target}
+                  onPress={() => {
+                    props.onAssign(target!);
+                    close();
+                  }}
+                >
+                  {isRole ? t('Assign to {count}', { count: props.count }) : t('Add {count}', { count: props.count })}
+                </Button>
+              </div>
+            </>
+          )}
+        </Dialog>
+      </Modal>
+    </DialogTrigger>
+  );
+}
+
 function CreateUser() {
   const navigate = useNavigate();
+  const can = useCan();
+  const kinds = useIdentityKinds(can('identity-kinds:list'));
   const [form, setForm] = useState({ username: '', name: '', email: '', password: '', kind: 'internal', alias: '' });
   const set = (key: keyof typeof form) => (value: string) => setForm((f) => ({ ...f, [key]: value }));
   const create = useMutation({
@@ -186,7 +335,7 @@ function CreateUser() {
   });
   return (
     <DialogTrigger>
-      <Button className="button primary">Create user</Button>
+      <Button className="button primary">{t('Create user')}</Button>
       <Modal className="modal" isDismissable>
         <Dialog className="dialog">
           {({ close }) => (
@@ -196,20 +345,24 @@ function CreateUser() {
                 create.mutate(undefined, { onSuccess: close });
               }}
             >
-              <Heading slot="title">Create user</Heading>
-              <Field label="Username" name="username" value={form.username} onChange={set('username')} isRequired />
-              <Field label="Name" name="name" value={form.name} onChange={set('name')} />
-              <Field label="Email" name="email" type="email" value={form.email} onChange={set('email')} />
-              <Field label="Password" name="password" type="password" value={form.password} onChange={set('password')} />
-              <Field label="First identity: kind" name="kind" value={form.kind} onChange={set('kind')} isRequired />
-              <Field label="First identity: alias" name="alias" value={form.alias} onChange={set('alias')} />
+              <Heading slot="title">{t('Create user')}</Heading>
+              <Field label={t('Username')} name="username" value={form.username} onChange={set('username')} isRequired />
+              <Field label={t('Name')} name="name" value={form.name} onChange={set('name')} />
+              <Field label={t('Email')} name="email" type="email" value={form.email} onChange={set('email')} />
+              <Field label={t('Password')} name="password" type="password" value={form.password} onChange={set('password')} />
+              {kinds.data ? (
+                <Choice label={t('First identity: kind')} value={form.kind} onChange={(v) => set('kind')(v ?? 'internal')} options={kinds.data.items.filter((k) => k.kind !== 'service').map((k) => ({ id: k.kind, name: k.label }))} />
+              ) : (
+                <Field label={t('First identity: kind')} name="kind" value={form.kind} onChange={set('kind')} isRequired />
+              )}
+              <Field label={t('First identity: alias')} name="alias" value={form.alias} onChange={set('alias')} />
               <ErrorMessage error={create.error} />
               <div className="actions">
                 <Button className="button" onPress={close}>
-                  Cancel
+                  {t('Cancel')}
                 </Button>
                 <Button className="button primary" type="submit" isPending={create.isPending}>
-                  Create
+                  {t('Create')}
                 </Button>
               </div>
             </form>

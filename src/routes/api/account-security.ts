@@ -28,6 +28,15 @@ const securityView = z.object({
   recoveryCodesLeft: z.number(),
 });
 
+const passkeyView = z.object({
+  id: z.string(),
+  name: z.string(),
+  transports: z.array(z.string()),
+  synced: z.boolean().describe('backed up by its provider (a synced passkey)'),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+});
+
 export function accountSecurityRoutes(services: ApiServices): ApiRoute[] {
   const { passwordPolicies, lockout, mfa } = services;
   return [
@@ -108,6 +117,49 @@ export function accountSecurityRoutes(services: ApiServices): ApiRoute[] {
         if (!(await mfa.resetFor(params.id, changeRequestOf(caller, ctx)))) {
           throw new AppError('mfa.not_enabled', 404, 'the user has no second factor');
         }
+        return undefined;
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/users/:id/password-reset',
+      permission: 'users:send-password-reset',
+      summary: "Send the user a password-reset link by mail at once (the same single-use link as the sign-in page's \"forgot password\"); audited. 409 user.no_email when it has no email address, user.inactive when it is inactive",
+      tag: 'account-security',
+      params: idParams,
+      body: z.object({}).strict(),
+      async handler({ params, caller, ctx }) {
+        await services.directoryUsers.get(caller.tenantId, params.id);
+        await services.passwordReset.sendByAdministrator(params.id, `${services.issuer}/account/password/reset`, changeRequestOf(caller, ctx));
+        return undefined;
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/users/:id/passkeys',
+      permission: 'users:list-passkeys',
+      summary: "A user's passkeys: name, transports, whether synced, when registered and last used (never a key)",
+      tag: 'account-security',
+      params: idParams,
+      response: z.object({ items: z.array(passkeyView) }),
+      async handler({ params, caller }) {
+        await services.directoryUsers.get(caller.tenantId, params.id);
+        const items = await services.passkeys.list(caller.tenantId, params.id);
+        return {
+          items: items.map((p) => ({ id: p.id, name: p.name, transports: p.transports, synced: p.backupState, createdAt: p.createdAt.toISOString(), lastUsedAt: p.lastUsedAt?.toISOString() ?? null })),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/users/:id/passkeys/:passkeyId',
+      permission: 'users:remove-passkey',
+      summary: "Remove one of a user's passkeys (a lost device); audited, and the user is told by mail. 404 passkey.not_found",
+      tag: 'account-security',
+      params: z.object({ id: z.guid(), passkeyId: z.guid() }),
+      async handler({ params, caller, ctx }) {
+        await services.directoryUsers.get(caller.tenantId, params.id);
+        await services.passkeys.removeFor(params.id, params.passkeyId, changeRequestOf(caller, ctx));
         return undefined;
       },
     }),

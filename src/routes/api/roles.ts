@@ -73,11 +73,17 @@ export function roleRoutes(services: ApiServices, adminCatalog: () => string[]):
       method: 'get',
       path: '/roles',
       permission: 'roles:list',
-      summary: 'List roles with their permissions; system roles are marked',
+      summary: 'List roles with their permissions, system roles first; `q` keeps the roles whose name contains it (the exact name first, then names starting with it) and `limit` caps the count, for pickers on tenants with many roles',
       tag: 'roles',
+      query: z
+        .object({
+          q: z.string().trim().min(1).max(200).optional().describe('part of the role name, case-insensitive'),
+          limit: z.coerce.number().int().min(1).max(500).optional().describe('at most this many roles (all when omitted)'),
+        })
+        .strict(),
       response: z.object({ roles: z.array(roleView) }),
-      async handler({ caller }) {
-        return { roles: (await roles.list(caller.tenantId)).map(presentRole) };
+      async handler({ query, caller }) {
+        return { roles: (await roles.list(caller.tenantId, query)).map(presentRole) };
       },
     }),
     defineRoute({
@@ -178,6 +184,31 @@ export function roleRoutes(services: ApiServices, adminCatalog: () => string[]):
       response: identityRolesView,
       async handler({ params, caller }) {
         return presentIdentityRoles(await roles.identityRoles(caller.tenantId, params.id));
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/identities/:id/effective-access',
+      permission: 'identity-roles:effective-access',
+      summary: "Every permission an identity holds, per resource, with each role that gives it and where the identity has that role from (direct, a group, the default account policy)",
+      tag: 'identity-roles',
+      params: idParams,
+      response: z.object({
+        identity: z.object({ id: z.string(), kind: z.string(), alias: z.string() }),
+        permissions: z.array(
+          z.object({
+            resource: z.string().describe(`"gatehouse" for Gatehouse's own admin API, else an API resource identifier`),
+            permission: z.string(),
+            via: z.array(z.object({ roleId: z.string(), roleName: z.string(), sources: z.array(roleSource) })),
+          }),
+        ),
+      }),
+      async handler({ params, caller }) {
+        const access = await roles.effectiveAccess(caller.tenantId, params.id);
+        return {
+          identity: { id: access.identity.id, kind: access.identity.kind, alias: access.identity.alias },
+          permissions: access.permissions.map((p) => ({ ...p, resource: publicResourceName(p.resource) })),
+        };
       },
     }),
     defineRoute({

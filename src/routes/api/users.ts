@@ -1,9 +1,12 @@
 // Admin API: users (seed 003 "User Maintenance": list, view, add, update, delete, clone, make
 // active or inactive) and their status history. Thin handlers over services/directory-users.ts.
+import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { IMPORT_COLUMNS } from '../../services/user-import.ts';
 import type { MaintenanceRow } from '../../services/user-maintenance.ts';
 import { USER_STATUSES, userCloneSchema, userCreateSchema, userListQuerySchema, userPatchSchema, type StatusChange, type UserDetails } from '../../services/directory-users.ts';
+import { csvCell } from './audit.ts';
+import { actorOf } from './caller.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 import { changeRequestOf, idParams } from './roles.ts';
@@ -14,6 +17,7 @@ const userIdentityView = z.object({
   alias: z.string(),
   isDefault: z.boolean(),
   roles: z.array(z.object({ id: z.string(), name: z.string() })).describe('roles given to this identity directly'),
+  groups: z.array(z.object({ id: z.string(), name: z.string() })).describe('groups the identity is a member of'),
 });
 
 export const userView = z.object({
@@ -55,6 +59,20 @@ const maintenanceView = z.object({
 function presentMaintenance(row: MaintenanceRow): z.infer<typeof maintenanceView> {
   const iso = (d: Date | null) => d?.toISOString() ?? null;
   return { ...row, credentials: { ...row.credentials, passwordChangedAt: iso(row.credentials.passwordChangedAt), passwordExpiresAt: iso(row.credentials.passwordExpiresAt), lockedUntil: iso(row.credentials.lockedUntil) } };
+}
+
+const EXPORT_COLUMNS = ['user_id', 'username', 'email', 'name', 'phone', 'department', 'status', 'identity_kind', 'identity_alias', 'roles', 'groups', 'data_scope', 'password_set', 'mfa_enrolled'] as const;
+
+/** One CSV line per identity; lists as the import reads them (roles and groups `;`-separated, data scope `key=v1,v2;key2=v`). */
+function exportLines(row: MaintenanceRow): string {
+  const identities = row.identities.length ? row.identities : [undefined];
+  return identities
+    .map((identity) => {
+      const scope = identity ? Object.entries(identity.dataScope).map(([key, values]) => `${key}=${values.join(',')}`).join(';') : '';
+      const cells = [row.id, row.username, row.contact.email, row.contact.name, row.contact.phone, row.contact.department, row.status, identity?.kind ?? null, identity?.alias ?? null, identity?.directRoles.join(';') ?? null, identity?.groups.join(';') ?? null, scope, String(row.credentials.passwordSet), String(row.credentials.mfaEnrolled)];
+      return `${cells.map(csvCell).join(',')}\r\n`;
+    })
+    .join('');
 }
 
 const reasonBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
@@ -211,6 +229,34 @@ export function userRoutes(services: ApiServices): ApiRoute[] {
       async handler({ query, caller }) {
         const page = await services.userMaintenance.list(caller.tenantId, query);
         return { items: page.items.map(presentMaintenance), nextCursor: page.nextCursor };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/user-maintenance/export',
+      permission: 'user-maintenance:export',
+      summary: `Export the users that match the user-maintenance search and filters as CSV (text/csv), one line per identity, in username order; columns ${EXPORT_COLUMNS.join(', ')}. Cells a spreadsheet would read as a formula start with a single quote. Audited`,
+      tag: 'users',
+      query: userListQuerySchema.omit({ cursor: true, limit: true }).strict(),
+      raw: true,
+      async handler({ query, caller, ctx }) {
+        await services.audit.record({ tenantId: caller.tenantId, action: 'users.exported', ...actorOf(caller, ctx), targetType: 'users', details: { filters: query } });
+        // The first page is read before the response starts, so a failure still gets a proper problem response.
+        const first = await services.userMaintenance.list(caller.tenantId, { ...query, limit: 200 });
+        async function* body(): AsyncGenerator<string> {
+          yield `${EXPORT_COLUMNS.join(',')}\r\n`;
+          let page = first;
+          for (;;) {
+            yield page.items.map(exportLines).join('');
+            if (!page.nextCursor) return;
+            page = await services.userMaintenance.list(caller.tenantId, { ...query, limit: 200, cursor: page.nextCursor });
+          }
+        }
+        ctx.status = 200;
+        ctx.type = 'text/csv; charset=utf-8';
+        ctx.attachment(`users-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`);
+        ctx.body = Readable.from(body(), { objectMode: false });
+        return undefined;
       },
     }),
     defineRoute({
