@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareMarkdown, compareRow, type CompareResources, type CompareRow, type SideFigures } from './lib/compare-report.ts';
 import { basicAuth, formBody, LeanHttp } from './lib/http.ts';
-import { aggregate, runAutocannon, type RequestSpec } from './lib/load.ts';
+import { runAutocannon, type RequestSpec } from './lib/load.ts';
 import { runLogins, signInOnce, type LoginTarget } from './lib/login.ts';
 import type { BenchOptions } from './lib/options.ts';
 import { benchEnv, freePort, readCpuMs, readMemory, RssSampler, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
@@ -137,7 +137,14 @@ export async function runCompare(opts: BenchOptions, ref: string, progress: (mes
       const r = await runAutocannon(side.origin, spec(side), opts.connections, seconds);
       return { ok: r.ok, failed: r.non2xx + r.errors, seconds: r.seconds };
     };
-    const loginTarget = (side: Side, scope = 'openid profile identity'): LoginTarget => ({ origin: side.origin, clientId: secretsBase.webClientId, clientSecret: secretsBase.webClientSecret, redirectUri: secretsBase.redirectUri, scope, password: secretsBase.password });
+    const loginTarget = (side: Side, scope = 'openid profile identity'): LoginTarget => ({
+      origin: side.origin,
+      clientId: secretsBase.webClientId,
+      clientSecret: secretsBase.webClientSecret,
+      redirectUri: secretsBase.redirectUri,
+      scope,
+      password: secretsBase.password,
+    });
     const logins = async (side: Side, seconds: number) => {
       const r = await runLogins({ http: side.http!, target: loginTarget(side), users, workers: opts.loginWorkers, seconds, onTokens: (t) => t.refreshToken && side.refreshPool.length < 20_000 && side.refreshPool.push(t.refreshToken) });
       return { ok: r.completed, failed: r.failed, seconds: r.seconds };
@@ -146,9 +153,24 @@ export async function runCompare(opts: BenchOptions, ref: string, progress: (mes
     const wanted = COMPARE_SCENARIOS.filter((id) => opts.only.has(id));
     const rows: CompareRow[] = [];
     for (const id of wanted) {
-      if (id === 'jwks') rows.push(compareRow(id, 'JWKS (GET /jwks)', ...(await alternate('JWKS', autocannonRun(() => ({ method: 'GET', path: '/jwks' }))))));
+      if (id === 'jwks')
+        rows.push(
+          compareRow(
+            id,
+            'JWKS (GET /jwks)',
+            ...(await alternate(
+              'JWKS',
+              autocannonRun(() => ({ method: 'GET', path: '/jwks' })),
+            )),
+          ),
+        );
       if (id === 'cc') {
-        const spec = (side: Side): RequestSpec => ({ method: 'POST', path: '/token', headers: { ...form, authorization: basicAuth(secretsBase.serviceClientId, secretsBase.serviceClientSecret) }, body: formBody({ grant_type: 'client_credentials', resource: `${side.origin}/bench-api`, scope: 'read write' }) });
+        const spec = (side: Side): RequestSpec => ({
+          method: 'POST',
+          path: '/token',
+          headers: { ...form, authorization: basicAuth(secretsBase.serviceClientId, secretsBase.serviceClientSecret) },
+          body: formBody({ grant_type: 'client_credentials', resource: `${side.origin}/bench-api`, scope: 'read write' }),
+        });
         rows.push(compareRow(id, 'client credentials (JWT RS256)', ...(await alternate('client credentials', autocannonRun(spec)))));
       }
       if (id === 'login') rows.push(compareRow(id, 'password sign-in, full flow (PKCE)', ...(await alternate('password sign-in', logins))));
@@ -183,11 +205,16 @@ export async function runCompare(opts: BenchOptions, ref: string, progress: (mes
             const subjects = (await knex('identities').join('users', 'users.id', 'identities.user_id').where('users.username', 'like', `${AUTHZEN_SUBJECT_PREFIX}%`).pluck('identities.id')) as string[];
             if (!subjects.length) throw new Error('the seed has no AuthZEN subjects');
             const clients = ['ROOM', 'Pharma', 'ACME'];
-            bodies.set(side, Array.from({ length: 997 }, (_, k) => JSON.stringify({
-              subject: { type: 'identity', id: subjects[k % subjects.length]! },
-              action: { name: secretsBase.resourceScopes[k % secretsBase.resourceScopes.length]!, properties: { resource: `${side.origin}/bench-api` } },
-              resource: { type: 'booking', id: String(k), properties: { client: clients[k % clients.length]! } },
-            })));
+            bodies.set(
+              side,
+              Array.from({ length: 997 }, (_, k) =>
+                JSON.stringify({
+                  subject: { type: 'identity', id: subjects[k % subjects.length]! },
+                  action: { name: secretsBase.resourceScopes[k % secretsBase.resourceScopes.length]!, properties: { resource: `${side.origin}/bench-api` } },
+                  resource: { type: 'booking', id: String(k), properties: { client: clients[k % clients.length]! } },
+                }),
+              ),
+            );
           } finally {
             await knex.destroy();
           }
@@ -211,7 +238,12 @@ export async function runCompare(opts: BenchOptions, ref: string, progress: (mes
     const json = path.resolve(ROOT, opts.json === 'bench/results/latest.json' ? 'bench/results/compare.json' : opts.json);
     await mkdir(path.dirname(json), { recursive: true });
     await writeFile(json, `${JSON.stringify({ version: 1, mode: opts.mode, ref, refCommit: refSide.tree.commit, workCommit: workSide.tree.commit, finishedAt: new Date().toISOString(), loadAverage: os.loadavg(), rows, resources }, null, 2)}\n`);
-    process.stdout.write(`\n## Gatehouse compare (${opts.mode}): working tree / ${ref}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n\n${table}\n\nRatios: rate working/ref (above 1 is faster), CPU per operation working/ref (below 1 is cheaper); differences under 15% are noise on a shared machine.\nJSON: ${path.relative(ROOT, json)}\n`);
+    process.stdout.write(
+      `\n## Gatehouse compare (${opts.mode}): working tree / ${ref}, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n\n${table}\n\nRatios: rate working/ref (above 1 is faster), CPU per operation working/ref (below 1 is cheaper); differences under 15% are noise on a shared machine.\nJSON: ${path.relative(ROOT, json)}\n`,
+    );
     succeeded = true;
     return rows.some((r) => r.work.failed > 0 && r.work.rate === 0) ? 1 : 0;
   } catch (error) {

@@ -30,7 +30,11 @@ try {
   await settle(page, 'Overview');
   await page.locator('.chart').waitFor();
   await shoot('overview');
-  for (const [section, name] of [['Users', 'users'], ['Sessions', 'sessions'], ['Roles', 'roles']] as const) {
+  for (const [section, name] of [
+    ['Users', 'users'],
+    ['Sessions', 'sessions'],
+    ['Roles', 'roles'],
+  ] as const) {
     await nav.getByRole('link', { name: section, exact: true }).click();
     await settle(page, section);
     await shoot(name);

@@ -80,7 +80,12 @@ try {
   const median = timings[Math.floor(timings.length / 2)]!;
   console.log(`First load of /console/ to the overview's counts (signed-in session, empty cache, ${timings.length} runs): median ${median.toFixed(0)} ms, slowest ${timings[timings.length - 1]!.toFixed(0)} ms`);
   // The figure depends on what else the machine runs: say how busy it was.
-  console.log(`(${os.cpus().length} CPUs, load average ${os.loadavg().map((n) => n.toFixed(1)).join(' / ')} over 1 / 5 / 15 min)`);
+  console.log(
+    `(${os.cpus().length} CPUs, load average ${os
+      .loadavg()
+      .map((n) => n.toFixed(1))
+      .join(' / ')} over 1 / 5 / 15 min)`,
+  );
 } finally {
   await demo.close();
 }

@@ -13,7 +13,7 @@
 // It prints the curves as a table with the growth exponent of each, writes
 // bench/results/growth.json and bench/results/growth.svg (each curve divided by its value at
 // the smallest size, beside a log n curve). Heavy: 1M users and 10M events take many minutes.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,7 +26,7 @@ import { runAutocannon, type RequestSpec } from './lib/load.ts';
 import { runLogins, signInOnce, type LoginTarget } from './lib/login.ts';
 import type { BenchOptions } from './lib/options.ts';
 import { benchEnv, freePort, readCpuMs, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
-import { benchDatabaseUrl, bulkInsertUsers, deletePrefix, dropBenchDatabase, openBenchKnex, openRedis, prefixMemoryByFamily, recreateBenchDatabase, seedDocument, newBenchSecrets, type BenchSecrets } from './lib/setup.ts';
+import { benchDatabaseUrl, bulkInsertUsers, deletePrefix, dropBenchDatabase, openBenchKnex, openRedis, prefixMemoryByFamily, recreateBenchDatabase, seedDocument, newBenchSecrets } from './lib/setup.ts';
 import { LatencyRecorder, round } from './lib/stats.ts';
 import { prepareTree } from './lib/tree.ts';
 
@@ -245,11 +245,20 @@ export async function runGrowth(opts: BenchOptions, growth: GrowthOptions, progr
     for (const r of userRows) lines.push(`| ${fmtN(r.n)} | ${r.loginCpuMs} (${r.logins}) | ${r.refreshCpuMs} (${r.refreshes}) | ${r.searchP50Ms} / ${r.searchP95Ms} |`);
     lines.push(`| growth | ${growthVerdict(userSeries[0]!.points)} | ${growthVerdict(userSeries[1]!.points)} | ${growthVerdict(userSeries[2]!.points)} |`);
     lines.push('', '| audit events | search p50 / p95 ms | p95 per filter (ms) |', '|---:|---:|---|');
-    for (const r of auditRows) lines.push(`| ${fmtN(r.n)} | ${r.p50Ms} / ${r.p95Ms} | ${Object.entries(r.perFilter).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
+    for (const r of auditRows)
+      lines.push(
+        `| ${fmtN(r.n)} | ${r.p50Ms} / ${r.p95Ms} | ${Object.entries(r.perFilter)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')} |`,
+      );
     lines.push(`| growth | ${growthVerdict(auditSeries[0]!.points)} | |`);
     lines.push('', `| per 100,000 active sessions (from ${sessions.signIns} sign-ins) | |`, '|---|---:|');
     lines.push(`| Redis memory, keys that live as long as the session | ${(sessions.redis.bytesPer100kLasting / 1024 ** 2).toFixed(1)} MiB (${sessions.redis.bytesPerSessionLasting} B per session) |`);
-    lines.push(`| Redis per sign-in by key family (keys, bytes) | ${Object.entries(sessions.redis.families).map(([f, v]) => `${f} ${v.keysPerSignIn} / ${v.bytesPerSignIn} B`).join('; ')} |`);
+    lines.push(
+      `| Redis per sign-in by key family (keys, bytes) | ${Object.entries(sessions.redis.families)
+        .map(([f, v]) => `${f} ${v.keysPerSignIn} / ${v.bytesPerSignIn} B`)
+        .join('; ')} |`,
+    );
     for (const [t, v] of Object.entries(sessions.postgresRowsPer100k)) lines.push(`| PostgreSQL rows in ${t} | ${v.toLocaleString('en-US')} |`);
     const resultsDir = path.join(ROOT, 'bench', 'results');
     await mkdir(resultsDir, { recursive: true });
@@ -257,7 +266,12 @@ export async function runGrowth(opts: BenchOptions, growth: GrowthOptions, progr
     await writeFile(path.join(resultsDir, 'growth.svg'), svg);
     const exponents = Object.fromEntries([...userSeries, ...auditSeries].map((s) => [s.label, growthExponent(s.points)]));
     await writeFile(path.join(resultsDir, 'growth.json'), `${JSON.stringify({ version: 1, finishedAt: new Date().toISOString(), loadAverage: os.loadavg(), growth, users: userRows, sessions, audit: auditRows, exponents }, null, 2)}\n`);
-    process.stdout.write(`\n## Gatehouse growth — load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n\n${lines.join('\n')}\n\nChart: bench/results/growth.svg; JSON: bench/results/growth.json\n`);
+    process.stdout.write(
+      `\n## Gatehouse growth — load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n\n${lines.join('\n')}\n\nChart: bench/results/growth.svg; JSON: bench/results/growth.json\n`,
+    );
     succeeded = true;
     return 0;
   } catch (error) {

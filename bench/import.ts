@@ -26,17 +26,19 @@ function csvFor(rows: number, run: string): string {
   for (let i = 0; i < rows; i += 1) {
     const username = `imp${run}.${String(i).padStart(6, '0')}`;
     const client = i % 4 === 0;
-    lines.push([
-      username,
-      `${username}@corp${i % 20}.example`,
-      `Imported Person ${i}`,
-      departments[i % departments.length],
-      client ? 'client' : 'internal',
-      client ? `Client view ${i}` : '',
-      client ? 'Client' : 'User',
-      departments[i % departments.length],
-      client ? `client=C${i % 500}` : 'client=*',
-    ].join(','));
+    lines.push(
+      [
+        username,
+        `${username}@corp${i % 20}.example`,
+        `Imported Person ${i}`,
+        departments[i % departments.length],
+        client ? 'client' : 'internal',
+        client ? `Client view ${i}` : '',
+        client ? 'Client' : 'User',
+        departments[i % departments.length],
+        client ? `client=C${i % 500}` : 'client=*',
+      ].join(','),
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -95,14 +97,16 @@ async function main(): Promise<number> {
       if (!report.committed || report.created !== rows) throw new Error(`import did not create every row: ${JSON.stringify({ ...report, problems: report.problems.slice(0, 5) })}`);
       const users = await context.knex('users').count<{ count: string }[]>('* as count');
       const met = seconds <= TARGET_SECONDS;
-      process.stdout.write([
-        `| storage | rows | parse s | check s | write s | total s | rows/s | target (≤ ${TARGET_SECONDS} s) |`,
-        '|---|---:|---:|---:|---:|---:|---:|---|',
-        `| ${embedded ? 'PGlite' : 'PostgreSQL'} | ${rows.toLocaleString('en')} | ${phases.parsed?.toFixed(1)} | ${phases.checked?.toFixed(1)} | ${phases.written?.toFixed(1)} | ${seconds.toFixed(1)} | ${Math.round(rows / seconds).toLocaleString('en')} | ${met ? 'met' : '**missed**'} |`,
-        '',
-        `users in the database afterwards: ${users[0]?.count}`,
-        '',
-      ].join('\n'));
+      process.stdout.write(
+        [
+          `| storage | rows | parse s | check s | write s | total s | rows/s | target (≤ ${TARGET_SECONDS} s) |`,
+          '|---|---:|---:|---:|---:|---:|---:|---|',
+          `| ${embedded ? 'PGlite' : 'PostgreSQL'} | ${rows.toLocaleString('en')} | ${phases.parsed?.toFixed(1)} | ${phases.checked?.toFixed(1)} | ${phases.written?.toFixed(1)} | ${seconds.toFixed(1)} | ${Math.round(rows / seconds).toLocaleString('en')} | ${met ? 'met' : '**missed**'} |`,
+          '',
+          `users in the database afterwards: ${users[0]?.count}`,
+          '',
+        ].join('\n'),
+      );
       return met ? 0 : 1;
     } finally {
       await context.close();
@@ -117,7 +121,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  process.stderr.write(`bench:import failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench:import failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

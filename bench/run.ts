@@ -11,7 +11,7 @@
 //   4. prints a markdown table on stdout, writes bench/results/latest.json, deletes its Redis
 //      keys (SCAN + DEL under its own prefix) and drops its database.
 // Progress goes to stderr. See BENCH.md for the figures and how to read them.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,7 +41,6 @@ import {
   recreateBenchDatabase,
   seedDocument,
   newBenchSecrets,
-  type BenchSecrets,
   AUTHZEN_SUBJECT_PREFIX,
 } from './lib/setup.ts';
 
@@ -95,8 +94,90 @@ async function checkServices(databaseUrl: string, redis: Redis): Promise<{ postg
 
 /** Search terms an administrator might type, against the bulk-loaded names (see bulkInsertUsers). */
 function searchTerms(bulkUsers: number): string[] {
-  const first = ['Anna', 'Ben', 'Chloe', 'David', 'Emma', 'Felix', 'Grace', 'Hugo', 'Isla', 'Jack', 'Kim', 'Liam', 'Maya', 'Noah', 'Olivia', 'Paul', 'Quinn', 'Ruby', 'Simon', 'Tara', 'Uma', 'Victor', 'Wendy', 'Xavier', 'Yara', 'Zoe', 'Lucy', 'Omar', 'Priya', 'Chen'];
-  const last = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Robinson', 'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts', 'Green', 'Hall', 'Wood', 'Jackson', 'Clarke', 'Patel', 'Khan', 'Lewis', 'James', 'Phillips', 'Mason', 'Mitchell', 'Rose', 'Davis', 'Rodriguez', 'Cox', 'Alexander', 'Garden', 'Campbell', 'Johnston', 'Moore', 'Smyth', 'ONeill', 'Doherty', 'Stewart', 'Quinn', 'Murphy', 'Graham', 'Mclaughlin', 'Hamilton', 'Murray', 'Hughes', 'Robertson', 'Thomson', 'Scott'];
+  const first = [
+    'Anna',
+    'Ben',
+    'Chloe',
+    'David',
+    'Emma',
+    'Felix',
+    'Grace',
+    'Hugo',
+    'Isla',
+    'Jack',
+    'Kim',
+    'Liam',
+    'Maya',
+    'Noah',
+    'Olivia',
+    'Paul',
+    'Quinn',
+    'Ruby',
+    'Simon',
+    'Tara',
+    'Uma',
+    'Victor',
+    'Wendy',
+    'Xavier',
+    'Yara',
+    'Zoe',
+    'Lucy',
+    'Omar',
+    'Priya',
+    'Chen',
+  ];
+  const last = [
+    'Smith',
+    'Jones',
+    'Taylor',
+    'Brown',
+    'Williams',
+    'Wilson',
+    'Johnson',
+    'Davies',
+    'Robinson',
+    'Wright',
+    'Thompson',
+    'Evans',
+    'Walker',
+    'White',
+    'Roberts',
+    'Green',
+    'Hall',
+    'Wood',
+    'Jackson',
+    'Clarke',
+    'Patel',
+    'Khan',
+    'Lewis',
+    'James',
+    'Phillips',
+    'Mason',
+    'Mitchell',
+    'Rose',
+    'Davis',
+    'Rodriguez',
+    'Cox',
+    'Alexander',
+    'Garden',
+    'Campbell',
+    'Johnston',
+    'Moore',
+    'Smyth',
+    'ONeill',
+    'Doherty',
+    'Stewart',
+    'Quinn',
+    'Murphy',
+    'Graham',
+    'Mclaughlin',
+    'Hamilton',
+    'Murray',
+    'Hughes',
+    'Robertson',
+    'Thomson',
+    'Scott',
+  ];
   const username = (g: number) => `${first[g % 30]!.toLowerCase()}.${last[Math.floor(g / 30) % 50]!.toLowerCase()}${String(g).padStart(6, '0')}`;
   const g1 = Math.max(1, Math.floor(bulkUsers * 0.42));
   const g2 = Math.max(1, Math.floor(bulkUsers * 0.77));
@@ -225,13 +306,26 @@ async function main(argv: string[]): Promise<number> {
     const ghReady = waitUntilReady(gatehouse, `${issuer}/readyz`, 60_000, 25).then(() => round(performance.now() - startedGatehouseAt, 0));
     peer = startChild('peer', process.execPath, ['--import', 'tsx', 'bench/peer.ts'], {
       cwd: ROOT,
-      env: { ...baseEnv(), NODE_ENV: 'production', PEER_PORT: String(peerPort), PEER_CLIENT_ID: 'peer-service', PEER_CLIENT_SECRET: secrets.serviceClientSecret, PEER_RESOURCE: secrets.resource, PEER_SCOPES: secrets.resourceScopes.join(' '), PEER_PASSWORD: secrets.password },
+      env: {
+        ...baseEnv(),
+        NODE_ENV: 'production',
+        PEER_PORT: String(peerPort),
+        PEER_CLIENT_ID: 'peer-service',
+        PEER_CLIENT_SECRET: secrets.serviceClientSecret,
+        PEER_RESOURCE: secrets.resource,
+        PEER_SCOPES: secrets.resourceScopes.join(' '),
+        PEER_PASSWORD: secrets.password,
+      },
       logFile: path.join(workDir, 'peer.log'),
     });
     const [startupMs] = await Promise.all([ghReady, waitUntilReady(peer, `${peerOrigin}/.well-known/openid-configuration`)]);
     progress(`  Gatehouse answered /readyz ${startupMs} ms after it was started`);
     const bulk = await bulkLoad;
-    progress(`  ${opts.bulkUsers.toLocaleString('en-US')} users loaded in ${bulk.seconds.toFixed(1)} s (${Object.entries(bulk.steps).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})`);
+    progress(
+      `  ${opts.bulkUsers.toLocaleString('en-US')} users loaded in ${bulk.seconds.toFixed(1)} s (${Object.entries(bulk.steps)
+        .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+        .join(', ')})`,
+    );
     await sleep(2000);
     const idle = await readMemory(gatehouse.pid);
     const peerIdle = await readMemory(peer.pid);
@@ -361,7 +455,10 @@ async function main(argv: string[]): Promise<number> {
         const response = await fetch(`${origin}/token`, { method: 'POST', headers: spec.headers, body: spec.body });
         const json = (await response.json()) as { access_token?: string; error?: string; error_description?: string };
         if (!json.access_token) throw new Error(`client credentials at ${origin} failed: ${response.status} ${json.error ?? ''} ${json.error_description ?? ''}`);
-        const [header, payload] = json.access_token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>);
+        const [header, payload] = json.access_token
+          .split('.')
+          .slice(0, 2)
+          .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>);
         return { alg: header?.alg, typ: header?.typ, bytes: json.access_token.length, claims: Object.keys(payload ?? {}).sort() };
       };
       const ghToken = await sample(issuer, ghSpec);
@@ -450,7 +547,9 @@ async function main(argv: string[]): Promise<number> {
         breakdown: { sessionPayload: round(sessions.meanBytes, 1), sessionUidIndex: round(uids.meanBytes, 1), sampled: sessions.sampled },
         perLogin: { logins: loginsCompleted, totalBytes, bytesPerLogin: round(totalBytes / Math.max(loginsCompleted, 1), 1), families },
       };
-      progress(`Redis: ${Math.round(bytesPerSession)} B per session (payload ${Math.round(sessions.meanBytes)} B + uid index ${Math.round(uids.meanBytes)} B, ${sessions.keys} sessions); ${Math.round(totalBytes / Math.max(loginsCompleted, 1))} B of Redis per login in all`);
+      progress(
+        `Redis: ${Math.round(bytesPerSession)} B per session (payload ${Math.round(sessions.meanBytes)} B + uid index ${Math.round(uids.meanBytes)} B, ${sessions.keys} sessions); ${Math.round(totalBytes / Math.max(loginsCompleted, 1))} B of Redis per login in all`,
+      );
     }
 
     const webAuth = basicAuth(secrets.webClientId, secrets.webClientSecret);
@@ -627,7 +726,11 @@ async function main(argv: string[]): Promise<number> {
         id: 'search',
         label: `admin user search (${Math.round(opts.bulkUsers / 1000)}k users, ${via === 'api' ? 'GET /api/v1/users' : 'SQL via knex'})`,
         result: aggregate([measured]),
-        notes: [via === 'api' ? `GET /api/v1/users?q=…&limit=50 with an admin bearer token, one request at a time, ${terms.length} terms in turn` : 'GET /api/v1/users did not exist at run time: src/queries/users.ts search() was called through knex instead (no HTTP, no auth, no JSON)'],
+        notes: [
+          via === 'api'
+            ? `GET /api/v1/users?q=…&limit=50 with an admin bearer token, one request at a time, ${terms.length} terms in turn`
+            : 'GET /api/v1/users did not exist at run time: src/queries/users.ts search() was called through knex instead (no HTTP, no auth, no JSON)',
+        ],
         details: {
           via,
           users: opts.bulkUsers,
@@ -650,7 +753,11 @@ async function main(argv: string[]): Promise<number> {
       peerUnderLoadMaxMb: round(peerSampler.maxMb, 1),
       byScenarioMaxMb: rssByScenario,
     };
-    progress(`Gatehouse RSS max per scenario: ${Object.entries(rssByScenario).map(([k, v]) => `${k.split(' (')[0]} ${v} MB`).join(', ')}`);
+    progress(
+      `Gatehouse RSS max per scenario: ${Object.entries(rssByScenario)
+        .map(([k, v]) => `${k.split(' (')[0]} ${v} MB`)
+        .join(', ')}`,
+    );
 
     for (const h of https) h.close();
     progress('stopping Gatehouse and the peer');
@@ -680,12 +787,14 @@ async function main(argv: string[]): Promise<number> {
     vs(scenarios.cc, 1.0, 'peer');
     vs(scenarios.login, 0.9, 'peer');
     const ceilingOf = scenarios.login?.alsoComparedWith?.find((c) => c.label === 'argon2id ceiling');
-    if (scenarios.login && ceilingOf) targets.push({ name: 'logins vs argon2id ceiling', wanted: '≥ 0.75× ceiling', actual: `${ceilingOf.ratio.toFixed(2)}× (${scenarios.login.result.rate}/s vs ${ceilingOf.result.rate}/s)`, met: ceilingOf.ratio >= 0.75 });
+    if (scenarios.login && ceilingOf)
+      targets.push({ name: 'logins vs argon2id ceiling', wanted: '≥ 0.75× ceiling', actual: `${ceilingOf.ratio.toFixed(2)}× (${scenarios.login.result.rate}/s vs ${ceilingOf.result.rate}/s)`, met: ceilingOf.ratio >= 0.75 });
     vs(scenarios.refresh, 0.7, 'peer');
     if (scenarios.authzen) targets.push({ name: 'AuthZEN single decisions', wanted: '≥ 5,000/s', actual: `${scenarios.authzen.result.rate}/s (p99 ${scenarios.authzen.result.latency.p99} ms)`, met: scenarios.authzen.result.rate >= 5000 });
     if (scenarios.refresh) targets.push({ name: 'refresh grants', wanted: '≥ 1,000/s', actual: `${scenarios.refresh.result.rate}/s`, met: scenarios.refresh.result.rate >= 1000 });
     if (redisResult) targets.push({ name: 'Redis per session', wanted: '≤ 1.5 KiB (1,536 B)', actual: `${Math.round(redisResult.bytesPerSession)} B`, met: redisResult.bytesPerSession <= 1536 });
-    if (scenarios.search) targets.push({ name: `user search p95 at ${Math.round(opts.bulkUsers / 1000)}k users`, wanted: '≤ 50 ms', actual: `${scenarios.search.result.latency.p95} ms`, met: scenarios.search.result.latency.p95 <= 50 && opts.bulkUsers >= 100_000 });
+    if (scenarios.search)
+      targets.push({ name: `user search p95 at ${Math.round(opts.bulkUsers / 1000)}k users`, wanted: '≤ 50 ms', actual: `${scenarios.search.result.latency.p95} ms`, met: scenarios.search.result.latency.p95 <= 50 && opts.bulkUsers >= 100_000 });
     // Under load means during the throughput scenarios; a run of the search alone has none.
     if (['jwks', 'cc', 'login', 'refresh', 'introspection', 'userinfo', 'authzen'].some((id) => opts.only.has(id as never))) {
       targets.push({ name: 'Gatehouse RSS under load', wanted: '≤ 200 MiB', actual: `${rss.underLoadMaxMb} MiB max`, met: rss.underLoadMaxMb > 0 && rss.underLoadMaxMb <= 200 });

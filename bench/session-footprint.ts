@@ -34,7 +34,12 @@ try {
     const match = /^\s*(insert\s+into|update|delete\s+from|with)\s+"?([a-z_]+)"?/i.exec(query.sql);
     if (!match) return;
     // A CTE names its first table after the WITH: report the tables it writes.
-    const tables = /^\s*with/i.test(query.sql) ? [...query.sql.matchAll(/(?:insert into|update)\s+"?([a-z_]+)"?/gi)].map((m) => m[1]).filter((t) => t !== 'set').join('+') : match[2];
+    const tables = /^\s*with/i.test(query.sql)
+      ? [...query.sql.matchAll(/(?:insert into|update)\s+"?([a-z_]+)"?/gi)]
+          .map((m) => m[1])
+          .filter((t) => t !== 'set')
+          .join('+')
+      : match[2];
     writes.push(tables!);
   });
   const tally = (list: string[]) => Object.fromEntries([...new Set(list)].sort().map((t) => [t, list.filter((x) => x === t).length]));

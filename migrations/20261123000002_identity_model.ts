@@ -179,7 +179,24 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['grant_identities', 'access_keys', 'application_access_rules', 'identity_data_scopes', 'data_scope_keys', 'default_policy_roles', 'group_roles', 'group_members', 'groups', 'identity_roles', 'role_permissions', 'roles', 'identities', 'service_accounts', 'identity_kinds', 'user_status_history']) {
+  for (const table of [
+    'grant_identities',
+    'access_keys',
+    'application_access_rules',
+    'identity_data_scopes',
+    'data_scope_keys',
+    'default_policy_roles',
+    'group_roles',
+    'group_members',
+    'groups',
+    'identity_roles',
+    'role_permissions',
+    'roles',
+    'identities',
+    'service_accounts',
+    'identity_kinds',
+    'user_status_history',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
   await knex.schema.alterTable('applications', (t) => {

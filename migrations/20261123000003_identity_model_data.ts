@@ -6,12 +6,15 @@ import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   const tenants: { id: string }[] = await knex('tenants').select('id');
   for (const { id: tenantId } of tenants) {
-    await knex('identity_kinds').insert([
-      { tenant_id: tenantId, kind: 'internal', label: 'Internal user', builtin: true },
-      { tenant_id: tenantId, kind: 'client', label: 'Client', builtin: true },
-      { tenant_id: tenantId, kind: 'supplier', label: 'Supplier', builtin: true },
-      { tenant_id: tenantId, kind: 'service', label: 'Service', builtin: true },
-    ]).onConflict(['tenant_id', 'kind']).ignore();
+    await knex('identity_kinds')
+      .insert([
+        { tenant_id: tenantId, kind: 'internal', label: 'Internal user', builtin: true },
+        { tenant_id: tenantId, kind: 'client', label: 'Client', builtin: true },
+        { tenant_id: tenantId, kind: 'supplier', label: 'Supplier', builtin: true },
+        { tenant_id: tenantId, kind: 'service', label: 'Service', builtin: true },
+      ])
+      .onConflict(['tenant_id', 'kind'])
+      .ignore();
     const users: { id: string; username: string }[] = await knex('users').where({ tenant_id: tenantId }).select('id', 'username');
     for (const user of users) {
       const has = await knex('identities').where({ user_id: user.id }).first();

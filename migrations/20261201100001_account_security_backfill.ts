@@ -4,7 +4,10 @@
 import type { Knex } from 'knex';
 
 export async function up(knex: Knex): Promise<void> {
-  await knex('users').whereNotNull('password_hash').whereNull('password_changed_at').update({ password_changed_at: knex.ref('updated_at') });
+  await knex('users')
+    .whereNotNull('password_hash')
+    .whereNull('password_changed_at')
+    .update({ password_changed_at: knex.ref('updated_at') });
 }
 
 export async function down(): Promise<void> {

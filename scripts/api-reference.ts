@@ -59,7 +59,13 @@ export function renderApiReference(openapi: { paths: Record<string, Record<strin
     '',
     '## Contents',
     '',
-    ...[...byTag.keys()].map((tag) => `- [${tag}](#${tag.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')})`),
+    ...[...byTag.keys()].map(
+      (tag) =>
+        `- [${tag}](#${tag
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-')})`,
+    ),
   ];
   for (const [tag, operations] of byTag) {
     out.push('', `## ${tag}`, '', '| route | permission | what |', '|---|---|---|');

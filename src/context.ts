@@ -60,7 +60,13 @@ export interface ContextOptions {
 }
 
 export async function openContext(config: Config, logger: Logger, options: ContextOptions) {
-  const db: Database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, purpose: options.purpose, log: { warn: (message) => logger.warn({ message }, 'database'), error: (message) => logger.error({ message }, 'database') } });
+  const db: Database = await createDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolMax: config.databasePoolMax,
+    purpose: options.purpose,
+    log: { warn: (message) => logger.warn({ message }, 'database'), error: (message) => logger.error({ message }, 'database') },
+  });
   let store: KeyValueStore | undefined;
   try {
     if (options.migrate) {
@@ -84,7 +90,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const scheduler = createScheduler({ store, logger });
     // Account security: policy, lockout, MFA, password changes, mail, reset, sign-in steps.
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, logger });
-    if (!config.smtpUrl && config.production) logger.warn({ outbox: `${config.dataDir}/outbox` }, 'SMTP_URL is not set: reset links, lock notices and expiry reminders are written to this node\'s local outbox instead of being sent');
+    if (!config.smtpUrl && config.production) logger.warn({ outbox: `${config.dataDir}/outbox` }, "SMTP_URL is not set: reset links, lock notices and expiry reminders are written to this node's local outbox instead of being sent");
     const passwordPolicies = await createPasswordPolicyService({ queries, store, audit });
     const lockout = createLockoutService({ queries, store, audit, events });
     const mfa = createMfaService({ queries, store, audit, events, encryptionKey: keys.encryptionKey, hashKey: keys.hashKey, issuerName: config.issuer ? new URL(config.issuer).host : 'Gatehouse' });

@@ -5,22 +5,7 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 export type { Logger };
 
 /** Field names whose values never reach a log line, wherever they appear near the top of an entry. */
-const SENSITIVE_KEYS = [
-  'password',
-  'newPassword',
-  'currentPassword',
-  'client_secret',
-  'clientSecret',
-  'secret',
-  'code',
-  'code_verifier',
-  'access_token',
-  'refresh_token',
-  'id_token',
-  'token',
-  'authorization',
-  'cookie',
-];
+const SENSITIVE_KEYS = ['password', 'newPassword', 'currentPassword', 'client_secret', 'clientSecret', 'secret', 'code', 'code_verifier', 'access_token', 'refresh_token', 'id_token', 'token', 'authorization', 'cookie'];
 
 export const REDACTED_PATHS = [
   'req.headers.authorization',

@@ -67,15 +67,19 @@ async function start(config: Config, logger: Logger, args: string[]): Promise<vo
   // On the embedded database no other process may open it: CLI commands come to this one.
   if (context.db.kind === 'pglite') {
     const opened = context;
-    control = await openControlChannel({ dataDir: config.dataDir, logger, run: async (argv, io) => {
-      let resolved;
-      try {
-        resolved = resolveCommand(argv);
-      } catch (error) {
-        return reportFailure(error, io);
-      }
-      return executeCommand(opened, resolved, io, { adminCatalog: adminPermissionCatalog() });
-    } });
+    control = await openControlChannel({
+      dataDir: config.dataDir,
+      logger,
+      run: async (argv, io) => {
+        let resolved;
+        try {
+          resolved = resolveCommand(argv);
+        } catch (error) {
+          return reportFailure(error, io);
+        }
+        return executeCommand(opened, resolved, io, { adminCatalog: adminPermissionCatalog() });
+      },
+    });
   }
   const admin = await ensureAdministrator(context);
   if (admin?.generatedPassword) {
@@ -106,15 +110,9 @@ Demo loaded (${report.users.created.length} users created, ${report.applications
 /** The CLI's refusal to start a data directory nobody asked for. */
 function missingDataDir(config: Config): string | undefined {
   // Embedded: the database lives there. PostgreSQL without GATEHOUSE_SECRET: the secret does.
-  const needed = [
-    ...(config.databaseUrl ? [] : [path.join(config.dataDir, 'pgdata')]),
-    ...(config.secret ? [] : [path.join(config.dataDir, 'secret')]),
-  ];
+  const needed = [...(config.databaseUrl ? [] : [path.join(config.dataDir, 'pgdata')]), ...(config.secret ? [] : [path.join(config.dataDir, 'secret')])];
   if (needed.every((file) => existsSync(file))) return undefined;
-  return (
-    `No Gatehouse data in ${config.dataDir} (GATEHOUSE_DATA_DIR). Run the command where the server keeps its data, ` +
-    'set GATEHOUSE_DATA_DIR to that directory, or add --init to start a new, empty one here.'
-  );
+  return `No Gatehouse data in ${config.dataDir} (GATEHOUSE_DATA_DIR). Run the command where the server keeps its data, ` + 'set GATEHOUSE_DATA_DIR to that directory, or add --init to start a new, empty one here.';
 }
 
 export async function main(argv: string[]): Promise<number> {

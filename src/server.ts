@@ -51,8 +51,7 @@ function under(prefix: RegExp, router: Router) {
   const routes = router.routes();
   const methods = router.allowedMethods();
   // The router sets `params` and `router` on the context itself, which its types require upfront.
-  return (ctx: Koa.ParameterizedContext, next: () => Promise<unknown>) =>
-    prefix.test(ctx.path) ? routes(ctx as Parameters<typeof routes>[0], () => methods(ctx as Parameters<typeof methods>[0], next)) : next();
+  return (ctx: Koa.ParameterizedContext, next: () => Promise<unknown>) => (prefix.test(ctx.path) ? routes(ctx as Parameters<typeof routes>[0], () => methods(ctx as Parameters<typeof methods>[0], next)) : next());
 }
 
 export interface RunningServer {
@@ -179,7 +178,16 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
     revokeGrant: async (grantId, ineligible) => {
       await revokeGrant({ store: context.store, payloads: context.payloads }, grantId);
       // A grant ended because its user left the application's access list (or its kind or status no longer fits).
-      if (ineligible) await context.audit.record({ tenantId: context.tenantId, action: 'grant.revoked', actorType: 'system', actorId: null, targetType: 'user', targetId: ineligible.accountId, details: { grantId, clientId: ineligible.clientId, reason: 'no_longer_eligible' } });
+      if (ineligible)
+        await context.audit.record({
+          tenantId: context.tenantId,
+          action: 'grant.revoked',
+          actorType: 'system',
+          actorId: null,
+          targetType: 'user',
+          targetId: ineligible.accountId,
+          details: { grantId, clientId: ineligible.clientId, reason: 'no_longer_eligible' },
+        });
     },
     adminApiAudience: adminApiAudience(issuer),
   };
@@ -188,7 +196,11 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   const authenticateApi = createApiAuthenticator({ issuer, publicJwks, authorization: context.authorization, users: context.users, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, sessions: context.sessions });
   const api = createApiRouter(apiServices, authenticateApi);
   // System roles follow the route table: a new admin route's permission reaches Admin at start.
-  await ensureSystemRoles(context.queries, context.tenantId, permissionCatalog(api.routes).map((p) => p.name));
+  await ensureSystemRoles(
+    context.queries,
+    context.tenantId,
+    permissionCatalog(api.routes).map((p) => p.name),
+  );
   await context.authorization.invalidateAll();
   await context.applications.ensureAccountClient(issuer);
   await context.applications.ensureConsoleClient(issuer);
@@ -200,10 +212,18 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
     issuer,
     adapter: withSessionChecks(
       withHashedIds(
-        createAdapterFactory({ store: context.store, payloads: context.payloads, applications: context.applications, serviceAccounts: context.serviceAccounts, tenantId: context.tenantId, grantIndexTtl: config.refreshTokenTtl, refreshReuseGraceSeconds: async (clientId) => {
-          const app = clientId ? await context.applications.findForOidc(clientId) : undefined;
-          return app ? refreshReuseGraceOf(app) : 0;
-        } }),
+        createAdapterFactory({
+          store: context.store,
+          payloads: context.payloads,
+          applications: context.applications,
+          serviceAccounts: context.serviceAccounts,
+          tenantId: context.tenantId,
+          grantIndexTtl: config.refreshTokenTtl,
+          refreshReuseGraceSeconds: async (clientId) => {
+            const app = clientId ? await context.applications.findForOidc(clientId) : undefined;
+            return app ? refreshReuseGraceOf(app) : 0;
+          },
+        }),
         { hashKey: context.keys.hashKey, store: context.store },
       ),
       context.sessions,
@@ -244,7 +264,11 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   // from a router of their own, ahead of the protocol, session and page middleware below (none
   // of which applies to them) and of the admin API router's match over every route it holds.
   const decisions = new Router();
-  mountRoutes(decisions, api.routes.filter((route) => route.absolute && DECISION_PATHS.test(route.path)), authenticateApi);
+  mountRoutes(
+    decisions,
+    api.routes.filter((route) => route.absolute && DECISION_PATHS.test(route.path)),
+    authenticateApi,
+  );
   provider.use(under(DECISION_PATHS, decisions));
   // Protocol details oidc-provider leaves open (src/oidc/protocol.ts).
   if (!nativePostMethods(issuer)) provider.use(postAsGet());

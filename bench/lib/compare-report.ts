@@ -54,10 +54,7 @@ const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n
 const fmtCpu = (n: number | undefined) => (n === undefined ? '' : n >= 10 ? n.toFixed(1) : n.toFixed(2));
 
 export function compareMarkdown(refLabel: string, workLabel: string, rows: CompareRow[], resources?: CompareResources): string {
-  const out = [
-    `| scenario | ${refLabel} /s | CPU ms/op | ${workLabel} /s | CPU ms/op | rate ratio | | CPU ratio | |`,
-    '|---|---:|---:|---:|---:|---:|---|---:|---|',
-  ];
+  const out = [`| scenario | ${refLabel} /s | CPU ms/op | ${workLabel} /s | CPU ms/op | rate ratio | | CPU ratio | |`, '|---|---:|---:|---:|---:|---:|---|---:|---|'];
   for (const r of rows) {
     out.push(
       `| ${r.label}${r.ref.failed || r.work.failed ? ` (failed: ${r.ref.failed} / ${r.work.failed})` : ''} | ${fmt(r.ref.rate)} | ${fmtCpu(r.ref.cpuMsPerOp)} | ${fmt(r.work.rate)} | ${fmtCpu(r.work.cpuMsPerOp)} | ${r.rateRatio.toFixed(2)}× | ${verdict('rate', r.rateRatio)} | ${r.cpuRatio !== undefined ? `${r.cpuRatio.toFixed(2)}×` : ''} | ${verdict('cpu', r.cpuRatio)} |`,

@@ -136,14 +136,20 @@ export async function summarizeProfile(file: string, top = 25, window?: { scenar
   const busyUs = totalUs - idleUs;
   const pct = (us: number) => Math.round((us / Math.max(busyUs, 1)) * 1000) / 10;
   const rows = (m: Map<string, { name: string; where: string; us: number }>) =>
-    [...m.values()].sort((a, b) => b.us - a.us).slice(0, top).map((f) => ({ name: f.name, where: f.where, ms: Math.round(f.us / 1000), percent: pct(f.us) }));
+    [...m.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((f) => ({ name: f.name, where: f.where, ms: Math.round(f.us / 1000), percent: pct(f.us) }));
   return {
     file,
     ...(window ? { scenario: window.scenario } : {}),
     totalMs: Math.round(totalUs / 1000),
     busyMs: Math.round(busyUs / 1000),
     functions: rows(functions),
-    groups: [...groups.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, us]) => ({ name, where: '', ms: Math.round(us / 1000), percent: pct(us) })),
+    groups: [...groups.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, us]) => ({ name, where: '', ms: Math.round(us / 1000), percent: pct(us) })),
     ownTotals: rows(own),
   };
 }

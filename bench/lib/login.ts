@@ -9,7 +9,7 @@
 // Each worker signs in as a new browser (empty cookie jar) every time, so every flow creates a
 // session and verifies a password. Latency is recorded per flow and per step.
 import { createHash, randomBytes } from 'node:crypto';
-import { basicAuth, CookieJar, formBody, formContaining, LeanHttp, selectedOption, type LeanResponse } from './http.ts';
+import { basicAuth, CookieJar, formBody, formContaining, type LeanHttp, selectedOption, type LeanResponse } from './http.ts';
 import { LatencyRecorder } from './stats.ts';
 
 export interface LoginTarget {
@@ -121,13 +121,7 @@ export async function signInOnce(http: LeanHttp, target: LoginTarget, username: 
   }
   if (!code) throw new FlowError('no authorization code after 8 redirects');
 
-  const tokenResponse = await send(
-    'token',
-    'POST',
-    '/token',
-    formBody({ grant_type: 'authorization_code', code, redirect_uri: target.redirectUri, code_verifier: verifier }),
-    { authorization: basicAuth(target.clientId, target.clientSecret) },
-  );
+  const tokenResponse = await send('token', 'POST', '/token', formBody({ grant_type: 'authorization_code', code, redirect_uri: target.redirectUri, code_verifier: verifier }), { authorization: basicAuth(target.clientId, target.clientSecret) });
   if (tokenResponse.status !== 200) throw new FlowError(`POST /token: ${tokenResponse.status}: ${tokenResponse.body.slice(0, 300)}`);
   const tokens = JSON.parse(tokenResponse.body) as { access_token?: string; refresh_token?: string };
   if (!tokens.access_token) throw new FlowError('no access_token in the token response');

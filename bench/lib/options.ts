@@ -117,7 +117,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   };
   let only = new Set<ScenarioId>(SCENARIOS);
   if (values.only) {
-    const wanted = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+    const wanted = values.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const unknown = wanted.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
     if (unknown.length) throw new Error(`--only: unknown scenario(s) ${unknown.join(', ')}; choose from ${SCENARIOS.join(', ')}`);
     only = new Set(wanted as ScenarioId[]);
@@ -135,11 +138,14 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     profile: Boolean(values.profile),
     nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter(Boolean),
     gatehouseEnv: Object.fromEntries(
-      (values['gatehouse-env'] ?? '').split(',').filter(Boolean).map((pair) => {
-        const eq = pair.indexOf('=');
-        if (eq <= 0) throw new Error(`--gatehouse-env: expected KEY=VALUE, got "${pair}"`);
-        return [pair.slice(0, eq), pair.slice(eq + 1)];
-      }),
+      (values['gatehouse-env'] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((pair) => {
+          const eq = pair.indexOf('=');
+          if (eq <= 0) throw new Error(`--gatehouse-env: expected KEY=VALUE, got "${pair}"`);
+          return [pair.slice(0, eq), pair.slice(eq + 1)];
+        }),
     ),
     keepDb: Boolean(values['keep-db']),
     json: values.json ?? 'bench/results/latest.json',

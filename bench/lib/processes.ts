@@ -104,13 +104,15 @@ export async function stopChild(child: Child, graceMs = 15_000): Promise<void> {
 }
 
 export async function stopAll(): Promise<void> {
-  await Promise.all([...running].map(async (process) => {
-    if (process.exitCode !== null || process.signalCode !== null) return;
-    process.kill('SIGTERM');
-    const timer = setTimeout(() => process.kill('SIGKILL'), 10_000);
-    await new Promise((resolve) => process.once('exit', resolve));
-    clearTimeout(timer);
-  }));
+  await Promise.all(
+    [...running].map(async (process) => {
+      if (process.exitCode !== null || process.signalCode !== null) return;
+      process.kill('SIGTERM');
+      const timer = setTimeout(() => process.kill('SIGKILL'), 10_000);
+      await new Promise((resolve) => process.once('exit', resolve));
+      clearTimeout(timer);
+    }),
+  );
 }
 
 /** A TCP port that was free on loopback a moment ago. */

@@ -114,10 +114,7 @@ export function seedDocument(secrets: BenchSecrets, loginUsers: number): { docum
       email: `${username}@bench.example`,
       name: `Bench Login ${i}`,
       password: secrets.password,
-      identities: [
-        { kind: 'internal', alias: `Bench ${i}` },
-        ...(selectsIdentity ? [{ kind: 'client', alias: `Bench ${i} (client)` }] : []),
-      ],
+      identities: [{ kind: 'internal', alias: `Bench ${i}` }, ...(selectsIdentity ? [{ kind: 'client', alias: `Bench ${i} (client)` }] : [])],
     });
   }
   // The administrator who searches users (GET /api/v1/users requires users:list on Gatehouse's
@@ -156,8 +153,90 @@ export function seedDocument(secrets: BenchSecrets, loginUsers: number): { docum
   };
 }
 
-const FIRST_NAMES = ['Anna', 'Ben', 'Chloe', 'David', 'Emma', 'Felix', 'Grace', 'Hugo', 'Isla', 'Jack', 'Kim', 'Liam', 'Maya', 'Noah', 'Olivia', 'Paul', 'Quinn', 'Ruby', 'Simon', 'Tara', 'Uma', 'Victor', 'Wendy', 'Xavier', 'Yara', 'Zoe', 'Lucy', 'Omar', 'Priya', 'Chen'];
-const LAST_NAMES = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Robinson', 'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts', 'Green', 'Hall', 'Wood', 'Jackson', 'Clarke', 'Patel', 'Khan', 'Lewis', 'James', 'Phillips', 'Mason', 'Mitchell', 'Rose', 'Davis', 'Rodriguez', 'Cox', 'Alexander', 'Garden', 'Campbell', 'Johnston', 'Moore', 'Smyth', "O'Neill", 'Doherty', 'Stewart', 'Quinn', 'Murphy', 'Graham', 'Mclaughlin', 'Hamilton', 'Murray', 'Hughes', 'Robertson', 'Thomson', 'Scott'];
+const FIRST_NAMES = [
+  'Anna',
+  'Ben',
+  'Chloe',
+  'David',
+  'Emma',
+  'Felix',
+  'Grace',
+  'Hugo',
+  'Isla',
+  'Jack',
+  'Kim',
+  'Liam',
+  'Maya',
+  'Noah',
+  'Olivia',
+  'Paul',
+  'Quinn',
+  'Ruby',
+  'Simon',
+  'Tara',
+  'Uma',
+  'Victor',
+  'Wendy',
+  'Xavier',
+  'Yara',
+  'Zoe',
+  'Lucy',
+  'Omar',
+  'Priya',
+  'Chen',
+];
+const LAST_NAMES = [
+  'Smith',
+  'Jones',
+  'Taylor',
+  'Brown',
+  'Williams',
+  'Wilson',
+  'Johnson',
+  'Davies',
+  'Robinson',
+  'Wright',
+  'Thompson',
+  'Evans',
+  'Walker',
+  'White',
+  'Roberts',
+  'Green',
+  'Hall',
+  'Wood',
+  'Jackson',
+  'Clarke',
+  'Patel',
+  'Khan',
+  'Lewis',
+  'James',
+  'Phillips',
+  'Mason',
+  'Mitchell',
+  'Rose',
+  'Davis',
+  'Rodriguez',
+  'Cox',
+  'Alexander',
+  'Garden',
+  'Campbell',
+  'Johnston',
+  'Moore',
+  'Smyth',
+  "O'Neill",
+  'Doherty',
+  'Stewart',
+  'Quinn',
+  'Murphy',
+  'Graham',
+  'Mclaughlin',
+  'Hamilton',
+  'Murray',
+  'Hughes',
+  'Robertson',
+  'Thomson',
+  'Scott',
+];
 const DEPARTMENTS = ['Sales', 'Finance', 'Operations', 'Engineering', 'Support', 'Legal', 'Marketing', 'Procurement'];
 
 function sqlArray(values: string[]): string {
@@ -181,11 +260,13 @@ export async function bulkInsertUsers(knex: Knex, tenantId: string, count: numbe
   // As a bulk import is best done: the GIN (search) indexes are dropped for the load and built
   // again from their own definitions afterwards, one sorted pass each instead of 100,000
   // incremental updates (which also leave them many times their size).
-  const ginIndexes = (await knex.raw(
-    `select c.relname as name, pg_get_indexdef(i.indexrelid) as definition
+  const ginIndexes = (
+    await knex.raw(
+      `select c.relname as name, pg_get_indexdef(i.indexrelid) as definition
        from pg_index i join pg_class c on c.oid = i.indexrelid join pg_am am on am.oid = c.relam
       where i.indrelid = 'users'::regclass and am.amname = 'gin'`,
-  )).rows as { name: string; definition: string }[];
+    )
+  ).rows as { name: string; definition: string }[];
   for (const index of ginIndexes) await knex.raw(`drop index ${index.name}`);
   await knex.transaction(async (trx) => {
     // The rows are generated consistent (each identity's user is inserted with it), so the
@@ -198,7 +279,8 @@ export async function bulkInsertUsers(knex: Knex, tenantId: string, count: numbe
       .catch(() => undefined);
     // One statement: each user is written once, already pointing at its default identity
     // (default_identity_id carries no foreign key), instead of an insert and then an update.
-    await trx.raw(`
+    await trx.raw(
+      `
       with people as materialized (
         select g, gen_random_uuid() as user_id, gen_random_uuid() as identity_id,
                (${sqlArray(FIRST_NAMES)})[1 + g % ${FIRST_NAMES.length}] as first,
@@ -219,7 +301,9 @@ export async function bulkInsertUsers(knex: Knex, tenantId: string, count: numbe
       )
       insert into identities (id, tenant_id, user_id, kind, alias)
       select default_identity_id, ?, id, 'internal', username from inserted
-    `, [offset, offset, count, tenantId, tenantId]);
+    `,
+      [offset, offset, count, tenantId, tenantId],
+    );
   });
   step('insert');
   for (const index of ginIndexes) await knex.raw(index.definition);

@@ -47,7 +47,9 @@ const SET_PASSWORD_USAGE = 'gatehouse users set-password --username NAME (--pass
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 async function passwordFrom(values: { password?: string; 'password-stdin'?: boolean }, io: CommandIo): Promise<string | undefined> {
@@ -65,30 +67,33 @@ export const commands: Record<string, Record<string, Command> | Command> = {
 
   clients: {
     async create(context, args, io = processIo) {
-      const { values } = parse(args, {
-        name: { type: 'string' },
-        type: { type: 'string' },
-        'redirect-uri': { type: 'string', multiple: true },
-        'post-logout-redirect-uri': { type: 'string', multiple: true },
-        'third-party': { type: 'boolean' },
-        'admin-api': { type: 'boolean' },
-      }, CLIENT_CREATE_USAGE);
+      const { values } = parse(
+        args,
+        {
+          name: { type: 'string' },
+          type: { type: 'string' },
+          'redirect-uri': { type: 'string', multiple: true },
+          'post-logout-redirect-uri': { type: 'string', multiple: true },
+          'third-party': { type: 'boolean' },
+          'admin-api': { type: 'boolean' },
+        },
+        CLIENT_CREATE_USAGE,
+      );
       const type = required(values.type, '--type', CLIENT_CREATE_USAGE);
       if (!['web', 'spa', 'native', 'service'].includes(type)) throw new UsageError(`--type must be web, spa, native or service (got "${type}")\n\nUsage: ${CLIENT_CREATE_USAGE}`);
-      const { application, clientSecret } = await context.applications.create({
-        name: required(values.name, '--name', CLIENT_CREATE_USAGE),
-        type: type as 'web' | 'spa' | 'native' | 'service',
-        redirectUris: values['redirect-uri'] ?? [],
-        postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
-        firstParty: !values['third-party'],
-        adminApiClient: Boolean(values['admin-api']),
-      }, CLI_ACTOR);
-      createOutput(Boolean(values.json), io.stdout).result(
-        { client_id: application.id, ...(clientSecret ? { client_secret: clientSecret } : {}), name: application.name, type: application.type, redirect_uris: application.redirectUris },
-        () => [
-          `client_id:     ${application.id}`,
-          ...(clientSecret ? [`client_secret: ${clientSecret}`, '', 'The client secret is shown only now: store it safely.'] : []),
-        ].join('\n'),
+      const { application, clientSecret } = await context.applications.create(
+        {
+          name: required(values.name, '--name', CLIENT_CREATE_USAGE),
+          type: type as 'web' | 'spa' | 'native' | 'service',
+          redirectUris: values['redirect-uri'] ?? [],
+          postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
+          firstParty: !values['third-party'],
+          adminApiClient: Boolean(values['admin-api']),
+        },
+        CLI_ACTOR,
+      );
+      createOutput(Boolean(values.json), io.stdout).result({ client_id: application.id, ...(clientSecret ? { client_secret: clientSecret } : {}), name: application.name, type: application.type, redirect_uris: application.redirectUris }, () =>
+        [`client_id:     ${application.id}`, ...(clientSecret ? [`client_secret: ${clientSecret}`, '', 'The client secret is shown only now: store it safely.'] : [])].join('\n'),
       );
     },
     /** The admin API audience is closed by default: the operator allows (or stops) one application. */
@@ -157,17 +162,23 @@ export const commands: Record<string, Record<string, Command> | Command> = {
       }
       // Progress goes to stderr, so stdout keeps only the report (and --json stays parseable).
       const started = Date.now();
-      const report = await context.userImport.importCsv(text, { tenantId: context.tenantId, actor: CLI_ACTOR, granter: 'system' }, {
-        mode,
-        dryRun: Boolean(values['dry-run']),
-        invite: !values['skip-invitations'],
-        onProgress: ({ phase, done, total }) => io.stderr(`${phase} ${done}/${total} rows (${((Date.now() - started) / 1000).toFixed(1)} s)\n`),
-      });
-      createOutput(Boolean(values.json), io.stdout).result(report, () => [
-        `${report.dryRun ? 'Dry run: ' : ''}${report.rows} rows: ${report.created} ${report.dryRun ? 'would be created' : 'created'}, ${report.existing.length} already existed, ${report.refused} refused${report.committed ? '' : ' (nothing written)'}.`,
-        ...(report.invitations ? [`${report.invitations} invitation mails queued: the server sends them (job user-invitations, every minute).`] : []),
-        ...report.problems.map((p) => `  line ${p.line}${p.column ? `, ${p.column}` : ''}: ${p.reason}`),
-      ].join('\n'));
+      const report = await context.userImport.importCsv(
+        text,
+        { tenantId: context.tenantId, actor: CLI_ACTOR, granter: 'system' },
+        {
+          mode,
+          dryRun: Boolean(values['dry-run']),
+          invite: !values['skip-invitations'],
+          onProgress: ({ phase, done, total }) => io.stderr(`${phase} ${done}/${total} rows (${((Date.now() - started) / 1000).toFixed(1)} s)\n`),
+        },
+      );
+      createOutput(Boolean(values.json), io.stdout).result(report, () =>
+        [
+          `${report.dryRun ? 'Dry run: ' : ''}${report.rows} rows: ${report.created} ${report.dryRun ? 'would be created' : 'created'}, ${report.existing.length} already existed, ${report.refused} refused${report.committed ? '' : ' (nothing written)'}.`,
+          ...(report.invitations ? [`${report.invitations} invitation mails queued: the server sends them (job user-invitations, every minute).`] : []),
+          ...report.problems.map((p) => `  line ${p.line}${p.column ? `, ${p.column}` : ''}: ${p.reason}`),
+        ].join('\n'),
+      );
       // Exit status 1 when a row was refused, so scripts notice; the report says what was written.
       if (report.refused > 0) throw new AppError('import.rows_refused', 422, `${report.refused} row(s) refused${report.committed ? '; the other rows were imported' : '; nothing was imported'}`);
     },
@@ -189,9 +200,8 @@ export const commands: Record<string, Record<string, Command> | Command> = {
       const account = await context.serviceAccounts.create({ name }, CLI_ACTOR);
       if (roleIds.length && account.identityId) await context.roles.assignToIdentity(account.identityId, roleIds, { tenantId: context.tenantId, actor: CLI_ACTOR, granter: 'system' });
       const { key, secret } = await context.serviceAccounts.createKey(account.id, { description: 'created by gatehouse service-accounts create' }, CLI_ACTOR);
-      createOutput(Boolean(values.json), io.stdout).result(
-        { client_id: account.id, client_secret: secret, key_id: key.id, name: account.name, roles: roleNames },
-        () => [`client_id:     ${account.id}`, `client_secret: ${secret}`, '', 'The access key is shown only now: store it safely.'].join('\n'),
+      createOutput(Boolean(values.json), io.stdout).result({ client_id: account.id, client_secret: secret, key_id: key.id, name: account.name, roles: roleNames }, () =>
+        [`client_id:     ${account.id}`, `client_secret: ${secret}`, '', 'The access key is shown only now: store it safely.'].join('\n'),
       );
     },
   },
@@ -203,7 +213,9 @@ export const commands: Record<string, Record<string, Command> | Command> = {
       createOutput(Boolean(values.json), io.stdout).result(result, () =>
         result.ok
           ? `Audit chain OK: ${result.count} events verified${result.anchor.lastPurgedId ? ` (from the purge anchor after event ${result.anchor.lastPurgedId})` : ''}.`
-          : [`Audit chain BROKEN at event ${result.brokenAt.id} (${result.count} events before it verified):`, `  ${result.brokenAt.field} expected ${result.brokenAt.expected}`, `  ${result.brokenAt.field} found    ${result.brokenAt.found}`].join('\n'),
+          : [`Audit chain BROKEN at event ${result.brokenAt.id} (${result.count} events before it verified):`, `  ${result.brokenAt.field} expected ${result.brokenAt.expected}`, `  ${result.brokenAt.field} found    ${result.brokenAt.found}`].join(
+              '\n',
+            ),
       );
       // Exit status 1 for scripts and monitoring: the report above says where.
       if (!result.ok) throw new AppError('audit.chain_broken', 409, `the audit chain is broken at event ${result.brokenAt.id}`);
@@ -220,13 +232,15 @@ export const commands: Record<string, Record<string, Command> | Command> = {
     const { values, positionals } = parse(args, {}, usage);
     const file = required(positionals[0], 'FILE', usage);
     const report = await applySeed(context, await readSeedFile(path.resolve(io.cwd, file)), CLI_ACTOR, { adminCatalog: deps?.adminCatalog ?? [] });
-    createOutput(Boolean(values.json), io.stdout).result(report, () => [
-      `users: ${report.users.created.length} created, ${report.users.unchanged.length} unchanged`,
-      `applications: ${report.applications.created.length} created, ${report.applications.updated.length} updated, ${report.applications.unchanged.length} unchanged`,
-      `API resources: ${report.apiResources.created.length} created, ${report.apiResources.updated.length} updated, ${report.apiResources.unchanged.length} unchanged`,
-      ...(report.navigation.updated.length + report.navigation.unchanged.length ? [`navigation: ${report.navigation.updated.length} updated, ${report.navigation.unchanged.length} unchanged`] : []),
-      ...report.clientSecrets.map((s) => `client_secret for ${s.clientId}: ${s.clientSecret}  (shown only now)`),
-    ].join('\n'));
+    createOutput(Boolean(values.json), io.stdout).result(report, () =>
+      [
+        `users: ${report.users.created.length} created, ${report.users.unchanged.length} unchanged`,
+        `applications: ${report.applications.created.length} created, ${report.applications.updated.length} updated, ${report.applications.unchanged.length} unchanged`,
+        `API resources: ${report.apiResources.created.length} created, ${report.apiResources.updated.length} updated, ${report.apiResources.unchanged.length} unchanged`,
+        ...(report.navigation.updated.length + report.navigation.unchanged.length ? [`navigation: ${report.navigation.updated.length} updated, ${report.navigation.unchanged.length} unchanged`] : []),
+        ...report.clientSecrets.map((s) => `client_secret for ${s.clientId}: ${s.clientSecret}  (shown only now)`),
+      ].join('\n'),
+    );
   },
 };
 

@@ -4,18 +4,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
-const booleanFromEnv = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 const urlWithProtocols = (protocols: string[]) =>
-  z.string().refine((value) => {
-    try {
-      return protocols.includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  );
 
 export interface RedisNode {
   host: string;
@@ -35,21 +36,19 @@ export type RedisConnection =
 // host:port,host:port — the sentinels or the cluster's seed nodes. A host name, IPv4 address or
 // bracketed IPv6 address, and a port.
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-const nodeList = z
-  .string()
-  .transform((value, ctx): RedisNode[] => {
-    const nodes: RedisNode[] = [];
-    for (const item of value.split(',').map((part) => part.trim())) {
-      const match = HOST_PORT.exec(item);
-      const port = match ? Number(match[2]) : 0;
-      if (!match || port < 1 || port > 65535) {
-        ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port (a comma-separated list of host:port is expected)` });
-        return z.NEVER;
-      }
-      nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ''), port });
+const nodeList = z.string().transform((value, ctx): RedisNode[] => {
+  const nodes: RedisNode[] = [];
+  for (const item of value.split(',').map((part) => part.trim())) {
+    const match = HOST_PORT.exec(item);
+    const port = match ? Number(match[2]) : 0;
+    if (!match || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port (a comma-separated list of host:port is expected)` });
+      return z.NEVER;
     }
-    return nodes;
-  });
+    nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ''), port });
+  }
+  return nodes;
+});
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -61,7 +60,10 @@ const envSchema = z.object({
   REDIS_URL: urlWithProtocols(['redis:', 'rediss:']).optional(),
   // Sentinel: the sentinels and the name of the primary they watch (sentinel monitor NAME ...).
   REDIS_SENTINELS: nodeList.optional(),
-  REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').optional(),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only')
+    .optional(),
   REDIS_SENTINEL_PASSWORD: z.string().optional(),
   // Cluster: some of its nodes; ioredis learns the rest from CLUSTER SLOTS.
   REDIS_CLUSTER_NODES: nodeList.optional(),
@@ -71,7 +73,10 @@ const envSchema = z.object({
   REDIS_PASSWORD: z.string().optional(),
   REDIS_TLS: booleanFromEnv.default(false),
   REDIS_DB: z.coerce.number().int().min(0).max(255).optional(),
-  GATEHOUSE_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'letters, digits, ":", "_" and "-" only').default('gh:'),
+  GATEHOUSE_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]*$/, 'letters, digits, ":", "_" and "-" only')
+    .default('gh:'),
   GATEHOUSE_DATA_DIR: z.string().min(1).default('./.gatehouse'),
   GATEHOUSE_SECRET: z.string().min(32, 'must be at least 32 characters (generate one with: openssl rand -base64 48)').optional(),
   GATEHOUSE_ADMIN_USERNAME: z.string().min(1).max(254).optional(),
@@ -79,9 +84,21 @@ const envSchema = z.object({
   GATEHOUSE_MIGRATE_ON_START: booleanFromEnv.default(true),
   GATEHOUSE_ID_TOKEN_ALG: z.enum(['RS256', 'ES256']).default('RS256'),
   GATEHOUSE_ACCESS_TOKEN_TTL: z.coerce.number().int().min(30).max(86400).default(600),
-  GATEHOUSE_REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).default(14 * 24 * 3600),
-  GATEHOUSE_SESSION_TTL: z.coerce.number().int().min(60).default(14 * 24 * 3600),
-  GATEHOUSE_SESSION_IDLE_TIMEOUT: z.coerce.number().int().min(60).default(3 * 24 * 3600),
+  GATEHOUSE_REFRESH_TOKEN_TTL: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(14 * 24 * 3600),
+  GATEHOUSE_SESSION_TTL: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(14 * 24 * 3600),
+  GATEHOUSE_SESSION_IDLE_TIMEOUT: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(3 * 24 * 3600),
   // Refresh-token reuse is strict by default (RFC 9700 §4.14.2); a grace window is a setting of
   // each application (refreshTokenReuseGraceSeconds), never deployment-wide.
   GATEHOUSE_REFRESH_REUSE_GRACE: z.never({ error: 'is no longer read: set refreshTokenReuseGraceSeconds on the applications that need a grace window' }).optional(),
@@ -90,7 +107,12 @@ const envSchema = z.object({
   GATEHOUSE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   // Account security. argon2id parameters of new hashes (OWASP Password Storage Cheat
   // Sheet minimum by default; tests lower them to stay fast).
-  GATEHOUSE_ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(4 * 1024 * 1024).default(19456),
+  GATEHOUSE_ARGON2_MEMORY_KIB: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024)
+    .default(19456),
   GATEHOUSE_ARGON2_TIME_COST: z.coerce.number().int().min(1).max(100).default(2),
   GATEHOUSE_ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
   GATEHOUSE_PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
@@ -99,7 +121,11 @@ const envSchema = z.object({
   GATEHOUSE_MAIL_FROM: z.string().min(3).max(320).default('Gatehouse <no-reply@localhost>'),
   GATEHOUSE_RESET_TOKEN_TTL: z.coerce.number().int().min(300).max(86400).default(1800),
   // Passkeys (WebAuthn): the relying party follows from the issuer unless set.
-  GATEHOUSE_PASSKEY_RP_ID: z.string().regex(/^[a-z0-9.-]+$/i).max(253).optional(),
+  GATEHOUSE_PASSKEY_RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/i)
+    .max(253)
+    .optional(),
   GATEHOUSE_PASSKEY_ORIGINS: z.string().max(2000).optional(),
   GATEHOUSE_PASSKEY_USER_VERIFICATION: z.enum(['required', 'preferred']).default('required'),
   GATEHOUSE_PASSKEY_ATTACHMENT: z.enum(['any', 'platform', 'cross-platform']).default('any'),

@@ -40,19 +40,14 @@ export class EmbeddedDatabaseBusyError extends Error {
   }
 }
 
-const SHARE_HINT =
-  'PGlite cannot be shared between processes: stop that process first, or run the server on PostgreSQL ' +
-  '(set DATABASE_URL) so CLI commands and several processes can share it.';
+const SHARE_HINT = 'PGlite cannot be shared between processes: stop that process first, or run the server on PostgreSQL ' + '(set DATABASE_URL) so CLI commands and several processes can share it.';
 
 function busyMessage(dataDir: string, lockPath: string, holder: LockHolder): string {
   const who = `(pid ${holder.pid}, ${JSON.stringify(holder.purpose)}, since ${holder.startedAt})`;
   if (holder.hostname !== os.hostname()) {
     // We cannot probe a pid on another machine or container, so a crashed holder there
     // leaves a lock only a person can judge; say how to clear it.
-    return (
-      `The embedded database in ${dataDir} is in use by a Gatehouse process on host ${JSON.stringify(holder.hostname)} ${who}. ` +
-      `${SHARE_HINT} If that process is no longer running, delete ${lockPath}.`
-    );
+    return `The embedded database in ${dataDir} is in use by a Gatehouse process on host ${JSON.stringify(holder.hostname)} ${who}. ` + `${SHARE_HINT} If that process is no longer running, delete ${lockPath}.`;
   }
   if (holder.pid === process.pid) {
     return `The embedded database in ${dataDir} is already open in this process ${who}. ${SHARE_HINT}`;

@@ -18,12 +18,10 @@ import type { Database, Listener } from './types.ts';
  * knex's types do not declare processResponse, which every knex client has at run time.
  */
 async function loadPglite() {
-  const [{ PGlite: PGliteClass }, { pg_trgm }, { default: ClientPgLite }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('@electric-sql/pglite/contrib/pg_trgm'),
-    import('knex-pglite'),
-  ]);
-  interface ResponseProcessor { processResponse(obj: { method?: string }, runner: unknown): unknown }
+  const [{ PGlite: PGliteClass }, { pg_trgm }, { default: ClientPgLite }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm'), import('knex-pglite')]);
+  interface ResponseProcessor {
+    processResponse(obj: { method?: string }, runner: unknown): unknown;
+  }
   const PgLiteBase = ClientPgLite as unknown as new (config: Knex.Config) => Knex.Client & ResponseProcessor;
   class PgLiteClient extends PgLiteBase {
     override processResponse(obj: { method?: string }, runner: unknown): unknown {
@@ -111,11 +109,7 @@ async function openPostgres(databaseUrl: string, poolMax: number, purpose: strin
   } catch (error) {
     await knex.destroy().catch(() => undefined);
     const reason = isKnexTimeout(error) ? `no connection within ${CONNECT_TIMEOUT_MS / 1000}s` : redact(messageOf(error), databaseUrl);
-    throw new Error(
-      `Cannot connect to PostgreSQL at ${describePostgresUrl(databaseUrl)} (DATABASE_URL): ${reason}. ` +
-        'Check that PostgreSQL is running and that DATABASE_URL is right.',
-      { cause: error },
-    );
+    throw new Error(`Cannot connect to PostgreSQL at ${describePostgresUrl(databaseUrl)} (DATABASE_URL): ${reason}. ` + 'Check that PostgreSQL is running and that DATABASE_URL is right.', { cause: error });
   }
   let closing: Promise<void> | undefined;
   const listeners = new Set<Listener>();

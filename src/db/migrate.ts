@@ -67,9 +67,7 @@ class TsMigrationSource implements Knex.MigrationSource<MigrationFile> {
     if (misnamed.length > 0) {
       throw new Error(`Migration files must be named YYYYMMDDHHMMSS_name.ts; rename ${misnamed.join(', ')} in ${this.directory}`);
     }
-    return files
-      .sort()
-      .map((name) => ({ name: migrationName(name), file: path.join(this.directory, name) }));
+    return files.sort().map((name) => ({ name: migrationName(name), file: path.join(this.directory, name) }));
   }
 
   getMigrationName(migration: MigrationFile): string {

@@ -67,7 +67,8 @@ export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
       } else {
         ctx.type = 'html';
         ctx.body = await deps.renderer.render('error', {
-          nonce: nonceOf(ctx), locale: localeOf(ctx),
+          nonce: nonceOf(ctx),
+          locale: localeOf(ctx),
           title: 'Something went wrong',
           heading: status === 404 ? 'Not found' : 'Something went wrong',
           message,

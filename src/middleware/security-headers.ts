@@ -197,14 +197,7 @@ function setNoStore(ctx: ResponseContext): void {
 }
 
 /** Headers that must survive Koa's default error handler (see the catch block below). */
-const PRESERVED_ON_ERROR = [
-  CSP_HEADER,
-  'X-Frame-Options',
-  'X-Content-Type-Options',
-  'Referrer-Policy',
-  'Cache-Control',
-  'Pragma',
-] as const;
+const PRESERVED_ON_ERROR = [CSP_HEADER, 'X-Frame-Options', 'X-Content-Type-Options', 'Referrer-Policy', 'Cache-Control', 'Pragma'] as const;
 
 function hasHeadersObject(value: unknown): value is { headers?: Record<string, unknown> } {
   return typeof value === 'object' && value !== null;

@@ -172,7 +172,8 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
           const session = ctx.oidc.session as unknown as { state?: { secret?: string } };
           ctx.type = 'html';
           ctx.body = await renderer.render('logout', {
-            nonce: nonceOf(ctx), locale: localeOf(ctx),
+            nonce: nonceOf(ctx),
+            locale: localeOf(ctx),
             title: 'Sign out',
             action: ctx.oidc.urlFor('end_session_confirm'),
             secret: session.state?.secret ?? '',
@@ -252,14 +253,19 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     },
     // oidc-provider refuses outgoing requests (back-channel logout) to private and loopback
     // addresses; an operator whose applications live on a private network turns that off.
-    ...(config.backchannelAllowPrivate ? { fetch: (url: string | URL | Request, init?: RequestInit) => {
-      const { dispatcher: _dispatcher, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
-      return fetch(url, rest);
-    } } : {}),
+    ...(config.backchannelAllowPrivate
+      ? {
+          fetch: (url: string | URL | Request, init?: RequestInit) => {
+            const { dispatcher: _dispatcher, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+            return fetch(url, rest);
+          },
+        }
+      : {}),
     async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = await renderer.render('error', {
-        nonce: nonceOf(ctx), locale: localeOf(ctx),
+        nonce: nonceOf(ctx),
+        locale: localeOf(ctx),
         title: 'Something went wrong',
         heading: 'Something went wrong',
         message: out.error_description ?? out.error,

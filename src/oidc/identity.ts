@@ -92,9 +92,7 @@ export async function grantStillEligible(deps: IdentityFlowDeps, ctx: object | u
     eligible = await deps.userActive(accountId);
   } else {
     const identityId = await grantIdentityOf(deps, ctx, grantId);
-    eligible = identityId
-      ? await deps.identityEligible(accountId, identityId, clientId)
-      : (await deps.userActive(accountId)) && (await deps.eligibleIdentities(accountId, clientId)).length > 0;
+    eligible = identityId ? await deps.identityEligible(accountId, identityId, clientId) : (await deps.userActive(accountId)) && (await deps.eligibleIdentities(accountId, clientId)).length > 0;
   }
   if (!eligible) await deps.revokeGrant(grantId, { accountId, clientId });
   return eligible;

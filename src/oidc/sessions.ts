@@ -78,9 +78,7 @@ class SessionCheckedAdapter implements Adapter {
       return verdict.alive && verdict.userId === payload.accountId ? payload : undefined;
     }
     if (!payload.sessionUid) return payload; // client credentials: no session
-    const verdict = await checkOnce(this.sessions, payload.sessionUid, this.model === 'RefreshToken'
-      ? { clientId: payload.clientId, grantId: payload.grantId, activity: request.route === 'token' }
-      : {});
+    const verdict = await checkOnce(this.sessions, payload.sessionUid, this.model === 'RefreshToken' ? { clientId: payload.clientId, grantId: payload.grantId, activity: request.route === 'token' } : {});
     return verdict.alive ? payload : undefined;
   }
 
@@ -187,7 +185,9 @@ export function installSessionHooks(provider: Provider, deps: { sessions: Sessio
     const session = ctx.oidc.session as unknown as { uid?: string; accountId?: string; destroyed?: boolean } | undefined;
     // "Stay signed in" at the logout page only ends one application's part: the session lives on.
     if (!session?.destroyed || !session.uid) return;
-    void sessions.recordSignOut(tenantId, session.uid, { actorType: 'user', actorId: session.accountId ?? null, ip: ctx.ip, userAgent: ctx.get('user-agent') || null }).catch((error: unknown) => logger.error({ err: error }, 'could not record a sign-out'));
+    void sessions
+      .recordSignOut(tenantId, session.uid, { actorType: 'user', actorId: session.accountId ?? null, ip: ctx.ip, userAgent: ctx.get('user-agent') || null })
+      .catch((error: unknown) => logger.error({ err: error }, 'could not record a sign-out'));
   });
   provider.on('backchannel.error', (_ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => {
     logger.warn({ clientId: client.clientId, error: err.message }, 'back-channel logout failed');

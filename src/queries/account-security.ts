@@ -81,7 +81,9 @@ export function createAccountSecurityQueries(knex: Knex) {
     },
     /** Lifts a lock; keepCount keeps the repeat count (a cool-down that ran out), else it restarts. */
     async clearLock(tenantId: string, userId: string, keepCount: boolean, trx: Knex): Promise<void> {
-      await trx('users').where({ tenant_id: tenantId, id: userId }).update({ status: 'active', locked_until: null, ...(keepCount ? {} : { lockout_count: 0 }), updated_at: trx.fn.now() });
+      await trx('users')
+        .where({ tenant_id: tenantId, id: userId })
+        .update({ status: 'active', locked_until: null, ...(keepCount ? {} : { lockout_count: 0 }), updated_at: trx.fn.now() });
     },
     async resetLockoutCount(tenantId: string, userId: string, db: Knex = knex): Promise<void> {
       await db('users').where({ tenant_id: tenantId, id: userId }).where('lockout_count', '>', 0).update({ lockout_count: 0 });
@@ -171,8 +173,8 @@ export function createAccountSecurityQueries(knex: Knex) {
         .whereNotNull('u.email')
         .whereNotNull('u.password_hash')
         .whereNotNull('u.password_changed_at')
-        .whereRaw("u.password_changed_at + make_interval(days => ?) > ?", [expiryDays, now])
-        .whereRaw("u.password_changed_at + make_interval(days => ?) <= ?", [expiryDays - reminderDays, now])
+        .whereRaw('u.password_changed_at + make_interval(days => ?) > ?', [expiryDays, now])
+        .whereRaw('u.password_changed_at + make_interval(days => ?) <= ?', [expiryDays - reminderDays, now])
         .whereNotExists((q) => q.select(db.raw('1')).from('password_expiry_reminders as r').whereRaw('r.user_id = u.id and r.cycle = u.password_changed_at'))
         .orderBy('u.id')
         .limit(limit)

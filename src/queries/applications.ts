@@ -164,10 +164,7 @@ export function createApplicationQueries(knex: Knex) {
       return rows.map((row) => toApplication(row as ApplicationRow));
     },
     async listAccessRules(tenantId: string, applicationId: string, trx: Knex = knex): Promise<AccessRules> {
-      const rows: AccessRuleRow[] = await trx('application_access_rules')
-        .where({ tenant_id: tenantId, application_id: applicationId })
-        .select('application_id', 'subject_type', 'subject_id')
-        .orderBy(['subject_type', 'subject_id']);
+      const rows: AccessRuleRow[] = await trx('application_access_rules').where({ tenant_id: tenantId, application_id: applicationId }).select('application_id', 'subject_type', 'subject_id').orderBy(['subject_type', 'subject_id']);
       const rules: AccessRules = { users: [], groups: [], identityKinds: [] };
       for (const row of rows) {
         if (row.subject_type === 'user') rules.users.push(row.subject_id);
@@ -190,12 +187,18 @@ export function createApplicationQueries(knex: Knex) {
 
     /** The access policy of one application of the tenant. */
     async findAccessPolicy(tenantId: string, clientId: string): Promise<AccessPolicy | undefined> {
-      const row: PolicyRow | undefined = await knex('applications').where({ tenant_id: tenantId, id: clientId }).first(...POLICY_COLUMNS);
+      const row: PolicyRow | undefined = await knex('applications')
+        .where({ tenant_id: tenantId, id: clientId })
+        .first(...POLICY_COLUMNS);
       return row ? toPolicy(row) : undefined;
     },
     /** Access policies of the tenant's applications that users sign in to (not service clients). */
     async listUserFacingAccessPolicies(tenantId: string): Promise<AccessPolicy[]> {
-      const rows: PolicyRow[] = await knex('applications').where({ tenant_id: tenantId }).whereNot({ type: 'service' }).select(...POLICY_COLUMNS).orderBy([{ column: 'name' }, { column: 'id' }]);
+      const rows: PolicyRow[] = await knex('applications')
+        .where({ tenant_id: tenantId })
+        .whereNot({ type: 'service' })
+        .select(...POLICY_COLUMNS)
+        .orderBy([{ column: 'name' }, { column: 'id' }]);
       return rows.map(toPolicy);
     },
     /** The user's identities, each with the ids of the groups it is a member of. */

@@ -168,7 +168,10 @@ export function createAuditQueries(knex: Knex) {
   function searchQuery(tenantId: string, filter: AuditFilter, page: { limit: number; afterId?: string }, db: Knex = knex): Knex.QueryBuilder<AuditRow, AuditRow[]> {
     const query = db<AuditRow>('audit_events')
       .where({ tenant_id: tenantId })
-      .orderBy([{ column: 'occurred_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+      .orderBy([
+        { column: 'occurred_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
       .limit(page.limit);
     if (page.afterId !== undefined) query.andWhereRaw('(occurred_at, id) < (select c.occurred_at, c.id from audit_events c where c.id = ?)', [page.afterId]);
     if (filter.from) query.andWhere('occurred_at', '>=', filter.from);
@@ -213,9 +216,7 @@ export function createAuditQueries(knex: Knex) {
      * includes the row the previous lock holder committed.
      */
     async headHash(trx: Knex): Promise<string> {
-      const result = await trx.raw<{ rows: { head: string | null }[] }>(
-        'select coalesce((select hash from audit_events order by id desc limit 1), (select prev_hash from audit_chain_anchor where id = 1)) as head',
-      );
+      const result = await trx.raw<{ rows: { head: string | null }[] }>('select coalesce((select hash from audit_events order by id desc limit 1), (select prev_hash from audit_chain_anchor where id = 1)) as head');
       return result.rows[0]?.head ?? GENESIS_HASH;
     },
 
@@ -225,21 +226,23 @@ export function createAuditQueries(knex: Knex) {
      * holds the chain lock, so no other writer takes ids in between.
      */
     async insertChained(rows: { content: ChainContent; prevHash: string; hash: string }[], trx: Knex): Promise<void> {
-      await trx('audit_events').insert(rows.map(({ content, prevHash, hash }) => ({
-        tenant_id: content.tenantId,
-        occurred_at: content.occurredAt,
-        action: content.action,
-        result: content.result,
-        actor_type: content.actorType,
-        actor_id: content.actorId,
-        target_type: content.targetType,
-        target_id: content.targetId,
-        ip: content.ip,
-        user_agent: content.userAgent,
-        details: JSON.stringify(content.details),
-        prev_hash: prevHash,
-        hash,
-      })));
+      await trx('audit_events').insert(
+        rows.map(({ content, prevHash, hash }) => ({
+          tenant_id: content.tenantId,
+          occurred_at: content.occurredAt,
+          action: content.action,
+          result: content.result,
+          actor_type: content.actorType,
+          actor_id: content.actorId,
+          target_type: content.targetType,
+          target_id: content.targetId,
+          ip: content.ip,
+          user_agent: content.userAgent,
+          details: JSON.stringify(content.details),
+          prev_hash: prevHash,
+          hash,
+        })),
+      );
     },
 
     search,
@@ -288,10 +291,7 @@ export function createAuditQueries(knex: Knex) {
      * hash of the last row deleted. Returns how many rows went. Call with the chain lock held.
      */
     async purgeBatch(throughId: string, batchSize: number, trx: Knex.Transaction): Promise<number> {
-      const last = await trx.raw<{ rows: { id: string | number; hash: string }[] }>(
-        'select id, hash from (select id, hash from audit_events where id <= ? order by id limit ?) batch order by id desc limit 1',
-        [throughId, batchSize],
-      );
+      const last = await trx.raw<{ rows: { id: string | number; hash: string }[] }>('select id, hash from (select id, hash from audit_events where id <= ? order by id limit ?) batch order by id desc limit 1', [throughId, batchSize]);
       const row = last.rows[0];
       if (!row) return 0;
       await trx.raw('select set_config(?, ?, true)', [PURGE_SETTING, 'on']);

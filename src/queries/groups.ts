@@ -82,7 +82,9 @@ export function createGroupQueries(knex: Knex) {
     },
     async update(tenantId: string, id: string, patch: { name?: string; type?: GroupType; description?: string | null }, db: Knex = knex): Promise<void> {
       const changes = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
-      await db('groups').where({ tenant_id: tenantId, id }).update({ ...changes, updated_at: db.fn.now() });
+      await db('groups')
+        .where({ tenant_id: tenantId, id })
+        .update({ ...changes, updated_at: db.fn.now() });
     },
     /** Memberships and group roles go with it (ON DELETE CASCADE). */
     async deleteById(tenantId: string, id: string, db: Knex = knex): Promise<boolean> {

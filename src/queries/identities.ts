@@ -61,7 +61,10 @@ export function createIdentityQueries(knex: Knex) {
   return {
     /** The id of one identity of the user (the oldest). */
     async firstIdOfUser(userId: string, db: Knex = knex): Promise<string | undefined> {
-      const row: { id: string } | undefined = await db('identities').where({ user_id: userId }).orderBy([{ column: 'created_at' }, { column: 'id' }]).first('id');
+      const row: { id: string } | undefined = await db('identities')
+        .where({ user_id: userId })
+        .orderBy([{ column: 'created_at' }, { column: 'id' }])
+        .first('id');
       return row?.id;
     },
     async findById(tenantId: string, id: string, db: Knex = knex): Promise<Identity | undefined> {
@@ -75,15 +78,27 @@ export function createIdentityQueries(knex: Knex) {
     },
     /** Oldest first, so "the first identity" is stable. */
     async listByUser(tenantId: string, userId: string, db: Knex = knex): Promise<Identity[]> {
-      const rows: IdentityRow[] = await db('identities').where({ tenant_id: tenantId, user_id: userId }).orderBy([{ column: 'created_at' }, { column: 'id' }]);
+      const rows: IdentityRow[] = await db('identities')
+        .where({ tenant_id: tenantId, user_id: userId })
+        .orderBy([{ column: 'created_at' }, { column: 'id' }]);
       return rows.map(toIdentity);
     },
     /** Identities of several users with their direct roles: one query each for a whole page of users. */
     async summariesForUsers(tenantId: string, userIds: string[], db: Knex = knex): Promise<UserIdentitySummary[]> {
       if (!userIds.length) return [];
-      const rows: IdentityRow[] = await db('identities').where({ tenant_id: tenantId }).whereIn('user_id', userIds).orderBy([{ column: 'created_at' }, { column: 'id' }]);
+      const rows: IdentityRow[] = await db('identities')
+        .where({ tenant_id: tenantId })
+        .whereIn('user_id', userIds)
+        .orderBy([{ column: 'created_at' }, { column: 'id' }]);
       const roleRows: { identity_id: string; id: string; name: string }[] = rows.length
-        ? await db('identity_roles as ir').join('roles as r', 'r.id', 'ir.role_id').whereIn('ir.identity_id', rows.map((r) => r.id)).select('ir.identity_id', 'r.id', 'r.name').orderBy('r.name')
+        ? await db('identity_roles as ir')
+            .join('roles as r', 'r.id', 'ir.role_id')
+            .whereIn(
+              'ir.identity_id',
+              rows.map((r) => r.id),
+            )
+            .select('ir.identity_id', 'r.id', 'r.name')
+            .orderBy('r.name')
         : [];
       const rolesByIdentity = new Map<string, { id: string; name: string }[]>();
       for (const role of roleRows) {
@@ -92,7 +107,14 @@ export function createIdentityQueries(knex: Knex) {
         rolesByIdentity.set(role.identity_id, list);
       }
       const groupRows: { identity_id: string; id: string; name: string }[] = rows.length
-        ? await db('group_members as gm').join('groups as g', 'g.id', 'gm.group_id').whereIn('gm.identity_id', rows.map((r) => r.id)).select('gm.identity_id', 'g.id', 'g.name').orderBy('g.name')
+        ? await db('group_members as gm')
+            .join('groups as g', 'g.id', 'gm.group_id')
+            .whereIn(
+              'gm.identity_id',
+              rows.map((r) => r.id),
+            )
+            .select('gm.identity_id', 'g.id', 'g.name')
+            .orderBy('g.name')
         : [];
       const groupsByIdentity = new Map<string, { id: string; name: string }[]>();
       for (const group of groupRows) {
@@ -109,9 +131,7 @@ export function createIdentityQueries(knex: Knex) {
      */
     async insert(identity: { id: string; tenantId: string; userId: string; kind: string; alias: string }, db: Knex = knex, sequence = 0): Promise<Identity> {
       const createdAt = db.raw("clock_timestamp() + ? * interval '1 microsecond'", [sequence]);
-      const [row] = await db('identities')
-        .insert({ id: identity.id, tenant_id: identity.tenantId, user_id: identity.userId, kind: identity.kind, alias: identity.alias, created_at: createdAt, updated_at: createdAt })
-        .returning('*');
+      const [row] = await db('identities').insert({ id: identity.id, tenant_id: identity.tenantId, user_id: identity.userId, kind: identity.kind, alias: identity.alias, created_at: createdAt, updated_at: createdAt }).returning('*');
       return toIdentity(row as IdentityRow);
     },
     async update(tenantId: string, id: string, patch: { kind?: string; alias?: string }, db: Knex = knex): Promise<Identity | undefined> {
@@ -126,7 +146,10 @@ export function createIdentityQueries(knex: Knex) {
     },
 
     async listKinds(tenantId: string, db: Knex = knex): Promise<IdentityKind[]> {
-      const rows: IdentityKind[] = await db('identity_kinds').where({ tenant_id: tenantId }).select('kind', 'label', 'builtin').orderBy([{ column: 'builtin', order: 'desc' }, { column: 'kind' }]);
+      const rows: IdentityKind[] = await db('identity_kinds')
+        .where({ tenant_id: tenantId })
+        .select('kind', 'label', 'builtin')
+        .orderBy([{ column: 'builtin', order: 'desc' }, { column: 'kind' }]);
       return rows.map((r) => ({ kind: r.kind, label: r.label, builtin: Boolean(r.builtin) }));
     },
     async findKind(tenantId: string, kind: string, db: Knex = knex): Promise<IdentityKind | undefined> {
@@ -159,11 +182,17 @@ export function createIdentityQueries(knex: Knex) {
     },
     async insertRoles(tenantId: string, rows: { identityId: string; roleId: string }[], db: Knex = knex): Promise<void> {
       if (!rows.length) return;
-      await db('identity_roles').insert(rows.map((r) => ({ tenant_id: tenantId, identity_id: r.identityId, role_id: r.roleId }))).onConflict(['identity_id', 'role_id']).ignore();
+      await db('identity_roles')
+        .insert(rows.map((r) => ({ tenant_id: tenantId, identity_id: r.identityId, role_id: r.roleId })))
+        .onConflict(['identity_id', 'role_id'])
+        .ignore();
     },
     async insertMemberships(tenantId: string, rows: { identityId: string; groupId: string }[], db: Knex = knex): Promise<void> {
       if (!rows.length) return;
-      await db('group_members').insert(rows.map((r) => ({ tenant_id: tenantId, identity_id: r.identityId, group_id: r.groupId }))).onConflict(['group_id', 'identity_id']).ignore();
+      await db('group_members')
+        .insert(rows.map((r) => ({ tenant_id: tenantId, identity_id: r.identityId, group_id: r.groupId })))
+        .onConflict(['group_id', 'identity_id'])
+        .ignore();
     },
   };
 }

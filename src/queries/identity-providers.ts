@@ -79,7 +79,13 @@ export function createIdentityProviderQueries(knex: Knex) {
     const ids = rows.map((r) => r.id);
     const roles: { provider_id: string; role_id: string }[] = await db('identity_provider_roles').whereIn('provider_id', ids).orderBy('role_id');
     const groups: { provider_id: string; group_id: string }[] = await db('identity_provider_groups').whereIn('provider_id', ids).orderBy('group_id');
-    return rows.map((row) => toProvider(row, roles.filter((r) => r.provider_id === row.id).map((r) => r.role_id), groups.filter((g) => g.provider_id === row.id).map((g) => g.group_id)));
+    return rows.map((row) =>
+      toProvider(
+        row,
+        roles.filter((r) => r.provider_id === row.id).map((r) => r.role_id),
+        groups.filter((g) => g.provider_id === row.id).map((g) => g.group_id),
+      ),
+    );
   }
 
   return {

@@ -74,18 +74,12 @@ function toOverride(row: OverrideRow): NavigationOverride {
 export function createNavigationQueries(knex: Knex) {
   return {
     async items(tenantId: string, applicationId: string, db: Knex = knex): Promise<NavigationItem[]> {
-      const rows: ItemRow[] = await db('navigation_items')
-        .where({ tenant_id: tenantId, application_id: applicationId })
-        .select('key', 'label', 'path', 'parent_key', 'sort_order', 'required_resource', 'required_permission')
-        .orderBy('key');
+      const rows: ItemRow[] = await db('navigation_items').where({ tenant_id: tenantId, application_id: applicationId }).select('key', 'label', 'path', 'parent_key', 'sort_order', 'required_resource', 'required_permission').orderBy('key');
       return rows.map(toItem);
     },
 
     async overrides(tenantId: string, applicationId: string, db: Knex = knex): Promise<NavigationOverride[]> {
-      const rows: OverrideRow[] = await db('navigation_overrides')
-        .where({ tenant_id: tenantId, application_id: applicationId })
-        .select('item_key', 'label', 'sort_order', 'moved', 'parent_key', 'disabled')
-        .orderBy('item_key');
+      const rows: OverrideRow[] = await db('navigation_overrides').where({ tenant_id: tenantId, application_id: applicationId }).select('item_key', 'label', 'sort_order', 'moved', 'parent_key', 'disabled').orderBy('item_key');
       return rows.map(toOverride);
     },
 
@@ -96,18 +90,20 @@ export function createNavigationQueries(knex: Knex) {
       await (keys.length ? stale.whereNotIn('key', keys) : stale).delete();
       if (!items.length) return;
       await db('navigation_items')
-        .insert(items.map((item) => ({
-          id: randomUUID(),
-          tenant_id: tenantId,
-          application_id: applicationId,
-          key: item.key,
-          label: item.label,
-          path: item.path,
-          parent_key: item.parentKey,
-          sort_order: item.sortOrder,
-          required_resource: item.requiredPermission?.resource ?? null,
-          required_permission: item.requiredPermission?.permission ?? null,
-        })))
+        .insert(
+          items.map((item) => ({
+            id: randomUUID(),
+            tenant_id: tenantId,
+            application_id: applicationId,
+            key: item.key,
+            label: item.label,
+            path: item.path,
+            parent_key: item.parentKey,
+            sort_order: item.sortOrder,
+            required_resource: item.requiredPermission?.resource ?? null,
+            required_permission: item.requiredPermission?.permission ?? null,
+          })),
+        )
         .onConflict(['tenant_id', 'application_id', 'key'])
         .merge(['label', 'path', 'parent_key', 'sort_order', 'required_resource', 'required_permission', 'updated_at']);
     },

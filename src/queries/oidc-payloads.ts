@@ -39,11 +39,17 @@ export function createOidcPayloadQueries(knex: Knex) {
         .merge(['payload', 'grant_id', 'uid', 'account_id', 'expires_at']);
     },
     async find(model: string, id: string): Promise<StoredPayload | undefined> {
-      const row: PayloadRow | undefined = await knex('oidc_payloads').where({ model, id }).andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', knex.fn.now())).first('payload', 'consumed_at', 'expires_at');
+      const row: PayloadRow | undefined = await knex('oidc_payloads')
+        .where({ model, id })
+        .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', knex.fn.now()))
+        .first('payload', 'consumed_at', 'expires_at');
       return row ? toStored(row) : undefined;
     },
-    async findByUid(model: string, uid: string): Promise<{ id: string } & StoredPayload | undefined> {
-      const row: (PayloadRow & { id: string }) | undefined = await knex('oidc_payloads').where({ model, uid }).andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', knex.fn.now())).first('id', 'payload', 'consumed_at', 'expires_at');
+    async findByUid(model: string, uid: string): Promise<({ id: string } & StoredPayload) | undefined> {
+      const row: (PayloadRow & { id: string }) | undefined = await knex('oidc_payloads')
+        .where({ model, uid })
+        .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', knex.fn.now()))
+        .first('id', 'payload', 'consumed_at', 'expires_at');
       return row ? { id: row.id, ...toStored(row) } : undefined;
     },
     /** Marks the row consumed; true only for the one caller that consumed it first (atomic). */
@@ -59,7 +65,9 @@ export function createOidcPayloadQueries(knex: Knex) {
     },
     /** Whether the row was consumed within the last `seconds` (PostgreSQL's clock, as it set it). */
     async consumedWithin(model: string, id: string, seconds: number): Promise<boolean> {
-      const row: { recent: boolean } | undefined = await knex('oidc_payloads').where({ model, id }).first(knex.raw('consumed_at >= now() - make_interval(secs => ?) as recent', [seconds]));
+      const row: { recent: boolean } | undefined = await knex('oidc_payloads')
+        .where({ model, id })
+        .first(knex.raw('consumed_at >= now() - make_interval(secs => ?) as recent', [seconds]));
       return row?.recent === true;
     },
     /** Every stored id of a model with this uid (a session's ids change at every sign-in). */
@@ -88,7 +96,10 @@ export function createOidcPayloadQueries(knex: Knex) {
       await knex.transaction(async (trx) => {
         const taken = await trx('oidc_payloads').where({ model, id: newId }).first('id');
         if (taken) await trx('oidc_payloads').where({ model, id }).delete();
-        else await trx('oidc_payloads').where({ model, id }).update({ id: newId, payload: trx.raw(`payload - 'jti'`) });
+        else
+          await trx('oidc_payloads')
+            .where({ model, id })
+            .update({ id: newId, payload: trx.raw(`payload - 'jti'`) });
       });
     },
     async deleteExpired(): Promise<number> {

@@ -42,10 +42,7 @@ export interface IdentitySummary {
 }
 
 /** Where an effective role comes from (DESIGN.md: direct ∪ groups ∪ default policy). */
-export type RoleSource =
-  | { type: 'direct' }
-  | { type: 'group'; groupId: string; groupName: string }
-  | { type: 'default_policy'; identityKind: string | null };
+export type RoleSource = { type: 'direct' } | { type: 'group'; groupId: string; groupName: string } | { type: 'default_policy'; identityKind: string | null };
 
 export interface DefaultPolicyEntry {
   roleId: string;
@@ -93,7 +90,10 @@ export function createRoleQueries(knex: Knex) {
   async function withPermissions(rows: RoleRow[], db: Knex): Promise<Role[]> {
     if (!rows.length) return [];
     const permissionRows: PermissionRow[] = await db('role_permissions')
-      .whereIn('role_id', rows.map((r) => r.id))
+      .whereIn(
+        'role_id',
+        rows.map((r) => r.id),
+      )
       .select('role_id', 'resource', 'permission')
       .orderBy(['resource', 'permission']);
     const byRole = new Map<string, RolePermission[]>();
@@ -133,7 +133,10 @@ export function createRoleQueries(knex: Knex) {
     },
     /** Ids and names of the tenant's roles among these names (case-insensitive). */
     async findByNames(tenantId: string, names: string[], db: Knex = knex): Promise<{ id: string; name: string }[]> {
-      return db('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = any(?)', [names.map((n) => n.toLowerCase())]).select('id', 'name');
+      return db('roles')
+        .where({ tenant_id: tenantId })
+        .whereRaw('lower(name) = any(?)', [names.map((n) => n.toLowerCase())])
+        .select('id', 'name');
     },
     /** The tenant's system role of this name. */
     async findSystemRoleId(tenantId: string, name: string, db: Knex = knex): Promise<string | undefined> {
@@ -157,9 +160,15 @@ export function createRoleQueries(knex: Knex) {
         await db('roles').where({ id: row.id }).update({ system: true });
       }
       const id = row.id;
-      await db('role_permissions').where({ role_id: id, resource }).whereNotIn('permission', permissions.length ? permissions : ['']).delete();
+      await db('role_permissions')
+        .where({ role_id: id, resource })
+        .whereNotIn('permission', permissions.length ? permissions : [''])
+        .delete();
       if (permissions.length) {
-        await db('role_permissions').insert(permissions.map((permission) => ({ tenant_id: tenantId, role_id: id, resource, permission }))).onConflict(['role_id', 'resource', 'permission']).ignore();
+        await db('role_permissions')
+          .insert(permissions.map((permission) => ({ tenant_id: tenantId, role_id: id, resource, permission })))
+          .onConflict(['role_id', 'resource', 'permission'])
+          .ignore();
       }
       return id;
     },
@@ -167,7 +176,9 @@ export function createRoleQueries(knex: Knex) {
       await db('roles').insert({ id: role.id, tenant_id: role.tenantId, name: role.name, description: role.description, system: false });
     },
     async update(tenantId: string, id: string, patch: { name?: string; description?: string | null }, db: Knex = knex): Promise<void> {
-      await db('roles').where({ tenant_id: tenantId, id }).update({ ...patch, updated_at: db.fn.now() });
+      await db('roles')
+        .where({ tenant_id: tenantId, id })
+        .update({ ...patch, updated_at: db.fn.now() });
     },
     /** Assignments, group roles and default-policy entries go with it (ON DELETE CASCADE). */
     async deleteById(tenantId: string, id: string, db: Knex = knex): Promise<boolean> {
@@ -206,11 +217,7 @@ export function createRoleQueries(knex: Knex) {
       return rows.map((r) => r.id);
     },
     async directRoles(tenantId: string, identityId: string, db: Knex = knex): Promise<RoleRef[]> {
-      return db('roles')
-        .join('identity_roles as ir', 'ir.role_id', 'roles.id')
-        .where({ 'ir.identity_id': identityId, 'ir.tenant_id': tenantId })
-        .select('roles.id', 'roles.name', 'roles.system')
-        .orderByRaw('lower(roles.name)');
+      return db('roles').join('identity_roles as ir', 'ir.role_id', 'roles.id').where({ 'ir.identity_id': identityId, 'ir.tenant_id': tenantId }).select('roles.id', 'roles.name', 'roles.system').orderByRaw('lower(roles.name)');
     },
     /** Adds the assignments that are missing; returns the role ids actually added. */
     async assignToIdentity(tenantId: string, identityId: string, roleIds: string[], db: Knex = knex): Promise<string[]> {

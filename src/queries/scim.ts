@@ -13,21 +13,32 @@ type Column = { sql: string; kind: 'string' | 'exact' | 'date' | 'active' };
 function columnOf(path: AttrPath): Column | undefined {
   const key = `${path.schema === ENTERPRISE_USER.toLowerCase() ? 'enterprise:' : path.schema ? '?' : ''}${path.attr}${path.sub ? `.${path.sub}` : ''}`;
   switch (key) {
-    case 'id': return { sql: 'users.id::text', kind: 'exact' };
+    case 'id':
+      return { sql: 'users.id::text', kind: 'exact' };
     // RFC 7643 §3.1: externalId is caseExact.
-    case 'externalid': return { sql: '(select x.external_id from scim_external_ids x where x.user_id = users.id)', kind: 'exact' };
-    case 'username': return { sql: 'users.username', kind: 'string' };
+    case 'externalid':
+      return { sql: '(select x.external_id from scim_external_ids x where x.user_id = users.id)', kind: 'exact' };
+    case 'username':
+      return { sql: 'users.username', kind: 'string' };
     case 'displayname':
-    case 'name.formatted': return { sql: 'users.name', kind: 'string' };
+    case 'name.formatted':
+      return { sql: 'users.name', kind: 'string' };
     case 'emails':
-    case 'emails.value': return { sql: 'users.email', kind: 'string' };
+    case 'emails.value':
+      return { sql: 'users.email', kind: 'string' };
     case 'phonenumbers':
-    case 'phonenumbers.value': return { sql: 'users.phone', kind: 'string' };
-    case 'enterprise:department': return { sql: 'users.department', kind: 'string' };
-    case 'active': return { sql: 'users.status', kind: 'active' };
-    case 'meta.created': return { sql: 'users.created_at', kind: 'date' };
-    case 'meta.lastmodified': return { sql: 'users.updated_at', kind: 'date' };
-    default: return undefined;
+    case 'phonenumbers.value':
+      return { sql: 'users.phone', kind: 'string' };
+    case 'enterprise:department':
+      return { sql: 'users.department', kind: 'string' };
+    case 'active':
+      return { sql: 'users.status', kind: 'active' };
+    case 'meta.created':
+      return { sql: 'users.created_at', kind: 'date' };
+    case 'meta.lastmodified':
+      return { sql: 'users.updated_at', kind: 'date' };
+    default:
+      return undefined;
   }
 }
 
@@ -69,16 +80,26 @@ function compileCompare(column: Column, op: string, value: FilterValue): { sql: 
   const col = column.kind === 'exact' ? column.sql : `lower(${column.sql})`;
   const v = column.kind === 'exact' ? value : value.toLowerCase();
   switch (op) {
-    case 'eq': return { sql: `${col} = ?`, bindings: [v] };
-    case 'ne': return { sql: `(${column.sql} is null or ${col} <> ?)`, bindings: [v] };
-    case 'co': return { sql: `${col} like ? escape '\\'`, bindings: [`%${likeEscape(v)}%`] };
-    case 'sw': return { sql: `${col} like ? escape '\\'`, bindings: [`${likeEscape(v)}%`] };
-    case 'ew': return { sql: `${col} like ? escape '\\'`, bindings: [`%${likeEscape(v)}`] };
-    case 'gt': return { sql: `${col} > ?`, bindings: [v] };
-    case 'ge': return { sql: `${col} >= ?`, bindings: [v] };
-    case 'lt': return { sql: `${col} < ?`, bindings: [v] };
-    case 'le': return { sql: `${col} <= ?`, bindings: [v] };
-    default: throw invalid(`unknown operator "${op}"`);
+    case 'eq':
+      return { sql: `${col} = ?`, bindings: [v] };
+    case 'ne':
+      return { sql: `(${column.sql} is null or ${col} <> ?)`, bindings: [v] };
+    case 'co':
+      return { sql: `${col} like ? escape '\\'`, bindings: [`%${likeEscape(v)}%`] };
+    case 'sw':
+      return { sql: `${col} like ? escape '\\'`, bindings: [`${likeEscape(v)}%`] };
+    case 'ew':
+      return { sql: `${col} like ? escape '\\'`, bindings: [`%${likeEscape(v)}`] };
+    case 'gt':
+      return { sql: `${col} > ?`, bindings: [v] };
+    case 'ge':
+      return { sql: `${col} >= ?`, bindings: [v] };
+    case 'lt':
+      return { sql: `${col} < ?`, bindings: [v] };
+    case 'le':
+      return { sql: `${col} <= ?`, bindings: [v] };
+    default:
+      throw invalid(`unknown operator "${op}"`);
   }
 }
 
@@ -165,10 +186,15 @@ export function createScimQueries(knex: Knex) {
     async setExternalId(tenantId: string, kind: 'user' | 'group', id: string, externalId: string | null, db: Knex = knex): Promise<void> {
       const column = kind === 'user' ? 'user_id' : 'group_id';
       if (externalId === null) {
-        await db('scim_external_ids').where({ tenant_id: tenantId, [column]: id }).delete();
+        await db('scim_external_ids')
+          .where({ tenant_id: tenantId, [column]: id })
+          .delete();
         return;
       }
-      await db('scim_external_ids').insert({ tenant_id: tenantId, [column]: id, external_id: externalId }).onConflict(column).merge(['external_id']);
+      await db('scim_external_ids')
+        .insert({ tenant_id: tenantId, [column]: id, external_id: externalId })
+        .onConflict(column)
+        .merge(['external_id']);
     },
   };
 }

@@ -92,9 +92,7 @@ const KEY_COLUMNS = ['id', 'service_account_id', 'prefix', 'description', 'creat
 
 export function createServiceAccountQueries(knex: Knex) {
   const accounts = (db: Knex = knex) =>
-    db('service_accounts as sa')
-      .leftJoin('identities as i', 'i.service_account_id', 'sa.id')
-      .select('sa.id', 'sa.tenant_id', 'sa.name', 'sa.description', 'sa.status', 'sa.created_at', 'sa.updated_at', 'i.id as identity_id');
+    db('service_accounts as sa').leftJoin('identities as i', 'i.service_account_id', 'sa.id').select('sa.id', 'sa.tenant_id', 'sa.name', 'sa.description', 'sa.status', 'sa.created_at', 'sa.updated_at', 'i.id as identity_id');
 
   return {
     async findById(tenantId: string, id: string, trx: Knex = knex): Promise<ServiceAccount | undefined> {
@@ -102,7 +100,9 @@ export function createServiceAccountQueries(knex: Knex) {
       return row ? toServiceAccount(row) : undefined;
     },
     async list(tenantId: string): Promise<ServiceAccount[]> {
-      const rows: ServiceAccountRow[] = await accounts().where({ 'sa.tenant_id': tenantId }).orderBy([{ column: 'sa.name' }, { column: 'sa.id' }]);
+      const rows: ServiceAccountRow[] = await accounts()
+        .where({ 'sa.tenant_id': tenantId })
+        .orderBy([{ column: 'sa.name' }, { column: 'sa.id' }]);
       return rows.map(toServiceAccount);
     },
     /** Inserts the account and its identity (call inside a transaction). */
@@ -132,7 +132,10 @@ export function createServiceAccountQueries(knex: Knex) {
       return toAccessKey(row as AccessKeyRow);
     },
     async listKeys(tenantId: string, serviceAccountId: string): Promise<AccessKey[]> {
-      const rows: AccessKeyRow[] = await knex('access_keys').where({ tenant_id: tenantId, service_account_id: serviceAccountId }).select(KEY_COLUMNS).orderBy([{ column: 'created_at' }, { column: 'id' }]);
+      const rows: AccessKeyRow[] = await knex('access_keys')
+        .where({ tenant_id: tenantId, service_account_id: serviceAccountId })
+        .select(KEY_COLUMNS)
+        .orderBy([{ column: 'created_at' }, { column: 'id' }]);
       return rows.map(toAccessKey);
     },
     async findKey(tenantId: string, serviceAccountId: string, keyId: string): Promise<AccessKey | undefined> {
@@ -150,27 +153,29 @@ export function createServiceAccountQueries(knex: Knex) {
     },
     /** Marks the key revoked; returns it as it is now, or undefined if it was already revoked or does not exist. */
     async revokeKey(tenantId: string, serviceAccountId: string, keyId: string): Promise<AccessKey | undefined> {
-      const [row] = await knex('access_keys')
-        .where({ tenant_id: tenantId, service_account_id: serviceAccountId, id: keyId })
-        .whereNull('revoked_at')
-        .update({ revoked_at: knex.fn.now() })
-        .returning(KEY_COLUMNS);
+      const [row] = await knex('access_keys').where({ tenant_id: tenantId, service_account_id: serviceAccountId, id: keyId }).whereNull('revoked_at').update({ revoked_at: knex.fn.now() }).returning(KEY_COLUMNS);
       return row ? toAccessKey(row as AccessKeyRow) : undefined;
     },
     async touchKey(keyId: string, at: Date): Promise<void> {
       // Never move last_used_at backwards when two nodes write close together.
-      await knex('access_keys').where({ id: keyId }).andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', at)).update({ last_used_at: at });
+      await knex('access_keys')
+        .where({ id: keyId })
+        .andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', at))
+        .update({ last_used_at: at });
     },
 
     /** One read: the account (any tenant) and its keys that are neither revoked nor expired. */
     async findCredentials(id: string): Promise<ServiceAccountCredentials | undefined> {
-      const rows: { id: string; tenant_id: string; name: string; status: ServiceAccountStatus; identity_id: string | null; key_id: string | null; key_hash: string | null; expires_at: Date | string | null; last_used_at: Date | string | null }[] = await knex('service_accounts as sa')
-        .leftJoin('identities as i', 'i.service_account_id', 'sa.id')
-        .leftJoin('access_keys as k', function usableKeys() {
-          this.on('k.service_account_id', '=', 'sa.id').andOnNull('k.revoked_at').andOn((q) => q.onNull('k.expires_at').orOn('k.expires_at', '>', knex.raw('now()')));
-        })
-        .where('sa.id', id)
-        .select('sa.id', 'sa.tenant_id', 'sa.name', 'sa.status', 'i.id as identity_id', 'k.id as key_id', 'k.key_hash', 'k.expires_at', 'k.last_used_at');
+      const rows: { id: string; tenant_id: string; name: string; status: ServiceAccountStatus; identity_id: string | null; key_id: string | null; key_hash: string | null; expires_at: Date | string | null; last_used_at: Date | string | null }[] =
+        await knex('service_accounts as sa')
+          .leftJoin('identities as i', 'i.service_account_id', 'sa.id')
+          .leftJoin('access_keys as k', function usableKeys() {
+            this.on('k.service_account_id', '=', 'sa.id')
+              .andOnNull('k.revoked_at')
+              .andOn((q) => q.onNull('k.expires_at').orOn('k.expires_at', '>', knex.raw('now()')));
+          })
+          .where('sa.id', id)
+          .select('sa.id', 'sa.tenant_id', 'sa.name', 'sa.status', 'i.id as identity_id', 'k.id as key_id', 'k.key_hash', 'k.expires_at', 'k.last_used_at');
       const first = rows[0];
       if (!first) return undefined;
       return {

@@ -131,7 +131,10 @@ export function createSessionQueries(knex: Knex) {
 
     /** Last activity (and the address it came from, when known) of a session still open. */
     async touch(uid: string, at: Date, ip: string | undefined): Promise<void> {
-      await knex('user_sessions').where({ uid }).whereNull('ended_at').update({ last_active_at: at, ...(ip ? { ip } : {}) });
+      await knex('user_sessions')
+        .where({ uid })
+        .whereNull('ended_at')
+        .update({ last_active_at: at, ...(ip ? { ip } : {}) });
     },
 
     /**
@@ -169,7 +172,12 @@ export function createSessionQueries(knex: Knex) {
         query.whereExists((sub) => sub.select(knex.raw('1')).from('session_grants as g').whereRaw('g.session_uid = s.uid').andWhere('g.client_id', clientId));
       }
       if (filter.after) query.andWhereRaw('(s.last_active_at, s.uid) < (?, ?)', [filter.after.lastActiveAt, filter.after.uid]);
-      const rows: SessionRow[] = await query.orderBy([{ column: 's.last_active_at', order: 'desc' }, { column: 's.uid', order: 'desc' }]).limit(filter.limit);
+      const rows: SessionRow[] = await query
+        .orderBy([
+          { column: 's.last_active_at', order: 'desc' },
+          { column: 's.uid', order: 'desc' },
+        ])
+        .limit(filter.limit);
       return rows.map(toRecord);
     },
 
@@ -267,13 +275,19 @@ export function createSessionQueries(knex: Knex) {
 
     async usernames(tenantId: string, userIds: string[]): Promise<Map<string, string>> {
       if (!userIds.length) return new Map();
-      const rows: { id: string; username: string }[] = await knex('users').where({ tenant_id: tenantId }).whereIn('id', [...new Set(userIds)]).select('id', 'username');
+      const rows: { id: string; username: string }[] = await knex('users')
+        .where({ tenant_id: tenantId })
+        .whereIn('id', [...new Set(userIds)])
+        .select('id', 'username');
       return new Map(rows.map((r) => [r.id, r.username]));
     },
 
     async identities(tenantId: string, ids: string[]): Promise<Map<string, { id: string; kind: string; alias: string }>> {
       if (!ids.length) return new Map();
-      const rows: { id: string; kind: string; alias: string }[] = await knex('identities').where({ tenant_id: tenantId }).whereIn('id', [...new Set(ids)]).select('id', 'kind', 'alias');
+      const rows: { id: string; kind: string; alias: string }[] = await knex('identities')
+        .where({ tenant_id: tenantId })
+        .whereIn('id', [...new Set(ids)])
+        .select('id', 'kind', 'alias');
       return new Map(rows.map((r) => [r.id, r]));
     },
 
@@ -304,7 +318,6 @@ export function createSessionQueries(knex: Knex) {
         .onConflict('application_id')
         .merge();
     },
-
   };
 }
 

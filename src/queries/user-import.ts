@@ -95,20 +95,22 @@ export function createUserImportQueries(knex: Knex) {
     async insertUsers(trx: Knex, users: ImportedUserRow[], actorId: string | null, onChunk?: (written: number) => void): Promise<void> {
       let written = 0;
       await inChunks(users, async (chunk) => {
-        await trx('users').insert(chunk.map((u) => ({
-          id: u.id,
-          tenant_id: u.tenantId,
-          username: u.username,
-          email: u.email,
-          name: u.name,
-          phone: u.phone,
-          department: u.department,
-          password_hash: u.passwordHash,
-          // Account security: the imported password's expiry cycle starts at the import.
-          password_changed_at: u.passwordHash ? trx.fn.now() : null,
-          status: 'active',
-          default_identity_id: u.identityId,
-        })));
+        await trx('users').insert(
+          chunk.map((u) => ({
+            id: u.id,
+            tenant_id: u.tenantId,
+            username: u.username,
+            email: u.email,
+            name: u.name,
+            phone: u.phone,
+            department: u.department,
+            password_hash: u.passwordHash,
+            // Account security: the imported password's expiry cycle starts at the import.
+            password_changed_at: u.passwordHash ? trx.fn.now() : null,
+            status: 'active',
+            default_identity_id: u.identityId,
+          })),
+        );
         await trx('identities').insert(chunk.map((u) => ({ id: u.identityId, tenant_id: u.tenantId, user_id: u.id, kind: u.identityKind, alias: u.identityAlias })));
         await trx('user_status_history').insert(chunk.map((u) => ({ tenant_id: u.tenantId, user_id: u.id, from_status: null, to_status: 'active', reason: 'imported', actor_id: actorId })));
         const roles = chunk.flatMap((u) => u.roleIds.map((roleId) => ({ tenant_id: u.tenantId, identity_id: u.identityId, role_id: roleId })));

@@ -214,15 +214,11 @@ export function createUserQueries(knex: Knex) {
       }
       if (filter.groupId) {
         const groupId = filter.groupId;
-        query.whereExists((sub) =>
-          sub.select(db.raw('1')).from('identities as i').join('group_members as gm', 'gm.identity_id', 'i.id').whereRaw('i.user_id = u.id').andWhere('gm.group_id', groupId),
-        );
+        query.whereExists((sub) => sub.select(db.raw('1')).from('identities as i').join('group_members as gm', 'gm.identity_id', 'i.id').whereRaw('i.user_id = u.id').andWhere('gm.group_id', groupId));
       }
       if (filter.roleId) {
         const roleId = filter.roleId;
-        query.whereExists((sub) =>
-          sub.select(db.raw('1')).from('identities as i').join('identity_roles as ir', 'ir.identity_id', 'i.id').whereRaw('i.user_id = u.id').andWhere('ir.role_id', roleId),
-        );
+        query.whereExists((sub) => sub.select(db.raw('1')).from('identities as i').join('identity_roles as ir', 'ir.identity_id', 'i.id').whereRaw('i.user_id = u.id').andWhere('ir.role_id', roleId));
       }
       if (filter.after) query.andWhereRaw('(lower(u.username), u.id) > (?, ?::uuid)', [filter.after.usernameLower, filter.after.id]);
       // With a term the trigram indexes can serve (three letters or digits in a row: pg_trgm's
@@ -251,7 +247,13 @@ export function createUserQueries(knex: Knex) {
     },
     /** Newest first. */
     async statusHistory(tenantId: string, userId: string, limit: number, db: Knex = knex): Promise<StatusChange[]> {
-      const rows: StatusChangeRow[] = await db('user_status_history').where({ tenant_id: tenantId, user_id: userId }).orderBy([{ column: 'changed_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
+      const rows: StatusChangeRow[] = await db('user_status_history')
+        .where({ tenant_id: tenantId, user_id: userId })
+        .orderBy([
+          { column: 'changed_at', order: 'desc' },
+          { column: 'id', order: 'desc' },
+        ])
+        .limit(limit);
       return rows.map((row) => ({
         id: String(row.id),
         userId: row.user_id,

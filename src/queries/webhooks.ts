@@ -139,10 +139,7 @@ export function subscribes(eventTypes: string[], type: string): boolean {
   return eventTypes.some((pattern) => pattern === '*' || pattern === type || (pattern.endsWith('.*') && type.startsWith(pattern.slice(0, -1))));
 }
 
-const DELIVERY_COLUMNS = [
-  'd.id', 'd.tenant_id', 'd.endpoint_id', 'e.id as event_id', 'e.type as event_type', 'd.status', 'd.attempts', 'd.next_attempt_at',
-  'd.last_status_code', 'd.last_error', 'd.last_attempt_at', 'd.delivered_at', 'd.created_at',
-];
+const DELIVERY_COLUMNS = ['d.id', 'd.tenant_id', 'd.endpoint_id', 'e.id as event_id', 'e.type as event_type', 'd.status', 'd.attempts', 'd.next_attempt_at', 'd.last_status_code', 'd.last_error', 'd.last_attempt_at', 'd.delivered_at', 'd.created_at'];
 
 export function createWebhookQueries(knex: Knex) {
   return {
@@ -166,17 +163,24 @@ export function createWebhookQueries(knex: Knex) {
       return rows.map(endpointOf);
     },
 
-    async updateEndpoint(tenantId: string, id: string, patch: { url?: string; description?: string | null; eventTypes?: string[]; status?: EndpointStatus; disabledReason?: string | null; consecutiveFailures?: number; secretEncrypted?: string }, trx: Knex): Promise<void> {
-      await trx('webhook_endpoints').where({ tenant_id: tenantId, id }).update({
-        ...(patch.url !== undefined ? { url: patch.url } : {}),
-        ...(patch.description !== undefined ? { description: patch.description } : {}),
-        ...(patch.eventTypes !== undefined ? { event_types: JSON.stringify(patch.eventTypes) } : {}),
-        ...(patch.status !== undefined ? { status: patch.status } : {}),
-        ...(patch.disabledReason !== undefined ? { disabled_reason: patch.disabledReason } : {}),
-        ...(patch.consecutiveFailures !== undefined ? { consecutive_failures: patch.consecutiveFailures } : {}),
-        ...(patch.secretEncrypted !== undefined ? { secret_encrypted: patch.secretEncrypted } : {}),
-        updated_at: trx.fn.now(),
-      });
+    async updateEndpoint(
+      tenantId: string,
+      id: string,
+      patch: { url?: string; description?: string | null; eventTypes?: string[]; status?: EndpointStatus; disabledReason?: string | null; consecutiveFailures?: number; secretEncrypted?: string },
+      trx: Knex,
+    ): Promise<void> {
+      await trx('webhook_endpoints')
+        .where({ tenant_id: tenantId, id })
+        .update({
+          ...(patch.url !== undefined ? { url: patch.url } : {}),
+          ...(patch.description !== undefined ? { description: patch.description } : {}),
+          ...(patch.eventTypes !== undefined ? { event_types: JSON.stringify(patch.eventTypes) } : {}),
+          ...(patch.status !== undefined ? { status: patch.status } : {}),
+          ...(patch.disabledReason !== undefined ? { disabled_reason: patch.disabledReason } : {}),
+          ...(patch.consecutiveFailures !== undefined ? { consecutive_failures: patch.consecutiveFailures } : {}),
+          ...(patch.secretEncrypted !== undefined ? { secret_encrypted: patch.secretEncrypted } : {}),
+          updated_at: trx.fn.now(),
+        });
     },
 
     /** Disables an active endpoint; false when it was not active (another node got there first). */
@@ -197,7 +201,9 @@ export function createWebhookQueries(knex: Knex) {
       return knex.transaction(async (trx) => {
         const events: { seq: string; tenant_id: string; type: string }[] = await trx('webhook_events').where({ fanned_out: false }).orderBy('seq').limit(limit).forUpdate().skipLocked().select('seq', 'tenant_id', 'type');
         if (!events.length) return 0;
-        const endpoints: EndpointRow[] = await trx('webhook_endpoints').where({ status: 'active' }).whereIn('tenant_id', [...new Set(events.map((e) => e.tenant_id))]);
+        const endpoints: EndpointRow[] = await trx('webhook_endpoints')
+          .where({ status: 'active' })
+          .whereIn('tenant_id', [...new Set(events.map((e) => e.tenant_id))]);
         const deliveries = [];
         for (const event of events) {
           for (const endpoint of endpoints.map(endpointOf)) {
@@ -206,8 +212,17 @@ export function createWebhookQueries(knex: Knex) {
             }
           }
         }
-        for (let i = 0; i < deliveries.length; i += 5000) await trx('webhook_deliveries').insert(deliveries.slice(i, i + 5000)).onConflict(['endpoint_id', 'event_seq']).ignore();
-        await trx('webhook_events').whereIn('seq', events.map((e) => e.seq)).update({ fanned_out: true });
+        for (let i = 0; i < deliveries.length; i += 5000)
+          await trx('webhook_deliveries')
+            .insert(deliveries.slice(i, i + 5000))
+            .onConflict(['endpoint_id', 'event_seq'])
+            .ignore();
+        await trx('webhook_events')
+          .whereIn(
+            'seq',
+            events.map((e) => e.seq),
+          )
+          .update({ fanned_out: true });
         return events.length;
       });
     },
@@ -241,16 +256,18 @@ export function createWebhookQueries(knex: Knex) {
     },
 
     async recordAttempt(id: string, result: { status: DeliveryStatus; statusCode: number | null; error: string | null; at: Date; nextAttemptAt: Date }): Promise<void> {
-      await knex('webhook_deliveries').where({ id }).update({
-        status: result.status,
-        attempts: knex.raw('attempts + 1'),
-        last_status_code: result.statusCode,
-        last_error: result.error,
-        last_attempt_at: result.at,
-        next_attempt_at: result.nextAttemptAt,
-        claimed_until: null,
-        ...(result.status === 'succeeded' ? { delivered_at: result.at } : {}),
-      });
+      await knex('webhook_deliveries')
+        .where({ id })
+        .update({
+          status: result.status,
+          attempts: knex.raw('attempts + 1'),
+          last_status_code: result.statusCode,
+          last_error: result.error,
+          last_attempt_at: result.at,
+          next_attempt_at: result.nextAttemptAt,
+          claimed_until: null,
+          ...(result.status === 'succeeded' ? { delivered_at: result.at } : {}),
+        });
     },
 
     /** Counts a failed attempt against the endpoint; returns the new count. */
@@ -264,12 +281,21 @@ export function createWebhookQueries(knex: Knex) {
     },
 
     async listDeliveries(tenantId: string, endpointId: string, limit: number): Promise<WebhookDelivery[]> {
-      const rows: DeliveryRow[] = await knex('webhook_deliveries as d').join('webhook_events as e', 'e.seq', 'd.event_seq').where({ 'd.tenant_id': tenantId, 'd.endpoint_id': endpointId }).orderBy('d.created_at', 'desc').orderBy('e.seq', 'desc').limit(limit).select(...DELIVERY_COLUMNS);
+      const rows: DeliveryRow[] = await knex('webhook_deliveries as d')
+        .join('webhook_events as e', 'e.seq', 'd.event_seq')
+        .where({ 'd.tenant_id': tenantId, 'd.endpoint_id': endpointId })
+        .orderBy('d.created_at', 'desc')
+        .orderBy('e.seq', 'desc')
+        .limit(limit)
+        .select(...DELIVERY_COLUMNS);
       return rows.map(deliveryOf);
     },
 
     async findDelivery(tenantId: string, endpointId: string, id: string): Promise<WebhookDelivery | undefined> {
-      const row: DeliveryRow | undefined = await knex('webhook_deliveries as d').join('webhook_events as e', 'e.seq', 'd.event_seq').where({ 'd.tenant_id': tenantId, 'd.endpoint_id': endpointId, 'd.id': id }).first(...DELIVERY_COLUMNS);
+      const row: DeliveryRow | undefined = await knex('webhook_deliveries as d')
+        .join('webhook_events as e', 'e.seq', 'd.event_seq')
+        .where({ 'd.tenant_id': tenantId, 'd.endpoint_id': endpointId, 'd.id': id })
+        .first(...DELIVERY_COLUMNS);
       return row ? deliveryOf(row) : undefined;
     },
 

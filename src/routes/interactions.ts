@@ -73,7 +73,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     ctx.type = 'html';
     const passkeyOptions = await deps.signIn.firstFactorPasskeyOptions(tenantId, interaction.uid);
     ctx.body = await renderer.render('login', {
-      nonce: allowScriptNonce(ctx), locale: localeOf(ctx),
+      nonce: allowScriptNonce(ctx),
+      locale: localeOf(ctx),
       passkeyOptions: JSON.stringify(passkeyOptions),
       passkeyAction: `/interaction/${interaction.uid}/passkey`,
       // After a refused passkey the autofill request is not started again by itself.
@@ -105,8 +106,14 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       const hasTotp = progress ? await deps.signIn.totpEnabled(tenantId, progress.userId) : false;
       const passkeyOptions = await deps.signIn.secondFactorPasskeyOptions(tenantId, interaction.uid);
       ctx.body = await renderer.render('mfa', {
-        nonce: passkeyOptions ? allowScriptNonce(ctx) : nonce(ctx), locale: localeOf(ctx), title: hasTotp ? 'Enter your code' : 'Use your passkey',
-        action: `${base}/totp`, recoveryAction: `${base}/recovery-code`, abortAction: `${base}/abort`, clientName: await clientName(interaction.params.client_id), error: extra.error,
+        nonce: passkeyOptions ? allowScriptNonce(ctx) : nonce(ctx),
+        locale: localeOf(ctx),
+        title: hasTotp ? 'Enter your code' : 'Use your passkey',
+        action: `${base}/totp`,
+        recoveryAction: `${base}/recovery-code`,
+        abortAction: `${base}/abort`,
+        clientName: await clientName(interaction.params.client_id),
+        error: extra.error,
         hasTotp,
         ...(passkeyOptions ? { passkeyOptions: JSON.stringify(passkeyOptions), passkeyAction: `${base}/passkey-factor`, scripts: [ASSET_PATHS.webauthn, ASSET_PATHS.passkeys] } : {}),
       });
@@ -115,11 +122,21 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (step === 'enroll_totp') {
       const enrollment = await deps.signIn.enrollment(tenantId, interaction.uid);
       if (!enrollment) return renderLogin(ctx, interaction);
-      ctx.body = await renderer.render('mfa-enroll', { nonce: nonce(ctx), locale: localeOf(ctx), title: 'Set up your authenticator app', action: `${base}/enroll`, qrDataUrl: enrollment.qrDataUrl, secret: enrollment.secret, required: true, error: extra.error });
+      ctx.body = await renderer.render('mfa-enroll', {
+        nonce: nonce(ctx),
+        locale: localeOf(ctx),
+        title: 'Set up your authenticator app',
+        action: `${base}/enroll`,
+        qrDataUrl: enrollment.qrDataUrl,
+        secret: enrollment.secret,
+        required: true,
+        error: extra.error,
+      });
       return;
     }
     ctx.body = await renderer.render('password-change', {
-      nonce: nonce(ctx), locale: localeOf(ctx),
+      nonce: nonce(ctx),
+      locale: localeOf(ctx),
       title: 'Choose a new password',
       heading: 'Choose a new password',
       lead: extra.expired === false ? 'Your administrator asks you to choose a new password before you continue.' : 'Your password has expired. Choose a new one to continue.',
@@ -132,7 +149,17 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   async function finish(ctx: Context, interaction: Details) {
     const done = await deps.signIn.finish(tenantId, interaction.uid);
     if (!done) return renderLogin(ctx, interaction);
-    await audit.record({ tenantId, action: 'user.sign_in', actorType: 'user', actorId: done.userId, targetType: 'user', targetId: done.userId, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: { clientId: interaction.params.client_id, amr: done.amr } });
+    await audit.record({
+      tenantId,
+      action: 'user.sign_in',
+      actorType: 'user',
+      actorId: done.userId,
+      targetType: 'user',
+      targetId: done.userId,
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent') || null,
+      details: { clientId: interaction.params.client_id, amr: done.amr },
+    });
     await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: done.userId, amr: done.amr, acr: done.acr, remember: true } }, { mergeWithLastSubmission: false });
     ctx.respond = false;
   }
@@ -146,7 +173,17 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       return renderStep(ctx, interaction, outcome.step, { error: outcome.message, violations: outcome.violations });
     }
     if (outcome.kind === 'throttled') {
-      await audit.record({ tenantId, action: 'user.sign_in', result: 'failure', actorType: 'anonymous', targetType: 'user', targetId: null, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: { reason: 'ip_throttled', clientId: interaction.params.client_id } });
+      await audit.record({
+        tenantId,
+        action: 'user.sign_in',
+        result: 'failure',
+        actorType: 'anonymous',
+        targetType: 'user',
+        targetId: null,
+        ip: ctx.ip,
+        userAgent: ctx.get('user-agent') || null,
+        details: { reason: 'ip_throttled', clientId: interaction.params.client_id },
+      });
       ctx.status = 429;
       ctx.set('retry-after', String(outcome.retryAfterSeconds));
       return renderLogin(ctx, interaction, { username, error: `Too many failed sign-in attempts from your network. Try again in ${Math.ceil(outcome.retryAfterSeconds / 60)} minute(s).` });
@@ -237,7 +274,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       const missing = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
       ctx.type = 'html';
       ctx.body = await renderer.render('consent', {
-        nonce: nonce(ctx), locale: localeOf(ctx),
+        nonce: nonce(ctx),
+        locale: localeOf(ctx),
         title: 'Allow access',
         uid: interaction.uid,
         action: `/interaction/${interaction.uid}/confirm`,
@@ -259,7 +297,18 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const eligible = await deps.eligibleIdentities(userId, clientId);
     ctx.type = 'html';
     if (eligible.length === 0) {
-      await audit.record({ tenantId, action: 'application.access_denied', result: 'failure', actorType: 'user', actorId: userId, targetType: 'application', targetId: clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: { reason: 'no eligible identity' } });
+      await audit.record({
+        tenantId,
+        action: 'application.access_denied',
+        result: 'failure',
+        actorType: 'user',
+        actorId: userId,
+        targetType: 'application',
+        targetId: clientId,
+        ip: ctx.ip,
+        userAgent: ctx.get('user-agent') || null,
+        details: { reason: 'no eligible identity' },
+      });
       ctx.status = 403;
       const user = await users.findForOidc(userId);
       ctx.body = await renderer.render('no-access', {
@@ -275,7 +324,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     }
     const preferred = await deps.identitySelection.defaultIdentityId(userId);
     ctx.body = await renderer.render('select-identity', {
-      nonce: nonce(ctx), locale: localeOf(ctx),
+      nonce: nonce(ctx),
+      locale: localeOf(ctx),
       title: 'Choose an identity',
       action: `/interaction/${interaction.uid}/select-identity`,
       clientName: await clientName(clientId),
@@ -323,15 +373,22 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (interaction.prompt.name !== 'consent' || !interaction.session?.accountId) throw new AppError('interaction.wrong_step', 400, 'There is nothing to confirm.');
     await readForm(ctx);
     const missing = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-    const grant = interaction.grantId
-      ? await provider.Grant.find(interaction.grantId)
-      : new provider.Grant({ accountId: interaction.session.accountId, clientId: String(interaction.params.client_id) });
+    const grant = interaction.grantId ? await provider.Grant.find(interaction.grantId) : new provider.Grant({ accountId: interaction.session.accountId, clientId: String(interaction.params.client_id) });
     if (!grant) throw new AppError('interaction.expired', 400, 'This sign-in request has expired. Go back to the application and start again.');
     if (missing.missingOIDCScope?.length) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims?.length) grant.addOIDCClaims(missing.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
-    await audit.record({ tenantId, action: 'consent.granted', actorType: 'user', actorId: interaction.session.accountId, targetType: 'application', targetId: String(interaction.params.client_id), ip: ctx.ip, details: { scopes: missing.missingOIDCScope ?? [], resources: missing.missingResourceScopes ?? {} } });
+    await audit.record({
+      tenantId,
+      action: 'consent.granted',
+      actorType: 'user',
+      actorId: interaction.session.accountId,
+      targetType: 'application',
+      targetId: String(interaction.params.client_id),
+      ip: ctx.ip,
+      details: { scopes: missing.missingOIDCScope ?? [], resources: missing.missingResourceScopes ?? {} },
+    });
     await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     ctx.respond = false;
   });
@@ -375,7 +432,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (!pending) return renderLogin(ctx, interaction);
     ctx.type = 'html';
     ctx.body = await renderer.render('federation-link', {
-      nonce: nonce(ctx), locale: localeOf(ctx),
+      nonce: nonce(ctx),
+      locale: localeOf(ctx),
       title: 'Link your account',
       providerName: pending.providerName,
       username: pending.username,
@@ -421,7 +479,16 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const request = { ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
     const result = await deps.federation.complete(tenantId, { pending, state, callbackUrl: new URL(`${callbackUri}?${ctx.querystring}`), redirectUri: callbackUri, clientId: String(interaction.params.client_id), ...request });
     if (result.kind === 'refused') {
-      await audit.record({ tenantId, action: 'user.sign_in', result: 'failure', actorType: 'anonymous', targetType: 'user', targetId: result.userId ?? null, ...request, details: { reason: result.reason, providerId: pending.providerId, clientId: interaction.params.client_id } });
+      await audit.record({
+        tenantId,
+        action: 'user.sign_in',
+        result: 'failure',
+        actorType: 'anonymous',
+        targetType: 'user',
+        targetId: result.userId ?? null,
+        ...request,
+        details: { reason: result.reason, providerId: pending.providerId, clientId: interaction.params.client_id },
+      });
       return refusedPage(ctx, result.message);
     }
     if (result.kind === 'link_required') return renderLink(ctx, interaction);
@@ -440,7 +507,17 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const outcome = await deps.federation.confirmLink(tenantId, { uid: interaction.uid, password: form.get('password') ?? '', ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
     if (!outcome) return renderLogin(ctx, interaction);
     if (outcome.kind === 'failed' && outcome.reason === 'password') {
-      await audit.record({ tenantId, action: 'user.sign_in', result: 'failure', actorType: 'anonymous', targetType: 'user', targetId: pending.userId, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: { reason: 'password', linking: pending.providerId, clientId: interaction.params.client_id } });
+      await audit.record({
+        tenantId,
+        action: 'user.sign_in',
+        result: 'failure',
+        actorType: 'anonymous',
+        targetType: 'user',
+        targetId: pending.userId,
+        ip: ctx.ip,
+        userAgent: ctx.get('user-agent') || null,
+        details: { reason: 'password', linking: pending.providerId, clientId: interaction.params.client_id },
+      });
       ctx.status = 401;
       return renderLink(ctx, interaction, 'The password is not correct.');
     }

@@ -54,12 +54,7 @@ function deny(code: DenialCode, en: string, key?: string): AccessDecision {
   return { decision: false, context: { code, reason_admin: { en }, ...(key === undefined ? {} : { key }) } };
 }
 
-export function createAccessEvaluationService(deps: {
-  tenantId: string;
-  authorization: Pick<AuthorizationService, 'forIdentity'>;
-  users: Pick<UserService, 'findForOidc'>;
-  serviceAccounts: Pick<ServiceAccountService, 'findForOidc'>;
-}) {
+export function createAccessEvaluationService(deps: { tenantId: string; authorization: Pick<AuthorizationService, 'forIdentity'>; users: Pick<UserService, 'findForOidc'>; serviceAccounts: Pick<ServiceAccountService, 'findForOidc'> }) {
   /** The subject's identity and whether its account may act at all. */
   async function resolveSubject(subject: AccessSubject): Promise<EffectiveAuthorization | AccessDecision> {
     // Ids are uuids; anything else names no subject (and must not reach SQL as a uuid).

@@ -173,7 +173,12 @@ export async function assertMayManageUser(db: Db, by: Administrator, userId: str
   const user: { username: string } | undefined = await db('users').where({ tenant_id: by.tenantId, id: userId }).first('username');
   if (!user) throw new AppError('user.not_found', 404, 'user not found');
   const ids: { id: string }[] = await db('identities').where({ tenant_id: by.tenantId, user_id: userId }).select('id');
-  await assertMayManageIdentities(db, by, ids.map((i) => i.id), `user "${user.username}"`);
+  await assertMayManageIdentities(
+    db,
+    by,
+    ids.map((i) => i.id),
+    `user "${user.username}"`,
+  );
 }
 
 export async function assertMayManageServiceAccount(db: Db, by: Administrator, serviceAccountId: string): Promise<void> {
@@ -181,7 +186,12 @@ export async function assertMayManageServiceAccount(db: Db, by: Administrator, s
   const account: { name: string } | undefined = await db('service_accounts').where({ tenant_id: by.tenantId, id: serviceAccountId }).first('name');
   if (!account) throw new AppError('service_account.not_found', 404, 'service account not found');
   const ids: { id: string }[] = await db('identities').where({ tenant_id: by.tenantId, service_account_id: serviceAccountId }).select('id');
-  await assertMayManageIdentities(db, by, ids.map((i) => i.id), `service account "${account.name}"`);
+  await assertMayManageIdentities(
+    db,
+    by,
+    ids.map((i) => i.id),
+    `service account "${account.name}"`,
+  );
 }
 
 /** Manages the user or service account that owns the identity; 404 when there is none. */
@@ -207,10 +217,22 @@ export async function activeAdminCount(db: Db, tenantId: string): Promise<number
     .leftJoin('service_accounts as s', 's.id', 'i.service_account_id')
     .where('i.tenant_id', tenantId)
     .andWhere((q) => q.where('u.status', 'active').orWhere('s.status', 'active'))
-    .andWhere((q) => q
-      .whereExists(function direct() { this.select(db.raw('1')).from('identity_roles as ir').whereRaw('ir.identity_id = i.id').andWhere('ir.role_id', admin.id); })
-      .orWhereExists(function viaGroup() { this.select(db.raw('1')).from('group_members as gm').join('group_roles as gr', 'gr.group_id', 'gm.group_id').whereRaw('gm.identity_id = i.id').andWhere('gr.role_id', admin.id); })
-      .orWhereExists(function viaPolicy() { this.select(db.raw('1')).from('default_policy_roles as dp').where('dp.tenant_id', tenantId).andWhere('dp.role_id', admin.id).andWhere((k) => k.whereNull('dp.identity_kind').orWhereRaw('dp.identity_kind = i.kind')); }))
+    .andWhere((q) =>
+      q
+        .whereExists(function direct() {
+          this.select(db.raw('1')).from('identity_roles as ir').whereRaw('ir.identity_id = i.id').andWhere('ir.role_id', admin.id);
+        })
+        .orWhereExists(function viaGroup() {
+          this.select(db.raw('1')).from('group_members as gm').join('group_roles as gr', 'gr.group_id', 'gm.group_id').whereRaw('gm.identity_id = i.id').andWhere('gr.role_id', admin.id);
+        })
+        .orWhereExists(function viaPolicy() {
+          this.select(db.raw('1'))
+            .from('default_policy_roles as dp')
+            .where('dp.tenant_id', tenantId)
+            .andWhere('dp.role_id', admin.id)
+            .andWhere((k) => k.whereNull('dp.identity_kind').orWhereRaw('dp.identity_kind = i.kind'));
+        }),
+    )
     .countDistinct({ n: db.raw('coalesce(i.user_id, i.service_account_id)') })
     .first();
   return Number((row as { n?: number | string } | undefined)?.n ?? 0);

@@ -15,7 +15,10 @@ export const apiResourceSchema = z.object({
   // RFC 8707 §2: an absolute URI without a fragment.
   identifier: z.url('identifier must be an absolute URI').refine((v) => !v.includes('#'), 'identifier must not contain a fragment'),
   name: z.string().trim().min(1).max(200),
-  scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scopes are space-free printable ASCII (RFC 6749 §3.3)')).max(500).default([]),
+  scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scopes are space-free printable ASCII (RFC 6749 §3.3)'))
+    .max(500)
+    .default([]),
   accessTokenFormat: z.enum(['jwt', 'opaque']).default('jwt'),
   accessTokenTtl: z.number().int().min(30).max(86400).nullable().default(null),
 });

@@ -19,21 +19,24 @@ export type { AccessMode, AccessRules, Application, ApplicationType };
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** Absolute http(s) URIs without a fragment (OIDC Core §3.1.2.1); plain http only on loopback. */
-export const redirectUriSchema = z.string().max(2000).superRefine((value, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `"${value}" is not an absolute URL` });
-    return;
-  }
-  if (url.hash) ctx.addIssue({ code: 'custom', message: `"${value}" must not contain a fragment` });
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
-    ctx.addIssue({ code: 'custom', message: `"${value}" must use https (plain http is allowed only for localhost)` });
-  } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    ctx.addIssue({ code: 'custom', message: `"${value}" must use https` });
-  }
-});
+export const redirectUriSchema = z
+  .string()
+  .max(2000)
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not an absolute URL` });
+      return;
+    }
+    if (url.hash) ctx.addIssue({ code: 'custom', message: `"${value}" must not contain a fragment` });
+    if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" must use https (plain http is allowed only for localhost)` });
+    } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      ctx.addIssue({ code: 'custom', message: `"${value}" must use https` });
+    }
+  });
 
 /** OIDC Back-Channel Logout 1.0 §2.2: an absolute URL without a fragment, where logout tokens are POSTed. */
 export const backchannelLogoutUriSchema = redirectUriSchema;
@@ -58,7 +61,10 @@ export const newApplicationSchema = z
     redirectUris: z.array(redirectUriSchema).max(50).default([]),
     postLogoutRedirectUris: z.array(redirectUriSchema).max(50).default([]),
     firstParty: z.boolean().default(true),
-    clientId: z.string().regex(/^[A-Za-z0-9._~-]{3,100}$/, 'clientId: 3-100 letters, digits, ".", "_", "~" or "-"').optional(),
+    clientId: z
+      .string()
+      .regex(/^[A-Za-z0-9._~-]{3,100}$/, 'clientId: 3-100 letters, digits, ".", "_", "~" or "-"')
+      .optional(),
     clientSecret: z.string().min(32, 'clientSecret must be at least 32 characters').max(200).optional(),
     backchannelLogoutUri: backchannelLogoutUriSchema.nullable().optional(),
     refreshTokenReuseGraceSeconds: refreshReuseGraceSchema.optional(),

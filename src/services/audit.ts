@@ -125,7 +125,12 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
 
   async function writeBatch(batch: Pending[]): Promise<void> {
     try {
-      await knex.transaction((trx) => append(batch.map((p) => p.content), trx));
+      await knex.transaction((trx) =>
+        append(
+          batch.map((p) => p.content),
+          trx,
+        ),
+      );
       for (const p of batch) p.done();
     } catch (error) {
       // One event PostgreSQL refuses (SQLSTATE class 22 data exception, 23 integrity violation)
@@ -164,28 +169,31 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
    * so a purge or appends running meanwhile cannot look like a break.
    */
   async function verify(): Promise<ChainVerification> {
-    return knex.transaction(async (trx) => {
-      const anchor = await queries.anchor(trx);
-      let expectedPrev = anchor.prevHash;
-      let count = 0;
-      const countByTenant: Record<string, number> = {};
-      let afterId: string | null = null;
-      for (;;) {
-        const rows = await queries.chainPage(afterId, VERIFY_PAGE, trx);
-        for (const row of rows) {
-          const id = String(row.id);
-          const broken = (field: 'prev_hash' | 'hash', expected: string, found: string): ChainVerification => ({ ok: false, count, countByTenant, anchor, brokenAt: { id, tenantId: row.tenant_id, field, expected, found } });
-          if (row.prev_hash !== expectedPrev) return broken('prev_hash', expectedPrev, row.prev_hash);
-          const hash = chainHash(row.prev_hash, contentOfRow(row));
-          if (hash !== row.hash) return broken('hash', hash, row.hash);
-          expectedPrev = row.hash;
-          count += 1;
-          countByTenant[row.tenant_id] = (countByTenant[row.tenant_id] ?? 0) + 1;
+    return knex.transaction(
+      async (trx) => {
+        const anchor = await queries.anchor(trx);
+        let expectedPrev = anchor.prevHash;
+        let count = 0;
+        const countByTenant: Record<string, number> = {};
+        let afterId: string | null = null;
+        for (;;) {
+          const rows = await queries.chainPage(afterId, VERIFY_PAGE, trx);
+          for (const row of rows) {
+            const id = String(row.id);
+            const broken = (field: 'prev_hash' | 'hash', expected: string, found: string): ChainVerification => ({ ok: false, count, countByTenant, anchor, brokenAt: { id, tenantId: row.tenant_id, field, expected, found } });
+            if (row.prev_hash !== expectedPrev) return broken('prev_hash', expectedPrev, row.prev_hash);
+            const hash = chainHash(row.prev_hash, contentOfRow(row));
+            if (hash !== row.hash) return broken('hash', hash, row.hash);
+            expectedPrev = row.hash;
+            count += 1;
+            countByTenant[row.tenant_id] = (countByTenant[row.tenant_id] ?? 0) + 1;
+          }
+          if (rows.length < VERIFY_PAGE) return { ok: true, count, countByTenant, anchor, headHash: expectedPrev };
+          afterId = String(rows[rows.length - 1]!.id);
         }
-        if (rows.length < VERIFY_PAGE) return { ok: true, count, countByTenant, anchor, headHash: expectedPrev };
-        afterId = String(rows[rows.length - 1]!.id);
-      }
-    }, { isolationLevel: 'repeatable read', readOnly: true });
+      },
+      { isolationLevel: 'repeatable read', readOnly: true },
+    );
   }
   let verifying: Promise<ChainVerification> | undefined;
 
@@ -216,7 +224,11 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
     async recordMany(events: AuditEventInput[], trx: Knex): Promise<void> {
       const now = new Date();
       // 4,000 rows of 13 columns stay under PostgreSQL's 65,535 bind parameters per statement.
-      for (let i = 0; i < events.length; i += BULK_BATCH) await append(events.slice(i, i + BULK_BATCH).map((event) => contentOfInput(event, now)), trx);
+      for (let i = 0; i < events.length; i += BULK_BATCH)
+        await append(
+          events.slice(i, i + BULK_BATCH).map((event) => contentOfInput(event, now)),
+          trx,
+        );
     },
 
     list: queries.list,

@@ -53,16 +53,19 @@ export async function loadEffectiveAuthorization(knex: Knex, identityId: string)
       this.select('gr.role_id').from('group_roles as gr').join('group_members as gm', 'gm.group_id', 'gr.group_id').where('gm.identity_id', identityId);
     })
     .orWhereIn('id', function viaDefaultPolicy() {
-      this.select('role_id').from('default_policy_roles').where({ tenant_id: identity.tenant_id }).andWhere((q) => q.whereNull('identity_kind').orWhere({ identity_kind: identity.kind }));
+      this.select('role_id')
+        .from('default_policy_roles')
+        .where({ tenant_id: identity.tenant_id })
+        .andWhere((q) => q.whereNull('identity_kind').orWhere({ identity_kind: identity.kind }));
     })
     .select('id', 'name')
     .orderBy('name');
   const roleIds = roleRows.map((r) => r.id);
   const [permissionRows, groupRows, scopeRows, assignableRows] = await Promise.all([
-    roleIds.length ? knex('role_permissions').whereIn('role_id', roleIds).distinct('resource', 'permission').orderBy(['resource', 'permission']) as Promise<{ resource: string; permission: string }[]> : Promise.resolve([]),
+    roleIds.length ? (knex('role_permissions').whereIn('role_id', roleIds).distinct('resource', 'permission').orderBy(['resource', 'permission']) as Promise<{ resource: string; permission: string }[]>) : Promise.resolve([]),
     knex('groups').join('group_members as gm', 'gm.group_id', 'groups.id').where('gm.identity_id', identityId).select('groups.id', 'groups.name').orderBy('groups.name') as Promise<{ id: string; name: string }[]>,
     knex('identity_data_scopes').where({ identity_id: identityId }).select('key', 'values').orderBy('key') as Promise<{ key: string; values: string[] | string }[]>,
-    roleIds.length ? knex('role_assignable_roles').whereIn('role_id', roleIds).distinct('assignable_role_id') as Promise<{ assignable_role_id: string }[]> : Promise.resolve([]),
+    roleIds.length ? (knex('role_assignable_roles').whereIn('role_id', roleIds).distinct('assignable_role_id') as Promise<{ assignable_role_id: string }[]>) : Promise.resolve([]),
   ]);
   const permissionsByResource: Record<string, string[]> = {};
   for (const row of permissionRows) (permissionsByResource[row.resource] ??= []).push(row.permission);
@@ -93,7 +96,7 @@ export async function createAuthorizationService(deps: { knex: Knex; store: KeyV
     invalidateAll: () => cache.invalidate('*'),
     /** Permissions for one token audience (the admin API's resource maps to ADMIN_API_RESOURCE). */
     permissionsFor(authz: EffectiveAuthorization, resource: string | undefined): string[] {
-      return resource ? authz.permissionsByResource[resource] ?? [] : [];
+      return resource ? (authz.permissionsByResource[resource] ?? []) : [];
     },
   };
 }

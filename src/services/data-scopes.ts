@@ -32,14 +32,18 @@ export const dataScopeValuesSchema = z
 
 export const dataScopeSchema = z.record(dataScopeKeyNameSchema, dataScopeValuesSchema).refine((scope) => Object.keys(scope).length <= 100, 'at most 100 keys');
 
-export const newDataScopeKeySchema = z.object({
-  key: dataScopeKeyNameSchema,
-  description: z.string().trim().max(500, 'description must be at most 500 characters').nullable().optional(),
-}).strict();
+export const newDataScopeKeySchema = z
+  .object({
+    key: dataScopeKeyNameSchema,
+    description: z.string().trim().max(500, 'description must be at most 500 characters').nullable().optional(),
+  })
+  .strict();
 
-export const dataScopeKeyPatchSchema = z.object({
-  description: z.string().trim().max(500, 'description must be at most 500 characters').nullable(),
-}).strict();
+export const dataScopeKeyPatchSchema = z
+  .object({
+    description: z.string().trim().max(500, 'description must be at most 500 characters').nullable(),
+  })
+  .strict();
 
 export type NewDataScopeKeyInput = z.input<typeof newDataScopeKeySchema>;
 

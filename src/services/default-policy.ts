@@ -13,13 +13,21 @@ import { assertMayGrantRoles, keepingAnAdmin } from './administration.ts';
 
 export type { DefaultPolicyEntry };
 
-export const defaultPolicySchema = z.object({
-  roles: z.array(z.object({
-    roleId: z.guid(),
-    /** Absent or null: every identity of the tenant, whatever its kind. */
-    identityKind: z.string().trim().min(1).max(40).nullable().optional(),
-  }).strict()).max(200),
-}).strict();
+export const defaultPolicySchema = z
+  .object({
+    roles: z
+      .array(
+        z
+          .object({
+            roleId: z.guid(),
+            /** Absent or null: every identity of the tenant, whatever its kind. */
+            identityKind: z.string().trim().min(1).max(40).nullable().optional(),
+          })
+          .strict(),
+      )
+      .max(200),
+  })
+  .strict();
 
 export type DefaultPolicyInput = z.input<typeof defaultPolicySchema>;
 
@@ -31,10 +39,14 @@ export function createDefaultPolicyService(deps: { queries: Queries; audit: Audi
 
     async replace(input: DefaultPolicyInput, by: ChangeRequest): Promise<DefaultPolicyEntry[]> {
       const value = parseInput(defaultPolicySchema, input, 'default_policy.invalid');
-      const entries = [...new Map(value.roles.map((r) => {
-        const entry = { roleId: r.roleId, identityKind: r.identityKind ?? null };
-        return [`${entry.roleId}\u0000${entry.identityKind ?? ''}`, entry] as const;
-      })).values()];
+      const entries = [
+        ...new Map(
+          value.roles.map((r) => {
+            const entry = { roleId: r.roleId, identityKind: r.identityKind ?? null };
+            return [`${entry.roleId}\u0000${entry.identityKind ?? ''}`, entry] as const;
+          }),
+        ).values(),
+      ];
       const result = await deps.queries.transaction(async ({ db: trx }) => {
         const roleIds = [...new Set(entries.map((e) => e.roleId))];
         const roles = await queries.findByIds(by.tenantId, roleIds, trx);
@@ -47,8 +59,7 @@ export function createDefaultPolicyService(deps: { queries: Queries; audit: Audi
 
         const before = await queries.defaultPolicy(by.tenantId, trx);
         // An entry widens the policy unless the role already reached that kind (or every kind).
-        const covered = (e: { roleId: string; identityKind: string | null }) =>
-          before.some((b) => b.roleId === e.roleId && (b.identityKind === null || b.identityKind === e.identityKind));
+        const covered = (e: { roleId: string; identityKind: string | null }) => before.some((b) => b.roleId === e.roleId && (b.identityKind === null || b.identityKind === e.identityKind));
         for (const entry of entries.filter((e) => !covered(e))) {
           const role = roles.find((r) => r.id === entry.roleId)!;
           assertMayGrantRoles(by, [role], `role "${role.name}" to ${entry.identityKind ? `every "${entry.identityKind}" identity` : 'every identity'}`);

@@ -17,7 +17,10 @@ export function demoSeed(issuer: string): SeedInput {
     ],
     users: [
       {
-        username: 'lucy', email: 'lucy@example.com', name: 'Lucy', password: DEMO_PASSWORD,
+        username: 'lucy',
+        email: 'lucy@example.com',
+        name: 'Lucy',
+        password: DEMO_PASSWORD,
         identities: [
           { kind: 'internal', alias: 'Lucy', roles: ['User', 'Admin'], dataScope: { client: ['*'], supplier: ['*'] } },
           { kind: 'client', alias: 'Lucy (client view)', roles: ['Client'], dataScope: { client: ['*'] } },
@@ -54,7 +57,16 @@ export function demoSeed(issuer: string): SeedInput {
     // are admin-API clients (the audience is closed to others); each token still carries only the
     // signed-in user's own rights.
     applications: [
-      { clientId: 'smart-hub', name: 'Smart Hub', type: 'web', redirectUris: ['http://localhost:8080/callback'], postLogoutRedirectUris: ['http://localhost:8080/'], clientSecret: 'smart-hub-secret-change-me-0123456789abcdef', acceptedIdentityKinds: ['internal'], adminApiClient: true },
+      {
+        clientId: 'smart-hub',
+        name: 'Smart Hub',
+        type: 'web',
+        redirectUris: ['http://localhost:8080/callback'],
+        postLogoutRedirectUris: ['http://localhost:8080/'],
+        clientSecret: 'smart-hub-secret-change-me-0123456789abcdef',
+        acceptedIdentityKinds: ['internal'],
+        adminApiClient: true,
+      },
       { clientId: 'client-portal', name: 'Client Portal', type: 'spa', redirectUris: ['http://localhost:5173/callback'], postLogoutRedirectUris: ['http://localhost:5173/'], acceptedIdentityKinds: ['client'], adminApiClient: true },
       { clientId: 'ops-console', name: 'Operations Console', type: 'web', redirectUris: ['http://localhost:8081/callback'], clientSecret: 'ops-console-secret-change-me-0123456789abcd', acceptedIdentityKinds: ['internal', 'client'] },
       { clientId: 'demo-service', name: 'Demo service', type: 'service', clientSecret: 'demo-service-secret-change-me-0123456789ab' },

@@ -16,11 +16,18 @@ export interface DeviceDescription {
 
 const MAX_USER_AGENT = 512;
 
-const joined = (...parts: (string | undefined)[]) => parts.filter((p) => p && p.trim()).join(' ').slice(0, 100) || null;
+const joined = (...parts: (string | undefined)[]) =>
+  parts
+    .filter((p) => p && p.trim())
+    .join(' ')
+    .slice(0, 100) || null;
 
 export function describeDevice(userAgentHeader: string | undefined | null): DeviceDescription {
   // eslint-disable-next-line no-control-regex
-  const userAgent = (userAgentHeader ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_USER_AGENT);
+  const userAgent = (userAgentHeader ?? '')
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, MAX_USER_AGENT);
   if (!userAgent) return { deviceType: 'unknown', browser: null, os: null, userAgent: null };
   const result = UAParser(userAgent);
   return {

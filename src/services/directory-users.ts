@@ -24,49 +24,48 @@ import { AppError, parseInput } from './errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { assertGainsGrantable, assertMayManageUser, keepingAnAdmin } from './administration.ts';
 import { isUniqueViolation, type ChangeRequest } from './roles.ts';
-import {
-  departmentSchema,
-  emailSchema,
-  identityAliasSchema,
-  passwordSchema,
-  personNameSchema,
-  phoneSchema,
-  publicUser,
-  usernameSchema,
-  type PublicUser,
-  type UserService,
-} from './users.ts';
+import { departmentSchema, emailSchema, identityAliasSchema, passwordSchema, personNameSchema, phoneSchema, publicUser, usernameSchema, type PublicUser, type UserService } from './users.ts';
 
 export type { StatusChange, UserStatus };
 
 export const USER_STATUSES = ['active', 'inactive', 'locked'] as const;
 
-export const userCreateSchema = z.object({
-  username: usernameSchema,
-  email: emailSchema.optional(),
-  name: personNameSchema.optional(),
-  phone: phoneSchema.optional(),
-  department: departmentSchema.optional(),
-  password: passwordSchema.optional(),
-  /** A bcrypt, PBKDF2 or argon2 hash imported from another system; upgraded to argon2id at the next sign-in. */
-  passwordHash: z.string().min(20).max(500).optional(),
-  /** The first (default) identity; by default kind "internal" with the username as alias. */
-  identity: z.object({ kind: z.string().min(1).max(40), alias: identityAliasSchema.optional() }).strict().optional(),
-}).strict();
+export const userCreateSchema = z
+  .object({
+    username: usernameSchema,
+    email: emailSchema.optional(),
+    name: personNameSchema.optional(),
+    phone: phoneSchema.optional(),
+    department: departmentSchema.optional(),
+    password: passwordSchema.optional(),
+    /** A bcrypt, PBKDF2 or argon2 hash imported from another system; upgraded to argon2id at the next sign-in. */
+    passwordHash: z.string().min(20).max(500).optional(),
+    /** The first (default) identity; by default kind "internal" with the username as alias. */
+    identity: z
+      .object({ kind: z.string().min(1).max(40), alias: identityAliasSchema.optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
 
-export const userPatchSchema = z.object({
-  username: usernameSchema.optional(),
-  email: emailSchema.nullable().optional(),
-  name: personNameSchema.nullable().optional(),
-  phone: phoneSchema.nullable().optional(),
-  department: departmentSchema.nullable().optional(),
-}).strict().refine((p) => Object.values(p).some((v) => v !== undefined), 'give at least one field to change');
+export const userPatchSchema = z
+  .object({
+    username: usernameSchema.optional(),
+    email: emailSchema.nullable().optional(),
+    name: personNameSchema.nullable().optional(),
+    phone: phoneSchema.nullable().optional(),
+    department: departmentSchema.nullable().optional(),
+  })
+  .strict()
+  .refine((p) => Object.values(p).some((v) => v !== undefined), 'give at least one field to change');
 
-export const userCloneSchema = z.object({
-  username: usernameSchema,
-  email: emailSchema,
-  name: personNameSchema.optional(),
-}).strict();
+export const userCloneSchema = z
+  .object({
+    username: usernameSchema,
+    email: emailSchema,
+    name: personNameSchema.optional(),
+  })
+  .strict();
 
 export const userListQuerySchema = z.object({
   q: z.string().trim().min(1).max(200).optional(),
@@ -159,7 +158,10 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
       // Account security: activating lifts a lockout completely (its end and its repeat count).
       if (to === 'active' && before.status === 'locked') await trx('users').where({ tenant_id: by.tenantId, id }).update({ locked_until: null, lockout_count: 0 });
       await queries.insertStatusChange({ tenantId: by.tenantId, userId: id, fromStatus: before.status, toStatus: to, reason: reason ?? null, actorId: by.actor.actorId ?? null }, trx);
-      await deps.audit.record({ tenantId: by.tenantId, action: to === 'active' ? 'user.activated' : 'user.deactivated', ...by.actor, targetType: 'user', targetId: id, details: { before: { status: before.status }, after: { status: to }, reason: reason ?? null } }, trx);
+      await deps.audit.record(
+        { tenantId: by.tenantId, action: to === 'active' ? 'user.activated' : 'user.deactivated', ...by.actor, targetType: 'user', targetId: id, details: { before: { status: before.status }, after: { status: to }, reason: reason ?? null } },
+        trx,
+      );
       return true;
     });
     // Committed: this node sees the new status from now on, an activation too (others hear the NOTIFY).
@@ -185,10 +187,18 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
         limit: query.limit + 1,
       });
       const page = rows.slice(0, query.limit);
-      const identities = await identityQueries.summariesForUsers(tenantId, page.map((r) => r.user.id));
+      const identities = await identityQueries.summariesForUsers(
+        tenantId,
+        page.map((r) => r.user.id),
+      );
       const last = page[page.length - 1];
       return {
-        items: page.map(({ user }) => details(user, identities.filter((i) => i.userId === user.id))),
+        items: page.map(({ user }) =>
+          details(
+            user,
+            identities.filter((i) => i.userId === user.id),
+          ),
+        ),
         nextCursor: rows.length > query.limit && last ? encodeUserCursor(last.usernameLower, last.user.id) : null,
       };
     },
@@ -197,7 +207,9 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
       const value = parseInput(userCreateSchema, input, 'user.invalid');
       const { identity, ...fields } = value;
       // What the new identity holds from the start (default-policy roles of its kind) is a grant.
-      const user = await deps.users.createIn(by.tenantId, { ...fields, identityKind: identity?.kind, identityAlias: identity?.alias }, by.actor, (trx, identityId) => assertGainsGrantable(trx, by, new Map(), [identityId], 'the roles a new user of this identity kind receives'));
+      const user = await deps.users.createIn(by.tenantId, { ...fields, identityKind: identity?.kind, identityAlias: identity?.alias }, by.actor, (trx, identityId) =>
+        assertGainsGrantable(trx, by, new Map(), [identityId], 'the roles a new user of this identity kind receives'),
+      );
       return get(by.tenantId, user.id);
     },
 
@@ -218,7 +230,10 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
           if (emailChanged || before.username !== after.username) {
             loginChanged = { type: 'user.login_changed', tenantId: by.tenantId, userId: id, username: { before: before.username, after: after.username }, email: { before: before.email, after: after.email } };
           }
-          await deps.audit.record({ tenantId: by.tenantId, action: 'user.updated', ...by.actor, targetType: 'user', targetId: id, details: { before: publicUser(before), after: publicUser(after), ...(emailChanged ? { resetLinksRevoked: true } : {}) } }, trx);
+          await deps.audit.record(
+            { tenantId: by.tenantId, action: 'user.updated', ...by.actor, targetType: 'user', targetId: id, details: { before: publicUser(before), after: publicUser(after), ...(emailChanged ? { resetLinksRevoked: true } : {}) } },
+            trx,
+          );
         });
       } catch (error) {
         // A concurrent change took the username or email between the check and the write.
@@ -266,8 +281,16 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
           }
           const defaultId = (source.defaultIdentityId && newIds.get(source.defaultIdentityId)) ?? newIds.get(identityIds[0] ?? '');
           if (defaultId) await queries.setDefaultIdentity(by.tenantId, clone.id, defaultId, trx);
-          await identityQueries.insertRoles(by.tenantId, roles.map((r) => ({ identityId: newIds.get(r.identityId)!, roleId: r.roleId })), trx);
-          await identityQueries.insertMemberships(by.tenantId, memberships.map((m) => ({ identityId: newIds.get(m.identityId)!, groupId: m.groupId })), trx);
+          await identityQueries.insertRoles(
+            by.tenantId,
+            roles.map((r) => ({ identityId: newIds.get(r.identityId)!, roleId: r.roleId })),
+            trx,
+          );
+          await identityQueries.insertMemberships(
+            by.tenantId,
+            memberships.map((m) => ({ identityId: newIds.get(m.identityId)!, groupId: m.groupId })),
+            trx,
+          );
           for (const [identityId, scope] of scopes) {
             for (const [key, values] of Object.entries(scope)) await scopeQueries.set(by.tenantId, newIds.get(identityId)!, key, values, trx);
           }
@@ -275,14 +298,20 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
           await assertGainsGrantable(trx, by, new Map(), [...newIds.values()], `the roles of user "${source.username}"`);
           await queries.insertStatusChange({ tenantId: by.tenantId, userId: clone.id, fromStatus: null, toStatus: 'active', reason: `cloned from ${source.username}`, actorId: by.actor.actorId ?? null }, trx);
           const after = details({ ...clone, defaultIdentityId: defaultId ?? null }, await identityQueries.summariesForUsers(by.tenantId, [clone.id], trx));
-          await deps.audit.record({
-            tenantId: by.tenantId,
-            action: 'user.cloned',
-            ...by.actor,
-            targetType: 'user',
-            targetId: clone.id,
-            details: { source: { id: source.id, username: source.username }, after: { ...after, dataScopes: Object.fromEntries([...scopes].map(([id, scope]) => [newIds.get(id)!, scope])), groups: memberships.map((m) => ({ identityId: newIds.get(m.identityId)!, groupId: m.groupId })) } },
-          }, trx);
+          await deps.audit.record(
+            {
+              tenantId: by.tenantId,
+              action: 'user.cloned',
+              ...by.actor,
+              targetType: 'user',
+              targetId: clone.id,
+              details: {
+                source: { id: source.id, username: source.username },
+                after: { ...after, dataScopes: Object.fromEntries([...scopes].map(([id, scope]) => [newIds.get(id)!, scope])), groups: memberships.map((m) => ({ identityId: newIds.get(m.identityId)!, groupId: m.groupId })) },
+              },
+            },
+            trx,
+          );
           return clone.id;
         });
       } catch (error) {

@@ -26,7 +26,14 @@ export function dataScopeNotHeld(granter: GranterRights, key: string, values: st
 export function assertCanGrantPermissions(granter: GranterRights, permissions: { resource: string; permission: string }[], what: string): void {
   const missing = permissionsNotHeld(granter, permissions);
   if (missing.length) {
-    throw new AppError('auth.escalation', 403, `you cannot grant ${what}: it carries permissions you do not hold (${missing.slice(0, 5).map((p) => p.permission).join(', ')}${missing.length > 5 ? ', …' : ''})`);
+    throw new AppError(
+      'auth.escalation',
+      403,
+      `you cannot grant ${what}: it carries permissions you do not hold (${missing
+        .slice(0, 5)
+        .map((p) => p.permission)
+        .join(', ')}${missing.length > 5 ? ', …' : ''})`,
+    );
   }
 }
 

@@ -86,15 +86,7 @@ function stringClaim(claims: Record<string, unknown>, name: string | undefined):
   return typeof value === 'string' && value.length > 0 && value.length <= 500 ? value : undefined;
 }
 
-export function createFederationService(deps: {
-  knex: Knex;
-  store: KeyValueStore;
-  audit: AuditService;
-  users: UserService;
-  authorization: AuthorizationService;
-  identityProviders: IdentityProviderService;
-  signIn: SignInService;
-}) {
+export function createFederationService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; users: UserService; authorization: AuthorizationService; identityProviders: IdentityProviderService; signIn: SignInService }) {
   const userQueries = createUserQueries(deps.knex);
   const configs = new Map<string, { at: number; config: Promise<client.Configuration> }>();
   const stateKey = (tenantId: string, state: string) => `federation:state:${tenantId}:${state}`;
@@ -176,18 +168,35 @@ export function createFederationService(deps: {
   /** Just-in-time provisioning: a user and its default identity from the mapped claims, audited. */
   async function provision(tenantId: string, provider: IdentityProvider, profile: UpstreamProfile, actor: Actor): Promise<string> {
     const username = await freeUsername(tenantId, provider, profile);
-    const user = await deps.users.create({
-      username,
-      ...(profile.email && profile.emailVerified ? { email: profile.email } : {}),
-      ...(profile.name ? { name: profile.name.slice(0, 200) } : {}),
-      identityKind: provider.identityKind,
-    }, { ...actor, actorType: 'system' });
+    const user = await deps.users.create(
+      {
+        username,
+        ...(profile.email && profile.emailVerified ? { email: profile.email } : {}),
+        ...(profile.name ? { name: profile.name.slice(0, 200) } : {}),
+        identityKind: provider.identityKind,
+      },
+      { ...actor, actorType: 'system' },
+    );
     await deps.knex.transaction(async (trx) => {
       if (provider.defaultRoleIds.length) {
-        await trx('identity_roles').insert(provider.defaultRoleIds.map((roleId) => ({ tenant_id: tenantId, identity_id: user.defaultIdentityId, role_id: roleId }))).onConflict(['identity_id', 'role_id']).ignore();
+        await trx('identity_roles')
+          .insert(provider.defaultRoleIds.map((roleId) => ({ tenant_id: tenantId, identity_id: user.defaultIdentityId, role_id: roleId })))
+          .onConflict(['identity_id', 'role_id'])
+          .ignore();
       }
       await deps.identityProviders.link(tenantId, { providerId: provider.id, subject: profile.subject, userId: user.id, email: profile.email ?? null }, { ...actor, actorType: 'user', actorId: user.id }, trx);
-      await deps.audit.record({ tenantId, action: 'user.provisioned', ...actor, actorType: 'system', targetType: 'user', targetId: user.id, details: { providerId: provider.id, provider: provider.slug, identityKind: provider.identityKind, defaultRoleIds: provider.defaultRoleIds } }, trx);
+      await deps.audit.record(
+        {
+          tenantId,
+          action: 'user.provisioned',
+          ...actor,
+          actorType: 'system',
+          targetType: 'user',
+          targetId: user.id,
+          details: { providerId: provider.id, provider: provider.slug, identityKind: provider.identityKind, defaultRoleIds: provider.defaultRoleIds },
+        },
+        trx,
+      );
     });
     if (provider.defaultRoleIds.length) await deps.authorization.invalidateAll();
     return user.id;
@@ -258,11 +267,16 @@ export function createFederationService(deps: {
         if (input.callbackUrl.searchParams.has('error')) {
           return { kind: 'refused', reason: `upstream_error:${input.callbackUrl.searchParams.get('error')!.slice(0, 60)}`, message: FEDERATION_MESSAGES.refusedUpstream };
         }
-        const tokens = await client.authorizationCodeGrant(config, input.callbackUrl, {
-          pkceCodeVerifier: input.pending.verifier,
-          expectedState: input.state,
-          ...(provider.protocol === 'oidc' ? { expectedNonce: input.pending.nonce, idTokenExpected: true } : {}),
-        }, { redirect_uri: input.redirectUri });
+        const tokens = await client.authorizationCodeGrant(
+          config,
+          input.callbackUrl,
+          {
+            pkceCodeVerifier: input.pending.verifier,
+            expectedState: input.state,
+            ...(provider.protocol === 'oidc' ? { expectedNonce: input.pending.nonce, idTokenExpected: true } : {}),
+          },
+          { redirect_uri: input.redirectUri },
+        );
         if (provider.protocol === 'github') {
           claims = await githubProfile(provider, tokens.access_token);
         } else {
@@ -276,7 +290,11 @@ export function createFederationService(deps: {
         }
       } catch (error) {
         const upstream = error instanceof client.AuthorizationResponseError;
-        return { kind: 'refused', reason: upstream ? `upstream_error:${error.error.slice(0, 60)}` : `invalid_response:${(error as { code?: string }).code ?? 'unknown'}`, message: upstream ? FEDERATION_MESSAGES.refusedUpstream : FEDERATION_MESSAGES.invalidResponse };
+        return {
+          kind: 'refused',
+          reason: upstream ? `upstream_error:${error.error.slice(0, 60)}` : `invalid_response:${(error as { code?: string }).code ?? 'unknown'}`,
+          message: upstream ? FEDERATION_MESSAGES.refusedUpstream : FEDERATION_MESSAGES.invalidResponse,
+        };
       }
       if (typeof claims.sub !== 'string' || !claims.sub) return { kind: 'refused', reason: 'invalid_response:no_subject', message: FEDERATION_MESSAGES.invalidResponse };
       const profile = profileOf(provider, claims);
@@ -318,7 +336,15 @@ export function createFederationService(deps: {
     async confirmLink(tenantId: string, input: { uid: string; password: string; ip: string; userAgent: string | null }): Promise<SignInOutcome | undefined> {
       const pending = await this.pendingLink(tenantId, input.uid);
       if (!pending) return undefined;
-      const outcome = await deps.signIn.password(tenantId, { uid: input.uid, login: pending.username, password: input.password, ip: input.ip, userAgent: input.userAgent, extraAmr: ['fed'], ...(pending.clientId ? { clientId: pending.clientId } : {}) });
+      const outcome = await deps.signIn.password(tenantId, {
+        uid: input.uid,
+        login: pending.username,
+        password: input.password,
+        ip: input.ip,
+        userAgent: input.userAgent,
+        extraAmr: ['fed'],
+        ...(pending.clientId ? { clientId: pending.clientId } : {}),
+      });
       if (outcome.kind !== 'done' && outcome.kind !== 'step' && outcome.kind !== 'retry') return outcome;
       // Single use: of two concurrent confirmations only one links.
       if (!(await deps.store.consume(pendingKey(tenantId, input.uid)))) return undefined;

@@ -20,17 +20,22 @@ export const GROUP_TYPES = ['department', 'team'] as const;
 const groupNameSchema = z.string().trim().min(1, 'name is required').max(100, 'name must be at most 100 characters');
 const descriptionSchema = z.string().trim().max(500, 'description must be at most 500 characters').nullable();
 
-export const newGroupSchema = z.object({
-  name: groupNameSchema,
-  type: z.enum(GROUP_TYPES).default('team'),
-  description: descriptionSchema.optional(),
-}).strict();
+export const newGroupSchema = z
+  .object({
+    name: groupNameSchema,
+    type: z.enum(GROUP_TYPES).default('team'),
+    description: descriptionSchema.optional(),
+  })
+  .strict();
 
-export const groupPatchSchema = z.object({
-  name: groupNameSchema.optional(),
-  type: z.enum(GROUP_TYPES).optional(),
-  description: descriptionSchema.optional(),
-}).strict().refine((p) => p.name !== undefined || p.type !== undefined || p.description !== undefined, 'give a name, type or description to change');
+export const groupPatchSchema = z
+  .object({
+    name: groupNameSchema.optional(),
+    type: z.enum(GROUP_TYPES).optional(),
+    description: descriptionSchema.optional(),
+  })
+  .strict()
+  .refine((p) => p.name !== undefined || p.type !== undefined || p.description !== undefined, 'give a name, type or description to change');
 
 export const idListSchema = z.array(z.guid()).min(1).max(500);
 
@@ -71,7 +76,14 @@ export function createGroupService(deps: { knex: Knex; audit: AuditService; auth
 
   /** Throws unless the requester may grant every role of the group (what a new member gains). */
   async function assertCanGrantGroupRoles(group: Group, by: ChangeRequest, db: Knex): Promise<void> {
-    assertMayGrantRoles(by, await loadRoles(db, group.roles.map((r) => r.id)), `membership of group "${group.name}"`);
+    assertMayGrantRoles(
+      by,
+      await loadRoles(
+        db,
+        group.roles.map((r) => r.id),
+      ),
+      `membership of group "${group.name}"`,
+    );
   }
 
   return {

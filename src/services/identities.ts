@@ -25,25 +25,32 @@ export const identityKindNameSchema = z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/
 /** A reference to an existing kind: checked against the tenant's kinds, so only its size is limited here. */
 const kindRefSchema = z.string().min(1, 'kind is required').max(40, 'kind must be at most 40 characters');
 
-export const newIdentityKindSchema = z.object({
-  kind: identityKindNameSchema,
-  label: z.string().trim().min(1, 'label is required').max(100, 'label must be at most 100 characters'),
-}).strict();
+export const newIdentityKindSchema = z
+  .object({
+    kind: identityKindNameSchema,
+    label: z.string().trim().min(1, 'label is required').max(100, 'label must be at most 100 characters'),
+  })
+  .strict();
 
-export const identityUpsertSchema = z.object({
-  username: usernameSchema,
-  kind: kindRefSchema,
-  alias: identityAliasSchema,
-  /** Used only when the user is created. */
-  email: emailSchema.optional(),
-  /** Used only when the user is created. */
-  name: personNameSchema.optional(),
-}).strict();
+export const identityUpsertSchema = z
+  .object({
+    username: usernameSchema,
+    kind: kindRefSchema,
+    alias: identityAliasSchema,
+    /** Used only when the user is created. */
+    email: emailSchema.optional(),
+    /** Used only when the user is created. */
+    name: personNameSchema.optional(),
+  })
+  .strict();
 
-export const identityPatchSchema = z.object({
-  alias: identityAliasSchema.optional(),
-  kind: kindRefSchema.optional(),
-}).strict().refine((p) => p.alias !== undefined || p.kind !== undefined, 'give an alias or a kind to change');
+export const identityPatchSchema = z
+  .object({
+    alias: identityAliasSchema.optional(),
+    kind: kindRefSchema.optional(),
+  })
+  .strict()
+  .refine((p) => p.alias !== undefined || p.kind !== undefined, 'give an alias or a kind to change');
 
 export type IdentityUpsertInput = z.input<typeof identityUpsertSchema>;
 export type IdentityPatchInput = z.input<typeof identityPatchSchema>;
@@ -135,7 +142,9 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
         const user = await userQueries.findByUsername(by.tenantId, value.username);
         if (user) return addToExistingUser(user.id, value, by);
         try {
-          const created = await deps.users.createIn(by.tenantId, { username: value.username, email: value.email, name: value.name, identityKind: value.kind, identityAlias: value.alias }, by.actor, (trx, identityId) => assertGainsGrantable(trx, by, new Map(), [identityId], `an identity of kind "${value.kind}"`));
+          const created = await deps.users.createIn(by.tenantId, { username: value.username, email: value.email, name: value.name, identityKind: value.kind, identityAlias: value.alias }, by.actor, (trx, identityId) =>
+            assertGainsGrantable(trx, by, new Map(), [identityId], `an identity of kind "${value.kind}"`),
+          );
           const identity = await queries.findById(by.tenantId, created.defaultIdentityId as string);
           return { identity: view(identity!, created.defaultIdentityId), created: true, userCreated: true };
         } catch (error) {
@@ -183,7 +192,10 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
           defaultIdentityId = remaining[0]!.id;
           await userQueries.setDefaultIdentity(by.tenantId, user.id, defaultIdentityId, trx);
         }
-        await deps.audit.record({ tenantId: by.tenantId, action: 'identity.deleted', ...by.actor, targetType: 'identity', targetId: id, details: { before: { ...snapshot(identity), isDefault: user.defaultIdentityId === id }, after: { defaultIdentityId } } }, trx);
+        await deps.audit.record(
+          { tenantId: by.tenantId, action: 'identity.deleted', ...by.actor, targetType: 'identity', targetId: id, details: { before: { ...snapshot(identity), isDefault: user.defaultIdentityId === id }, after: { defaultIdentityId } } },
+          trx,
+        );
         return { userId: user.id };
       });
       await deps.authorization.invalidateAll();
@@ -199,7 +211,10 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
         if (!identity || identity.userId !== userId) throw new AppError('identity.not_found', 404, 'this user has no identity with that id');
         if (user.defaultIdentityId === identityId) return;
         await userQueries.setDefaultIdentity(by.tenantId, userId, identityId, trx);
-        await deps.audit.record({ tenantId: by.tenantId, action: 'user.default_identity_set', ...by.actor, targetType: 'user', targetId: userId, details: { before: { defaultIdentityId: user.defaultIdentityId }, after: { defaultIdentityId: identityId } } }, trx);
+        await deps.audit.record(
+          { tenantId: by.tenantId, action: 'user.default_identity_set', ...by.actor, targetType: 'user', targetId: userId, details: { before: { defaultIdentityId: user.defaultIdentityId }, after: { defaultIdentityId: identityId } } },
+          trx,
+        );
       });
       return listForUser(by.tenantId, userId);
     },

@@ -18,13 +18,20 @@ import { assertUserIdentityKind } from './users.ts';
 
 export type { FederatedLink, IdentityProvider };
 
-const claimName = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_:.\-/]+$/, 'a claim name');
-export const claimMappingSchema = z.object({
-  username: claimName.default('preferred_username'),
-  email: claimName.default('email'),
-  name: claimName.default('name'),
-  groups: claimName.optional(),
-}).strict();
+const claimName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9_:.\-/]+$/, 'a claim name');
+export const claimMappingSchema = z
+  .object({
+    username: claimName.default('preferred_username'),
+    email: claimName.default('email'),
+    name: claimName.default('name'),
+    groups: claimName.optional(),
+  })
+  .strict();
 
 /** Scope tokens, RFC 6749 §3.3. */
 const scopeSchema = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scopes are space-free printable ASCII (RFC 6749 §3.3)');
@@ -32,7 +39,12 @@ const scopeSchema = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scopes are 
 export const PRESETS = ['google', 'entra', 'github', 'custom'] as const;
 
 const baseFields = {
-  slug: z.string().trim().min(1).max(40).regex(/^[a-z0-9][a-z0-9-]*$/, 'slug: lower-case letters, digits and -'),
+  slug: z
+    .string()
+    .trim()
+    .min(1)
+    .max(40)
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'slug: lower-case letters, digits and -'),
   name: z.string().trim().min(1).max(100),
   clientId: z.string().trim().min(1).max(500),
   clientSecret: z.string().min(1).max(2000).optional(),
@@ -48,27 +60,35 @@ const baseFields = {
   enabled: z.boolean().default(true),
 };
 
-export const newProviderSchema = z.object({
-  preset: z.enum(PRESETS).default('custom'),
-  /** Entra ID: the directory (tenant) id or verified domain; the issuer is tenant-specific. */
-  entraTenant: z.string().trim().regex(/^[A-Za-z0-9.-]{1,100}$/, 'entraTenant: a tenant id (GUID) or domain').optional(),
-  /** Required for "custom": the issuer identifier (OIDC Discovery §4); for "github", a GitHub Enterprise Server URL. */
-  issuer: z.url().max(500).optional(),
-  ...baseFields,
-}).strict();
+export const newProviderSchema = z
+  .object({
+    preset: z.enum(PRESETS).default('custom'),
+    /** Entra ID: the directory (tenant) id or verified domain; the issuer is tenant-specific. */
+    entraTenant: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9.-]{1,100}$/, 'entraTenant: a tenant id (GUID) or domain')
+      .optional(),
+    /** Required for "custom": the issuer identifier (OIDC Discovery §4); for "github", a GitHub Enterprise Server URL. */
+    issuer: z.url().max(500).optional(),
+    ...baseFields,
+  })
+  .strict();
 
-export const providerPatchSchema = z.object({
-  name: baseFields.name.optional(),
-  issuer: z.url().max(500).optional(),
-  clientId: baseFields.clientId.optional(),
-  clientSecret: baseFields.clientSecret,
-  scopes: baseFields.scopes,
-  claimMapping: baseFields.claimMapping,
-  identityKind: z.string().trim().min(1).max(40).optional(),
-  defaultRoleIds: z.array(z.guid()).max(50).optional(),
-  managedGroupIds: z.array(z.guid()).max(100).optional(),
-  enabled: z.boolean().optional(),
-}).strict();
+export const providerPatchSchema = z
+  .object({
+    name: baseFields.name.optional(),
+    issuer: z.url().max(500).optional(),
+    clientId: baseFields.clientId.optional(),
+    clientSecret: baseFields.clientSecret,
+    scopes: baseFields.scopes,
+    claimMapping: baseFields.claimMapping,
+    identityKind: z.string().trim().min(1).max(40).optional(),
+    defaultRoleIds: z.array(z.guid()).max(50).optional(),
+    managedGroupIds: z.array(z.guid()).max(100).optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
 
 export type NewProviderInput = z.input<typeof newProviderSchema>;
 export type ProviderPatch = z.input<typeof providerPatchSchema>;
@@ -103,7 +123,20 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
   const groupQueries = createGroupQueries(deps.knex);
 
   /** What the audit log may show of a provider: never the secret. */
-  const snapshot = (p: IdentityProvider) => ({ slug: p.slug, name: p.name, protocol: p.protocol, issuer: p.issuer, clientId: p.clientId, hasClientSecret: p.clientSecretEncrypted !== null, scopes: p.scopes, claimMapping: p.claimMapping, identityKind: p.identityKind, defaultRoleIds: p.defaultRoleIds, managedGroupIds: p.managedGroupIds, enabled: p.enabled });
+  const snapshot = (p: IdentityProvider) => ({
+    slug: p.slug,
+    name: p.name,
+    protocol: p.protocol,
+    issuer: p.issuer,
+    clientId: p.clientId,
+    hasClientSecret: p.clientSecretEncrypted !== null,
+    scopes: p.scopes,
+    claimMapping: p.claimMapping,
+    identityKind: p.identityKind,
+    defaultRoleIds: p.defaultRoleIds,
+    managedGroupIds: p.managedGroupIds,
+    enabled: p.enabled,
+  });
 
   /** Default roles are grants to every user the provider creates: the granter must hold them (ASVS 5 V8.2). */
   async function checkDefaults(trx: Knex.Transaction, by: ChangeRequest, provider: IdentityProvider, before?: IdentityProvider) {
@@ -232,7 +265,13 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
       const apply = (withRemovals: boolean) =>
         deps.knex.transaction(async (trx) => {
           const managed = await queries.groupsAmong(tenantId, provider.managedGroupIds, trx);
-          const current = new Set(await queries.membershipsAmong(identityId, managed.map((g) => g.id), trx));
+          const current = new Set(
+            await queries.membershipsAmong(
+              identityId,
+              managed.map((g) => g.id),
+              trx,
+            ),
+          );
           const toAdd = managed.filter((g) => wantedNames.has(g.name.toLowerCase()) && !current.has(g.id));
           const toRemove = withRemovals ? managed.filter((g) => !wantedNames.has(g.name.toLowerCase()) && current.has(g.id)) : [];
           for (const group of toAdd) {

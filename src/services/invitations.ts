@@ -35,41 +35,50 @@ export function createInvitationService(deps: { knex: Knex; mailer: Mailer; pass
       while (sent + failed < limit) {
         let handled = 0;
         for (let i = 0; i < BATCH && sent + failed < limit; i += 1) {
-          const outcome = await deps.knex.transaction(async (trx) => {
-            const row: { id: string; tenant_id: string; user_id: string } | undefined = await trx('user_invitations')
-              .whereNull('sent_at')
-              .where('attempts', '<', MAX_ATTEMPTS)
-              .modify((q) => {
-                if (failedNow.length) q.whereNotIn('id', failedNow);
-              })
-              .orderBy('id')
-              .forUpdate()
-              .skipLocked()
-              .first('id', 'tenant_id', 'user_id');
-            if (!row) return 'none' as const;
-            const user: { username: string; email: string | null; name: string | null; password_hash: string | null; status: string } | undefined = await trx('users').where({ id: row.user_id }).first('username', 'email', 'name', 'password_hash', 'status');
-            // Nothing to send any more (no email, a password already set, deactivated): done with it.
-            if (!user?.email || user.password_hash !== null || user.status === 'inactive') {
-              await trx('user_invitations').where({ id: row.id }).update({ sent_at: trx.fn.now(), last_error: 'not sent: no email, a password already set, or inactive' });
-              return 'skipped' as const;
-            }
-            try {
-              const token = await deps.passwordReset.issueToken(row.tenant_id, row.user_id, INVITATION_TTL_DAYS * 86_400, trx);
-              await deps.mailer.send(invitationMail({ username: user.username, email: user.email, name: user.name }, `${options.linkBase}?token=${token}`, INVITATION_TTL_DAYS));
-              await trx('user_invitations').where({ id: row.id }).update({ sent_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
-              return 'sent' as const;
-            } catch (error) {
-              // The token goes with the rollback below; the row keeps its error for the next try.
-              throw Object.assign(new Error('invitation not sent'), { invitationId: row.id, cause: error });
-            }
-          }).catch(async (error: Error & { invitationId?: string; cause?: unknown }) => {
-            if (!error.invitationId) throw error;
-            const reason = (error.cause as Error | undefined)?.message ?? 'unknown error';
-            await deps.knex('user_invitations').where({ id: error.invitationId }).update({ attempts: deps.knex.raw('attempts + 1'), last_error: reason.slice(0, 500) });
-            failedNow.push(error.invitationId);
-            deps.logger.warn({ invitationId: error.invitationId, reason }, 'invitation mail not sent; it will be tried again');
-            return 'failed' as const;
-          });
+          const outcome = await deps.knex
+            .transaction(async (trx) => {
+              const row: { id: string; tenant_id: string; user_id: string } | undefined = await trx('user_invitations')
+                .whereNull('sent_at')
+                .where('attempts', '<', MAX_ATTEMPTS)
+                .modify((q) => {
+                  if (failedNow.length) q.whereNotIn('id', failedNow);
+                })
+                .orderBy('id')
+                .forUpdate()
+                .skipLocked()
+                .first('id', 'tenant_id', 'user_id');
+              if (!row) return 'none' as const;
+              const user: { username: string; email: string | null; name: string | null; password_hash: string | null; status: string } | undefined = await trx('users')
+                .where({ id: row.user_id })
+                .first('username', 'email', 'name', 'password_hash', 'status');
+              // Nothing to send any more (no email, a password already set, deactivated): done with it.
+              if (!user?.email || user.password_hash !== null || user.status === 'inactive') {
+                await trx('user_invitations').where({ id: row.id }).update({ sent_at: trx.fn.now(), last_error: 'not sent: no email, a password already set, or inactive' });
+                return 'skipped' as const;
+              }
+              try {
+                const token = await deps.passwordReset.issueToken(row.tenant_id, row.user_id, INVITATION_TTL_DAYS * 86_400, trx);
+                await deps.mailer.send(invitationMail({ username: user.username, email: user.email, name: user.name }, `${options.linkBase}?token=${token}`, INVITATION_TTL_DAYS));
+                await trx('user_invitations')
+                  .where({ id: row.id })
+                  .update({ sent_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
+                return 'sent' as const;
+              } catch (error) {
+                // The token goes with the rollback below; the row keeps its error for the next try.
+                throw Object.assign(new Error('invitation not sent'), { invitationId: row.id, cause: error });
+              }
+            })
+            .catch(async (error: Error & { invitationId?: string; cause?: unknown }) => {
+              if (!error.invitationId) throw error;
+              const reason = (error.cause as Error | undefined)?.message ?? 'unknown error';
+              await deps
+                .knex('user_invitations')
+                .where({ id: error.invitationId })
+                .update({ attempts: deps.knex.raw('attempts + 1'), last_error: reason.slice(0, 500) });
+              failedNow.push(error.invitationId);
+              deps.logger.warn({ invitationId: error.invitationId, reason }, 'invitation mail not sent; it will be tried again');
+              return 'failed' as const;
+            });
           if (outcome === 'none') return { sent, failed };
           handled += 1;
           if (outcome === 'sent') sent += 1;

@@ -61,7 +61,10 @@ export function createLockoutService(deps: { queries: Queries; store: KeyValueSt
       const lockedUntil = new Date(now().getTime() + cooldownSeconds(policy, lockNumber) * 1000);
       await queries.setLock(tenantId, userId, lockedUntil, lockNumber, trx);
       await userQueries.insertStatusChange({ tenantId, userId, fromStatus: 'active', toStatus: 'locked', reason: `${failures} failed sign-in attempts`, actorId: null }, trx);
-      await deps.audit.record({ tenantId, action: 'user.locked', ...SYSTEM_ACTOR, ip: request.ip ?? null, userAgent: request.userAgent ?? null, targetType: 'user', targetId: userId, details: { failures, lockNumber, lockedUntil: lockedUntil.toISOString() } }, trx);
+      await deps.audit.record(
+        { tenantId, action: 'user.locked', ...SYSTEM_ACTOR, ip: request.ip ?? null, userAgent: request.userAgent ?? null, targetType: 'user', targetId: userId, details: { failures, lockNumber, lockedUntil: lockedUntil.toISOString() } },
+        trx,
+      );
       return lockedUntil;
     });
     if (until) {

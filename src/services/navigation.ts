@@ -66,27 +66,32 @@ function isSafePath(path: string): boolean {
   }
 }
 
-export const navigationItemSchema = z.object({
-  key: navigationKeySchema,
-  label: labelSchema,
-  path: z.string().max(2000).refine(isSafePath, 'path must start with "/" or be an http(s) URL').nullable().default(null),
-  parentKey: navigationKeySchema.nullable().default(null),
-  sortOrder: sortOrderSchema.default(0),
-  requiredPermission: z
-    .object({ resource: z.string().trim().min(1).max(500).describe(`"${GATEHOUSE_RESOURCE}" for Gatehouse's own admin API, else an API resource identifier`), permission: z.string().trim().min(1).max(200) })
-    .strict()
-    .nullable()
-    .default(null),
-}).strict();
+export const navigationItemSchema = z
+  .object({
+    key: navigationKeySchema,
+    label: labelSchema,
+    path: z.string().max(2000).refine(isSafePath, 'path must start with "/" or be an http(s) URL').nullable().default(null),
+    parentKey: navigationKeySchema.nullable().default(null),
+    sortOrder: sortOrderSchema.default(0),
+    requiredPermission: z
+      .object({ resource: z.string().trim().min(1).max(500).describe(`"${GATEHOUSE_RESOURCE}" for Gatehouse's own admin API, else an API resource identifier`), permission: z.string().trim().min(1).max(200) })
+      .strict()
+      .nullable()
+      .default(null),
+  })
+  .strict();
 
 export const navigationItemsSchema = z.array(navigationItemSchema).max(500);
 
-export const navigationOverrideSchema = z.object({
-  label: labelSchema.optional(),
-  sortOrder: sortOrderSchema.optional(),
-  parentKey: navigationKeySchema.nullable().optional().describe('move under this item; null: to the top level'),
-  disabled: z.boolean().optional(),
-}).strict().refine((o) => o.label !== undefined || o.sortOrder !== undefined || o.parentKey !== undefined || o.disabled !== undefined, 'give at least one of label, sortOrder, parentKey, disabled');
+export const navigationOverrideSchema = z
+  .object({
+    label: labelSchema.optional(),
+    sortOrder: sortOrderSchema.optional(),
+    parentKey: navigationKeySchema.nullable().optional().describe('move under this item; null: to the top level'),
+    disabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((o) => o.label !== undefined || o.sortOrder !== undefined || o.parentKey !== undefined || o.disabled !== undefined, 'give at least one of label, sortOrder, parentKey, disabled');
 
 export type NavigationItemInput = z.input<typeof navigationItemSchema>;
 export type NavigationOverrideInput = z.input<typeof navigationOverrideSchema>;
@@ -148,13 +153,7 @@ function holds(permissionsByResource: Record<string, string[]>, required: Requir
   return required === null || (permissionsByResource[required.resource]?.includes(required.permission) ?? false);
 }
 
-export async function createNavigationService(deps: {
-  knex: Knex;
-  store: KeyValueStore;
-  audit: AuditService;
-  applications: Pick<ApplicationService, 'getById' | 'findForOidc'>;
-  apiResources: Pick<ApiResourceService, 'findByIdentifier'>;
-}) {
+export async function createNavigationService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; applications: Pick<ApplicationService, 'getById' | 'findForOidc'>; apiResources: Pick<ApiResourceService, 'findByIdentifier'> }) {
   const queries = createNavigationQueries(deps.knex);
   const cacheKey = (tenantId: string, clientId: string) => `${tenantId}/${clientId}`;
 
@@ -212,7 +211,11 @@ export async function createNavigationService(deps: {
   }
 
   function adminTree(items: EffectiveItem[]): AdminNavigationNode[] {
-    return buildTree<AdminNavigationNode>(items, () => true, (item, children) => ({ ...item, children }));
+    return buildTree<AdminNavigationNode>(
+      items,
+      () => true,
+      (item, children) => ({ ...item, children }),
+    );
   }
 
   return {

@@ -85,16 +85,23 @@ interface PasskeyRow {
 const toPasskey = (row: PasskeyRow): Passkey => ({ id: row.id, name: row.name, transports: row.transports, backupEligible: row.backup_eligible, backupState: row.backup_state, createdAt: row.created_at, lastUsedAt: row.last_used_at });
 
 /** What the browser posts back: parsed at the edge, the library checks the rest. */
-const responseShape = z.object({ id: z.string().max(1400), rawId: z.string().max(1400), type: z.literal('public-key'), response: z.record(z.string(), z.unknown()), clientExtensionResults: z.record(z.string(), z.unknown()).default({}), authenticatorAttachment: z.string().optional() }).passthrough();
+const responseShape = z
+  .object({
+    id: z.string().max(1400),
+    rawId: z.string().max(1400),
+    type: z.literal('public-key'),
+    response: z.record(z.string(), z.unknown()),
+    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+    authenticatorAttachment: z.string().optional(),
+  })
+  .passthrough();
 
 export const PASSKEY_NAME_MAX = 60;
 const CHALLENGE_TTL_SECONDS = 300;
 
 export type PasskeyFailure = 'invalid' | 'unknown_credential' | 'cloned' | 'wrong_user';
 
-export type PasskeyAssertion =
-  | { ok: true; userId: string; passkeyId: string; userVerified: boolean; backupEligible: boolean }
-  | { ok: false; reason: PasskeyFailure; userId?: string };
+export type PasskeyAssertion = { ok: true; userId: string; passkeyId: string; userVerified: boolean; backupEligible: boolean } | { ok: false; reason: PasskeyFailure; userId?: string };
 
 export function parsePasskeyResponse(raw: string): unknown {
   try {
@@ -279,12 +286,19 @@ export function createPasskeyService(deps: {
       // WebAuthn L3 §6.1.1: a signature counter that did not grow means two copies of the key.
       // The update is conditional, so two concurrent uses of the same counter cannot both pass.
       const grows = info.newCounter === 0 && stored === 0 ? knex.raw('counter = 0') : knex.raw('counter < ?', [info.newCounter]);
-      const updated = await table()
-        .where({ id: row.id })
-        .andWhere(grows)
-        .update({ counter: info.newCounter, backup_state: info.credentialBackedUp, last_used_at: now() });
+      const updated = await table().where({ id: row.id }).andWhere(grows).update({ counter: info.newCounter, backup_state: info.credentialBackedUp, last_used_at: now() });
       if (!updated) {
-        await deps.audit.record({ tenantId, action: 'user.passkey_clone_suspected', result: 'failure', actorType: 'anonymous', actorId: null, ...request, targetType: 'user', targetId: row.user_id, details: { passkeyId: row.id, storedCounter: stored, presentedCounter: info.newCounter } });
+        await deps.audit.record({
+          tenantId,
+          action: 'user.passkey_clone_suspected',
+          result: 'failure',
+          actorType: 'anonymous',
+          actorId: null,
+          ...request,
+          targetType: 'user',
+          targetId: row.user_id,
+          details: { passkeyId: row.id, storedCounter: stored, presentedCounter: info.newCounter },
+        });
         return { ok: false, reason: 'cloned', userId: row.user_id };
       }
       return { ok: true, userId: row.user_id, passkeyId: row.id, userVerified: info.userVerified, backupEligible };

@@ -143,7 +143,11 @@ function contextTokens(context: PasswordContext): string[] {
     // The organisation's name is in the domain ("example" of example.com); the TLD is not a word.
     whole(domain?.split('.').slice(0, -1).join('.'));
   }
-  for (const part of (context.name ?? '').normalize('NFKC').toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (part.length >= 3) tokens.add(part);
+  for (const part of (context.name ?? '')
+    .normalize('NFKC')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u))
+    if (part.length >= 3) tokens.add(part);
   return [...tokens];
 }
 
@@ -274,7 +278,11 @@ export async function createPasswordPolicyService(deps: { queries: Queries; stor
       if (clientId && p.mfa.applications.includes(clientId)) return true;
       if (!p.mfa.roles.length) return false;
       const roles = await deps.queries.roles.findByNames(tenantId, p.mfa.roles);
-      return queries.userHasAnyRole(tenantId, userId, roles.map((r) => r.id));
+      return queries.userHasAnyRole(
+        tenantId,
+        userId,
+        roles.map((r) => r.id),
+      );
     },
   };
 }

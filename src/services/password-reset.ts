@@ -148,11 +148,7 @@ export function createPasswordResetService(deps: {
         if (ip && (await deps.lockout.reserveIpAttempt(tenantId, ip, policy))) throw new AppError('password_reset.throttled', 429, 'Too many failed attempts from your network. Try again later.');
         const reservation = await deps.lockout.reserveAttempt(tenantId, user.id, policy);
         if (!reservation.allowed) throw lockedError((await queries.securityRow(tenantId, user.id))?.locked_until ?? null);
-        const ok = input.code
-          ? await deps.mfa.verifyTotp(tenantId, user.id, input.code)
-          : input.recoveryCode
-            ? await deps.mfa.useRecoveryCode(tenantId, user.id, input.recoveryCode, actor)
-            : false;
+        const ok = input.code ? await deps.mfa.verifyTotp(tenantId, user.id, input.code) : input.recoveryCode ? await deps.mfa.useRecoveryCode(tenantId, user.id, input.recoveryCode, actor) : false;
         if (!ok) {
           const result = await deps.lockout.attemptFailed(tenantId, user.id, policy, reservation, actor);
           if (result.locked || result.beyondThreshold) throw lockedError((await queries.securityRow(tenantId, user.id))?.locked_until ?? null);

@@ -168,27 +168,29 @@ export type PasswordHasher = ReturnType<typeof createPasswordHasher>;
 export function limitPasswordConcurrency<H extends PasswordHasher>(hasher: H, max: number, maxWaiting = Number.POSITIVE_INFINITY): H {
   let running = 0;
   const waiting: (() => void)[] = [];
-  const limited = <A extends unknown[], R>(work: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
-    // A full line is answered at once (503 with Retry-After) rather than queued without end: a
-    // burst would otherwise make every sign-in behind it wait (RFC 9110 §15.6.4).
-    if (running >= max && waiting.length >= maxWaiting) throw new AppError('service.busy', 503, 'Too many sign-ins at once. Try again in a few seconds.');
-    if (running >= max) {
-      const queued = performance.now();
-      setPasswordHashQueue(waiting.length + 1);
-      await new Promise<void>((resolve) => waiting.push(resolve));
-      recordPasswordHashWait((performance.now() - queued) / 1000, waiting.length);
-    } else {
-      running += 1;
-      recordPasswordHashWait(0, waiting.length);
-    }
-    try {
-      return await work(...args);
-    } finally {
-      // Hand the slot straight to the next in line, or give it back.
-      const next = waiting.shift();
-      if (next) next();
-      else running -= 1;
-    }
-  };
+  const limited =
+    <A extends unknown[], R>(work: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      // A full line is answered at once (503 with Retry-After) rather than queued without end: a
+      // burst would otherwise make every sign-in behind it wait (RFC 9110 §15.6.4).
+      if (running >= max && waiting.length >= maxWaiting) throw new AppError('service.busy', 503, 'Too many sign-ins at once. Try again in a few seconds.');
+      if (running >= max) {
+        const queued = performance.now();
+        setPasswordHashQueue(waiting.length + 1);
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        recordPasswordHashWait((performance.now() - queued) / 1000, waiting.length);
+      } else {
+        running += 1;
+        recordPasswordHashWait(0, waiting.length);
+      }
+      try {
+        return await work(...args);
+      } finally {
+        // Hand the slot straight to the next in line, or give it back.
+        const next = waiting.shift();
+        if (next) next();
+        else running -= 1;
+      }
+    };
   return { ...hasher, hash: limited(hasher.hash), verify: limited(hasher.verify) };
 }

@@ -49,16 +49,21 @@ export const permissionRefSchema = z.object({
 
 export const rolePermissionsSchema = z.array(permissionRefSchema).max(1000);
 
-export const newRoleSchema = z.object({
-  name: roleNameSchema,
-  description: descriptionSchema.optional(),
-  permissions: rolePermissionsSchema.default([]),
-}).strict();
+export const newRoleSchema = z
+  .object({
+    name: roleNameSchema,
+    description: descriptionSchema.optional(),
+    permissions: rolePermissionsSchema.default([]),
+  })
+  .strict();
 
-export const rolePatchSchema = z.object({
-  name: roleNameSchema.optional(),
-  description: descriptionSchema.optional(),
-}).strict().refine((patch) => patch.name !== undefined || patch.description !== undefined, 'give a name or a description to change');
+export const rolePatchSchema = z
+  .object({
+    name: roleNameSchema.optional(),
+    description: descriptionSchema.optional(),
+  })
+  .strict()
+  .refine((patch) => patch.name !== undefined || patch.description !== undefined, 'give a name or a description to change');
 
 export type NewRoleInput = z.input<typeof newRoleSchema>;
 export type RolePatchInput = z.input<typeof rolePatchSchema>;
@@ -89,7 +94,6 @@ export function publicResourceName(resource: string): string {
 export function assertGrantable(by: ChangeRequest, permissions: RolePermission[], what: string): void {
   assertMayGrantPermissions(by, permissions, what);
 }
-
 
 export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === '23505';
@@ -142,7 +146,14 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
     }
     const unknown = [...unique.values()].filter((p) => !catalogs.get(p.resource)!.includes(p.permission));
     if (unknown.length) {
-      throw new AppError('role.unknown_permission', 400, `not in the resource's permission catalog: ${unknown.slice(0, 10).map((p) => `${publicResourceName(p.resource)} ${p.permission}`).join(', ')}${unknown.length > 10 ? ', …' : ''}`);
+      throw new AppError(
+        'role.unknown_permission',
+        400,
+        `not in the resource's permission catalog: ${unknown
+          .slice(0, 10)
+          .map((p) => `${publicResourceName(p.resource)} ${p.permission}`)
+          .join(', ')}${unknown.length > 10 ? ', …' : ''}`,
+      );
     }
     return [...unique.values()].sort((a, b) => a.resource.localeCompare(b.resource) || a.permission.localeCompare(b.permission));
   }
@@ -223,7 +234,11 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
         if (before.system) throw new AppError('role.system', 409, `"${before.name}" is a system role: its permissions follow Gatehouse's route table`);
         // Keeping a permission grants nothing; only additions widen what the role's holders can do.
         const held = new Set(before.permissions.map(key));
-        assertGrantable(by, permissions.filter((p) => !held.has(key(p))), `these permissions to role "${before.name}"`);
+        assertGrantable(
+          by,
+          permissions.filter((p) => !held.has(key(p))),
+          `these permissions to role "${before.name}"`,
+        );
         await queries.replacePermissions(by.tenantId, id, permissions, trx);
         const after = await getRole(by.tenantId, id, trx);
         await deps.audit.record({ tenantId: by.tenantId, action: 'role.permissions_set', ...by.actor, targetType: 'role', targetId: id, details: { before: roleSnapshot(before), after: roleSnapshot(after) } }, trx);
@@ -245,7 +260,14 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
     assignableRoles: async (tenantId: string, id: string): Promise<RoleRef[]> => {
       await getRole(tenantId, id);
       const rows: { id: string }[] = await deps.knex('role_assignable_roles').where({ tenant_id: tenantId, role_id: id }).select({ id: 'assignable_role_id' });
-      return (await queries.findByIds(tenantId, rows.map((r) => r.id))).map((r) => ({ id: r.id, name: r.name, system: r.system })).sort((a, b) => a.name.localeCompare(b.name));
+      return (
+        await queries.findByIds(
+          tenantId,
+          rows.map((r) => r.id),
+        )
+      )
+        .map((r) => ({ id: r.id, name: r.name, system: r.system }))
+        .sort((a, b) => a.name.localeCompare(b.name));
     },
 
     /**
@@ -268,10 +290,20 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
         const before: { id: string }[] = await trx('role_assignable_roles').where({ tenant_id: by.tenantId, role_id: id }).select({ id: 'assignable_role_id' });
         await trx('role_assignable_roles').where({ tenant_id: by.tenantId, role_id: id }).delete();
         if (ids.length) await trx('role_assignable_roles').insert(ids.map((rid) => ({ tenant_id: by.tenantId, role_id: id, assignable_role_id: rid })));
-        await deps.audit.record({ tenantId: by.tenantId, action: 'role.assignable_roles_set', ...by.actor, targetType: 'role', targetId: id, details: { before: { assignableRoles: before.map((r) => r.id).sort() }, after: { assignableRoles: [...ids].sort() } } }, trx);
+        await deps.audit.record(
+          { tenantId: by.tenantId, action: 'role.assignable_roles_set', ...by.actor, targetType: 'role', targetId: id, details: { before: { assignableRoles: before.map((r) => r.id).sort() }, after: { assignableRoles: [...ids].sort() } } },
+          trx,
+        );
       });
       const rows: { id: string }[] = await deps.knex('role_assignable_roles').where({ tenant_id: by.tenantId, role_id: id }).select({ id: 'assignable_role_id' });
-      return (await queries.findByIds(by.tenantId, rows.map((r) => r.id))).map((r) => ({ id: r.id, name: r.name, system: r.system })).sort((a, b) => a.name.localeCompare(b.name));
+      return (
+        await queries.findByIds(
+          by.tenantId,
+          rows.map((r) => r.id),
+        )
+      )
+        .map((r) => ({ id: r.id, name: r.name, system: r.system }))
+        .sort((a, b) => a.name.localeCompare(b.name));
     },
 
     /** Direct roles, and every effective role with each path it comes by. */
@@ -283,7 +315,10 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
      */
     async effectiveAccess(tenantId: string, identityId: string): Promise<{ identity: IdentitySummary; permissions: EffectivePermission[] }> {
       const view = await identityRoles(tenantId, identityId);
-      const withPermissions = await queries.findByIds(tenantId, view.effective.map((r) => r.id));
+      const withPermissions = await queries.findByIds(
+        tenantId,
+        view.effective.map((r) => r.id),
+      );
       const byKey = new Map<string, EffectivePermission>();
       for (const role of view.effective) {
         const full = withPermissions.find((r) => r.id === role.id);

@@ -16,12 +16,7 @@ export interface AttrPath {
   sub?: string;
 }
 
-export type Filter =
-  | { op: 'and' | 'or'; left: Filter; right: Filter }
-  | { op: 'not'; filter: Filter }
-  | { op: 'pr'; path: AttrPath }
-  | { op: CompareOperator; path: AttrPath; value: FilterValue }
-  | { op: 'valuePath'; path: AttrPath; filter: Filter };
+export type Filter = { op: 'and' | 'or'; left: Filter; right: Filter } | { op: 'not'; filter: Filter } | { op: 'pr'; path: AttrPath } | { op: CompareOperator; path: AttrPath; value: FilterValue } | { op: 'valuePath'; path: AttrPath; filter: Filter };
 
 /** A PATCH path: an attribute, an optional filter on its values, an optional sub-attribute after it. */
 export interface PatchPath {
@@ -91,7 +86,10 @@ export function parseAttrPath(text: string, scimType = 'invalidFilter'): AttrPat
 
 class Parser {
   private at = 0;
-  constructor(private readonly tokens: Token[], private readonly scimType: string) {}
+  constructor(
+    private readonly tokens: Token[],
+    private readonly scimType: string,
+  ) {}
 
   private peekWord(): string | undefined {
     const t = this.tokens[this.at];
@@ -245,15 +243,24 @@ function compare(actual: unknown, op: CompareOperator, expected: FilterValue, ca
     const a = caseExact ? actual : actual.toLowerCase();
     const e = caseExact ? expected : expected.toLowerCase();
     switch (op) {
-      case 'eq': return a === e;
-      case 'ne': return a !== e;
-      case 'co': return a.includes(e);
-      case 'sw': return a.startsWith(e);
-      case 'ew': return a.endsWith(e);
-      case 'gt': return a > e;
-      case 'ge': return a >= e;
-      case 'lt': return a < e;
-      case 'le': return a <= e;
+      case 'eq':
+        return a === e;
+      case 'ne':
+        return a !== e;
+      case 'co':
+        return a.includes(e);
+      case 'sw':
+        return a.startsWith(e);
+      case 'ew':
+        return a.endsWith(e);
+      case 'gt':
+        return a > e;
+      case 'ge':
+        return a >= e;
+      case 'lt':
+        return a < e;
+      case 'le':
+        return a <= e;
     }
   }
   if (typeof expected === 'boolean' || typeof expected === 'number') {
@@ -272,10 +279,14 @@ function compare(actual: unknown, op: CompareOperator, expected: FilterValue, ca
  */
 export function matches(resource: Record<string, unknown>, filter: Filter, caseExact: (path: AttrPath) => boolean = (p) => p.attr === 'id'): boolean {
   switch (filter.op) {
-    case 'and': return matches(resource, filter.left, caseExact) && matches(resource, filter.right, caseExact);
-    case 'or': return matches(resource, filter.left, caseExact) || matches(resource, filter.right, caseExact);
-    case 'not': return !matches(resource, filter.filter, caseExact);
-    case 'pr': return valuesAt(resource, filter.path).some((v) => v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0));
+    case 'and':
+      return matches(resource, filter.left, caseExact) && matches(resource, filter.right, caseExact);
+    case 'or':
+      return matches(resource, filter.left, caseExact) || matches(resource, filter.right, caseExact);
+    case 'not':
+      return !matches(resource, filter.filter, caseExact);
+    case 'pr':
+      return valuesAt(resource, filter.path).some((v) => v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0));
     case 'valuePath': {
       const base = filter.path.schema ? (resource[keyOf(resource, filter.path.schema) ?? ''] as Record<string, unknown> | undefined) : resource;
       const key = base ? keyOf(base, filter.path.attr) : undefined;

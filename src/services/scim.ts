@@ -287,7 +287,12 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
   const identityQueries = createIdentityQueries(deps.knex);
   const scopeQueries = createDataScopeQueries(deps.knex);
 
-  function present(user: Pick<User, 'id' | 'username' | 'name' | 'email' | 'phone' | 'department' | 'status' | 'defaultIdentityId' | 'createdAt' | 'updatedAt'>, identities: UserIdentitySummary[] | UserDetails['identities'], scopes: Map<string, Record<string, string[]>>, externalId: string | undefined): Json {
+  function present(
+    user: Pick<User, 'id' | 'username' | 'name' | 'email' | 'phone' | 'department' | 'status' | 'defaultIdentityId' | 'createdAt' | 'updatedAt'>,
+    identities: UserIdentitySummary[] | UserDetails['identities'],
+    scopes: Map<string, Record<string, string[]>>,
+    externalId: string | undefined,
+  ): Json {
     const resource: Json = {
       schemas: [SCHEMA.user, SCHEMA.enterprise, SCHEMA.identities],
       id: user.id,
@@ -376,11 +381,15 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
     const members = get(resource, 'members');
     if (members === undefined || members === null) return [];
     if (!Array.isArray(members)) throw scimError(400, 'invalidValue', 'members must be a list');
-    return [...new Set(members.map((m) => {
-      const value = get(asObject(m), 'value');
-      if (typeof value !== 'string') throw scimError(400, 'invalidValue', 'each member needs a value (a user id)');
-      return value;
-    }))];
+    return [
+      ...new Set(
+        members.map((m) => {
+          const value = get(asObject(m), 'value');
+          if (typeof value !== 'string') throw scimError(400, 'invalidValue', 'each member needs a value (a user id)');
+          return value;
+        }),
+      ),
+    ];
   }
 
   /** Default identities of `users`, each checked to be a user of the tenant. */
@@ -409,7 +418,10 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
   async function saveGroupMembers(tenantId: string, groupId: string, wanted: string[], by: ChangeRequest): Promise<void> {
     const current = await groupMembers(tenantId, groupId);
     const currentUsers = new Set(current.map((m) => m.value));
-    const toAdd = await memberIdentities(tenantId, wanted.filter((u) => !currentUsers.has(u)));
+    const toAdd = await memberIdentities(
+      tenantId,
+      wanted.filter((u) => !currentUsers.has(u)),
+    );
     const keep = new Set(wanted);
     const toRemove = current.filter((m) => !keep.has(m.value)).map((m) => m.identityId);
     if (toAdd.length || toRemove.length) await assertMayManageIdentities(deps.knex, by, [...toAdd, ...toRemove], 'these group members');
@@ -441,23 +453,44 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
         throw error;
       }
       const { users, total } = found;
-      const identities = await identityQueries.summariesForUsers(tenantId, users.map((u) => u.id));
+      const identities = await identityQueries.summariesForUsers(
+        tenantId,
+        users.map((u) => u.id),
+      );
       const scopes = await scopeQueries.forIdentities(identities.map((i) => i.id));
-      const externalIds = await scimQueries.externalIds(tenantId, 'user', users.map((u) => u.id));
-      return listResponse(users.map((u) => present(u, identities.filter((i) => i.userId === u.id), scopes, externalIds.get(u.id))), total, params.startIndex);
+      const externalIds = await scimQueries.externalIds(
+        tenantId,
+        'user',
+        users.map((u) => u.id),
+      );
+      return listResponse(
+        users.map((u) =>
+          present(
+            u,
+            identities.filter((i) => i.userId === u.id),
+            scopes,
+            externalIds.get(u.id),
+          ),
+        ),
+        total,
+        params.startIndex,
+      );
     },
 
     async createUser(body: Json, by: ChangeRequest): Promise<Json> {
       const fields = userFieldsOf(body);
       const externalId = externalIdOf(body);
-      const created = await deps.directoryUsers.create({
-        username: fields.username,
-        ...(fields.email ? { email: fields.email } : {}),
-        ...(fields.name ? { name: fields.name } : {}),
-        ...(fields.phone ? { phone: fields.phone } : {}),
-        ...(fields.department ? { department: fields.department } : {}),
-        ...(fields.password ? { password: fields.password } : {}),
-      }, by);
+      const created = await deps.directoryUsers.create(
+        {
+          username: fields.username,
+          ...(fields.email ? { email: fields.email } : {}),
+          ...(fields.name ? { name: fields.name } : {}),
+          ...(fields.phone ? { phone: fields.phone } : {}),
+          ...(fields.department ? { department: fields.department } : {}),
+          ...(fields.password ? { password: fields.password } : {}),
+        },
+        by,
+      );
       if (!fields.active) await deps.directoryUsers.deactivate(created.id, 'SCIM', by);
       await saveExternalId('user', created.id, null, externalId, by);
       return readUser(by.tenantId, created.id);
@@ -501,13 +534,21 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
 
     async listGroups(tenantId: string, params: ListParams, withMembers: boolean): Promise<Json> {
       const groups = await deps.groups.list(tenantId);
-      const externalIds = await scimQueries.externalIds(tenantId, 'group', groups.map((g) => g.id));
+      const externalIds = await scimQueries.externalIds(
+        tenantId,
+        'group',
+        groups.map((g) => g.id),
+      );
       let resources = await Promise.all(groups.map(async (g) => presentGroup(g, withMembers || params.filter ? await groupMembers(tenantId, g.id) : [], externalIds.get(g.id))));
       // RFC 7643 §3.1: id and externalId compare case-sensitively.
       if (params.filter) resources = resources.filter((r) => matches(r, params.filter!, (p) => p.attr === 'id' || p.attr === 'externalid'));
       if (params.sortBy) {
         const key = params.sortBy.attr;
-        resources.sort((a, b) => String(get(a, key) ?? '').toLowerCase().localeCompare(String(get(b, key) ?? '').toLowerCase()));
+        resources.sort((a, b) =>
+          String(get(a, key) ?? '')
+            .toLowerCase()
+            .localeCompare(String(get(b, key) ?? '').toLowerCase()),
+        );
         if (params.descending) resources.reverse();
       }
       const page = resources.slice(params.startIndex - 1, params.startIndex - 1 + params.count);

@@ -25,18 +25,29 @@ const seedIdentitySchema = z.object({
 const seedUserSchema = newUserSchema.extend({ passwordHash: z.string().min(20).max(500).optional(), identities: z.array(seedIdentitySchema).default([]) });
 const seedApplicationSchema = z.intersection(newApplicationSchema, z.object({ acceptedIdentityKinds: z.array(z.string()).min(1).nullable().optional() }));
 
-export const seedSchema = z.object({
-  dataScopeKeys: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/)).default([]),
-  identityKinds: z.array(z.object({ kind: z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/), label: z.string().min(1).max(100) })).default([]),
-  roles: z.array(z.object({ name: z.string().trim().min(1).max(100), description: z.string().max(500).optional(), permissions: z.array(z.object({ resource: z.string().min(1), permission: z.string().min(1) })).default([]), assignableRoles: z.array(z.string().trim().min(1).max(100)).default([]).describe('roles its holders may assign without holding their permissions (never Admin)') })).default([]),
-  users: z.array(seedUserSchema).default([]),
-  applications: z.array(seedApplicationSchema).default([]),
-  apiResources: z.array(apiResourceSchema).default([]),
-  /** The tenant's password policy; omitted settings take the NIST defaults. Checked when applied. */
-  passwordPolicy: passwordPolicySchema.optional(),
-  /** Menu items per application (by client_id); permissions under "gatehouse" are the admin API's. */
-  navigation: z.array(z.object({ application: z.string().min(1).max(200), items: navigationItemsSchema }).strict()).default([]),
-}).strict();
+export const seedSchema = z
+  .object({
+    dataScopeKeys: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/)).default([]),
+    identityKinds: z.array(z.object({ kind: z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/), label: z.string().min(1).max(100) })).default([]),
+    roles: z
+      .array(
+        z.object({
+          name: z.string().trim().min(1).max(100),
+          description: z.string().max(500).optional(),
+          permissions: z.array(z.object({ resource: z.string().min(1), permission: z.string().min(1) })).default([]),
+          assignableRoles: z.array(z.string().trim().min(1).max(100)).default([]).describe('roles its holders may assign without holding their permissions (never Admin)'),
+        }),
+      )
+      .default([]),
+    users: z.array(seedUserSchema).default([]),
+    applications: z.array(seedApplicationSchema).default([]),
+    apiResources: z.array(apiResourceSchema).default([]),
+    /** The tenant's password policy; omitted settings take the NIST defaults. Checked when applied. */
+    passwordPolicy: passwordPolicySchema.optional(),
+    /** Menu items per application (by client_id); permissions under "gatehouse" are the admin API's. */
+    navigation: z.array(z.object({ application: z.string().min(1).max(200), items: navigationItemsSchema }).strict()).default([]),
+  })
+  .strict();
 
 export type SeedInput = z.input<typeof seedSchema>;
 
@@ -81,14 +92,23 @@ export interface SeedOptions {
 export async function applySeed(context: GatehouseContext, input: unknown, actor: Actor, options: SeedOptions = {}): Promise<SeedReport> {
   // Validate everything before writing anything.
   const seed = parseSeed(input);
-  const report: SeedReport = { users: { created: [], unchanged: [] }, applications: { created: [], updated: [], unchanged: [] }, apiResources: { created: [], updated: [], unchanged: [] }, navigation: { updated: [], unchanged: [] }, clientSecrets: [] };
+  const report: SeedReport = {
+    users: { created: [], unchanged: [] },
+    applications: { created: [], updated: [], unchanged: [] },
+    apiResources: { created: [], updated: [], unchanged: [] },
+    navigation: { updated: [], unchanged: [] },
+    clientSecrets: [],
+  };
 
   const { knex, tenantId } = context;
   // Every role an identity names must exist or be defined in this file: checked before any write.
   const defined = new Set(seed.roles.map((r) => r.name.toLowerCase()));
   const referenced = [...new Set(seed.users.flatMap((u) => u.identities.flatMap((i) => i.roles)))].filter((name) => !defined.has(name.toLowerCase()));
   if (referenced.length) {
-    const existing: { name: string }[] = await knex('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = any(?)', [referenced.map((n) => n.toLowerCase())]).select('name');
+    const existing: { name: string }[] = await knex('roles')
+      .where({ tenant_id: tenantId })
+      .whereRaw('lower(name) = any(?)', [referenced.map((n) => n.toLowerCase())])
+      .select('name');
     const known = new Set(existing.map((r) => r.name.toLowerCase()));
     const unknown = referenced.filter((name) => !known.has(name.toLowerCase()));
     if (unknown.length) throw new AppError('seed.unknown_role', 400, `the seed file names role(s) that do not exist: ${unknown.join(', ')} (define them under "roles")`);
@@ -101,7 +121,11 @@ export async function applySeed(context: GatehouseContext, input: unknown, actor
       row = { id: randomUUID() };
       await knex('roles').insert({ id: row.id, tenant_id: tenantId, name: role.name, description: role.description ?? null });
     }
-    if (role.permissions.length) await knex('role_permissions').insert(role.permissions.map((p) => ({ tenant_id: tenantId, role_id: row!.id, resource: p.resource, permission: p.permission }))).onConflict(['role_id', 'resource', 'permission']).ignore();
+    if (role.permissions.length)
+      await knex('role_permissions')
+        .insert(role.permissions.map((p) => ({ tenant_id: tenantId, role_id: row!.id, resource: p.resource, permission: p.permission })))
+        .onConflict(['role_id', 'resource', 'permission'])
+        .ignore();
   }
   // Delegated administration (administration.ts): the roles each role's holders may assign.
   for (const role of seed.roles.filter((r) => r.assignableRoles.length)) {
@@ -156,7 +180,9 @@ export async function applySeed(context: GatehouseContext, input: unknown, actor
     if (app.acceptedIdentityKinds === undefined) continue;
     const id = app.clientId ?? (await context.applications.findByName(app.name))?.id;
     if (!id) continue;
-    await knex('applications').where({ id, tenant_id: tenantId }).update({ accepted_identity_kinds: app.acceptedIdentityKinds === null ? null : JSON.stringify(app.acceptedIdentityKinds) });
+    await knex('applications')
+      .where({ id, tenant_id: tenantId })
+      .update({ accepted_identity_kinds: app.acceptedIdentityKinds === null ? null : JSON.stringify(app.acceptedIdentityKinds) });
     await context.applications.cache.invalidate(id);
   }
   for (const menu of seed.navigation) {
@@ -183,7 +209,10 @@ async function applySeedIdentity(context: GatehouseContext, userId: string, iden
     }
     for (const [key, values] of Object.entries(identity.dataScope)) {
       await trx('data_scope_keys').insert({ tenant_id: tenantId, key }).onConflict(['tenant_id', 'key']).ignore();
-      await trx('identity_data_scopes').insert({ tenant_id: tenantId, identity_id: row.id, key, values: JSON.stringify(values) }).onConflict(['identity_id', 'key']).merge(['values']);
+      await trx('identity_data_scopes')
+        .insert({ tenant_id: tenantId, identity_id: row.id, key, values: JSON.stringify(values) })
+        .onConflict(['identity_id', 'key'])
+        .merge(['values']);
     }
   });
 }

@@ -47,9 +47,7 @@ const nameSchema = z.string().trim().min(1, 'name is required').max(100, 'name m
 const descriptionSchema = z.string().trim().max(500, 'description must be at most 500 characters');
 
 export const newServiceAccountSchema = z.object({ name: nameSchema, description: descriptionSchema.nullable().optional() }).strict();
-export const serviceAccountPatchSchema = z
-  .object({ name: nameSchema.optional(), description: descriptionSchema.nullable().optional(), status: z.enum(['active', 'inactive']).optional() })
-  .strict();
+export const serviceAccountPatchSchema = z.object({ name: nameSchema.optional(), description: descriptionSchema.nullable().optional(), status: z.enum(['active', 'inactive']).optional() }).strict();
 export const newAccessKeySchema = z
   .object({
     description: descriptionSchema.nullable().optional(),
@@ -74,19 +72,10 @@ export function serviceAccountClientMetadata(account: Pick<ServiceAccountCredent
   };
 }
 
-
 const auditable = (account: ServiceAccount) => ({ name: account.name, description: account.description, status: account.status });
 const auditableKey = (key: AccessKey) => ({ serviceAccountId: key.serviceAccountId, prefix: key.prefix, description: key.description, expiresAt: key.expiresAt?.toISOString() ?? null });
 
-export async function createServiceAccountService(deps: {
-  knex: Knex;
-  store: KeyValueStore;
-  audit: AuditService;
-  authorization: AuthorizationService;
-  hashKey: Buffer;
-  tenantId: string;
-  logger: Logger;
-}) {
+export async function createServiceAccountService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; authorization: AuthorizationService; hashKey: Buffer; tenantId: string; logger: Logger }) {
   const { knex, tenantId } = deps;
   const queries = createServiceAccountQueries(knex);
   const credentials = await createInvalidatingCache<ServiceAccountCredentials>({
@@ -244,7 +233,14 @@ export async function createServiceAccountService(deps: {
       await credentials.invalidate(account.id);
       lastTouched.delete(keyId);
       if (!revoked) return;
-      await deps.audit.record({ tenantId, action: 'access_key.revoked', ...actor, targetType: 'access_key', targetId: keyId, details: { before: { ...auditableKey(existing), revokedAt: null }, after: { revokedAt: revoked.revokedAt?.toISOString() ?? null } } });
+      await deps.audit.record({
+        tenantId,
+        action: 'access_key.revoked',
+        ...actor,
+        targetType: 'access_key',
+        targetId: keyId,
+        details: { before: { ...auditableKey(existing), revokedAt: null }, after: { revokedAt: revoked.revokedAt?.toISOString() ?? null } },
+      });
     },
   };
 }

@@ -41,17 +41,7 @@ const CLEANUP_INTERVAL_SECONDS = 300;
 const BATCH = 200;
 const MIN_TIMEOUT_SECONDS = 60;
 
-export type EndReason =
-  | 'signed_out'
-  | 'ended_by_user'
-  | 'ended_by_admin'
-  | 'idle_timeout'
-  | 'absolute_lifetime'
-  | 'password_changed'
-  | 'user_deactivated'
-  | 'user_locked'
-  | 'user_deleted'
-  | 'identity_removed';
+export type EndReason = 'signed_out' | 'ended_by_user' | 'ended_by_admin' | 'idle_timeout' | 'absolute_lifetime' | 'password_changed' | 'user_deactivated' | 'user_locked' | 'user_deleted' | 'identity_removed';
 
 export type RefusalReason = 'ended' | 'idle_timeout' | 'absolute_lifetime' | 'application_idle_timeout' | 'application_absolute_lifetime';
 
@@ -265,7 +255,16 @@ export async function createSessionService(deps: SessionServiceDeps) {
         details: {
           reason,
           count: records.length,
-          sessions: records.map((r) => ({ id: r.uid, deviceType: r.deviceType, browser: r.browser, os: r.os, ip: r.ip, createdAt: r.createdAt.toISOString(), lastActiveAt: r.lastActiveAt.toISOString(), applications: clientsBySession.get(r.uid) ?? [] })),
+          sessions: records.map((r) => ({
+            id: r.uid,
+            deviceType: r.deviceType,
+            browser: r.browser,
+            os: r.os,
+            ip: r.ip,
+            createdAt: r.createdAt.toISOString(),
+            lastActiveAt: r.lastActiveAt.toISOString(),
+            applications: clientsBySession.get(r.uid) ?? [],
+          })),
         },
       }),
     );
@@ -326,8 +325,14 @@ export async function createSessionService(deps: SessionServiceDeps) {
   async function present(tenantId: string, records: SessionRecord[]): Promise<SessionView[]> {
     const settings = await settingsOf(tenantId);
     const apps = await queries.applicationsOfSessions(records.map((r) => r.uid));
-    const names = await queries.usernames(tenantId, records.map((r) => r.userId));
-    const identities = await queries.identities(tenantId, records.flatMap((r) => (r.identityId ? [r.identityId] : [])));
+    const names = await queries.usernames(
+      tenantId,
+      records.map((r) => r.userId),
+    );
+    const identities = await queries.identities(
+      tenantId,
+      records.flatMap((r) => (r.identityId ? [r.identityId] : [])),
+    );
     return records.map((r) => ({
       id: r.uid,
       userId: r.userId,
@@ -592,7 +597,8 @@ export async function createSessionService(deps: SessionServiceDeps) {
       const tenant = await settingsOf(tenantId);
       // Per application only stricter: a looser value would be silently capped, so refuse it.
       if (value.idleTimeoutSeconds !== null && value.idleTimeoutSeconds > tenant.idleTimeoutSeconds) throw new AppError('session_settings.not_stricter', 400, `idleTimeoutSeconds must not exceed the tenant's (${tenant.idleTimeoutSeconds} s)`);
-      if (value.absoluteLifetimeSeconds !== null && value.absoluteLifetimeSeconds > tenant.absoluteLifetimeSeconds) throw new AppError('session_settings.not_stricter', 400, `absoluteLifetimeSeconds must not exceed the tenant's (${tenant.absoluteLifetimeSeconds} s)`);
+      if (value.absoluteLifetimeSeconds !== null && value.absoluteLifetimeSeconds > tenant.absoluteLifetimeSeconds)
+        throw new AppError('session_settings.not_stricter', 400, `absoluteLifetimeSeconds must not exceed the tenant's (${tenant.absoluteLifetimeSeconds} s)`);
       const before = await applicationSettings(tenantId, clientId);
       await deps.knex.transaction(async (trx) => {
         await queries.saveApplicationSettings(tenantId, clientId, value, trx);

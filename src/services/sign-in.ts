@@ -138,7 +138,14 @@ export function createSignInService(deps: {
    * the lockout; a wrong code settles as a failure and a lock ends this sign-in. Answers the
    * check's value when it passed, otherwise the outcome to show.
    */
-  async function guardedSecondFactor<T>(tenantId: string, uid: string, progress: Progress, request: Pick<Actor, 'ip' | 'userAgent'>, stepName: SignInStep, check: () => Promise<T | false | undefined>): Promise<{ passed: T } | { outcome: SignInOutcome }> {
+  async function guardedSecondFactor<T>(
+    tenantId: string,
+    uid: string,
+    progress: Progress,
+    request: Pick<Actor, 'ip' | 'userAgent'>,
+    stepName: SignInStep,
+    check: () => Promise<T | false | undefined>,
+  ): Promise<{ passed: T } | { outcome: SignInOutcome }> {
     const policy = await deps.policies.get(tenantId);
     if (request.ip) {
       const retryAfter = await deps.lockout.reserveIpAttempt(tenantId, request.ip, policy);
@@ -354,7 +361,15 @@ function secondFactorMetric(outcome: SignInOutcome | undefined): void {
 }
 
 /** Sign-in outcomes for the metrics: refusals at the password and second-factor steps, completions. */
-function countOutcomes<S extends { password: (...args: never[]) => Promise<SignInOutcome>; totp: (...args: never[]) => Promise<SignInOutcome | undefined>; recoveryCode: (...args: never[]) => Promise<SignInOutcome | undefined>; confirmEnrollment: (...args: never[]) => Promise<{ outcome: SignInOutcome } | undefined>; finish: (...args: never[]) => Promise<unknown> }>(service: S): S {
+function countOutcomes<
+  S extends {
+    password: (...args: never[]) => Promise<SignInOutcome>;
+    totp: (...args: never[]) => Promise<SignInOutcome | undefined>;
+    recoveryCode: (...args: never[]) => Promise<SignInOutcome | undefined>;
+    confirmEnrollment: (...args: never[]) => Promise<{ outcome: SignInOutcome } | undefined>;
+    finish: (...args: never[]) => Promise<unknown>;
+  },
+>(service: S): S {
   const { password, totp, recoveryCode, confirmEnrollment, finish } = service;
   const wrap = <F extends (...args: never[]) => Promise<unknown>>(fn: F, after: (result: Awaited<ReturnType<F>>) => void): F =>
     (async (...args: Parameters<F>) => {

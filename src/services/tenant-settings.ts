@@ -26,7 +26,13 @@ export const MAX_PASSKEY_ORIGINS = 20;
 
 const passkeySettingsSchema = z
   .object({
-    rpId: z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$/, 'a domain name: letters, digits, dots and hyphens').optional().describe("the relying-party id: the origins' host or a registrable suffix of it (a change makes every registered passkey unusable)"),
+    rpId: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[A-Za-z0-9.-]+$/, 'a domain name: letters, digits, dots and hyphens')
+      .optional()
+      .describe("the relying-party id: the origins' host or a registrable suffix of it (a change makes every registered passkey unusable)"),
     origins: z.array(z.string().min(1).max(300)).min(1).max(MAX_PASSKEY_ORIGINS).optional().describe('the origins a passkey ceremony may come from: https, or http on a loopback host'),
     attachment: z.enum(['any', 'platform', 'cross-platform']).optional().describe('which authenticators may be registered: any, built into the device, or roaming security keys'),
     userVerification: z.enum(['required', 'preferred']).optional().describe('required: a passkey always counts as two factors'),

@@ -75,7 +75,10 @@ const SUPPORTED_HASH = /^\$argon2(id|i|d)\$v=\d+\$[mtp]=\d+(,[mtp]=\d+){2}\$[A-Z
 const importable = (hash: string) => SUPPORTED_HASH.test(hash) || hashScheme(hash) !== undefined;
 
 function splitList(value: string): string[] {
-  return value.split(';').map((v) => v.trim()).filter(Boolean);
+  return value
+    .split(';')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 function firstMessage(result: z.ZodSafeParseResult<unknown>): string | undefined {
@@ -93,7 +96,15 @@ function parseDataScope(value: string): Record<string, string[]> | string {
     const eq = part.indexOf('=');
     if (eq <= 0) return `"${part}" is not key=value[,value...]`;
     const key = part.slice(0, eq).trim();
-    const values = [...new Set(part.slice(eq + 1).split(',').map((v) => v.trim()).filter(Boolean))];
+    const values = [
+      ...new Set(
+        part
+          .slice(eq + 1)
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      ),
+    ];
     if (!/^[a-z][a-z0-9_]{0,39}$/.test(key)) return `"${key}" is not a data-scope key (lowercase letters, digits and _)`;
     if (key in scope) return `key "${key}" is given twice`;
     if (values.length === 0) return `key "${key}" has no values`;
@@ -144,7 +155,15 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
       // Roles the default account policy gives each kind: a row's identity_kind grants them.
       const policy: { role_id: string; identity_kind: string | null }[] = granter ? await deps.knex('default_policy_roles').where({ tenant_id: by.tenantId }).select('role_id', 'identity_kind') : [];
       // Only an Admin grants Admin, through a group as well.
-      const adminGroupIds = new Set(granter ? (await deps.knex('group_roles as gr').join('roles as r', 'r.id', 'gr.role_id').where('r.tenant_id', by.tenantId).andWhere('r.system', true).whereRaw('lower(r.name) = ?', [ADMIN_ROLE.toLowerCase()]).select('gr.group_id') as { group_id: string }[]).map((g) => g.group_id) : []);
+      const adminGroupIds = new Set(
+        granter
+          ? (
+              (await deps.knex('group_roles as gr').join('roles as r', 'r.id', 'gr.role_id').where('r.tenant_id', by.tenantId).andWhere('r.system', true).whereRaw('lower(r.name) = ?', [ADMIN_ROLE.toLowerCase()]).select('gr.group_id')) as {
+                group_id: string;
+              }[]
+            ).map((g) => g.group_id)
+          : [],
+      );
       const kindRefusals = new Map<string, string[]>();
       const refusalsForKind = (kind: string): string[] => {
         if (!granter) return [];

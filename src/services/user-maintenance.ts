@@ -38,7 +38,11 @@ export interface MaintenanceRow {
 function union(scopes: Record<string, string[]>[]): Record<string, string[]> {
   const out: Record<string, Set<string>> = {};
   for (const scope of scopes) for (const [key, values] of Object.entries(scope)) for (const v of values) (out[key] ??= new Set()).add(v);
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)).map(([key, values]) => [key, values.has('*') ? ['*'] : [...values].sort()]));
+  return Object.fromEntries(
+    Object.entries(out)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, values]) => [key, values.has('*') ? ['*'] : [...values].sort()]),
+  );
 }
 
 export function createUserMaintenanceService(deps: { queries: Queries; directoryUsers: Pick<DirectoryUserService, 'list'>; authorization: Pick<AuthorizationService, 'forIdentity'>; passwordPolicies: Pick<PasswordPolicyService, 'get'> }) {
@@ -48,7 +52,10 @@ export function createUserMaintenanceService(deps: { queries: Queries; directory
       const page = await deps.directoryUsers.list(tenantId, input);
       const identityIds = page.items.flatMap((u) => u.identities.map((i) => i.id));
       const [states, policy, authorizations] = await Promise.all([
-        queries.credentialStates(tenantId, page.items.map((u) => u.id)),
+        queries.credentialStates(
+          tenantId,
+          page.items.map((u) => u.id),
+        ),
         deps.passwordPolicies.get(tenantId),
         // Through the claims cache that token issuance uses: warm after the first view.
         Promise.all(identityIds.map((id) => deps.authorization.forIdentity(id))),

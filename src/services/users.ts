@@ -118,9 +118,13 @@ export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'
     cacheMisses: false,
     feed: {
       async subscribe(onKey) {
-        const listener = await deps.db.listen(USER_CHANGED_CHANNEL, (payload) => {
-          for (const id of payload.split(',')) if (id) onKey(id);
-        }, () => onKey('*'));
+        const listener = await deps.db.listen(
+          USER_CHANGED_CHANNEL,
+          (payload) => {
+            for (const id of payload.split(',')) if (id) onKey(id);
+          },
+          () => onKey('*'),
+        );
         return { active: () => listener.listening(), close: () => listener.close() };
       },
     },
@@ -164,7 +168,10 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
     try {
       return await deps.knex.transaction(async (trx) => {
         await assertUserIdentityKind(trx, tenant, kind);
-        const created = await queries.insert({ id: randomUUID(), tenantId: tenant, username: value.username, email: value.email ?? null, name: value.name ?? null, phone: value.phone ?? null, department: value.department ?? null, passwordHash, status: 'active' }, trx);
+        const created = await queries.insert(
+          { id: randomUUID(), tenantId: tenant, username: value.username, email: value.email ?? null, name: value.name ?? null, phone: value.phone ?? null, department: value.department ?? null, passwordHash, status: 'active' },
+          trx,
+        );
         const identity = await identityQueries.insert({ id: randomUUID(), tenantId: tenant, userId: created.id, kind, alias: alias.data }, trx);
         await queries.setDefaultIdentity(tenant, created.id, identity.id, trx);
         if (passwordHash) await deps.credentials.recordInitialHash(tenant, created.id, passwordHash, trx);
@@ -198,7 +205,10 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
       await trx('oidc_payloads').where({ tenant_id: tenant, account_id: id }).delete();
       // The tenant keeps an active Admin, whoever deletes (API, CLI).
       await keepingAnAdmin(trx, tenant, () => queries.deleteById(tenant, id, trx));
-      await deps.audit.record({ tenantId: tenant, action: 'user.deleted', ...actor, targetType: 'user', targetId: id, details: { before: { ...publicUser(before), identities: identities.map((i) => ({ id: i.id, kind: i.kind, alias: i.alias })) } } }, trx);
+      await deps.audit.record(
+        { tenantId: tenant, action: 'user.deleted', ...actor, targetType: 'user', targetId: id, details: { before: { ...publicUser(before), identities: identities.map((i) => ({ id: i.id, kind: i.kind, alias: i.alias })) } } },
+        trx,
+      );
       return before;
     });
     await deps.events.emit({ type: 'user.deleted', tenantId: tenant, userId: id });

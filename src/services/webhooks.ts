@@ -42,17 +42,21 @@ const CLAIM_MS = 5 * 60_000;
 const RETENTION_DAYS = 30;
 
 const eventTypeSchema = z.string().regex(/^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$/, 'an event type (user.created), a prefix (user.*) or *');
-export const newWebhookSchema = z.object({
-  url: backchannelLogoutUriSchema,
-  description: z.string().trim().max(500).nullable().optional(),
-  eventTypes: z.array(eventTypeSchema).min(1).max(100),
-}).strict();
-export const webhookPatchSchema = z.object({
-  url: backchannelLogoutUriSchema.optional(),
-  description: z.string().trim().max(500).nullable().optional(),
-  eventTypes: z.array(eventTypeSchema).min(1).max(100).optional(),
-  enabled: z.boolean().optional().describe('true re-enables a disabled endpoint (its waiting deliveries resume); false disables it'),
-}).strict();
+export const newWebhookSchema = z
+  .object({
+    url: backchannelLogoutUriSchema,
+    description: z.string().trim().max(500).nullable().optional(),
+    eventTypes: z.array(eventTypeSchema).min(1).max(100),
+  })
+  .strict();
+export const webhookPatchSchema = z
+  .object({
+    url: backchannelLogoutUriSchema.optional(),
+    description: z.string().trim().max(500).nullable().optional(),
+    eventTypes: z.array(eventTypeSchema).min(1).max(100).optional(),
+    enabled: z.boolean().optional().describe('true re-enables a disabled endpoint (its waiting deliveries resume); false disables it'),
+  })
+  .strict();
 
 /** Who changes an endpoint: the caller's rights are asked by the administration guard. */
 export interface WebhookChange extends Administrator {
@@ -94,7 +98,12 @@ export function createWebhookService(deps: { knex: Knex; audit: AuditService; lo
     let error: string | null = null;
     try {
       const secret = decrypt(deps.encryptionKey, delivery.secretEncrypted);
-      const result = await postJson(delivery.url, body, { 'webhook-id': delivery.eventId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, delivery.eventId, timestamp, body) }, { allowPrivate: deps.allowPrivate, timeoutMs: TIMEOUT_MS });
+      const result = await postJson(
+        delivery.url,
+        body,
+        { 'webhook-id': delivery.eventId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, delivery.eventId, timestamp, body) },
+        { allowPrivate: deps.allowPrivate, timeoutMs: TIMEOUT_MS },
+      );
       statusCode = result.status;
       if (result.status < 200 || result.status > 299) error = `the endpoint answered ${result.status}`;
     } catch (err) {
@@ -148,14 +157,29 @@ export function createWebhookService(deps: { knex: Knex; audit: AuditService; lo
         assertAdmin(by, "change where a webhook endpoint sends the tenant's events");
         const before = await getEndpoint(by.tenantId, id, trx);
         const status = patch.enabled === undefined ? undefined : patch.enabled ? 'active' : 'disabled';
-        await queries.updateEndpoint(by.tenantId, id, {
-          url: patch.url,
-          description: patch.description,
-          eventTypes: patch.eventTypes,
-          status,
-          ...(status === 'active' ? { disabledReason: null, consecutiveFailures: 0 } : status === 'disabled' && before.status === 'active' ? { disabledReason: 'disabled by an administrator' } : {}),
-        }, trx);
-        await deps.audit.record({ tenantId: by.tenantId, action: 'webhook.endpoint_updated', ...by.actor, targetType: 'webhook_endpoint', targetId: id, details: { before: { url: before.url, eventTypes: before.eventTypes, status: before.status }, after: { url: patch.url ?? before.url, eventTypes: patch.eventTypes ?? before.eventTypes, status: status ?? before.status } } }, trx);
+        await queries.updateEndpoint(
+          by.tenantId,
+          id,
+          {
+            url: patch.url,
+            description: patch.description,
+            eventTypes: patch.eventTypes,
+            status,
+            ...(status === 'active' ? { disabledReason: null, consecutiveFailures: 0 } : status === 'disabled' && before.status === 'active' ? { disabledReason: 'disabled by an administrator' } : {}),
+          },
+          trx,
+        );
+        await deps.audit.record(
+          {
+            tenantId: by.tenantId,
+            action: 'webhook.endpoint_updated',
+            ...by.actor,
+            targetType: 'webhook_endpoint',
+            targetId: id,
+            details: { before: { url: before.url, eventTypes: before.eventTypes, status: before.status }, after: { url: patch.url ?? before.url, eventTypes: patch.eventTypes ?? before.eventTypes, status: status ?? before.status } },
+          },
+          trx,
+        );
       });
       return getEndpoint(by.tenantId, id);
     },
@@ -201,9 +225,11 @@ export function createWebhookService(deps: { knex: Knex; audit: AuditService; lo
         const batch = await queries.claimDue(BATCH, at, new Date(at.getTime() + CLAIM_MS));
         if (!batch.length) break;
         let next = 0;
-        await Promise.all(Array.from({ length: Math.min(CONCURRENCY, batch.length) }, async () => {
-          while (next < batch.length) await deliver(batch[next++]!);
-        }));
+        await Promise.all(
+          Array.from({ length: Math.min(CONCURRENCY, batch.length) }, async () => {
+            while (next < batch.length) await deliver(batch[next++]!);
+          }),
+        );
         attempted += batch.length;
         if (batch.length < BATCH) break;
       }

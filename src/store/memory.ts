@@ -18,9 +18,7 @@ export interface MemoryStoreOptions {
   onError?: (error: unknown) => void;
 }
 
-type Entry =
-  | { kind: 'string'; value: string; expiresAt: number | undefined }
-  | { kind: 'set'; members: Set<string>; expiresAt: number | undefined };
+type Entry = { kind: 'string'; value: string; expiresAt: number | undefined } | { kind: 'set'; members: Set<string>; expiresAt: number | undefined };
 
 interface Subscription {
   readonly handler: MessageHandler;

@@ -372,10 +372,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
     },
 
     async setIfAbsent(key, value, ttlSeconds) {
-      const reply =
-        ttlSeconds === undefined
-          ? await client.set(k(key), value, 'NX')
-          : await client.set(k(key), value, 'EX', ttlSeconds, 'NX');
+      const reply = ttlSeconds === undefined ? await client.set(k(key), value, 'NX') : await client.set(k(key), value, 'EX', ttlSeconds, 'NX');
       return reply === 'OK';
     },
 
@@ -451,7 +448,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
         return;
       }
       // MULTI so the set never exists, even briefly, without its TTL if this node dies mid-way.
-      await execOrThrow(client.multi().sadd(k(key), ...members).expire(k(key), ttlSeconds).exec());
+      await execOrThrow(
+        client
+          .multi()
+          .sadd(k(key), ...members)
+          .expire(k(key), ttlSeconds)
+          .exec(),
+      );
     },
 
     async srem(key, members) {

@@ -5,10 +5,7 @@
 export type MessageHandler = (message: string) => void;
 
 /** One write of a batch (see KeyValueStore.write). */
-export type WriteOp =
-  | { op: 'set'; key: string; value: string; ttlSeconds?: number }
-  | { op: 'sadd'; key: string; members: string[]; ttlSeconds?: number }
-  | { op: 'del'; keys: string[] };
+export type WriteOp = { op: 'set'; key: string; value: string; ttlSeconds?: number } | { op: 'sadd'; key: string; members: string[]; ttlSeconds?: number } | { op: 'del'; keys: string[] };
 
 export interface KeyValueStore {
   readonly kind: 'redis' | 'memory';

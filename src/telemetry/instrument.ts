@@ -99,36 +99,38 @@ export function instrumentKnex(knex: Knex, _system: 'postgres' | 'pglite'): void
 export function instrumentStore<S extends object>(store: S, system: 'redis' | 'memory'): S {
   const tracer = activeTracer();
   if (!metricsEnabled() && !tracer) return store;
-  const wrap = (operation: string, fn: (...args: unknown[]) => unknown) => (...args: unknown[]) => {
-    const started = performance.now();
-    const span = tracer?.startSpan(`${system} ${operation}`, { kind: SpanKind.CLIENT, attributes: { 'db.system.name': system, 'db.operation.name': operation } });
-    const end = (ok: boolean) => {
-      observeStoreOperation(operation, (performance.now() - started) / 1000, ok);
-      if (!ok) span?.setStatus({ code: SpanStatusCode.ERROR });
-      span?.end();
-    };
-    let result: unknown;
-    try {
-      result = fn.apply(store, args);
-    } catch (error) {
-      end(false);
-      throw error;
-    }
-    if (!(result instanceof Promise)) {
-      span?.end();
-      return result;
-    }
-    return result.then(
-      (resolved) => {
-        end(true);
-        return resolved;
-      },
-      (error: unknown) => {
+  const wrap =
+    (operation: string, fn: (...args: unknown[]) => unknown) =>
+    (...args: unknown[]) => {
+      const started = performance.now();
+      const span = tracer?.startSpan(`${system} ${operation}`, { kind: SpanKind.CLIENT, attributes: { 'db.system.name': system, 'db.operation.name': operation } });
+      const end = (ok: boolean) => {
+        observeStoreOperation(operation, (performance.now() - started) / 1000, ok);
+        if (!ok) span?.setStatus({ code: SpanStatusCode.ERROR });
+        span?.end();
+      };
+      let result: unknown;
+      try {
+        result = fn.apply(store, args);
+      } catch (error) {
         end(false);
         throw error;
-      },
-    );
-  };
+      }
+      if (!(result instanceof Promise)) {
+        span?.end();
+        return result;
+      }
+      return result.then(
+        (resolved) => {
+          end(true);
+          return resolved;
+        },
+        (error: unknown) => {
+          end(false);
+          throw error;
+        },
+      );
+    };
   const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(store, {
     get(target, key, receiver) {
@@ -151,7 +153,5 @@ export function observeGrants(provider: { on(event: string, listener: (...args: 
   const typeOf = (ctx: GrantContext) => (typeof ctx.oidc?.params?.grant_type === 'string' && /^[\w:.-]{1,100}$/.test(ctx.oidc.params.grant_type) ? ctx.oidc.params.grant_type : 'unknown');
   // A client id is recorded only once authenticated: registered clients bound the label's values.
   provider.on('grant.success', (ctx: GrantContext) => recordGrant(typeOf(ctx), ctx.oidc?.client?.clientId ?? 'unknown', 'success'));
-  provider.on('grant.error', (ctx: GrantContext, error: { error?: unknown }) =>
-    recordGrant(typeOf(ctx), ctx.oidc?.client?.clientId ?? 'unknown', typeof error?.error === 'string' && /^[a-z_]{1,40}$/.test(error.error) ? error.error : 'error'),
-  );
+  provider.on('grant.error', (ctx: GrantContext, error: { error?: unknown }) => recordGrant(typeOf(ctx), ctx.oidc?.client?.clientId ?? 'unknown', typeof error?.error === 'string' && /^[a-z_]{1,40}$/.test(error.error) ? error.error : 'error'));
 }

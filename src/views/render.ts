@@ -64,8 +64,7 @@ export function createRenderer(options: RendererOptions): Renderer {
       const t = (message: Message | undefined | null, params?: Record<string, string | number>): string => translator.t(message, params);
       // For messages around a value shown in bold (the application's name): the translation is
       // escaped, then each {placeholder} becomes <strong>value</strong> with the value escaped.
-      const tHtml = (message: string, params: Record<string, string | number>, tag: 'strong' | 'code' = 'strong'): string =>
-        fill(escapeHtml(translator.t(message)), params, (value) => `<${tag}>${escapeHtml(value)}</${tag}>`);
+      const tHtml = (message: string, params: Record<string, string | number>, tag: 'strong' | 'code' = 'strong'): string => fill(escapeHtml(translator.t(message)), params, (value) => `<${tag}>${escapeHtml(value)}</${tag}>`);
       const pageData = { ...data, lang: translator.locale, t, tHtml };
       const body = await eta.renderAsync(name, pageData);
       // body last: the page's HTML must win over any `body` key a caller put into data.

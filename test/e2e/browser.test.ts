@@ -105,7 +105,10 @@ describe('browser sign-in (Chromium)', function () {
       const username = `ines-${Date.now().toString(36)}`;
       const oldPassword = 'ninety-one days old passphrase';
       await gh.context.users.create({ username, password: oldPassword }, SYSTEM_ACTOR);
-      await gh.context.knex('users').where({ username }).update({ password_changed_at: new Date(Date.now() - 91 * 86_400_000) });
+      await gh.context
+        .knex('users')
+        .where({ username })
+        .update({ password_changed_at: new Date(Date.now() - 91 * 86_400_000) });
       const context = await browser.newContext();
       const page = await context.newPage();
       const flow = await startFlow(page);

@@ -17,7 +17,22 @@ import { ApplicationsPageObject, assertSettledAccessible, DataScopeKeysPageObjec
 
 const OBJECT_SECTIONS = ['Roles', 'Groups', 'Applications', 'Service accounts', 'API resources', 'Default policy', 'Data-scope keys'];
 /** What a narrow administrator may read on these pages, and nothing it may change. */
-const READ_ONLY = ['roles:list', 'permissions:list', 'roles:read-assignable-roles', 'groups:list', 'group-members:list', 'applications:list', 'applications:read', 'application-session-settings:read', 'identity-kinds:list', 'service-accounts:list', 'access-keys:list', 'api-resources:list', 'default-policy:read', 'data-scope-keys:list'];
+const READ_ONLY = [
+  'roles:list',
+  'permissions:list',
+  'roles:read-assignable-roles',
+  'groups:list',
+  'group-members:list',
+  'applications:list',
+  'applications:read',
+  'application-session-settings:read',
+  'identity-kinds:list',
+  'service-accounts:list',
+  'access-keys:list',
+  'api-resources:list',
+  'default-policy:read',
+  'data-scope-keys:list',
+];
 
 function basicAuth(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
@@ -91,10 +106,7 @@ describe('console object pages (Chromium)', function () {
     const listed = (await api.request('GET', '/roles')).body.roles.find((r: { name: string }) => r.name === made.roleName);
     assert.ok(listed, 'the role exists');
     assert.equal(listed.description, 'Takes bookings');
-    assert.deepEqual(
-      listed.permissions.map((p: { resource: string; permission: string }) => `${p.resource} ${p.permission}`).sort(),
-      [`${resource} bookings:read`, 'gatehouse users:list'].sort(),
-    );
+    assert.deepEqual(listed.permissions.map((p: { resource: string; permission: string }) => `${p.resource} ${p.permission}`).sort(), [`${resource} bookings:read`, 'gatehouse users:list'].sort());
   });
 
   it('creates a group, adds a member found by search and gives the group the role', async () => {
@@ -110,9 +122,15 @@ describe('console object pages (Chromium)', function () {
 
     const group = (await api.request('GET', '/groups')).body.groups.find((g: { name: string }) => g.name === made.groupName);
     assert.equal(group.type, 'department');
-    assert.deepEqual(group.roles.map((r: { name: string }) => r.name), [made.roleName]);
+    assert.deepEqual(
+      group.roles.map((r: { name: string }) => r.name),
+      [made.roleName],
+    );
     const members = await api.request('GET', `/groups/${group.id}/members`);
-    assert.deepEqual(members.body.members.map((m: { identityId: string }) => m.identityId), [member.body.defaultIdentityId]);
+    assert.deepEqual(
+      members.body.members.map((m: { identityId: string }) => m.identityId),
+      [member.body.defaultIdentityId],
+    );
     const effective = await api.request('GET', `/identities/${member.body.defaultIdentityId}/roles`);
     assert.ok(effective.body.effective.some((r: { name: string; sources: { type: string }[] }) => r.name === made.roleName && r.sources.some((s) => s.type === 'group')));
   });
@@ -155,11 +173,14 @@ describe('console object pages (Chromium)', function () {
     const keys = (await api.request('GET', `/service-accounts/${account.id}/keys`)).body.keys;
     assert.equal(keys.length, 1);
     assert.equal(keys[0].description, 'nightly import');
-    assert.ok(secret.startsWith(keys[0].prefix), 'the listed prefix is the secret\'s');
+    assert.ok(secret.startsWith(keys[0].prefix), "the listed prefix is the secret's");
     await assertSettledAccessible(admin, 'a service account');
 
     await accounts.revoke(keys[0].prefix);
-    await accounts.keyRow('nightly import').getByText(/^revoked/).waitFor();
+    await accounts
+      .keyRow('nightly import')
+      .getByText(/^revoked/)
+      .waitFor();
     const after = (await api.request('GET', `/service-accounts/${account.id}/keys`)).body.keys;
     assert.ok(after[0].revokedAt, 'revoked');
     assert.equal((await tokenStatus(gh, account.id, secret, { grant_type: 'client_credentials' })).error, 'invalid_client');

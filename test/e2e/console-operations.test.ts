@@ -121,7 +121,10 @@ describe(`console operations pages (Chromium, ${storageMode})`, function () {
 
     const json = await audit.export('JSON');
     const events = JSON.parse(await readFile((await json.path())!, 'utf8')) as { action: string; result: string; targetId: string }[];
-    assert.deepEqual(events.map((e) => [e.action, e.result, e.targetId]), [['user.sign_in', 'failure', kim.id]]);
+    assert.deepEqual(
+      events.map((e) => [e.action, e.result, e.targetId]),
+      [['user.sign_in', 'failure', kim.id]],
+    );
   });
 
   it('verifies the hash chain and shows it intact', async () => {
@@ -151,7 +154,7 @@ describe(`console operations pages (Chromium, ${storageMode})`, function () {
     assert.deepEqual(admin.problems, []);
   });
 
-  it('in German (?ui_locales=de) shows no English catalog string on the landing page\'s link, the overview, sessions and audit pages', async () => {
+  it("in German (?ui_locales=de) shows no English catalog string on the landing page's link, the overview, sessions and audit pages", async () => {
     const landing = await (await fetch(new URL('/?ui_locales=de', gh.url))).text();
     assert.match(landing, /<html lang="de"/);
     assert.match(landing, /<a href="\/console\/\?ui_locales=de">Verwaltungskonsole<\/a>/);
@@ -162,11 +165,14 @@ describe(`console operations pages (Chromium, ${storageMode})`, function () {
       const pages: [string, () => Promise<unknown>][] = [
         ['', () => german.page.getByRole('img', { name: /Anmeldungen der letzten 24 Stunden/ }).waitFor()],
         ['sessions', () => german.page.getByRole('search', { name: 'Sitzungen filtern' }).waitFor()],
-        ['audit', async () => {
-          await german.page.getByRole('table').waitFor();
-          await german.page.getByRole('button', { name: 'Kette prüfen' }).click();
-          await german.page.locator('.verification').waitFor();
-        }],
+        [
+          'audit',
+          async () => {
+            await german.page.getByRole('table').waitFor();
+            await german.page.getByRole('button', { name: 'Kette prüfen' }).click();
+            await german.page.locator('.verification').waitFor();
+          },
+        ],
       ];
       for (const [path, ready] of pages) {
         await german.page.goto(`${gh.url}/console/${path}?ui_locales=de`);

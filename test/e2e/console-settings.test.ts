@@ -15,7 +15,20 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { CHROMIUM, CHROMIUM_ARGS, ConsolePage } from '../helpers/console-pages.ts';
 import { announced, IdentityProvidersPageObject, NavigationPageObject, PoliciesPageObject, WebhooksPageObject } from '../helpers/console-settings-pages.ts';
 
-const READ_ONLY = ['password-policy:read', 'session-settings:read', 'navigation:read', 'applications:list', 'webhooks:list', 'webhooks:read', 'webhook-deliveries:list', 'identity-providers:list', 'identity-providers:read', 'application-identity-providers:read', 'roles:list', 'groups:list'];
+const READ_ONLY = [
+  'password-policy:read',
+  'session-settings:read',
+  'navigation:read',
+  'applications:list',
+  'webhooks:list',
+  'webhooks:read',
+  'webhook-deliveries:list',
+  'identity-providers:list',
+  'identity-providers:read',
+  'application-identity-providers:read',
+  'roles:list',
+  'groups:list',
+];
 
 describe('console settings pages (Chromium)', function () {
   this.timeout(180_000);
@@ -55,7 +68,7 @@ describe('console settings pages (Chromium)', function () {
     await gh?.close();
   });
 
-  it('changes the password policy\'s minimum length; the API then refuses a shorter password, and an invalid value shows the API\'s message', async () => {
+  it("changes the password policy's minimum length; the API then refuses a shorter password, and an invalid value shows the API's message", async () => {
     await admin.open('Policies');
     await announced(admin.page);
     await admin.assertAccessible('Policies');
@@ -72,7 +85,10 @@ describe('console settings pages (Chromium)', function () {
     assert.equal(long.status, 201, JSON.stringify(long.body));
 
     await policies.setMinimumLength('300');
-    await policies.error().filter({ hasText: /minLength/ }).waitFor();
+    await policies
+      .error()
+      .filter({ hasText: /minLength/ })
+      .waitFor();
     assert.equal((await adminApi.request('get', '/password-policy')).body.policy.minLength, 20, 'nothing saved');
     await announced(admin.page);
     await admin.assertAccessible('Policies with an error');
@@ -133,7 +149,9 @@ describe('console settings pages (Chromium)', function () {
     await announced(admin.page);
     await admin.assertAccessible('Identity providers');
     const providers = new IdentityProvidersPageObject(admin);
-    const slug = uniqueName('entra').toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    const slug = uniqueName('entra')
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-');
     const name = `Contoso ${slug}`;
     await providers.addFromPreset('Microsoft Entra ID', { slug, name, clientId: 'contoso-client', clientSecret: 'contoso-secret-value', entraTenant: 'contoso.onmicrosoft.com' });
     await providers.provider(name).getByText('client secret set').waitFor();
@@ -160,7 +178,7 @@ describe('console settings pages (Chromium)', function () {
       assert.equal(await reader.page.getByLabel('Minimum length', { exact: true }).getAttribute('readonly'), '');
       assert.equal(await reader.page.getByRole('button', { name: /^Save/ }).count(), 0);
       await announced(reader.page);
-    await reader.assertAccessible('Policies, read-only');
+      await reader.assertAccessible('Policies, read-only');
 
       await reader.open('Navigation menus');
       const navigation = new NavigationPageObject(reader);
@@ -168,13 +186,13 @@ describe('console settings pages (Chromium)', function () {
       await navigation.item('Dashboard').waitFor();
       assert.equal(await reader.page.getByRole('button', { name: /^(Rename|Disable|Enable|Up|Down)$/ }).count(), 0);
       await announced(reader.page);
-    await reader.assertAccessible('Navigation menus, read-only');
+      await reader.assertAccessible('Navigation menus, read-only');
 
       await reader.open('Webhooks');
       await reader.page.getByRole('article').first().waitFor();
       assert.equal(await reader.page.getByRole('button', { name: /^(Subscribe an endpoint|Save|Delete|Disable|Enable)$/ }).count(), 0);
       await announced(reader.page);
-    await reader.assertAccessible('Webhooks, read-only');
+      await reader.assertAccessible('Webhooks, read-only');
 
       await reader.open('Identity providers');
       await reader.page.getByRole('article').first().waitFor();
@@ -182,7 +200,7 @@ describe('console settings pages (Chromium)', function () {
       await reader.page.getByRole('heading', { level: 2, name: "Providers on each application's sign-in page" }).waitFor();
       assert.equal(await reader.page.getByRole('button', { name: /^Save/ }).count(), 0);
       await announced(reader.page);
-    await reader.assertAccessible('Identity providers, read-only');
+      await reader.assertAccessible('Identity providers, read-only');
       assert.deepEqual(reader.problems, []);
     } finally {
       await reader.close();

@@ -17,7 +17,24 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { CHROMIUM, CHROMIUM_ARGS, ConsolePage, UserDetailsPageObject, UsersPageObject } from '../helpers/console-pages.ts';
 
 const SMART_HUB = { clientId: 'smart-hub', secret: 'smart-hub-secret-change-me-0123456789abcdef', redirectUri: 'http://localhost:8080/callback' };
-const SECTIONS = ['Overview', 'Users', 'Sessions', 'Roles', 'Groups', 'Applications', 'Service accounts', 'API resources', 'Default policy', 'Data-scope keys', 'Audit log', 'Policies', 'Navigation menus', 'Webhooks', 'Identity providers', 'Tenant settings'];
+const SECTIONS = [
+  'Overview',
+  'Users',
+  'Sessions',
+  'Roles',
+  'Groups',
+  'Applications',
+  'Service accounts',
+  'API resources',
+  'Default policy',
+  'Data-scope keys',
+  'Audit log',
+  'Policies',
+  'Navigation menus',
+  'Webhooks',
+  'Identity providers',
+  'Tenant settings',
+];
 
 describe('admin console (Chromium)', function () {
   this.timeout(180_000);
@@ -193,7 +210,11 @@ describe('admin console (Chromium)', function () {
       const { question, summary } = await users.bulk('Deactivate', 'Deactivate 2');
       assert.match(question, /Deactivate 2 users\?/);
       assert.equal(summary, '2 done, 0 refused.');
-      await admin.page.getByRole('row').filter({ hasText: `${prefix}-1` }).getByText('inactive', { exact: true }).waitFor();
+      await admin.page
+        .getByRole('row')
+        .filter({ hasText: `${prefix}-1` })
+        .getByText('inactive', { exact: true })
+        .waitFor();
       assert.equal((await gh.context.users.findByUsername(`${prefix}-2`))?.status, 'inactive');
       await admin.assertAccessible('users list after a bulk action');
     });

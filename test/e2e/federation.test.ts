@@ -38,7 +38,15 @@ async function startUpstream(redirectUri: string): Promise<Upstream> {
   // A key the upstream's JWKS does not publish, for the bad-signature case.
   const rogue = await generateKeyPair('RS256');
   const accounts = new Map<string, Record<string, unknown>>();
-  const state: Upstream = { issuer, accounts, tamper: 'none', close: async () => { await new Promise<void>((resolve) => server.close(() => resolve())); server.closeAllConnections(); } };
+  const state: Upstream = {
+    issuer,
+    accounts,
+    tamper: 'none',
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+    },
+  };
   const provider = new Provider(issuer, {
     clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'] }],
     jwks: { keys: [signingJwk] },
@@ -156,7 +164,10 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
     assert.equal(user.name, 'New Person');
     assert.equal(user.password_hash, null);
     const roles: { role_id: string }[] = await gh.context.knex('identity_roles').where({ identity_id: user.default_identity_id }).select('role_id');
-    assert.deepEqual(roles.map((r) => r.role_id), [roleId]);
+    assert.deepEqual(
+      roles.map((r) => r.role_id),
+      [roleId],
+    );
     const provisioned = await gh.context.audit.list(gh.context.tenantId, { action: 'user.provisioned' });
     assert.ok(provisioned.some((e) => e.targetId === user.id));
     // The second sign-in finds the link: the same user, nobody new.
@@ -259,7 +270,10 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
     upstream.accounts.set(sub, { email: `${sub}@example.test`, email_verified: true, preferred_username: sub });
     const first = await viaUpstream(sub);
     const userId = (await redeem(first.config, first.started, first.landed.redirect)).claims()!.sub;
-    await gh.context.knex('users').where({ id: userId }).update({ status: 'locked', locked_until: new Date(Date.now() + 3_600_000) });
+    await gh.context
+      .knex('users')
+      .where({ id: userId })
+      .update({ status: 'locked', locked_until: new Date(Date.now() + 3_600_000) });
     const locked = await viaUpstream(sub);
     assert.equal(locked.landed.redirect, undefined);
     assert.equal(locked.landed.response.status, 401);
@@ -416,7 +430,9 @@ describe(`sign-in through GitHub (OAuth 2.0, user from the REST API) (${storageM
       }
       if (url.pathname === '/login/oauth/access_token' && req.method === 'POST') {
         let body = '';
-        req.on('data', (c) => { body += c; });
+        req.on('data', (c) => {
+          body += c;
+        });
         req.on('end', async () => {
           const form = new URLSearchParams(body);
           const grant = codes.get(form.get('code') ?? '');
@@ -465,7 +481,10 @@ describe(`sign-in through GitHub (OAuth 2.0, user from the REST API) (${storageM
   }
 
   it('provisions the user from GET /user with the numeric id as subject and the primary verified email', async function () {
-    emails = [{ email: `${githubUser.login}@old.example.test`, primary: false, verified: true }, { email: `${githubUser.login}@example.test`, primary: true, verified: true }];
+    emails = [
+      { email: `${githubUser.login}@old.example.test`, primary: false, verified: true },
+      { email: `${githubUser.login}@example.test`, primary: true, verified: true },
+    ];
     const { config, started, landed } = await viaGithub();
     assert.ok(landed.redirect?.href.startsWith(REDIRECT_URI), landed.response.body.slice(0, 1000));
     const tokens = await client.authorizationCodeGrant(config, landed.redirect!, { pkceCodeVerifier: started.codeVerifier, expectedState: started.state, idTokenExpected: true });

@@ -74,10 +74,7 @@ describe('identity model: the seed table end to end', function () {
 
   it('refuses Jack at Smart Hub (no internal identity) with a no-access page and an audit event', async () => {
     const config = await discover(gh, SMART_HUB.clientId, SMART_HUB.secret);
-    await assert.rejects(
-      signIn({ gatehouse: gh, config, redirectUri: SMART_HUB.redirectUri, username: 'jack', password: DEMO_PASSWORD, scope: 'openid' }),
-      (error: Error) => /403/.test(error.message) && /no access/i.test(error.message),
-    );
+    await assert.rejects(signIn({ gatehouse: gh, config, redirectUri: SMART_HUB.redirectUri, username: 'jack', password: DEMO_PASSWORD, scope: 'openid' }), (error: Error) => /403/.test(error.message) && /no access/i.test(error.message));
     const jack = await gh.context.users.findByUsername('jack');
     const events = await gh.context.audit.list('default', { action: 'application.access_denied' });
     assert.ok(events.some((e) => e.actorId === jack!.id && e.targetId === SMART_HUB.clientId));
@@ -139,7 +136,10 @@ describe('identity model: the seed table end to end', function () {
     const { tokens } = await signInAs(SMART_HUB, 'kim');
     const config = await discover(gh, SMART_HUB.clientId, SMART_HUB.secret);
     const identityId = (decodeJwt(tokens.access_token).identity as { id: string }).id;
-    await gh.context.knex('identity_data_scopes').where({ identity_id: identityId, key: 'client' }).update({ values: JSON.stringify(['ROOM', 'Pharma']) });
+    await gh.context
+      .knex('identity_data_scopes')
+      .where({ identity_id: identityId, key: 'client' })
+      .update({ values: JSON.stringify(['ROOM', 'Pharma']) });
     const auditor: { id: string } = await gh.context.knex('roles').where({ tenant_id: 'default', name: 'Auditor' }).first('id');
     await gh.context.knex('identity_roles').insert({ tenant_id: 'default', identity_id: identityId, role_id: auditor.id });
     await gh.context.authorization.invalidateAll();
@@ -150,7 +150,10 @@ describe('identity model: the seed table end to end', function () {
       assert.deepEqual([...(claims.roles as string[])].sort(), ['Auditor', 'User']);
     } finally {
       await gh.context.knex('identity_roles').where({ identity_id: identityId, role_id: auditor.id }).delete();
-      await gh.context.knex('identity_data_scopes').where({ identity_id: identityId, key: 'client' }).update({ values: JSON.stringify(['ROOM']) });
+      await gh.context
+        .knex('identity_data_scopes')
+        .where({ identity_id: identityId, key: 'client' })
+        .update({ values: JSON.stringify(['ROOM']) });
       await gh.context.authorization.invalidateAll();
     }
   });

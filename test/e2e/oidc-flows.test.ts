@@ -56,10 +56,7 @@ describe(`OIDC flows end to end (${storageMode})`, function () {
     const created = await gatehouse.context.users.create({ username, password: PASSWORD, email: `${username}@example.test`, name: 'Alice Example' }, SYSTEM_ACTOR);
     user = { id: created.id, username, email: `${username}@example.test` };
 
-    const webApp = await gatehouse.context.applications.create(
-      { name: 'E2E Web', type: 'web', redirectUris: [WEB_CALLBACK], postLogoutRedirectUris: [WEB_LOGGED_OUT], firstParty: true },
-      SYSTEM_ACTOR,
-    );
+    const webApp = await gatehouse.context.applications.create({ name: 'E2E Web', type: 'web', redirectUris: [WEB_CALLBACK], postLogoutRedirectUris: [WEB_LOGGED_OUT], firstParty: true }, SYSTEM_ACTOR);
     assert.ok(webApp.clientSecret, 'a web application gets a client secret');
     web = { clientId: webApp.application.id, clientSecret: webApp.clientSecret, config: await discover(gatehouse, webApp.application.id, webApp.clientSecret) };
 
@@ -164,7 +161,11 @@ describe(`OIDC flows end to end (${storageMode})`, function () {
     assert.equal(refusedPlain.location.searchParams.get('error'), 'invalid_request');
     assert.match(refusedPlain.location.searchParams.get('error_description') ?? '', /code_challenge_method/);
     assert.equal(refusedPlain.location.searchParams.get('code'), null);
-    assert.deepEqual(browser.jar.names().filter((name) => name.startsWith('_interaction')), [], 'no sign-in was started');
+    assert.deepEqual(
+      browser.jar.names().filter((name) => name.startsWith('_interaction')),
+      [],
+      'no sign-in was started',
+    );
   });
 
   it('never redirects to an unregistered redirect_uri', async function () {
@@ -278,10 +279,7 @@ describe(`OIDC flows end to end (${storageMode})`, function () {
     assert.equal(confirmed.location.origin + confirmed.location.pathname, WEB_LOGGED_OUT);
     assert.equal(confirmed.location.searchParams.get('state'), logoutState);
 
-    await eventually(
-      async () => (await auditEvents('user.signed_out')).find((event) => event.targetId === user.id && event.details.clientId === web.clientId),
-      'a user.signed_out audit event',
-    );
+    await eventually(async () => (await auditEvents('user.signed_out')).find((event) => event.targetId === user.id && event.details.clientId === web.clientId), 'a user.signed_out audit event');
 
     // Signing out of Gatehouse ended the web app's grant (it did not ask for offline_access).
     await assert.rejects(client.refreshTokenGrant(web.config, refreshToken), oauthError('invalid_grant', 400));
@@ -344,7 +342,13 @@ describe(`OIDC flows end to end (${storageMode})`, function () {
     assert.ok(formWith(unknownUser.page, 'password'));
 
     const failures = (await auditEvents('user.sign_in')).filter((event) => event.result === 'failure');
-    assert.ok(failures.some((event) => event.details.username === user.username && event.details.clientId === web.clientId), 'the wrong password is audited');
-    assert.ok(failures.some((event) => event.details.username === unknownUsername), 'the unknown user is audited');
+    assert.ok(
+      failures.some((event) => event.details.username === user.username && event.details.clientId === web.clientId),
+      'the wrong password is audited',
+    );
+    assert.ok(
+      failures.some((event) => event.details.username === unknownUsername),
+      'the unknown user is audited',
+    );
   });
 });

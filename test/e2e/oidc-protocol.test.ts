@@ -61,20 +61,20 @@ describe(`OIDC protocol behaviour (${storageMode})`, function () {
       const forms = parseForms(page);
       const back = forms.find((f) => f.action.pathname.endsWith('/no-access'));
       assert.ok(back, 'a "Return to" form');
-      assert.ok(forms.some((f) => f.action.pathname.endsWith('/switch-account')), 'a "Use another account" form');
+      assert.ok(
+        forms.some((f) => f.action.pathname.endsWith('/switch-account')),
+        'a "Use another account" form',
+      );
 
       const { redirect } = await started.browser.follow(await started.browser.postForm(back.action, back.fields));
       assert.ok(redirect, 'the browser goes back to the application');
       assert.equal(redirect.origin + redirect.pathname, CALLBACK);
       // openid-client checks the state and issuer of the error response and reports the error.
-      await assert.rejects(
-        client.authorizationCodeGrant(app.config, redirect, { pkceCodeVerifier: started.codeVerifier, expectedState: started.state }),
-        (error: unknown) => {
-          assert.ok(error instanceof client.AuthorizationResponseError, String(error));
-          assert.equal(error.error, 'access_denied');
-          return true;
-        },
-      );
+      await assert.rejects(client.authorizationCodeGrant(app.config, redirect, { pkceCodeVerifier: started.codeVerifier, expectedState: started.state }), (error: unknown) => {
+        assert.ok(error instanceof client.AuthorizationResponseError, String(error));
+        assert.equal(error.error, 'access_denied');
+        return true;
+      });
     });
 
     it('"Use another account" asks for a sign-in again and lets an eligible user in', async function () {
@@ -265,7 +265,15 @@ describe(`OIDC protocol behaviour (${storageMode})`, function () {
           }
           return response;
         };
-        const params = new URLSearchParams({ client_id: created.application.id, response_type: 'code', redirect_uri: 'https://rp.example/cb', scope: 'openid', state: 's1', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+        const params = new URLSearchParams({
+          client_id: created.application.id,
+          response_type: 'code',
+          redirect_uri: 'https://rp.example/cb',
+          scope: 'openid',
+          state: 's1',
+          code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+          code_challenge_method: 'S256',
+        });
         const posted = await send('/auth', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString() });
         assert.equal(posted.status, 303);
         const interaction = new URL(posted.headers.get('location')!, base);

@@ -175,7 +175,7 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     await context.close();
   });
 
-  it('offers the passkey in the username field\'s autofill (conditional UI)', async () => {
+  it("offers the passkey in the username field's autofill (conditional UI)", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await addAuthenticator(context, page);

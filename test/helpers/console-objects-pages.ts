@@ -40,7 +40,10 @@ class ObjectPage {
   }
   /** Picks an option of a select field, whose button is named by its value and its label. */
   async choose(field: string, option: string, within: Locator = this.page.locator('body')): Promise<void> {
-    await within.getByRole('button', { name: new RegExp(`${field}$`) }).first().click();
+    await within
+      .getByRole('button', { name: new RegExp(`${field}$`) })
+      .first()
+      .click();
     await this.page.getByRole('option', { name: option, exact: true }).click();
   }
 }

@@ -16,7 +16,10 @@ export class SessionsPageObject {
     await this.page.getByRole('status').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
   }
   rows() {
-    return this.page.getByRole('table').getByRole('row').filter({ has: this.page.getByRole('cell') });
+    return this.page
+      .getByRole('table')
+      .getByRole('row')
+      .filter({ has: this.page.getByRole('cell') });
   }
   async endFirstSession(): Promise<void> {
     await this.rows().first().getByRole('button', { name: 'End', exact: true }).click();
@@ -54,7 +57,10 @@ export class AuditPageObject {
     await this.page.getByRole('status').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
   }
   rows() {
-    return this.page.getByRole('table').getByRole('row').filter({ has: this.page.getByRole('cell') });
+    return this.page
+      .getByRole('table')
+      .getByRole('row')
+      .filter({ has: this.page.getByRole('cell') });
   }
   async export(format: 'CSV' | 'JSON'): Promise<Download> {
     const [download] = await Promise.all([this.page.waitForEvent('download'), this.page.getByRole('button', { name: `Export ${format}` }).click()]);

@@ -222,6 +222,9 @@ export class UserDetailsPageObject {
     await this.sessionRows().nth(1).getByRole('button', { name: 'End', exact: true }).click();
     await this.page.getByRole('alertdialog').getByRole('button', { name: 'End session' }).click();
     // Rows: a header and before - 1 sessions; once one ends, the last body row's index is gone.
-    await this.page.locator('section[aria-labelledby="user-sessions"] tbody tr').nth(before - 2).waitFor({ state: 'detached' });
+    await this.page
+      .locator('section[aria-labelledby="user-sessions"] tbody tr')
+      .nth(before - 2)
+      .waitFor({ state: 'detached' });
   }
 }

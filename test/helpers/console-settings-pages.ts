@@ -10,7 +10,11 @@ import type { ConsolePage } from './console-pages.ts';
 async function choose(page: Page, option: string): Promise<void> {
   await page.getByRole('option', { name: option, exact: true }).click();
   // The announcement is made a moment after the choice.
-  await page.locator('[data-live-announcer] [role="img"]').first().waitFor({ state: 'attached', timeout: 2_000 }).catch(() => undefined);
+  await page
+    .locator('[data-live-announcer] [role="img"]')
+    .first()
+    .waitFor({ state: 'attached', timeout: 2_000 })
+    .catch(() => undefined);
   await announced(page);
 }
 
@@ -20,7 +24,7 @@ export async function announced(page: Page): Promise<void> {
   const deadline = Date.now() + 30_000;
   let quiet = 0;
   while (quiet < 5) {
-    if (Date.now() > deadline) throw new Error('React Aria\'s announcements did not end');
+    if (Date.now() > deadline) throw new Error("React Aria's announcements did not end");
     quiet = (await nodes.count()) === 0 ? quiet + 1 : 0;
     await page.waitForTimeout(100);
   }
@@ -52,7 +56,10 @@ export class NavigationPageObject {
     return this.console.page;
   }
   async chooseApplication(name: string): Promise<void> {
-    await this.page.getByRole('button', { name: /Application/ }).first().click();
+    await this.page
+      .getByRole('button', { name: /Application/ })
+      .first()
+      .click();
     await choose(this.page, name);
     await this.page.getByRole('heading', { level: 2, name: /^Menu of / }).waitFor();
   }
@@ -60,7 +67,9 @@ export class NavigationPageObject {
     return this.page.getByRole('article', { name: `Menu item ${label}`, exact: true });
   }
   async rename(label: string, to: string): Promise<void> {
-    await this.item(label).getByRole('textbox', { name: `New name for ${label}` }).fill(to);
+    await this.item(label)
+      .getByRole('textbox', { name: `New name for ${label}` })
+      .fill(to);
     await this.item(label).getByRole('button', { name: 'Rename' }).click();
     await this.item(to).waitFor();
   }

@@ -80,9 +80,7 @@ export class CookieJar {
   /** The Cookie header for a request to `url`, longest paths first; undefined when empty. */
   header(url: URL): string | undefined {
     const now = Date.now();
-    const matching = [...this.cookies.values()]
-      .filter((cookie) => (cookie.expiresAt === undefined || cookie.expiresAt > now) && pathMatches(url.pathname, cookie.path))
-      .sort((a, b) => b.path.length - a.path.length);
+    const matching = [...this.cookies.values()].filter((cookie) => (cookie.expiresAt === undefined || cookie.expiresAt > now) && pathMatches(url.pathname, cookie.path)).sort((a, b) => b.path.length - a.path.length);
     return matching.length ? matching.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ') : undefined;
   }
 

@@ -193,27 +193,17 @@ export async function startSentinels(name = 'gatehouse'): Promise<TestSentinels>
     await until('the replica in sync', async () => infoField(await query(replica.port, (r) => r.info('replication')), 'master_link_status') === 'up');
     const sentinels: RedisProcess[] = [];
     for (let i = 0; i < 3; i += 1) {
-      const sentinel = await startProcess(
-        async (port, dir) => {
-          const file = path.join(dir, 'sentinel.conf');
-          // A sentinel rewrites its configuration file, so each gets its own.
-          await writeFile(
-            file,
-            [
-              `port ${port}`,
-              `bind ${HOST}`,
-              `dir ${dir}`,
-              `sentinel monitor ${name} ${HOST} ${primary.port} 2`,
-              `sentinel down-after-milliseconds ${name} 1000`,
-              `sentinel failover-timeout ${name} 5000`,
-              `sentinel parallel-syncs ${name} 1`,
-              '',
-            ].join('\n'),
-          );
-          return [file, '--sentinel'];
-        },
-        /\+monitor master/,
-      );
+      const sentinel = await startProcess(async (port, dir) => {
+        const file = path.join(dir, 'sentinel.conf');
+        // A sentinel rewrites its configuration file, so each gets its own.
+        await writeFile(
+          file,
+          [`port ${port}`, `bind ${HOST}`, `dir ${dir}`, `sentinel monitor ${name} ${HOST} ${primary.port} 2`, `sentinel down-after-milliseconds ${name} 1000`, `sentinel failover-timeout ${name} 5000`, `sentinel parallel-syncs ${name} 1`, ''].join(
+            '\n',
+          ),
+        );
+        return [file, '--sentinel'];
+      }, /\+monitor master/);
       started.push(sentinel);
       sentinels.push(sentinel);
     }

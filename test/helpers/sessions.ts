@@ -13,7 +13,10 @@ export const USER_AGENTS = {
 
 /** A browser stand-in that sends this User-Agent on every request, as a real one would. */
 export class DeviceBrowser extends HttpClient {
-  constructor(origin: string, readonly userAgent: string) {
+  constructor(
+    origin: string,
+    readonly userAgent: string,
+  ) {
     super(origin);
   }
 

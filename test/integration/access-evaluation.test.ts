@@ -36,7 +36,16 @@ async function buildCast(gh: TestGatehouse): Promise<Cast & { admin: ApiCaller }
     return r.body;
   };
   ok(await admin.request('POST', '/data-scope-keys', { key: 'client' }), 201, 409);
-  const userRole = ok(await admin.request('POST', '/roles', { name: uniqueName('User'), permissions: [{ resource: api, permission: 'bookings:read' }, { resource: api, permission: 'bookings:create' }] }), 201);
+  const userRole = ok(
+    await admin.request('POST', '/roles', {
+      name: uniqueName('User'),
+      permissions: [
+        { resource: api, permission: 'bookings:read' },
+        { resource: api, permission: 'bookings:create' },
+      ],
+    }),
+    201,
+  );
   const clientRole = ok(await admin.request('POST', '/roles', { name: uniqueName('Client'), permissions: [{ resource: api, permission: 'bookings:read' }] }), 201);
   async function person(name: string, kind: string, roleId: string, clients: string[]) {
     const created = ok(await admin.request('POST', '/identities', { username: uniqueName(name), kind, alias: name }), 201);
@@ -149,15 +158,13 @@ describe('AuthZEN access evaluation', function () {
     const response = await pep.request('POST', '/access/v1/evaluations', {
       subject: { type: 'identity', id: cast.kim.identityId },
       action: { name: 'bookings:read' },
-      evaluations: [
-        { resource: booking('ROOM') },
-        { resource: booking('Pharma') },
-        { subject: { type: 'identity', id: cast.lucy.identityId }, resource: booking('Pharma') },
-        { action: { name: 'bookings:delete' }, resource: booking('ROOM') },
-      ],
+      evaluations: [{ resource: booking('ROOM') }, { resource: booking('Pharma') }, { subject: { type: 'identity', id: cast.lucy.identityId }, resource: booking('Pharma') }, { action: { name: 'bookings:delete' }, resource: booking('ROOM') }],
     });
     assert.equal(response.status, 200, JSON.stringify(response.body));
-    assert.deepEqual(response.body.evaluations.map((e: { decision: boolean }) => e.decision), [true, false, true, false]);
+    assert.deepEqual(
+      response.body.evaluations.map((e: { decision: boolean }) => e.decision),
+      [true, false, true, false],
+    );
     assert.equal(response.body.evaluations[3].context.code, 'permission_missing');
   });
 
@@ -165,11 +172,20 @@ describe('AuthZEN access evaluation', function () {
     const base = { subject: { type: 'identity', id: cast.kim.identityId }, action: { name: 'bookings:read' } };
     const evaluations = [{ resource: booking('ROOM') }, { resource: booking('Pharma') }, { resource: booking('ROOM') }];
     const all = await pep.request('POST', '/access/v1/evaluations', { ...base, evaluations });
-    assert.deepEqual(all.body.evaluations.map((e: { decision: boolean }) => e.decision), [true, false, true]);
+    assert.deepEqual(
+      all.body.evaluations.map((e: { decision: boolean }) => e.decision),
+      [true, false, true],
+    );
     const denyFirst = await pep.request('POST', '/access/v1/evaluations', { ...base, evaluations, options: { evaluations_semantic: 'deny_on_first_deny' } });
-    assert.deepEqual(denyFirst.body.evaluations.map((e: { decision: boolean }) => e.decision), [true, false]);
+    assert.deepEqual(
+      denyFirst.body.evaluations.map((e: { decision: boolean }) => e.decision),
+      [true, false],
+    );
     const permitFirst = await pep.request('POST', '/access/v1/evaluations', { ...base, evaluations: evaluations.slice(1), options: { evaluations_semantic: 'permit_on_first_permit' } });
-    assert.deepEqual(permitFirst.body.evaluations.map((e: { decision: boolean }) => e.decision), [false, true]);
+    assert.deepEqual(
+      permitFirst.body.evaluations.map((e: { decision: boolean }) => e.decision),
+      [false, true],
+    );
   });
 
   it('answers a batch without evaluations as a single evaluation', async () => {
@@ -191,7 +207,10 @@ describe('AuthZEN access evaluation', function () {
       const response = await evaluate(body);
       assert.equal(response.status, 400, name);
       assert.equal(response.body.code, 'request.invalid', name);
-      assert.ok(response.body.details.issues.some((i: { path: string }) => i.path === path), `${name}: ${JSON.stringify(response.body.details.issues)}`);
+      assert.ok(
+        response.body.details.issues.some((i: { path: string }) => i.path === path),
+        `${name}: ${JSON.stringify(response.body.details.issues)}`,
+      );
     }
     const notJson = await evaluate('{"subject":', { 'content-type': 'application/json' });
     assert.equal(notJson.status, 400);
@@ -217,7 +236,7 @@ describe('AuthZEN access evaluation', function () {
     assert.equal(batch.body.code, 'auth.forbidden');
   });
 
-  it('returns the PEP\'s X-Request-ID', async () => {
+  it("returns the PEP's X-Request-ID", async () => {
     const response = await evaluate({ subject: { type: 'identity', id: cast.kim.identityId }, action: { name: 'bookings:read' }, resource: booking('ROOM') }, { 'x-request-id': 'req-1234' });
     assert.equal(response.headers.get('x-request-id'), 'req-1234');
   });

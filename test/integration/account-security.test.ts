@@ -50,7 +50,10 @@ describe(`account security (${storageMode})`, function () {
 
   /** The page after submitting a login form, with the per-request parts (uid, nonce) and the username blanked. */
   const normalized = (page: HttpResponse, username: string) =>
-    page.body.replaceAll(username, 'USER').replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID').replace(/nonce="[^"]+"/g, 'nonce="N"')
+    page.body
+      .replaceAll(username, 'USER')
+      .replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID')
+      .replace(/nonce="[^"]+"/g, 'nonce="N"')
       // The passkey options carry a fresh challenge per page, like the nonce.
       .replace(/data-options="[^"]+"/g, 'data-options="O"');
 
@@ -78,9 +81,7 @@ describe(`account security (${storageMode})`, function () {
       const N = 7;
       await setPolicy({ lockout: { threshold: N, cooldownSeconds: 300, maxCooldownSeconds: 3600 }, ipThrottle: { maxFailures: 100_000, windowSeconds: 900 } });
       const user = await newUser();
-      const outcomes = await Promise.all(
-        Array.from({ length: 200 }, () => gh.context.signIn.password(tenant(), { uid: randomUUID(), login: user.username, password: 'wrong-password-guess', ...request })),
-      );
+      const outcomes = await Promise.all(Array.from({ length: 200 }, () => gh.context.signIn.password(tenant(), { uid: randomUUID(), login: user.username, password: 'wrong-password-guess', ...request })));
       const reasons = outcomes.map((o) => (o.kind === 'failed' ? o.reason : o.kind));
       assert.equal(reasons.filter((r) => r === 'password').length, N, 'exactly N attempts were judged as wrong passwords');
       assert.equal(reasons.filter((r) => r === 'locked').length, 200 - N, 'the rest met a lock');
@@ -107,7 +108,11 @@ describe(`account security (${storageMode})`, function () {
       assert.equal((await gh.context.users.findById(locked.id))?.status, 'locked');
       const pages: string[] = [];
       const statuses: number[] = [];
-      for (const [login, password] of [[uniqueName('nobody'), 'whatever-pw'], [locked.username, locked.password], [wrong.username, 'whatever-pw']] as const) {
+      for (const [login, password] of [
+        [uniqueName('nobody'), 'whatever-pw'],
+        [locked.username, locked.password],
+        [wrong.username, 'whatever-pw'],
+      ] as const) {
         const { browser, response } = await loginPage();
         const before = gh.context.passwords.stats.verifications;
         const answer = await submitLogin(browser, response, login, password);
@@ -130,7 +135,10 @@ describe(`account security (${storageMode})`, function () {
       await fail();
       assert.ok((await lockedUntil()) - t0 <= 61_000 && (await lockedUntil()) - t0 >= 59_000, 'first cool-down: 60 s');
       // The cool-down runs out (moved into the past rather than waited for).
-      await gh.context.knex('users').where({ id: user.id }).update({ locked_until: new Date(Date.now() - 1000) });
+      await gh.context
+        .knex('users')
+        .where({ id: user.id })
+        .update({ locked_until: new Date(Date.now() - 1000) });
       await fail();
       const second = (await lockedUntil()) - Date.now();
       assert.ok(second > 100_000 && second <= 120_000, `second cool-down doubles to 120 s, got ${second}`);
@@ -144,7 +152,10 @@ describe(`account security (${storageMode})`, function () {
       const byAdmin = await gh.context.audit.list(tenant(), { action: 'user.unlocked', targetId: user.id });
       assert.equal(byAdmin[0]!.actorId, admin.userId);
       const history = await admin.request('GET', `/users/${user.id}/status-history`);
-      assert.deepEqual(history.body.items.slice(0, 2).map((h: { toStatus: string }) => h.toStatus), ['active', 'locked']);
+      assert.deepEqual(
+        history.body.items.slice(0, 2).map((h: { toStatus: string }) => h.toStatus),
+        ['active', 'locked'],
+      );
       const signedIn = await gh.context.signIn.password(tenant(), { uid: randomUUID(), login: user.username, password: user.password, ...request });
       assert.equal(signedIn.kind, 'done');
     });
@@ -162,14 +173,12 @@ describe(`account security (${storageMode})`, function () {
       assert.equal(elsewhere.kind, 'done', 'other addresses are not affected');
     });
 
-    it('reserves the address\'s attempt before checking: 200 parallel wrong sign-ins with maxFailures=20 check at most 20 passwords', async () => {
+    it("reserves the address's attempt before checking: 200 parallel wrong sign-ins with maxFailures=20 check at most 20 passwords", async () => {
       await setPolicy({ ipThrottle: { maxFailures: 20, windowSeconds: 600 } });
       const user = await newUser();
       const ip = '203.0.113.120';
       const before = gh.context.passwords.stats.verifications;
-      const outcomes = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => gh.context.signIn.password(tenant(), { uid: randomUUID(), login: i % 2 ? user.username : uniqueName('nobody'), password: 'wrong-password-guess', ip, userAgent: null })),
-      );
+      const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => gh.context.signIn.password(tenant(), { uid: randomUUID(), login: i % 2 ? user.username : uniqueName('nobody'), password: 'wrong-password-guess', ip, userAgent: null })));
       const checked = gh.context.passwords.stats.verifications - before;
       assert.ok(checked <= 20, `${checked} password verifications for 200 attempts with a limit of 20`);
       assert.equal(outcomes.filter((o) => o.kind === 'throttled').length, 180, 'everything past the 20th was throttled');
@@ -178,7 +187,7 @@ describe(`account security (${storageMode})`, function () {
       assert.equal(right.kind, 'throttled');
     });
 
-    it('reserves the account\'s attempt before checking: 200 parallel wrong passwords from many addresses check the real hash at most N times', async () => {
+    it("reserves the account's attempt before checking: 200 parallel wrong passwords from many addresses check the real hash at most N times", async () => {
       const N = 5;
       await setPolicy({ lockout: { threshold: N, cooldownSeconds: 300, maxCooldownSeconds: 3600 }, ipThrottle: { maxFailures: 100_000, windowSeconds: 900 } });
       const user = await newUser();
@@ -243,7 +252,10 @@ describe(`account security (${storageMode})`, function () {
       assert.equal(await gh.context.mfa.useRecoveryCode(tenant(), user.id, codes[1]!, SYSTEM_ACTOR), false, 'old codes stop working');
       assert.equal(await gh.context.mfa.useRecoveryCode(tenant(), user.id, fresh[1]!, SYSTEM_ACTOR), true);
       const stored: { code_hash: string }[] = await gh.context.knex('recovery_codes').where({ user_id: user.id });
-      assert.ok(stored.every((row) => !fresh.some((code) => row.code_hash.includes(code.replace('-', '')))), 'only hashes are stored');
+      assert.ok(
+        stored.every((row) => !fresh.some((code) => row.code_hash.includes(code.replace('-', '')))),
+        'only hashes are stored',
+      );
     });
 
     it('signs in with password and TOTP through the pages, with amr ["pwd","otp"] and the MFA acr in the ID token', async () => {
@@ -322,8 +334,7 @@ describe(`account security (${storageMode})`, function () {
       await setPolicy({ historyCount: 3, ipThrottle: { maxFailures: 100_000, windowSeconds: 900 } });
       const user = await newUser();
       const { browser, page } = await signInToAccount(gh, user.username, user.password, '/account/password');
-      const change = async (current: string, next: string) =>
-        browser.postForm('/account/password', { _csrf: csrfOf(page), current_password: current, new_password: next, confirm_password: next });
+      const change = async (current: string, next: string) => browser.postForm('/account/password', { _csrf: csrfOf(page), current_password: current, new_password: next, confirm_password: next });
       const a = `alpha-new-${randomUUID()}`;
       const b = `bravo-new-${randomUUID()}`;
       assert.equal((await change(user.password, a)).status, 200);
@@ -336,7 +347,10 @@ describe(`account security (${storageMode})`, function () {
       assert.match(wrongCurrent.body, /current password is not correct/);
       const changed = events.filter((e) => e.type === 'user.password_changed' && e.userId === user.id);
       assert.equal(changed.length, 2);
-      assert.ok(changed.every((e) => e.type === 'user.password_changed' && typeof e.sessionUid === 'string'), 'the event names the session it was changed in');
+      assert.ok(
+        changed.every((e) => e.type === 'user.password_changed' && typeof e.sessionUid === 'string'),
+        'the event names the session it was changed in',
+      );
       const mails = await smtp.waitFor(user.email, 2);
       assert.ok(mails.every((m) => /password was changed/.test(m.subject)));
     });
@@ -344,7 +358,10 @@ describe(`account security (${storageMode})`, function () {
     it('names each violated rule in the API, and audits a policy that departs from NIST', async () => {
       const put = await admin.request('PUT', '/password-policy', { minLength: 12, requireDigit: true, requireSymbol: true, expiryDays: 90, reminderDays: 10, ipThrottle: { maxFailures: 100_000, windowSeconds: 900 } });
       assert.equal(put.status, 200);
-      assert.deepEqual(put.body.departuresFromNist.map((d: { setting: string }) => d.setting), ['minLength', 'requireDigit', 'requireSymbol', 'expiryDays']);
+      assert.deepEqual(
+        put.body.departuresFromNist.map((d: { setting: string }) => d.setting),
+        ['minLength', 'requireDigit', 'requireSymbol', 'expiryDays'],
+      );
       const event = (await gh.context.audit.list(tenant(), { action: 'password_policy.replaced' }))[0]!;
       assert.deepEqual((event.details as { newDepartures: string[] }).newDepartures, ['minLength', 'requireDigit', 'requireSymbol', 'expiryDays']);
       assert.equal(event.actorId, admin.userId);
@@ -352,7 +369,10 @@ describe(`account security (${storageMode})`, function () {
       const refused = await admin.request('POST', '/users', { username, name: 'Quentin Blake', password: 'QuentinWritesLongPasswords', email: `${username}@example.test` });
       assert.equal(refused.status, 400);
       assert.equal(refused.body.code, 'password.policy');
-      assert.deepEqual(refused.body.details.violations.map((v: { rule: string }) => v.rule), ['require_digit', 'require_symbol', 'context_word']);
+      assert.deepEqual(
+        refused.body.details.violations.map((v: { rule: string }) => v.rule),
+        ['require_digit', 'require_symbol', 'context_word'],
+      );
       const invalid = await admin.request('PUT', '/password-policy', { minLength: 0, lockout: { threshold: 'ten' } });
       assert.equal(invalid.status, 400);
       assert.equal(invalid.body.code, 'password_policy.invalid');
@@ -421,7 +441,11 @@ describe(`account security (${storageMode})`, function () {
       const token = await gh.context.passwordReset.issueToken(tenant(), user.id, 600);
       const chosen = `reset-${randomUUID()}`;
       const actor = { actorType: 'anonymous' as const, ip: '192.0.2.150', userAgent: null };
-      const attempt = (code: string) => gh.context.passwordReset.complete(tenant(), { token, password: chosen, code }, actor).then(() => 'reset', (error: { code?: string }) => error.code ?? String(error));
+      const attempt = (code: string) =>
+        gh.context.passwordReset.complete(tenant(), { token, password: chosen, code }, actor).then(
+          () => 'reset',
+          (error: { code?: string }) => error.code ?? String(error),
+        );
       const answers = await Promise.all(Array.from({ length: 150 }, (_, i) => attempt(String(100000 + i))));
       assert.equal(answers.filter((a) => a === 'password_reset.second_factor').length, N - 1, 'N-1 wrong codes told so');
       assert.equal(answers.filter((a) => a === 'password_reset.locked').length, 150 - (N - 1), 'the rest met the lock');
@@ -434,12 +458,15 @@ describe(`account security (${storageMode})`, function () {
       assert.equal(refused.status, 423);
       assert.match(refused.body, /locked/);
       // ...until the lock has ended (its end moved into the past rather than waited for).
-      await gh.context.knex('users').where({ id: user.id }).update({ locked_until: new Date(Date.now() - 1000) });
+      await gh.context
+        .knex('users')
+        .where({ id: user.id })
+        .update({ locked_until: new Date(Date.now() - 1000) });
       // The next step's code: never claimed (the one above was refused before it was checked).
       assert.equal(await attempt(await generate({ secret: enrollment.secret, epoch: Math.floor(Date.now() / 1000) + 30 })), 'reset');
     });
 
-    it('counts wrong codes on the reset form towards the address\'s throttle', async () => {
+    it("counts wrong codes on the reset form towards the address's throttle", async () => {
       await setPolicy({ ipThrottle: { maxFailures: 3, windowSeconds: 600 } });
       const user = await newUser();
       const enrollment = await gh.context.mfa.startEnrollment(tenant(), user);
@@ -447,7 +474,14 @@ describe(`account security (${storageMode})`, function () {
       const token = await gh.context.passwordReset.issueToken(tenant(), user.id, 600);
       const actor = { actorType: 'anonymous' as const, ip: '192.0.2.151', userAgent: null };
       const chosen = `reset-${randomUUID()}`;
-      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => gh.context.passwordReset.complete(tenant(), { token, password: chosen, code: String(200000 + i) }, actor).then(() => 'reset', (error: { code?: string }) => error.code)));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          gh.context.passwordReset.complete(tenant(), { token, password: chosen, code: String(200000 + i) }, actor).then(
+            () => 'reset',
+            (error: { code?: string }) => error.code,
+          ),
+        ),
+      );
       assert.equal(answers.filter((a) => a === 'password_reset.second_factor').length, 3);
       assert.equal(answers.filter((a) => a === 'password_reset.throttled').length, 17);
       const right = await generate({ secret: enrollment.secret, epoch: Math.floor(Date.now() / 1000) + 30 });

@@ -35,7 +35,27 @@ function jwtPayload(token: string): Record<string, unknown> {
 
 /** A fingerprint of every directory and application table: equal before and after means nothing was written. */
 async function fingerprint(gh: TestGatehouse): Promise<string> {
-  const tables = ['users', 'identities', 'identity_roles', 'roles', 'role_permissions', 'role_assignable_roles', 'groups', 'group_members', 'group_roles', 'default_policy_roles', 'identity_data_scopes', 'data_scope_keys', 'identity_kinds', 'service_accounts', 'access_keys', 'applications', 'application_access_rules', 'password_reset_tokens', 'tenant_settings'];
+  const tables = [
+    'users',
+    'identities',
+    'identity_roles',
+    'roles',
+    'role_permissions',
+    'role_assignable_roles',
+    'groups',
+    'group_members',
+    'group_roles',
+    'default_policy_roles',
+    'identity_data_scopes',
+    'data_scope_keys',
+    'identity_kinds',
+    'service_accounts',
+    'access_keys',
+    'applications',
+    'application_access_rules',
+    'password_reset_tokens',
+    'tenant_settings',
+  ];
   const parts: string[] = [];
   for (const table of tables) {
     const result = await gh.context.knex.raw(`select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as h from ${table} t`);
@@ -190,7 +210,7 @@ describe(`administration model (${storageMode})`, function () {
       assert.equal(await fingerprint(gh), before);
     });
 
-    it("2: users:update cannot change the email of a user who holds Admin", async () => {
+    it('2: users:update cannot change the email of a user who holds Admin', async () => {
       const target = await newUser({ roles: [adminRoleId], email: `${randomUUID()}@example.com` });
       const caller = await serviceCaller([await roleWith([gatehouse('users:update')])]);
       const before = await fingerprint(gh);
@@ -247,7 +267,10 @@ describe(`administration model (${storageMode})`, function () {
         const before = await fingerprint(gh);
         const response = await caller.request('POST', '/users/import', `username,identity_kind\n${uniqueName('imp')},${kind}\n`, { 'content-type': 'text/csv' });
         expectStatus(response, 422);
-        assert.ok(response.body.problems.some((p: { column: string }) => p.column === 'identity_kind'), JSON.stringify(response.body));
+        assert.ok(
+          response.body.problems.some((p: { column: string }) => p.column === 'identity_kind'),
+          JSON.stringify(response.body),
+        );
         assert.equal(await fingerprint(gh), before);
       });
 
@@ -277,7 +300,16 @@ describe(`administration model (${storageMode})`, function () {
       const redirectUri = 'http://127.0.0.1:9/cb';
       async function authorizeFor(clientId: string): Promise<URL> {
         const url = new URL(`${gh.issuer}/auth`);
-        url.search = new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: redirectUri, scope: 'openid admin', resource: `${gh.issuer}/api`, state: 's', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
+        url.search = new URLSearchParams({
+          client_id: clientId,
+          response_type: 'code',
+          redirect_uri: redirectUri,
+          scope: 'openid admin',
+          resource: `${gh.issuer}/api`,
+          state: 's',
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+        }).toString();
         const response = await fetch(url, { redirect: 'manual' });
         return new URL(response.headers.get('location') ?? '', gh.issuer);
       }
@@ -314,7 +346,7 @@ describe(`administration model (${storageMode})`, function () {
   });
 
   describe('delegated administration: roles that may assign roles', () => {
-    it("a partner administrator assigns User and Client without holding their permissions, and nothing outside its list", async () => {
+    it('a partner administrator assigns User and Client without holding their permissions, and nothing outside its list', async () => {
       const admin = await serviceCaller([adminRoleId]);
       const partnerRole = await admin.request('POST', '/roles', { name: uniqueName('partner-admin'), permissions: ['users:create', 'users:update', 'identity-roles:assign'].map((permission) => ({ resource: 'gatehouse', permission })) });
       expectStatus(partnerRole, 201);
@@ -404,7 +436,7 @@ describe(`administration model (${storageMode})`, function () {
     const EXTRA = 'audit-events:list';
     const writeRoutes = () => allRoutes({ ...gh.context, issuer: gh.issuer }).filter((r) => r.method !== 'get');
 
-    it('a caller without the route\'s one permission is refused and nothing is written', async () => {
+    it("a caller without the route's one permission is refused and nothing is written", async () => {
       const catalog = adminCatalog(gh);
       for (const route of writeRoutes()) {
         if (route.permission === null) continue;
@@ -541,7 +573,11 @@ describe(`administration model (${storageMode})`, function () {
       try {
         const served = writeRoutes().map((r) => `${r.method.toUpperCase()} ${r.path}`);
         // A new write route must be added here, with its subject or grant, or stated to have none.
-        assert.deepEqual(served.filter((r) => !(r in cases)), [], 'write routes without a case');
+        assert.deepEqual(
+          served.filter((r) => !(r in cases)),
+          [],
+          'write routes without a case',
+        );
         for (const name of served) {
           const test = cases[name]!;
           if (test === 'no subject or grant') continue;
@@ -566,16 +602,17 @@ describe(`administration model (${storageMode})`, function () {
       this.timeout(400_000);
       const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-admin-cli-'));
       const bin = fileURLToPath(new URL('../../bin/gatehouse.js', import.meta.url));
-      const run = (args: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|REDIS_URL|GATEHOUSE_)/.test(k)));
-        const child = spawn(process.execPath, [bin, ...args], { env: { ...env, GATEHOUSE_DATA_DIR: dir, GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent' } });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const run = (args: string[]) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+          const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|REDIS_URL|GATEHOUSE_)/.test(k)));
+          const child = spawn(process.execPath, [bin, ...args], { env: { ...env, GATEHOUSE_DATA_DIR: dir, GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent' } });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, stdout, stderr }));
+        });
       let fresh: TestGatehouse | undefined;
       try {
         const created = await run(['service-accounts', 'create', '--name', 'bootstrap', '--role', 'Admin', '--json', '--init']);

@@ -7,15 +7,7 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
-const APP_PERMISSIONS = [
-  'applications:list',
-  'applications:read',
-  'applications:create',
-  'applications:update',
-  'applications:delete',
-  'applications:set-access',
-  'applications:rotate-secret',
-];
+const APP_PERMISSIONS = ['applications:list', 'applications:read', 'applications:create', 'applications:update', 'applications:delete', 'applications:set-access', 'applications:rotate-secret'];
 const CALLBACK = 'https://app.example.test/callback';
 
 function basicAuth(clientId: string, clientSecret: string): string {

@@ -99,7 +99,9 @@ describe('admin API authorization, route by route', function () {
     assert.equal(response.status, 200);
     const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, { 'x-permission': string | null; responses: Record<string, unknown> }>> };
     assert.equal(doc.openapi, '3.1.0');
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => `${method} ${path} ${op['x-permission']}`)).sort();
+    const documented = Object.entries(doc.paths)
+      .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => `${method} ${path} ${op['x-permission']}`))
+      .sort();
     const served = routes.map((r) => `${r.method} ${routeUrl(r).replace(/:([A-Za-z0-9_]+)/g, '{$1}')} ${r.permission}`).sort();
     assert.deepEqual(documented, served);
   });

@@ -141,13 +141,22 @@ describe(`admin API: upstream identity providers (${storageMode})`, function () 
     const b = (await admin.request('POST', '/identity-providers', { slug: uniqueName('b'), name: 'B', clientId: 'c', issuer: 'https://b.example.test' })).body.id as string;
     const set = await admin.request('PUT', `/applications/${application.id}/identity-providers`, { providerIds: [b, a] });
     assert.equal(set.status, 200, JSON.stringify(set.body));
-    assert.deepEqual(set.body.providers.map((p: { id: string }) => p.id), [b, a]);
+    assert.deepEqual(
+      set.body.providers.map((p: { id: string }) => p.id),
+      [b, a],
+    );
     expectProblem(await admin.request('PUT', `/applications/${application.id}/identity-providers`, { providerIds: [a, '00000000-0000-4000-8000-000000000000'] }), 404, 'identity_provider.not_found');
     const read = await admin.request('GET', `/applications/${application.id}/identity-providers`);
-    assert.deepEqual(read.body.providers.map((p: { id: string }) => p.id), [b, a]);
+    assert.deepEqual(
+      read.body.providers.map((p: { id: string }) => p.id),
+      [b, a],
+    );
     expectProblem(await admin.request('PUT', '/applications/no-such-app/identity-providers', { providerIds: [] }), 404, 'application.not_found');
     assert.equal((await admin.request('DELETE', `/identity-providers/${b}`)).status, 204);
     const after = await admin.request('GET', `/applications/${application.id}/identity-providers`);
-    assert.deepEqual(after.body.providers.map((p: { id: string }) => p.id), [a]);
+    assert.deepEqual(
+      after.body.providers.map((p: { id: string }) => p.id),
+      [a],
+    );
   });
 });

@@ -72,7 +72,17 @@ describe(`admin API: roles, groups, default policy, API resources (${storageMode
     await gh.context.apiResources.upsert({ identifier: resource, name: 'Bookings', scopes: ['bookings:read', 'bookings:create'] }, SYSTEM_ACTOR);
     // The admin also holds the bookings permissions, so it may put them into roles.
     bookingsRoleName = uniqueName('bookings-all');
-    await gh.context.roles.create({ name: bookingsRoleName, permissions: [{ resource, permission: 'bookings:read' }, { resource, permission: 'bookings:create' }] }, { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' }, []);
+    await gh.context.roles.create(
+      {
+        name: bookingsRoleName,
+        permissions: [
+          { resource, permission: 'bookings:read' },
+          { resource, permission: 'bookings:create' },
+        ],
+      },
+      { tenantId: gh.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' },
+      [],
+    );
     admin = await createApiCaller(gh, { permissions: 'all', roles: [bookingsRoleName] });
     policyAtStart = (await gh.context.defaultPolicy.get(gh.context.tenantId)).map((e) => ({ roleId: e.roleId, identityKind: e.identityKind }));
   });
@@ -95,7 +105,7 @@ describe(`admin API: roles, groups, default policy, API resources (${storageMode
     }
   });
 
-  it('answers 401 without a token and 403 without the route\'s permission', async function () {
+  it("answers 401 without a token and 403 without the route's permission", async function () {
     const nobody = await createApiCaller(gh, { permissions: [] });
     const id = randomUUID();
     for (const route of ROUTES) {
@@ -109,11 +119,21 @@ describe(`admin API: roles, groups, default policy, API resources (${storageMode
   describe('roles', function () {
     it('creates, reads, lists, updates, re-permissions and deletes a custom role, auditing each change', async function () {
       const name = uniqueName('Front desk');
-      const created = await admin.request('POST', '/roles', { name, description: 'Takes bookings', permissions: [{ resource: 'gatehouse', permission: 'roles:list' }, { resource, permission: 'bookings:read' }] });
+      const created = await admin.request('POST', '/roles', {
+        name,
+        description: 'Takes bookings',
+        permissions: [
+          { resource: 'gatehouse', permission: 'roles:list' },
+          { resource, permission: 'bookings:read' },
+        ],
+      });
       expectOk(created, 201);
       assert.equal(created.body.name, name);
       assert.equal(created.body.system, false);
-      assert.deepEqual(created.body.permissions, [{ resource, permission: 'bookings:read' }, { resource: 'gatehouse', permission: 'roles:list' }]);
+      assert.deepEqual(created.body.permissions, [
+        { resource, permission: 'bookings:read' },
+        { resource: 'gatehouse', permission: 'roles:list' },
+      ]);
       const id: string = created.body.id;
 
       const read = await admin.request('GET', `/roles/${id}`);
@@ -136,7 +156,10 @@ describe(`admin API: roles, groups, default policy, API resources (${storageMode
       assert.ok(event, 'audited');
       assert.equal(event.actorType, 'user');
       assert.equal(event.actorId, admin.userId);
-      assert.deepEqual((event.details.before as { permissions: unknown }).permissions, [{ resource, permission: 'bookings:read' }, { resource: ADMIN_API_RESOURCE, permission: 'roles:list' }]);
+      assert.deepEqual((event.details.before as { permissions: unknown }).permissions, [
+        { resource, permission: 'bookings:read' },
+        { resource: ADMIN_API_RESOURCE, permission: 'roles:list' },
+      ]);
       assert.deepEqual((event.details.after as { permissions: unknown }).permissions, [{ resource, permission: 'bookings:create' }]);
 
       expectOk(await admin.request('DELETE', `/roles/${id}`), 204);
@@ -188,7 +211,7 @@ describe(`admin API: roles, groups, default policy, API resources (${storageMode
   });
 
   describe('no privilege escalation', function () {
-    it('refuses a role or permission wider than the caller\'s own, and allows what the caller holds', async function () {
+    it("refuses a role or permission wider than the caller's own, and allows what the caller holds", async function () {
       const clerk = await createApiCaller(gh, { permissions: ['roles:create', 'roles:set-permissions', 'identity-roles:assign', 'groups:list'] });
       expectProblem(await clerk.request('POST', '/roles', { name: uniqueName('r'), permissions: [{ resource: 'gatehouse', permission: 'roles:delete' }] }), 403, 'auth.escalation');
       expectProblem(await clerk.request('POST', '/roles', { name: uniqueName('r'), permissions: [{ resource, permission: 'bookings:read' }] }), 403, 'auth.escalation');
@@ -200,10 +223,13 @@ describe(`admin API: roles, groups, default policy, API resources (${storageMode
       expectProblem(await clerk.request('POST', `/identities/${identityId}/roles`, { roleIds: [await roleIdByName('Admin')] }), 403, 'auth.escalation');
       const assigned = await clerk.request('POST', `/identities/${identityId}/roles`, { roleIds: [narrow.body.id] });
       expectOk(assigned);
-      assert.deepEqual((assigned.body.direct as { id: string }[]).map((r) => r.id), [narrow.body.id]);
+      assert.deepEqual(
+        (assigned.body.direct as { id: string }[]).map((r) => r.id),
+        [narrow.body.id],
+      );
     });
 
-    it('refuses to give a group, its new members, or the default policy a role wider than the caller\'s own', async function () {
+    it("refuses to give a group, its new members, or the default policy a role wider than the caller's own", async function () {
       const lead = await createApiCaller(gh, { permissions: ['groups:create', 'group-roles:assign', 'group-members:add', 'default-policy:replace'] });
       const adminRole = await roleIdByName('Admin');
       const group = await lead.request('POST', '/groups', { name: uniqueName('Ops') });
@@ -266,7 +292,10 @@ describe(`admin API: roles, groups, default policy, API resources (${storageMode
       const name = uniqueName('Housekeeping');
       const created = await admin.request('POST', '/groups', { name, type: 'department', description: 'Rooms' });
       expectOk(created, 201);
-      assert.deepEqual({ name: created.body.name, type: created.body.type, description: created.body.description, roles: created.body.roles, memberCount: created.body.memberCount }, { name, type: 'department', description: 'Rooms', roles: [], memberCount: 0 });
+      assert.deepEqual(
+        { name: created.body.name, type: created.body.type, description: created.body.description, roles: created.body.roles, memberCount: created.body.memberCount },
+        { name, type: 'department', description: 'Rooms', roles: [], memberCount: 0 },
+      );
       const id: string = created.body.id;
       expectProblem(await admin.request('POST', '/groups', { name: name.toLowerCase() }), 409, 'group.name_taken');
       expectProblem(await admin.request('POST', '/groups', { name: uniqueName('x'), type: 'squad' }), 400, 'request.invalid');
@@ -300,10 +329,16 @@ describe(`admin API: roles, groups, default policy, API resources (${storageMode
       const role = await admin.request('POST', '/roles', { name: uniqueName('housekeeper') });
       const withRole = await admin.request('POST', `/groups/${id}/roles`, { roleIds: [role.body.id] });
       expectOk(withRole);
-      assert.deepEqual((withRole.body.roles as { id: string }[]).map((r) => r.id), [role.body.id]);
+      assert.deepEqual(
+        (withRole.body.roles as { id: string }[]).map((r) => r.id),
+        [role.body.id],
+      );
       assert.equal(withRole.body.memberCount, 2);
       const firstRoles = await admin.request('GET', `/identities/${first}/roles`);
-      assert.ok((firstRoles.body.effective as { id: string }[]).some((r) => r.id === role.body.id), 'the group role reaches a member');
+      assert.ok(
+        (firstRoles.body.effective as { id: string }[]).some((r) => r.id === role.body.id),
+        'the group role reaches a member',
+      );
 
       expectOk(await admin.request('DELETE', `/groups/${id}/members/${first}`), 204);
       expectProblem(await admin.request('DELETE', `/groups/${id}/members/${first}`), 404, 'group.member_not_found');
@@ -320,10 +355,7 @@ describe(`admin API: roles, groups, default policy, API resources (${storageMode
       expectProblem(await admin.request('GET', `/groups/${id}`), 404, 'group.not_found');
       expectProblem(await admin.request('GET', `/groups/${id}/members`), 404, 'group.not_found');
       const events = await gh.context.audit.list(gh.context.tenantId, { targetId: id, limit: 20 });
-      assert.deepEqual(
-        [...new Set(events.map((e) => e.action))].sort(),
-        ['group.created', 'group.deleted', 'group.member_removed', 'group.members_added', 'group.role_unassigned', 'group.roles_assigned', 'group.updated'],
-      );
+      assert.deepEqual([...new Set(events.map((e) => e.action))].sort(), ['group.created', 'group.deleted', 'group.member_removed', 'group.members_added', 'group.role_unassigned', 'group.roles_assigned', 'group.updated']);
     });
   });
 
@@ -383,6 +415,9 @@ describe(`admin API: roles, groups, default policy, API resources (${storageMode
 
   it('the catalog helper matches what GET /permissions reports', async function () {
     const reported = await admin.request('GET', '/permissions');
-    assert.deepEqual((reported.body.gatehouse as { name: string }[]).map((p) => p.name), adminCatalog(gh));
+    assert.deepEqual(
+      (reported.body.gatehouse as { name: string }[]).map((p) => p.name),
+      adminCatalog(gh),
+    );
   });
 });

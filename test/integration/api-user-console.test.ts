@@ -44,19 +44,35 @@ describe(`admin API for the console's user screens (${storageMode})`, function (
     const names = (found.body.roles as { name: string }[]).map((r) => r.name);
     assert.deepEqual(names, [stem, `${stem} extra`, `${stem}s`, `A ${stem}`]);
     const limited = await admin.request('GET', `/roles?q=${encodeURIComponent(stem)}&limit=2`);
-    assert.deepEqual((limited.body.roles as { name: string }[]).map((r) => r.name), [stem, `${stem} extra`]);
+    assert.deepEqual(
+      (limited.body.roles as { name: string }[]).map((r) => r.name),
+      [stem, `${stem} extra`],
+    );
     const wildcard = await admin.request('GET', '/roles?q=%25');
-    assert.ok((wildcard.body.roles as { name: string }[]).every((r) => r.name.includes('%')), 'a % in q is matched literally');
+    assert.ok(
+      (wildcard.body.roles as { name: string }[]).every((r) => r.name.includes('%')),
+      'a % in q is matched literally',
+    );
     assert.equal((await admin.request('GET', '/roles?limit=0')).status, 400);
     const all = await admin.request('GET', '/roles');
     assert.ok((all.body.roles as unknown[]).length >= 4, 'without q every role is listed');
   });
 
-  it("shows each permission an identity holds with the roles and paths it comes by", async () => {
+  it('shows each permission an identity holds with the roles and paths it comes by', async () => {
     const resource = `https://effective-${randomUUID().slice(0, 8)}.example/api`;
     await gh.context.apiResources.upsert({ identifier: resource, name: 'Effective', scopes: ['things:read', 'things:write'] }, SYSTEM_ACTOR);
     const reader = await gh.context.roles.create({ name: uniqueName('Reader'), permissions: [{ resource, permission: 'things:read' }] }, system(), []);
-    const writer = await gh.context.roles.create({ name: uniqueName('Writer'), permissions: [{ resource, permission: 'things:read' }, { resource, permission: 'things:write' }] }, system(), []);
+    const writer = await gh.context.roles.create(
+      {
+        name: uniqueName('Writer'),
+        permissions: [
+          { resource, permission: 'things:read' },
+          { resource, permission: 'things:write' },
+        ],
+      },
+      system(),
+      [],
+    );
     const user = await newUser();
     await gh.context.roles.assignToIdentity(user.identityId, [reader.id], system());
     const group = await gh.context.groups.create({ name: uniqueName('Writers') }, system());
@@ -115,10 +131,15 @@ describe(`admin API for the console's user screens (${storageMode})`, function (
   it("lists a user's passkeys and removes one, audited", async () => {
     const user = await newUser();
     const passkeyId = randomUUID();
-    await gh.context.knex('user_passkeys').insert({ id: passkeyId, tenant_id: gh.context.tenantId, user_id: user.id, credential_id: `cred-${passkeyId}`, public_key: Buffer.from([1, 2, 3]), transports: ['internal'], backup_state: true, name: 'Laptop' });
+    await gh.context
+      .knex('user_passkeys')
+      .insert({ id: passkeyId, tenant_id: gh.context.tenantId, user_id: user.id, credential_id: `cred-${passkeyId}`, public_key: Buffer.from([1, 2, 3]), transports: ['internal'], backup_state: true, name: 'Laptop' });
     const listed = await admin.request('GET', `/users/${user.id}/passkeys`);
     assert.equal(listed.status, 200);
-    assert.deepEqual((listed.body.items as { id: string; name: string; synced: boolean; transports: string[] }[]).map((p) => [p.id, p.name, p.synced, p.transports]), [[passkeyId, 'Laptop', true, ['internal']]]);
+    assert.deepEqual(
+      (listed.body.items as { id: string; name: string; synced: boolean; transports: string[] }[]).map((p) => [p.id, p.name, p.synced, p.transports]),
+      [[passkeyId, 'Laptop', true, ['internal']]],
+    );
     assert.equal((await admin.request('DELETE', `/users/${user.id}/passkeys/${passkeyId}`)).status, 204);
     assert.deepEqual((await admin.request('GET', `/users/${user.id}/passkeys`)).body.items, []);
     const event = await gh.context.knex('audit_events').where({ action: 'user.passkey_removed', target_id: user.id }).first('actor_id');

@@ -55,7 +55,10 @@ describe(`admin API: users, identities and data scopes (${storageMode})`, functi
       assert.equal(created.body.status, 'active');
       assert.equal(created.body.hasPassword, true);
       assert.equal(created.body.passwordHash, undefined);
-      assert.deepEqual(created.body.identities.map((i: { kind: string; alias: string; isDefault: boolean }) => [i.kind, i.alias, i.isDefault]), [['client', 'Jack (ROOM)', true]]);
+      assert.deepEqual(
+        created.body.identities.map((i: { kind: string; alias: string; isDefault: boolean }) => [i.kind, i.alias, i.isDefault]),
+        [['client', 'Jack (ROOM)', true]],
+      );
 
       const read = await admin.request('get', `/users/${created.body.id}`);
       assert.equal(read.status, 200);
@@ -108,15 +111,24 @@ describe(`admin API: users, identities and data scopes (${storageMode})`, functi
 
       const first = await admin.request('get', `/users?q=${token}&limit=2`);
       assert.equal(first.status, 200);
-      assert.deepEqual(first.body.items.map((u: { username: string }) => u.username), [`${token}a`, `${token}b`]);
+      assert.deepEqual(
+        first.body.items.map((u: { username: string }) => u.username),
+        [`${token}a`, `${token}b`],
+      );
       assert.equal(typeof first.body.nextCursor, 'string');
       assert.equal(first.body.items[0].identities.length, 1);
       const second = await admin.request('get', `/users?q=${token}&limit=2&cursor=${encodeURIComponent(first.body.nextCursor)}`);
-      assert.deepEqual(second.body.items.map((u: { username: string }) => u.username), [`${token}c`]);
+      assert.deepEqual(
+        second.body.items.map((u: { username: string }) => u.username),
+        [`${token}c`],
+      );
       assert.equal(second.body.nextCursor, null);
 
       const inactive = await admin.request('get', `/users?q=${token}&status=inactive`);
-      assert.deepEqual(inactive.body.items.map((u: { id: string }) => u.id), [made[1]]);
+      assert.deepEqual(
+        inactive.body.items.map((u: { id: string }) => u.id),
+        [made[1]],
+      );
       problem(await admin.request('get', '/users?cursor=garbage'), 400, 'user.invalid_cursor');
       problem(await admin.request('get', '/users?limit=201'), 400, 'request.invalid');
       problem(await admin.request('get', '/users?status=gone'), 400, 'request.invalid');
@@ -131,11 +143,14 @@ describe(`admin API: users, identities and data scopes (${storageMode})`, functi
       assert.equal(on.body.status, 'active');
       const history = await admin.request('get', `/users/${user.id}/status-history`);
       assert.equal(history.status, 200);
-      assert.deepEqual(history.body.items.map((h: { fromStatus: string | null; toStatus: string; reason: string | null }) => [h.fromStatus, h.toStatus, h.reason]), [
-        ['inactive', 'active', null],
-        ['active', 'inactive', 'on leave'],
-        [null, 'active', 'created'],
-      ]);
+      assert.deepEqual(
+        history.body.items.map((h: { fromStatus: string | null; toStatus: string; reason: string | null }) => [h.fromStatus, h.toStatus, h.reason]),
+        [
+          ['inactive', 'active', null],
+          ['active', 'inactive', 'on leave'],
+          [null, 'active', 'created'],
+        ],
+      );
       assert.equal(history.body.items[1].actorId, admin.userId);
 
       // The admin API re-checks the caller's status on every request.
@@ -161,7 +176,10 @@ describe(`admin API: users, identities and data scopes (${storageMode})`, functi
       assert.equal(clone.status, 201, JSON.stringify(clone.body));
       assert.equal(clone.body.hasPassword, false);
       assert.equal(clone.body.department, 'Smart Hub');
-      assert.deepEqual(clone.body.identities.map((i: { kind: string; alias: string }) => [i.kind, i.alias]), [['internal', username]]);
+      assert.deepEqual(
+        clone.body.identities.map((i: { kind: string; alias: string }) => [i.kind, i.alias]),
+        [['internal', username]],
+      );
       const scope = await admin.request('get', `/identities/${clone.body.identities[0].id}/data-scopes`);
       assert.deepEqual(scope.body, { [clientKey]: ['*'] });
     });
@@ -186,7 +204,13 @@ describe(`admin API: users, identities and data scopes (${storageMode})`, functi
       assert.equal(added.body.userCreated, false);
       assert.equal(added.body.identity.userId, first.body.identity.userId);
       const list = await admin.request('get', `/users/${first.body.identity.userId}/identities`);
-      assert.deepEqual(list.body.items.map((i: { kind: string; isDefault: boolean }) => [i.kind, i.isDefault]), [['client', true], ['internal', false]]);
+      assert.deepEqual(
+        list.body.items.map((i: { kind: string; isDefault: boolean }) => [i.kind, i.isDefault]),
+        [
+          ['client', true],
+          ['internal', false],
+        ],
+      );
       problem(await admin.request('post', '/identities', { username, kind: 'service', alias: 'x' }), 400, 'identity.reserved_kind');
     });
 
@@ -203,18 +227,28 @@ describe(`admin API: users, identities and data scopes (${storageMode})`, functi
 
       const moved = await admin.request('put', `/users/${user.id}/default-identity`, { identityId: second.body.identity.id });
       assert.equal(moved.status, 200);
-      assert.deepEqual(moved.body.items.filter((i: { isDefault: boolean }) => i.isDefault).map((i: { id: string }) => i.id), [second.body.identity.id]);
+      assert.deepEqual(
+        moved.body.items.filter((i: { isDefault: boolean }) => i.isDefault).map((i: { id: string }) => i.id),
+        [second.body.identity.id],
+      );
 
       assert.equal((await admin.request('delete', `/identities/${second.body.identity.id}`)).status, 204);
       const after = await admin.request('get', `/users/${user.id}`);
       assert.equal(after.body.defaultIdentityId, only!.id);
-      assert.deepEqual(after.body.identities.map((i: { id: string; isDefault: boolean }) => [i.id, i.isDefault]), [[only!.id, true]]);
+      assert.deepEqual(
+        after.body.identities.map((i: { id: string; isDefault: boolean }) => [i.id, i.isDefault]),
+        [[only!.id, true]],
+      );
     });
 
     it('lists the built-in identity kinds and creates tenant kinds', async function () {
       const kinds = await admin.request('get', '/identity-kinds');
       assert.equal(kinds.status, 200);
-      for (const kind of ['internal', 'client', 'supplier', 'service']) assert.ok(kinds.body.items.some((k: { kind: string; builtin: boolean }) => k.kind === kind && k.builtin), kind);
+      for (const kind of ['internal', 'client', 'supplier', 'service'])
+        assert.ok(
+          kinds.body.items.some((k: { kind: string; builtin: boolean }) => k.kind === kind && k.builtin),
+          kind,
+        );
       const kind = uniqueName('partner');
       const created = await admin.request('post', '/identity-kinds', { kind, label: 'Partner' });
       assert.equal(created.status, 201);
@@ -274,14 +308,17 @@ describe(`admin API: users, identities and data scopes (${storageMode})`, functi
       problem(await admin.request('post', '/data-scope-keys', { key: '9lives' }), 400, 'request.invalid');
     });
 
-    it('changes a key\'s description, and deletes a key only once no identity holds it', async function () {
+    it("changes a key's description, and deletes a key only once no identity holds it", async function () {
       const key = uniqueName('site').replace(/-/g, '_');
       assert.equal((await admin.request('post', '/data-scope-keys', { key, description: 'Site' })).status, 201);
       const changed = await admin.request('patch', `/data-scope-keys/${key}`, { description: 'Building site' });
       assert.equal(changed.status, 200);
       assert.deepEqual(changed.body, { key, description: 'Building site' });
       const listed = await admin.request('get', '/data-scope-keys');
-      assert.deepEqual(listed.body.items.find((k: { key: string }) => k.key === key), { key, description: 'Building site' });
+      assert.deepEqual(
+        listed.body.items.find((k: { key: string }) => k.key === key),
+        { key, description: 'Building site' },
+      );
       problem(await admin.request('patch', `/data-scope-keys/${key}`, { key: 'other', description: 'x' }), 400, 'request.invalid');
       problem(await admin.request('patch', '/data-scope-keys/nosuchkey', { description: 'x' }), 404, 'data_scope_key.not_found');
 
@@ -291,7 +328,10 @@ describe(`admin API: users, identities and data scopes (${storageMode})`, functi
       const refused = await admin.request('delete', `/data-scope-keys/${key}`);
       problem(refused, 409, 'data_scope_key.in_use');
       assert.match(refused.body.title, /held by 1 identity/);
-      assert.ok((await admin.request('get', '/data-scope-keys')).body.items.some((k: { key: string }) => k.key === key), 'still defined');
+      assert.ok(
+        (await admin.request('get', '/data-scope-keys')).body.items.some((k: { key: string }) => k.key === key),
+        'still defined',
+      );
 
       await gh.context.knex('identity_data_scopes').where({ identity_id: user.defaultIdentityId, key }).delete();
       assert.equal((await admin.request('delete', `/data-scope-keys/${key}`)).status, 204);

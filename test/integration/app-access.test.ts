@@ -39,10 +39,7 @@ describe(`application access rules (${storageMode})`, function () {
   after(async () => gh?.close());
 
   async function app(options: { acceptedIdentityKinds?: string[] | null; access?: { accessMode: AccessMode; users?: string[]; groups?: string[]; identityKinds?: string[] } } = {}) {
-    const { application } = await gh.context.applications.create(
-      { name: uniqueName('app'), type: 'web', redirectUris: [REDIRECT], acceptedIdentityKinds: options.acceptedIdentityKinds },
-      SYSTEM_ACTOR,
-    );
+    const { application } = await gh.context.applications.create({ name: uniqueName('app'), type: 'web', redirectUris: [REDIRECT], acceptedIdentityKinds: options.acceptedIdentityKinds }, SYSTEM_ACTOR);
     if (options.access) await gh.context.applications.setAccess(application.id, options.access, SYSTEM_ACTOR);
     return application.id;
   }
@@ -120,7 +117,13 @@ describe(`application access rules (${storageMode})`, function () {
     const byId = new Map(apps.map((a) => [a.clientId, a]));
     for (const clientId of [open, clientsOnly, byGroup]) {
       assert.ok(byId.has(clientId), `${clientId} listed`);
-      assert.deepEqual(byId.get(clientId)!.identities.map((i) => i.id).sort(), await eligible(lucy.userId, clientId));
+      assert.deepEqual(
+        byId
+          .get(clientId)!
+          .identities.map((i) => i.id)
+          .sort(),
+        await eligible(lucy.userId, clientId),
+      );
     }
     assert.ok(!byId.has(closed), 'a restricted app that lists nobody is not listed');
     assert.ok(!byId.has(service.id), 'a service client is not an app users sign in to');
@@ -141,7 +144,10 @@ describe(`application access rules (${storageMode})`, function () {
     const response = await caller.request('GET', '/me/applications');
     assert.equal(response.status, 200, JSON.stringify(response.body));
     const byId = new Map<string, { name: string; type: string; identities: { id: string; kind: string }[] }>(response.body.applications.map((a: { clientId: string }) => [a.clientId, a]));
-    assert.deepEqual(byId.get(listed)?.identities.map((i) => i.id), [caller.identityId]);
+    assert.deepEqual(
+      byId.get(listed)?.identities.map((i) => i.id),
+      [caller.identityId],
+    );
     assert.equal(byId.get(listed)?.type, 'web');
     assert.ok(byId.has(open));
     assert.ok(!byId.has(other), "another user's restricted app is not listed");

@@ -133,7 +133,10 @@ describe(`audit log (${storageMode})`, function () {
       assert.equal(seen.length, 7);
       assert.equal(new Set(seen).size, 7);
       const numeric = seen.map(BigInt);
-      assert.ok(numeric.every((id, i) => i === 0 || id < numeric[i - 1]!), 'ids strictly decreasing');
+      assert.ok(
+        numeric.every((id, i) => i === 0 || id < numeric[i - 1]!),
+        'ids strictly decreasing',
+      );
 
       const forged = await reader.request('get', `/audit-events?actor=${actor}&cursor=${Buffer.from('v1:abc').toString('base64url')}`);
       assert.equal(forged.status, 400);
@@ -239,9 +242,15 @@ describe(`audit log (${storageMode})`, function () {
       const lines = (response.body as string).split('\r\n');
       assert.equal(lines[0], 'id,occurred_at,action,result,actor_type,actor_id,target_type,target_id,ip,user_agent,details,hash');
       assert.equal(lines.filter(Boolean).length, 3);
-      assert.ok(lines.some((l) => l.includes(`"'=cmd()"`)), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l.includes(`"'=cmd()"`)),
+        lines.join('\n'),
+      );
       assert.ok(lines.some((l) => l.includes(`"'@SUM(A1)"`) && l.includes(`"'+1 browser"`)));
-      assert.ok(lines.some((l) => l.includes('"{""note"":""a \\""quoted\\"", comma""}"')), 'inner quotes doubled');
+      assert.ok(
+        lines.some((l) => l.includes('"{""note"":""a \\""quoted\\"", comma""}"')),
+        'inner quotes doubled',
+      );
       // No cell starts with a formula character once unquoted.
       assert.ok(!/(^|,)"?[=+@\t\r-]/m.test(lines.slice(1).join('\n')));
     });
@@ -255,9 +264,15 @@ describe(`audit log (${storageMode})`, function () {
       assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
       const events = response.body as { id: string; details: { i: number } }[];
       assert.equal(events.length, 1205);
-      assert.deepEqual(events.map((e) => e.details.i), Array.from({ length: 1205 }, (_, i) => 1204 - i));
+      assert.deepEqual(
+        events.map((e) => e.details.i),
+        Array.from({ length: 1205 }, (_, i) => 1204 - i),
+      );
       const exported = await gh.context.audit.list(tenantId, { action: 'audit.exported', limit: 5 });
-      assert.ok(exported.some((e) => e.actorId === reader.userId && (e.details.filters as { actor?: string }).actor === actor), 'the export is itself audited');
+      assert.ok(
+        exported.some((e) => e.actorId === reader.userId && (e.details.filters as { actor?: string }).actor === actor),
+        'the export is itself audited',
+      );
     });
 
     it('is refused without audit-events:export', async function () {
@@ -289,7 +304,11 @@ describe(`audit log (${storageMode})`, function () {
       const id = String(row.id);
       assert.equal((await gh.context.audit.verify()).ok, true);
 
-      await withTriggersDisabled(knex, () => knex('audit_events').where({ id }).update({ details: JSON.stringify({ amount: 1000 }) }));
+      await withTriggersDisabled(knex, () =>
+        knex('audit_events')
+          .where({ id })
+          .update({ details: JSON.stringify({ amount: 1000 }) }),
+      );
       try {
         const result = await gh.context.audit.verify();
         assert.equal(result.ok, false);
@@ -308,7 +327,11 @@ describe(`audit log (${storageMode})`, function () {
         assert.equal(cli.error.code, 'audit.chain_broken');
         assert.equal(JSON.parse(cli.output).brokenAt.id, id);
       } finally {
-        await withTriggersDisabled(knex, () => knex('audit_events').where({ id }).update({ details: JSON.stringify(row.details) }));
+        await withTriggersDisabled(knex, () =>
+          knex('audit_events')
+            .where({ id })
+            .update({ details: JSON.stringify(row.details) }),
+        );
       }
       const repaired = await gh.context.audit.verify();
       assert.equal(repaired.ok, true);
@@ -337,13 +360,19 @@ describe(`audit log (${storageMode})`, function () {
       await gh.context.knex.transaction(async (trx) => {
         await gh.context.audit.record({ tenantId, action: 'trx.kept', actorType: 'user', actorId: actor }, trx);
       });
-      await assert.rejects(gh.context.knex.transaction(async (trx) => {
-        await gh.context.audit.record({ tenantId, action: 'trx.dropped', actorType: 'user', actorId: actor }, trx);
-        throw new Error('roll back');
-      }), /roll back/);
+      await assert.rejects(
+        gh.context.knex.transaction(async (trx) => {
+          await gh.context.audit.record({ tenantId, action: 'trx.dropped', actorType: 'user', actorId: actor }, trx);
+          throw new Error('roll back');
+        }),
+        /roll back/,
+      );
       await record({ action: 'trx.after', actorId: actor });
       const page = await gh.context.audit.search(tenantId, { actor }, { limit: 10 });
-      assert.deepEqual(page.events.map((e) => e.action), ['trx.after', 'trx.kept']);
+      assert.deepEqual(
+        page.events.map((e) => e.action),
+        ['trx.after', 'trx.kept'],
+      );
       assert.ok((await gh.context.audit.verify()).ok);
     });
   });

@@ -43,7 +43,8 @@ const enabled = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL && pro
       assert.ok(results.redis && results.redis.bytesPerSession > 0, 'Redis bytes per session measured');
       assert.ok(results.rss && results.rss.idleMb > 0 && results.rss.underLoadMaxMb > 0, 'RSS idle and under load measured');
       const names = results.targets.map((t) => t.name).join('\n');
-      for (const target of [/JWKS vs peer/, /client credentials vs peer/, /sign-in.* vs peer/, /logins vs argon2id ceiling/, /refresh token grant vs peer/, /refresh grants/, /Redis per session/, /user search p95/, /RSS under load/]) assert.match(names, target);
+      for (const target of [/JWKS vs peer/, /client credentials vs peer/, /sign-in.* vs peer/, /logins vs argon2id ceiling/, /refresh token grant vs peer/, /refresh grants/, /Redis per session/, /user search p95/, /RSS under load/])
+        assert.match(names, target);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

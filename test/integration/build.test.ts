@@ -55,7 +55,10 @@ describe('the compiled build (npm run build:server, npm start)', function () {
     await walk(path.join(REPO_ROOT, 'dist', 'src'));
     await walk(path.join(REPO_ROOT, 'dist', 'migrations'));
     assert.ok(files.length > 50, `dist holds the compiled sources (${files.length} files)`);
-    assert.ok(files.every((f) => f.endsWith('.js')), 'only JavaScript is emitted');
+    assert.ok(
+      files.every((f) => f.endsWith('.js')),
+      'only JavaScript is emitted',
+    );
     for (const file of files) {
       const text = await readFile(file, 'utf8');
       assert.doesNotMatch(text, /from '\.{1,2}\/[^']*\.ts'|import\('\.{1,2}\/[^']*\.ts'\)|['"]tsx['"/]/, `${path.relative(REPO_ROOT, file)} imports TypeScript or tsx`);

@@ -197,12 +197,15 @@ describe(`gatehouse CLI (${POSTGRES ? 'PostgreSQL + Redis' : 'embedded'})`, func
       assert.notEqual(new URL(url).port, '0', 'the real port is printed, not the requested 0');
     });
 
-    it('carries out a CLI command on the same data directory itself, with the command\'s output and exit code', async () => {
+    it("carries out a CLI command on the same data directory itself, with the command's output and exit code", async () => {
       const name = unique('beside-server');
       const created = json<{ username: string; status: string }>(await gatehouse(['users', 'create', '--username', name, '--password-stdin', '--json'], { input: 'beside the server 1234\n' }));
       assert.equal(created.username, name);
       const users = json<{ username: string }[]>(await gatehouse(['users', 'list', '--json']));
-      assert.ok(users.some((u) => u.username === name), 'the running server lists the user it created');
+      assert.ok(
+        users.some((u) => u.username === name),
+        'the running server lists the user it created',
+      );
       const human = await gatehouse(['users', 'list']);
       assertExit(human, 0);
       assert.match(human.stdout, new RegExp(`\\t${name}\\tactive`));
@@ -222,7 +225,7 @@ describe(`gatehouse CLI (${POSTGRES ? 'PostgreSQL + Redis' : 'embedded'})`, func
       assertNoStackTrace(failed);
     });
 
-    it('resolves relative file names against the CLI\'s own directory', async () => {
+    it("resolves relative file names against the CLI's own directory", async () => {
       const dir = await tempDir('seed-cwd');
       const name = unique('seeded-beside');
       await writeFile(path.join(dir, 'seed.yaml'), `users:\n  - username: ${name}\n    password: seeded beside the server 99\n`);
@@ -289,9 +292,18 @@ describe(`gatehouse CLI (${POSTGRES ? 'PostgreSQL + Redis' : 'embedded'})`, func
       const logLines = stdout.split('\n').filter((line) => line.startsWith('{'));
       const entries = logLines.map((line) => JSON.parse(line) as { msg?: string; url?: string });
       // The logs are there (so their not holding the password means something)...
-      assert.ok(entries.some((e) => e.msg === 'Gatehouse listening'), `stdout:\n${stdout}`);
-      assert.ok(entries.some((e) => e.msg === 'request' && e.url === '/readyz'), 'requests are logged at debug');
-      assert.ok(entries.some((e) => e.msg === 'stopped'), 'the shutdown is logged');
+      assert.ok(
+        entries.some((e) => e.msg === 'Gatehouse listening'),
+        `stdout:\n${stdout}`,
+      );
+      assert.ok(
+        entries.some((e) => e.msg === 'request' && e.url === '/readyz'),
+        'requests are logged at debug',
+      );
+      assert.ok(
+        entries.some((e) => e.msg === 'stopped'),
+        'the shutdown is logged',
+      );
       // ...and none of them holds it.
       for (const line of logLines) assert.ok(!line.includes(password), `a log line holds the password: ${line}`);
     });
@@ -299,7 +311,14 @@ describe(`gatehouse CLI (${POSTGRES ? 'PostgreSQL + Redis' : 'embedded'})`, func
     it('lets CLI commands open the data directory once the server has stopped', async () => {
       const users = json<{ username: string; status: string }[]>(await gatehouse(['users', 'list', '--json']));
       // The administrator from the first start, and the users the running server created for the CLI.
-      assert.deepEqual(users.map((u) => [u.username, u.status]), [['admin', 'active'], [unique('beside-server'), 'active'], [unique('seeded-beside'), 'active']]);
+      assert.deepEqual(
+        users.map((u) => [u.username, u.status]),
+        [
+          ['admin', 'active'],
+          [unique('beside-server'), 'active'],
+          [unique('seeded-beside'), 'active'],
+        ],
+      );
     });
   });
 
@@ -313,7 +332,10 @@ describe(`gatehouse CLI (${POSTGRES ? 'PostgreSQL + Redis' : 'embedded'})`, func
     it('migrate --json reports the applied migrations and none pending', async () => {
       const status = json<{ applied: string[]; pending: string[] }>(await gatehouse(['migrate', '--json']));
       assert.ok(status.applied.length >= 1, 'at least the initial schema is applied');
-      assert.ok(status.applied.every((name) => /^\d{14}_[\w-]+\.ts$/.test(name)), status.applied.join(', '));
+      assert.ok(
+        status.applied.every((name) => /^\d{14}_[\w-]+\.ts$/.test(name)),
+        status.applied.join(', '),
+      );
       assert.ok(status.applied.some((name) => name.includes('initial_schema')));
       assert.deepEqual(status.pending, []);
     });
@@ -372,18 +394,14 @@ describe(`gatehouse CLI (${POSTGRES ? 'PostgreSQL + Redis' : 'embedded'})`, func
     });
 
     it('users create --password-stdin reads the password from stdin', async () => {
-      const user = json<{ id: string; username: string; status: string }>(
-        await gatehouse(['users', 'create', '--username', username, '--password-stdin', '--email', `${username}@example.com`, '--json'], { input: 'initial-password-1\n' }),
-      );
+      const user = json<{ id: string; username: string; status: string }>(await gatehouse(['users', 'create', '--username', username, '--password-stdin', '--email', `${username}@example.com`, '--json'], { input: 'initial-password-1\n' }));
       assert.equal(user.username, username);
       assert.equal(user.status, 'active');
       assert.match(user.id, /^[0-9a-f-]{36}$/);
     });
 
     it('users set-password --password-stdin changes the password', async () => {
-      const result = json<{ username: string; passwordSet: boolean }>(
-        await gatehouse(['users', 'set-password', '--username', username, '--password-stdin', '--json'], { input: 'changed-password-2\n' }),
-      );
+      const result = json<{ username: string; passwordSet: boolean }>(await gatehouse(['users', 'set-password', '--username', username, '--password-stdin', '--json'], { input: 'changed-password-2\n' }));
       assert.deepEqual([result.username, result.passwordSet], [username, true]);
       // That the new password (without the trailing newline) signs in and the old one no longer
       // does is checked below, in this process.
@@ -463,7 +481,11 @@ applications:
         assert.deepEqual(report.users, { created: [seedUser], unchanged: [] });
         assert.deepEqual(report.applications, { created: [appClientId], updated: [], unchanged: [] });
         assert.deepEqual(report.apiResources, { created: [apiIdentifier], updated: [], unchanged: [] });
-        assert.deepEqual(report.clientSecrets.map((s) => s.clientId), [appClientId], 'the new web application gets a secret, shown once');
+        assert.deepEqual(
+          report.clientSecrets.map((s) => s.clientId),
+          [appClientId],
+          'the new web application gets a secret, shown once',
+        );
         assert.ok(report.clientSecrets[0].clientSecret.length >= 32);
       });
 
@@ -541,7 +563,10 @@ applicatons:
       assert.match(result.stderr, /no role named "Admn"/);
       assert.equal(result.stdout, '');
       await withContext(async (context) => {
-        assert.equal((await context.serviceAccounts.list()).some((a) => a.name === name), false);
+        assert.equal(
+          (await context.serviceAccounts.list()).some((a) => a.name === name),
+          false,
+        );
       });
     });
 

@@ -120,7 +120,10 @@ async function checkMigrations(db: Database, prefix: string): Promise<void> {
   const messages: string[] = [];
   const applied = await migrateLatest(db, { directory, log: (m) => messages.push(m) });
   assert.deepEqual(applied, [`${first}.ts`, `${second}.ts`]);
-  assert.ok(messages.some((m) => m.includes(first)), messages.join('\n'));
+  assert.ok(
+    messages.some((m) => m.includes(first)),
+    messages.join('\n'),
+  );
   await db.knex(`${prefix}_widgets`).insert({ label: 'w' });
   assert.equal(await tableCount(db, `${prefix}_widgets`), 1);
 

@@ -51,7 +51,10 @@ describe(`password hash cost limits (${storageMode})`, function () {
     const imported = await admin.request('POST', '/users/import', csv, { 'content-type': 'text/csv' });
     assert.equal(imported.status, 422, JSON.stringify(imported.body));
     const problems = imported.body.problems as { column: string; reason: string }[];
-    assert.ok(problems.some((p) => p.column === 'password_hash' && /too costly.*999999999 iterations/.test(p.reason)), JSON.stringify(problems));
+    assert.ok(
+      problems.some((p) => p.column === 'password_hash' && /too costly.*999999999 iterations/.test(p.reason)),
+      JSON.stringify(problems),
+    );
     await assert.rejects(applySeed(gh.context, { users: [{ username: uniqueName('seedcostly'), passwordHash: ABSURD.bcrypt }] }, SYSTEM_ACTOR), appError('user.hash_cost', 400));
   });
 
@@ -68,7 +71,10 @@ describe(`password hash cost limits (${storageMode})`, function () {
     const responses = await Promise.all(Array.from({ length: 6 }, () => admin.request('POST', '/users', { username: uniqueName('burst'), password: `burst-Password-${randomBytes(4).toString('hex')}` })));
     const busy = responses.filter((r) => r.status === 503);
     assert.ok(busy.length >= 1, `statuses: ${responses.map((r) => r.status).join(',')}`);
-    assert.ok(responses.some((r) => r.status === 201), 'the one in the slot went through');
+    assert.ok(
+      responses.some((r) => r.status === 201),
+      'the one in the slot went through',
+    );
     for (const response of busy) {
       assert.equal(response.body.code, 'service.busy');
       assert.ok(Number(response.headers.get('retry-after')) > 0, 'with Retry-After');

@@ -64,7 +64,11 @@ describe(`bearer artefacts stored under a keyed hash (${storageMode})`, function
 
     const stored = await dump();
     for (const [name, value] of Object.entries(secrets)) assert.ok(!stored.includes(value), `the ${name} value is stored in clear`);
-    for (const [model, value] of [['RefreshToken', secrets.rotated], ['AccessToken', secrets.newAccess], ['Session', sessionCookie]] as const) {
+    for (const [model, value] of [
+      ['RefreshToken', secrets.rotated],
+      ['AccessToken', secrets.newAccess],
+      ['Session', sessionCookie],
+    ] as const) {
       assert.equal(await gh.context.store.get(payloadKey(model, value)), undefined, `no ${model} under its raw value`);
       assert.ok(await gh.context.store.get(payloadKey(model, artefactRef(gh.context.keys.hashKey, model, value))), `the ${model} is under its keyed hash`);
     }
@@ -73,7 +77,9 @@ describe(`bearer artefacts stored under a keyed hash (${storageMode})`, function
     const userinfo = await fetch(`${gh.issuer}/me`, { headers: { authorization: `Bearer ${secrets.newAccess}` } });
     assert.equal(userinfo.status, 200);
     assert.equal((await introspect(gh.issuer, web, secrets.rotated)).active, true);
-    const again = await result.browser.follow(client.buildAuthorizationUrl(web.config, { redirect_uri: CALLBACK, scope: 'openid', state: 's', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' }));
+    const again = await result.browser.follow(
+      client.buildAuthorizationUrl(web.config, { redirect_uri: CALLBACK, scope: 'openid', state: 's', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' }),
+    );
     assert.ok(again.redirect, 'the session cookie still signs the browser in');
 
     // Revoking the refresh token (RFC 7009) revokes what its grant issued: the grant index still

@@ -14,7 +14,10 @@ const catalogs = loadCatalogs();
 
 /** A browser that sends this Accept-Language on every request, as a real one does. */
 class LanguageBrowser extends HttpClient {
-  constructor(origin: string, readonly acceptLanguage: string) {
+  constructor(
+    origin: string,
+    readonly acceptLanguage: string,
+  ) {
     super(origin);
   }
 
@@ -42,8 +45,7 @@ describe('page languages', function () {
     await gh?.close();
   });
 
-  const login = (browser: HttpClient, uiLocales?: string) =>
-    startAuthorization({ gatehouse: gh, config, redirectUri: REDIRECT_URI, scope: 'openid', browser, ...(uiLocales ? { extraParams: { ui_locales: uiLocales } } : {}) });
+  const login = (browser: HttpClient, uiLocales?: string) => startAuthorization({ gatehouse: gh, config, redirectUri: REDIRECT_URI, scope: 'openid', browser, ...(uiLocales ? { extraParams: { ui_locales: uiLocales } } : {}) });
 
   it('shows the sign-in page in the language of ui_locales, ahead of Accept-Language', async () => {
     const { response } = await login(new LanguageBrowser(gh.issuer, 'de'), 'es fr');

@@ -15,7 +15,15 @@ const link = 'http://localhost:3000/account/password/reset?token=SECRET-TOKEN-01
 
 function capturingLogger() {
   const lines: string[] = [];
-  const logger = createLogger('info', new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } }));
+  const logger = createLogger(
+    'info',
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    }),
+  );
   return { logger, lines };
 }
 
@@ -54,7 +62,10 @@ describe('mail', () => {
       assert.equal((await stat(file)).mode & 0o777, 0o600);
       const line = lines.find((l) => l.includes('outbox'));
       assert.ok(line && line.includes(files[0]!), 'the log line names the file');
-      assert.ok(lines.every((l) => !l.includes('SECRET-TOKEN')), 'and never the link');
+      assert.ok(
+        lines.every((l) => !l.includes('SECRET-TOKEN')),
+        'and never the link',
+      );
     } finally {
       await mailer.close();
       await rm(dataDir, { recursive: true, force: true });

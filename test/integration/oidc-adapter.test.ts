@@ -9,12 +9,14 @@ import { createMemoryStore } from '../../src/store/index.ts';
 import { startTestGatehouse, storageMode, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 /** assert.rejects validator: oidc-provider's InvalidGrant with this detail. */
-const invalidGrant = (detail: RegExp) => (error: unknown): true => {
-  const e = error as { error?: string; error_detail?: string };
-  assert.equal(e.error, 'invalid_grant');
-  assert.match(String(e.error_detail), detail);
-  return true;
-};
+const invalidGrant =
+  (detail: RegExp) =>
+  (error: unknown): true => {
+    const e = error as { error?: string; error_detail?: string };
+    assert.equal(e.error, 'invalid_grant');
+    assert.match(String(e.error_detail), detail);
+    return true;
+  };
 
 describe(`oidc-provider adapter (${storageMode})`, function () {
   let gh: TestGatehouse;

@@ -28,7 +28,7 @@ describe('the OpenAPI document', function () {
     assert.deepEqual(result, { valid: true });
   });
 
-  it('names recursive schemas as components, with no reference into a schema\'s own $defs', () => {
+  it("names recursive schemas as components, with no reference into a schema's own $defs", () => {
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]*"/g) ?? [];
     assert.ok(refs.length > 0);
     for (const ref of refs) assert.match(ref, /"#\/components\/(schemas|responses)\/[A-Za-z0-9]+"/);

@@ -23,7 +23,10 @@ describe(`password expiry reminders (${storageMode})`, function () {
   async function userWithPasswordAge(daysAgo: number, email = true) {
     const username = uniqueName('exp');
     const user = await gh.context.users.create({ username, password: `expiring-password-${Date.now()}-pw`, ...(email ? { email: `${username}@example.test` } : {}) }, SYSTEM_ACTOR);
-    await gh.context.knex('users').where({ id: user.id }).update({ password_changed_at: new Date(Date.now() - daysAgo * DAY) });
+    await gh.context
+      .knex('users')
+      .where({ id: user.id })
+      .update({ password_changed_at: new Date(Date.now() - daysAgo * DAY) });
     return { ...user, email: `${username}@example.test` };
   }
 
@@ -57,7 +60,10 @@ describe(`password expiry reminders (${storageMode})`, function () {
     assert.equal(smtp.to(expired.email).length, 0, 'an expired password is changed at sign-in, not reminded');
 
     // A new password starts a new cycle, which gets its own reminder.
-    await gh.context.knex('users').where({ id: due[0]!.id }).update({ password_changed_at: new Date(Date.now() - 24 * DAY) });
+    await gh.context
+      .knex('users')
+      .where({ id: due[0]!.id })
+      .update({ password_changed_at: new Date(Date.now() - 24 * DAY) });
     await gh.context.passwordExpiry.runReminders({ changeUrl });
     assert.equal(smtp.to(due[0]!.email).length, 2);
   });

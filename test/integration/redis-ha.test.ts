@@ -92,7 +92,15 @@ describe('Redis Cluster (three primaries, started by the test)', function () {
     cluster = await startCluster();
     a = await startTestGatehouse({ REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.seeds });
     // Node B learns the cluster from other seed nodes than A.
-    b = await startTestGatehouse({ REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.nodes.slice(3).map((n) => `127.0.0.1:${n.port}`).join(','), GATEHOUSE_REDIS_PREFIX: a.config.redisPrefix, GATEHOUSE_ISSUER: a.issuer });
+    b = await startTestGatehouse({
+      REDIS_URL: '',
+      REDIS_CLUSTER_NODES: cluster.nodes
+        .slice(3)
+        .map((n) => `127.0.0.1:${n.port}`)
+        .join(','),
+      GATEHOUSE_REDIS_PREFIX: a.config.redisPrefix,
+      GATEHOUSE_ISSUER: a.issuer,
+    });
     app = await createApp(a);
   });
   after(async () => {

@@ -16,7 +16,6 @@ import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from 
 
 const ACTOR: Actor = { actorType: 'user', actorId: 'test-admin' };
 
-
 function rightsOf(permissions: RolePermission[]): GranterRights {
   const permissionsByResource: Record<string, string[]> = {};
   for (const p of permissions) (permissionsByResource[p.resource] ??= []).push(p.permission);
@@ -71,9 +70,27 @@ describe(`roles, groups and the default account policy (${storageMode})`, functi
   describe('roles', function () {
     it('creates a role from catalog permissions, "gatehouse" naming the admin API, and audits it', async function () {
       const name = uniqueName('Booking clerk');
-      const role = await gh.context.roles.create({ name, description: 'Takes bookings', permissions: [{ resource: 'gatehouse', permission: 'roles:list' }, { resource, permission: 'bookings:create' }, { resource, permission: 'bookings:create' }] }, full, catalog);
+      const role = await gh.context.roles.create(
+        {
+          name,
+          description: 'Takes bookings',
+          permissions: [
+            { resource: 'gatehouse', permission: 'roles:list' },
+            { resource, permission: 'bookings:create' },
+            { resource, permission: 'bookings:create' },
+          ],
+        },
+        full,
+        catalog,
+      );
       assert.equal(role.system, false);
-      assert.deepEqual(role.permissions, [{ resource, permission: 'bookings:create' }, { resource: ADMIN_API_RESOURCE, permission: 'roles:list' }].sort((a, b) => a.resource.localeCompare(b.resource)));
+      assert.deepEqual(
+        role.permissions,
+        [
+          { resource, permission: 'bookings:create' },
+          { resource: ADMIN_API_RESOURCE, permission: 'roles:list' },
+        ].sort((a, b) => a.resource.localeCompare(b.resource)),
+      );
       const listed = (await gh.context.roles.list(tenantId)).find((r) => r.id === role.id);
       assert.deepEqual(listed?.permissions, role.permissions);
       const [event] = await gh.context.audit.list(tenantId, { action: 'role.created', targetId: role.id });
@@ -111,10 +128,20 @@ describe(`roles, groups and the default account policy (${storageMode})`, functi
 
     it('keeps system roles: listed as system, not deletable, not renamable, permissions fixed; description may change', async function () {
       const roles = await gh.context.roles.list(tenantId);
-      const system = roles.filter((r) => r.system).map((r) => r.name).sort();
+      const system = roles
+        .filter((r) => r.system)
+        .map((r) => r.name)
+        .sort();
       assert.deepEqual(system, ['Admin', 'Auditor', 'Client', 'Supplier', 'User']);
       const admin = roles.find((r) => r.name === 'Admin')!;
-      assert.deepEqual(admin.permissions.filter((p) => p.resource === ADMIN_API_RESOURCE).map((p) => p.permission).sort(), [...catalog].sort(), 'Admin holds the whole admin catalog');
+      assert.deepEqual(
+        admin.permissions
+          .filter((p) => p.resource === ADMIN_API_RESOURCE)
+          .map((p) => p.permission)
+          .sort(),
+        [...catalog].sort(),
+        'Admin holds the whole admin catalog',
+      );
       await assert.rejects(gh.context.roles.remove(admin.id, full), appError('role.system', 409));
       await assert.rejects(gh.context.roles.update(admin.id, { name: 'Superuser' }, full), appError('role.system', 409));
       await assert.rejects(gh.context.roles.setPermissions(admin.id, [], full, catalog), appError('role.system', 409));
@@ -188,7 +215,10 @@ describe(`roles, groups and the default account policy (${storageMode})`, functi
       assert.ok((await effective(ofKind)).roles.includes(forAll.name));
 
       const view = await gh.context.roles.identityRoles(tenantId, identityId);
-      assert.deepEqual(view.direct.map((r) => r.id), [direct.id]);
+      assert.deepEqual(
+        view.direct.map((r) => r.id),
+        [direct.id],
+      );
       const sources = Object.fromEntries(view.effective.map((r) => [r.id, r.sources]));
       assert.deepEqual(sources[direct.id], [{ type: 'direct' }]);
       assert.deepEqual(sources[viaGroup.id], [{ type: 'group', groupId: group.id, groupName: group.name }]);
@@ -236,7 +266,10 @@ describe(`roles, groups and the default account policy (${storageMode})`, functi
       await gh.context.groups.assignRoles(group.id, [role.id], full);
       assert.deepEqual((await effective(identityId)).roles, [role.name]);
       const members = await gh.context.groups.members(tenantId, group.id);
-      assert.deepEqual(members.map((m) => m.identityId), [identityId]);
+      assert.deepEqual(
+        members.map((m) => m.identityId),
+        [identityId],
+      );
       await gh.context.groups.remove(group.id, full);
       assert.deepEqual((await effective(identityId)).roles, [], 'group deleted: role gone');
       await assert.rejects(gh.context.groups.get(tenantId, group.id), appError('group.not_found', 404));
@@ -265,12 +298,26 @@ describe(`roles, groups and the default account policy (${storageMode})`, functi
     it('refuses to create a role, or add to one, a permission the granter lacks', async function () {
       await assert.rejects(gh.context.roles.create({ name: uniqueName('wide'), permissions: [{ resource, permission: 'bookings:delete' }] }, limited(), catalog), appError('auth.escalation', 403));
       const role = await gh.context.roles.create({ name: uniqueName('narrow'), permissions: [{ resource, permission: 'bookings:read' }] }, limited(), catalog);
-      await assert.rejects(gh.context.roles.setPermissions(role.id, [{ resource, permission: 'bookings:read' }, { resource, permission: 'bookings:delete' }], limited(), catalog), appError('auth.escalation', 403));
+      await assert.rejects(
+        gh.context.roles.setPermissions(
+          role.id,
+          [
+            { resource, permission: 'bookings:read' },
+            { resource, permission: 'bookings:delete' },
+          ],
+          limited(),
+          catalog,
+        ),
+        appError('auth.escalation', 403),
+      );
       assert.deepEqual((await gh.context.roles.get(tenantId, role.id)).permissions, [{ resource, permission: 'bookings:read' }], 'unchanged');
     });
 
     it('lets a granter keep or remove permissions it lacks, since that grants nothing', async function () {
-      const role = await newRole([{ resource, permission: 'bookings:read' }, { resource, permission: 'bookings:delete' }]);
+      const role = await newRole([
+        { resource, permission: 'bookings:read' },
+        { resource, permission: 'bookings:delete' },
+      ]);
       const kept = await gh.context.roles.setPermissions(role.id, [{ resource, permission: 'bookings:delete' }], limited(), catalog);
       assert.deepEqual(kept.permissions, [{ resource, permission: 'bookings:delete' }]);
     });

@@ -33,7 +33,14 @@ function schedulerSuite(name: string, twoNodes: () => Promise<[KeyValueStore, Ke
       let clock = 1_900_000_000_000;
       const scheduler = createScheduler({ store: stores[0], logger, now: () => clock });
       let calls = 0;
-      scheduler.register({ name: 'flaky', intervalSeconds: 60, run: async () => { calls += 1; throw new Error('boom'); } });
+      scheduler.register({
+        name: 'flaky',
+        intervalSeconds: 60,
+        run: async () => {
+          calls += 1;
+          throw new Error('boom');
+        },
+      });
       assert.equal(await scheduler.runIfDue('flaky'), true);
       assert.equal(await scheduler.runIfDue('flaky'), false, 'same slot');
       clock += 60_000;

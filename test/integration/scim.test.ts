@@ -23,7 +23,10 @@ describe('SCIM 2.0 service provider', function () {
 
   before(async () => {
     gh = await startTestGatehouse();
-    scim = await createServiceApiCaller(gh, adminCatalog(gh).filter((p) => p.startsWith('scim-')));
+    scim = await createServiceApiCaller(
+      gh,
+      adminCatalog(gh).filter((p) => p.startsWith('scim-')),
+    );
   });
   after(async () => gh?.close());
 
@@ -159,9 +162,15 @@ describe('SCIM 2.0 service provider', function () {
       assert.equal(page1.totalResults, 4);
       assert.equal(page1.itemsPerPage, 2);
       assert.equal(page1.startIndex, 1);
-      assert.deepEqual(page1.Resources.map((r: { id: string }) => r.id), [ids.alice, ids.bob]);
+      assert.deepEqual(
+        page1.Resources.map((r: { id: string }) => r.id),
+        [ids.alice, ids.bob],
+      );
       const page2 = await list({ filter, sortBy: 'userName', startIndex: '3', count: '2' });
-      assert.deepEqual(page2.Resources.map((r: { id: string }) => r.id), [ids.carol, ids.dave]);
+      assert.deepEqual(
+        page2.Resources.map((r: { id: string }) => r.id),
+        [ids.carol, ids.dave],
+      );
       const descending = await list({ filter, sortBy: 'userName', sortOrder: 'descending', count: '1' });
       assert.equal(descending.Resources[0].id, ids.dave);
       const past = await list({ filter, startIndex: '10' });
@@ -182,7 +191,10 @@ describe('SCIM 2.0 service provider', function () {
     assert.equal(created.externalId, external);
     assert.equal(ok(await send('GET', `/Users/${created.id}`), 200).externalId, external);
     const found = await list({ filter: `externalId eq "${external}"` });
-    assert.deepEqual(found.Resources.map((r: { id: string }) => r.id), [created.id]);
+    assert.deepEqual(
+      found.Resources.map((r: { id: string }) => r.id),
+      [created.id],
+    );
     assert.equal(found.Resources[0].externalId, external);
     assert.equal((await list({ filter: `externalId eq "${external.toLowerCase()}"` })).totalResults, 0, 'caseExact');
     assert.equal((await list({ filter: `userName eq "${userName}" and externalId pr` })).totalResults, 1);
@@ -202,7 +214,10 @@ describe('SCIM 2.0 service provider', function () {
     const group = ok(await send('POST', '/Groups', { schemas: [GROUP], displayName: uniqueName('ext-group'), externalId: external }), 201);
     assert.equal(group.externalId, external);
     const groups = ok(await send('GET', `/Groups?${new URLSearchParams({ filter: `externalId eq "${external}"` })}`), 200);
-    assert.deepEqual(groups.Resources.map((r: { id: string }) => r.id), [group.id]);
+    assert.deepEqual(
+      groups.Resources.map((r: { id: string }) => r.id),
+      [group.id],
+    );
     assert.equal(ok(await send('GET', `/Groups?${new URLSearchParams({ filter: `externalId eq "${external.toLowerCase()}"` })}`), 200).totalResults, 0);
     const renamed = ok(await send('PATCH', `/Groups/${group.id}`, patchOf({ op: 'remove', path: 'externalId' })), 200);
     assert.equal(renamed.externalId, undefined);
@@ -210,14 +225,21 @@ describe('SCIM 2.0 service provider', function () {
 
   it('replaces a user with PUT; If-Match with a stale version is answered 412 and writes nothing', async () => {
     const created = await createUser(uniqueName('putter'), { name: { formatted: 'Pat Putter' }, emails: [{ value: `pat@${domain}` }], [ENTERPRISE]: { department: 'Ops' } });
-    const replaced = ok(await send('PUT', `/Users/${created.id}`, { schemas: [USER], userName: created.userName, name: { givenName: 'Patricia', familyName: 'Putter' }, phoneNumbers: [{ value: '+1 555 0100' }] }, { 'if-match': created.meta.version }), 200);
+    const replaced = ok(
+      await send('PUT', `/Users/${created.id}`, { schemas: [USER], userName: created.userName, name: { givenName: 'Patricia', familyName: 'Putter' }, phoneNumbers: [{ value: '+1 555 0100' }] }, { 'if-match': created.meta.version }),
+      200,
+    );
     assert.equal(replaced.name.formatted, 'Patricia Putter');
     assert.equal(replaced.emails, undefined, 'a PUT without emails clears the email');
     assert.equal(replaced.phoneNumbers[0].value, '+1 555 0100');
     assert.deepEqual(replaced[ENTERPRISE], {});
     assert.notEqual(replaced.meta.version, created.meta.version);
 
-    for (const [method, body] of [['PUT', { schemas: [USER], userName: created.userName, displayName: 'Stale' }], ['PATCH', patchOf({ op: 'replace', path: 'displayName', value: 'Stale' })], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [
+      ['PUT', { schemas: [USER], userName: created.userName, displayName: 'Stale' }],
+      ['PATCH', patchOf({ op: 'replace', path: 'displayName', value: 'Stale' })],
+      ['DELETE', undefined],
+    ] as const) {
       const stale = await send(method, `/Users/${created.id}`, body, { 'if-match': created.meta.version });
       assert.equal(stale.status, 412, method);
       assert.deepEqual(stale.body.schemas, [ERROR]);
@@ -253,7 +275,7 @@ describe('SCIM 2.0 service provider', function () {
     assert.equal(badPath.body.scimType, 'invalidPath');
   });
 
-  it("accepts Entra ID's PATCH forms: capitalised ops, string booleans, path-less keys that are paths, emails[type eq \"work\"].value", async () => {
+  it('accepts Entra ID\'s PATCH forms: capitalised ops, string booleans, path-less keys that are paths, emails[type eq "work"].value', async () => {
     const user = await createUser(uniqueName('entra'), { name: { givenName: 'Ada', familyName: 'Lovelace' }, emails: [{ value: `ada@${domain}`, type: 'work', primary: true }] });
     const patch = async (...ops: unknown[]) => ok(await send('PATCH', `/Users/${user.id}`, patchOf(...ops)), 200);
     let after = await patch(
@@ -278,7 +300,10 @@ describe('SCIM 2.0 service provider', function () {
     const user = await createUser(uniqueName('okta'), { name: { givenName: 'Grace', familyName: 'Hopper' }, emails: [{ value: `grace@${domain}`, primary: true }] });
     let after = ok(await send('PATCH', `/Users/${user.id}`, patchOf({ op: 'replace', value: { active: false } })), 200);
     assert.equal(after.active, false);
-    after = ok(await send('PUT', `/Users/${user.id}`, { schemas: [USER], id: user.id, userName: user.userName, name: { givenName: 'Grace', familyName: 'Hopper' }, emails: [{ value: `grace.hopper@${domain}`, primary: true, type: 'work' }], active: true }), 200);
+    after = ok(
+      await send('PUT', `/Users/${user.id}`, { schemas: [USER], id: user.id, userName: user.userName, name: { givenName: 'Grace', familyName: 'Hopper' }, emails: [{ value: `grace.hopper@${domain}`, primary: true, type: 'work' }], active: true }),
+      200,
+    );
     assert.equal(after.active, true);
     assert.equal(after.emails[0].value, `grace.hopper@${domain}`);
   });
@@ -305,7 +330,10 @@ describe('SCIM 2.0 service provider', function () {
     const created = await send('POST', '/Groups', { schemas: [GROUP], displayName, members: [{ value: a.id }] });
     const group = ok(created, 201);
     assert.equal(created.headers.get('location'), `${gh.issuer}/scim/v2/Groups/${group.id}`);
-    assert.deepEqual(group.members.map((m: { value: string }) => m.value), [a.id]);
+    assert.deepEqual(
+      group.members.map((m: { value: string }) => m.value),
+      [a.id],
+    );
     assert.equal(group.members[0].display, a.userName);
     const members = async () => (ok(await send('GET', `/Groups/${group.id}`), 200).members as { value: string }[]).map((m) => m.value).sort();
 
@@ -323,7 +351,10 @@ describe('SCIM 2.0 service provider', function () {
     assert.deepEqual(await members(), [a.id, c.id].sort());
     // PUT: exactly these members.
     const replaced = ok(await send('PUT', `/Groups/${group.id}`, { schemas: [GROUP], displayName, members: [{ value: b.id }] }, { 'if-match': renamed.meta.version }), 200);
-    assert.deepEqual(replaced.members.map((m: { value: string }) => m.value), [b.id]);
+    assert.deepEqual(
+      replaced.members.map((m: { value: string }) => m.value),
+      [b.id],
+    );
     assert.equal((await send('PUT', `/Groups/${group.id}`, { schemas: [GROUP], displayName }, { 'if-match': renamed.meta.version })).status, 412);
     // §3.5.2.2: remove all members.
     ok(await send('PATCH', `/Groups/${group.id}`, patchOf({ op: 'remove', path: 'members' })), 200);
@@ -347,11 +378,20 @@ describe('SCIM 2.0 service provider', function () {
     assert.equal(config.bulk.supported, false);
     assert.equal(config.authenticationSchemes[0].type, 'oauthbearertoken');
     const types = ok(await send('GET', '/ResourceTypes'), 200);
-    assert.deepEqual(types.Resources.map((t: { id: string }) => t.id), ['User', 'Group']);
-    assert.deepEqual(types.Resources[0].schemaExtensions.map((e: { schema: string }) => e.schema), [ENTERPRISE, GATEHOUSE]);
+    assert.deepEqual(
+      types.Resources.map((t: { id: string }) => t.id),
+      ['User', 'Group'],
+    );
+    assert.deepEqual(
+      types.Resources[0].schemaExtensions.map((e: { schema: string }) => e.schema),
+      [ENTERPRISE, GATEHOUSE],
+    );
     assert.equal(ok(await send('GET', '/ResourceTypes/Group'), 200).endpoint, '/Groups');
     const schemas = ok(await send('GET', '/Schemas'), 200);
-    assert.deepEqual(schemas.Resources.map((s: { id: string }) => s.id), [USER, ENTERPRISE, GATEHOUSE, GROUP]);
+    assert.deepEqual(
+      schemas.Resources.map((s: { id: string }) => s.id),
+      [USER, ENTERPRISE, GATEHOUSE, GROUP],
+    );
     const user = ok(await send('GET', `/Schemas/${USER}`), 200);
     const userName = user.attributes.find((a: { name: string }) => a.name === 'userName');
     assert.equal(userName.caseExact, false);
@@ -377,11 +417,19 @@ describe('SCIM 2.0 service provider', function () {
     const p = uniqueName('bulk').toLowerCase();
     const BATCH = 10;
     for (let start = 0; start < 1000; start += BATCH) {
-      await Promise.all(Array.from({ length: BATCH }, async (_, i) => {
-        const n = String(start + i).padStart(4, '0');
-        const response = await send('POST', '/Users', { schemas: [USER, ENTERPRISE], userName: `${p}-${n}`, name: { givenName: 'User', familyName: n }, emails: [{ value: `${p}-${n}@example.com`, primary: true }], [ENTERPRISE]: { department: start % 20 === 0 ? 'Even' : 'Odd' } });
-        assert.equal(response.status, 201, JSON.stringify(response.body));
-      }));
+      await Promise.all(
+        Array.from({ length: BATCH }, async (_, i) => {
+          const n = String(start + i).padStart(4, '0');
+          const response = await send('POST', '/Users', {
+            schemas: [USER, ENTERPRISE],
+            userName: `${p}-${n}`,
+            name: { givenName: 'User', familyName: n },
+            emails: [{ value: `${p}-${n}@example.com`, primary: true }],
+            [ENTERPRISE]: { department: start % 20 === 0 ? 'Even' : 'Odd' },
+          });
+          assert.equal(response.status, 201, JSON.stringify(response.body));
+        }),
+      );
     }
     const all = await list({ filter: `userName sw "${p}-"`, count: '1000', sortBy: 'userName' });
     assert.equal(all.totalResults, 1000);

@@ -9,16 +9,7 @@ import type { AuditEvent } from '../../src/queries/audit.ts';
 import { apiRequest, createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
-const SA_PERMISSIONS = [
-  'service-accounts:list',
-  'service-accounts:create',
-  'service-accounts:read',
-  'service-accounts:update',
-  'service-accounts:delete',
-  'access-keys:create',
-  'access-keys:list',
-  'access-keys:revoke',
-];
+const SA_PERMISSIONS = ['service-accounts:list', 'service-accounts:create', 'service-accounts:read', 'service-accounts:update', 'service-accounts:delete', 'access-keys:create', 'access-keys:list', 'access-keys:revoke'];
 
 function basicAuth(clientId: string, clientSecret: string): string {
   // RFC 6749 §2.3.1: both parts form-urlencoded before base64.
@@ -82,8 +73,7 @@ describe(`service accounts and access keys (${storageMode})`, function () {
     return response.body;
   }
 
-  const auditEvents = (action: string, targetId: string): Promise<AuditEvent[]> =>
-    gh.context.audit.list(gh.context.tenantId, { action, targetId });
+  const auditEvents = (action: string, targetId: string): Promise<AuditEvent[]> => gh.context.audit.list(gh.context.tenantId, { action, targetId });
 
   it('creates a service account with its one identity of kind service, in one go', async () => {
     const name = uniqueName('billing');
@@ -236,7 +226,7 @@ describe(`service accounts and access keys (${storageMode})`, function () {
     assert.equal((await admin.request('DELETE', `/service-accounts/${account.id}/keys/${missing}`)).status, 404);
     const other = await createAccount();
     const otherKey = await createKey(other.id);
-    assert.equal((await admin.request('DELETE', `/service-accounts/${account.id}/keys/${otherKey.id}`)).status, 404, "a key is revoked only through its own account");
+    assert.equal((await admin.request('DELETE', `/service-accounts/${account.id}/keys/${otherKey.id}`)).status, 404, 'a key is revoked only through its own account');
   });
 
   it('caps the usable keys per account', async () => {

@@ -21,7 +21,20 @@ const WEB_CALLBACK = 'http://localhost:8131/web/callback';
 const SPA_CALLBACK = 'http://localhost:8132/spa/callback';
 const PASSWORD = 'sessions are per device 1234';
 
-const SESSION_PERMISSIONS = ['sessions:list', 'sessions:end', 'sessions:end-all', 'user-sessions:list', 'user-sessions:end', 'session-settings:read', 'session-settings:replace', 'application-session-settings:read', 'application-session-settings:replace', 'users:deactivate', 'users:delete', 'identities:delete'];
+const SESSION_PERMISSIONS = [
+  'sessions:list',
+  'sessions:end',
+  'sessions:end-all',
+  'user-sessions:list',
+  'user-sessions:end',
+  'session-settings:read',
+  'session-settings:replace',
+  'application-session-settings:read',
+  'application-session-settings:replace',
+  'users:deactivate',
+  'users:delete',
+  'identities:delete',
+];
 
 describe(`sessions (${storageMode})`, function () {
   this.timeout(60_000);
@@ -117,7 +130,10 @@ describe(`sessions (${storageMode})`, function () {
     assert.match(phoneView.ip, /127\.0\.0\.1/);
     assert.equal(phoneView.userId, user.id);
     assert.equal(phoneView.identity.alias, user.username, 'the identity in use: the default one here');
-    assert.deepEqual(phoneView.applications.map((a: { name: string }) => a.name), ['Sessions Web']);
+    assert.deepEqual(
+      phoneView.applications.map((a: { name: string }) => a.name),
+      ['Sessions Web'],
+    );
     for (const field of ['createdAt', 'lastActiveAt', 'idleExpiresAt', 'absoluteExpiresAt']) assert.ok(!Number.isNaN(Date.parse(phoneView[field])), field);
     const record = await gh.context.knex('user_sessions').where({ uid: onPhone.sid }).first();
     assert.equal(record.user_agent, USER_AGENTS.iphone, 'the header is kept for the record');
@@ -162,7 +178,10 @@ describe(`sessions (${storageMode})`, function () {
     assert.equal(event.actorType, 'user');
     assert.equal(event.actorId, user.id);
     assert.equal(event.details.reason, 'ended_by_user');
-    assert.deepEqual((event.details.sessions as { id: string }[]).map((s) => s.id), [onLaptop.sid]);
+    assert.deepEqual(
+      (event.details.sessions as { id: string }[]).map((s) => s.id),
+      [onLaptop.sid],
+    );
 
     // Nobody ends another user's session through /me.
     const other = await newUser();
@@ -199,10 +218,16 @@ describe(`sessions (${storageMode})`, function () {
 
     const tablets = await admin.request('GET', `/sessions?userId=${alice.id}&deviceType=tablet`);
     assert.equal(tablets.status, 200, JSON.stringify(tablets.body));
-    assert.deepEqual(tablets.body.items.map((s: { id: string }) => s.id), [a2.sid]);
+    assert.deepEqual(
+      tablets.body.items.map((s: { id: string }) => s.id),
+      [a2.sid],
+    );
     assert.equal(tablets.body.items[0].username, alice.username);
     const byApp = await admin.request('GET', `/sessions?clientId=${encodeURIComponent(web.clientId)}&userId=${bob.id}`);
-    assert.deepEqual(byApp.body.items.map((s: { id: string }) => s.id), [b1.sid]);
+    assert.deepEqual(
+      byApp.body.items.map((s: { id: string }) => s.id),
+      [b1.sid],
+    );
     const page1 = await admin.request('GET', `/sessions?userId=${alice.id}&limit=2`);
     assert.equal(page1.body.items.length, 2);
     assert.ok(page1.body.nextCursor);
@@ -368,7 +393,10 @@ describe(`sessions (${storageMode})`, function () {
     assert.equal((await admin.request('DELETE', `/users/${deleted.id}`)).status, 204);
     assert.equal(await gh.context.store.get(`session:${gone.sid}`), undefined, 'no hot copy outlives the user');
     assert.equal(await gh.context.store.get(`oidc:sessionUid:${gone.sid}`), undefined);
-    const reasons = (await audit('session.ended')).filter((e) => [deactivated.id, locked.id, deleted.id].includes(String(e.targetId))).map((e) => e.details.reason).sort();
+    const reasons = (await audit('session.ended'))
+      .filter((e) => [deactivated.id, locked.id, deleted.id].includes(String(e.targetId)))
+      .map((e) => e.details.reason)
+      .sort();
     assert.deepEqual(reasons, ['user_deactivated', 'user_deleted', 'user_locked']);
   });
 
@@ -418,7 +446,14 @@ describe(`sessions (${storageMode})`, function () {
       const reused = winner.body.refresh_token!;
       // Stored under the token's keyed hash (src/oidc/hashed-ids.ts).
       const reusedRef = artefactRef(gh.context.keys.hashKey, 'RefreshToken', reused);
-      assert.equal(await gh.context.knex('oidc_payloads').where({ model: 'RefreshToken', id: reusedRef }).whereNotNull('consumed_at').update({ consumed_at: gh.context.knex.raw("now() - interval '10 seconds'") }), 1);
+      assert.equal(
+        await gh.context
+          .knex('oidc_payloads')
+          .where({ model: 'RefreshToken', id: reusedRef })
+          .whereNotNull('consumed_at')
+          .update({ consumed_at: gh.context.knex.raw("now() - interval '10 seconds'") }),
+        1,
+      );
       await gh.context.store.set(`oidc:consumed:RefreshToken:${reusedRef}`, String(Math.floor(Date.now() / 1000) - 10), 600);
       assert.equal((await refreshWeb(reused)).body.error, 'invalid_grant');
       assert.equal((await refreshWeb(rotated)).body.error, 'invalid_grant', 'the whole grant is revoked');
@@ -468,7 +503,10 @@ describe(`sessions (${storageMode})`, function () {
     } finally {
       store.get = get;
     }
-    assert.deepEqual(reads.filter((key) => key === `session:${s.sid}`), [`session:${s.sid}`]);
+    assert.deepEqual(
+      reads.filter((key) => key === `session:${s.sid}`),
+      [`session:${s.sid}`],
+    );
     // Still checked on every request: the next refresh after the session ended is refused.
     assert.equal((await admin.request('DELETE', `/sessions/${s.sid}`)).status, 204);
     assert.equal((await refreshWeb(next)).status, 400);
@@ -488,7 +526,11 @@ describe(`sessions (${storageMode})`, function () {
       writes.length = 0;
       const refreshed = await refreshWeb(s.refreshToken);
       assert.equal(refreshed.status, 200);
-      assert.deepEqual(writes.filter((sql) => /user_sessions|session_grants/.test(sql)), [], 'activity is not written on every request');
+      assert.deepEqual(
+        writes.filter((sql) => /user_sessions|session_grants/.test(sql)),
+        [],
+        'activity is not written on every request',
+      );
     } finally {
       gh.context.knex.off('query', listener);
     }

@@ -208,8 +208,16 @@ describe(`clean shutdown on SIGTERM (${process.env.DATABASE_URL ? 'PostgreSQL + 
     assert.deepEqual(lost, [], `requests lost at shutdown:\n${lost.join('\n')}\n--- server output\n${first.output()}`);
     assert.ok(afterTerm > 0, 'requests were answered after SIGTERM, during the drain');
     assert.equal(held.size, 7, 'every worker holds a refresh token');
-    const logLines = first.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: number; msg: string });
-    assert.deepEqual(logLines.filter((line) => line.level >= 50), [], 'no request failed on the server');
+    const logLines = first
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; msg: string });
+    assert.deepEqual(
+      logLines.filter((line) => line.level >= 50),
+      [],
+      'no request failed on the server',
+    );
     assert.ok(logLines.some((line) => line.msg === 'stopped'));
 
     const second = await startServer();

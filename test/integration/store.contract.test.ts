@@ -83,9 +83,7 @@ function describeStoreContract(name: string, factory: () => Promise<KeyValueStor
     });
 
     it('setIfAbsent lets exactly one of many concurrent callers win', async function () {
-      const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => store.setIfAbsent('nx:race', `v${i}`, 100)),
-      );
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.setIfAbsent('nx:race', `v${i}`, 100)));
       assert.equal(results.filter(Boolean).length, 1);
       const winner = results.indexOf(true);
       assert.equal(await store.get('nx:race'), `v${winner}`);
@@ -397,15 +395,12 @@ if (redisUrl) {
     it('rejects within about 5 s, naming host:port but not the password, when unreachable', async function () {
       this.timeout(10_000);
       const started = Date.now();
-      await assert.rejects(
-        createRedisStore({ url: 'redis://:hunter2-secret@127.0.0.1:1/0', prefix: runPrefix }),
-        (error: unknown) => {
-          assert.ok(error instanceof Error);
-          assert.match(error.message, /127\.0\.0\.1:1\b/);
-          assert.doesNotMatch(error.message, /hunter2/);
-          return true;
-        },
-      );
+      await assert.rejects(createRedisStore({ url: 'redis://:hunter2-secret@127.0.0.1:1/0', prefix: runPrefix }), (error: unknown) => {
+        assert.ok(error instanceof Error);
+        assert.match(error.message, /127\.0\.0\.1:1\b/);
+        assert.doesNotMatch(error.message, /hunter2/);
+        return true;
+      });
       const elapsed = Date.now() - started;
       assert.ok(elapsed >= 4_500 && elapsed < 7_000, `took ${elapsed} ms`);
     });

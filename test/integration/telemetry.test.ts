@@ -81,7 +81,13 @@ describe(`metrics and tracing (${storageMode})`, function () {
     assert.ok(grew('gatehouse_http_request_duration_seconds_count', { method: 'POST', route: 'oidc:token', status: '200' }) >= 2);
     // Route templates, never raw paths: the interaction's id is in no label.
     assert.ok(uid.length > 10 && !text.includes(uid), 'the interaction id appears in no label');
-    assert.ok(sample(text, 'gatehouse_http_requests_total', { route: '/interaction/:uid' }) !== undefined, text.split('\n').filter((l) => l.startsWith('gatehouse_http_requests_total')).join('\n'));
+    assert.ok(
+      sample(text, 'gatehouse_http_requests_total', { route: '/interaction/:uid' }) !== undefined,
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('gatehouse_http_requests_total'))
+        .join('\n'),
+    );
     assert.ok(grew('gatehouse_password_hash_wait_seconds_count', {}) >= 2, 'password verifications waited (or not) for a hash slot');
     assert.ok(grew('gatehouse_db_query_duration_seconds_count', { outcome: 'ok' }) > 0);
     assert.ok(grew('gatehouse_store_operation_duration_seconds_count', {}) > 0);
@@ -108,7 +114,7 @@ describe(`metrics and tracing (${storageMode})`, function () {
     assert.ok(grew('gatehouse_sign_ins_total', { outcome: 'locked' }) >= 1);
   });
 
-  it('traces a request with nested database and store spans, continuing the caller\'s trace', async () => {
+  it("traces a request with nested database and store spans, continuing the caller's trace", async () => {
     spans.reset();
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const response = await fetch(`${gh.issuer}/token`, {
@@ -121,13 +127,18 @@ describe(`metrics and tracing (${storageMode})`, function () {
     const server = finished.find((span) => span.attributes['http.route'] === 'oidc:token');
     assert.ok(server, `a server span for the token request: ${finished.map((s) => s.name).join(', ')}`);
     assert.equal(server.name, 'POST oidc:token');
-    assert.equal(server.spanContext().traceId, traceId, 'the caller\'s trace continues');
+    assert.equal(server.spanContext().traceId, traceId, "the caller's trace continues");
     assert.equal(server.attributes['http.response.status_code'], 400);
     const children = finished.filter((span) => span.parentSpanContext?.spanId === server.spanContext().spanId);
-    assert.ok(children.some((span) => span.name.startsWith('db ')), `a database span inside the request: ${children.map((s) => s.name).join(', ')}`);
-    assert.ok(children.some((span) => /^(redis|memory) /.test(span.name)), `a store span inside the request: ${children.map((s) => s.name).join(', ')}`);
+    assert.ok(
+      children.some((span) => span.name.startsWith('db ')),
+      `a database span inside the request: ${children.map((s) => s.name).join(', ')}`,
+    );
+    assert.ok(
+      children.some((span) => /^(redis|memory) /.test(span.name)),
+      `a store span inside the request: ${children.map((s) => s.name).join(', ')}`,
+    );
     // Spans name the operation only, never a statement or a key.
     for (const span of children) assert.deepEqual(Object.keys(span.attributes).sort(), ['db.operation.name', 'db.system.name']);
   });
-
 });

@@ -75,7 +75,9 @@ describe(`tenant settings (${storageMode})`, function () {
   });
 
   it('saves a relying party for its subdomains and loopback origins over http; the passkey ceremonies use it at once', async () => {
-    const saved = await admin.request('PUT', '/tenant-settings', { passkeys: { rpId: 'Example.COM', origins: ['https://login.example.com', 'https://example.com:8443', 'https://login.example.com'], attachment: 'cross-platform', userVerification: 'preferred' } });
+    const saved = await admin.request('PUT', '/tenant-settings', {
+      passkeys: { rpId: 'Example.COM', origins: ['https://login.example.com', 'https://example.com:8443', 'https://login.example.com'], attachment: 'cross-platform', userVerification: 'preferred' },
+    });
     assert.equal(saved.status, 200, JSON.stringify(saved.body));
     assert.deepEqual(saved.body.effective.passkeys, { rpId: 'example.com', origins: ['https://login.example.com', 'https://example.com:8443'], attachment: 'cross-platform', userVerification: 'preferred' });
     const user = await gh.context.users.create({ username: uniqueName('passkey') }, SYSTEM_ACTOR);

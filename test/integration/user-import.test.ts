@@ -39,12 +39,7 @@ describe(`bulk CSV import (${storageMode})`, function () {
 
   it('creates each user with its identity, roles, group and data scope, audits them, and creates nothing twice', async () => {
     const hash = await argon2.hash('imported-password-123', { type: argon2.argon2id });
-    const csv = [
-      HEADER,
-      `${name('amy')},${name('amy')}@example.com,Amy Adams,Operations,client,"Amy (client)",${roleName},${groupName},${scopeKey}=ROOM;,`,
-      `${name('bob')},,"Bob, the builder",,,,,,,"${hash}"`,
-      '',
-    ].join('\r\n');
+    const csv = [HEADER, `${name('amy')},${name('amy')}@example.com,Amy Adams,Operations,client,"Amy (client)",${roleName},${groupName},${scopeKey}=ROOM;,`, `${name('bob')},,"Bob, the builder",,,,,,,"${hash}"`, ''].join('\r\n');
     const response = await importCsv(csv);
     assert.equal(response.status, 200, JSON.stringify(response.body));
     assert.deepEqual({ ...response.body, existing: undefined }, { dryRun: false, mode: 'all-or-nothing', rows: 2, created: 2, existing: undefined, refused: 0, problems: [], committed: true, invitations: 1 });
@@ -71,29 +66,47 @@ describe(`bulk CSV import (${storageMode})`, function () {
     const again = await importCsv(csv.replace(name('amy'), name('AMY')));
     assert.equal(again.status, 200);
     assert.equal(again.body.created, 0);
-    assert.deepEqual(again.body.existing.map((e: { line: number }) => e.line), [2, 3]);
+    assert.deepEqual(
+      again.body.existing.map((e: { line: number }) => e.line),
+      [2, 3],
+    );
   });
 
   it('reports every bad row with line, column and reason, and commits nothing in all-or-nothing mode', async () => {
-    const csv = [
-      HEADER,
-      `${name('good')},${name('good')}@example.com,,,,,,,,`,
-      `bad name,,,,,,,,,`,
-      `${name('carl')},not-an-email,,,alien,,NoSuchRole,NoSuchGroup,undefinedkey=x,plaintext`,
-      `${name('Good')},${name('GOOD')}@example.com,,,,,,,,`,
-    ].join('\n');
+    const csv = [HEADER, `${name('good')},${name('good')}@example.com,,,,,,,,`, `bad name,,,,,,,,,`, `${name('carl')},not-an-email,,,alien,,NoSuchRole,NoSuchGroup,undefinedkey=x,plaintext`, `${name('Good')},${name('GOOD')}@example.com,,,,,,,,`].join(
+      '\n',
+    );
     const response = await importCsv(csv);
     assert.equal(response.status, 422);
     assert.equal(response.body.committed, false);
     assert.equal(response.body.created, 0);
     assert.equal(response.body.refused, 3);
     const problems = response.body.problems.map((p: { line: number; column: string; reason: string }) => `${p.line} ${p.column}: ${p.reason}`);
-    assert.ok(problems.some((p: string) => p.startsWith('3 username: username may contain')), problems.join('\n'));
-    for (const [column, reason] of [['email', 'valid email'], ['identity_kind', 'identity kind "alien" is not defined'], ['roles', 'no role named "NoSuchRole"'], ['groups', 'no group named "NoSuchGroup"'], ['data_scope', 'data-scope key "undefinedkey" is not defined'], ['password_hash', 'not a supported password hash']]) {
-      assert.ok(problems.some((p: string) => p.startsWith(`4 ${column}:`) && p.includes(reason)), `${column}: ${problems.join('\n')}`);
+    assert.ok(
+      problems.some((p: string) => p.startsWith('3 username: username may contain')),
+      problems.join('\n'),
+    );
+    for (const [column, reason] of [
+      ['email', 'valid email'],
+      ['identity_kind', 'identity kind "alien" is not defined'],
+      ['roles', 'no role named "NoSuchRole"'],
+      ['groups', 'no group named "NoSuchGroup"'],
+      ['data_scope', 'data-scope key "undefinedkey" is not defined'],
+      ['password_hash', 'not a supported password hash'],
+    ]) {
+      assert.ok(
+        problems.some((p: string) => p.startsWith(`4 ${column}:`) && p.includes(reason)),
+        `${column}: ${problems.join('\n')}`,
+      );
     }
-    assert.ok(problems.some((p: string) => p.startsWith('5 username:') && p.includes('already on line 2')), problems.join('\n'));
-    assert.ok(problems.some((p: string) => p.startsWith('5 email:') && p.includes('already on line 2')), problems.join('\n'));
+    assert.ok(
+      problems.some((p: string) => p.startsWith('5 username:') && p.includes('already on line 2')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p: string) => p.startsWith('5 email:') && p.includes('already on line 2')),
+      problems.join('\n'),
+    );
     assert.equal(await findUser(name('good')), undefined, 'the good row was not committed either');
   });
 
@@ -121,16 +134,25 @@ describe(`bulk CSV import (${storageMode})`, function () {
     const response = await importCsv(csv, '', narrow);
     assert.equal(response.status, 422);
     const problems = response.body.problems.map((p: { line: number; column: string; reason: string }) => `${p.line} ${p.column}: ${p.reason}`);
-    assert.ok(problems.some((p: string) => p.startsWith('2 roles:') && p.includes('permissions you do not hold (users:delete)')), problems.join('\n'));
-    assert.ok(problems.some((p: string) => p.startsWith(`3 data_scope:`) && p.includes(`${scopeKey}=Pharma`)), problems.join('\n'));
-    assert.equal(response.body.problems.length, 2, 'the row within the importer\'s scope is fine');
+    assert.ok(
+      problems.some((p: string) => p.startsWith('2 roles:') && p.includes('permissions you do not hold (users:delete)')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p: string) => p.startsWith(`3 data_scope:`) && p.includes(`${scopeKey}=Pharma`)),
+      problems.join('\n'),
+    );
+    assert.equal(response.body.problems.length, 2, "the row within the importer's scope is fine");
     assert.equal(await findUser(name('hal')), undefined, 'all-or-nothing: nothing was written');
 
     // An importer with no data scope for the key at all grants none of it.
     const unscoped = await createApiCaller(gh, { permissions: ['users:import'] });
     const refused = await importCsv([HEADER, `${name('ida')},,,,,,,,${scopeKey}=ROOM,`].join('\n'), '', unscoped);
     assert.equal(refused.status, 422);
-    assert.deepEqual(refused.body.problems.map((p: { line: number; column: string }) => [p.line, p.column]), [[2, 'data_scope']]);
+    assert.deepEqual(
+      refused.body.problems.map((p: { line: number; column: string }) => [p.line, p.column]),
+      [[2, 'data_scope']],
+    );
   });
 
   it('refuses malformed files as a whole, with a clear message', async () => {

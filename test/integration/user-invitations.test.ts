@@ -74,7 +74,17 @@ describe(`invitations for imported users (${storageMode})`, function () {
     const row = await gh.context.knex('user_invitations').join('users', 'users.id', 'user_invitations.user_id').where('users.username', user).first('sent_at', 'attempts', 'last_error');
     assert.deepEqual([row.sent_at, row.attempts], [null, 1]);
     assert.match(row.last_error, /ECONNREFUSED|connect/i);
-    assert.equal(await gh.context.knex('password_reset_tokens').join('users', 'users.id', 'password_reset_tokens.user_id').where('users.username', user).count('* as n').first().then((r) => Number(r?.n)), 0, 'the failed attempt left no usable link');
+    assert.equal(
+      await gh.context
+        .knex('password_reset_tokens')
+        .join('users', 'users.id', 'password_reset_tokens.user_id')
+        .where('users.username', user)
+        .count('* as n')
+        .first()
+        .then((r) => Number(r?.n)),
+      0,
+      'the failed attempt left no usable link',
+    );
     assert.deepEqual(await sendNow(), { sent: 1, failed: 0 });
     await smtp.waitFor(`${user}@example.test`);
   });

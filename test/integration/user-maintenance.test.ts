@@ -49,7 +49,10 @@ describe(`user-maintenance list (${storageMode})`, function () {
       const response = await admin.request('GET', `/user-maintenance?q=${token}`);
       assert.equal(response.status, 200, JSON.stringify(response.body));
       const rows = response.body.items as Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
-      assert.deepEqual(rows.map((r) => r.username), [lucy.username, `maint-simon-${token}`]);
+      assert.deepEqual(
+        rows.map((r) => r.username),
+        [lucy.username, `maint-simon-${token}`],
+      );
       const [l, s] = rows;
       assert.equal(l!.id, lucy.id);
       assert.equal(l!.status, 'active');
@@ -59,10 +62,13 @@ describe(`user-maintenance list (${storageMode})`, function () {
       assert.equal(l!.credentials.mfaEnrolled, true);
       assert.equal(new Date(l!.credentials.passwordExpiresAt).getTime() - new Date(l!.credentials.passwordChangedAt).getTime(), 90 * 86_400_000);
       assert.deepEqual(l!.associations, { client: ['*'], supplier: ['*'] });
-      assert.deepEqual(l!.identities.map((i: { kind: string; alias: string; isDefault: boolean; roles: string[] }) => [i.kind, i.alias, i.isDefault, i.roles]), [
-        ['internal', lucy.username, true, ['Admin', 'User']],
-        ['client', 'Lucy (client view)', false, ['Client']],
-      ]);
+      assert.deepEqual(
+        l!.identities.map((i: { kind: string; alias: string; isDefault: boolean; roles: string[] }) => [i.kind, i.alias, i.isDefault, i.roles]),
+        [
+          ['internal', lucy.username, true, ['Admin', 'User']],
+          ['client', 'Lucy (client view)', false, ['Client']],
+        ],
+      );
       assert.equal(s!.userType, 'client');
       assert.deepEqual(s!.credentials, { passwordSet: false, passwordChangedAt: null, passwordExpiresAt: null, mfaEnrolled: false, lockedUntil: null });
       assert.deepEqual(s!.associations, { client: ['Pharma', 'ROOM'] });
@@ -80,7 +86,10 @@ describe(`user-maintenance list (${storageMode})`, function () {
     await gh.context.knex('users').where({ id: locked.id }).update({ status: 'locked', locked_until: until });
     const response = await admin.request('GET', `/user-maintenance?q=${token}&status=locked`);
     assert.equal(response.status, 200);
-    assert.deepEqual(response.body.items.map((r: { username: string }) => r.username), [locked.username]);
+    assert.deepEqual(
+      response.body.items.map((r: { username: string }) => r.username),
+      [locked.username],
+    );
     assert.equal(response.body.items[0].status, 'locked');
     assert.equal(response.body.items[0].credentials.lockedUntil, until.toISOString());
     const paged = await admin.request('GET', `/user-maintenance?q=${token}&limit=1`);

@@ -78,10 +78,20 @@ describe(`user search indexes (${storageMode})`, function () {
     const names = [`zed.${token}`, `amy.${token}`, `bob_${token}`, `bobx${token}`];
     for (const username of names) await gh.context.knex('users').insert({ id: randomUUID(), tenant_id: 'default', username, status: 'active' });
     const users = createUserQueries(gh.context.knex);
-    assert.deepEqual((await users.search('default', { q: token, limit: 10 })).map((r) => r.user.username), [`amy.${token}`, `bob_${token}`, `bobx${token}`, `zed.${token}`]);
-    assert.deepEqual((await users.search('default', { q: `b_${token}`, limit: 10 })).map((r) => r.user.username), [`bob_${token}`], '_ is a character, not a wildcard');
+    assert.deepEqual(
+      (await users.search('default', { q: token, limit: 10 })).map((r) => r.user.username),
+      [`amy.${token}`, `bob_${token}`, `bobx${token}`, `zed.${token}`],
+    );
+    assert.deepEqual(
+      (await users.search('default', { q: `b_${token}`, limit: 10 })).map((r) => r.user.username),
+      [`bob_${token}`],
+      '_ is a character, not a wildcard',
+    );
     const first = await users.search('default', { q: token, limit: 2 });
     const next = await users.search('default', { q: token, limit: 2, after: { usernameLower: first[1]!.usernameLower, id: first[1]!.user.id } });
-    assert.deepEqual([...first, ...next].map((r) => r.user.username), [`amy.${token}`, `bob_${token}`, `bobx${token}`, `zed.${token}`]);
+    assert.deepEqual(
+      [...first, ...next].map((r) => r.user.username),
+      [`amy.${token}`, `bob_${token}`, `bobx${token}`, `zed.${token}`],
+    );
   });
 });

@@ -13,7 +13,6 @@ import { passwordSignIn } from '../helpers/sign-in.ts';
 
 const ACTOR: Actor = { actorType: 'user', actorId: randomUUID() };
 
-
 describe(`users, identities and data scopes (${storageMode})`, function () {
   let gh: TestGatehouse;
   const tenantId = 'default';
@@ -68,7 +67,10 @@ describe(`users, identities and data scopes (${storageMode})`, function () {
       assert.equal(users.length, 1);
       assert.equal(users[0].password_hash, null, 'an upserted user has no password');
       assert.equal(users[0].email, input.email);
-      assert.deepEqual((await identitiesOf(first.identity.userId)).map((i) => i.id), [first.identity.id]);
+      assert.deepEqual(
+        (await identitiesOf(first.identity.userId)).map((i) => i.id),
+        [first.identity.id],
+      );
     });
 
     it('adds only the identity to an existing user and leaves its default alone', async function () {
@@ -81,7 +83,10 @@ describe(`users, identities and data scopes (${storageMode})`, function () {
       const after = await gh.context.users.findById(user.id);
       assert.equal(after!.email, user.email, 'email is used only when the user is created');
       assert.equal(after!.defaultIdentityId, user.defaultIdentityId);
-      assert.deepEqual((await identitiesOf(user.id)).map((i) => i.kind), ['internal', 'client']);
+      assert.deepEqual(
+        (await identitiesOf(user.id)).map((i) => i.kind),
+        ['internal', 'client'],
+      );
       const events = await gh.context.audit.list(tenantId, { action: 'identity.created', targetId: result.identity.id });
       assert.equal(events.length, 1);
     });
@@ -111,7 +116,13 @@ describe(`users, identities and data scopes (${storageMode})`, function () {
       const result = await gh.context.identities.upsert({ username: uniqueName('p'), kind, alias: 'a' }, system);
       assert.equal(result.identity.kind, kind);
       const kinds = await gh.context.identities.listKinds(tenantId);
-      assert.deepEqual(kinds.filter((k) => k.builtin).map((k) => k.kind).sort(), ['client', 'internal', 'service', 'supplier']);
+      assert.deepEqual(
+        kinds
+          .filter((k) => k.builtin)
+          .map((k) => k.kind)
+          .sort(),
+        ['client', 'internal', 'service', 'supplier'],
+      );
       assert.ok(kinds.some((k) => k.kind === kind && !k.builtin));
     });
   });
@@ -146,7 +157,10 @@ describe(`users, identities and data scopes (${storageMode})`, function () {
       const other = await gh.context.users.create({ username: uniqueName('other') }, SYSTEM_ACTOR);
       const client = await gh.context.identities.upsert({ username: user.username, kind: 'client', alias: 'c' }, system);
       const list = await gh.context.identities.setDefault(user.id, client.identity.id, system);
-      assert.deepEqual(list.filter((i) => i.isDefault).map((i) => i.id), [client.identity.id]);
+      assert.deepEqual(
+        list.filter((i) => i.isDefault).map((i) => i.id),
+        [client.identity.id],
+      );
       await assert.rejects(gh.context.identities.setDefault(user.id, other.defaultIdentityId!, system), appError('identity.not_found', 404));
     });
   });
@@ -242,11 +256,14 @@ describe(`users, identities and data scopes (${storageMode})`, function () {
       assert.equal((await passwordSignIn(gh.context, user.username, password)).userId, user.id);
 
       const history = await gh.context.directoryUsers.statusHistory(tenantId, user.id);
-      assert.deepEqual(history.map((h) => [h.fromStatus, h.toStatus, h.reason]), [
-        ['inactive', 'active', null],
-        ['active', 'inactive', 'left the company'],
-        [null, 'active', 'created'],
-      ]);
+      assert.deepEqual(
+        history.map((h) => [h.fromStatus, h.toStatus, h.reason]),
+        [
+          ['inactive', 'active', null],
+          ['active', 'inactive', 'left the company'],
+          [null, 'active', 'created'],
+        ],
+      );
       assert.equal(history[1]!.actorId, ACTOR.actorId);
       assert.equal((await gh.context.audit.list(tenantId, { action: 'user.deactivated', targetId: user.id })).length, 1);
     });
@@ -345,15 +362,24 @@ describe(`users, identities and data scopes (${storageMode})`, function () {
       assert.equal(clone.status, 'active');
       const row = await knex()('users').where({ id: clone.id }).first();
       assert.equal(row.password_hash, null);
-      assert.deepEqual(clone.identities.map((i) => [i.kind, i.alias, i.isDefault]), [
-        ['internal', username, false],
-        ['client', 'Lucy client', true],
-      ]);
+      assert.deepEqual(
+        clone.identities.map((i) => [i.kind, i.alias, i.isDefault]),
+        [
+          ['internal', username, false],
+          ['client', 'Lucy client', true],
+        ],
+      );
       const [internal, clonedClient] = clone.identities;
-      assert.deepEqual(internal!.roles.map((r) => r.id), [roleId]);
+      assert.deepEqual(
+        internal!.roles.map((r) => r.id),
+        [roleId],
+      );
       assert.deepEqual(await gh.context.dataScopes.get(tenantId, internal!.id), { [clientKey]: ['*'], [supplierKey]: ['*'] });
       assert.deepEqual(await gh.context.dataScopes.get(tenantId, clonedClient!.id), { [clientKey]: ['ROOM'] });
-      assert.deepEqual((await knex()('group_members').where({ identity_id: clonedClient!.id })).map((m) => m.group_id), [groupId]);
+      assert.deepEqual(
+        (await knex()('group_members').where({ identity_id: clonedClient!.id })).map((m) => m.group_id),
+        [groupId],
+      );
       const authz = await gh.context.authorization.forIdentity(clonedClient!.id);
       assert.deepEqual(authz!.permissionsByResource[ADMIN_API_RESOURCE], ['users:list'], 'the group passes its role on to the clone');
       // The source is untouched.
@@ -444,7 +470,10 @@ describe(`users, identities and data scopes (${storageMode})`, function () {
         assert.deepEqual(names(await gh.context.directoryUsers.list(tenantId, { group: made.group!.id })), ['-c']);
         const byRole = await gh.context.directoryUsers.list(tenantId, { role: made.role!.id });
         assert.deepEqual(names(byRole), ['-d']);
-        assert.deepEqual(byRole.items[0]!.identities.map((i) => i.roles.map((r) => r.id)), [[made.role!.id]]);
+        assert.deepEqual(
+          byRole.items[0]!.identities.map((i) => i.roles.map((r) => r.id)),
+          [[made.role!.id]],
+        );
       });
 
       it('refuses a cursor it did not issue', async function () {

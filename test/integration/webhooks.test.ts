@@ -140,7 +140,7 @@ describe('webhooks', function () {
       await knex.raw('drop trigger test_refuse_doomed on webhook_events');
       await knex.raw('drop function test_refuse_doomed()');
     }
-    assert.equal((await knex('users').where({ username }).first()), undefined, 'no user without its event');
+    assert.equal(await knex('users').where({ username }).first(), undefined, 'no user without its event');
     assert.equal((await knex('webhook_events').whereRaw('payload::text like ?', [`%${username}%`])).length, 0, 'no event without its change');
     assert.equal((await knex('audit_events').whereRaw('details::text like ?', [`%${username}%`])).length, 0);
     await gh.context.webhooks.run();
@@ -268,7 +268,10 @@ describe('webhooks', function () {
 
   it('documents the payload and its headers in the OpenAPI document', async () => {
     const doc = (await (await fetch(new URL('/api/v1/openapi.json', gh.url))).json()) as { webhooks: Record<string, { post: { parameters: { name: string }[] } }> };
-    assert.deepEqual(doc.webhooks.event!.post.parameters.map((p) => p.name), ['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+    assert.deepEqual(
+      doc.webhooks.event!.post.parameters.map((p) => p.name),
+      ['webhook-id', 'webhook-timestamp', 'webhook-signature'],
+    );
   });
 });
 

@@ -167,20 +167,45 @@ describe('bench --growth: sizes, growth exponents and the chart', () => {
   });
 
   it('reads the log-log slope: flat, no faster than log n, or growing', () => {
-    const flat = [{ n: 10_000, value: 2 }, { n: 1_000_000, value: 2.02 }];
-    const logN = [{ n: 10_000, value: 4 }, { n: 1_000_000, value: 6 }]; // log(1e6)/log(1e4) = 1.5
-    const linear = [{ n: 10_000, value: 1 }, { n: 1_000_000, value: 100 }];
+    const flat = [
+      { n: 10_000, value: 2 },
+      { n: 1_000_000, value: 2.02 },
+    ];
+    const logN = [
+      { n: 10_000, value: 4 },
+      { n: 1_000_000, value: 6 },
+    ]; // log(1e6)/log(1e4) = 1.5
+    const linear = [
+      { n: 10_000, value: 1 },
+      { n: 1_000_000, value: 100 },
+    ];
     assert.equal(growthExponent(linear), 1);
     assert.equal(growthExponent(flat), 0);
     assert.match(growthVerdict(flat), /^flat/);
-    assert.match(growthVerdict([{ n: 10_000, value: 3 }, { n: 100_000, value: 2 }]), /^flat/, 'cheaper at a larger size is flat, not growth');
+    assert.match(
+      growthVerdict([
+        { n: 10_000, value: 3 },
+        { n: 100_000, value: 2 },
+      ]),
+      /^flat/,
+      'cheaper at a larger size is flat, not growth',
+    );
     assert.match(growthVerdict(logN), /^no faster than log n/);
     assert.match(growthVerdict(linear), /grows.*n\^1\.00/);
     assert.equal(growthVerdict([{ n: 10, value: 1 }]), 'one point');
   });
 
   it('draws each series normalised to its first point, with a log n reference', () => {
-    const svg = growthSvg('t <&>', [{ label: 'search p95', unit: 'ms', points: [{ n: 10_000, value: 5 }, { n: 100_000, value: 10 }] }]);
+    const svg = growthSvg('t <&>', [
+      {
+        label: 'search p95',
+        unit: 'ms',
+        points: [
+          { n: 10_000, value: 5 },
+          { n: 100_000, value: 10 },
+        ],
+      },
+    ]);
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.match(svg, /t &lt;&amp;&gt;/, 'text is escaped');
     assert.equal((svg.match(/<polyline/g) ?? []).length, 2, 'one series and the log n reference');

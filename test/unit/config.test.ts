@@ -167,7 +167,10 @@ describe('loadConfig', () => {
   it('in production names only what is missing, and accepts a complete configuration', () => {
     const { REDIS_URL: _redis, ...withoutRedis } = PRODUCTION;
     const error = configError(withoutRedis);
-    assert.deepEqual(error.problems.map((p) => p.split(':')[0]), ['REDIS_URL']);
+    assert.deepEqual(
+      error.problems.map((p) => p.split(':')[0]),
+      ['REDIS_URL'],
+    );
     assert.match(error.problems[0]!, /REDIS_SENTINELS or REDIS_CLUSTER_NODES/);
 
     const config = loadConfig(PRODUCTION);

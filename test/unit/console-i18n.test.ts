@@ -20,11 +20,13 @@ function walk(dir: string): string[] {
 
 const sources = walk(SRC).map((file) => ({ file: path.relative(SRC, file), text: readFileSync(file, 'utf8') }));
 
-/** The strings the code asks t() for: t('…') with a single-quoted literal. */
+/** The strings the code asks t() for: t('…') or t("…") with a literal. */
 function askedStrings(): Map<string, string> {
   const asked = new Map<string, string>();
   for (const { file, text } of sources) {
-    for (const match of text.matchAll(/\bt\('((?:[^'\\]|\\.)*)'/g)) asked.set(match[1]!.replace(/\\'/g, "'"), file);
+    for (const match of text.matchAll(/\bt\(\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")/g)) {
+      asked.set(match[1] !== undefined ? match[1].replace(/\\'/g, "'") : match[2]!.replace(/\\"/g, '"'), file);
+    }
   }
   return asked;
 }
@@ -71,7 +73,12 @@ describe('console message catalogs', () => {
       for (const [n, line] of text.split('\n').entries()) {
         const trimmed = line.trim();
         if (trimmed.startsWith('//') || trimmed.startsWith('*') || trimmed.startsWith('/*')) continue;
-        const jsxText = /^[^=<>{}()]*\p{L}[^=<>{}();]*$/u.test(trimmed) && !/^[\w.]+[,;]?$/.test(trimmed) && /^<|^\{|^\p{L}/u.test(trimmed) && !/[;,[{(]$|^(return|const|let|if|else|import|export|case|type|interface|function)\b/.test(trimmed);
+        const jsxText =
+          /^[^=<>{}()]*\p{L}[^=<>{}();]*$/u.test(trimmed) &&
+          !/^[\w.]+[,;]?$/.test(trimmed) &&
+          !/^[\w$]+:\s*[\w$.]+$/.test(trimmed) &&
+          /^<|^\{|^\p{L}/u.test(trimmed) &&
+          !/[;,[{(]$|^(return|const|let|if|else|import|export|case|type|interface|function)\b/.test(trimmed);
         const inline = />\s*([\p{L}][^<>{}]*?)\s*</u.exec(line);
         const attribute = /\b(label|title|aria-label|placeholder|confirmLabel|description|alt)="([^"]*\p{L}[^"]*)"/u.exec(line);
         if (jsxText && !trimmed.startsWith('<') && !trimmed.startsWith('{')) found.push(`${file}:${n + 1}: ${trimmed}`);

@@ -100,9 +100,25 @@ const PAGES: [string, PageData][] = [
   ['error', view('Sign-in refused', { heading: 'Sign-in refused', message: 'The sign-in with the external provider did not succeed. Go back to the application and start again.' })],
   ['error', view('Sign-in refused', { heading: 'Sign-in refused', message: 'An account with this email address exists, but the external provider has not confirmed that the address is yours. Sign in with your password instead.' })],
   ['error', view('Sign-in refused', { heading: 'Sign-in refused', message: 'This sign-in option is not available for this application.' })],
-  ['consent', view('Allow access', { action: '/a', abortAction: '/b', clientName: 'Acme', scopes: ['openid', 'profile', 'email', 'phone', 'address', 'offline_access', 'custom'], resources: [{ name: 'https://api.example.com', scopes: ['orders:read'] }] })],
+  [
+    'consent',
+    view('Allow access', { action: '/a', abortAction: '/b', clientName: 'Acme', scopes: ['openid', 'profile', 'email', 'phone', 'address', 'offline_access', 'custom'], resources: [{ name: 'https://api.example.com', scopes: ['orders:read'] }] }),
+  ],
   ['consent', view('Allow access', { action: '/a', abortAction: '/b', clientName: 'Acme', scopes: [], resources: [] })],
-  ['select-identity', view('Choose an identity', { action: '/a', abortAction: '/b', clientName: 'Acme', identities: [{ id: '1', label: 'Jo', kind: 'Internal user' }, { id: '2', label: 'Jo Ltd', kind: 'Client' }, { id: '3', label: 'Jo Supply', kind: 'Supplier' }], error: 'Choose one of the identities listed.' })],
+  [
+    'select-identity',
+    view('Choose an identity', {
+      action: '/a',
+      abortAction: '/b',
+      clientName: 'Acme',
+      identities: [
+        { id: '1', label: 'Jo', kind: 'Internal user' },
+        { id: '2', label: 'Jo Ltd', kind: 'Client' },
+        { id: '3', label: 'Jo Supply', kind: 'Supplier' },
+      ],
+      error: 'Choose one of the identities listed.',
+    }),
+  ],
   ['no-access', view('No access', { clientName: 'Acme', username: 'jo' })],
   ['no-access', view('No access', { clientName: 'Acme' })],
   ['mfa', view('Enter your code', { action: '/a', recoveryAction: '/r', abortAction: '/b', clientName: 'Acme', error: 'That code is not valid. Enter the current code from your authenticator app.' })],
@@ -132,7 +148,18 @@ const PAGES: [string, PageData][] = [
       ],
     }),
   ],
-  ['password-change', view('Change password', { heading: 'Change password', lead: 'Your administrator asks you to choose a new password before you continue.', action: '/a', askCurrent: true, error: 'The two new passwords do not match.', notice: 'Your password was changed.', ...ACCOUNT })],
+  [
+    'password-change',
+    view('Change password', {
+      heading: 'Change password',
+      lead: 'Your administrator asks you to choose a new password before you continue.',
+      action: '/a',
+      askCurrent: true,
+      error: 'The two new passwords do not match.',
+      notice: 'Your password was changed.',
+      ...ACCOUNT,
+    }),
+  ],
   ['forgot-password', view('Forgotten password', { action: '/a', error: 'Enter your username or email address.' })],
   ['forgot-password', view('Forgotten password', { action: '/a', sent: true })],
   ['password-reset-done', view('Password changed', {})],
@@ -142,8 +169,22 @@ const PAGES: [string, PageData][] = [
   ['error', view('Something went wrong', { heading: 'Not found', message: 'This sign-in request has expired or was already used. Go back to the application and start again.', requestId: 'req-1' })],
   ['error', view('Temporarily unavailable', { heading: 'Temporarily unavailable', message: 'Gatehouse is temporarily unable to reach its storage. Please try again in a moment.' })],
   ['home', view('Gatehouse', { consoleHref: '/console/' })],
-  ['account', view('Your account', { user: { username: 'jo', name: 'Jo', email: 'jo@example.com', phone: '+4912345', department: 'Ops' }, identities: [{ alias: 'Jo', kind: 'internal' }, { alias: 'Jo Ltd', kind: 'client' }, { alias: 'Jo Supply', kind: 'supplier' }], ...ACCOUNT })],
-  ['account-mfa', view('Two-step verification', { status: { totp: 'enabled', recoveryCodesLeft: 4 }, startAction: '/s', regenerateAction: '/r', removeAction: '/x', error: 'The password is not correct.', notice: 'The authenticator app was removed.', ...ACCOUNT })],
+  [
+    'account',
+    view('Your account', {
+      user: { username: 'jo', name: 'Jo', email: 'jo@example.com', phone: '+4912345', department: 'Ops' },
+      identities: [
+        { alias: 'Jo', kind: 'internal' },
+        { alias: 'Jo Ltd', kind: 'client' },
+        { alias: 'Jo Supply', kind: 'supplier' },
+      ],
+      ...ACCOUNT,
+    }),
+  ],
+  [
+    'account-mfa',
+    view('Two-step verification', { status: { totp: 'enabled', recoveryCodesLeft: 4 }, startAction: '/s', regenerateAction: '/r', removeAction: '/x', error: 'The password is not correct.', notice: 'The authenticator app was removed.', ...ACCOUNT }),
+  ],
   ['account-mfa', view('Two-step verification', { status: { totp: 'none', recoveryCodesLeft: 0 }, startAction: '/s', regenerateAction: '/r', removeAction: '/x', ...ACCOUNT })],
   [
     'account-sessions',

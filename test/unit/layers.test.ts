@@ -30,11 +30,11 @@ describe('layering (import graph)', () => {
         'src/services/users.ts': "import Router from '@koa/router';\nimport type { Knex } from 'knex';\nexport const rule = (k?: Knex) => new Router() && k;\n",
         'src/services/ok.ts': "import { q } from '../queries/users.ts';\nexport const ok = q;\n",
         'src/cli/commands.ts': "import { x } from '../routes/api.ts';\nexport const c = x;\n",
-        'src/routes/api.ts': "export const x = 1;\n",
+        'src/routes/api.ts': 'export const x = 1;\n',
         'src/services/store-user.ts': "import Redis from 'ioredis';\nexport const r = Redis;\n",
         'src/services/through-context.ts': "// knex is mentioned in this comment only\nexport const count = (context: { knex: (t: string) => unknown }) => context.knex('users');\n",
         'src/services/pending.ts': "import type { Knex } from 'knex';\nexport const p = (k: Knex) => k('users');\n",
-        'src/services/done.ts': "// once ran SQL through knex; now only queries\nexport const d = 1;\n",
+        'src/services/done.ts': '// once ran SQL through knex; now only queries\nexport const d = 1;\n',
       };
       for (const [file, text] of Object.entries(files)) {
         await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
@@ -45,21 +45,18 @@ describe('layering (import graph)', () => {
 
     it('reports an upward import, a framework package in services and a package outside its layer; not a type import', async () => {
       const problems = layerViolations(await importGraph(dir));
-      assert.deepEqual(problems.map((p) => p.replace(/ \(.*$/, '')), [
-        'src/cli/commands.ts → src/routes/api.ts',
-        'src/queries/users.ts → src/services/users.ts',
-        'src/services/store-user.ts → ioredis',
-        'src/services/users.ts → @koa/router',
-      ]);
+      assert.deepEqual(
+        problems.map((p) => p.replace(/ \(.*$/, '')),
+        ['src/cli/commands.ts → src/routes/api.ts', 'src/queries/users.ts → src/services/users.ts', 'src/services/store-user.ts → ioredis', 'src/services/users.ts → @koa/router'],
+      );
     });
 
     it('reports a service that imports knex, even as a type, or uses a knex handed in; and a pending entry that is done', async () => {
       const problems = await servicesTouchingKnex(dir, ['src/services/pending.ts', 'src/services/done.ts']);
-      assert.deepEqual(problems.map((p) => p.replace(/ (uses|no longer).*$/, ' $1')), [
-        'src/services/done.ts no longer',
-        'src/services/through-context.ts uses',
-        'src/services/users.ts uses',
-      ]);
+      assert.deepEqual(
+        problems.map((p) => p.replace(/ (uses|no longer).*$/, ' $1')),
+        ['src/services/done.ts no longer', 'src/services/through-context.ts uses', 'src/services/users.ts uses'],
+      );
     });
   });
 });

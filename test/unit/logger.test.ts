@@ -103,10 +103,13 @@ describe('logger', () => {
     const { logger, lines } = captureLogger('info');
     logger.debug('hidden');
     logger.info('shown');
-    assert.deepEqual(lines().map((l) => l.msg), ['shown']);
+    assert.deepEqual(
+      lines().map((l) => l.msg),
+      ['shown'],
+    );
   });
 
-  it('logs a database error without the statement\'s values: no params, bindings or DETAIL, and no quoted input', () => {
+  it("logs a database error without the statement's values: no params, bindings or DETAIL, and no quoted input", () => {
     const { logger, raw, lines } = captureLogger();
     const error = Object.assign(new Error('insert into "oidc_payloads" ("id") values ($1) - invalid input syntax for type uuid: "rt-VALUE-4"'), {
       severity: 'ERROR',

@@ -34,7 +34,10 @@ describe('password hashing concurrency', () => {
     const limited = limitPasswordConcurrency(fake.hasher, 2);
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? limited.hash(`p${i}`) : limited.verify(`hash:p${i}`, i % 2 ? `p${i}` : 'wrong'))));
     assert.equal(fake.peak(), 2);
-    assert.deepEqual(answers, Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? `hash:p${i}` : i % 2 === 1)));
+    assert.deepEqual(
+      answers,
+      Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? `hash:p${i}` : i % 2 === 1)),
+    );
     assert.equal(limited.needsRehash('x'), false, 'other methods pass through');
   });
 
@@ -42,7 +45,10 @@ describe('password hashing concurrency', () => {
     const fake = fakeHasher();
     const limited = limitPasswordConcurrency(fake.hasher, 1);
     const results = await Promise.allSettled([limited.verify('h', 'boom'), limited.verify('h', 'boom'), limited.hash('after')]);
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected', 'fulfilled'],
+    );
     assert.equal(fake.peak(), 1);
   });
 
@@ -50,7 +56,10 @@ describe('password hashing concurrency', () => {
     const fake = fakeHasher();
     const limited = limitPasswordConcurrency(fake.hasher, 1, 2);
     const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => limited.hash(`p${i}`)));
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected'],
+    );
     const refused = (results[3] as PromiseRejectedResult).reason as { code: string; status: number };
     assert.deepEqual([refused.code, refused.status], ['service.busy', 503]);
     assert.equal(await limited.hash('later'), 'hash:later', 'a later call is served again');

@@ -21,7 +21,10 @@ describe('password policy', () => {
     // 15 emoji are 15 characters (30 UTF-16 units): long enough; 14 are not.
     assert.deepEqual(rules('🔒'.repeat(15)), []);
     assert.deepEqual(rules('🔒'.repeat(14)), ['min_length']);
-    assert.deepEqual(checkPassword(DEFAULT_PASSWORD_POLICY, 'x'.repeat(1025), alone).map((v) => v.rule), ['max_bytes']);
+    assert.deepEqual(
+      checkPassword(DEFAULT_PASSWORD_POLICY, 'x'.repeat(1025), alone).map((v) => v.rule),
+      ['max_bytes'],
+    );
   });
 
   it('refuses blocklisted passwords with their reason', () => {
@@ -37,7 +40,11 @@ describe('password policy', () => {
   it('refuses context words (username, email, name) with their reason', () => {
     for (const password of ['my name is amelia.hart ok', 'hart-of-the-matter-2026', 'flying with skyways since 1930']) {
       const found = checkPassword(DEFAULT_PASSWORD_POLICY, password, alone);
-      assert.deepEqual(found.map((v) => v.rule), ['context_word'], password);
+      assert.deepEqual(
+        found.map((v) => v.rule),
+        ['context_word'],
+        password,
+      );
       assert.match(found[0]!.message, /username, email address or name/);
     }
     assert.deepEqual(rules('hart-of-the-matter-2026', { ...DEFAULT_PASSWORD_POLICY, contextWords: false }), []);
@@ -46,14 +53,20 @@ describe('password policy', () => {
   it('gives each composition rule its own message when a tenant switches them on', () => {
     const strict = passwordPolicySchema.parse({ requireLowercase: true, requireUppercase: true, requireDigit: true, requireSymbol: true, minCharacterClasses: 4 });
     const found = checkPassword(strict, 'ALLUPPERCASEWORDS', alone);
-    assert.deepEqual(found.map((v) => v.rule), ['require_lowercase', 'require_digit', 'require_symbol', 'character_classes']);
+    assert.deepEqual(
+      found.map((v) => v.rule),
+      ['require_lowercase', 'require_digit', 'require_symbol', 'character_classes'],
+    );
     assert.equal(new Set(found.map((v) => v.message)).size, 4, 'four different messages');
     assert.deepEqual(checkPassword(strict, 'Mixed-Case-And-9s', alone), []);
   });
 
   it('names every departure from NIST and validates the settings together', () => {
     const policy = passwordPolicySchema.parse({ minLength: 10, minLengthWithMfa: 6, maxLength: 32, requireUppercase: true, blocklist: false, contextWords: false, expiryDays: 90, lockout: { threshold: 500 } });
-    assert.deepEqual(departures(policy).map((d) => d.setting), ['minLength', 'minLengthWithMfa', 'maxLength', 'requireUppercase', 'blocklist', 'contextWords', 'expiryDays', 'lockout.threshold']);
+    assert.deepEqual(
+      departures(policy).map((d) => d.setting),
+      ['minLength', 'minLengthWithMfa', 'maxLength', 'requireUppercase', 'blocklist', 'contextWords', 'expiryDays', 'lockout.threshold'],
+    );
     assert.ok(departures(policy).every((d) => /NIST 800-63B rev 4 §3\.(1\.1\.2|2\.2)/.test(d.reason)));
     assert.equal(passwordPolicySchema.safeParse({ minLength: 40, maxLength: 30 }).success, false);
     assert.equal(passwordPolicySchema.safeParse({ expiryDays: 10, reminderDays: 10 }).success, false);

@@ -33,7 +33,9 @@ describe('SCIM filter parser', () => {
   it('builds the tree with names lower-cased and the core schema dropped', () => {
     assert.deepEqual(parseFilter('urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J"'), { op: 'sw', path: { attr: 'username' }, value: 'J' });
     assert.deepEqual(parseFilter('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Sales"'), {
-      op: 'eq', path: { schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user', attr: 'department' }, value: 'Sales',
+      op: 'eq',
+      path: { schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user', attr: 'department' },
+      value: 'Sales',
     });
     assert.deepEqual(parseFilter('active eq false'), { op: 'eq', path: { attr: 'active' }, value: false });
   });
@@ -49,17 +51,25 @@ describe('SCIM filter parser', () => {
 
   it('refuses malformed filters with scimType invalidFilter', () => {
     for (const text of ['', 'userName', 'userName xx "a"', 'userName eq', '(userName eq "a"', 'userName eq "a" extra', 'userName eq "unterminated', 'a eq "x" and']) {
-      assert.throws(() => parseFilter(text), (e: unknown) => e instanceof AppError && e.status === 400 && (e.details as { scimType: string }).scimType === 'invalidFilter', text);
+      assert.throws(
+        () => parseFilter(text),
+        (e: unknown) => e instanceof AppError && e.status === 400 && (e.details as { scimType: string }).scimType === 'invalidFilter',
+        text,
+      );
     }
   });
 
   it('parses PATCH paths with a value filter and a sub-attribute', () => {
     assert.deepEqual(parsePatchPath('members[value eq "2819c223-7f76-453a-919d-413861904646"]'), {
-      path: { attr: 'members' }, filter: { op: 'eq', path: { attr: 'value' }, value: '2819c223-7f76-453a-919d-413861904646' },
+      path: { attr: 'members' },
+      filter: { op: 'eq', path: { attr: 'value' }, value: '2819c223-7f76-453a-919d-413861904646' },
     });
     assert.deepEqual(parsePatchPath('emails[type eq "work"].value'), { path: { attr: 'emails' }, filter: { op: 'eq', path: { attr: 'type' }, value: 'work' }, sub: 'value' });
     assert.deepEqual(parsePatchPath('name.givenName'), { path: { attr: 'name', sub: 'givenname' } });
-    assert.throws(() => parsePatchPath('members[value eq "x"'), (e: unknown) => e instanceof AppError && (e.details as { scimType: string }).scimType === 'invalidPath');
+    assert.throws(
+      () => parsePatchPath('members[value eq "x"'),
+      (e: unknown) => e instanceof AppError && (e.details as { scimType: string }).scimType === 'invalidPath',
+    );
   });
 
   it('evaluates filters against a resource, strings case-insensitively except id', () => {

@@ -9,7 +9,12 @@ import { enableMetrics } from '../../src/telemetry/metrics.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('metrics names and settings', () => {
-  const registered = () => new Set(enableMetrics().getMetricsAsArray().map((metric) => metric.name));
+  const registered = () =>
+    new Set(
+      enableMetrics()
+        .getMetricsAsArray()
+        .map((metric) => metric.name),
+    );
 
   it('the operator guide lists exactly the gatehouse_* metrics that are registered', async () => {
     const readme = await readFile(`${ROOT}docs/operator-guide.md`, 'utf8');

@@ -10,7 +10,15 @@ describe('tenant settings: passkey relying party', () => {
     for (const loopback of ['http://localhost:3000', 'http://auth.localhost', 'http://127.0.0.1:8080', 'http://[::1]:3000']) {
       assert.ok('origin' in normalizeOrigin(loopback), loopback);
     }
-    for (const [value, reason] of [['http://example.com', /https/], ['http://10.0.0.1', /https/], ['https://example.com/path', /origin only/], ['https://example.com/?q=1', /origin only/], ['https://user@example.com', /origin only/], ['ftp://example.com', /https/], ['example.com', /not a URL/]] as const) {
+    for (const [value, reason] of [
+      ['http://example.com', /https/],
+      ['http://10.0.0.1', /https/],
+      ['https://example.com/path', /origin only/],
+      ['https://example.com/?q=1', /origin only/],
+      ['https://user@example.com', /origin only/],
+      ['ftp://example.com', /https/],
+      ['example.com', /not a URL/],
+    ] as const) {
       const result = normalizeOrigin(value);
       assert.ok('error' in result, value);
       assert.match(result.error, reason, value);

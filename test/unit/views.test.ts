@@ -8,11 +8,7 @@ import path from 'node:path';
 import type { Server } from 'node:http';
 import Koa from 'koa';
 import { createRenderer, type Renderer, type ViewData } from '../../src/views/render.ts';
-import {
-  allowFormActionTargets,
-  securityHeaders,
-  type SecurityHeadersState,
-} from '../../src/middleware/security-headers.ts';
+import { allowFormActionTargets, securityHeaders, type SecurityHeadersState } from '../../src/middleware/security-headers.ts';
 
 const NONCE = 'dGVzdC1ub25jZS0xMjM0NQ==';
 const XSS = '<script>alert(1)</script>';
@@ -65,7 +61,10 @@ const SAMPLES: Record<string, ViewData> = {
     askCurrent: true,
     csrfToken: 'csrf-1',
     error: 'Choose another password:',
-    violations: [{ rule: 'min_length', message: 'The password must be at least 15 characters long.' }, { rule: 'blocklist', message: `On a list: ${XSS}` }],
+    violations: [
+      { rule: 'min_length', message: 'The password must be at least 15 characters long.' },
+      { rule: 'blocklist', message: `On a list: ${XSS}` },
+    ],
   }),
   'forgot-password': view('Forgotten password', { action: '/account/password/forgot' }),
   'password-reset-done': view('Password changed', {}),
@@ -79,7 +78,10 @@ const SAMPLES: Record<string, ViewData> = {
     csrfToken: 'csrf-1',
   }),
   'account-sessions': view('Your sessions', {
-    sections: [{ path: '/account', label: 'Overview' }, { path: '/account/sessions', label: 'Sessions' }],
+    sections: [
+      { path: '/account', label: 'Overview' },
+      { path: '/account/sessions', label: 'Sessions' },
+    ],
     currentPath: '/account/sessions',
     csrfToken: 'csrf-1',
     signOutAction: '/account/signout',
@@ -111,11 +113,7 @@ function only(list: Array<Record<string, string>>, description: string): Record<
 /** Every visible form control has a <label for> pointing at its id, and every label's target exists. */
 function assertLabelsTied(html: string): void {
   const labelTargets = tags(html, 'label').map((label) => label.for);
-  const controls = [
-    ...tags(html, 'input').filter((input) => input.type !== 'hidden'),
-    ...tags(html, 'select'),
-    ...tags(html, 'textarea'),
-  ];
+  const controls = [...tags(html, 'input').filter((input) => input.type !== 'hidden'), ...tags(html, 'select'), ...tags(html, 'textarea')];
   const ids = new Set(controls.map((control) => control.id));
   for (const target of labelTargets) {
     assert.ok(target, 'label without for=');
@@ -172,13 +170,19 @@ describe('views', () => {
       assert.ok(html.includes('<label for="username">Username or email</label>'));
       assert.ok(html.includes('<label for="password">Password</label>'));
       const inputs = tags(html, 'input');
-      const username = only(inputs.filter((i) => i.name === 'username'), 'username input');
+      const username = only(
+        inputs.filter((i) => i.name === 'username'),
+        'username input',
+      );
       assert.equal(username.id, 'username');
       assert.equal(username.autocomplete, 'username');
       assert.equal(username.autocapitalize, 'none');
       assert.ok('required' in username);
       assert.ok('autofocus' in username, 'empty username gets focus');
-      const password = only(inputs.filter((i) => i.name === 'password'), 'password input');
+      const password = only(
+        inputs.filter((i) => i.name === 'password'),
+        'password input',
+      );
       assert.equal(password.id, 'password');
       assert.equal(password.type, 'password');
       assert.equal(password.autocomplete, 'current-password');
@@ -203,16 +207,25 @@ describe('views', () => {
         username: 'jane',
         error: 'Invalid username or password <b>.',
       });
-      assert.ok(
-        html.includes('<p class="alert" role="alert" id="login-error">Invalid username or password &lt;b&gt;.</p>'),
-      );
+      assert.ok(html.includes('<p class="alert" role="alert" id="login-error">Invalid username or password &lt;b&gt;.</p>'));
       const inputs = tags(html, 'input');
       for (const input of inputs.filter((i) => i.type !== 'hidden')) {
         assert.equal(input['aria-describedby'], 'login-error');
       }
-      const password = only(inputs.filter((i) => i.name === 'password'), 'password input');
+      const password = only(
+        inputs.filter((i) => i.name === 'password'),
+        'password input',
+      );
       assert.ok('autofocus' in password);
-      assert.ok(!('autofocus' in only(inputs.filter((i) => i.name === 'username'), 'username input')));
+      assert.ok(
+        !(
+          'autofocus' in
+          only(
+            inputs.filter((i) => i.name === 'username'),
+            'username input',
+          )
+        ),
+      );
     });
 
     it('has no alert without an error, and carries the CSRF token in both forms when given', async () => {
@@ -341,7 +354,10 @@ describe('views', () => {
       assert.match(html, /&lt;b&gt;Chrome&lt;\/b&gt; 120/);
       assert.doesNotMatch(html, /<b>Chrome/);
       const forms = tags(html, 'form');
-      assert.deepEqual(forms.map((f) => f.action), ['/account/sessions/uid-1/end', '/account/sessions/uid-2/end', '/account/sessions/others/end']);
+      assert.deepEqual(
+        forms.map((f) => f.action),
+        ['/account/sessions/uid-1/end', '/account/sessions/uid-2/end', '/account/sessions/others/end'],
+      );
       assert.equal((html.match(/name="_csrf" value="csrf-1"/g) ?? []).length, forms.length);
       assert.match(html, /Sign out of this device/);
       assert.match(html, /End every other session/);

@@ -18,13 +18,7 @@ describe('wiring tables', () => {
     const jobs = scheduledJobs(context as unknown as Parameters<typeof scheduledJobs>[0], { issuer: 'https://id.example' });
     assert.deepEqual(jobs.map((j) => j.name).sort(), ['audit-retention', 'password-expiry-reminders', 'user-invitations', 'webhook-delivery', 'webhook-retention'].sort());
     for (const job of jobs) await job.run();
-    assert.deepEqual(calls, [
-      ['audit', { tenantId: 't1' }],
-      ['webhooks.run'],
-      ['webhooks.purge'],
-      ['reminders', { changeUrl: 'https://id.example/account/password' }],
-      ['invitations', { linkBase: 'https://id.example/account/password/reset' }],
-    ]);
+    assert.deepEqual(calls, [['audit', { tenantId: 't1' }], ['webhooks.run'], ['webhooks.purge'], ['reminders', { changeUrl: 'https://id.example/account/password' }], ['invitations', { linkBase: 'https://id.example/account/password/reset' }]]);
   });
 
   it('runs the account mails, then drops the user from the cache', async () => {

@@ -27,22 +27,41 @@
   document.querySelectorAll('form[data-passkey="register"]').forEach(function (form) {
     form.addEventListener('submit', function (event) {
       event.preventDefault();
-      W.startRegistration({ optionsJSON: options(form) }).then(function (answer) { submitWith(form, answer); }, function (error) { showError(form, error); });
+      W.startRegistration({ optionsJSON: options(form) }).then(
+        function (answer) {
+          submitWith(form, answer);
+        },
+        function (error) {
+          showError(form, error);
+        },
+      );
     });
   });
 
   document.querySelectorAll('form[data-passkey="sign-in"]').forEach(function (form) {
     form.addEventListener('submit', function (event) {
       event.preventDefault();
-      W.startAuthentication({ optionsJSON: options(form) }).then(function (answer) { submitWith(form, answer); }, function (error) {
-        if (error && error.name === 'AbortError') return;
-        showError(form, error);
-      });
+      W.startAuthentication({ optionsJSON: options(form) }).then(
+        function (answer) {
+          submitWith(form, answer);
+        },
+        function (error) {
+          if (error && error.name === 'AbortError') return;
+          showError(form, error);
+        },
+      );
     });
     if (form.getAttribute('data-conditional') === 'true' && document.querySelector('input[autocomplete$="webauthn"]')) {
       W.browserSupportsWebAuthnAutofill().then(function (supported) {
         if (!supported) return;
-        W.startAuthentication({ optionsJSON: options(form), useBrowserAutofill: true }).then(function (answer) { submitWith(form, answer); }, function () { /* cancelled or replaced by the button */ });
+        W.startAuthentication({ optionsJSON: options(form), useBrowserAutofill: true }).then(
+          function (answer) {
+            submitWith(form, answer);
+          },
+          function () {
+            /* cancelled or replaced by the button */
+          },
+        );
       });
     }
   });

@@ -60,7 +60,7 @@ function ChainVerification() {
             <p className="verification broken">
               {result.brokenAt?.id
                 ? t('The chain is broken at event {id}: {reason}', { id: result.brokenAt.id, reason: result.brokenAt.field === 'hash' ? t('its content was changed.') : t('an event before it was removed or reordered.') })
-                : t('The chain is broken at another tenant\'s event; ask the operator to run gatehouse audit verify.')}
+                : t("The chain is broken at another tenant's event; ask the operator to run gatehouse audit verify.")}
             </p>
           ))}
       </div>

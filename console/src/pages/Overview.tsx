@@ -58,14 +58,14 @@ function Activity() {
       <h2 id="activity-heading">{t('Sign-ins and failures')}</h2>
       <div className="filters">
         <Choice
-        label={t('Period')}
-        value={range}
-        options={[
-          { id: '24h', label: t('Last 24 hours') },
-          { id: '7d', label: t('Last 7 days') },
-          { id: '30d', label: t('Last 30 days') },
-        ]}
-        onChange={(v) => setRange(v as Range)}
+          label={t('Period')}
+          value={range}
+          options={[
+            { id: '24h', label: t('Last 24 hours') },
+            { id: '7d', label: t('Last 7 days') },
+            { id: '30d', label: t('Last 30 days') },
+          ]}
+          onChange={(v) => setRange(v as Range)}
         />
       </div>
       <ErrorMessage error={activity.error} />

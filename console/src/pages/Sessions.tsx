@@ -67,7 +67,7 @@ export function SessionTable({ items, onEnded, showUser = false }: { items: Sess
                 {can('sessions:end') && (
                   <td>
                     <Confirm label={t('End')} title={t('End session')} confirmLabel={t('End session')} danger onConfirm={() => end.mutate(s.id)}>
-                      {t('End this session of {user}? Its applications\' refresh tokens stop working at once.', { user: s.username ?? s.userId })}
+                      {t("End this session of {user}? Its applications' refresh tokens stop working at once.", { user: s.username ?? s.userId })}
                     </Confirm>
                   </td>
                 )}

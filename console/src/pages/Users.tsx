@@ -187,9 +187,7 @@ export function UsersPage() {
           )}
         </BulkBar>
       )}
-      {progress !== null && (
-        <p role="status">{t('Working: {done} of {count} users…', { done: progress, count })}</p>
-      )}
+      {progress !== null && <p role="status">{t('Working: {done} of {count} users…', { done: progress, count })}</p>}
       {report && <BulkReport title={report.title} outcomes={report.outcomes} onDismiss={() => setReport(null)} />}
       <ErrorMessage error={bulk.error ?? list.error} />
       {list.isPending ? (
@@ -287,7 +285,7 @@ function BulkAssign(props: { kind: 'role' | 'group'; count: number; groups?: { i
           {({ close }) => (
             <>
               <Heading slot="title">{isRole ? t('Assign a role to {count} users', { count: props.count }) : t('Add {count} users to a group', { count: props.count })}</Heading>
-              <p>{t('It is given to each user\'s default identity.')}</p>
+              <p>{t("It is given to each user's default identity.")}</p>
               {isRole ? <RolePicker label={t('Role')} roleId={target} onChange={setTarget} /> : <Choice label={t('Group')} value={target} placeholder={t('Choose a group')} onChange={setTarget} options={props.groups ?? []} />}
               <div className="actions">
                 <Button className="button" onPress={close}>

@@ -28,7 +28,8 @@ export async function renderAccountPage(ctx: Context, deps: AccountPageDeps, vis
   ctx.type = 'html';
   ctx.set('cache-control', 'no-store');
   ctx.body = await deps.renderer.render(view, {
-    nonce: nonceOf(ctx), locale: localeOf(ctx),
+    nonce: nonceOf(ctx),
+    locale: localeOf(ctx),
     title,
     wide: true,
     sections: ACCOUNT_SECTIONS,

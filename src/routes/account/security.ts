@@ -100,7 +100,12 @@ export function createAccountSecurityRouter(deps: AccountSecurityDeps): Router {
       const enrollment = await mfa.pendingEnrollment(tenantId, visitor.user);
       if (!enrollment) return ctx.redirect('/account/mfa');
       ctx.status = 400;
-      return renderAccountPage(ctx, deps, visitor, 'mfa-enroll', 'Set up your authenticator app', { action: '/account/mfa/totp/confirm', qrDataUrl: enrollment.qrDataUrl, secret: enrollment.secret, error: 'That code is not valid. Enter the current code from your authenticator app.' });
+      return renderAccountPage(ctx, deps, visitor, 'mfa-enroll', 'Set up your authenticator app', {
+        action: '/account/mfa/totp/confirm',
+        qrDataUrl: enrollment.qrDataUrl,
+        secret: enrollment.secret,
+        error: 'That code is not valid. Enter the current code from your authenticator app.',
+      });
     }
     await renderAccountPage(ctx, deps, visitor, 'recovery-codes', 'Save your recovery codes', { codes, continueUrl: '/account/mfa' });
   });

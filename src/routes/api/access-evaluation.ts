@@ -20,7 +20,10 @@ const subject = z.object({
 });
 const action = z.object({
   name: z.string().min(1).max(200).describe('a permission, e.g. bookings:create'),
-  properties: z.object({ resource: z.string().min(1).max(2000).optional().describe('the API resource identifier the permission belongs to; without it, any') }).catchall(z.unknown()).optional(),
+  properties: z
+    .object({ resource: z.string().min(1).max(2000).optional().describe('the API resource identifier the permission belongs to; without it, any') })
+    .catchall(z.unknown())
+    .optional(),
 });
 const scopeValue = z.union([z.string().max(1000), z.array(z.string().max(1000)).max(1000)]);
 const resource = z.object({
@@ -33,11 +36,14 @@ const context = z.record(z.string(), z.unknown());
 export const evaluationRequest = z.object({ subject, action, resource, context: context.optional() });
 const decisionView = z.object({
   decision: z.boolean(),
-  context: z.object({
-    code: z.enum(['subject_not_found', 'subject_inactive', 'permission_missing', 'data_scope_not_covered']),
-    reason_admin: z.object({ en: z.string() }),
-    key: z.string().optional().describe('the resource property the data scope does not cover'),
-  }).optional().describe('present when denied: why'),
+  context: z
+    .object({
+      code: z.enum(['subject_not_found', 'subject_inactive', 'permission_missing', 'data_scope_not_covered']),
+      reason_admin: z.object({ en: z.string() }),
+      key: z.string().optional().describe('the resource property the data scope does not cover'),
+    })
+    .optional()
+    .describe('present when denied: why'),
 });
 
 const semantics = ['execute_all', 'deny_on_first_deny', 'permit_on_first_permit'] as const;
@@ -47,8 +53,14 @@ const evaluationsRequest = z.object({
   action: action.optional(),
   resource: resource.optional(),
   context: context.optional(),
-  evaluations: z.array(z.object({ subject: subject.optional(), action: action.optional(), resource: resource.optional(), context: context.optional() })).max(MAX_EVALUATIONS).optional(),
-  options: z.object({ evaluations_semantic: z.enum(semantics).default('execute_all') }).catchall(z.unknown()).optional(),
+  evaluations: z
+    .array(z.object({ subject: subject.optional(), action: action.optional(), resource: resource.optional(), context: context.optional() }))
+    .max(MAX_EVALUATIONS)
+    .optional(),
+  options: z
+    .object({ evaluations_semantic: z.enum(semantics).default('execute_all') })
+    .catchall(z.unknown())
+    .optional(),
 });
 
 /** §10.1.3: a request id the PEP sends is returned unchanged (printable ASCII only). */
@@ -75,7 +87,7 @@ export function accessEvaluationRoutes(services: { accessEvaluation: AccessEvalu
       path: '/access/v1/evaluation',
       absolute: true,
       permission: 'access:evaluate',
-      summary: 'AuthZEN Access Evaluation (§6): may this subject perform this action on this resource? The resource\'s properties are checked against the subject\'s data scope.',
+      summary: "AuthZEN Access Evaluation (§6): may this subject perform this action on this resource? The resource's properties are checked against the subject's data scope.",
       tag: 'authzen',
       body: evaluationRequest,
       response: decisionView,

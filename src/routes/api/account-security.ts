@@ -124,7 +124,7 @@ export function accountSecurityRoutes(services: ApiServices): ApiRoute[] {
       method: 'post',
       path: '/users/:id/password-reset',
       permission: 'users:send-password-reset',
-      summary: "Send the user a password-reset link by mail at once (the same single-use link as the sign-in page's \"forgot password\"); audited. 409 user.no_email when it has no email address, user.inactive when it is inactive",
+      summary: 'Send the user a password-reset link by mail at once (the same single-use link as the sign-in page\'s "forgot password"); audited. 409 user.no_email when it has no email address, user.inactive when it is inactive',
       tag: 'account-security',
       params: idParams,
       body: z.object({}).strict(),

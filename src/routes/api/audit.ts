@@ -36,7 +36,7 @@ const eventView = z.object({
   ip: z.string().nullable(),
   userAgent: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
-  hash: z.string().describe('this event\'s link in the hash chain (see gatehouse audit verify)'),
+  hash: z.string().describe("this event's link in the hash chain (see gatehouse audit verify)"),
 });
 
 function presentEvent(event: AuditEvent): z.infer<typeof eventView> {
@@ -95,11 +95,13 @@ export function auditRoutes(services: ApiServices): ApiRoute[] {
       permission: 'audit-events:list',
       summary: 'Search the audit log, newest first by time (keyset pages: pass nextCursor back as cursor)',
       tag: 'audit-events',
-      query: z.object({
-        ...filterFields,
-        limit: z.coerce.number().int().min(1).max(500).default(100),
-        cursor: z.string().min(1).max(100).optional(),
-      }).strict(),
+      query: z
+        .object({
+          ...filterFields,
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+          cursor: z.string().min(1).max(100).optional(),
+        })
+        .strict(),
       response: z.object({ events: z.array(eventView), nextCursor: z.string().nullable() }),
       async handler({ query, caller }) {
         const { limit, cursor, ...filters } = query;

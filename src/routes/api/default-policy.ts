@@ -7,11 +7,13 @@ import type { ApiServices } from './index.ts';
 import { changeRequestOf } from './roles.ts';
 
 const policyView = z.object({
-  roles: z.array(z.object({
-    roleId: z.string(),
-    roleName: z.string(),
-    identityKind: z.string().nullable().describe('null: every identity of the tenant'),
-  })),
+  roles: z.array(
+    z.object({
+      roleId: z.string(),
+      roleName: z.string(),
+      identityKind: z.string().nullable().describe('null: every identity of the tenant'),
+    }),
+  ),
 });
 
 function presentPolicy(entries: DefaultPolicyEntry[]): z.infer<typeof policyView> {

@@ -67,7 +67,6 @@ async function readBody(ctx: Context, limit = BODY_LIMIT): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-
 function parseWith<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return value as T;
   const parsed = schema.safeParse(value);
@@ -141,9 +140,7 @@ type NamedSchemas = Record<string, Record<string, unknown>>;
 function pointAtComponents(value: unknown, suffix: string): unknown {
   if (Array.isArray(value)) return value.map((inner) => pointAtComponents(inner, suffix));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, inner]) => [key, key === '$ref' && typeof inner === 'string' ? inner.replace(/^#\/\$defs\/(.+)$/, `#/components/schemas/$1${suffix}`) : pointAtComponents(inner, suffix)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, key === '$ref' && typeof inner === 'string' ? inner.replace(/^#\/\$defs\/(.+)$/, `#/components/schemas/$1${suffix}`) : pointAtComponents(inner, suffix)]));
   }
   return value;
 }
@@ -193,7 +190,12 @@ export function buildOpenApi(routes: ApiRoute[], issuer: string): Record<string,
       security: [{ bearer: [] }],
       ...(parameters.length ? { parameters } : {}),
       ...(route.body
-        ? { requestBody: { required: true, content: route.bodyType === 'text/csv' ? { 'text/csv': { schema: { type: 'string' } } } : { [route.bodyType === 'scim' ? 'application/scim+json' : 'application/json']: { schema: toJsonSchema(route.body, 'input', named) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: route.bodyType === 'text/csv' ? { 'text/csv': { schema: { type: 'string' } } } : { [route.bodyType === 'scim' ? 'application/scim+json' : 'application/json']: { schema: toJsonSchema(route.body, 'input', named) } },
+            },
+          }
         : {}),
       responses: {
         [success]: route.response ? { description: 'Success', content: { 'application/json': { schema: toJsonSchema(route.response, 'output', named) } } } : { description: 'Success' },

@@ -25,7 +25,21 @@ const providerView = z.object({
 });
 
 function present(p: IdentityProvider): z.infer<typeof providerView> {
-  return { id: p.id, slug: p.slug, name: p.name, protocol: p.protocol, issuer: p.issuer, clientId: p.clientId, hasClientSecret: p.clientSecretEncrypted !== null, scopes: p.scopes, claimMapping: p.claimMapping, identityKind: p.identityKind, defaultRoleIds: p.defaultRoleIds, managedGroupIds: p.managedGroupIds, enabled: p.enabled };
+  return {
+    id: p.id,
+    slug: p.slug,
+    name: p.name,
+    protocol: p.protocol,
+    issuer: p.issuer,
+    clientId: p.clientId,
+    hasClientSecret: p.clientSecretEncrypted !== null,
+    scopes: p.scopes,
+    claimMapping: p.claimMapping,
+    identityKind: p.identityKind,
+    defaultRoleIds: p.defaultRoleIds,
+    managedGroupIds: p.managedGroupIds,
+    enabled: p.enabled,
+  };
 }
 
 export function identityProviderRoutes(services: ApiServices): ApiRoute[] {
@@ -88,7 +102,7 @@ export function identityProviderRoutes(services: ApiServices): ApiRoute[] {
       method: 'post',
       path: '/identity-providers',
       permission: 'identity-providers:create',
-      summary: 'Add an upstream identity provider, from a preset (google, entra, github) or custom (issuer discovery); the caller must hold every permission of its default roles and of its managed groups\' roles',
+      summary: "Add an upstream identity provider, from a preset (google, entra, github) or custom (issuer discovery); the caller must hold every permission of its default roles and of its managed groups' roles",
       tag: 'identity-providers',
       body: newProviderSchema,
       response: providerView,

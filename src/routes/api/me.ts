@@ -10,7 +10,7 @@ const userApplicationView = z.object({
   clientId: z.string(),
   name: z.string(),
   type: z.enum(['web', 'spa', 'native', 'service']),
-  identities: z.array(z.object({ id: z.string(), kind: z.string(), alias: z.string() })).describe('the caller\'s identities that may sign in to it'),
+  identities: z.array(z.object({ id: z.string(), kind: z.string(), alias: z.string() })).describe("the caller's identities that may sign in to it"),
 });
 
 export function meRoutes(services: ApiServices): ApiRoute[] {
@@ -25,7 +25,7 @@ export function meRoutes(services: ApiServices): ApiRoute[] {
       response: z.object({
         subjectType: z.enum(['user', 'service']),
         subjectId: z.string(),
-        username: z.string().nullable().describe('the user\'s username; null for a service account'),
+        username: z.string().nullable().describe("the user's username; null for a service account"),
         name: z.string().nullable(),
         identity: z.object({ id: z.string(), kind: z.string(), alias: z.string() }),
         roles: z.array(z.string()),
@@ -77,7 +77,7 @@ export function meRoutes(services: ApiServices): ApiRoute[] {
       method: 'delete',
       path: '/me/sessions/:id',
       permission: null,
-      summary: 'End one of the calling user\'s own sessions (ending the current one ends this token\'s access too). Users only.',
+      summary: "End one of the calling user's own sessions (ending the current one ends this token's access too). Users only.",
       tag: 'me',
       params: z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'not a session id') }),
       async handler({ params, caller, ctx }) {

@@ -20,29 +20,33 @@ interface AdminNodeView {
   children: AdminNodeView[];
 }
 
-const adminNodeView: z.ZodType<AdminNodeView> = z.object({
-  key: z.string(),
-  label: z.string().describe('with the tenant\'s override applied'),
-  path: z.string().nullable(),
-  parentKey: z.string().nullable(),
-  sortOrder: z.number().int(),
-  requiredPermission: z.object({ resource: z.string(), permission: z.string() }).nullable(),
-  disabled: z.boolean(),
-  overridden: z.boolean().describe('the tenant has an override for this item'),
-  defined: z.object({ label: z.string(), parentKey: z.string().nullable(), sortOrder: z.number().int() }).describe('as the application defines it'),
-  get children() {
-    return z.array(adminNodeView);
-  },
-}).meta({ id: 'NavigationAdminNode' });
+const adminNodeView: z.ZodType<AdminNodeView> = z
+  .object({
+    key: z.string(),
+    label: z.string().describe("with the tenant's override applied"),
+    path: z.string().nullable(),
+    parentKey: z.string().nullable(),
+    sortOrder: z.number().int(),
+    requiredPermission: z.object({ resource: z.string(), permission: z.string() }).nullable(),
+    disabled: z.boolean(),
+    overridden: z.boolean().describe('the tenant has an override for this item'),
+    defined: z.object({ label: z.string(), parentKey: z.string().nullable(), sortOrder: z.number().int() }).describe('as the application defines it'),
+    get children() {
+      return z.array(adminNodeView);
+    },
+  })
+  .meta({ id: 'NavigationAdminNode' });
 
-const nodeView: z.ZodType<NavigationNode> = z.object({
-  key: z.string(),
-  label: z.string(),
-  path: z.string().nullable(),
-  get children() {
-    return z.array(nodeView);
-  },
-}).meta({ id: 'NavigationNode' });
+const nodeView: z.ZodType<NavigationNode> = z
+  .object({
+    key: z.string(),
+    label: z.string(),
+    path: z.string().nullable(),
+    get children() {
+      return z.array(nodeView);
+    },
+  })
+  .meta({ id: 'NavigationNode' });
 
 const adminTreeView = z.object({ application: z.string(), items: z.array(adminNodeView) });
 
@@ -130,7 +134,7 @@ export function navigationRoutes(services: ApiServices, adminCatalog: () => stri
       permission: null,
       summary: "The navigation tree of an application trimmed to the caller's permissions: items they lack the permission for, disabled items, and everything under a hidden item are left out",
       tag: 'me',
-      query: z.object({ app: z.string().min(1).max(200).describe('the application\'s client_id') }),
+      query: z.object({ app: z.string().min(1).max(200).describe("the application's client_id") }),
       response: z.object({ application: z.string(), items: z.array(nodeView) }),
       async handler({ query, caller }) {
         return { application: query.app, items: await navigation.forCaller(caller.tenantId, query.app, caller.permissionsByResource) };

@@ -153,7 +153,8 @@ export function roleRoutes(services: ApiServices, adminCatalog: () => string[]):
       method: 'put',
       path: '/roles/:id/assignable-roles',
       permission: 'roles:set-assignable-roles',
-      summary: "Replace the roles this custom role's holders may assign to others without holding their permissions (e.g. a partner administrator hands out User and Client). The caller must be able to grant every role listed; Admin is never assignable. Audited",
+      summary:
+        "Replace the roles this custom role's holders may assign to others without holding their permissions (e.g. a partner administrator hands out User and Client). The caller must be able to grant every role listed; Admin is never assignable. Audited",
       tag: 'roles',
       params: idParams,
       body: z.object({ roleIds: z.array(z.guid()).max(100) }).strict(),
@@ -190,7 +191,7 @@ export function roleRoutes(services: ApiServices, adminCatalog: () => string[]):
       method: 'get',
       path: '/identities/:id/effective-access',
       permission: 'identity-roles:effective-access',
-      summary: "Every permission an identity holds, per resource, with each role that gives it and where the identity has that role from (direct, a group, the default account policy)",
+      summary: 'Every permission an identity holds, per resource, with each role that gives it and where the identity has that role from (direct, a group, the default account policy)',
       tag: 'identity-roles',
       params: idParams,
       response: z.object({

@@ -61,7 +61,12 @@ const applicationSettingsView = z.object({
 });
 const endedView = z.object({ ended: z.number().int().describe('how many sessions ended') });
 
-const presentSettings = (s: SessionSettings): z.infer<typeof settingsView> => ({ idleTimeoutSeconds: s.idleTimeoutSeconds, absoluteLifetimeSeconds: s.absoluteLifetimeSeconds, endSessionsOnPasswordChange: s.endSessionsOnPasswordChange, source: s.source });
+const presentSettings = (s: SessionSettings): z.infer<typeof settingsView> => ({
+  idleTimeoutSeconds: s.idleTimeoutSeconds,
+  absoluteLifetimeSeconds: s.absoluteLifetimeSeconds,
+  endSessionsOnPasswordChange: s.endSessionsOnPasswordChange,
+  source: s.source,
+});
 
 export function sessionRoutes(services: ApiServices): ApiRoute[] {
   const { sessions, directoryUsers } = services;
@@ -120,7 +125,7 @@ export function sessionRoutes(services: ApiServices): ApiRoute[] {
       method: 'delete',
       path: '/users/:id/sessions',
       permission: 'user-sessions:end',
-      summary: "End every open session of one user (a lost device, an off-boarded employee)",
+      summary: 'End every open session of one user (a lost device, an off-boarded employee)',
       tag: 'sessions',
       params: idParams,
       response: endedView,

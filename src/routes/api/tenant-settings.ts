@@ -45,7 +45,8 @@ export function tenantSettingsRoutes(services: ApiServices): ApiRoute[] {
       method: 'put',
       path: '/tenant-settings',
       permission: 'tenant-settings:replace',
-      summary: "Replace the tenant's settings (Admin only); a key left out follows the configuration again. The relying-party id must be the host of every origin or a registrable suffix of it, origins https (http only on loopback). Changing the relying-party id makes every registered passkey unusable. Every node applies the change at once.",
+      summary:
+        "Replace the tenant's settings (Admin only); a key left out follows the configuration again. The relying-party id must be the host of every origin or a registrable suffix of it, origins https (http only on loopback). Changing the relying-party id makes every registered passkey unusable. Every node applies the change at once.",
       tag: 'tenant-settings',
       body: tenantSettingsSchema,
       response: settingsView,

@@ -53,7 +53,18 @@ const maintenanceView = z.object({
   contact: z.object({ name: z.string().nullable(), email: z.string().nullable(), phone: z.string().nullable(), department: z.string().nullable() }),
   credentials: z.object({ passwordSet: z.boolean(), passwordChangedAt: z.string().nullable(), passwordExpiresAt: z.string().nullable().describe('null: the policy sets no expiry'), mfaEnrolled: z.boolean(), lockedUntil: z.string().nullable() }),
   associations: z.record(z.string(), z.array(z.string())).describe('per data-scope key, the values any of its identities may see ("*": all)'),
-  identities: z.array(z.object({ id: z.string(), kind: z.string(), alias: z.string(), isDefault: z.boolean(), roles: z.array(z.string()).describe('effective: direct, groups and default policy'), directRoles: z.array(z.string()), groups: z.array(z.string()), dataScope: z.record(z.string(), z.array(z.string())) })),
+  identities: z.array(
+    z.object({
+      id: z.string(),
+      kind: z.string(),
+      alias: z.string(),
+      isDefault: z.boolean(),
+      roles: z.array(z.string()).describe('effective: direct, groups and default policy'),
+      directRoles: z.array(z.string()),
+      groups: z.array(z.string()),
+      dataScope: z.record(z.string(), z.array(z.string())),
+    }),
+  ),
 });
 
 function presentMaintenance(row: MaintenanceRow): z.infer<typeof maintenanceView> {
@@ -68,8 +79,27 @@ function exportLines(row: MaintenanceRow): string {
   const identities = row.identities.length ? row.identities : [undefined];
   return identities
     .map((identity) => {
-      const scope = identity ? Object.entries(identity.dataScope).map(([key, values]) => `${key}=${values.join(',')}`).join(';') : '';
-      const cells = [row.id, row.username, row.contact.email, row.contact.name, row.contact.phone, row.contact.department, row.status, identity?.kind ?? null, identity?.alias ?? null, identity?.directRoles.join(';') ?? null, identity?.groups.join(';') ?? null, scope, String(row.credentials.passwordSet), String(row.credentials.mfaEnrolled)];
+      const scope = identity
+        ? Object.entries(identity.dataScope)
+            .map(([key, values]) => `${key}=${values.join(',')}`)
+            .join(';')
+        : '';
+      const cells = [
+        row.id,
+        row.username,
+        row.contact.email,
+        row.contact.name,
+        row.contact.phone,
+        row.contact.department,
+        row.status,
+        identity?.kind ?? null,
+        identity?.alias ?? null,
+        identity?.directRoles.join(';') ?? null,
+        identity?.groups.join(';') ?? null,
+        scope,
+        String(row.credentials.passwordSet),
+        String(row.credentials.mfaEnrolled),
+      ];
       return `${cells.map(csvCell).join(',')}\r\n`;
     })
     .join('');
@@ -169,7 +199,7 @@ export function userRoutes(services: ApiServices): ApiRoute[] {
       method: 'post',
       path: '/users/:id/clone',
       permission: 'users:clone',
-      summary: "Create a user from another: its identities, their direct roles, data scopes and group memberships, and its department; never its credentials. The caller must be able to grant all of them",
+      summary: 'Create a user from another: its identities, their direct roles, data scopes and group memberships, and its department; never its credentials. The caller must be able to grant all of them',
       tag: 'users',
       params: idParams,
       body: userCloneSchema,
@@ -222,7 +252,8 @@ export function userRoutes(services: ApiServices): ApiRoute[] {
       method: 'get',
       path: '/user-maintenance',
       permission: 'user-maintenance:list',
-      summary: 'The user-maintenance list in one call: per user its id, credential state (password set, MFA enrolled, password expiry, lock), contact details, user type, associations (data-scope values over its identities), identities with their effective roles and data scopes, and status. Same search, filters and cursor as GET /users',
+      summary:
+        'The user-maintenance list in one call: per user its id, credential state (password set, MFA enrolled, password expiry, lock), contact details, user type, associations (data-scope values over its identities), identities with their effective roles and data scopes, and status. Same search, filters and cursor as GET /users',
       tag: 'users',
       query: userListQuerySchema,
       response: z.object({ items: z.array(maintenanceView), nextCursor: z.string().nullable() }),
@@ -265,11 +296,20 @@ export function userRoutes(services: ApiServices): ApiRoute[] {
       permission: 'users:import',
       summary: `Import users from a CSV file (text/csv, header line first; columns ${IMPORT_COLUMNS.join(', ')}). mode=all-or-nothing (default) commits nothing if any row is refused; per-row commits the good rows. dryRun=true checks and reports without writing. Rows whose username exists are left alone. The caller must be able to grant every role, group and data scope`,
       tag: 'users',
-      query: z.object({
-        mode: z.enum(['all-or-nothing', 'per-row']).default('all-or-nothing'),
-        dryRun: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-        invite: z.enum(['true', 'false']).default('true').transform((v) => v === 'true').describe('queue an invitation mail for each created user with an email and no password'),
-      }).strict(),
+      query: z
+        .object({
+          mode: z.enum(['all-or-nothing', 'per-row']).default('all-or-nothing'),
+          dryRun: z
+            .enum(['true', 'false'])
+            .default('false')
+            .transform((v) => v === 'true'),
+          invite: z
+            .enum(['true', 'false'])
+            .default('true')
+            .transform((v) => v === 'true')
+            .describe('queue an invitation mail for each created user with an email and no password'),
+        })
+        .strict(),
       body: z.string().min(1, 'the CSV file is empty'),
       bodyType: 'text/csv',
       bodyLimit: 32 * 1024 * 1024,

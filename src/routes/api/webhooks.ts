@@ -34,7 +34,17 @@ const params = z.object({ id: z.guid() });
 const deliveryParams = z.object({ id: z.guid(), deliveryId: z.guid() });
 
 function presentEndpoint(e: WebhookEndpoint): z.infer<typeof endpointView> {
-  return { id: e.id, url: e.url, description: e.description, eventTypes: e.eventTypes, status: e.status, disabledReason: e.disabledReason, consecutiveFailures: e.consecutiveFailures, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() };
+  return {
+    id: e.id,
+    url: e.url,
+    description: e.description,
+    eventTypes: e.eventTypes,
+    status: e.status,
+    disabledReason: e.disabledReason,
+    consecutiveFailures: e.consecutiveFailures,
+    createdAt: e.createdAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+  };
 }
 
 function presentDelivery(d: WebhookDelivery): z.infer<typeof deliveryView> {
@@ -151,7 +161,8 @@ export function webhookPayloadDocs(): Record<string, unknown> {
   return {
     event: {
       post: {
-        summary: 'An event: every audit event (user.created, user.updated, user.deleted, user.locked, user.password_changed, user.sign_in, session.ended, identity.*, identity.roles_assigned, identity.data_scope_set, group.members_added, role.*, …), sent to the endpoints subscribed to its type',
+        summary:
+          'An event: every audit event (user.created, user.updated, user.deleted, user.locked, user.password_changed, user.sign_in, session.ended, identity.*, identity.roles_assigned, identity.data_scope_set, group.members_added, role.*, …), sent to the endpoints subscribed to its type',
         parameters: [
           { name: 'webhook-id', in: 'header', ...header('the event id: the same on every retry and replay (deduplicate on it)') },
           { name: 'webhook-timestamp', in: 'header', ...header('seconds since the epoch when this attempt was sent (refuse old ones)') },

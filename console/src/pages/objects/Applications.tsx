@@ -57,15 +57,7 @@ export function ApplicationsPage() {
         <h1>{t('Applications')}</h1>
         {can('applications:create') && <CreateApplication onSecret={setSecret} />}
       </div>
-      {secret && (
-        <SecretOnce
-          title={t('Client secret of {name}', { name: secret.name })}
-          label={t('Client secret')}
-          value={secret.value}
-          details={t('Client id: {clientId}', { clientId: secret.clientId })}
-          onDismiss={() => setSecret(null)}
-        />
-      )}
+      {secret && <SecretOnce title={t('Client secret of {name}', { name: secret.name })} label={t('Client secret')} value={secret.value} details={t('Client id: {clientId}', { clientId: secret.clientId })} onDismiss={() => setSecret(null)} />}
       <QueryView query={apps}>
         {(data) => (
           <DataTable
@@ -250,7 +242,14 @@ function ApplicationSettings({ app, onSaved }: { app: AppData; onSaved(): void }
         <LinesField label={t('Redirect URIs')} name="redirectUris" description={t('One address a line.')} value={form.redirectUris} onChange={(redirectUris) => setForm((f) => ({ ...f, redirectUris }))} isReadOnly={!editable} />
         <LinesField label={t('Post-logout redirect URIs')} name="postLogoutRedirectUris" value={form.postLogoutRedirectUris} onChange={(postLogoutRedirectUris) => setForm((f) => ({ ...f, postLogoutRedirectUris }))} isReadOnly={!editable} />
         <Field label={t('Back-channel logout URI')} name="backchannelLogoutUri" value={form.backchannelLogoutUri} onChange={(backchannelLogoutUri) => setForm((f) => ({ ...f, backchannelLogoutUri }))} isReadOnly={!editable} />
-        <Field label={t('Refresh token reuse grace (seconds, 0-60)')} name="refreshTokenReuseGraceSeconds" type="number" value={form.refreshTokenReuseGraceSeconds} onChange={(refreshTokenReuseGraceSeconds) => setForm((f) => ({ ...f, refreshTokenReuseGraceSeconds }))} isReadOnly={!editable} />
+        <Field
+          label={t('Refresh token reuse grace (seconds, 0-60)')}
+          name="refreshTokenReuseGraceSeconds"
+          type="number"
+          value={form.refreshTokenReuseGraceSeconds}
+          onChange={(refreshTokenReuseGraceSeconds) => setForm((f) => ({ ...f, refreshTokenReuseGraceSeconds }))}
+          isReadOnly={!editable}
+        />
         <AcceptedKinds value={form.acceptedIdentityKinds} onChange={(acceptedIdentityKinds) => setForm((f) => ({ ...f, acceptedIdentityKinds }))} isReadOnly={!editable} />
         {editable && (
           <div className="actions">

@@ -273,16 +273,7 @@ function AssignableRoles({ role, all }: { role: RoleData; all: RoleRef[] }) {
       <h2 id="role-assignable">{t('Roles its holders may assign')}</h2>
       <p className="muted">{t('Holders of this role may give these roles to others without holding their permissions.')}</p>
       <QueryView query={assignable}>
-        {() => (
-          <Checklist
-            label={t('Assignable roles')}
-            open
-            choices={all.filter((r) => r.id !== role.id).map((r) => ({ id: r.id, label: r.name }))}
-            selected={selected}
-            onChange={setSelected}
-            isReadOnly={!editable}
-          />
-        )}
+        {() => <Checklist label={t('Assignable roles')} open choices={all.filter((r) => r.id !== role.id).map((r) => ({ id: r.id, label: r.name }))} selected={selected} onChange={setSelected} isReadOnly={!editable} />}
       </QueryView>
       {editable && (
         <div className="actions">

@@ -253,7 +253,15 @@ function AccessKeys({ account }: { account: AccountData }) {
                       header: t('Actions'),
                       cell: (k: KeyData) =>
                         k.revokedAt ? null : (
-                          <ConfirmAction label={t('Revoke')} ariaLabel={t('Revoke the key {prefix}', { prefix: k.prefix })} small danger title={t('Revoke the key {prefix}?', { prefix: k.prefix })} confirmLabel={t('Revoke')} onConfirm={() => revoke.mutate(k.id)}>
+                          <ConfirmAction
+                            label={t('Revoke')}
+                            ariaLabel={t('Revoke the key {prefix}', { prefix: k.prefix })}
+                            small
+                            danger
+                            title={t('Revoke the key {prefix}?', { prefix: k.prefix })}
+                            confirmLabel={t('Revoke')}
+                            onConfirm={() => revoke.mutate(k.id)}
+                          >
                             {t('Every node refuses it at once; tokens already issued live out their short lifetime.')}
                           </ConfirmAction>
                         ),

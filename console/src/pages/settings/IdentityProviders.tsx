@@ -82,7 +82,7 @@ function createBody(f: ProviderForm): NewProvider {
     clientId: f.clientId,
     ...(f.clientSecret ? { clientSecret: f.clientSecret } : {}),
     ...(f.preset === 'entra' ? { entraTenant: f.entraTenant } : {}),
-    ...((f.preset === 'custom' || (f.preset === 'github' && f.issuer.trim())) ? { issuer: f.issuer.trim() } : {}),
+    ...(f.preset === 'custom' || (f.preset === 'github' && f.issuer.trim()) ? { issuer: f.issuer.trim() } : {}),
     scopes: scopeList(f.scopes),
     claimMapping: mappingOf(f),
     identityKind: f.identityKind,
@@ -105,14 +105,14 @@ export function IdentityProvidersPage() {
     <>
       <h1>{t('Identity providers')}</h1>
       <ReadOnlyNotice show={!mayChange} />
-      <p className="muted">{t('People sign in through these providers on the sign-in page of each application that offers them. A new user gets the identity kind and default roles below; with a groups claim mapped, each sign-in sets their membership of the provider\'s managed groups to match the claim.')}</p>
+      <p className="muted">
+        {t(
+          "People sign in through these providers on the sign-in page of each application that offers them. A new user gets the identity kind and default roles below; with a groups claim mapped, each sign-in sets their membership of the provider's managed groups to match the claim.",
+        )}
+      </p>
       {can('identity-providers:create') && <CreateProvider lists={lists} />}
       <ErrorMessage error={providers.error} />
-      {providers.isPending ? (
-        <Loading />
-      ) : (
-        providers.data && (providers.data.providers.length === 0 ? <p>{t('No identity provider is set up.')}</p> : providers.data.providers.map((p) => <ProviderCard key={p.id} provider={p} lists={lists} />))
-      )}
+      {providers.isPending ? <Loading /> : providers.data && (providers.data.providers.length === 0 ? <p>{t('No identity provider is set up.')}</p> : providers.data.providers.map((p) => <ProviderCard key={p.id} provider={p} lists={lists} />))}
       {can('application-identity-providers:read') && can('applications:list') && providers.data && <ApplicationProviders providers={providers.data.providers} />}
     </>
   );
@@ -136,7 +136,15 @@ function ProviderFields({ form, set, isNew, lists, readOnly }: { form: ProviderF
       <Field label={t('Name on the sign-in button')} name="name" value={form.name} onChange={set('name')} isReadOnly={readOnly} isRequired />
       {form.preset === 'entra' && isNew && <Field label={t('Entra ID directory (tenant) id')} name="entraTenant" value={form.entraTenant} onChange={set('entraTenant')} isRequired />}
       {(form.preset === 'custom' || form.preset === 'github') && (
-        <Field label={form.preset === 'github' ? t('GitHub Enterprise Server address (empty: github.com)') : t('Issuer (its discovery document is read at sign-in)')} name="issuer" type="url" value={form.issuer} onChange={set('issuer')} isReadOnly={readOnly || (!isNew && form.preset === 'github')} isRequired={form.preset === 'custom'} />
+        <Field
+          label={form.preset === 'github' ? t('GitHub Enterprise Server address (empty: github.com)') : t('Issuer (its discovery document is read at sign-in)')}
+          name="issuer"
+          type="url"
+          value={form.issuer}
+          onChange={set('issuer')}
+          isReadOnly={readOnly || (!isNew && form.preset === 'github')}
+          isRequired={form.preset === 'custom'}
+        />
       )}
       <Field label={t('Client id')} name="clientId" value={form.clientId} onChange={set('clientId')} isReadOnly={readOnly} isRequired />
       {!readOnly && <Field label={isNew ? t('Client secret') : t('New client secret (empty: keep the current one)')} name="clientSecret" type="password" value={form.clientSecret} onChange={set('clientSecret')} />}
@@ -157,7 +165,10 @@ function ProviderFields({ form, set, isNew, lists, readOnly }: { form: ProviderF
 
 function useForm(initial: () => ProviderForm) {
   const [form, setForm] = useState<ProviderForm>(initial);
-  const set = <K extends keyof ProviderForm>(key: K) => (value: ProviderForm[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const set =
+    <K extends keyof ProviderForm>(key: K) =>
+    (value: ProviderForm[K]) =>
+      setForm((f) => ({ ...f, [key]: value }));
   return { form, setForm, set };
 }
 
@@ -313,9 +324,7 @@ function ProviderCard({ provider, lists }: { provider: Provider; lists: Lists })
             {t('username: {username}, email: {email}, name: {name}, groups: {groups}', { username: provider.claimMapping.username, email: provider.claimMapping.email, name: provider.claimMapping.name, groups: provider.claimMapping.groups ?? '—' })}
           </dd>
           <dt>{t('A new user gets')}</dt>
-          <dd>
-            {t('identity kind {kind}; roles: {roles}', { kind: provider.identityKind, roles: provider.defaultRoleIds.map((id) => lists.roleNames.get(id) ?? id).join(', ') || '—' })}
-          </dd>
+          <dd>{t('identity kind {kind}; roles: {roles}', { kind: provider.identityKind, roles: provider.defaultRoleIds.map((id) => lists.roleNames.get(id) ?? id).join(', ') || '—' })}</dd>
           <dt>{t('Managed groups')}</dt>
           <dd>{provider.managedGroupIds.map((id) => lists.groupNames.get(id) ?? id).join(', ') || '—'}</dd>
         </dl>
@@ -384,7 +393,7 @@ function ApplicationProviders({ providers }: { providers: Provider[] }) {
   const editable = can('application-identity-providers:set');
   return (
     <section aria-labelledby="per-application" className="card">
-      <h2 id="per-application">{t('Providers on each application\'s sign-in page')}</h2>
+      <h2 id="per-application">{t("Providers on each application's sign-in page")}</h2>
       <ErrorMessage error={apps.error ?? offered.error} />
       {apps.data && (
         <Select className="field" selectedKey={clientId || null} onSelectionChange={(key) => setClientId(String(key))}>
@@ -422,7 +431,7 @@ function ApplicationProviders({ providers }: { providers: Provider[] }) {
           {editable && (
             <div className="actions">
               <Button className="button primary" type="submit" isPending={save.isPending}>
-                {t('Save the sign-in page\'s providers')}
+                {t("Save the sign-in page's providers")}
               </Button>
               {save.isSuccess && <span role="status">{t('Saved.')}</span>}
             </div>

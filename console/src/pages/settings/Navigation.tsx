@@ -163,7 +163,7 @@ function ItemRow({ item, siblings, index, actions }: { item: Item; siblings: Ite
           )}
           {actions.mayReset && item.overridden && (
             <Button className="button" isDisabled={actions.busy} onPress={() => actions.reset(item.key)}>
-              {t('Reset to the application\'s definition')}
+              {t("Reset to the application's definition")}
             </Button>
           )}
         </div>

@@ -84,7 +84,10 @@ function policyOf(f: PolicyForm): Policy {
     requireSymbol: f.requireSymbol,
     minCharacterClasses: n(f.minCharacterClasses),
     blocklist: f.blocklist,
-    blockedWords: f.blockedWords.split(',').map((w) => w.trim()).filter(Boolean),
+    blockedWords: f.blockedWords
+      .split(',')
+      .map((w) => w.trim())
+      .filter(Boolean),
     contextWords: f.contextWords,
     historyCount: n(f.historyCount),
     expiryDays: f.expiryDays.trim() === '' ? null : n(f.expiryDays),
@@ -123,14 +126,18 @@ function PasswordPolicy({ editable }: { editable: boolean }) {
   if (policy.isPending) return <Loading />;
   if (policy.error) return <ErrorMessage error={policy.error} />;
   if (!form) return <Loading />;
-  const set = <K extends keyof PolicyForm>(key: K) => (value: PolicyForm[K]) => {
-    save.reset();
-    setForm((f) => (f ? { ...f, [key]: value } : f));
-  };
+  const set =
+    <K extends keyof PolicyForm>(key: K) =>
+    (value: PolicyForm[K]) => {
+      save.reset();
+      setForm((f) => (f ? { ...f, [key]: value } : f));
+    };
   const readOnly = !editable;
   // Names the policy holds stay choosable even when the lists cannot be read.
   const roleOptions = [...new Set([...(roles.data?.roles.map((r) => r.name) ?? []), ...form.mfaRoles])].map((name) => ({ id: name, label: name }));
-  const appOptions = [...new Map([...(apps.data?.applications.map((a) => [a.clientId, `${a.name} (${a.clientId})`] as const) ?? []), ...form.mfaApplications.filter((id) => !apps.data?.applications.some((a) => a.clientId === id)).map((id) => [id, id] as const)])].map(([id, label]) => ({ id, label }));
+  const appOptions = [
+    ...new Map([...(apps.data?.applications.map((a) => [a.clientId, `${a.name} (${a.clientId})`] as const) ?? []), ...form.mfaApplications.filter((id) => !apps.data?.applications.some((a) => a.clientId === id)).map((id) => [id, id] as const)]),
+  ].map(([id, label]) => ({ id, label }));
   const submit = (e: FormEvent) => {
     e.preventDefault();
     save.mutate(form);
@@ -231,12 +238,12 @@ function SessionPolicy({ editable }: { editable: boolean }) {
     >
       <section aria-labelledby="session-policy" className="card">
         <h2 id="session-policy">{t('Sessions')}</h2>
-        {settings.data.source === 'default' && <p className="muted">{t('The server configuration\'s defaults apply until these are saved.')}</p>}
+        {settings.data.source === 'default' && <p className="muted">{t("The server configuration's defaults apply until these are saved.")}</p>}
         <div className="grid-form">
           <Field label={t('Idle timeout (seconds)')} name="idleTimeoutSeconds" value={form.idle} onChange={(idle) => setForm((f) => ({ ...f, idle }))} isReadOnly={readOnly} />
           <Field label={t('Absolute lifetime (seconds)')} name="absoluteLifetimeSeconds" value={form.absolute} onChange={(absolute) => setForm((f) => ({ ...f, absolute }))} isReadOnly={readOnly} />
         </div>
-        <Check label={t('A password change ends the user\'s other sessions')} isSelected={form.endOnPasswordChange} onChange={(endOnPasswordChange) => setForm((f) => ({ ...f, endOnPasswordChange }))} isReadOnly={readOnly} />
+        <Check label={t("A password change ends the user's other sessions")} isSelected={form.endOnPasswordChange} onChange={(endOnPasswordChange) => setForm((f) => ({ ...f, endOnPasswordChange }))} isReadOnly={readOnly} />
       </section>
       <ErrorMessage error={save.error} />
       {editable && (

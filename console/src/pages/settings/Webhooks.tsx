@@ -14,7 +14,11 @@ import { ReadOnlyNotice } from './controls.tsx';
 
 type Endpoint = operations['getApiV1Webhooks']['responses'][200]['content']['application/json']['items'][number];
 
-const eventList = (text: string) => text.split(',').map((e) => e.trim()).filter(Boolean);
+const eventList = (text: string) =>
+  text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
 
 export function WebhooksPage() {
   const { me, can } = useMe();
@@ -31,7 +35,7 @@ export function WebhooksPage() {
       {secret && (
         <section className="card" aria-labelledby="new-secret">
           <h2 id="new-secret">{t('Signing secret for {url}', { url: secret.url })}</h2>
-          <p>{t('Store this secret now: it is shown only once. Receivers check each delivery\'s webhook-signature with it.')}</p>
+          <p>{t("Store this secret now: it is shown only once. Receivers check each delivery's webhook-signature with it.")}</p>
           <p className="mono" data-testid="webhook-secret">
             {secret.secret}
           </p>
@@ -44,11 +48,7 @@ export function WebhooksPage() {
       {endpoints.isPending ? (
         <Loading />
       ) : (
-        endpoints.data && (endpoints.data.items.length === 0 ? (
-          <p>{t('No endpoint is subscribed.')}</p>
-        ) : (
-          endpoints.data.items.map((endpoint) => <EndpointCard key={endpoint.id} endpoint={endpoint} mayUpdate={mayUpdate} />)
-        ))
+        endpoints.data && (endpoints.data.items.length === 0 ? <p>{t('No endpoint is subscribed.')}</p> : endpoints.data.items.map((endpoint) => <EndpointCard key={endpoint.id} endpoint={endpoint} mayUpdate={mayUpdate} />))
       )}
     </>
   );
@@ -139,9 +139,7 @@ function EndpointCard({ endpoint, mayUpdate }: { endpoint: Endpoint; mayUpdate: 
           </div>
         )}
       </form>
-      <p className="muted small">
-        {t('Failed attempts in a row: {count}. Created {created}.', { count: endpoint.consecutiveFailures, created: formatDate(endpoint.createdAt) })}
-      </p>
+      <p className="muted small">{t('Failed attempts in a row: {count}. Created {created}.', { count: endpoint.consecutiveFailures, created: formatDate(endpoint.createdAt) })}</p>
       <ErrorMessage error={update.error ?? remove.error} />
       <div className="actions">
         {mayUpdate && (

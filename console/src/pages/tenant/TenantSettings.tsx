@@ -58,7 +58,10 @@ function draftOf(saved: Saved): Draft {
 }
 
 function bodyOf(draft: Draft): Saved {
-  const origins = draft.origins.split(/\s+/).map((o) => o.trim()).filter(Boolean);
+  const origins = draft.origins
+    .split(/\s+/)
+    .map((o) => o.trim())
+    .filter(Boolean);
   const passkeys = {
     ...(draft.rpId.trim() ? { rpId: draft.rpId.trim() } : {}),
     ...(origins.length ? { origins } : {}),
@@ -111,10 +114,12 @@ function SettingsForm({ saved, effective, defaults }: { saved: Saved; effective:
   const [draft, setDraft] = useState<Draft>(() => draftOf(saved));
   const [done, setDone] = useState(false);
   useEffect(() => setDraft(draftOf(saved)), [saved]);
-  const change = <K extends keyof Draft>(key: K) => (value: Draft[K]) => {
-    setDone(false);
-    setDraft((d) => ({ ...d, [key]: value }));
-  };
+  const change =
+    <K extends keyof Draft>(key: K) =>
+    (value: Draft[K]) => {
+      setDone(false);
+      setDraft((d) => ({ ...d, [key]: value }));
+    };
   const save = useMutation({
     mutationFn: () => unwrap(api.PUT('/api/v1/tenant-settings', { body: bodyOf(draft) })),
     onSuccess: (data) => {
@@ -205,11 +210,7 @@ export function TenantSettingsPage() {
               <h2 id="tenant-settings-now">{t('In effect')}</h2>
               <Summary effective={settings.data.effective as Effective} />
             </section>
-            {isAdmin ? (
-              <SettingsForm saved={settings.data.saved as Saved} effective={settings.data.effective as Effective} defaults={settings.data.defaults as Effective} />
-            ) : (
-              <p className="muted">{t('Only an Admin changes these settings.')}</p>
-            )}
+            {isAdmin ? <SettingsForm saved={settings.data.saved as Saved} effective={settings.data.effective as Effective} defaults={settings.data.defaults as Effective} /> : <p className="muted">{t('Only an Admin changes these settings.')}</p>}
           </>
         )
       )}

@@ -202,7 +202,12 @@ function SetScope({ identityId, alias, onChanged }: { identityId: string; alias:
       unwrap(
         api.PUT('/api/v1/identities/{id}/data-scopes/{key}', {
           params: { path: { id: identityId, key } },
-          body: { values: values.split(',').map((v) => v.trim()).filter(Boolean) },
+          body: {
+            values: values
+              .split(',')
+              .map((v) => v.trim())
+              .filter(Boolean),
+          },
         }),
       ),
     onSuccess: () => {
@@ -270,9 +275,7 @@ function EffectiveAccess({ identityId, alias }: { identityId: string; alias: str
                   <tr key={`${p.resource} ${p.permission}`}>
                     <td className="mono small">{p.resource}</td>
                     <td className="mono">{p.permission}</td>
-                    <td className="small">
-                      {p.via.map((v) => t('role {role} ({sources})', { role: v.roleName, sources: v.sources.map(sourceText).join(', ') })).join('; ')}
-                    </td>
+                    <td className="small">{p.via.map((v) => t('role {role} ({sources})', { role: v.roleName, sources: v.sources.map(sourceText).join(', ') })).join('; ')}</td>
                   </tr>
                 ))}
               </tbody>

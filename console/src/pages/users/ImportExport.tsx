@@ -69,9 +69,7 @@ function Report({ report }: { report: ImportReport }) {
           </table>
         </div>
       )}
-      {report.existing.length > 0 && (
-        <p className="small muted">{t('Left as they are (the username exists): {names}', { names: report.existing.map((e) => e.username).join(', ') })}</p>
-      )}
+      {report.existing.length > 0 && <p className="small muted">{t('Left as they are (the username exists): {names}', { names: report.existing.map((e) => e.username).join(', ') })}</p>}
     </div>
   );
 }
@@ -104,7 +102,9 @@ export function ImportUsers() {
           {({ close }) => (
             <>
               <Heading slot="title">{t('Import users from CSV')}</Heading>
-              <p className="small muted">{t('A header line first. Columns: username, email, name, phone, department, identity_kind, identity_alias, roles, groups, data_scope, password_hash. Lists are separated by ";", data scopes written as key=value1,value2.')}</p>
+              <p className="small muted">
+                {t('A header line first. Columns: username, email, name, phone, department, identity_kind, identity_alias, roles, groups, data_scope, password_hash. Lists are separated by ";", data scopes written as key=value1,value2.')}
+              </p>
               <div className="actions">
                 <FileTrigger
                   acceptedFileTypes={['text/csv', '.csv']}

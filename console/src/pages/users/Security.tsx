@@ -42,7 +42,7 @@ export function SecuritySection({ userId, username, hasEmail }: { userId: string
       <div className="actions">
         {can('users:reset-mfa') && s && s.totp !== 'none' && (
           <Confirm label={t('Reset second factor')} title={t('Reset the second factor of {username}', { username })} confirmLabel={t('Reset second factor')} danger onConfirm={() => resetMfa.mutate()}>
-            {t('Remove {username}\'s authenticator app and recovery codes? They set up a new one at their next sign-in, and are told by mail.', { username })}
+            {t("Remove {username}'s authenticator app and recovery codes? They set up a new one at their next sign-in, and are told by mail.", { username })}
           </Confirm>
         )}
         {can('users:send-password-reset') && hasEmail && (

@@ -18,7 +18,7 @@ export function UserSessions({ userId, username }: { userId: string; username: s
         <h2 id="user-sessions">{t('Sessions')}</h2>
         {can('user-sessions:end') && items.length > 0 && (
           <Confirm label={t('End all sessions')} title={t('End all sessions of {username}', { username })} confirmLabel={t('End {count} sessions', { count: items.length })} danger onConfirm={() => endAll.mutate()}>
-            {t('End all {count} sessions of {username}? Their applications\' refresh tokens stop working at once.', { count: items.length, username })}
+            {t("End all {count} sessions of {username}? Their applications' refresh tokens stop working at once.", { count: items.length, username })}
           </Confirm>
         )}
       </div>
@@ -52,7 +52,7 @@ export function UserSessions({ userId, username }: { userId: string; username: s
                   {can('sessions:end') && (
                     <td>
                       <Confirm label={t('End')} title={t('End session')} confirmLabel={t('End session')} danger onConfirm={() => end.mutate(s.id)}>
-                        {t('End this session of {username}? Its applications\' refresh tokens stop working at once.', { username })}
+                        {t("End this session of {username}? Its applications' refresh tokens stop working at once.", { username })}
                       </Confirm>
                     </td>
                   )}

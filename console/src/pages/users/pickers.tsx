@@ -28,16 +28,7 @@ export function RolePicker(props: { label: string; roleId: string | null; onChan
   });
   const items = (roles.data?.roles ?? []).filter((r) => !props.exclude?.includes(r.id)).map((r) => ({ id: r.id, name: r.name }));
   return (
-    <ComboBox
-      className="field"
-      items={items}
-      inputValue={text}
-      onInputChange={setText}
-      selectedKey={props.roleId}
-      onSelectionChange={(key) => props.onChange(key === null ? null : String(key))}
-      menuTrigger="focus"
-      allowsEmptyCollection
-    >
+    <ComboBox className="field" items={items} inputValue={text} onInputChange={setText} selectedKey={props.roleId} onSelectionChange={(key) => props.onChange(key === null ? null : String(key))} menuTrigger="focus" allowsEmptyCollection>
       <Label>{props.label}</Label>
       <Input placeholder={t('Type part of a role name')} />
       <Popover>
