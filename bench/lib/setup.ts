@@ -249,6 +249,13 @@ function sqlArray(values: string[]): string {
  * first and last names, 8 departments, 2% inactive. No password (they never sign in).
  * `offset`: numbering starts after it, so a second load adds users instead of clashing.
  */
+/** The username bulkInsertUsers gives user number g (the same expression as its SQL). */
+export function benchUsername(g: number): string {
+  const first = FIRST_NAMES[g % FIRST_NAMES.length]!;
+  const last = LAST_NAMES[Math.floor(g / FIRST_NAMES.length) % LAST_NAMES.length]!;
+  return `${first.toLowerCase()}.${last.replace(/'/g, '').toLowerCase()}${String(g).padStart(6, '0')}`;
+}
+
 export async function bulkInsertUsers(knex: Knex, tenantId: string, count: number, offset = 0): Promise<{ seconds: number; steps: Record<string, number> }> {
   const started = process.hrtime.bigint();
   const steps: Record<string, number> = {};

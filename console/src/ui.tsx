@@ -13,11 +13,12 @@ export function Field(props: { label: string; name: string; value: string; onCha
   );
 }
 
-/** A button that asks before it acts; the question says what will happen. */
-export function Confirm(props: { label: string; title: string; children: ReactNode; confirmLabel: string; onConfirm(): void; danger?: boolean; isDisabled?: boolean }) {
+/** A button that asks before it acts (named for its object when a page holds several); the question says what will happen. */
+export function Confirm(props: { label: string; ariaLabel?: string; title: string; children: ReactNode; confirmLabel: string; onConfirm(): void; danger?: boolean; small?: boolean; isDisabled?: boolean }) {
+  const look = `button${props.danger ? ' danger' : ''}${props.small ? ' small' : ''}`;
   return (
     <DialogTrigger>
-      <Button className={props.danger ? 'button danger' : 'button'} isDisabled={props.isDisabled}>
+      <Button className={look} aria-label={props.ariaLabel} isDisabled={props.isDisabled}>
         {props.label}
       </Button>
       <Modal className="modal" isDismissable>

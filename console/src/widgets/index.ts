@@ -1,6 +1,6 @@
 // Generic building blocks of the console's object pages.
 export { DataTable, type Column } from './DataTable.tsx';
-export { QueryView } from './QueryView.tsx';
+export { ObjectDetails, QueryView } from './QueryView.tsx';
 export { FormDialog } from './FormDialog.tsx';
 export { SecretOnce } from './SecretOnce.tsx';
 export { Checklist, type Choice } from './Checklist.tsx';

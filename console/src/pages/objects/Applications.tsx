@@ -2,13 +2,13 @@
 // application's page: settings, who may use it, session limits, secret rotation, delete.
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import { Button, Checkbox } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { Checklist, ConfirmAction, DataTable, FormDialog, LinesField, QueryView, SecretOnce, SelectField, lines } from '../../widgets/index.ts';
+import { ObjectDetails, Checklist, ConfirmAction, DataTable, FormDialog, LinesField, QueryView, SecretOnce, SelectField, lines } from '../../widgets/index.ts';
 
 type AppType = 'web' | 'spa' | 'native' | 'service';
 type AccessMode = 'everyone' | 'restricted';
@@ -111,21 +111,11 @@ function CreateApplication({ onSecret }: { onSecret(secret: { clientId: string; 
 }
 
 export function ApplicationDetails() {
-  const { id = '' } = useParams();
   const apps = useQuery(applicationsQuery);
   return (
-    <>
-      <p>
-        <Link to="/applications">{t('← Applications')}</Link>
-      </p>
-      <QueryView query={apps}>
-        {(data) => {
-          const app = data.applications.find((a) => a.clientId === id);
-          if (!app) return <p role="alert">{t('There is no such application.')}</p>;
-          return <ApplicationView app={app} />;
-        }}
-      </QueryView>
-    </>
+    <ObjectDetails back={{ to: '/applications', label: t('← Applications') }} query={apps} find={(data, id) => data.applications.find((a) => a.clientId === id)} missing={t('There is no such application.')}>
+      {(app) => <ApplicationView app={app} />}
+    </ObjectDetails>
   );
 }
 

@@ -2,13 +2,13 @@
 // description, members found by search, roles, delete).
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import { Button, Input, Label, SearchField } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ConfirmAction, DataTable, FormDialog, QueryView, SelectField } from '../../widgets/index.ts';
+import { ObjectDetails, ConfirmAction, DataTable, FormDialog, QueryView, SelectField } from '../../widgets/index.ts';
 import { rolesQuery, type RoleRef } from './Roles.tsx';
 
 type GroupType = 'department' | 'team';
@@ -77,21 +77,11 @@ function CreateGroup() {
 }
 
 export function GroupDetails() {
-  const { id = '' } = useParams();
   const groups = useQuery(groupsQuery);
   return (
-    <>
-      <p>
-        <Link to="/groups">{t('← Groups')}</Link>
-      </p>
-      <QueryView query={groups}>
-        {(data) => {
-          const group = data.groups.find((g) => g.id === id);
-          if (!group) return <p role="alert">{t('There is no such group.')}</p>;
-          return <GroupView group={group} />;
-        }}
-      </QueryView>
-    </>
+    <ObjectDetails back={{ to: '/groups', label: t('← Groups') }} query={groups} find={(data, id) => data.groups.find((g) => g.id === id)} missing={t('There is no such group.')}>
+      {(group) => <GroupView group={group} />}
+    </ObjectDetails>
   );
 }
 

@@ -3,13 +3,13 @@
 // System roles are shown read-only; so is everything the signed-in person may not change.
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import { Button } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { Checklist, ConfirmAction, DataTable, FormDialog, QueryView } from '../../widgets/index.ts';
+import { ObjectDetails, Checklist, ConfirmAction, DataTable, FormDialog, QueryView } from '../../widgets/index.ts';
 
 export interface RoleRef {
   id: string;
@@ -142,21 +142,11 @@ function CreateRole() {
 }
 
 export function RoleDetails() {
-  const { id = '' } = useParams();
   const roles = useQuery(rolesQuery);
   return (
-    <>
-      <p>
-        <Link to="/roles">{t('← Roles')}</Link>
-      </p>
-      <QueryView query={roles}>
-        {(data) => {
-          const role = data.roles.find((r) => r.id === id);
-          if (!role) return <p role="alert">{t('There is no such role.')}</p>;
-          return <RoleView role={role} all={data.roles} />;
-        }}
-      </QueryView>
-    </>
+    <ObjectDetails back={{ to: '/roles', label: t('← Roles') }} query={roles} find={(data, id) => data.roles.find((r) => r.id === id)} missing={t('There is no such role.')}>
+      {(role, data) => <RoleView role={role} all={data.roles} />}
+    </ObjectDetails>
   );
 }
 

@@ -3,13 +3,13 @@
 // once; revoke).
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import { Button } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, formatDate } from '../../ui.tsx';
-import { ConfirmAction, DataTable, FormDialog, QueryView, SecretOnce, SelectField } from '../../widgets/index.ts';
+import { ObjectDetails, ConfirmAction, DataTable, FormDialog, QueryView, SecretOnce, SelectField } from '../../widgets/index.ts';
 
 type Status = 'active' | 'inactive';
 
@@ -68,21 +68,11 @@ function CreateServiceAccount() {
 }
 
 export function ServiceAccountDetails() {
-  const { id = '' } = useParams();
   const accounts = useQuery(accountsQuery);
   return (
-    <>
-      <p>
-        <Link to="/service-accounts">{t('← Service accounts')}</Link>
-      </p>
-      <QueryView query={accounts}>
-        {(data) => {
-          const account = data.serviceAccounts.find((s) => s.id === id);
-          if (!account) return <p role="alert">{t('There is no such service account.')}</p>;
-          return <ServiceAccountView account={account} />;
-        }}
-      </QueryView>
-    </>
+    <ObjectDetails back={{ to: '/service-accounts', label: t('← Service accounts') }} query={accounts} find={(data, id) => data.serviceAccounts.find((s) => s.id === id)} missing={t('There is no such service account.')}>
+      {(account) => <ServiceAccountView account={account} />}
+    </ObjectDetails>
   );
 }
 
