@@ -347,7 +347,7 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
   });
 
   it('shows an administrator the endpoints discovery finds at the issuer, and why discovery failed', async function () {
-    const reader = await createApiCaller(gh, { permissions: ['identity-providers:read'] });
+    const reader = await createApiCaller(gh, { permissions: ['identity-providers:check-discovery'] });
     const found = await reader.request('GET', `/identity-providers/${providerId}/discovery`);
     assert.equal(found.status, 200, JSON.stringify(found.body));
     assert.equal(found.body.issuer, upstream.issuer);

@@ -76,7 +76,7 @@ export function identityProviderRoutes(services: ApiServices): ApiRoute[] {
     defineRoute({
       method: 'get',
       path: '/identity-providers/:id/discovery',
-      permission: 'identity-providers:read',
+      permission: 'identity-providers:check-discovery',
       summary: "Check a provider: its endpoints from the issuer's OpenID Connect discovery document (the lookup a sign-in makes), or GitHub's fixed endpoints; 502 with the reason when discovery fails",
       tag: 'identity-providers',
       params: idParams,

@@ -347,7 +347,7 @@ function ProviderCard({ provider, lists }: { provider: Provider; lists: Lists })
       )}
       {!editing && (
         <div className="actions">
-          {can('identity-providers:read') && (
+          {can('identity-providers:check-discovery') && (
             <Button className="button" isPending={discovery.isPending} onPress={() => discovery.mutate()}>
               {t('Check discovery')}
             </Button>
