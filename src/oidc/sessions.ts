@@ -17,7 +17,7 @@ import Provider, { interactionPolicy } from 'oidc-provider';
 import type { Logger } from '../logger.ts';
 import { describeDevice } from '../services/devices.ts';
 import type { GrantIdentityService } from '../services/grant-identities.ts';
-import type { EndedSession, SessionCheck, SessionService, SessionUse } from '../services/sessions.ts';
+import type { EndedSession, SessionService } from '../services/sessions.ts';
 import { grantIdentityOf, type RequestMemo } from './identity.ts';
 
 type AdapterFactory = (model: string) => Adapter;
@@ -30,35 +30,6 @@ function currentRequest(): { ip?: string; route?: string } {
   if (!ctx) return {};
   const route = ctx.oidc?.route;
   return { route, ip: route && BROWSER_ROUTES.has(route) ? ctx.ip : undefined };
-}
-
-/**
- * Sessions found open earlier in the same request, with the use they were checked for. A refresh
- * reads its token (checked with the client's limits, as activity) and then oidc-provider loads
- * the token's session, which would check the same session again; a use the earlier check
- * already covered (the same client or none, activity already counted or not wanted, the same
- * address) reuses its verdict instead of reading the session again. Kept per request only, so
- * a session ended meanwhile is refused by the next request on every node, as before.
- */
-const checkedInRequest = new WeakMap<object, Map<string, { use: SessionUse; verdict: SessionCheck }>>();
-
-function covers(earlier: SessionUse, later: SessionUse): boolean {
-  return (later.clientId === undefined || later.clientId === earlier.clientId) && (!later.activity || earlier.activity === true) && later.ip === earlier.ip;
-}
-
-async function checkOnce(sessions: SessionService, uid: string, use: SessionUse): Promise<SessionCheck> {
-  const ctx = Provider.ctx;
-  if (!ctx) return sessions.check(uid, use);
-  let checked = checkedInRequest.get(ctx);
-  const earlier = checked?.get(uid);
-  if (earlier && covers(earlier.use, use)) return earlier.verdict;
-  const verdict = await sessions.check(uid, use);
-  // Only an open session is remembered: a refusal may have ended it, and is cheap to repeat.
-  if (verdict.alive) {
-    if (!checked) checkedInRequest.set(ctx, (checked = new Map()));
-    checked.set(uid, { use, verdict });
-  }
-  return verdict;
 }
 
 class SessionCheckedAdapter implements Adapter {
@@ -74,11 +45,11 @@ class SessionCheckedAdapter implements Adapter {
     if (this.model === 'Session') {
       // A session nobody signed in to yet (an interaction in progress) has no record to check.
       if (!payload.accountId || !payload.uid) return payload;
-      const verdict = await checkOnce(this.sessions, payload.uid, { activity: true, ip: request.ip });
+      const verdict = await this.sessions.check(payload.uid, { activity: true, ip: request.ip });
       return verdict.alive && verdict.userId === payload.accountId ? payload : undefined;
     }
     if (!payload.sessionUid) return payload; // client credentials: no session
-    const verdict = await checkOnce(this.sessions, payload.sessionUid, this.model === 'RefreshToken' ? { clientId: payload.clientId, grantId: payload.grantId, activity: request.route === 'token' } : {});
+    const verdict = await this.sessions.check(payload.sessionUid, this.model === 'RefreshToken' ? { clientId: payload.clientId, grantId: payload.grantId, activity: request.route === 'token' } : {});
     return verdict.alive ? payload : undefined;
   }
 

@@ -485,33 +485,6 @@ describe(`sessions (${storageMode})`, function () {
     }
   });
 
-  it('reads the session record once per refresh, although the token and then its session are both checked', async () => {
-    const user = await newUser('reads');
-    const s = await signInWeb(user, new HttpClient(gh.issuer));
-    const store = gh.context.store;
-    const get = store.get.bind(store);
-    const reads: string[] = [];
-    store.get = (key: string) => {
-      reads.push(key);
-      return get(key);
-    };
-    let next: string;
-    try {
-      const refreshed = await refreshWeb(s.refreshToken);
-      assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
-      next = refreshed.body.refresh_token!;
-    } finally {
-      store.get = get;
-    }
-    assert.deepEqual(
-      reads.filter((key) => key === `session:${s.sid}`),
-      [`session:${s.sid}`],
-    );
-    // Still checked on every request: the next refresh after the session ended is refused.
-    assert.equal((await admin.request('DELETE', `/sessions/${s.sid}`)).status, 204);
-    assert.equal((await refreshWeb(next)).status, 400);
-  });
-
   it('costs two PostgreSQL writes of its own per sign-in and none per refresh within a minute', async () => {
     const user = await newUser('writes');
     const writes: string[] = [];
