@@ -86,6 +86,17 @@ describe('console object pages (Chromium)', function () {
     await admin.signIn(people.admin!.username, people.admin!.password);
   });
   after(async () => {
+    // The PostgreSQL suite shares one tenant: the role this file put in the tenant-wide default
+    // policy would reach every other test's identities, so it is taken out again.
+    if (api && made.roleName) {
+      const policy = await api.request('GET', '/default-policy');
+      const entries = (policy.body?.roles ?? []) as { roleId: string; roleName: string; identityKind: string | null }[];
+      if (entries.some((e) => e.roleName === made.roleName)) {
+        const kept = entries.filter((e) => e.roleName !== made.roleName).map((e) => ({ roleId: e.roleId, identityKind: e.identityKind }));
+        const put = await api.request('PUT', '/default-policy', { roles: kept });
+        assert.equal(put.status, 200, JSON.stringify(put.body));
+      }
+    }
     await browser?.close();
     await gh?.close();
   });

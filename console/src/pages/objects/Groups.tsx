@@ -9,7 +9,8 @@ import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
 import { ObjectDetails, ConfirmAction, DataTable, FormDialog, QueryView, SelectField } from '../../widgets/index.ts';
-import { rolesQuery, type RoleRef } from './Roles.tsx';
+import { type RoleRef } from './Roles.tsx';
+import { RolePicker } from '../users/pickers.tsx';
 
 type GroupType = 'department' | 'team';
 
@@ -164,7 +165,6 @@ function GroupView({ group }: { group: GroupData }) {
 function GroupRoles({ group, onChanged }: { group: GroupData; onChanged(): void }) {
   const can = useCan();
   const mayAssign = can('group-roles:assign') && can('roles:list');
-  const roles = useQuery({ ...rolesQuery, enabled: mayAssign });
   const [roleId, setRoleId] = useState<string | null>(null);
   const assign = useMutation({
     mutationFn: (id: string) => unwrap(api.POST('/api/v1/groups/{id}/roles', { params: { path: { id: group.id } }, body: { roleIds: [id] } })),
@@ -177,7 +177,6 @@ function GroupRoles({ group, onChanged }: { group: GroupData; onChanged(): void 
     mutationFn: (roleId: string) => unwrap(api.DELETE('/api/v1/groups/{id}/roles/{roleId}', { params: { path: { id: group.id, roleId } } })),
     onSuccess: onChanged,
   });
-  const available = (roles.data?.roles ?? []).filter((r) => !group.roles.some((held) => held.id === r.id));
   return (
     <section aria-labelledby="group-roles">
       <h2 id="group-roles">{t('Roles')}</h2>
@@ -196,7 +195,7 @@ function GroupRoles({ group, onChanged }: { group: GroupData; onChanged(): void 
         {group.roles.length === 0 && <li className="muted">{t('No role.')}</li>}
       </ul>
       <ErrorMessage error={unassign.error} />
-      {mayAssign && roles.data && (
+      {mayAssign && (
         <form
           className="inline-form"
           aria-label={t('Give the group a role')}
@@ -205,7 +204,7 @@ function GroupRoles({ group, onChanged }: { group: GroupData; onChanged(): void 
             if (roleId) assign.mutate(roleId);
           }}
         >
-          <SelectField label={t('Role to give')} choices={available.map((r) => ({ id: r.id, label: r.name }))} value={roleId} onChange={setRoleId} placeholder={t('Choose a role')} />
+          <RolePicker label={t('Role to give')} roleId={roleId} onChange={setRoleId} exclude={group.roles.map((held) => held.id)} />
           <Button className="button" type="submit" isDisabled={!roleId} isPending={assign.isPending}>
             {t('Give role')}
           </Button>
