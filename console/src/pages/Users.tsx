@@ -12,6 +12,7 @@ import { Confirm, ErrorMessage, Field, Loading } from '../ui.tsx';
 import { ExportUsers, ImportUsers } from './users/ImportExport.tsx';
 import { Choice, RolePicker, useGroups, useIdentityKinds } from './users/pickers.tsx';
 import { statusLabel } from './users/labels.ts';
+import { FormDialog } from '../widgets/index.ts';
 
 type Status = 'active' | 'inactive' | 'locked';
 type BulkAction = 'activate' | 'deactivate' | 'role' | 'group' | 'delete';
@@ -316,57 +317,36 @@ function CreateUser() {
   const kinds = useIdentityKinds(can('identity-kinds:list'));
   const [form, setForm] = useState({ username: '', name: '', email: '', password: '', kind: 'internal', alias: '' });
   const set = (key: keyof typeof form) => (value: string) => setForm((f) => ({ ...f, [key]: value }));
-  const create = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST('/api/v1/users', {
-          body: {
-            username: form.username,
-            ...(form.name ? { name: form.name } : {}),
-            ...(form.email ? { email: form.email } : {}),
-            ...(form.password ? { password: form.password } : {}),
-            identity: { kind: form.kind, ...(form.alias ? { alias: form.alias } : {}) },
-          },
-        }),
-      ),
-    onSuccess: (user) => navigate(`/users/${user.id}`),
-  });
   return (
-    <DialogTrigger>
-      <Button className="button primary">{t('Create user')}</Button>
-      <Modal className="modal" isDismissable>
-        <Dialog className="dialog">
-          {({ close }) => (
-            <form
-              onSubmit={(e) => {
-                e.preventDefault();
-                create.mutate(undefined, { onSuccess: close });
-              }}
-            >
-              <Heading slot="title">{t('Create user')}</Heading>
-              <Field label={t('Username')} name="username" value={form.username} onChange={set('username')} isRequired />
-              <Field label={t('Name')} name="name" value={form.name} onChange={set('name')} />
-              <Field label={t('Email')} name="email" type="email" value={form.email} onChange={set('email')} />
-              <Field label={t('Password')} name="password" type="password" value={form.password} onChange={set('password')} />
-              {kinds.data ? (
-                <Choice label={t('First identity: kind')} value={form.kind} onChange={(v) => set('kind')(v ?? 'internal')} options={kinds.data.items.filter((k) => k.kind !== 'service').map((k) => ({ id: k.kind, name: k.label }))} />
-              ) : (
-                <Field label={t('First identity: kind')} name="kind" value={form.kind} onChange={set('kind')} isRequired />
-              )}
-              <Field label={t('First identity: alias')} name="alias" value={form.alias} onChange={set('alias')} />
-              <ErrorMessage error={create.error} />
-              <div className="actions">
-                <Button className="button" onPress={close}>
-                  {t('Cancel')}
-                </Button>
-                <Button className="button primary" type="submit" isPending={create.isPending}>
-                  {t('Create')}
-                </Button>
-              </div>
-            </form>
-          )}
-        </Dialog>
-      </Modal>
-    </DialogTrigger>
+    <FormDialog
+      label={t('Create user')}
+      title={t('Create user')}
+      submitLabel={t('Create')}
+      submit={() =>
+        unwrap(
+          api.POST('/api/v1/users', {
+            body: {
+              username: form.username,
+              ...(form.name ? { name: form.name } : {}),
+              ...(form.email ? { email: form.email } : {}),
+              ...(form.password ? { password: form.password } : {}),
+              identity: { kind: form.kind, ...(form.alias ? { alias: form.alias } : {}) },
+            },
+          }),
+        )
+      }
+      onSuccess={(user) => navigate(`/users/${user.id}`)}
+    >
+      <Field label={t('Username')} name="username" value={form.username} onChange={set('username')} isRequired />
+      <Field label={t('Name')} name="name" value={form.name} onChange={set('name')} />
+      <Field label={t('Email')} name="email" type="email" value={form.email} onChange={set('email')} />
+      <Field label={t('Password')} name="password" type="password" value={form.password} onChange={set('password')} />
+      {kinds.data ? (
+        <Choice label={t('First identity: kind')} value={form.kind} onChange={(v) => set('kind')(v ?? 'internal')} options={kinds.data.items.filter((k) => k.kind !== 'service').map((k) => ({ id: k.kind, name: k.label }))} />
+      ) : (
+        <Field label={t('First identity: kind')} name="kind" value={form.kind} onChange={set('kind')} isRequired />
+      )}
+      <Field label={t('First identity: alias')} name="alias" value={form.alias} onChange={set('alias')} />
+    </FormDialog>
   );
 }
