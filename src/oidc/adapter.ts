@@ -13,11 +13,12 @@
 // as a client that sent the same refresh twice (a retry, two tabs). Single use stays atomic
 // either way: only one request ever rotates a token.
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import Provider, { errors } from 'oidc-provider';
+import { errors } from 'oidc-provider';
 import type { OidcPayloadQueries } from '../queries/oidc-payloads.ts';
 import { toClientMetadata, type ApplicationService } from '../services/applications.ts';
 import { serviceAccountClientMetadata, type ServiceAccountService } from '../services/service-accounts.ts';
 import type { KeyValueStore, WriteOp } from '../store/types.ts';
+import { currentContext } from './internals.ts';
 
 const DURABLE_MODELS = new Set(['Session', 'Grant', 'RefreshToken']);
 const GRANTABLE_MODELS = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'ClientCredentials']);
@@ -48,7 +49,7 @@ export const sessionUidKey = (uid: string) => `oidc:sessionUid:${uid}`;
  * refuses it (see the header). Introspection and revocation still see it as consumed.
  */
 async function withinReuseGrace(model: string, payload: AdapterPayload, deps: Pick<AdapterDeps, 'refreshReuseGraceSeconds'>): Promise<boolean> {
-  if (model !== 'RefreshToken' || typeof payload.consumed !== 'number' || Provider.ctx?.oidc?.route !== 'token') return false;
+  if (model !== 'RefreshToken' || typeof payload.consumed !== 'number' || currentContext()?.oidc?.route !== 'token') return false;
   const graceSeconds = await deps.refreshReuseGraceSeconds(payload.clientId);
   return graceSeconds > 0 && epoch() - payload.consumed <= graceSeconds;
 }
