@@ -13,7 +13,8 @@ export function FormDialog<R>(props: {
   submitLabel: string;
   /** Accessible name of the opening button, when the visible label alone is ambiguous. */
   ariaLabel?: string;
-  small?: boolean;
+  /** The opening button: a primary one (the default), a small one in a table row, or a plain one among other actions. */
+  look?: 'primary' | 'small' | 'plain';
   submit(): Promise<R>;
   onSuccess?(result: R): void;
   /** Called when the dialog opens, to reset its form. */
@@ -30,7 +31,7 @@ export function FormDialog<R>(props: {
         }
       }}
     >
-      <Button className={props.small ? 'button small' : 'button primary'} aria-label={props.ariaLabel}>
+      <Button className={{ primary: 'button primary', small: 'button small', plain: 'button' }[props.look ?? 'primary']} aria-label={props.ariaLabel}>
         {props.label}
       </Button>
       <Modal className="modal" isDismissable>

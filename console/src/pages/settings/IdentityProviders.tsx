@@ -11,6 +11,7 @@ import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Field, Loading } from '../../ui.tsx';
 import { Check, Choices, ReadOnlyNotice } from './controls.tsx';
+import { SaveFooter } from '../../widgets/index.ts';
 
 type Provider = operations['getApiV1IdentityProviders']['responses'][200]['content']['application/json']['providers'][number];
 type NewProvider = NonNullable<operations['postApiV1IdentityProviders']['requestBody']>['content']['application/json'];
@@ -428,14 +429,7 @@ function ApplicationProviders({ providers }: { providers: Provider[] }) {
             empty={t('No identity provider is set up.')}
           />
           <ErrorMessage error={save.error} />
-          {editable && (
-            <div className="actions">
-              <Button className="button primary" type="submit" isPending={save.isPending}>
-                {t("Save the sign-in page's providers")}
-              </Button>
-              {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-            </div>
-          )}
+          {editable && <SaveFooter save={save} label={t("Save the sign-in page's providers")} />}
         </form>
       )}
     </section>
