@@ -1,83 +1,18 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { Link } from 'react-router';
 import { Button } from 'react-aria-components';
 import { api, unwrap } from '../api/client.ts';
 import { t } from '../i18n.ts';
 import { PagingFooter, useCursorPages } from '../paging.tsx';
 import { useCan } from '../permissions.tsx';
-import { Confirm, ErrorMessage, Field, Loading, formatDate } from '../ui.tsx';
+import { Confirm, ErrorMessage, Field, Loading } from '../ui.tsx';
 import { Choice } from './ops/Choice.tsx';
 import './ops/ops.css';
-
-interface SessionRow {
-  id: string;
-  userId: string;
-  username: string | null;
-  identity: { alias: string; kind: string } | null;
-  deviceType: string;
-  browser: string | null;
-  os: string | null;
-  ip: string | null;
-  lastActiveAt: string;
-  applications: { clientId: string; name?: string }[];
-}
+import { SessionTable, type SessionRow } from './sessions/SessionTable.tsx';
 
 function device(s: SessionRow): string {
   if (s.browser && s.os) return t('{browser} on {os}', { browser: s.browser, os: s.os });
   return s.browser ?? s.os ?? s.deviceType;
-}
-
-export function SessionTable({ items, onEnded, showUser = false }: { items: SessionRow[]; onEnded(): void; showUser?: boolean }) {
-  const can = useCan();
-  const end = useMutation({ mutationFn: (id: string) => unwrap(api.DELETE('/api/v1/sessions/{id}', { params: { path: { id } } })), onSuccess: onEnded });
-  if (items.length === 0) return <p>{t('No active session.')}</p>;
-  return (
-    <>
-      <ErrorMessage error={end.error} />
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              {showUser && <th scope="col">{t('User')}</th>}
-              <th scope="col">{t('Identity')}</th>
-              <th scope="col">{t('Device')}</th>
-              <th scope="col">{t('Address')}</th>
-              <th scope="col">{t('Applications')}</th>
-              <th scope="col">{t('Last active')}</th>
-              {can('sessions:end') && <th scope="col">{t('End')}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s) => (
-              <tr key={s.id}>
-                {showUser && (
-                  <td>
-                    <Link to={`/users/${s.userId}`}>{s.username ?? s.userId}</Link>
-                  </td>
-                )}
-                <td>{s.identity ? `${s.identity.alias} (${s.identity.kind})` : '—'}</td>
-                <td>
-                  {device(s)}
-                  <div className="small muted">{s.deviceType}</div>
-                </td>
-                <td>{s.ip ?? '—'}</td>
-                <td>{s.applications.map((a) => a.name ?? a.clientId).join(', ') || '—'}</td>
-                <td>{formatDate(s.lastActiveAt)}</td>
-                {can('sessions:end') && (
-                  <td>
-                    <Confirm label={t('End')} title={t('End session')} confirmLabel={t('End session')} danger onConfirm={() => end.mutate(s.id)}>
-                      {t("End this session of {user}? Its applications' refresh tokens stop working at once.", { user: s.username ?? s.userId })}
-                    </Confirm>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </>
-  );
 }
 
 interface SessionFilters {
@@ -153,7 +88,19 @@ export function SessionsPage() {
       )}
       {endAll.data && <p role="status">{t('{count} sessions ended.', { count: endAll.data.ended })}</p>}
       <ErrorMessage error={list.error ?? endAll.error} />
-      {list.isPending ? <Loading /> : list.data && <SessionTable items={list.data.items} showUser onEnded={() => void list.refetch()} />}
+      {list.isPending ? (
+        <Loading />
+      ) : (
+        list.data && (
+          <SessionTable
+            items={list.data.items}
+            showUser
+            device={device}
+            endQuestion={(s) => t("End this session of {user}? Its applications' refresh tokens stop working at once.", { user: s.username ?? s.userId })}
+            onEnded={() => void list.refetch()}
+          />
+        )
+      )}
       <PagingFooter pages={pages} nextCursor={list.data?.nextCursor} label={t('Pages of sessions')} />
     </>
   );
