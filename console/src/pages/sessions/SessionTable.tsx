@@ -6,6 +6,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, formatDate } from '../../ui.tsx';
+import { DataTable } from '../../widgets/index.ts';
 
 export interface SessionRow {
   id: string;
@@ -25,7 +26,7 @@ export function SessionTable(props: {
   onEnded(): void;
   /** A user column, for a list of many users' sessions. */
   showUser?: boolean;
-  /** A caption for screen readers. */
+  /** The table's name for screen readers. */
   caption?: string;
   /** The device a session runs on, as the page names it. */
   device(session: SessionRow): string;
@@ -37,52 +38,42 @@ export function SessionTable(props: {
   return (
     <>
       <ErrorMessage error={end.error} />
-      {props.items.length === 0 ? (
-        <p>{t('No active session.')}</p>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            {props.caption && <caption className="visually-hidden">{props.caption}</caption>}
-            <thead>
-              <tr>
-                {props.showUser && <th scope="col">{t('User')}</th>}
-                <th scope="col">{t('Identity')}</th>
-                <th scope="col">{t('Device')}</th>
-                <th scope="col">{t('Address')}</th>
-                <th scope="col">{t('Applications')}</th>
-                <th scope="col">{t('Last active')}</th>
-                {can('sessions:end') && <th scope="col">{t('End')}</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {props.items.map((s) => (
-                <tr key={s.id}>
-                  {props.showUser && (
-                    <td>
-                      <Link to={`/users/${s.userId}`}>{s.username ?? s.userId}</Link>
-                    </td>
-                  )}
-                  <td>{s.identity ? `${s.identity.alias} (${s.identity.kind})` : '—'}</td>
-                  <td>
-                    {props.device(s)}
-                    <div className="small muted">{s.deviceType}</div>
-                  </td>
-                  <td>{s.ip ?? '—'}</td>
-                  <td>{s.applications.map((a) => a.name ?? a.clientId).join(', ') || '—'}</td>
-                  <td>{formatDate(s.lastActiveAt)}</td>
-                  {can('sessions:end') && (
-                    <td>
-                      <Confirm label={t('End')} title={t('End session')} confirmLabel={t('End session')} danger onConfirm={() => end.mutate(s.id)}>
-                        {props.endQuestion(s)}
-                      </Confirm>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        label={props.caption}
+        rows={props.items}
+        rowKey={(s) => s.id}
+        empty={t('No active session.')}
+        columns={[
+          ...(props.showUser ? [{ key: 'user', header: t('User'), cell: (s: SessionRow) => <Link to={`/users/${s.userId}`}>{s.username ?? s.userId}</Link> }] : []),
+          { key: 'identity', header: t('Identity'), cell: (s) => (s.identity ? `${s.identity.alias} (${s.identity.kind})` : '—') },
+          {
+            key: 'device',
+            header: t('Device'),
+            cell: (s) => (
+              <>
+                {props.device(s)}
+                <div className="small muted">{s.deviceType}</div>
+              </>
+            ),
+          },
+          { key: 'ip', header: t('Address'), cell: (s) => s.ip ?? '—' },
+          { key: 'applications', header: t('Applications'), cell: (s) => s.applications.map((a) => a.name ?? a.clientId).join(', ') || '—' },
+          { key: 'lastActive', header: t('Last active'), cell: (s) => formatDate(s.lastActiveAt) },
+          ...(can('sessions:end')
+            ? [
+                {
+                  key: 'end',
+                  header: t('End'),
+                  cell: (s: SessionRow) => (
+                    <Confirm label={t('End')} title={t('End session')} confirmLabel={t('End session')} danger onConfirm={() => end.mutate(s.id)}>
+                      {props.endQuestion(s)}
+                    </Confirm>
+                  ),
+                },
+              ]
+            : []),
+        ]}
+      />
     </>
   );
 }
