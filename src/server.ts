@@ -28,6 +28,7 @@ import { createApiRouter } from './routes/api/index.ts';
 import { mountRoutes, permissionCatalog } from './routes/api/framework.ts';
 import { ensureSystemRoles } from './services/system-roles.ts';
 import { refreshReuseGraceOf } from './services/applications.ts';
+import { sessionHotKey } from './services/sessions.ts';
 import { createIdentitySelectionService } from './services/identity-selection.ts';
 import { createAccountAuth } from './routes/account/auth.ts';
 import { createAccountRouter } from './routes/account/index.ts';
@@ -224,6 +225,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
             const app = clientId ? await context.applications.findForOidc(clientId) : undefined;
             return app ? refreshReuseGraceOf(app) : 0;
           },
+          sessionHotPrefix: sessionHotKey(''),
         }),
         { hashKey: context.keys.hashKey, store: context.store },
       ),

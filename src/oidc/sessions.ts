@@ -16,6 +16,7 @@ import type { Logger } from '../logger.ts';
 import { describeDevice } from '../services/devices.ts';
 import type { GrantIdentityService } from '../services/grant-identities.ts';
 import type { EndedSession, SessionService } from '../services/sessions.ts';
+import { PREFETCHED_SESSION, type PrefetchedSession } from './adapter.ts';
 import { grantIdentityOf, type RequestMemo } from './identity.ts';
 import { currentContext, findBackchannelClient, includeSidForEveryClient, sessionDestroyed, sessionUidAsSid } from './internals.ts';
 
@@ -40,15 +41,20 @@ class SessionCheckedAdapter implements Adapter {
 
   private async open(payload: AdapterPayload | undefined | void): Promise<AdapterPayload | undefined> {
     if (!payload) return undefined;
+    // The session's hot copy, when the adapter read it with the payload: this request's own read.
+    const prefetched = (payload as Record<symbol, PrefetchedSession | undefined>)[PREFETCHED_SESSION];
+    delete (payload as Record<symbol, unknown>)[PREFETCHED_SESSION];
+    const hotOf = (uid: string) => (prefetched?.uid === uid ? { hot: { raw: prefetched.raw } } : {});
     const request = currentRequest();
     if (this.model === 'Session') {
       // A session nobody signed in to yet (an interaction in progress) has no record to check.
       if (!payload.accountId || !payload.uid) return payload;
-      const verdict = await this.sessions.check(payload.uid, { activity: true, ip: request.ip });
+      const verdict = await this.sessions.check(payload.uid, { activity: true, ip: request.ip, ...hotOf(payload.uid) });
       return verdict.alive && verdict.userId === payload.accountId ? payload : undefined;
     }
     if (!payload.sessionUid) return payload; // client credentials: no session
-    const verdict = await this.sessions.check(payload.sessionUid, this.model === 'RefreshToken' ? { clientId: payload.clientId, grantId: payload.grantId, activity: request.route === 'token' } : {});
+    const use = this.model === 'RefreshToken' ? { clientId: payload.clientId, grantId: payload.grantId, activity: request.route === 'token' } : {};
+    const verdict = await this.sessions.check(payload.sessionUid, { ...use, ...hotOf(payload.sessionUid) });
     return verdict.alive ? payload : undefined;
   }
 
