@@ -1,6 +1,6 @@
 // The HTTP server: oidc-provider's Koa app with Gatehouse's middleware and routes in front of it.
 import http from 'node:http';
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { GatehouseContext } from './context.ts';
@@ -24,7 +24,8 @@ import { installSessionHooks, recordSessions, withSessionChecks } from './oidc/s
 import { createAccountSessionsRouter } from './routes/account/sessions.ts';
 import { adminApiAudience, createApiAuthenticator } from './routes/api/auth.ts';
 import { createApiRouter } from './routes/api/index.ts';
-import { mountRoutes, permissionCatalog } from './routes/api/framework.ts';
+import { permissionCatalog } from './routes/api/framework.ts';
+import { decisionEndpoints } from './routes/api/access-evaluation.ts';
 import { ensureSystemRoles } from './services/system-roles.ts';
 import { refreshReuseGraceOf } from './services/applications.ts';
 import { createIdentitySelectionService } from './services/identity-selection.ts';
@@ -257,19 +258,19 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   observeGrants(provider);
   provider.use(securityHeaders());
   provider.use(errorHandler({ logger, renderer }));
+  // The AuthZEN decision endpoints are what resource servers call on every request they guard:
+  // their two routes, from the same route table, are served here ahead of the protocol, session
+  // and page middleware below (none of which applies to them) and of the admin API router's
+  // match over every route it holds; they make the control-character check below themselves, on
+  // the body they read once (src/routes/api/access-evaluation.ts).
+  provider.use(
+    decisionEndpoints(
+      api.routes.filter((route) => route.absolute && DECISION_PATHS.test(route.path)),
+      authenticateApi,
+    ),
+  );
   // NUL and control characters refused before anything reads the request (src/middleware/control-chars.ts).
   provider.use(rejectControlCharacters());
-  // The AuthZEN decision endpoints are what resource servers call on every request they guard:
-  // their two routes, from the same route table and with the same handling, are served here
-  // from a router of their own, ahead of the protocol, session and page middleware below (none
-  // of which applies to them) and of the admin API router's match over every route it holds.
-  const decisions = new Router();
-  mountRoutes(
-    decisions,
-    api.routes.filter((route) => route.absolute && DECISION_PATHS.test(route.path)),
-    authenticateApi,
-  );
-  provider.use(under(DECISION_PATHS, decisions));
   // Protocol details oidc-provider leaves open (src/oidc/protocol.ts).
   if (!nativePostMethods(issuer)) provider.use(postAsGet());
   provider.use(revocationWithoutContentType());
