@@ -11,11 +11,13 @@
 //   4. prints a markdown table on stdout, writes bench/results/latest.json, deletes its Redis
 //      keys (SCAN + DEL under its own prefix) and drops its database.
 // Progress goes to stderr. See BENCH.md for the figures and how to read them.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import { ARGON_PARAMETERS, prepareArgon, runArgonRound, threadpoolSize } from './lib/argon.ts';
@@ -50,6 +52,7 @@ const AUTHZEN_BATCH = 20;
 import { LatencyRecorder, median, round } from './lib/stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const execFileAsync = promisify(execFile);
 const TENANT = 'default';
 
 const benchStarted = performance.now();
@@ -197,6 +200,13 @@ async function main(argv: string[]): Promise<number> {
     let t = performance.now();
     await runToCompletion('gatehouse seed', process.execPath, ['bin/gatehouse.js', 'seed', seedFile], { cwd: ROOT, env: gatehouseEnv, logFile: path.join(workDir, 'seed.log'), timeoutMs: 120_000 });
     progress(`  seeded in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    // The AuthZEN scenario's PEP: a service account holding the seed's "Bench PEP" role, as a
+    // resource server asking for decisions is (client credentials; its token is of no session).
+    let pepAccount: { client_id: string; client_secret: string } | undefined;
+    if (opts.only.has('authzen')) {
+      const { stdout } = await execFileAsync(process.execPath, ['bin/gatehouse.js', 'service-accounts', 'create', '--name', 'Bench PEP', '--role', 'Bench PEP', '--json'], { cwd: ROOT, env: gatehouseEnv, timeout: 120_000 });
+      pepAccount = JSON.parse(stdout) as { client_id: string; client_secret: string };
+    }
     knex = openBenchKnex(benchUrl);
     // The bulk load runs while Gatehouse and the peer start (nothing is measured before both are
     // done): it saves a --quick run the time of a start.
@@ -537,7 +547,13 @@ async function main(argv: string[]): Promise<number> {
     // AuthZEN decisions (POST /access/v1/evaluation and /evaluations): rotating subjects, actions
     // and clients, half of the subjects limited to one client, so answers mix permits and denies.
     if (opts.only.has('authzen')) {
-      const pep = await signInOnce(ghHttp, { ...loginTarget, scope: 'openid admin', resource: `${issuer}/api`, password: secrets.adminPassword }, secrets.adminUsername, () => undefined);
+      const pepToken = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: { ...form, authorization: basicAuth(pepAccount!.client_id, pepAccount!.client_secret) },
+        body: formBody({ grant_type: 'client_credentials', resource: `${issuer}/api`, scope: 'admin' }),
+      });
+      const pepAccessToken = ((await pepToken.json()) as { access_token?: string }).access_token;
+      if (!pepAccessToken) throw new Error(`the AuthZEN PEP got no token: ${pepToken.status}`);
       const subjects: string[] = (await knex('identities').join('users', 'users.id', 'identities.user_id').where('users.username', 'like', `${AUTHZEN_SUBJECT_PREFIX}%`).pluck('identities.id')) as string[];
       if (!subjects.length) throw new Error('the seed has no AuthZEN subjects');
       const clients = ['ROOM', 'Pharma', 'ACME'];
@@ -547,7 +563,7 @@ async function main(argv: string[]): Promise<number> {
         resource: { type: 'booking', id: String(k), properties: { client: clients[k % clients.length]! } },
       });
       const singles = Array.from({ length: 997 }, (_, k) => JSON.stringify(question(k)));
-      const headers = { 'content-type': 'application/json', authorization: `Bearer ${pep.tokens.accessToken}` };
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${pepAccessToken}` };
       let i = 0;
       let permits = 0;
       let denies = 0;
@@ -563,7 +579,14 @@ async function main(argv: string[]): Promise<number> {
         },
       };
       const single1 = await single('AuthZEN single evaluation', (sec) => runAutocannon(issuer, singleSpec, C, sec));
-      scenarios.authzen = { id: 'authzen', label: 'AuthZEN single evaluation (decisions/s)', result: aggregate(single1), cpuMsPerOp: single1.cpuMsPerOp, details: { permits, denies, subjects: subjects.length } };
+      scenarios.authzen = {
+        id: 'authzen',
+        label: 'AuthZEN single evaluation (decisions/s)',
+        result: aggregate(single1),
+        cpuMsPerOp: single1.cpuMsPerOp,
+        details: { permits, denies, subjects: subjects.length },
+        notes: ['PEP: a service account (client credentials token, no session)'],
+      };
       const perBatch = AUTHZEN_BATCH;
       const batches = Array.from({ length: 101 }, (_, b) => JSON.stringify({ evaluations: Array.from({ length: perBatch }, (_, k) => question(b * perBatch + k)) }));
       let j = 0;

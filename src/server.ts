@@ -25,7 +25,8 @@ import { installSessionHooks, recordSessions, withSessionChecks } from './oidc/s
 import { createAccountSessionsRouter } from './routes/account/sessions.ts';
 import { adminApiAudience, createApiAuthenticator } from './routes/api/auth.ts';
 import { createApiRouter } from './routes/api/index.ts';
-import { mountRoutes, permissionCatalog } from './routes/api/framework.ts';
+import { permissionCatalog } from './routes/api/framework.ts';
+import { decisionEndpoints } from './routes/api/access-evaluation.ts';
 import { ensureSystemRoles } from './services/system-roles.ts';
 import { refreshReuseGraceOf } from './services/applications.ts';
 import { sessionHotKey } from './services/sessions.ts';
@@ -255,11 +256,9 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
       }
     : undefined;
   observeGrants(provider);
-  // The AuthZEN decision endpoints: their two routes, from the same route table and with the
-  // same handling, on a router of their own.
-  const decisions = new Router();
-  mountRoutes(
-    decisions,
+  // The AuthZEN decision endpoints: their two routes, from the same route table, served by a
+  // middleware of their own that reads and checks the body once (src/routes/api/access-evaluation.ts).
+  const decisions = decisionEndpoints(
     api.routes.filter((route) => route.absolute && DECISION_PATHS.test(route.path)),
     authenticateApi,
   );
@@ -290,7 +289,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
     securityHeaders: securityHeaders(),
     errorHandler: errorHandler({ logger, renderer }),
     rejectControlCharacters: rejectControlCharacters(),
-    decisions: under(DECISION_PATHS, decisions),
+    decisions,
     postAsGet: nativePostMethods(issuer) ? undefined : postAsGet(),
     revocationWithoutContentType: revocationWithoutContentType(),
     introspectJwtAccessTokens: introspectJwtAccessTokens({ issuer, publicJwks, sessions: context.sessions, identityEligible: identityFlow.identityEligible, userActive: identityFlow.userActive }),

@@ -118,7 +118,8 @@ export function seedDocument(secrets: BenchSecrets, loginUsers: number): { docum
     });
   }
   // The administrator who searches users (GET /api/v1/users requires users:list on Gatehouse's
-  // own resource) and asks for AuthZEN decisions (access:evaluate, access:evaluate-many).
+  // own resource) and asks for AuthZEN decisions in --compare (access:evaluate,
+  // access:evaluate-many); the main bench's PEP is a service account holding "Bench PEP".
   seedUsers.push({
     username: secrets.adminUsername,
     email: `${secrets.adminUsername}@bench.example`,

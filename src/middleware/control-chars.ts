@@ -20,8 +20,18 @@ const INSPECT_LIMIT = 1024 * 1024;
 /** oidc-provider endpoints that answer in JSON (RFC 6749 §5.2 error format). */
 const OAUTH_JSON = /^\/(token(\/introspection|\/revocation)?|me|reg(\/.*)?|request)$/;
 
+/**
+ * Whether JSON text can hold a control character once parsed: JSON allows none raw in a string
+ * except DEL, so one can only come from DEL itself or an escape (\b, \f, \u0000–\u001f,
+ * \u007f). False means none is there; true (rarely) means findInJson has to look.
+ */
+const JSON_CONTROL = /\x7f|\\(?:[bf]|u00[01][0-9a-f]|u007f)/i;
+export function jsonMayHoldControl(text: string): boolean {
+  return JSON_CONTROL.test(text);
+}
+
 /** The first field (dotted path) whose name or text holds a control character. */
-function findInJson(value: unknown, path: string, depth = 0): string | undefined {
+export function findInJson(value: unknown, path: string, depth = 0): string | undefined {
   if (depth > 32) return undefined;
   if (typeof value === 'string') return CONTROL.test(value) ? path || '(body)' : undefined;
   if (Array.isArray(value)) {
@@ -42,7 +52,7 @@ function findInJson(value: unknown, path: string, depth = 0): string | undefined
   return undefined;
 }
 
-function findInParams(params: URLSearchParams): string | undefined {
+export function findInParams(params: URLSearchParams): string | undefined {
   for (const [name, value] of params) if (CONTROL.test(name) || CONTROL.test(value)) return name;
   return undefined;
 }
@@ -94,13 +104,21 @@ export function rejectControlCharacters() {
       }
     }
     if (!field) return next();
-    const message = `the field "${field}" contains a control character (such as NUL), which is not allowed`;
     if (OAUTH_JSON.test(ctx.path)) {
       ctx.status = 400;
       ctx.set('cache-control', 'no-store');
-      ctx.body = { error: 'invalid_request', error_description: message };
+      ctx.body = { error: 'invalid_request', error_description: controlCharacterMessage(field) };
       return;
     }
-    throw new AppError('request.control_character', 400, message, { field });
+    throw controlCharacterError(field);
   };
+}
+
+function controlCharacterMessage(field: string): string {
+  return `the field "${field}" contains a control character (such as NUL), which is not allowed`;
+}
+
+/** The 400 for a field holding a control character (for a route that reads its body before this check). */
+export function controlCharacterError(field: string): AppError {
+  return new AppError('request.control_character', 400, controlCharacterMessage(field), { field });
 }

@@ -31,12 +31,12 @@ export const MIDDLEWARE_ORDER = [
     why: 'problem+json for the API, an error page for browsers: everything below may throw',
   },
   {
-    name: 'rejectControlCharacters',
-    why: 'NUL and control characters in the path, query or body refused before anything below reads the request',
+    name: 'decisions',
+    why: 'the AuthZEN decision endpoints, called on every request a resource server guards: ahead of the protocol, session and page middleware (none applies to them) and of the admin API router’s match; they make the control-character check themselves on the body they read once, so they sit just above rejectControlCharacters, which would otherwise read and parse every JSON body a first time',
   },
   {
-    name: 'decisions',
-    why: 'the AuthZEN decision endpoints, called on every request a resource server guards: ahead of the protocol, session and page middleware (none applies to them) and of the admin API router’s match',
+    name: 'rejectControlCharacters',
+    why: 'NUL and control characters in the path, query or body refused before anything below reads the request',
   },
   {
     name: 'postAsGet',

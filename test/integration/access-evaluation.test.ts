@@ -236,6 +236,62 @@ describe('AuthZEN access evaluation', function () {
     assert.equal(batch.body.code, 'auth.forbidden');
   });
 
+  it('refuses a control character in the body or the query, naming the field', async () => {
+    const body = { subject: { type: 'identity', id: cast.kim.identityId }, action: { name: 'bookings:read' }, resource: booking('RO\u0000OM') };
+    const raw = await evaluate(body);
+    assert.equal(raw.status, 400);
+    assert.equal(raw.body.code, 'request.control_character');
+    assert.equal(raw.body.details.field, 'resource.properties.client');
+    const escaped = await evaluate(JSON.stringify(body).replace('\\u0000', '\\u001F'), { 'content-type': 'application/json' });
+    assert.equal(escaped.body.details?.field, 'resource.properties.client', JSON.stringify(escaped.body));
+    const inKey = await pep.request('POST', '/access/v1/evaluations', { ...body, resource: booking('ROOM'), evaluations: [{ context: { ['a\bb']: 1 } }] });
+    assert.equal(inKey.status, 400);
+    assert.equal(inKey.body.details.field, 'evaluations[0].context.a\bb');
+    const query = await pep.request('POST', '/access/v1/evaluation?x=%00', { ...body, resource: booking('ROOM') });
+    assert.equal(query.status, 400);
+    assert.equal(query.body.details.field, 'x');
+    // Checked before the caller is: the same order as on every other endpoint.
+    const anonymous = await apiRequest(gh, undefined, 'POST', '/access/v1/evaluation', body);
+    assert.equal(anonymous.body.code, 'request.control_character');
+    // A body that is not JSON at all, and one sent as another type, get the API's own answers.
+    assert.equal((await evaluate('{"subject":\u0000', { 'content-type': 'application/json' })).body.code, 'request.malformed_json');
+    assert.equal((await evaluate(JSON.stringify({ ...body, resource: booking('ROOM') }), { 'content-type': 'text/plain' })).status, 415);
+  });
+
+  it("refuses a PEP's token at once once it may no longer ask, though its token was used a moment before", async () => {
+    const body = { subject: { type: 'identity', id: cast.kim.identityId }, action: { name: 'bookings:read' }, resource: booking('ROOM') };
+    // A service account losing the permission, then the role altogether, then being deactivated.
+    const robot = await createServiceApiCaller(gh, ['access:evaluate']);
+    assert.equal((await robot.request('POST', '/access/v1/evaluation', body)).status, 200);
+    const roleIds: string[] = await gh.context.knex('identity_roles').where({ identity_id: robot.identityId }).pluck('role_id');
+    assert.equal((await admin.request('DELETE', `/identities/${robot.identityId}/roles/${roleIds[0]}`)).status, 204);
+    const unpermitted = await robot.request('POST', '/access/v1/evaluation', body);
+    assert.equal(unpermitted.status, 403);
+    assert.equal(unpermitted.body.code, 'auth.forbidden');
+    const robot2 = await createServiceApiCaller(gh, ['access:evaluate']);
+    assert.equal((await robot2.request('POST', '/access/v1/evaluation', body)).status, 200);
+    assert.equal((await admin.request('PATCH', `/service-accounts/${robot2.userId}`, { status: 'inactive' })).status, 200);
+    const inactive = await robot2.request('POST', '/access/v1/evaluation', body);
+    assert.equal(inactive.status, 401);
+    assert.match(inactive.body.title, /not active/);
+    // A user's browser token: its session ended, or the user deactivated.
+    const person = await createApiCaller(gh, { permissions: ['access:evaluate'] });
+    assert.equal((await person.request('POST', '/access/v1/evaluation', body)).status, 200);
+    const sid = (JSON.parse(Buffer.from(person.token.split('.')[1]!, 'base64url').toString()) as { sid: string }).sid;
+    assert.equal((await admin.request('DELETE', `/sessions/${sid}`)).status, 204);
+    const ended = await person.request('POST', '/access/v1/evaluation', body);
+    assert.equal(ended.status, 401);
+    assert.match(ended.body.title, /session/);
+    const person2 = await createApiCaller(gh, { permissions: ['access:evaluate'] });
+    assert.equal((await person2.request('POST', '/access/v1/evaluation', body)).status, 200);
+    assert.equal((await admin.request('POST', `/users/${person2.userId}/deactivate`, {})).status, 200);
+    assert.equal((await person2.request('POST', '/access/v1/evaluation', body)).status, 401);
+    // A token altered by one character is no token, though the original was just accepted.
+    const last = robot.token.at(-2) === 'A' ? 'B' : 'A';
+    const forged = await apiRequest(gh, `${robot.token.slice(0, -2)}${last}${robot.token.at(-1)}`, 'POST', '/access/v1/evaluation', body);
+    assert.equal(forged.status, 401);
+  });
+
   it("returns the PEP's X-Request-ID", async () => {
     const response = await evaluate({ subject: { type: 'identity', id: cast.kim.identityId }, action: { name: 'bookings:read' }, resource: booking('ROOM') }, { 'x-request-id': 'req-1234' });
     assert.equal(response.headers.get('x-request-id'), 'req-1234');

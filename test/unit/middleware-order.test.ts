@@ -14,8 +14,8 @@ describe('middleware order', () => {
       'telemetry',
       'securityHeaders',
       'errorHandler',
-      'rejectControlCharacters',
       'decisions',
+      'rejectControlCharacters',
       'postAsGet',
       'revocationWithoutContentType',
       'introspectJwtAccessTokens',
@@ -45,6 +45,9 @@ describe('middleware order', () => {
     // The error pages get the security headers; everything that may throw is inside the handler.
     before('securityHeaders', 'errorHandler');
     before('errorHandler', 'rejectControlCharacters');
+    // The decision endpoints make the control-character check themselves (and are tested for it).
+    before('errorHandler', 'decisions');
+    assert.equal(names.indexOf('rejectControlCharacters'), names.indexOf('decisions') + 1);
     // Nothing reads the request before the control-character check.
     for (const name of names.slice(names.indexOf('rejectControlCharacters') + 1)) before('rejectControlCharacters', name);
     // The grant's identity is recorded (inner, after next()) before the session record reads it.

@@ -3,8 +3,9 @@
 // current roles (cached, invalidated on change) rather than read from the token, so removing a
 // role takes effect on the next request.
 import type { Context } from 'koa';
+import { hash } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
-import { ADMIN_API_RESOURCE, type AuthorizationService } from '../../services/authorization.ts';
+import { ADMIN_API_RESOURCE, type AuthorizationService, type EffectiveAuthorization } from '../../services/authorization.ts';
 import type { ServiceAccountService } from '../../services/service-accounts.ts';
 import type { UserService } from '../../services/users.ts';
 import { AppError } from '../../services/errors.ts';
@@ -40,17 +41,22 @@ export function createApiAuthenticator(deps: {
 
   // A token's signature, issuer, audience and type do not change, and the signing keys are fixed
   // for the process's life: each token is verified once (an RS256 verification costs more than
-  // the rest of an AuthZEN decision) and remembered until it expires. Everything that can change
-  // (the identity, its roles, the account's status, the session) is still checked every time.
-  const verified = new Map<string, { payload: Record<string, unknown>; expiresAt: number }>();
-  function rememberVerified(token: string, payload: Record<string, unknown>): void {
-    if (typeof payload.exp !== 'number') return;
+  // the rest of an AuthZEN decision) and remembered until it expires, under a hash of the token
+  // (the table holds no usable token). Everything that can change (the identity, its roles, the
+  // account's status, the session) is still checked on every request, through the per-node
+  // caches every change drops at once; only the Caller built from them is kept, and used again
+  // while the authorization it was built from is still the one the cache answers.
+  const verified = new Map<string, KnownToken>();
+  function remember(key: string, payload: Record<string, unknown>): KnownToken {
+    const entry: KnownToken = { payload, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : 0 };
+    if (!entry.expiresAt) return entry;
     if (verified.size >= VERIFIED_TOKENS) {
       const now = Date.now();
-      for (const [key, entry] of verified) if (entry.expiresAt <= now) verified.delete(key);
+      for (const [k, known] of verified) if (known.expiresAt <= now) verified.delete(k);
       if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
     }
-    verified.set(token, { payload, expiresAt: payload.exp * 1000 });
+    verified.set(key, entry);
+    return entry;
   }
 
   return async function authenticate(ctx: Context): Promise<Caller> {
@@ -61,18 +67,19 @@ export function createApiAuthenticator(deps: {
       throw new AppError('auth.missing_token', 401, 'a bearer access token for the Gatehouse admin API is required');
     }
     const token = match[1]!;
-    let payload: Record<string, unknown>;
-    const known = verified.get(token);
-    if (known && known.expiresAt > Date.now()) {
-      payload = known.payload;
-    } else {
+    const key = hash('sha256', token, 'base64url');
+    let known = verified.get(key);
+    if (!known || known.expiresAt <= Date.now()) {
+      if (known) verified.delete(key);
+      let payload: Record<string, unknown>;
       try {
         ({ payload } = await jwtVerify(token, keySet, { issuer: deps.issuer, audience, typ: 'at+jwt', algorithms: ['RS256', 'ES256'] }));
       } catch {
         throw unauthorized(ctx, 'the access token is invalid, expired, or not issued for this API');
       }
-      rememberVerified(token, payload);
+      known = remember(key, payload);
     }
+    const { payload } = known;
     const identityId = (payload.identity as { id?: unknown } | undefined)?.id;
     if (typeof identityId !== 'string') throw unauthorized(ctx, 'the access token carries no identity');
     const authz = await deps.authorization.forIdentity(identityId);
@@ -84,19 +91,32 @@ export function createApiAuthenticator(deps: {
     // checks the session it was issued in (`sid`), so ending a session ends its API access at once.
     const sessionId = typeof payload.sid === 'string' ? payload.sid : undefined;
     if (sessionId && !(await deps.sessions.check(sessionId)).alive) throw unauthorized(ctx, 'the session of this access token has ended');
-    return {
-      sessionId,
-      tenantId: authz.tenantId,
-      subjectType: authz.ownerType,
-      subjectId: authz.ownerId,
-      identityId: authz.identity.id,
-      adminPermissions: new Set(authz.permissionsByResource[ADMIN_API_RESOURCE] ?? []),
-      roles: authz.roles,
-      roleIds: new Set(authz.roleIds),
-      permissionsByResource: authz.permissionsByResource,
-      dataScope: authz.dataScope,
-      isAdmin: authz.roles.includes(ADMIN_ROLE),
-      assignableRoleIds: new Set(authz.assignableRoleIds),
-    };
+    if (known.caller?.from !== authz) known.caller = { from: authz, caller: callerOf(authz, sessionId) };
+    return known.caller.caller;
+  };
+}
+
+interface KnownToken {
+  payload: Record<string, unknown>;
+  /** Epoch ms; 0: not kept (a token without exp). */
+  expiresAt: number;
+  /** The caller last built for this token, and the authorization it was built from. */
+  caller?: { from: EffectiveAuthorization; caller: Caller };
+}
+
+function callerOf(authz: EffectiveAuthorization, sessionId: string | undefined): Caller {
+  return {
+    sessionId,
+    tenantId: authz.tenantId,
+    subjectType: authz.ownerType,
+    subjectId: authz.ownerId,
+    identityId: authz.identity.id,
+    adminPermissions: new Set(authz.permissionsByResource[ADMIN_API_RESOURCE] ?? []),
+    roles: authz.roles,
+    roleIds: new Set(authz.roleIds),
+    permissionsByResource: authz.permissionsByResource,
+    dataScope: authz.dataScope,
+    isAdmin: authz.roles.includes(ADMIN_ROLE),
+    assignableRoleIds: new Set(authz.assignableRoleIds),
   };
 }
