@@ -108,7 +108,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
     const apiResources = await createApiResourceService({ queries, store, audit, tenantId });
     const payloads = queries.oidcPayloads;
-    const authorization = await createAuthorizationService({ knex, store });
+    const authorization = await createAuthorizationService({ queries, store });
     const grantIdentities = createGrantIdentityService({ queries, store, tenantId });
     const appAccess = createAppAccessService({
       queries,
@@ -123,14 +123,14 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     // Directory services (identity model) register below.
     const navigation = await createNavigationService({ knex, store, audit, applications, apiResources });
     const serviceAccounts = await createServiceAccountService({ knex, store, audit, authorization, hashKey: keys.hashKey, tenantId, logger });
-    const roles = createRoleService({ knex, audit, authorization, apiResources });
-    const groups = createGroupService({ knex, audit, authorization });
+    const roles = createRoleService({ queries, audit, authorization, apiResources });
+    const groups = createGroupService({ queries, audit, authorization });
     const defaultPolicy = createDefaultPolicyService({ queries, audit, authorization });
     const identityProviders = createIdentityProviderService({ queries, audit, encryptionKey: keys.encryptionKey });
     const federation = createFederationService({ queries, store, audit, users, authorization, identityProviders, signIn });
     const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events, lockout });
-    const identities = createIdentityService({ knex, audit, authorization, users, events });
-    const dataScopes = createDataScopeService({ knex, audit, authorization });
+    const identities = createIdentityService({ queries, audit, authorization, users, events });
+    const dataScopes = createDataScopeService({ queries, audit, authorization });
     // Sessions subscribe to the user events above (password change, deactivation, deletion,
     // lock, identity removal) and register their cleanup job with the scheduler.
     const sessions = await createSessionService({
@@ -147,7 +147,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       now: options.now,
     });
     const userMaintenance = createUserMaintenanceService({ queries, directoryUsers, authorization, passwordPolicies });
-    const invitations = createInvitationService({ knex, mailer, passwordReset, logger });
+    const invitations = createInvitationService({ queries, mailer, passwordReset, logger });
     const userImport = createUserImportService({ knex, audit, authorization, invitations });
     // AuthZEN decisions for other modules, through the same caches as the tokens.
     const accessEvaluation = createAccessEvaluationService({ tenantId, authorization, users, serviceAccounts });

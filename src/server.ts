@@ -1,6 +1,6 @@
 // The HTTP server: oidc-provider's Koa app with Gatehouse's middleware and routes in front of it.
 import http from 'node:http';
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { GatehouseContext } from './context.ts';

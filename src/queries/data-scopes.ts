@@ -24,6 +24,10 @@ function parseValues(values: string[] | string): string[] {
 // result object instead of the row count.
 export function createDataScopeQueries(knex: Knex) {
   return {
+    /** Row-locks the identity in `db` (a transaction), so changes to its scope take turns. */
+    async lockIdentity(identityId: string, db: Knex = knex): Promise<void> {
+      await db('identities').where({ id: identityId }).forUpdate().first('id');
+    },
     async forIdentity(identityId: string, db: Knex = knex): Promise<DataScope> {
       const rows: ScopeRow[] = await db('identity_data_scopes').where({ identity_id: identityId }).select('identity_id', 'key', 'values').orderBy('key');
       return Object.fromEntries(rows.map((row) => [row.key, parseValues(row.values)]));

@@ -4,14 +4,17 @@
 // and rolled back when it throws.
 import type { Knex } from 'knex';
 import { createAccountSecurityQueries } from './account-security.ts';
+import { createAdministrationQueries } from './administration.ts';
 import { createApiResourceQueries } from './api-resources.ts';
 import { createApplicationQueries } from './applications.ts';
 import { createAuditQueries } from './audit.ts';
+import { createAuthorizationQueries } from './authorization.ts';
 import { createDataScopeQueries } from './data-scopes.ts';
 import { createGrantIdentityQueries } from './grant-identities.ts';
 import { createGroupQueries } from './groups.ts';
 import { createIdentityQueries } from './identities.ts';
 import { createIdentityProviderQueries } from './identity-providers.ts';
+import { createInvitationQueries } from './invitations.ts';
 import { createNavigationQueries } from './navigation.ts';
 import { createOidcPayloadQueries } from './oidc-payloads.ts';
 import { createOverviewQueries } from './overview.ts';
@@ -39,14 +42,17 @@ function tables(db: Knex) {
     /** What this bag runs on: the pool, or the transaction it is bound to. */
     db: db as Executor,
     accountSecurity: createAccountSecurityQueries(db),
+    administration: createAdministrationQueries(db),
     apiResources: createApiResourceQueries(db),
     applications: createApplicationQueries(db),
     audit: createAuditQueries(db),
+    authorization: createAuthorizationQueries(db),
     dataScopes: createDataScopeQueries(db),
     grantIdentities: createGrantIdentityQueries(db),
     groups: createGroupQueries(db),
     identities: createIdentityQueries(db),
     identityProviders: createIdentityProviderQueries(db),
+    invitations: createInvitationQueries(db),
     navigation: createNavigationQueries(db),
     oidcPayloads: createOidcPayloadQueries(db),
     overview: createOverviewQueries(db),

@@ -191,6 +191,16 @@ export function createRoleQueries(knex: Knex) {
       }
       await db('roles').where({ tenant_id: tenantId, id: roleId }).update({ updated_at: db.fn.now() });
     },
+    /** Ids of the roles this role's holders may assign (role_assignable_roles), unordered. */
+    async assignableRoleIds(tenantId: string, roleId: string, db: Knex = knex): Promise<string[]> {
+      const rows: { id: string }[] = await db('role_assignable_roles').where({ tenant_id: tenantId, role_id: roleId }).select({ id: 'assignable_role_id' });
+      return rows.map((r) => r.id);
+    },
+    /** Replaces the roles this role's holders may assign; run it inside a transaction. */
+    async replaceAssignableRoles(tenantId: string, roleId: string, assignableRoleIds: string[], db: Knex = knex): Promise<void> {
+      await db('role_assignable_roles').where({ tenant_id: tenantId, role_id: roleId }).delete();
+      if (assignableRoleIds.length) await db('role_assignable_roles').insert(assignableRoleIds.map((rid) => ({ tenant_id: tenantId, role_id: roleId, assignable_role_id: rid })));
+    },
     /** The distinct permissions of these roles together. */
     async permissionsOf(tenantId: string, roleIds: string[], db: Knex = knex): Promise<RolePermission[]> {
       if (!roleIds.length) return [];

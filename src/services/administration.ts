@@ -17,8 +17,9 @@
 // operator paths (CLI, seed file, first start) act as 'system' and are not limited, but are
 // audited under their own actor. A refusal is `403 auth.escalation` naming what is lacking;
 // callers run the checks inside the write's transaction, so a refusal leaves nothing written.
-import type { Knex } from 'knex';
-import { loadEffectiveAuthorization } from './authorization.ts';
+import { createAdministrationQueries } from '../queries/administration.ts';
+import { loadEffectiveAuthorization } from '../queries/authorization.ts';
+import type { Executor } from '../queries/index.ts';
 import { AppError } from './errors.ts';
 import { dataScopeNotHeld, permissionsNotHeld, type GranterRights } from './escalation.ts';
 
@@ -37,7 +38,11 @@ export interface GrantableRole {
   permissions: { resource: string; permission: string }[];
 }
 
-type Db = Knex;
+/** The executor of the write being guarded (its transaction), or the pool for a check outside one. */
+type Db = Executor;
+
+/** Serializes changes that may take Admin away (see keepingAnAdmin). */
+const ADMIN_CHANGE_LOCK = 74203;
 
 function refuse(message: string): never {
   throw new AppError('auth.escalation', 403, message);
@@ -89,10 +94,7 @@ export function assertMayGrantDataScope(by: Administrator, key: string, values: 
 
 /** Roles with their permissions, by id. */
 export async function loadRoles(db: Db, roleIds: string[]): Promise<GrantableRole[]> {
-  if (!roleIds.length) return [];
-  const rows: { id: string; name: string }[] = await db('roles').whereIn('id', roleIds).select('id', 'name').orderBy('name');
-  const permissions: { role_id: string; resource: string; permission: string }[] = await db('role_permissions').whereIn('role_id', roleIds).select('role_id', 'resource', 'permission');
-  return rows.map((r) => ({ id: r.id, name: r.name, permissions: permissions.filter((p) => p.role_id === r.id).map((p) => ({ resource: p.resource, permission: p.permission })) }));
+  return createAdministrationQueries(db).rolesWithPermissions(roleIds);
 }
 
 interface IdentityRights {
@@ -170,37 +172,25 @@ export async function assertMayManageIdentities(db: Db, by: Administrator, ident
 /** The user's identities checked with assertMayManageIdentities; 404 when the user is not in the tenant. */
 export async function assertMayManageUser(db: Db, by: Administrator, userId: string): Promise<void> {
   if (by.granter === 'system') return;
-  const user: { username: string } | undefined = await db('users').where({ tenant_id: by.tenantId, id: userId }).first('username');
+  const user = await createAdministrationQueries(db).userWithIdentities(by.tenantId, userId);
   if (!user) throw new AppError('user.not_found', 404, 'user not found');
-  const ids: { id: string }[] = await db('identities').where({ tenant_id: by.tenantId, user_id: userId }).select('id');
-  await assertMayManageIdentities(
-    db,
-    by,
-    ids.map((i) => i.id),
-    `user "${user.username}"`,
-  );
+  await assertMayManageIdentities(db, by, user.identityIds, `user "${user.username}"`);
 }
 
 export async function assertMayManageServiceAccount(db: Db, by: Administrator, serviceAccountId: string): Promise<void> {
   if (by.granter === 'system') return;
-  const account: { name: string } | undefined = await db('service_accounts').where({ tenant_id: by.tenantId, id: serviceAccountId }).first('name');
+  const account = await createAdministrationQueries(db).serviceAccountWithIdentities(by.tenantId, serviceAccountId);
   if (!account) throw new AppError('service_account.not_found', 404, 'service account not found');
-  const ids: { id: string }[] = await db('identities').where({ tenant_id: by.tenantId, service_account_id: serviceAccountId }).select('id');
-  await assertMayManageIdentities(
-    db,
-    by,
-    ids.map((i) => i.id),
-    `service account "${account.name}"`,
-  );
+  await assertMayManageIdentities(db, by, account.identityIds, `service account "${account.name}"`);
 }
 
 /** Manages the user or service account that owns the identity; 404 when there is none. */
 export async function assertMayManageIdentityOwner(db: Db, by: Administrator, identityId: string): Promise<void> {
   if (by.granter === 'system') return;
-  const identity: { user_id: string | null; service_account_id: string | null } | undefined = await db('identities').where({ tenant_id: by.tenantId, id: identityId }).first('user_id', 'service_account_id');
+  const identity = await createAdministrationQueries(db).identityOwner(by.tenantId, identityId);
   if (!identity) throw new AppError('identity.not_found', 404, 'identity not found');
-  if (identity.user_id) await assertMayManageUser(db, by, identity.user_id);
-  else if (identity.service_account_id) await assertMayManageServiceAccount(db, by, identity.service_account_id);
+  if (identity.userId) await assertMayManageUser(db, by, identity.userId);
+  else if (identity.serviceAccountId) await assertMayManageServiceAccount(db, by, identity.serviceAccountId);
 }
 
 /** Only an Admin changes what only an Admin may hold or use (Admin itself, admin-API clients). */
@@ -210,32 +200,7 @@ export function assertAdmin(by: Administrator, what: string): void {
 
 /** Active users and service accounts that hold Admin by any path. */
 export async function activeAdminCount(db: Db, tenantId: string): Promise<number> {
-  const admin: { id: string } | undefined = await db('roles').where({ tenant_id: tenantId, system: true }).whereRaw('lower(name) = ?', [ADMIN_ROLE.toLowerCase()]).first('id');
-  if (!admin) return 0;
-  const row = await db('identities as i')
-    .leftJoin('users as u', 'u.id', 'i.user_id')
-    .leftJoin('service_accounts as s', 's.id', 'i.service_account_id')
-    .where('i.tenant_id', tenantId)
-    .andWhere((q) => q.where('u.status', 'active').orWhere('s.status', 'active'))
-    .andWhere((q) =>
-      q
-        .whereExists(function direct() {
-          this.select(db.raw('1')).from('identity_roles as ir').whereRaw('ir.identity_id = i.id').andWhere('ir.role_id', admin.id);
-        })
-        .orWhereExists(function viaGroup() {
-          this.select(db.raw('1')).from('group_members as gm').join('group_roles as gr', 'gr.group_id', 'gm.group_id').whereRaw('gm.identity_id = i.id').andWhere('gr.role_id', admin.id);
-        })
-        .orWhereExists(function viaPolicy() {
-          this.select(db.raw('1'))
-            .from('default_policy_roles as dp')
-            .where('dp.tenant_id', tenantId)
-            .andWhere('dp.role_id', admin.id)
-            .andWhere((k) => k.whereNull('dp.identity_kind').orWhereRaw('dp.identity_kind = i.kind'));
-        }),
-    )
-    .countDistinct({ n: db.raw('coalesce(i.user_id, i.service_account_id)') })
-    .first();
-  return Number((row as { n?: number | string } | undefined)?.n ?? 0);
+  return createAdministrationQueries(db).activeHolderCount(tenantId, ADMIN_ROLE);
 }
 
 /**
@@ -243,7 +208,7 @@ export async function activeAdminCount(db: Db, tenantId: string): Promise<number
  * that it had before. Admin-affecting changes take one lock so two cannot remove the last two.
  */
 export async function keepingAnAdmin<T>(trx: Db, tenantId: string, work: () => Promise<T>): Promise<T> {
-  await trx.raw('select pg_advisory_xact_lock(?)', [74203]);
+  await createAdministrationQueries(trx).advisoryLock(ADMIN_CHANGE_LOCK);
   const before = await activeAdminCount(trx, tenantId);
   const result = await work();
   if (before > 0 && (await activeAdminCount(trx, tenantId)) === 0) {

@@ -7,10 +7,9 @@
 //   holds for a key are not a new grant, so an administrator can rewrite one key without being
 //   refused for another key they could not have granted themselves;
 // - every change is audited inside its transaction and drops the authorization cache.
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { createDataScopeQueries, type DataScope, type DataScopeKey } from '../queries/data-scopes.ts';
-import { createIdentityQueries } from '../queries/identities.ts';
+import { type DataScope, type DataScopeKey } from '../queries/data-scopes.ts';
+import type { Executor, Queries, Transaction } from '../queries/index.ts';
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError, parseInput } from './errors.ts';
@@ -47,16 +46,16 @@ export const dataScopeKeyPatchSchema = z
 
 export type NewDataScopeKeyInput = z.input<typeof newDataScopeKeySchema>;
 
-export function createDataScopeService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService }) {
-  const queries = createDataScopeQueries(deps.knex);
-  const identities = createIdentityQueries(deps.knex);
+export function createDataScopeService(deps: { queries: Queries; audit: AuditService; authorization: AuthorizationService }) {
+  const queries = deps.queries.dataScopes;
+  const identities = deps.queries.identities;
 
   /** Any identity of the tenant: a user's or a service account's. */
-  async function assertIdentity(tenantId: string, identityId: string, db: Knex): Promise<void> {
+  async function assertIdentity(tenantId: string, identityId: string, db: Executor): Promise<void> {
     if (!(await identities.findById(tenantId, identityId, db))) throw new AppError('identity.not_found', 404, 'identity not found');
   }
 
-  async function assertKeysDefined(tenantId: string, keys: string[], db: Knex): Promise<void> {
+  async function assertKeysDefined(tenantId: string, keys: string[], db: Executor): Promise<void> {
     const known = new Set(await queries.existingKeys(tenantId, keys, db));
     const unknown = keys.filter((k) => !known.has(k));
     if (unknown.length) throw new AppError('data_scope.unknown_key', 400, `data scope key ${unknown.map((k) => `"${k}"`).join(', ')} is not defined (see GET /api/v1/data-scope-keys)`);
@@ -75,11 +74,11 @@ export function createDataScopeService(deps: { knex: Knex; audit: AuditService; 
    * Runs a change to one identity's scope in a transaction with its audit event, then drops the
    * cache. A change that leaves the scope as it was (a repeated PUT) records and drops nothing.
    */
-  async function change(identityId: string, by: ChangeRequest, action: string, work: (trx: Knex.Transaction, before: DataScope) => Promise<void>): Promise<DataScope> {
-    const { after, changed } = await deps.knex.transaction(async (trx) => {
+  async function change(identityId: string, by: ChangeRequest, action: string, work: (trx: Transaction, before: DataScope) => Promise<void>): Promise<DataScope> {
+    const { after, changed } = await deps.queries.transaction(async ({ db: trx }) => {
       await assertIdentity(by.tenantId, identityId, trx);
       // Row-locks the identity so two concurrent changes to its scope apply one after the other.
-      await trx('identities').where({ id: identityId }).forUpdate().first('id');
+      await queries.lockIdentity(identityId, trx);
       // Changing anyone's scope, narrowing included, is for those who may manage its owner.
       await assertMayManageIdentityOwner(trx, by, identityId);
       const before = await queries.forIdentity(identityId, trx);
@@ -96,7 +95,7 @@ export function createDataScopeService(deps: { knex: Knex; audit: AuditService; 
   return {
     queries,
     async get(tenantId: string, identityId: string): Promise<DataScope> {
-      await assertIdentity(tenantId, identityId, deps.knex);
+      await assertIdentity(tenantId, identityId, deps.queries.db);
       return queries.forIdentity(identityId);
     },
 
@@ -132,7 +131,7 @@ export function createDataScopeService(deps: { knex: Knex; audit: AuditService; 
     async createKey(input: NewDataScopeKeyInput, by: ChangeRequest): Promise<DataScopeKey> {
       const value = parseInput(newDataScopeKeySchema, input, 'data_scope_key.invalid');
       const key: DataScopeKey = { key: value.key, description: value.description ?? null };
-      return deps.knex.transaction(async (trx) => {
+      return deps.queries.transaction(async ({ db: trx }) => {
         if (!(await queries.insertKey(by.tenantId, key, trx))) throw new AppError('data_scope_key.exists', 409, `data scope key "${key.key}" already exists`);
         await deps.audit.record({ tenantId: by.tenantId, action: 'data_scope_key.created', ...by.actor, targetType: 'data_scope_key', targetId: key.key, details: { after: key } }, trx);
         return key;
@@ -142,7 +141,7 @@ export function createDataScopeService(deps: { knex: Knex; audit: AuditService; 
     /** Changes a key's description; the key itself is what tokens and scopes name, so it stays. */
     async updateKey(key: string, input: z.input<typeof dataScopeKeyPatchSchema>, by: ChangeRequest): Promise<DataScopeKey> {
       const patch = parseInput(dataScopeKeyPatchSchema, input, 'data_scope_key.invalid');
-      return deps.knex.transaction(async (trx) => {
+      return deps.queries.transaction(async ({ db: trx }) => {
         const before = await queries.findKey(by.tenantId, key, trx);
         if (!before) throw new AppError('data_scope_key.not_found', 404, `data scope key "${key}" is not defined`);
         await queries.updateKeyDescription(by.tenantId, key, patch.description, trx);
@@ -157,7 +156,7 @@ export function createDataScopeService(deps: { knex: Knex; audit: AuditService; 
      * taken from its holders silently: their tokens would change without anyone deciding it.
      */
     async deleteKey(key: string, by: ChangeRequest): Promise<void> {
-      await deps.knex.transaction(async (trx) => {
+      await deps.queries.transaction(async ({ db: trx }) => {
         const before = await queries.findKey(by.tenantId, key, trx);
         if (!before) throw new AppError('data_scope_key.not_found', 404, `data scope key "${key}" is not defined`);
         const holders = await queries.countHolders(by.tenantId, key, trx);

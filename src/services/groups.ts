@@ -3,10 +3,9 @@
 // gain the roles"). Adding a member gives it the group's roles, so it is checked like assigning
 // those roles directly: nobody grants through a group what they could not grant by hand.
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { createGroupQueries, type Group, type GroupMember, type GroupType } from '../queries/groups.ts';
-import { createRoleQueries } from '../queries/roles.ts';
+import { type Group, type GroupMember, type GroupType } from '../queries/groups.ts';
+import type { Executor, Queries } from '../queries/index.ts';
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError, parseInput } from './errors.ts';
@@ -46,26 +45,26 @@ function snapshot(group: Group) {
   return { name: group.name, type: group.type, description: group.description, roles: group.roles.map((r) => r.id) };
 }
 
-export function createGroupService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService }) {
-  const queries = createGroupQueries(deps.knex);
-  const roleQueries = createRoleQueries(deps.knex);
+export function createGroupService(deps: { queries: Queries; audit: AuditService; authorization: AuthorizationService }) {
+  const queries = deps.queries.groups;
+  const roleQueries = deps.queries.roles;
 
-  async function getGroup(tenantId: string, id: string, db: Knex = deps.knex): Promise<Group> {
+  async function getGroup(tenantId: string, id: string, db: Executor = deps.queries.db): Promise<Group> {
     const group = await queries.findById(tenantId, id, db);
     if (!group) throw new AppError('group.not_found', 404, 'group not found');
     return group;
   }
 
-  async function assertNameFree(tenantId: string, name: string, exceptId: string | undefined, db: Knex): Promise<void> {
+  async function assertNameFree(tenantId: string, name: string, exceptId: string | undefined, db: Executor): Promise<void> {
     const existing = await queries.findIdByName(tenantId, name, db);
     if (existing && existing !== exceptId) throw new AppError('group.name_taken', 409, `a group named "${name}" already exists`);
   }
 
   /** Runs a change in a transaction, maps a lost race on the unique name, then drops the cache. */
-  async function change<T>(work: (trx: Knex) => Promise<T>): Promise<T> {
+  async function change<T>(work: (trx: Executor) => Promise<T>): Promise<T> {
     let result: T;
     try {
-      result = await deps.knex.transaction((trx) => work(trx));
+      result = await deps.queries.transaction(({ db: trx }) => work(trx));
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('group.name_taken', 409, 'a group with this name already exists');
       throw error;
@@ -75,7 +74,7 @@ export function createGroupService(deps: { knex: Knex; audit: AuditService; auth
   }
 
   /** Throws unless the requester may grant every role of the group (what a new member gains). */
-  async function assertCanGrantGroupRoles(group: Group, by: ChangeRequest, db: Knex): Promise<void> {
+  async function assertCanGrantGroupRoles(group: Group, by: ChangeRequest, db: Executor): Promise<void> {
     assertMayGrantRoles(
       by,
       await loadRoles(

@@ -8,9 +8,9 @@
 // - every change is audited inside its transaction; changes that alter what tokens carry (kind,
 //   alias, deletion) drop the authorization cache once committed.
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { createIdentityQueries, type Identity, type IdentityKind } from '../queries/identities.ts';
+import { type Identity, type IdentityKind } from '../queries/identities.ts';
+import type { Executor, Queries, Transaction } from '../queries/index.ts';
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import type { UserEvents } from './user-events.ts';
@@ -82,25 +82,25 @@ function snapshot(identity: Identity) {
   return { kind: identity.kind, alias: identity.alias, userId: identity.userId };
 }
 
-export function createIdentityService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; users: UserService; events: UserEvents }) {
-  const queries = createIdentityQueries(deps.knex);
-  const userQueries = deps.users.queries;
+export function createIdentityService(deps: { queries: Queries; audit: AuditService; authorization: AuthorizationService; users: UserService; events: UserEvents }) {
+  const queries = deps.queries.identities;
+  const userQueries = deps.queries.users;
 
   /** A user's identity in the tenant; a service account's identity is refused with a pointer. */
-  async function getUserIdentity(tenantId: string, id: string, db: Knex = deps.knex): Promise<Identity & { userId: string }> {
+  async function getUserIdentity(tenantId: string, id: string, db: Executor = deps.queries.db): Promise<Identity & { userId: string }> {
     const identity = await queries.findById(tenantId, id, db);
     if (!identity) throw new AppError('identity.not_found', 404, 'identity not found');
     if (!identity.userId) throw new AppError('identity.service_account', 409, "this is a service account's identity: manage it through its service account");
     return identity as Identity & { userId: string };
   }
 
-  async function lockUser(tenantId: string, userId: string, trx: Knex.Transaction) {
+  async function lockUser(tenantId: string, userId: string, trx: Transaction) {
     const user = await userQueries.findByIdForUpdate(tenantId, userId, trx);
     if (!user) throw new AppError('user.not_found', 404, 'user not found');
     return user;
   }
 
-  async function listForUser(tenantId: string, userId: string, db: Knex = deps.knex): Promise<IdentityView[]> {
+  async function listForUser(tenantId: string, userId: string, db: Executor = deps.queries.db): Promise<IdentityView[]> {
     const user = await userQueries.findById(tenantId, userId, db);
     if (!user) throw new AppError('user.not_found', 404, 'user not found');
     return (await queries.listByUser(tenantId, userId, db)).map((i) => view(i, user.defaultIdentityId));
@@ -108,7 +108,7 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
 
   /** Adds the identity to an existing user unless it is there already (compared as the unique index does). */
   async function addToExistingUser(userId: string, value: z.output<typeof identityUpsertSchema>, by: ChangeRequest): Promise<UpsertResult> {
-    return deps.knex.transaction(async (trx) => {
+    return deps.queries.transaction(async ({ db: trx }) => {
       // Locking the user serializes concurrent upserts for it, so the second one finds the first's identity.
       const user = await lockUser(by.tenantId, userId, trx);
       await assertMayManageUser(trx, by, userId);
@@ -158,7 +158,7 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
       const patch = parseInput(identityPatchSchema, input, 'identity.invalid');
       let result: IdentityView;
       try {
-        result = await deps.knex.transaction(async (trx) => {
+        result = await deps.queries.transaction(async ({ db: trx }) => {
           const before = await getUserIdentity(by.tenantId, id, trx);
           const user = await lockUser(by.tenantId, before.userId, trx);
           await assertMayManageUser(trx, by, before.userId);
@@ -179,7 +179,7 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
 
     /** Never the user's last identity; when the default goes, the oldest remaining one takes its place. */
     async remove(id: string, by: ChangeRequest): Promise<void> {
-      const removed = await deps.knex.transaction(async (trx) => {
+      const removed = await deps.queries.transaction(async ({ db: trx }) => {
         const identity = await getUserIdentity(by.tenantId, id, trx);
         // The lock makes two concurrent deletions of a user's last two identities take turns.
         const user = await lockUser(by.tenantId, identity.userId, trx);
@@ -204,7 +204,7 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
 
     /** The identity preselected at sign-in (seed 001: the selection becomes the default). */
     async setDefault(userId: string, identityId: string, by: ChangeRequest): Promise<IdentityView[]> {
-      await deps.knex.transaction(async (trx) => {
+      await deps.queries.transaction(async ({ db: trx }) => {
         const user = await lockUser(by.tenantId, userId, trx);
         await assertMayManageUser(trx, by, userId);
         const identity = await queries.findById(by.tenantId, identityId, trx);
@@ -224,7 +224,7 @@ export function createIdentityService(deps: { knex: Knex; audit: AuditService; a
     /** A tenant-defined kind next to the built-in ones (internal, client, supplier, service). */
     async createKind(input: NewIdentityKindInput, by: ChangeRequest): Promise<IdentityKind> {
       const value = parseInput(newIdentityKindSchema, input, 'identity_kind.invalid');
-      return deps.knex.transaction(async (trx) => {
+      return deps.queries.transaction(async ({ db: trx }) => {
         if (!(await queries.insertKind(by.tenantId, value, trx))) throw new AppError('identity_kind.exists', 409, `identity kind "${value.kind}" already exists`);
         await deps.audit.record({ tenantId: by.tenantId, action: 'identity_kind.created', ...by.actor, targetType: 'identity_kind', targetId: value.kind, details: { after: value } }, trx);
         return { kind: value.kind, label: value.label, builtin: false };

@@ -5,8 +5,8 @@
 // valid INVITATION_TTL_DAYS), mails it and marks the row sent. A failed send rolls back its token,
 // keeps the row pending with the error, and is tried again on the next run; after MAX_ATTEMPTS it
 // is left for an administrator (the row and the log say why).
-import type { Knex } from 'knex';
 import type { Logger } from '../logger.ts';
+import type { Executor, Queries } from '../queries/index.ts';
 import { invitationMail } from './account-mail.ts';
 import type { Mailer } from './mail.ts';
 import type { PasswordResetService } from './password-reset.ts';
@@ -16,13 +16,12 @@ export const INVITATION_TTL_DAYS = 7;
 const MAX_ATTEMPTS = 5;
 const BATCH = 200;
 
-export function createInvitationService(deps: { knex: Knex; mailer: Mailer; passwordReset: Pick<PasswordResetService, 'issueToken'>; logger: Logger }) {
+export function createInvitationService(deps: { queries: Queries; mailer: Mailer; passwordReset: Pick<PasswordResetService, 'issueToken'>; logger: Logger }) {
+  const queries = deps.queries.invitations;
   return {
     /** Queues an invitation for each user (inside the caller's transaction). */
-    async queue(trx: Knex, tenantId: string, userIds: string[]): Promise<void> {
-      for (let i = 0; i < userIds.length; i += 10_000) {
-        await trx('user_invitations').insert(userIds.slice(i, i + 10_000).map((userId) => ({ tenant_id: tenantId, user_id: userId })));
-      }
+    async queue(trx: Executor, tenantId: string, userIds: string[]): Promise<void> {
+      await queries.insertMany(tenantId, userIds, trx);
     },
 
     /** Sends pending invitations, a batch at a time, until none is left; returns how many went out. */
@@ -35,33 +34,20 @@ export function createInvitationService(deps: { knex: Knex; mailer: Mailer; pass
       while (sent + failed < limit) {
         let handled = 0;
         for (let i = 0; i < BATCH && sent + failed < limit; i += 1) {
-          const outcome = await deps.knex
-            .transaction(async (trx) => {
-              const row: { id: string; tenant_id: string; user_id: string } | undefined = await trx('user_invitations')
-                .whereNull('sent_at')
-                .where('attempts', '<', MAX_ATTEMPTS)
-                .modify((q) => {
-                  if (failedNow.length) q.whereNotIn('id', failedNow);
-                })
-                .orderBy('id')
-                .forUpdate()
-                .skipLocked()
-                .first('id', 'tenant_id', 'user_id');
+          const outcome = await deps.queries
+            .transaction(async ({ db: trx }) => {
+              const row = await queries.takeNextPending(MAX_ATTEMPTS, failedNow, trx);
               if (!row) return 'none' as const;
-              const user: { username: string; email: string | null; name: string | null; password_hash: string | null; status: string } | undefined = await trx('users')
-                .where({ id: row.user_id })
-                .first('username', 'email', 'name', 'password_hash', 'status');
+              const user = await queries.invitee(row.userId, trx);
               // Nothing to send any more (no email, a password already set, deactivated): done with it.
               if (!user?.email || user.password_hash !== null || user.status === 'inactive') {
-                await trx('user_invitations').where({ id: row.id }).update({ sent_at: trx.fn.now(), last_error: 'not sent: no email, a password already set, or inactive' });
+                await queries.markSkipped(row.id, 'not sent: no email, a password already set, or inactive', trx);
                 return 'skipped' as const;
               }
               try {
-                const token = await deps.passwordReset.issueToken(row.tenant_id, row.user_id, INVITATION_TTL_DAYS * 86_400, trx);
+                const token = await deps.passwordReset.issueToken(row.tenantId, row.userId, INVITATION_TTL_DAYS * 86_400, trx);
                 await deps.mailer.send(invitationMail({ username: user.username, email: user.email, name: user.name }, `${options.linkBase}?token=${token}`, INVITATION_TTL_DAYS));
-                await trx('user_invitations')
-                  .where({ id: row.id })
-                  .update({ sent_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
+                await queries.markSent(row.id, trx);
                 return 'sent' as const;
               } catch (error) {
                 // The token goes with the rollback below; the row keeps its error for the next try.
@@ -71,10 +57,7 @@ export function createInvitationService(deps: { knex: Knex; mailer: Mailer; pass
             .catch(async (error: Error & { invitationId?: string; cause?: unknown }) => {
               if (!error.invitationId) throw error;
               const reason = (error.cause as Error | undefined)?.message ?? 'unknown error';
-              await deps
-                .knex('user_invitations')
-                .where({ id: error.invitationId })
-                .update({ attempts: deps.knex.raw('attempts + 1'), last_error: reason.slice(0, 500) });
+              await queries.recordFailure(error.invitationId, reason);
               failedNow.push(error.invitationId);
               deps.logger.warn({ invitationId: error.invitationId, reason }, 'invitation mail not sent; it will be tried again');
               return 'failed' as const;

@@ -12,9 +12,9 @@
 // - every change is audited with before/after inside the same transaction, and drops the
 //   authorization cache (a role change can reach many identities) once committed.
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { createRoleQueries, type IdentitySummary, type Role, type RolePermission, type RoleRef, type RoleSource } from '../queries/roles.ts';
+import type { Executor, Queries } from '../queries/index.ts';
+import { type IdentitySummary, type Role, type RolePermission, type RoleRef, type RoleSource } from '../queries/roles.ts';
 import type { Actor } from './actor.ts';
 import type { ApiResourceService } from './api-resources.ts';
 import type { AuditService } from './audit.ts';
@@ -107,16 +107,16 @@ function roleSnapshot(role: Role) {
   return { name: role.name, description: role.description, system: role.system, permissions: role.permissions };
 }
 
-export function createRoleService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; apiResources: Pick<ApiResourceService, 'findByIdentifier'> }) {
-  const queries = createRoleQueries(deps.knex);
+export function createRoleService(deps: { queries: Queries; audit: AuditService; authorization: AuthorizationService; apiResources: Pick<ApiResourceService, 'findByIdentifier'> }) {
+  const queries = deps.queries.roles;
 
-  async function getRole(tenantId: string, id: string, db: Knex = deps.knex): Promise<Role> {
+  async function getRole(tenantId: string, id: string, db: Executor = deps.queries.db): Promise<Role> {
     const role = await queries.findById(tenantId, id, db);
     if (!role) throw new AppError('role.not_found', 404, 'role not found');
     return role;
   }
 
-  async function getIdentity(tenantId: string, id: string, db: Knex = deps.knex): Promise<IdentitySummary> {
+  async function getIdentity(tenantId: string, id: string, db: Executor = deps.queries.db): Promise<IdentitySummary> {
     const identity = await queries.findIdentity(tenantId, id, db);
     if (!identity) throw new AppError('identity.not_found', 404, 'identity not found');
     return identity;
@@ -158,16 +158,16 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
     return [...unique.values()].sort((a, b) => a.resource.localeCompare(b.resource) || a.permission.localeCompare(b.permission));
   }
 
-  async function assertNameFree(tenantId: string, name: string, exceptId: string | undefined, db: Knex): Promise<void> {
+  async function assertNameFree(tenantId: string, name: string, exceptId: string | undefined, db: Executor): Promise<void> {
     const existing = await queries.findIdByName(tenantId, name, db);
     if (existing && existing !== exceptId) throw new AppError('role.name_taken', 409, `a role named "${name}" already exists`);
   }
 
   /** Runs a change in a transaction, maps a lost race on the unique name, then drops the cache. */
-  async function change<T>(work: (trx: Knex) => Promise<T>): Promise<T> {
+  async function change<T>(work: (trx: Executor) => Promise<T>): Promise<T> {
     let result: T;
     try {
-      result = await deps.knex.transaction((trx) => work(trx));
+      result = await deps.queries.transaction(({ db: trx }) => work(trx));
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('role.name_taken', 409, 'a role with this name already exists');
       throw error;
@@ -176,7 +176,7 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
     return result;
   }
 
-  async function identityRoles(tenantId: string, identityId: string, db: Knex = deps.knex): Promise<IdentityRoles> {
+  async function identityRoles(tenantId: string, identityId: string, db: Executor = deps.queries.db): Promise<IdentityRoles> {
     const identity = await getIdentity(tenantId, identityId, db);
     const direct = await queries.directRoles(tenantId, identityId, db);
     const effective = new Map<string, EffectiveRole>();
@@ -259,15 +259,7 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
     /** The roles this role's holders may assign to others without holding their permissions. */
     assignableRoles: async (tenantId: string, id: string): Promise<RoleRef[]> => {
       await getRole(tenantId, id);
-      const rows: { id: string }[] = await deps.knex('role_assignable_roles').where({ tenant_id: tenantId, role_id: id }).select({ id: 'assignable_role_id' });
-      return (
-        await queries.findByIds(
-          tenantId,
-          rows.map((r) => r.id),
-        )
-      )
-        .map((r) => ({ id: r.id, name: r.name, system: r.system }))
-        .sort((a, b) => a.name.localeCompare(b.name));
+      return (await queries.findByIds(tenantId, await queries.assignableRoleIds(tenantId, id))).map((r) => ({ id: r.id, name: r.name, system: r.system })).sort((a, b) => a.name.localeCompare(b.name));
     },
 
     /**
@@ -287,23 +279,11 @@ export function createRoleService(deps: { knex: Knex; audit: AuditService; autho
         const admin = listed.find(isAdminRole);
         if (admin) throw new AppError('role.invalid', 400, `"${admin.name}" cannot be made assignable: only an Admin grants Admin`);
         assertMayGrantRoles(by, await loadRoles(trx, ids), `the right to assign these roles`);
-        const before: { id: string }[] = await trx('role_assignable_roles').where({ tenant_id: by.tenantId, role_id: id }).select({ id: 'assignable_role_id' });
-        await trx('role_assignable_roles').where({ tenant_id: by.tenantId, role_id: id }).delete();
-        if (ids.length) await trx('role_assignable_roles').insert(ids.map((rid) => ({ tenant_id: by.tenantId, role_id: id, assignable_role_id: rid })));
-        await deps.audit.record(
-          { tenantId: by.tenantId, action: 'role.assignable_roles_set', ...by.actor, targetType: 'role', targetId: id, details: { before: { assignableRoles: before.map((r) => r.id).sort() }, after: { assignableRoles: [...ids].sort() } } },
-          trx,
-        );
+        const before = await queries.assignableRoleIds(by.tenantId, id, trx);
+        await queries.replaceAssignableRoles(by.tenantId, id, ids, trx);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'role.assignable_roles_set', ...by.actor, targetType: 'role', targetId: id, details: { before: { assignableRoles: before.sort() }, after: { assignableRoles: [...ids].sort() } } }, trx);
       });
-      const rows: { id: string }[] = await deps.knex('role_assignable_roles').where({ tenant_id: by.tenantId, role_id: id }).select({ id: 'assignable_role_id' });
-      return (
-        await queries.findByIds(
-          by.tenantId,
-          rows.map((r) => r.id),
-        )
-      )
-        .map((r) => ({ id: r.id, name: r.name, system: r.system }))
-        .sort((a, b) => a.name.localeCompare(b.name));
+      return (await queries.findByIds(by.tenantId, await queries.assignableRoleIds(by.tenantId, id))).map((r) => ({ id: r.id, name: r.name, system: r.system })).sort((a, b) => a.name.localeCompare(b.name));
     },
 
     /** Direct roles, and every effective role with each path it comes by. */

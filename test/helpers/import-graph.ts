@@ -121,17 +121,10 @@ export function layerViolations(edges: ImportEdge[], rules: LayerRules = STYLE_R
  * to be here, so the list only shrinks.
  */
 export const SERVICES_PENDING_QUERIES: readonly string[] = [
-  'src/services/administration.ts',
   'src/services/applications.ts',
   'src/services/audit.ts',
-  'src/services/authorization.ts',
-  'src/services/data-scopes.ts',
   'src/services/directory-users.ts',
-  'src/services/groups.ts',
-  'src/services/identities.ts',
-  'src/services/invitations.ts',
   'src/services/navigation.ts',
-  'src/services/roles.ts',
   'src/services/seed.ts',
   'src/services/service-accounts.ts',
   'src/services/sessions.ts',

@@ -16,7 +16,6 @@ import { loadConfig } from '../../src/config/index.ts';
 import { openContext } from '../../src/context.ts';
 import { LOCK_FILE_NAME } from '../../src/db/embedded-lock.ts';
 import { createLogger } from '../../src/logger.ts';
-import { loadEffectiveAuthorization } from '../../src/services/authorization.ts';
 import { passwordSignIn } from '../helpers/sign-in.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -524,7 +523,7 @@ applicatons:
           assert.ok(user, 'the seeded user exists');
           const identity: { id: string } | undefined = await context.knex('identities').where({ user_id: user.id, kind: 'client' }).first('id');
           assert.ok(identity, 'the seeded client identity exists');
-          const authz = await loadEffectiveAuthorization(context.knex, identity.id);
+          const authz = await context.queries.authorization.effective(identity.id);
           assert.ok(authz);
           assert.equal(authz.identity.alias, `Jack ${suffix}`);
           assert.ok(authz.roles.includes(roleName), authz.roles.join(', '));

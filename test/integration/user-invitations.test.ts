@@ -65,7 +65,7 @@ describe(`invitations for imported users (${storageMode})`, function () {
     assert.equal((await importCsv(`username,email\n${user},${user}@example.test\n`)).status, 200);
     // A node whose SMTP server is down: nothing listens on the discard port.
     const deadMailer = createMailer({ smtpUrl: 'smtp://127.0.0.1:9', from: 'Gatehouse <no-reply@localhost>', dataDir: gh.config.dataDir, logger: createLogger('silent') });
-    const down = createInvitationService({ knex: gh.context.knex, mailer: deadMailer, passwordReset: gh.context.passwordReset, logger: createLogger('silent') });
+    const down = createInvitationService({ queries: gh.context.queries, mailer: deadMailer, passwordReset: gh.context.passwordReset, logger: createLogger('silent') });
     try {
       assert.deepEqual(await down.sendPending({ linkBase: `${gh.issuer}/account/password/reset` }), { sent: 0, failed: 1 });
     } finally {
