@@ -16,6 +16,7 @@ import { createNavigationQueries } from './navigation.ts';
 import { createOidcPayloadQueries } from './oidc-payloads.ts';
 import { createOverviewQueries } from './overview.ts';
 import { createRoleQueries } from './roles.ts';
+import { createSeedQueries } from './seed.ts';
 import { createServiceAccountQueries } from './service-accounts.ts';
 import { createSigningKeyQueries } from './signing-keys.ts';
 import { createTenantSettingsQueries } from './tenant-settings.ts';
@@ -48,6 +49,7 @@ function tables(db: Knex) {
     oidcPayloads: createOidcPayloadQueries(db),
     overview: createOverviewQueries(db),
     roles: createRoleQueries(db),
+    seed: createSeedQueries(db),
     serviceAccounts: createServiceAccountQueries(db),
     signingKeys: createSigningKeyQueries(db),
     tenantSettings: createTenantSettingsQueries(db),
@@ -62,9 +64,17 @@ function tables(db: Knex) {
 }
 
 export type Queries = ReturnType<typeof tables> & {
-  /** Runs `work` in a transaction, with a bag bound to it. */
-  transaction<T>(work: (tx: TransactionQueries) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in a transaction, with a bag bound to it. `options` (a new transaction only):
+   * its isolation level and whether it is read-only.
+   */
+  transaction<T>(work: (tx: TransactionQueries) => Promise<T>, options?: TransactionOptions): Promise<T>;
 };
+
+export interface TransactionOptions {
+  isolationLevel?: 'read committed' | 'repeatable read' | 'serializable';
+  readOnly?: boolean;
+}
 
 /** A bag bound to a transaction. */
 export type TransactionQueries = Queries & { db: Transaction };
@@ -72,6 +82,6 @@ export type TransactionQueries = Queries & { db: Transaction };
 export function createQueries(db: Knex): Queries {
   return {
     ...tables(db),
-    transaction: (work) => db.transaction((trx) => work({ ...createQueries(trx), db: trx })),
+    transaction: (work, options) => db.transaction((trx) => work({ ...createQueries(trx), db: trx }), options),
   };
 }
