@@ -1,7 +1,8 @@
 // npm run bench -- --compare <git-ref> [--quick | --smoke] [--only=jwks,cc,login,refresh,authzen]
 //
 // A regression guard that is not a timing test: the same scenarios on a checkout of <git-ref>
-// (a temporary git worktree with its own `npm ci`) and on the working tree, both on PostgreSQL
+// (a temporary git worktree: the working tree's node_modules hard-linked when the lockfiles match,
+// else its own `npm ci`) and on the working tree, both on PostgreSQL
 // and Redis (two databases, two Redis prefixes, the same seed through each tree's own CLI), both
 // started as their own package.json's `npm start` says. Every scenario alternates the two servers
 // in ABBA rounds, so drift of the machine hits both; the output is the ratio working / ref of the

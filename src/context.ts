@@ -99,7 +99,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const passwordReset = createPasswordResetService({ queries, store, audit, mailer, logger, credentials, mfa, lockout, policies: passwordPolicies, hashKey: keys.hashKey, ttlSeconds: config.resetTokenTtl });
     // Per-tenant settings (default language, passkey relying party); the configuration gives the defaults.
     const tenantSettings = await createTenantSettingsService({ queries, store, audit, issuer: config.issuer, configured: { defaultLocale: config.defaultLocale, passkeys: config.passkeys } });
-    const passkeys = createPasskeyService({ knex, store, audit, events, settingsOf: (tenant) => tenantSettings.passkeysOf(tenant) });
+    const passkeys = createPasskeyService({ queries, store, audit, events, settingsOf: (tenant) => tenantSettings.passkeysOf(tenant) });
     const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials, passkeys });
     const accounts = await createUserAccountCache({ db, users: queries.users, store, tenantId });
     // Before the session service's own subscription (below), so caches let go first.
@@ -126,8 +126,8 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const roles = createRoleService({ knex, audit, authorization, apiResources });
     const groups = createGroupService({ knex, audit, authorization });
     const defaultPolicy = createDefaultPolicyService({ queries, audit, authorization });
-    const identityProviders = createIdentityProviderService({ knex, audit, encryptionKey: keys.encryptionKey });
-    const federation = createFederationService({ knex, store, audit, users, authorization, identityProviders, signIn });
+    const identityProviders = createIdentityProviderService({ queries, audit, encryptionKey: keys.encryptionKey });
+    const federation = createFederationService({ queries, store, audit, users, authorization, identityProviders, signIn });
     const directoryUsers = createDirectoryUserService({ queries, audit, authorization, users, events, lockout });
     const identities = createIdentityService({ knex, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ knex, audit, authorization });
@@ -152,7 +152,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     // AuthZEN decisions for other modules, through the same caches as the tokens.
     const accessEvaluation = createAccessEvaluationService({ tenantId, authorization, users, serviceAccounts });
     // Webhooks from the audit outbox (the jobs that deliver and purge them: src/wiring.ts).
-    const webhooks = createWebhookService({ knex, audit, logger, encryptionKey: keys.encryptionKey, allowPrivate: config.backchannelAllowPrivate, now: options.now });
+    const webhooks = createWebhookService({ queries, audit, logger, encryptionKey: keys.encryptionKey, allowPrivate: config.backchannelAllowPrivate, now: options.now });
     const openedStore = store;
     return {
       config,
@@ -227,3 +227,5 @@ export async function openContext(config: Config, logger: Logger, options: Conte
 }
 
 export type GatehouseContext = Awaited<ReturnType<typeof openContext>>;
+/** What the routes receive: the context without its database handles (routes reach data through services). */
+export type RouteContext = Omit<GatehouseContext, 'knex' | 'db'>;

@@ -27,7 +27,7 @@ async function start(config: Config, logger: Logger, args: string[]): Promise<vo
   // The port first: one taken by another process is reported before any migration runs.
   const listening = await listenHttp(config.port, config.host);
   // Before the context opens: its database, store and caches are observed from the start.
-  if (config.tracing) enableTracing({ serviceName: config.tracing.serviceName, tracesEndpoint: config.tracing.tracesEndpoint });
+  if (config.tracing) await enableTracing({ serviceName: config.tracing.serviceName, tracesEndpoint: config.tracing.tracesEndpoint });
   let metricsServer: MetricsServer | undefined;
   if (config.metrics) {
     try {

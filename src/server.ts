@@ -13,6 +13,7 @@ import { rehashLegacyPayloadIds, withHashedIds } from './oidc/hashed-ids.ts';
 import { createFindAccount } from './oidc/account.ts';
 import { buildConfiguration } from './oidc/configuration.ts';
 import { createProvider } from './oidc/provider.ts';
+import { mountMiddleware } from './oidc/middleware-order.ts';
 import { introspectJwtAccessTokens, nativePostMethods, postAsGet, revocationWithoutContentType } from './oidc/protocol.ts';
 import { createHealthRouter } from './routes/health.ts';
 import { createInteractionRouter } from './routes/interactions.ts';
@@ -27,6 +28,7 @@ import { createApiRouter } from './routes/api/index.ts';
 import { mountRoutes, permissionCatalog } from './routes/api/framework.ts';
 import { ensureSystemRoles } from './services/system-roles.ts';
 import { refreshReuseGraceOf } from './services/applications.ts';
+import { sessionHotKey } from './services/sessions.ts';
 import { createIdentitySelectionService } from './services/identity-selection.ts';
 import { createAccountAuth } from './routes/account/auth.ts';
 import { createAccountRouter } from './routes/account/index.ts';
@@ -223,6 +225,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
             const app = clientId ? await context.applications.findForOidc(clientId) : undefined;
             return app ? refreshReuseGraceOf(app) : 0;
           },
+          sessionHotPrefix: sessionHotKey(''),
         }),
         { hashKey: context.keys.hashKey, store: context.store },
       ),
@@ -244,46 +247,24 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
 
   // Request lines are debug output: below that level the middleware is not even mounted, so a
   // token request does not pay for building a log entry that is thrown away.
-  if (logger.isLevelEnabled('debug')) {
-    provider.use(async (ctx, next) => {
-      const started = process.hrtime.bigint();
-      await next();
-      logger.debug({ method: ctx.method, url: redactUrl(ctx.url), status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
-    });
-  }
-  // Metrics and traces (off unless configured): outermost, so they see the final status.
-  const telemetry = httpTelemetry();
-  if (telemetry) provider.use(telemetry);
+  const requestLog = logger.isLevelEnabled('debug')
+    ? async (ctx: Koa.Context, next: () => Promise<unknown>) => {
+        const started = process.hrtime.bigint();
+        await next();
+        logger.debug({ method: ctx.method, url: redactUrl(ctx.url), status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+      }
+    : undefined;
   observeGrants(provider);
-  provider.use(securityHeaders());
-  provider.use(errorHandler({ logger, renderer }));
-  // NUL and control characters refused before anything reads the request (src/middleware/control-chars.ts).
-  provider.use(rejectControlCharacters());
-  // The AuthZEN decision endpoints are what resource servers call on every request they guard:
-  // their two routes, from the same route table and with the same handling, are served here
-  // from a router of their own, ahead of the protocol, session and page middleware below (none
-  // of which applies to them) and of the admin API router's match over every route it holds.
+  // The AuthZEN decision endpoints: their two routes, from the same route table and with the
+  // same handling, on a router of their own.
   const decisions = new Router();
   mountRoutes(
     decisions,
     api.routes.filter((route) => route.absolute && DECISION_PATHS.test(route.path)),
     authenticateApi,
   );
-  provider.use(under(DECISION_PATHS, decisions));
-  // Protocol details oidc-provider leaves open (src/oidc/protocol.ts).
-  if (!nativePostMethods(issuer)) provider.use(postAsGet());
-  provider.use(revocationWithoutContentType());
-  provider.use(introspectJwtAccessTokens({ issuer, publicJwks, sessions: context.sessions, identityEligible: identityFlow.identityEligible, userActive: identityFlow.userActive }));
   let stopping = false;
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() }, () => stopping);
-  provider.use(under(/^\/(healthz|readyz)$/i, health));
-  provider.use(under(/^\/assets\//i, createAssetsRouter()));
-  // Outside recordGrantIdentity: by the time it records the session's grant, the identity is known.
-  provider.use(recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo, tenantId: context.tenantId }));
-  provider.use(recordGrantIdentity(identityFlow));
-  // The admin API, the AuthZEN endpoints and their metadata, and SCIM share one route table.
-  provider.use(under(/^\/(api\/|access\/|scim\/v2\/|\.well-known\/authzen-configuration$)/i, api.router));
-  provider.use(consoleFiles({ renderer, defaultLocale: () => context.tenantSettings.defaultLocaleOf(context.tenantId) }));
   const interactions = createInteractionRouter({
     provider,
     users: context.users,
@@ -299,17 +280,34 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   });
   const accountAuth = createAccountAuth({ provider, users: context.users, issuer, hashKey: context.keys.hashKey });
   const account = createAccountRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, identityProviders: context.identityProviders, identities: context.identities, users: context.users });
-  provider.use(under(ACCOUNT_PATHS, account));
-  // Account security pages: password, two-step verification, forgotten password.
   const accountSecurity = createAccountSecurityRouter({ auth: accountAuth, renderer, issuer, tenantId: context.tenantId, credentials: context.credentials, mfa: context.mfa, passwordReset: context.passwordReset });
-  provider.use(under(ACCOUNT_PATHS, accountSecurity));
   const accountPasskeys = createAccountPasskeyRouter({ auth: accountAuth, renderer, tenantId: context.tenantId, credentials: context.credentials, passkeys: context.passkeys });
-  provider.use(under(ACCOUNT_PATHS, accountPasskeys));
+  const accountSessions = createAccountSessionsRouter({ auth: accountAuth, renderer, sessions: context.sessions, tenantId: context.tenantId });
+  // In the order, and for the reasons, stated in src/oidc/middleware-order.ts.
+  mountMiddleware((middleware) => provider.use(middleware as Koa.Middleware), {
+    requestLog,
+    telemetry: httpTelemetry(),
+    securityHeaders: securityHeaders(),
+    errorHandler: errorHandler({ logger, renderer }),
+    rejectControlCharacters: rejectControlCharacters(),
+    decisions: under(DECISION_PATHS, decisions),
+    postAsGet: nativePostMethods(issuer) ? undefined : postAsGet(),
+    revocationWithoutContentType: revocationWithoutContentType(),
+    introspectJwtAccessTokens: introspectJwtAccessTokens({ issuer, publicJwks, sessions: context.sessions, identityEligible: identityFlow.identityEligible, userActive: identityFlow.userActive }),
+    health: under(/^\/(healthz|readyz)$/i, health),
+    assets: under(/^\/assets\//i, createAssetsRouter()),
+    recordSessions: recordSessions({ sessions: context.sessions, grantIdentities: context.grantIdentities, requestMemo: identityFlow.requestMemo, tenantId: context.tenantId }),
+    recordGrantIdentity: recordGrantIdentity(identityFlow),
+    api: under(/^\/(api\/|access\/|scim\/v2\/|\.well-known\/authzen-configuration$)/i, api.router),
+    console: consoleFiles({ renderer, defaultLocale: () => context.tenantSettings.defaultLocaleOf(context.tenantId) }),
+    account: under(ACCOUNT_PATHS, account),
+    accountSecurity: under(ACCOUNT_PATHS, accountSecurity),
+    accountPasskeys: under(ACCOUNT_PATHS, accountPasskeys),
+    accountSessions: under(ACCOUNT_PATHS, accountSessions),
+    interactions: under(/^\/(interaction|federation)\//i, interactions),
+  });
   // The jobs table (src/wiring.ts): its mail links need the issuer, known only here.
   for (const job of scheduledJobs(context, { issuer })) context.scheduler.register(job);
-  const accountSessions = createAccountSessionsRouter({ auth: accountAuth, renderer, sessions: context.sessions, tenantId: context.tenantId });
-  provider.use(under(ACCOUNT_PATHS, accountSessions));
-  provider.use(under(/^\/(interaction|federation)\//i, interactions));
 
   const handle = provider.callback();
   const slot = appSlots.get(server);

@@ -56,7 +56,8 @@ and are deleted at the end).
                         the figures of record run Gatehouse exactly as \`gatehouse start\` does)
   --gatehouse-env=K=V,… extra environment for Gatehouse, e.g. MALLOC_ARENA_MAX=2 (default none)
   --compare=REF         the quick scenarios (jwks, cc, login, refresh, authzen) on a checkout of the git ref REF
-                        (temporary git worktree, npm ci there) and on the working tree, alternating;
+                        (temporary git worktree; npm ci there unless its package-lock.json is the
+                        working tree's) and on the working tree, alternating;
                         prints working/ref ratios of rate, CPU per operation, start-up and RSS.
                         Durations are --quick's unless --smoke or --full is given
   --full                with --compare: the full run's durations

@@ -53,7 +53,8 @@ export async function prepareTree(label: string, root: string, log: (message: st
 }
 
 /**
- * A detached git worktree of `ref` under `parent`, with its dependencies installed (`npm ci`,
+ * A detached git worktree of `ref` under `parent`, with its dependencies: the working tree's
+ * node_modules hard-linked when `ref` has the same package-lock.json, otherwise installed (`npm ci`,
  * which also builds it when its package.json has a prepare script). Remove it with removeCheckout.
  */
 export async function checkoutRef(repoRoot: string, ref: string, parent: string, log: (message: string) => void): Promise<string> {
@@ -62,10 +63,27 @@ export async function checkoutRef(repoRoot: string, ref: string, parent: string,
   const dir = path.join(parent, `ref-${commit.slice(0, 10)}`);
   log(`checking out ${ref} (${commit.slice(0, 10)}) in ${dir}`);
   await run('git', ['worktree', 'add', '--detach', dir, commit], { cwd: repoRoot });
-  log(`${ref}: npm ci (its own node_modules)`);
-  await run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, maxBuffer: 64 * 1024 * 1024 });
+  if (await sameLockfile(repoRoot, commit)) {
+    // The same dependencies as the working tree: its node_modules, hard-linked (seconds, no
+    // network, no space), instead of an install and the full build npm ci's prepare runs (the
+    // server is built by prepareTree; the console is not needed to measure the server).
+    log(`${ref}: the same package-lock.json as the working tree: its node_modules hard-linked`);
+    await run('cp', ['-al', path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules')]);
+  } else {
+    log(`${ref}: npm ci (its own node_modules)`);
+    await run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, maxBuffer: 64 * 1024 * 1024 });
+  }
   if (!existsSync(path.join(dir, 'node_modules'))) throw new Error(`npm ci in ${dir} left no node_modules`);
   return dir;
+}
+
+/** Whether `commit` locks the same dependencies as the working tree, whose node_modules exists. */
+async function sameLockfile(repoRoot: string, commit: string): Promise<boolean> {
+  if (!existsSync(path.join(repoRoot, 'node_modules'))) return false;
+  const theirs = await run('git', ['show', `${commit}:package-lock.json`], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 }).catch(() => undefined);
+  if (!theirs) return false;
+  const ours = await readFile(path.join(repoRoot, 'package-lock.json'), 'utf8').catch(() => undefined);
+  return ours === theirs.stdout;
 }
 
 export async function removeCheckout(repoRoot: string, dir: string): Promise<void> {

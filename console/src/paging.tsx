@@ -1,6 +1,7 @@
 // Keyset paging for the console's lists: the API returns an opaque nextCursor, and the console
-// keeps the cursors of the pages seen so far, so "Previous page" needs no backward paging.
-import { useState } from 'react';
+// keeps the cursors of the pages seen so far, so "Previous page" needs no backward paging. Filters
+// above a list are edited as a draft and take effect, from the first page, when applied.
+import { useState, type ReactNode } from 'react';
 import { Button } from 'react-aria-components';
 import { t } from './i18n.ts';
 
@@ -38,5 +39,50 @@ export function PagingFooter({ pages, nextCursor, label }: { pages: CursorPages;
         {t('Next page')}
       </Button>
     </nav>
+  );
+}
+
+/** A paged list's filters: the draft the form edits and the filters in force; applying or clearing them goes back to the first page. */
+export function useFilteredPages<F>(none: F) {
+  const pages = useCursorPages();
+  const [draft, setDraft] = useState<F>(none);
+  const [filters, setFilters] = useState<F>(none);
+  return {
+    pages,
+    draft,
+    setDraft,
+    filters,
+    apply() {
+      setFilters(draft);
+      pages.reset();
+    },
+    clear() {
+      setDraft(none);
+      setFilters(none);
+      pages.reset();
+    },
+  };
+}
+
+/** The filter form above a paged list: its fields, the button that applies them and the one that clears them. */
+export function FilterForm(props: { label: string; submitLabel: string; onApply(): void; onClear(): void; children: ReactNode }) {
+  return (
+    <form
+      className="filters"
+      role="search"
+      aria-label={props.label}
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onApply();
+      }}
+    >
+      {props.children}
+      <Button type="submit" className="button primary">
+        {props.submitLabel}
+      </Button>
+      <Button className="button" onPress={props.onClear}>
+        {t('Clear filters')}
+      </Button>
+    </form>
   );
 }

@@ -13,39 +13,53 @@ export function Field(props: { label: string; name: string; value: string; onCha
   );
 }
 
+/** A button that opens a modal dialog (dismissed by Escape or a click outside); the dialog's content gets the function that closes it. */
+export function DialogButton(props: { button: ReactNode; className?: string; role?: 'dialog' | 'alertdialog'; onOpenChange?(open: boolean): void; children(close: () => void): ReactNode }) {
+  return (
+    <DialogTrigger onOpenChange={props.onOpenChange}>
+      {props.button}
+      <Modal className="modal" isDismissable>
+        <Dialog className={props.className ?? 'dialog'} role={props.role}>
+          {({ close }) => props.children(close)}
+        </Dialog>
+      </Modal>
+    </DialogTrigger>
+  );
+}
+
 /** A button that asks before it acts (named for its object when a page holds several); the question says what will happen. */
 export function Confirm(props: { label: string; ariaLabel?: string; title: string; children: ReactNode; confirmLabel: string; onConfirm(): void; danger?: boolean; small?: boolean; isDisabled?: boolean }) {
   const look = `button${props.danger ? ' danger' : ''}${props.small ? ' small' : ''}`;
   return (
-    <DialogTrigger>
-      <Button className={look} aria-label={props.ariaLabel} isDisabled={props.isDisabled}>
-        {props.label}
-      </Button>
-      <Modal className="modal" isDismissable>
-        <Dialog className="dialog" role="alertdialog">
-          {({ close }) => (
-            <>
-              <Heading slot="title">{props.title}</Heading>
-              <div>{props.children}</div>
-              <div className="actions">
-                <Button className="button" onPress={close}>
-                  {t('Cancel')}
-                </Button>
-                <Button
-                  className={props.danger ? 'button danger' : 'button primary'}
-                  onPress={() => {
-                    props.onConfirm();
-                    close();
-                  }}
-                >
-                  {props.confirmLabel}
-                </Button>
-              </div>
-            </>
-          )}
-        </Dialog>
-      </Modal>
-    </DialogTrigger>
+    <DialogButton
+      role="alertdialog"
+      button={
+        <Button className={look} aria-label={props.ariaLabel} isDisabled={props.isDisabled}>
+          {props.label}
+        </Button>
+      }
+    >
+      {(close) => (
+        <>
+          <Heading slot="title">{props.title}</Heading>
+          <div>{props.children}</div>
+          <div className="actions">
+            <Button className="button" onPress={close}>
+              {t('Cancel')}
+            </Button>
+            <Button
+              className={props.danger ? 'button danger' : 'button primary'}
+              onPress={() => {
+                props.onConfirm();
+                close();
+              }}
+            >
+              {props.confirmLabel}
+            </Button>
+          </div>
+        </>
+      )}
+    </DialogButton>
   );
 }
 

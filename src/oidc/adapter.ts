@@ -13,11 +13,12 @@
 // as a client that sent the same refresh twice (a retry, two tabs). Single use stays atomic
 // either way: only one request ever rotates a token.
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import Provider, { errors } from 'oidc-provider';
+import { errors } from 'oidc-provider';
 import type { OidcPayloadQueries } from '../queries/oidc-payloads.ts';
 import { toClientMetadata, type ApplicationService } from '../services/applications.ts';
 import { serviceAccountClientMetadata, type ServiceAccountService } from '../services/service-accounts.ts';
 import type { KeyValueStore, WriteOp } from '../store/types.ts';
+import { currentContext } from './internals.ts';
 
 const DURABLE_MODELS = new Set(['Session', 'Grant', 'RefreshToken']);
 const GRANTABLE_MODELS = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'ClientCredentials']);
@@ -33,7 +34,23 @@ export interface AdapterDeps {
   grantIndexTtl: number;
   /** The client's seconds after a rotation in which a repeated refresh is refused without revoking the grant (0: none). */
   refreshReuseGraceSeconds(clientId: string | undefined): Promise<number>;
+  /**
+   * The store key prefix of the session hot copies (sessionHotKey('')): when given, a session,
+   * refresh token or access token is read with the hot copy of its session in the same round
+   * trip, handed on under PREFETCHED_SESSION to the session check (sessions.ts).
+   */
+  sessionHotPrefix?: string;
 }
+
+/**
+ * Where a payload read from the store carries the hot copy of its session, read in the same
+ * round trip; the session check takes it off before oidc-provider sees the payload.
+ */
+export const PREFETCHED_SESSION = Symbol('prefetched session hot copy');
+export type PrefetchedSession = { uid: string; raw: string | undefined };
+
+/** The field of a model's payload that names its session (the uid of the session record). */
+const SESSION_FIELD: Record<string, string> = { Session: 'uid', RefreshToken: 'sessionUid', AccessToken: 'sessionUid' };
 
 const epoch = () => Math.floor(Date.now() / 1000);
 // Exported for src/oidc/artefacts.ts, which removes sessions and grants outside a request.
@@ -48,7 +65,7 @@ export const sessionUidKey = (uid: string) => `oidc:sessionUid:${uid}`;
  * refuses it (see the header). Introspection and revocation still see it as consumed.
  */
 async function withinReuseGrace(model: string, payload: AdapterPayload, deps: Pick<AdapterDeps, 'refreshReuseGraceSeconds'>): Promise<boolean> {
-  if (model !== 'RefreshToken' || typeof payload.consumed !== 'number' || Provider.ctx?.oidc?.route !== 'token') return false;
+  if (model !== 'RefreshToken' || typeof payload.consumed !== 'number' || currentContext()?.oidc?.route !== 'token') return false;
   const graceSeconds = await deps.refreshReuseGraceSeconds(payload.clientId);
   return graceSeconds > 0 && epoch() - payload.consumed <= graceSeconds;
 }
@@ -134,7 +151,17 @@ class StoreAdapter implements Adapter {
       const account = await this.deps.serviceAccounts.findForOidc(id);
       return account ? this.metadataOf(account, serviceAccountClientMetadata) : undefined;
     }
-    const [raw, consumed] = await this.deps.store.mget([payloadKey(this.model, id), consumedKey(this.model, id)]);
+    const keys = [payloadKey(this.model, id), consumedKey(this.model, id)];
+    const sessionField = SESSION_FIELD[this.model];
+    if (sessionField && this.deps.sessionHotPrefix !== undefined) {
+      const { values, followed } = await this.deps.store.mgetFollowing(keys, { of: 0, field: sessionField, prefix: this.deps.sessionHotPrefix });
+      const [raw, consumed] = values;
+      if (!raw) return this.findDurable(id);
+      const payload = await this.fromStore(raw, consumed);
+      if (followed) (payload as Record<symbol, PrefetchedSession>)[PREFETCHED_SESSION] = { uid: followed.id, raw: followed.value };
+      return payload;
+    }
+    const [raw, consumed] = await this.deps.store.mget(keys);
     if (raw) return this.fromStore(raw, consumed);
     return this.findDurable(id);
   }
@@ -175,11 +202,15 @@ class StoreAdapter implements Adapter {
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    // The uid index, the payload and its consumed marker in one round trip.
-    const indexed = await this.deps.store.mgetByIndex(sessionUidKey(uid), [payloadKey(this.model, ''), consumedKey(this.model, '')]);
+    // The uid index, the payload and its consumed marker (and the session's hot copy) in one round trip.
+    const hotKey = this.deps.sessionHotPrefix === undefined ? undefined : this.deps.sessionHotPrefix + uid;
+    const indexed = await this.deps.store.mgetByIndex(sessionUidKey(uid), [payloadKey(this.model, ''), consumedKey(this.model, '')], hotKey ? [hotKey] : []);
     if (indexed) {
       const [raw, consumed] = indexed.values;
-      return raw ? this.fromStore(raw, consumed) : this.findDurable(indexed.id);
+      if (!raw) return this.findDurable(indexed.id);
+      const payload = await this.fromStore(raw, consumed);
+      if (hotKey) (payload as Record<symbol, PrefetchedSession>)[PREFETCHED_SESSION] = { uid, raw: indexed.also[0] };
+      return payload;
     }
     if (!this.durable) return undefined;
     const stored = await this.deps.payloads.findByUid(this.model, uid);

@@ -9,10 +9,10 @@ import { SERVICE_ACCOUNT_CLIENT_SECRET } from '../services/service-accounts.ts';
 import type { PrivateJwk } from '../services/signing-keys.ts';
 import type { Renderer } from '../views/render.ts';
 import type { SessionService } from '../services/sessions.ts';
-import { buildInteractionPolicy, createExtraTokenClaims, grantIdentityOf, grantStillEligible, type IdentityFlowDeps } from './identity.ts';
-import { requireMfaWhereConfigured } from './mfa-policy.ts';
+import { createExtraTokenClaims, grantIdentityOf, grantStillEligible, type IdentityFlowDeps } from './identity.ts';
+import { buildInteractionPolicy } from './interaction-policy.ts';
+import { logoutFormSecret } from './internals.ts';
 import { ACR_FEDERATED, ACR_MFA, ACR_PASSWORD } from '../services/sign-in.ts';
-import { applicationSessionCheck } from './sessions.ts';
 import { nativePostMethods } from './protocol.ts';
 import { localeOf } from '../views/i18n.ts';
 
@@ -62,9 +62,7 @@ async function tokenScopesHeld(flow: IdentityFlowDeps, ctx: KoaContextWithOIDC, 
 export function buildConfiguration(deps: ConfigurationDeps): Configuration {
   const { config, renderer } = deps;
   const scopesHeld = (ctx: KoaContextWithOIDC, resource: string, scopes: string[]) => tokenScopesHeld(deps.identityFlow, ctx, resource, scopes);
-  const policy = buildInteractionPolicy(deps.identityFlow);
-  // An application's stricter session limits ask for the password again (like max_age).
-  policy.find((prompt) => prompt.name === 'login')?.checks.push(applicationSessionCheck(deps.sessions));
+  const policy = buildInteractionPolicy({ identityFlow: deps.identityFlow, sessions: deps.sessions, mfaRequired: deps.mfaRequired });
   const identityClaims = createExtraTokenClaims(deps.identityFlow);
   const alg = config.idTokenAlg;
   const clientAuthMethods: ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
@@ -169,14 +167,13 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx) {
-          const session = ctx.oidc.session as unknown as { state?: { secret?: string } };
           ctx.type = 'html';
           ctx.body = await renderer.render('logout', {
             nonce: nonceOf(ctx),
             locale: localeOf(ctx),
             title: 'Sign out',
             action: ctx.oidc.urlFor('end_session_confirm'),
-            secret: session.state?.secret ?? '',
+            secret: logoutFormSecret(ctx.oidc.session),
             clientName: ctx.oidc.client?.clientName,
           });
         },
@@ -242,7 +239,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: requireMfaWhereConfigured(policy, deps.mfaRequired),
+      policy,
     },
     // The token contract's claims, and `sid` (the session uid, as in ID and logout tokens) so a
     // resource server, and Gatehouse's own API, can tell which session a token belongs to.

@@ -19,6 +19,7 @@ import type { OidcPayloadQueries } from '../queries/oidc-payloads.ts';
 import { keyedHash } from '../services/secrets.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import { consumedKey, payloadKey } from './adapter.ts';
+import { interactionWithoutSessionCookie } from './internals.ts';
 
 type AdapterFactory = (model: string) => Adapter;
 
@@ -35,12 +36,8 @@ export function artefactRef(hashKey: Buffer, model: string, id: string): string 
 /** The payload as stored: without the bearer value itself. */
 function storable(model: string, payload: AdapterPayload): AdapterPayload {
   const { jti: _jti, ...rest } = payload;
-  if (model === 'Interaction' && rest.session && typeof rest.session === 'object') {
-    // The session cookie's value, which oidc-provider copies into the interaction.
-    const { cookie: _cookie, ...session } = rest.session as Record<string, unknown>;
-    rest.session = session as AdapterPayload['session'];
-  }
-  return rest;
+  // The session cookie's value, which oidc-provider copies into the interaction.
+  return model === 'Interaction' ? interactionWithoutSessionCookie(rest) : rest;
 }
 
 const epoch = () => Math.floor(Date.now() / 1000);

@@ -1,12 +1,10 @@
-// Identities in the OIDC flow: the identity-selection prompt, recording the identity chosen for
-// each grant, and the authorization claims of the token contract (DESIGN.md "Token contract").
+// Identities in the OIDC flow: recording the identity chosen for each grant (the selection
+// prompt is a row of interaction-policy.ts), and the authorization claims of the token contract
+// (DESIGN.md "Token contract").
 import type { KoaContextWithOIDC, Configuration } from 'oidc-provider';
-import { interactionPolicy } from 'oidc-provider';
 import { ADMIN_API_RESOURCE, type AuthorizationService, type EffectiveAuthorization } from '../services/authorization.ts';
 import type { GrantIdentityService } from '../services/grant-identities.ts';
 import { ACCOUNT_CLIENT_ID } from '../services/applications.ts';
-
-export const SELECT_IDENTITY_PROMPT = 'select_account';
 
 export interface EligibleIdentity {
   id: string;
@@ -52,6 +50,14 @@ export type RequestMemo = ReturnType<typeof createRequestMemo>;
 
 const eligibleKey = (userId: string, clientId: string) => `eligible:${userId}:${clientId}`;
 const grantIdentityKey = (grantId: string) => `grant-identity:${grantId}`;
+
+/**
+ * The user's identities that may use the client, looked up once per request: the interaction
+ * policy's identity checks (src/oidc/interaction-policy.ts) and recordGrantIdentity ask for it.
+ */
+export function eligibleIdentitiesOf(deps: Pick<IdentityFlowDeps, 'requestMemo' | 'eligibleIdentities'>, ctx: object, userId: string, clientId: string): Promise<EligibleIdentity[]> {
+  return deps.requestMemo.get(ctx, eligibleKey(userId, clientId), () => deps.eligibleIdentities(userId, clientId));
+}
 
 /** The identity a grant is for, looked up once per request (and what the request itself recorded). */
 export function grantIdentityOf(deps: Pick<IdentityFlowDeps, 'requestMemo' | 'grantIdentities'>, ctx: object | undefined, grantId: string): Promise<string | undefined> {
@@ -100,56 +106,9 @@ export async function grantStillEligible(deps: IdentityFlowDeps, ctx: object | u
 
 interface SelectResult {
   select_account?: { identityId?: string };
-  login?: unknown;
 }
 
 const resultOf = (ctx: KoaContextWithOIDC) => (ctx.oidc.result ?? {}) as SelectResult;
-
-/**
- * login → select_account → consent. The selection page is shown when more than one of the
- * user's identities may use the application and the user just signed in (or asked with
- * prompt=select_account); exactly one → no page; none → the page says there is no access.
- */
-export function buildInteractionPolicy(deps: IdentityFlowDeps): NonNullable<NonNullable<Configuration['interactions']>['policy']> {
-  const { Prompt, Check, base } = interactionPolicy;
-  const policy = base();
-  // Asked by both checks of one request: the same lookup (request memo).
-  const eligibleFor = (ctx: KoaContextWithOIDC) => {
-    const accountId = ctx.oidc.session?.accountId;
-    const client = ctx.oidc.client;
-    if (!accountId || !client || client.clientId === ACCOUNT_CLIENT_ID) return undefined;
-    const clientId = client.clientId;
-    return deps.requestMemo.get(ctx, eligibleKey(accountId, clientId), () => deps.eligibleIdentities(accountId, clientId));
-  };
-  const selectIdentity = new Prompt(
-    { name: SELECT_IDENTITY_PROMPT, requestable: true },
-    // No identity of the signed-in user may use the application: the page explains it and offers
-    // to return to the application with access_denied. With prompt=none the application is told
-    // access_denied at once (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6), never
-    // account_selection_required, which a client answers by trying again.
-    new Check('no_eligible_identity', 'no identity of the signed-in user may use this application', 'access_denied', async (ctx) => {
-      const eligible = await eligibleFor(ctx);
-      return eligible && eligible.length === 0 ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
-    }),
-    // With prompt=none a choice that has to be made asks for an interactive sign-in (login_required).
-    new Check('identity_selection_required', 'the user must choose which identity to use', 'login_required', async (ctx) => {
-      const { oidc } = ctx;
-      const eligible = await eligibleFor(ctx);
-      if (!eligible || !oidc.client) return Check.NO_NEED_TO_PROMPT;
-      const result = resultOf(ctx);
-      if (result.select_account?.identityId) return Check.NO_NEED_TO_PROMPT;
-      const clientId = oidc.client.clientId;
-      if (eligible.length === 1) return Check.NO_NEED_TO_PROMPT;
-      if (result.login) return Check.REQUEST_PROMPT;
-      // Signed in earlier in this session: keep the identity already chosen for this app.
-      const grantId = oidc.session?.grantIdFor(clientId);
-      const current = grantId ? await grantIdentityOf(deps, ctx, grantId) : undefined;
-      return current && eligible.some((e) => e.id === current) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
-    }),
-  );
-  policy.add(selectIdentity, 1);
-  return policy;
-}
 
 /**
  * Runs after oidc-provider has answered an authorization request: when it issued a code, record
@@ -167,7 +126,7 @@ export function recordGrantIdentity(deps: IdentityFlowDeps) {
     if (!grant?.jti || !code || !accountId || !ctx.oidc.client) return;
     const grantId = grant.jti;
     const clientId = ctx.oidc.client.clientId;
-    const eligible = await deps.requestMemo.get(ctx, eligibleKey(accountId, clientId), () => deps.eligibleIdentities(accountId, clientId));
+    const eligible = await eligibleIdentitiesOf(deps, ctx, accountId, clientId);
     const chosen = resultOf(ctx).select_account?.identityId;
     let identityId = chosen && eligible.some((e) => e.id === chosen) ? chosen : undefined;
     // With one eligible identity there is nothing to choose: the grant's current identity

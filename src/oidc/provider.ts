@@ -6,6 +6,7 @@ import { isUnavailableError, markUnavailable } from '../services/availability.ts
 import type { AuditService } from '../services/audit.ts';
 import { keyedHashMatches } from '../services/secrets.ts';
 import { SERVICE_ACCOUNT_CLIENT_SECRET, type ServiceAccountService } from '../services/service-accounts.ts';
+import { replaceClientSecretComparison } from './internals.ts';
 
 export type { Provider, KoaContextWithOIDC };
 
@@ -30,12 +31,11 @@ export function createProvider(options: {
   // account's access keys that is neither revoked nor expired, looked up through a per-node
   // cache that every node drops when a key is created or revoked.
   const { hashKey, serviceAccounts } = options;
-  const clientPrototype = (provider.Client as unknown as { prototype: { clientId: string; clientSecret?: string; compareClientSecret(actual: string): Promise<boolean> | boolean } }).prototype;
-  clientPrototype.compareClientSecret = function compareClientSecret(this: { clientId: string; clientSecret?: string }, actual: string) {
-    if (typeof this.clientSecret !== 'string' || typeof actual !== 'string') return false;
-    if (this.clientSecret === SERVICE_ACCOUNT_CLIENT_SECRET) return serviceAccounts.verifySecret(this.clientId, actual);
-    return keyedHashMatches(hashKey, actual, this.clientSecret);
-  };
+  replaceClientSecretComparison(provider, (client, actual) => {
+    if (typeof client.clientSecret !== 'string' || typeof actual !== 'string') return false;
+    if (client.clientSecret === SERVICE_ACCOUNT_CLIENT_SECRET) return serviceAccounts.verifySecret(client.clientId, actual);
+    return keyedHashMatches(hashKey, actual, client.clientSecret);
+  });
 
   const { logger, audit, tenantId } = options;
   const requestInfo = (ctx: KoaContextWithOIDC) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') || null });

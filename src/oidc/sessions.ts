@@ -6,19 +6,19 @@
 //   it exactly as it refuses a missing one, on whichever node the request lands.
 // - recordSessions: after an authorization request, records a password sign-in (device,
 //   address) and each grant issued in the session, which is what ending the session revokes.
-// - applicationSessionCheck: the login prompt asks again when the session is older or idler than
-//   the application allows.
 // - installSessionHooks: `sid` is the session uid for every client (so ID tokens, access tokens
 //   and logout tokens name the session the same way, as in OIDC Back-Channel Logout 1.0 §2.4),
 //   RP-initiated logout ends the session record, and ended sessions send logout tokens
 //   (OIDC Back-Channel Logout 1.0 §2.5) to the applications that have a backchannel_logout_uri.
 import type { Adapter, AdapterPayload, KoaContextWithOIDC } from 'oidc-provider';
-import Provider, { interactionPolicy } from 'oidc-provider';
+import type { Provider } from './provider.ts';
 import type { Logger } from '../logger.ts';
 import { describeDevice } from '../services/devices.ts';
 import type { GrantIdentityService } from '../services/grant-identities.ts';
 import type { EndedSession, SessionService } from '../services/sessions.ts';
+import { PREFETCHED_SESSION, type PrefetchedSession } from './adapter.ts';
 import { grantIdentityOf, type RequestMemo } from './identity.ts';
+import { currentContext, findBackchannelClient, includeSidForEveryClient, sessionDestroyed, sessionUidAsSid } from './internals.ts';
 
 type AdapterFactory = (model: string) => Adapter;
 
@@ -26,7 +26,7 @@ type AdapterFactory = (model: string) => Adapter;
 const BROWSER_ROUTES = new Set(['authorization', 'resume']);
 
 function currentRequest(): { ip?: string; route?: string } {
-  const ctx = Provider.ctx;
+  const ctx = currentContext();
   if (!ctx) return {};
   const route = ctx.oidc?.route;
   return { route, ip: route && BROWSER_ROUTES.has(route) ? ctx.ip : undefined };
@@ -41,15 +41,20 @@ class SessionCheckedAdapter implements Adapter {
 
   private async open(payload: AdapterPayload | undefined | void): Promise<AdapterPayload | undefined> {
     if (!payload) return undefined;
+    // The session's hot copy, when the adapter read it with the payload: this request's own read.
+    const prefetched = (payload as Record<symbol, PrefetchedSession | undefined>)[PREFETCHED_SESSION];
+    delete (payload as Record<symbol, unknown>)[PREFETCHED_SESSION];
+    const hotOf = (uid: string) => (prefetched?.uid === uid ? { hot: { raw: prefetched.raw } } : {});
     const request = currentRequest();
     if (this.model === 'Session') {
       // A session nobody signed in to yet (an interaction in progress) has no record to check.
       if (!payload.accountId || !payload.uid) return payload;
-      const verdict = await this.sessions.check(payload.uid, { activity: true, ip: request.ip });
+      const verdict = await this.sessions.check(payload.uid, { activity: true, ip: request.ip, ...hotOf(payload.uid) });
       return verdict.alive && verdict.userId === payload.accountId ? payload : undefined;
     }
     if (!payload.sessionUid) return payload; // client credentials: no session
-    const verdict = await this.sessions.check(payload.sessionUid, this.model === 'RefreshToken' ? { clientId: payload.clientId, grantId: payload.grantId, activity: request.route === 'token' } : {});
+    const use = this.model === 'RefreshToken' ? { clientId: payload.clientId, grantId: payload.grantId, activity: request.route === 'token' } : {};
+    const verdict = await this.sessions.check(payload.sessionUid, { ...use, ...hotOf(payload.sessionUid) });
     return verdict.alive ? payload : undefined;
   }
 
@@ -96,7 +101,7 @@ export function recordSessions(deps: { sessions: SessionService; grantIdentities
     if (route !== 'authorization' && route !== 'resume') return;
     const session = ctx.oidc.session;
     const accountId = session?.accountId;
-    if (!session || !accountId || (session as { destroyed?: boolean }).destroyed) return;
+    if (!session || !accountId || sessionDestroyed(session)) return;
     const result = ctx.oidc.result as { login?: unknown } | undefined;
     if (route === 'resume' && result?.login) {
       await deps.sessions.recordSignIn({
@@ -116,46 +121,22 @@ export function recordSessions(deps: { sessions: SessionService; grantIdentities
   };
 }
 
-/**
- * A check for the login prompt: an application with a stricter absolute lifetime or idle timeout
- * than the session meets asks for the password again (like max_age, OIDC Core §3.1.2.1), once.
- */
-export function applicationSessionCheck(sessions: SessionService) {
-  const { Check } = interactionPolicy;
-  return new Check('application_session_limit', 'the application requires a more recent sign-in', async (ctx) => {
-    const { session, client, result } = ctx.oidc;
-    if (!session?.accountId || !client || (result as { login?: unknown } | undefined)?.login) return Check.NO_NEED_TO_PROMPT;
-    const verdict = await sessions.check(session.uid, { clientId: client.clientId });
-    return !verdict.alive && verdict.reason.startsWith('application_') ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
-  });
-}
-
-interface BackchannelClient {
-  backchannelLogoutUri?: string;
-  /** oidc-provider's Client#backchannelLogout (not in @types/oidc-provider 9.12). */
-  backchannelLogout(sub: string, sid: string): Promise<void>;
-}
-
 export function installSessionHooks(provider: Provider, deps: { sessions: SessionService; tenantId: string; logger: Logger }): void {
   const { sessions, tenantId, logger } = deps;
 
   // One `sid` per browser session for every client: the session uid (oidc-provider would make
   // one per client). Tokens, logout tokens and the session lists then share one identifier.
-  const sessionPrototype = (provider.Session as unknown as { prototype: { uid: string; sidFor(clientId: string, value?: string): string | undefined; ensureClientContainer(clientId: string): void } }).prototype;
-  sessionPrototype.ensureClientContainer = function ensureClientContainer(this: { uid: string; sidFor(clientId: string, value?: string): string | undefined }, clientId: string) {
-    if (!this.sidFor(clientId)) this.sidFor(clientId, this.uid);
-  };
+  sessionUidAsSid(provider);
 
   // `sid` in every ID token, not only for clients with a back-channel logout URI: discovery
   // advertises backchannel_logout_session_supported, and a client registering a logout URI later
   // must be able to match logout tokens to sessions it already holds (Back-Channel Logout 1.0 §2.1).
-  const clientPrototype = (provider.Client as unknown as { prototype: { includeSid(): boolean } }).prototype;
-  clientPrototype.includeSid = () => true;
+  includeSidForEveryClient(provider);
 
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
-    const session = ctx.oidc.session as unknown as { uid?: string; accountId?: string; destroyed?: boolean } | undefined;
+    const session = ctx.oidc.session;
     // "Stay signed in" at the logout page only ends one application's part: the session lives on.
-    if (!session?.destroyed || !session.uid) return;
+    if (!session || !sessionDestroyed(session) || !session.uid) return;
     void sessions
       .recordSignOut(tenantId, session.uid, { actorType: 'user', actorId: session.accountId ?? null, ip: ctx.ip, userAgent: ctx.get('user-agent') || null })
       .catch((error: unknown) => logger.error({ err: error }, 'could not record a sign-out'));
@@ -168,7 +149,7 @@ export function installSessionHooks(provider: Provider, deps: { sessions: Sessio
     for (const session of ended) {
       for (const clientId of session.clientIds) {
         void (async () => {
-          const client = (await provider.Client.find(clientId)) as unknown as BackchannelClient | undefined;
+          const client = await findBackchannelClient(provider, clientId);
           if (!client?.backchannelLogoutUri) return;
           await client.backchannelLogout(session.userId, session.uid);
         })().catch((error: unknown) => logger.warn({ clientId, error: (error as Error).message }, 'back-channel logout failed'));

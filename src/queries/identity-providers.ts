@@ -100,7 +100,7 @@ export function createIdentityProviderQueries(knex: Knex) {
       const row = await knex<ProviderRow>('identity_providers').where({ tenant_id: tenantId, slug }).first();
       return row ? (await withRoles([row]))[0] : undefined;
     },
-    async save(provider: IdentityProvider, trx: Knex.Transaction): Promise<void> {
+    async save(provider: IdentityProvider, trx: Knex = knex): Promise<void> {
       const row = {
         id: provider.id,
         tenant_id: provider.tenantId,
@@ -122,6 +122,21 @@ export function createIdentityProviderQueries(knex: Knex) {
       await trx('identity_provider_groups').where({ provider_id: provider.id }).delete();
       if (provider.managedGroupIds.length) await trx('identity_provider_groups').insert(provider.managedGroupIds.map((groupId) => ({ provider_id: provider.id, group_id: groupId })));
     },
+    /** Whether the tenant has a provider with this slug. */
+    async slugTaken(tenantId: string, slug: string, db: Knex = knex): Promise<boolean> {
+      return (await db('identity_providers').where({ tenant_id: tenantId, slug }).first('id')) !== undefined;
+    },
+    /** Which of these provider ids belong to the tenant. */
+    async existingIds(tenantId: string, ids: string[], db: Knex = knex): Promise<string[]> {
+      if (!ids.length) return [];
+      const rows: { id: string }[] = await db('identity_providers').where({ tenant_id: tenantId }).whereIn('id', ids).select('id');
+      return rows.map((r) => r.id);
+    },
+    /** The provider ids an application offers, in its order. */
+    async idsForApplication(applicationId: string, db: Knex = knex): Promise<string[]> {
+      const rows: { provider_id: string }[] = await db('application_identity_providers').where({ application_id: applicationId }).orderBy('position').select('provider_id');
+      return rows.map((r) => r.provider_id);
+    },
     /** The groups of the tenant among `ids`, with their names. */
     async groupsAmong(tenantId: string, ids: string[], db: Knex | Knex.Transaction = knex): Promise<{ id: string; name: string }[]> {
       if (!ids.length) return [];
@@ -138,7 +153,7 @@ export function createIdentityProviderQueries(knex: Knex) {
       const row: { default_identity_id: string | null } | undefined = await db('users').where({ tenant_id: tenantId, id: userId }).first('default_identity_id');
       return row?.default_identity_id ?? undefined;
     },
-    async remove(tenantId: string, id: string, trx: Knex.Transaction): Promise<boolean> {
+    async remove(tenantId: string, id: string, trx: Knex = knex): Promise<boolean> {
       return (await trx('identity_providers').where({ tenant_id: tenantId, id }).delete()) > 0;
     },
     /** The enabled providers an application shows, in its order. */
@@ -151,7 +166,7 @@ export function createIdentityProviderQueries(knex: Knex) {
       if (enabledOnly) query.andWhere('p.enabled', true);
       return withRoles((await query) as ProviderRow[]);
     },
-    async setForApplication(applicationId: string, providerIds: string[], trx: Knex.Transaction): Promise<void> {
+    async setForApplication(applicationId: string, providerIds: string[], trx: Knex = knex): Promise<void> {
       await trx('application_identity_providers').where({ application_id: applicationId }).delete();
       if (providerIds.length) await trx('application_identity_providers').insert(providerIds.map((providerId, position) => ({ application_id: applicationId, provider_id: providerId, position })));
     },

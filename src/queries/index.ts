@@ -15,7 +15,9 @@ import { createIdentityProviderQueries } from './identity-providers.ts';
 import { createNavigationQueries } from './navigation.ts';
 import { createOidcPayloadQueries } from './oidc-payloads.ts';
 import { createOverviewQueries } from './overview.ts';
+import { createPasskeyQueries } from './passkeys.ts';
 import { createRoleQueries } from './roles.ts';
+import { createScimQueries } from './scim.ts';
 import { createSeedQueries } from './seed.ts';
 import { createServiceAccountQueries } from './service-accounts.ts';
 import { createSigningKeyQueries } from './signing-keys.ts';
@@ -23,6 +25,7 @@ import { createTenantSettingsQueries } from './tenant-settings.ts';
 import { createUserImportQueries } from './user-import.ts';
 import { createUserMaintenanceQueries } from './user-maintenance.ts';
 import { createUserQueries } from './users.ts';
+import { createWebhookQueries } from './webhooks.ts';
 
 /**
  * A connection pool or a transaction. Services hold one only to hand it on (to the audit log or
@@ -48,7 +51,9 @@ function tables(db: Knex) {
     navigation: createNavigationQueries(db),
     oidcPayloads: createOidcPayloadQueries(db),
     overview: createOverviewQueries(db),
+    passkeys: createPasskeyQueries(db),
     roles: createRoleQueries(db),
+    scim: createScimQueries(db),
     seed: createSeedQueries(db),
     serviceAccounts: createServiceAccountQueries(db),
     signingKeys: createSigningKeyQueries(db),
@@ -56,6 +61,7 @@ function tables(db: Knex) {
     userImport: createUserImportQueries(db),
     userMaintenance: createUserMaintenanceQueries(db),
     users: createUserQueries(db),
+    webhooks: createWebhookQueries(db),
     /** Takes a transaction-scoped advisory lock (released at commit or rollback). */
     async advisoryLock(key: number): Promise<void> {
       await db.raw('select pg_advisory_xact_lock(?)', [key]);

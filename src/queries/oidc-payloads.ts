@@ -21,6 +21,10 @@ function toStored(row: PayloadRow): StoredPayload {
   };
 }
 
+// The statements every token grant runs are prepared once per connection (named: PostgreSQL
+// parses and plans them once, not on every call); their SQL text is the same on every call.
+const PREPARED = { upsert: { name: 'oidc_payloads_upsert' }, consume: { name: 'oidc_payloads_consume' } };
+
 export function createOidcPayloadQueries(knex: Knex) {
   return {
     async upsert(entry: { model: string; id: string; tenantId: string; payload: Record<string, unknown>; grantId?: string; uid?: string; accountId?: string; expiresAt: Date | null }): Promise<void> {
@@ -36,7 +40,8 @@ export function createOidcPayloadQueries(knex: Knex) {
           expires_at: entry.expiresAt,
         })
         .onConflict(['model', 'id'])
-        .merge(['payload', 'grant_id', 'uid', 'account_id', 'expires_at']);
+        .merge(['payload', 'grant_id', 'uid', 'account_id', 'expires_at'])
+        .options(PREPARED.upsert);
     },
     async find(model: string, id: string): Promise<StoredPayload | undefined> {
       const row: PayloadRow | undefined = await knex('oidc_payloads')
@@ -54,7 +59,7 @@ export function createOidcPayloadQueries(knex: Knex) {
     },
     /** Marks the row consumed; true only for the one caller that consumed it first (atomic). */
     async consume(model: string, id: string): Promise<boolean> {
-      const count = await knex('oidc_payloads').where({ model, id }).whereNull('consumed_at').update({ consumed_at: knex.fn.now() });
+      const count = await knex('oidc_payloads').where({ model, id }).whereNull('consumed_at').update({ consumed_at: knex.fn.now() }).options(PREPARED.consume);
       return count > 0;
     },
     async destroy(model: string, id: string): Promise<void> {

@@ -149,7 +149,7 @@ export function createWebhookQueries(knex: Knex) {
       await trx('webhook_events').insert(contents.map((content) => ({ id: randomUUID(), tenant_id: content.tenantId, type: content.action, payload: JSON.stringify(payloadOfAudit(content)) })));
     },
 
-    async insertEndpoint(row: { id: string; tenantId: string; url: string; description: string | null; eventTypes: string[]; secretEncrypted: string }, trx: Knex): Promise<void> {
+    async insertEndpoint(row: { id: string; tenantId: string; url: string; description: string | null; eventTypes: string[]; secretEncrypted: string }, trx: Knex = knex): Promise<void> {
       await trx('webhook_endpoints').insert({ id: row.id, tenant_id: row.tenantId, url: row.url, description: row.description, event_types: JSON.stringify(row.eventTypes), secret_encrypted: row.secretEncrypted });
     },
 
@@ -167,7 +167,7 @@ export function createWebhookQueries(knex: Knex) {
       tenantId: string,
       id: string,
       patch: { url?: string; description?: string | null; eventTypes?: string[]; status?: EndpointStatus; disabledReason?: string | null; consecutiveFailures?: number; secretEncrypted?: string },
-      trx: Knex,
+      trx: Knex = knex,
     ): Promise<void> {
       await trx('webhook_endpoints')
         .where({ tenant_id: tenantId, id })
@@ -184,12 +184,12 @@ export function createWebhookQueries(knex: Knex) {
     },
 
     /** Disables an active endpoint; false when it was not active (another node got there first). */
-    async disableIfActive(tenantId: string, id: string, reason: string, trx: Knex): Promise<boolean> {
+    async disableIfActive(tenantId: string, id: string, reason: string, trx: Knex = knex): Promise<boolean> {
       const count = await trx('webhook_endpoints').where({ tenant_id: tenantId, id, status: 'active' }).update({ status: 'disabled', disabled_reason: reason, updated_at: trx.fn.now() });
       return count > 0;
     },
 
-    async deleteEndpoint(tenantId: string, id: string, trx: Knex): Promise<number> {
+    async deleteEndpoint(tenantId: string, id: string, trx: Knex = knex): Promise<number> {
       return trx('webhook_endpoints').where({ tenant_id: tenantId, id }).delete();
     },
 
@@ -300,7 +300,7 @@ export function createWebhookQueries(knex: Knex) {
     },
 
     /** Queues a delivery again now (a manual replay): a fresh attempt budget. */
-    async requeue(id: string, now: Date, trx: Knex): Promise<void> {
+    async requeue(id: string, now: Date, trx: Knex = knex): Promise<void> {
       await trx('webhook_deliveries').where({ id }).update({ status: 'pending', attempts: 0, next_attempt_at: now, claimed_until: null });
     },
 

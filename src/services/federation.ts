@@ -8,8 +8,7 @@
 // password sign-in's (services/sign-in.ts), entered with amr "fed" (RFC 8176 §2).
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
-import type { Knex } from 'knex';
-import { createUserQueries } from '../queries/users.ts';
+import type { Queries } from '../queries/index.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
@@ -86,8 +85,8 @@ function stringClaim(claims: Record<string, unknown>, name: string | undefined):
   return typeof value === 'string' && value.length > 0 && value.length <= 500 ? value : undefined;
 }
 
-export function createFederationService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; users: UserService; authorization: AuthorizationService; identityProviders: IdentityProviderService; signIn: SignInService }) {
-  const userQueries = createUserQueries(deps.knex);
+export function createFederationService(deps: { queries: Queries; store: KeyValueStore; audit: AuditService; users: UserService; authorization: AuthorizationService; identityProviders: IdentityProviderService; signIn: SignInService }) {
+  const userQueries = deps.queries.users;
   const configs = new Map<string, { at: number; config: Promise<client.Configuration> }>();
   const stateKey = (tenantId: string, state: string) => `federation:state:${tenantId}:${state}`;
   const pendingKey = (tenantId: string, uid: string) => `federation:link:${tenantId}:${opaqueKey(uid)}`;
@@ -177,14 +176,12 @@ export function createFederationService(deps: { knex: Knex; store: KeyValueStore
       },
       { ...actor, actorType: 'system' },
     );
-    await deps.knex.transaction(async (trx) => {
-      if (provider.defaultRoleIds.length) {
-        await trx('identity_roles')
-          .insert(provider.defaultRoleIds.map((roleId) => ({ tenant_id: tenantId, identity_id: user.defaultIdentityId, role_id: roleId })))
-          .onConflict(['identity_id', 'role_id'])
-          .ignore();
-      }
-      await deps.identityProviders.link(tenantId, { providerId: provider.id, subject: profile.subject, userId: user.id, email: profile.email ?? null }, { ...actor, actorType: 'user', actorId: user.id }, trx);
+    await deps.queries.transaction(async (tx) => {
+      await tx.identities.insertRoles(
+        tenantId,
+        provider.defaultRoleIds.map((roleId) => ({ identityId: user.defaultIdentityId!, roleId })),
+      );
+      await deps.identityProviders.link(tenantId, { providerId: provider.id, subject: profile.subject, userId: user.id, email: profile.email ?? null }, { ...actor, actorType: 'user', actorId: user.id }, tx);
       await deps.audit.record(
         {
           tenantId,
@@ -195,7 +192,7 @@ export function createFederationService(deps: { knex: Knex; store: KeyValueStore
           targetId: user.id,
           details: { providerId: provider.id, provider: provider.slug, identityKind: provider.identityKind, defaultRoleIds: provider.defaultRoleIds },
         },
-        trx,
+        tx.db,
       );
     });
     if (provider.defaultRoleIds.length) await deps.authorization.invalidateAll();

@@ -3,11 +3,9 @@
 // providers each application offers on its sign-in page. Client secrets are sealed at rest
 // (AES-256-GCM, services/secrets.ts) and never returned by the API.
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { createIdentityProviderQueries, type FederatedLink, type IdentityProvider } from '../queries/identity-providers.ts';
-import { createRoleQueries } from '../queries/roles.ts';
-import { createGroupQueries } from '../queries/groups.ts';
+import type { FederatedLink, IdentityProvider } from '../queries/identity-providers.ts';
+import type { Queries, TransactionQueries } from '../queries/index.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { AppError, parseInput } from './errors.ts';
@@ -117,10 +115,8 @@ function presetValues(value: z.infer<typeof newProviderSchema>): Pick<IdentityPr
   }
 }
 
-export function createIdentityProviderService(deps: { knex: Knex; audit: AuditService; encryptionKey: Buffer }) {
-  const queries = createIdentityProviderQueries(deps.knex);
-  const roleQueries = createRoleQueries(deps.knex);
-  const groupQueries = createGroupQueries(deps.knex);
+export function createIdentityProviderService(deps: { queries: Queries; audit: AuditService; encryptionKey: Buffer }) {
+  const queries = deps.queries.identityProviders;
 
   /** What the audit log may show of a provider: never the secret. */
   const snapshot = (p: IdentityProvider) => ({
@@ -139,9 +135,9 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
   });
 
   /** Default roles are grants to every user the provider creates: the granter must hold them (ASVS 5 V8.2). */
-  async function checkDefaults(trx: Knex.Transaction, by: ChangeRequest, provider: IdentityProvider, before?: IdentityProvider) {
-    await assertUserIdentityKind(trx, by.tenantId, provider.identityKind);
-    const roles = await roleQueries.findByIds(by.tenantId, provider.defaultRoleIds, trx);
+  async function checkDefaults(tx: TransactionQueries, by: ChangeRequest, provider: IdentityProvider, before?: IdentityProvider) {
+    await assertUserIdentityKind(tx.db, by.tenantId, provider.identityKind);
+    const roles = await tx.roles.findByIds(by.tenantId, provider.defaultRoleIds);
     const missing = provider.defaultRoleIds.filter((id) => !roles.some((r) => r.id === id));
     if (missing.length) throw new AppError('role.not_found', 404, `role not found: ${missing.join(', ')}`);
     // The administration guard's role rule: only an Admin grants Admin, a delegated
@@ -150,11 +146,11 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
     assertMayGrantRoles(by, added, 'these roles to every user this provider creates');
     // A managed group's roles reach every user the upstream puts in it: the same rule applies
     // to the roles of each group added to the list.
-    const groups = await queries.groupsAmong(by.tenantId, provider.managedGroupIds, trx);
+    const groups = await tx.identityProviders.groupsAmong(by.tenantId, provider.managedGroupIds);
     const unknown = provider.managedGroupIds.filter((id) => !groups.some((g) => g.id === id));
     if (unknown.length) throw new AppError('group.not_found', 404, `group not found: ${unknown.join(', ')}`);
     for (const group of groups.filter((g) => !before?.managedGroupIds.includes(g.id))) {
-      const groupRoles = await roleQueries.findByIds(by.tenantId, await groupQueries.roleIds(group.id, trx), trx);
+      const groupRoles = await tx.roles.findByIds(by.tenantId, await tx.groups.roleIds(group.id));
       assertMayGrantRoles(by, groupRoles, `the roles of group "${group.name}" to every user this provider puts in it`);
     }
   }
@@ -187,19 +183,19 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
         enabled: value.enabled,
       };
       if (provider.protocol === 'oidc' && !provider.scopes.includes('openid')) throw new AppError('identity_provider.invalid', 400, 'scopes: an OpenID Connect provider needs the "openid" scope');
-      await deps.knex.transaction(async (trx) => {
-        await checkDefaults(trx, by, provider);
-        if (await trx('identity_providers').where({ tenant_id: by.tenantId, slug: provider.slug }).first('id')) throw new AppError('identity_provider.slug_taken', 409, `an identity provider "${provider.slug}" exists already`);
-        await queries.save(provider, trx);
-        await deps.audit.record({ tenantId: by.tenantId, action: 'identity_provider.created', ...by.actor, targetType: 'identity_provider', targetId: provider.id, details: { after: snapshot(provider) } }, trx);
+      await deps.queries.transaction(async (tx) => {
+        await checkDefaults(tx, by, provider);
+        if (await tx.identityProviders.slugTaken(by.tenantId, provider.slug)) throw new AppError('identity_provider.slug_taken', 409, `an identity provider "${provider.slug}" exists already`);
+        await tx.identityProviders.save(provider);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'identity_provider.created', ...by.actor, targetType: 'identity_provider', targetId: provider.id, details: { after: snapshot(provider) } }, tx.db);
       });
       return provider;
     },
 
     async update(id: string, patch: ProviderPatch, by: ChangeRequest): Promise<IdentityProvider> {
       const value = parseInput(providerPatchSchema, patch, 'identity_provider.invalid');
-      return deps.knex.transaction(async (trx) => {
-        const before = await queries.find(by.tenantId, id, trx);
+      return deps.queries.transaction(async (tx) => {
+        const before = await tx.identityProviders.find(by.tenantId, id);
         if (!before) throw new AppError('identity_provider.not_found', 404, 'identity provider not found');
         const after: IdentityProvider = {
           ...before,
@@ -214,34 +210,33 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
           ...(value.managedGroupIds !== undefined ? { managedGroupIds: [...new Set(value.managedGroupIds)] } : {}),
           ...(value.enabled !== undefined ? { enabled: value.enabled } : {}),
         };
-        await checkDefaults(trx, by, after, after.identityKind === before.identityKind ? before : undefined);
-        await queries.save(after, trx);
-        await deps.audit.record({ tenantId: by.tenantId, action: 'identity_provider.updated', ...by.actor, targetType: 'identity_provider', targetId: id, details: { before: snapshot(before), after: snapshot(after) } }, trx);
+        await checkDefaults(tx, by, after, after.identityKind === before.identityKind ? before : undefined);
+        await tx.identityProviders.save(after);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'identity_provider.updated', ...by.actor, targetType: 'identity_provider', targetId: id, details: { before: snapshot(before), after: snapshot(after) } }, tx.db);
         return after;
       });
     },
 
     async remove(id: string, by: ChangeRequest): Promise<void> {
-      await deps.knex.transaction(async (trx) => {
-        const before = await queries.find(by.tenantId, id, trx);
+      await deps.queries.transaction(async (tx) => {
+        const before = await tx.identityProviders.find(by.tenantId, id);
         if (!before) throw new AppError('identity_provider.not_found', 404, 'identity provider not found');
-        await queries.remove(by.tenantId, id, trx);
-        await deps.audit.record({ tenantId: by.tenantId, action: 'identity_provider.deleted', ...by.actor, targetType: 'identity_provider', targetId: id, details: { before: snapshot(before) } }, trx);
+        await tx.identityProviders.remove(by.tenantId, id);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'identity_provider.deleted', ...by.actor, targetType: 'identity_provider', targetId: id, details: { before: snapshot(before) } }, tx.db);
       });
     },
 
     /** The providers an application offers on its sign-in page, in the given order. */
     async setForApplication(applicationId: string, providerIds: string[], by: ChangeRequest): Promise<IdentityProvider[]> {
       const ids = [...new Set(providerIds)];
-      await deps.knex.transaction(async (trx) => {
-        const app = await trx('applications').where({ id: applicationId, tenant_id: by.tenantId }).first('id');
-        if (!app) throw new AppError('application.not_found', 404, 'application not found');
-        const found: { id: string }[] = ids.length ? await trx('identity_providers').where({ tenant_id: by.tenantId }).whereIn('id', ids).select('id') : [];
-        const missing = ids.filter((id) => !found.some((f) => f.id === id));
+      await deps.queries.transaction(async (tx) => {
+        if (!(await tx.applications.existingIds(by.tenantId, [applicationId])).length) throw new AppError('application.not_found', 404, 'application not found');
+        const found = await tx.identityProviders.existingIds(by.tenantId, ids);
+        const missing = ids.filter((id) => !found.includes(id));
         if (missing.length) throw new AppError('identity_provider.not_found', 404, `identity provider not found: ${missing.join(', ')}`);
-        const before: { provider_id: string }[] = await trx('application_identity_providers').where({ application_id: applicationId }).orderBy('position').select('provider_id');
-        await queries.setForApplication(applicationId, ids, trx);
-        await deps.audit.record({ tenantId: by.tenantId, action: 'application.identity_providers_set', ...by.actor, targetType: 'application', targetId: applicationId, details: { before: before.map((b) => b.provider_id), after: ids } }, trx);
+        const before = await tx.identityProviders.idsForApplication(applicationId);
+        await tx.identityProviders.setForApplication(applicationId, ids);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'application.identity_providers_set', ...by.actor, targetType: 'application', targetId: applicationId, details: { before, after: ids } }, tx.db);
       });
       return queries.forApplication(by.tenantId, applicationId, false);
     },
@@ -263,27 +258,26 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
       const system: Actor = { ...actor, actorType: 'system' };
       const details = { providerId: provider.id, provider: provider.slug, identityId, reason: 'upstream_groups_claim' };
       const apply = (withRemovals: boolean) =>
-        deps.knex.transaction(async (trx) => {
-          const managed = await queries.groupsAmong(tenantId, provider.managedGroupIds, trx);
+        deps.queries.transaction(async (tx) => {
+          const managed = await tx.identityProviders.groupsAmong(tenantId, provider.managedGroupIds);
           const current = new Set(
-            await queries.membershipsAmong(
+            await tx.identityProviders.membershipsAmong(
               identityId,
               managed.map((g) => g.id),
-              trx,
             ),
           );
           const toAdd = managed.filter((g) => wantedNames.has(g.name.toLowerCase()) && !current.has(g.id));
           const toRemove = withRemovals ? managed.filter((g) => !wantedNames.has(g.name.toLowerCase()) && current.has(g.id)) : [];
           for (const group of toAdd) {
-            await groupQueries.addMembers(tenantId, group.id, [identityId], trx);
-            await deps.audit.record({ tenantId, action: 'group.members_added', ...system, targetType: 'group', targetId: group.id, details: { ...details, added: [identityId] } }, trx);
+            await tx.groups.addMembers(tenantId, group.id, [identityId]);
+            await deps.audit.record({ tenantId, action: 'group.members_added', ...system, targetType: 'group', targetId: group.id, details: { ...details, added: [identityId] } }, tx.db);
           }
           if (toRemove.length) {
-            await keepingAnAdmin(trx, tenantId, async () => {
-              for (const group of toRemove) await groupQueries.removeMember(tenantId, group.id, identityId, trx);
+            await keepingAnAdmin(tx.db, tenantId, async () => {
+              for (const group of toRemove) await tx.groups.removeMember(tenantId, group.id, identityId);
             });
             for (const group of toRemove) {
-              await deps.audit.record({ tenantId, action: 'group.member_removed', ...system, targetType: 'group', targetId: group.id, details: { ...details, removed: identityId } }, trx);
+              await deps.audit.record({ tenantId, action: 'group.member_removed', ...system, targetType: 'group', targetId: group.id, details: { ...details, removed: identityId } }, tx.db);
             }
           }
           return { added: toAdd.map((g) => g.id), removed: toRemove.map((g) => g.id) };
@@ -300,10 +294,11 @@ export function createIdentityProviderService(deps: { knex: Knex; audit: AuditSe
     findLink: (providerId: string, subject: string) => queries.findLink(providerId, subject),
     touchLink: (id: string) => queries.touchLink(id),
 
-    async link(tenantId: string, input: { providerId: string; subject: string; userId: string; email: string | null }, actor: Actor, trx?: Knex.Transaction): Promise<void> {
+    /** Links an upstream account to a user; in `tx`'s transaction when given. */
+    async link(tenantId: string, input: { providerId: string; subject: string; userId: string; email: string | null }, actor: Actor, tx?: TransactionQueries): Promise<void> {
       const id = randomUUID();
-      await queries.insertLink({ id, tenantId, ...input }, trx);
-      await deps.audit.record({ tenantId, action: 'user.federated_link_added', ...actor, targetType: 'user', targetId: input.userId, details: { linkId: id, providerId: input.providerId } }, trx);
+      await (tx ?? deps.queries).identityProviders.insertLink({ id, tenantId, ...input });
+      await deps.audit.record({ tenantId, action: 'user.federated_link_added', ...actor, targetType: 'user', targetId: input.userId, details: { linkId: id, providerId: input.providerId } }, tx?.db);
     },
 
     async unlink(tenantId: string, userId: string, linkId: string, actor: Actor): Promise<boolean> {

@@ -131,10 +131,14 @@ export function createLockoutService(deps: { queries: Queries; store: KeyValueSt
       return { locked: false, beyondThreshold: failures > threshold, failures };
     },
 
-    /** A completed sign-in: the failures and the repeat count start again. */
-    async recordSuccess(tenantId: string, userId: string): Promise<void> {
+    /**
+     * A completed sign-in: the failures and the repeat count start again. `lockoutCount` is the
+     * repeat count on the user's row as the caller read it during this sign-in: when it is 0 there
+     * is nothing to start again and the row is not written.
+     */
+    async recordSuccess(tenantId: string, userId: string, lockoutCount?: number): Promise<void> {
       await deps.store.del(failureKey(tenantId, userId));
-      await queries.resetLockoutCount(tenantId, userId);
+      if (lockoutCount === undefined || lockoutCount > 0) await queries.resetLockoutCount(tenantId, userId);
     },
 
     /** Forgets the consecutive failures (an administrator made the user active again). */

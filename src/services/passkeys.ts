@@ -13,7 +13,6 @@
 // - every registration, rename and removal is audited, and registration and removal are
 //   announced (user.passkey_changed) for the notification mail (OWASP ASVS 5 V6.3.7).
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
@@ -26,6 +25,8 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { z } from 'zod';
+import type { Queries } from '../queries/index.ts';
+import type { PasskeyRow } from '../queries/passkeys.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
@@ -67,21 +68,6 @@ export interface Passkey {
   lastUsedAt: Date | null;
 }
 
-interface PasskeyRow {
-  id: string;
-  tenant_id: string;
-  user_id: string;
-  credential_id: string;
-  public_key: Buffer;
-  counter: string | number;
-  transports: string[];
-  backup_eligible: boolean;
-  backup_state: boolean;
-  name: string;
-  created_at: Date;
-  last_used_at: Date | null;
-}
-
 const toPasskey = (row: PasskeyRow): Passkey => ({ id: row.id, name: row.name, transports: row.transports, backupEligible: row.backup_eligible, backupState: row.backup_state, createdAt: row.created_at, lastUsedAt: row.last_used_at });
 
 /** What the browser posts back: parsed at the edge, the library checks the rest. */
@@ -112,7 +98,7 @@ export function parsePasskeyResponse(raw: string): unknown {
 }
 
 export function createPasskeyService(deps: {
-  knex: Knex;
+  queries: Queries;
   store: KeyValueStore;
   audit: AuditService;
   events: UserEvents;
@@ -120,9 +106,8 @@ export function createPasskeyService(deps: {
   settingsOf: (tenantId: string) => Promise<PasskeySettings>;
   now?: () => Date;
 }) {
-  const { knex } = deps;
+  const queries = deps.queries.passkeys;
   const now = deps.now ?? (() => new Date());
-  const table = () => knex<PasskeyRow>('user_passkeys');
   const regKey = (tenantId: string, userId: string) => `passkey:reg:${tenantId}:${userId}`;
   const authKey = (tenantId: string, key: string) => `passkey:auth:${tenantId}:${opaqueKey(key)}`;
   const cleanName = (name: string) => name.replace(/\s+/g, ' ').trim().slice(0, PASSKEY_NAME_MAX);
@@ -133,18 +118,17 @@ export function createPasskeyService(deps: {
 
   return {
     async list(tenantId: string, userId: string): Promise<Passkey[]> {
-      return (await table().where({ tenant_id: tenantId, user_id: userId }).orderBy('created_at')).map(toPasskey);
+      return (await queries.listForUser(tenantId, userId)).map(toPasskey);
     },
 
     async count(tenantId: string, userId: string): Promise<number> {
-      const row = await table().where({ tenant_id: tenantId, user_id: userId }).count<{ count: string }>('id as count').first();
-      return Number(row?.count ?? 0);
+      return queries.countForUser(tenantId, userId);
     },
 
     /** Options for navigator.credentials.create(); the challenge waits for register(). */
     async registrationOptions(tenantId: string, user: { id: string; username: string; name?: string | null }): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const settings = await deps.settingsOf(tenantId);
-      const existing = await table().where({ tenant_id: tenantId, user_id: user.id }).select('credential_id', 'transports');
+      const existing = await queries.credentialsOf(tenantId, user.id);
       const options = await generateRegistrationOptions({
         rpName: settings.rpName,
         rpID: settings.rpId,
@@ -187,25 +171,21 @@ export function createPasskeyService(deps: {
       const attachment = (input.response as RegistrationResponseJSON).authenticatorAttachment;
       if (settings.attachment !== 'any' && attachment && attachment !== settings.attachment) throw new AppError('passkey.attachment', 400, 'This kind of passkey is not allowed here.');
       const name = cleanName(input.name) || 'Passkey';
-      const row = await knex.transaction(async (trx) => {
-        const [inserted] = await trx<PasskeyRow>('user_passkeys')
-          .insert({
-            id: randomUUID(),
-            tenant_id: tenantId,
-            user_id: userId,
-            credential_id: info.credential.id,
-            public_key: Buffer.from(info.credential.publicKey),
-            counter: info.credential.counter,
-            transports: info.credential.transports ?? [],
-            backup_eligible: info.credentialDeviceType === 'multiDevice',
-            backup_state: info.credentialBackedUp,
-            name,
-          })
-          .onConflict(['tenant_id', 'credential_id'])
-          .ignore()
-          .returning('*');
+      const row = await deps.queries.transaction(async (tx) => {
+        const inserted = await tx.passkeys.insert({
+          id: randomUUID(),
+          tenantId,
+          userId,
+          credentialId: info.credential.id,
+          publicKey: Buffer.from(info.credential.publicKey),
+          counter: info.credential.counter,
+          transports: info.credential.transports ?? [],
+          backupEligible: info.credentialDeviceType === 'multiDevice',
+          backupState: info.credentialBackedUp,
+          name,
+        });
         if (!inserted) throw new AppError('passkey.duplicate', 409, 'This passkey is already registered.');
-        await deps.audit.record({ tenantId, action: 'user.passkey_added', ...actor, targetType: 'user', targetId: userId, details: { passkeyId: inserted.id, name, backupEligible: inserted.backup_eligible } }, trx);
+        await deps.audit.record({ tenantId, action: 'user.passkey_added', ...actor, targetType: 'user', targetId: userId, details: { passkeyId: inserted.id, name, backupEligible: inserted.backup_eligible } }, tx.db);
         return inserted;
       });
       await announce(tenantId, userId, 'added');
@@ -215,20 +195,18 @@ export function createPasskeyService(deps: {
     async rename(tenantId: string, userId: string, passkeyId: string, name: string, actor: Actor): Promise<void> {
       const clean = cleanName(name);
       if (!clean) throw new AppError('passkey.name', 400, 'Enter a name for the passkey.');
-      await knex.transaction(async (trx) => {
-        const updated = await trx('user_passkeys').where({ tenant_id: tenantId, user_id: userId, id: passkeyId }).update({ name: clean });
-        if (!updated) throw new AppError('passkey.not_found', 404, 'There is no such passkey.');
-        await deps.audit.record({ tenantId, action: 'user.passkey_renamed', ...actor, targetType: 'user', targetId: userId, details: { passkeyId, name: clean } }, trx);
+      await deps.queries.transaction(async (tx) => {
+        if (!(await tx.passkeys.rename(tenantId, userId, passkeyId, clean))) throw new AppError('passkey.not_found', 404, 'There is no such passkey.');
+        await deps.audit.record({ tenantId, action: 'user.passkey_renamed', ...actor, targetType: 'user', targetId: userId, details: { passkeyId, name: clean } }, tx.db);
       });
     },
 
     async remove(tenantId: string, userId: string, passkeyId: string, actor: Actor, by?: Administrator): Promise<void> {
-      await knex.transaction(async (trx) => {
+      await deps.queries.transaction(async (tx) => {
         // An administrator removing a user's passkey is managing the user (services/administration.ts).
-        if (by) await assertMayManageUser(trx, by, userId);
-        const removed = await trx('user_passkeys').where({ tenant_id: tenantId, user_id: userId, id: passkeyId }).delete();
-        if (!removed) throw new AppError('passkey.not_found', 404, 'There is no such passkey.');
-        await deps.audit.record({ tenantId, action: 'user.passkey_removed', ...actor, targetType: 'user', targetId: userId, details: { passkeyId } }, trx);
+        if (by) await assertMayManageUser(tx.db, by, userId);
+        if (!(await tx.passkeys.remove(tenantId, userId, passkeyId))) throw new AppError('passkey.not_found', 404, 'There is no such passkey.');
+        await deps.audit.record({ tenantId, action: 'user.passkey_removed', ...actor, targetType: 'user', targetId: userId, details: { passkeyId } }, tx.db);
       });
       await announce(tenantId, userId, 'removed');
     },
@@ -244,7 +222,7 @@ export function createPasskeyService(deps: {
      */
     async authenticationOptions(tenantId: string, key: string, userId?: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
       const settings = await deps.settingsOf(tenantId);
-      const allow = userId ? await table().where({ tenant_id: tenantId, user_id: userId }).select('credential_id', 'transports') : [];
+      const allow = userId ? await queries.credentialsOf(tenantId, userId) : [];
       const options = await generateAuthenticationOptions({
         rpID: settings.rpId,
         userVerification: settings.userVerification,
@@ -261,7 +239,7 @@ export function createPasskeyService(deps: {
       const challenge = await deps.store.consume(authKey(tenantId, key));
       if (!challenge) return { ok: false, reason: 'invalid' };
       const credentialId = (response as AuthenticationResponseJSON).id;
-      const row = await table().where({ tenant_id: tenantId, credential_id: credentialId }).first();
+      const row = await queries.findByCredential(tenantId, credentialId);
       if (!row) return { ok: false, reason: 'unknown_credential' };
       if (expectedUserId && row.user_id !== expectedUserId) return { ok: false, reason: 'wrong_user', userId: expectedUserId };
       const stored = Number(row.counter);
@@ -285,9 +263,7 @@ export function createPasskeyService(deps: {
       if (backupEligible !== row.backup_eligible) return { ok: false, reason: 'invalid', userId: row.user_id };
       // WebAuthn L3 §6.1.1: a signature counter that did not grow means two copies of the key.
       // The update is conditional, so two concurrent uses of the same counter cannot both pass.
-      const grows = info.newCounter === 0 && stored === 0 ? knex.raw('counter = 0') : knex.raw('counter < ?', [info.newCounter]);
-      const updated = await table().where({ id: row.id }).andWhere(grows).update({ counter: info.newCounter, backup_state: info.credentialBackedUp, last_used_at: now() });
-      if (!updated) {
+      if (!(await queries.recordUse(row.id, { storedCounter: stored, newCounter: info.newCounter, backupState: info.credentialBackedUp, at: now() }))) {
         await deps.audit.record({
           tenantId,
           action: 'user.passkey_clone_suspected',

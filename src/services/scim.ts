@@ -11,10 +11,9 @@
 //   (caseExact) and filterable; a PUT without it removes it, as for any readWrite attribute.
 // PATCH (RFC 7644 §3.5.2) is applied to the resource's JSON and the result saved like a PUT.
 import { createHash } from 'node:crypto';
-import type { Knex } from 'knex';
-import { createDataScopeQueries } from '../queries/data-scopes.ts';
-import { createIdentityQueries, type UserIdentitySummary } from '../queries/identities.ts';
-import { createScimQueries, ENTERPRISE_USER, UnsupportedFilterError } from '../queries/scim.ts';
+import type { UserIdentitySummary } from '../queries/identities.ts';
+import type { Queries } from '../queries/index.ts';
+import { ENTERPRISE_USER, UnsupportedFilterError } from '../queries/scim.ts';
 import type { User } from '../queries/users.ts';
 import type { DirectoryUserService, UserDetails } from './directory-users.ts';
 import { assertMayManageIdentities, assertMayManageUser } from './administration.ts';
@@ -282,10 +281,10 @@ function listResponse(resources: Json[], total: number, startIndex: number): Jso
   return { schemas: [SCHEMA.list], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };
 }
 
-export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryUserService; groups: GroupService; baseUrl: string }) {
-  const scimQueries = createScimQueries(deps.knex);
-  const identityQueries = createIdentityQueries(deps.knex);
-  const scopeQueries = createDataScopeQueries(deps.knex);
+export function createScimService(deps: { queries: Queries; directoryUsers: DirectoryUserService; groups: GroupService; baseUrl: string }) {
+  const scimQueries = deps.queries.scim;
+  const identityQueries = deps.queries.identities;
+  const scopeQueries = deps.queries.dataScopes;
 
   function present(
     user: Pick<User, 'id' | 'username' | 'name' | 'email' | 'phone' | 'department' | 'status' | 'defaultIdentityId' | 'createdAt' | 'updatedAt'>,
@@ -424,7 +423,7 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
     );
     const keep = new Set(wanted);
     const toRemove = current.filter((m) => !keep.has(m.value)).map((m) => m.identityId);
-    if (toAdd.length || toRemove.length) await assertMayManageIdentities(deps.knex, by, [...toAdd, ...toRemove], 'these group members');
+    if (toAdd.length || toRemove.length) await assertMayManageIdentities(deps.queries.db, by, [...toAdd, ...toRemove], 'these group members');
     if (toAdd.length) await deps.groups.addMembers(groupId, toAdd, by);
     for (const identityId of toRemove) await deps.groups.removeMember(groupId, identityId, by);
   }
@@ -435,9 +434,9 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
    */
   async function saveExternalId(kind: 'user' | 'group', id: string, had: string | null, wanted: string | null, by: ChangeRequest): Promise<void> {
     if (had === wanted) return;
-    await deps.knex.transaction(async (trx) => {
-      if (kind === 'user') await assertMayManageUser(trx, by, id);
-      await scimQueries.setExternalId(by.tenantId, kind, id, wanted, trx);
+    await deps.queries.transaction(async (tx) => {
+      if (kind === 'user') await assertMayManageUser(tx.db, by, id);
+      await tx.scim.setExternalId(by.tenantId, kind, id, wanted);
     });
   }
 
@@ -562,7 +561,7 @@ export function createScimService(deps: { knex: Knex; directoryUsers: DirectoryU
       // A new group holds no roles, so its members gain nothing: the one check is that the caller
       // may manage each of them, made before the group exists so a refusal writes nothing.
       const identities = await memberIdentities(by.tenantId, members);
-      if (identities.length) await assertMayManageIdentities(deps.knex, by, identities, 'these group members');
+      if (identities.length) await assertMayManageIdentities(deps.queries.db, by, identities, 'these group members');
       const externalId = externalIdOf(body);
       const group = await deps.groups.create({ name }, by);
       await saveExternalId('group', group.id, null, externalId, by);

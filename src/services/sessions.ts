@@ -59,6 +59,11 @@ export interface SessionUse {
   grantId?: string;
   /** Counts as activity (browser requests, refresh grants); not for introspection or revocation. */
   activity?: boolean;
+  /**
+   * The session's hot copy as the caller read it from the store a moment ago, in the same round
+   * trip as the artefact that names the session (its value, undefined when absent): not read again.
+   */
+  hot?: { raw: string | undefined };
   /** Where a browser request came from: recorded with the activity. */
   ip?: string;
 }
@@ -162,7 +167,9 @@ interface HotSession {
   a: number;
 }
 
-const hotKey = (uid: string) => `session:${uid}`;
+/** The store key of a session's hot copy (read along with OIDC artefacts by src/oidc/adapter.ts). */
+export const sessionHotKey = (uid: string) => `session:${uid}`;
+const hotKey = sessionHotKey;
 const UID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 function invalid(code: string, error: z.ZodError): AppError {
@@ -231,9 +238,9 @@ export async function createSessionService(deps: SessionServiceDeps) {
   });
 
   /** The hot copy, or the open record from PostgreSQL (warming the store); undefined when not open. */
-  async function loadHot(uid: string): Promise<HotSession | undefined> {
+  async function loadHot(uid: string, prefetched?: { raw: string | undefined }): Promise<HotSession | undefined> {
     if (!UID_PATTERN.test(uid)) return undefined;
-    const raw = await deps.store.get(hotKey(uid));
+    const raw = prefetched ? prefetched.raw : await deps.store.get(hotKey(uid));
     if (raw) return JSON.parse(raw) as HotSession;
     const record = await queries.findByUid(uid);
     if (!record || record.endedAt) return undefined;
@@ -372,7 +379,7 @@ export async function createSessionService(deps: SessionServiceDeps) {
   }
 
   async function check(uid: string, use: SessionUse = {}): Promise<SessionCheck> {
-    const hot = await loadHot(uid);
+    const hot = await loadHot(uid, use.hot);
     if (!hot) return { alive: false, reason: 'ended' };
     const at = nowSeconds();
     const settings = await settingsOf(hot.t);

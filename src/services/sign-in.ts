@@ -120,7 +120,7 @@ export function createSignInService(deps: {
     }
     // The password rules apply to sign-ins that used the password (not a passkey or an upstream provider).
     if (progress.amr.includes('pwd') && mustChangePassword(row, policy)) return step(tenantId, uid, { ...progress, step: 'change_password', expired: !row.password_change_required });
-    await deps.lockout.recordSuccess(tenantId, progress.userId);
+    await deps.lockout.recordSuccess(tenantId, progress.userId, toSecurityState(row).lockoutCount);
     await save(tenantId, uid, { ...progress, step: 'done' });
     return done(progress);
   }

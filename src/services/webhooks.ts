@@ -14,10 +14,10 @@
 //   running the job at once never send the same delivery twice.
 // - The same SSRF rules as back-channel logout (services/outbound.ts).
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Logger } from '../logger.ts';
-import { createWebhookQueries, type WebhookDelivery, type WebhookEndpoint, type WebhookPayload } from '../queries/webhooks.ts';
+import type { Queries } from '../queries/index.ts';
+import type { WebhookDelivery, WebhookEndpoint, WebhookPayload } from '../queries/webhooks.ts';
 import { SYSTEM_ACTOR, type Actor } from './actor.ts';
 import { backchannelLogoutUriSchema } from './applications.ts';
 import { assertAdmin, type Administrator } from './administration.ts';
@@ -74,12 +74,13 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(FIRST_RETRY_SECONDS * 2 ** Math.max(0, attempts - 1), LONGEST_RETRY_SECONDS);
 }
 
-export function createWebhookService(deps: { knex: Knex; audit: AuditService; logger: Logger; encryptionKey: Buffer; allowPrivate: boolean; now?: () => number }) {
-  const queries = createWebhookQueries(deps.knex);
+export function createWebhookService(deps: { queries: Queries; audit: AuditService; logger: Logger; encryptionKey: Buffer; allowPrivate: boolean; now?: () => number }) {
+  const queries = deps.queries.webhooks;
   const now = () => new Date((deps.now ?? Date.now)());
 
-  async function getEndpoint(tenantId: string, id: string, db?: Knex): Promise<WebhookEndpoint> {
-    const endpoint = await queries.findEndpoint(tenantId, id, db);
+  /** The endpoint, read through `q` (a transaction's queries when given). */
+  async function getEndpoint(tenantId: string, id: string, q: Queries['webhooks'] = queries): Promise<WebhookEndpoint> {
+    const endpoint = await q.findEndpoint(tenantId, id);
     if (!endpoint) throw new AppError('webhook.not_found', 404, 'no webhook endpoint with this id');
     return endpoint;
   }
@@ -123,11 +124,11 @@ export function createWebhookService(deps: { knex: Knex; audit: AuditService; lo
 
   async function disableForFailures(tenantId: string, endpointId: string, failures: number, lastError: string): Promise<void> {
     const reason = `disabled after ${failures} failed attempts in a row; last: ${lastError}`;
-    const flipped = await deps.knex.transaction(async (trx) => {
+    const flipped = await deps.queries.transaction(async (tx) => {
       // Only the attempt that flips the status records the notice.
-      if (!(await queries.disableIfActive(tenantId, endpointId, reason, trx))) return false;
-      const endpoint = (await queries.findEndpoint(tenantId, endpointId, trx))!;
-      await deps.audit.record({ tenantId, action: 'webhook.endpoint_disabled', ...SYSTEM_ACTOR, result: 'failure', targetType: 'webhook_endpoint', targetId: endpointId, details: { url: endpoint.url, failures, lastError } }, trx);
+      if (!(await tx.webhooks.disableIfActive(tenantId, endpointId, reason))) return false;
+      const endpoint = (await tx.webhooks.findEndpoint(tenantId, endpointId))!;
+      await deps.audit.record({ tenantId, action: 'webhook.endpoint_disabled', ...SYSTEM_ACTOR, result: 'failure', targetType: 'webhook_endpoint', targetId: endpointId, details: { url: endpoint.url, failures, lastError } }, tx.db);
       return true;
     });
     if (flipped) deps.logger.warn({ endpointId, failures }, 'webhook endpoint disabled after repeated failures');
@@ -138,37 +139,32 @@ export function createWebhookService(deps: { knex: Knex; audit: AuditService; lo
       const value = parse(newWebhookSchema, input);
       const secret = `whsec_${randomBytes(32).toString('base64')}`;
       const id = randomUUID();
-      await deps.knex.transaction(async (trx) => {
+      await deps.queries.transaction(async (tx) => {
         // An endpoint receives events about every subject of the tenant (audit events included):
         // a read of everything, so only an Admin points one somewhere (ASVS 5 V8.2.2).
         assertAdmin(by, "subscribe a webhook endpoint to the tenant's events");
-        await queries.insertEndpoint({ id, tenantId: by.tenantId, url: value.url, description: value.description ?? null, eventTypes: value.eventTypes, secretEncrypted: encrypt(deps.encryptionKey, secret) }, trx);
-        await deps.audit.record({ tenantId: by.tenantId, action: 'webhook.endpoint_created', ...by.actor, targetType: 'webhook_endpoint', targetId: id, details: { url: value.url, eventTypes: value.eventTypes } }, trx);
+        await tx.webhooks.insertEndpoint({ id, tenantId: by.tenantId, url: value.url, description: value.description ?? null, eventTypes: value.eventTypes, secretEncrypted: encrypt(deps.encryptionKey, secret) });
+        await deps.audit.record({ tenantId: by.tenantId, action: 'webhook.endpoint_created', ...by.actor, targetType: 'webhook_endpoint', targetId: id, details: { url: value.url, eventTypes: value.eventTypes } }, tx.db);
       });
       return { endpoint: await getEndpoint(by.tenantId, id), secret };
     },
 
     list: (tenantId: string) => queries.listEndpoints(tenantId),
-    get: getEndpoint,
+    get: (tenantId: string, id: string) => getEndpoint(tenantId, id),
 
     async update(id: string, input: unknown, by: WebhookChange): Promise<WebhookEndpoint> {
       const patch = parse(webhookPatchSchema, input);
-      await deps.knex.transaction(async (trx) => {
+      await deps.queries.transaction(async (tx) => {
         assertAdmin(by, "change where a webhook endpoint sends the tenant's events");
-        const before = await getEndpoint(by.tenantId, id, trx);
+        const before = await getEndpoint(by.tenantId, id, tx.webhooks);
         const status = patch.enabled === undefined ? undefined : patch.enabled ? 'active' : 'disabled';
-        await queries.updateEndpoint(
-          by.tenantId,
-          id,
-          {
-            url: patch.url,
-            description: patch.description,
-            eventTypes: patch.eventTypes,
-            status,
-            ...(status === 'active' ? { disabledReason: null, consecutiveFailures: 0 } : status === 'disabled' && before.status === 'active' ? { disabledReason: 'disabled by an administrator' } : {}),
-          },
-          trx,
-        );
+        await tx.webhooks.updateEndpoint(by.tenantId, id, {
+          url: patch.url,
+          description: patch.description,
+          eventTypes: patch.eventTypes,
+          status,
+          ...(status === 'active' ? { disabledReason: null, consecutiveFailures: 0 } : status === 'disabled' && before.status === 'active' ? { disabledReason: 'disabled by an administrator' } : {}),
+        });
         await deps.audit.record(
           {
             tenantId: by.tenantId,
@@ -178,17 +174,17 @@ export function createWebhookService(deps: { knex: Knex; audit: AuditService; lo
             targetId: id,
             details: { before: { url: before.url, eventTypes: before.eventTypes, status: before.status }, after: { url: patch.url ?? before.url, eventTypes: patch.eventTypes ?? before.eventTypes, status: status ?? before.status } },
           },
-          trx,
+          tx.db,
         );
       });
       return getEndpoint(by.tenantId, id);
     },
 
     async remove(id: string, by: WebhookChange): Promise<void> {
-      await deps.knex.transaction(async (trx) => {
-        const before = await getEndpoint(by.tenantId, id, trx);
-        await queries.deleteEndpoint(by.tenantId, id, trx);
-        await deps.audit.record({ tenantId: by.tenantId, action: 'webhook.endpoint_deleted', ...by.actor, targetType: 'webhook_endpoint', targetId: id, details: { url: before.url } }, trx);
+      await deps.queries.transaction(async (tx) => {
+        const before = await getEndpoint(by.tenantId, id, tx.webhooks);
+        await tx.webhooks.deleteEndpoint(by.tenantId, id);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'webhook.endpoint_deleted', ...by.actor, targetType: 'webhook_endpoint', targetId: id, details: { url: before.url } }, tx.db);
       });
     },
 
@@ -201,9 +197,9 @@ export function createWebhookService(deps: { knex: Knex; audit: AuditService; lo
     async replay(endpointId: string, deliveryId: string, by: WebhookChange): Promise<WebhookDelivery> {
       const delivery = await queries.findDelivery(by.tenantId, endpointId, deliveryId);
       if (!delivery) throw new AppError('webhook.delivery_not_found', 404, 'this endpoint has no delivery with this id');
-      await deps.knex.transaction(async (trx) => {
-        await queries.requeue(deliveryId, now(), trx);
-        await deps.audit.record({ tenantId: by.tenantId, action: 'webhook.delivery_replayed', ...by.actor, targetType: 'webhook_endpoint', targetId: endpointId, details: { deliveryId, eventId: delivery.eventId } }, trx);
+      await deps.queries.transaction(async (tx) => {
+        await tx.webhooks.requeue(deliveryId, now());
+        await deps.audit.record({ tenantId: by.tenantId, action: 'webhook.delivery_replayed', ...by.actor, targetType: 'webhook_endpoint', targetId: endpointId, details: { deliveryId, eventId: delivery.eventId } }, tx.db);
       });
       return (await queries.findDelivery(by.tenantId, endpointId, deliveryId))!;
     },

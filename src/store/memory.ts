@@ -83,6 +83,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KeyValueSto
     return entry.value;
   };
 
+  /** A string value, undefined for an absent key or one of another type (as MGET answers). */
+  const stringOf = (key: string): string | undefined => {
+    const entry = live(key);
+    return entry?.kind === 'string' ? entry.value : undefined;
+  };
+
   return {
     kind: 'memory',
 
@@ -100,18 +106,25 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KeyValueSto
       });
     },
 
-    async mgetByIndex(indexKey, prefixes) {
+    async mgetByIndex(indexKey, prefixes, alsoKeys = []) {
       assertOpen();
       const index = live(indexKey);
       if (index?.kind !== 'string') return undefined;
       const id = index.value;
-      return {
-        id,
-        values: prefixes.map((prefix) => {
-          const entry = live(prefix + id);
-          return entry?.kind === 'string' ? entry.value : undefined;
-        }),
-      };
+      return { id, values: prefixes.map((prefix) => stringOf(prefix + id)), also: alsoKeys.map(stringOf) };
+    },
+
+    async mgetFollowing(keys, follow) {
+      assertOpen();
+      const values = keys.map(stringOf);
+      const source = values[follow.of];
+      let id: unknown;
+      try {
+        id = source === undefined ? undefined : (JSON.parse(source) as Record<string, unknown> | null)?.[follow.field];
+      } catch {
+        // not JSON: nothing to follow
+      }
+      return typeof id === 'string' ? { values, followed: { id, value: stringOf(follow.prefix + id) } } : { values };
     },
 
     async set(key, value, ttlSeconds) {

@@ -62,6 +62,7 @@ const SET_NX_WITH_TTL_OF_SHA = createHash('sha1').update(SET_NX_WITH_TTL_OF_SCRI
 // mgetByIndex(): GET of the index key (KEYS[1]), then GET of each ARGV prefix followed by the id it
 // holds. The keys read second are not declared; on a Cluster they carry the same hash tag as
 // KEYS[1] (redisKeyMapper), so they live in its slot and on its node.
+// Keys after KEYS[1] are read as they are, after the prefixed ones.
 const MGET_BY_INDEX_SCRIPT = `
 local id = redis.call('GET', KEYS[1])
 if not id then return false end
@@ -70,9 +71,35 @@ for i = 1, #ARGV do
   local value = redis.call('GET', ARGV[i] .. id)
   if value then out[i + 1] = value else out[i + 1] = false end
 end
+for i = 2, #KEYS do
+  local value = redis.call('GET', KEYS[i])
+  if value then out[#ARGV + i] = value else out[#ARGV + i] = false end
+end
 return out
 `;
 const MGET_BY_INDEX_SHA = createHash('sha1').update(MGET_BY_INDEX_SCRIPT).digest('hex');
+
+// mgetFollowing(): GET of each key, then, when KEYS[ARGV[1]] holds a JSON object whose field
+// ARGV[2] is a string, GET of ARGV[3] followed by that string (not declared: the same hash tag on
+// a Cluster, as for mgetByIndex). The reply is the values, then the followed id and its value.
+const MGET_FOLLOWING_SCRIPT = `
+local out = {}
+for i = 1, #KEYS do
+  local value = redis.call('GET', KEYS[i])
+  if value then out[i] = value else out[i] = false end
+end
+local source = out[tonumber(ARGV[1])]
+if source then
+  local ok, doc = pcall(cjson.decode, source)
+  if ok and type(doc) == 'table' and type(doc[ARGV[2]]) == 'string' then
+    local id = doc[ARGV[2]]
+    out[#KEYS + 1] = id
+    out[#KEYS + 2] = redis.call('GET', ARGV[3] .. id) or false
+  end
+end
+return out
+`;
+const MGET_FOLLOWING_SHA = createHash('sha1').update(MGET_FOLLOWING_SCRIPT).digest('hex');
 
 // write(): a batch of SET / SADD(+EXPIRE) / DEL as one script, atomic like MULTI/EXEC but one
 // command to send and one reply to read (a MULTI of five commands is seven of each). ARGV holds
@@ -359,11 +386,18 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
       return values.map((value) => value ?? undefined);
     },
 
-    async mgetByIndex(indexKey, prefixes) {
-      const reply = (await runScript(MGET_BY_INDEX_SHA, MGET_BY_INDEX_SCRIPT, [k(indexKey)], prefixes.map(k))) as (string | null)[] | null;
+    async mgetByIndex(indexKey, prefixes, alsoKeys = []) {
+      const reply = (await runScript(MGET_BY_INDEX_SHA, MGET_BY_INDEX_SCRIPT, [k(indexKey), ...alsoKeys.map(k)], prefixes.map(k))) as (string | null)[] | null;
       if (!reply) return undefined;
       const [id, ...values] = reply;
-      return { id: id!, values: prefixes.map((_, i) => values[i] ?? undefined) };
+      return { id: id!, values: prefixes.map((_, i) => values[i] ?? undefined), also: alsoKeys.map((_, i) => values[prefixes.length + i] ?? undefined) };
+    },
+
+    async mgetFollowing(keys, follow) {
+      const reply = (await runScript(MGET_FOLLOWING_SHA, MGET_FOLLOWING_SCRIPT, keys.map(k), [follow.of + 1, follow.field, k(follow.prefix)])) as (string | null)[];
+      const values = keys.map((_, i) => reply[i] ?? undefined);
+      const id = reply[keys.length];
+      return typeof id === 'string' ? { values, followed: { id, value: reply[keys.length + 1] ?? undefined } } : { values };
     },
 
     async set(key, value, ttlSeconds) {

@@ -15,9 +15,16 @@ export interface KeyValueStore {
   mget(keys: string[]): Promise<(string | undefined)[]>;
   /**
    * Follows an index in one round trip: the value of `indexKey` (an id), then `prefix + id` for
-   * each of `prefixes` (undefined where absent). Undefined when the index key is absent.
+   * each of `prefixes` (undefined where absent), and of each of `alsoKeys` (read in the same call).
+   * Undefined when the index key is absent.
    */
-  mgetByIndex(indexKey: string, prefixes: string[]): Promise<{ id: string; values: (string | undefined)[] } | undefined>;
+  mgetByIndex(indexKey: string, prefixes: string[], alsoKeys?: string[]): Promise<{ id: string; values: (string | undefined)[]; also: (string | undefined)[] } | undefined>;
+  /**
+   * mget, and in the same round trip one key named by what it read: when `keys[follow.of]` holds
+   * a JSON object whose `follow.field` is a string, the value of `follow.prefix + that string`
+   * (followed: undefined when there was nothing to follow).
+   */
+  mgetFollowing(keys: string[], follow: { of: number; field: string; prefix: string }): Promise<{ values: (string | undefined)[]; followed?: { id: string; value: string | undefined } }>;
   /** Sets `key`; with `ttlSeconds` it expires after that many seconds. */
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
   /** Sets `key` only if it does not exist; true when this call set it (atomic, SET NX). */

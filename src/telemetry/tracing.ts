@@ -1,12 +1,10 @@
 // OpenTelemetry tracing, off unless an OTLP endpoint is configured (or a test passes its own
 // exporter). Spans: one per HTTP request (continuing a W3C traceparent), one per database query,
-// one per key-value store (Redis) operation, nested by the request's async context.
+// one per key-value store (Redis) operation, nested by the request's async context. The SDK and the
+// OTLP exporter are loaded when tracing is enabled, not by every process (several MB of memory).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, propagation, trace, ROOT_CONTEXT, type Context, type ContextManager, type Tracer } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { BasicTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 /** The active context follows async calls through AsyncLocalStorage. */
 class AsyncLocalContextManager implements ContextManager {
@@ -49,10 +47,24 @@ export interface TracingOptions {
   exporter?: SpanExporter;
 }
 
+let enabling: Promise<void> | undefined;
+
 /** Starts tracing for this process (once). */
-export function enableTracing(options: TracingOptions): void {
+export function enableTracing(options: TracingOptions): Promise<void> {
+  enabling ??= start(options).finally(() => {
+    enabling = undefined;
+  });
+  return enabling;
+}
+
+async function start(options: TracingOptions): Promise<void> {
   if (provider) return;
-  const exporter = options.exporter ?? new OTLPTraceExporter({ url: options.tracesEndpoint });
+  const [{ W3CTraceContextPropagator }, { resourceFromAttributes }, { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor }] = await Promise.all([
+    import('@opentelemetry/core'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace-base'),
+  ]);
+  const exporter = options.exporter ?? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ url: options.tracesEndpoint });
   provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName }),
     spanProcessors: [options.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter)],

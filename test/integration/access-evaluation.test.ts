@@ -278,7 +278,10 @@ describe('AuthZEN access evaluation on two nodes', function () {
     const pepOnB = await createServiceApiCaller(b!, ['access:evaluate']);
     const body = { subject: { type: 'identity', id: cast.kim.identityId }, action: { name: 'bookings:create' }, resource: booking('ROOM') };
     // Node B decides (and caches Kim's authorization) before the changes.
-    { const first = await pepOnB.request("POST", "/access/v1/evaluation", body); assert.equal(first.body.decision, true, JSON.stringify(first.body)); }
+    {
+      const first = await pepOnB.request('POST', '/access/v1/evaluation', body);
+      assert.equal(first.body.decision, true, JSON.stringify(first.body));
+    }
 
     assert.equal((await admin.request('PUT', `/identities/${cast.kim.identityId}/data-scopes/client`, { values: ['Pharma'] })).status, 200);
     const scoped = await pepOnB.request('POST', '/access/v1/evaluation', body);

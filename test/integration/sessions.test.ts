@@ -3,7 +3,7 @@
 // own API), idle timeout and absolute lifetime per tenant and per application (with a clock the
 // test moves), the triggers (password change, deactivation, lock, deletion, identity removal),
 // multi-device, the refresh-token reuse grace window, the cleanup job, audit, and how many
-// PostgreSQL writes a sign-in and a refresh cost. One server for the file, both storage modes.
+// PostgreSQL writes a sign-in and a refresh cost, and a refresh's statements and store calls. One server for the file, both storage modes.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
@@ -506,6 +506,38 @@ describe(`sessions (${storageMode})`, function () {
       );
     } finally {
       gh.context.knex.off('query', listener);
+    }
+  });
+
+  it('costs two PostgreSQL statements and seven store calls per refresh (the session read with the token and with the session)', async () => {
+    const user = await newUser('roundtrips');
+    const s = await signInWeb(user, new HttpClient(gh.issuer));
+    const warm = await refreshWeb(s.refreshToken);
+    assert.equal(warm.status, 200);
+    const statements: string[] = [];
+    const listener = (query: { sql: string }) => statements.push(query.sql);
+    const calls: string[] = [];
+    const store = gh.context.store as unknown as Record<string, unknown>;
+    const originals = new Map<string, unknown>();
+    for (const name of ['get', 'mget', 'mgetByIndex', 'mgetFollowing', 'set', 'setIfAbsent', 'setIfAbsentWithTtlOf', 'write', 'consume', 'del', 'incr', 'sadd', 'srem', 'smembers', 'ttl', 'expire']) {
+      const original = store[name] as (...args: unknown[]) => unknown;
+      originals.set(name, original);
+      store[name] = (...args: unknown[]) => {
+        calls.push(name);
+        return original.apply(gh.context.store, args);
+      };
+    }
+    gh.context.knex.on('query', listener);
+    try {
+      const refreshed = await refreshWeb(warm.body.refresh_token!);
+      assert.equal(refreshed.status, 200);
+      assert.equal(statements.length, 2, statements.join('\n'));
+      // The token with its session's hot copy; the session by uid with it again; the grant; the
+      // grant's identity; the consumed marker; the new refresh token; the access token.
+      assert.deepEqual(calls, ['mgetFollowing', 'mgetByIndex', 'mget', 'get', 'setIfAbsentWithTtlOf', 'write', 'write']);
+    } finally {
+      gh.context.knex.off('query', listener);
+      for (const [name, original] of originals) store[name] = original;
     }
   });
 });

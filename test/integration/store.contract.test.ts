@@ -257,11 +257,34 @@ function describeStoreContract(name: string, factory: () => Promise<KeyValueStor
       await store.set('byindex:uid:u1', 'id-1', 100);
       await store.set('byindex:payload:id-1', '{"a":1}', 100);
       await store.set('byindex:marker:id-2', '7');
-      assert.deepEqual(await store.mgetByIndex('byindex:uid:u1', ['byindex:payload:', 'byindex:marker:']), { id: 'id-1', values: ['{"a":1}', undefined] });
+      assert.deepEqual(await store.mgetByIndex('byindex:uid:u1', ['byindex:payload:', 'byindex:marker:']), { id: 'id-1', values: ['{"a":1}', undefined], also: [] });
       await store.set('byindex:uid:u2', 'id-2');
-      assert.deepEqual(await store.mgetByIndex('byindex:uid:u2', ['byindex:payload:', 'byindex:marker:']), { id: 'id-2', values: [undefined, '7'] });
-      assert.equal(await store.mgetByIndex('byindex:uid:none', ['byindex:payload:']), undefined);
-      assert.deepEqual(await store.mgetByIndex('byindex:uid:u1', []), { id: 'id-1', values: [] });
+      assert.deepEqual(await store.mgetByIndex('byindex:uid:u2', ['byindex:payload:', 'byindex:marker:']), { id: 'id-2', values: [undefined, '7'], also: [] });
+      assert.equal(await store.mgetByIndex('byindex:uid:none', ['byindex:payload:'], ['byindex:marker:id-2']), undefined);
+      assert.deepEqual(await store.mgetByIndex('byindex:uid:u1', []), { id: 'id-1', values: [], also: [] });
+      assert.deepEqual(await store.mgetByIndex('byindex:uid:u1', ['byindex:payload:'], ['byindex:marker:id-2', 'byindex:absent']), { id: 'id-1', values: ['{"a":1}'], also: ['7', undefined] });
+    });
+
+    it('mgetFollowing reads keys and, in the same call, the key named by a string field of one of them', async function () {
+      await store.set('follow:token', JSON.stringify({ kind: 'RefreshToken', sessionUid: 'uid-1', n: 3 }), 100);
+      await store.set('follow:marker', '12');
+      await store.set('follow:hot:uid-1', 'hot-1');
+      assert.deepEqual(await store.mgetFollowing(['follow:token', 'follow:marker'], { of: 0, field: 'sessionUid', prefix: 'follow:hot:' }), {
+        values: [JSON.stringify({ kind: 'RefreshToken', sessionUid: 'uid-1', n: 3 }), '12'],
+        followed: { id: 'uid-1', value: 'hot-1' },
+      });
+      await store.set('follow:other', JSON.stringify({ sessionUid: 'uid-2' }));
+      assert.deepEqual(await store.mgetFollowing(['follow:absent', 'follow:other'], { of: 1, field: 'sessionUid', prefix: 'follow:hot:' }), {
+        values: [undefined, JSON.stringify({ sessionUid: 'uid-2' })],
+        followed: { id: 'uid-2', value: undefined },
+      });
+      // Nothing to follow: the key is absent, not JSON, or the field is missing or not a string.
+      assert.deepEqual(await store.mgetFollowing(['follow:absent', 'follow:marker'], { of: 0, field: 'sessionUid', prefix: 'follow:hot:' }), { values: [undefined, '12'] });
+      await store.set('follow:text', 'not json');
+      await store.set('follow:number', JSON.stringify({ sessionUid: 7 }));
+      for (const key of ['follow:text', 'follow:number', 'follow:marker']) {
+        assert.deepEqual(await store.mgetFollowing([key], { of: 0, field: 'sessionUid', prefix: 'follow:hot:' }), { values: [key === 'follow:text' ? 'not json' : key === 'follow:number' ? JSON.stringify({ sessionUid: 7 }) : '12'] });
+      }
     });
 
     it('mget returns values in key order with undefined for missing keys', async function () {

@@ -34,7 +34,7 @@ describe(`metrics and tracing (${storageMode})`, function () {
   before(async () => {
     // Both before the context opens, as `gatehouse start` does.
     metrics = await startMetricsServer(enableMetrics(), { port: 0, host: '127.0.0.1' });
-    enableTracing({ serviceName: 'gatehouse-test', exporter: spans });
+    await enableTracing({ serviceName: 'gatehouse-test', exporter: spans });
     gh = await startTestGatehouse();
     const created = await gh.context.applications.create({ name: uniqueName('Observed'), type: 'web', redirectUris: [CALLBACK] }, SYSTEM_ACTOR);
     app = { clientId: created.application.id, clientSecret: created.clientSecret!, config: await discover(gh, created.application.id, created.clientSecret!) };

@@ -6,7 +6,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { importGraph, layerViolations, servicesTouchingKnex } from '../helpers/import-graph.ts';
+import { importGraph, layerViolations, routesTouchingKnex, servicesTouchingKnex } from '../helpers/import-graph.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -19,6 +19,10 @@ describe('layering (import graph)', () => {
 
   it('services reach the database through src/queries/ (but for the files still listed as pending)', async () => {
     assert.deepEqual(await servicesTouchingKnex(ROOT), []);
+  });
+
+  it('routes and middleware never touch knex', async () => {
+    assert.deepEqual(await routesTouchingKnex(ROOT), []);
   });
 
   describe('catches a wrong import', () => {
@@ -35,6 +39,9 @@ describe('layering (import graph)', () => {
         'src/services/through-context.ts': "// knex is mentioned in this comment only\nexport const count = (context: { knex: (t: string) => unknown }) => context.knex('users');\n",
         'src/services/pending.ts': "import type { Knex } from 'knex';\nexport const p = (k: Knex) => k('users');\n",
         'src/services/done.ts': '// once ran SQL through knex; now only queries\nexport const d = 1;\n',
+        'src/routes/scim.ts': 'export const routes = (services: { knex: unknown }) => services.knex;\n',
+        'src/routes/typed.ts': "import type { Knex } from 'knex';\nexport type Db = Knex;\n",
+        'src/middleware/clean.ts': '// no knex here, only in this comment\nexport const m = 1;\n',
       };
       for (const [file, text] of Object.entries(files)) {
         await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
@@ -56,6 +63,14 @@ describe('layering (import graph)', () => {
       assert.deepEqual(
         problems.map((p) => p.replace(/ (uses|no longer).*$/, ' $1')),
         ['src/services/done.ts no longer', 'src/services/through-context.ts uses', 'src/services/users.ts uses'],
+      );
+    });
+
+    it('reports a route that uses a knex handed in or imports knex, even as a type', async () => {
+      const problems = await routesTouchingKnex(dir);
+      assert.deepEqual(
+        problems.map((p) => p.replace(/ uses.*$/, '')),
+        ['src/routes/scim.ts', 'src/routes/typed.ts'],
       );
     });
   });

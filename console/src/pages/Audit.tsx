@@ -1,12 +1,11 @@
-import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { Button } from 'react-aria-components';
 import { ApiError, api, unwrap } from '../api/client.ts';
 import { formatNumber, t } from '../i18n.ts';
-import { PagingFooter, useCursorPages } from '../paging.tsx';
+import { FilterForm, PagingFooter, useFilteredPages } from '../paging.tsx';
 import { useCan } from '../permissions.tsx';
 import { ErrorMessage, Field, Loading, formatDate } from '../ui.tsx';
-import { Choice } from './ops/Choice.tsx';
+import { SelectField } from '../widgets/index.ts';
 import { fileNameOf, saveBlob } from './ops/download.ts';
 import './ops/ops.css';
 
@@ -109,9 +108,7 @@ function EventTable({ events }: { events: AuditEventRow[] }) {
 
 export function AuditPage() {
   const can = useCan();
-  const pages = useCursorPages();
-  const [draft, setDraft] = useState<AuditFilters>(NO_FILTERS);
-  const [filters, setFilters] = useState<AuditFilters>(NO_FILTERS);
+  const { pages, draft, setDraft, filters, apply, clear } = useFilteredPages<AuditFilters>(NO_FILTERS);
   const query = toQuery(filters);
   const list = useQuery({
     queryKey: ['audit', query, pages.cursor],
@@ -125,23 +122,19 @@ export function AuditPage() {
     },
   });
   const set = (field: keyof AuditFilters) => (value: string) => setDraft({ ...draft, [field]: value });
-  const apply = (e: FormEvent) => {
-    e.preventDefault();
-    setFilters(draft);
-    pages.reset();
-  };
   return (
     <>
       <h1>{t('Audit log')}</h1>
       <p>{t('Who did what, and when: newest first.')}</p>
-      <form className="filters" role="search" aria-label={t('Filter audit events')} onSubmit={apply}>
+      <FilterForm label={t('Filter audit events')} submitLabel={t('Search')} onApply={apply} onClear={clear}>
         <Field label={t('Action (e.g. user.created or user.*)')} name="action" value={draft.action} onChange={set('action')} />
         <Field label={t('Actor id')} name="actor" value={draft.actor} onChange={set('actor')} />
         <Field label={t('Target id')} name="target" value={draft.target} onChange={set('target')} />
-        <Choice
+        <SelectField
+          compact
           label={t('Result')}
           value={draft.result || 'any'}
-          options={[
+          choices={[
             { id: 'any', label: t('Any result') },
             { id: 'success', label: t('Success') },
             { id: 'failure', label: t('Failure') },
@@ -150,20 +143,7 @@ export function AuditPage() {
         />
         <Field label={t('From')} name="from" type="datetime-local" value={draft.from} onChange={set('from')} />
         <Field label={t('Until')} name="to" type="datetime-local" value={draft.to} onChange={set('to')} />
-        <Button type="submit" className="button primary">
-          {t('Search')}
-        </Button>
-        <Button
-          className="button"
-          onPress={() => {
-            setDraft(NO_FILTERS);
-            setFilters(NO_FILTERS);
-            pages.reset();
-          }}
-        >
-          {t('Clear filters')}
-        </Button>
-      </form>
+      </FilterForm>
       {can('audit-events:export') && (
         <div className="tools">
           <span className="muted">{t('Download the events matching these filters:')}</span>

@@ -6,7 +6,7 @@ import { sections } from '../App.tsx';
 import { formatNumber, t } from '../i18n.ts';
 import { useMe } from '../permissions.tsx';
 import { ErrorMessage, Loading } from '../ui.tsx';
-import { Choice } from './ops/Choice.tsx';
+import { SelectField } from '../widgets/index.ts';
 import { SignInChart } from './ops/SignInChart.tsx';
 import './ops/ops.css';
 
@@ -57,10 +57,11 @@ function Activity() {
     <section aria-labelledby="activity-heading">
       <h2 id="activity-heading">{t('Sign-ins and failures')}</h2>
       <div className="filters">
-        <Choice
+        <SelectField
+          compact
           label={t('Period')}
           value={range}
-          options={[
+          choices={[
             { id: '24h', label: t('Last 24 hours') },
             { id: '7d', label: t('Last 7 days') },
             { id: '30d', label: t('Last 30 days') },

@@ -1,83 +1,16 @@
-import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { Link } from 'react-router';
-import { Button } from 'react-aria-components';
 import { api, unwrap } from '../api/client.ts';
 import { t } from '../i18n.ts';
-import { PagingFooter, useCursorPages } from '../paging.tsx';
+import { FilterForm, PagingFooter, useFilteredPages } from '../paging.tsx';
 import { useCan } from '../permissions.tsx';
-import { Confirm, ErrorMessage, Field, Loading, formatDate } from '../ui.tsx';
-import { Choice } from './ops/Choice.tsx';
+import { Confirm, ErrorMessage, Field, Loading } from '../ui.tsx';
+import { SelectField } from '../widgets/index.ts';
 import './ops/ops.css';
-
-interface SessionRow {
-  id: string;
-  userId: string;
-  username: string | null;
-  identity: { alias: string; kind: string } | null;
-  deviceType: string;
-  browser: string | null;
-  os: string | null;
-  ip: string | null;
-  lastActiveAt: string;
-  applications: { clientId: string; name?: string }[];
-}
+import { SessionTable, type SessionRow } from './sessions/SessionTable.tsx';
 
 function device(s: SessionRow): string {
   if (s.browser && s.os) return t('{browser} on {os}', { browser: s.browser, os: s.os });
   return s.browser ?? s.os ?? s.deviceType;
-}
-
-export function SessionTable({ items, onEnded, showUser = false }: { items: SessionRow[]; onEnded(): void; showUser?: boolean }) {
-  const can = useCan();
-  const end = useMutation({ mutationFn: (id: string) => unwrap(api.DELETE('/api/v1/sessions/{id}', { params: { path: { id } } })), onSuccess: onEnded });
-  if (items.length === 0) return <p>{t('No active session.')}</p>;
-  return (
-    <>
-      <ErrorMessage error={end.error} />
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              {showUser && <th scope="col">{t('User')}</th>}
-              <th scope="col">{t('Identity')}</th>
-              <th scope="col">{t('Device')}</th>
-              <th scope="col">{t('Address')}</th>
-              <th scope="col">{t('Applications')}</th>
-              <th scope="col">{t('Last active')}</th>
-              {can('sessions:end') && <th scope="col">{t('End')}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s) => (
-              <tr key={s.id}>
-                {showUser && (
-                  <td>
-                    <Link to={`/users/${s.userId}`}>{s.username ?? s.userId}</Link>
-                  </td>
-                )}
-                <td>{s.identity ? `${s.identity.alias} (${s.identity.kind})` : '—'}</td>
-                <td>
-                  {device(s)}
-                  <div className="small muted">{s.deviceType}</div>
-                </td>
-                <td>{s.ip ?? '—'}</td>
-                <td>{s.applications.map((a) => a.name ?? a.clientId).join(', ') || '—'}</td>
-                <td>{formatDate(s.lastActiveAt)}</td>
-                {can('sessions:end') && (
-                  <td>
-                    <Confirm label={t('End')} title={t('End session')} confirmLabel={t('End session')} danger onConfirm={() => end.mutate(s.id)}>
-                      {t("End this session of {user}? Its applications' refresh tokens stop working at once.", { user: s.username ?? s.userId })}
-                    </Confirm>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </>
-  );
 }
 
 interface SessionFilters {
@@ -95,14 +28,12 @@ function ApplicationFilter({ value, onChange }: { value: string; onChange(value:
   const apps = useQuery({ queryKey: ['applications'], queryFn: () => unwrap(api.GET('/api/v1/applications')), enabled: can('applications:list') });
   if (!apps.data) return <Field label={t('Application (client id)')} name="clientId" value={value} onChange={onChange} />;
   const options = [{ id: ANY, label: t('Any application') }, ...apps.data.applications.map((a) => ({ id: a.clientId, label: a.name }))];
-  return <Choice label={t('Application')} value={value || ANY} options={options} onChange={(v) => onChange(v === ANY ? '' : v)} />;
+  return <SelectField compact label={t('Application')} value={value || ANY} choices={options} onChange={(v) => onChange(v === ANY ? '' : v)} />;
 }
 
 export function SessionsPage() {
   const can = useCan();
-  const pages = useCursorPages();
-  const [draft, setDraft] = useState<SessionFilters>(NO_FILTERS);
-  const [filters, setFilters] = useState<SessionFilters>(NO_FILTERS);
+  const { pages, draft, setDraft, filters, apply, clear } = useFilteredPages<SessionFilters>(NO_FILTERS);
   const query = {
     username: filters.username || undefined,
     identityKind: filters.identityKind || undefined,
@@ -115,35 +46,17 @@ export function SessionsPage() {
     mutationFn: (userId: string) => unwrap(api.DELETE('/api/v1/users/{id}/sessions', { params: { path: { id: userId } } })),
     onSuccess: () => void list.refetch(),
   });
-  const apply = (e: FormEvent) => {
-    e.preventDefault();
-    setFilters(draft);
-    pages.reset();
-  };
   // Filtered by one username, every row is that user's: offer to end them all.
   const onlyUser = filters.username && list.data?.items.length ? list.data.items[0] : undefined;
   return (
     <>
       <h1>{t('Sessions')}</h1>
       <p>{t('Every active session, most recently active first.')}</p>
-      <form className="filters" role="search" aria-label={t('Filter sessions')} onSubmit={apply}>
+      <FilterForm label={t('Filter sessions')} submitLabel={t('Filter')} onApply={apply} onClear={clear}>
         <Field label={t('Username')} name="username" value={draft.username} onChange={(username) => setDraft({ ...draft, username })} />
         <Field label={t('Identity kind')} name="identityKind" value={draft.identityKind} onChange={(identityKind) => setDraft({ ...draft, identityKind })} />
         <ApplicationFilter value={draft.clientId} onChange={(clientId) => setDraft({ ...draft, clientId })} />
-        <Button type="submit" className="button primary">
-          {t('Filter')}
-        </Button>
-        <Button
-          className="button"
-          onPress={() => {
-            setDraft(NO_FILTERS);
-            setFilters(NO_FILTERS);
-            pages.reset();
-          }}
-        >
-          {t('Clear filters')}
-        </Button>
-      </form>
+      </FilterForm>
       {onlyUser && can('user-sessions:end') && (
         <div className="tools">
           <Confirm label={t('End all sessions of {user}', { user: onlyUser.username ?? onlyUser.userId })} title={t('End all sessions')} confirmLabel={t('End all sessions')} danger onConfirm={() => endAll.mutate(onlyUser.userId)}>
@@ -153,7 +66,19 @@ export function SessionsPage() {
       )}
       {endAll.data && <p role="status">{t('{count} sessions ended.', { count: endAll.data.ended })}</p>}
       <ErrorMessage error={list.error ?? endAll.error} />
-      {list.isPending ? <Loading /> : list.data && <SessionTable items={list.data.items} showUser onEnded={() => void list.refetch()} />}
+      {list.isPending ? (
+        <Loading />
+      ) : (
+        list.data && (
+          <SessionTable
+            items={list.data.items}
+            showUser
+            device={device}
+            endQuestion={(s) => t("End this session of {user}? Its applications' refresh tokens stop working at once.", { user: s.username ?? s.userId })}
+            onEnded={() => void list.refetch()}
+          />
+        )
+      )}
       <PagingFooter pages={pages} nextCursor={list.data?.nextCursor} label={t('Pages of sessions')} />
     </>
   );

@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from 'react-router';
-import { Button, Dialog, DialogTrigger, Heading, Modal } from 'react-aria-components';
+import { Button } from 'react-aria-components';
 import { api, unwrap } from '../api/client.ts';
 import { t } from '../i18n.ts';
 import { useCan } from '../permissions.tsx';
@@ -14,6 +14,7 @@ import { AddIdentity, IdentityCard } from './users/Identities.tsx';
 import { statusLabel } from './users/labels.ts';
 import { SecuritySection } from './users/Security.tsx';
 import { UserSessions } from './users/UserSessions.tsx';
+import { FormDialog, FormSection } from '../widgets/index.ts';
 
 export function UserDetails() {
   const { id = '' } = useParams();
@@ -117,31 +118,13 @@ function GeneralInfo({ user, editable, onSaved }: { user: UserView; editable: bo
     onSuccess: onSaved,
   });
   return (
-    <section aria-labelledby="general">
-      <h2 id="general">{t('General information')}</h2>
-      <form
-        className="grid-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          save.mutate();
-        }}
-      >
-        <Field label={t('Username')} name="username" value={user.username} onChange={() => {}} isReadOnly />
-        <Field label={t('Name')} name="name" value={form.name} onChange={set('name')} isReadOnly={!editable} />
-        <Field label={t('Email')} name="email" type="email" value={form.email} onChange={set('email')} isReadOnly={!editable} />
-        <Field label={t('Phone')} name="phone" value={form.phone} onChange={set('phone')} isReadOnly={!editable} />
-        <Field label={t('Department')} name="department" value={form.department} onChange={set('department')} isReadOnly={!editable} />
-        {editable && (
-          <div className="actions">
-            <Button className="button primary" type="submit" isPending={save.isPending}>
-              {t('Save')}
-            </Button>
-            {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-          </div>
-        )}
-      </form>
-      <ErrorMessage error={save.error} />
-    </section>
+    <FormSection id="general" title={t('General information')} save={save} editable={editable}>
+      <Field label={t('Username')} name="username" value={user.username} onChange={() => {}} isReadOnly />
+      <Field label={t('Name')} name="name" value={form.name} onChange={set('name')} isReadOnly={!editable} />
+      <Field label={t('Email')} name="email" type="email" value={form.email} onChange={set('email')} isReadOnly={!editable} />
+      <Field label={t('Phone')} name="phone" value={form.phone} onChange={set('phone')} isReadOnly={!editable} />
+      <Field label={t('Department')} name="department" value={form.department} onChange={set('department')} isReadOnly={!editable} />
+    </FormSection>
   );
 }
 
@@ -150,46 +133,26 @@ function CloneUser({ id, username }: { id: string; username: string }) {
   const navigate = useNavigate();
   const [form, setForm] = useState({ username: '', name: '', email: '' });
   const set = (key: keyof typeof form) => (value: string) => setForm((f) => ({ ...f, [key]: value }));
-  const clone = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST('/api/v1/users/{id}/clone', {
-          params: { path: { id } },
-          body: { username: form.username, email: form.email, ...(form.name ? { name: form.name } : {}) },
-        }),
-      ),
-    onSuccess: (created) => navigate(`/users/${created.id}`),
-  });
   return (
-    <DialogTrigger>
-      <Button className="button">{t('Clone')}</Button>
-      <Modal className="modal" isDismissable>
-        <Dialog className="dialog">
-          {({ close }) => (
-            <form
-              onSubmit={(e) => {
-                e.preventDefault();
-                clone.mutate(undefined, { onSuccess: close });
-              }}
-            >
-              <Heading slot="title">{t('Clone {username}', { username })}</Heading>
-              <p className="small">{t('The new user gets the same identities, roles given directly, data scopes, groups and department; never a password or second factor.')}</p>
-              <Field label={t('Username')} name="username" value={form.username} onChange={set('username')} isRequired />
-              <Field label={t('Name')} name="name" value={form.name} onChange={set('name')} />
-              <Field label={t('Email')} name="email" type="email" value={form.email} onChange={set('email')} isRequired />
-              <ErrorMessage error={clone.error} />
-              <div className="actions">
-                <Button className="button" onPress={close}>
-                  {t('Cancel')}
-                </Button>
-                <Button className="button primary" type="submit" isPending={clone.isPending}>
-                  {t('Clone')}
-                </Button>
-              </div>
-            </form>
-          )}
-        </Dialog>
-      </Modal>
-    </DialogTrigger>
+    <FormDialog
+      label={t('Clone')}
+      look="plain"
+      title={t('Clone {username}', { username })}
+      submitLabel={t('Clone')}
+      submit={() =>
+        unwrap(
+          api.POST('/api/v1/users/{id}/clone', {
+            params: { path: { id } },
+            body: { username: form.username, email: form.email, ...(form.name ? { name: form.name } : {}) },
+          }),
+        )
+      }
+      onSuccess={(created) => navigate(`/users/${created.id}`)}
+    >
+      <p className="small">{t('The new user gets the same identities, roles given directly, data scopes, groups and department; never a password or second factor.')}</p>
+      <Field label={t('Username')} name="username" value={form.username} onChange={set('username')} isRequired />
+      <Field label={t('Name')} name="name" value={form.name} onChange={set('name')} />
+      <Field label={t('Email')} name="email" type="email" value={form.email} onChange={set('email')} isRequired />
+    </FormDialog>
   );
 }

@@ -3,12 +3,12 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router';
-import { Button, Checkbox, Dialog, DialogTrigger, Heading, Input, Label, Modal, SearchField } from 'react-aria-components';
+import { Button, Checkbox, Heading, Input, Label, SearchField } from 'react-aria-components';
 import { api, unwrap } from '../api/client.ts';
 import { BulkBar, BulkReport, runForEach, type BulkOutcome } from '../components/BulkBar.tsx';
 import { formatNumber, language, t } from '../i18n.ts';
 import { useCan } from '../permissions.tsx';
-import { Confirm, ErrorMessage, Field, Loading } from '../ui.tsx';
+import { Confirm, DialogButton, ErrorMessage, Field, Loading } from '../ui.tsx';
 import { ExportUsers, ImportUsers } from './users/ImportExport.tsx';
 import { Choice, RolePicker, useGroups, useIdentityKinds } from './users/pickers.tsx';
 import { statusLabel } from './users/labels.ts';
@@ -279,35 +279,30 @@ function BulkAssign(props: { kind: 'role' | 'group'; count: number; groups?: { i
   const [target, setTarget] = useState<string | null>(null);
   const isRole = props.kind === 'role';
   return (
-    <DialogTrigger onOpenChange={(open) => !open && setTarget(null)}>
-      <Button className="button">{isRole ? t('Assign a role') : t('Add to a group')}</Button>
-      <Modal className="modal" isDismissable>
-        <Dialog className="dialog" role="alertdialog">
-          {({ close }) => (
-            <>
-              <Heading slot="title">{isRole ? t('Assign a role to {count} users', { count: props.count }) : t('Add {count} users to a group', { count: props.count })}</Heading>
-              <p>{t("It is given to each user's default identity.")}</p>
-              {isRole ? <RolePicker label={t('Role')} roleId={target} onChange={setTarget} /> : <Choice label={t('Group')} value={target} placeholder={t('Choose a group')} onChange={setTarget} options={props.groups ?? []} />}
-              <div className="actions">
-                <Button className="button" onPress={close}>
-                  {t('Cancel')}
-                </Button>
-                <Button
-                  className="button primary"
-                  isDisabled={!target}
-                  onPress={() => {
-                    props.onAssign(target!);
-                    close();
-                  }}
-                >
-                  {isRole ? t('Assign to {count}', { count: props.count }) : t('Add {count}', { count: props.count })}
-                </Button>
-              </div>
-            </>
-          )}
-        </Dialog>
-      </Modal>
-    </DialogTrigger>
+    <DialogButton onOpenChange={(open) => !open && setTarget(null)} role="alertdialog" button={<Button className="button">{isRole ? t('Assign a role') : t('Add to a group')}</Button>}>
+      {(close) => (
+        <>
+          <Heading slot="title">{isRole ? t('Assign a role to {count} users', { count: props.count }) : t('Add {count} users to a group', { count: props.count })}</Heading>
+          <p>{t("It is given to each user's default identity.")}</p>
+          {isRole ? <RolePicker label={t('Role')} roleId={target} onChange={setTarget} /> : <Choice label={t('Group')} value={target} placeholder={t('Choose a group')} onChange={setTarget} options={props.groups ?? []} />}
+          <div className="actions">
+            <Button className="button" onPress={close}>
+              {t('Cancel')}
+            </Button>
+            <Button
+              className="button primary"
+              isDisabled={!target}
+              onPress={() => {
+                props.onAssign(target!);
+                close();
+              }}
+            >
+              {isRole ? t('Assign to {count}', { count: props.count }) : t('Add {count}', { count: props.count })}
+            </Button>
+          </div>
+        </>
+      )}
+    </DialogButton>
   );
 }
 

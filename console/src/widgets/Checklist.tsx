@@ -4,8 +4,8 @@ import { Checkbox, CheckboxGroup, Label } from 'react-aria-components';
 import { t } from '../i18n.ts';
 import './widgets.css';
 
-export interface Choice {
-  id: string;
+export interface Choice<K extends string = string> {
+  id: K;
   label: string;
 }
 

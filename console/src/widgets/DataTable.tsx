@@ -10,7 +10,8 @@ export interface Column<T> {
   cell(row: T): ReactNode;
 }
 
-export function DataTable<T>(props: { label: string; columns: Column<T>[]; rows: T[]; rowKey(row: T): string; empty: string }) {
+/** `label` names the table for screen readers; a table alone on its page may go without. */
+export function DataTable<T>(props: { label?: string; columns: Column<T>[]; rows: T[]; rowKey(row: T): string; empty: string }) {
   if (props.rows.length === 0) return <p className="muted">{props.empty}</p>;
   return (
     <div className="table-wrap">

@@ -1,5 +1,5 @@
 // Form fields beyond the single-line text field of ui.tsx: a multi-line list (one entry a line)
-// and a choice from a list.
+// and a choice from a list (the console's one Select).
 import { Button, Label, ListBox, ListBoxItem, Popover, Select, SelectValue, TextArea, TextField } from 'react-aria-components';
 import type { Choice } from './Checklist.tsx';
 import './widgets.css';
@@ -20,9 +20,10 @@ export function lines(value: string[]): string[] {
   return value.map((line) => line.trim()).filter(Boolean);
 }
 
-export function SelectField(props: { label: string; choices: Choice[]; value: string | null; onChange(value: string): void; isDisabled?: boolean; placeholder?: string }) {
+/** One of a list of choices; `compact` leaves the button as wide as its value (filters, settings). */
+export function SelectField<K extends string = string>(props: { label: string; choices: Choice<K>[]; value: K | null; onChange(value: K): void; isDisabled?: boolean; placeholder?: string; compact?: boolean }) {
   return (
-    <Select className="field select-field" selectedKey={props.value} onSelectionChange={(key) => props.onChange(String(key))} isDisabled={props.isDisabled} placeholder={props.placeholder}>
+    <Select className={props.compact ? 'field' : 'field select-field'} selectedKey={props.value} onSelectionChange={(key) => key !== null && props.onChange(String(key) as K)} isDisabled={props.isDisabled} placeholder={props.placeholder}>
       <Label>{props.label}</Label>
       <Button className="button select">
         <SelectValue />

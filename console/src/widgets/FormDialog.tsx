@@ -2,9 +2,9 @@
 // dialog, and closes it on success.
 import type { ReactNode } from 'react';
 import { useMutation } from '@tanstack/react-query';
-import { Button, Dialog, DialogTrigger, Heading, Modal } from 'react-aria-components';
+import { Button, Heading } from 'react-aria-components';
 import { t } from '../i18n.ts';
-import { ErrorMessage } from '../ui.tsx';
+import { DialogButton, ErrorMessage } from '../ui.tsx';
 import './widgets.css';
 
 export function FormDialog<R>(props: {
@@ -13,7 +13,8 @@ export function FormDialog<R>(props: {
   submitLabel: string;
   /** Accessible name of the opening button, when the visible label alone is ambiguous. */
   ariaLabel?: string;
-  small?: boolean;
+  /** The opening button: a primary one (the default), a small one in a table row, or a plain one among other actions. */
+  look?: 'primary' | 'small' | 'plain';
   submit(): Promise<R>;
   onSuccess?(result: R): void;
   /** Called when the dialog opens, to reset its form. */
@@ -22,41 +23,40 @@ export function FormDialog<R>(props: {
 }) {
   const change = useMutation({ mutationFn: props.submit, onSuccess: props.onSuccess });
   return (
-    <DialogTrigger
+    <DialogButton
+      className="dialog widget-dialog"
       onOpenChange={(open) => {
         if (open) {
           change.reset();
           props.onOpen?.();
         }
       }}
+      button={
+        <Button className={{ primary: 'button primary', small: 'button small', plain: 'button' }[props.look ?? 'primary']} aria-label={props.ariaLabel}>
+          {props.label}
+        </Button>
+      }
     >
-      <Button className={props.small ? 'button small' : 'button primary'} aria-label={props.ariaLabel}>
-        {props.label}
-      </Button>
-      <Modal className="modal" isDismissable>
-        <Dialog className="dialog widget-dialog">
-          {({ close }) => (
-            <form
-              onSubmit={(e) => {
-                e.preventDefault();
-                change.mutate(undefined, { onSuccess: close });
-              }}
-            >
-              <Heading slot="title">{props.title}</Heading>
-              {props.children}
-              <ErrorMessage error={change.error} />
-              <div className="actions">
-                <Button className="button" onPress={close}>
-                  {t('Cancel')}
-                </Button>
-                <Button className="button primary" type="submit" isPending={change.isPending}>
-                  {props.submitLabel}
-                </Button>
-              </div>
-            </form>
-          )}
-        </Dialog>
-      </Modal>
-    </DialogTrigger>
+      {(close) => (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            change.mutate(undefined, { onSuccess: close });
+          }}
+        >
+          <Heading slot="title">{props.title}</Heading>
+          {props.children}
+          <ErrorMessage error={change.error} />
+          <div className="actions">
+            <Button className="button" onPress={close}>
+              {t('Cancel')}
+            </Button>
+            <Button className="button primary" type="submit" isPending={change.isPending}>
+              {props.submitLabel}
+            </Button>
+          </div>
+        </form>
+      )}
+    </DialogButton>
   );
 }

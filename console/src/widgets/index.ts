@@ -6,3 +6,6 @@ export { SecretOnce } from './SecretOnce.tsx';
 export { Checklist, type Choice } from './Checklist.tsx';
 export { LinesField, SelectField, lines } from './Fields.tsx';
 export { ConfirmAction } from './ConfirmAction.tsx';
+export { ObjectList, QueryTable } from './ObjectList.tsx';
+export { SaveFooter } from './SaveFooter.tsx';
+export { DeleteSection, FormSection } from './Sections.tsx';

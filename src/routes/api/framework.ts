@@ -4,6 +4,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { readBody } from '../../middleware/form-body.ts';
 import { AppError, invalidInput } from '../../services/errors.ts';
 import type { Caller } from './caller.ts';
 
@@ -54,18 +55,8 @@ export function routeUrl(route: Pick<ApiRoute, 'path' | 'absolute'>): string {
   return route.absolute ? route.path : `/api/v1${route.path}`;
 }
 
+/** Largest body a route accepts unless it declares its own bodyLimit, in bytes. */
 const BODY_LIMIT = 1024 * 1024;
-
-async function readBody(ctx: Context, limit = BODY_LIMIT): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new AppError('request.too_large', 413, `the request body is larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function parseWith<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return value as T;
@@ -87,7 +78,7 @@ export function mountRoutes(router: Router, routes: ApiRoute[], authenticate: Au
       const query = parseWith(route.query, Object.fromEntries(new URLSearchParams(ctx.querystring)), 'query');
       let body: unknown;
       if (route.body) {
-        const text = await readBody(ctx, route.bodyLimit);
+        const text = await readBody(ctx, route.bodyLimit ?? BODY_LIMIT);
         if (route.bodyType === 'text/csv') {
           if (!ctx.is('text/csv')) throw new AppError('request.unsupported_media_type', 415, 'send the body as text/csv');
           body = parseWith(route.body, text, 'body');

@@ -3,7 +3,7 @@
 // `allRoutes` below.
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { GatehouseContext } from '../../context.ts';
+import type { RouteContext } from '../../context.ts';
 import { buildOpenApi, defineRoute, mountRoutes, permissionCatalog, type ApiRoute, type Authenticate } from './framework.ts';
 import { apiResourceRoutes } from './api-resources.ts';
 import { defaultPolicyRoutes } from './default-policy.ts';
@@ -26,7 +26,7 @@ import { identityProviderRoutes } from './identity-providers.ts';
 import { overviewRoutes } from './overview.ts';
 import { tenantSettingsRoutes } from './tenant-settings.ts';
 
-export type ApiServices = GatehouseContext & { issuer: string };
+export type ApiServices = RouteContext & { issuer: string };
 
 function metaRoutes(routesSoFar: () => ApiRoute[], services: ApiServices): ApiRoute[] {
   return [

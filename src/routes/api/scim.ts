@@ -194,7 +194,7 @@ function listOf(resources: Json[]): Json {
 export function scimRoutes(services: ApiServices): ApiRoute[] {
   const base = () => `${services.issuer}/scim/v2`;
   let scim: ScimService | undefined;
-  const service = () => (scim ??= createScimService({ knex: services.knex, directoryUsers: services.directoryUsers, groups: services.groups, baseUrl: base() }));
+  const service = () => (scim ??= createScimService({ queries: services.queries, directoryUsers: services.directoryUsers, groups: services.groups, baseUrl: base() }));
   const route = (r: { method: 'get' | 'post' | 'put' | 'patch' | 'delete'; path: string; permission: string; summary: string; body?: boolean; handler: ApiRoute['handler']; status?: number }) =>
     defineRoute<unknown, Record<string, string>, Json>({
       method: r.method,

@@ -6,7 +6,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { Field } from '../../ui.tsx';
-import { DataTable, FormDialog, LinesField, QueryView, SelectField, lines } from '../../widgets/index.ts';
+import { FormDialog, LinesField, SelectField, lines, ObjectList } from '../../widgets/index.ts';
 
 interface Resource {
   identifier: string;
@@ -21,30 +21,23 @@ export function ApiResourcesPage() {
   const resources = useQuery({ queryKey: ['api-resources'], queryFn: () => unwrap(api.GET('/api/v1/api-resources')) });
   const editable = can('api-resources:upsert');
   return (
-    <>
-      <div className="title-row">
-        <h1>{t('API resources')}</h1>
-        {editable && <ResourceDialog />}
-      </div>
+    <ObjectList
+      title={t('API resources')}
+      action={editable && <ResourceDialog />}
+      query={resources}
+      rows={(data) => data.resources}
+      rowKey={(r) => r.id}
+      empty={t('There is no API resource yet.')}
+      columns={[
+        { key: 'name', header: t('Name'), cell: (r) => r.name },
+        { key: 'identifier', header: t('Identifier'), cell: (r) => <span className="mono">{r.identifier}</span> },
+        { key: 'scopes', header: t('Permission catalog'), cell: (r) => <span className="mono small">{r.scopes.join(' ') || '—'}</span> },
+        { key: 'format', header: t('Token format'), cell: (r) => (r.accessTokenFormat === 'jwt' ? t('JWT') : t('Opaque')) },
+        ...(editable ? [{ key: 'edit', header: t('Actions'), cell: (r: Resource) => <ResourceDialog resource={r} /> }] : []),
+      ]}
+    >
       <p className="muted">{t('The APIs applications ask tokens for, each with the permissions roles may give for it.')}</p>
-      <QueryView query={resources}>
-        {(data) => (
-          <DataTable
-            label={t('API resources')}
-            rows={data.resources}
-            rowKey={(r) => r.id}
-            empty={t('There is no API resource yet.')}
-            columns={[
-              { key: 'name', header: t('Name'), cell: (r) => r.name },
-              { key: 'identifier', header: t('Identifier'), cell: (r) => <span className="mono">{r.identifier}</span> },
-              { key: 'scopes', header: t('Permission catalog'), cell: (r) => <span className="mono small">{r.scopes.join(' ') || '—'}</span> },
-              { key: 'format', header: t('Token format'), cell: (r) => (r.accessTokenFormat === 'jwt' ? t('JWT') : t('Opaque')) },
-              ...(editable ? [{ key: 'edit', header: t('Actions'), cell: (r: Resource) => <ResourceDialog resource={r} /> }] : []),
-            ]}
-          />
-        )}
-      </QueryView>
-    </>
+    </ObjectList>
   );
 }
 
@@ -62,7 +55,7 @@ function ResourceDialog({ resource }: { resource?: Resource }) {
     <FormDialog
       label={resource ? t('Edit') : t('Register API resource')}
       ariaLabel={resource ? t('Edit {name}', { name: resource.name }) : undefined}
-      small={!!resource}
+      look={resource ? 'small' : 'primary'}
       title={resource ? t('Edit {name}', { name: resource.name }) : t('Register API resource')}
       submitLabel={t('Save')}
       onOpen={() => setForm(initial())}

@@ -3,12 +3,12 @@
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router';
-import { Button, Checkbox } from 'react-aria-components';
+import { Checkbox } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ObjectDetails, Checklist, ConfirmAction, DataTable, FormDialog, LinesField, QueryView, SecretOnce, SelectField, lines } from '../../widgets/index.ts';
+import { ObjectDetails, Checklist, ConfirmAction, FormDialog, LinesField, QueryView, SecretOnce, SelectField, lines, ObjectList, SaveFooter, FormSection, DeleteSection } from '../../widgets/index.ts';
 
 type AppType = 'web' | 'spa' | 'native' | 'service';
 type AccessMode = 'everyone' | 'restricted';
@@ -52,30 +52,23 @@ export function ApplicationsPage() {
   const apps = useQuery(applicationsQuery);
   const [secret, setSecret] = useState<{ clientId: string; name: string; value: string } | null>(null);
   return (
-    <>
-      <div className="title-row">
-        <h1>{t('Applications')}</h1>
-        {can('applications:create') && <CreateApplication onSecret={setSecret} />}
-      </div>
+    <ObjectList
+      title={t('Applications')}
+      action={can('applications:create') && <CreateApplication onSecret={setSecret} />}
+      query={apps}
+      rows={(data) => data.applications}
+      rowKey={(a) => a.clientId}
+      empty={t('There is no application yet.')}
+      columns={[
+        { key: 'name', header: t('Name'), cell: (a) => <Link to={`/applications/${encodeURIComponent(a.clientId)}`}>{a.name}</Link> },
+        { key: 'clientId', header: t('Client id'), cell: (a) => <span className="mono">{a.clientId}</span> },
+        { key: 'type', header: t('Type'), cell: (a) => typeLabel(a.type) },
+        { key: 'access', header: t('Access'), cell: (a) => (a.accessMode === 'everyone' ? t('Everyone') : t('Restricted')) },
+        { key: 'redirects', header: t('Redirect URIs'), cell: (a) => <span className="small">{a.redirectUris.join(' ') || '—'}</span> },
+      ]}
+    >
       {secret && <SecretOnce title={t('Client secret of {name}', { name: secret.name })} label={t('Client secret')} value={secret.value} details={t('Client id: {clientId}', { clientId: secret.clientId })} onDismiss={() => setSecret(null)} />}
-      <QueryView query={apps}>
-        {(data) => (
-          <DataTable
-            label={t('Applications')}
-            rows={data.applications}
-            rowKey={(a) => a.clientId}
-            empty={t('There is no application yet.')}
-            columns={[
-              { key: 'name', header: t('Name'), cell: (a) => <Link to={`/applications/${encodeURIComponent(a.clientId)}`}>{a.name}</Link> },
-              { key: 'clientId', header: t('Client id'), cell: (a) => <span className="mono">{a.clientId}</span> },
-              { key: 'type', header: t('Type'), cell: (a) => typeLabel(a.type) },
-              { key: 'access', header: t('Access'), cell: (a) => (a.accessMode === 'everyone' ? t('Everyone') : t('Restricted')) },
-              { key: 'redirects', header: t('Redirect URIs'), cell: (a) => <span className="small">{a.redirectUris.join(' ') || '—'}</span> },
-            ]}
-          />
-        )}
-      </QueryView>
-    </>
+    </ObjectList>
   );
 }
 
@@ -175,13 +168,9 @@ function ApplicationView({ app }: { app: AppData }) {
         </section>
       )}
       {can('applications:delete') && (
-        <section aria-labelledby="app-delete">
-          <h2 id="app-delete">{t('Delete')}</h2>
-          <ConfirmAction label={t('Delete application')} title={t('Delete the application {name}?', { name: app.name })} confirmLabel={t('Delete application')} danger onConfirm={() => remove.mutate()}>
-            {t('Nobody can sign in to it any more, and its tokens stop working.')}
-          </ConfirmAction>
-          <ErrorMessage error={remove.error} />
-        </section>
+        <DeleteSection id="app-delete" label={t('Delete application')} title={t('Delete the application {name}?', { name: app.name })} remove={remove}>
+          {t('Nobody can sign in to it any more, and its tokens stop working.')}
+        </DeleteSection>
       )}
     </>
   );
@@ -218,40 +207,22 @@ function ApplicationSettings({ app, onSaved }: { app: AppData; onSaved(): void }
     onSuccess: onSaved,
   });
   return (
-    <section aria-labelledby="app-settings">
-      <h2 id="app-settings">{t('Settings')}</h2>
-      <form
-        className="grid-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          save.mutate();
-        }}
-      >
-        <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
-        <Field label={t('Type')} name="type" value={typeLabel(app.type)} onChange={() => {}} isReadOnly />
-        <LinesField label={t('Redirect URIs')} name="redirectUris" description={t('One address a line.')} value={form.redirectUris} onChange={(redirectUris) => setForm((f) => ({ ...f, redirectUris }))} isReadOnly={!editable} />
-        <LinesField label={t('Post-logout redirect URIs')} name="postLogoutRedirectUris" value={form.postLogoutRedirectUris} onChange={(postLogoutRedirectUris) => setForm((f) => ({ ...f, postLogoutRedirectUris }))} isReadOnly={!editable} />
-        <Field label={t('Back-channel logout URI')} name="backchannelLogoutUri" value={form.backchannelLogoutUri} onChange={(backchannelLogoutUri) => setForm((f) => ({ ...f, backchannelLogoutUri }))} isReadOnly={!editable} />
-        <Field
-          label={t('Refresh token reuse grace (seconds, 0-60)')}
-          name="refreshTokenReuseGraceSeconds"
-          type="number"
-          value={form.refreshTokenReuseGraceSeconds}
-          onChange={(refreshTokenReuseGraceSeconds) => setForm((f) => ({ ...f, refreshTokenReuseGraceSeconds }))}
-          isReadOnly={!editable}
-        />
-        <AcceptedKinds value={form.acceptedIdentityKinds} onChange={(acceptedIdentityKinds) => setForm((f) => ({ ...f, acceptedIdentityKinds }))} isReadOnly={!editable} />
-        {editable && (
-          <div className="actions">
-            <Button className="button primary" type="submit" isPending={save.isPending}>
-              {t('Save')}
-            </Button>
-            {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-          </div>
-        )}
-      </form>
-      <ErrorMessage error={save.error} />
-    </section>
+    <FormSection id="app-settings" title={t('Settings')} save={save} editable={editable}>
+      <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
+      <Field label={t('Type')} name="type" value={typeLabel(app.type)} onChange={() => {}} isReadOnly />
+      <LinesField label={t('Redirect URIs')} name="redirectUris" description={t('One address a line.')} value={form.redirectUris} onChange={(redirectUris) => setForm((f) => ({ ...f, redirectUris }))} isReadOnly={!editable} />
+      <LinesField label={t('Post-logout redirect URIs')} name="postLogoutRedirectUris" value={form.postLogoutRedirectUris} onChange={(postLogoutRedirectUris) => setForm((f) => ({ ...f, postLogoutRedirectUris }))} isReadOnly={!editable} />
+      <Field label={t('Back-channel logout URI')} name="backchannelLogoutUri" value={form.backchannelLogoutUri} onChange={(backchannelLogoutUri) => setForm((f) => ({ ...f, backchannelLogoutUri }))} isReadOnly={!editable} />
+      <Field
+        label={t('Refresh token reuse grace (seconds, 0-60)')}
+        name="refreshTokenReuseGraceSeconds"
+        type="number"
+        value={form.refreshTokenReuseGraceSeconds}
+        onChange={(refreshTokenReuseGraceSeconds) => setForm((f) => ({ ...f, refreshTokenReuseGraceSeconds }))}
+        isReadOnly={!editable}
+      />
+      <AcceptedKinds value={form.acceptedIdentityKinds} onChange={(acceptedIdentityKinds) => setForm((f) => ({ ...f, acceptedIdentityKinds }))} isReadOnly={!editable} />
+    </FormSection>
   );
 }
 
@@ -293,14 +264,7 @@ function ApplicationAccess({ app, onSaved }: { app: AppData; onSaved(): void }) 
                 <p className="muted">{t('Users listed one by one: {count}', { count: form.users.length })}</p>
               </>
             )}
-            {editable && (
-              <div className="actions">
-                <Button className="button primary" onPress={() => save.mutate()} isPending={save.isPending}>
-                  {t('Save access')}
-                </Button>
-                {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-              </div>
-            )}
+            {editable && <SaveFooter save={save} label={t('Save access')} onPress={() => save.mutate()} />}
             <ErrorMessage error={save.error} />
           </>
         )}
@@ -346,14 +310,7 @@ function SessionLimits({ clientId }: { clientId: string }) {
           >
             <Field label={t('Idle timeout (seconds)')} name="idleTimeoutSeconds" type="number" value={form.idle} onChange={(idle) => setForm((f) => ({ ...f, idle }))} isReadOnly={!editable} />
             <Field label={t('Absolute lifetime (seconds)')} name="absoluteLifetimeSeconds" type="number" value={form.absolute} onChange={(absolute) => setForm((f) => ({ ...f, absolute }))} isReadOnly={!editable} />
-            {editable && (
-              <div className="actions">
-                <Button className="button primary" type="submit" isPending={save.isPending}>
-                  {t('Save session limits')}
-                </Button>
-                {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-              </div>
-            )}
+            {editable && <SaveFooter save={save} label={t('Save session limits')} />}
           </form>
         )}
       </QueryView>

@@ -7,7 +7,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ConfirmAction, DataTable, FormDialog, QueryView } from '../../widgets/index.ts';
+import { ConfirmAction, FormDialog, ObjectList } from '../../widgets/index.ts';
 
 interface Key {
   key: string;
@@ -24,46 +24,39 @@ export function DataScopeKeysPage() {
   });
   const actions = can('data-scope-keys:update') || can('data-scope-keys:delete');
   return (
-    <>
-      <div className="title-row">
-        <h1>{t('Data-scope keys')}</h1>
-        {can('data-scope-keys:create') && <KeyDialog />}
-      </div>
+    <ObjectList
+      title={t('Data-scope keys')}
+      action={can('data-scope-keys:create') && <KeyDialog />}
+      query={keys}
+      rows={(data) => data.items}
+      rowKey={(k) => k.key}
+      empty={t('There is no data-scope key yet.')}
+      columns={[
+        { key: 'key', header: t('Key'), cell: (k) => <span className="mono">{k.key}</span> },
+        { key: 'description', header: t('Description'), cell: (k) => k.description ?? '—' },
+        ...(actions
+          ? [
+              {
+                key: 'actions',
+                header: t('Actions'),
+                cell: (k: Key) => (
+                  <div className="actions">
+                    {can('data-scope-keys:update') && <KeyDialog existing={k} />}
+                    {can('data-scope-keys:delete') && (
+                      <ConfirmAction label={t('Delete')} ariaLabel={t('Delete the key {key}', { key: k.key })} small danger title={t('Delete the key {key}?', { key: k.key })} confirmLabel={t('Delete')} onConfirm={() => remove.mutate(k.key)}>
+                        {t('Only a key that no identity holds values for can be deleted.')}
+                      </ConfirmAction>
+                    )}
+                  </div>
+                ),
+              },
+            ]
+          : []),
+      ]}
+    >
       <p className="muted">{t('Each key names a kind of data an identity may be restricted to, with values given per identity.')}</p>
       <ErrorMessage error={remove.error} />
-      <QueryView query={keys}>
-        {(data) => (
-          <DataTable
-            label={t('Data-scope keys')}
-            rows={data.items}
-            rowKey={(k) => k.key}
-            empty={t('There is no data-scope key yet.')}
-            columns={[
-              { key: 'key', header: t('Key'), cell: (k) => <span className="mono">{k.key}</span> },
-              { key: 'description', header: t('Description'), cell: (k) => k.description ?? '—' },
-              ...(actions
-                ? [
-                    {
-                      key: 'actions',
-                      header: t('Actions'),
-                      cell: (k: Key) => (
-                        <div className="actions">
-                          {can('data-scope-keys:update') && <KeyDialog existing={k} />}
-                          {can('data-scope-keys:delete') && (
-                            <ConfirmAction label={t('Delete')} ariaLabel={t('Delete the key {key}', { key: k.key })} small danger title={t('Delete the key {key}?', { key: k.key })} confirmLabel={t('Delete')} onConfirm={() => remove.mutate(k.key)}>
-                              {t('Only a key that no identity holds values for can be deleted.')}
-                            </ConfirmAction>
-                          )}
-                        </div>
-                      ),
-                    },
-                  ]
-                : []),
-            ]}
-          />
-        )}
-      </QueryView>
-    </>
+    </ObjectList>
   );
 }
 
@@ -74,7 +67,7 @@ function KeyDialog({ existing }: { existing?: Key }) {
     <FormDialog
       label={existing ? t('Edit') : t('Create key')}
       ariaLabel={existing ? t('Edit the key {key}', { key: existing.key }) : undefined}
-      small={!!existing}
+      look={existing ? 'small' : 'primary'}
       title={existing ? t('Edit the key {key}', { key: existing.key }) : t('Create key')}
       submitLabel={existing ? t('Save') : t('Create')}
       onOpen={() => setForm({ key: existing?.key ?? '', description: existing?.description ?? '' })}

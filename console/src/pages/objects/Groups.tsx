@@ -8,7 +8,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ObjectDetails, ConfirmAction, DataTable, FormDialog, QueryView, SelectField } from '../../widgets/index.ts';
+import { ObjectDetails, FormDialog, SelectField, ObjectList, QueryTable, FormSection, DeleteSection } from '../../widgets/index.ts';
 import { type RoleRef } from './Roles.tsx';
 import { RolePicker } from '../users/pickers.tsx';
 
@@ -29,28 +29,20 @@ export function GroupsPage() {
   const can = useCan();
   const groups = useQuery(groupsQuery);
   return (
-    <>
-      <div className="title-row">
-        <h1>{t('Groups')}</h1>
-        {can('groups:create') && <CreateGroup />}
-      </div>
-      <QueryView query={groups}>
-        {(data) => (
-          <DataTable
-            label={t('Groups')}
-            rows={data.groups}
-            rowKey={(g) => g.id}
-            empty={t('There is no group yet.')}
-            columns={[
-              { key: 'name', header: t('Name'), cell: (g) => <Link to={`/groups/${g.id}`}>{g.name}</Link> },
-              { key: 'type', header: t('Type'), cell: (g) => typeLabel(g.type) },
-              { key: 'roles', header: t('Roles'), cell: (g) => g.roles.map((r) => r.name).join(', ') || '—' },
-              { key: 'members', header: t('Members'), cell: (g) => g.memberCount },
-            ]}
-          />
-        )}
-      </QueryView>
-    </>
+    <ObjectList
+      title={t('Groups')}
+      action={can('groups:create') && <CreateGroup />}
+      query={groups}
+      rows={(data) => data.groups}
+      rowKey={(g) => g.id}
+      empty={t('There is no group yet.')}
+      columns={[
+        { key: 'name', header: t('Name'), cell: (g) => <Link to={`/groups/${g.id}`}>{g.name}</Link> },
+        { key: 'type', header: t('Type'), cell: (g) => typeLabel(g.type) },
+        { key: 'roles', header: t('Roles'), cell: (g) => g.roles.map((r) => r.name).join(', ') || '—' },
+        { key: 'members', header: t('Members'), cell: (g) => g.memberCount },
+      ]}
+    />
   );
 }
 
@@ -120,43 +112,21 @@ function GroupView({ group }: { group: GroupData }) {
         <h1>{group.name}</h1>
         <span className="badge">{typeLabel(group.type)}</span>
       </div>
-      <section aria-labelledby="group-general">
-        <h2 id="group-general">{t('General information')}</h2>
-        <form
-          className="grid-form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            save.mutate();
-          }}
-        >
-          <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
-          {editable ? (
-            <SelectField label={t('Type')} choices={typeChoices()} value={form.type} onChange={(type) => setForm((f) => ({ ...f, type: type as GroupType }))} />
-          ) : (
-            <Field label={t('Type')} name="type" value={typeLabel(group.type)} onChange={() => {}} isReadOnly />
-          )}
-          <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
-          {editable && (
-            <div className="actions">
-              <Button className="button primary" type="submit" isPending={save.isPending}>
-                {t('Save')}
-              </Button>
-              {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-            </div>
-          )}
-        </form>
-        <ErrorMessage error={save.error} />
-      </section>
+      <FormSection id="group-general" title={t('General information')} save={save} editable={editable}>
+        <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
+        {editable ? (
+          <SelectField label={t('Type')} choices={typeChoices()} value={form.type} onChange={(type) => setForm((f) => ({ ...f, type: type as GroupType }))} />
+        ) : (
+          <Field label={t('Type')} name="type" value={typeLabel(group.type)} onChange={() => {}} isReadOnly />
+        )}
+        <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
+      </FormSection>
       <GroupRoles group={group} onChanged={refresh} />
       {can('group-members:list') && <GroupMembers group={group} onChanged={refresh} />}
       {can('groups:delete') && (
-        <section aria-labelledby="group-delete">
-          <h2 id="group-delete">{t('Delete')}</h2>
-          <ConfirmAction label={t('Delete group')} title={t('Delete the group {name}?', { name: group.name })} confirmLabel={t('Delete group')} danger onConfirm={() => remove.mutate()}>
-            {t('Its members lose the roles the group gave them.')}
-          </ConfirmAction>
-          <ErrorMessage error={remove.error} />
-        </section>
+        <DeleteSection id="group-delete" label={t('Delete group')} title={t('Delete the group {name}?', { name: group.name })} remove={remove}>
+          {t('Its members lose the roles the group gave them.')}
+        </DeleteSection>
       )}
     </>
   );
@@ -233,34 +203,31 @@ function GroupMembers({ group, onChanged }: { group: GroupData; onChanged(): voi
   return (
     <section aria-labelledby="group-members">
       <h2 id="group-members">{t('Members')}</h2>
-      <QueryView query={members}>
-        {(data) => (
-          <DataTable
-            label={t('Members')}
-            rows={data.members}
-            rowKey={(m) => m.identityId}
-            empty={t('The group has no member.')}
-            columns={[
-              { key: 'alias', header: t('Identity'), cell: (m) => m.alias },
-              { key: 'kind', header: t('Kind'), cell: (m) => m.kind },
-              { key: 'owner', header: t('User or service account'), cell: (m) => (m.userId ? <Link to={`/users/${m.userId}`}>{m.username}</Link> : (m.serviceAccountName ?? '—')) },
-              ...(can('group-members:remove')
-                ? [
-                    {
-                      key: 'remove',
-                      header: t('Actions'),
-                      cell: (m: { identityId: string; alias: string }) => (
-                        <Button className="button small" aria-label={t('Remove {alias} from the group', { alias: m.alias })} onPress={() => remove.mutate(m.identityId)}>
-                          {t('Remove')}
-                        </Button>
-                      ),
-                    },
-                  ]
-                : []),
-            ]}
-          />
-        )}
-      </QueryView>
+      <QueryTable
+        label={t('Members')}
+        query={members}
+        rows={(data) => data.members}
+        rowKey={(m) => m.identityId}
+        empty={t('The group has no member.')}
+        columns={[
+          { key: 'alias', header: t('Identity'), cell: (m) => m.alias },
+          { key: 'kind', header: t('Kind'), cell: (m) => m.kind },
+          { key: 'owner', header: t('User or service account'), cell: (m) => (m.userId ? <Link to={`/users/${m.userId}`}>{m.username}</Link> : (m.serviceAccountName ?? '—')) },
+          ...(can('group-members:remove')
+            ? [
+                {
+                  key: 'remove',
+                  header: t('Actions'),
+                  cell: (m: { identityId: string; alias: string }) => (
+                    <Button className="button small" aria-label={t('Remove {alias} from the group', { alias: m.alias })} onPress={() => remove.mutate(m.identityId)}>
+                      {t('Remove')}
+                    </Button>
+                  ),
+                },
+              ]
+            : []),
+        ]}
+      />
       <ErrorMessage error={remove.error} />
       {can('group-members:add') && can('users:list') && <AddMember group={group} members={members.data?.members.map((m) => m.identityId) ?? []} onAdded={changed} />}
     </section>

@@ -4,12 +4,11 @@
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router';
-import { Button } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ObjectDetails, Checklist, ConfirmAction, DataTable, FormDialog, QueryView } from '../../widgets/index.ts';
+import { ObjectDetails, Checklist, FormDialog, QueryView, ObjectList, SaveFooter, FormSection, DeleteSection } from '../../widgets/index.ts';
 
 export interface RoleRef {
   id: string;
@@ -81,28 +80,20 @@ export function RolesPage() {
   const can = useCan();
   const roles = useQuery(rolesQuery);
   return (
-    <>
-      <div className="title-row">
-        <h1>{t('Roles')}</h1>
-        {can('roles:create') && <CreateRole />}
-      </div>
-      <QueryView query={roles}>
-        {(data) => (
-          <DataTable
-            label={t('Roles')}
-            rows={data.roles}
-            rowKey={(role) => role.id}
-            empty={t('There is no role yet.')}
-            columns={[
-              { key: 'name', header: t('Name'), cell: (role) => <Link to={`/roles/${role.id}`}>{role.name}</Link> },
-              { key: 'description', header: t('Description'), cell: (role) => role.description ?? '—' },
-              { key: 'permissions', header: t('Permissions'), cell: (role) => role.permissions.length },
-              { key: 'system', header: t('Kind'), cell: (role) => (role.system ? <span className="badge">{t('system, read-only')}</span> : t('custom')) },
-            ]}
-          />
-        )}
-      </QueryView>
-    </>
+    <ObjectList
+      title={t('Roles')}
+      action={can('roles:create') && <CreateRole />}
+      query={roles}
+      rows={(data) => data.roles}
+      rowKey={(role) => role.id}
+      empty={t('There is no role yet.')}
+      columns={[
+        { key: 'name', header: t('Name'), cell: (role) => <Link to={`/roles/${role.id}`}>{role.name}</Link> },
+        { key: 'description', header: t('Description'), cell: (role) => role.description ?? '—' },
+        { key: 'permissions', header: t('Permissions'), cell: (role) => role.permissions.length },
+        { key: 'system', header: t('Kind'), cell: (role) => (role.system ? <span className="badge">{t('system, read-only')}</span> : t('custom')) },
+      ]}
+    />
   );
 }
 
@@ -181,38 +172,16 @@ function RoleView({ role, all }: { role: RoleData; all: RoleRef[] }) {
         {role.system && <span className="badge">{t('system, read-only')}</span>}
       </div>
       {role.system && <p className="muted">{t('A system role comes with Gatehouse: its permissions follow the admin API, and it cannot be renamed or deleted.')}</p>}
-      <section aria-labelledby="role-general">
-        <h2 id="role-general">{t('General information')}</h2>
-        <form
-          className="grid-form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            save.mutate();
-          }}
-        >
-          <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
-          <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
-          {editable && (
-            <div className="actions">
-              <Button className="button primary" type="submit" isPending={save.isPending}>
-                {t('Save')}
-              </Button>
-              {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-            </div>
-          )}
-        </form>
-        <ErrorMessage error={save.error} />
-      </section>
+      <FormSection id="role-general" title={t('General information')} save={save} editable={editable}>
+        <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
+        <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
+      </FormSection>
       <RolePermissions role={role} onSaved={refresh} />
       {can('roles:read-assignable-roles') && <AssignableRoles role={role} all={all} />}
       {!role.system && can('roles:delete') && (
-        <section aria-labelledby="role-delete">
-          <h2 id="role-delete">{t('Delete')}</h2>
-          <ConfirmAction label={t('Delete role')} title={t('Delete the role {name}?', { name: role.name })} confirmLabel={t('Delete role')} danger onConfirm={() => remove.mutate()}>
-            {t('Every identity, group and default policy entry that holds this role loses it.')}
-          </ConfirmAction>
-          <ErrorMessage error={remove.error} />
-        </section>
+        <DeleteSection id="role-delete" label={t('Delete role')} title={t('Delete the role {name}?', { name: role.name })} remove={remove}>
+          {t('Every identity, group and default policy entry that holds this role loses it.')}
+        </DeleteSection>
       )}
     </>
   );
@@ -231,14 +200,7 @@ function RolePermissions({ role, onSaved }: { role: RoleData; onSaved(): void })
     <section aria-labelledby="role-permissions">
       <h2 id="role-permissions">{t('Permissions')}</h2>
       <PermissionPicker selected={selected} held={role.permissions} onChange={setSelected} isReadOnly={!editable} />
-      {editable && (
-        <div className="actions">
-          <Button className="button primary" onPress={() => save.mutate()} isPending={save.isPending}>
-            {t('Save permissions')}
-          </Button>
-          {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-        </div>
-      )}
+      {editable && <SaveFooter save={save} label={t('Save permissions')} onPress={() => save.mutate()} />}
       <ErrorMessage error={save.error} />
     </section>
   );
@@ -265,14 +227,7 @@ function AssignableRoles({ role, all }: { role: RoleData; all: RoleRef[] }) {
       <QueryView query={assignable}>
         {() => <Checklist label={t('Assignable roles')} open choices={all.filter((r) => r.id !== role.id).map((r) => ({ id: r.id, label: r.name }))} selected={selected} onChange={setSelected} isReadOnly={!editable} />}
       </QueryView>
-      {editable && (
-        <div className="actions">
-          <Button className="button primary" onPress={() => save.mutate()} isPending={save.isPending}>
-            {t('Save assignable roles')}
-          </Button>
-          {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-        </div>
-      )}
+      {editable && <SaveFooter save={save} label={t('Save assignable roles')} onPress={() => save.mutate()} />}
       <ErrorMessage error={save.error} />
     </section>
   );

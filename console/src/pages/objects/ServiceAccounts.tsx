@@ -4,12 +4,11 @@
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router';
-import { Button } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, formatDate } from '../../ui.tsx';
-import { ObjectDetails, ConfirmAction, DataTable, FormDialog, QueryView, SecretOnce, SelectField } from '../../widgets/index.ts';
+import { ObjectDetails, ConfirmAction, FormDialog, SecretOnce, SelectField, ObjectList, QueryTable, FormSection, DeleteSection } from '../../widgets/index.ts';
 
 type Status = 'active' | 'inactive';
 
@@ -20,28 +19,20 @@ export function ServiceAccountsPage() {
   const can = useCan();
   const accounts = useQuery(accountsQuery);
   return (
-    <>
-      <div className="title-row">
-        <h1>{t('Service accounts')}</h1>
-        {can('service-accounts:create') && <CreateServiceAccount />}
-      </div>
-      <QueryView query={accounts}>
-        {(data) => (
-          <DataTable
-            label={t('Service accounts')}
-            rows={data.serviceAccounts}
-            rowKey={(s) => s.id}
-            empty={t('There is no service account yet.')}
-            columns={[
-              { key: 'name', header: t('Name'), cell: (s) => <Link to={`/service-accounts/${s.id}`}>{s.name}</Link> },
-              { key: 'id', header: t('Client id'), cell: (s) => <span className="mono">{s.id}</span> },
-              { key: 'status', header: t('Status'), cell: (s) => <span className={`badge ${s.status}`}>{statusLabel(s.status)}</span> },
-              { key: 'created', header: t('Created'), cell: (s) => formatDate(s.createdAt) },
-            ]}
-          />
-        )}
-      </QueryView>
-    </>
+    <ObjectList
+      title={t('Service accounts')}
+      action={can('service-accounts:create') && <CreateServiceAccount />}
+      query={accounts}
+      rows={(data) => data.serviceAccounts}
+      rowKey={(s) => s.id}
+      empty={t('There is no service account yet.')}
+      columns={[
+        { key: 'name', header: t('Name'), cell: (s) => <Link to={`/service-accounts/${s.id}`}>{s.name}</Link> },
+        { key: 'id', header: t('Client id'), cell: (s) => <span className="mono">{s.id}</span> },
+        { key: 'status', header: t('Status'), cell: (s) => <span className={`badge ${s.status}`}>{statusLabel(s.status)}</span> },
+        { key: 'created', header: t('Created'), cell: (s) => formatDate(s.createdAt) },
+      ]}
+    />
   );
 }
 
@@ -116,42 +107,20 @@ function ServiceAccountView({ account }: { account: AccountData }) {
       <p>
         {t('Client id')}: <span className="mono">{account.id}</span>
       </p>
-      <section aria-labelledby="sa-general">
-        <h2 id="sa-general">{t('General information')}</h2>
-        <form
-          className="grid-form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            save.mutate();
-          }}
-        >
-          <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
-          <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
-          {editable ? (
-            <SelectField label={t('Status')} choices={statusChoices} value={form.status} onChange={(status) => setForm((f) => ({ ...f, status: status as Status }))} />
-          ) : (
-            <Field label={t('Status')} name="status" value={statusLabel(account.status)} onChange={() => {}} isReadOnly />
-          )}
-          {editable && (
-            <div className="actions">
-              <Button className="button primary" type="submit" isPending={save.isPending}>
-                {t('Save')}
-              </Button>
-              {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-            </div>
-          )}
-        </form>
-        <ErrorMessage error={save.error} />
-      </section>
+      <FormSection id="sa-general" title={t('General information')} save={save} editable={editable}>
+        <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
+        <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
+        {editable ? (
+          <SelectField label={t('Status')} choices={statusChoices} value={form.status} onChange={(status) => setForm((f) => ({ ...f, status: status as Status }))} />
+        ) : (
+          <Field label={t('Status')} name="status" value={statusLabel(account.status)} onChange={() => {}} isReadOnly />
+        )}
+      </FormSection>
       {can('access-keys:list') && <AccessKeys account={account} />}
       {can('service-accounts:delete') && (
-        <section aria-labelledby="sa-delete">
-          <h2 id="sa-delete">{t('Delete')}</h2>
-          <ConfirmAction label={t('Delete service account')} title={t('Delete the service account {name}?', { name: account.name })} confirmLabel={t('Delete service account')} danger onConfirm={() => remove.mutate()}>
-            {t('Its identity and access keys go with it.')}
-          </ConfirmAction>
-          <ErrorMessage error={remove.error} />
-        </section>
+        <DeleteSection id="sa-delete" label={t('Delete service account')} title={t('Delete the service account {name}?', { name: account.name })} remove={remove}>
+          {t('Its identity and access keys go with it.')}
+        </DeleteSection>
       )}
     </>
   );
@@ -222,46 +191,43 @@ function AccessKeys({ account }: { account: AccountData }) {
         />
       )}
       <ErrorMessage error={revoke.error} />
-      <QueryView query={keys}>
-        {(data) => (
-          <DataTable
-            label={t('Access keys')}
-            rows={data.keys}
-            rowKey={(k) => k.id}
-            empty={t('The account has no access key.')}
-            columns={[
-              { key: 'prefix', header: t('Key'), cell: (k) => <span className="mono">{k.prefix}…</span> },
-              { key: 'description', header: t('Description'), cell: (k) => k.description ?? '—' },
-              { key: 'created', header: t('Created'), cell: (k) => formatDate(k.createdAt) },
-              { key: 'lastUsed', header: t('Last used'), cell: (k) => (k.lastUsedAt ? formatDate(k.lastUsedAt) : t('never')) },
-              { key: 'expires', header: t('Expires'), cell: (k) => (k.expiresAt ? formatDate(k.expiresAt) : t('never')) },
-              { key: 'state', header: t('Status'), cell: keyState },
-              ...(can('access-keys:revoke')
-                ? [
-                    {
-                      key: 'revoke',
-                      header: t('Actions'),
-                      cell: (k: KeyData) =>
-                        k.revokedAt ? null : (
-                          <ConfirmAction
-                            label={t('Revoke')}
-                            ariaLabel={t('Revoke the key {prefix}', { prefix: k.prefix })}
-                            small
-                            danger
-                            title={t('Revoke the key {prefix}?', { prefix: k.prefix })}
-                            confirmLabel={t('Revoke')}
-                            onConfirm={() => revoke.mutate(k.id)}
-                          >
-                            {t('Every node refuses it at once; tokens already issued live out their short lifetime.')}
-                          </ConfirmAction>
-                        ),
-                    },
-                  ]
-                : []),
-            ]}
-          />
-        )}
-      </QueryView>
+      <QueryTable
+        label={t('Access keys')}
+        query={keys}
+        rows={(data) => data.keys}
+        rowKey={(k) => k.id}
+        empty={t('The account has no access key.')}
+        columns={[
+          { key: 'prefix', header: t('Key'), cell: (k) => <span className="mono">{k.prefix}…</span> },
+          { key: 'description', header: t('Description'), cell: (k) => k.description ?? '—' },
+          { key: 'created', header: t('Created'), cell: (k) => formatDate(k.createdAt) },
+          { key: 'lastUsed', header: t('Last used'), cell: (k) => (k.lastUsedAt ? formatDate(k.lastUsedAt) : t('never')) },
+          { key: 'expires', header: t('Expires'), cell: (k) => (k.expiresAt ? formatDate(k.expiresAt) : t('never')) },
+          { key: 'state', header: t('Status'), cell: keyState },
+          ...(can('access-keys:revoke')
+            ? [
+                {
+                  key: 'revoke',
+                  header: t('Actions'),
+                  cell: (k: KeyData) =>
+                    k.revokedAt ? null : (
+                      <ConfirmAction
+                        label={t('Revoke')}
+                        ariaLabel={t('Revoke the key {prefix}', { prefix: k.prefix })}
+                        small
+                        danger
+                        title={t('Revoke the key {prefix}?', { prefix: k.prefix })}
+                        confirmLabel={t('Revoke')}
+                        onConfirm={() => revoke.mutate(k.id)}
+                      >
+                        {t('Every node refuses it at once; tokens already issued live out their short lifetime.')}
+                      </ConfirmAction>
+                    ),
+                },
+              ]
+            : []),
+        ]}
+      />
     </section>
   );
 }

@@ -4,13 +4,14 @@
 // write-only: the API never returns it, the form only replaces it.
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Label, ListBox, ListBoxItem, Popover, Select, SelectValue } from 'react-aria-components';
+import { Button } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import type { operations } from '../../api/schema';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Field, Loading } from '../../ui.tsx';
 import { Check, Choices, ReadOnlyNotice } from './controls.tsx';
+import { SaveFooter, SelectField } from '../../widgets/index.ts';
 
 type Provider = operations['getApiV1IdentityProviders']['responses'][200]['content']['application/json']['providers'][number];
 type NewProvider = NonNullable<operations['postApiV1IdentityProviders']['requestBody']>['content']['application/json'];
@@ -210,24 +211,16 @@ function CreateProvider({ lists }: { lists: Lists }) {
           create.mutate(undefined, { onSuccess: close });
         }}
       >
-        <Select
-          className="field"
-          selectedKey={form.preset}
-          onSelectionChange={(key) => {
+        <SelectField
+          compact
+          label={t('Preset')}
+          value={form.preset}
+          choices={presets}
+          onChange={(preset) => {
             create.reset();
-            setForm(presetForm(key as Preset));
+            setForm(presetForm(preset));
           }}
-        >
-          <Label>{t('Preset')}</Label>
-          <Button className="button select">
-            <SelectValue />
-          </Button>
-          <Popover>
-            <ListBox className="listbox" items={presets}>
-              {(p) => <ListBoxItem id={p.id}>{p.label}</ListBoxItem>}
-            </ListBox>
-          </Popover>
-        </Select>
+        />
         {form.preset === 'github' && <p className="muted small">{t('GitHub is OAuth 2.0 only: it issues no ID token, so the user is read from the GitHub API (the numeric user id is the subject; the primary verified email is used).')}</p>}
         <ProviderFields form={form} set={set} isNew lists={lists} readOnly={false} />
         <ErrorMessage error={create.error} />
@@ -395,19 +388,7 @@ function ApplicationProviders({ providers }: { providers: Provider[] }) {
     <section aria-labelledby="per-application" className="card">
       <h2 id="per-application">{t("Providers on each application's sign-in page")}</h2>
       <ErrorMessage error={apps.error ?? offered.error} />
-      {apps.data && (
-        <Select className="field" selectedKey={clientId || null} onSelectionChange={(key) => setClientId(String(key))}>
-          <Label>{t('Application')}</Label>
-          <Button className="button select">
-            <SelectValue />
-          </Button>
-          <Popover>
-            <ListBox className="listbox" items={apps.data.applications.map((a) => ({ id: a.clientId, name: a.name }))}>
-              {(a) => <ListBoxItem id={a.id}>{a.name}</ListBoxItem>}
-            </ListBox>
-          </Popover>
-        </Select>
-      )}
+      {apps.data && <SelectField compact label={t('Application')} value={clientId || null} choices={apps.data.applications.map((a) => ({ id: a.clientId, label: a.name }))} onChange={setClientId} />}
       {offered.data && (
         <form
           onSubmit={(e) => {
@@ -428,14 +409,7 @@ function ApplicationProviders({ providers }: { providers: Provider[] }) {
             empty={t('No identity provider is set up.')}
           />
           <ErrorMessage error={save.error} />
-          {editable && (
-            <div className="actions">
-              <Button className="button primary" type="submit" isPending={save.isPending}>
-                {t("Save the sign-in page's providers")}
-              </Button>
-              {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-            </div>
-          )}
+          {editable && <SaveFooter save={save} label={t("Save the sign-in page's providers")} />}
         </form>
       )}
     </section>

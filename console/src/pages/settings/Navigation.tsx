@@ -4,12 +4,13 @@
 // /applications/{clientId}/navigation/overrides/{key}); the application's own definition stays.
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Input, Label, ListBox, ListBoxItem, Popover, Select, SelectValue, TextField } from 'react-aria-components';
+import { Button, Input, TextField } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import type { components } from '../../api/schema';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, Loading } from '../../ui.tsx';
+import { SelectField } from '../../widgets/index.ts';
 import { ReadOnlyNotice } from './controls.tsx';
 
 type Item = components['schemas']['NavigationAdminNode'];
@@ -30,17 +31,7 @@ export function NavigationPage() {
       <ReadOnlyNotice show={!editable} />
       {can('applications:list') ? (
         apps.data ? (
-          <Select className="field" selectedKey={clientId || null} onSelectionChange={(key) => setClientId(String(key))}>
-            <Label>{t('Application')}</Label>
-            <Button className="button select">
-              <SelectValue />
-            </Button>
-            <Popover>
-              <ListBox className="listbox" items={apps.data.applications.map((a) => ({ id: a.clientId, name: a.name }))}>
-                {(a) => <ListBoxItem id={a.id}>{a.name}</ListBoxItem>}
-              </ListBox>
-            </Popover>
-          </Select>
+          <SelectField compact label={t('Application')} value={clientId || null} choices={apps.data.applications.map((a) => ({ id: a.clientId, label: a.name }))} onChange={setClientId} />
         ) : (
           <ErrorMessage error={apps.error} />
         )

@@ -4,12 +4,12 @@
 // /session-settings; the API checks every setting and its message is shown as it stands.
 import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, Loading } from '../../ui.tsx';
 import { Check, Choices, ReadOnlyNotice, wholeNumber } from './controls.tsx';
+import { SaveFooter } from '../../widgets/index.ts';
 
 interface PolicyForm {
   minLength: string;
@@ -195,14 +195,7 @@ function PasswordPolicy({ editable }: { editable: boolean }) {
         </section>
       )}
       <ErrorMessage error={save.error} />
-      {editable && (
-        <div className="actions">
-          <Button className="button primary" type="submit" isPending={save.isPending}>
-            {t('Save password policy')}
-          </Button>
-          {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-        </div>
-      )}
+      {editable && <SaveFooter save={save} label={t('Save password policy')} />}
     </form>
   );
 }
@@ -246,14 +239,7 @@ function SessionPolicy({ editable }: { editable: boolean }) {
         <Check label={t("A password change ends the user's other sessions")} isSelected={form.endOnPasswordChange} onChange={(endOnPasswordChange) => setForm((f) => ({ ...f, endOnPasswordChange }))} isReadOnly={readOnly} />
       </section>
       <ErrorMessage error={save.error} />
-      {editable && (
-        <div className="actions">
-          <Button className="button primary" type="submit" isPending={save.isPending}>
-            {t('Save session settings')}
-          </Button>
-          {save.isSuccess && <span role="status">{t('Saved.')}</span>}
-        </div>
-      )}
+      {editable && <SaveFooter save={save} label={t('Save session settings')} />}
     </form>
   );
 }

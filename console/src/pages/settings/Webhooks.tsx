@@ -4,12 +4,13 @@
 // else), so those controls show only to an Admin holding the permission.
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Dialog, DialogTrigger, Heading, Modal } from 'react-aria-components';
+import { Button } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import type { operations } from '../../api/schema';
 import { t } from '../../i18n.ts';
 import { useMe } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Field, Loading, formatDate } from '../../ui.tsx';
+import { FormDialog } from '../../widgets/index.ts';
 import { ReadOnlyNotice } from './controls.tsx';
 
 type Endpoint = operations['getApiV1Webhooks']['responses'][200]['content']['application/json']['items'][number];
@@ -57,44 +58,22 @@ export function WebhooksPage() {
 function CreateWebhook({ onCreated }: { onCreated(value: { url: string; secret: string }): void }) {
   const queryClient = useQueryClient();
   const [form, setForm] = useState({ url: '', description: '', eventTypes: 'user.*' });
-  const create = useMutation({
-    mutationFn: () => unwrap(api.POST('/api/v1/webhooks', { body: { url: form.url, eventTypes: eventList(form.eventTypes), ...(form.description ? { description: form.description } : {}) } })),
-    onSuccess: (created) => {
-      onCreated({ url: created.url, secret: created.secret });
-      setForm({ url: '', description: '', eventTypes: 'user.*' });
-      void queryClient.invalidateQueries({ queryKey: ['webhooks'] });
-    },
-  });
   return (
-    <DialogTrigger>
-      <Button className="button primary">{t('Subscribe an endpoint')}</Button>
-      <Modal className="modal" isDismissable>
-        <Dialog className="dialog">
-          {({ close }) => (
-            <form
-              onSubmit={(e) => {
-                e.preventDefault();
-                create.mutate(undefined, { onSuccess: close });
-              }}
-            >
-              <Heading slot="title">{t('Subscribe an endpoint')}</Heading>
-              <Field label={t('Endpoint URL')} name="url" type="url" value={form.url} onChange={(url) => setForm((f) => ({ ...f, url }))} isRequired />
-              <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
-              <Field label={t('Event types (comma-separated; user.* for a prefix, * for all)')} name="eventTypes" value={form.eventTypes} onChange={(eventTypes) => setForm((f) => ({ ...f, eventTypes }))} isRequired />
-              <ErrorMessage error={create.error} />
-              <div className="actions">
-                <Button className="button" onPress={close}>
-                  {t('Cancel')}
-                </Button>
-                <Button className="button primary" type="submit" isPending={create.isPending}>
-                  {t('Subscribe')}
-                </Button>
-              </div>
-            </form>
-          )}
-        </Dialog>
-      </Modal>
-    </DialogTrigger>
+    <FormDialog
+      label={t('Subscribe an endpoint')}
+      title={t('Subscribe an endpoint')}
+      submitLabel={t('Subscribe')}
+      submit={() => unwrap(api.POST('/api/v1/webhooks', { body: { url: form.url, eventTypes: eventList(form.eventTypes), ...(form.description ? { description: form.description } : {}) } }))}
+      onSuccess={(created) => {
+        onCreated({ url: created.url, secret: created.secret });
+        setForm({ url: '', description: '', eventTypes: 'user.*' });
+        void queryClient.invalidateQueries({ queryKey: ['webhooks'] });
+      }}
+    >
+      <Field label={t('Endpoint URL')} name="url" type="url" value={form.url} onChange={(url) => setForm((f) => ({ ...f, url }))} isRequired />
+      <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
+      <Field label={t('Event types (comma-separated; user.* for a prefix, * for all)')} name="eventTypes" value={form.eventTypes} onChange={(eventTypes) => setForm((f) => ({ ...f, eventTypes }))} isRequired />
+    </FormDialog>
   );
 }
 

@@ -4,11 +4,12 @@
 // every registered passkey unusable, so saving one asks first.
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Form, Input, Label, ListBox, ListBoxItem, Popover, Select, SelectValue, Text, TextArea, TextField } from 'react-aria-components';
+import { Button, Form, Input, Label, Text, TextArea, TextField } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useMe } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Loading } from '../../ui.tsx';
+import { SelectField } from '../../widgets/index.ts';
 
 type Locale = 'en' | 'de' | 'fr';
 type Attachment = 'any' | 'platform' | 'cross-platform';
@@ -74,22 +75,6 @@ function bodyOf(draft: Draft): Saved {
   };
 }
 
-function Choice<K extends string>(props: { label: string; value: K; onChange(value: K): void; options: { id: K; label: string }[] }) {
-  return (
-    <Select className="field" selectedKey={props.value} onSelectionChange={(key) => props.onChange(key as K)}>
-      <Label>{props.label}</Label>
-      <Button className="button select">
-        <SelectValue />
-      </Button>
-      <Popover>
-        <ListBox className="listbox" items={props.options}>
-          {(option) => <ListBoxItem id={option.id}>{option.label}</ListBoxItem>}
-        </ListBox>
-      </Popover>
-    </Select>
-  );
-}
-
 function Summary({ effective }: { effective: Effective }) {
   return (
     <dl>
@@ -139,11 +124,12 @@ function SettingsForm({ saved, effective, defaults }: { saved: Saved; effective:
       }}
     >
       <h2 id="tenant-settings-form">{t('Change the settings')}</h2>
-      <Choice
+      <SelectField
+        compact
         label={t('Default language')}
         value={draft.defaultLocale}
         onChange={change('defaultLocale')}
-        options={[{ id: 'default', label: defaultLabel(LANGUAGE_NAMES[defaults.defaultLocale]) }, ...(['en', 'de', 'fr'] as const).map((id) => ({ id, label: LANGUAGE_NAMES[id] }))]}
+        choices={[{ id: 'default', label: defaultLabel(LANGUAGE_NAMES[defaults.defaultLocale]) }, ...(['en', 'de', 'fr'] as const).map((id) => ({ id, label: LANGUAGE_NAMES[id] }))]}
       />
       <TextField className="field" name="rpId" value={draft.rpId} onChange={change('rpId')}>
         <Label>{t('Relying-party id')}</Label>
@@ -159,17 +145,19 @@ function SettingsForm({ saved, effective, defaults }: { saved: Saved; effective:
           {t('Empty: as configured ({value}). https, or http on localhost only.', { value: defaults.passkeys.origins.join(', ') })}
         </Text>
       </TextField>
-      <Choice
+      <SelectField
+        compact
         label={t('Allowed authenticators')}
         value={draft.attachment}
         onChange={change('attachment')}
-        options={[{ id: 'default', label: defaultLabel(attachmentLabel(defaults.passkeys.attachment)) }, ...(['any', 'platform', 'cross-platform'] as const).map((id) => ({ id, label: attachmentLabel(id) }))]}
+        choices={[{ id: 'default', label: defaultLabel(attachmentLabel(defaults.passkeys.attachment)) }, ...(['any', 'platform', 'cross-platform'] as const).map((id) => ({ id, label: attachmentLabel(id) }))]}
       />
-      <Choice
+      <SelectField
+        compact
         label={t('User verification')}
         value={draft.userVerification}
         onChange={change('userVerification')}
-        options={[{ id: 'default', label: defaultLabel(verificationLabel(defaults.passkeys.userVerification)) }, ...(['required', 'preferred'] as const).map((id) => ({ id, label: verificationLabel(id) }))]}
+        choices={[{ id: 'default', label: defaultLabel(verificationLabel(defaults.passkeys.userVerification)) }, ...(['required', 'preferred'] as const).map((id) => ({ id, label: verificationLabel(id) }))]}
       />
       <div className="actions">
         {rpIdChanges ? (

@@ -2,10 +2,10 @@
 // current filter as a CSV download.
 import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Button, Dialog, DialogTrigger, FileTrigger, Heading, Modal, ProgressBar } from 'react-aria-components';
+import { Button, FileTrigger, Heading, ProgressBar } from 'react-aria-components';
 import { api, ApiError } from '../../api/client.ts';
 import { formatNumber, t } from '../../i18n.ts';
-import { ErrorMessage } from '../../ui.tsx';
+import { DialogButton, ErrorMessage } from '../../ui.tsx';
 import { Choice } from './pickers.tsx';
 
 type Mode = 'all-or-nothing' | 'per-row';
@@ -95,65 +95,60 @@ export function ImportUsers() {
   };
   const lines = file ? Math.max(0, file.text.split(/\r?\n/).filter((l) => l.trim()).length - 1) : 0;
   return (
-    <DialogTrigger onOpenChange={(open) => !open && reset()}>
-      <Button className="button">{t('Import CSV')}</Button>
-      <Modal className="modal" isDismissable>
-        <Dialog className="dialog">
-          {({ close }) => (
-            <>
-              <Heading slot="title">{t('Import users from CSV')}</Heading>
-              <p className="small muted">
-                {t('A header line first. Columns: username, email, name, phone, department, identity_kind, identity_alias, roles, groups, data_scope, password_hash. Lists are separated by ";", data scopes written as key=value1,value2.')}
-              </p>
-              <div className="actions">
-                <FileTrigger
-                  acceptedFileTypes={['text/csv', '.csv']}
-                  onSelect={(files) => {
-                    const chosen = files?.[0];
-                    if (!chosen) return;
-                    setReport(null);
-                    void chosen.text().then((text) => setFile({ name: chosen.name, text }));
-                  }}
-                >
-                  <Button className="button">{t('Choose a CSV file')}</Button>
-                </FileTrigger>
-                {file && <span>{t('{name}: {rows} rows', { name: file.name, rows: formatNumber(lines) })}</span>}
-              </div>
-              <Choice
-                label={t('When a row is refused')}
-                value={mode}
-                onChange={(v) => {
-                  setMode((v ?? 'per-row') as Mode);
-                  setReport(null);
-                }}
-                options={[
-                  { id: 'per-row', name: t('import the other rows') },
-                  { id: 'all-or-nothing', name: t('import nothing') },
-                ]}
-              />
-              {(check.isPending || run.isPending) && (
-                <ProgressBar isIndeterminate aria-label={check.isPending ? t('Checking the file') : t('Importing')}>
-                  <span>{check.isPending ? t('Checking {rows} rows…', { rows: formatNumber(lines) }) : t('Importing {rows} rows…', { rows: formatNumber(lines) })}</span>
-                </ProgressBar>
-              )}
-              <ErrorMessage error={check.error ?? run.error} />
-              {report && <Report report={report} />}
-              <div className="actions">
-                <Button className="button" onPress={close}>
-                  {t('Close')}
-                </Button>
-                <Button className="button" isDisabled={!file || check.isPending || run.isPending} onPress={() => check.mutate()}>
-                  {t('Check (dry run)')}
-                </Button>
-                <Button className="button primary" isDisabled={!report?.dryRun || report.created === 0 || run.isPending} onPress={() => run.mutate()}>
-                  {t('Import')}
-                </Button>
-              </div>
-            </>
+    <DialogButton onOpenChange={(open) => !open && reset()} button={<Button className="button">{t('Import CSV')}</Button>}>
+      {(close) => (
+        <>
+          <Heading slot="title">{t('Import users from CSV')}</Heading>
+          <p className="small muted">
+            {t('A header line first. Columns: username, email, name, phone, department, identity_kind, identity_alias, roles, groups, data_scope, password_hash. Lists are separated by ";", data scopes written as key=value1,value2.')}
+          </p>
+          <div className="actions">
+            <FileTrigger
+              acceptedFileTypes={['text/csv', '.csv']}
+              onSelect={(files) => {
+                const chosen = files?.[0];
+                if (!chosen) return;
+                setReport(null);
+                void chosen.text().then((text) => setFile({ name: chosen.name, text }));
+              }}
+            >
+              <Button className="button">{t('Choose a CSV file')}</Button>
+            </FileTrigger>
+            {file && <span>{t('{name}: {rows} rows', { name: file.name, rows: formatNumber(lines) })}</span>}
+          </div>
+          <Choice
+            label={t('When a row is refused')}
+            value={mode}
+            onChange={(v) => {
+              setMode((v ?? 'per-row') as Mode);
+              setReport(null);
+            }}
+            options={[
+              { id: 'per-row', name: t('import the other rows') },
+              { id: 'all-or-nothing', name: t('import nothing') },
+            ]}
+          />
+          {(check.isPending || run.isPending) && (
+            <ProgressBar isIndeterminate aria-label={check.isPending ? t('Checking the file') : t('Importing')}>
+              <span>{check.isPending ? t('Checking {rows} rows…', { rows: formatNumber(lines) }) : t('Importing {rows} rows…', { rows: formatNumber(lines) })}</span>
+            </ProgressBar>
           )}
-        </Dialog>
-      </Modal>
-    </DialogTrigger>
+          <ErrorMessage error={check.error ?? run.error} />
+          {report && <Report report={report} />}
+          <div className="actions">
+            <Button className="button" onPress={close}>
+              {t('Close')}
+            </Button>
+            <Button className="button" isDisabled={!file || check.isPending || run.isPending} onPress={() => check.mutate()}>
+              {t('Check (dry run)')}
+            </Button>
+            <Button className="button primary" isDisabled={!report?.dryRun || report.created === 0 || run.isPending} onPress={() => run.mutate()}>
+              {t('Import')}
+            </Button>
+          </div>
+        </>
+      )}
+    </DialogButton>
   );
 }
 

@@ -4,6 +4,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, formatDate } from '../../ui.tsx';
+import { DataTable } from '../../widgets/index.ts';
 
 export function SecuritySection({ userId, username, hasEmail }: { userId: string; username: string; hasEmail: boolean }) {
   const can = useCan();
@@ -71,39 +72,32 @@ function Passkeys({ userId }: { userId: string }) {
     <>
       <h3>{t('Passkeys')}</h3>
       <ErrorMessage error={passkeys.error ?? remove.error} />
-      {passkeys.data && items.length === 0 && <p className="muted">{t('No passkey.')}</p>}
-      {items.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">{t('Passkeys')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('Name')}</th>
-                <th scope="col">{t('Registered')}</th>
-                <th scope="col">{t('Last used')}</th>
-                <th scope="col">{t('Synced')}</th>
-                {can('users:remove-passkey') && <th scope="col">{t('Remove')}</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((p) => (
-                <tr key={p.id}>
-                  <td>{p.name}</td>
-                  <td>{formatDate(p.createdAt)}</td>
-                  <td>{formatDate(p.lastUsedAt)}</td>
-                  <td>{p.synced ? t('yes') : t('no')}</td>
-                  {can('users:remove-passkey') && (
-                    <td>
+      {passkeys.data && (
+        <DataTable
+          label={t('Passkeys')}
+          rows={items}
+          rowKey={(p) => p.id}
+          empty={t('No passkey.')}
+          columns={[
+            { key: 'name', header: t('Name'), cell: (p) => p.name },
+            { key: 'created', header: t('Registered'), cell: (p) => formatDate(p.createdAt) },
+            { key: 'lastUsed', header: t('Last used'), cell: (p) => formatDate(p.lastUsedAt) },
+            { key: 'synced', header: t('Synced'), cell: (p) => (p.synced ? t('yes') : t('no')) },
+            ...(can('users:remove-passkey')
+              ? [
+                  {
+                    key: 'remove',
+                    header: t('Remove'),
+                    cell: (p: { id: string; name: string }) => (
                       <Confirm label={t('Remove')} title={t('Remove passkey {name}', { name: p.name })} confirmLabel={t('Remove passkey')} danger onConfirm={() => remove.mutate(p.id)}>
                         {t('Remove the passkey {name}? It can no longer be used to sign in.', { name: p.name })}
                       </Confirm>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                    ),
+                  },
+                ]
+              : []),
+          ]}
+        />
       )}
       {!can('users:remove-passkey') && items.length > 0 && <p className="muted small">{t('You may see these passkeys but not remove them.')}</p>}
     </>

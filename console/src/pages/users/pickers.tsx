@@ -2,9 +2,10 @@
 // groups and identity kinds are short lists read at once.
 import { useEffect, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { Button, ComboBox, Input, Label, ListBox, ListBoxItem, Popover, Select, SelectValue } from 'react-aria-components';
+import { ComboBox, Input, Label, ListBox, ListBoxItem, Popover } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
+import { SelectField } from '../../widgets/index.ts';
 
 const ROLE_RESULTS = 20;
 
@@ -53,16 +54,13 @@ export function Choice(props: { label: string; value: string | null; onChange(va
   const ANY = '__any__';
   const items = props.anyLabel ? [{ id: ANY, name: props.anyLabel }, ...props.options] : props.options;
   return (
-    <Select className="field" selectedKey={props.value ?? (props.anyLabel ? ANY : null)} onSelectionChange={(key) => props.onChange(key === ANY || key === null ? null : String(key))} placeholder={props.placeholder}>
-      <Label>{props.label}</Label>
-      <Button className="button select">
-        <SelectValue />
-      </Button>
-      <Popover>
-        <ListBox className="listbox" items={items}>
-          {(item) => <ListBoxItem id={item.id}>{item.name}</ListBoxItem>}
-        </ListBox>
-      </Popover>
-    </Select>
+    <SelectField
+      compact
+      label={props.label}
+      value={props.value ?? (props.anyLabel ? ANY : null)}
+      choices={items.map((item) => ({ id: item.id, label: item.name }))}
+      onChange={(key) => props.onChange(key === ANY ? null : key)}
+      placeholder={props.placeholder}
+    />
   );
 }

@@ -1,0 +1,47 @@
+// The sections an object's page is made of: a form that stores a change (read-only for whoever
+// may not change it), and deleting the object after a question.
+import type { ReactNode } from 'react';
+import { t } from '../i18n.ts';
+import { ErrorMessage } from '../ui.tsx';
+import { ConfirmAction } from './ConfirmAction.tsx';
+import { SaveFooter } from './SaveFooter.tsx';
+
+interface Change {
+  mutate(): void;
+  isPending: boolean;
+  isSuccess: boolean;
+  error: unknown;
+}
+
+/** A section holding one form: its fields, a save button when it is editable, and a refusal. */
+export function FormSection(props: { id: string; title: string; save: Change; editable: boolean; children: ReactNode }) {
+  return (
+    <section aria-labelledby={props.id}>
+      <h2 id={props.id}>{props.title}</h2>
+      <form
+        className="grid-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          props.save.mutate();
+        }}
+      >
+        {props.children}
+        {props.editable && <SaveFooter save={props.save} />}
+      </form>
+      <ErrorMessage error={props.save.error} />
+    </section>
+  );
+}
+
+/** The "Delete" section: a button (labelled `label`, as is the confirmation) that asks `title` first; children say what follows. */
+export function DeleteSection(props: { id: string; label: string; title: string; remove: Pick<Change, 'mutate' | 'error'>; children: ReactNode }) {
+  return (
+    <section aria-labelledby={props.id}>
+      <h2 id={props.id}>{t('Delete')}</h2>
+      <ConfirmAction label={props.label} title={props.title} confirmLabel={props.label} danger onConfirm={() => props.remove.mutate()}>
+        {props.children}
+      </ConfirmAction>
+      <ErrorMessage error={props.remove.error} />
+    </section>
+  );
+}
