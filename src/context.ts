@@ -82,7 +82,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const knex = db.knex;
     // Every table group's queries, built once; services receive the bag (or the part they use).
     const queries = createQueries(knex);
-    const audit = createAuditService(knex, logger, { retentionDays: config.auditRetentionDays });
+    const audit = createAuditService(queries, logger, { retentionDays: config.auditRetentionDays });
     const passwords = limitPasswordConcurrency(createPasswordHasher(config.argon2), config.passwordHashConcurrency, config.passwordHashQueue);
     // Reactions to user changes: the table in src/wiring.ts, registered below.
     const events = createUserEvents();
@@ -101,11 +101,11 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     const tenantSettings = await createTenantSettingsService({ queries, store, audit, issuer: config.issuer, configured: { defaultLocale: config.defaultLocale, passkeys: config.passkeys } });
     const passkeys = createPasskeyService({ queries, store, audit, events, settingsOf: (tenant) => tenantSettings.passkeysOf(tenant) });
     const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials, passkeys });
-    const accounts = await createUserAccountCache({ db, knex, store, tenantId });
+    const accounts = await createUserAccountCache({ db, users: queries.users, store, tenantId });
     // Before the session service's own subscription (below), so caches let go first.
     for (const subscription of userEventSubscriptions({ accountMails: accountMailsOnUserEvent({ queries, mailer, logger }), accounts })) events.on(subscription.react);
-    const users = createUserService({ knex, audit, passwords, tenantId, events, credentials, accounts });
-    const applications = await createApplicationService({ knex, store, audit, hashKey: keys.hashKey, tenantId });
+    const users = createUserService({ queries, audit, passwords, tenantId, events, credentials, accounts });
+    const applications = await createApplicationService({ queries, store, audit, hashKey: keys.hashKey, tenantId });
     const apiResources = await createApiResourceService({ queries, store, audit, tenantId });
     const payloads = queries.oidcPayloads;
     const authorization = await createAuthorizationService({ queries, store });
@@ -121,14 +121,14 @@ export async function openContext(config: Config, logger: Logger, options: Conte
       },
     });
     // Directory services (identity model) register below.
-    const navigation = await createNavigationService({ knex, store, audit, applications, apiResources });
-    const serviceAccounts = await createServiceAccountService({ knex, store, audit, authorization, hashKey: keys.hashKey, tenantId, logger });
+    const navigation = await createNavigationService({ queries, store, audit, applications, apiResources });
+    const serviceAccounts = await createServiceAccountService({ queries, store, audit, authorization, hashKey: keys.hashKey, tenantId, logger });
     const roles = createRoleService({ queries, audit, authorization, apiResources });
     const groups = createGroupService({ queries, audit, authorization });
     const defaultPolicy = createDefaultPolicyService({ queries, audit, authorization });
     const identityProviders = createIdentityProviderService({ queries, audit, encryptionKey: keys.encryptionKey });
     const federation = createFederationService({ queries, store, audit, users, authorization, identityProviders, signIn });
-    const directoryUsers = createDirectoryUserService({ knex, audit, authorization, users, events, lockout });
+    const directoryUsers = createDirectoryUserService({ queries, audit, authorization, users, events, lockout });
     const identities = createIdentityService({ queries, audit, authorization, users, events });
     const dataScopes = createDataScopeService({ queries, audit, authorization });
     // Sessions subscribe to the user events above (password change, deactivation, deletion,
@@ -148,7 +148,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     });
     const userMaintenance = createUserMaintenanceService({ queries, directoryUsers, authorization, passwordPolicies });
     const invitations = createInvitationService({ queries, mailer, passwordReset, logger });
-    const userImport = createUserImportService({ knex, audit, authorization, invitations });
+    const userImport = createUserImportService({ queries, audit, authorization, invitations });
     // AuthZEN decisions for other modules, through the same caches as the tokens.
     const accessEvaluation = createAccessEvaluationService({ tenantId, authorization, users, serviceAccounts });
     // Webhooks from the audit outbox (the jobs that deliver and purge them: src/wiring.ts).

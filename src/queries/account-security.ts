@@ -85,6 +85,10 @@ export function createAccountSecurityQueries(knex: Knex) {
         .where({ tenant_id: tenantId, id: userId })
         .update({ status: 'active', locked_until: null, ...(keepCount ? {} : { lockout_count: 0 }), updated_at: trx.fn.now() });
     },
+    /** Forgets a lockout's end and its repeat count, leaving the status to the caller. */
+    async forgetLockout(tenantId: string, userId: string, db: Knex = knex): Promise<void> {
+      await db('users').where({ tenant_id: tenantId, id: userId }).update({ locked_until: null, lockout_count: 0 });
+    },
     async resetLockoutCount(tenantId: string, userId: string, db: Knex = knex): Promise<void> {
       await db('users').where({ tenant_id: tenantId, id: userId }).where('lockout_count', '>', 0).update({ lockout_count: 0 });
     },

@@ -21,6 +21,7 @@ import { createOverviewQueries } from './overview.ts';
 import { createPasskeyQueries } from './passkeys.ts';
 import { createRoleQueries } from './roles.ts';
 import { createScimQueries } from './scim.ts';
+import { createSeedQueries } from './seed.ts';
 import { createServiceAccountQueries } from './service-accounts.ts';
 import { createSigningKeyQueries } from './signing-keys.ts';
 import { createTenantSettingsQueries } from './tenant-settings.ts';
@@ -59,6 +60,7 @@ function tables(db: Knex) {
     passkeys: createPasskeyQueries(db),
     roles: createRoleQueries(db),
     scim: createScimQueries(db),
+    seed: createSeedQueries(db),
     serviceAccounts: createServiceAccountQueries(db),
     signingKeys: createSigningKeyQueries(db),
     tenantSettings: createTenantSettingsQueries(db),
@@ -74,9 +76,17 @@ function tables(db: Knex) {
 }
 
 export type Queries = ReturnType<typeof tables> & {
-  /** Runs `work` in a transaction, with a bag bound to it. */
-  transaction<T>(work: (tx: TransactionQueries) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in a transaction, with a bag bound to it. `options` (a new transaction only):
+   * its isolation level and whether it is read-only.
+   */
+  transaction<T>(work: (tx: TransactionQueries) => Promise<T>, options?: TransactionOptions): Promise<T>;
 };
+
+export interface TransactionOptions {
+  isolationLevel?: 'read committed' | 'repeatable read' | 'serializable';
+  readOnly?: boolean;
+}
 
 /** A bag bound to a transaction. */
 export type TransactionQueries = Queries & { db: Transaction };
@@ -84,6 +94,6 @@ export type TransactionQueries = Queries & { db: Transaction };
 export function createQueries(db: Knex): Queries {
   return {
     ...tables(db),
-    transaction: (work) => db.transaction((trx) => work({ ...createQueries(trx), db: trx })),
+    transaction: (work, options) => db.transaction((trx) => work({ ...createQueries(trx), db: trx }), options),
   };
 }

@@ -83,6 +83,10 @@ export function createOidcPayloadQueries(knex: Knex) {
     async destroyByUid(model: string, uid: string): Promise<void> {
       await knex('oidc_payloads').where({ model, uid }).delete();
     },
+    /** Every payload of an account (its sessions, grants and tokens): the account is going away. */
+    async destroyByAccount(tenantId: string, accountId: string): Promise<void> {
+      await knex('oidc_payloads').where({ tenant_id: tenantId, account_id: accountId }).delete();
+    },
     async idsByAccount(model: string, tenantId: string, accountId: string): Promise<string[]> {
       const rows: { id: string }[] = await knex('oidc_payloads').where({ model, tenant_id: tenantId, account_id: accountId }).select('id');
       return rows.map((r) => r.id);

@@ -71,6 +71,23 @@ export function createUserImportQueries(knex: Knex) {
       return (await knex('data_scope_keys').where({ tenant_id: tenantId }).select('key')).map((r: { key: string }) => r.key);
     },
 
+    /** The default account policy's roles, each for one identity kind or (null) every kind. */
+    async defaultPolicyRoles(tenantId: string): Promise<{ roleId: string; identityKind: string | null }[]> {
+      const rows: { role_id: string; identity_kind: string | null }[] = await knex('default_policy_roles').where({ tenant_id: tenantId }).select('role_id', 'identity_kind');
+      return rows.map((r) => ({ roleId: r.role_id, identityKind: r.identity_kind }));
+    },
+
+    /** Groups that hold the system role named `roleName` (compared case-insensitively). */
+    async groupsWithSystemRole(tenantId: string, roleName: string): Promise<string[]> {
+      const rows: { group_id: string }[] = await knex('group_roles as gr')
+        .join('roles as r', 'r.id', 'gr.role_id')
+        .where('r.tenant_id', tenantId)
+        .andWhere('r.system', true)
+        .whereRaw('lower(r.name) = ?', [roleName.toLowerCase()])
+        .select('gr.group_id');
+      return rows.map((g) => g.group_id);
+    },
+
     /** Lower-cased usernames of `lowered` that exist in the tenant. */
     async existingUsernames(tenantId: string, lowered: string[], db: Knex = knex): Promise<Set<string>> {
       const found = new Set<string>();

@@ -3,9 +3,9 @@
 // who may use it (seed 003 "UserApplications"): the identity kinds it accepts, and either
 // everyone or only the listed users, groups and identity kinds (see app-access.ts).
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { createApplicationQueries, type AccessMode, type AccessRules, type Application, type ApplicationPatch, type ApplicationType } from '../queries/applications.ts';
+import type { Queries } from '../queries/index.ts';
+import type { AccessMode, AccessRules, Application, ApplicationPatch, ApplicationType } from '../queries/applications.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { AuditService } from './audit.ts';
 import { createInvalidatingCache } from './cache.ts';
@@ -245,9 +245,9 @@ export function applicationSettings(app: Application) {
 
 const unique = <T>(values: T[]): T[] => [...new Set(values)];
 
-export async function createApplicationService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; hashKey: Buffer; tenantId: string }) {
-  const { knex, tenantId } = deps;
-  const queries = createApplicationQueries(knex);
+export async function createApplicationService(deps: { queries: Queries; store: KeyValueStore; audit: AuditService; hashKey: Buffer; tenantId: string }) {
+  const { tenantId } = deps;
+  const queries = deps.queries.applications;
   const cache = await createInvalidatingCache<Application>({ store: deps.store, name: 'applications', load: (id) => queries.findById(id) });
   // Who a restricted application lists, read on every refresh, userinfo and introspection
   // (app-access.ts identityEligible); dropped on every node when the rules change.
@@ -397,10 +397,10 @@ export async function createApplicationService(deps: { knex: Knex; store: KeyVal
       if (missingGroups.length) throw new AppError('application.unknown_group', 400, `groups: no group ${missingGroups.join(', ')}`);
       await assertIdentityKindsExist(rules.identityKinds, 'identityKinds');
       // Letting a user into an application is managing that user (administration.ts).
-      if (by) for (const userId of rules.users.filter((id) => !beforeRules.users.includes(id))) await assertMayManageUser(knex, by, userId);
-      const application = await knex.transaction(async (trx) => {
-        const updated = await queries.update(clientId, { accessMode: parsed.data.accessMode }, trx);
-        await queries.replaceAccessRules(trx, tenantId, clientId, rules);
+      if (by) for (const userId of rules.users.filter((id) => !beforeRules.users.includes(id))) await assertMayManageUser(deps.queries.db, by, userId);
+      const application = await deps.queries.transaction(async (tx) => {
+        const updated = await tx.applications.update(clientId, { accessMode: parsed.data.accessMode });
+        await tx.applications.replaceAccessRules(tx.db, tenantId, clientId, rules);
         return updated;
       });
       if (!application) throw new AppError('application.not_found', 404, `no application with client_id "${clientId}"`);

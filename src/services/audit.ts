@@ -19,10 +19,9 @@
 //   one path the append-only trigger allows, moves the chain anchor, and audits itself.
 //   It runs daily as the scheduled job "audit-retention" (once across all nodes), and on demand
 //   from `gatehouse audit purge`.
-import type { Knex } from 'knex';
 import type { Logger } from '../logger.ts';
-import { chainHash, contentOfInput, contentOfRow, createAuditQueries, type AuditEvent, type AuditEventInput, type AuditFilter, type ChainAnchor, type ChainContent } from '../queries/audit.ts';
-import { createWebhookQueries } from '../queries/webhooks.ts';
+import type { Executor, Queries } from '../queries/index.ts';
+import { chainHash, contentOfInput, contentOfRow, type AuditEvent, type AuditEventInput, type AuditFilter, type ChainAnchor, type ChainContent } from '../queries/audit.ts';
 import { SYSTEM_ACTOR, type Actor } from './actor.ts';
 import { AppError } from './errors.ts';
 
@@ -96,12 +95,16 @@ function decodeCursor(cursor: string): string {
   return match[1]!;
 }
 
-export function createAuditService(knex: Knex, logger: Logger, options: { retentionDays?: number } = {}) {
-  const queries = createAuditQueries(knex);
-  const webhookQueries = createWebhookQueries(knex);
+/**
+ * The log reads and writes through the queries bag. A writer may hand record() its own
+ * transaction (an executor), so that the event commits or rolls back with the change it reports.
+ */
+export function createAuditService(bag: Queries, logger: Logger, options: { retentionDays?: number } = {}) {
+  const queries = bag.audit;
+  const webhookQueries = bag.webhooks;
   const retentionDays = options.retentionDays ?? 365;
 
-  async function append(contents: ChainContent[], trx: Knex): Promise<void> {
+  async function append(contents: ChainContent[], trx: Executor): Promise<void> {
     await queries.lockChain(trx);
     let prevHash = await queries.headHash(trx);
     const rows = contents.map((content) => {
@@ -125,7 +128,7 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
 
   async function writeBatch(batch: Pending[]): Promise<void> {
     try {
-      await knex.transaction((trx) =>
+      await bag.transaction(({ db: trx }) =>
         append(
           batch.map((p) => p.content),
           trx,
@@ -169,8 +172,8 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
    * so a purge or appends running meanwhile cannot look like a break.
    */
   async function verify(): Promise<ChainVerification> {
-    return knex.transaction(
-      async (trx) => {
+    return bag.transaction(
+      async ({ db: trx }) => {
         const anchor = await queries.anchor(trx);
         let expectedPrev = anchor.prevHash;
         let count = 0;
@@ -206,7 +209,7 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
   }
 
   return {
-    async record(event: AuditEventInput, trx?: Knex): Promise<void> {
+    async record(event: AuditEventInput, trx?: Executor): Promise<void> {
       try {
         const content = contentOfInput(event, new Date());
         if (trx) await append([content], trx);
@@ -221,7 +224,7 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
      * Many events in the caller's transaction, chained in order (a bulk import audits every user
      * it creates): written in chunks so no statement grows past PostgreSQL's parameter limit.
      */
-    async recordMany(events: AuditEventInput[], trx: Knex): Promise<void> {
+    async recordMany(events: AuditEventInput[], trx: Executor): Promise<void> {
       const now = new Date();
       // 4,000 rows of 13 columns stay under PostgreSQL's 65,535 bind parameters per statement.
       for (let i = 0; i < events.length; i += BULK_BATCH)
@@ -301,7 +304,7 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
       let count = 0;
       if (throughId !== null) {
         for (;;) {
-          const deleted = await knex.transaction(async (trx) => {
+          const deleted = await bag.transaction(async ({ db: trx }) => {
             await queries.lockChain(trx);
             return queries.purgeBatch(throughId, PURGE_BATCH, trx);
           });
@@ -312,7 +315,7 @@ export function createAuditService(knex: Knex, logger: Logger, options: { retent
       const actor = options.actor ?? SYSTEM_ACTOR;
       const event: AuditEventInput = { tenantId: options.tenantId, action: 'audit.purged', ...actor, targetType: 'audit_log', targetId: null, details: { count, cutoff: cutoff.toISOString(), retentionDays, throughId } };
       // Not through record(): a purge that cannot be audited must fail loudly.
-      await knex.transaction((trx) => append([contentOfInput(event, new Date())], trx));
+      await bag.transaction(({ db: trx }) => append([contentOfInput(event, new Date())], trx));
       return { count, cutoff, retentionDays, throughId };
     },
   };

@@ -11,10 +11,9 @@
 // - a changed email or username is told to the old and the new address, and a changed email
 //   voids the reset links already sent (they went to the old address).
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { createDataScopeQueries } from '../queries/data-scopes.ts';
-import { createIdentityQueries, type UserIdentitySummary } from '../queries/identities.ts';
+import type { UserIdentitySummary } from '../queries/identities.ts';
+import type { Executor, Queries } from '../queries/index.ts';
 import type { StatusChange, User, UserStatus } from '../queries/users.ts';
 import type { AuditService } from './audit.ts';
 import type { UserEvent, UserEvents } from './user-events.ts';
@@ -125,30 +124,30 @@ function isSelf(by: ChangeRequest, userId: string): boolean {
   return by.actor.actorType === 'user' && by.actor.actorId === userId;
 }
 
-export function createDirectoryUserService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; users: UserService; events: UserEvents; lockout?: Pick<LockoutService, 'clearFailures'> }) {
-  const queries = deps.users.queries;
-  const identityQueries = createIdentityQueries(deps.knex);
-  const scopeQueries = createDataScopeQueries(deps.knex);
+export function createDirectoryUserService(deps: { queries: Queries; audit: AuditService; authorization: AuthorizationService; users: UserService; events: UserEvents; lockout?: Pick<LockoutService, 'clearFailures'> }) {
+  const queries = deps.queries.users;
+  const identityQueries = deps.queries.identities;
+  const scopeQueries = deps.queries.dataScopes;
 
-  async function get(tenantId: string, id: string, db: Knex = deps.knex): Promise<UserDetails> {
+  async function get(tenantId: string, id: string, db: Executor = deps.queries.db): Promise<UserDetails> {
     const user = await queries.findById(tenantId, id, db);
     if (!user) throw new AppError('user.not_found', 404, 'user not found');
     return details(user, await identityQueries.summariesForUsers(tenantId, [id], db));
   }
 
-  async function assertUsernameFree(tenantId: string, username: string, exceptId: string | undefined, db: Knex): Promise<void> {
+  async function assertUsernameFree(tenantId: string, username: string, exceptId: string | undefined, db: Executor): Promise<void> {
     const other = await queries.findByUsername(tenantId, username, db);
     if (other && other.id !== exceptId) throw new AppError('user.username_taken', 409, `username "${username}" is already taken`);
   }
 
-  async function assertEmailFree(tenantId: string, email: string, exceptId: string | undefined, db: Knex): Promise<void> {
+  async function assertEmailFree(tenantId: string, email: string, exceptId: string | undefined, db: Executor): Promise<void> {
     const other = await queries.findByEmail(tenantId, email, db);
     if (other && other.id !== exceptId) throw new AppError('user.email_taken', 409, 'another user has this email address');
   }
 
   async function setStatus(id: string, to: 'active' | 'inactive', reason: string | undefined, by: ChangeRequest): Promise<UserDetails> {
     if (to !== 'active' && isSelf(by, id)) throw new AppError('user.self_deactivate', 409, 'you cannot deactivate your own account');
-    const changed = await deps.knex.transaction(async (trx) => {
+    const changed = await deps.queries.transaction(async ({ db: trx, accountSecurity }) => {
       const before = await queries.findByIdForUpdate(by.tenantId, id, trx);
       if (!before) throw new AppError('user.not_found', 404, 'user not found');
       await assertMayManageUser(trx, by, id);
@@ -156,7 +155,7 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
       if (before.status === to) return false;
       await keepingAnAdmin(trx, by.tenantId, () => queries.setStatus(by.tenantId, id, to, trx));
       // Account security: activating lifts a lockout completely (its end and its repeat count).
-      if (to === 'active' && before.status === 'locked') await trx('users').where({ tenant_id: by.tenantId, id }).update({ locked_until: null, lockout_count: 0 });
+      if (to === 'active' && before.status === 'locked') await accountSecurity.forgetLockout(by.tenantId, id);
       await queries.insertStatusChange({ tenantId: by.tenantId, userId: id, fromStatus: before.status, toStatus: to, reason: reason ?? null, actorId: by.actor.actorId ?? null }, trx);
       await deps.audit.record(
         { tenantId: by.tenantId, action: to === 'active' ? 'user.activated' : 'user.deactivated', ...by.actor, targetType: 'user', targetId: id, details: { before: { status: before.status }, after: { status: to }, reason: reason ?? null } },
@@ -217,7 +216,7 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
       const patch = parseInput(userPatchSchema, input, 'user.invalid');
       let loginChanged: Extract<UserEvent, { type: 'user.login_changed' }> | undefined;
       try {
-        await deps.knex.transaction(async (trx) => {
+        await deps.queries.transaction(async ({ db: trx, accountSecurity }) => {
           const before = await queries.findByIdForUpdate(by.tenantId, id, trx);
           if (!before) throw new AppError('user.not_found', 404, 'user not found');
           await assertMayManageUser(trx, by, id);
@@ -226,7 +225,7 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
           const after = (await queries.update(by.tenantId, id, patch, trx))!;
           const emailChanged = (before.email ?? '').toLowerCase() !== (after.email ?? '').toLowerCase();
           // Reset links already mailed went to the old address: they stop working with the change.
-          if (emailChanged) await trx('password_reset_tokens').where({ tenant_id: by.tenantId, user_id: id }).whereNull('used_at').update({ used_at: new Date() });
+          if (emailChanged) await accountSecurity.revokeResetTokens(by.tenantId, id, new Date());
           if (emailChanged || before.username !== after.username) {
             loginChanged = { type: 'user.login_changed', tenantId: by.tenantId, userId: id, username: { before: before.username, after: after.username }, email: { before: before.email, after: after.email } };
           }
@@ -260,7 +259,7 @@ export function createDirectoryUserService(deps: { knex: Knex; audit: AuditServi
       const value = parseInput(userCloneSchema, input, 'user.invalid');
       let cloneId: string;
       try {
-        cloneId = await deps.knex.transaction(async (trx) => {
+        cloneId = await deps.queries.transaction(async ({ db: trx }) => {
           const source = await queries.findById(by.tenantId, sourceId, trx);
           if (!source) throw new AppError('user.not_found', 404, 'user not found');
           await assertUsernameFree(by.tenantId, value.username, undefined, trx);

@@ -12,9 +12,9 @@
 //   shown: hiding a section hides everything in it;
 // - every change is audited with before/after in the same transaction, then the application's
 //   cached effective tree is dropped on every node.
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { createNavigationQueries, type NavigationItem, type NavigationOverride, type RequiredPermission } from '../queries/navigation.ts';
+import type { Queries, TransactionQueries } from '../queries/index.ts';
+import type { NavigationItem, NavigationOverride, RequiredPermission } from '../queries/navigation.ts';
 import type { Actor } from './actor.ts';
 import type { ApiResourceService } from './api-resources.ts';
 import type { ApplicationService } from './applications.ts';
@@ -153,12 +153,12 @@ function holds(permissionsByResource: Record<string, string[]>, required: Requir
   return required === null || (permissionsByResource[required.resource]?.includes(required.permission) ?? false);
 }
 
-export async function createNavigationService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; applications: Pick<ApplicationService, 'getById' | 'findForOidc'>; apiResources: Pick<ApiResourceService, 'findByIdentifier'> }) {
-  const queries = createNavigationQueries(deps.knex);
+export async function createNavigationService(deps: { queries: Queries; store: KeyValueStore; audit: AuditService; applications: Pick<ApplicationService, 'getById' | 'findForOidc'>; apiResources: Pick<ApiResourceService, 'findByIdentifier'> }) {
+  const queries = deps.queries.navigation;
   const cacheKey = (tenantId: string, clientId: string) => `${tenantId}/${clientId}`;
 
-  async function effective(tenantId: string, clientId: string, db: Knex = deps.knex): Promise<EffectiveItem[]> {
-    const [items, overrides] = await Promise.all([queries.items(tenantId, clientId, db), queries.overrides(tenantId, clientId, db)]);
+  async function effective(tenantId: string, clientId: string): Promise<EffectiveItem[]> {
+    const [items, overrides] = await Promise.all([queries.items(tenantId, clientId), queries.overrides(tenantId, clientId)]);
     return applyOverrides(items, overrides);
   }
 
@@ -204,8 +204,8 @@ export async function createNavigationService(deps: { knex: Knex; store: KeyValu
     if (broken) throw new AppError(code, 400, `item "${broken.key}" would end up inside itself (a cycle of parents)`);
   }
 
-  async function change<T>(tenantId: string, clientId: string, work: (trx: Knex) => Promise<T>): Promise<T> {
-    const result = await deps.knex.transaction((trx) => work(trx));
+  async function change<T>(tenantId: string, clientId: string, work: (tx: TransactionQueries) => Promise<T>): Promise<T> {
+    const result = await deps.queries.transaction(work);
     await cache.invalidate(cacheKey(tenantId, clientId));
     return result;
   }
@@ -235,17 +235,17 @@ export async function createNavigationService(deps: { knex: Knex; store: KeyValu
       assertWellFormed(parsed, 'navigation.invalid_parent');
       await deps.applications.getById(clientId);
       const items = await resolveGuards(by.tenantId, parsed, adminCatalog);
-      return change(by.tenantId, clientId, async (trx) => {
-        const before = await queries.items(by.tenantId, clientId, trx);
-        const overrides = await queries.overrides(by.tenantId, clientId, trx);
+      return change(by.tenantId, clientId, async (tx) => {
+        const before = await tx.navigation.items(by.tenantId, clientId);
+        const overrides = await tx.navigation.overrides(by.tenantId, clientId);
         // The tenant's moves must still make a tree with the new definitions.
         assertWellFormed(applyOverrides(items, overrides), 'navigation.override_conflict');
         // The same definition again (a seed file applied twice) writes and audits nothing.
         const canonical = (list: NavigationItem[]) => JSON.stringify([...list].sort((a, b) => (a.key < b.key ? -1 : 1)).map((i) => [i.key, i.label, i.path, i.parentKey, i.sortOrder, i.requiredPermission]));
         if (canonical(before) === canonical(items)) return adminTree(applyOverrides(before, overrides));
-        await queries.replaceItems(by.tenantId, clientId, items, trx);
-        const after = await queries.items(by.tenantId, clientId, trx);
-        await deps.audit.record({ tenantId: by.tenantId, action: 'navigation.replaced', ...by.actor, targetType: 'application', targetId: clientId, details: { before: { items: before }, after: { items: after } } }, trx);
+        await tx.navigation.replaceItems(by.tenantId, clientId, items);
+        const after = await tx.navigation.items(by.tenantId, clientId);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'navigation.replaced', ...by.actor, targetType: 'application', targetId: clientId, details: { before: { items: before }, after: { items: after } } }, tx.db);
         return adminTree(applyOverrides(after, overrides));
       });
     },
@@ -255,18 +255,18 @@ export async function createNavigationService(deps: { knex: Knex; store: KeyValu
       const value = parseInput(navigationOverrideSchema, input, 'navigation.invalid');
       await deps.applications.getById(clientId);
       const override: NavigationOverride = { key, label: value.label ?? null, sortOrder: value.sortOrder ?? null, ...(value.parentKey !== undefined ? { parentKey: value.parentKey } : {}), disabled: value.disabled ?? false };
-      return change(by.tenantId, clientId, async (trx) => {
-        const items = await queries.items(by.tenantId, clientId, trx);
+      return change(by.tenantId, clientId, async (tx) => {
+        const items = await tx.navigation.items(by.tenantId, clientId);
         if (!items.some((i) => i.key === key)) throw new AppError('navigation.item_not_found', 404, `application "${clientId}" has no navigation item "${key}"`);
         if (override.parentKey !== undefined && override.parentKey !== null && !items.some((i) => i.key === override.parentKey)) {
           throw new AppError('navigation.invalid_parent', 400, `application "${clientId}" has no navigation item "${override.parentKey}" to move under`);
         }
-        const overrides = await queries.overrides(by.tenantId, clientId, trx);
+        const overrides = await tx.navigation.overrides(by.tenantId, clientId);
         const before = overrides.find((o) => o.key === key) ?? null;
         const next = [...overrides.filter((o) => o.key !== key), override];
         assertWellFormed(applyOverrides(items, next), 'navigation.invalid_parent');
-        await queries.upsertOverride(by.tenantId, clientId, override, trx);
-        await deps.audit.record({ tenantId: by.tenantId, action: 'navigation.override_set', ...by.actor, targetType: 'application', targetId: clientId, details: { key, before, after: override } }, trx);
+        await tx.navigation.upsertOverride(by.tenantId, clientId, override);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'navigation.override_set', ...by.actor, targetType: 'application', targetId: clientId, details: { key, before, after: override } }, tx.db);
         return adminTree(applyOverrides(items, next));
       });
     },
@@ -274,11 +274,11 @@ export async function createNavigationService(deps: { knex: Knex; store: KeyValu
     /** Drops the tenant's override of one item: it is shown as the application defines it. */
     async resetOverride(clientId: string, key: string, by: NavigationChange): Promise<void> {
       await deps.applications.getById(clientId);
-      await change(by.tenantId, clientId, async (trx) => {
-        const before = (await queries.overrides(by.tenantId, clientId, trx)).find((o) => o.key === key);
+      await change(by.tenantId, clientId, async (tx) => {
+        const before = (await tx.navigation.overrides(by.tenantId, clientId)).find((o) => o.key === key);
         if (!before) throw new AppError('navigation.override_not_found', 404, `navigation item "${key}" of application "${clientId}" has no override`);
-        await queries.deleteOverride(by.tenantId, clientId, key, trx);
-        await deps.audit.record({ tenantId: by.tenantId, action: 'navigation.override_reset', ...by.actor, targetType: 'application', targetId: clientId, details: { key, before, after: null } }, trx);
+        await tx.navigation.deleteOverride(by.tenantId, clientId, key);
+        await deps.audit.record({ tenantId: by.tenantId, action: 'navigation.override_reset', ...by.actor, targetType: 'application', targetId: clientId, details: { key, before, after: null } }, tx.db);
       });
     },
 

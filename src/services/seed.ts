@@ -100,41 +100,37 @@ export async function applySeed(context: GatehouseContext, input: unknown, actor
     clientSecrets: [],
   };
 
-  const { knex, tenantId } = context;
+  const { queries, tenantId } = context;
   // Every role an identity names must exist or be defined in this file: checked before any write.
   const defined = new Set(seed.roles.map((r) => r.name.toLowerCase()));
   const referenced = [...new Set(seed.users.flatMap((u) => u.identities.flatMap((i) => i.roles)))].filter((name) => !defined.has(name.toLowerCase()));
   if (referenced.length) {
-    const existing: { name: string }[] = await knex('roles')
-      .where({ tenant_id: tenantId })
-      .whereRaw('lower(name) = any(?)', [referenced.map((n) => n.toLowerCase())])
-      .select('name');
-    const known = new Set(existing.map((r) => r.name.toLowerCase()));
+    const existing = await queries.seed.existingRoleNames(
+      tenantId,
+      referenced.map((n) => n.toLowerCase()),
+    );
+    const known = new Set(existing.map((name) => name.toLowerCase()));
     const unknown = referenced.filter((name) => !known.has(name.toLowerCase()));
     if (unknown.length) throw new AppError('seed.unknown_role', 400, `the seed file names role(s) that do not exist: ${unknown.join(', ')} (define them under "roles")`);
   }
-  for (const key of seed.dataScopeKeys) await knex('data_scope_keys').insert({ tenant_id: tenantId, key }).onConflict(['tenant_id', 'key']).ignore();
-  for (const k of seed.identityKinds) await knex('identity_kinds').insert({ tenant_id: tenantId, kind: k.kind, label: k.label }).onConflict(['tenant_id', 'kind']).ignore();
+  for (const key of seed.dataScopeKeys) await queries.seed.addDataScopeKey(tenantId, key);
+  for (const k of seed.identityKinds) await queries.seed.addIdentityKind(tenantId, k);
   for (const role of seed.roles) {
-    let row: { id: string } | undefined = await knex('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = ?', [role.name.toLowerCase()]).first('id');
-    if (!row) {
-      row = { id: randomUUID() };
-      await knex('roles').insert({ id: row.id, tenant_id: tenantId, name: role.name, description: role.description ?? null });
+    let roleId = await queries.seed.roleId(tenantId, role.name);
+    if (!roleId) {
+      roleId = randomUUID();
+      await queries.seed.insertRole({ id: roleId, tenantId, name: role.name, description: role.description ?? null });
     }
-    if (role.permissions.length)
-      await knex('role_permissions')
-        .insert(role.permissions.map((p) => ({ tenant_id: tenantId, role_id: row!.id, resource: p.resource, permission: p.permission })))
-        .onConflict(['role_id', 'resource', 'permission'])
-        .ignore();
+    if (role.permissions.length) await queries.seed.addRolePermissions(tenantId, roleId, role.permissions);
   }
   // Delegated administration (administration.ts): the roles each role's holders may assign.
   for (const role of seed.roles.filter((r) => r.assignableRoles.length)) {
-    const holder: { id: string } = await knex('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = ?', [role.name.toLowerCase()]).first('id');
+    const holderId = (await queries.seed.roleId(tenantId, role.name))!;
     for (const name of role.assignableRoles) {
       if (isAdminRole({ name })) throw new AppError('seed.invalid', 400, `role "${role.name}": Admin cannot be made assignable (only an Admin grants Admin)`);
-      const target: { id: string } | undefined = await knex('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = ?', [name.toLowerCase()]).first('id');
-      if (!target) throw new AppError('seed.unknown_role', 400, `role "${role.name}" names assignable role "${name}", which does not exist`);
-      await knex('role_assignable_roles').insert({ tenant_id: tenantId, role_id: holder.id, assignable_role_id: target.id }).onConflict(['role_id', 'assignable_role_id']).ignore();
+      const targetId = await queries.seed.roleId(tenantId, name);
+      if (!targetId) throw new AppError('seed.unknown_role', 400, `role "${role.name}" names assignable role "${name}", which does not exist`);
+      await queries.seed.addAssignableRole(tenantId, holderId, targetId);
     }
   }
   for (const resource of seed.apiResources) {
@@ -180,9 +176,7 @@ export async function applySeed(context: GatehouseContext, input: unknown, actor
     if (app.acceptedIdentityKinds === undefined) continue;
     const id = app.clientId ?? (await context.applications.findByName(app.name))?.id;
     if (!id) continue;
-    await knex('applications')
-      .where({ id, tenant_id: tenantId })
-      .update({ accepted_identity_kinds: app.acceptedIdentityKinds === null ? null : JSON.stringify(app.acceptedIdentityKinds) });
+    await queries.seed.setAcceptedIdentityKinds(tenantId, id, app.acceptedIdentityKinds);
     await context.applications.cache.invalidate(id);
   }
   for (const menu of seed.navigation) {
@@ -195,24 +189,21 @@ export async function applySeed(context: GatehouseContext, input: unknown, actor
 
 /** Adds the identity (by user, kind and alias) with its roles and data scopes if missing: idempotent. */
 async function applySeedIdentity(context: GatehouseContext, userId: string, identity: z.output<typeof seedIdentitySchema>): Promise<void> {
-  const { knex, tenantId } = context;
-  await knex.transaction(async (trx) => {
-    let row: { id: string } | undefined = await trx('identities').where({ user_id: userId, kind: identity.kind }).whereRaw('lower(alias) = ?', [identity.alias.toLowerCase()]).first('id');
-    if (!row) {
-      row = { id: randomUUID() };
-      await trx('identities').insert({ id: row.id, tenant_id: tenantId, user_id: userId, kind: identity.kind, alias: identity.alias });
+  const { queries, tenantId } = context;
+  await queries.transaction(async ({ seed }) => {
+    let identityId = await seed.identityId(userId, identity.kind, identity.alias);
+    if (!identityId) {
+      identityId = randomUUID();
+      await seed.insertIdentity({ id: identityId, tenantId, userId, kind: identity.kind, alias: identity.alias });
     }
     for (const name of identity.roles) {
-      const role: { id: string } | undefined = await trx('roles').where({ tenant_id: tenantId }).whereRaw('lower(name) = ?', [name.toLowerCase()]).first('id');
-      if (!role) throw new AppError('seed.unknown_role', 400, `role "${name}" does not exist (define it under "roles")`);
-      await trx('identity_roles').insert({ tenant_id: tenantId, identity_id: row.id, role_id: role.id }).onConflict(['identity_id', 'role_id']).ignore();
+      const roleId = await seed.roleId(tenantId, name);
+      if (!roleId) throw new AppError('seed.unknown_role', 400, `role "${name}" does not exist (define it under "roles")`);
+      await seed.addIdentityRole(tenantId, identityId, roleId);
     }
     for (const [key, values] of Object.entries(identity.dataScope)) {
-      await trx('data_scope_keys').insert({ tenant_id: tenantId, key }).onConflict(['tenant_id', 'key']).ignore();
-      await trx('identity_data_scopes')
-        .insert({ tenant_id: tenantId, identity_id: row.id, key, values: JSON.stringify(values) })
-        .onConflict(['identity_id', 'key'])
-        .merge(['values']);
+      await seed.addDataScopeKey(tenantId, key);
+      await seed.setIdentityDataScope(tenantId, identityId, key, values);
     }
   });
 }

@@ -8,10 +8,10 @@
 // read through a per-node cache that every node drops at once (store pub/sub) when a key is
 // created or revoked, or the account changes: a revoked key is refused everywhere immediately.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Logger } from '../logger.ts';
-import { createServiceAccountQueries, type AccessKey, type ServiceAccount, type ServiceAccountCredentials } from '../queries/service-accounts.ts';
+import type { Executor, Queries } from '../queries/index.ts';
+import type { AccessKey, ServiceAccount, ServiceAccountCredentials } from '../queries/service-accounts.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
@@ -75,9 +75,9 @@ export function serviceAccountClientMetadata(account: Pick<ServiceAccountCredent
 const auditable = (account: ServiceAccount) => ({ name: account.name, description: account.description, status: account.status });
 const auditableKey = (key: AccessKey) => ({ serviceAccountId: key.serviceAccountId, prefix: key.prefix, description: key.description, expiresAt: key.expiresAt?.toISOString() ?? null });
 
-export async function createServiceAccountService(deps: { knex: Knex; store: KeyValueStore; audit: AuditService; authorization: AuthorizationService; hashKey: Buffer; tenantId: string; logger: Logger }) {
-  const { knex, tenantId } = deps;
-  const queries = createServiceAccountQueries(knex);
+export async function createServiceAccountService(deps: { queries: Queries; store: KeyValueStore; audit: AuditService; authorization: AuthorizationService; hashKey: Buffer; tenantId: string; logger: Logger }) {
+  const { tenantId } = deps;
+  const queries = deps.queries.serviceAccounts;
   const credentials = await createInvalidatingCache<ServiceAccountCredentials>({
     store: deps.store,
     name: 'service-account-keys',
@@ -94,7 +94,7 @@ export async function createServiceAccountService(deps: { knex: Knex; store: Key
     queries.touchKey(key.id, new Date(now)).catch((err: unknown) => deps.logger.error({ err, accessKeyId: key.id }, 'recording the use of an access key failed'));
   }
 
-  async function getOwn(id: string, trx?: Knex): Promise<ServiceAccount> {
+  async function getOwn(id: string, trx?: Executor): Promise<ServiceAccount> {
     const account = UUID.test(id) ? await queries.findById(tenantId, id, trx) : undefined;
     if (!account) throw new AppError('service_account.not_found', 404, 'service account not found');
     return account;
@@ -138,9 +138,9 @@ export async function createServiceAccountService(deps: { knex: Knex; store: Key
       let account: ServiceAccount;
       try {
         // The account and its one identity exist together or not at all.
-        account = await knex.transaction(async (trx) => {
-          await queries.insertWithIdentity(trx, { id, tenantId, name: value.name, description: value.description ?? null, identityId: randomUUID() });
-          return getOwn(id, trx);
+        account = await deps.queries.transaction(async (tx) => {
+          await tx.serviceAccounts.insertWithIdentity(tx.db, { id, tenantId, name: value.name, description: value.description ?? null, identityId: randomUUID() });
+          return getOwn(id, tx.db);
         });
       } catch (error) {
         if ((error as { code?: string }).code === '23505') throw new AppError('service_account.name_taken', 409, `a service account named "${value.name}" already exists`);
@@ -155,7 +155,7 @@ export async function createServiceAccountService(deps: { knex: Knex; store: Key
     async update(id: string, input: ServiceAccountPatchInput, actor: Actor, by?: Administrator): Promise<ServiceAccount> {
       const value = parseInput(serviceAccountPatchSchema, input, 'service_account.invalid');
       const before = await getOwn(id);
-      if (by) await assertMayManageServiceAccount(knex, by, id);
+      if (by) await assertMayManageServiceAccount(deps.queries.db, by, id);
       const patch: Partial<Pick<ServiceAccount, 'name' | 'description' | 'status'>> = {};
       if (value.name !== undefined && value.name !== before.name) patch.name = value.name;
       if (value.description !== undefined && (value.description ?? null) !== before.description) patch.description = value.description ?? null;
@@ -163,11 +163,11 @@ export async function createServiceAccountService(deps: { knex: Knex; store: Key
       if (Object.keys(patch).length === 0) return before;
       let after: ServiceAccount;
       try {
-        after = await knex.transaction(async (trx) => {
-          await keepingAnAdmin(trx, tenantId, () => queries.update(trx, tenantId, id, patch));
+        after = await deps.queries.transaction(async (tx) => {
+          await keepingAnAdmin(tx.db, tenantId, () => tx.serviceAccounts.update(tx.db, tenantId, id, patch));
           // The identity's alias is the account's name (it appears in the token's identity claim).
-          if (patch.name !== undefined) await queries.setIdentityAlias(trx, tenantId, id, patch.name);
-          return getOwn(id, trx);
+          if (patch.name !== undefined) await tx.serviceAccounts.setIdentityAlias(tx.db, tenantId, id, patch.name);
+          return getOwn(id, tx.db);
         });
       } catch (error) {
         if ((error as { code?: string }).code === '23505') throw new AppError('service_account.name_taken', 409, `a service account named "${value.name ?? ''}" already exists`);
@@ -181,9 +181,9 @@ export async function createServiceAccountService(deps: { knex: Knex; store: Key
 
     async remove(id: string, actor: Actor, by?: Administrator): Promise<void> {
       const before = await getOwn(id);
-      await knex.transaction(async (trx) => {
-        if (by) await assertMayManageServiceAccount(trx, by, id);
-        await keepingAnAdmin(trx, tenantId, () => queries.deleteById(tenantId, id, trx));
+      await deps.queries.transaction(async (tx) => {
+        if (by) await assertMayManageServiceAccount(tx.db, by, id);
+        await keepingAnAdmin(tx.db, tenantId, () => tx.serviceAccounts.deleteById(tenantId, id));
       });
       await credentials.invalidate(id);
       // Its identity went with it: no cached authorization may outlive it.
@@ -196,7 +196,7 @@ export async function createServiceAccountService(deps: { knex: Knex; store: Key
     async createKey(serviceAccountId: string, input: NewAccessKeyInput, actor: Actor, by?: Administrator): Promise<{ key: AccessKey; secret: string }> {
       const value = parseInput(newAccessKeySchema, input, 'access_key.invalid');
       const account = await getOwn(serviceAccountId);
-      if (by) await assertMayManageServiceAccount(knex, by, account.id);
+      if (by) await assertMayManageServiceAccount(deps.queries.db, by, account.id);
       const expiresAt = value.expiresAt ? new Date(value.expiresAt) : null;
       if (expiresAt && expiresAt.getTime() <= Date.now()) throw new AppError('access_key.invalid', 400, 'expiresAt: must be in the future');
       if ((await queries.countUsableKeys(tenantId, account.id)) >= MAX_USABLE_KEYS) {
@@ -225,7 +225,7 @@ export async function createServiceAccountService(deps: { knex: Knex; store: Key
     /** Revokes the key on every node at once. Revoking a revoked key changes nothing. */
     async revokeKey(serviceAccountId: string, keyId: string, actor: Actor, by?: Administrator): Promise<void> {
       const account = await getOwn(serviceAccountId);
-      if (by) await assertMayManageServiceAccount(knex, by, account.id);
+      if (by) await assertMayManageServiceAccount(deps.queries.db, by, account.id);
       const existing = UUID.test(keyId) ? await queries.findKey(tenantId, account.id, keyId) : undefined;
       if (!existing) throw new AppError('access_key.not_found', 404, 'access key not found');
       const revoked = await queries.revokeKey(tenantId, account.id, keyId);

@@ -17,8 +17,8 @@
 import { randomUUID } from 'node:crypto';
 import { hashCostProblem, hashScheme } from './passwords.ts';
 import { parse } from 'csv-parse/sync';
-import type { Knex } from 'knex';
-import { createUserImportQueries, type ImportedUserRow } from '../queries/user-import.ts';
+import type { Queries } from '../queries/index.ts';
+import type { ImportedUserRow } from '../queries/user-import.ts';
 import type { AuditEventInput, AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError } from './errors.ts';
@@ -115,8 +115,8 @@ function parseDataScope(value: string): Record<string, string[]> | string {
   return scope;
 }
 
-export function createUserImportService(deps: { knex: Knex; audit: AuditService; authorization: AuthorizationService; invitations: Pick<InvitationService, 'queue'> }) {
-  const queries = createUserImportQueries(deps.knex);
+export function createUserImportService(deps: { queries: Queries; audit: AuditService; authorization: AuthorizationService; invitations: Pick<InvitationService, 'queue'> }) {
+  const queries = deps.queries.userImport;
 
   function parseCsv(text: string): { header: string[]; records: { line: number; values: Record<string, string> }[] } {
     let rows: { record: string[]; info: { lines: number } }[];
@@ -153,23 +153,15 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
       const keySet = new Set(scopeKeys);
       const granter = administersAll(by) ? undefined : (by.granter as GranterRights);
       // Roles the default account policy gives each kind: a row's identity_kind grants them.
-      const policy: { role_id: string; identity_kind: string | null }[] = granter ? await deps.knex('default_policy_roles').where({ tenant_id: by.tenantId }).select('role_id', 'identity_kind') : [];
+      const policy = granter ? await queries.defaultPolicyRoles(by.tenantId) : [];
       // Only an Admin grants Admin, through a group as well.
-      const adminGroupIds = new Set(
-        granter
-          ? (
-              (await deps.knex('group_roles as gr').join('roles as r', 'r.id', 'gr.role_id').where('r.tenant_id', by.tenantId).andWhere('r.system', true).whereRaw('lower(r.name) = ?', [ADMIN_ROLE.toLowerCase()]).select('gr.group_id')) as {
-                group_id: string;
-              }[]
-            ).map((g) => g.group_id)
-          : [],
-      );
+      const adminGroupIds = new Set(granter ? await queries.groupsWithSystemRole(by.tenantId, ADMIN_ROLE) : []);
       const kindRefusals = new Map<string, string[]>();
       const refusalsForKind = (kind: string): string[] => {
         if (!granter) return [];
         let found = kindRefusals.get(kind);
         if (!found) {
-          const reached = roles.filter((r) => policy.some((p) => p.role_id === r.id && (p.identity_kind === null || p.identity_kind === kind)));
+          const reached = roles.filter((r) => policy.some((p) => p.roleId === r.id && (p.identityKind === null || p.identityKind === kind)));
           found = reached.map((r) => roleRefusal(by, r)).filter((r): r is string => r !== undefined);
           kindRefusals.set(kind, found);
         }
@@ -305,8 +297,8 @@ export function createUserImportService(deps: { knex: Knex; audit: AuditService;
       const roleName = new Map(roles.map((r) => [r.id, r.name]));
       const groupName = new Map(groups.map((g) => [g.id, g.name]));
       try {
-        await deps.knex.transaction(async (trx) => {
-          await queries.insertUsers(trx, toCreate, by.actor.actorId ?? null, (written) => progress({ phase: 'written', done: written, total: toCreate.length }));
+        await deps.queries.transaction(async ({ db: trx, userImport }) => {
+          await userImport.insertUsers(trx, toCreate, by.actor.actorId ?? null, (written) => progress({ phase: 'written', done: written, total: toCreate.length }));
           const events: AuditEventInput[] = toCreate.map((u) => ({
             tenantId: by.tenantId,
             action: 'user.created',

@@ -1,11 +1,11 @@
 // Users: creation, password changes, deletion and password authentication. The administrator's
 // operations on top (search, profile changes, status, cloning) are in directory-users.ts.
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { z } from 'zod';
 import { createIdentityQueries } from '../queries/identities.ts';
+import type { Executor, Queries, Transaction } from '../queries/index.ts';
 import type { Database } from '../db/types.ts';
-import { createUserQueries, type User } from '../queries/users.ts';
+import type { User, UserQueries } from '../queries/users.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
@@ -84,7 +84,7 @@ export type PublicUser = ReturnType<typeof publicUser>;
 const invalid = (error: z.ZodError) => invalidInput('user.invalid', error);
 
 /** A user's identity must be of a kind the tenant defines, and not the one kept for service accounts. */
-export async function assertUserIdentityKind(db: Knex, tenantId: string, kind: string): Promise<void> {
+export async function assertUserIdentityKind(db: Executor, tenantId: string, kind: string): Promise<void> {
   if (kind === SERVICE_IDENTITY_KIND) {
     throw new AppError('identity.reserved_kind', 400, `identity kind "${SERVICE_IDENTITY_KIND}" is reserved for service accounts`);
   }
@@ -108,8 +108,8 @@ export const USER_CHANGED_CHANNEL = 'gatehouse_user_changed';
  * node is not receiving notifications (connection lost) nothing is kept: every lookup reads
  * the row, as it would without the cache.
  */
-export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'>; knex: Knex; store: KeyValueStore; tenantId: string }): Promise<InvalidatingCache<User>> {
-  const queries = createUserQueries(deps.knex);
+export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'>; users: UserQueries; store: KeyValueStore; tenantId: string }): Promise<InvalidatingCache<User>> {
+  const queries = deps.users;
   const cache = await createInvalidatingCache<User>({
     store: deps.store,
     name: 'users',
@@ -132,8 +132,8 @@ export async function createUserAccountCache(deps: { db: Pick<Database, 'listen'
   return cache;
 }
 
-export function createUserService(deps: { knex: Knex; audit: AuditService; passwords: PasswordHasher; tenantId: string; events: UserEvents; credentials: CredentialService; accounts?: InvalidatingCache<User> }) {
-  const queries = createUserQueries(deps.knex);
+export function createUserService(deps: { queries: Queries; audit: AuditService; passwords: PasswordHasher; tenantId: string; events: UserEvents; credentials: CredentialService; accounts?: InvalidatingCache<User> }) {
+  const queries = deps.queries.users;
   const { tenantId } = deps;
 
   /** Drops the user from this node's account cache (other nodes hear the database's NOTIFY). */
@@ -141,13 +141,11 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
     await deps.accounts?.invalidate(id);
   };
 
-  const identityQueries = createIdentityQueries(deps.knex);
-
   /**
    * Creates the user and its default identity (seed 003: "A default identity will be created
    * when a user is created"), and opens its status history, in one transaction.
    */
-  async function createIn(tenant: string, input: NewUserInput, actor: Actor, check?: (trx: Knex.Transaction, identityId: string) => Promise<void>): Promise<User> {
+  async function createIn(tenant: string, input: NewUserInput, actor: Actor, check?: (trx: Transaction, identityId: string) => Promise<void>): Promise<User> {
     const parsed = newUserSchema.safeParse(input);
     if (!parsed.success) throw invalid(parsed.error);
     const value = parsed.data;
@@ -166,20 +164,27 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
     }
     const passwordHash = value.password ? await deps.passwords.hash(value.password) : (input.passwordHash ?? null);
     try {
-      return await deps.knex.transaction(async (trx) => {
-        await assertUserIdentityKind(trx, tenant, kind);
-        const created = await queries.insert(
-          { id: randomUUID(), tenantId: tenant, username: value.username, email: value.email ?? null, name: value.name ?? null, phone: value.phone ?? null, department: value.department ?? null, passwordHash, status: 'active' },
-          trx,
-        );
-        const identity = await identityQueries.insert({ id: randomUUID(), tenantId: tenant, userId: created.id, kind, alias: alias.data }, trx);
-        await queries.setDefaultIdentity(tenant, created.id, identity.id, trx);
-        if (passwordHash) await deps.credentials.recordInitialHash(tenant, created.id, passwordHash, trx);
+      return await deps.queries.transaction(async (tx) => {
+        await assertUserIdentityKind(tx.db, tenant, kind);
+        const created = await tx.users.insert({
+          id: randomUUID(),
+          tenantId: tenant,
+          username: value.username,
+          email: value.email ?? null,
+          name: value.name ?? null,
+          phone: value.phone ?? null,
+          department: value.department ?? null,
+          passwordHash,
+          status: 'active',
+        });
+        const identity = await tx.identities.insert({ id: randomUUID(), tenantId: tenant, userId: created.id, kind, alias: alias.data });
+        await tx.users.setDefaultIdentity(tenant, created.id, identity.id);
+        if (passwordHash) await deps.credentials.recordInitialHash(tenant, created.id, passwordHash, tx.db);
         // The administration guard judges what the new identity holds (default-policy roles of its kind).
-        await check?.(trx, identity.id);
-        await queries.insertStatusChange({ tenantId: tenant, userId: created.id, fromStatus: null, toStatus: 'active', reason: 'created', actorId: actor.actorId ?? null }, trx);
+        await check?.(tx.db, identity.id);
+        await tx.users.insertStatusChange({ tenantId: tenant, userId: created.id, fromStatus: null, toStatus: 'active', reason: 'created', actorId: actor.actorId ?? null });
         const user: User = { ...created, defaultIdentityId: identity.id };
-        await deps.audit.record({ tenantId: tenant, action: 'user.created', ...actor, targetType: 'user', targetId: user.id, details: { after: { ...publicUser(user), identity: { id: identity.id, kind, alias: identity.alias } } } }, trx);
+        await deps.audit.record({ tenantId: tenant, action: 'user.created', ...actor, targetType: 'user', targetId: user.id, details: { after: { ...publicUser(user), identity: { id: identity.id, kind, alias: identity.alias } } } }, tx.db);
         return user;
       });
     } catch (error) {
@@ -196,18 +201,18 @@ export function createUserService(deps: { knex: Knex; audit: AuditService; passw
    * `user.deleted` event then lets the session service end the session records and remove the
    * hot copies in the store (services/sessions.ts).
    */
-  async function removeIn(tenant: string, id: string, actor: Actor, check?: (trx: Knex.Transaction) => Promise<void>): Promise<User> {
-    const removed = await deps.knex.transaction(async (trx) => {
-      const before = await queries.findByIdForUpdate(tenant, id, trx);
+  async function removeIn(tenant: string, id: string, actor: Actor, check?: (trx: Transaction) => Promise<void>): Promise<User> {
+    const removed = await deps.queries.transaction(async (tx) => {
+      const before = await tx.users.findByIdForUpdate(tenant, id, tx.db);
       if (!before) throw new AppError('user.not_found', 404, 'user not found');
-      await check?.(trx);
-      const identities = await identityQueries.listByUser(tenant, id, trx);
-      await trx('oidc_payloads').where({ tenant_id: tenant, account_id: id }).delete();
+      await check?.(tx.db);
+      const identities = await tx.identities.listByUser(tenant, id);
+      await tx.oidcPayloads.destroyByAccount(tenant, id);
       // The tenant keeps an active Admin, whoever deletes (API, CLI).
-      await keepingAnAdmin(trx, tenant, () => queries.deleteById(tenant, id, trx));
+      await keepingAnAdmin(tx.db, tenant, () => tx.users.deleteById(tenant, id));
       await deps.audit.record(
         { tenantId: tenant, action: 'user.deleted', ...actor, targetType: 'user', targetId: id, details: { before: { ...publicUser(before), identities: identities.map((i) => ({ id: i.id, kind: i.kind, alias: i.alias })) } } },
-        trx,
+        tx.db,
       );
       return before;
     });
