@@ -38,41 +38,52 @@ export type Executor = Knex;
 /** An open transaction: what a transaction-bound bag runs on. */
 export type Transaction = Knex.Transaction;
 
-function tables(db: Knex) {
-  return {
+/** Each table group's queries, built on first use: a transaction's bag builds only what it uses. */
+const TABLE_GROUPS = {
+  accountSecurity: createAccountSecurityQueries,
+  administration: createAdministrationQueries,
+  apiResources: createApiResourceQueries,
+  applications: createApplicationQueries,
+  audit: createAuditQueries,
+  authorization: createAuthorizationQueries,
+  dataScopes: createDataScopeQueries,
+  grantIdentities: createGrantIdentityQueries,
+  groups: createGroupQueries,
+  identities: createIdentityQueries,
+  identityProviders: createIdentityProviderQueries,
+  invitations: createInvitationQueries,
+  navigation: createNavigationQueries,
+  oidcPayloads: createOidcPayloadQueries,
+  overview: createOverviewQueries,
+  passkeys: createPasskeyQueries,
+  roles: createRoleQueries,
+  scim: createScimQueries,
+  seed: createSeedQueries,
+  serviceAccounts: createServiceAccountQueries,
+  signingKeys: createSigningKeyQueries,
+  tenantSettings: createTenantSettingsQueries,
+  userImport: createUserImportQueries,
+  userMaintenance: createUserMaintenanceQueries,
+  users: createUserQueries,
+  webhooks: createWebhookQueries,
+};
+
+type TableGroups = { readonly [K in keyof typeof TABLE_GROUPS]: ReturnType<(typeof TABLE_GROUPS)[K]> };
+
+function tables(db: Knex): TableGroups & { db: Executor; advisoryLock(key: number): Promise<void> } {
+  const bag = {
     /** What this bag runs on: the pool, or the transaction it is bound to. */
     db: db as Executor,
-    accountSecurity: createAccountSecurityQueries(db),
-    administration: createAdministrationQueries(db),
-    apiResources: createApiResourceQueries(db),
-    applications: createApplicationQueries(db),
-    audit: createAuditQueries(db),
-    authorization: createAuthorizationQueries(db),
-    dataScopes: createDataScopeQueries(db),
-    grantIdentities: createGrantIdentityQueries(db),
-    groups: createGroupQueries(db),
-    identities: createIdentityQueries(db),
-    identityProviders: createIdentityProviderQueries(db),
-    invitations: createInvitationQueries(db),
-    navigation: createNavigationQueries(db),
-    oidcPayloads: createOidcPayloadQueries(db),
-    overview: createOverviewQueries(db),
-    passkeys: createPasskeyQueries(db),
-    roles: createRoleQueries(db),
-    scim: createScimQueries(db),
-    seed: createSeedQueries(db),
-    serviceAccounts: createServiceAccountQueries(db),
-    signingKeys: createSigningKeyQueries(db),
-    tenantSettings: createTenantSettingsQueries(db),
-    userImport: createUserImportQueries(db),
-    userMaintenance: createUserMaintenanceQueries(db),
-    users: createUserQueries(db),
-    webhooks: createWebhookQueries(db),
     /** Takes a transaction-scoped advisory lock (released at commit or rollback). */
     async advisoryLock(key: number): Promise<void> {
       await db.raw('select pg_advisory_xact_lock(?)', [key]);
     },
   };
+  for (const [name, create] of Object.entries(TABLE_GROUPS)) {
+    let built: unknown;
+    Object.defineProperty(bag, name, { enumerable: true, get: () => (built ??= create(db)) });
+  }
+  return bag as TableGroups & typeof bag;
 }
 
 export type Queries = ReturnType<typeof tables> & {
@@ -92,8 +103,7 @@ export interface TransactionOptions {
 export type TransactionQueries = Queries & { db: Transaction };
 
 export function createQueries(db: Knex): Queries {
-  return {
-    ...tables(db),
-    transaction: (work, options) => db.transaction((trx) => work({ ...createQueries(trx), db: trx }), options),
-  };
+  // Not spread: the table groups are getters that build on first use.
+  const transaction: Queries['transaction'] = (work, options) => db.transaction((trx) => work(createQueries(trx) as TransactionQueries), options);
+  return Object.assign(tables(db), { transaction });
 }
