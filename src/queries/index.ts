@@ -22,6 +22,7 @@ import { createPasskeyQueries } from './passkeys.ts';
 import { createRoleQueries } from './roles.ts';
 import { createScimQueries } from './scim.ts';
 import { createServiceAccountQueries } from './service-accounts.ts';
+import { createSessionQueries } from './sessions.ts';
 import { createSigningKeyQueries } from './signing-keys.ts';
 import { createTenantSettingsQueries } from './tenant-settings.ts';
 import { createUserImportQueries } from './user-import.ts';
@@ -60,6 +61,7 @@ function tables(db: Knex) {
     roles: createRoleQueries(db),
     scim: createScimQueries(db),
     serviceAccounts: createServiceAccountQueries(db),
+    sessions: createSessionQueries(db),
     signingKeys: createSigningKeyQueries(db),
     tenantSettings: createTenantSettingsQueries(db),
     userImport: createUserImportQueries(db),

@@ -15,10 +15,10 @@
 //   two nodes never end the same session twice), then removes the hot copy, the oidc-provider
 //   session and every grant issued in it with their tokens (through SessionArtefacts), audits
 //   who ended which sessions and why, and tells listeners (back-channel logout).
-import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Logger } from '../logger.ts';
-import { createSessionQueries, type SessionRecord, type StoredApplicationSessionSettings, type StoredSessionSettings } from '../queries/sessions.ts';
+import type { Queries } from '../queries/index.ts';
+import type { SessionRecord, StoredApplicationSessionSettings, StoredSessionSettings } from '../queries/sessions.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import { SYSTEM_ACTOR } from './actor.ts';
@@ -189,7 +189,7 @@ function decodeSessionCursor(cursor: string): { lastActiveAt: Date; uid: string 
 }
 
 export interface SessionServiceDeps {
-  knex: Knex;
+  queries: Queries;
   store: KeyValueStore;
   audit: AuditService;
   events: UserEvents;
@@ -206,7 +206,7 @@ export interface SessionServiceDeps {
 }
 
 export async function createSessionService(deps: SessionServiceDeps) {
-  const queries = createSessionQueries(deps.knex);
+  const queries = deps.queries.sessions;
   const now = deps.now ?? Date.now;
   const nowSeconds = () => Math.floor(now() / 1000);
   const listeners: EndedSessionListener[] = [];
@@ -532,7 +532,7 @@ export async function createSessionService(deps: SessionServiceDeps) {
       assertUid(uid);
       const { tenantId, actor } = by;
       const [owner] = await queries.findActive(tenantId, [uid]);
-      if (owner) await assertMayManageUser(deps.knex, by, owner.userId);
+      if (owner) await assertMayManageUser(deps.queries.db, by, owner.userId);
       const ended = await endSessions(tenantId, [uid], 'ended_by_admin', actor);
       if (!ended.length) throw new AppError('session.not_found', 404, 'session not found (it may have ended already)');
     },
@@ -552,7 +552,7 @@ export async function createSessionService(deps: SessionServiceDeps) {
 
     /** An administrator ends every open session of the user; returns how many. */
     async endAllOfUserFor(userId: string, by: Administrator & { actor: Actor }): Promise<number> {
-      await assertMayManageUser(deps.knex, by, userId);
+      await assertMayManageUser(deps.queries.db, by, userId);
       return endForUser(by.tenantId, userId, 'ended_by_admin', by.actor);
     },
 
@@ -586,9 +586,9 @@ export async function createSessionService(deps: SessionServiceDeps) {
       }
       if (value.idleTimeoutSeconds > value.absoluteLifetimeSeconds) throw new AppError('session_settings.invalid', 400, 'idleTimeoutSeconds must not be longer than absoluteLifetimeSeconds');
       const before = await settingsOf(tenantId);
-      await deps.knex.transaction(async (trx) => {
-        await queries.saveTenantSettings(tenantId, value, trx);
-        await deps.audit.record({ tenantId, action: 'session_settings.updated', ...actor, targetType: 'tenant', targetId: tenantId, details: { before, after: value } }, trx);
+      await deps.queries.transaction(async (tx) => {
+        await tx.sessions.saveTenantSettings(tenantId, value);
+        await deps.audit.record({ tenantId, action: 'session_settings.updated', ...actor, targetType: 'tenant', targetId: tenantId, details: { before, after: value } }, tx.db);
       });
       await settingsCache.invalidate(tenantId);
       return { ...value, source: 'tenant' };
@@ -607,9 +607,9 @@ export async function createSessionService(deps: SessionServiceDeps) {
       if (value.absoluteLifetimeSeconds !== null && value.absoluteLifetimeSeconds > tenant.absoluteLifetimeSeconds)
         throw new AppError('session_settings.not_stricter', 400, `absoluteLifetimeSeconds must not exceed the tenant's (${tenant.absoluteLifetimeSeconds} s)`);
       const before = await applicationSettings(tenantId, clientId);
-      await deps.knex.transaction(async (trx) => {
-        await queries.saveApplicationSettings(tenantId, clientId, value, trx);
-        await deps.audit.record({ tenantId, action: 'application.session_settings_updated', ...actor, targetType: 'application', targetId: clientId, details: { before, after: value } }, trx);
+      await deps.queries.transaction(async (tx) => {
+        await tx.sessions.saveApplicationSettings(tenantId, clientId, value);
+        await deps.audit.record({ tenantId, action: 'application.session_settings_updated', ...actor, targetType: 'application', targetId: clientId, details: { before, after: value } }, tx.db);
       });
       await appSettingsCache.invalidate(clientId);
       return value;

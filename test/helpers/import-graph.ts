@@ -127,8 +127,6 @@ export const SERVICES_PENDING_QUERIES: readonly string[] = [
   'src/services/navigation.ts',
   'src/services/seed.ts',
   'src/services/service-accounts.ts',
-  'src/services/sessions.ts',
-  'src/services/sign-in.ts',
   'src/services/user-import.ts',
   'src/services/users.ts',
 ];
