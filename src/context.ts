@@ -100,7 +100,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     // Per-tenant settings (default language, passkey relying party); the configuration gives the defaults.
     const tenantSettings = await createTenantSettingsService({ queries, store, audit, issuer: config.issuer, configured: { defaultLocale: config.defaultLocale, passkeys: config.passkeys } });
     const passkeys = createPasskeyService({ queries, store, audit, events, settingsOf: (tenant) => tenantSettings.passkeysOf(tenant) });
-    const signIn = createSignInService({ knex, store, passwords, policies: passwordPolicies, lockout, mfa, credentials, passkeys });
+    const signIn = createSignInService({ queries, store, passwords, policies: passwordPolicies, lockout, mfa, credentials, passkeys });
     const accounts = await createUserAccountCache({ db, users: queries.users, store, tenantId });
     // Before the session service's own subscription (below), so caches let go first.
     for (const subscription of userEventSubscriptions({ accountMails: accountMailsOnUserEvent({ queries, mailer, logger }), accounts })) events.on(subscription.react);
@@ -134,7 +134,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     // Sessions subscribe to the user events above (password change, deactivation, deletion,
     // lock, identity removal) and register their cleanup job with the scheduler.
     const sessions = await createSessionService({
-      knex,
+      queries,
       store,
       audit,
       events,

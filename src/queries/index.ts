@@ -23,6 +23,7 @@ import { createRoleQueries } from './roles.ts';
 import { createScimQueries } from './scim.ts';
 import { createSeedQueries } from './seed.ts';
 import { createServiceAccountQueries } from './service-accounts.ts';
+import { createSessionQueries } from './sessions.ts';
 import { createSigningKeyQueries } from './signing-keys.ts';
 import { createTenantSettingsQueries } from './tenant-settings.ts';
 import { createUserImportQueries } from './user-import.ts';
@@ -60,6 +61,7 @@ const TABLE_GROUPS = {
   scim: createScimQueries,
   seed: createSeedQueries,
   serviceAccounts: createServiceAccountQueries,
+  sessions: createSessionQueries,
   signingKeys: createSigningKeyQueries,
   tenantSettings: createTenantSettingsQueries,
   userImport: createUserImportQueries,

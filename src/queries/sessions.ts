@@ -296,8 +296,8 @@ export function createSessionQueries(knex: Knex) {
       return row ? { idleTimeoutSeconds: row.idle_timeout_seconds, absoluteLifetimeSeconds: row.absolute_lifetime_seconds, endSessionsOnPasswordChange: row.end_sessions_on_password_change } : undefined;
     },
 
-    async saveTenantSettings(tenantId: string, settings: StoredSessionSettings, trx: Knex = knex): Promise<void> {
-      await trx('session_settings')
+    async saveTenantSettings(tenantId: string, settings: StoredSessionSettings): Promise<void> {
+      await knex('session_settings')
         .insert({ tenant_id: tenantId, idle_timeout_seconds: settings.idleTimeoutSeconds, absolute_lifetime_seconds: settings.absoluteLifetimeSeconds, end_sessions_on_password_change: settings.endSessionsOnPasswordChange, updated_at: knex.fn.now() })
         .onConflict('tenant_id')
         .merge();
@@ -308,12 +308,12 @@ export function createSessionQueries(knex: Knex) {
       return row ? { tenantId: row.tenant_id, idleTimeoutSeconds: row.idle_timeout_seconds, absoluteLifetimeSeconds: row.absolute_lifetime_seconds } : undefined;
     },
 
-    async saveApplicationSettings(tenantId: string, applicationId: string, settings: StoredApplicationSessionSettings, trx: Knex = knex): Promise<void> {
+    async saveApplicationSettings(tenantId: string, applicationId: string, settings: StoredApplicationSessionSettings): Promise<void> {
       if (settings.idleTimeoutSeconds === null && settings.absoluteLifetimeSeconds === null) {
-        await trx('application_session_settings').where({ application_id: applicationId }).delete();
+        await knex('application_session_settings').where({ application_id: applicationId }).delete();
         return;
       }
-      await trx('application_session_settings')
+      await knex('application_session_settings')
         .insert({ application_id: applicationId, tenant_id: tenantId, idle_timeout_seconds: settings.idleTimeoutSeconds, absolute_lifetime_seconds: settings.absoluteLifetimeSeconds, updated_at: knex.fn.now() })
         .onConflict('application_id')
         .merge();

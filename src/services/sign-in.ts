@@ -12,9 +12,9 @@
 //   attempts arrive at once; past the IP limit no verification happens at all;
 // - the account's failure counter is reset only when the whole sign-in completes, so knowing the
 //   password does not buy unlimited guesses at the second factor.
-import type { Knex } from 'knex';
-import { createAccountSecurityQueries, toSecurityState, type UserSecurityRow } from '../queries/account-security.ts';
-import { createUserQueries, type User } from '../queries/users.ts';
+import { toSecurityState, type UserSecurityRow } from '../queries/account-security.ts';
+import type { Queries } from '../queries/index.ts';
+import type { User } from '../queries/users.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import type { CredentialService } from './credentials.ts';
@@ -71,7 +71,7 @@ interface Progress {
 const PROGRESS_TTL_SECONDS = 15 * 60;
 
 export function createSignInService(deps: {
-  knex: Knex;
+  queries: Queries;
   store: KeyValueStore;
   passwords: PasswordHasher;
   policies: PasswordPolicyService;
@@ -81,8 +81,8 @@ export function createSignInService(deps: {
   passkeys: PasskeyService;
   now?: () => Date;
 }) {
-  const users = createUserQueries(deps.knex);
-  const security = createAccountSecurityQueries(deps.knex);
+  const users = deps.queries.users;
+  const security = deps.queries.accountSecurity;
   const now = deps.now ?? (() => new Date());
   const key = (tenantId: string, uid: string) => `signin:${tenantId}:${opaqueKey(uid)}`;
 
