@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { UserIdentitySummary } from '../queries/identities.ts';
-import type { Executor, Queries } from '../queries/index.ts';
+import type { Executor, Queries, TransactionQueries } from '../queries/index.ts';
 import type { StatusChange, User, UserStatus } from '../queries/users.ts';
 import type { AuditService } from './audit.ts';
 import type { UserEvent, UserEvents } from './user-events.ts';
@@ -75,6 +75,12 @@ export const userListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(600).optional(),
 });
+
+/**
+ * A caller's own write made in the same transaction as a user change (after it, with the user's
+ * id), so both commit or neither does.
+ */
+export type UserChangeStep = (tx: TransactionQueries, userId: string) => Promise<void>;
 
 export type UserCreateInput = z.input<typeof userCreateSchema>;
 export type UserPatchInput = z.input<typeof userPatchSchema>;
@@ -145,14 +151,18 @@ export function createDirectoryUserService(deps: { queries: Queries; audit: Audi
     if (other && other.id !== exceptId) throw new AppError('user.email_taken', 409, 'another user has this email address');
   }
 
-  async function setStatus(id: string, to: 'active' | 'inactive', reason: string | undefined, by: ChangeRequest): Promise<UserDetails> {
+  async function setStatus(id: string, to: 'active' | 'inactive', reason: string | undefined, by: ChangeRequest, step?: UserChangeStep): Promise<UserDetails> {
     if (to !== 'active' && isSelf(by, id)) throw new AppError('user.self_deactivate', 409, 'you cannot deactivate your own account');
-    const changed = await deps.queries.transaction(async ({ db: trx, accountSecurity }) => {
+    const changed = await deps.queries.transaction(async (tx) => {
+      const { db: trx, accountSecurity } = tx;
       const before = await queries.findByIdForUpdate(by.tenantId, id, trx);
       if (!before) throw new AppError('user.not_found', 404, 'user not found');
       await assertMayManageUser(trx, by, id);
-      // Already there: nothing changed, so nothing to record.
-      if (before.status === to) return false;
+      // Already there: nothing changed, so nothing to record (the caller's step still runs).
+      if (before.status === to) {
+        await step?.(tx, id);
+        return false;
+      }
       await keepingAnAdmin(trx, by.tenantId, () => queries.setStatus(by.tenantId, id, to, trx));
       // Account security: activating lifts a lockout completely (its end and its repeat count).
       if (to === 'active' && before.status === 'locked') await accountSecurity.forgetLockout(by.tenantId, id);
@@ -161,6 +171,7 @@ export function createDirectoryUserService(deps: { queries: Queries; audit: Audi
         { tenantId: by.tenantId, action: to === 'active' ? 'user.activated' : 'user.deactivated', ...by.actor, targetType: 'user', targetId: id, details: { before: { status: before.status }, after: { status: to }, reason: reason ?? null } },
         trx,
       );
+      await step?.(tx, id);
       return true;
     });
     // Committed: this node sees the new status from now on, an activation too (others hear the NOTIFY).
@@ -202,21 +213,28 @@ export function createDirectoryUserService(deps: { queries: Queries; audit: Audi
       };
     },
 
-    async create(input: UserCreateInput, by: ChangeRequest): Promise<UserDetails> {
+    /** `step`, when given, runs in the creating transaction once the user exists. */
+    async create(input: UserCreateInput, by: ChangeRequest, step?: UserChangeStep): Promise<UserDetails> {
       const value = parseInput(userCreateSchema, input, 'user.invalid');
       const { identity, ...fields } = value;
       // What the new identity holds from the start (default-policy roles of its kind) is a grant.
-      const user = await deps.users.createIn(by.tenantId, { ...fields, identityKind: identity?.kind, identityAlias: identity?.alias }, by.actor, (trx, identityId) =>
-        assertGainsGrantable(trx, by, new Map(), [identityId], 'the roles a new user of this identity kind receives'),
+      const user = await deps.users.createIn(
+        by.tenantId,
+        { ...fields, identityKind: identity?.kind, identityAlias: identity?.alias },
+        by.actor,
+        (trx, identityId) => assertGainsGrantable(trx, by, new Map(), [identityId], 'the roles a new user of this identity kind receives'),
+        step,
       );
       return get(by.tenantId, user.id);
     },
 
-    async update(id: string, input: UserPatchInput, by: ChangeRequest): Promise<UserDetails> {
+    /** `step`, when given, runs in the updating transaction after the change. */
+    async update(id: string, input: UserPatchInput, by: ChangeRequest, step?: UserChangeStep): Promise<UserDetails> {
       const patch = parseInput(userPatchSchema, input, 'user.invalid');
       let loginChanged: Extract<UserEvent, { type: 'user.login_changed' }> | undefined;
       try {
-        await deps.queries.transaction(async ({ db: trx, accountSecurity }) => {
+        await deps.queries.transaction(async (tx) => {
+          const { db: trx, accountSecurity } = tx;
           const before = await queries.findByIdForUpdate(by.tenantId, id, trx);
           if (!before) throw new AppError('user.not_found', 404, 'user not found');
           await assertMayManageUser(trx, by, id);
@@ -233,6 +251,7 @@ export function createDirectoryUserService(deps: { queries: Queries; audit: Audi
             { tenantId: by.tenantId, action: 'user.updated', ...by.actor, targetType: 'user', targetId: id, details: { before: publicUser(before), after: publicUser(after), ...(emailChanged ? { resetLinksRevoked: true } : {}) } },
             trx,
           );
+          await step?.(tx, id);
         });
       } catch (error) {
         // A concurrent change took the username or email between the check and the write.
@@ -321,8 +340,9 @@ export function createDirectoryUserService(deps: { queries: Queries; audit: Audi
       return get(by.tenantId, cloneId);
     },
 
-    activate: (id: string, reason: string | undefined, by: ChangeRequest) => setStatus(id, 'active', reason, by),
-    deactivate: (id: string, reason: string | undefined, by: ChangeRequest) => setStatus(id, 'inactive', reason, by),
+    /** `step`, when given, runs in the status change's transaction (also when the status was already so). */
+    activate: (id: string, reason: string | undefined, by: ChangeRequest, step?: UserChangeStep) => setStatus(id, 'active', reason, by, step),
+    deactivate: (id: string, reason: string | undefined, by: ChangeRequest, step?: UserChangeStep) => setStatus(id, 'inactive', reason, by, step),
 
     /** Newest first; 404 when the user is not in the tenant. */
     async statusHistory(tenantId: string, id: string, limit = 100): Promise<StatusChange[]> {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type Group, type GroupMember, type GroupType } from '../queries/groups.ts';
-import type { Executor, Queries } from '../queries/index.ts';
+import type { Executor, Queries, TransactionQueries } from '../queries/index.ts';
 import type { AuditService } from './audit.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError, parseInput } from './errors.ts';
@@ -41,6 +41,12 @@ export const idListSchema = z.array(z.guid()).min(1).max(500);
 export type NewGroupInput = z.input<typeof newGroupSchema>;
 export type GroupPatchInput = z.input<typeof groupPatchSchema>;
 
+/**
+ * A caller's own write made in the same transaction as a group change (after it, with the group's
+ * id), so both commit or neither does.
+ */
+export type GroupChangeStep = (tx: TransactionQueries, groupId: string) => Promise<void>;
+
 function snapshot(group: Group) {
   return { name: group.name, type: group.type, description: group.description, roles: group.roles.map((r) => r.id) };
 }
@@ -61,10 +67,10 @@ export function createGroupService(deps: { queries: Queries; audit: AuditService
   }
 
   /** Runs a change in a transaction, maps a lost race on the unique name, then drops the cache. */
-  async function change<T>(work: (trx: Executor) => Promise<T>): Promise<T> {
+  async function change<T>(work: (trx: Executor, tx: TransactionQueries) => Promise<T>): Promise<T> {
     let result: T;
     try {
-      result = await deps.queries.transaction(({ db: trx }) => work(trx));
+      result = await deps.queries.transaction((tx) => work(tx.db, tx));
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('group.name_taken', 409, 'a group with this name already exists');
       throw error;
@@ -90,26 +96,30 @@ export function createGroupService(deps: { queries: Queries; audit: AuditService
     list: (tenantId: string, filter: { type?: GroupType } = {}) => queries.list(tenantId, filter),
     get: (tenantId: string, id: string) => getGroup(tenantId, id),
 
-    async create(input: NewGroupInput, by: ChangeRequest): Promise<Group> {
+    /** `step`, when given, runs in the creating transaction once the group exists. */
+    async create(input: NewGroupInput, by: ChangeRequest, step?: GroupChangeStep): Promise<Group> {
       const value = parseInput(newGroupSchema, input, 'group.invalid');
-      return change(async (trx) => {
+      return change(async (trx, tx) => {
         await assertNameFree(by.tenantId, value.name, undefined, trx);
         const id = randomUUID();
         await queries.insert({ id, tenantId: by.tenantId, name: value.name, type: value.type, description: value.description ?? null }, trx);
         const group = await getGroup(by.tenantId, id, trx);
         await deps.audit.record({ tenantId: by.tenantId, action: 'group.created', ...by.actor, targetType: 'group', targetId: id, details: { before: null, after: snapshot(group) } }, trx);
+        await step?.(tx, id);
         return group;
       });
     },
 
-    async update(id: string, input: GroupPatchInput, by: ChangeRequest): Promise<Group> {
+    /** `step`, when given, runs in the updating transaction after the change. */
+    async update(id: string, input: GroupPatchInput, by: ChangeRequest, step?: GroupChangeStep): Promise<Group> {
       const patch = parseInput(groupPatchSchema, input, 'group.invalid');
-      return change(async (trx) => {
+      return change(async (trx, tx) => {
         const before = await getGroup(by.tenantId, id, trx);
         if (patch.name !== undefined && patch.name !== before.name) await assertNameFree(by.tenantId, patch.name, id, trx);
         await queries.update(by.tenantId, id, patch, trx);
         const after = await getGroup(by.tenantId, id, trx);
         await deps.audit.record({ tenantId: by.tenantId, action: 'group.updated', ...by.actor, targetType: 'group', targetId: id, details: { before: snapshot(before), after: snapshot(after) } }, trx);
+        await step?.(tx, id);
         return after;
       });
     },

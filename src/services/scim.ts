@@ -15,10 +15,10 @@ import type { UserIdentitySummary } from '../queries/identities.ts';
 import type { Queries } from '../queries/index.ts';
 import { ENTERPRISE_USER, UnsupportedFilterError } from '../queries/scim.ts';
 import type { User } from '../queries/users.ts';
-import type { DirectoryUserService, UserDetails } from './directory-users.ts';
+import type { DirectoryUserService, UserChangeStep, UserDetails } from './directory-users.ts';
 import { assertMayManageIdentities, assertMayManageUser } from './administration.ts';
 import { AppError } from './errors.ts';
-import type { Group, GroupService } from './groups.ts';
+import type { Group, GroupChangeStep, GroupService } from './groups.ts';
 import type { ChangeRequest } from './roles.ts';
 import { keyOf, matches, parseAttrPath, parseFilter, parsePatchPath, type AttrPath, type Filter } from './scim-filter.ts';
 
@@ -331,19 +331,29 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
     if (!ifMatch.split(',').some((tag) => strip(tag) === strip(version))) throw scimError(412, 'versionMismatch' as string, 'the resource has changed: its version does not match If-Match');
   }
 
-  /** Saves the desired Gatehouse fields of a user through the directory service. */
-  async function saveUser(id: string, before: Json, desired: ReturnType<typeof userFieldsOf>, by: ChangeRequest): Promise<void> {
+  /**
+   * Saves the desired Gatehouse fields of a user through the directory service. `step` runs in
+   * the transaction of the first write (in one of its own when nothing else changes), so a
+   * failing step leaves the user as it was.
+   */
+  async function saveUser(id: string, before: Json, desired: ReturnType<typeof userFieldsOf>, by: ChangeRequest, step: UserChangeStep | undefined): Promise<void> {
     const now = userFieldsOf(before);
     const patch: Record<string, string | null> = {};
     for (const field of ['username', 'name', 'email', 'phone', 'department'] as const) {
       if (desired[field] !== now[field]) patch[field] = desired[field];
     }
     if (patch.username === null) delete patch.username;
-    if (Object.keys(patch).length) await deps.directoryUsers.update(id, patch, by);
-    if (desired.active !== now.active) {
-      if (desired.active) await deps.directoryUsers.activate(id, 'SCIM', by);
-      else await deps.directoryUsers.deactivate(id, 'SCIM', by);
+    let pending = step;
+    if (Object.keys(patch).length) {
+      await deps.directoryUsers.update(id, patch, by, pending);
+      pending = undefined;
     }
+    if (desired.active !== now.active) {
+      if (desired.active) await deps.directoryUsers.activate(id, 'SCIM', by, pending);
+      else await deps.directoryUsers.deactivate(id, 'SCIM', by, pending);
+      pending = undefined;
+    }
+    if (pending) await runAlone(id, pending);
   }
 
   function presentGroup(group: Group, members: { value: string; display: string }[], externalId: string | undefined): Json {
@@ -429,15 +439,21 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
   }
 
   /**
-   * Keeps `wanted` as the resource's externalId when it differs from `had`. A user's is changed
-   * only by a caller that may manage the user, checked in the same transaction.
+   * The write keeping `wanted` as the resource's externalId, to run inside the transaction that
+   * creates or changes the resource; none when it stays `had`. A user's is changed only by a
+   * caller that may manage the user, checked in that transaction.
    */
-  async function saveExternalId(kind: 'user' | 'group', id: string, had: string | null, wanted: string | null, by: ChangeRequest): Promise<void> {
-    if (had === wanted) return;
-    await deps.queries.transaction(async (tx) => {
+  function externalIdStep(kind: 'user' | 'group', had: string | null, wanted: string | null, by: ChangeRequest): UserChangeStep | undefined {
+    if (had === wanted) return undefined;
+    return async (tx, id) => {
       if (kind === 'user') await assertMayManageUser(tx.db, by, id);
       await tx.scim.setExternalId(by.tenantId, kind, id, wanted);
-    });
+    };
+  }
+
+  /** Runs a step on its own when no other write of the request carries it. */
+  async function runAlone(id: string, step: UserChangeStep | GroupChangeStep): Promise<void> {
+    await deps.queries.transaction((tx) => step(tx, id));
   }
 
   return {
@@ -489,9 +505,9 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
           ...(fields.password ? { password: fields.password } : {}),
         },
         by,
+        externalIdStep('user', null, externalId, by),
       );
       if (!fields.active) await deps.directoryUsers.deactivate(created.id, 'SCIM', by);
-      await saveExternalId('user', created.id, null, externalId, by);
       return readUser(by.tenantId, created.id);
     },
 
@@ -499,8 +515,7 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
       const before = await readUser(by.tenantId, id);
       checkVersion(before, ifMatch);
       const externalId = externalIdOf(body);
-      await saveUser(id, before, userFieldsOf(body), by);
-      await saveExternalId('user', id, externalIdOf(before), externalId, by);
+      await saveUser(id, before, userFieldsOf(body), by, externalIdStep('user', externalIdOf(before), externalId, by));
       return readUser(by.tenantId, id);
     },
 
@@ -519,8 +534,7 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
         if (formattedKey && name[formattedKey] === get(asObject(get(before, 'name')), 'formatted') && (get(name, 'givenName') !== undefined || get(name, 'familyName') !== undefined)) delete name[formattedKey];
       }
       const externalId = externalIdOf(after);
-      await saveUser(id, before, userFieldsOf(after), by);
-      await saveExternalId('user', id, externalIdOf(before), externalId, by);
+      await saveUser(id, before, userFieldsOf(after), by, externalIdStep('user', externalIdOf(before), externalId, by));
       return readUser(by.tenantId, id);
     },
 
@@ -563,8 +577,7 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
       const identities = await memberIdentities(by.tenantId, members);
       if (identities.length) await assertMayManageIdentities(deps.queries.db, by, identities, 'these group members');
       const externalId = externalIdOf(body);
-      const group = await deps.groups.create({ name }, by);
-      await saveExternalId('group', group.id, null, externalId, by);
+      const group = await deps.groups.create({ name }, by, externalIdStep('group', null, externalId, by));
       if (members.length) await saveGroupMembers(by.tenantId, group.id, members, by);
       return readGroup(by.tenantId, group.id);
     },
@@ -597,8 +610,10 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
     const externalId = externalIdOf(after);
     // Members first: their checks are the ones that refuse; the rename comes last.
     if (wanted.length !== had.length || wanted.some((w) => !had.includes(w))) await saveGroupMembers(by.tenantId, id, wanted, by);
-    if (name !== before.displayName) await deps.groups.update(id, { name }, by);
-    await saveExternalId('group', id, externalIdOf(before), externalId, by);
+    // The externalId is written with the rename, or on its own when the name stays.
+    const step = externalIdStep('group', externalIdOf(before), externalId, by);
+    if (name !== before.displayName) await deps.groups.update(id, { name }, by, step);
+    else if (step) await runAlone(id, step);
   }
 }
 

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { createIdentityQueries } from '../queries/identities.ts';
-import type { Executor, Queries, Transaction } from '../queries/index.ts';
+import type { Executor, Queries, Transaction, TransactionQueries } from '../queries/index.ts';
 import type { Database } from '../db/types.ts';
 import type { User, UserQueries } from '../queries/users.ts';
 import type { KeyValueStore } from '../store/types.ts';
@@ -143,9 +143,11 @@ export function createUserService(deps: { queries: Queries; audit: AuditService;
 
   /**
    * Creates the user and its default identity (seed 003: "A default identity will be created
-   * when a user is created"), and opens its status history, in one transaction.
+   * when a user is created"), and opens its status history, in one transaction. `check` judges
+   * the new identity (refusing by throwing); `step` runs last in the same transaction with its
+   * queries bag, so whatever it writes commits or rolls back with the user.
    */
-  async function createIn(tenant: string, input: NewUserInput, actor: Actor, check?: (trx: Transaction, identityId: string) => Promise<void>): Promise<User> {
+  async function createIn(tenant: string, input: NewUserInput, actor: Actor, check?: (trx: Transaction, identityId: string) => Promise<void>, step?: (tx: TransactionQueries, userId: string) => Promise<void>): Promise<User> {
     const parsed = newUserSchema.safeParse(input);
     if (!parsed.success) throw invalid(parsed.error);
     const value = parsed.data;
@@ -185,6 +187,7 @@ export function createUserService(deps: { queries: Queries; audit: AuditService;
         await tx.users.insertStatusChange({ tenantId: tenant, userId: created.id, fromStatus: null, toStatus: 'active', reason: 'created', actorId: actor.actorId ?? null });
         const user: User = { ...created, defaultIdentityId: identity.id };
         await deps.audit.record({ tenantId: tenant, action: 'user.created', ...actor, targetType: 'user', targetId: user.id, details: { after: { ...publicUser(user), identity: { id: identity.id, kind, alias: identity.alias } } } }, tx.db);
+        await step?.(tx, user.id);
         return user;
       });
     } catch (error) {

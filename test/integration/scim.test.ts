@@ -223,6 +223,45 @@ describe('SCIM 2.0 service provider', function () {
     assert.equal(renamed.externalId, undefined);
   });
 
+  it('writes externalId in the transaction that creates or changes the resource: a refused externalId leaves nothing behind', async () => {
+    // A trigger stands for any failure of the externalId write; both PostgreSQL and PGlite run plpgsql.
+    const refused = uniqueName('refused-ext');
+    const knex = gh.context.knex;
+    const fn = `scim_refuse_${refused.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`;
+    await knex.raw(`create function ??() returns trigger language plpgsql as $$ begin if new.external_id = '${refused}' then raise exception 'externalId refused'; end if; return new; end $$`, [fn]);
+    await knex.raw(`create trigger ?? before insert or update on scim_external_ids for each row execute function ??()`, [fn, fn]);
+    try {
+      const userName = uniqueName('ext-refused');
+      const response = await send('POST', '/Users', { schemas: [USER], userName, externalId: refused });
+      assert.equal(response.status, 500, JSON.stringify(response.body));
+      assert.equal((await list({ filter: `userName eq "${userName}"` })).totalResults, 0, 'no user without its externalId');
+      assert.ok(!(await gh.context.queries.users.findByUsername(gh.context.tenantId, userName)));
+
+      const displayName = uniqueName('ext-refused-group');
+      assert.equal((await send('POST', '/Groups', { schemas: [GROUP], displayName, externalId: refused })).status, 500);
+      const groups = ok(await send('GET', `/Groups?${new URLSearchParams({ filter: `displayName eq "${displayName}"` })}`), 200);
+      assert.equal(groups.totalResults, 0, 'no group without its externalId');
+
+      // A change of an existing user or group with the refused externalId changes nothing either.
+      const user = await createUser(uniqueName('ext-kept'), { externalId: 'kept' });
+      const renamedTo = uniqueName('ext-renamed');
+      assert.equal((await send('PUT', `/Users/${user.id}`, { schemas: [USER], userName: renamedTo, externalId: refused })).status, 500);
+      const unchanged = ok(await send('GET', `/Users/${user.id}`), 200);
+      assert.equal(unchanged.userName, user.userName);
+      assert.equal(unchanged.externalId, 'kept');
+      assert.equal((await send('PATCH', `/Users/${user.id}`, patchOf({ op: 'replace', value: { active: false, externalId: refused } }))).status, 500);
+      assert.equal(ok(await send('GET', `/Users/${user.id}`), 200).active, true);
+      const group = ok(await send('POST', '/Groups', { schemas: [GROUP], displayName: uniqueName('ext-kept-group'), externalId: 'kept' }), 201);
+      assert.equal((await send('PUT', `/Groups/${group.id}`, { schemas: [GROUP], displayName: uniqueName('ext-renamed-group'), externalId: refused })).status, 500);
+      const sameGroup = ok(await send('GET', `/Groups/${group.id}`), 200);
+      assert.equal(sameGroup.displayName, group.displayName);
+      assert.equal(sameGroup.externalId, 'kept');
+    } finally {
+      await knex.raw('drop trigger if exists ?? on scim_external_ids', [fn]);
+      await knex.raw('drop function if exists ??()', [fn]);
+    }
+  });
+
   it('replaces a user with PUT; If-Match with a stale version is answered 412 and writes nothing', async () => {
     const created = await createUser(uniqueName('putter'), { name: { formatted: 'Pat Putter' }, emails: [{ value: `pat@${domain}` }], [ENTERPRISE]: { department: 'Ops' } });
     const replaced = ok(
