@@ -97,7 +97,7 @@ export async function runCompare(opts: BenchOptions, ref: string, progress: (mes
       await runToCompletion(`${key} seed`, process.execPath, ['bin/gatehouse.js', 'seed', seedFile], { cwd: tree.root, env, logFile: path.join(workDir, `seed-${key}.log`), timeoutMs: 180_000 });
       // One server starting at a time, so each start-up is measured on its own.
       const started = performance.now();
-      side.child = startChild(`gatehouse (${tree.label})`, process.execPath, tree.startArgs, { cwd: tree.root, env, logFile: path.join(workDir, `gatehouse-${key}.log`) });
+      side.child = startChild(`gatehouse (${tree.label})`, process.execPath, tree.startArgs, { cwd: tree.root, env: { ...env, ...tree.startEnv }, logFile: path.join(workDir, `gatehouse-${key}.log`) });
       await waitUntilReady(side.child, `${side.origin}/readyz`, 90_000, 25);
       side.startupMs = round(performance.now() - started, 0);
       progress(`${tree.label}: node ${tree.startArgs.join(' ')} answered /readyz after ${side.startupMs} ms`);

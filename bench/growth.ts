@@ -79,7 +79,7 @@ export async function runGrowth(opts: BenchOptions, growth: GrowthOptions, progr
     };
     progress('seeding through the CLI');
     await runToCompletion('gatehouse seed', process.execPath, ['bin/gatehouse.js', 'seed', seedFile], { cwd: ROOT, env, logFile: path.join(workDir, 'seed.log'), timeoutMs: 180_000 });
-    child = startChild('gatehouse', process.execPath, tree.startArgs, { cwd: ROOT, env, logFile: path.join(workDir, 'gatehouse.log') });
+    child = startChild('gatehouse', process.execPath, tree.startArgs, { cwd: ROOT, env: { ...env, ...tree.startEnv }, logFile: path.join(workDir, 'gatehouse.log') });
     await waitUntilReady(child, `${issuer}/readyz`, 90_000);
     knex = openBenchKnex(benchDatabaseUrl(databaseUrl, DATABASE));
     const http = new LeanHttp(issuer, 16);

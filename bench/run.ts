@@ -227,7 +227,7 @@ async function main(argv: string[]): Promise<number> {
     }
     progress(`starting Gatehouse (node ${tree.startArgs.join(' ')}) at ${issuer} and the peer at ${peerOrigin}`);
     const startedGatehouseAt = performance.now();
-    gatehouse = startChild('gatehouse', process.execPath, [...nodeFlags, ...tree.startArgs], { cwd: ROOT, env: gatehouseEnv, logFile: path.join(workDir, 'gatehouse.log') });
+    gatehouse = startChild('gatehouse', process.execPath, [...nodeFlags, ...tree.startArgs], { cwd: ROOT, env: { ...gatehouseEnv, ...tree.startEnv, ...opts.gatehouseEnv }, logFile: path.join(workDir, 'gatehouse.log') });
     // Start-up: from the spawn to the first 200 from /readyz (polled every 25 ms), migrations
     // included (none are pending: the seed applied them).
     const ghReady = waitUntilReady(gatehouse, `${issuer}/readyz`, 60_000, 25).then(() => round(performance.now() - startedGatehouseAt, 0));

@@ -10,17 +10,34 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** Leading `NAME=value` words of a start script: environment the command sets for node. */
+const ASSIGNMENT = /^[A-Z_][A-Z0-9_]*=[A-Za-z0-9_.:,/-]*$/;
+
 /**
  * The node arguments of a tree's `npm start`: "node dist/src/bin.js start" → ["dist/src/bin.js",
- * "start"]. Only a plain `node …` command is accepted (no shell syntax), so the bench can start
- * the process itself and measure that process, not an npm wrapper.
+ * "start"]. Only a plain `node …` command is accepted (no shell syntax), optionally after
+ * `NAME=value` environment assignments (see startEnvironment), so the bench can start the process
+ * itself and measure that process, not an npm wrapper.
  */
 export function startArguments(startScript: string | undefined): string[] {
   if (!startScript) throw new Error('package.json has no "start" script');
   const words = startScript.trim().split(/\s+/);
+  while (words.length && ASSIGNMENT.test(words[0]!)) words.shift();
   if (words[0] !== 'node' || words.length < 2) throw new Error(`the start script must be "node FILE [ARGS]", got "${startScript}"`);
   if (words.some((w) => /[;&|<>$`'"\\]/.test(w))) throw new Error(`the start script must be a plain node command, got "${startScript}"`);
   return words.slice(1);
+}
+
+/** The environment a tree's `npm start` sets before node: "A=1 node x.js" → { A: "1" }. */
+export function startEnvironment(startScript: string | undefined): Record<string, string> {
+  startArguments(startScript);
+  const env: Record<string, string> = {};
+  for (const word of startScript!.trim().split(/\s+/)) {
+    if (!ASSIGNMENT.test(word)) break;
+    const at = word.indexOf('=');
+    env[word.slice(0, at)] = word.slice(at + 1);
+  }
+  return env;
 }
 
 export interface Tree {
@@ -29,6 +46,8 @@ export interface Tree {
   root: string;
   /** node arguments that start the server (from the tree's npm start). */
   startArgs: string[];
+  /** Environment the tree's npm start sets for node (NAME=value before `node`). */
+  startEnv: Record<string, string>;
   /** Short commit, with "+" when the tree has changes not committed. */
   commit: string;
 }
@@ -49,7 +68,7 @@ export async function prepareTree(label: string, root: string, log: (message: st
   }
   const commit = (await run('git', ['rev-parse', '--short', 'HEAD'], { cwd: root })).stdout.trim();
   const dirty = (await run('git', ['status', '--porcelain', '--', 'src', 'migrations', 'views', 'bin', 'package.json'], { cwd: root })).stdout.trim().length > 0;
-  return { label, root, startArgs, commit: `${commit}${dirty ? '+' : ''}` };
+  return { label, root, startArgs, startEnv: startEnvironment(s.start), commit: `${commit}${dirty ? '+' : ''}` };
 }
 
 /**

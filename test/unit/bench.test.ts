@@ -11,7 +11,7 @@ import { parseOptions, SCENARIOS } from '../../bench/lib/options.ts';
 import { markdownTables, type BenchResults } from '../../bench/lib/report.ts';
 import { aggregate } from '../../bench/lib/load.ts';
 import { LatencyRecorder, median } from '../../bench/lib/stats.ts';
-import { startArguments } from '../../bench/lib/tree.ts';
+import { startArguments, startEnvironment } from '../../bench/lib/tree.ts';
 
 describe('bench library', () => {
   it('parses the modes and options, refusing unknown scenarios and malformed values', () => {
@@ -131,6 +131,10 @@ describe('bench: --compare and the trees it starts', () => {
     assert.throws(() => startArguments(undefined), /no "start" script/);
     assert.throws(() => startArguments('tsx src/main.ts start'), /node FILE/);
     assert.throws(() => startArguments('node a.js && node b.js'), /plain node command/);
+    assert.deepEqual(startArguments('MALLOC_ARENA_MAX=1 node dist/src/bin.js start'), ['dist/src/bin.js', 'start']);
+    assert.deepEqual(startEnvironment('MALLOC_ARENA_MAX=1 node dist/src/bin.js start'), { MALLOC_ARENA_MAX: '1' });
+    assert.deepEqual(startEnvironment('node dist/src/bin.js start'), {});
+    assert.throws(() => startArguments('A=$(id) node a.js'), /node FILE/);
   });
 
   it('computes working/ref ratios of rate and CPU and calls differences under 15% noise', () => {
