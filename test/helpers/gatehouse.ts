@@ -68,3 +68,13 @@ export async function startTestGatehouse(env: Record<string, string> = {}, optio
     },
   };
 }
+
+/**
+ * Two nodes on one PostgreSQL and Redis, node B sharing node A's Redis prefix, for a suite's
+ * `before`: the suite is skipped without DATABASE_URL and REDIS_URL.
+ */
+export async function startTwoNodes(suite: Mocha.Context, envB: (a: TestGatehouse) => Record<string, string> = () => ({})): Promise<[TestGatehouse, TestGatehouse]> {
+  if (!process.env.DATABASE_URL || !process.env.REDIS_URL) suite.skip();
+  const a = await startTestGatehouse();
+  return [a, await startTestGatehouse({ GATEHOUSE_REDIS_PREFIX: a.config.redisPrefix, ...envB(a) })];
+}
