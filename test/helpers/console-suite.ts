@@ -2,10 +2,10 @@
 // skipped where Chromium is missing, except in CI, and refused without a built console), people
 // who sign in to the console with a password, and a browser signed in as one of them.
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startTestGatehouse, type TestGatehouse } from './gatehouse.ts';
 import { createApiCaller, type ApiCaller } from './admin-api.ts';
-import { CHROMIUM, CHROMIUM_ARGS, ConsolePage } from './console-pages.ts';
+import { ConsolePage, launchChromium, requireChromium } from './console-pages.ts';
 import { applySeed } from '../../src/services/seed.ts';
 import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
 import { demoSeed } from '../../src/services/demo.ts';
@@ -18,10 +18,7 @@ export interface ConsoleLogin {
 
 /** Gatehouse with the demo seed, for a suite's `before`; skips the suite without Chromium. */
 export async function startConsoleGatehouse(suite: Mocha.Context): Promise<TestGatehouse> {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI) throw new Error(`Chromium is required in CI at ${CHROMIUM} (apt-get install -y chromium)`);
-    suite.skip();
-  }
+  requireChromium(suite);
   if (!existsSync(new URL('../../console/dist/index.html', import.meta.url))) throw new Error('the console is not built: run npm run build');
   const gh = await startTestGatehouse();
   await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
@@ -38,7 +35,7 @@ export async function consolePerson(gh: TestGatehouse, options: Parameters<typeo
 
 /** Chromium, and a console page in it signed in as `login`. */
 export async function signedInConsole(gh: TestGatehouse, login: ConsoleLogin): Promise<{ browser: Browser; admin: ConsolePage }> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   const admin = await ConsolePage.open(browser, gh.url);
   await admin.signIn(login.username, login.password);
   return { browser, admin };
