@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { decrypt } from '../../src/services/secrets.ts';
-import { apiRequest, createApiCaller, expectProblem, type ApiCaller, type ApiResponse } from '../helpers/admin-api.ts';
+import { apiRequest, createApiCaller, expectProblem, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 const ROUTES: { method: string; path: string; permission: string }[] = [
