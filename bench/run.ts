@@ -361,15 +361,20 @@ async function main(argv: string[]): Promise<number> {
     }
 
     const ratioOf = (a: Aggregate, b: Aggregate) => (b.rate > 0 ? round(a.rate / b.rate, 3) : 0);
+    type Rounds = Parameters<typeof aggregate>[0];
+    /** A scenario measured against the peer by `alternate`: the peer's rounds in `r.a`, Gatehouse's in `r.b`. */
+    const againstPeer = (id: string, label: string, r: { a: Rounds; b: Rounds; cpuMsPerOp: { a?: number; b?: number } }, more: Pick<ScenarioResult, 'details' | 'notes'> = {}): ScenarioResult => {
+      const gh = aggregate(r.b);
+      const pr = aggregate(r.a);
+      return { id, label, result: gh, cpuMsPerOp: r.cpuMsPerOp.b, reference: { label: 'peer', result: pr, cpuMsPerOp: r.cpuMsPerOp.a }, ratio: ratioOf(gh, pr), ...more };
+    };
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
     // JWKS: the cheapest request, the floor of per-request overhead.
     if (opts.only.has('jwks')) {
       const spec: RequestSpec = { method: 'GET', path: '/jwks' };
       const r = await alternate('JWKS', { label: 'peer', run: (s) => runAutocannon(peerOrigin, spec, C, s), pid: peer.pid }, { label: 'Gatehouse', run: (s) => runAutocannon(issuer, spec, C, s), pid: gatehouse.pid });
-      const gh = aggregate(r.b);
-      const pr = aggregate(r.a);
-      scenarios.jwks = { id: 'jwks', label: 'JWKS (GET /jwks)', result: gh, cpuMsPerOp: r.cpuMsPerOp.b, reference: { label: 'peer', result: pr, cpuMsPerOp: r.cpuMsPerOp.a }, ratio: ratioOf(gh, pr) };
+      scenarios.jwks = againstPeer('jwks', 'JWKS (GET /jwks)', r);
     }
 
     // Client credentials, JWT access token (RS256) for a resource indicator.
@@ -392,17 +397,9 @@ async function main(argv: string[]): Promise<number> {
       const peerToken = await sample(peerOrigin, peerSpec);
       progress(`client credentials tokens: Gatehouse ${ghToken.alg} ${ghToken.typ} ${ghToken.bytes} B, peer ${peerToken.alg} ${peerToken.typ} ${peerToken.bytes} B`);
       const r = await alternate('client credentials', { label: 'peer', run: (s) => runAutocannon(peerOrigin, peerSpec, C, s), pid: peer.pid }, { label: 'Gatehouse', run: (s) => runAutocannon(issuer, ghSpec, C, s), pid: gatehouse.pid });
-      const gh = aggregate(r.b);
-      const pr = aggregate(r.a);
-      scenarios.cc = {
-        id: 'cc',
-        label: 'client credentials (JWT RS256)',
-        result: gh,
-        cpuMsPerOp: r.cpuMsPerOp.b,
-        reference: { label: 'peer', result: pr, cpuMsPerOp: r.cpuMsPerOp.a },
-        ratio: ratioOf(gh, pr),
+      scenarios.cc = againstPeer('cc', 'client credentials (JWT RS256)', r, {
         details: { gatehouseToken: ghToken, peerToken, roundRatios: r.b.map((g, i) => round(g.ok / g.seconds / (r.a[i]!.ok / r.a[i]!.seconds), 3)) },
-      };
+      });
     }
 
     // Password sign-in, end to end, against the peer's same flow (its minimal login page, argon2id
@@ -508,17 +505,9 @@ async function main(argv: string[]): Promise<number> {
         { label: 'peer', run: (s) => runAutocannon(peerOrigin, refreshSpec(peerPool, basicAuth('peer-web', secrets.serviceClientSecret)), C, s), pid: peer.pid },
         { label: 'Gatehouse', run: (s) => runAutocannon(issuer, refreshSpec(refreshPool, webAuth), C, s), pid: gatehouse.pid },
       );
-      const gh = aggregate(r.b);
-      const pr = aggregate(r.a);
-      scenarios.refresh = {
-        id: 'refresh',
-        label: 'refresh token grant (rotating, ID token RS256)',
-        result: gh,
-        cpuMsPerOp: r.cpuMsPerOp.b,
-        reference: { label: 'peer', result: pr, cpuMsPerOp: r.cpuMsPerOp.a },
-        ratio: ratioOf(gh, pr),
+      scenarios.refresh = againstPeer('refresh', 'refresh token grant (rotating, ID token RS256)', r, {
         notes: ['Gatehouse: scope openid profile identity (identity claims in the ID token); peer: openid profile. Both: opaque access token, ID token RS256, rotated refresh token.', ...(firstRotationFailure ? [firstRotationFailure] : [])],
-      };
+      });
     }
 
     // Introspection and userinfo of opaque access tokens from the logins (no resource indicator).

@@ -2,17 +2,11 @@
 // directory, the demo seed, an administrator "ada", and a few sign-ins (and failures) so that the
 // overview's chart and the sessions and audit pages have something to show.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../../src/config/index.ts';
-import { openContext } from '../../src/context.ts';
-import { createLogger } from '../../src/logger.ts';
-import { startServer } from '../../src/server.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { DEMO_PASSWORD, demoSeed } from '../../src/services/demo.ts';
 import { applySeed } from '../../src/services/seed.ts';
 import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
+import { startLocalGatehouse } from '../../test/helpers/gatehouse.ts';
 import { HttpClient } from '../../test/helpers/http.ts';
 import { discover, signIn, startAuthorization, submitLogin } from '../../test/helpers/oidc.ts';
 
@@ -25,17 +19,8 @@ export interface ConsoleDemo {
 }
 
 export async function startConsoleDemo(): Promise<ConsoleDemo> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-console-demo-'));
-  const config = loadConfig({
-    NODE_ENV: 'development',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    GATEHOUSE_DATA_DIR: dataDir,
-    GATEHOUSE_SECRET: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'warn',
-  });
-  const context = await openContext(config, createLogger(config.logLevel), { purpose: 'console demo', migrate: true });
-  const server = await startServer(context, { port: 0, host: '127.0.0.1', scheduledJobs: false });
+  const gatehouse = await startLocalGatehouse({ NODE_ENV: 'development', GATEHOUSE_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'warn' }, { purpose: 'console demo' });
+  const { context, server } = gatehouse;
   const seed = demoSeed(server.issuer);
   seed.users = [...(seed.users ?? []), { username: ADMIN.username, name: 'Ada Admin', email: 'ada@example.com', password: ADMIN.password, identities: [{ kind: 'internal', alias: 'Ada', roles: ['Admin'] }] }];
   await applySeed(context, seed, SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
@@ -46,12 +31,5 @@ export async function startConsoleDemo(): Promise<ConsoleDemo> {
   const browser = new HttpClient(server.issuer);
   const started = await startAuthorization({ gatehouse: { issuer: server.issuer }, config: config2, redirectUri: SMART_HUB.redirectUri, scope: 'openid', browser });
   await submitLogin(browser, started.response, 'kim', 'a wrong password');
-  return {
-    url: server.url,
-    async close() {
-      await server.close();
-      await context.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+  return { url: server.url, close: () => gatehouse.close() };
 }

@@ -45,6 +45,8 @@ interface InteractionDeps {
 const KIND_LABELS: Record<string, string> = { internal: 'Internal user', client: 'Client', supplier: 'Supplier' };
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+/** What every step after the password hands the sign-in service. */
+type StepRequest = { uid: string; ip: string; userAgent: string | null };
 
 export function createInteractionRouter(deps: InteractionDeps): Router {
   const { provider, users, audit, renderer, tenantId } = deps;
@@ -61,6 +63,24 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     } catch {
       throw new AppError('interaction.expired', 400, 'This sign-in request has expired or was already used. Go back to the application and start again.');
     }
+  }
+
+  /** The interaction, which must still be at its sign-in step. */
+  async function loginDetails(ctx: Context): Promise<Details> {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 400, 'This sign-in step is already complete.');
+    return interaction;
+  }
+
+  /** Audits a refused sign-in attempt. */
+  async function recordSignInFailure(ctx: Context, targetId: string | null, reason: Record<string, unknown>) {
+    await audit.record({ tenantId, action: 'user.sign_in', result: 'failure', actorType: 'anonymous', targetType: 'user', targetId, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: reason });
+  }
+
+  /** An HTML page whose only script is the page's own nonce. */
+  async function renderPage(ctx: Context, view: string, title: string, fields: Record<string, unknown>) {
+    ctx.type = 'html';
+    ctx.body = await renderer.render(view, { nonce: nonce(ctx), locale: localeOf(ctx), title, ...fields });
   }
 
   async function clientName(clientId: unknown): Promise<string> {
@@ -173,70 +193,44 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       return renderStep(ctx, interaction, outcome.step, { error: outcome.message, violations: outcome.violations });
     }
     if (outcome.kind === 'throttled') {
-      await audit.record({
-        tenantId,
-        action: 'user.sign_in',
-        result: 'failure',
-        actorType: 'anonymous',
-        targetType: 'user',
-        targetId: null,
-        ip: ctx.ip,
-        userAgent: ctx.get('user-agent') || null,
-        details: { reason: 'ip_throttled', clientId: interaction.params.client_id },
-      });
+      await recordSignInFailure(ctx, null, { reason: 'ip_throttled', clientId: interaction.params.client_id });
       ctx.status = 429;
       ctx.set('retry-after', String(outcome.retryAfterSeconds));
       return renderLogin(ctx, interaction, { username, error: `Too many failed sign-in attempts from your network. Try again in ${Math.ceil(outcome.retryAfterSeconds / 60)} minute(s).` });
     }
-    await audit.record({
-      tenantId,
-      action: 'user.sign_in',
-      result: 'failure',
-      actorType: 'anonymous',
-      targetType: 'user',
-      targetId: outcome.userId ?? null,
-      ip: ctx.ip,
-      userAgent: ctx.get('user-agent') || null,
-      details: { username: username?.slice(0, 100), reason: outcome.reason, clientId: interaction.params.client_id },
-    });
+    await recordSignInFailure(ctx, outcome.userId ?? null, { username: username?.slice(0, 100), reason: outcome.reason, clientId: interaction.params.client_id });
     ctx.status = 401;
     return renderLogin(ctx, interaction, { username, error: outcome.reason === 'passkey' || outcome.reason === 'passkey_cloned' ? PASSKEY_FAILED : SIGN_IN_FAILED });
   }
 
-  async function stepForm(ctx: Context, step: SignInStep) {
-    const interaction = await details(ctx);
-    if (interaction.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 400, 'This sign-in step is already complete.');
+  async function stepForm(ctx: Context, step: SignInStep): Promise<{ interaction: Details; form: URLSearchParams; request: StepRequest }> {
+    const interaction = await loginDetails(ctx);
     const progress = await deps.signIn.progress(tenantId, interaction.uid);
     if (progress?.step !== step) throw new AppError('interaction.wrong_step', 400, 'This sign-in step is not the current one. Go back to the application and start again.');
     return { interaction, form: await readForm(ctx), request: { uid: interaction.uid, ip: ctx.ip, userAgent: ctx.get('user-agent') || null } };
   }
 
-  router.post('/interaction/:uid/totp', async (ctx) => {
-    const { interaction, form, request } = await stepForm(ctx, 'totp');
-    const outcome = await deps.signIn.totp(tenantId, { ...request, code: (form.get('code') ?? '').slice(0, 20) });
-    return respond(ctx, interaction, outcome!);
-  });
-
-  router.post('/interaction/:uid/passkey-factor', async (ctx) => {
-    const { interaction, form, request } = await stepForm(ctx, 'totp');
-    const outcome = await deps.signIn.passkeySecondFactor(tenantId, { ...request, response: parsePasskeyResponse(form.get('response') ?? '') });
-    return respond(ctx, interaction, outcome!);
-  });
+  // The steps after the password: each reads its fields and hands it to the sign-in service.
+  const factorSteps: Array<[string, SignInStep, (request: StepRequest, form: URLSearchParams) => Promise<SignInOutcome | undefined>]> = [
+    ['totp', 'totp', (request, form) => deps.signIn.totp(tenantId, { ...request, code: (form.get('code') ?? '').slice(0, 20) })],
+    ['passkey-factor', 'totp', (request, form) => deps.signIn.passkeySecondFactor(tenantId, { ...request, response: parsePasskeyResponse(form.get('response') ?? '') })],
+    ['recovery-code', 'totp', (request, form) => deps.signIn.recoveryCode(tenantId, { ...request, code: (form.get('recovery_code') ?? '').slice(0, 40) })],
+    ['password', 'change_password', (request, form) => deps.signIn.changePassword(tenantId, { ...request, password: form.get('new_password') ?? '', confirmation: form.get('confirm_password') ?? '' })],
+  ];
+  for (const [path, step, run] of factorSteps) {
+    router.post(`/interaction/:uid/${path}`, async (ctx) => {
+      const { interaction, form, request } = await stepForm(ctx, step);
+      return respond(ctx, interaction, (await run(request, form))!);
+    });
+  }
 
   // A passkey as the first factor (the button, or the username field's autofill).
   router.post('/interaction/:uid/passkey', async (ctx) => {
-    const interaction = await details(ctx);
-    if (interaction.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 400, 'This sign-in step is already complete.');
+    const interaction = await loginDetails(ctx);
     const form = await readForm(ctx);
     const response = parsePasskeyResponse(form.get('response') ?? '');
     const outcome = await deps.signIn.passkey(tenantId, { uid: interaction.uid, response, clientId: typeof interaction.params.client_id === 'string' ? interaction.params.client_id : undefined, ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
     return respond(ctx, interaction, outcome);
-  });
-
-  router.post('/interaction/:uid/recovery-code', async (ctx) => {
-    const { interaction, form, request } = await stepForm(ctx, 'totp');
-    const outcome = await deps.signIn.recoveryCode(tenantId, { ...request, code: (form.get('recovery_code') ?? '').slice(0, 40) });
-    return respond(ctx, interaction, outcome!);
   });
 
   router.post('/interaction/:uid/enroll', async (ctx) => {
@@ -256,12 +250,6 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     return renderStep(ctx, interaction, progress.step, { expired: progress.expired });
   });
 
-  router.post('/interaction/:uid/password', async (ctx) => {
-    const { interaction, form, request } = await stepForm(ctx, 'change_password');
-    const outcome = await deps.signIn.changePassword(tenantId, { ...request, password: form.get('new_password') ?? '', confirmation: form.get('confirm_password') ?? '' });
-    return respond(ctx, interaction, outcome!);
-  });
-
   router.get('/interaction/:uid', async (ctx) => {
     const interaction = await details(ctx);
     const { prompt } = interaction;
@@ -272,11 +260,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     }
     if (prompt.name === 'consent') {
       const missing = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-      ctx.type = 'html';
-      ctx.body = await renderer.render('consent', {
-        nonce: nonce(ctx),
-        locale: localeOf(ctx),
-        title: 'Allow access',
+      await renderPage(ctx, 'consent', 'Allow access', {
         uid: interaction.uid,
         action: `/interaction/${interaction.uid}/confirm`,
         abortAction: `/interaction/${interaction.uid}/abort`,
@@ -295,7 +279,6 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (!userId) throw new AppError('interaction.wrong_step', 400, 'Sign in first.');
     const clientId = String(interaction.params.client_id);
     const eligible = await deps.eligibleIdentities(userId, clientId);
-    ctx.type = 'html';
     if (eligible.length === 0) {
       await audit.record({
         tenantId,
@@ -311,10 +294,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       });
       ctx.status = 403;
       const user = await users.findForOidc(userId);
-      ctx.body = await renderer.render('no-access', {
-        nonce: nonce(ctx),
-        locale: localeOf(ctx),
-        title: 'No access',
+      await renderPage(ctx, 'no-access', 'No access', {
         clientName: await clientName(clientId),
         username: user?.username,
         returnAction: `/interaction/${interaction.uid}/no-access`,
@@ -323,10 +303,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       return;
     }
     const preferred = await deps.identitySelection.defaultIdentityId(userId);
-    ctx.body = await renderer.render('select-identity', {
-      nonce: nonce(ctx),
-      locale: localeOf(ctx),
-      title: 'Choose an identity',
+    await renderPage(ctx, 'select-identity', 'Choose an identity', {
       action: `/interaction/${interaction.uid}/select-identity`,
       clientName: await clientName(clientId),
       identities: eligible.map((i) => ({ id: i.id, kind: KIND_LABELS[i.kind] ?? i.kind, label: i.alias })),
@@ -353,8 +330,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   });
 
   router.post('/interaction/:uid/login', async (ctx) => {
-    const interaction = await details(ctx);
-    if (interaction.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 400, 'This sign-in step is already complete.');
+    const interaction = await loginDetails(ctx);
     const form = await readForm(ctx);
     const username = (form.get('username') ?? '').trim();
     const password = form.get('password') ?? '';
@@ -430,11 +406,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   async function renderLink(ctx: Context, interaction: Details, error?: string) {
     const pending = await deps.federation.pendingLink(tenantId, interaction.uid);
     if (!pending) return renderLogin(ctx, interaction);
-    ctx.type = 'html';
-    ctx.body = await renderer.render('federation-link', {
-      nonce: nonce(ctx),
-      locale: localeOf(ctx),
-      title: 'Link your account',
+    await renderPage(ctx, 'federation-link', 'Link your account', {
       providerName: pending.providerName,
       username: pending.username,
       action: `/interaction/${interaction.uid}/federation-link`,
@@ -479,16 +451,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const request = { ip: ctx.ip, userAgent: ctx.get('user-agent') || null };
     const result = await deps.federation.complete(tenantId, { pending, state, callbackUrl: new URL(`${callbackUri}?${ctx.querystring}`), redirectUri: callbackUri, clientId: String(interaction.params.client_id), ...request });
     if (result.kind === 'refused') {
-      await audit.record({
-        tenantId,
-        action: 'user.sign_in',
-        result: 'failure',
-        actorType: 'anonymous',
-        targetType: 'user',
-        targetId: result.userId ?? null,
-        ...request,
-        details: { reason: result.reason, providerId: pending.providerId, clientId: interaction.params.client_id },
-      });
+      await recordSignInFailure(ctx, result.userId ?? null, { reason: result.reason, providerId: pending.providerId, clientId: interaction.params.client_id });
       return refusedPage(ctx, result.message);
     }
     if (result.kind === 'link_required') return renderLink(ctx, interaction);
@@ -499,25 +462,14 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
 
   // The existing user's password proves the account before the upstream account is linked.
   router.post('/interaction/:uid/federation-link', async (ctx) => {
-    const interaction = await details(ctx);
-    if (interaction.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 400, 'This sign-in step is already complete.');
+    const interaction = await loginDetails(ctx);
     const form = await readForm(ctx);
     const pending = await deps.federation.pendingLink(tenantId, interaction.uid);
     if (!pending) return renderLogin(ctx, interaction);
     const outcome = await deps.federation.confirmLink(tenantId, { uid: interaction.uid, password: form.get('password') ?? '', ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
     if (!outcome) return renderLogin(ctx, interaction);
     if (outcome.kind === 'failed' && outcome.reason === 'password') {
-      await audit.record({
-        tenantId,
-        action: 'user.sign_in',
-        result: 'failure',
-        actorType: 'anonymous',
-        targetType: 'user',
-        targetId: pending.userId,
-        ip: ctx.ip,
-        userAgent: ctx.get('user-agent') || null,
-        details: { reason: 'password', linking: pending.providerId, clientId: interaction.params.client_id },
-      });
+      await recordSignInFailure(ctx, pending.userId, { reason: 'password', linking: pending.providerId, clientId: interaction.params.client_id });
       ctx.status = 401;
       return renderLink(ctx, interaction, 'The password is not correct.');
     }

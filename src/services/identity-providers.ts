@@ -115,24 +115,24 @@ function presetValues(value: z.infer<typeof newProviderSchema>): Pick<IdentityPr
   }
 }
 
+/** What the audit log and the admin API may show of a provider: never the secret. */
+export const snapshot = (p: IdentityProvider) => ({
+  slug: p.slug,
+  name: p.name,
+  protocol: p.protocol,
+  issuer: p.issuer,
+  clientId: p.clientId,
+  hasClientSecret: p.clientSecretEncrypted !== null,
+  scopes: p.scopes,
+  claimMapping: p.claimMapping,
+  identityKind: p.identityKind,
+  defaultRoleIds: p.defaultRoleIds,
+  managedGroupIds: p.managedGroupIds,
+  enabled: p.enabled,
+});
+
 export function createIdentityProviderService(deps: { queries: Queries; audit: AuditService; encryptionKey: Buffer }) {
   const queries = deps.queries.identityProviders;
-
-  /** What the audit log may show of a provider: never the secret. */
-  const snapshot = (p: IdentityProvider) => ({
-    slug: p.slug,
-    name: p.name,
-    protocol: p.protocol,
-    issuer: p.issuer,
-    clientId: p.clientId,
-    hasClientSecret: p.clientSecretEncrypted !== null,
-    scopes: p.scopes,
-    claimMapping: p.claimMapping,
-    identityKind: p.identityKind,
-    defaultRoleIds: p.defaultRoleIds,
-    managedGroupIds: p.managedGroupIds,
-    enabled: p.enabled,
-  });
 
   /** Default roles are grants to every user the provider creates: the granter must hold them (ASVS 5 V8.2). */
   async function checkDefaults(tx: TransactionQueries, by: ChangeRequest, provider: IdentityProvider, before?: IdentityProvider) {

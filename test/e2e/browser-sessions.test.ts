@@ -2,13 +2,12 @@
 // contexts (two devices) sees both sessions on /account/sessions, this one marked, and ends the
 // other one from there; the other device is then asked to sign in again.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { USER_AGENTS } from '../helpers/sessions.ts';
+import { launchChromium, requireChromium } from '../helpers/console-pages.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'two browsers one person 7';
 
 /** Page object for /account/sessions. */
@@ -39,12 +38,9 @@ describe('session list in the browser (Chromium)', function () {
   let laptop: BrowserContext;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error(`Chromium is required in CI at ${CHROMIUM} (apt-get install -y chromium)`);
-      this.skip();
-    }
+    requireChromium(this);
     gh = await startTestGatehouse();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
     phone = await browser.newContext({ userAgent: USER_AGENTS.iphone });
     laptop = await browser.newContext({ userAgent: USER_AGENTS.windowsChrome });
   });

@@ -1,17 +1,16 @@
 // A real browser (Debian's Chromium through playwright-core) signs in through the real login page,
 // and Lucy chooses her identity from the drop-down at an application that accepts both kinds.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import * as client from 'openid-client';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { discover } from '../helpers/oidc.ts';
 import { applySeed } from '../../src/services/seed.ts';
 import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
 import { DEMO_PASSWORD, demoSeed } from '../../src/services/demo.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
+import { launchChromium, requireChromium } from '../helpers/console-pages.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OPS_CONSOLE = { clientId: 'ops-console', secret: 'ops-console-secret-change-me-0123456789abcd', redirectUri: 'http://localhost:8081/callback' };
 
 /** Page object for Gatehouse's sign-in pages. */
@@ -37,13 +36,10 @@ describe('browser sign-in (Chromium)', function () {
   let browser: Browser;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error(`Chromium is required in CI at ${CHROMIUM} (apt-get install -y chromium)`);
-      this.skip();
-    }
+    requireChromium(this);
     gh = await startTestGatehouse();
     await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -4,15 +4,11 @@
 // is checked through the admin API and the token endpoint. A narrow administrator sees the same
 // pages read-only, and axe-core finds no serious or critical violation on any of them.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
-import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { type Browser } from 'playwright-core';
+import { uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
-import { applySeed } from '../../src/services/seed.ts';
-import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
-import { demoSeed } from '../../src/services/demo.ts';
-import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
-import { CHROMIUM, CHROMIUM_ARGS, ConsolePage } from '../helpers/console-pages.ts';
+import { consolePerson, signedInConsole, startConsoleGatehouse } from '../helpers/console-suite.ts';
+import { ConsolePage } from '../helpers/console-pages.ts';
 import { ApplicationsPageObject, assertSettledAccessible, DataScopeKeysPageObject, GroupsPageObject, RolesPageObject, ServiceAccountsPageObject } from '../helpers/console-objects-pages.ts';
 
 const OBJECT_SECTIONS = ['Roles', 'Groups', 'Applications', 'Service accounts', 'API resources', 'Default policy', 'Data-scope keys'];
@@ -59,21 +55,12 @@ describe('console object pages (Chromium)', function () {
   const resource = `https://bookings-${crypto.randomUUID().slice(0, 8)}.example.com`;
   const made: { roleName?: string; groupName?: string; appName?: string; accountName?: string } = {};
 
-  async function person(key: string, options: Parameters<typeof createApiCaller>[1]): Promise<void> {
-    const caller = await createApiCaller(gh, options);
-    const password = `pw-${crypto.randomUUID()}`;
-    await gh.context.users.setPassword(caller.username, password, SYSTEM_ACTOR);
-    people[key] = { username: caller.username, password };
+  async function person(key: string, options: Parameters<typeof consolePerson>[1]): Promise<void> {
+    people[key] = (await consolePerson(gh, options)).login;
   }
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error(`Chromium is required in CI at ${CHROMIUM} (apt-get install -y chromium)`);
-      this.skip();
-    }
-    if (!existsSync(new URL('../../console/dist/index.html', import.meta.url))) throw new Error('the console is not built: run npm run build');
-    gh = await startTestGatehouse();
-    await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
+    gh = await startConsoleGatehouse(this);
     // An Admin may grant what it does not hold, such as an API resource's permissions.
     await person('admin', { permissions: 'all', roles: ['Admin'] });
     // Setting a person's password ends their sessions and so their token: the checks get their own.
@@ -81,9 +68,7 @@ describe('console object pages (Chromium)', function () {
     await person('narrow', { permissions: READ_ONLY });
     const registered = await api.request('PUT', '/api-resources', { identifier: resource, name: 'Bookings', scopes: ['bookings:read', 'bookings:create'] });
     assert.ok(registered.status < 300, JSON.stringify(registered.body));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    admin = await ConsolePage.open(browser, gh.url);
-    await admin.signIn(people.admin!.username, people.admin!.password);
+    ({ browser, admin } = await signedInConsole(gh, people.admin!));
   });
   after(async () => {
     // The PostgreSQL suite shares one tenant: the role this file put in the tenant-wide default

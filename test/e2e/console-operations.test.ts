@@ -5,19 +5,16 @@
 // the audit log holds; the pages in German show no English; axe-core finds no serious or
 // critical violation. One browser for the file.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import * as client from 'openid-client';
-import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { discover, signIn, startAuthorization, submitLogin } from '../helpers/oidc.ts';
-import { createApiCaller } from '../helpers/admin-api.ts';
 import { HttpClient } from '../helpers/http.ts';
-import { applySeed } from '../../src/services/seed.ts';
-import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
-import { demoSeed } from '../../src/services/demo.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
-import { CHROMIUM, CHROMIUM_ARGS, ConsolePage } from '../helpers/console-pages.ts';
+import { consolePerson, signedInConsole, startConsoleGatehouse } from '../helpers/console-suite.ts';
+import { ConsolePage } from '../helpers/console-pages.ts';
 import { AuditPageObject, OverviewPageObject, SessionsPageObject, visibleTexts } from '../helpers/console-ops-pages.ts';
 
 const SMART_HUB = { clientId: 'smart-hub', secret: 'smart-hub-secret-change-me-0123456789abcdef', redirectUri: 'http://localhost:8080/callback' };
@@ -55,23 +52,13 @@ describe(`console operations pages (Chromium, ${storageMode})`, function () {
   }
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error(`Chromium is required in CI at ${CHROMIUM} (apt-get install -y chromium)`);
-      this.skip();
-    }
-    if (!existsSync(new URL('../../console/dist/index.html', import.meta.url))) throw new Error('the console is not built: run npm run build');
-    gh = await startTestGatehouse();
-    await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
-    const caller = await createApiCaller(gh, { permissions: 'all' });
-    adminLogin = { username: caller.username, password: `pw-${crypto.randomUUID()}` };
-    await gh.context.users.setPassword(caller.username, adminLogin.password, SYSTEM_ACTOR);
+    gh = await startConsoleGatehouse(this);
+    adminLogin = (await consolePerson(gh, { permissions: 'all' })).login;
     const username = uniqueName('kim');
     const password = `pw-${crypto.randomUUID()}`;
     const user = await gh.context.users.create({ username, password }, SYSTEM_ACTOR);
     kim = { id: user.id, username, password };
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    admin = await ConsolePage.open(browser, gh.url);
-    await admin.signIn(adminLogin.username, adminLogin.password);
+    ({ browser, admin } = await signedInConsole(gh, adminLogin));
   });
   after(async () => {
     await browser?.close();

@@ -4,15 +4,11 @@
 // identity provider from a preset; a narrow administrator who may only read sees each page
 // read-only; axe-core on every page. One browser for the file; one context per person.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
-import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
-import { adminCatalog, createApiCaller, createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
-import { applySeed } from '../../src/services/seed.ts';
-import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
-import { demoSeed } from '../../src/services/demo.ts';
-import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
-import { CHROMIUM, CHROMIUM_ARGS, ConsolePage } from '../helpers/console-pages.ts';
+import { type Browser } from 'playwright-core';
+import { uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { adminCatalog, createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
+import { consolePerson, signedInConsole, startConsoleGatehouse } from '../helpers/console-suite.ts';
+import { ConsolePage } from '../helpers/console-pages.ts';
 import { announced, IdentityProvidersPageObject, NavigationPageObject, PoliciesPageObject, WebhooksPageObject } from '../helpers/console-settings-pages.ts';
 
 const READ_ONLY = [
@@ -38,30 +34,20 @@ describe('console settings pages (Chromium)', function () {
   let adminApi: ApiCaller;
   const people: Record<string, { username: string; password: string }> = {};
 
-  async function person(key: string, options: Parameters<typeof createApiCaller>[1]) {
-    const caller = await createApiCaller(gh, options);
-    const password = `pw-${crypto.randomUUID()}`;
-    await gh.context.users.setPassword(caller.username, password, SYSTEM_ACTOR);
-    people[key] = { username: caller.username, password };
+  async function person(key: string, options: Parameters<typeof consolePerson>[1]) {
+    const { caller, login } = await consolePerson(gh, options);
+    people[key] = login;
     return caller;
   }
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error(`Chromium is required in CI at ${CHROMIUM} (apt-get install -y chromium)`);
-      this.skip();
-    }
-    if (!existsSync(new URL('../../console/dist/index.html', import.meta.url))) throw new Error('the console is not built: run npm run build');
-    gh = await startTestGatehouse();
-    await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
+    gh = await startConsoleGatehouse(this);
     // Subscribing a webhook endpoint is for an Admin. The person's own API token ends with the
     // password set here (a password change ends the other sessions): the checks use a service account.
     await person('admin', { permissions: 'all', roles: ['Admin'] });
     adminApi = await createServiceApiCaller(gh, adminCatalog(gh));
     await person('reader', { permissions: READ_ONLY });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    admin = await ConsolePage.open(browser, gh.url);
-    await admin.signIn(people.admin!.username, people.admin!.password);
+    ({ browser, admin } = await signedInConsole(gh, people.admin!));
   });
   after(async () => {
     // The PostgreSQL suite shares one tenant: the navigation overrides made here would change the

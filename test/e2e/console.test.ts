@@ -4,17 +4,13 @@
 // refused, a CSV import with a bad row, a bulk action), the landing page and the CSP, and axe-core
 // on every page at 1280 px and 390 px. One browser for the file; one context per person.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import * as client from 'openid-client';
-import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { discover, signIn } from '../helpers/oidc.ts';
-import { createApiCaller } from '../helpers/admin-api.ts';
-import { applySeed } from '../../src/services/seed.ts';
-import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
-import { demoSeed } from '../../src/services/demo.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
-import { CHROMIUM, CHROMIUM_ARGS, ConsolePage, UserDetailsPageObject, UsersPageObject } from '../helpers/console-pages.ts';
+import { consolePerson, signedInConsole, startConsoleGatehouse } from '../helpers/console-suite.ts';
+import { ConsolePage, UserDetailsPageObject, UsersPageObject } from '../helpers/console-pages.ts';
 
 const SMART_HUB = { clientId: 'smart-hub', secret: 'smart-hub-secret-change-me-0123456789abcdef', redirectUri: 'http://localhost:8080/callback' };
 const SECTIONS = [
@@ -43,27 +39,16 @@ describe('admin console (Chromium)', function () {
   let admin: ConsolePage;
   const people: Record<string, { username: string; password: string }> = {};
 
-  async function person(key: string, options: Parameters<typeof createApiCaller>[1]) {
-    const caller = await createApiCaller(gh, options);
-    const password = `pw-${crypto.randomUUID()}`;
-    await gh.context.users.setPassword(caller.username, password, SYSTEM_ACTOR);
-    people[key] = { username: caller.username, password };
+  async function person(key: string, options: Parameters<typeof consolePerson>[1]): Promise<void> {
+    people[key] = (await consolePerson(gh, options)).login;
   }
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error(`Chromium is required in CI at ${CHROMIUM} (apt-get install -y chromium)`);
-      this.skip();
-    }
-    if (!existsSync(new URL('../../console/dist/index.html', import.meta.url))) throw new Error('the console is not built: run npm run build');
-    gh = await startTestGatehouse();
-    await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
+    gh = await startConsoleGatehouse(this);
     await person('admin', { permissions: 'all', roles: ['User', 'Client'], dataScope: { client: ['*'] } });
     await person('reader', { permissions: ['user-maintenance:list', 'users:read'] });
     await person('nobody', { permissions: [] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    admin = await ConsolePage.open(browser, gh.url);
-    await admin.signIn(people.admin!.username, people.admin!.password);
+    ({ browser, admin } = await signedInConsole(gh, people.admin!));
   });
   after(async () => {
     await browser?.close();

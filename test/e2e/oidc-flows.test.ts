@@ -6,6 +6,7 @@ import * as client from 'openid-client';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import type { AuditEvent } from '../../src/queries/audit.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { eventually } from '../helpers/assertions.ts';
 import { formWith, HttpClient, textOfId } from '../helpers/http.ts';
 import { authorize, discover, signIn, startAuthorization, submitLogin } from '../helpers/oidc.ts';
 
@@ -24,17 +25,6 @@ function oauthError(code: string, status?: number) {
     if (status !== undefined) assert.equal(error.status, status);
     return true;
   };
-}
-
-/** Polls until `find` returns something (for audit events written without awaiting). */
-async function eventually<T>(find: () => Promise<T | undefined>, what: string, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 function basicAuth(clientId: string, clientSecret: string): string {

@@ -5,12 +5,11 @@
 // a real relying party (openid-client). WebAuthn needs a secure context: the issuer is
 // http://localhost:<port>, which browsers treat as one.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import * as client from 'openid-client';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { discover } from '../helpers/oidc.ts';
 import { applySeed } from '../../src/services/seed.ts';
@@ -18,8 +17,8 @@ import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
 import { DEMO_PASSWORD, demoSeed } from '../../src/services/demo.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { ACR_MFA } from '../../src/services/sign-in.ts';
+import { launchChromium, requireChromium } from '../helpers/console-pages.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const APP = { clientId: 'smart-hub', secret: 'smart-hub-secret-change-me-0123456789abcdef', redirectUri: 'http://localhost:8080/callback' };
 
 async function freePort(): Promise<number> {
@@ -63,10 +62,7 @@ describe('passkeys (Chromium virtual authenticator)', function () {
   let kimId: string;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error(`Chromium is required in CI at ${CHROMIUM} (apt-get install -y chromium)`);
-      this.skip();
-    }
+    requireChromium(this);
     const port = await freePort();
     // The configuration names a relying party this browser cannot reach: the ceremonies work only
     // because the tenant's settings (services/tenant-settings.ts) name the right one.
@@ -76,7 +72,7 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     kimId = (await gh.context.knex('users').where({ username: 'kim' }).first('id')).id;
     // On PostgreSQL the database is shared by every test file: start from no passkeys.
     await gh.context.knex('user_passkeys').where({ user_id: kimId }).delete();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   });
   // Each test starts from no passkeys: with one, the password alone no longer signs Kim in.
   // Audit rows of earlier runs stay (PostgreSQL is shared): only this test's rows are counted.
@@ -127,6 +123,25 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     await page.getByRole('status').filter({ hasText: 'The passkey was added.' }).waitFor();
   }
 
+  /** A new browser context with a virtual authenticator, and Kim's passkey `name` registered on it. */
+  async function pageWithPasskey(name: string): Promise<{ context: BrowserContext; page: Page; authenticator: Authenticator }> {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const authenticator = await addAuthenticator(context, page);
+    await registerPasskey(page, name);
+    return { context, page, authenticator };
+  }
+
+  /** A fresh sign-in (prompt=login) shown up to its passkey button, which autofill has not answered first. */
+  async function startAtPasskeyButton(page: Page, authenticator: Authenticator): Promise<Awaited<ReturnType<typeof startFlow>>> {
+    let flow!: Awaited<ReturnType<typeof startFlow>>;
+    await withoutCredentials(authenticator, async () => {
+      flow = await startFlow(page, { prompt: 'login' });
+      await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
+    });
+    return flow;
+  }
+
   it('registers a passkey on /account after the password, audited and mailed', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -154,16 +169,9 @@ describe('passkeys (Chromium virtual authenticator)', function () {
   });
 
   it('signs in with the passkey as the first factor: amr hwk+user and the MFA acr in the ID token', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const authenticator = await addAuthenticator(context, page);
-    await registerPasskey(page, 'Phone');
+    const { context, page, authenticator } = await pageWithPasskey('Phone');
     // A fresh sign-in at the application (prompt=login), with the passkey button.
-    let flow!: Awaited<ReturnType<typeof startFlow>>;
-    await withoutCredentials(authenticator, async () => {
-      flow = await startFlow(page, { prompt: 'login' });
-      await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
-    });
+    const flow = await startAtPasskeyButton(page, authenticator);
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     const claims = (await flow.tokens()).claims()!;
     assert.equal(claims.sub, kimId);
@@ -176,10 +184,7 @@ describe('passkeys (Chromium virtual authenticator)', function () {
   });
 
   it("offers the passkey in the username field's autofill (conditional UI)", async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await addAuthenticator(context, page);
-    await registerPasskey(page, 'Tablet');
+    const { context, page } = await pageWithPasskey('Tablet');
     // A page without the virtual authenticator shows the field as it is (nothing answers there).
     const plain = await context.newPage();
     await startFlow(plain, { prompt: 'login' });
@@ -195,10 +200,7 @@ describe('passkeys (Chromium virtual authenticator)', function () {
   });
 
   it('asks for the passkey as the second factor after the password, next to TOTP', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const authenticator = await addAuthenticator(context, page);
-    await registerPasskey(page, 'Desk key');
+    const { context, page, authenticator } = await pageWithPasskey('Desk key');
     let flow!: Awaited<ReturnType<typeof startFlow>>;
     await withoutCredentials(authenticator, async () => {
       flow = await startFlow(page, { prompt: 'login' });
@@ -214,10 +216,7 @@ describe('passkeys (Chromium virtual authenticator)', function () {
   });
 
   it('removes a passkey after the password: audited, and the password alone signs in again', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await addAuthenticator(context, page);
-    await registerPasskey(page, 'Old phone');
+    const { context, page } = await pageWithPasskey('Old phone');
     const item = page.locator('li[data-passkey-id]').filter({ hasText: 'Old phone' });
     await item.getByLabel('Password').fill(DEMO_PASSWORD);
     await item.getByRole('button', { name: 'Remove this passkey' }).click();
@@ -232,10 +231,7 @@ describe('passkeys (Chromium virtual authenticator)', function () {
   });
 
   it('refuses a cloned passkey whose signature counter is not above the stored one, and audits it', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const original = await addAuthenticator(context, page);
-    await registerPasskey(page, 'Cloned');
+    const { context, page, authenticator: original } = await pageWithPasskey('Cloned');
     const first = await startFlow(page, { prompt: 'login' });
     assert.equal((await first.tokens()).claims()!.sub, kimId, 'the original signs in (autofill)');
     const stored = Number((await gh.context.knex('user_passkeys').where({ user_id: kimId }).first()).counter);
@@ -246,10 +242,7 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     const otherContext = await browser.newContext();
     const other = await otherContext.newPage();
     const clone = await addAuthenticator(otherContext, other);
-    await withoutCredentials(clone, async () => {
-      await startFlow(other, { prompt: 'login' });
-      await other.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
-    });
+    await startAtPasskeyButton(other, clone);
     await clone.cdp.send('WebAuthn.addCredential', { authenticatorId: clone.id, credential: { ...credentials[0]!, signCount: 0 } });
     await other.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await other.getByRole('alert').filter({ hasText: 'The passkey could not be verified. Try again.' }).waitFor();

@@ -1,6 +1,7 @@
 // A real admin-API caller for tests: a user whose identity holds a role with the given admin
 // permissions signs in through the authorization code flow and gets a Gatehouse-issued JWT
 // access token for `{issuer}/api`. Nothing is faked: the token is what a real admin client gets.
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { TestGatehouse } from './gatehouse.ts';
 import { uniqueName } from './gatehouse.ts';
@@ -119,4 +120,11 @@ export async function createServiceApiCaller(gh: TestGatehouse, permissions: str
   if (!body.access_token) throw new Error(`no token for the service account: ${JSON.stringify(body)}`);
   const token = body.access_token;
   return { token, userId: account.id, identityId: account.identityId ?? '', username: account.name, request: (method, path, payload, headers) => apiRequest(gh, token, method, path, payload, headers) };
+}
+
+/** Asserts an RFC 9457 problem response with this status and code. */
+export function expectProblem(response: ApiResponse, status: number, code: string): void {
+  assert.equal(response.status, status, JSON.stringify(response.body));
+  assert.match(response.headers.get('content-type') ?? '', /application\/problem\+json/);
+  assert.equal(response.body.code, code, response.body.title);
 }

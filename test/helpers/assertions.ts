@@ -11,3 +11,14 @@ export function appError(code: string, status?: number) {
     return true;
   };
 }
+
+/** Polls until `find` returns something (for what is written without being awaited, such as audit events). */
+export async function eventually<T>(find: () => Promise<T | undefined>, what: string, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

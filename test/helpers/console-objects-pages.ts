@@ -1,8 +1,7 @@
 // Page objects for the console's object pages (roles, groups, applications, service accounts,
 // API resources, default policy, data-scope keys), on top of ConsolePage.
-import assert from 'node:assert/strict';
 import type { Locator } from 'playwright-core';
-import type { ConsolePage } from './console-pages.ts';
+import { pickRole, type ConsolePage } from './console-pages.ts';
 
 /**
  * axe-core once React Aria's live announcer is done: after a choice or a pending button it leaves
@@ -83,18 +82,7 @@ export class GroupsPageObject extends ObjectPage {
   async giveRole(role: string): Promise<void> {
     const form = this.page.getByRole('form', { name: 'Give the group a role' });
     const input = form.getByRole('combobox', { name: 'Role to give' });
-    await input.fill(role);
-    // The picker asks the server once typing settles: wait until every option listed matches the
-    // text, so the click does not land on a list that is being replaced.
-    const options = this.page.getByRole('listbox').getByRole('option');
-    for (let tries = 0; ; tries++) {
-      const names = await options.allInnerTexts();
-      if (names.length > 0 && names.every((n) => n.toLowerCase().includes(role.toLowerCase()))) break;
-      if (tries > 100) throw new Error(`the role picker never listed only matches of "${role}": ${names.join(', ')}`);
-      await this.page.waitForTimeout(100);
-    }
-    await this.page.getByRole('option', { name: role, exact: true }).click();
-    assert.equal(await input.inputValue(), role);
+    await pickRole(this.page, input, role);
     await form.getByRole('button', { name: 'Give role' }).click();
     await this.page.getByRole('region', { name: 'Roles' }).getByRole('listitem').filter({ hasText: role }).waitFor();
   }

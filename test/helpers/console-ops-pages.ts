@@ -1,7 +1,20 @@
 // Page objects for the console's operations pages (sessions dashboard, audit log, overview),
 // on top of ConsolePage from console-pages.ts.
-import type { Download } from 'playwright-core';
+import type { Download, Page } from 'playwright-core';
 import type { ConsolePage } from './console-pages.ts';
+
+/** Waits until the page's list has loaded. */
+async function loaded(page: Page): Promise<void> {
+  await page.getByRole('status').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
+}
+
+/** The rows of the page's table that hold data (not the header). */
+function dataRows(page: Page) {
+  return page
+    .getByRole('table')
+    .getByRole('row')
+    .filter({ has: page.getByRole('cell') });
+}
 
 /** The sessions dashboard: filters, the list, ending one session or all of a user's. */
 export class SessionsPageObject {
@@ -13,13 +26,10 @@ export class SessionsPageObject {
     const form = this.page.getByRole('search', { name: 'Filter sessions' });
     await form.getByLabel('Username').fill(username);
     await form.getByRole('button', { name: 'Filter', exact: true }).click();
-    await this.page.getByRole('status').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
+    await loaded(this.page);
   }
   rows() {
-    return this.page
-      .getByRole('table')
-      .getByRole('row')
-      .filter({ has: this.page.getByRole('cell') });
+    return dataRows(this.page);
   }
   async endFirstSession(): Promise<void> {
     await this.rows().first().getByRole('button', { name: 'End', exact: true }).click();
@@ -54,13 +64,10 @@ export class AuditPageObject {
       await this.page.getByRole('option', { name: fields.result, exact: true }).click();
     }
     await form.getByRole('button', { name: 'Search', exact: true }).click();
-    await this.page.getByRole('status').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
+    await loaded(this.page);
   }
   rows() {
-    return this.page
-      .getByRole('table')
-      .getByRole('row')
-      .filter({ has: this.page.getByRole('cell') });
+    return dataRows(this.page);
   }
   async export(format: 'CSV' | 'JSON'): Promise<Download> {
     const [download] = await Promise.all([this.page.waitForEvent('download'), this.page.getByRole('button', { name: `Export ${format}` }).click()]);

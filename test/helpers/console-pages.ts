@@ -1,10 +1,41 @@
 // Page objects for the admin console at /console, driven in Chromium.
 import assert from 'node:assert/strict';
 import { AxeBuilder } from '@axe-core/playwright';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
+
+/** For a suite's `before`: skips the suite where Chromium is missing (in CI, a failure). */
+export function requireChromium(suite: Mocha.Context): void {
+  if (existsSync(CHROMIUM)) return;
+  if (process.env.CI) throw new Error(`Chromium is required in CI at ${CHROMIUM} (apt-get install -y chromium)`);
+  suite.skip();
+}
+
+/** Headless Chromium for a test file. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Types `role` into a role picker and chooses it. The picker asks the server once typing settles:
+ * this waits until every option listed matches the text, so the click does not land on a list
+ * that is being replaced.
+ */
+export async function pickRole(page: Page, input: Locator, role: string): Promise<void> {
+  await input.fill(role);
+  const options = page.getByRole('listbox').getByRole('option');
+  for (let tries = 0; ; tries++) {
+    const names = await options.allInnerTexts();
+    if (names.length > 0 && names.every((n) => n.toLowerCase().includes(role.toLowerCase()))) break;
+    if (tries > 100) throw new Error(`the role picker never listed only matches of "${role}": ${names.join(', ')}`);
+    await page.waitForTimeout(100);
+  }
+  await page.getByRole('option', { name: role, exact: true }).click();
+  assert.equal(await input.inputValue(), role);
+}
 
 export class ConsolePage {
   /** Content-Security-Policy reports and script errors seen by the page. */
@@ -166,18 +197,7 @@ export class UserDetailsPageObject {
   async addRole(alias: string, role: string): Promise<void> {
     const card = this.identity(alias);
     const input = card.getByRole('combobox', { name: `Add a role to ${alias}` });
-    await input.fill(role);
-    // The picker asks the server once typing settles: wait until every option listed matches the
-    // text, so the click does not land on a list that is being replaced.
-    const options = this.page.getByRole('listbox').getByRole('option');
-    for (let tries = 0; ; tries++) {
-      const names = await options.allInnerTexts();
-      if (names.length > 0 && names.every((n) => n.toLowerCase().includes(role.toLowerCase()))) break;
-      if (tries > 100) throw new Error(`the role picker never listed only matches of "${role}": ${names.join(', ')}`);
-      await this.page.waitForTimeout(100);
-    }
-    await this.page.getByRole('option', { name: role, exact: true }).click();
-    assert.equal(await input.inputValue(), role);
+    await pickRole(this.page, input, role);
     await card.getByRole('button', { name: 'Add role' }).click();
     await card.getByRole('listitem').filter({ hasText: role }).first().waitFor();
     // React Aria announces the chosen option through a transient live-region node that points at

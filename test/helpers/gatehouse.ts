@@ -36,24 +36,31 @@ export class TestClock {
 }
 
 export async function startTestGatehouse(env: Record<string, string> = {}, options: { clock?: TestClock; logStream?: DestinationStream } = {}): Promise<TestGatehouse> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-test-'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    GATEHOUSE_DATA_DIR: dataDir,
-    GATEHOUSE_SECRET: 'test-secret-0123456789-0123456789-0123456789',
-    GATEHOUSE_REDIS_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
-    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
-    ...env,
-  });
+  return startLocalGatehouse(
+    {
+      NODE_ENV: 'test',
+      GATEHOUSE_SECRET: 'test-secret-0123456789-0123456789-0123456789',
+      GATEHOUSE_REDIS_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+      ...env,
+    },
+    { purpose: 'test', ...options },
+  );
+}
+
+/**
+ * A Gatehouse in this process on a free port of 127.0.0.1 (unless `settings` say otherwise), its
+ * data in a new temporary directory that close() removes. No job timers: a test runs a job with
+ * scheduler.runIfDue, and a timer firing in the same slot would make that claim fail at random.
+ */
+export async function startLocalGatehouse(settings: Record<string, string>, options: { purpose: string; clock?: TestClock; logStream?: DestinationStream }): Promise<TestGatehouse> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), `gatehouse-${options.purpose.replace(/\W+/g, '-')}-`));
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', GATEHOUSE_DATA_DIR: dataDir, ...settings });
   // A test that reads the log gets every line from info up in its stream.
   const logger = options.logStream ? createLogger('info', options.logStream) : createLogger(config.logLevel);
-  const context = await openContext(config, logger, { purpose: 'test', migrate: true, now: options.clock?.now });
-  // No job timers: a test runs a job with scheduler.runIfDue, and a timer firing in the same
-  // slot would make that claim fail at random.
+  const context = await openContext(config, logger, { purpose: options.purpose, migrate: true, now: options.clock?.now });
   const server = await startServer(context, { port: config.port, host: config.host, scheduledJobs: false });
   return {
     url: server.url,
@@ -67,4 +74,14 @@ export async function startTestGatehouse(env: Record<string, string> = {}, optio
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Two nodes on one PostgreSQL and Redis, node B sharing node A's Redis prefix, for a suite's
+ * `before`: the suite is skipped without DATABASE_URL and REDIS_URL.
+ */
+export async function startTwoNodes(suite: Mocha.Context, envB: (a: TestGatehouse) => Record<string, string> = () => ({})): Promise<[TestGatehouse, TestGatehouse]> {
+  if (!process.env.DATABASE_URL || !process.env.REDIS_URL) suite.skip();
+  const a = await startTestGatehouse();
+  return [a, await startTestGatehouse({ GATEHOUSE_REDIS_PREFIX: a.config.redisPrefix, ...envB(a) })];
 }

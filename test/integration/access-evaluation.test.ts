@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { apiRequest, createApiCaller, createServiceApiCaller, type ApiCaller, type ApiResponse } from '../helpers/admin-api.ts';
-import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { startTestGatehouse, startTwoNodes, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 interface Cast {
   api: string;
@@ -319,9 +319,7 @@ describe('AuthZEN access evaluation on two nodes', function () {
   let b: TestGatehouse | undefined;
 
   before(async function () {
-    if (!process.env.DATABASE_URL || !process.env.REDIS_URL) return this.skip();
-    a = await startTestGatehouse();
-    b = await startTestGatehouse({ GATEHOUSE_REDIS_PREFIX: a.config.redisPrefix, GATEHOUSE_ISSUER: a.issuer });
+    [a, b] = await startTwoNodes(this, (first) => ({ GATEHOUSE_ISSUER: first.issuer }));
   });
   after(async () => {
     await b?.close();

@@ -6,17 +6,16 @@
 // files: names are unique, and tenant-wide settings (default policy, Admin holders) are put back.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
 import { allRoutes } from '../../src/routes/api/index.ts';
 import { adminCatalog, apiRequest, createApiCaller, type ApiCaller, type ApiResponse } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
+import { runGatehouse } from '../helpers/process.ts';
 
 const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const SCIM_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -601,18 +600,8 @@ describe(`administration model (${storageMode})`, function () {
       // Three CLI processes, each opening the embedded database, then a server on it.
       this.timeout(400_000);
       const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-admin-cli-'));
-      const bin = fileURLToPath(new URL('../../bin/gatehouse.js', import.meta.url));
-      const run = (args: string[]) =>
-        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-          const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|REDIS_URL|GATEHOUSE_)/.test(k)));
-          const child = spawn(process.execPath, [bin, ...args], { env: { ...env, GATEHOUSE_DATA_DIR: dir, GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent' } });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-          child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-          child.on('error', reject);
-          child.on('close', (code) => resolve({ code, stdout, stderr }));
-        });
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|REDIS_URL|GATEHOUSE_)/.test(k)));
+      const run = (args: string[]) => runGatehouse(args, { env: { ...env, GATEHOUSE_DATA_DIR: dir, GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent' } });
       let fresh: TestGatehouse | undefined;
       try {
         const created = await run(['service-accounts', 'create', '--name', 'bootstrap', '--role', 'Admin', '--json', '--init']);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { decrypt } from '../../src/services/secrets.ts';
-import { apiRequest, createApiCaller, type ApiCaller, type ApiResponse } from '../helpers/admin-api.ts';
+import { apiRequest, createApiCaller, expectProblem, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 const ROUTES: { method: string; path: string; permission: string }[] = [
@@ -17,11 +17,6 @@ const ROUTES: { method: string; path: string; permission: string }[] = [
   { method: 'GET', path: '/applications/x/identity-providers', permission: 'application-identity-providers:read' },
   { method: 'PUT', path: '/applications/x/identity-providers', permission: 'application-identity-providers:set' },
 ];
-
-function expectProblem(response: ApiResponse, status: number, code: string): void {
-  assert.equal(response.status, status, JSON.stringify(response.body));
-  assert.equal(response.body.code, code, response.body.title);
-}
 
 describe(`admin API: upstream identity providers (${storageMode})`, function () {
   let gh: TestGatehouse;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
-import { adminCatalog, apiRequest, createApiCaller, type ApiCaller, type ApiResponse } from '../helpers/admin-api.ts';
+import { adminCatalog, apiRequest, createApiCaller, expectProblem, type ApiCaller, type ApiResponse } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 /** Every route of this slice and the one permission it requires. */
@@ -37,12 +37,6 @@ const ROUTES: { method: string; path: string; permission: string }[] = [
   { method: 'GET', path: '/api-resources', permission: 'api-resources:list' },
   { method: 'PUT', path: '/api-resources', permission: 'api-resources:upsert' },
 ];
-
-function expectProblem(response: ApiResponse, status: number, code: string): void {
-  assert.equal(response.status, status, JSON.stringify(response.body));
-  assert.match(response.headers.get('content-type') ?? '', /application\/problem\+json/);
-  assert.equal(response.body.code, code, response.body.title);
-}
 
 function expectOk(response: ApiResponse, status = 200): void {
   assert.equal(response.status, status, JSON.stringify(response.body));

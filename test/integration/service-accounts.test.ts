@@ -8,6 +8,7 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import type { AuditEvent } from '../../src/queries/audit.ts';
 import { apiRequest, createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { eventually } from '../helpers/assertions.ts';
 
 const SA_PERMISSIONS = ['service-accounts:list', 'service-accounts:create', 'service-accounts:read', 'service-accounts:update', 'service-accounts:delete', 'access-keys:create', 'access-keys:list', 'access-keys:revoke'];
 
@@ -36,16 +37,6 @@ async function assertRefused(gh: Pick<TestGatehouse, 'issuer'>, clientId: string
   const { status, body } = await tokenRequest(gh, clientId, secret);
   assert.equal(status, 401, `${what}: ${JSON.stringify(body)}`);
   assert.equal(body.error, 'invalid_client', what);
-}
-
-async function eventually<T>(find: () => Promise<T | undefined>, what: string, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type * as client from 'openid-client';
 import { discover, signIn } from '../helpers/oidc.ts';
 import { rawRefresh } from '../helpers/sessions.ts';
+import { runGatehouse, type ProcessResult } from '../helpers/process.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CONFIG_VARIABLES = /^(NODE_ENV|PORT|HOST|LOG_LEVEL|DATABASE_URL|DATABASE_POOL_MAX|REDIS_URL|GATEHOUSE_\w+|OTEL_\w+)$/;
@@ -49,18 +50,8 @@ describe(`clean shutdown on SIGTERM (${process.env.DATABASE_URL ? 'PostgreSQL + 
   let env: NodeJS.ProcessEnv;
   const running: RunningProcess[] = [];
 
-  function gatehouse(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['bin/gatehouse.js', ...args], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(input);
-    });
+  function gatehouse(args: string[], input = ''): Promise<ProcessResult> {
+    return runGatehouse(args, { cwd: REPO_ROOT, env }, input);
   }
 
   async function startServer(): Promise<RunningProcess> {

@@ -9,7 +9,7 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import type { AuditEvent } from '../../src/queries/audit.ts';
 import { loadCatalogs } from '../../src/views/i18n.ts';
 import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
-import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { startTestGatehouse, startTwoNodes, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { HttpClient, type HttpResponse } from '../helpers/http.ts';
 import { discover, startAuthorization } from '../helpers/oidc.ts';
 
@@ -138,9 +138,7 @@ describe('tenant settings on two nodes', function () {
   let b: TestGatehouse | undefined;
 
   before(async function () {
-    if (!process.env.DATABASE_URL || !process.env.REDIS_URL) return this.skip();
-    a = await startTestGatehouse();
-    b = await startTestGatehouse({ GATEHOUSE_REDIS_PREFIX: a.config.redisPrefix });
+    [a, b] = await startTwoNodes(this);
   });
   after(async () => {
     await a?.context.tenantSettings.replace({}, { tenantId: a.context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' });

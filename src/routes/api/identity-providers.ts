@@ -2,7 +2,7 @@
 // them each application offers on its sign-in page. Default roles are escalation-checked in
 // services/identity-providers.ts; client secrets are write-only.
 import { z } from 'zod';
-import { newProviderSchema, providerPatchSchema, type IdentityProvider } from '../../services/identity-providers.ts';
+import { newProviderSchema, providerPatchSchema, snapshot as providerSnapshot, type IdentityProvider } from '../../services/identity-providers.ts';
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 import { changeRequestOf, idParams } from './roles.ts';
@@ -25,21 +25,7 @@ const providerView = z.object({
 });
 
 function present(p: IdentityProvider): z.infer<typeof providerView> {
-  return {
-    id: p.id,
-    slug: p.slug,
-    name: p.name,
-    protocol: p.protocol,
-    issuer: p.issuer,
-    clientId: p.clientId,
-    hasClientSecret: p.clientSecretEncrypted !== null,
-    scopes: p.scopes,
-    claimMapping: p.claimMapping,
-    identityKind: p.identityKind,
-    defaultRoleIds: p.defaultRoleIds,
-    managedGroupIds: p.managedGroupIds,
-    enabled: p.enabled,
-  };
+  return { id: p.id, ...providerSnapshot(p) };
 }
 
 export function identityProviderRoutes(services: ApiServices): ApiRoute[] {

@@ -107,22 +107,9 @@ function exportLines(row: MaintenanceRow): string {
 
 const reasonBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
 
+/** The service's public view of a user (services/users.ts publicUser), its dates as ISO strings. */
 export function presentUser(user: UserDetails): z.infer<typeof userView> {
-  return {
-    id: user.id,
-    username: user.username,
-    email: user.email,
-    name: user.name,
-    phone: user.phone,
-    department: user.department,
-    status: user.status,
-    lockedUntil: user.lockedUntil ? user.lockedUntil.toISOString() : null,
-    defaultIdentityId: user.defaultIdentityId,
-    hasPassword: user.hasPassword,
-    identities: user.identities,
-    createdAt: user.createdAt.toISOString(),
-    updatedAt: user.updatedAt.toISOString(),
-  };
+  return { ...user, lockedUntil: user.lockedUntil ? user.lockedUntil.toISOString() : null, createdAt: user.createdAt.toISOString(), updatedAt: user.updatedAt.toISOString() };
 }
 
 function presentStatusChange(change: StatusChange): z.infer<typeof statusChangeView> {
