@@ -82,11 +82,49 @@ export async function revokeGrant(deps: Pick<AdapterDeps, 'store' | 'payloads'>,
   await deps.store.del(grantKey(grantId), payloadKey('Grant', grantId), ...members);
 }
 
+/**
+ * Store writes that may ride along with the next write of this process instead of taking a round
+ * trip of their own: the consumed marker of a rotated refresh token and the store copy of the
+ * token that replaces it, which the access token's write carries a moment later (one round trip
+ * for the three). Only writes whose authority is PostgreSQL wait here: the row is consumed or
+ * written before they are deferred, and a reader that finds the store without them falls back
+ * to PostgreSQL's answer (consume() refuses a consumed row, find() reads the durable copy). Any
+ * write of the process takes whatever is waiting; what nobody took is written on its own once
+ * the event loop turns (setImmediate), so nothing waits longer than the current burst of work.
+ */
+class DeferredWrites {
+  private ops: WriteOp[] = [];
+  private scheduled = false;
+
+  constructor(private readonly store: KeyValueStore) {}
+
+  defer(ops: WriteOp[]): void {
+    if (ops.length === 0) return;
+    this.ops.push(...ops);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const waiting = this.take();
+      // A failure leaves the store without a copy PostgreSQL holds the answer for (see above).
+      if (waiting.length > 0) this.store.write(waiting).catch(() => undefined);
+    });
+  }
+
+  take(): WriteOp[] {
+    if (this.ops.length === 0) return this.ops;
+    const ops = this.ops;
+    this.ops = [];
+    return ops;
+  }
+}
+
 export function createAdapterFactory(deps: AdapterDeps) {
   // Client metadata per cached application or service account object: the caches hand out the
   // same object until it changes, so the metadata is derived once per change, not per request.
   const clientMetadata = new WeakMap<object, AdapterPayload>();
-  return (model: string): Adapter => new StoreAdapter(model, deps, clientMetadata);
+  const deferred = new DeferredWrites(deps.store);
+  return (model: string): Adapter => new StoreAdapter(model, deps, clientMetadata, deferred);
 }
 
 class StoreAdapter implements Adapter {
@@ -96,6 +134,7 @@ class StoreAdapter implements Adapter {
     private readonly model: string,
     private readonly deps: AdapterDeps,
     private readonly clientMetadata: WeakMap<object, AdapterPayload>,
+    private readonly deferred: DeferredWrites,
   ) {
     this.durable = DURABLE_MODELS.has(model);
   }
@@ -115,8 +154,10 @@ class StoreAdapter implements Adapter {
     const key = payloadKey(this.model, id);
     const ttl = expiresIn > 0 ? expiresIn : undefined;
     // The payload, its entry in the grant's index and a session's uid index go to the store in
-    // one round trip; the durable copy is written at the same time, and both must succeed
-    // before oidc-provider hands the artefact out.
+    // one round trip, with any deferred writes waiting (DeferredWrites); the durable copy is
+    // written at the same time, and both must succeed before oidc-provider hands the artefact
+    // out. Except the refresh token of a rotation (it carries the consumed marker of the one it
+    // replaces): its durable copy is written first, and its store copy goes with the next write.
     const ops: WriteOp[] = [{ op: 'set', key, value: JSON.stringify(payload), ...(ttl ? { ttlSeconds: ttl } : {}) }];
     if (payload.grantId && GRANTABLE_MODELS.has(this.model)) {
       ops.push({ op: 'sadd', key: grantKey(payload.grantId), members: [key], ttlSeconds: Math.max(this.deps.grantIndexTtl, ttl ?? 0) });
@@ -124,21 +165,30 @@ class StoreAdapter implements Adapter {
     if (this.model === 'Session' && payload.uid) {
       ops.push({ op: 'set', key: sessionUidKey(payload.uid), value: id, ...(ttl ? { ttlSeconds: ttl } : {}) });
     }
-    await Promise.all([
-      this.deps.store.write(ops),
-      this.durable
-        ? this.deps.payloads.upsert({
-            model: this.model,
-            id,
-            tenantId: this.deps.tenantId,
-            payload: payload as Record<string, unknown>,
-            grantId: payload.grantId,
-            uid: payload.uid,
-            accountId: payload.accountId,
-            expiresAt: ttl ? new Date(Date.now() + ttl * 1000) : null,
-          })
-        : undefined,
-    ]);
+    const waiting = this.deferred.take();
+    const durable = this.durable
+      ? this.deps.payloads.upsert({
+          model: this.model,
+          id,
+          tenantId: this.deps.tenantId,
+          payload: payload as Record<string, unknown>,
+          grantId: payload.grantId,
+          uid: payload.uid,
+          accountId: payload.accountId,
+          expiresAt: ttl ? new Date(Date.now() + ttl * 1000) : null,
+        })
+      : undefined;
+    if (this.model === 'RefreshToken' && waiting.some((op) => op.op === 'setIfAbsentWithTtlOf')) {
+      try {
+        await durable;
+      } finally {
+        // Written whatever became of the durable copy: the marker is another token's.
+        this.deferred.defer(waiting);
+      }
+      this.deferred.defer(ops);
+      return;
+    }
+    await Promise.all([this.deps.store.write(waiting.length > 0 ? [...waiting, ...ops] : ops), durable]);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -233,8 +283,10 @@ class StoreAdapter implements Adapter {
     if (this.durable) {
       first = await this.deps.payloads.consume(this.model, id);
       // Only the winner stamps the hot copy: a loser must not move the time of the rotation,
-      // which the reuse grace window is measured from.
-      if (first) await this.deps.store.setIfAbsentWithTtlOf(marker, now, key, this.deps.grantIndexTtl);
+      // which the reuse grace window is measured from. PostgreSQL has decided, so the marker
+      // goes with the next store write (DeferredWrites): a request that finds the token without
+      // it still meets the consumed row in consume().
+      if (first) this.deferred.defer([{ op: 'setIfAbsentWithTtlOf', key: marker, value: now, ttlOf: key, fallbackTtlSeconds: this.deps.grantIndexTtl }]);
     } else {
       first = await this.deps.store.setIfAbsentWithTtlOf(marker, now, key, 600);
     }

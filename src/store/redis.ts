@@ -101,11 +101,12 @@ return out
 `;
 const MGET_FOLLOWING_SHA = createHash('sha1').update(MGET_FOLLOWING_SCRIPT).digest('hex');
 
-// write(): a batch of SET / SADD(+EXPIRE) / DEL as one script, atomic like MULTI/EXEC but one
-// command to send and one reply to read (a MULTI of five commands is seven of each). ARGV holds
-// the operations in order: 'set', value, ttl (0: none) | 'sadd', ttl (0: none), n, n members |
-// 'del', n; each operation takes its keys from KEYS in order (del: n of them). Arguments are
-// checked before anything is written, so a refused TTL leaves nothing half done.
+// write(): a batch of SET / SADD(+EXPIRE) / DEL / SET NX with another key's TTL as one script,
+// atomic like MULTI/EXEC but one command to send and one reply to read (a MULTI of five commands
+// is seven of each). ARGV holds the operations in order: 'set', value, ttl (0: none) | 'sadd', ttl
+// (0: none), n, n members | 'del', n | 'setnxttlof', value, fallback ttl; each operation takes its
+// keys from KEYS in order (del: n of them; setnxttlof: the key, then the key whose TTL it takes).
+// Arguments are checked before anything is written, so a refused TTL leaves nothing half done.
 const WRITE_SCRIPT = `
 local i, k = 1, 1
 local ops = {}
@@ -123,6 +124,11 @@ while i <= #ARGV do
     for j = 1, n do members[j] = ARGV[i + 2 + j] end
     ops[#ops + 1] = { 'sadd', KEYS[k], members, ttl }
     i, k = i + 3 + n, k + 1
+  elseif op == 'setnxttlof' then
+    local fallback = tonumber(ARGV[i + 2])
+    if fallback < 1 or fallback % 1 ~= 0 then return redis.error_reply("ERR invalid expire time in 'set' command") end
+    ops[#ops + 1] = { 'setnxttlof', KEYS[k], ARGV[i + 1], fallback, KEYS[k + 1] }
+    i, k = i + 3, k + 2
   else
     local n = tonumber(ARGV[i + 1])
     local keys = {}
@@ -137,6 +143,10 @@ for _, op in ipairs(ops) do
   elseif op[1] == 'sadd' then
     if #op[3] > 0 then redis.call('SADD', op[2], unpack(op[3])) end
     if op[4] > 0 then redis.call('EXPIRE', op[2], op[4]) end
+  elseif op[1] == 'setnxttlof' then
+    local ttl = redis.call('TTL', op[5])
+    if ttl < 1 then ttl = op[4] end
+    redis.call('SET', op[2], op[3], 'NX', 'EX', ttl)
   elseif #op[2] > 0 then
     redis.call('DEL', unpack(op[2]))
   end
@@ -428,6 +438,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
           if (op.ttlSeconds !== undefined) assertTtl(op.ttlSeconds, 'expire');
           keys.push(k(op.key));
           args.push('sadd', op.ttlSeconds ?? 0, op.members.length, ...op.members);
+        } else if (op.op === 'setIfAbsentWithTtlOf') {
+          assertTtl(op.fallbackTtlSeconds, 'set');
+          keys.push(k(op.key), k(op.ttlOf));
+          args.push('setnxttlof', op.value, op.fallbackTtlSeconds);
         } else {
           keys.push(...op.keys.map(k));
           args.push('del', op.keys.length);

@@ -5,7 +5,12 @@
 export type MessageHandler = (message: string) => void;
 
 /** One write of a batch (see KeyValueStore.write). */
-export type WriteOp = { op: 'set'; key: string; value: string; ttlSeconds?: number } | { op: 'sadd'; key: string; members: string[]; ttlSeconds?: number } | { op: 'del'; keys: string[] };
+export type WriteOp =
+  | { op: 'set'; key: string; value: string; ttlSeconds?: number }
+  | { op: 'sadd'; key: string; members: string[]; ttlSeconds?: number }
+  | { op: 'del'; keys: string[] }
+  /** As setIfAbsentWithTtlOf, within the batch (whether it set the key is not reported). */
+  | { op: 'setIfAbsentWithTtlOf'; key: string; value: string; ttlOf: string; fallbackTtlSeconds: number };
 
 export interface KeyValueStore {
   readonly kind: 'redis' | 'memory';

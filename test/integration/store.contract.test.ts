@@ -137,6 +137,29 @@ function describeStoreContract(name: string, factory: () => Promise<KeyValueStor
       assert.equal(await store.get('batch:bad'), undefined);
     });
 
+    it('write sets a marker only if absent, living as long as another key, in the batch and in order', async function () {
+      await store.set('batchnx:taken', 'old');
+      await store.write([
+        { op: 'set', key: 'batchnx:payload', value: 'p', ttlSeconds: 50 },
+        { op: 'setIfAbsentWithTtlOf', key: 'batchnx:marker', value: 'm', ttlOf: 'batchnx:payload', fallbackTtlSeconds: 600 },
+        { op: 'setIfAbsentWithTtlOf', key: 'batchnx:taken', value: 'new', ttlOf: 'batchnx:payload', fallbackTtlSeconds: 600 },
+        { op: 'setIfAbsentWithTtlOf', key: 'batchnx:orphan', value: 'o', ttlOf: 'batchnx:absent', fallbackTtlSeconds: 30 },
+      ]);
+      assert.deepEqual(await store.mget(['batchnx:marker', 'batchnx:taken', 'batchnx:orphan']), ['m', 'old', 'o']);
+      const ttl = await store.ttl('batchnx:marker');
+      assert.ok(ttl !== undefined && ttl > 40 && ttl <= 50, `the marker lives as long as the key set before it (ttl ${ttl})`);
+      assert.equal(await store.ttl('batchnx:taken'), -1, 'an existing key is left as it was');
+      const fallback = await store.ttl('batchnx:orphan');
+      assert.ok(fallback !== undefined && fallback > 20 && fallback <= 30, `an absent key means the fallback (ttl ${fallback})`);
+      await assert.rejects(
+        store.write([
+          { op: 'set', key: 'batchnx:bad', value: 'v' },
+          { op: 'setIfAbsentWithTtlOf', key: 'batchnx:bad2', value: 'v', ttlOf: 'batchnx:payload', fallbackTtlSeconds: 0 },
+        ]),
+      );
+      assert.equal(await store.get('batchnx:bad'), undefined, 'a refused fallback leaves nothing half done');
+    });
+
     it('consume hands the value to exactly one of 50 concurrent callers', async function () {
       await store.set('consume:code', 'secret', 100);
       const results = await Promise.all(Array.from({ length: 50 }, () => store.consume('consume:code')));
