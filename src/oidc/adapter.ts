@@ -119,12 +119,50 @@ class DeferredWrites {
   }
 }
 
+/** A session as the store held it, read together with a token that names it. */
+interface SessionRead {
+  id: string;
+  raw: string | undefined;
+  consumed: string | undefined;
+  hot: string | undefined;
+}
+
+/**
+ * The session a refresh or access token names, read in the token's round trip and handed to the
+ * Session.findByUid that oidc-provider calls right after (lib/models/token_helpers.js
+ * checkSessionBinding), instead of a round trip of its own. An entry is taken once, by the uid it
+ * was read for, and dropped at the next turn of the event loop if nobody took it: it never serves
+ * a later request, only the burst of work that read it (a read a moment earlier). The session
+ * check runs on it as on any other read.
+ */
+class SessionHandOff {
+  private readonly reads = new Map<string, SessionRead>();
+  private scheduled = false;
+
+  put(uid: string, read: SessionRead): void {
+    this.reads.set(uid, read);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.reads.clear();
+    });
+  }
+
+  take(uid: string): SessionRead | undefined {
+    const read = this.reads.get(uid);
+    if (read) this.reads.delete(uid);
+    return read;
+  }
+}
+
 export function createAdapterFactory(deps: AdapterDeps) {
   // Client metadata per cached application or service account object: the caches hand out the
   // same object until it changes, so the metadata is derived once per change, not per request.
   const clientMetadata = new WeakMap<object, AdapterPayload>();
   const deferred = new DeferredWrites(deps.store);
-  return (model: string): Adapter => new StoreAdapter(model, deps, clientMetadata, deferred);
+  const sessionsRead = new SessionHandOff();
+  return (model: string): Adapter => new StoreAdapter(model, deps, clientMetadata, deferred, sessionsRead);
 }
 
 class StoreAdapter implements Adapter {
@@ -135,6 +173,7 @@ class StoreAdapter implements Adapter {
     private readonly deps: AdapterDeps,
     private readonly clientMetadata: WeakMap<object, AdapterPayload>,
     private readonly deferred: DeferredWrites,
+    private readonly sessionsRead: SessionHandOff,
   ) {
     this.durable = DURABLE_MODELS.has(model);
   }
@@ -164,6 +203,7 @@ class StoreAdapter implements Adapter {
     }
     if (this.model === 'Session' && payload.uid) {
       ops.push({ op: 'set', key: sessionUidKey(payload.uid), value: id, ...(ttl ? { ttlSeconds: ttl } : {}) });
+      this.sessionsRead.take(payload.uid); // a read from before this write is not handed on
     }
     const waiting = this.deferred.take();
     const durable = this.durable
@@ -204,11 +244,17 @@ class StoreAdapter implements Adapter {
     const keys = [payloadKey(this.model, id), consumedKey(this.model, id)];
     const sessionField = SESSION_FIELD[this.model];
     if (sessionField && this.deps.sessionHotPrefix !== undefined) {
-      const { values, followed } = await this.deps.store.mgetFollowing(keys, { of: 0, field: sessionField, prefix: this.deps.sessionHotPrefix });
+      // A token also reads the session it names (by its uid index), for the Session.findByUid
+      // that follows (SessionHandOff).
+      const index = this.model === 'Session' ? undefined : { prefix: sessionUidKey(''), prefixes: [payloadKey('Session', ''), consumedKey('Session', '')] };
+      const { values, followed } = await this.deps.store.mgetFollowing(keys, { of: 0, field: sessionField, prefix: this.deps.sessionHotPrefix, ...(index ? { index } : {}) });
       const [raw, consumed] = values;
       if (!raw) return this.findDurable(id);
       const payload = await this.fromStore(raw, consumed);
-      if (followed) (payload as Record<symbol, PrefetchedSession>)[PREFETCHED_SESSION] = { uid: followed.id, raw: followed.value };
+      if (followed) {
+        (payload as Record<symbol, PrefetchedSession>)[PREFETCHED_SESSION] = { uid: followed.id, raw: followed.value };
+        if (followed.indexed) this.sessionsRead.put(followed.id, { id: followed.indexed.id, raw: followed.indexed.values[0], consumed: followed.indexed.values[1], hot: followed.value });
+      }
       return payload;
     }
     const [raw, consumed] = await this.deps.store.mget(keys);
@@ -254,6 +300,12 @@ class StoreAdapter implements Adapter {
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
     // The uid index, the payload and its consumed marker (and the session's hot copy) in one round trip.
     const hotKey = this.deps.sessionHotPrefix === undefined ? undefined : this.deps.sessionHotPrefix + uid;
+    const read = this.model === 'Session' ? this.sessionsRead.take(uid) : undefined;
+    if (read?.raw) {
+      const payload = await this.fromStore(read.raw, read.consumed);
+      if (hotKey) (payload as Record<symbol, PrefetchedSession>)[PREFETCHED_SESSION] = { uid, raw: read.hot };
+      return payload;
+    }
     const indexed = await this.deps.store.mgetByIndex(sessionUidKey(uid), [payloadKey(this.model, ''), consumedKey(this.model, '')], hotKey ? [hotKey] : []);
     if (indexed) {
       const [raw, consumed] = indexed.values;
@@ -315,7 +367,10 @@ class StoreAdapter implements Adapter {
     if (this.model === 'Session') {
       const raw = await this.deps.store.get(key);
       const uid = raw ? (JSON.parse(raw) as AdapterPayload).uid : undefined;
-      if (uid) await this.deps.store.del(sessionUidKey(uid));
+      if (uid) {
+        this.sessionsRead.take(uid);
+        await this.deps.store.del(sessionUidKey(uid));
+      }
     }
     // PostgreSQL first (see revokeGrant).
     if (this.durable) await this.deps.payloads.destroy(this.model, id);

@@ -133,7 +133,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KeyValueSto
       } catch {
         // not JSON: nothing to follow
       }
-      return typeof id === 'string' ? { values, followed: { id, value: stringOf(follow.prefix + id) } } : { values };
+      if (typeof id !== 'string') return { values };
+      const followed: { id: string; value: string | undefined; indexed?: { id: string; values: (string | undefined)[] } } = { id, value: stringOf(follow.prefix + id) };
+      const target = follow.index ? stringOf(follow.index.prefix + id) : undefined;
+      if (follow.index && target !== undefined) followed.indexed = { id: target, values: follow.index.prefixes.map((prefix) => stringOf(prefix + target)) };
+      return { values, followed };
     },
 
     async set(key, value, ttlSeconds) {

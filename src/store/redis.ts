@@ -82,6 +82,8 @@ const MGET_BY_INDEX_SHA = createHash('sha1').update(MGET_BY_INDEX_SCRIPT).digest
 // mgetFollowing(): GET of each key, then, when KEYS[ARGV[1]] holds a JSON object whose field
 // ARGV[2] is a string, GET of ARGV[3] followed by that string (not declared: the same hash tag on
 // a Cluster, as for mgetByIndex). The reply is the values, then the followed id and its value.
+// With ARGV[4] (an index prefix), also GET of ARGV[4] followed by that string (an id), and when it
+// exists, GET of each ARGV[5..] followed by that id: the reply goes on with the id and the values.
 const MGET_FOLLOWING_SCRIPT = `
 local out = {}
 for i = 1, #KEYS do
@@ -95,6 +97,13 @@ if source then
     local id = doc[ARGV[2]]
     out[#KEYS + 1] = id
     out[#KEYS + 2] = redis.call('GET', ARGV[3] .. id) or false
+    if #ARGV >= 4 then
+      local target = redis.call('GET', ARGV[4] .. id)
+      if target then
+        out[#KEYS + 3] = target
+        for i = 5, #ARGV do out[#KEYS + i - 1] = redis.call('GET', ARGV[i] .. target) or false end
+      end
+    end
   end
 end
 return out
@@ -404,10 +413,16 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
     },
 
     async mgetFollowing(keys, follow) {
-      const reply = (await runScript(MGET_FOLLOWING_SHA, MGET_FOLLOWING_SCRIPT, keys.map(k), [follow.of + 1, follow.field, k(follow.prefix)])) as (string | null)[];
+      const args = [follow.of + 1, follow.field, k(follow.prefix)];
+      if (follow.index) args.push(k(follow.index.prefix), ...follow.index.prefixes.map(k));
+      const reply = (await runScript(MGET_FOLLOWING_SHA, MGET_FOLLOWING_SCRIPT, keys.map(k), args)) as (string | null)[];
       const values = keys.map((_, i) => reply[i] ?? undefined);
       const id = reply[keys.length];
-      return typeof id === 'string' ? { values, followed: { id, value: reply[keys.length + 1] ?? undefined } } : { values };
+      if (typeof id !== 'string') return { values };
+      const followed: { id: string; value: string | undefined; indexed?: { id: string; values: (string | undefined)[] } } = { id, value: reply[keys.length + 1] ?? undefined };
+      const target = reply[keys.length + 2];
+      if (follow.index && typeof target === 'string') followed.indexed = { id: target, values: follow.index.prefixes.map((_, i) => reply[keys.length + 3 + i] ?? undefined) };
+      return { values, followed };
     },
 
     async set(key, value, ttlSeconds) {

@@ -288,6 +288,24 @@ function describeStoreContract(name: string, factory: () => Promise<KeyValueStor
       assert.deepEqual(await store.mgetByIndex('byindex:uid:u1', ['byindex:payload:'], ['byindex:marker:id-2', 'byindex:absent']), { id: 'id-1', values: ['{"a":1}'], also: ['7', undefined] });
     });
 
+    it('mgetFollowing with an index also follows the followed id through an index key to the keys it names', async function () {
+      const token = JSON.stringify({ sessionUid: 'uid-9' });
+      await store.set('followix:token', token, 100);
+      await store.set('followix:hot:uid-9', 'hot-9');
+      await store.set('followix:index:uid-9', 'sess-9');
+      await store.set('followix:session:sess-9', 'payload-9');
+      const follow = { of: 0, field: 'sessionUid', prefix: 'followix:hot:', index: { prefix: 'followix:index:', prefixes: ['followix:session:', 'followix:consumed:'] } };
+      assert.deepEqual(await store.mgetFollowing(['followix:token'], follow), {
+        values: [token],
+        followed: { id: 'uid-9', value: 'hot-9', indexed: { id: 'sess-9', values: ['payload-9', undefined] } },
+      });
+      // No index entry: the followed key alone.
+      await store.del('followix:index:uid-9');
+      assert.deepEqual(await store.mgetFollowing(['followix:token'], follow), { values: [token], followed: { id: 'uid-9', value: 'hot-9' } });
+      // Nothing to follow: nothing indexed either.
+      assert.deepEqual(await store.mgetFollowing(['followix:absent'], follow), { values: [undefined] });
+    });
+
     it('mgetFollowing reads keys and, in the same call, the key named by a string field of one of them', async function () {
       await store.set('follow:token', JSON.stringify({ kind: 'RefreshToken', sessionUid: 'uid-1', n: 3 }), 100);
       await store.set('follow:marker', '12');
