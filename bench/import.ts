@@ -78,7 +78,7 @@ async function main(): Promise<number> {
     try {
       const { ensureSystemRoles } = await import('../src/services/system-roles.ts');
       const { adminPermissionCatalog } = await import('../src/routes/api/index.ts');
-      await ensureSystemRoles(context.knex, context.tenantId, adminPermissionCatalog());
+      await ensureSystemRoles(context.queries, context.tenantId, adminPermissionCatalog());
       const by = { tenantId: context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' as const };
       await context.dataScopes.createKey({ key: 'client' }, by);
       for (const name of ['Operations', 'Finance', 'Sales', 'Support', 'Warehouse']) await context.groups.create({ name, type: 'department' }, by);

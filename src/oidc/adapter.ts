@@ -82,11 +82,87 @@ export async function revokeGrant(deps: Pick<AdapterDeps, 'store' | 'payloads'>,
   await deps.store.del(grantKey(grantId), payloadKey('Grant', grantId), ...members);
 }
 
+/**
+ * Store writes that may ride along with the next write of this process instead of taking a round
+ * trip of their own: the consumed marker of a rotated refresh token and the store copy of the
+ * token that replaces it, which the access token's write carries a moment later (one round trip
+ * for the three). Only writes whose authority is PostgreSQL wait here: the row is consumed or
+ * written before they are deferred, and a reader that finds the store without them falls back
+ * to PostgreSQL's answer (consume() refuses a consumed row, find() reads the durable copy). Any
+ * write of the process takes whatever is waiting; what nobody took is written on its own once
+ * the event loop turns (setImmediate), so nothing waits longer than the current burst of work.
+ */
+class DeferredWrites {
+  private ops: WriteOp[] = [];
+  private scheduled = false;
+
+  constructor(private readonly store: KeyValueStore) {}
+
+  defer(ops: WriteOp[]): void {
+    if (ops.length === 0) return;
+    this.ops.push(...ops);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const waiting = this.take();
+      // A failure leaves the store without a copy PostgreSQL holds the answer for (see above).
+      if (waiting.length > 0) this.store.write(waiting).catch(() => undefined);
+    });
+  }
+
+  take(): WriteOp[] {
+    if (this.ops.length === 0) return this.ops;
+    const ops = this.ops;
+    this.ops = [];
+    return ops;
+  }
+}
+
+/** A session as the store held it, read together with a token that names it. */
+interface SessionRead {
+  id: string;
+  raw: string | undefined;
+  consumed: string | undefined;
+  hot: string | undefined;
+}
+
+/**
+ * The session a refresh or access token names, read in the token's round trip and handed to the
+ * Session.findByUid that oidc-provider calls right after (lib/models/token_helpers.js
+ * checkSessionBinding), instead of a round trip of its own. An entry is taken once, by the uid it
+ * was read for, and dropped at the next turn of the event loop if nobody took it: it never serves
+ * a later request, only the burst of work that read it (a read a moment earlier). The session
+ * check runs on it as on any other read.
+ */
+class SessionHandOff {
+  private readonly reads = new Map<string, SessionRead>();
+  private scheduled = false;
+
+  put(uid: string, read: SessionRead): void {
+    this.reads.set(uid, read);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.reads.clear();
+    });
+  }
+
+  take(uid: string): SessionRead | undefined {
+    const read = this.reads.get(uid);
+    if (read) this.reads.delete(uid);
+    return read;
+  }
+}
+
 export function createAdapterFactory(deps: AdapterDeps) {
   // Client metadata per cached application or service account object: the caches hand out the
   // same object until it changes, so the metadata is derived once per change, not per request.
   const clientMetadata = new WeakMap<object, AdapterPayload>();
-  return (model: string): Adapter => new StoreAdapter(model, deps, clientMetadata);
+  const deferred = new DeferredWrites(deps.store);
+  const sessionsRead = new SessionHandOff();
+  return (model: string): Adapter => new StoreAdapter(model, deps, clientMetadata, deferred, sessionsRead);
 }
 
 class StoreAdapter implements Adapter {
@@ -96,6 +172,8 @@ class StoreAdapter implements Adapter {
     private readonly model: string,
     private readonly deps: AdapterDeps,
     private readonly clientMetadata: WeakMap<object, AdapterPayload>,
+    private readonly deferred: DeferredWrites,
+    private readonly sessionsRead: SessionHandOff,
   ) {
     this.durable = DURABLE_MODELS.has(model);
   }
@@ -115,30 +193,42 @@ class StoreAdapter implements Adapter {
     const key = payloadKey(this.model, id);
     const ttl = expiresIn > 0 ? expiresIn : undefined;
     // The payload, its entry in the grant's index and a session's uid index go to the store in
-    // one round trip; the durable copy is written at the same time, and both must succeed
-    // before oidc-provider hands the artefact out.
+    // one round trip, with any deferred writes waiting (DeferredWrites); the durable copy is
+    // written at the same time, and both must succeed before oidc-provider hands the artefact
+    // out. Except the refresh token of a rotation (it carries the consumed marker of the one it
+    // replaces): its durable copy is written first, and its store copy goes with the next write.
     const ops: WriteOp[] = [{ op: 'set', key, value: JSON.stringify(payload), ...(ttl ? { ttlSeconds: ttl } : {}) }];
     if (payload.grantId && GRANTABLE_MODELS.has(this.model)) {
       ops.push({ op: 'sadd', key: grantKey(payload.grantId), members: [key], ttlSeconds: Math.max(this.deps.grantIndexTtl, ttl ?? 0) });
     }
     if (this.model === 'Session' && payload.uid) {
       ops.push({ op: 'set', key: sessionUidKey(payload.uid), value: id, ...(ttl ? { ttlSeconds: ttl } : {}) });
+      this.sessionsRead.take(payload.uid); // a read from before this write is not handed on
     }
-    await Promise.all([
-      this.deps.store.write(ops),
-      this.durable
-        ? this.deps.payloads.upsert({
-            model: this.model,
-            id,
-            tenantId: this.deps.tenantId,
-            payload: payload as Record<string, unknown>,
-            grantId: payload.grantId,
-            uid: payload.uid,
-            accountId: payload.accountId,
-            expiresAt: ttl ? new Date(Date.now() + ttl * 1000) : null,
-          })
-        : undefined,
-    ]);
+    const waiting = this.deferred.take();
+    const durable = this.durable
+      ? this.deps.payloads.upsert({
+          model: this.model,
+          id,
+          tenantId: this.deps.tenantId,
+          payload: payload as Record<string, unknown>,
+          grantId: payload.grantId,
+          uid: payload.uid,
+          accountId: payload.accountId,
+          expiresAt: ttl ? new Date(Date.now() + ttl * 1000) : null,
+        })
+      : undefined;
+    if (this.model === 'RefreshToken' && waiting.some((op) => op.op === 'setIfAbsentWithTtlOf')) {
+      try {
+        await durable;
+      } finally {
+        // Written whatever became of the durable copy: the marker is another token's.
+        this.deferred.defer(waiting);
+      }
+      this.deferred.defer(ops);
+      return;
+    }
+    await Promise.all([this.deps.store.write(waiting.length > 0 ? [...waiting, ...ops] : ops), durable]);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -154,11 +244,17 @@ class StoreAdapter implements Adapter {
     const keys = [payloadKey(this.model, id), consumedKey(this.model, id)];
     const sessionField = SESSION_FIELD[this.model];
     if (sessionField && this.deps.sessionHotPrefix !== undefined) {
-      const { values, followed } = await this.deps.store.mgetFollowing(keys, { of: 0, field: sessionField, prefix: this.deps.sessionHotPrefix });
+      // A token also reads the session it names (by its uid index), for the Session.findByUid
+      // that follows (SessionHandOff).
+      const index = this.model === 'Session' ? undefined : { prefix: sessionUidKey(''), prefixes: [payloadKey('Session', ''), consumedKey('Session', '')] };
+      const { values, followed } = await this.deps.store.mgetFollowing(keys, { of: 0, field: sessionField, prefix: this.deps.sessionHotPrefix, ...(index ? { index } : {}) });
       const [raw, consumed] = values;
       if (!raw) return this.findDurable(id);
       const payload = await this.fromStore(raw, consumed);
-      if (followed) (payload as Record<symbol, PrefetchedSession>)[PREFETCHED_SESSION] = { uid: followed.id, raw: followed.value };
+      if (followed) {
+        (payload as Record<symbol, PrefetchedSession>)[PREFETCHED_SESSION] = { uid: followed.id, raw: followed.value };
+        if (followed.indexed) this.sessionsRead.put(followed.id, { id: followed.indexed.id, raw: followed.indexed.values[0], consumed: followed.indexed.values[1], hot: followed.value });
+      }
       return payload;
     }
     const [raw, consumed] = await this.deps.store.mget(keys);
@@ -204,6 +300,12 @@ class StoreAdapter implements Adapter {
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
     // The uid index, the payload and its consumed marker (and the session's hot copy) in one round trip.
     const hotKey = this.deps.sessionHotPrefix === undefined ? undefined : this.deps.sessionHotPrefix + uid;
+    const read = this.model === 'Session' ? this.sessionsRead.take(uid) : undefined;
+    if (read?.raw) {
+      const payload = await this.fromStore(read.raw, read.consumed);
+      if (hotKey) (payload as Record<symbol, PrefetchedSession>)[PREFETCHED_SESSION] = { uid, raw: read.hot };
+      return payload;
+    }
     const indexed = await this.deps.store.mgetByIndex(sessionUidKey(uid), [payloadKey(this.model, ''), consumedKey(this.model, '')], hotKey ? [hotKey] : []);
     if (indexed) {
       const [raw, consumed] = indexed.values;
@@ -233,8 +335,10 @@ class StoreAdapter implements Adapter {
     if (this.durable) {
       first = await this.deps.payloads.consume(this.model, id);
       // Only the winner stamps the hot copy: a loser must not move the time of the rotation,
-      // which the reuse grace window is measured from.
-      if (first) await this.deps.store.setIfAbsentWithTtlOf(marker, now, key, this.deps.grantIndexTtl);
+      // which the reuse grace window is measured from. PostgreSQL has decided, so the marker
+      // goes with the next store write (DeferredWrites): a request that finds the token without
+      // it still meets the consumed row in consume().
+      if (first) this.deferred.defer([{ op: 'setIfAbsentWithTtlOf', key: marker, value: now, ttlOf: key, fallbackTtlSeconds: this.deps.grantIndexTtl }]);
     } else {
       first = await this.deps.store.setIfAbsentWithTtlOf(marker, now, key, 600);
     }
@@ -263,7 +367,10 @@ class StoreAdapter implements Adapter {
     if (this.model === 'Session') {
       const raw = await this.deps.store.get(key);
       const uid = raw ? (JSON.parse(raw) as AdapterPayload).uid : undefined;
-      if (uid) await this.deps.store.del(sessionUidKey(uid));
+      if (uid) {
+        this.sessionsRead.take(uid);
+        await this.deps.store.del(sessionUidKey(uid));
+      }
     }
     // PostgreSQL first (see revokeGrant).
     if (this.durable) await this.deps.payloads.destroy(this.model, id);

@@ -1,5 +1,6 @@
 // Durable copy of oidc-provider artefacts (sessions, grants, refresh tokens).
 import type { Knex } from 'knex';
+import { prepareStatement } from '../db/statements.ts';
 
 export interface StoredPayload {
   payload: Record<string, unknown>;
@@ -21,34 +22,39 @@ function toStored(row: PayloadRow): StoredPayload {
   };
 }
 
-// The statements every token grant runs are prepared once per connection (named: PostgreSQL
-// parses and plans them once, not on every call); their SQL text is the same on every call.
-const PREPARED = { upsert: { name: 'oidc_payloads_upsert' }, consume: { name: 'oidc_payloads_consume' } };
+// The statements every token grant runs (find, consume, upsert) bypass knex's query builder: named
+// statements on a pooled connection (src/db/statements.ts), prepared once per connection on
+// PostgreSQL. Inside a transaction they go through knex, on the transaction's connection.
+const SQL = {
+  upsert: {
+    name: 'oidc_payloads_upsert',
+    text:
+      'insert into oidc_payloads (model, id, tenant_id, payload, grant_id, uid, account_id, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8) ' +
+      'on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid, account_id = excluded.account_id, expires_at = excluded.expires_at',
+  },
+  consume: { name: 'oidc_payloads_consume', text: 'update oidc_payloads set consumed_at = now() where model = $1 and id = $2 and consumed_at is null' },
+  find: {
+    name: 'oidc_payloads_find',
+    text: 'select payload, consumed_at, expires_at from oidc_payloads where model = $1 and id = $2 and (expires_at is null or expires_at > now()) limit 1',
+  },
+};
 
 export function createOidcPayloadQueries(knex: Knex) {
+  const direct = knex.isTransaction
+    ? undefined
+    : { upsert: prepareStatement(knex, SQL.upsert.name, SQL.upsert.text), consume: prepareStatement(knex, SQL.consume.name, SQL.consume.text), find: prepareStatement<PayloadRow>(knex, SQL.find.name, SQL.find.text) };
+  const run = async <Row>(name: keyof typeof SQL, values: unknown[]): Promise<{ rows: Row[]; rowCount: number }> => {
+    if (direct) return (await direct[name].run(values)) as { rows: Row[]; rowCount: number };
+    const result = (await knex.raw(SQL[name].text.replace(/\$\d+/g, '?'), values as Knex.RawBinding[])) as { rows: Row[]; rowCount?: number | null };
+    return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+  };
   return {
     async upsert(entry: { model: string; id: string; tenantId: string; payload: Record<string, unknown>; grantId?: string; uid?: string; accountId?: string; expiresAt: Date | null }): Promise<void> {
-      await knex('oidc_payloads')
-        .insert({
-          model: entry.model,
-          id: entry.id,
-          tenant_id: entry.tenantId,
-          payload: JSON.stringify(entry.payload),
-          grant_id: entry.grantId ?? null,
-          uid: entry.uid ?? null,
-          account_id: entry.accountId ?? null,
-          expires_at: entry.expiresAt,
-        })
-        .onConflict(['model', 'id'])
-        .merge(['payload', 'grant_id', 'uid', 'account_id', 'expires_at'])
-        .options(PREPARED.upsert);
+      await run('upsert', [entry.model, entry.id, entry.tenantId, JSON.stringify(entry.payload), entry.grantId ?? null, entry.uid ?? null, entry.accountId ?? null, entry.expiresAt]);
     },
     async find(model: string, id: string): Promise<StoredPayload | undefined> {
-      const row: PayloadRow | undefined = await knex('oidc_payloads')
-        .where({ model, id })
-        .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', knex.fn.now()))
-        .first('payload', 'consumed_at', 'expires_at');
-      return row ? toStored(row) : undefined;
+      const { rows } = await run<PayloadRow>('find', [model, id]);
+      return rows[0] ? toStored(rows[0]) : undefined;
     },
     async findByUid(model: string, uid: string): Promise<({ id: string } & StoredPayload) | undefined> {
       const row: (PayloadRow & { id: string }) | undefined = await knex('oidc_payloads')
@@ -59,8 +65,7 @@ export function createOidcPayloadQueries(knex: Knex) {
     },
     /** Marks the row consumed; true only for the one caller that consumed it first (atomic). */
     async consume(model: string, id: string): Promise<boolean> {
-      const count = await knex('oidc_payloads').where({ model, id }).whereNull('consumed_at').update({ consumed_at: knex.fn.now() }).options(PREPARED.consume);
-      return count > 0;
+      return (await run('consume', [model, id])).rowCount > 0;
     },
     async destroy(model: string, id: string): Promise<void> {
       await knex('oidc_payloads').where({ model, id }).delete();

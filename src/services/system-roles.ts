@@ -1,7 +1,7 @@
 // System roles, seeded programmatically (seed 003: "The few roles required will be created
 // programmatically") and re-synced at every start so a new admin route's permission reaches
 // Admin (and, for read-only routes, Auditor) without a migration. They cannot be deleted.
-import { createQueries, type Executor, type Queries } from '../queries/index.ts';
+import type { Queries } from '../queries/index.ts';
 import { ADMIN_API_RESOURCE } from './authorization.ts';
 
 export const SYSTEM_ROLES = ['Admin', 'User', 'Client', 'Supplier', 'Auditor'] as const;
@@ -15,9 +15,8 @@ export function systemRolePermissions(role: SystemRole, catalog: string[]): stri
   return [];
 }
 
-/** Creates or re-syncs the system roles. Takes the queries bag, or a pool to build one on. */
-export async function ensureSystemRoles(db: Queries | Executor, tenantId: string, catalog: string[]): Promise<Record<SystemRole, string>> {
-  const queries = 'roles' in db ? (db as Queries) : createQueries(db as Executor);
+/** Creates or re-syncs the system roles. */
+export async function ensureSystemRoles(queries: Queries, tenantId: string, catalog: string[]): Promise<Record<SystemRole, string>> {
   return queries.transaction(async (tx) => {
     // One node at a time: two starting together would both insert the missing roles.
     await tx.advisoryLock(74202);

@@ -89,6 +89,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KeyValueSto
     return entry?.kind === 'string' ? entry.value : undefined;
   };
 
+  function setIfAbsentWithTtlOf(key: string, value: string, ttlOf: string, fallbackTtlSeconds: number): boolean {
+    if (live(key) !== undefined) return false;
+    const source = live(ttlOf);
+    // Like the Redis script: the other key's remaining time, rounded up to whole seconds.
+    const expiresAt = source?.expiresAt !== undefined ? now() + Math.max(1, Math.ceil((source.expiresAt - now()) / 1000)) * 1000 : now() + fallbackTtlSeconds * 1000;
+    entries.set(key, { kind: 'string', value, expiresAt });
+    return true;
+  }
+
   return {
     kind: 'memory',
 
@@ -124,7 +133,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KeyValueSto
       } catch {
         // not JSON: nothing to follow
       }
-      return typeof id === 'string' ? { values, followed: { id, value: stringOf(follow.prefix + id) } } : { values };
+      if (typeof id !== 'string') return { values };
+      const followed: { id: string; value: string | undefined; indexed?: { id: string; values: (string | undefined)[] } } = { id, value: stringOf(follow.prefix + id) };
+      const target = follow.index ? stringOf(follow.index.prefix + id) : undefined;
+      if (follow.index && target !== undefined) followed.indexed = { id: target, values: follow.index.prefixes.map((prefix) => stringOf(prefix + target)) };
+      return { values, followed };
     },
 
     async set(key, value, ttlSeconds) {
@@ -144,19 +157,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KeyValueSto
     async setIfAbsentWithTtlOf(key, value, ttlOf, fallbackTtlSeconds) {
       assertOpen();
       assertTtl(fallbackTtlSeconds, 'set');
-      if (live(key) !== undefined) return false;
-      const source = live(ttlOf);
-      // Like the Redis script: the other key's remaining time, rounded up to whole seconds.
-      const expiresAt = source?.expiresAt !== undefined ? now() + Math.max(1, Math.ceil((source.expiresAt - now()) / 1000)) * 1000 : now() + fallbackTtlSeconds * 1000;
-      entries.set(key, { kind: 'string', value, expiresAt });
-      return true;
+      return setIfAbsentWithTtlOf(key, value, ttlOf, fallbackTtlSeconds);
     },
 
     async write(ops: WriteOp[]) {
       assertOpen();
       // Validate everything first: MULTI on Redis rejects a bad TTL before anything applies.
-      for (const op of ops) if (op.op !== 'del' && op.ttlSeconds !== undefined) assertTtl(op.ttlSeconds, op.op === 'set' ? 'set' : 'expire');
       for (const op of ops) {
+        if (op.op === 'setIfAbsentWithTtlOf') assertTtl(op.fallbackTtlSeconds, 'set');
+        else if (op.op !== 'del' && op.ttlSeconds !== undefined) assertTtl(op.ttlSeconds, op.op === 'set' ? 'set' : 'expire');
+      }
+      for (const op of ops) {
+        if (op.op === 'setIfAbsentWithTtlOf') {
+          setIfAbsentWithTtlOf(op.key, op.value, op.ttlOf, op.fallbackTtlSeconds);
+          continue;
+        }
         if (op.op === 'set') {
           entries.set(op.key, { kind: 'string', value: op.value, expiresAt: expiryFor(op.ttlSeconds, 'set') });
         } else if (op.op === 'sadd') {

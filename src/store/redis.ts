@@ -82,6 +82,8 @@ const MGET_BY_INDEX_SHA = createHash('sha1').update(MGET_BY_INDEX_SCRIPT).digest
 // mgetFollowing(): GET of each key, then, when KEYS[ARGV[1]] holds a JSON object whose field
 // ARGV[2] is a string, GET of ARGV[3] followed by that string (not declared: the same hash tag on
 // a Cluster, as for mgetByIndex). The reply is the values, then the followed id and its value.
+// With ARGV[4] (an index prefix), also GET of ARGV[4] followed by that string (an id), and when it
+// exists, GET of each ARGV[5..] followed by that id: the reply goes on with the id and the values.
 const MGET_FOLLOWING_SCRIPT = `
 local out = {}
 for i = 1, #KEYS do
@@ -95,17 +97,25 @@ if source then
     local id = doc[ARGV[2]]
     out[#KEYS + 1] = id
     out[#KEYS + 2] = redis.call('GET', ARGV[3] .. id) or false
+    if #ARGV >= 4 then
+      local target = redis.call('GET', ARGV[4] .. id)
+      if target then
+        out[#KEYS + 3] = target
+        for i = 5, #ARGV do out[#KEYS + i - 1] = redis.call('GET', ARGV[i] .. target) or false end
+      end
+    end
   end
 end
 return out
 `;
 const MGET_FOLLOWING_SHA = createHash('sha1').update(MGET_FOLLOWING_SCRIPT).digest('hex');
 
-// write(): a batch of SET / SADD(+EXPIRE) / DEL as one script, atomic like MULTI/EXEC but one
-// command to send and one reply to read (a MULTI of five commands is seven of each). ARGV holds
-// the operations in order: 'set', value, ttl (0: none) | 'sadd', ttl (0: none), n, n members |
-// 'del', n; each operation takes its keys from KEYS in order (del: n of them). Arguments are
-// checked before anything is written, so a refused TTL leaves nothing half done.
+// write(): a batch of SET / SADD(+EXPIRE) / DEL / SET NX with another key's TTL as one script,
+// atomic like MULTI/EXEC but one command to send and one reply to read (a MULTI of five commands
+// is seven of each). ARGV holds the operations in order: 'set', value, ttl (0: none) | 'sadd', ttl
+// (0: none), n, n members | 'del', n | 'setnxttlof', value, fallback ttl; each operation takes its
+// keys from KEYS in order (del: n of them; setnxttlof: the key, then the key whose TTL it takes).
+// Arguments are checked before anything is written, so a refused TTL leaves nothing half done.
 const WRITE_SCRIPT = `
 local i, k = 1, 1
 local ops = {}
@@ -123,6 +133,11 @@ while i <= #ARGV do
     for j = 1, n do members[j] = ARGV[i + 2 + j] end
     ops[#ops + 1] = { 'sadd', KEYS[k], members, ttl }
     i, k = i + 3 + n, k + 1
+  elseif op == 'setnxttlof' then
+    local fallback = tonumber(ARGV[i + 2])
+    if fallback < 1 or fallback % 1 ~= 0 then return redis.error_reply("ERR invalid expire time in 'set' command") end
+    ops[#ops + 1] = { 'setnxttlof', KEYS[k], ARGV[i + 1], fallback, KEYS[k + 1] }
+    i, k = i + 3, k + 2
   else
     local n = tonumber(ARGV[i + 1])
     local keys = {}
@@ -137,6 +152,10 @@ for _, op in ipairs(ops) do
   elseif op[1] == 'sadd' then
     if #op[3] > 0 then redis.call('SADD', op[2], unpack(op[3])) end
     if op[4] > 0 then redis.call('EXPIRE', op[2], op[4]) end
+  elseif op[1] == 'setnxttlof' then
+    local ttl = redis.call('TTL', op[5])
+    if ttl < 1 then ttl = op[4] end
+    redis.call('SET', op[2], op[3], 'NX', 'EX', ttl)
   elseif #op[2] > 0 then
     redis.call('DEL', unpack(op[2]))
   end
@@ -394,10 +413,16 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
     },
 
     async mgetFollowing(keys, follow) {
-      const reply = (await runScript(MGET_FOLLOWING_SHA, MGET_FOLLOWING_SCRIPT, keys.map(k), [follow.of + 1, follow.field, k(follow.prefix)])) as (string | null)[];
+      const args = [follow.of + 1, follow.field, k(follow.prefix)];
+      if (follow.index) args.push(k(follow.index.prefix), ...follow.index.prefixes.map(k));
+      const reply = (await runScript(MGET_FOLLOWING_SHA, MGET_FOLLOWING_SCRIPT, keys.map(k), args)) as (string | null)[];
       const values = keys.map((_, i) => reply[i] ?? undefined);
       const id = reply[keys.length];
-      return typeof id === 'string' ? { values, followed: { id, value: reply[keys.length + 1] ?? undefined } } : { values };
+      if (typeof id !== 'string') return { values };
+      const followed: { id: string; value: string | undefined; indexed?: { id: string; values: (string | undefined)[] } } = { id, value: reply[keys.length + 1] ?? undefined };
+      const target = reply[keys.length + 2];
+      if (follow.index && typeof target === 'string') followed.indexed = { id: target, values: follow.index.prefixes.map((_, i) => reply[keys.length + 3 + i] ?? undefined) };
+      return { values, followed };
     },
 
     async set(key, value, ttlSeconds) {
@@ -428,6 +453,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
           if (op.ttlSeconds !== undefined) assertTtl(op.ttlSeconds, 'expire');
           keys.push(k(op.key));
           args.push('sadd', op.ttlSeconds ?? 0, op.members.length, ...op.members);
+        } else if (op.op === 'setIfAbsentWithTtlOf') {
+          assertTtl(op.fallbackTtlSeconds, 'set');
+          keys.push(k(op.key), k(op.ttlOf));
+          args.push('setnxttlof', op.value, op.fallbackTtlSeconds);
         } else {
           keys.push(...op.keys.map(k));
           args.push('del', op.keys.length);

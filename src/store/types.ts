@@ -5,7 +5,12 @@
 export type MessageHandler = (message: string) => void;
 
 /** One write of a batch (see KeyValueStore.write). */
-export type WriteOp = { op: 'set'; key: string; value: string; ttlSeconds?: number } | { op: 'sadd'; key: string; members: string[]; ttlSeconds?: number } | { op: 'del'; keys: string[] };
+export type WriteOp =
+  | { op: 'set'; key: string; value: string; ttlSeconds?: number }
+  | { op: 'sadd'; key: string; members: string[]; ttlSeconds?: number }
+  | { op: 'del'; keys: string[] }
+  /** As setIfAbsentWithTtlOf, within the batch (whether it set the key is not reported). */
+  | { op: 'setIfAbsentWithTtlOf'; key: string; value: string; ttlOf: string; fallbackTtlSeconds: number };
 
 export interface KeyValueStore {
   readonly kind: 'redis' | 'memory';
@@ -24,7 +29,14 @@ export interface KeyValueStore {
    * a JSON object whose `follow.field` is a string, the value of `follow.prefix + that string`
    * (followed: undefined when there was nothing to follow).
    */
-  mgetFollowing(keys: string[], follow: { of: number; field: string; prefix: string }): Promise<{ values: (string | undefined)[]; followed?: { id: string; value: string | undefined } }>;
+  //
+  // With `follow.index`, the same call also follows the index `index.prefix + that string` (an
+  // id, as mgetByIndex) to `p + id` for each of `index.prefixes` (indexed: undefined when the
+  // index key is absent).
+  mgetFollowing(
+    keys: string[],
+    follow: { of: number; field: string; prefix: string; index?: { prefix: string; prefixes: string[] } },
+  ): Promise<{ values: (string | undefined)[]; followed?: { id: string; value: string | undefined; indexed?: { id: string; values: (string | undefined)[] } } }>;
   /** Sets `key`; with `ttlSeconds` it expires after that many seconds. */
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
   /** Sets `key` only if it does not exist; true when this call set it (atomic, SET NX). */

@@ -137,6 +137,29 @@ function describeStoreContract(name: string, factory: () => Promise<KeyValueStor
       assert.equal(await store.get('batch:bad'), undefined);
     });
 
+    it('write sets a marker only if absent, living as long as another key, in the batch and in order', async function () {
+      await store.set('batchnx:taken', 'old');
+      await store.write([
+        { op: 'set', key: 'batchnx:payload', value: 'p', ttlSeconds: 50 },
+        { op: 'setIfAbsentWithTtlOf', key: 'batchnx:marker', value: 'm', ttlOf: 'batchnx:payload', fallbackTtlSeconds: 600 },
+        { op: 'setIfAbsentWithTtlOf', key: 'batchnx:taken', value: 'new', ttlOf: 'batchnx:payload', fallbackTtlSeconds: 600 },
+        { op: 'setIfAbsentWithTtlOf', key: 'batchnx:orphan', value: 'o', ttlOf: 'batchnx:absent', fallbackTtlSeconds: 30 },
+      ]);
+      assert.deepEqual(await store.mget(['batchnx:marker', 'batchnx:taken', 'batchnx:orphan']), ['m', 'old', 'o']);
+      const ttl = await store.ttl('batchnx:marker');
+      assert.ok(ttl !== undefined && ttl > 40 && ttl <= 50, `the marker lives as long as the key set before it (ttl ${ttl})`);
+      assert.equal(await store.ttl('batchnx:taken'), -1, 'an existing key is left as it was');
+      const fallback = await store.ttl('batchnx:orphan');
+      assert.ok(fallback !== undefined && fallback > 20 && fallback <= 30, `an absent key means the fallback (ttl ${fallback})`);
+      await assert.rejects(
+        store.write([
+          { op: 'set', key: 'batchnx:bad', value: 'v' },
+          { op: 'setIfAbsentWithTtlOf', key: 'batchnx:bad2', value: 'v', ttlOf: 'batchnx:payload', fallbackTtlSeconds: 0 },
+        ]),
+      );
+      assert.equal(await store.get('batchnx:bad'), undefined, 'a refused fallback leaves nothing half done');
+    });
+
     it('consume hands the value to exactly one of 50 concurrent callers', async function () {
       await store.set('consume:code', 'secret', 100);
       const results = await Promise.all(Array.from({ length: 50 }, () => store.consume('consume:code')));
@@ -263,6 +286,24 @@ function describeStoreContract(name: string, factory: () => Promise<KeyValueStor
       assert.equal(await store.mgetByIndex('byindex:uid:none', ['byindex:payload:'], ['byindex:marker:id-2']), undefined);
       assert.deepEqual(await store.mgetByIndex('byindex:uid:u1', []), { id: 'id-1', values: [], also: [] });
       assert.deepEqual(await store.mgetByIndex('byindex:uid:u1', ['byindex:payload:'], ['byindex:marker:id-2', 'byindex:absent']), { id: 'id-1', values: ['{"a":1}'], also: ['7', undefined] });
+    });
+
+    it('mgetFollowing with an index also follows the followed id through an index key to the keys it names', async function () {
+      const token = JSON.stringify({ sessionUid: 'uid-9' });
+      await store.set('followix:token', token, 100);
+      await store.set('followix:hot:uid-9', 'hot-9');
+      await store.set('followix:index:uid-9', 'sess-9');
+      await store.set('followix:session:sess-9', 'payload-9');
+      const follow = { of: 0, field: 'sessionUid', prefix: 'followix:hot:', index: { prefix: 'followix:index:', prefixes: ['followix:session:', 'followix:consumed:'] } };
+      assert.deepEqual(await store.mgetFollowing(['followix:token'], follow), {
+        values: [token],
+        followed: { id: 'uid-9', value: 'hot-9', indexed: { id: 'sess-9', values: ['payload-9', undefined] } },
+      });
+      // No index entry: the followed key alone.
+      await store.del('followix:index:uid-9');
+      assert.deepEqual(await store.mgetFollowing(['followix:token'], follow), { values: [token], followed: { id: 'uid-9', value: 'hot-9' } });
+      // Nothing to follow: nothing indexed either.
+      assert.deepEqual(await store.mgetFollowing(['followix:absent'], follow), { values: [undefined] });
     });
 
     it('mgetFollowing reads keys and, in the same call, the key named by a string field of one of them', async function () {
