@@ -211,38 +211,31 @@ export function createAuditQueries(knex: Knex) {
     },
 
     /**
-     * The hash the next row links to: the last row's, or the anchor's when the table is empty.
-     * Must run as its own statement after lockChain, so that its snapshot (READ COMMITTED)
-     * includes the row the previous lock holder committed.
+     * Appends events to the chain in one statement (the gatehouse_audit_append function): it takes
+     * the chain lock, reads the head, links the events in order with the hash chainHash defines
+     * (computed in the database from the canonical JSON sent here) and inserts them with their
+     * webhook outbox rows. In `db`'s transaction when it is one, else a transaction of its own.
+     * Returns the new head hash.
      */
-    async headHash(trx: Knex): Promise<string> {
-      const result = await trx.raw<{ rows: { head: string | null }[] }>('select coalesce((select hash from audit_events order by id desc limit 1), (select prev_hash from audit_chain_anchor where id = 1)) as head');
-      return result.rows[0]?.head ?? GENESIS_HASH;
-    },
-
-    /**
-     * Inserts rows already linked to each other, in one statement. PostgreSQL evaluates the id
-     * default (nextval) row by row in VALUES order, so ids follow the chain order; the caller
-     * holds the chain lock, so no other writer takes ids in between.
-     */
-    async insertChained(rows: { content: ChainContent; prevHash: string; hash: string }[], trx: Knex): Promise<void> {
-      await trx('audit_events').insert(
-        rows.map(({ content, prevHash, hash }) => ({
-          tenant_id: content.tenantId,
-          occurred_at: content.occurredAt,
-          action: content.action,
-          result: content.result,
-          actor_type: content.actorType,
-          actor_id: content.actorId,
-          target_type: content.targetType,
-          target_id: content.targetId,
-          ip: content.ip,
-          user_agent: content.userAgent,
-          details: JSON.stringify(content.details),
-          prev_hash: prevHash,
-          hash,
-        })),
-      );
+    async append(events: { content: ChainContent; webhookId: string; payload: unknown }[], db: Knex = knex): Promise<string> {
+      const param = events.map(({ content, webhookId, payload }) => ({
+        tenant_id: content.tenantId,
+        occurred_at: content.occurredAt,
+        action: content.action,
+        result: content.result,
+        actor_type: content.actorType,
+        actor_id: content.actorId,
+        target_type: content.targetType,
+        target_id: content.targetId,
+        ip: content.ip,
+        user_agent: content.userAgent,
+        details: content.details,
+        canonical: canonicalJson(content),
+        webhook_id: webhookId,
+        payload,
+      }));
+      const result = await db.raw<{ rows: { head: string }[] }>('select gatehouse_audit_append(?::jsonb) as head', [JSON.stringify(param)]);
+      return result.rows[0]!.head;
     },
 
     search,

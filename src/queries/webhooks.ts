@@ -143,12 +143,6 @@ const DELIVERY_COLUMNS = ['d.id', 'd.tenant_id', 'd.endpoint_id', 'e.id as event
 
 export function createWebhookQueries(knex: Knex) {
   return {
-    /** The outbox rows of these audit events, in the caller's transaction. */
-    async insertEvents(contents: ChainContent[], trx: Knex): Promise<void> {
-      if (!contents.length) return;
-      await trx('webhook_events').insert(contents.map((content) => ({ id: randomUUID(), tenant_id: content.tenantId, type: content.action, payload: JSON.stringify(payloadOfAudit(content)) })));
-    },
-
     async insertEndpoint(row: { id: string; tenantId: string; url: string; description: string | null; eventTypes: string[]; secretEncrypted: string }, trx: Knex = knex): Promise<void> {
       await trx('webhook_endpoints').insert({ id: row.id, tenant_id: row.tenantId, url: row.url, description: row.description, event_types: JSON.stringify(row.eventTypes), secret_encrypted: row.secretEncrypted });
     },

@@ -3,25 +3,29 @@
 //
 // - Writing: a failed audit write is logged but never breaks the caller's request (the event
 //   that happened has happened), except inside the caller's transaction, where the caller decides.
-// - Hash chain: each row links to the previous row's hash. Appends take one advisory lock and
-//   read the head inside it, so two nodes appending at once cannot both link to the same row
-//   (a fork). The lock is transaction-scoped: when the caller passes its transaction, the chain
-//   is held until that transaction ends, which is why services record their event last.
+// - Hash chain: each row links to the previous row's hash. An append is one statement (the
+//   database function gatehouse_audit_append, through queries/audit.ts) that takes one advisory
+//   lock, reads the head inside it and inserts the linked rows, so two nodes appending at once
+//   cannot both link to the same row (a fork). The lock is transaction-scoped: when the caller
+//   passes its transaction, the chain is held until that transaction ends, which is why services
+//   record their event last.
 // - Throughput: the chain is one sequence, so appends are serialised across all nodes and each
 //   holds the lock through its commit. Events recorded outside a caller's transaction (sign-ins,
 //   failures, sign-outs: the hot path) are therefore queued per node and written in batches, one
-//   lock, one multi-row insert and one commit per batch; a lone event is written at once, and
-//   events arriving meanwhile ride on the next batch. This also keeps concurrent writers from
-//   each holding a pooled connection while they wait for the lock.
-// - Webhooks: every appended event is also written to the webhook outbox (webhook_events) in the
-//   same transaction; services/webhooks.ts delivers it.
+//   statement (its own transaction) per batch; a lone event is written at once, and events
+//   arriving meanwhile ride on the next batch. This also keeps concurrent writers from each
+//   holding a pooled connection while they wait for the lock.
+// - Webhooks: every appended event is also written to the webhook outbox (webhook_events) by the
+//   same statement; services/webhooks.ts delivers it.
 // - Retention: purgeExpired() deletes the oldest rows (always a prefix of the chain) through the
 //   one path the append-only trigger allows, moves the chain anchor, and audits itself.
 //   It runs daily as the scheduled job "audit-retention" (once across all nodes), and on demand
 //   from `gatehouse audit purge`.
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.ts';
 import type { Executor, Queries } from '../queries/index.ts';
 import { chainHash, contentOfInput, contentOfRow, type AuditEvent, type AuditEventInput, type AuditFilter, type ChainAnchor, type ChainContent } from '../queries/audit.ts';
+import { payloadOfAudit } from '../queries/webhooks.ts';
 import { SYSTEM_ACTOR, type Actor } from './actor.ts';
 import { AppError } from './errors.ts';
 
@@ -101,22 +105,18 @@ function decodeCursor(cursor: string): string {
  */
 export function createAuditService(bag: Queries, logger: Logger, options: { retentionDays?: number } = {}) {
   const queries = bag.audit;
-  const webhookQueries = bag.webhooks;
   const retentionDays = options.retentionDays ?? 365;
 
-  async function append(contents: ChainContent[], trx: Executor): Promise<void> {
-    await queries.lockChain(trx);
-    let prevHash = await queries.headHash(trx);
-    const rows = contents.map((content) => {
-      const hash = chainHash(prevHash, content);
-      const row = { content, prevHash, hash };
-      prevHash = hash;
-      return row;
-    });
-    await queries.insertChained(rows, trx);
-    // The webhook outbox: each event in the same transaction as its audit row, and so as the
-    // change it reports when the caller passed its transaction.
-    await webhookQueries.insertEvents(contents, trx);
+  /**
+   * Links and writes events with their webhook outbox rows (services/webhooks.ts delivers them):
+   * one statement, in `trx` when given (so the events commit or roll back with the change they
+   * report), else a transaction of its own.
+   */
+  async function append(contents: ChainContent[], trx?: Executor): Promise<void> {
+    await queries.append(
+      contents.map((content) => ({ content, webhookId: randomUUID(), payload: payloadOfAudit(content) })),
+      trx,
+    );
   }
 
   interface Pending {
@@ -128,12 +128,7 @@ export function createAuditService(bag: Queries, logger: Logger, options: { rete
 
   async function writeBatch(batch: Pending[]): Promise<void> {
     try {
-      await bag.transaction(({ db: trx }) =>
-        append(
-          batch.map((p) => p.content),
-          trx,
-        ),
-      );
+      await append(batch.map((p) => p.content));
       for (const p of batch) p.done();
     } catch (error) {
       // One event PostgreSQL refuses (SQLSTATE class 22 data exception, 23 integrity violation)
@@ -226,7 +221,7 @@ export function createAuditService(bag: Queries, logger: Logger, options: { rete
      */
     async recordMany(events: AuditEventInput[], trx: Executor): Promise<void> {
       const now = new Date();
-      // 4,000 rows of 13 columns stay under PostgreSQL's 65,535 bind parameters per statement.
+      // Chunks of 4,000 keep each statement's one JSON parameter to a few MiB.
       for (let i = 0; i < events.length; i += BULK_BATCH)
         await append(
           events.slice(i, i + BULK_BATCH).map((event) => contentOfInput(event, now)),
@@ -315,7 +310,7 @@ export function createAuditService(bag: Queries, logger: Logger, options: { rete
       const actor = options.actor ?? SYSTEM_ACTOR;
       const event: AuditEventInput = { tenantId: options.tenantId, action: 'audit.purged', ...actor, targetType: 'audit_log', targetId: null, details: { count, cutoff: cutoff.toISOString(), retentionDays, throughId } };
       // Not through record(): a purge that cannot be audited must fail loudly.
-      await bag.transaction(({ db: trx }) => append([contentOfInput(event, new Date())], trx));
+      await append([contentOfInput(event, new Date())]);
       return { count, cutoff, retentionDays, throughId };
     },
   };

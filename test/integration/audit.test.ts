@@ -4,9 +4,11 @@
 // The database may be shared with other test files: each test filters on its own unique actor,
 // and every deliberate tampering is put back before the test ends.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { commands } from '../../src/cli/commands.ts';
-import { chainHash, contentOfInput, createAuditQueries } from '../../src/queries/audit.ts';
+import { chainHash, contentOfInput, contentOfRow, createAuditQueries } from '../../src/queries/audit.ts';
+import { payloadOfAudit } from '../../src/queries/webhooks.ts';
 import type { AuditEventInput } from '../../src/services/audit.ts';
 import { AppError } from '../../src/services/errors.ts';
 import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
@@ -62,18 +64,12 @@ describe(`audit log (${storageMode})`, function () {
    * later one.
    */
   const recordAt = (events: (Partial<AuditEventInput> & { action: string; at: Date })[]) =>
-    gh.context.knex.transaction(async (trx) => {
-      const queries = createAuditQueries(gh.context.knex);
-      await queries.lockChain(trx);
-      let prevHash = await queries.headHash(trx);
-      const rows = events.map(({ at, ...event }) => {
+    createAuditQueries(gh.context.knex).append(
+      events.map(({ at, ...event }) => {
         const content = contentOfInput({ tenantId, actorType: 'user', ...event }, at);
-        const row = { content, prevHash, hash: chainHash(prevHash, content) };
-        prevHash = row.hash;
-        return row;
-      });
-      await queries.insertChained(rows, trx);
-    });
+        return { content, webhookId: randomUUID(), payload: payloadOfAudit(content) };
+      }),
+    );
   const verifyCommand = (args: string[]) => (commands.audit as Record<string, (c: typeof gh.context, a: string[]) => Promise<void>>).verify!(gh.context, args);
 
   before(async function () {
@@ -374,6 +370,70 @@ describe(`audit log (${storageMode})`, function () {
         ['trx.after', 'trx.kept'],
       );
       assert.ok((await gh.context.audit.verify()).ok);
+    });
+
+    it('appends in one SQL statement per write: a lone event, an event in a caller transaction, and a batch', async function () {
+      const actor = uniqueName('statements');
+      const statements: string[] = [];
+      const listener = (query: { sql: string }) => statements.push(query.sql);
+      const { knex } = gh.context;
+      knex.on('query', listener);
+      try {
+        await record({ action: 'statements.lone', actorId: actor });
+        assert.equal(statements.length, 1, statements.join('\n'));
+        assert.match(statements[0]!, /gatehouse_audit_append/);
+
+        statements.length = 0;
+        await knex.transaction(async (trx) => {
+          await gh.context.audit.record({ tenantId, action: 'statements.in-trx', actorType: 'user', actorId: actor }, trx);
+        });
+        // BEGIN, the append, COMMIT.
+        assert.equal(statements.length, 3, statements.join('\n'));
+
+        statements.length = 0;
+        await knex.transaction(async (trx) => {
+          await gh.context.audit.recordMany(
+            [1, 2, 3].map((i) => ({ tenantId, action: 'statements.many', actorType: 'user' as const, actorId: actor, details: { i } })),
+            trx,
+          );
+        });
+        assert.equal(statements.length, 3, statements.join('\n'));
+      } finally {
+        knex.off('query', listener);
+      }
+      const rows: StoredRow[] = await knex('audit_events').where({ actor_id: actor }).orderBy('id').select('id', 'prev_hash', 'hash');
+      assert.equal(rows.length, 5);
+      for (let i = 1; i < rows.length; i += 1) assert.equal(rows[i]!.prev_hash, rows[i - 1]!.hash);
+      const outbox = await knex('webhook_events').whereIn('type', ['statements.lone', 'statements.in-trx', 'statements.many']).whereRaw("payload -> 'data' -> 'actor' ->> 'id' = ?", [actor]).orderBy('seq').select('type', 'payload');
+      assert.deepEqual(
+        outbox.map((e: { type: string }) => e.type),
+        ['statements.lone', 'statements.in-trx', 'statements.many', 'statements.many', 'statements.many'],
+        'each event has its webhook outbox row, in chain order',
+      );
+      assert.deepEqual((outbox[4] as { payload: { data: { details: unknown } } }).payload.data.details, { i: 3 });
+      assert.ok((await gh.context.audit.verify()).ok);
+    });
+
+    it('hashes in the database exactly as the application verifies, whatever the characters', async function () {
+      const actor = uniqueName('unicode');
+      await record({
+        action: 'unicode.test',
+        actorId: actor,
+        targetType: 'user',
+        targetId: 'Zoë "Ω" \\ 漢字',
+        userAgent: 'Mozilla/5.0 (Ünïcödé) 😀',
+        details: { name: 'José 😀', nested: { z: [1, 2.5, -0.125, 1e21, true, null], a: 'line\nbreak\ttab \u0001' }, ключ: 'значение', '': 'empty key' },
+      });
+      const row: StoredRow & Record<string, unknown> = await gh.context.knex('audit_events').where({ actor_id: actor }).first();
+      assert.equal(chainHash(row.prev_hash, contentOfRow(row as never)), row.hash);
+      assert.ok((await gh.context.audit.verify()).ok);
+    });
+
+    it('refuses to append inside a REPEATABLE READ transaction, whose snapshot could miss the chain head', async function () {
+      await assert.rejects(
+        gh.context.knex.transaction((trx) => gh.context.audit.record({ tenantId, action: 'isolation.test', actorType: 'user', actorId: uniqueName('isolation') }, trx), { isolationLevel: 'repeatable read' }),
+        /READ COMMITTED/,
+      );
     });
   });
 

@@ -163,10 +163,10 @@ describe('webhooks', function () {
     try {
       const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/create-user-child.ts', username], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-      // Wait until the child's backend is inside the trigger (its transaction open), then kill it.
+      // Wait until the child's backend is inside the trigger (its transaction open, in the audit append that writes the event), then kill it.
       let backend: number | undefined;
       while (backend === undefined) {
-        const rows = (await knex.raw("select pid from pg_stat_activity where datname = current_database() and wait_event = 'PgSleep' and query like '%webhook_events%'")).rows as { pid: number }[];
+        const rows = (await knex.raw("select pid from pg_stat_activity where datname = current_database() and wait_event = 'PgSleep' and query like '%gatehouse_audit_append%'")).rows as { pid: number }[];
         backend = rows[0]?.pid;
         if (backend === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
       }
