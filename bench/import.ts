@@ -7,17 +7,10 @@
 //     "gatehouse_bench_import" on that server. REDIS_URL is used when set.
 //   - --embedded: PGlite in a temporary directory and the in-process store.
 // Prints the phases with their times and whether the 60 s target was met.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import knexFactory from 'knex';
-import { loadConfig } from '../src/config/index.ts';
-import { openContext } from '../src/context.ts';
-import { createLogger } from '../src/logger.ts';
+import { runBench, withScratchContext } from './lib/scratch-context.ts';
 import { SYSTEM_ACTOR } from '../src/services/actor.ts';
 
-const DATABASE = 'gatehouse_bench_import';
 const TARGET_SECONDS = 60;
 
 function csvFor(rows: number, run: string): string {
@@ -48,83 +41,42 @@ async function main(): Promise<number> {
   const rows = Number(values.rows);
   if (!Number.isInteger(rows) || rows < 1) throw new Error('--rows must be a positive integer');
   const embedded = Boolean(values.embedded);
-  const databaseUrl = process.env.DATABASE_URL;
-  if (!embedded && !databaseUrl) {
-    process.stderr.write('bench:import needs DATABASE_URL (a server where it may create and drop the database "gatehouse_bench_import"), or --embedded for PGlite.\n');
-    return 2;
-  }
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-import-'));
-  let benchUrl: string | undefined;
-  if (!embedded) {
-    const url = new URL(databaseUrl!);
-    const admin = knexFactory({ client: 'pg', connection: url.toString(), pool: { min: 0, max: 1 } });
-    await admin.raw(`drop database if exists ${DATABASE} with (force)`);
-    await admin.raw(`create database ${DATABASE}`);
-    await admin.destroy();
-    url.pathname = `/${DATABASE}`;
-    benchUrl = url.toString();
-  }
   const log = (message: string) => process.stderr.write(`bench:import: ${message}\n`);
-  try {
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      GATEHOUSE_DATA_DIR: dataDir,
-      GATEHOUSE_SECRET: 'bench-import-secret-0123456789-0123456789',
-      LOG_LEVEL: 'warn',
-      ...(benchUrl ? { DATABASE_URL: benchUrl } : {}),
-      ...(!embedded && process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL, GATEHOUSE_REDIS_PREFIX: `bench-import:${process.pid}:` } : {}),
+  const redis = process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL, GATEHOUSE_REDIS_PREFIX: `bench-import:${process.pid}:` } : undefined;
+  return withScratchContext({ name: 'import', embedded, env: redis }, async (context) => {
+    const { ensureSystemRoles } = await import('../src/services/system-roles.ts');
+    const { adminPermissionCatalog } = await import('../src/routes/api/index.ts');
+    await ensureSystemRoles(context.queries, context.tenantId, adminPermissionCatalog());
+    const by = { tenantId: context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' as const };
+    await context.dataScopes.createKey({ key: 'client' }, by);
+    for (const name of ['Operations', 'Finance', 'Sales', 'Support', 'Warehouse']) await context.groups.create({ name, type: 'department' }, by);
+    const csv = csvFor(rows, String(process.pid));
+    log(`${rows} rows, ${(Buffer.byteLength(csv) / 1024 / 1024).toFixed(1)} MiB of CSV, ${embedded ? 'PGlite' : 'PostgreSQL gatehouse_bench_import'}`);
+    const started = process.hrtime.bigint();
+    const phases: Record<string, number> = {};
+    const report = await context.userImport.importCsv(csv, by, {
+      onProgress: ({ phase, done, total }) => {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        if (done === total) phases[phase] = seconds;
+        if (done === total || done % 20_000 === 0) log(`${phase} ${done}/${total} at ${seconds.toFixed(1)} s`);
+      },
     });
-    const context = await openContext(config, createLogger('warn'), { purpose: 'bench import', migrate: true });
-    try {
-      const { ensureSystemRoles } = await import('../src/services/system-roles.ts');
-      const { adminPermissionCatalog } = await import('../src/routes/api/index.ts');
-      await ensureSystemRoles(context.queries, context.tenantId, adminPermissionCatalog());
-      const by = { tenantId: context.tenantId, actor: SYSTEM_ACTOR, granter: 'system' as const };
-      await context.dataScopes.createKey({ key: 'client' }, by);
-      for (const name of ['Operations', 'Finance', 'Sales', 'Support', 'Warehouse']) await context.groups.create({ name, type: 'department' }, by);
-      const csv = csvFor(rows, String(process.pid));
-      log(`${rows} rows, ${(Buffer.byteLength(csv) / 1024 / 1024).toFixed(1)} MiB of CSV, ${embedded ? 'PGlite' : `PostgreSQL ${DATABASE}`}`);
-      const started = process.hrtime.bigint();
-      const phases: Record<string, number> = {};
-      const report = await context.userImport.importCsv(csv, by, {
-        onProgress: ({ phase, done, total }) => {
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          if (done === total) phases[phase] = seconds;
-          if (done === total || done % 20_000 === 0) log(`${phase} ${done}/${total} at ${seconds.toFixed(1)} s`);
-        },
-      });
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (!report.committed || report.created !== rows) throw new Error(`import did not create every row: ${JSON.stringify({ ...report, problems: report.problems.slice(0, 5) })}`);
-      const users = await context.knex('users').count<{ count: string }[]>('* as count');
-      const met = seconds <= TARGET_SECONDS;
-      process.stdout.write(
-        [
-          `| storage | rows | parse s | check s | write s | total s | rows/s | target (≤ ${TARGET_SECONDS} s) |`,
-          '|---|---:|---:|---:|---:|---:|---:|---|',
-          `| ${embedded ? 'PGlite' : 'PostgreSQL'} | ${rows.toLocaleString('en')} | ${phases.parsed?.toFixed(1)} | ${phases.checked?.toFixed(1)} | ${phases.written?.toFixed(1)} | ${seconds.toFixed(1)} | ${Math.round(rows / seconds).toLocaleString('en')} | ${met ? 'met' : '**missed**'} |`,
-          '',
-          `users in the database afterwards: ${users[0]?.count}`,
-          '',
-        ].join('\n'),
-      );
-      return met ? 0 : 1;
-    } finally {
-      await context.close();
-    }
-  } finally {
-    await rm(dataDir, { recursive: true, force: true });
-    if (benchUrl) {
-      const admin = knexFactory({ client: 'pg', connection: databaseUrl!, pool: { min: 0, max: 1 } });
-      await admin.raw(`drop database if exists ${DATABASE} with (force)`).catch(() => undefined);
-      await admin.destroy();
-    }
-  }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (!report.committed || report.created !== rows) throw new Error(`import did not create every row: ${JSON.stringify({ ...report, problems: report.problems.slice(0, 5) })}`);
+    const users = await context.knex('users').count<{ count: string }[]>('* as count');
+    const met = seconds <= TARGET_SECONDS;
+    process.stdout.write(
+      [
+        `| storage | rows | parse s | check s | write s | total s | rows/s | target (≤ ${TARGET_SECONDS} s) |`,
+        '|---|---:|---:|---:|---:|---:|---:|---|',
+        `| ${embedded ? 'PGlite' : 'PostgreSQL'} | ${rows.toLocaleString('en')} | ${phases.parsed?.toFixed(1)} | ${phases.checked?.toFixed(1)} | ${phases.written?.toFixed(1)} | ${seconds.toFixed(1)} | ${Math.round(rows / seconds).toLocaleString('en')} | ${met ? 'met' : '**missed**'} |`,
+        '',
+        `users in the database afterwards: ${users[0]?.count}`,
+        '',
+      ].join('\n'),
+    );
+    return met ? 0 : 1;
+  });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`bench:import failed: ${(error as Error).stack ?? String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench('import', main);
