@@ -4,19 +4,14 @@ import { useState } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { Button, Disclosure, DisclosurePanel, Heading } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
+import type { paths } from '../../api/schema';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Field } from '../../ui.tsx';
 import { Choice, RolePicker, useGroups, useIdentityKinds } from './pickers.tsx';
 
-export interface IdentityView {
-  id: string;
-  kind: string;
-  alias: string;
-  isDefault: boolean;
-  roles: { id: string; name: string }[];
-  groups: { id: string; name: string }[];
-}
+/** One of a user's identities as the user details answer gives it. */
+export type IdentityView = paths['/api/v1/users/{id}']['get']['responses'][200]['content']['application/json']['identities'][number];
 
 export function AddIdentity({ username, onAdded }: { username: string; onAdded(): void }) {
   const can = useCan();
