@@ -67,7 +67,8 @@ export interface ChainAnchor {
 /** prev_hash of the very first row of a chain that was never purged. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** The advisory lock every chain append and purge takes, so two nodes never fork the chain. */
+/** The advisory lock every chain append and purge takes, so two nodes never fork the chain (also the
+ * administration guard's, src/services/administration.ts, which says why). */
 const AUDIT_CHAIN_LOCK = 74203;
 
 /** The session setting that lets the append-only trigger accept the purge's DELETE. */

@@ -41,7 +41,12 @@ export interface GrantableRole {
 /** The executor of the write being guarded (its transaction), or the pool for a check outside one. */
 type Db = Executor;
 
-/** Serializes changes that may take Admin away (see keepingAnAdmin). */
+/**
+ * Serializes changes that may take Admin away (see keepingAnAdmin). It is the audit chain's key
+ * (src/queries/audit.ts) on purpose: such a change always audits, so it takes that lock anyway, and
+ * with one key a transaction that audited first and one that guarded first cannot wait on each
+ * other in opposite orders.
+ */
 const ADMIN_CHANGE_LOCK = 74203;
 
 function refuse(message: string): never {
