@@ -4,6 +4,7 @@
 // inside a write's transaction. No business rules here.
 import type { Knex } from 'knex';
 import type { IdentityRow as FullIdentityRow } from './identities.ts';
+import { runAll } from './run-all.ts';
 
 export interface IdentityRef {
   id: string;
@@ -53,7 +54,7 @@ export async function loadEffectiveAuthorization(db: Knex, identityId: string): 
     .select('id', 'name')
     .orderBy('name');
   const roleIds = roleRows.map((r) => r.id);
-  const [permissionRows, groupRows, scopeRows, assignableRows] = await Promise.all([
+  const [permissionRows, groupRows, scopeRows, assignableRows] = await runAll(db, [
     roleIds.length ? (db('role_permissions').whereIn('role_id', roleIds).distinct('resource', 'permission').orderBy(['resource', 'permission']) as Promise<{ resource: string; permission: string }[]>) : Promise.resolve([]),
     db('groups').join('group_members as gm', 'gm.group_id', 'groups.id').where('gm.identity_id', identityId).select('groups.id', 'groups.name').orderBy('groups.name') as Promise<{ id: string; name: string }[]>,
     db('identity_data_scopes').where({ identity_id: identityId }).select('key', 'values').orderBy('key') as Promise<{ key: string; values: string[] | string }[]>,

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 // Deletes that report whether a row went use `.returning(...)`: under knex-pglite a bare
 // `.delete()` resolves to the driver's result object instead of the row count.
 import type { RoleRef } from './roles.ts';
+import { runAll } from './run-all.ts';
 
 export type GroupType = 'department' | 'team';
 
@@ -45,7 +46,7 @@ export function createGroupQueries(knex: Knex) {
   async function decorate(rows: GroupRow[], db: Knex): Promise<Group[]> {
     if (!rows.length) return [];
     const ids = rows.map((r) => r.id);
-    const [roleRows, countRows] = await Promise.all([
+    const [roleRows, countRows] = await runAll(db, [
       db('group_roles as gr').join('roles', 'roles.id', 'gr.role_id').whereIn('gr.group_id', ids).select('gr.group_id', 'roles.id', 'roles.name', 'roles.system').orderByRaw('lower(roles.name)') as Promise<(RoleRef & { group_id: string })[]>,
       db('group_members').whereIn('group_id', ids).groupBy('group_id').select('group_id').count({ n: '*' }) as Promise<{ group_id: string; n: string | number }[]>,
     ]);

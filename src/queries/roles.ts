@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { IdentityRow as FullIdentityRow } from './identities.ts';
+import { runAll } from './run-all.ts';
 
 // Deletes that report whether a row went use `.returning(...)`: under knex-pglite a bare
 // `.delete()` resolves to the driver's result object instead of the row count.
@@ -247,7 +248,7 @@ export function createRoleQueries(knex: Knex) {
      * union that authorization.ts computes: direct, through groups, through the default policy.
      */
     async effectiveRoleSources(identity: IdentitySummary, db: Knex = knex): Promise<{ role: RoleRef; source: RoleSource }[]> {
-      const [direct, viaGroups, viaPolicy] = await Promise.all([
+      const [direct, viaGroups, viaPolicy] = await runAll(db, [
         db('identity_roles as ir').join('roles', 'roles.id', 'ir.role_id').where({ 'ir.identity_id': identity.id }).select('roles.id', 'roles.name', 'roles.system') as Promise<RoleRef[]>,
         db('group_members as gm')
           .join('group_roles as gr', 'gr.group_id', 'gm.group_id')
