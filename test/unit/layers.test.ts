@@ -2,7 +2,8 @@
 // import costs nothing at run time): routes → services → queries | store → db → config, oidc →
 // services, and each storage or framework package imported by its own layer alone.
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,17 @@ describe('layering (import graph)', () => {
 
   it('services reach the database through src/queries/ (but for the files still listed as pending)', async () => {
     assert.deepEqual(await servicesTouchingKnex(ROOT), []);
+  });
+
+  it('every package src/ imports at run time is a dependency, not a devDependency', async () => {
+    const manifest = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; optionalDependencies?: Record<string, string> };
+    const declared = new Set([...Object.keys(manifest.dependencies), ...Object.keys(manifest.optionalDependencies ?? {})]);
+    const packages = new Set((await importGraph(ROOT)).map((edge) => edge.to).filter((to) => !to.startsWith('node:') && !to.startsWith('.') && !to.startsWith('src/') && !isBuiltin(to)));
+    assert.ok(packages.has('oidc-provider') && packages.has('knex'), `the scan found too few packages: ${[...packages].join(', ')}`);
+    assert.deepEqual(
+      [...packages].filter((name) => !declared.has(name)),
+      [],
+    );
   });
 
   it('routes and middleware never touch knex', async () => {
