@@ -15,7 +15,8 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { OidcPayloadQueries } from '../queries/oidc-payloads.ts';
-import { toClientMetadata, type ApplicationService } from '../services/applications.ts';
+import type { ApplicationService } from '../services/applications.ts';
+import { toClientMetadata } from './client-metadata.ts';
 import { serviceAccountClientMetadata, type ServiceAccountService } from '../services/service-accounts.ts';
 import type { KeyValueStore, WriteOp } from '../store/types.ts';
 import { currentContext } from './internals.ts';
