@@ -22,11 +22,13 @@
 //   It runs daily as the scheduled job "audit-retention" (once across all nodes), and on demand
 //   from `gatehouse audit purge`.
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { Logger } from '../logger.ts';
 import type { Executor, Queries } from '../queries/index.ts';
 import { chainHash, contentOfInput, contentOfRow, type AuditEvent, type AuditEventInput, type AuditFilter, type ChainAnchor, type ChainContent } from '../queries/audit.ts';
 import { payloadOfAudit } from '../queries/webhooks.ts';
 import { SYSTEM_ACTOR, type Actor } from './actor.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 import { AppError } from './errors.ts';
 
 export type { AuditEvent, AuditEventInput, AuditFilter };
@@ -86,18 +88,12 @@ function toFilter(input: AuditSearchInput): AuditFilter {
   return filter;
 }
 
-// The cursor is the last id of the page; wrapped so clients treat it as opaque and a change of
-// ordering can reject old cursors instead of misreading them. v2: pages in (occurred_at, id)
-// order (v1 paged by id alone).
-function encodeCursor(id: string): string {
-  return Buffer.from(`v2:${id}`, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  const match = /^v2:([1-9][0-9]{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new AppError('audit.invalid_cursor', 400, 'cursor is not one this API returned');
-  return match[1]!;
-}
+// The cursor is the last id of the page, in the keyset cursor's opaque form (./cursor.ts), tagged
+// with the order it pages in so a change of ordering rejects old cursors instead of misreading
+// them. v2: pages in (occurred_at, id) order (v1 paged by id alone).
+const auditCursor = z.tuple([z.literal('v2'), z.string().regex(/^[1-9][0-9]{0,18}$/)]);
+const encodeAuditCursor = (id: string) => encodeCursor(['v2', id]);
+const decodeAuditCursor = (cursor: string) => decodeCursor(cursor, auditCursor, 'audit.invalid_cursor')[1];
 
 /**
  * The log reads and writes through the queries bag. A writer may hand record() its own
@@ -196,11 +192,11 @@ export function createAuditService(bag: Queries, logger: Logger, options: { rete
   let verifying: Promise<ChainVerification> | undefined;
 
   async function search(tenantId: string, input: AuditSearchInput, page: { limit: number; cursor?: string }): Promise<AuditPage> {
-    const afterId = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const afterId = page.cursor === undefined ? undefined : decodeAuditCursor(page.cursor);
     // One row more than asked tells whether another page exists without a count query.
     const rows = await queries.search(tenantId, toFilter(input), { limit: page.limit + 1, afterId });
     const events = rows.slice(0, page.limit);
-    return { events, nextCursor: rows.length > page.limit ? encodeCursor(events[events.length - 1]!.id) : null };
+    return { events, nextCursor: rows.length > page.limit ? encodeAuditCursor(events[events.length - 1]!.id) : null };
   }
 
   return {
