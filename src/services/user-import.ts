@@ -137,6 +137,150 @@ export function createUserImportService(deps: { queries: Queries; audit: AuditSe
     return { header, records };
   }
 
+  /** What every row is checked against: the tenant's directory and what the caller may grant. */
+  async function loadDirectory(by: ChangeRequest) {
+    const [roles, groups, kinds, scopeKeys] = await Promise.all([queries.roles(by.tenantId), queries.groups(by.tenantId), queries.identityKinds(by.tenantId), queries.dataScopeKeys(by.tenantId)]);
+    const roleByName = new Map(roles.map((r) => [r.name.toLowerCase(), r]));
+    const groupByName = new Map(groups.map((g) => [g.name.toLowerCase(), g]));
+    const kindSet = new Set(kinds);
+    const keySet = new Set(scopeKeys);
+    const granter = administersAll(by) ? undefined : (by.granter as GranterRights);
+    // Roles the default account policy gives each kind: a row's identity_kind grants them.
+    const policy = granter ? await queries.defaultPolicyRoles(by.tenantId) : [];
+    // Only an Admin grants Admin, through a group as well.
+    const adminGroupIds = new Set(granter ? await queries.groupsWithSystemRole(by.tenantId, ADMIN_ROLE) : []);
+    const kindRefusals = new Map<string, string[]>();
+    const refusalsForKind = (kind: string): string[] => {
+      if (!granter) return [];
+      let found = kindRefusals.get(kind);
+      if (!found) {
+        const reached = roles.filter((r) => policy.some((p) => p.roleId === r.id && (p.identityKind === null || p.identityKind === kind)));
+        found = reached.map((r) => roleRefusal(by, r)).filter((r): r is string => r !== undefined);
+        kindRefusals.set(kind, found);
+      }
+      return found;
+    };
+
+    return { roles, groups, roleByName, groupByName, kindSet, keySet, granter, adminGroupIds, refusalsForKind };
+  }
+  type Directory = Awaited<ReturnType<typeof loadDirectory>>;
+
+  /** What the file itself and the users that exist make of a row: seen before, or taken. */
+  interface Seen {
+    takenUsernames: Set<string>;
+    takenEmails: Set<string>;
+    firstLineOfUsername: Map<string, number>;
+    firstLineOfEmail: Map<string, number>;
+  }
+
+  /** One row: the user it creates, an existing user it names, or its problems (none written). */
+  function checkRow({ line, values }: { line: number; values: Record<string, string> }, directory: Directory, seen: Seen, by: ChangeRequest): { existing: { line: number; username: string } } | { problems: RowProblem[] } | { user: ImportedUserRow } {
+    const { roleByName, groupByName, kindSet, keySet, granter, adminGroupIds, refusalsForKind } = directory;
+    const { takenUsernames, takenEmails, firstLineOfUsername, firstLineOfEmail } = seen;
+    const rowProblems: RowProblem[] = [];
+    const problem = (column: Column | null, reason: string) => rowProblems.push({ line, column, reason });
+    const field = (column: Column) => values[column] ?? '';
+
+    const username = field('username');
+    const usernameError = firstMessage(usernameSchema.safeParse(username));
+    const lowered = username.toLowerCase();
+    if (usernameError) problem('username', usernameError);
+    else if (firstLineOfUsername.has(lowered)) problem('username', `"${username}" is already on line ${firstLineOfUsername.get(lowered)} (usernames are compared without regard to case)`);
+    else firstLineOfUsername.set(lowered, line);
+
+    if (!usernameError && rowProblems.length === 0 && takenUsernames.has(lowered)) {
+      return { existing: { line, username } };
+    }
+
+    const email = field('email');
+    if (email) {
+      const emailLower = email.toLowerCase();
+      const emailError = firstMessage(emailSchema.safeParse(email));
+      if (emailError) problem('email', emailError);
+      else if (firstLineOfEmail.has(emailLower)) problem('email', `"${email}" is already on line ${firstLineOfEmail.get(emailLower)} (emails are compared without regard to case)`);
+      else if (takenEmails.has(emailLower)) problem('email', `another user already has the email "${email}"`);
+      if (!firstLineOfEmail.has(emailLower)) firstLineOfEmail.set(emailLower, line);
+    }
+    const optional = (column: Column, schema: z.ZodType<string>) => {
+      const value = field(column);
+      if (!value) return null;
+      const error = firstMessage(schema.safeParse(value));
+      if (error) problem(column, error);
+      return value;
+    };
+    const name = optional('name', personNameSchema);
+    const phone = optional('phone', phoneSchema);
+    const department = optional('department', departmentSchema);
+
+    const kind = field('identity_kind') || 'internal';
+    if (kind === SERVICE_IDENTITY_KIND) problem('identity_kind', `identity kind "${SERVICE_IDENTITY_KIND}" is reserved for service accounts`);
+    else if (!kindSet.has(kind)) problem('identity_kind', `identity kind "${kind}" is not defined (see GET /api/v1/identity-kinds)`);
+    else for (const refusal of refusalsForKind(kind)) problem('identity_kind', `you cannot grant what the default account policy gives kind "${kind}": ${refusal}`);
+    const alias = field('identity_alias') || username;
+    const aliasError = firstMessage(identityAliasSchema.safeParse(alias));
+    if (aliasError) problem('identity_alias', aliasError);
+
+    const roleIds: string[] = [];
+    for (const roleName of splitList(field('roles'))) {
+      const role = roleByName.get(roleName.toLowerCase());
+      if (!role) {
+        problem('roles', `no role named "${roleName}"`);
+        continue;
+      }
+      const refusal = granter ? roleRefusal(by, role) : undefined;
+      if (refusal) problem('roles', `you cannot grant ${refusal}`);
+      else if (!roleIds.includes(role.id)) roleIds.push(role.id);
+    }
+    const groupIds: string[] = [];
+    for (const groupName of splitList(field('groups'))) {
+      const group = groupByName.get(groupName.toLowerCase());
+      if (!group) {
+        problem('groups', `no group named "${groupName}"`);
+        continue;
+      }
+      const missing = granter ? missingPermissions(granter, group.permissions) : [];
+      if (adminGroupIds.has(group.id)) problem('groups', `you cannot add members to group "${group.name}": it gives Admin, which only an Admin grants`);
+      else if (missing.length) problem('groups', `you cannot add members to group "${group.name}": its roles carry permissions you do not hold (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+      else if (!groupIds.includes(group.id)) groupIds.push(group.id);
+    }
+    const scope = parseDataScope(field('data_scope'));
+    if (typeof scope === 'string') {
+      problem('data_scope', scope);
+    } else {
+      for (const [key, scopeValues] of Object.entries(scope)) {
+        if (!keySet.has(key)) {
+          problem('data_scope', `data-scope key "${key}" is not defined (see GET /api/v1/data-scope-keys)`);
+          continue;
+        }
+        const outside = granter ? dataScopeNotHeld(granter, key, scopeValues) : [];
+        if (outside.length) problem('data_scope', `you cannot grant ${key}=${outside.join(',')}: it is wider than your own data scope`);
+      }
+    }
+    const passwordHash = field('password_hash') || null;
+    if (passwordHash && !importable(passwordHash)) problem('password_hash', 'not a supported password hash (argon2 such as $argon2id$v=19$m=19456,t=2,p=1$…, bcrypt $2b$…, or PBKDF2 pbkdf2_sha256$… / $pbkdf2-sha256$…)');
+    else if (passwordHash && hashCostProblem(passwordHash)) problem('password_hash', `too costly to verify: ${hashCostProblem(passwordHash)}`);
+
+    if (rowProblems.length) return { problems: rowProblems };
+    return {
+      user: {
+        id: randomUUID(),
+        tenantId: by.tenantId,
+        username,
+        email: email || null,
+        name,
+        phone,
+        department,
+        passwordHash,
+        identityId: randomUUID(),
+        identityKind: kind,
+        identityAlias: alias,
+        roleIds,
+        groupIds,
+        dataScope: typeof scope === 'string' ? {} : scope,
+      },
+    };
+  }
+
   return {
     async importCsv(text: string, by: ChangeRequest, options: ImportOptions = {}): Promise<ImportReport> {
       const mode = options.mode ?? 'all-or-nothing';
@@ -146,145 +290,24 @@ export function createUserImportService(deps: { queries: Queries; audit: AuditSe
       const total = records.length;
       progress({ phase: 'parsed', done: total, total });
 
-      const [roles, groups, kinds, scopeKeys] = await Promise.all([queries.roles(by.tenantId), queries.groups(by.tenantId), queries.identityKinds(by.tenantId), queries.dataScopeKeys(by.tenantId)]);
-      const roleByName = new Map(roles.map((r) => [r.name.toLowerCase(), r]));
-      const groupByName = new Map(groups.map((g) => [g.name.toLowerCase(), g]));
-      const kindSet = new Set(kinds);
-      const keySet = new Set(scopeKeys);
-      const granter = administersAll(by) ? undefined : (by.granter as GranterRights);
-      // Roles the default account policy gives each kind: a row's identity_kind grants them.
-      const policy = granter ? await queries.defaultPolicyRoles(by.tenantId) : [];
-      // Only an Admin grants Admin, through a group as well.
-      const adminGroupIds = new Set(granter ? await queries.groupsWithSystemRole(by.tenantId, ADMIN_ROLE) : []);
-      const kindRefusals = new Map<string, string[]>();
-      const refusalsForKind = (kind: string): string[] => {
-        if (!granter) return [];
-        let found = kindRefusals.get(kind);
-        if (!found) {
-          const reached = roles.filter((r) => policy.some((p) => p.roleId === r.id && (p.identityKind === null || p.identityKind === kind)));
-          found = reached.map((r) => roleRefusal(by, r)).filter((r): r is string => r !== undefined);
-          kindRefusals.set(kind, found);
-        }
-        return found;
-      };
-
+      const directory = await loadDirectory(by);
+      const { roles, groups } = directory;
       const lowerUsernames = records.map((r) => r.values.username!.toLowerCase()).filter(Boolean);
       const lowerEmails = records.map((r) => (r.values.email ?? '').toLowerCase()).filter(Boolean);
       const [takenUsernames, takenEmails] = await Promise.all([queries.existingUsernames(by.tenantId, lowerUsernames), queries.existingEmails(by.tenantId, lowerEmails)]);
+      const seen: Seen = { takenUsernames, takenEmails, firstLineOfUsername: new Map(), firstLineOfEmail: new Map() };
 
       const problems: RowProblem[] = [];
       const existing: { line: number; username: string }[] = [];
       const toCreate: ImportedUserRow[] = [];
-      const firstLineOfUsername = new Map<string, number>();
-      const firstLineOfEmail = new Map<string, number>();
       let refused = 0;
-
-      records.forEach(({ line, values }, index) => {
-        const rowProblems: RowProblem[] = [];
-        const problem = (column: Column | null, reason: string) => rowProblems.push({ line, column, reason });
-        const field = (column: Column) => values[column] ?? '';
-
-        const username = field('username');
-        const usernameError = firstMessage(usernameSchema.safeParse(username));
-        const lowered = username.toLowerCase();
-        if (usernameError) problem('username', usernameError);
-        else if (firstLineOfUsername.has(lowered)) problem('username', `"${username}" is already on line ${firstLineOfUsername.get(lowered)} (usernames are compared without regard to case)`);
-        else firstLineOfUsername.set(lowered, line);
-
-        if (!usernameError && rowProblems.length === 0 && takenUsernames.has(lowered)) {
-          existing.push({ line, username });
-          return;
-        }
-
-        const email = field('email');
-        if (email) {
-          const emailLower = email.toLowerCase();
-          const emailError = firstMessage(emailSchema.safeParse(email));
-          if (emailError) problem('email', emailError);
-          else if (firstLineOfEmail.has(emailLower)) problem('email', `"${email}" is already on line ${firstLineOfEmail.get(emailLower)} (emails are compared without regard to case)`);
-          else if (takenEmails.has(emailLower)) problem('email', `another user already has the email "${email}"`);
-          if (!firstLineOfEmail.has(emailLower)) firstLineOfEmail.set(emailLower, line);
-        }
-        const optional = (column: Column, schema: z.ZodType<string>) => {
-          const value = field(column);
-          if (!value) return null;
-          const error = firstMessage(schema.safeParse(value));
-          if (error) problem(column, error);
-          return value;
-        };
-        const name = optional('name', personNameSchema);
-        const phone = optional('phone', phoneSchema);
-        const department = optional('department', departmentSchema);
-
-        const kind = field('identity_kind') || 'internal';
-        if (kind === SERVICE_IDENTITY_KIND) problem('identity_kind', `identity kind "${SERVICE_IDENTITY_KIND}" is reserved for service accounts`);
-        else if (!kindSet.has(kind)) problem('identity_kind', `identity kind "${kind}" is not defined (see GET /api/v1/identity-kinds)`);
-        else for (const refusal of refusalsForKind(kind)) problem('identity_kind', `you cannot grant what the default account policy gives kind "${kind}": ${refusal}`);
-        const alias = field('identity_alias') || username;
-        const aliasError = firstMessage(identityAliasSchema.safeParse(alias));
-        if (aliasError) problem('identity_alias', aliasError);
-
-        const roleIds: string[] = [];
-        for (const roleName of splitList(field('roles'))) {
-          const role = roleByName.get(roleName.toLowerCase());
-          if (!role) {
-            problem('roles', `no role named "${roleName}"`);
-            continue;
-          }
-          const refusal = granter ? roleRefusal(by, role) : undefined;
-          if (refusal) problem('roles', `you cannot grant ${refusal}`);
-          else if (!roleIds.includes(role.id)) roleIds.push(role.id);
-        }
-        const groupIds: string[] = [];
-        for (const groupName of splitList(field('groups'))) {
-          const group = groupByName.get(groupName.toLowerCase());
-          if (!group) {
-            problem('groups', `no group named "${groupName}"`);
-            continue;
-          }
-          const missing = granter ? missingPermissions(granter, group.permissions) : [];
-          if (adminGroupIds.has(group.id)) problem('groups', `you cannot add members to group "${group.name}": it gives Admin, which only an Admin grants`);
-          else if (missing.length) problem('groups', `you cannot add members to group "${group.name}": its roles carry permissions you do not hold (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
-          else if (!groupIds.includes(group.id)) groupIds.push(group.id);
-        }
-        const scope = parseDataScope(field('data_scope'));
-        if (typeof scope === 'string') {
-          problem('data_scope', scope);
-        } else {
-          for (const [key, scopeValues] of Object.entries(scope)) {
-            if (!keySet.has(key)) {
-              problem('data_scope', `data-scope key "${key}" is not defined (see GET /api/v1/data-scope-keys)`);
-              continue;
-            }
-            const outside = granter ? dataScopeNotHeld(granter, key, scopeValues) : [];
-            if (outside.length) problem('data_scope', `you cannot grant ${key}=${outside.join(',')}: it is wider than your own data scope`);
-          }
-        }
-        const passwordHash = field('password_hash') || null;
-        if (passwordHash && !importable(passwordHash)) problem('password_hash', 'not a supported password hash (argon2 such as $argon2id$v=19$m=19456,t=2,p=1$…, bcrypt $2b$…, or PBKDF2 pbkdf2_sha256$… / $pbkdf2-sha256$…)');
-        else if (passwordHash && hashCostProblem(passwordHash)) problem('password_hash', `too costly to verify: ${hashCostProblem(passwordHash)}`);
-
-        if (rowProblems.length) {
-          problems.push(...rowProblems);
+      records.forEach((record, index) => {
+        const checked = checkRow(record, directory, seen, by);
+        if ('existing' in checked) existing.push(checked.existing);
+        else if ('problems' in checked) {
+          problems.push(...checked.problems);
           refused += 1;
-        } else {
-          toCreate.push({
-            id: randomUUID(),
-            tenantId: by.tenantId,
-            username,
-            email: email || null,
-            name,
-            phone,
-            department,
-            passwordHash,
-            identityId: randomUUID(),
-            identityKind: kind,
-            identityAlias: alias,
-            roleIds,
-            groupIds,
-            dataScope: typeof scope === 'string' ? {} : scope,
-          });
-        }
+        } else toCreate.push(checked.user);
         if ((index + 1) % 10_000 === 0) progress({ phase: 'checked', done: index + 1, total });
       });
       progress({ phase: 'checked', done: total, total });
