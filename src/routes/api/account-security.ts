@@ -37,7 +37,7 @@ const passkeyView = z.object({
   lastUsedAt: z.string().nullable(),
 });
 
-export function accountSecurityRoutes(services: ApiServices): ApiRoute[] {
+export function accountSecurityRoutes(services: Pick<ApiServices, 'directoryUsers' | 'issuer' | 'lockout' | 'mfa' | 'passkeys' | 'passwordPolicies' | 'passwordReset'>): ApiRoute[] {
   const { passwordPolicies, lockout, mfa } = services;
   return [
     defineRoute({

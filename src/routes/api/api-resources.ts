@@ -29,7 +29,7 @@ function presentResource(resource: ApiResource): z.infer<typeof resourceView> {
   };
 }
 
-export function apiResourceRoutes(services: ApiServices): ApiRoute[] {
+export function apiResourceRoutes(services: Pick<ApiServices, 'apiResources' | 'issuer' | 'tenantId'>): ApiRoute[] {
   const { apiResources } = services;
   // Gatehouse's own API is not a registrable resource: its catalog is the route table, and a
   // registered copy would let role permissions be stored under the admin API's name.

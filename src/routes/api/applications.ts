@@ -48,7 +48,7 @@ function presentApplication(app: Application): z.infer<typeof applicationView> {
 
 const presentAccess = (app: Application, rules: AccessRules): z.infer<typeof accessView> => ({ accessMode: app.accessMode, ...rules });
 
-export function applicationRoutes(services: ApiServices): ApiRoute[] {
+export function applicationRoutes(services: Pick<ApiServices, 'applications'>): ApiRoute[] {
   const { applications } = services;
   return [
     defineRoute({

@@ -86,7 +86,7 @@ function csvRow(event: AuditEvent): string {
   return `${cells.map(csvCell).join(',')}\r\n`;
 }
 
-export function auditRoutes(services: ApiServices): ApiRoute[] {
+export function auditRoutes(services: Pick<ApiServices, 'audit'>): ApiRoute[] {
   const { audit } = services;
   return [
     defineRoute({

@@ -15,7 +15,7 @@ function presentKey(key: DataScopeKey): z.infer<typeof keyView> {
   return { key: key.key, description: key.description };
 }
 
-export function dataScopeRoutes(services: ApiServices): ApiRoute[] {
+export function dataScopeRoutes(services: Pick<ApiServices, 'dataScopes'>): ApiRoute[] {
   const { dataScopes } = services;
   return [
     defineRoute({

@@ -20,7 +20,7 @@ function presentPolicy(entries: DefaultPolicyEntry[]): z.infer<typeof policyView
   return { roles: entries.map((e) => ({ roleId: e.roleId, roleName: e.roleName, identityKind: e.identityKind })) };
 }
 
-export function defaultPolicyRoutes(services: ApiServices): ApiRoute[] {
+export function defaultPolicyRoutes(services: Pick<ApiServices, 'defaultPolicy'>): ApiRoute[] {
   const { defaultPolicy } = services;
   return [
     defineRoute({

@@ -40,7 +40,7 @@ function presentGroup(group: Group): z.infer<typeof groupView> {
   };
 }
 
-export function groupRoutes(services: ApiServices): ApiRoute[] {
+export function groupRoutes(services: Pick<ApiServices, 'groups'>): ApiRoute[] {
   const { groups } = services;
   return [
     defineRoute({

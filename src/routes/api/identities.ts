@@ -38,7 +38,7 @@ function presentKind(kind: IdentityKind): z.infer<typeof identityKindView> {
   return { kind: kind.kind, label: kind.label, builtin: kind.builtin };
 }
 
-export function identityRoutes(services: ApiServices): ApiRoute[] {
+export function identityRoutes(services: Pick<ApiServices, 'identities'>): ApiRoute[] {
   const { identities } = services;
   return [
     defineRoute({

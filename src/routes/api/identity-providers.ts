@@ -28,7 +28,7 @@ function present(p: IdentityProvider): z.infer<typeof providerView> {
   return { id: p.id, ...providerSnapshot(p) };
 }
 
-export function identityProviderRoutes(services: ApiServices): ApiRoute[] {
+export function identityProviderRoutes(services: Pick<ApiServices, 'federation' | 'identityProviders'>): ApiRoute[] {
   const { identityProviders, federation } = services;
   const found = async (tenantId: string, id: string) => {
     const provider = await identityProviders.find(tenantId, id);

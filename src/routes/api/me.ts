@@ -13,7 +13,7 @@ const userApplicationView = z.object({
   identities: z.array(z.object({ id: z.string(), kind: z.string(), alias: z.string() })).describe("the caller's identities that may sign in to it"),
 });
 
-export function meRoutes(services: ApiServices): ApiRoute[] {
+export function meRoutes(services: Pick<ApiServices, 'appAccess' | 'authorization' | 'sessions' | 'users'>): ApiRoute[] {
   const { appAccess, sessions } = services;
   return [
     defineRoute({

@@ -73,7 +73,7 @@ const itemParams = appParams.extend({ key: navigationKeySchema });
  * `adminCatalog` lists Gatehouse's own permissions, which items may require under "gatehouse";
  * it comes from the assembled route table, hence a function read at request time.
  */
-export function navigationRoutes(services: ApiServices, adminCatalog: () => string[]): ApiRoute[] {
+export function navigationRoutes(services: Pick<ApiServices, 'navigation'>, adminCatalog: () => string[]): ApiRoute[] {
   const { navigation } = services;
   return [
     defineRoute({

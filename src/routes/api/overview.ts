@@ -4,7 +4,7 @@ import { createOverviewService, type OverviewService } from '../../services/over
 import { defineRoute, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 
-export function overviewRoutes(services: ApiServices): ApiRoute[] {
+export function overviewRoutes(services: Pick<ApiServices, 'queries'>): ApiRoute[] {
   // Built on first use: the route table is also built without services, for the permission catalog.
   let overview: OverviewService | undefined;
   return [

@@ -66,7 +66,7 @@ function presentIdentityRoles(view: IdentityRoles): z.infer<typeof identityRoles
  * `adminCatalog` lists Gatehouse's own permissions (one per admin route); it comes from the
  * assembled route table, which this module is part of, hence a function read at request time.
  */
-export function roleRoutes(services: ApiServices, adminCatalog: () => string[]): ApiRoute[] {
+export function roleRoutes(services: Pick<ApiServices, 'roles'>, adminCatalog: () => string[]): ApiRoute[] {
   const { roles } = services;
   return [
     defineRoute({

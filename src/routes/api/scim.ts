@@ -191,7 +191,7 @@ function listOf(resources: Json[]): Json {
   return { schemas: [SCHEMA.list], totalResults: resources.length, startIndex: 1, itemsPerPage: resources.length, Resources: resources };
 }
 
-export function scimRoutes(services: ApiServices): ApiRoute[] {
+export function scimRoutes(services: Pick<ApiServices, 'directoryUsers' | 'groups' | 'issuer' | 'queries'>): ApiRoute[] {
   const base = () => `${services.issuer}/scim/v2`;
   let scim: ScimService | undefined;
   const service = () => (scim ??= createScimService({ queries: services.queries, directoryUsers: services.directoryUsers, groups: services.groups, baseUrl: base() }));

@@ -64,7 +64,7 @@ function presentKey(key: AccessKey): z.infer<typeof accessKeyView> {
   };
 }
 
-export function serviceAccountRoutes(services: ApiServices): ApiRoute[] {
+export function serviceAccountRoutes(services: Pick<ApiServices, 'serviceAccounts'>): ApiRoute[] {
   const { serviceAccounts } = services;
   return [
     defineRoute({

@@ -68,7 +68,7 @@ const presentSettings = (s: SessionSettings): z.infer<typeof settingsView> => ({
   source: s.source,
 });
 
-export function sessionRoutes(services: ApiServices): ApiRoute[] {
+export function sessionRoutes(services: Pick<ApiServices, 'directoryUsers' | 'sessions'>): ApiRoute[] {
   const { sessions, directoryUsers } = services;
   return [
     defineRoute({

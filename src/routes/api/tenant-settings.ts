@@ -27,7 +27,7 @@ const presentSettings = (s: TenantSettings): z.infer<typeof effectiveView> => ({
 });
 const present = (v: TenantSettingsView): z.infer<typeof settingsView> => ({ effective: presentSettings(v.effective), saved: v.saved, defaults: presentSettings(v.defaults) });
 
-export function tenantSettingsRoutes(services: ApiServices): ApiRoute[] {
+export function tenantSettingsRoutes(services: Pick<ApiServices, 'tenantSettings'>): ApiRoute[] {
   const { tenantSettings } = services;
   return [
     defineRoute({

@@ -116,7 +116,7 @@ function presentStatusChange(change: StatusChange): z.infer<typeof statusChangeV
   return { id: change.id, fromStatus: change.fromStatus, toStatus: change.toStatus, reason: change.reason, actorId: change.actorId, changedAt: change.changedAt.toISOString() };
 }
 
-export function userRoutes(services: ApiServices): ApiRoute[] {
+export function userRoutes(services: Pick<ApiServices, 'audit' | 'directoryUsers' | 'userImport' | 'userMaintenance'>): ApiRoute[] {
   const { directoryUsers } = services;
   return [
     defineRoute({

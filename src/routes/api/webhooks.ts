@@ -63,7 +63,7 @@ function presentDelivery(d: WebhookDelivery): z.infer<typeof deliveryView> {
   };
 }
 
-export function webhookRoutes(services: ApiServices): ApiRoute[] {
+export function webhookRoutes(services: Pick<ApiServices, 'webhooks'>): ApiRoute[] {
   const { webhooks } = services;
   return [
     defineRoute({
