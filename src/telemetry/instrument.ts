@@ -131,14 +131,16 @@ export function instrumentStore<S extends object>(store: S, system: 'redis' | 'm
         },
       );
     };
-  const wrapped = new Map<PropertyKey, unknown>();
+  // Each wrapper is kept with the method it wraps: a method replaced on the store later is
+  // wrapped anew rather than bypassed.
+  const wrapped = new Map<PropertyKey, { of: unknown; fn: unknown }>();
   return new Proxy(store, {
     get(target, key, receiver) {
       const value: unknown = Reflect.get(target, key, receiver);
       if (typeof value !== 'function' || typeof key !== 'string') return value;
-      let fn = wrapped.get(key);
-      if (!fn) wrapped.set(key, (fn = wrap(key, value as (...args: unknown[]) => unknown)));
-      return fn;
+      let entry = wrapped.get(key);
+      if (entry?.of !== value) wrapped.set(key, (entry = { of: value, fn: wrap(key, value as (...args: unknown[]) => unknown) }));
+      return entry.fn;
     },
   });
 }
