@@ -131,13 +131,16 @@ export async function startCluster(): Promise<TestCluster> {
       }
       return true;
     });
-    // Every replica in sync with its primary, so a failover has something to take over.
-    await until('replicas in sync', async () => {
+    // Three replicas, each in sync with its primary, so a failover has something to take over.
+    await until('three replicas in sync', async () => {
+      let replicas = 0;
       for (const node of nodes) {
         const info = await query(node.port, (r) => r.info('replication'));
-        if (infoField(info, 'role') === 'slave' && infoField(info, 'master_link_status') !== 'up') return false;
+        if (infoField(info, 'role') !== 'slave') continue;
+        if (infoField(info, 'master_link_status') !== 'up') return false;
+        replicas += 1;
       }
-      return true;
+      return replicas === 3;
     });
   } catch (error) {
     await Promise.all(nodes.map((node) => node.stop('SIGKILL')));
@@ -151,10 +154,15 @@ export async function startCluster(): Promise<TestCluster> {
       .join(','),
     async failoverSlotOf(key) {
       const slot = await query(nodes[0]!.port, (r) => r.cluster('KEYSLOT', key) as Promise<number>);
-      const ranges = await query(nodes[0]!.port, (r) => r.cluster('SLOTS'));
-      const range = ranges.find(([from, to]) => slot >= from && slot <= to);
-      if (!range) throw new Error(`no node serves slot ${slot}`);
-      const [, , primary, replica] = range;
+      // The slot map as node 0 knows it, once it lists the slot's replica (gossip may lag the
+      // replication itself by a moment).
+      const slotMap = () => query(nodes[0]!.port, (r) => r.cluster('SLOTS'));
+      let range: Awaited<ReturnType<typeof slotMap>>[number] | undefined;
+      await until(`a replica for slot ${slot} in the slot map`, async () => {
+        range = (await slotMap()).find(([from, to]) => slot >= from && slot <= to);
+        return Boolean(range?.[3]);
+      });
+      const [, , primary, replica] = range!;
       if (!primary) throw new Error(`slot ${slot} has no primary`);
       if (!replica) throw new Error(`slot ${slot} has no replica`);
       await query(replica[1], (r) => r.cluster('FAILOVER'));
