@@ -4,7 +4,9 @@
 // text cannot store NUL at all, so without this such input reached the database and failed
 // there as a 500. Checked: the path, every query parameter (names and values), and every field
 // of a form or JSON body (keys and string values, at any depth). Tab, line feed and carriage
-// return stay allowed (a description may have lines).
+// return stay allowed (a description may have lines). A JSON string may also spell a lone UTF-16
+// surrogate (\ud800 with no partner), which no UTF-8 text can hold: PostgreSQL refuses it in
+// text and jsonb, so it is refused here the same way.
 //
 // A body is read here once and handed on unchanged: the request stream replays the same bytes
 // to whoever reads it next (oidc-provider's parser, readForm, the API's JSON reader).
@@ -13,6 +15,8 @@ import type { IncomingMessage } from 'node:http';
 import { AppError } from '../services/errors.ts';
 
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+/** A high surrogate without a low one after it, or a low one without a high one before it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** A control character percent-encoded in a raw path. */
 const ENCODED_CONTROL = /%(0[0-8BCEF]|1[0-9A-F]|7F)/i;
 /** Bodies larger than this are not inspected here; their readers refuse them as too large. */
@@ -21,19 +25,25 @@ const INSPECT_LIMIT = 1024 * 1024;
 const OAUTH_JSON = /^\/(token(\/introspection|\/revocation)?|me|reg(\/.*)?|request)$/;
 
 /**
- * Whether JSON text can hold a control character once parsed: JSON allows none raw in a string
- * except DEL, so one can only come from DEL itself or an escape (\b, \f, \u0000–\u001f,
- * \u007f). False means none is there; true (rarely) means findInJson has to look.
+ * Whether JSON text can hold a control character or a lone surrogate once parsed: JSON allows no
+ * control character raw in a string except DEL, and raw UTF-8 cannot encode a surrogate, so either
+ * can only come from DEL itself or an escape (\b, \f, \u0000–\u001f, \u007f, \ud800–\udfff).
+ * False means none is there; true (rarely) means findInJson has to look.
  */
-const JSON_CONTROL = /\x7f|\\(?:[bf]|u00[01][0-9a-f]|u007f)/i;
+const JSON_CONTROL = /\x7f|\\(?:[bf]|u00[01][0-9a-f]|u007f|ud[89a-f])/i;
 export function jsonMayHoldControl(text: string): boolean {
   return JSON_CONTROL.test(text);
 }
 
-/** The first field (dotted path) whose name or text holds a control character. */
+/** Text a field may not hold: a control character other than tab and line breaks, or a lone surrogate. */
+function forbidden(text: string): boolean {
+  return CONTROL.test(text) || LONE_SURROGATE.test(text);
+}
+
+/** The first field (dotted path) whose name or text holds a control character or a lone surrogate. */
 export function findInJson(value: unknown, path: string, depth = 0): string | undefined {
   if (depth > 32) return undefined;
-  if (typeof value === 'string') return CONTROL.test(value) ? path || '(body)' : undefined;
+  if (typeof value === 'string') return forbidden(value) ? path || '(body)' : undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i += 1) {
       const found = findInJson(value[i], `${path}[${i}]`, depth + 1);
@@ -44,7 +54,7 @@ export function findInJson(value: unknown, path: string, depth = 0): string | un
   if (value && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
       const field = path ? `${path}.${key}` : key;
-      if (CONTROL.test(key)) return field;
+      if (forbidden(key)) return field;
       const found = findInJson(inner, field, depth + 1);
       if (found) return found;
     }
@@ -115,7 +125,7 @@ export function rejectControlCharacters() {
 }
 
 function controlCharacterMessage(field: string): string {
-  return `the field "${field}" contains a control character (such as NUL), which is not allowed`;
+  return `the field "${field}" contains a control character (such as NUL) or an unpaired UTF-16 surrogate, which is not allowed`;
 }
 
 /** The 400 for a field holding a control character (for a route that reads its body before this check). */

@@ -28,7 +28,7 @@ import type { Executor, Queries } from '../queries/index.ts';
 import { chainHash, contentOfInput, contentOfRow, type AuditEvent, type AuditEventInput, type AuditFilter, type ChainAnchor, type ChainContent } from '../queries/audit.ts';
 import { payloadOfAudit } from '../queries/webhooks.ts';
 import { SYSTEM_ACTOR, type Actor } from './actor.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, encodeCursor, pageOf } from './cursor.ts';
 import { AppError } from './errors.ts';
 
 export type { AuditEvent, AuditEventInput, AuditFilter };
@@ -193,10 +193,9 @@ export function createAuditService(bag: Queries, logger: Logger, options: { rete
 
   async function search(tenantId: string, input: AuditSearchInput, page: { limit: number; cursor?: string }): Promise<AuditPage> {
     const afterId = page.cursor === undefined ? undefined : decodeAuditCursor(page.cursor);
-    // One row more than asked tells whether another page exists without a count query.
     const rows = await queries.search(tenantId, toFilter(input), { limit: page.limit + 1, afterId });
-    const events = rows.slice(0, page.limit);
-    return { events, nextCursor: rows.length > page.limit ? encodeAuditCursor(events[events.length - 1]!.id) : null };
+    const { page: events, nextCursor } = pageOf(rows, page.limit, (last) => encodeAuditCursor(last.id));
+    return { events, nextCursor };
   }
 
   return {

@@ -18,3 +18,13 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>, code: stri
   if (!parsed.success) throw new AppError(code, 400, 'the cursor is not one this API returned');
   return parsed.data;
 }
+
+/**
+ * One page out of rows fetched with a limit one higher than the page size: the extra row only tells
+ * that another page exists (no count query). The next cursor is the last kept row's key.
+ */
+export function pageOf<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => string): { page: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { page, nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+}

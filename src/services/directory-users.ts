@@ -20,7 +20,7 @@ import type { UserEvent, UserEvents } from './user-events.ts';
 import type { LockoutService } from './lockout.ts';
 import type { AuthorizationService } from './authorization.ts';
 import { AppError, parseInput } from './errors.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, encodeCursor, pageOf } from './cursor.ts';
 import { assertGainsGrantable, assertMayManageUser, keepingAnAdmin } from './administration.ts';
 import { isUniqueViolation, type ChangeRequest } from './roles.ts';
 import { departmentSchema, emailSchema, identityAliasSchema, passwordSchema, personNameSchema, phoneSchema, publicUser, usernameSchema, type PublicUser, type UserService } from './users.ts';
@@ -196,12 +196,11 @@ export function createDirectoryUserService(deps: { queries: Queries; audit: Audi
         after: query.cursor ? decodeUserCursor(query.cursor) : undefined,
         limit: query.limit + 1,
       });
-      const page = rows.slice(0, query.limit);
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => encodeUserCursor(last.usernameLower, last.user.id));
       const identities = await identityQueries.summariesForUsers(
         tenantId,
         page.map((r) => r.user.id),
       );
-      const last = page[page.length - 1];
       return {
         items: page.map(({ user }) =>
           details(
@@ -209,7 +208,7 @@ export function createDirectoryUserService(deps: { queries: Queries; audit: Audi
             identities.filter((i) => i.userId === user.id),
           ),
         ),
-        nextCursor: rows.length > query.limit && last ? encodeUserCursor(last.usernameLower, last.user.id) : null,
+        nextCursor,
       };
     },
 

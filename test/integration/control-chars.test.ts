@@ -77,6 +77,10 @@ describe(`control characters refused at the edge (${storageMode})`, function () 
     const nested = await admin.request('POST', '/users', { username, identities: [{ kind: 'employee', attributes: { 'de\u0000pt': 'x' } }] });
     assert.equal(nested.status, 400);
     assert.equal(nested.body.details.field, 'identities[0].attributes.de\u0000pt');
+    const surrogate = await admin.request('POST', '/users', { username, name: 'Kim \ud800', password: 'a-Good-password-123' });
+    assert.equal(surrogate.status, 400, 'a lone UTF-16 surrogate is refused at the edge, not by the database');
+    assert.equal(surrogate.body.details.field, 'name');
+    assert.equal(await gh.context.knex('users').where({ username }).first(), undefined, 'no partial write');
     const filtered = await admin.request('GET', `/users?search=${encodeURIComponent('a\u0000')}`);
     assert.equal(filtered.status, 400);
     assert.equal(filtered.body.details.field, 'search');

@@ -3,7 +3,7 @@
 // it ends unless used again.
 import { z } from 'zod';
 import type { SessionRecord } from '../../queries/sessions.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { decodeCursor, encodeCursor, pageOf } from '../cursor.ts';
 import { invalidInput } from '../errors.ts';
 import type { SessionServiceDeps } from '../sessions.ts';
 import { UID_PATTERN } from './hot-copy.ts';
@@ -105,9 +105,8 @@ export function createSessionList(deps: Pick<SessionServiceDeps, 'queries'> & { 
         after: query.cursor ? decodeSessionCursor(query.cursor) : undefined,
         limit: query.limit + 1,
       });
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { items: await present(tenantId, page), nextCursor: rows.length > query.limit && last ? encodeSessionCursor(last) : null };
+      const { page, nextCursor } = pageOf(rows, query.limit, encodeSessionCursor);
+      return { items: await present(tenantId, page), nextCursor };
     },
 
     /** The user's own open sessions, most recently active first. */

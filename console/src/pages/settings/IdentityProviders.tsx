@@ -10,7 +10,7 @@ import type { operations } from '../../api/schema';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Field, Loading } from '../../ui.tsx';
-import { Check, Choices, ReadOnlyNotice } from './controls.tsx';
+import { Check, Choices, ReadOnlyNotice, TextFields } from './controls.tsx';
 import { SaveFooter, SelectField } from '../../widgets/index.ts';
 
 type Provider = operations['getApiV1IdentityProviders']['responses'][200]['content']['application/json']['providers'][number];
@@ -149,12 +149,19 @@ function ProviderFields({ form, set, isNew, lists, readOnly }: { form: ProviderF
       )}
       <Field label={t('Client id')} name="clientId" value={form.clientId} onChange={set('clientId')} isReadOnly={readOnly} isRequired />
       {!readOnly && <Field label={isNew ? t('Client secret') : t('New client secret (empty: keep the current one)')} name="clientSecret" type="password" value={form.clientSecret} onChange={set('clientSecret')} />}
-      <Field label={t('Scopes (space-separated)')} name="scopes" value={form.scopes} onChange={set('scopes')} isReadOnly={readOnly} />
-      <Field label={t('Claim for the username')} name="claimUsername" value={form.username} onChange={set('username')} isReadOnly={readOnly} />
-      <Field label={t('Claim for the email')} name="claimEmail" value={form.email} onChange={set('email')} isReadOnly={readOnly} />
-      <Field label={t('Claim for the name')} name="claimName" value={form.displayName} onChange={set('displayName')} isReadOnly={readOnly} />
-      <Field label={t('Claim for the groups (empty: groups are not read)')} name="claimGroups" value={form.groups} onChange={set('groups')} isReadOnly={readOnly} />
-      <Field label={t('Identity kind of a new user')} name="identityKind" value={form.identityKind} onChange={set('identityKind')} isReadOnly={readOnly} />
+      <TextFields
+        fields={[
+          ['scopes', t('Scopes (space-separated)')],
+          ['username', t('Claim for the username'), 'claimUsername'],
+          ['email', t('Claim for the email'), 'claimEmail'],
+          ['displayName', t('Claim for the name'), 'claimName'],
+          ['groups', t('Claim for the groups (empty: groups are not read)'), 'claimGroups'],
+          ['identityKind', t('Identity kind of a new user')],
+        ]}
+        form={form}
+        set={set}
+        isReadOnly={readOnly}
+      />
       {(can('roles:list') || form.defaultRoleIds.length > 0) && <Choices label={t('Default roles of a new user')} options={roleOptions} value={form.defaultRoleIds} onChange={set('defaultRoleIds')} isReadOnly={readOnly} />}
       {(can('groups:list') || form.managedGroupIds.length > 0) && (
         <Choices label={t('Groups this provider manages (membership follows the groups claim)')} options={groupOptions} value={form.managedGroupIds} onChange={set('managedGroupIds')} isReadOnly={readOnly} />

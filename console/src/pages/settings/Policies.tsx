@@ -8,7 +8,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, Loading } from '../../ui.tsx';
-import { Check, Choices, ReadOnlyNotice, wholeNumber } from './controls.tsx';
+import { Check, Checks, Choices, ReadOnlyNotice, TextFields, wholeNumber } from './controls.tsx';
 import { SaveFooter } from '../../widgets/index.ts';
 
 interface PolicyForm {
@@ -133,6 +133,7 @@ function PasswordPolicy({ editable }: { editable: boolean }) {
       setForm((f) => (f ? { ...f, [key]: value } : f));
     };
   const readOnly = !editable;
+  const fieldProps = { form, set, isReadOnly: readOnly };
   // Names the policy holds stay choosable even when the lists cannot be read.
   const roleOptions = [...new Set([...(roles.data?.roles.map((r) => r.name) ?? []), ...form.mfaRoles])].map((name) => ({ id: name, label: name }));
   const appOptions = [
@@ -148,32 +149,47 @@ function PasswordPolicy({ editable }: { editable: boolean }) {
       <section aria-labelledby="password-policy" className="card">
         <h2 id="password-policy">{t('Password policy')}</h2>
         <div className="grid-form">
-          <Field label={t('Minimum length')} name="minLength" value={form.minLength} onChange={set('minLength')} isReadOnly={readOnly} />
-          <Field label={t('Minimum length with a second factor')} name="minLengthWithMfa" value={form.minLengthWithMfa} onChange={set('minLengthWithMfa')} isReadOnly={readOnly} />
-          <Field label={t('Maximum length')} name="maxLength" value={form.maxLength} onChange={set('maxLength')} isReadOnly={readOnly} />
-          <Field label={t('At least this many character classes (0-4)')} name="minCharacterClasses" value={form.minCharacterClasses} onChange={set('minCharacterClasses')} isReadOnly={readOnly} />
-          <Field label={t('Passwords remembered (no reuse; 0: off)')} name="historyCount" value={form.historyCount} onChange={set('historyCount')} isReadOnly={readOnly} />
-          <Field label={t('Passwords expire after days (empty: never)')} name="expiryDays" value={form.expiryDays} onChange={set('expiryDays')} isReadOnly={readOnly} />
-          <Field label={t('Reminder days before expiry')} name="reminderDays" value={form.reminderDays} onChange={set('reminderDays')} isReadOnly={readOnly} />
-          <Field label={t('Blocked words (comma-separated)')} name="blockedWords" value={form.blockedWords} onChange={set('blockedWords')} isReadOnly={readOnly} />
+          <TextFields
+            fields={[
+              ['minLength', t('Minimum length')],
+              ['minLengthWithMfa', t('Minimum length with a second factor')],
+              ['maxLength', t('Maximum length')],
+              ['minCharacterClasses', t('At least this many character classes (0-4)')],
+              ['historyCount', t('Passwords remembered (no reuse; 0: off)')],
+              ['expiryDays', t('Passwords expire after days (empty: never)')],
+              ['reminderDays', t('Reminder days before expiry')],
+              ['blockedWords', t('Blocked words (comma-separated)')],
+            ]}
+            {...fieldProps}
+          />
         </div>
         <div className="actions">
-          <Check label={t('Require a lower-case letter')} isSelected={form.requireLowercase} onChange={set('requireLowercase')} isReadOnly={readOnly} />
-          <Check label={t('Require an upper-case letter')} isSelected={form.requireUppercase} onChange={set('requireUppercase')} isReadOnly={readOnly} />
-          <Check label={t('Require a digit')} isSelected={form.requireDigit} onChange={set('requireDigit')} isReadOnly={readOnly} />
-          <Check label={t('Require a symbol')} isSelected={form.requireSymbol} onChange={set('requireSymbol')} isReadOnly={readOnly} />
-          <Check label={t('Refuse common passwords')} isSelected={form.blocklist} onChange={set('blocklist')} isReadOnly={readOnly} />
-          <Check label={t('Refuse the username, email and name')} isSelected={form.contextWords} onChange={set('contextWords')} isReadOnly={readOnly} />
+          <Checks
+            fields={[
+              ['requireLowercase', t('Require a lower-case letter')],
+              ['requireUppercase', t('Require an upper-case letter')],
+              ['requireDigit', t('Require a digit')],
+              ['requireSymbol', t('Require a symbol')],
+              ['blocklist', t('Refuse common passwords')],
+              ['contextWords', t('Refuse the username, email and name')],
+            ]}
+            {...fieldProps}
+          />
         </div>
       </section>
       <section aria-labelledby="lockout-policy" className="card">
         <h2 id="lockout-policy">{t('Lockout')}</h2>
         <div className="grid-form">
-          <Field label={t('Failed sign-ins in a row before the account locks')} name="lockoutThreshold" value={form.lockoutThreshold} onChange={set('lockoutThreshold')} isReadOnly={readOnly} />
-          <Field label={t('First lock (seconds; doubles with each further lock)')} name="cooldownSeconds" value={form.cooldownSeconds} onChange={set('cooldownSeconds')} isReadOnly={readOnly} />
-          <Field label={t('Longest lock (seconds)')} name="maxCooldownSeconds" value={form.maxCooldownSeconds} onChange={set('maxCooldownSeconds')} isReadOnly={readOnly} />
-          <Field label={t('Failed sign-ins from one IP address')} name="ipMaxFailures" value={form.ipMaxFailures} onChange={set('ipMaxFailures')} isReadOnly={readOnly} />
-          <Field label={t('Within seconds')} name="ipWindowSeconds" value={form.ipWindowSeconds} onChange={set('ipWindowSeconds')} isReadOnly={readOnly} />
+          <TextFields
+            fields={[
+              ['lockoutThreshold', t('Failed sign-ins in a row before the account locks')],
+              ['cooldownSeconds', t('First lock (seconds; doubles with each further lock)')],
+              ['maxCooldownSeconds', t('Longest lock (seconds)')],
+              ['ipMaxFailures', t('Failed sign-ins from one IP address')],
+              ['ipWindowSeconds', t('Within seconds')],
+            ]}
+            {...fieldProps}
+          />
         </div>
       </section>
       <section aria-labelledby="mfa-policy" className="card">

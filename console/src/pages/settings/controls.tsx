@@ -2,6 +2,7 @@
 // read-only notice. Each is a React Aria component, labelled for screen readers.
 import { Checkbox, CheckboxGroup, Label } from 'react-aria-components';
 import { t } from '../../i18n.ts';
+import { Field } from '../../ui.tsx';
 
 export function Check(props: { label: string; isSelected: boolean; onChange(value: boolean): void; isReadOnly?: boolean; name?: string }) {
   return (
@@ -37,4 +38,32 @@ export function ReadOnlyNotice({ show }: { show: boolean }) {
 /** A whole number from a text field, or undefined when it is not one. */
 export function wholeNumber(text: string): number | undefined {
   return /^\s*-?\d+\s*$/.test(text) ? Number(text) : undefined;
+}
+
+/** A form's setter for one key: `set('minLength')` gives the field's onChange. */
+export type FormSetter<F> = <K extends keyof F>(key: K) => (value: F[K]) => void;
+
+/** Keys of a form whose values are of type V. */
+type KeysOf<F, V> = { [K in keyof F]: F[K] extends V ? K : never }[keyof F] & string;
+
+/** One text field per [form key, label]; the field's name is the key unless a third item gives it. */
+export function TextFields<F>(props: { fields: readonly (readonly [KeysOf<F, string>, string, string?])[]; form: F; set: FormSetter<F>; isReadOnly: boolean }) {
+  return (
+    <>
+      {props.fields.map(([key, label, name]) => (
+        <Field key={key} label={label} name={name ?? key} value={props.form[key] as string} onChange={props.set(key) as (value: string) => void} isReadOnly={props.isReadOnly} />
+      ))}
+    </>
+  );
+}
+
+/** One checkbox per [form key, label]. */
+export function Checks<F>(props: { fields: readonly (readonly [KeysOf<F, boolean>, string])[]; form: F; set: FormSetter<F>; isReadOnly: boolean }) {
+  return (
+    <>
+      {props.fields.map(([key, label]) => (
+        <Check key={key} label={label} isSelected={props.form[key] as boolean} onChange={props.set(key) as (value: boolean) => void} isReadOnly={props.isReadOnly} />
+      ))}
+    </>
+  );
 }
