@@ -13,10 +13,8 @@
 import type { Context, Next } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../services/errors.ts';
+import { holdsControlCharacter, holdsForbiddenCharacter } from '../services/text.ts';
 
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
-/** A high surrogate without a low one after it, or a low one without a high one before it. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** A control character percent-encoded in a raw path. */
 const ENCODED_CONTROL = /%(0[0-8BCEF]|1[0-9A-F]|7F)/i;
 /** Bodies larger than this are not inspected here; their readers refuse them as too large. */
@@ -35,15 +33,10 @@ export function jsonMayHoldControl(text: string): boolean {
   return JSON_CONTROL.test(text);
 }
 
-/** Text a field may not hold: a control character other than tab and line breaks, or a lone surrogate. */
-function forbidden(text: string): boolean {
-  return CONTROL.test(text) || LONE_SURROGATE.test(text);
-}
-
 /** The first field (dotted path) whose name or text holds a control character or a lone surrogate. */
 export function findInJson(value: unknown, path: string, depth = 0): string | undefined {
   if (depth > 32) return undefined;
-  if (typeof value === 'string') return forbidden(value) ? path || '(body)' : undefined;
+  if (typeof value === 'string') return holdsForbiddenCharacter(value) ? path || '(body)' : undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i += 1) {
       const found = findInJson(value[i], `${path}[${i}]`, depth + 1);
@@ -54,7 +47,7 @@ export function findInJson(value: unknown, path: string, depth = 0): string | un
   if (value && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
       const field = path ? `${path}.${key}` : key;
-      if (forbidden(key)) return field;
+      if (holdsForbiddenCharacter(key)) return field;
       const found = findInJson(inner, field, depth + 1);
       if (found) return found;
     }
@@ -63,7 +56,7 @@ export function findInJson(value: unknown, path: string, depth = 0): string | un
 }
 
 export function findInParams(params: URLSearchParams): string | undefined {
-  for (const [name, value] of params) if (CONTROL.test(name) || CONTROL.test(value)) return name;
+  for (const [name, value] of params) if (holdsControlCharacter(name) || holdsControlCharacter(value)) return name;
   return undefined;
 }
 
@@ -93,7 +86,7 @@ function replay(req: IncomingMessage, body: Buffer, complete: boolean): void {
 export function rejectControlCharacters() {
   return async function controlCharacters(ctx: Context, next: Next): Promise<void> {
     let field: string | undefined;
-    if (ENCODED_CONTROL.test(ctx.path) || CONTROL.test(ctx.path)) field = '(path)';
+    if (ENCODED_CONTROL.test(ctx.path) || holdsControlCharacter(ctx.path)) field = '(path)';
     field ??= findInParams(new URLSearchParams(ctx.querystring));
     const form = ctx.is('application/x-www-form-urlencoded');
     const json = ctx.is('application/json', '+json');

@@ -28,6 +28,7 @@ import type { InvitationService } from './invitations.ts';
 import type { ChangeRequest } from './roles.ts';
 import { departmentSchema, emailSchema, identityAliasSchema, personNameSchema, phoneSchema, SERVICE_IDENTITY_KIND, usernameSchema } from './users.ts';
 import type { z } from 'zod';
+import { holdsForbiddenCharacter } from './text.ts';
 
 export const IMPORT_COLUMNS = ['username', 'email', 'name', 'phone', 'department', 'identity_kind', 'identity_alias', 'roles', 'groups', 'data_scope', 'password_hash'] as const;
 type Column = (typeof IMPORT_COLUMNS)[number];
@@ -180,6 +181,9 @@ export function createUserImportService(deps: { queries: Queries; audit: AuditSe
     const rowProblems: RowProblem[] = [];
     const problem = (column: Column | null, reason: string) => rowProblems.push({ line, column, reason });
     const field = (column: Column) => values[column] ?? '';
+    // The edge check does not read CSV bodies: a cell's characters are checked here, before anything else.
+    for (const column of IMPORT_COLUMNS) if (holdsForbiddenCharacter(field(column))) problem(column, 'holds a control character (such as NUL), which is not allowed');
+    if (rowProblems.length > 0) return { problems: rowProblems };
 
     const username = field('username');
     const usernameError = firstMessage(usernameSchema.safeParse(username));

@@ -123,6 +123,18 @@ describe(`bulk CSV import (${storageMode})`, function () {
     assert.ok(await findUser(name('eve')));
   });
 
+  it('reports a cell holding a NUL as a bad row (the edge check does not read CSV bodies), and imports the rest in per-row mode', async () => {
+    const csv = [HEADER, `${name('nul')},,Nu\u0000ll,,,,,,,`, `${name('nul-ok')},,Fay,,,,,,,`].join('\n');
+    const result = await importCsv(csv, '?mode=per-row');
+    assert.equal(result.status, 422, JSON.stringify(result.body));
+    assert.deepEqual([result.body.created, result.body.refused, result.body.committed], [1, 1, true]);
+    const problem = (result.body.problems as { line: number; column: string; reason: string }[]).find((p) => p.line === 2);
+    assert.equal(problem?.column, 'name');
+    assert.match(problem!.reason, /control character/);
+    assert.equal(await findUser(name('nul')), undefined);
+    assert.ok(await findUser(name('nul-ok')));
+  });
+
   it('refuses rows that would grant a role, a group or a data scope wider than the importer holds', async () => {
     const { knex, tenantId } = gh.context;
     const powerful = uniqueName('Powerful');
