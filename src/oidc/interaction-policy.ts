@@ -60,6 +60,11 @@ interface InteractionResult {
   select_account?: { identityId?: string };
 }
 
+/** Checks oidc-provider makes itself, in its order: each reason with why it is there (no implementation of ours). */
+function builtInChecks(whyByReason: Record<string, string>): CheckRow[] {
+  return Object.entries(whyByReason).map(([reason, why]) => ({ reason, why }));
+}
+
 const resultOf = (ctx: KoaContextWithOIDC) => (ctx.oidc.result ?? {}) as InteractionResult;
 
 /** The user's identities that may use the requesting application (once per request); none for the account pages. */
@@ -80,13 +85,15 @@ export const INTERACTION_POLICY: readonly PromptRow[] = [
     builtIn: true,
     why: 'the password and, where required, the second factor (src/services/sign-in.ts)',
     checks: [
-      { reason: 'login_prompt', why: 'the client asked for a new sign-in (prompt=login)' },
-      { reason: 'no_session', why: 'nobody is signed in in this browser' },
-      { reason: 'max_age', why: 'the sign-in is older than the max_age the client asked for (OIDC Core §3.1.2.1)' },
-      { reason: 'id_token_hint', why: 'the id_token_hint names another user than the one signed in' },
-      { reason: 'claims_id_token_sub_value', why: 'the claims parameter asks for another subject than the one signed in' },
-      { reason: 'essential_acrs', why: 'none of the essential acr values asked for was reached' },
-      { reason: 'essential_acr', why: 'the essential acr value asked for was not reached' },
+      ...builtInChecks({
+        login_prompt: 'the client asked for a new sign-in (prompt=login)',
+        no_session: 'nobody is signed in in this browser',
+        max_age: 'the sign-in is older than the max_age the client asked for (OIDC Core §3.1.2.1)',
+        id_token_hint: 'the id_token_hint names another user than the one signed in',
+        claims_id_token_sub_value: 'the claims parameter asks for another subject than the one signed in',
+        essential_acrs: 'none of the essential acr values asked for was reached',
+        essential_acr: 'the essential acr value asked for was not reached',
+      }),
       {
         reason: 'application_session_limit',
         description: 'the application requires a more recent sign-in',
@@ -166,12 +173,14 @@ export const INTERACTION_POLICY: readonly PromptRow[] = [
     builtIn: true,
     why: 'third-party applications only: a first-party application’s grant is extended without asking (loadExistingGrant in src/oidc/configuration.ts)',
     checks: [
-      { reason: 'consent_prompt', why: 'the client asked for consent (prompt=consent)' },
-      { reason: 'native_client_prompt', why: 'a native client’s request always shows the user a page' },
-      { reason: 'op_scopes_missing', why: 'scopes the grant does not hold yet' },
-      { reason: 'op_claims_missing', why: 'claims the grant does not hold yet' },
-      { reason: 'rs_scopes_missing', why: 'API resource scopes the grant does not hold yet' },
-      { reason: 'rar_prompt', why: 'authorization_details were asked for (RFC 9396)' },
+      ...builtInChecks({
+        consent_prompt: 'the client asked for consent (prompt=consent)',
+        native_client_prompt: 'a native client’s request always shows the user a page',
+        op_scopes_missing: 'scopes the grant does not hold yet',
+        op_claims_missing: 'claims the grant does not hold yet',
+        rs_scopes_missing: 'API resource scopes the grant does not hold yet',
+        rar_prompt: 'authorization_details were asked for (RFC 9396)',
+      }),
     ],
   },
 ];
