@@ -13,16 +13,12 @@
 // - every registration, rename and removal is audited, and registration and removal are
 //   announced (user.passkey_changed) for the notification mail (OWASP ASVS 5 V6.3.7).
 import { randomUUID } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransport,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { z } from 'zod';
 import type { Queries } from '../queries/index.ts';
@@ -34,6 +30,11 @@ import { assertMayManageUser, type Administrator } from './administration.ts';
 import { AppError } from './errors.ts';
 import type { UserEvents } from './user-events.ts';
 import { opaqueKey } from './secrets.ts';
+
+// The WebAuthn library (with its certificate parsers, several MB of heap) is loaded on the first
+// passkey ceremony, not at start: most deployments and requests never need it.
+let webauthnLibrary: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const webauthn = () => (webauthnLibrary ??= import('@simplewebauthn/server'));
 
 export interface PasskeySettings {
   /** The relying-party id: the issuer's host name unless configured. */
@@ -129,7 +130,7 @@ export function createPasskeyService(deps: {
     async registrationOptions(tenantId: string, user: { id: string; username: string; name?: string | null }): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const settings = await deps.settingsOf(tenantId);
       const existing = await queries.credentialsOf(tenantId, user.id);
-      const options = await generateRegistrationOptions({
+      const options = await (await webauthn()).generateRegistrationOptions({
         rpName: settings.rpName,
         rpID: settings.rpId,
         userName: user.username,
@@ -156,7 +157,7 @@ export function createPasskeyService(deps: {
       if (!challenge) throw new AppError('passkey.expired', 400, 'The passkey request expired. Start again.');
       let info;
       try {
-        const result = await verifyRegistrationResponse({
+        const result = await (await webauthn()).verifyRegistrationResponse({
           response: input.response as RegistrationResponseJSON,
           expectedChallenge: challenge,
           expectedOrigin: settings.origins,
@@ -223,7 +224,7 @@ export function createPasskeyService(deps: {
     async authenticationOptions(tenantId: string, key: string, userId?: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
       const settings = await deps.settingsOf(tenantId);
       const allow = userId ? await queries.credentialsOf(tenantId, userId) : [];
-      const options = await generateAuthenticationOptions({
+      const options = await (await webauthn()).generateAuthenticationOptions({
         rpID: settings.rpId,
         userVerification: settings.userVerification,
         allowCredentials: allow.map((c) => ({ id: c.credential_id, transports: c.transports as AuthenticatorTransport[] })),
@@ -246,7 +247,7 @@ export function createPasskeyService(deps: {
       let info;
       try {
         // The counter is compared below, where a clone can be audited; the library sees 0.
-        const result = await verifyAuthenticationResponse({
+        const result = await (await webauthn()).verifyAuthenticationResponse({
           response: response as AuthenticationResponseJSON,
           expectedChallenge: challenge,
           expectedOrigin: settings.origins,
