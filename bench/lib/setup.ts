@@ -297,8 +297,8 @@ export async function bulkInsertUsers(knex: Knex, tenantId: string, count: numbe
       ), inserted as (
         insert into users (id, tenant_id, username, email, name, department, status, password_hash, default_identity_id)
         select user_id, ?,
-               lower(first) || '.' || lower(replace(last, '''', '')) || lpad(g::text, 6, '0'),
-               lower(first) || '.' || lower(replace(last, '''', '')) || lpad(g::text, 6, '0') || '@corp' || (g % 20) || '.example',
+               lower(first) || '.' || lower(replace(last, '''', '')) || lpad(g::text, greatest(6, length(g::text)), '0'),
+               lower(first) || '.' || lower(replace(last, '''', '')) || lpad(g::text, greatest(6, length(g::text)), '0') || '@corp' || (g % 20) || '.example',
                first || ' ' || last,
                (${sqlArray(DEPARTMENTS)})[1 + g % ${DEPARTMENTS.length}],
                case when g % 50 = 0 then 'inactive' else 'active' end,

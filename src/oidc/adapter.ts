@@ -134,19 +134,21 @@ interface SessionRead {
 }
 
 /**
- * The session a refresh or access token names, read in the token's round trip and handed to the
- * Session.findByUid that oidc-provider calls right after (lib/models/token_helpers.js
- * checkSessionBinding), instead of a round trip of its own. An entry is taken once, by the uid it
- * was read for, and dropped at the next turn of the event loop if nobody took it: it never serves
- * a later request, only the burst of work that read it (a read a moment earlier). The session
- * check runs on it as on any other read.
+ * What a token read brought along for the lookup oidc-provider makes right after: the session it
+ * names, for Session.findByUid (lib/models/token_helpers.js checkSessionBinding), and its grant,
+ * for Grant.find (lib/helpers/grant_common.js / the grant handlers' validateGrant), instead of a
+ * round trip of their own. An entry is taken once, by the id it was read for and only by the
+ * request that read it, and dropped at the next turn of the event loop if nobody took it: it never
+ * serves a later request, only the burst of work that read it (a read a moment earlier). A write
+ * or destroy of the same artefact drops it. The session check runs on a handed-on session as on
+ * any other read.
  */
-class SessionHandOff {
-  private readonly reads = new Map<string, SessionRead>();
+class HandOff<T> {
+  private readonly reads = new Map<string, { value: T; ctx: object | undefined }>();
   private scheduled = false;
 
-  put(uid: string, read: SessionRead): void {
-    this.reads.set(uid, read);
+  put(id: string, value: T): void {
+    this.reads.set(id, { value, ctx: currentContext() });
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -155,11 +157,19 @@ class SessionHandOff {
     });
   }
 
-  take(uid: string): SessionRead | undefined {
-    const read = this.reads.get(uid);
-    if (read) this.reads.delete(uid);
-    return read;
+  take(id: string): T | undefined {
+    const read = this.reads.get(id);
+    if (!read) return undefined;
+    this.reads.delete(id);
+    return read.ctx === currentContext() ? read.value : undefined;
   }
+}
+
+/** A grant as the store held it, read together with a token of it. */
+interface GrantRead {
+  raw: string | undefined;
+  consumed: string | undefined;
+  identityId: string | undefined;
 }
 
 /**
@@ -190,9 +200,10 @@ export function createAdapterFactory(deps: AdapterDeps) {
   // same object until it changes, so the metadata is derived once per change, not per request.
   const clientMetadata = new WeakMap<object, AdapterPayload>();
   const deferred = new DeferredWrites(deps.store);
-  const sessionsRead = new SessionHandOff();
+  const sessionsRead = new HandOff<SessionRead>();
+  const grantsRead = new HandOff<GrantRead>();
   const rotations: PendingRotations = new WeakMap();
-  return (model: string): Adapter => new StoreAdapter(model, deps, clientMetadata, deferred, sessionsRead, rotations);
+  return (model: string): Adapter => new StoreAdapter(model, deps, clientMetadata, deferred, sessionsRead, grantsRead, rotations);
 }
 
 class StoreAdapter implements Adapter {
@@ -203,7 +214,8 @@ class StoreAdapter implements Adapter {
     private readonly deps: AdapterDeps,
     private readonly clientMetadata: WeakMap<object, AdapterPayload>,
     private readonly deferred: DeferredWrites,
-    private readonly sessionsRead: SessionHandOff,
+    private readonly sessionsRead: HandOff<SessionRead>,
+    private readonly grantsRead: HandOff<GrantRead>,
     private readonly rotations: PendingRotations,
   ) {
     this.durable = DURABLE_MODELS.has(model);
@@ -236,6 +248,7 @@ class StoreAdapter implements Adapter {
       ops.push({ op: 'set', key: sessionUidKey(payload.uid), value: id, ...(ttl ? { ttlSeconds: ttl } : {}) });
       this.sessionsRead.take(payload.uid); // a read from before this write is not handed on
     }
+    if (this.model === 'Grant') this.grantsRead.take(id); // likewise
     const entry = {
       model: this.model,
       id,
@@ -282,12 +295,17 @@ class StoreAdapter implements Adapter {
     const sessionField = SESSION_FIELD[this.model];
     if (sessionField && this.deps.sessionHotPrefix !== undefined) {
       // A token also reads the session it names (by its uid index), for the Session.findByUid
-      // that follows (SessionHandOff).
-      const index = this.model === 'Session' ? undefined : { prefix: sessionUidKey(''), prefixes: [payloadKey('Session', ''), consumedKey('Session', '')] };
-      const { values, followed } = await this.deps.store.mgetFollowing(keys, { of: 0, field: sessionField, prefix: this.deps.sessionHotPrefix, ...(index ? { index } : {}) });
+      // that follows (HandOff).
+      // A token also reads its grant (with the grant's identity), for the Grant.find that follows.
+      const token = this.model !== 'Session';
+      const index = token ? { prefix: sessionUidKey(''), prefixes: [payloadKey('Session', ''), consumedKey('Session', '')] } : undefined;
+      const grantIdentities = this.deps.grantIdentities;
+      const also = token ? { field: 'grantId', prefixes: [payloadKey('Grant', ''), consumedKey('Grant', ''), ...(grantIdentities ? [grantIdentities.hotKey('')] : [])] } : undefined;
+      const { values, followed, also: grant } = await this.deps.store.mgetFollowing(keys, { of: 0, field: sessionField, prefix: this.deps.sessionHotPrefix, ...(index ? { index } : {}), ...(also ? { also } : {}) });
       const [raw, consumed] = values;
       if (!raw) return this.findDurable(id);
       const payload = await this.fromStore(raw, consumed);
+      if (grant?.values[0]) this.grantsRead.put(grant.id, { raw: grant.values[0], consumed: grant.values[1], identityId: grant.values[2] });
       if (followed) {
         (payload as Record<symbol, PrefetchedSession>)[PREFETCHED_SESSION] = { uid: followed.id, raw: followed.value };
         if (followed.indexed) this.sessionsRead.put(followed.id, { id: followed.indexed.id, raw: followed.indexed.values[0], consumed: followed.indexed.values[1], hot: followed.value });
@@ -295,6 +313,11 @@ class StoreAdapter implements Adapter {
       return payload;
     }
     const grantIdentities = this.model === 'Grant' ? this.deps.grantIdentities : undefined;
+    const handed = this.model === 'Grant' ? this.grantsRead.take(id) : undefined;
+    if (handed?.raw) {
+      if (grantIdentities && handed.identityId) grantIdentities.offer(id, handed.identityId);
+      return this.fromStore(handed.raw, handed.consumed);
+    }
     if (grantIdentities) keys.push(grantIdentities.hotKey(id));
     const [raw, consumed, identityId] = await this.deps.store.mget(keys);
     if (!raw) return this.findDurable(id);
@@ -438,6 +461,7 @@ class StoreAdapter implements Adapter {
         await this.deps.store.del(sessionUidKey(uid));
       }
     }
+    if (this.model === 'Grant') this.grantsRead.take(id);
     // PostgreSQL first (see revokeGrant).
     if (this.durable) await this.deps.payloads.destroy(this.model, id);
     await this.deps.store.del(key, consumedKey(this.model, id));

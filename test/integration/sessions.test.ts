@@ -527,7 +527,7 @@ describe(`sessions (${storageMode})`, function () {
     }
   });
 
-  it('costs one PostgreSQL statement and three store calls per refresh (the session read with the token, the identity with the grant, the rotation in one statement, the writes in one batch)', async () => {
+  it('costs one PostgreSQL statement and two store calls per refresh (the session and the grant with its identity read with the token, the rotation in one statement, the writes in one batch)', async () => {
     const user = await newUser('roundtrips');
     const s = await signInWeb(user, new HttpClient(gh.issuer));
     const warm = await refreshWeb(s.refreshToken);
@@ -552,9 +552,9 @@ describe(`sessions (${storageMode})`, function () {
       assert.equal(refreshed.status, 200);
       assert.equal(statements.length, 1, statements.join('\n'));
       assert.match(statements[0]!, /^with used as \(update oidc_payloads set consumed_at/);
-      // The token with its session and the session's hot copy; the grant with its identity;
+      // The token with its session, the session's hot copy, the grant and the grant's identity;
       // one batch with the consumed marker, the new refresh token and the access token.
-      assert.deepEqual(calls, ['mgetFollowing', 'mget', 'write']);
+      assert.deepEqual(calls, ['mgetFollowing', 'write']);
       // By the time the answer is sent, the store holds the rotation and the new token.
       const hashKey = gh.context.keys.hashKey;
       assert.ok(await originalGet(`oidc:consumed:RefreshToken:${artefactRef(hashKey, 'RefreshToken', warm.body.refresh_token!)}`), 'the consumed marker');
