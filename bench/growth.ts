@@ -205,7 +205,7 @@ export async function runGrowth(opts: BenchOptions, growth: GrowthOptions, progr
           await knex.transaction(async (trx) => {
             await trx.transaction(async (sp) => sp.raw('set local session_replication_role = replica')).catch(() => undefined);
             await trx.raw(
-            `insert into audit_events (tenant_id, occurred_at, action, result, actor_type, actor_id, target_type, target_id, ip, details, prev_hash, hash)
+              `insert into audit_events (tenant_id, occurred_at, action, result, actor_type, actor_id, target_type, target_id, ip, details, prev_hash, hash)
              select ?, now() - make_interval(secs => ((?::int - g)::double precision / ?::int) * 31536000),
                     (array['user.created','user.updated','user.disabled','session.started','session.ended','token.issued','role.granted','role.revoked'])[1 + g % 8] || '.' || (g % 5),
                     case when g % 33 = 0 then 'failure' else 'success' end,

@@ -68,7 +68,9 @@ export function createOidcPayloadQueries(knex: Knex) {
     : {
         upsert: prepareStatement(knex, SQL.upsert.name, SQL.upsert.text),
         rotate: prepareStatement(knex, SQL.rotate.name, SQL.rotate.text),
-        consume: prepareStatement(knex, SQL.consume.name, SQL.consume.text), find: prepareStatement<PayloadRow>(knex, SQL.find.name, SQL.find.text) };
+        consume: prepareStatement(knex, SQL.consume.name, SQL.consume.text),
+        find: prepareStatement<PayloadRow>(knex, SQL.find.name, SQL.find.text),
+      };
   const run = async <Row>(name: keyof typeof SQL, values: unknown[]): Promise<{ rows: Row[]; rowCount: number }> => {
     if (direct) return (await direct[name].run(values)) as { rows: Row[]; rowCount: number };
     const bindings: unknown[] = [];

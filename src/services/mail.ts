@@ -37,10 +37,7 @@ export function createMailer(deps: { smtpUrl: string | undefined; from: string; 
   const mode = deps.smtpUrl ? 'smtp' : 'outbox';
   // nodemailer (a few MB of heap) is loaded with the first message, not at start.
   let transport: Promise<Transporter> | undefined;
-  const transporter = () =>
-    (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
-      deps.smtpUrl ? nodemailer.createTransport(deps.smtpUrl) : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }),
-    ));
+  const transporter = () => (transport ??= import('nodemailer').then(({ default: nodemailer }) => (deps.smtpUrl ? nodemailer.createTransport(deps.smtpUrl) : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }))));
 
   async function send(message: MailMessage): Promise<void> {
     const info = await (await transporter()).sendMail({ from: deps.from, to: message.to, subject: message.subject, text: message.text });
