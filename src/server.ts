@@ -227,6 +227,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
             return app ? refreshReuseGraceOf(app) : 0;
           },
           sessionHotPrefix: sessionHotKey(''),
+          grantIdentities: context.grantIdentities,
         }),
         { hashKey: context.keys.hashKey, store: context.store },
       ),

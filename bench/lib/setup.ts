@@ -297,8 +297,8 @@ export async function bulkInsertUsers(knex: Knex, tenantId: string, count: numbe
       ), inserted as (
         insert into users (id, tenant_id, username, email, name, department, status, password_hash, default_identity_id)
         select user_id, ?,
-               lower(first) || '.' || lower(replace(last, '''', '')) || lpad(g::text, 6, '0'),
-               lower(first) || '.' || lower(replace(last, '''', '')) || lpad(g::text, 6, '0') || '@corp' || (g % 20) || '.example',
+               lower(first) || '.' || lower(replace(last, '''', '')) || lpad(g::text, greatest(6, length(g::text)), '0'),
+               lower(first) || '.' || lower(replace(last, '''', '')) || lpad(g::text, greatest(6, length(g::text)), '0') || '@corp' || (g % 20) || '.example',
                first || ' ' || last,
                (${sqlArray(DEPARTMENTS)})[1 + g % ${DEPARTMENTS.length}],
                case when g % 50 = 0 then 'inactive' else 'active' end,
@@ -314,7 +314,14 @@ export async function bulkInsertUsers(knex: Knex, tenantId: string, count: numbe
     );
   });
   step('insert');
-  for (const index of ginIndexes) await knex.raw(index.definition);
+  for (const index of ginIndexes) {
+    // A larger sort memory than the default (64 MB) for the build: at a million users the trigram
+    // index builds otherwise spill to many small runs on disk.
+    await knex.transaction(async (trx) => {
+      await trx.raw(`set local maintenance_work_mem = '512MB'`);
+      await trx.raw(index.definition);
+    });
+  }
   step('search indexes');
   // What autovacuum does soon after a bulk import: fresh statistics and visibility map.
   await knex.raw('vacuum analyze users');

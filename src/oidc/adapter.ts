@@ -14,7 +14,7 @@
 // either way: only one request ever rotates a token.
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import type { OidcPayloadQueries } from '../queries/oidc-payloads.ts';
+import type { OidcPayloadQueries, PayloadEntry } from '../queries/oidc-payloads.ts';
 import type { ApplicationService } from '../services/applications.ts';
 import { toClientMetadata } from './client-metadata.ts';
 import { serviceAccountClientMetadata, type ServiceAccountService } from '../services/service-accounts.ts';
@@ -41,6 +41,11 @@ export interface AdapterDeps {
    * trip, handed on under PREFETCHED_SESSION to the session check (sessions.ts).
    */
   sessionHotPrefix?: string;
+  /**
+   * When given, a grant is read with its identity's hot copy in the same round trip, offered to
+   * the grant-identity lookup that follows (services/grant-identities.ts).
+   */
+  grantIdentities?: { hotKey(grantId: string): string; offer(grantId: string, identityId: string): void };
 }
 
 /**
@@ -129,19 +134,21 @@ interface SessionRead {
 }
 
 /**
- * The session a refresh or access token names, read in the token's round trip and handed to the
- * Session.findByUid that oidc-provider calls right after (lib/models/token_helpers.js
- * checkSessionBinding), instead of a round trip of its own. An entry is taken once, by the uid it
- * was read for, and dropped at the next turn of the event loop if nobody took it: it never serves
- * a later request, only the burst of work that read it (a read a moment earlier). The session
- * check runs on it as on any other read.
+ * What a token read brought along for the lookup oidc-provider makes right after: the session it
+ * names, for Session.findByUid (lib/models/token_helpers.js checkSessionBinding), and its grant,
+ * for Grant.find (lib/helpers/grant_common.js / the grant handlers' validateGrant), instead of a
+ * round trip of their own. An entry is taken once, by the id it was read for and only by the
+ * request that read it, and dropped at the next turn of the event loop if nobody took it: it never
+ * serves a later request, only the burst of work that read it (a read a moment earlier). A write
+ * or destroy of the same artefact drops it. The session check runs on a handed-on session as on
+ * any other read.
  */
-class SessionHandOff {
-  private readonly reads = new Map<string, SessionRead>();
+class HandOff<T> {
+  private readonly reads = new Map<string, { value: T; ctx: object | undefined }>();
   private scheduled = false;
 
-  put(uid: string, read: SessionRead): void {
-    this.reads.set(uid, read);
+  put(id: string, value: T): void {
+    this.reads.set(id, { value, ctx: currentContext() });
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -150,11 +157,42 @@ class SessionHandOff {
     });
   }
 
-  take(uid: string): SessionRead | undefined {
-    const read = this.reads.get(uid);
-    if (read) this.reads.delete(uid);
-    return read;
+  take(id: string): T | undefined {
+    const read = this.reads.get(id);
+    if (!read) return undefined;
+    this.reads.delete(id);
+    return read.ctx === currentContext() ? read.value : undefined;
   }
+}
+
+/** A grant as the store held it, read together with a token of it. */
+interface GrantRead {
+  raw: string | undefined;
+  consumed: string | undefined;
+  identityId: string | undefined;
+}
+
+/**
+ * The refresh token a token request has asked to consume (oidc-provider's refresh_token grant
+ * calls consume() on the used token and then save() on its successor, nothing in between), by
+ * the request's context: the successor's upsert consumes the used row and inserts its own in one
+ * statement (see StoreAdapter.rotate). Nothing is issued unless that statement consumed the used
+ * token; a request that stops between the two has issued nothing and consumed nothing.
+ */
+type PendingRotations = WeakMap<object, { usedId: string }>;
+
+/**
+ * The context of a refresh_token grant at the token endpoint, if that is what is running. For a
+ * consume, only once the grant has checked the presented token (it names it as the request's
+ * RefreshToken entity) and before it has rotated it: the consume of that token, not of another
+ * artefact met while the token was being found.
+ */
+function refreshGrantContext(use: 'consume' | 'upsert'): object | undefined {
+  const ctx = currentContext();
+  const oidc = ctx?.oidc as { route?: string; params?: { grant_type?: unknown }; entities?: Record<string, unknown> } | undefined;
+  if (oidc?.route !== 'token' || oidc.params?.grant_type !== 'refresh_token') return undefined;
+  if (use === 'consume' && (!oidc.entities?.RefreshToken || oidc.entities.RotatedRefreshToken)) return undefined;
+  return ctx;
 }
 
 export function createAdapterFactory(deps: AdapterDeps) {
@@ -162,8 +200,10 @@ export function createAdapterFactory(deps: AdapterDeps) {
   // same object until it changes, so the metadata is derived once per change, not per request.
   const clientMetadata = new WeakMap<object, AdapterPayload>();
   const deferred = new DeferredWrites(deps.store);
-  const sessionsRead = new SessionHandOff();
-  return (model: string): Adapter => new StoreAdapter(model, deps, clientMetadata, deferred, sessionsRead);
+  const sessionsRead = new HandOff<SessionRead>();
+  const grantsRead = new HandOff<GrantRead>();
+  const rotations: PendingRotations = new WeakMap();
+  return (model: string): Adapter => new StoreAdapter(model, deps, clientMetadata, deferred, sessionsRead, grantsRead, rotations);
 }
 
 class StoreAdapter implements Adapter {
@@ -174,7 +214,9 @@ class StoreAdapter implements Adapter {
     private readonly deps: AdapterDeps,
     private readonly clientMetadata: WeakMap<object, AdapterPayload>,
     private readonly deferred: DeferredWrites,
-    private readonly sessionsRead: SessionHandOff,
+    private readonly sessionsRead: HandOff<SessionRead>,
+    private readonly grantsRead: HandOff<GrantRead>,
+    private readonly rotations: PendingRotations,
   ) {
     this.durable = DURABLE_MODELS.has(model);
   }
@@ -206,19 +248,26 @@ class StoreAdapter implements Adapter {
       ops.push({ op: 'set', key: sessionUidKey(payload.uid), value: id, ...(ttl ? { ttlSeconds: ttl } : {}) });
       this.sessionsRead.take(payload.uid); // a read from before this write is not handed on
     }
+    if (this.model === 'Grant') this.grantsRead.take(id); // likewise
+    const entry = {
+      model: this.model,
+      id,
+      tenantId: this.deps.tenantId,
+      payload: payload as Record<string, unknown>,
+      grantId: payload.grantId,
+      uid: payload.uid,
+      accountId: payload.accountId,
+      expiresAt: ttl ? new Date(Date.now() + ttl * 1000) : null,
+    };
+    const ctx = this.model === 'RefreshToken' ? refreshGrantContext('upsert') : undefined;
+    const rotation = ctx ? this.rotations.get(ctx) : undefined;
+    if (ctx && rotation) {
+      this.rotations.delete(ctx);
+      await this.rotate(rotation, entry, ops);
+      return;
+    }
     const waiting = this.deferred.take();
-    const durable = this.durable
-      ? this.deps.payloads.upsert({
-          model: this.model,
-          id,
-          tenantId: this.deps.tenantId,
-          payload: payload as Record<string, unknown>,
-          grantId: payload.grantId,
-          uid: payload.uid,
-          accountId: payload.accountId,
-          expiresAt: ttl ? new Date(Date.now() + ttl * 1000) : null,
-        })
-      : undefined;
+    const durable = this.durable ? this.deps.payloads.upsert(entry) : undefined;
     if (this.model === 'RefreshToken' && waiting.some((op) => op.op === 'setIfAbsentWithTtlOf')) {
       try {
         await durable;
@@ -246,21 +295,34 @@ class StoreAdapter implements Adapter {
     const sessionField = SESSION_FIELD[this.model];
     if (sessionField && this.deps.sessionHotPrefix !== undefined) {
       // A token also reads the session it names (by its uid index), for the Session.findByUid
-      // that follows (SessionHandOff).
-      const index = this.model === 'Session' ? undefined : { prefix: sessionUidKey(''), prefixes: [payloadKey('Session', ''), consumedKey('Session', '')] };
-      const { values, followed } = await this.deps.store.mgetFollowing(keys, { of: 0, field: sessionField, prefix: this.deps.sessionHotPrefix, ...(index ? { index } : {}) });
+      // that follows (HandOff).
+      // A token also reads its grant (with the grant's identity), for the Grant.find that follows.
+      const token = this.model !== 'Session';
+      const index = token ? { prefix: sessionUidKey(''), prefixes: [payloadKey('Session', ''), consumedKey('Session', '')] } : undefined;
+      const grantIdentities = this.deps.grantIdentities;
+      const also = token ? { field: 'grantId', prefixes: [payloadKey('Grant', ''), consumedKey('Grant', ''), ...(grantIdentities ? [grantIdentities.hotKey('')] : [])] } : undefined;
+      const { values, followed, also: grant } = await this.deps.store.mgetFollowing(keys, { of: 0, field: sessionField, prefix: this.deps.sessionHotPrefix, ...(index ? { index } : {}), ...(also ? { also } : {}) });
       const [raw, consumed] = values;
       if (!raw) return this.findDurable(id);
       const payload = await this.fromStore(raw, consumed);
+      if (grant?.values[0]) this.grantsRead.put(grant.id, { raw: grant.values[0], consumed: grant.values[1], identityId: grant.values[2] });
       if (followed) {
         (payload as Record<symbol, PrefetchedSession>)[PREFETCHED_SESSION] = { uid: followed.id, raw: followed.value };
         if (followed.indexed) this.sessionsRead.put(followed.id, { id: followed.indexed.id, raw: followed.indexed.values[0], consumed: followed.indexed.values[1], hot: followed.value });
       }
       return payload;
     }
-    const [raw, consumed] = await this.deps.store.mget(keys);
-    if (raw) return this.fromStore(raw, consumed);
-    return this.findDurable(id);
+    const grantIdentities = this.model === 'Grant' ? this.deps.grantIdentities : undefined;
+    const handed = this.model === 'Grant' ? this.grantsRead.take(id) : undefined;
+    if (handed?.raw) {
+      if (grantIdentities && handed.identityId) grantIdentities.offer(id, handed.identityId);
+      return this.fromStore(handed.raw, handed.consumed);
+    }
+    if (grantIdentities) keys.push(grantIdentities.hotKey(id));
+    const [raw, consumed, identityId] = await this.deps.store.mget(keys);
+    if (!raw) return this.findDurable(id);
+    if (grantIdentities && identityId) grantIdentities.offer(id, identityId);
+    return this.fromStore(raw, consumed);
   }
 
   /** A payload as the store holds it, with its consumed marker. */
@@ -333,6 +395,12 @@ class StoreAdapter implements Adapter {
     // IS NULL) and the marker is the hot copy of that answer; otherwise the marker's SET NX
     // decides.
     let first: boolean;
+    const ctx = this.model === 'RefreshToken' && this.durable ? refreshGrantContext('consume') : undefined;
+    if (ctx && !this.rotations.has(ctx)) {
+      // The rotation of a refresh grant: decided with the successor's write (PendingRotations).
+      this.rotations.set(ctx, { usedId: id });
+      return;
+    }
     if (this.durable) {
       first = await this.deps.payloads.consume(this.model, id);
       // Only the winner stamps the hot copy: a loser must not move the time of the rotation,
@@ -343,17 +411,37 @@ class StoreAdapter implements Adapter {
     } else {
       first = await this.deps.store.setIfAbsentWithTtlOf(marker, now, key, 600);
     }
-    const graceSeconds = !first && this.model === 'RefreshToken' ? await this.deps.refreshReuseGraceSeconds(await this.clientIdOf(id)) : 0;
+    if (!first) await this.refuseReuse(id);
+  }
+
+  /**
+   * A rotated refresh token's successor: the used row consumed and this one written in one
+   * statement, which only the first of parallel rotations gets to do. The winner's store writes
+   * (the used token's consumed marker, the successor's copy and grant-index entry) go with the
+   * next store write (DeferredWrites: PostgreSQL has decided and holds the successor); a loser
+   * writes nothing and is refused as a reuse.
+   */
+  private async rotate(rotation: { usedId: string }, entry: PayloadEntry, ops: WriteOp[]): Promise<void> {
+    const first = await this.deps.payloads.rotate(rotation.usedId, entry);
+    if (!first) await this.refuseReuse(rotation.usedId);
+    const usedKey = payloadKey(this.model, rotation.usedId);
+    this.deferred.defer([{ op: 'setIfAbsentWithTtlOf', key: consumedKey(this.model, rotation.usedId), value: String(epoch()), ttlOf: usedKey, fallbackTtlSeconds: this.deps.grantIndexTtl }, ...ops]);
+  }
+
+  /**
+   * A code or refresh token consumed already (rare): refused, and its grant revoked with
+   * everything it issued, unless the client's reuse grace window covers it (see the header).
+   */
+  private async refuseReuse(id: string): Promise<never> {
+    const key = payloadKey(this.model, id);
+    const graceSeconds = this.model === 'RefreshToken' ? await this.deps.refreshReuseGraceSeconds(await this.clientIdOf(id)) : 0;
     if (graceSeconds > 0 && (await this.deps.payloads.consumedWithin(this.model, id, graceSeconds))) {
       throw new errors.InvalidGrant('refresh token already used: it was rotated moments ago, use the refresh token that request returned');
     }
-    if (!first) {
-      // A reused code or refresh token (rare): find its grant and revoke everything it issued.
-      const raw = await this.deps.store.get(key);
-      const grantId = raw ? (JSON.parse(raw) as AdapterPayload).grantId : this.durable ? ((await this.deps.payloads.find(this.model, id))?.payload.grantId as string | undefined) : undefined;
-      if (grantId) await revokeGrant(this.deps, grantId);
-      throw new errors.InvalidGrant(this.model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed');
-    }
+    const raw = await this.deps.store.get(key);
+    const grantId = raw ? (JSON.parse(raw) as AdapterPayload).grantId : this.durable ? ((await this.deps.payloads.find(this.model, id))?.payload.grantId as string | undefined) : undefined;
+    if (grantId) await revokeGrant(this.deps, grantId);
+    throw new errors.InvalidGrant(this.model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed');
   }
 
   /** The client a stored artefact was issued to (the store's copy, else the durable one). */
@@ -373,6 +461,7 @@ class StoreAdapter implements Adapter {
         await this.deps.store.del(sessionUidKey(uid));
       }
     }
+    if (this.model === 'Grant') this.grantsRead.take(id);
     // PostgreSQL first (see revokeGrant).
     if (this.durable) await this.deps.payloads.destroy(this.model, id);
     await this.deps.store.del(key, consumedKey(this.model, id));

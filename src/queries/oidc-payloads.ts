@@ -14,6 +14,17 @@ interface PayloadRow {
   expires_at: Date | string | null;
 }
 
+export interface PayloadEntry {
+  model: string;
+  id: string;
+  tenantId: string;
+  payload: Record<string, unknown>;
+  grantId?: string;
+  uid?: string;
+  accountId?: string;
+  expiresAt: Date | null;
+}
+
 function toStored(row: PayloadRow): StoredPayload {
   return {
     payload: typeof row.payload === 'string' ? (JSON.parse(row.payload) as Record<string, unknown>) : row.payload,
@@ -32,6 +43,18 @@ const SQL = {
       'insert into oidc_payloads (model, id, tenant_id, payload, grant_id, uid, account_id, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8) ' +
       'on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid, account_id = excluded.account_id, expires_at = excluded.expires_at',
   },
+  // A rotation in one statement: the used row is marked consumed only if nobody has (the row lock
+  // makes a parallel rotation wait and then find it consumed), and its successor is inserted only
+  // if this statement consumed it. `consumed` tells the caller whether it won.
+  rotate: {
+    name: 'oidc_payloads_rotate',
+    text:
+      'with used as (update oidc_payloads set consumed_at = now() where model = $1::text and id = $9::text and consumed_at is null returning 1), ' +
+      'successor as (insert into oidc_payloads (model, id, tenant_id, payload, grant_id, uid, account_id, expires_at) ' +
+      'select $1::text, $2::text, $3::text, $4::jsonb, $5::text, $6::text, $7::text, $8::timestamptz where exists (select 1 from used) ' +
+      'on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid, account_id = excluded.account_id, expires_at = excluded.expires_at returning 1) ' +
+      'select (select count(*) from used)::int as consumed, (select count(*) from successor)::int as written',
+  },
   consume: { name: 'oidc_payloads_consume', text: 'update oidc_payloads set consumed_at = now() where model = $1 and id = $2 and consumed_at is null' },
   find: {
     name: 'oidc_payloads_find',
@@ -42,15 +65,35 @@ const SQL = {
 export function createOidcPayloadQueries(knex: Knex) {
   const direct = knex.isTransaction
     ? undefined
-    : { upsert: prepareStatement(knex, SQL.upsert.name, SQL.upsert.text), consume: prepareStatement(knex, SQL.consume.name, SQL.consume.text), find: prepareStatement<PayloadRow>(knex, SQL.find.name, SQL.find.text) };
+    : {
+        upsert: prepareStatement(knex, SQL.upsert.name, SQL.upsert.text),
+        rotate: prepareStatement(knex, SQL.rotate.name, SQL.rotate.text),
+        consume: prepareStatement(knex, SQL.consume.name, SQL.consume.text),
+        find: prepareStatement<PayloadRow>(knex, SQL.find.name, SQL.find.text),
+      };
   const run = async <Row>(name: keyof typeof SQL, values: unknown[]): Promise<{ rows: Row[]; rowCount: number }> => {
     if (direct) return (await direct[name].run(values)) as { rows: Row[]; rowCount: number };
-    const result = (await knex.raw(SQL[name].text.replace(/\$\d+/g, '?'), values as Knex.RawBinding[])) as { rows: Row[]; rowCount?: number | null };
+    const bindings: unknown[] = [];
+    const sql = SQL[name].text.replace(/\$(\d+)/g, (_, n: string) => {
+      bindings.push(values[Number(n) - 1]);
+      return '?';
+    });
+    const result = (await knex.raw(sql, bindings as Knex.RawBinding[])) as { rows: Row[]; rowCount?: number | null };
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
   };
+  const values = (entry: PayloadEntry) => [entry.model, entry.id, entry.tenantId, JSON.stringify(entry.payload), entry.grantId ?? null, entry.uid ?? null, entry.accountId ?? null, entry.expiresAt];
   return {
-    async upsert(entry: { model: string; id: string; tenantId: string; payload: Record<string, unknown>; grantId?: string; uid?: string; accountId?: string; expiresAt: Date | null }): Promise<void> {
-      await run('upsert', [entry.model, entry.id, entry.tenantId, JSON.stringify(entry.payload), entry.grantId ?? null, entry.uid ?? null, entry.accountId ?? null, entry.expiresAt]);
+    async upsert(entry: PayloadEntry): Promise<void> {
+      await run('upsert', values(entry));
+    },
+    /**
+     * Consumes the row `usedId` of the entry's model and writes `entry` in its place, in one
+     * statement: true, with the entry written, only for the one caller that consumed it first
+     * (atomic, as consume()); false, with nothing written, if it was consumed or gone already.
+     */
+    async rotate(usedId: string, entry: PayloadEntry): Promise<boolean> {
+      const { rows } = await run<{ consumed: number }>('rotate', [...values(entry), usedId]);
+      return Number(rows[0]?.consumed ?? 0) > 0;
     },
     async find(model: string, id: string): Promise<StoredPayload | undefined> {
       const { rows } = await run<PayloadRow>('find', [model, id]);

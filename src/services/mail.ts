@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from '../logger.ts';
 
 export interface MailMessage {
@@ -34,11 +34,13 @@ export function createMailer(deps: { smtpUrl: string | undefined; from: string; 
   const { logger } = deps;
   const pending = new Set<Promise<void>>();
   const outboxDir = path.join(deps.dataDir, 'outbox');
-  const transport = deps.smtpUrl ? nodemailer.createTransport(deps.smtpUrl) : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   const mode = deps.smtpUrl ? 'smtp' : 'outbox';
+  // nodemailer (a few MB of heap) is loaded with the first message, not at start.
+  let transport: Promise<Transporter> | undefined;
+  const transporter = () => (transport ??= import('nodemailer').then(({ default: nodemailer }) => (deps.smtpUrl ? nodemailer.createTransport(deps.smtpUrl) : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }))));
 
   async function send(message: MailMessage): Promise<void> {
-    const info = await transport.sendMail({ from: deps.from, to: message.to, subject: message.subject, text: message.text });
+    const info = await (await transporter()).sendMail({ from: deps.from, to: message.to, subject: message.subject, text: message.text });
     if (mode === 'smtp') {
       logger.info({ mail: message.kind, to: message.to, messageId: info.messageId }, 'mail sent');
       return;
@@ -63,7 +65,7 @@ export function createMailer(deps: { smtpUrl: string | undefined; from: string; 
     },
     async close() {
       await this.idle();
-      transport.close();
+      if (transport) (await transport).close();
     },
   };
 }

@@ -13,17 +13,7 @@
 // - every registration, rename and removal is audited, and registration and removal are
 //   announced (user.passkey_changed) for the notification mail (OWASP ASVS 5 V6.3.7).
 import { randomUUID } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, AuthenticatorTransport, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import type { Queries } from '../queries/index.ts';
 import type { PasskeyRow } from '../queries/passkeys.ts';
@@ -34,6 +24,12 @@ import { assertMayManageUser, type Administrator } from './administration.ts';
 import { AppError } from './errors.ts';
 import type { UserEvents } from './user-events.ts';
 import { opaqueKey } from './secrets.ts';
+
+// The WebAuthn library (with its certificate parsers, several MB of heap) is loaded on the first
+// passkey ceremony, not at start: most deployments and requests never need it.
+const loadWebauthn = () => import('@simplewebauthn/server');
+let webauthnLibrary: ReturnType<typeof loadWebauthn> | undefined;
+const webauthn = () => (webauthnLibrary ??= loadWebauthn());
 
 export interface PasskeySettings {
   /** The relying-party id: the issuer's host name unless configured. */
@@ -129,7 +125,9 @@ export function createPasskeyService(deps: {
     async registrationOptions(tenantId: string, user: { id: string; username: string; name?: string | null }): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const settings = await deps.settingsOf(tenantId);
       const existing = await queries.credentialsOf(tenantId, user.id);
-      const options = await generateRegistrationOptions({
+      const options = await (
+        await webauthn()
+      ).generateRegistrationOptions({
         rpName: settings.rpName,
         rpID: settings.rpId,
         userName: user.username,
@@ -156,7 +154,9 @@ export function createPasskeyService(deps: {
       if (!challenge) throw new AppError('passkey.expired', 400, 'The passkey request expired. Start again.');
       let info;
       try {
-        const result = await verifyRegistrationResponse({
+        const result = await (
+          await webauthn()
+        ).verifyRegistrationResponse({
           response: input.response as RegistrationResponseJSON,
           expectedChallenge: challenge,
           expectedOrigin: settings.origins,
@@ -223,7 +223,9 @@ export function createPasskeyService(deps: {
     async authenticationOptions(tenantId: string, key: string, userId?: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
       const settings = await deps.settingsOf(tenantId);
       const allow = userId ? await queries.credentialsOf(tenantId, userId) : [];
-      const options = await generateAuthenticationOptions({
+      const options = await (
+        await webauthn()
+      ).generateAuthenticationOptions({
         rpID: settings.rpId,
         userVerification: settings.userVerification,
         allowCredentials: allow.map((c) => ({ id: c.credential_id, transports: c.transports as AuthenticatorTransport[] })),
@@ -246,7 +248,9 @@ export function createPasskeyService(deps: {
       let info;
       try {
         // The counter is compared below, where a clone can be audited; the library sees 0.
-        const result = await verifyAuthenticationResponse({
+        const result = await (
+          await webauthn()
+        ).verifyAuthenticationResponse({
           response: response as AuthenticationResponseJSON,
           expectedChallenge: challenge,
           expectedOrigin: settings.origins,

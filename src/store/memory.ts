@@ -133,11 +133,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KeyValueSto
       } catch {
         // not JSON: nothing to follow
       }
-      if (typeof id !== 'string') return { values };
+      let alsoId: unknown;
+      try {
+        alsoId = source === undefined || !follow.also ? undefined : (JSON.parse(source) as Record<string, unknown> | null)?.[follow.also.field];
+      } catch {
+        // not JSON: nothing to follow
+      }
+      const also = follow.also && typeof alsoId === 'string' ? { id: alsoId, values: follow.also.prefixes.map((prefix) => stringOf(prefix + alsoId)) } : undefined;
+      if (typeof id !== 'string') return also ? { values, also } : { values };
       const followed: { id: string; value: string | undefined; indexed?: { id: string; values: (string | undefined)[] } } = { id, value: stringOf(follow.prefix + id) };
       const target = follow.index ? stringOf(follow.index.prefix + id) : undefined;
       if (follow.index && target !== undefined) followed.indexed = { id: target, values: follow.index.prefixes.map((prefix) => stringOf(prefix + target)) };
-      return { values, followed };
+      return also ? { values, followed, also } : { values, followed };
     },
 
     async set(key, value, ttlSeconds) {

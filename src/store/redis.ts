@@ -80,29 +80,44 @@ return out
 const MGET_BY_INDEX_SHA = createHash('sha1').update(MGET_BY_INDEX_SCRIPT).digest('hex');
 
 // mgetFollowing(): GET of each key, then, when KEYS[ARGV[1]] holds a JSON object whose field
-// ARGV[2] is a string, GET of ARGV[3] followed by that string (not declared: the same hash tag on
-// a Cluster, as for mgetByIndex). The reply is the values, then the followed id and its value.
-// With ARGV[4] (an index prefix), also GET of ARGV[4] followed by that string (an id), and when it
-// exists, GET of each ARGV[5..] followed by that id: the reply goes on with the id and the values.
+// ARGV[2] is a string (an id), GET of ARGV[3] followed by that id (not declared: the same hash
+// tag on a Cluster, as for mgetByIndex). ARGV[4] counts the index arguments after it: none, or
+// an index prefix (GET of it followed by the id gives a target) and the prefixes each followed by
+// that target. After them, a field name ('' for none) whose string value in the same object is
+// a second id, and the prefixes each followed by that id. The reply has a fixed shape, false
+// where nothing was found or there was nothing to follow: the values, the id, its value, the
+// index target, one value per index prefix, the second id, one value per prefix after it.
 const MGET_FOLLOWING_SCRIPT = `
 local out = {}
 for i = 1, #KEYS do
   local value = redis.call('GET', KEYS[i])
   if value then out[i] = value else out[i] = false end
 end
+local nIndex = tonumber(ARGV[4])
+local alsoAt = 5 + nIndex
+local nIndexed = math.max(nIndex - 1, 0)
+local nAlso = #ARGV - alsoAt
+for i = #KEYS + 1, #KEYS + 4 + nIndexed + nAlso do out[i] = false end
 local source = out[tonumber(ARGV[1])]
 if source then
   local ok, doc = pcall(cjson.decode, source)
-  if ok and type(doc) == 'table' and type(doc[ARGV[2]]) == 'string' then
-    local id = doc[ARGV[2]]
-    out[#KEYS + 1] = id
-    out[#KEYS + 2] = redis.call('GET', ARGV[3] .. id) or false
-    if #ARGV >= 4 then
-      local target = redis.call('GET', ARGV[4] .. id)
-      if target then
-        out[#KEYS + 3] = target
-        for i = 5, #ARGV do out[#KEYS + i - 1] = redis.call('GET', ARGV[i] .. target) or false end
+  if ok and type(doc) == 'table' then
+    if type(doc[ARGV[2]]) == 'string' then
+      local id = doc[ARGV[2]]
+      out[#KEYS + 1] = id
+      out[#KEYS + 2] = redis.call('GET', ARGV[3] .. id) or false
+      if nIndex > 0 then
+        local target = redis.call('GET', ARGV[5] .. id)
+        if target then
+          out[#KEYS + 3] = target
+          for i = 1, nIndexed do out[#KEYS + 3 + i] = redis.call('GET', ARGV[5 + i] .. target) or false end
+        end
       end
+    end
+    if ARGV[alsoAt] ~= '' and type(doc[ARGV[alsoAt]]) == 'string' then
+      local id = doc[ARGV[alsoAt]]
+      out[#KEYS + 4 + nIndexed] = id
+      for i = 1, nAlso do out[#KEYS + 4 + nIndexed + i] = redis.call('GET', ARGV[alsoAt + i] .. id) or false end
     end
   end
 end
@@ -413,16 +428,21 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
     },
 
     async mgetFollowing(keys, follow) {
-      const args = [follow.of + 1, follow.field, k(follow.prefix)];
-      if (follow.index) args.push(k(follow.index.prefix), ...follow.index.prefixes.map(k));
+      const indexArgs = follow.index ? [k(follow.index.prefix), ...follow.index.prefixes.map(k)] : [];
+      const alsoArgs = follow.also ? [follow.also.field, ...follow.also.prefixes.map(k)] : [''];
+      const args = [follow.of + 1, follow.field, k(follow.prefix), indexArgs.length, ...indexArgs, ...alsoArgs];
       const reply = (await runScript(MGET_FOLLOWING_SHA, MGET_FOLLOWING_SCRIPT, keys.map(k), args)) as (string | null)[];
-      const values = keys.map((_, i) => reply[i] ?? undefined);
-      const id = reply[keys.length];
-      if (typeof id !== 'string') return { values };
-      const followed: { id: string; value: string | undefined; indexed?: { id: string; values: (string | undefined)[] } } = { id, value: reply[keys.length + 1] ?? undefined };
-      const target = reply[keys.length + 2];
-      if (follow.index && typeof target === 'string') followed.indexed = { id: target, values: follow.index.prefixes.map((_, i) => reply[keys.length + 3 + i] ?? undefined) };
-      return { values, followed };
+      const at = (i: number) => reply[i] ?? undefined;
+      const values = keys.map((_, i) => at(i));
+      const nIndexed = follow.index ? follow.index.prefixes.length : 0;
+      const alsoId = at(keys.length + 3 + nIndexed);
+      const also = follow.also && alsoId !== undefined ? { id: alsoId, values: follow.also.prefixes.map((_, i) => at(keys.length + 4 + nIndexed + i)) } : undefined;
+      const id = at(keys.length);
+      if (id === undefined) return also ? { values, also } : { values };
+      const followed: { id: string; value: string | undefined; indexed?: { id: string; values: (string | undefined)[] } } = { id, value: at(keys.length + 1) };
+      const target = at(keys.length + 2);
+      if (follow.index && target !== undefined) followed.indexed = { id: target, values: follow.index.prefixes.map((_, i) => at(keys.length + 3 + i)) };
+      return also ? { values, followed, also } : { values, followed };
     },
 
     async set(key, value, ttlSeconds) {

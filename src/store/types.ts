@@ -33,10 +33,18 @@ export interface KeyValueStore {
   // With `follow.index`, the same call also follows the index `index.prefix + that string` (an
   // id, as mgetByIndex) to `p + id` for each of `index.prefixes` (indexed: undefined when the
   // index key is absent).
+  //
+  // With `follow.also`, the same call also reads `p + id2` for each of `also.prefixes`, where id2
+  // is the string field `also.field` of the same JSON object (also: undefined when that field is
+  // not a string), whether or not `follow.field` was one.
   mgetFollowing(
     keys: string[],
-    follow: { of: number; field: string; prefix: string; index?: { prefix: string; prefixes: string[] } },
-  ): Promise<{ values: (string | undefined)[]; followed?: { id: string; value: string | undefined; indexed?: { id: string; values: (string | undefined)[] } } }>;
+    follow: { of: number; field: string; prefix: string; index?: { prefix: string; prefixes: string[] }; also?: { field: string; prefixes: string[] } },
+  ): Promise<{
+    values: (string | undefined)[];
+    followed?: { id: string; value: string | undefined; indexed?: { id: string; values: (string | undefined)[] } };
+    also?: { id: string; values: (string | undefined)[] };
+  }>;
   /** Sets `key`; with `ttlSeconds` it expires after that many seconds. */
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
   /** Sets `key` only if it does not exist; true when this call set it (atomic, SET NX). */

@@ -485,6 +485,24 @@ describe(`sessions (${storageMode})`, function () {
     }
   });
 
+  it('rotates a refresh token for exactly one of 20 parallel refreshes, refusing the others', async () => {
+    const user = await newUser('parallel');
+    const s = await signInWeb(user, new HttpClient(gh.issuer));
+    const warm = await refreshWeb(s.refreshToken);
+    assert.equal(warm.status, 200);
+    const used = warm.body.refresh_token!;
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => refreshWeb(used)));
+    const won = outcomes.filter((o) => o.status === 200);
+    assert.equal(won.length, 1, JSON.stringify(outcomes.map((o) => [o.status, o.body.error, o.body.error_description])));
+    for (const o of outcomes.filter((o) => o.status !== 200)) assert.equal(o.body.error, 'invalid_grant');
+    // A reuse revoked the grant (RFC 9700 §4.14.2): the winner's successor is refused too, and
+    // no durable copy of the grant's refresh tokens is left.
+    assert.equal((await refreshWeb(won[0]!.body.refresh_token!)).body.error, 'invalid_grant');
+    const hashKey = gh.context.keys.hashKey;
+    const rows = await gh.context.knex('oidc_payloads').whereIn('id', [artefactRef(hashKey, 'RefreshToken', used), artefactRef(hashKey, 'RefreshToken', won[0]!.body.refresh_token!)]);
+    assert.deepEqual(rows, []);
+  });
+
   it('costs two PostgreSQL writes of its own per sign-in and none per refresh within a minute', async () => {
     const user = await newUser('writes');
     const writes: string[] = [];
@@ -509,7 +527,7 @@ describe(`sessions (${storageMode})`, function () {
     }
   });
 
-  it('costs two PostgreSQL statements and four store calls per refresh (the session and its hot copy read with the token, the writes in one batch)', async () => {
+  it('costs one PostgreSQL statement and two store calls per refresh (the session and the grant with its identity read with the token, the rotation in one statement, the writes in one batch)', async () => {
     const user = await newUser('roundtrips');
     const s = await signInWeb(user, new HttpClient(gh.issuer));
     const warm = await refreshWeb(s.refreshToken);
@@ -532,10 +550,11 @@ describe(`sessions (${storageMode})`, function () {
     try {
       const refreshed = await refreshWeb(warm.body.refresh_token!);
       assert.equal(refreshed.status, 200);
-      assert.equal(statements.length, 2, statements.join('\n'));
-      // The token with its session and the session's hot copy; the grant; the grant's identity;
+      assert.equal(statements.length, 1, statements.join('\n'));
+      assert.match(statements[0]!, /^with used as \(update oidc_payloads set consumed_at/);
+      // The token with its session, the session's hot copy, the grant and the grant's identity;
       // one batch with the consumed marker, the new refresh token and the access token.
-      assert.deepEqual(calls, ['mgetFollowing', 'mget', 'get', 'write']);
+      assert.deepEqual(calls, ['mgetFollowing', 'write']);
       // By the time the answer is sent, the store holds the rotation and the new token.
       const hashKey = gh.context.keys.hashKey;
       assert.ok(await originalGet(`oidc:consumed:RefreshToken:${artefactRef(hashKey, 'RefreshToken', warm.body.refresh_token!)}`), 'the consumed marker');

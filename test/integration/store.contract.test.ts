@@ -306,6 +306,35 @@ function describeStoreContract(name: string, factory: () => Promise<KeyValueStor
       assert.deepEqual(await store.mgetFollowing(['followix:absent'], follow), { values: [undefined] });
     });
 
+    it('mgetFollowing with also reads the keys named by a second string field of the same object', async function () {
+      const token = JSON.stringify({ sessionUid: 'uid-7', grantId: 'grant-7' });
+      await store.set('followalso:token', token, 100);
+      await store.set('followalso:hot:uid-7', 'hot-7');
+      await store.set('followalso:grant:grant-7', 'grant-payload');
+      await store.set('followalso:gi:grant-7', 'identity-7');
+      const also = { field: 'grantId', prefixes: ['followalso:grant:', 'followalso:consumed:', 'followalso:gi:'] };
+      const index = { prefix: 'followalso:index:', prefixes: ['followalso:session:'] };
+      assert.deepEqual(await store.mgetFollowing(['followalso:token', 'followalso:absent'], { of: 0, field: 'sessionUid', prefix: 'followalso:hot:', index, also }), {
+        values: [token, undefined],
+        followed: { id: 'uid-7', value: 'hot-7' },
+        also: { id: 'grant-7', values: ['grant-payload', undefined, 'identity-7'] },
+      });
+      // The second field alone: followed without the first.
+      const grantOnly = JSON.stringify({ grantId: 'grant-7' });
+      await store.set('followalso:grant-only', grantOnly, 100);
+      assert.deepEqual(await store.mgetFollowing(['followalso:grant-only'], { of: 0, field: 'sessionUid', prefix: 'followalso:hot:', also }), {
+        values: [grantOnly],
+        also: { id: 'grant-7', values: ['grant-payload', undefined, 'identity-7'] },
+      });
+      // Not a string, or nothing to read: no also.
+      await store.set('followalso:number', JSON.stringify({ sessionUid: 'uid-7', grantId: 7 }), 100);
+      assert.deepEqual(await store.mgetFollowing(['followalso:number'], { of: 0, field: 'sessionUid', prefix: 'followalso:hot:', also }), {
+        values: [JSON.stringify({ sessionUid: 'uid-7', grantId: 7 })],
+        followed: { id: 'uid-7', value: 'hot-7' },
+      });
+      assert.deepEqual(await store.mgetFollowing(['followalso:absent'], { of: 0, field: 'sessionUid', prefix: 'followalso:hot:', index, also }), { values: [undefined] });
+    });
+
     it('mgetFollowing reads keys and, in the same call, the key named by a string field of one of them', async function () {
       await store.set('follow:token', JSON.stringify({ kind: 'RefreshToken', sessionUid: 'uid-1', n: 3 }), 100);
       await store.set('follow:marker', '12');
