@@ -372,7 +372,11 @@ export function decisionListener(routes: ApiRoute[], authenticate: Authenticate,
     if (req.method !== 'POST' || !PLAIN_JSON.has(req.headers['content-type'])) return false;
     const route = byPath.get((req.url ?? '').toLowerCase());
     if (!route) return false;
-    void serve(route, req, res);
+    serve(route, req, res).catch((error: unknown) => {
+      // Writing the answer itself failed: nothing more can be sent on this connection.
+      deps.logger.error({ err: error, path: req.url }, 'unhandled error');
+      res.destroy();
+    });
     return true;
   };
 }
