@@ -340,23 +340,26 @@ async function main(argv: string[]): Promise<number> {
       return { a: r.rounds[0] as A[], b: r.rounds[1] as B[], cpuMsPerOp: { ...(cpuA !== undefined ? { a: cpuA } : {}), ...(cpuB !== undefined ? { b: cpuB } : {}) } };
     }
 
-    async function single(name: string, run: (seconds: number) => Promise<Round>): Promise<Round[] & { cpuMsPerOp?: number }> {
+    /** `loadCpuMsPerOp`: the bench's own CPU (the load generator's) per successful operation. */
+    async function single(name: string, run: (seconds: number) => Promise<Round>): Promise<Round[] & { cpuMsPerOp?: number; loadCpuMsPerOp?: number }> {
       progress(`${name}: warm-up ${opts.warmupSeconds} s`);
       await run(opts.warmupSeconds);
-      const rounds: Round[] & { cpuMsPerOp?: number } = [];
+      const rounds: Round[] & { cpuMsPerOp?: number; loadCpuMsPerOp?: number } = [];
       const each = opts.singleSeconds / opts.rounds;
       const cpu = { cpuMs: 0, ok: 0 };
+      const ownCpu = { cpuMs: 0, ok: 0 };
       const rssMark = ghSampler.samples;
       const fromUs = monotonicMicros();
       for (let i = 0; i < opts.rounds; i += 1) {
-        const r = await metered(gatehouse!.pid, cpu, () => run(each));
+        const r = await metered(undefined, ownCpu, () => metered(gatehouse!.pid, cpu, () => run(each)));
         rounds.push(r);
         progress(`  round ${i + 1}/${opts.rounds}: ${(r.ok / r.seconds).toFixed(1)}/s${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors${r.firstFailure ? `: ${r.firstFailure.slice(0, 160)}` : ''})` : ''}`);
       }
       windows.push({ scenario: name, fromUs, toUs: monotonicMicros() });
       rounds.cpuMsPerOp = perOp(cpu);
+      rounds.loadCpuMsPerOp = perOp(ownCpu);
       rssByScenario[name] = round(ghSampler.maxSince(rssMark), 1);
-      progress(`  Gatehouse CPU per operation: ${rounds.cpuMsPerOp ?? '?'} ms`);
+      progress(`  Gatehouse CPU per operation: ${rounds.cpuMsPerOp ?? '?'} ms (load generator: ${rounds.loadCpuMsPerOp ?? '?'} ms)`);
       return rounds;
     }
 
@@ -573,7 +576,7 @@ async function main(argv: string[]): Promise<number> {
         label: 'AuthZEN single evaluation (decisions/s)',
         result: aggregate(single1),
         cpuMsPerOp: single1.cpuMsPerOp,
-        details: { permits, denies, subjects: subjects.length },
+        details: { permits, denies, subjects: subjects.length, loadGeneratorCpuMsPerOp: single1.loadCpuMsPerOp },
         notes: ['PEP: a service account (client credentials token, no session)'],
       };
       const perBatch = AUTHZEN_BATCH;
@@ -587,7 +590,7 @@ async function main(argv: string[]): Promise<number> {
         label: `AuthZEN batch, ${perBatch} evaluations per request (requests/s)`,
         result: batchResult,
         cpuMsPerOp: batchRounds.cpuMsPerOp,
-        details: { evaluationsPerRequest: perBatch, decisionsPerSecond: Math.round(batchResult.rate * perBatch) },
+        details: { evaluationsPerRequest: perBatch, decisionsPerSecond: Math.round(batchResult.rate * perBatch), loadGeneratorCpuMsPerOp: batchRounds.loadCpuMsPerOp },
         notes: [`${Math.round(batchResult.rate * perBatch).toLocaleString('en-US')} decisions/s`],
       };
       progress(`AuthZEN: ${scenarios.authzen.result.rate} single decisions/s (p99 ${scenarios.authzen.result.latency.p99} ms); batch ${Math.round(batchResult.rate * perBatch)} decisions/s (p99 ${batchResult.latency.p99} ms per request)`);

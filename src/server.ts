@@ -26,7 +26,7 @@ import { createAccountSessionsRouter } from './routes/account/sessions.ts';
 import { adminApiAudience, createApiAuthenticator } from './routes/api/auth.ts';
 import { createApiRouter } from './routes/api/index.ts';
 import { permissionCatalog } from './routes/api/framework.ts';
-import { decisionEndpoints } from './routes/api/access-evaluation.ts';
+import { decisionEndpoints, decisionListener } from './routes/api/access-evaluation.ts';
 import { ensureSystemRoles } from './services/system-roles.ts';
 import { refreshReuseGraceOf } from './services/applications.ts';
 import { sessionHotKey } from './services/sessions.ts';
@@ -259,10 +259,12 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   observeGrants(provider);
   // The AuthZEN decision endpoints: their two routes, from the same route table, served by a
   // middleware of their own that reads and checks the body once (src/routes/api/access-evaluation.ts).
-  const decisions = decisionEndpoints(
-    api.routes.filter((route) => route.absolute && DECISION_PATHS.test(route.path)),
-    authenticateApi,
-  );
+  const decisionRoutes = api.routes.filter((route) => route.absolute && DECISION_PATHS.test(route.path));
+  const decisions = decisionEndpoints(decisionRoutes, authenticateApi);
+  const telemetry = httpTelemetry();
+  // The common decision request is answered before Koa, unless the request log or telemetry
+  // (Koa middleware both) must see every request.
+  const earlyDecision = requestLog || telemetry ? undefined : decisionListener(decisionRoutes, authenticateApi, { logger });
   let stopping = false;
   const health = createHealthRouter({ database: () => context.db.ping(), store: () => context.store.ping() }, () => stopping);
   const interactions = createInteractionRouter({
@@ -286,7 +288,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   // In the order, and for the reasons, stated in src/oidc/middleware-order.ts.
   mountMiddleware((middleware) => provider.use(middleware as Koa.Middleware), {
     requestLog,
-    telemetry: httpTelemetry(),
+    telemetry,
     securityHeaders: securityHeaders(),
     errorHandler: errorHandler({ logger, renderer }),
     rejectControlCharacters: rejectControlCharacters(),
@@ -315,6 +317,7 @@ async function buildApp(context: GatehouseContext, options: StartServerOptions, 
   slot.attach((req: http.IncomingMessage, res: http.ServerResponse) => {
     // While stopping, a keep-alive client is told to open its next request elsewhere.
     if (stopping) res.setHeader('connection', 'close');
+    if (earlyDecision?.(req, res)) return;
     return handle(req, res);
   });
   if (options.scheduledJobs ?? true) context.scheduler.start();

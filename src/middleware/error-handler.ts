@@ -11,11 +11,26 @@ import { AppError } from '../services/errors.ts';
 import type { Renderer } from '../views/render.ts';
 import { localeOf } from '../views/i18n.ts';
 
-const RETRY_AFTER_SECONDS = '5';
+export const RETRY_AFTER_SECONDS = '5';
 /** JSON APIs answer errors as problem details: the admin API and the AuthZEN endpoints. */
 const API_PATHS = /^\/(api|access|scim)\//i;
 /** The SCIM service provider answers errors in its own schema. */
 const SCIM_PATHS = /^\/scim\//i;
+
+/** The problem details (RFC 9457) of an API answer to storage out of reach (with Retry-After). */
+export const UNAVAILABLE_PROBLEM = { type: 'about:blank', title: UNAVAILABLE_MESSAGE, status: 503, code: 'service.unavailable' } as const;
+
+/** What an error is answered with: an AppError's own status and code, otherwise 500. */
+function describe(error: unknown): { known: AppError | undefined; status: number; code: string; message: string } {
+  const known = error instanceof AppError ? error : undefined;
+  return { known, status: known?.status ?? 500, code: known?.code ?? 'internal_error', message: known?.message ?? 'An unexpected error occurred. Please try again later.' };
+}
+
+/** The problem details (RFC 9457) an API path answers `error` with (not storage out of reach: UNAVAILABLE_PROBLEM). */
+export function apiProblemOf(error: unknown): { status: number; type: 'about:blank'; title: string; code: string; details?: unknown } {
+  const { known, status, code, message } = describe(error);
+  return { type: 'about:blank', title: message, status, code, ...(known?.details ? { details: known.details } : {}) };
+}
 
 export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
   const nonceOf = (ctx: Context) => String((ctx.state as { nonce?: string }).nonce ?? '');
@@ -27,7 +42,7 @@ export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
     ctx.set('cache-control', 'no-store');
     if (API_PATHS.test(ctx.path)) {
       ctx.type = 'application/problem+json';
-      ctx.body = { type: 'about:blank', title: UNAVAILABLE_MESSAGE, status: 503, code: 'service.unavailable' };
+      ctx.body = UNAVAILABLE_PROBLEM;
     } else if (ctx.accepts('json', 'html') === 'html') {
       ctx.type = 'html';
       ctx.body = await deps.renderer.render('error', { nonce: nonceOf(ctx), locale: localeOf(ctx), title: 'Temporarily unavailable', heading: 'Temporarily unavailable', message: UNAVAILABLE_MESSAGE });
@@ -48,10 +63,7 @@ export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
         await respondUnavailable(ctx);
         return;
       }
-      const known = error instanceof AppError ? error : undefined;
-      const status = known?.status ?? 500;
-      const code = known?.code ?? 'internal_error';
-      const message = known?.message ?? 'An unexpected error occurred. Please try again later.';
+      const { known, status, code, message } = describe(error);
       if (!known) deps.logger.error({ err: error, path: ctx.path }, 'unhandled error');
       ctx.status = status;
       // A refusal for load (the password hashing line is full) says when to come back.
@@ -63,7 +75,7 @@ export function errorHandler(deps: { logger: Logger; renderer: Renderer }) {
         ctx.body = { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), ...(typeof scimType === 'string' ? { scimType } : {}), detail: message };
       } else if (API_PATHS.test(ctx.path)) {
         ctx.type = 'application/problem+json';
-        ctx.body = { type: 'about:blank', title: message, status, code, ...(known?.details ? { details: known.details } : {}) };
+        ctx.body = apiProblemOf(error);
       } else {
         ctx.type = 'html';
         ctx.body = await deps.renderer.render('error', {

@@ -203,6 +203,24 @@ function hasHeadersObject(value: unknown): value is { headers?: Record<string, u
   return typeof value === 'object' && value !== null;
 }
 
+/** The headers every response carries whatever its path. */
+const FIXED_HEADERS: readonly (readonly [string, string])[] = [
+  // X-Frame-Options duplicates frame-ancestors for browsers that predate CSP level 2.
+  ['X-Frame-Options', 'DENY'],
+  ['X-Content-Type-Options', 'nosniff'],
+  // No Referer: interaction URLs carry the interaction uid, and authorization requests carry
+  // state/redirect_uri in the query; none of it should leak to the next site.
+  ['Referrer-Policy', 'no-referrer'],
+];
+
+/**
+ * The headers securityHeaders() gives an answer that renders no page, on a path outside the
+ * redirecting-form and no-store paths (an API answer): for a handler that answers without Koa.
+ */
+export function apiSecurityHeaders(): [string, string][] {
+  return [[CSP_HEADER, buildCsp(NO_STYLE, STRICT_FORM_ACTION)], ...FIXED_HEADERS.map(([name, value]): [string, string] => [name, value])];
+}
+
 /**
  * Mount first (outermost), so every response — including error responses and those written by
  * oidc-provider — passes through it.
@@ -242,12 +260,7 @@ export function securityHeaders(options: SecurityHeadersOptions = {}): Middlewar
     // Set before next(): handlers that bypass Koa's response handling (ctx.respond = false and
     // writing to ctx.res) still send them, and handlers can adjust them (allowFormActionTargets).
     ctx.set(CSP_HEADER, underAny(ctx.path, redirectingFormPaths) ? relaxedCsp : strictCsp);
-    // X-Frame-Options duplicates frame-ancestors for browsers that predate CSP level 2.
-    ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    // No Referer: interaction URLs carry the interaction uid, and authorization requests carry
-    // state/redirect_uri in the query; none of it should leak to the next site.
-    ctx.set('Referrer-Policy', 'no-referrer');
+    for (const [name, value] of FIXED_HEADERS) ctx.set(name, value);
     if (underAny(ctx.path, noStorePaths)) setNoStore(ctx);
 
     try {

@@ -32,7 +32,7 @@ export const MIDDLEWARE_ORDER = [
   },
   {
     name: 'decisions',
-    why: 'the AuthZEN decision endpoints, called on every request a resource server guards: ahead of the protocol, session and page middleware (none applies to them) and of the admin API router’s match; they make the control-character check themselves on the body they read once, so they sit just above rejectControlCharacters, which would otherwise read and parse every JSON body a first time',
+    why: 'the AuthZEN decision endpoints, called on every request a resource server guards (the common request, POST as application/json without a query, is answered before Koa by decisionListener in src/server.ts, unless the request log or telemetry is on; this serves the rest): ahead of the protocol, session and page middleware (none applies to them) and of the admin API router’s match; they make the control-character check themselves on the body they read once, so they sit just above rejectControlCharacters, which would otherwise read and parse every JSON body a first time',
   },
   {
     name: 'rejectControlCharacters',

@@ -151,33 +151,49 @@ export function createDirectoryUserService(deps: { queries: Queries; audit: Audi
     if (other && other.id !== exceptId) throw new AppError('user.email_taken', 409, 'another user has this email address');
   }
 
+  /**
+   * A status change as writes in `tx` (the user row locked, the administration guard, the history
+   * and audit rows) and what follows once they committed (the cache, the event, the lockout).
+   * `apply` says whether the status changed.
+   */
+  function statusChange(to: 'active' | 'inactive', reason: string | undefined, by: ChangeRequest) {
+    let changed = false;
+    return {
+      async apply(tx: TransactionQueries, id: string): Promise<boolean> {
+        if (to !== 'active' && isSelf(by, id)) throw new AppError('user.self_deactivate', 409, 'you cannot deactivate your own account');
+        const { db: trx, accountSecurity } = tx;
+        const before = await queries.findByIdForUpdate(by.tenantId, id, trx);
+        if (!before) throw new AppError('user.not_found', 404, 'user not found');
+        await assertMayManageUser(trx, by, id);
+        // Already there: nothing changed, so nothing to record.
+        if (before.status === to) return (changed = false);
+        await keepingAnAdmin(trx, by.tenantId, () => queries.setStatus(by.tenantId, id, to, trx));
+        // Account security: activating lifts a lockout completely (its end and its repeat count).
+        if (to === 'active' && before.status === 'locked') await accountSecurity.forgetLockout(by.tenantId, id);
+        await queries.insertStatusChange({ tenantId: by.tenantId, userId: id, fromStatus: before.status, toStatus: to, reason: reason ?? null, actorId: by.actor.actorId ?? null }, trx);
+        await deps.audit.record(
+          { tenantId: by.tenantId, action: to === 'active' ? 'user.activated' : 'user.deactivated', ...by.actor, targetType: 'user', targetId: id, details: { before: { status: before.status }, after: { status: to }, reason: reason ?? null } },
+          trx,
+        );
+        return (changed = true);
+      },
+      /** Once the transaction committed: this node sees the new status from now on (others hear the NOTIFY). */
+      async committed(id: string): Promise<void> {
+        await deps.users.forgetCached(id);
+        if (changed && to === 'inactive') await deps.events.emit({ type: 'user.deactivated', tenantId: by.tenantId, userId: id });
+        if (changed && to === 'active') await deps.lockout?.clearFailures(by.tenantId, id);
+      },
+    };
+  }
+
   async function setStatus(id: string, to: 'active' | 'inactive', reason: string | undefined, by: ChangeRequest, step?: UserChangeStep): Promise<UserDetails> {
-    if (to !== 'active' && isSelf(by, id)) throw new AppError('user.self_deactivate', 409, 'you cannot deactivate your own account');
-    const changed = await deps.queries.transaction(async (tx) => {
-      const { db: trx, accountSecurity } = tx;
-      const before = await queries.findByIdForUpdate(by.tenantId, id, trx);
-      if (!before) throw new AppError('user.not_found', 404, 'user not found');
-      await assertMayManageUser(trx, by, id);
-      // Already there: nothing changed, so nothing to record (the caller's step still runs).
-      if (before.status === to) {
-        await step?.(tx, id);
-        return false;
-      }
-      await keepingAnAdmin(trx, by.tenantId, () => queries.setStatus(by.tenantId, id, to, trx));
-      // Account security: activating lifts a lockout completely (its end and its repeat count).
-      if (to === 'active' && before.status === 'locked') await accountSecurity.forgetLockout(by.tenantId, id);
-      await queries.insertStatusChange({ tenantId: by.tenantId, userId: id, fromStatus: before.status, toStatus: to, reason: reason ?? null, actorId: by.actor.actorId ?? null }, trx);
-      await deps.audit.record(
-        { tenantId: by.tenantId, action: to === 'active' ? 'user.activated' : 'user.deactivated', ...by.actor, targetType: 'user', targetId: id, details: { before: { status: before.status }, after: { status: to }, reason: reason ?? null } },
-        trx,
-      );
+    const change = statusChange(to, reason, by);
+    await deps.queries.transaction(async (tx) => {
+      await change.apply(tx, id);
+      // The caller's step runs also when the status was already so.
       await step?.(tx, id);
-      return true;
     });
-    // Committed: this node sees the new status from now on, an activation too (others hear the NOTIFY).
-    await deps.users.forgetCached(id);
-    if (changed && to === 'inactive') await deps.events.emit({ type: 'user.deactivated', tenantId: by.tenantId, userId: id });
-    if (changed && to === 'active') await deps.lockout?.clearFailures(by.tenantId, id);
+    await change.committed(id);
     return get(by.tenantId, id);
   }
 
@@ -342,6 +358,20 @@ export function createDirectoryUserService(deps: { queries: Queries; audit: Audi
     /** `step`, when given, runs in the status change's transaction (also when the status was already so). */
     activate: (id: string, reason: string | undefined, by: ChangeRequest, step?: UserChangeStep) => setStatus(id, 'active', reason, by, step),
     deactivate: (id: string, reason: string | undefined, by: ChangeRequest, step?: UserChangeStep) => setStatus(id, 'inactive', reason, by, step),
+    /**
+     * A status change to make inside another write's transaction (create, update): `step` goes to
+     * that write, `committed` is called once it returned, so the write and the status change
+     * commit together or not at all.
+     */
+    statusStep(to: 'active' | 'inactive', reason: string | undefined, by: ChangeRequest): { step: UserChangeStep; committed(id: string): Promise<void> } {
+      const change = statusChange(to, reason, by);
+      return {
+        step: async (tx, id) => {
+          await change.apply(tx, id);
+        },
+        committed: (id) => change.committed(id),
+      };
+    },
 
     /** Newest first; 404 when the user is not in the tenant. */
     async statusHistory(tenantId: string, id: string, limit = 100): Promise<StatusChange[]> {

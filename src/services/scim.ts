@@ -332,9 +332,9 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
   }
 
   /**
-   * Saves the desired Gatehouse fields of a user through the directory service. `step` runs in
-   * the transaction of the first write (in one of its own when nothing else changes), so a
-   * failing step leaves the user as it was.
+   * Saves the desired Gatehouse fields of a user through the directory service, in one
+   * transaction: the fields, the status and `step` (in one of its own when nothing else changes)
+   * commit together, so a failing part leaves the user as it was.
    */
   async function saveUser(id: string, before: Json, desired: ReturnType<typeof userFieldsOf>, by: ChangeRequest, step: UserChangeStep | undefined): Promise<void> {
     const now = userFieldsOf(before);
@@ -343,17 +343,15 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
       if (desired[field] !== now[field]) patch[field] = desired[field];
     }
     if (patch.username === null) delete patch.username;
-    let pending = step;
+    const statusChange = desired.active !== now.active ? deps.directoryUsers.statusStep(desired.active ? 'active' : 'inactive', 'SCIM', by) : undefined;
     if (Object.keys(patch).length) {
-      await deps.directoryUsers.update(id, patch, by, pending);
-      pending = undefined;
-    }
-    if (desired.active !== now.active) {
-      if (desired.active) await deps.directoryUsers.activate(id, 'SCIM', by, pending);
-      else await deps.directoryUsers.deactivate(id, 'SCIM', by, pending);
-      pending = undefined;
-    }
-    if (pending) await runAlone(id, pending);
+      // The fields, the status and the caller's step: one transaction.
+      await deps.directoryUsers.update(id, patch, by, chainSteps(statusChange?.step, step));
+      await statusChange?.committed(id);
+    } else if (desired.active !== now.active) {
+      if (desired.active) await deps.directoryUsers.activate(id, 'SCIM', by, step);
+      else await deps.directoryUsers.deactivate(id, 'SCIM', by, step);
+    } else if (step) await runAlone(id, step);
   }
 
   function presentGroup(group: Group, members: { value: string; display: string }[], externalId: string | undefined): Json {
@@ -451,6 +449,15 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
     };
   }
 
+  /** The steps given, one after the other, as one step (undefined when none is). */
+  function chainSteps(...steps: (UserChangeStep | undefined)[]): UserChangeStep | undefined {
+    const present = steps.filter((s): s is UserChangeStep => s !== undefined);
+    if (present.length <= 1) return present[0];
+    return async (tx, id) => {
+      for (const s of present) await s(tx, id);
+    };
+  }
+
   /** Runs a step on its own when no other write of the request carries it. */
   async function runAlone(id: string, step: UserChangeStep | GroupChangeStep): Promise<void> {
     await deps.queries.transaction((tx) => step(tx, id));
@@ -495,6 +502,8 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
     async createUser(body: Json, by: ChangeRequest): Promise<Json> {
       const fields = userFieldsOf(body);
       const externalId = externalIdOf(body);
+      // active=false: the user is created and deactivated in one transaction.
+      const deactivation = fields.active ? undefined : deps.directoryUsers.statusStep('inactive', 'SCIM', by);
       const created = await deps.directoryUsers.create(
         {
           username: fields.username,
@@ -505,9 +514,9 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
           ...(fields.password ? { password: fields.password } : {}),
         },
         by,
-        externalIdStep('user', null, externalId, by),
+        chainSteps(externalIdStep('user', null, externalId, by), deactivation?.step),
       );
-      if (!fields.active) await deps.directoryUsers.deactivate(created.id, 'SCIM', by);
+      await deactivation?.committed(created.id);
       return readUser(by.tenantId, created.id);
     },
 

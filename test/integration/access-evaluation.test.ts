@@ -297,6 +297,30 @@ describe('AuthZEN access evaluation', function () {
     assert.equal(response.headers.get('x-request-id'), 'req-1234');
   });
 
+  it('answers alike whether the request is answered before Koa or through it: security headers, no-store, problem details', async () => {
+    const body = JSON.stringify({ subject: { type: 'identity', id: cast.kim.identityId }, action: { name: 'bookings:read' }, resource: booking('ROOM') });
+    // application/json is answered before Koa; another spelling of it goes through Koa's middleware.
+    const send = (type: string, token: string | undefined, payload: string) =>
+      fetch(new URL('/access/v1/evaluation', gh.url), { method: 'POST', headers: { 'content-type': type, ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: payload });
+    const headersOf = (response: Response) => Object.fromEntries([...response.headers].filter(([name]) => !['date', 'content-length'].includes(name)));
+    for (const [token, payload, status] of [
+      [pep.token, body, 200],
+      [undefined, body, 401],
+      [pep.token, '{"subject":', 400],
+      [pep.token, '{}', 400],
+    ] as const) {
+      const early = await send('application/json', token, payload);
+      const throughKoa = await send('application/json; charset=UTF-8', token, payload);
+      assert.equal(early.status, status);
+      assert.equal(throughKoa.status, status);
+      assert.deepEqual(headersOf(early), headersOf(throughKoa));
+      assert.deepEqual(await early.json(), await throughKoa.json());
+      assert.equal(early.headers.get('x-frame-options'), 'DENY');
+      assert.match(early.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+      if (status === 200) assert.equal(early.headers.get('cache-control'), 'no-store');
+    }
+  });
+
   it('publishes the PDP metadata and documents the endpoints', async () => {
     const response = await fetch(new URL('/.well-known/authzen-configuration', gh.url));
     assert.equal(response.status, 200);

@@ -262,6 +262,45 @@ describe('SCIM 2.0 service provider', function () {
     }
   });
 
+  it('creates or replaces a user and changes its status in one transaction: a refused status change leaves nothing behind', async () => {
+    // A trigger stands for any failure of the status change; both PostgreSQL and PGlite run plpgsql.
+    const knex = gh.context.knex;
+    const prefix = uniqueName('status-refused');
+    const fn = `scim_refuse_${prefix.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`;
+    await knex.raw(
+      `create function ??() returns trigger language plpgsql as $$ begin if exists (select 1 from users where id = new.user_id and username like '${prefix}%') and new.to_status = 'inactive' then raise exception 'status change refused'; end if; return new; end $$`,
+      [fn],
+    );
+    await knex.raw(`create trigger ?? before insert on user_status_history for each row execute function ??()`, [fn, fn]);
+    try {
+      const userName = `${prefix}-new`;
+      const response = await send('POST', '/Users', { schemas: [USER], userName, active: false, externalId: `${prefix}-ext` });
+      assert.equal(response.status, 500, JSON.stringify(response.body));
+      assert.ok(!(await gh.context.queries.users.findByUsername(gh.context.tenantId, userName)), 'no user left active when its deactivation failed');
+      assert.equal((await list({ filter: `externalId eq "${prefix}-ext"` })).totalResults, 0);
+
+      // A PUT changing fields and the status: neither is kept.
+      const user = await createUser(`${prefix}-put`, { name: { formatted: 'Stay Same' } });
+      assert.equal((await send('PUT', `/Users/${user.id}`, { schemas: [USER], userName: user.userName, name: { formatted: 'Changed Name' }, active: false })).status, 500);
+      const unchanged = ok(await send('GET', `/Users/${user.id}`), 200);
+      assert.equal(unchanged.active, true);
+      assert.equal(unchanged.name.formatted, 'Stay Same');
+      assert.equal(unchanged.meta.version, user.meta.version);
+      // The same through PATCH.
+      assert.equal((await send('PATCH', `/Users/${user.id}`, patchOf({ op: 'replace', value: { active: false, displayName: 'Changed Name' } }))).status, 500);
+      assert.equal(ok(await send('GET', `/Users/${user.id}`), 200).name.formatted, 'Stay Same');
+    } finally {
+      await knex.raw('drop trigger if exists ?? on user_status_history', [fn]);
+      await knex.raw('drop function if exists ??()', [fn]);
+    }
+    // Without the trigger, both work, each as one change.
+    const inactive = await createUser(`${prefix}-after`, { active: false });
+    assert.equal(inactive.active, false);
+    const replaced = ok(await send('PUT', `/Users/${inactive.id}`, { schemas: [USER], userName: inactive.userName, name: { formatted: 'New Name' }, active: true }), 200);
+    assert.equal(replaced.active, true);
+    assert.equal(replaced.name.formatted, 'New Name');
+  });
+
   it('replaces a user with PUT; If-Match with a stale version is answered 412 and writes nothing', async () => {
     const created = await createUser(uniqueName('putter'), { name: { formatted: 'Pat Putter' }, emails: [{ value: `pat@${domain}` }], [ENTERPRISE]: { department: 'Ops' } });
     const replaced = ok(

@@ -3,13 +3,18 @@
 // paths the standard names: §6 `POST /access/v1/evaluation`, §7 `POST /access/v1/evaluations`.
 // Callers authenticate like every admin-API caller: a bearer token Gatehouse issued for
 // `{issuer}/api`, whose identity holds the route's permission.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 import { z } from 'zod';
+import type { Logger } from '../../logger.ts';
 import { readBody } from '../../middleware/form-body.ts';
 import { controlCharacterError, findInJson, findInParams, jsonMayHoldControl } from '../../middleware/control-chars.ts';
+import { apiProblemOf, RETRY_AFTER_SECONDS, UNAVAILABLE_PROBLEM } from '../../middleware/error-handler.ts';
+import { apiSecurityHeaders } from '../../middleware/security-headers.ts';
+import { isUnavailableError } from '../../services/availability.ts';
 import { SUBJECT_TYPES, type AccessDecision, type AccessEvaluationService, type AccessRequest } from '../../services/access-evaluation.ts';
-import { AppError, invalidInput } from '../../services/errors.ts';
-import { defineRoute, routeUrl, type ApiRoute, type Authenticate } from './framework.ts';
+import { AppError } from '../../services/errors.ts';
+import { API_CACHE_CONTROL, defineRoute, jsonBodyOf, parseWith, requirePermission, respond, routeUrl, statusOf, type ApiRoute, type Authenticate, type HeaderAccess } from './framework.ts';
 
 /** Evaluations per batch request: enough for a page of rows, bounded so one call stays short. */
 export const MAX_EVALUATIONS = 1000;
@@ -118,9 +123,9 @@ function plainEvaluations(value: unknown): boolean {
 }
 
 /** §10.1.3: a request id the PEP sends is returned unchanged (printable ASCII only). */
-function echoRequestId(ctx: Context): void {
-  const id = ctx.get('x-request-id');
-  if (id && /^[\x21-\x7e]{1,200}$/.test(id)) ctx.set('x-request-id', id);
+function echoRequestId(headers: HeaderAccess): void {
+  const id = headers.get('x-request-id');
+  if (id && /^[\x21-\x7e]{1,200}$/.test(id)) headers.set('x-request-id', id);
 }
 
 function completeRequest(defaults: z.infer<typeof evaluationsRequest>, item: NonNullable<z.infer<typeof evaluationsRequest>['evaluations']>[number], where: string): AccessRequest {
@@ -145,8 +150,7 @@ export function accessEvaluationRoutes(services: { accessEvaluation: AccessEvalu
       tag: 'authzen',
       body: evaluationRequest,
       response: decisionView,
-      async handler({ body, ctx }) {
-        echoRequestId(ctx);
+      async handler({ body }) {
         return accessEvaluation.evaluate(body);
       },
     }),
@@ -159,8 +163,7 @@ export function accessEvaluationRoutes(services: { accessEvaluation: AccessEvalu
       tag: 'authzen',
       body: evaluationsRequest,
       response: z.union([z.object({ evaluations: z.array(decisionView) }), decisionView]),
-      async handler({ body, ctx }) {
-        echoRequestId(ctx);
+      async handler({ body }) {
         // §7.1: without evaluations the request is a single evaluation and so is its answer.
         if (!body.evaluations?.length) return accessEvaluation.evaluate(completeRequest(body, {}, 'body.'));
         // Every evaluation is checked before any is decided: a malformed one fails the whole call.
@@ -182,6 +185,58 @@ export function accessEvaluationRoutes(services: { accessEvaluation: AccessEvalu
 /** The largest request body read (the admin API's own limit). */
 const BODY_LIMIT = 1024 * 1024;
 const FAST_CHECKS: Record<string, (body: unknown) => boolean> = { '/access/v1/evaluation': plainEvaluation, '/access/v1/evaluations': plainEvaluations };
+const JSON_TYPES = ['application/json'];
+const tooLargeError = () => new AppError('request.too_large', 413, `the request body is larger than ${BODY_LIMIT} bytes`);
+
+/** A decision request, read: what the checks below need of it, whoever served it. */
+interface DecisionRequest {
+  route: ApiRoute;
+  /** The request's headers; the answer's headers are set through it. */
+  headers: HeaderAccess;
+  querystring: string;
+  /** Sent as JSON (application/json or a +json type): looked at for control characters. */
+  jsonLike: boolean;
+  /** Sent as application/json: the type the endpoints accept. */
+  jsonAccepted: boolean;
+  form: boolean;
+  text: string;
+  tooLarge: boolean;
+  /** For the route handler (the decision handlers read nothing of it). */
+  ctx: Context;
+}
+
+/**
+ * A decision, with the same checks and answers as the admin API's route handling
+ * (src/routes/api/framework.ts) and the edge check (src/middleware/control-chars.ts), in the same
+ * order: control characters in the body (its server checked the query before reading it), the
+ * caller and its permission, the body's size, type, JSON and shape. Returns the handler's result.
+ */
+async function decide(request: DecisionRequest, authenticate: Authenticate): Promise<unknown> {
+  const { route, headers, text, tooLarge } = request;
+  let parsed: { value: unknown } | undefined;
+  if (!tooLarge && text.length > 0) {
+    if (request.jsonLike) {
+      try {
+        parsed = { value: JSON.parse(text) };
+      } catch {
+        // Not JSON: answered below, after authentication.
+      }
+      const found = parsed && jsonMayHoldControl(text) ? findInJson(parsed.value, '') : undefined;
+      if (found) throw controlCharacterError(found);
+    } else if (request.form) {
+      const found = findInParams(new URLSearchParams(text));
+      if (found) throw controlCharacterError(found);
+    }
+  }
+  const caller = await authenticate(headers);
+  requirePermission(route, caller);
+  if (tooLarge) throw tooLargeError();
+  let body = jsonBodyOf(text, request.jsonAccepted, JSON_TYPES, parsed);
+  if (!FAST_CHECKS[routeUrl(route)]?.(body)) body = parseWith(route.body, body, 'body');
+  echoRequestId(headers);
+  const query = request.querystring ? Object.fromEntries(new URLSearchParams(request.querystring)) : {};
+  return route.handler({ params: {}, query, body, caller, ctx: request.ctx });
+}
 
 /** The body through the app's one reader; `tooLarge` instead of its 413, which comes after authentication here. */
 async function readDecisionBody(ctx: Context): Promise<{ text: string; tooLarge: boolean }> {
@@ -193,61 +248,136 @@ async function readDecisionBody(ctx: Context): Promise<{ text: string; tooLarge:
   }
 }
 
+const postRoutesByPath = (routes: ApiRoute[]) => new Map(routes.filter((route) => route.method === 'post').map((route) => [routeUrl(route).toLowerCase(), route]));
+
 /**
- * The decision routes (POST only), served ahead of the protocol, session and page middleware
- * and ahead of the control-character check, which they make themselves on the body they read
- * once: the same answers as the admin API's route handling (src/routes/api/framework.ts) and the
- * edge check (src/middleware/control-chars.ts) give, in the same order, without reading and
- * parsing each request twice. Every other method on these paths goes on to the admin API router.
+ * The decision routes (POST only) in Koa, served ahead of the protocol, session and page
+ * middleware and ahead of the control-character check, which they make themselves on the body
+ * they read once. Most decision requests are answered before Koa by decisionListener; this serves
+ * the others (a query string, another spelling of the content type, telemetry or request logging
+ * configured). Every other method on these paths goes on to the admin API router.
  */
 export function decisionEndpoints(routes: ApiRoute[], authenticate: Authenticate) {
-  const byPath = new Map(routes.filter((route) => route.method === 'post').map((route) => [routeUrl(route).toLowerCase(), route]));
+  const byPath = postRoutesByPath(routes);
   return async function decisions(ctx: Context, next: Next): Promise<void> {
     const route = ctx.method === 'POST' ? byPath.get(ctx.path.toLowerCase()) : undefined;
     if (!route) return next();
     // For the telemetry's route label, as the router would set it.
     (ctx as { _matchedRoute?: string })._matchedRoute = routeUrl(route);
-    // The edge check first, as for every endpoint: query parameters, then a form or JSON body.
-    const field = ctx.querystring ? findInParams(new URLSearchParams(ctx.querystring)) : undefined;
-    if (field) throw controlCharacterError(field);
     const contentType = ctx.get('content-type');
     const plainJson = contentType === 'application/json' || contentType === 'application/json; charset=utf-8';
-    const json = plainJson || Boolean(ctx.is('application/json', '+json'));
-    const form = !json && Boolean(ctx.is('application/x-www-form-urlencoded'));
+    const jsonLike = plainJson || Boolean(ctx.is('application/json', '+json'));
+    const form = !jsonLike && Boolean(ctx.is('application/x-www-form-urlencoded'));
+    // The query's control characters are refused before the body is read, as by the edge check.
+    const field = ctx.querystring ? findInParams(new URLSearchParams(ctx.querystring)) : undefined;
+    if (field) throw controlCharacterError(field);
     const { text, tooLarge } = await readDecisionBody(ctx);
-    let parsed: { value: unknown } | undefined;
-    if (!tooLarge && text.length > 0) {
-      if (json) {
-        try {
-          parsed = { value: JSON.parse(text) };
-        } catch {
-          // Not JSON: answered below, after authentication.
-        }
-        const found = parsed && jsonMayHoldControl(text) ? findInJson(parsed.value, '') : undefined;
-        if (found) throw controlCharacterError(found);
-      } else if (form) {
-        const found = findInParams(new URLSearchParams(text));
-        if (found) throw controlCharacterError(found);
+    const result = await decide({ route, headers: ctx, querystring: ctx.querystring, jsonLike, jsonAccepted: plainJson || Boolean(ctx.is('application/json')), form, text, tooLarge, ctx }, authenticate);
+    respond(ctx, route, result);
+  };
+}
+
+/** The body of a request answered before Koa: whole, or `tooLarge` (the rest is left unread). */
+function readRequestBody(req: IncomingMessage, limit: number): Promise<{ text: string; tooLarge: boolean }> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) return Promise.resolve({ text: '', tooLarge: true });
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (outcome: { text: string; tooLarge: boolean } | Error) => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        finish({ text: '', tooLarge: true });
+      } else chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => finish({ text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'), tooLarge: false }));
+    req.once('error', (error) => finish(error));
+    req.once('close', () => finish(new Error('the request was closed before its body was read')));
+  });
+}
+
+/** The request's headers and the answer's extra headers, for a request answered before Koa. */
+class RawExchange implements HeaderAccess {
+  /** Names and values, in turn. */
+  readonly extra: string[] = [];
+  constructor(private readonly req: IncomingMessage) {}
+  get(name: string): string {
+    const value = this.req.headers[name.toLowerCase()];
+    return value === undefined ? '' : Array.isArray(value) ? value.join(', ') : value;
+  }
+  set(name: string, value: string): void {
+    this.extra.push(name, value);
+  }
+}
+
+/** The content types of the requests answered before Koa (any other goes through Koa's type check). */
+const PLAIN_JSON: ReadonlySet<string | undefined> = new Set(['application/json', 'application/json; charset=utf-8']);
+
+/**
+ * The decision endpoints answered from the HTTP server's request handler, before Koa and the
+ * app's middleware, for the common request: a POST to the path exactly, without a query string,
+ * sent as application/json. It makes decide()'s checks and gives the answers the Koa stack gives
+ * (the security headers of src/middleware/security-headers.ts, no-store on success, problem
+ * details from src/middleware/error-handler.ts on error). Returns false for any other request,
+ * which then goes to Koa (where decisionEndpoints serves the decision requests this does not).
+ */
+export function decisionListener(routes: ApiRoute[], authenticate: Authenticate, deps: { logger: Logger }): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const byPath = postRoutesByPath(routes);
+  const security = apiSecurityHeaders().flat();
+  const successHeaders = [...security, 'cache-control', API_CACHE_CONTROL, 'content-type', 'application/json; charset=utf-8'];
+  const problemHeaders = [...security, 'content-type', 'application/problem+json'];
+
+  function send(res: ServerResponse, status: number, fixed: string[], extra: string[], body: string, close: boolean): void {
+    const headers = [...fixed, ...extra, 'content-length', String(Buffer.byteLength(body))];
+    if (close) headers.push('connection', 'close');
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  async function serve(route: ApiRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const exchange = new RawExchange(req);
+    let tooLarge = false;
+    try {
+      const read = await readRequestBody(req, BODY_LIMIT);
+      tooLarge = read.tooLarge;
+      const request: DecisionRequest = { route, headers: exchange, querystring: '', jsonLike: true, jsonAccepted: true, form: false, text: read.text, tooLarge, ctx: exchange as unknown as Context };
+      const result = await decide(request, authenticate);
+      send(res, statusOf(route, result), successHeaders, exchange.extra, JSON.stringify(result), false);
+    } catch (error) {
+      if (res.headersSent || res.destroyed) return;
+      const path = req.url ?? '';
+      if (isUnavailableError(error)) {
+        deps.logger.warn({ path, error: (error as Error).message }, 'storage unavailable');
+        send(res, 503, problemHeaders, ['retry-after', RETRY_AFTER_SECONDS, 'cache-control', 'no-store'], JSON.stringify(UNAVAILABLE_PROBLEM), tooLarge);
+        return;
       }
+      if (!(error instanceof AppError)) deps.logger.error({ err: error, path }, 'unhandled error');
+      const problem = apiProblemOf(error);
+      // A body left unread (too large) ends the connection with the answer.
+      send(res, problem.status, problemHeaders, problem.status === 503 ? [...exchange.extra, 'retry-after', RETRY_AFTER_SECONDS] : exchange.extra, JSON.stringify(problem), tooLarge);
     }
-    const caller = await authenticate(ctx);
-    if (route.permission && !caller.adminPermissions.has(route.permission)) {
-      throw new AppError('auth.forbidden', 403, `this action requires the permission "${route.permission}"`);
-    }
-    if (tooLarge) throw new AppError('request.too_large', 413, `the request body is larger than ${BODY_LIMIT} bytes`);
-    if (text.length > 0 && !plainJson && !ctx.is('application/json')) throw new AppError('request.unsupported_media_type', 415, 'send the body as application/json');
-    if (text.length === 0) parsed = { value: {} };
-    if (!parsed) throw new AppError('request.malformed_json', 400, 'the request body is not valid JSON');
-    let body = parsed.value;
-    if (!FAST_CHECKS[routeUrl(route)]?.(body) && route.body) {
-      const checked = route.body.safeParse(body);
-      if (!checked.success) throw invalidInput('request.invalid', checked.error, 'body');
-      body = checked.data;
-    }
-    const result = await route.handler({ params: {}, query: ctx.querystring ? Object.fromEntries(new URLSearchParams(ctx.querystring)) : {}, body, caller, ctx });
-    ctx.set('cache-control', 'no-store');
-    ctx.status = route.status ?? 200;
-    ctx.body = result;
+  }
+
+  return function decisionRequest(req, res) {
+    if (req.method !== 'POST' || !PLAIN_JSON.has(req.headers['content-type'])) return false;
+    const route = byPath.get((req.url ?? '').toLowerCase());
+    if (!route) return false;
+    serve(route, req, res).catch((error: unknown) => {
+      // Writing the answer itself failed: nothing more can be sent on this connection.
+      deps.logger.error({ err: error, path: req.url }, 'unhandled error');
+      res.destroy();
+    });
+    return true;
   };
 }
 

@@ -2,7 +2,6 @@
 // the resource `{issuer}/api`. The caller's permissions are recomputed from its identity's
 // current roles (cached, invalidated on change) rather than read from the token, so removing a
 // role takes effect on the next request.
-import type { Context } from 'koa';
 import { hash } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { ADMIN_API_RESOURCE, type AuthorizationService, type EffectiveAuthorization } from '../../services/authorization.ts';
@@ -12,6 +11,7 @@ import { AppError } from '../../services/errors.ts';
 import { ADMIN_ROLE } from '../../services/administration.ts';
 import type { SessionService } from '../../services/sessions.ts';
 import type { Caller } from './caller.ts';
+import type { HeaderAccess } from './framework.ts';
 
 /** Verified tokens remembered per node. */
 const VERIFIED_TOKENS = 10_000;
@@ -33,7 +33,7 @@ export function createApiAuthenticator(deps: {
   const keySet = createLocalJWKSet({ keys: deps.publicJwks });
   const audience = adminApiAudience(deps.issuer);
 
-  function unauthorized(ctx: Context, description: string): AppError {
+  function unauthorized(ctx: HeaderAccess, description: string): AppError {
     // RFC 6750 §3: tell the client how to authenticate.
     ctx.set('WWW-Authenticate', `Bearer realm="gatehouse", error="invalid_token", error_description="${description}"`);
     return new AppError('auth.invalid_token', 401, description);
@@ -59,7 +59,7 @@ export function createApiAuthenticator(deps: {
     return entry;
   }
 
-  return async function authenticate(ctx: Context): Promise<Caller> {
+  return async function authenticate(ctx: HeaderAccess): Promise<Caller> {
     const header = ctx.get('authorization');
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
     if (!match) {

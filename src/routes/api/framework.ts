@@ -58,22 +58,71 @@ export function routeUrl(route: Pick<ApiRoute, 'path' | 'absolute'>): string {
 /** Largest body a route accepts unless it declares its own bodyLimit, in bytes. */
 const BODY_LIMIT = 1024 * 1024;
 
-function parseWith<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+/** `value` checked against `schema` (400 `request.invalid` naming the fields under `where`). */
+export function parseWith<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return value as T;
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw invalidInput('request.invalid', parsed.error, where);
   return parsed.data;
 }
 
-export type Authenticate = (ctx: Context) => Promise<Caller>;
+/** What authentication reads and writes of a request: its headers, and the answer's (WWW-Authenticate). */
+export interface HeaderAccess {
+  get(name: string): string;
+  set(name: string, value: string): void;
+}
+
+export type Authenticate = (ctx: HeaderAccess) => Promise<Caller>;
+
+/** 403 unless the caller holds the route's permission. */
+export function requirePermission(route: Pick<ApiRoute, 'permission'>, caller: Caller): void {
+  if (route.permission && !caller.adminPermissions.has(route.permission)) {
+    throw new AppError('auth.forbidden', 403, `this action requires the permission "${route.permission}"`);
+  }
+}
+
+/**
+ * The value of a JSON request body: {} when the body is empty, 415 when one was sent as another
+ * type than `types` (`typeAccepted` false), 400 when it is not JSON. `parsed`: the body's value
+ * when the caller parsed it already.
+ */
+export function jsonBodyOf(text: string, typeAccepted: boolean, types: readonly string[], parsed?: { value: unknown }): unknown {
+  if (text.length > 0 && !typeAccepted) throw new AppError('request.unsupported_media_type', 415, `send the body as ${types.join(' or ')}`);
+  if (text.length === 0) return {};
+  if (parsed) return parsed.value;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError('request.malformed_json', 400, 'the request body is not valid JSON');
+  }
+}
+
+/** Every admin API answer is per caller: never stored by a cache. */
+export const API_CACHE_CONTROL = 'no-store';
+
+/** The success status of a route's answer to `result`. */
+export function statusOf(route: Pick<ApiRoute, 'status' | 'statusOf'>, result: unknown): number {
+  if (result === undefined) return route.status ?? 204;
+  return route.statusOf?.(result) ?? route.status ?? 200;
+}
+
+/** Answers with a route's result: no-store, its status, the result as the body. */
+export function respond(ctx: Context, route: ApiRoute, result: unknown): void {
+  ctx.set('cache-control', API_CACHE_CONTROL);
+  if (route.raw) return;
+  ctx.status = statusOf(route, result);
+  if (result !== undefined) ctx.body = result;
+}
+
+const JSON_TYPES = ['application/json'] as const;
+/** SCIM (RFC 7644 §3.1): application/scim+json, and plain JSON as many clients send it. */
+const SCIM_TYPES = ['application/scim+json', 'application/json'] as const;
 
 export function mountRoutes(router: Router, routes: ApiRoute[], authenticate: Authenticate): void {
   for (const route of routes) {
     router[route.method](routeUrl(route), async (ctx) => {
       const caller = await authenticate(ctx);
-      if (route.permission && !caller.adminPermissions.has(route.permission)) {
-        throw new AppError('auth.forbidden', 403, `this action requires the permission "${route.permission}"`);
-      }
+      requirePermission(route, caller);
       const params = parseWith(route.params, ctx.params, 'params');
       const query = parseWith(route.query, Object.fromEntries(new URLSearchParams(ctx.querystring)), 'query');
       let body: unknown;
@@ -83,27 +132,11 @@ export function mountRoutes(router: Router, routes: ApiRoute[], authenticate: Au
           if (!ctx.is('text/csv')) throw new AppError('request.unsupported_media_type', 415, 'send the body as text/csv');
           body = parseWith(route.body, text, 'body');
         } else {
-          // SCIM (RFC 7644 §3.1): application/scim+json, and plain JSON as many clients send it.
-          const types = route.bodyType === 'scim' ? ['application/scim+json', 'application/json'] : ['application/json'];
-          if (text.length > 0 && !ctx.is(types)) throw new AppError('request.unsupported_media_type', 415, `send the body as ${types.join(' or ')}`);
-          let json: unknown;
-          try {
-            json = text.length ? JSON.parse(text) : {};
-          } catch {
-            throw new AppError('request.malformed_json', 400, 'the request body is not valid JSON');
-          }
-          body = parseWith(route.body, json, 'body');
+          const types = route.bodyType === 'scim' ? SCIM_TYPES : JSON_TYPES;
+          body = parseWith(route.body, jsonBodyOf(text, text.length === 0 || Boolean(ctx.is([...types])), types), 'body');
         }
       }
-      const result = await route.handler({ params, query, body, caller, ctx });
-      ctx.set('cache-control', 'no-store');
-      if (route.raw) return;
-      if (result === undefined) {
-        ctx.status = route.status ?? 204;
-        return;
-      }
-      ctx.status = route.statusOf?.(result) ?? route.status ?? 200;
-      ctx.body = result;
+      respond(ctx, route, await route.handler({ params, query, body, caller, ctx }));
     });
   }
 }
