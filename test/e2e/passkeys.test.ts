@@ -215,6 +215,33 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     await context.close();
   });
 
+  it("satisfies the application's MFA policy with a passkey: no authenticator app is asked for", async () => {
+    const previous = await gh.context.passwordPolicies.get(gh.context.tenantId);
+    await gh.context.passwordPolicies.replace(gh.context.tenantId, { ...previous, mfa: { required: false, roles: [], applications: [APP.clientId] } }, SYSTEM_ACTOR);
+    try {
+      const { context, page, authenticator } = await pageWithPasskey('Policy key');
+      // The passkey alone (user verified) is two factors: the sign-in ends without another step.
+      const first = await startAtPasskeyButton(page, authenticator);
+      await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      const claims = (await first.tokens()).claims()!;
+      assert.equal(claims.sub, kimId);
+      assert.equal(claims.acr, ACR_MFA);
+      // After the password, the passkey is the second factor the policy asks for, not a new authenticator app.
+      let second!: Awaited<ReturnType<typeof startFlow>>;
+      await withoutCredentials(authenticator, async () => {
+        second = await startFlow(page, { prompt: 'login' });
+        await signInWithPassword(page, 'kim');
+        await page.getByRole('heading', { name: 'Use your passkey' }).waitFor();
+      });
+      await page.getByRole('button', { name: 'Use a passkey' }).click();
+      assert.deepEqual((await second.tokens()).claims()!.amr, ['pwd', 'hwk', 'user']);
+      await context.close();
+    } finally {
+      // The policy is the tenant's (shared on PostgreSQL): leave it as it was.
+      await gh.context.passwordPolicies.replace(gh.context.tenantId, previous, SYSTEM_ACTOR);
+    }
+  });
+
   it('removes a passkey after the password: audited, and the password alone signs in again', async () => {
     const { context, page } = await pageWithPasskey('Old phone');
     const item = page.locator('li[data-passkey-id]').filter({ hasText: 'Old phone' });
@@ -224,6 +251,10 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     assert.equal(await page.locator('li[data-passkey-id]').count(), 0);
     assert.equal((await gh.context.knex('user_passkeys').where({ user_id: kimId })).length, 0);
     assert.equal(await audited('user.passkey_removed'), 1);
+    await gh.context.mailer.idle();
+    const outbox = path.join(gh.config.dataDir, 'outbox');
+    const mails = await Promise.all((await readdir(outbox)).map((file) => readFile(path.join(outbox, file), 'utf8')));
+    assert.ok(mails.some((mail) => mail.includes('A passkey was removed from your account') && mail.includes('kim@example.com')));
     const flow = await startFlow(page, { prompt: 'login' });
     await signInWithPassword(page, 'kim');
     assert.deepEqual((await flow.tokens()).claims()!.amr, ['pwd']);

@@ -123,4 +123,14 @@ export class IdentityProvidersPageObject {
   provider(name: string) {
     return this.page.getByRole('article', { name: `Identity provider ${name}`, exact: true });
   }
+  /** Ticks or unticks `provider` for `application`'s sign-in page and saves. */
+  async offerOn(application: string, provider: string, offered: boolean): Promise<void> {
+    const section = this.page.getByRole('region', { name: "Providers on each application's sign-in page" });
+    await section.getByRole('button', { name: /Application/ }).click();
+    await choose(this.page, application);
+    const box = section.getByRole('checkbox', { name: provider });
+    if ((await box.isChecked()) !== offered) await box.click({ force: true });
+    await section.getByRole('button', { name: "Save the sign-in page's providers" }).click();
+    await section.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  }
 }
