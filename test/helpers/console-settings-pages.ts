@@ -128,8 +128,10 @@ export class IdentityProvidersPageObject {
     const section = this.page.getByRole('region', { name: "Providers on each application's sign-in page" });
     await section.getByRole('button', { name: /Application/ }).click();
     await choose(this.page, application);
-    const box = section.getByRole('checkbox', { name: provider });
-    if ((await box.isChecked()) !== offered) await box.click({ force: true });
+    // React Aria's checkbox: the label takes the click and says data-selected when ticked.
+    const label = section.locator('label').filter({ hasText: provider });
+    if (((await label.getAttribute('data-selected')) !== null) !== offered) await label.click();
+    await section.locator(`label${offered ? '[data-selected]' : ':not([data-selected])'}`).filter({ hasText: provider }).waitFor();
     await section.getByRole('button', { name: "Save the sign-in page's providers" }).click();
     await section.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
   }
