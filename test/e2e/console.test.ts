@@ -300,7 +300,8 @@ describe('admin console (Chromium)', function () {
       await owner.page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
       const effective = await gh.context.tenantSettings.effective(gh.context.tenantId);
       assert.equal(effective.defaultLocale, 'de');
-      assert.deepEqual(effective.passkeys, { rpId: 'localhost', origins: [origin], attachment: 'cross-platform', userVerification: 'preferred' });
+      const { rpId, origins, attachment, userVerification } = effective.passkeys;
+      assert.deepEqual({ rpId, origins, attachment, userVerification }, { rpId: 'localhost', origins: [origin], attachment: 'cross-platform', userVerification: 'preferred' });
       // The passkey ceremonies use them at once.
       assert.equal((await gh.context.passkeys.authenticationOptions(gh.context.tenantId, 'console-test')).rpId, 'localhost');
       // A browser that asks for no language Gatehouse has now gets the console in German.
