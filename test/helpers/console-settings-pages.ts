@@ -131,7 +131,10 @@ export class IdentityProvidersPageObject {
     // React Aria's checkbox: the label takes the click and says data-selected when ticked.
     const label = section.locator('label').filter({ hasText: provider });
     if (((await label.getAttribute('data-selected')) !== null) !== offered) await label.click();
-    await section.locator(`label${offered ? '[data-selected]' : ':not([data-selected])'}`).filter({ hasText: provider }).waitFor();
+    await section
+      .locator(`label${offered ? '[data-selected]' : ':not([data-selected])'}`)
+      .filter({ hasText: provider })
+      .waitFor();
     await section.getByRole('button', { name: "Save the sign-in page's providers" }).click();
     await section.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
   }
