@@ -256,20 +256,18 @@ describe('admin console (Chromium)', function () {
   it("lists a user's passkeys in the user details and removes one after a confirmation, audited", async () => {
     const user = await gh.context.users.create({ username: uniqueName('passkey-owner') }, SYSTEM_ACTOR);
     const passkeyId = crypto.randomUUID();
-    await gh.context
-      .knex('user_passkeys')
-      .insert({
-        id: passkeyId,
-        tenant_id: gh.context.tenantId,
-        user_id: user.id,
-        credential_id: `cred-${passkeyId}`,
-        public_key: Buffer.from([1, 2, 3]),
-        transports: ['internal'],
-        backup_eligible: true,
-        backup_state: true,
-        name: 'Work laptop',
-        counter: 0,
-      });
+    await gh.context.knex('user_passkeys').insert({
+      id: passkeyId,
+      tenant_id: gh.context.tenantId,
+      user_id: user.id,
+      credential_id: `cred-${passkeyId}`,
+      public_key: Buffer.from([1, 2, 3]),
+      transports: ['internal'],
+      backup_eligible: true,
+      backup_state: true,
+      name: 'Work laptop',
+      counter: 0,
+    });
     await admin.open('Users');
     const users = new UsersPageObject(admin);
     await users.search(user.username);
