@@ -237,15 +237,20 @@ describe('passkeys (Chromium virtual authenticator)', function () {
       const claims = (await first.tokens()).claims()!;
       assert.equal(claims.sub, kimId);
       assert.equal(claims.acr, ACR_MFA);
-      // After the password, the passkey is the second factor the policy asks for, not a new authenticator app.
-      let second!: Awaited<ReturnType<typeof startFlow>>;
-      await withoutCredentials(authenticator, async () => {
-        second = await startFlow(page, { prompt: 'login' });
-        await signInWithPassword(page, 'kim');
-        await page.getByRole('heading', { name: 'Use your passkey' }).waitFor();
-      });
-      await page.getByRole('button', { name: 'Use a passkey' }).click();
+      // After the password, the passkey is the second factor the policy asks for, not a new
+      // authenticator app. A second browser (the first one is still leaving for the callback) gets
+      // the key once the second-factor page is shown.
+      const { credentials } = await authenticator.cdp.send('WebAuthn.getCredentials', { authenticatorId: authenticator.id });
+      const otherContext = await browser.newContext();
+      const other = await otherContext.newPage();
+      const otherAuthenticator = await addAuthenticator(otherContext, other);
+      const second = await startFlow(other, { prompt: 'login' });
+      await signInWithPassword(other, 'kim');
+      await other.getByRole('heading', { name: 'Use your passkey' }).waitFor();
+      await otherAuthenticator.cdp.send('WebAuthn.addCredential', { authenticatorId: otherAuthenticator.id, credential: credentials[0]! });
+      await other.getByRole('button', { name: 'Use a passkey' }).click();
       assert.deepEqual((await second.tokens()).claims()!.amr, ['pwd', 'hwk', 'user']);
+      await otherContext.close();
       await context.close();
     } finally {
       // The policy is the tenant's (shared on PostgreSQL): leave it as it was.
