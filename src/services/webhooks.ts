@@ -25,6 +25,7 @@ import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
 import { postJson } from './outbound.ts';
 import { decrypt, encrypt } from './secrets.ts';
+import { recordWebhookDelivery } from '../telemetry/metrics.ts';
 
 export type { WebhookDelivery, WebhookEndpoint, WebhookPayload };
 
@@ -114,9 +115,11 @@ export function createWebhookService(deps: { queries: Queries; audit: AuditServi
     if (!error) {
       await queries.recordAttempt(delivery.id, { status: 'succeeded', statusCode, error: null, at, nextAttemptAt: at });
       await queries.resetFailures(delivery.endpointId);
+      recordWebhookDelivery('delivered');
       return;
     }
     const exhausted = attempts >= MAX_ATTEMPTS;
+    recordWebhookDelivery(exhausted ? 'failed' : 'retried');
     await queries.recordAttempt(delivery.id, { status: exhausted ? 'failed' : 'pending', statusCode, error, at, nextAttemptAt: new Date(at.getTime() + retryDelaySeconds(attempts) * 1000) });
     const failures = await queries.countFailure(delivery.endpointId);
     if (failures >= DISABLE_AFTER) await disableForFailures(delivery.tenantId, delivery.endpointId, failures, error);

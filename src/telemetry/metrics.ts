@@ -81,7 +81,7 @@ export function recordGrant(grantType: string, clientId: string, outcome: string
   instruments?.grants.inc({ grant_type: grantType, client_id: clientId, outcome });
 }
 
-/** Not called yet: the webhook deliveries call it once they exist. */
+/** One delivery attempt: delivered, failed for good (no attempt left), or to be retried. */
 export function recordWebhookDelivery(outcome: 'delivered' | 'failed' | 'retried'): void {
   instruments?.webhookDeliveries.inc({ outcome });
 }

@@ -9,6 +9,7 @@ import { uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { adminCatalog, createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { consolePerson, signedInConsole, startConsoleGatehouse } from '../helpers/console-suite.ts';
 import { ConsolePage } from '../helpers/console-pages.ts';
+import { discover, startAuthorization } from '../helpers/oidc.ts';
 import { announced, IdentityProvidersPageObject, NavigationPageObject, PoliciesPageObject, WebhooksPageObject } from '../helpers/console-settings-pages.ts';
 
 const READ_ONLY = [
@@ -154,6 +155,37 @@ describe('console settings pages (Chromium)', function () {
     assert.equal(created?.hasClientSecret, true);
     assert.doesNotMatch(JSON.stringify(listed.body), /contoso-secret-value/);
     assert.deepEqual(admin.problems, []);
+  });
+
+  it("chooses the providers on an application's sign-in page, which then offers exactly those", async () => {
+    const slug = uniqueName('offered')
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-');
+    const name = `Offered ${slug}`;
+    const created = await adminApi.request('post', '/identity-providers', { slug, name, clientId: 'offered-client', issuer: 'https://idp.example.test' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const before = await adminApi.request('get', '/applications/smart-hub/identity-providers');
+    const signInPage = async () => {
+      const config = await discover(gh, 'smart-hub', 'smart-hub-secret-change-me-0123456789abcdef');
+      return (await startAuthorization({ gatehouse: gh, config, redirectUri: 'http://localhost:8080/callback', scope: 'openid' })).response.body;
+    };
+    try {
+      assert.doesNotMatch(await signInPage(), new RegExp(`Sign in with ${name}`));
+      // Another page first: the provider list is read again when the page opens.
+      await admin.open('Policies');
+      await admin.open('Identity providers');
+      const providers = new IdentityProvidersPageObject(admin);
+      await providers.offerOn('Smart Hub', name, true);
+      const offered = await adminApi.request('get', '/applications/smart-hub/identity-providers');
+      assert.ok(offered.body.providers.some((p: { id: string }) => p.id === created.body.id));
+      assert.match(await signInPage(), new RegExp(`Sign in with ${name}`));
+      await providers.offerOn('Smart Hub', name, false);
+      assert.doesNotMatch(await signInPage(), new RegExp(`Sign in with ${name}`));
+      assert.deepEqual(admin.problems, []);
+    } finally {
+      await adminApi.request('put', '/applications/smart-hub/identity-providers', { providerIds: before.body.providers.map((p: { id: string }) => p.id) });
+      await adminApi.request('delete', `/identity-providers/${created.body.id}`);
+    }
   });
 
   it('shows a narrow administrator the settings sections read-only, with no change control', async () => {

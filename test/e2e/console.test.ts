@@ -253,7 +253,39 @@ describe('admin console (Chromium)', function () {
     }
   });
 
-  it('lets an Admin change the default language on the tenant settings page, and shows others the settings read-only', async () => {
+  it("lists a user's passkeys in the user details and removes one after a confirmation, audited", async () => {
+    const user = await gh.context.users.create({ username: uniqueName('passkey-owner') }, SYSTEM_ACTOR);
+    const passkeyId = crypto.randomUUID();
+    await gh.context.knex('user_passkeys').insert({
+      id: passkeyId,
+      tenant_id: gh.context.tenantId,
+      user_id: user.id,
+      credential_id: `cred-${passkeyId}`,
+      public_key: Buffer.from([1, 2, 3]),
+      transports: ['internal'],
+      backup_eligible: true,
+      backup_state: true,
+      name: 'Work laptop',
+      counter: 0,
+    });
+    await admin.open('Users');
+    const users = new UsersPageObject(admin);
+    await users.search(user.username);
+    await users.openUser(user.username);
+    const table = admin.page.getByRole('table', { name: 'Passkeys' });
+    const row = table.getByRole('row').filter({ hasText: 'Work laptop' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /yes/, 'shown as synced');
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await admin.page.getByRole('alertdialog').getByRole('button', { name: 'Remove passkey' }).click();
+    await admin.page.getByText('No passkey.').waitFor();
+    assert.deepEqual(await gh.context.knex('user_passkeys').where({ user_id: user.id }), []);
+    assert.ok(await gh.context.knex('audit_events').where({ action: 'user.passkey_removed', target_id: user.id }).first());
+    await admin.assertAccessible('user details with passkeys');
+    assert.deepEqual(admin.problems, []);
+  });
+
+  it('lets an Admin change the default language and the passkey relying party on the tenant settings page, and shows others the settings read-only', async () => {
     // Holding every permission is not being an Admin: the settings are shown, not the form.
     await admin.open('Tenant settings');
     await admin.page.getByText('Only an Admin changes these settings.').waitFor();
@@ -266,9 +298,23 @@ describe('admin console (Chromium)', function () {
       await owner.assertAccessible('tenant settings form');
       await owner.page.getByRole('button', { name: /Default language/ }).click();
       await owner.page.getByRole('option', { name: 'Deutsch' }).click();
+      // The passkey relying party: a new id asks first, since it ends every registered passkey.
+      const origin = `http://localhost:${new URL(gh.url).port}`;
+      await owner.page.getByLabel('Relying-party id').fill('localhost');
+      await owner.page.getByLabel('Origins, one per line').fill(origin);
+      await owner.page.getByRole('button', { name: /Allowed authenticators/ }).click();
+      await owner.page.getByRole('option', { name: 'Security keys only' }).click();
+      await owner.page.getByRole('button', { name: /User verification/ }).click();
+      await owner.page.getByRole('option', { name: 'Preferred' }).click();
       await owner.page.getByRole('button', { name: 'Save settings' }).click();
+      await owner.page.getByRole('alertdialog').getByRole('button', { name: 'Change it' }).click();
       await owner.page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
-      assert.equal((await gh.context.tenantSettings.effective(gh.context.tenantId)).defaultLocale, 'de');
+      const effective = await gh.context.tenantSettings.effective(gh.context.tenantId);
+      assert.equal(effective.defaultLocale, 'de');
+      const { rpId, origins, attachment, userVerification } = effective.passkeys;
+      assert.deepEqual({ rpId, origins, attachment, userVerification }, { rpId: 'localhost', origins: [origin], attachment: 'cross-platform', userVerification: 'preferred' });
+      // The passkey ceremonies use them at once.
+      assert.equal((await gh.context.passkeys.authenticationOptions(gh.context.tenantId, 'console-test')).rpId, 'localhost');
       // A browser that asks for no language Gatehouse has now gets the console in German.
       const page = await fetch(new URL('/console/', gh.url), { headers: { 'accept-language': 'es' } });
       assert.match(await page.text(), /<html lang="de">/);

@@ -34,11 +34,20 @@ interface Authenticator {
   id: string;
 }
 
-async function addAuthenticator(context: BrowserContext, page: Page): Promise<Authenticator> {
+/** A CTAP2 platform authenticator with user verification; `synced` makes its keys backup eligible and backed up (a synced passkey). */
+async function addAuthenticator(context: BrowserContext, page: Page, options: { synced?: boolean } = {}): Promise<Authenticator> {
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+      ...(options.synced ? { defaultBackupEligibility: true, defaultBackupState: true } : {}),
+    },
   });
   return { cdp, id: authenticatorId };
 }
@@ -62,6 +71,8 @@ describe('passkeys (Chromium virtual authenticator)', function () {
   let kimId: string;
 
   before(async function () {
+    // The embedded database's first start is slow on a busy machine.
+    this.timeout(300_000);
     requireChromium(this);
     const port = await freePort();
     // The configuration names a relying party this browser cannot reach: the ceremonies work only
@@ -124,10 +135,10 @@ describe('passkeys (Chromium virtual authenticator)', function () {
   }
 
   /** A new browser context with a virtual authenticator, and Kim's passkey `name` registered on it. */
-  async function pageWithPasskey(name: string): Promise<{ context: BrowserContext; page: Page; authenticator: Authenticator }> {
+  async function pageWithPasskey(name: string, options: { synced?: boolean } = {}): Promise<{ context: BrowserContext; page: Page; authenticator: Authenticator }> {
     const context = await browser.newContext();
     const page = await context.newPage();
-    const authenticator = await addAuthenticator(context, page);
+    const authenticator = await addAuthenticator(context, page, options);
     await registerPasskey(page, name);
     return { context, page, authenticator };
   }
@@ -215,6 +226,38 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     await context.close();
   });
 
+  it("satisfies the application's MFA policy with a passkey: no authenticator app is asked for", async () => {
+    const previous = await gh.context.passwordPolicies.get(gh.context.tenantId);
+    await gh.context.passwordPolicies.replace(gh.context.tenantId, { ...previous, mfa: { required: false, roles: [], applications: [APP.clientId] } }, SYSTEM_ACTOR);
+    try {
+      const { context, page, authenticator } = await pageWithPasskey('Policy key');
+      // The passkey alone (user verified) is two factors: the sign-in ends without another step.
+      const first = await startAtPasskeyButton(page, authenticator);
+      await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      const claims = (await first.tokens()).claims()!;
+      assert.equal(claims.sub, kimId);
+      assert.equal(claims.acr, ACR_MFA);
+      // After the password, the passkey is the second factor the policy asks for, not a new
+      // authenticator app. A second browser (the first one is still leaving for the callback) gets
+      // the key once the second-factor page is shown.
+      const { credentials } = await authenticator.cdp.send('WebAuthn.getCredentials', { authenticatorId: authenticator.id });
+      const otherContext = await browser.newContext();
+      const other = await otherContext.newPage();
+      const otherAuthenticator = await addAuthenticator(otherContext, other);
+      const second = await startFlow(other, { prompt: 'login' });
+      await signInWithPassword(other, 'kim');
+      await other.getByRole('heading', { name: 'Use your passkey' }).waitFor();
+      await otherAuthenticator.cdp.send('WebAuthn.addCredential', { authenticatorId: otherAuthenticator.id, credential: credentials[0]! });
+      await other.getByRole('button', { name: 'Use a passkey' }).click();
+      assert.deepEqual((await second.tokens()).claims()!.amr, ['pwd', 'hwk', 'user']);
+      await otherContext.close();
+      await context.close();
+    } finally {
+      // The policy is the tenant's (shared on PostgreSQL): leave it as it was.
+      await gh.context.passwordPolicies.replace(gh.context.tenantId, previous, SYSTEM_ACTOR);
+    }
+  });
+
   it('removes a passkey after the password: audited, and the password alone signs in again', async () => {
     const { context, page } = await pageWithPasskey('Old phone');
     const item = page.locator('li[data-passkey-id]').filter({ hasText: 'Old phone' });
@@ -224,6 +267,10 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     assert.equal(await page.locator('li[data-passkey-id]').count(), 0);
     assert.equal((await gh.context.knex('user_passkeys').where({ user_id: kimId })).length, 0);
     assert.equal(await audited('user.passkey_removed'), 1);
+    await gh.context.mailer.idle();
+    const outbox = path.join(gh.config.dataDir, 'outbox');
+    const mails = await Promise.all((await readdir(outbox)).map((file) => readFile(path.join(outbox, file), 'utf8')));
+    assert.ok(mails.some((mail) => mail.includes('A passkey was removed from your account') && mail.includes('kim@example.com')));
     const flow = await startFlow(page, { prompt: 'login' });
     await signInWithPassword(page, 'kim');
     assert.deepEqual((await flow.tokens()).claims()!.amr, ['pwd']);
@@ -248,6 +295,27 @@ describe('passkeys (Chromium virtual authenticator)', function () {
     await other.getByRole('alert').filter({ hasText: 'The passkey could not be verified. Try again.' }).waitFor();
     assert.equal(await audited('user.passkey_clone_suspected'), 1);
     assert.equal(Number((await gh.context.knex('user_passkeys').where({ user_id: kimId }).first()).counter), stored, 'the stored counter is unchanged');
+    await otherContext.close();
+    await context.close();
+  });
+
+  it('keeps the backup flags of a synced passkey: amr "swk", and a copy claiming it cannot be synced is refused', async () => {
+    const { context, page, authenticator } = await pageWithPasskey('Synced', { synced: true });
+    const row = await gh.context.knex('user_passkeys').where({ user_id: kimId }).first();
+    assert.deepEqual([row.backup_eligible, row.backup_state], [true, true]);
+    const flow = await startAtPasskeyButton(page, authenticator);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    assert.deepEqual((await flow.tokens()).claims()!.amr, ['swk', 'user']);
+
+    // Backup eligibility is fixed at registration (WebAuthn L3 §6.1.3): a key that now says otherwise is not the registered one.
+    const { credentials } = await authenticator.cdp.send('WebAuthn.getCredentials', { authenticatorId: authenticator.id });
+    const otherContext = await browser.newContext();
+    const other = await otherContext.newPage();
+    const copy = await addAuthenticator(otherContext, other);
+    await startAtPasskeyButton(other, copy);
+    await copy.cdp.send('WebAuthn.addCredential', { authenticatorId: copy.id, credential: { ...credentials[0]!, signCount: credentials[0]!.signCount + 10, backupEligibility: false, backupState: false } });
+    await other.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await other.getByRole('alert').filter({ hasText: 'The passkey could not be verified. Try again.' }).waitFor();
     await otherContext.close();
     await context.close();
   });

@@ -123,4 +123,19 @@ export class IdentityProvidersPageObject {
   provider(name: string) {
     return this.page.getByRole('article', { name: `Identity provider ${name}`, exact: true });
   }
+  /** Ticks or unticks `provider` for `application`'s sign-in page and saves. */
+  async offerOn(application: string, provider: string, offered: boolean): Promise<void> {
+    const section = this.page.getByRole('region', { name: "Providers on each application's sign-in page" });
+    await section.getByRole('button', { name: /Application/ }).click();
+    await choose(this.page, application);
+    // React Aria's checkbox: the label takes the click and says data-selected when ticked.
+    const label = section.locator('label').filter({ hasText: provider });
+    if (((await label.getAttribute('data-selected')) !== null) !== offered) await label.click();
+    await section
+      .locator(`label${offered ? '[data-selected]' : ':not([data-selected])'}`)
+      .filter({ hasText: provider })
+      .waitFor();
+    await section.getByRole('button', { name: "Save the sign-in page's providers" }).click();
+    await section.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  }
 }

@@ -1,11 +1,15 @@
 // Metrics on their own listener and OpenTelemetry spans, against a real Gatehouse (both storage
 // modes) driven by a real OIDC client: what an operator's Prometheus and collector would see.
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import * as client from 'openid-client';
+import { generate } from 'otplib';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { enableMetrics, startMetricsServer, type MetricsServer } from '../../src/telemetry/metrics.ts';
 import { enableTracing, shutdownTracing } from '../../src/telemetry/tracing.ts';
+import { createServiceApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { discover, signIn, startAuthorization, submitLogin } from '../helpers/oidc.ts';
 
@@ -35,7 +39,8 @@ describe(`metrics and tracing (${storageMode})`, function () {
     // Both before the context opens, as `gatehouse start` does.
     metrics = await startMetricsServer(enableMetrics(), { port: 0, host: '127.0.0.1' });
     await enableTracing({ serviceName: 'gatehouse-test', exporter: spans });
-    gh = await startTestGatehouse();
+    // Webhook endpoints on loopback (the receiver below) are allowed.
+    gh = await startTestGatehouse({ GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE: 'true' });
     const created = await gh.context.applications.create({ name: uniqueName('Observed'), type: 'web', redirectUris: [CALLBACK] }, SYSTEM_ACTOR);
     app = { clientId: created.application.id, clientSecret: created.clientSecret!, config: await discover(gh, created.application.id, created.clientSecret!) };
     username = uniqueName('observed');
@@ -112,6 +117,66 @@ describe(`metrics and tracing (${storageMode})`, function () {
     assert.equal(grew('gatehouse_lockouts_total'), 1);
     assert.ok(grew('gatehouse_sign_ins_total', { outcome: 'wrong_password' }) >= 9);
     assert.ok(grew('gatehouse_sign_ins_total', { outcome: 'locked' }) >= 1);
+  });
+
+  it('counts a sign-in refused by the per-address throttle as throttled, and a wrong second factor as mfa_failed', async () => {
+    const before = await scrape();
+    const previous = await gh.context.passwordPolicies.get(gh.context.tenantId);
+    const ip = `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 254) + 1}`;
+    try {
+      await gh.context.passwordPolicies.replace(gh.context.tenantId, { ipThrottle: { maxFailures: 1, windowSeconds: 600 } }, SYSTEM_ACTOR);
+      const attempt = (n: number) => gh.context.signIn.password(gh.context.tenantId, { uid: uniqueName('uid'), login: uniqueName(`nobody-${n}`), password: 'wrong password x', ip, userAgent: null });
+      assert.equal((await attempt(1)).kind, 'failed');
+      assert.equal((await attempt(2)).kind, 'throttled');
+    } finally {
+      // The policy is the tenant's (shared on PostgreSQL): leave it as it was.
+      await gh.context.passwordPolicies.replace(gh.context.tenantId, previous, SYSTEM_ACTOR);
+    }
+    const withTotp = uniqueName('observed-totp');
+    const user = await gh.context.users.create({ username: withTotp, password: PASSWORD }, SYSTEM_ACTOR);
+    const enrollment = await gh.context.mfa.startEnrollment(gh.context.tenantId, user);
+    assert.ok(await gh.context.mfa.confirmEnrollment(gh.context.tenantId, user.id, await generate({ secret: enrollment.secret }), SYSTEM_ACTOR));
+    const uid = uniqueName('uid');
+    const first = await gh.context.signIn.password(gh.context.tenantId, { uid, login: withTotp, password: PASSWORD, ip: '198.51.100.200', userAgent: null });
+    assert.deepEqual([first.kind, first.kind === 'step' && first.step], ['step', 'totp']);
+    const wrong = await gh.context.signIn.totp(gh.context.tenantId, { uid, code: '000000', ip: '198.51.100.200', userAgent: null });
+    assert.equal(wrong?.kind, 'retry');
+    const text = await scrape();
+    const grew = (name: string, labels: Record<string, string> = {}) => (sample(text, name, labels) ?? 0) - (sample(before, name, labels) ?? 0);
+    assert.equal(grew('gatehouse_sign_ins_total', { outcome: 'throttled' }), 1);
+    assert.equal(grew('gatehouse_sign_ins_total', { outcome: 'mfa_failed' }), 1);
+  });
+
+  it('counts webhook deliveries by outcome: delivered, and retried when the endpoint fails', async () => {
+    let status = 204;
+    const receiver = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.statusCode = status;
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const admin = await createServiceApiCaller(gh, [], { roles: ['Admin'] });
+    const created = await admin.request('POST', '/webhooks', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, eventTypes: ['user.created'] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    try {
+      // Earlier events of the tenant go out first, so the counts below are this test's.
+      await gh.context.webhooks.run();
+      const before = await scrape();
+      await gh.context.users.create({ username: uniqueName('hooked') }, SYSTEM_ACTOR);
+      await gh.context.webhooks.run();
+      status = 500;
+      await gh.context.users.create({ username: uniqueName('hooked') }, SYSTEM_ACTOR);
+      await gh.context.webhooks.run();
+      const text = await scrape();
+      const grew = (labels: Record<string, string>) => (sample(text, 'gatehouse_webhook_deliveries_total', labels) ?? 0) - (sample(before, 'gatehouse_webhook_deliveries_total', labels) ?? 0);
+      assert.equal(grew({ outcome: 'delivered' }), 1);
+      assert.equal(grew({ outcome: 'retried' }), 1);
+    } finally {
+      await admin.request('DELETE', `/webhooks/${created.body.id}`);
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
   });
 
   it("traces a request with nested database and store spans, continuing the caller's trace", async () => {

@@ -73,6 +73,32 @@ describe('translating', () => {
     assert.equal(translators.de.t({ msg: 'to continue to {client}', params: { client: 'Acme' } }), 'um zu Acme zu gelangen');
     assert.equal(translators.fr.t('A message nobody translated'), 'A message nobody translated', 'unknown text is shown as it is');
   });
+
+  it('translate every message the sign-in and account code hands to a page (errors, refusals, password rules)', () => {
+    const root = fileURLToPath(new URL('../../src/', import.meta.url));
+    const files = [
+      'routes/interactions.ts',
+      ...readdirSync(`${root}routes/account`).map((name) => `routes/account/${name}`),
+      ...readdirSync(`${root}middleware`).map((name) => `middleware/${name}`),
+      ...['sign-in', 'credentials', 'password-policy', 'password-reset', 'passwords', 'mfa', 'passkeys', 'federation', 'identity-selection', 'invitations', 'lockout'].map((name) => `services/${name}.ts`),
+    ];
+    // Told to the application as error_description (OAuth), not shown on a page.
+    const toApplication = new Set(['No identity of the signed-in user may use this application.', 'The user cancelled the sign-in.']);
+    const untranslated: string[] = [];
+    let seen = 0;
+    for (const file of files) {
+      const source = readFileSync(`${root}${file}`, 'utf8');
+      // Sentences in quotes or backticks; a ${value} inside stands for any text, as a {placeholder} does.
+      for (const match of source.matchAll(/(['`])([A-Z][^'`\n]{10,}?[.?!])\1/g)) {
+        const text = match[2]!.replace(/\$\{[^}]*\}/g, 'x1');
+        if (toApplication.has(text)) continue;
+        seen++;
+        if (translators.de.t(text) === text || translators.fr.t(text) === text) untranslated.push(`${file}: ${match[2]}`);
+      }
+    }
+    assert.ok(seen > 30, `found ${seen} messages`);
+    assert.deepEqual(untranslated, []);
+  });
 });
 
 type PageData = Record<string, unknown> & { nonce: string; title: string };
