@@ -112,7 +112,7 @@ export class ConsolePage {
 }
 
 /** Picks `option` in a React Aria Select labelled `label` (its button is named by the value and the label). */
-async function choose(scope: Locator, page: Page, label: string, option: string): Promise<void> {
+export async function choose(scope: Locator, page: Page, label: string, option: string): Promise<void> {
   await scope.getByRole('button', { name: new RegExp(`${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }).click();
   await page.getByRole('option', { name: option, exact: true }).click();
 }
