@@ -8,7 +8,7 @@ import { type Browser } from 'playwright-core';
 import { uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { consolePerson, signedInConsole, startConsoleGatehouse } from '../helpers/console-suite.ts';
-import { ConsolePage } from '../helpers/console-pages.ts';
+import { ConsolePage, pickRole } from '../helpers/console-pages.ts';
 import { ApplicationsPageObject, assertSettledAccessible, DataScopeKeysPageObject, GroupsPageObject, RolesPageObject, ServiceAccountsPageObject } from '../helpers/console-objects-pages.ts';
 
 const OBJECT_SECTIONS = ['Roles', 'Groups', 'Applications', 'Service accounts', 'API resources', 'Default policy', 'Data-scope keys'];
@@ -244,7 +244,7 @@ describe('console object pages (Chromium)', function () {
 
     await admin.open('Default policy');
     const form = admin.page.getByRole('form', { name: 'Add a role to the default policy' });
-    await keys.choose('Role', made.roleName!, form);
+    await pickRole(admin.page, form.getByRole('combobox', { name: 'Role' }), made.roleName!);
     await form.getByRole('button', { name: 'Add to policy' }).click();
     await admin.page.getByRole('table', { name: 'Default policy' }).getByRole('cell', { name: made.roleName!, exact: true }).waitFor();
     const policy = (await api.request('GET', '/default-policy')).body.roles;
