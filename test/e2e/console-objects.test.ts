@@ -8,7 +8,7 @@ import { type Browser } from 'playwright-core';
 import { uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { consolePerson, signedInConsole, startConsoleGatehouse } from '../helpers/console-suite.ts';
-import { ConsolePage } from '../helpers/console-pages.ts';
+import { ConsolePage, pickRole } from '../helpers/console-pages.ts';
 import { ApplicationsPageObject, assertSettledAccessible, DataScopeKeysPageObject, GroupsPageObject, RolesPageObject, ServiceAccountsPageObject } from '../helpers/console-objects-pages.ts';
 
 const OBJECT_SECTIONS = ['Roles', 'Groups', 'Applications', 'Service accounts', 'API resources', 'Default policy', 'Data-scope keys'];
@@ -158,6 +158,41 @@ describe('console object pages (Chromium)', function () {
     assert.equal(await admin.page.getByRole('textbox', { name: 'Client secret', exact: true }).count(), 0, 'not shown again');
   });
 
+  it("sets an application's accepted identity kinds, who may use it and its session limits", async () => {
+    await admin.open('Applications');
+    const apps = new ApplicationsPageObject(admin);
+    await apps.openItem(made.appName!);
+    const page = admin.page;
+    const settings = page.getByRole('region', { name: 'Settings' });
+    // React Aria keeps each checkbox's input visually hidden: a person clicks its label.
+    await settings.getByText('Any kind', { exact: true }).click();
+    await settings.getByText('Client (client)', { exact: true }).click();
+    await settings.getByRole('button', { name: 'Save', exact: true }).click();
+    await settings.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+
+    const access = page.getByRole('region', { name: 'Who may use it' });
+    await apps.choose('Access', 'Only the listed users, groups and identity kinds', access);
+    await access.getByText('Client (client)', { exact: true }).click();
+    await access.getByRole('button', { name: 'Save access' }).click();
+    await access.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+
+    const limits = page.getByRole('region', { name: 'Session limits' });
+    await limits.getByLabel('Idle timeout (seconds)').fill('900');
+    await limits.getByLabel('Absolute lifetime (seconds)').fill('7200');
+    await limits.getByRole('button', { name: 'Save session limits' }).click();
+    await limits.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await assertSettledAccessible(admin, 'an application with restricted access');
+
+    const app = (await api.request('GET', '/applications')).body.applications.find((a: { name: string }) => a.name === made.appName);
+    assert.deepEqual(app.acceptedIdentityKinds, ['client']);
+    const detail = await api.request('GET', `/applications/${app.clientId}`);
+    assert.equal(detail.body.access.accessMode, 'restricted');
+    assert.deepEqual(detail.body.access.identityKinds, ['client']);
+    const session = await api.request('GET', `/applications/${app.clientId}/session-settings`);
+    assert.deepEqual([session.body.idleTimeoutSeconds, session.body.absoluteLifetimeSeconds], [900, 7200]);
+    assert.deepEqual(admin.problems, []);
+  });
+
   it('creates a service account and an access key shown once, which gets a token, and revokes it', async () => {
     await admin.open('Service accounts');
     const accounts = new ServiceAccountsPageObject(admin);
@@ -182,6 +217,24 @@ describe('console object pages (Chromium)', function () {
     assert.equal((await tokenStatus(gh, account.id, secret, { grant_type: 'client_credentials' })).error, 'invalid_client');
   });
 
+  it('registers an API resource with its permission catalog', async () => {
+    await admin.open('API resources');
+    const identifier = `https://stock-${crypto.randomUUID().slice(0, 8)}.example.com`;
+    await admin.page.getByRole('button', { name: 'Register API resource' }).click();
+    const dialog = admin.page.getByRole('dialog');
+    await dialog.getByLabel('Identifier (an absolute URI)').fill(identifier);
+    await dialog.getByLabel('Name', { exact: true }).fill('Stock');
+    await dialog.getByLabel('Permission catalog').fill('stock:read\nstock:count');
+    await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await admin.page.getByRole('cell', { name: identifier, exact: true }).waitFor();
+    const listed = (await api.request('GET', '/api-resources')).body;
+    const registered = listed.resources.find((r: { identifier: string }) => r.identifier === identifier);
+    assert.ok(registered, JSON.stringify(listed).slice(0, 500));
+    assert.deepEqual([registered.name, registered.scopes], ['Stock', ['stock:read', 'stock:count']]);
+    await assertSettledAccessible(admin, 'API resources with a new one');
+  });
+
   it('creates a data-scope key and adds a role to the default policy', async () => {
     await admin.open('Data-scope keys');
     const keys = new DataScopeKeysPageObject(admin);
@@ -191,7 +244,7 @@ describe('console object pages (Chromium)', function () {
 
     await admin.open('Default policy');
     const form = admin.page.getByRole('form', { name: 'Add a role to the default policy' });
-    await keys.choose('Role', made.roleName!, form);
+    await pickRole(admin.page, form.getByRole('combobox', { name: 'Role' }), made.roleName!);
     await form.getByRole('button', { name: 'Add to policy' }).click();
     await admin.page.getByRole('table', { name: 'Default policy' }).getByRole('cell', { name: made.roleName!, exact: true }).waitFor();
     const policy = (await api.request('GET', '/default-policy')).body.roles;

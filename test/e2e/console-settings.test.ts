@@ -8,7 +8,8 @@ import { type Browser } from 'playwright-core';
 import { uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { adminCatalog, createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { consolePerson, signedInConsole, startConsoleGatehouse } from '../helpers/console-suite.ts';
-import { ConsolePage } from '../helpers/console-pages.ts';
+import { ConsolePage, pickRole } from '../helpers/console-pages.ts';
+import { eventually } from '../helpers/console-users-pages.ts';
 import { discover, startAuthorization } from '../helpers/oidc.ts';
 import { announced, IdentityProvidersPageObject, NavigationPageObject, PoliciesPageObject, WebhooksPageObject } from '../helpers/console-settings-pages.ts';
 
@@ -26,6 +27,29 @@ const READ_ONLY = [
   'roles:list',
   'groups:list',
 ];
+
+interface MenuItem {
+  key: string;
+  label: string;
+  overridden: boolean;
+  children: MenuItem[];
+}
+
+/** Smart Hub's menu as the tenant sees it, top level first. */
+async function smartHubMenu(api: ApiCaller): Promise<MenuItem[]> {
+  const tree = await api.request('get', '/applications/smart-hub/navigation');
+  assert.equal(tree.status, 200, JSON.stringify(tree.body));
+  return tree.body.items as MenuItem[];
+}
+
+/** Removes every tenant override of Smart Hub's menu: back as the application defines it. */
+async function resetMenu(api: ApiCaller): Promise<void> {
+  const keys = (items: MenuItem[]): string[] => items.flatMap((i) => [...(i.overridden ? [i.key] : []), ...keys(i.children ?? [])]);
+  for (const key of keys(await smartHubMenu(api))) {
+    const removed = await api.request('delete', `/applications/smart-hub/navigation/overrides/${key}`);
+    assert.ok([204, 404].includes(removed.status), JSON.stringify(removed.body));
+  }
+}
 
 describe('console settings pages (Chromium)', function () {
   this.timeout(180_000);
@@ -53,7 +77,7 @@ describe('console settings pages (Chromium)', function () {
   after(async () => {
     // The PostgreSQL suite shares one tenant: the navigation overrides made here would change the
     // menus every later test expects.
-    if (adminApi) for (const key of ['bookings', 'dashboard']) await adminApi.request('delete', `/applications/smart-hub/navigation/overrides/${key}`);
+    if (adminApi) await resetMenu(adminApi);
     await browser?.close();
     await gh?.close();
   });
@@ -109,6 +133,71 @@ describe('console settings pages (Chromium)', function () {
     await navigation.item('Bookings').waitFor();
     assert.equal((await adminApi.request('delete', '/applications/smart-hub/navigation/overrides/dashboard')).status, 204);
     assert.deepEqual(admin.problems, []);
+  });
+
+  it("reorders the menu's top level for the tenant", async () => {
+    await resetMenu(adminApi);
+    const [first, second] = await smartHubMenu(adminApi);
+    assert.ok(first && second, 'Smart Hub defines at least two top-level items');
+    await admin.open('Navigation menus');
+    const navigation = new NavigationPageObject(admin);
+    await navigation.chooseApplication('Smart Hub');
+    await navigation
+      .item(first.label)
+      .getByRole('button', { name: `Move ${first.label} down` })
+      .click();
+    await eventually(
+      async () => (await smartHubMenu(adminApi)).slice(0, 2).map((i) => i.key),
+      (keys) => keys[0] === second.key && keys[1] === first.key,
+      `${first.key} after ${second.key}`,
+    );
+    const shown = () => admin.page.getByRole('article', { name: /^Menu item / }).evaluateAll((nodes) => nodes.map((n) => n.getAttribute('aria-label')));
+    await eventually(shown, (labels) => labels.indexOf(`Menu item ${second.label}`) < labels.indexOf(`Menu item ${first.label}`), 'the page shows the new order');
+    await resetMenu(adminApi);
+    assert.deepEqual(admin.problems, []);
+  });
+
+  it('changes the lockout threshold, a role that must use a second factor and the session idle timeout', async () => {
+    const policyBefore = (await adminApi.request('get', '/password-policy')).body.policy;
+    const { idleTimeoutSeconds, absoluteLifetimeSeconds, endSessionsOnPasswordChange } = (await adminApi.request('get', '/session-settings')).body as {
+      idleTimeoutSeconds: number;
+      absoluteLifetimeSeconds: number;
+      endSessionsOnPasswordChange: boolean;
+    };
+    const sessionsBefore = { idleTimeoutSeconds, absoluteLifetimeSeconds, endSessionsOnPasswordChange };
+    const role = await adminApi.request('post', '/roles', { name: uniqueName('Needs MFA'), permissions: [] });
+    assert.equal(role.status, 201, JSON.stringify(role.body));
+    try {
+      await admin.open('Policies');
+      await announced(admin.page);
+      const policies = new PoliciesPageObject(admin);
+      const form = policies.form();
+      await form.getByLabel('Failed sign-ins in a row before the account locks').fill('7');
+      // Roles are searched on the server (a lasting tenant holds hundreds); the one picked is listed ticked.
+      await pickRole(admin.page, form.getByRole('combobox', { name: 'Add a role that must use a second factor' }), role.body.name, { clears: true });
+      assert.equal(await form.getByRole('checkbox', { name: role.body.name, exact: true }).isChecked(), true);
+      await form.getByRole('button', { name: 'Save password policy' }).click();
+      await policies.saved().waitFor();
+      const stored = (await adminApi.request('get', '/password-policy')).body.policy;
+      assert.equal(stored.lockout.threshold, 7);
+      assert.deepEqual(stored.mfa.roles, [...(policyBefore.mfa?.roles ?? []), role.body.name]);
+
+      const sessions = admin.page.getByRole('form', { name: 'Sessions' });
+      const idle = sessionsBefore.idleTimeoutSeconds + 60;
+      await sessions.getByLabel('Idle timeout (seconds)').fill(String(idle));
+      await sessions.getByRole('button', { name: 'Save session settings' }).click();
+      await sessions.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+      assert.equal((await adminApi.request('get', '/session-settings')).body.idleTimeoutSeconds, idle);
+      await announced(admin.page);
+      await admin.assertAccessible('Policies after saving');
+      assert.deepEqual(admin.problems, []);
+    } finally {
+      // The PostgreSQL suite shares one tenant: the policies go back as they were.
+      const policy = await adminApi.request('put', '/password-policy', policyBefore);
+      assert.equal(policy.status, 200, JSON.stringify(policy.body));
+      const sessions = await adminApi.request('put', '/session-settings', sessionsBefore);
+      assert.equal(sessions.status, 200, JSON.stringify(sessions.body));
+    }
   });
 
   it('subscribes a webhook endpoint and shows its signing secret once', async () => {

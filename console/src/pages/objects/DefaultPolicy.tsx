@@ -8,7 +8,7 @@ import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage } from '../../ui.tsx';
 import { DataTable, QueryView, SelectField } from '../../widgets/index.ts';
-import { rolesQuery } from './Roles.tsx';
+import { RolePicker } from '../users/pickers.tsx';
 
 interface Entry {
   roleId: string;
@@ -23,11 +23,11 @@ export function DefaultPolicyPage() {
   const queryClient = useQueryClient();
   const policy = useQuery({ queryKey: ['default-policy'], queryFn: () => unwrap(api.GET('/api/v1/default-policy')) });
   const editable = can('default-policy:replace') && can('roles:list');
-  const roles = useQuery({ ...rolesQuery, enabled: editable });
   const kinds = useQuery({ queryKey: ['identity-kinds'], enabled: editable && can('identity-kinds:list'), queryFn: () => unwrap(api.GET('/api/v1/identity-kinds')) });
   const [entries, setEntries] = useState<Entry[]>([]);
   useEffect(() => setEntries(policy.data?.roles ?? []), [policy.data]);
-  const [adding, setAdding] = useState<{ roleId: string | null; kind: string }>({ roleId: null, kind: EVERY_KIND });
+  const [adding, setAdding] = useState<{ roleId: string | null; roleName: string; kind: string }>({ roleId: null, roleName: '', kind: EVERY_KIND });
+  const [pickerKey, setPickerKey] = useState(0);
   const save = useMutation({
     mutationFn: (next: Entry[]) => unwrap(api.PUT('/api/v1/default-policy', { body: { roles: next.map((e) => ({ roleId: e.roleId, identityKind: e.identityKind })) } })),
     onSuccess: (data) => queryClient.setQueryData(['default-policy'], data),
@@ -66,17 +66,22 @@ export function DefaultPolicyPage() {
           />
         )}
       </QueryView>
-      {editable && roles.data && (
+      {editable && (
         <form
           className="inline-form"
           aria-label={t('Add a role to the default policy')}
           onSubmit={(e) => {
             e.preventDefault();
-            const role = roles.data.roles.find((r) => r.id === adding.roleId);
-            if (role) save.mutate([...entries, { roleId: role.id, roleName: role.name, identityKind: adding.kind === EVERY_KIND ? null : adding.kind }], { onSuccess: () => setAdding({ roleId: null, kind: EVERY_KIND }) });
+            if (!adding.roleId) return;
+            save.mutate([...entries, { roleId: adding.roleId, roleName: adding.roleName, identityKind: adding.kind === EVERY_KIND ? null : adding.kind }], {
+              onSuccess: () => {
+                setAdding({ roleId: null, roleName: '', kind: EVERY_KIND });
+                setPickerKey((k) => k + 1);
+              },
+            });
           }}
         >
-          <SelectField label={t('Role')} choices={roles.data.roles.map((r) => ({ id: r.id, label: r.name }))} value={adding.roleId} onChange={(roleId) => setAdding((a) => ({ ...a, roleId }))} placeholder={t('Choose a role')} />
+          <RolePicker key={pickerKey} label={t('Role')} roleId={adding.roleId} onChange={(roleId, name) => setAdding((a) => ({ ...a, roleId, roleName: name ?? '' }))} />
           <SelectField label={t('Given to')} choices={kindChoices} value={adding.kind} onChange={(kind) => setAdding((a) => ({ ...a, kind }))} />
           <Button className="button primary" type="submit" isDisabled={!adding.roleId} isPending={save.isPending}>
             {t('Add to policy')}

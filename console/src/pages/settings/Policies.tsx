@@ -10,6 +10,7 @@ import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, Loading } from '../../ui.tsx';
 import { Check, Checks, Choices, ReadOnlyNotice, TextFields, wholeNumber } from './controls.tsx';
 import { SaveFooter } from '../../widgets/index.ts';
+import { RolePicker } from '../users/pickers.tsx';
 
 interface PolicyForm {
   minLength: string;
@@ -113,9 +114,9 @@ function PasswordPolicy({ editable }: { editable: boolean }) {
   const can = useCan();
   const queryClient = useQueryClient();
   const policy = useQuery({ queryKey: ['password-policy'], queryFn: () => unwrap(api.GET('/api/v1/password-policy')) });
-  const roles = useQuery({ queryKey: ['roles'], enabled: can('roles:list'), queryFn: () => unwrap(api.GET('/api/v1/roles')) });
   const apps = useQuery({ queryKey: ['applications'], enabled: can('applications:list'), queryFn: () => unwrap(api.GET('/api/v1/applications')) });
   const [form, setForm] = useState<PolicyForm | undefined>();
+  const [pickerKey, setPickerKey] = useState(0);
   useEffect(() => {
     if (policy.data) setForm(formOf(policy.data.policy));
   }, [policy.data]);
@@ -134,8 +135,9 @@ function PasswordPolicy({ editable }: { editable: boolean }) {
     };
   const readOnly = !editable;
   const fieldProps = { form, set, isReadOnly: readOnly };
-  // Names the policy holds stay choosable even when the lists cannot be read.
-  const roleOptions = [...new Set([...(roles.data?.roles.map((r) => r.name) ?? []), ...form.mfaRoles])].map((name) => ({ id: name, label: name }));
+  // The roles the stored policy names and those added since, each a checkbox; a tenant may hold
+  // thousands of roles, so more are added by searching them on the server.
+  const roleOptions = [...new Set([...formOf(policy.data.policy).mfaRoles, ...form.mfaRoles])].map((name) => ({ id: name, label: name }));
   const appOptions = [
     ...new Map([...(apps.data?.applications.map((a) => [a.clientId, `${a.name} (${a.clientId})`] as const) ?? []), ...form.mfaApplications.filter((id) => !apps.data?.applications.some((a) => a.clientId === id)).map((id) => [id, id] as const)]),
   ].map(([id, label]) => ({ id, label }));
@@ -195,7 +197,20 @@ function PasswordPolicy({ editable }: { editable: boolean }) {
       <section aria-labelledby="mfa-policy" className="card">
         <h2 id="mfa-policy">{t('Multi-factor authentication')}</h2>
         <Check label={t('Require a second factor from everyone')} isSelected={form.mfaRequired} onChange={set('mfaRequired')} isReadOnly={readOnly} />
-        <Choices label={t('Require it from holders of these roles')} options={roleOptions} value={form.mfaRoles} onChange={set('mfaRoles')} isReadOnly={readOnly} />
+        <Choices label={t('Require it from holders of these roles')} options={roleOptions} value={form.mfaRoles} onChange={set('mfaRoles')} isReadOnly={readOnly} empty={t('No role.')} />
+        {editable && can('roles:list') && (
+          <RolePicker
+            key={pickerKey}
+            label={t('Add a role that must use a second factor')}
+            roleId={null}
+            exclude={[]}
+            onChange={(_roleId, name) => {
+              if (!name) return;
+              if (!form.mfaRoles.includes(name)) set('mfaRoles')([...form.mfaRoles, name]);
+              setPickerKey((k) => k + 1);
+            }}
+          />
+        )}
         <Choices label={t('Require it when signing in to these applications')} options={appOptions} value={form.mfaApplications} onChange={set('mfaApplications')} isReadOnly={readOnly} />
       </section>
       {policy.data.departuresFromNist.length > 0 && (

@@ -20,7 +20,7 @@ function useSettled<T>(value: T, ms = 250): T {
 }
 
 /** A role chosen by typing part of its name; the server returns the best matches first. */
-export function RolePicker(props: { label: string; roleId: string | null; onChange(roleId: string | null): void; exclude?: string[] }) {
+export function RolePicker(props: { label: string; roleId: string | null; onChange(roleId: string | null, name?: string): void; exclude?: string[] }) {
   const [text, setText] = useState('');
   const q = useSettled(text.trim());
   const roles = useQuery({
@@ -29,7 +29,16 @@ export function RolePicker(props: { label: string; roleId: string | null; onChan
   });
   const items = (roles.data?.roles ?? []).filter((r) => !props.exclude?.includes(r.id)).map((r) => ({ id: r.id, name: r.name }));
   return (
-    <ComboBox className="field" items={items} inputValue={text} onInputChange={setText} selectedKey={props.roleId} onSelectionChange={(key) => props.onChange(key === null ? null : String(key))} menuTrigger="focus" allowsEmptyCollection>
+    <ComboBox
+      className="field"
+      items={items}
+      inputValue={text}
+      onInputChange={setText}
+      selectedKey={props.roleId}
+      onSelectionChange={(key) => (key === null ? props.onChange(null) : props.onChange(String(key), items.find((r) => r.id === String(key))?.name))}
+      menuTrigger="focus"
+      allowsEmptyCollection
+    >
       <Label>{props.label}</Label>
       <Input placeholder={t('Type part of a role name')} />
       <Popover>
