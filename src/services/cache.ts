@@ -50,7 +50,14 @@ export async function createInvalidatingCache<T>(options: {
     active = () => subscription.active();
     unsubscribe = () => subscription.close();
   } else {
-    unsubscribe = await options.store.subscribe(channel, drop);
+    // While the store's pub/sub may be missing invalidations, keep nothing and read through; what
+    // was kept before is dropped both when the link goes and when it comes back.
+    let linked = true;
+    active = () => linked;
+    unsubscribe = await options.store.subscribe(channel, drop, (now) => {
+      linked = now;
+      drop('*');
+    });
   }
 
   const lookups = cacheCounters(options.name);

@@ -17,6 +17,7 @@ import type { IdentityProvider, IdentityProviderService } from './identity-provi
 import type { SignInOutcome, SignInService } from './sign-in.ts';
 import { usernameSchema, type UserService } from './users.ts';
 import { opaqueKey } from './secrets.ts';
+import { recordSignIn } from '../telemetry/metrics.ts';
 
 /** State, nonce and verifier of one redirect to the upstream: single use, short-lived. */
 const STATE_TTL_SECONDS = 10 * 60;
@@ -199,7 +200,7 @@ export function createFederationService(deps: { queries: Queries; store: KeyValu
     return user.id;
   }
 
-  return {
+  const service = {
     /**
      * The upstream's endpoints as Gatehouse finds them: OIDC Discovery for an OpenID Connect
      * provider (the same cached lookup a sign-in uses), the fixed endpoints for GitHub. Lets an
@@ -352,6 +353,17 @@ export function createFederationService(deps: { queries: Queries; store: KeyValu
         if (provider) await syncGroups(tenantId, provider, pending.userId, pending.groups, actor);
       }
       return outcome;
+    },
+  };
+  // Upstream refusals (an error from the upstream, a token that fails validation, an unverified
+  // email) counted among the sign-in outcomes; a refusal by the account itself is counted by signIn.
+  const { complete } = service;
+  return {
+    ...service,
+    async complete(...args: Parameters<typeof complete>): Promise<FederationOutcome> {
+      const result = await complete(...args);
+      if (result.kind === 'refused') recordSignIn('federation_refused');
+      return result;
     },
   };
 }

@@ -23,7 +23,7 @@ import type { MfaService, TotpEnrollment } from './mfa.ts';
 import type { PasskeyAssertion, PasskeyService } from './passkeys.ts';
 import { passwordExpiresAt, type PasswordPolicy, type PasswordPolicyService, type Violation } from './password-policy.ts';
 import type { PasswordHasher } from './passwords.ts';
-import { recordSignIn } from '../telemetry/metrics.ts';
+import { recordSignIn, type SignInOutcome as MetricOutcome } from '../telemetry/metrics.ts';
 import { opaqueKey } from './secrets.ts';
 
 export type SignInStep = 'totp' | 'enroll_totp' | 'change_password';
@@ -356,21 +356,39 @@ export function createSignInService(deps: {
   return countOutcomes(service);
 }
 
+const FIRST_FACTOR_METRIC: Record<FailureReason, MetricOutcome> = {
+  unknown: 'unknown_user',
+  password: 'wrong_password',
+  locked: 'locked',
+  inactive: 'inactive',
+  ip_throttled: 'throttled',
+  passkey: 'passkey_failed',
+  passkey_cloned: 'passkey_failed',
+};
+
+function firstFactorMetric(outcome: SignInOutcome): void {
+  if (outcome.kind === 'throttled') recordSignIn('throttled');
+  else if (outcome.kind === 'failed') recordSignIn(FIRST_FACTOR_METRIC[outcome.reason]);
+}
+
 function secondFactorMetric(outcome: SignInOutcome | undefined): void {
   if (outcome && (outcome.kind === 'retry' || outcome.kind === 'failed')) recordSignIn('mfa_failed');
 }
 
-/** Sign-in outcomes for the metrics: refusals at the password and second-factor steps, completions. */
+/** Sign-in outcomes for the metrics: refusals at the first factor (password, passkey, upstream account) and the second, completions. */
 function countOutcomes<
   S extends {
     password: (...args: never[]) => Promise<SignInOutcome>;
+    passkey: (...args: never[]) => Promise<SignInOutcome>;
+    federated: (...args: never[]) => Promise<SignInOutcome>;
     totp: (...args: never[]) => Promise<SignInOutcome | undefined>;
+    passkeySecondFactor: (...args: never[]) => Promise<SignInOutcome | undefined>;
     recoveryCode: (...args: never[]) => Promise<SignInOutcome | undefined>;
     confirmEnrollment: (...args: never[]) => Promise<{ outcome: SignInOutcome } | undefined>;
     finish: (...args: never[]) => Promise<unknown>;
   },
 >(service: S): S {
-  const { password, totp, recoveryCode, confirmEnrollment, finish } = service;
+  const { password, passkey, federated, totp, passkeySecondFactor, recoveryCode, confirmEnrollment, finish } = service;
   const wrap = <F extends (...args: never[]) => Promise<unknown>>(fn: F, after: (result: Awaited<ReturnType<F>>) => void): F =>
     (async (...args: Parameters<F>) => {
       const result = (await fn(...args)) as Awaited<ReturnType<F>>;
@@ -379,11 +397,11 @@ function countOutcomes<
     }) as F;
   return {
     ...service,
-    password: wrap(password, (outcome) => {
-      if (outcome.kind === 'throttled') recordSignIn('throttled');
-      else if (outcome.kind === 'failed') recordSignIn(outcome.reason === 'password' ? 'wrong_password' : outcome.reason === 'unknown' ? 'unknown_user' : outcome.reason === 'ip_throttled' ? 'throttled' : outcome.reason);
-    }),
+    password: wrap(password, firstFactorMetric),
+    passkey: wrap(passkey, firstFactorMetric),
+    federated: wrap(federated, firstFactorMetric),
     totp: wrap(totp, secondFactorMetric),
+    passkeySecondFactor: wrap(passkeySecondFactor, secondFactorMetric),
     recoveryCode: wrap(recoveryCode, secondFactorMetric),
     confirmEnrollment: wrap(confirmEnrollment, (result) => secondFactorMetric(result?.outcome)),
     finish: wrap(finish, (done) => {

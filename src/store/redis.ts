@@ -181,6 +181,7 @@ const WRITE_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
 
 interface Subscription {
   readonly handler: MessageHandler;
+  readonly onLink?: (linked: boolean) => void;
 }
 
 interface ChannelState {
@@ -390,6 +391,29 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
         }
       }
     });
+    // A dropped connection loses what is published until it is back and subscribed again: each
+    // subscription is told when it may be missing messages and when it hears them again.
+    let down = false;
+    const tell = (linked: boolean) => {
+      for (const state of channels.values()) for (const subscription of state.subscriptions) subscription.onLink?.(linked);
+    };
+    connection.on('close', () => {
+      if (down || closed) return;
+      down = true;
+      tell(false);
+    });
+    connection.on('ready', () => {
+      if (!down) return;
+      const names = [...channels.keys()];
+      // SUBSCRIBE again (idempotent) and wait for Redis to confirm before saying the link is back.
+      void (names.length ? connection.subscribe(...names) : Promise.resolve()).then(
+        () => {
+          down = false;
+          tell(true);
+        },
+        reportError,
+      );
+    });
     subscriber = connection;
     return connection;
   };
@@ -553,10 +577,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
       await client.publish(channelName(channel), message);
     },
 
-    async subscribe(channel, handler) {
+    async subscribe(channel, handler, onLink) {
       if (closed) throw new Error('Redis store is closed');
       const fullChannel = channelName(channel);
-      const subscription: Subscription = { handler };
+      const subscription: Subscription = { handler, onLink };
       let state = channels.get(fullChannel);
       if (state === undefined) {
         const connection = getSubscriber();

@@ -82,8 +82,13 @@ export interface KeyValueStore {
   smembers(key: string): Promise<string[]>;
   /** Pub/sub across every node sharing the store. */
   publish(channel: string, message: string): Promise<void>;
-  /** Returns a function that removes the subscription. */
-  subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;
+  /**
+   * Returns a function that removes the subscription. Messages published while the subscriber's
+   * connection is down are lost (pub/sub keeps nothing): `onLink(false)` says that from now on
+   * messages may be missed, `onLink(true)` that the subscription hears them again. An in-process
+   * store never loses one and never calls it.
+   */
+  subscribe(channel: string, handler: MessageHandler, onLink?: (linked: boolean) => void): Promise<() => Promise<void>>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -6,8 +6,8 @@ import http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AddressInfo } from 'node:net';
 
-export type SignInOutcome = 'success' | 'wrong_password' | 'unknown_user' | 'locked' | 'inactive' | 'throttled' | 'mfa_failed';
-const SIGN_IN_OUTCOMES: readonly SignInOutcome[] = ['success', 'wrong_password', 'unknown_user', 'locked', 'inactive', 'throttled', 'mfa_failed'];
+export type SignInOutcome = 'success' | 'wrong_password' | 'unknown_user' | 'locked' | 'inactive' | 'throttled' | 'mfa_failed' | 'passkey_failed' | 'federation_refused';
+const SIGN_IN_OUTCOMES: readonly SignInOutcome[] = ['success', 'wrong_password', 'unknown_user', 'locked', 'inactive', 'throttled', 'mfa_failed', 'passkey_failed', 'federation_refused'];
 
 /** Fast requests (token, JWKS) take milliseconds; a sign-in with argon2id tens to hundreds. */
 const HTTP_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];

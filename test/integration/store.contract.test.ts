@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { createMemoryStore, createRedisStore, createStore } from '../../src/store/index.ts';
 import type { KeyValueStore } from '../../src/store/index.ts';
 import { startCluster, type TestCluster } from '../helpers/redis-servers.ts';
+import { createInvalidatingCache } from '../../src/services/cache.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -470,6 +471,42 @@ if (redisUrl) {
         await offOne();
         await offTwo();
       } finally {
+        await one.close();
+        await two.close();
+      }
+    });
+
+    it('an invalidating cache keeps nothing from before its subscriber connection dropped: invalidations published meanwhile are lost', async function () {
+      const prefix = `${runPrefix}gap:`;
+      const one = await createRedisStore({ url: redisUrl, prefix });
+      const two = await createRedisStore({ url: redisUrl, prefix });
+      const raw = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+      const subscribers = async () => Number(((await raw.pubsub('NUMSUB', `${prefix}cache:gap`)) as [string, number])[1]);
+      const until = async (condition: () => Promise<boolean>) => {
+        for (let i = 0; i < 500 && !(await condition()); i += 1) await sleep(20);
+        assert.ok(await condition(), 'timed out');
+      };
+      let value = 'before';
+      const onOne = await createInvalidatingCache({ store: one, name: 'gap', load: async () => value });
+      const onTwo = await createInvalidatingCache({ store: two, name: 'gap', load: async () => value });
+      try {
+        assert.equal(await onTwo.get('k'), 'before');
+        assert.equal(await subscribers(), 2);
+        // The server drops every pub/sub connection; the invalidation published before they are
+        // back reaches nobody.
+        await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+        await until(async () => (await subscribers()) === 0);
+        value = 'after';
+        await onOne.invalidate('k');
+        await until(async () => (await subscribers()) === 2);
+        assert.equal(await onTwo.get('k'), 'after', 'a value kept from before the drop is not served after it');
+        value = 'later';
+        await onOne.invalidate('k');
+        await until(async () => (await onTwo.get('k')) === 'later');
+      } finally {
+        await onOne.close();
+        await onTwo.close();
+        raw.disconnect();
         await one.close();
         await two.close();
       }

@@ -1,6 +1,7 @@
 // Metrics on their own listener and OpenTelemetry spans, against a real Gatehouse (both storage
 // modes) driven by a real OIDC client: what an operator's Prometheus and collector would see.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -145,6 +146,32 @@ describe(`metrics and tracing (${storageMode})`, function () {
     const grew = (name: string, labels: Record<string, string> = {}) => (sample(text, name, labels) ?? 0) - (sample(before, name, labels) ?? 0);
     assert.equal(grew('gatehouse_sign_ins_total', { outcome: 'throttled' }), 1);
     assert.equal(grew('gatehouse_sign_ins_total', { outcome: 'mfa_failed' }), 1);
+  });
+
+  it('counts a sign-in the upstream provider path refuses as federation_refused', async () => {
+    const before = await scrape();
+    const pending = { uid: uniqueName('uid'), providerId: randomUUID(), verifier: 'v', nonce: 'n' };
+    const result = await gh.context.federation.complete(gh.context.tenantId, {
+      pending,
+      state: 's',
+      callbackUrl: new URL('http://127.0.0.1/federation/callback?code=c&state=s'),
+      redirectUri: 'http://127.0.0.1/federation/callback',
+      ip: '198.51.100.9',
+      userAgent: null,
+    });
+    assert.deepEqual([result.kind, result.kind === 'refused' && result.reason], ['refused', 'provider_unavailable']);
+    const text = await scrape();
+    assert.equal((sample(text, 'gatehouse_sign_ins_total', { outcome: 'federation_refused' }) ?? 0) - (sample(before, 'gatehouse_sign_ins_total', { outcome: 'federation_refused' }) ?? 0), 1);
+  });
+
+  it('counts a refused passkey as passkey_failed', async () => {
+    const before = await scrape();
+    const ip = `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 254) + 1}`;
+    // No challenge was issued for this interaction, so the assertion cannot be verified.
+    const outcome = await gh.context.signIn.passkey(gh.context.tenantId, { uid: uniqueName('uid'), response: { id: 'AAAA', type: 'public-key' }, ip, userAgent: null });
+    assert.deepEqual([outcome.kind, outcome.kind === 'failed' && outcome.reason], ['failed', 'passkey']);
+    const text = await scrape();
+    assert.equal((sample(text, 'gatehouse_sign_ins_total', { outcome: 'passkey_failed' }) ?? 0) - (sample(before, 'gatehouse_sign_ins_total', { outcome: 'passkey_failed' }) ?? 0), 1);
   });
 
   it('counts webhook deliveries by outcome: delivered, and retried when the endpoint fails', async () => {

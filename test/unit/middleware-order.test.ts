@@ -2,9 +2,9 @@
 // and that src/server.ts mounts only through it.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { MIDDLEWARE_ORDER, mountMiddleware, type AnyMiddleware, type MiddlewareName } from '../../src/oidc/middleware-order.ts';
+import { MIDDLEWARE_NAMES, MIDDLEWARE_ORDER, mountMiddleware, type AnyMiddleware, type MiddlewareName } from '../../src/oidc/middleware-order.ts';
 
-const names = MIDDLEWARE_ORDER.map((slot) => slot.name);
+const names = MIDDLEWARE_NAMES;
 const before = (outer: MiddlewareName, inner: MiddlewareName) => assert.ok(names.indexOf(outer) < names.indexOf(inner), `${outer} must be mounted outside (before) ${inner}`);
 
 describe('middleware order', () => {
@@ -33,7 +33,7 @@ describe('middleware order', () => {
     ]);
     assert.equal(new Set(names).size, names.length, 'each middleware once');
     assert.ok(
-      MIDDLEWARE_ORDER.every((slot) => slot.why.length > 10),
+      Object.values(MIDDLEWARE_ORDER).every((why) => why.length > 10),
       'each says why it is where it is',
     );
   });
