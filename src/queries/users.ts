@@ -105,6 +105,36 @@ export function escapeLike(text: string): string {
 
 // Counts come from `returning`: with PGlite (knex-pglite) `.update()` and `.delete()` resolve to
 // the driver's result object instead of the row count.
+/** Rows a search walks in order before it finds the matches first instead (see search()). */
+const WALK_BUDGET = 5_000;
+
+/**
+ * The search's filters on `u` (the users table, or a bounded walk of it), selecting each row and
+ * its sort key. The sort key comes from the database: lower() there and toLowerCase() here may
+ * disagree outside ASCII, and the next page's cursor must compare exactly as the ORDER BY does.
+ */
+function matching(query: Knex.QueryBuilder, filter: UserSearch, db: Knex): Knex.QueryBuilder<UserRow & { username_lower: string }, (UserRow & { username_lower: string })[]> {
+  query.select('u.*', db.raw('lower(u.username) as username_lower'));
+  if (filter.q) {
+    const pattern = `%${escapeLike(filter.q)}%`;
+    query.andWhere((q) => q.where('u.username', 'ilike', pattern).orWhere('u.email', 'ilike', pattern).orWhere('u.name', 'ilike', pattern));
+  }
+  if (filter.status) query.andWhere('u.status', filter.status);
+  if (filter.identityKind) {
+    const kind = filter.identityKind;
+    query.whereExists((sub) => sub.select(db.raw('1')).from('identities as i').whereRaw('i.user_id = u.id').andWhere('i.kind', kind));
+  }
+  if (filter.groupId) {
+    const groupId = filter.groupId;
+    query.whereExists((sub) => sub.select(db.raw('1')).from('identities as i').join('group_members as gm', 'gm.identity_id', 'i.id').whereRaw('i.user_id = u.id').andWhere('gm.group_id', groupId));
+  }
+  if (filter.roleId) {
+    const roleId = filter.roleId;
+    query.whereExists((sub) => sub.select(db.raw('1')).from('identities as i').join('identity_roles as ir', 'ir.identity_id', 'i.id').whereRaw('i.user_id = u.id').andWhere('ir.role_id', roleId));
+  }
+  return query;
+}
+
 export function createUserQueries(knex: Knex) {
   return {
     async findById(tenantId: string, id: string, trx: Knex = knex): Promise<User | undefined> {
@@ -200,35 +230,31 @@ export function createUserQueries(knex: Knex) {
      * same however deep it is and rows inserted meanwhile neither repeat nor vanish.
      */
     async search(tenantId: string, filter: UserSearch, db: Knex = knex): Promise<{ user: User; usernameLower: string }[]> {
-      // The sort key comes from the database: lower() there and toLowerCase() here may disagree
-      // outside ASCII, and the next page's cursor must compare exactly as the ORDER BY does.
-      const query = db('users as u').where('u.tenant_id', tenantId).select('u.*', db.raw('lower(u.username) as username_lower'));
-      if (filter.q) {
-        const pattern = `%${escapeLike(filter.q)}%`;
-        query.andWhere((q) => q.where('u.username', 'ilike', pattern).orWhere('u.email', 'ilike', pattern).orWhere('u.name', 'ilike', pattern));
-      }
-      if (filter.status) query.andWhere('u.status', filter.status);
-      if (filter.identityKind) {
-        const kind = filter.identityKind;
-        query.whereExists((sub) => sub.select(db.raw('1')).from('identities as i').whereRaw('i.user_id = u.id').andWhere('i.kind', kind));
-      }
-      if (filter.groupId) {
-        const groupId = filter.groupId;
-        query.whereExists((sub) => sub.select(db.raw('1')).from('identities as i').join('group_members as gm', 'gm.identity_id', 'i.id').whereRaw('i.user_id = u.id').andWhere('gm.group_id', groupId));
-      }
-      if (filter.roleId) {
-        const roleId = filter.roleId;
-        query.whereExists((sub) => sub.select(db.raw('1')).from('identities as i').join('identity_roles as ir', 'ir.identity_id', 'i.id').whereRaw('i.user_id = u.id').andWhere('ir.role_id', roleId));
-      }
-      if (filter.after) query.andWhereRaw('(lower(u.username), u.id) > (?, ?::uuid)', [filter.after.usernameLower, filter.after.id]);
       // With a term the trigram indexes can serve (three letters or digits in a row: pg_trgm's
-      // smallest unit), find the matches first and sort them: `|| ''` keeps the order but stops
-      // the planner from walking the username index in order and filtering as it goes, a plan it
-      // likes for a LIMIT yet which reads most of the table when the matches sort late (every
-      // "wendy.…" after 90% of the usernames). Without such a term there is nothing to look up,
-      // and walking in order until the page is full is the best there is.
+      // smallest unit), two plans compete. Walking the username index in order and filtering as
+      // it goes fills a page of a common term ("smith": one user in fifty) after a few thousand
+      // rows, whatever the directory's size, but reads most of the table for a rare one or one
+      // whose matches sort late (every "wendy.…" after 90% of the usernames). Finding the matches
+      // from the trigram indexes and sorting them is quick for a rare term, but sorts every match
+      // of a common one (20,000 of a million users). So: first walk at most WALK_BUDGET rows in
+      // order; a page found among them is the page (no earlier row was skipped), and only
+      // otherwise are the matches found first and sorted.
       const matchesFirst = filter.q !== undefined && /[\p{L}\p{N}]{3}/u.test(filter.q);
-      const rows: (UserRow & { username_lower: string })[] = await query.orderByRaw(matchesFirst ? "lower(u.username) || '', u.id" : 'lower(u.username), u.id').limit(filter.limit);
+      if (matchesFirst) {
+        const walk = db('users').select('*').where('tenant_id', tenantId);
+        if (filter.after) walk.andWhereRaw('(lower(username), id) > (?, ?::uuid)', [filter.after.usernameLower, filter.after.id]);
+        walk.orderByRaw('lower(username), id').limit(WALK_BUDGET);
+        const walked = await matching(db.from(walk.as('u')), filter, db)
+          .orderByRaw('lower(u.username), u.id')
+          .limit(filter.limit);
+        if (walked.length === filter.limit) return walked.map((row) => ({ user: toUser(row), usernameLower: row.username_lower }));
+      }
+      const query = matching(db('users as u').where('u.tenant_id', tenantId), filter, db);
+      if (filter.after) query.andWhereRaw('(lower(u.username), u.id) > (?, ?::uuid)', [filter.after.usernameLower, filter.after.id]);
+      // `|| ''` keeps the order but stops the planner from walking the username index in order
+      // (the plan above, without its bound). Without a term there is nothing to look up, and
+      // walking in order until the page is full is the best there is.
+      const rows = await query.orderByRaw(matchesFirst ? "lower(u.username) || '', u.id" : 'lower(u.username), u.id').limit(filter.limit);
       return rows.map((row) => ({ user: toUser(row), usernameLower: row.username_lower }));
     },
     async count(tenantId: string): Promise<number> {

@@ -21,12 +21,12 @@ describe(`user search indexes (${storageMode})`, function () {
   });
 
   /**
-   * The plan of the statement search() sends for `q`, over 5,000 extra users inserted in a
+   * The plans of the statements search() sends for `q`, over 5,000 extra users inserted in a
    * transaction that is rolled back: enough rows for the planner to weigh indexes by cost.
    */
-  async function planOf(q: string): Promise<string> {
+  async function plansOf(q: string): Promise<string[]> {
     const knex = gh.context.knex;
-    let plan = '';
+    const plans: string[] = [];
     await knex
       .transaction(async (trx) => {
         await trx.raw(
@@ -48,17 +48,19 @@ describe(`user search indexes (${storageMode})`, function () {
         } finally {
           knex.off('query', listener);
         }
-        const search = statements.find((s) => s.sql.includes('ilike'));
-        assert.ok(search, 'search() ran a statement with ILIKE');
-        // The pg driver reports $n placeholders; knex.raw takes ?.
-        const explained = await trx.raw(`explain ${search.sql.replace(/\$\d+/g, '?')}`, search.bindings as Knex.RawBinding[]);
-        plan = (explained.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n');
+        const searches = statements.filter((s) => s.sql.includes('ilike'));
+        assert.ok(searches.length > 0, 'search() ran a statement with ILIKE');
+        for (const search of searches) {
+          // The pg driver reports $n placeholders; knex.raw takes ?.
+          const explained = await trx.raw(`explain ${search.sql.replace(/\$\d+/g, '?')}`, search.bindings as Knex.RawBinding[]);
+          plans.push((explained.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'));
+        }
         throw new RolledBack();
       })
       .catch((error: unknown) => {
         if (!(error instanceof RolledBack)) throw error;
       });
-    return plan;
+    return plans;
   }
 
   it('has a trigram index on username, email and name', async function () {
@@ -66,11 +68,22 @@ describe(`user search indexes (${storageMode})`, function () {
     assert.deepEqual(rows.map((r) => r.indexname).sort(), ['users_email_trgm', 'users_name_trgm', 'users_username_trgm']);
   });
 
-  it('answers a substring search from the trigram indexes, sorting the matches', async function () {
-    const plan = await planOf('qzxw');
+  it('answers a rare term from the trigram indexes, sorting the matches, after a bounded walk in username order', async function () {
+    const plans = await plansOf('qzxw');
+    assert.equal(plans.length, 2, 'the bounded walk found no page, so the matches were found first');
+    assert.doesNotMatch(plans[0]!, /_trgm/, 'the walk reads the username index in order');
+    assert.match(plans[0]!, /Limit/);
+    const plan = plans[1]!;
     assert.match(plan, /Bitmap Index Scan on users_username_trgm/);
     assert.match(plan, /Bitmap Index Scan on users_email_trgm/);
     assert.match(plan, /Bitmap Index Scan on users_name_trgm/);
+  });
+
+  it('answers a common term from the bounded walk alone: a page without sorting every match', async function () {
+    const plans = await plansOf('plan-user');
+    assert.equal(plans.length, 1, 'one statement: the walk filled the page');
+    assert.match(plans[0]!, /Index Scan using users_tenant_username_unique/);
+    assert.doesNotMatch(plans[0]!, /_trgm/);
   });
 
   it('still finds and orders the matches exactly, escaping LIKE wildcards', async function () {
