@@ -7,20 +7,16 @@
 // - it never bypasses MFA: a user with an authenticator app must also give a current code or a
 //   recovery code to set the password, and the reset signs nobody in;
 // - at most one mail per account per minute, and asking is throttled per IP like sign-in.
-import type { Executor, Queries } from '../queries/index.ts';
+import type { Executor } from '../queries/index.ts';
 import type { Logger } from '../logger.ts';
 import { type User } from '../queries/users.ts';
-import type { KeyValueStore } from '../store/types.ts';
 import type { Actor } from './actor.ts';
 import { assertMayManageUser, type Administrator } from './administration.ts';
 import type { AuditService } from './audit.ts';
 import { resetMail } from './account-mail.ts';
-import type { CredentialService } from './credentials.ts';
 import { AppError } from './errors.ts';
-import type { LockoutService } from './lockout.ts';
 import type { Mailer } from './mail.ts';
-import type { MfaService } from './mfa.ts';
-import type { PasswordPolicyService } from './password-policy.ts';
+import type { AccountChecks } from './sign-in.ts';
 import { keyedHash, randomToken } from './secrets.ts';
 
 const MAIL_INTERVAL_SECONDS = 60;
@@ -33,20 +29,7 @@ function lockedError(until: Date | string | null): AppError {
 
 export const RESET_LINK_INVALID = 'This link has expired or was already used. Ask for a new one.';
 
-export function createPasswordResetService(deps: {
-  queries: Queries;
-  store: KeyValueStore;
-  audit: AuditService;
-  mailer: Mailer;
-  logger: Logger;
-  credentials: CredentialService;
-  mfa: MfaService;
-  lockout: LockoutService;
-  policies: PasswordPolicyService;
-  hashKey: Buffer;
-  ttlSeconds: number;
-  now?: () => Date;
-}) {
+export function createPasswordResetService(deps: AccountChecks & { audit: AuditService; mailer: Mailer; logger: Logger; hashKey: Buffer; ttlSeconds: number }) {
   const queries = deps.queries.accountSecurity;
   const users = deps.queries.users;
   const now = deps.now ?? (() => new Date());

@@ -70,17 +70,18 @@ interface Progress {
 
 const PROGRESS_TTL_SECONDS = 15 * 60;
 
-export function createSignInService(deps: {
+/** What a sign-in and a password reset both check an account against. */
+export interface AccountChecks {
   queries: Queries;
   store: KeyValueStore;
-  passwords: PasswordHasher;
-  policies: PasswordPolicyService;
-  lockout: LockoutService;
-  mfa: MfaService;
   credentials: CredentialService;
-  passkeys: PasskeyService;
+  mfa: MfaService;
+  lockout: LockoutService;
+  policies: PasswordPolicyService;
   now?: () => Date;
-}) {
+}
+
+export function createSignInService(deps: AccountChecks & { passwords: PasswordHasher; passkeys: PasskeyService }) {
   const users = deps.queries.users;
   const security = deps.queries.accountSecurity;
   const now = deps.now ?? (() => new Date());
