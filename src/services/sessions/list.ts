@@ -93,19 +93,10 @@ export function createSessionList(deps: Pick<SessionServiceDeps, 'queries'> & { 
     async list(tenantId: string, input: SessionListQuery): Promise<SessionPage> {
       const parsed = sessionListQuerySchema.safeParse(input);
       if (!parsed.success) throw invalidInput('session.invalid_query', parsed.error);
-      const query = parsed.data;
-      const rows = await queries.list(tenantId, {
-        userId: query.userId,
-        username: query.username,
-        identityId: query.identityId,
-        identityKind: query.identityKind,
-        deviceType: query.deviceType,
-        clientId: query.clientId,
-        ip: query.ip,
-        after: query.cursor ? decodeSessionCursor(query.cursor) : undefined,
-        limit: query.limit + 1,
-      });
-      const { page, nextCursor } = pageOf(rows, query.limit, encodeSessionCursor);
+      // The filters go to the query as they are named; the cursor and the page size become its keyset bounds.
+      const { cursor, limit, ...filters } = parsed.data;
+      const rows = await queries.list(tenantId, { ...filters, after: cursor ? decodeSessionCursor(cursor) : undefined, limit: limit + 1 });
+      const { page, nextCursor } = pageOf(rows, limit, encodeSessionCursor);
       return { items: await present(tenantId, page), nextCursor };
     },
 
