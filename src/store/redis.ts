@@ -406,13 +406,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
       if (!down) return;
       const names = [...channels.keys()];
       // SUBSCRIBE again (idempotent) and wait for Redis to confirm before saying the link is back.
-      void (names.length ? connection.subscribe(...names) : Promise.resolve()).then(
-        () => {
-          down = false;
-          tell(true);
-        },
-        reportError,
-      );
+      void (names.length ? connection.subscribe(...names) : Promise.resolve()).then(() => {
+        down = false;
+        tell(true);
+      }, reportError);
     });
     subscriber = connection;
     return connection;
