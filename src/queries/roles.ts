@@ -109,9 +109,10 @@ export function createRoleQueries(knex: Knex) {
   return {
     /**
      * Every role, system roles first; with `q`, only names containing it (case-insensitive), the
-     * exact name first, then those starting with it; with `limit`, at most that many.
+     * exact name first, then those starting with it; with `limit`, at most that many, after the
+     * first `offset`.
      */
-    async list(tenantId: string, options: { q?: string; limit?: number } = {}, db: Knex = knex): Promise<Role[]> {
+    async list(tenantId: string, options: { q?: string; limit?: number; offset?: number } = {}, db: Knex = knex): Promise<Role[]> {
       const query = db('roles').where({ tenant_id: tenantId });
       if (options.q) {
         const q = options.q.toLowerCase();
@@ -119,7 +120,10 @@ export function createRoleQueries(knex: Knex) {
         query.whereRaw("lower(name) like ? escape '\\'", [pattern]).orderByRaw('(lower(name) = ?) desc, (lower(name) like ?) desc', [q, `${pattern.slice(1)}`]);
       }
       query.orderByRaw('system desc, lower(name)');
+      // The id last, so that pages taken at successive offsets neither repeat nor skip a role.
+      query.orderBy('id');
       if (options.limit) query.limit(options.limit);
+      if (options.offset) query.offset(options.offset);
       const rows: RoleRow[] = await query;
       return withPermissions(rows, db);
     },

@@ -20,6 +20,7 @@ import type { ApiResourceService } from './api-resources.ts';
 import type { AuditService } from './audit.ts';
 import { ADMIN_API_RESOURCE, type AuthorizationService } from './authorization.ts';
 import { AppError, parseInput } from './errors.ts';
+import { decodeCursor, encodeCursor, pageOf } from './cursor.ts';
 import { type GranterRights } from './escalation.ts';
 import { assertMayGrantPermissions, assertMayGrantRoles, assertMayManageIdentityOwner, isAdminRole, keepingAnAdmin, loadRoles } from './administration.ts';
 
@@ -192,6 +193,16 @@ export function createRoleService(deps: { queries: Queries; audit: AuditService;
     queries,
     /** Roles, system roles first; `q` narrows to names containing it (best matches first), `limit` caps the count. */
     list: (tenantId: string, options: { q?: string; limit?: number } = {}) => queries.list(tenantId, options),
+    /**
+     * One page of `list`: at most `limit` roles after the position `cursor` names, and the cursor of
+     * the next page (null on the last). Roles are few enough per tenant for the position to be an offset.
+     */
+    async page(tenantId: string, options: { q?: string; limit: number; cursor?: string }): Promise<{ roles: Role[]; nextCursor: string | null }> {
+      const offset = options.cursor ? decodeCursor(options.cursor, z.tuple([z.number().int().min(0)]), 'role.invalid_cursor')[0] : 0;
+      const rows = await queries.list(tenantId, { q: options.q, limit: options.limit + 1, offset });
+      const { page, nextCursor } = pageOf(rows, options.limit, () => encodeCursor([offset + options.limit]));
+      return { roles: page, nextCursor };
+    },
     get: (tenantId: string, id: string) => getRole(tenantId, id),
 
     async create(input: NewRoleInput, by: ChangeRequest, adminCatalog: readonly string[]): Promise<Role> {

@@ -56,6 +56,27 @@ describe(`admin API for the console's user screens (${storageMode})`, function (
     assert.equal((await admin.request('GET', '/roles?limit=0')).status, 400);
     const all = await admin.request('GET', '/roles');
     assert.ok((all.body.roles as unknown[]).length >= 4, 'without q every role is listed');
+    assert.equal(all.body.nextCursor, null);
+  });
+
+  it('pages through roles with a cursor, each role on exactly one page, the search kept', async () => {
+    const stem = `Paged${randomUUID().slice(0, 6)}`;
+    const names = ['a', 'b', 'c', 'd', 'e'].map((letter) => `${stem} ${letter}`);
+    for (const name of names) assert.equal((await admin.request('POST', '/roles', { name, permissions: [] })).status, 201);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 3; pages++) {
+      const query: string = `/roles?q=${encodeURIComponent(stem)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await admin.request('GET', query);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      seen.push(...(page.body.roles as { name: string }[]).map((r) => r.name));
+      cursor = page.body.nextCursor;
+      if (pages < 2) assert.ok(cursor, `a cursor after page ${pages + 1}`);
+    }
+    assert.equal(cursor, null, 'no page after the third');
+    assert.deepEqual(seen, names);
+    assert.equal((await admin.request('GET', '/roles?limit=2&cursor=bm90LWEtY3Vyc29y')).status, 400, 'a cursor the API did not give');
+    assert.equal((await admin.request('GET', `/roles?cursor=${encodeURIComponent('WzJd')}`)).status, 400, 'a cursor without limit');
   });
 
   it('shows each permission an identity holds with the roles and paths it comes by', async () => {

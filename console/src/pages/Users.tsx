@@ -201,13 +201,14 @@ export function UsersPage() {
               <thead>
                 <tr>
                   {canBulk && <th scope="col">{t('Select')}</th>}
-                  <th scope="col">{t('User')}</th>
-                  <th scope="col">{t('Contact')}</th>
-                  <th scope="col">{t('Type')}</th>
+                  <th scope="col">{t('User ID')}</th>
+                  <th scope="col">{t('Name')}</th>
+                  <th scope="col">{t('Contact details')}</th>
+                  <th scope="col">{t('User type')}</th>
                   <th scope="col">{t('Identities and roles')}</th>
                   <th scope="col">{t('Associations')}</th>
                   <th scope="col">{t('Status')}</th>
-                  <th scope="col">{t('Credentials')}</th>
+                  <th scope="col">{t('Credential state')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -222,9 +223,9 @@ export function UsersPage() {
                     )}
                     <td>
                       <Link to={`/users/${u.id}`}>{u.username}</Link>
-                      <div className="muted small">{u.contact.name}</div>
                       <div className="muted small mono">{u.id}</div>
                     </td>
+                    <td>{u.contact.name ?? '—'}</td>
                     <td>
                       {u.contact.email ?? '—'}
                       {u.contact.phone && <div className="small">{u.contact.phone}</div>}

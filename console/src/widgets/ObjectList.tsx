@@ -18,8 +18,8 @@ export function QueryTable<T, R>(props: TableOf<T, R> & { label: string }) {
   return <QueryView query={props.query}>{(data) => <DataTable label={props.label} rows={props.rows(data)} rowKey={props.rowKey} empty={props.empty} columns={props.columns} />}</QueryView>;
 }
 
-/** A list page: the title names the page (its h1) and the table. */
-export function ObjectList<T, R>(props: TableOf<T, R> & { title: string; action?: ReactNode; children?: ReactNode }) {
+/** A list page: the title names the page (its h1) and the table; `footer` goes under it (a pager). */
+export function ObjectList<T, R>(props: TableOf<T, R> & { title: string; action?: ReactNode; children?: ReactNode; footer?: ReactNode }) {
   return (
     <>
       <div className="title-row">
@@ -28,6 +28,7 @@ export function ObjectList<T, R>(props: TableOf<T, R> & { title: string; action?
       </div>
       {props.children}
       <QueryTable label={props.title} query={props.query} rows={props.rows} rowKey={props.rowKey} empty={props.empty} columns={props.columns} />
+      {props.footer}
     </>
   );
 }

@@ -73,17 +73,22 @@ export function roleRoutes(services: Pick<ApiServices, 'roles'>, adminCatalog: (
       method: 'get',
       path: '/roles',
       permission: 'roles:list',
-      summary: 'List roles with their permissions, system roles first; `q` keeps the roles whose name contains it (the exact name first, then names starting with it) and `limit` caps the count, for pickers on tenants with many roles',
+      summary:
+        'List roles with their permissions, system roles first; `q` keeps the roles whose name contains it (the exact name first, then names starting with it); `limit` gives one page of that many, and `cursor` (the nextCursor of the page before) the next: for pickers and lists on tenants with many roles',
       tag: 'roles',
       query: z
         .object({
           q: z.string().trim().min(1).max(200).optional().describe('part of the role name, case-insensitive'),
           limit: z.coerce.number().int().min(1).max(500).optional().describe('at most this many roles (all when omitted)'),
+          cursor: z.string().max(200).optional().describe('the nextCursor of the page before (with limit)'),
         })
-        .strict(),
-      response: z.object({ roles: z.array(roleView) }),
+        .strict()
+        .refine((query) => query.cursor === undefined || query.limit !== undefined, { message: 'cursor goes with limit', path: ['cursor'] }),
+      response: z.object({ roles: z.array(roleView), nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last page or without limit') }),
       async handler({ query, caller }) {
-        return { roles: (await roles.list(caller.tenantId, query)).map(presentRole) };
+        const { q, limit, cursor } = query;
+        const found = limit ? await roles.page(caller.tenantId, { q, limit, cursor }) : { roles: await roles.list(caller.tenantId, { q }), nextCursor: null };
+        return { roles: found.roles.map(presentRole), nextCursor: found.nextCursor };
       },
     }),
     defineRoute({

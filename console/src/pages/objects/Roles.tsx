@@ -2,13 +2,16 @@
 // description, permissions grouped by API resource, the roles its holders may assign, delete).
 // System roles are shown read-only; so is everything the signed-in person may not change.
 import { useEffect, useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate } from 'react-router';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate, useParams } from 'react-router';
+import { Input, Label, SearchField } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
+import { PagingFooter, useCursorPages } from '../../paging.tsx';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
 import { ObjectDetails, Checklist, FormDialog, QueryView, ObjectList, SaveFooter, FormSection, DeleteSection } from '../../widgets/index.ts';
+import { RolePicker } from '../users/pickers.tsx';
 
 export interface RoleRef {
   id: string;
@@ -30,7 +33,8 @@ const fromKey = (key: string): Permission => {
   return { resource: key.slice(0, at), permission: key.slice(at + 1) };
 };
 
-export const rolesQuery = { queryKey: ['roles'], queryFn: () => unwrap(api.GET('/api/v1/roles')) };
+/** Roles listed on a page; a tenant may hold thousands, so the list is searched and paged on the server. */
+const ROLES_PER_PAGE = 50;
 
 function resourceLabel(resource: string): string {
   return resource === GATEHOUSE ? t('Gatehouse admin API') : resource;
@@ -78,13 +82,17 @@ export function PermissionPicker(props: { selected: string[]; onChange?(selected
 
 export function RolesPage() {
   const can = useCan();
-  const roles = useQuery(rolesQuery);
+  const [q, setQ] = useState('');
+  const pages = useCursorPages();
+  const query = { ...(q.trim() ? { q: q.trim() } : {}), limit: ROLES_PER_PAGE, cursor: pages.cursor };
+  const roles = useQuery({ queryKey: ['roles', 'page', query], queryFn: () => unwrap(api.GET('/api/v1/roles', { params: { query } })), placeholderData: keepPreviousData });
   return (
     <ObjectList
       title={t('Roles')}
       action={can('roles:create') && <CreateRole />}
       query={roles}
       rows={(data) => data.roles}
+      footer={<PagingFooter pages={pages} nextCursor={roles.data?.nextCursor} label={t('Pages of roles')} />}
       rowKey={(role) => role.id}
       empty={t('There is no role yet.')}
       columns={[
@@ -93,7 +101,21 @@ export function RolesPage() {
         { key: 'permissions', header: t('Permissions'), cell: (role) => role.permissions.length },
         { key: 'system', header: t('Kind'), cell: (role) => (role.system ? <span className="badge">{t('system, read-only')}</span> : t('custom')) },
       ]}
-    />
+    >
+      <form className="filters" role="search" aria-label={t('Find roles')} onSubmit={(e) => e.preventDefault()}>
+        <SearchField
+          className="field"
+          value={q}
+          onChange={(v) => {
+            setQ(v);
+            pages.reset();
+          }}
+        >
+          <Label>{t('Search role names')}</Label>
+          <Input />
+        </SearchField>
+      </form>
+    </ObjectList>
   );
 }
 
@@ -133,10 +155,11 @@ function CreateRole() {
 }
 
 export function RoleDetails() {
-  const roles = useQuery(rolesQuery);
+  const { id = '' } = useParams();
+  const role = useQuery({ queryKey: ['roles', id], queryFn: () => unwrap(api.GET('/api/v1/roles/{id}', { params: { path: { id } } })) });
   return (
-    <ObjectDetails back={{ to: '/roles', label: t('← Roles') }} query={roles} find={(data, id) => data.roles.find((r) => r.id === id)} missing={t('There is no such role.')}>
-      {(role, data) => <RoleView role={role} all={data.roles} />}
+    <ObjectDetails back={{ to: '/roles', label: t('← Roles') }} query={role} find={(data) => data} missing={t('There is no such role.')}>
+      {(found) => <RoleView role={found} />}
     </ObjectDetails>
   );
 }
@@ -146,7 +169,7 @@ interface RoleData extends RoleRef {
   permissions: Permission[];
 }
 
-function RoleView({ role, all }: { role: RoleData; all: RoleRef[] }) {
+function RoleView({ role }: { role: RoleData }) {
   const can = useCan();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
@@ -177,7 +200,7 @@ function RoleView({ role, all }: { role: RoleData; all: RoleRef[] }) {
         <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
       </FormSection>
       <RolePermissions role={role} onSaved={refresh} />
-      {can('roles:read-assignable-roles') && <AssignableRoles role={role} all={all} />}
+      {can('roles:read-assignable-roles') && <AssignableRoles role={role} />}
       {!role.system && can('roles:delete') && (
         <DeleteSection id="role-delete" label={t('Delete role')} title={t('Delete the role {name}?', { name: role.name })} remove={remove}>
           {t('Every identity, group and default policy entry that holds this role loses it.')}
@@ -206,7 +229,8 @@ function RolePermissions({ role, onSaved }: { role: RoleData; onSaved(): void })
   );
 }
 
-function AssignableRoles({ role, all }: { role: RoleData; all: RoleRef[] }) {
+/** The roles the holders may assign, each a checkbox; more are added by searching them on the server. */
+function AssignableRoles({ role }: { role: RoleData }) {
   const can = useCan();
   const queryClient = useQueryClient();
   const editable = !role.system && can('roles:set-assignable-roles');
@@ -215,18 +239,36 @@ function AssignableRoles({ role, all }: { role: RoleData; all: RoleRef[] }) {
     queryFn: () => unwrap(api.GET('/api/v1/roles/{id}/assignable-roles', { params: { path: { id: role.id } } })),
   });
   const [selected, setSelected] = useState<string[]>([]);
-  useEffect(() => setSelected(assignable.data?.roles.map((r) => r.id) ?? []), [assignable.data]);
+  const [added, setAdded] = useState<{ id: string; name: string }[]>([]);
+  const [pickerKey, setPickerKey] = useState(0);
+  useEffect(() => {
+    setSelected(assignable.data?.roles.map((r) => r.id) ?? []);
+    setAdded([]);
+  }, [assignable.data]);
   const save = useMutation({
     mutationFn: () => unwrap(api.PUT('/api/v1/roles/{id}/assignable-roles', { params: { path: { id: role.id } }, body: { roleIds: selected } })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['assignable-roles', role.id] }),
   });
+  const choices = [...(assignable.data?.roles ?? []), ...added].map((r) => ({ id: r.id, label: r.name }));
   return (
     <section aria-labelledby="role-assignable">
       <h2 id="role-assignable">{t('Roles its holders may assign')}</h2>
       <p className="muted">{t('Holders of this role may give these roles to others without holding their permissions.')}</p>
-      <QueryView query={assignable}>
-        {() => <Checklist label={t('Assignable roles')} open choices={all.filter((r) => r.id !== role.id).map((r) => ({ id: r.id, label: r.name }))} selected={selected} onChange={setSelected} isReadOnly={!editable} />}
-      </QueryView>
+      <QueryView query={assignable}>{() => <Checklist label={t('Assignable roles')} open choices={choices} selected={selected} onChange={setSelected} isReadOnly={!editable} />}</QueryView>
+      {editable && can('roles:list') && (
+        <RolePicker
+          key={pickerKey}
+          label={t('Add a role its holders may assign')}
+          roleId={null}
+          exclude={[role.id, ...choices.map((c) => c.id)]}
+          onChange={(roleId, name) => {
+            if (!roleId || !name) return;
+            setAdded((a) => [...a, { id: roleId, name }]);
+            setSelected((s) => [...s, roleId]);
+            setPickerKey((k) => k + 1);
+          }}
+        />
+      )}
       {editable && <SaveFooter save={save} label={t('Save assignable roles')} onPress={() => save.mutate()} />}
       <ErrorMessage error={save.error} />
     </section>

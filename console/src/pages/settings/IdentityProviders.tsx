@@ -3,7 +3,7 @@
 // one; and, per application, which providers its sign-in page offers. The client secret is
 // write-only: the API never returns it, the form only replaces it.
 import { useEffect, useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import type { operations } from '../../api/schema';
@@ -12,6 +12,7 @@ import { useCan } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Field, Loading } from '../../ui.tsx';
 import { Check, Choices, ReadOnlyNotice, TextFields } from './controls.tsx';
 import { SaveFooter, SelectField } from '../../widgets/index.ts';
+import { RolePicker } from '../users/pickers.tsx';
 
 type Provider = operations['getApiV1IdentityProviders']['responses'][200]['content']['application/json']['providers'][number];
 type NewProvider = NonNullable<operations['postApiV1IdentityProviders']['requestBody']>['content']['application/json'];
@@ -96,11 +97,15 @@ function createBody(f: ProviderForm): NewProvider {
 export function IdentityProvidersPage() {
   const can = useCan();
   const providers = useQuery({ queryKey: ['identity-providers'], queryFn: () => unwrap(api.GET('/api/v1/identity-providers')) });
-  const roles = useQuery({ queryKey: ['roles'], enabled: can('roles:list'), queryFn: () => unwrap(api.GET('/api/v1/roles')) });
   const groups = useQuery({ queryKey: ['groups'], enabled: can('groups:list'), queryFn: () => unwrap(api.GET('/api/v1/groups')) });
-  const roleNames = new Map(roles.data?.roles.map((r) => [r.id, r.name]) ?? []);
+  // Only the roles the providers give are read (a tenant may hold thousands); others are found by search.
+  const givenRoleIds = [...new Set(providers.data?.providers.flatMap((p) => p.defaultRoleIds) ?? [])];
+  const givenRoles = useQueries({
+    queries: givenRoleIds.map((id) => ({ queryKey: ['roles', id], enabled: can('roles:read'), queryFn: () => unwrap(api.GET('/api/v1/roles/{id}', { params: { path: { id } } })) })),
+  });
+  const roleNames = new Map(givenRoles.flatMap((r) => (r.data ? [[r.data.id, r.data.name] as const] : [])));
   const groupNames = new Map(groups.data?.groups.map((g) => [g.id, g.name]) ?? []);
-  const lists = { roles: [...roleNames].map(([id, label]) => ({ id, label })), groups: [...groupNames].map(([id, label]) => ({ id, label })), roleNames, groupNames };
+  const lists = { groups: [...groupNames].map(([id, label]) => ({ id, label })), roleNames, groupNames };
   const mayChange = can('identity-providers:create') || can('identity-providers:update') || can('identity-providers:delete');
   return (
     <>
@@ -120,7 +125,6 @@ export function IdentityProvidersPage() {
 }
 
 interface Lists {
-  roles: { id: string; label: string }[];
   groups: { id: string; label: string }[];
   roleNames: Map<string, string>;
   groupNames: Map<string, string>;
@@ -128,8 +132,11 @@ interface Lists {
 
 function ProviderFields({ form, set, isNew, lists, readOnly }: { form: ProviderForm; set: <K extends keyof ProviderForm>(key: K) => (value: ProviderForm[K]) => void; isNew: boolean; lists: Lists; readOnly: boolean }) {
   const can = useCan();
-  // Ids the provider holds stay shown even when the role or group lists cannot be read.
-  const roleOptions = [...lists.roles, ...form.defaultRoleIds.filter((id) => !lists.roleNames.has(id)).map((id) => ({ id, label: id }))];
+  // The roles given when the form opened and those found by search since stay offered, ticked or not;
+  // a role whose name cannot be read shows its id.
+  const [offered, setOffered] = useState(() => new Map(form.defaultRoleIds.map((id) => [id, ''])));
+  const [pickerKey, setPickerKey] = useState(0);
+  const roleOptions = [...new Set([...offered.keys(), ...form.defaultRoleIds])].map((id) => ({ id, label: offered.get(id) || lists.roleNames.get(id) || id }));
   const groupOptions = [...lists.groups, ...form.managedGroupIds.filter((id) => !lists.groupNames.has(id)).map((id) => ({ id, label: id }))];
   return (
     <>
@@ -162,7 +169,21 @@ function ProviderFields({ form, set, isNew, lists, readOnly }: { form: ProviderF
         set={set}
         isReadOnly={readOnly}
       />
-      {(can('roles:list') || form.defaultRoleIds.length > 0) && <Choices label={t('Default roles of a new user')} options={roleOptions} value={form.defaultRoleIds} onChange={set('defaultRoleIds')} isReadOnly={readOnly} />}
+      {(can('roles:list') || form.defaultRoleIds.length > 0) && <Choices label={t('Default roles of a new user')} options={roleOptions} value={form.defaultRoleIds} onChange={set('defaultRoleIds')} isReadOnly={readOnly} empty={t('No role.')} />}
+      {!readOnly && can('roles:list') && (
+        <RolePicker
+          key={pickerKey}
+          label={t('Add a default role')}
+          roleId={null}
+          exclude={roleOptions.map((o) => o.id)}
+          onChange={(roleId, name) => {
+            if (!roleId) return;
+            setOffered((o) => new Map(o).set(roleId, name ?? ''));
+            set('defaultRoleIds')([...form.defaultRoleIds, roleId]);
+            setPickerKey((k) => k + 1);
+          }}
+        />
+      )}
       {(can('groups:list') || form.managedGroupIds.length > 0) && (
         <Choices label={t('Groups this provider manages (membership follows the groups claim)')} options={groupOptions} value={form.managedGroupIds} onChange={set('managedGroupIds')} isReadOnly={readOnly} />
       )}
