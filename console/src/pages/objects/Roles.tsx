@@ -12,6 +12,7 @@ import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
 import { ObjectDetails, Checklist, FormDialog, QueryView, ObjectList, SaveFooter, FormSection, DeleteSection } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
+import { useRole } from './role-lookup.ts';
 
 export interface RoleRef {
   id: string;
@@ -156,9 +157,9 @@ function CreateRole() {
 
 export function RoleDetails() {
   const { id = '' } = useParams();
-  const role = useQuery({ queryKey: ['roles', id], queryFn: () => unwrap(api.GET('/api/v1/roles/{id}', { params: { path: { id } } })) });
+  const role = useRole(id);
   return (
-    <ObjectDetails back={{ to: '/roles', label: t('← Roles') }} query={role} find={(data) => data} missing={t('There is no such role.')}>
+    <ObjectDetails back={{ to: '/roles', label: t('← Roles') }} query={role} find={(data) => data ?? undefined} missing={t('There is no such role.')}>
       {(found) => <RoleView role={found} />}
     </ObjectDetails>
   );

@@ -3,7 +3,7 @@
 // one; and, per application, which providers its sign-in page offers. The client secret is
 // write-only: the API never returns it, the form only replaces it.
 import { useEffect, useState } from 'react';
-import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import type { operations } from '../../api/schema';
@@ -13,6 +13,7 @@ import { Confirm, ErrorMessage, Field, Loading } from '../../ui.tsx';
 import { Check, Choices, ReadOnlyNotice, TextFields } from './controls.tsx';
 import { SaveFooter, SelectField } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
+import { useRoleNames } from '../objects/role-lookup.ts';
 
 type Provider = operations['getApiV1IdentityProviders']['responses'][200]['content']['application/json']['providers'][number];
 type NewProvider = NonNullable<operations['postApiV1IdentityProviders']['requestBody']>['content']['application/json'];
@@ -99,11 +100,7 @@ export function IdentityProvidersPage() {
   const providers = useQuery({ queryKey: ['identity-providers'], queryFn: () => unwrap(api.GET('/api/v1/identity-providers')) });
   const groups = useQuery({ queryKey: ['groups'], enabled: can('groups:list'), queryFn: () => unwrap(api.GET('/api/v1/groups')) });
   // Only the roles the providers give are read (a tenant may hold thousands); others are found by search.
-  const givenRoleIds = [...new Set(providers.data?.providers.flatMap((p) => p.defaultRoleIds) ?? [])];
-  const givenRoles = useQueries({
-    queries: givenRoleIds.map((id) => ({ queryKey: ['roles', id], enabled: can('roles:read'), queryFn: () => unwrap(api.GET('/api/v1/roles/{id}', { params: { path: { id } } })) })),
-  });
-  const roleNames = new Map(givenRoles.flatMap((r) => (r.data ? [[r.data.id, r.data.name] as const] : [])));
+  const roleNames = useRoleNames([...new Set(providers.data?.providers.flatMap((p) => p.defaultRoleIds) ?? [])]);
   const groupNames = new Map(groups.data?.groups.map((g) => [g.id, g.name]) ?? []);
   const lists = { groups: [...groupNames].map(([id, label]) => ({ id, label })), roleNames, groupNames };
   const mayChange = can('identity-providers:create') || can('identity-providers:update') || can('identity-providers:delete');
