@@ -198,6 +198,16 @@ describe(`console coverage: import progress, user columns and removals, access k
     const after = await keys.keyByHeading('used key');
     assert.equal(after['Last used'], await admin.page.evaluate((value) => new Date(value).toLocaleString('en'), used!));
     assert.equal(after.Expires, shownExpiry);
+    assert.equal(after.Status, 'active');
+
+    // Once its expiry has passed the key is listed as expired (the clock cannot be moved here, so
+    // the stored expiry is moved back).
+    await gh.context
+      .knex('access_keys')
+      .where({ service_account_id: account.id })
+      .update({ expires_at: new Date(Date.now() - 60_000) });
+    await keys.open(gh.url, account.id, name);
+    assert.equal((await keys.keyByHeading('used key')).Status, 'expired');
     assert.deepEqual(admin.problems, []);
   });
 

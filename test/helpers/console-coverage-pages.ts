@@ -11,6 +11,13 @@ async function settled(page: Page): Promise<void> {
   await page.getByRole('status').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
 }
 
+/** A table row as heading → cell text (the table's column headings name its cells in order). */
+async function byHeading(table: Locator, row: Locator): Promise<Record<string, string>> {
+  const headings = (await table.getByRole('columnheader').allInnerTexts()).map((h) => h.trim());
+  const cells = (await row.getByRole('cell').allInnerTexts()).map((c) => c.trim());
+  return Object.fromEntries(headings.map((heading, i) => [heading, cells[i] ?? '']));
+}
+
 /** The progress bar as assistive technology reads it. */
 export interface ProgressRead {
   name: string | null;
@@ -113,9 +120,7 @@ export class UserColumnsObject {
       .getByRole('row')
       .filter({ has: this.page.getByRole('link', { name: username, exact: true }) });
     await row.waitFor();
-    const cells = (await row.getByRole('cell').allInnerTexts()).map((c) => c.trim());
-    const headings = await this.headings();
-    return Object.fromEntries(headings.map((heading, i) => [heading, cells[i] ?? '']));
+    return byHeading(this.table(), row);
   }
 }
 
@@ -183,9 +188,7 @@ export class AccessKeysObject {
     const table = this.page.getByRole('table', { name: 'Access keys' });
     const row = table.getByRole('row').filter({ hasText: description });
     await row.waitFor();
-    const headings = (await table.getByRole('columnheader').allInnerTexts()).map((h) => h.trim());
-    const cells = (await row.getByRole('cell').allInnerTexts()).map((c) => c.trim());
-    return Object.fromEntries(headings.map((heading, i) => [heading, cells[i] ?? '']));
+    return byHeading(table, row);
   }
 }
 
@@ -210,16 +213,11 @@ export class SessionFiltersObject {
   /** Every row of the page as heading → cell text. */
   async rows(): Promise<Record<string, string>[]> {
     const table = this.page.getByRole('table');
-    const headings = (await table.getByRole('columnheader').allInnerTexts()).map((h) => h.trim());
-    const out: Record<string, string>[] = [];
-    for (const row of await table
+    const rows = await table
       .getByRole('row')
       .filter({ has: this.page.getByRole('cell') })
-      .all()) {
-      const cells = (await row.getByRole('cell').allInnerTexts()).map((c) => c.trim());
-      out.push(Object.fromEntries(headings.map((heading, i) => [heading, cells[i] ?? ''])));
-    }
-    return out;
+      .all();
+    return Promise.all(rows.map((row) => byHeading(table, row)));
   }
 }
 
