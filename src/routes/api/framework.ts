@@ -114,7 +114,7 @@ export function respond(ctx: Context, route: ApiRoute, result: unknown): void {
   if (result !== undefined) ctx.body = result;
 }
 
-const JSON_TYPES = ['application/json'] as const;
+export const JSON_TYPES = ['application/json'] as const;
 /** SCIM (RFC 7644 §3.1): application/scim+json, and plain JSON as many clients send it. */
 const SCIM_TYPES = ['application/scim+json', 'application/json'] as const;
 
