@@ -9,3 +9,6 @@ export { ConfirmAction } from './ConfirmAction.tsx';
 export { ObjectList, QueryTable } from './ObjectList.tsx';
 export { SaveFooter } from './SaveFooter.tsx';
 export { DeleteSection, FormSection } from './Sections.tsx';
+export { HeldList } from './HeldList.tsx';
+export { FormActions } from './FormActions.tsx';
+export { ActionForm } from './ActionForm.tsx';

@@ -8,7 +8,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ObjectDetails, FormDialog, SelectField, ObjectList, QueryTable, FormSection, DeleteSection } from '../../widgets/index.ts';
+import { ObjectDetails, FormDialog, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, HeldList, ActionForm } from '../../widgets/index.ts';
 import { type RoleRef } from './Roles.tsx';
 import { RolePicker } from '../users/pickers.tsx';
 
@@ -151,34 +151,15 @@ function GroupRoles({ group, onChanged }: { group: GroupData; onChanged(): void 
     <section aria-labelledby="group-roles">
       <h2 id="group-roles">{t('Roles')}</h2>
       <p className="muted">{t('Every member holds these roles.')}</p>
-      <ul className="plain">
-        {group.roles.map((role) => (
-          <li key={role.id}>
-            {role.name}{' '}
-            {can('group-roles:unassign') && (
-              <Button className="button small" aria-label={t('Take the role {role} from the group', { role: role.name })} onPress={() => unassign.mutate(role.id)}>
-                {t('Remove')}
-              </Button>
-            )}
-          </li>
-        ))}
-        {group.roles.length === 0 && <li className="muted">{t('No role.')}</li>}
-      </ul>
+      <HeldList items={group.roles} removeLabel={(role) => t('Take the role {role} from the group', { role: role.name })} onRemove={can('group-roles:unassign') ? (role) => unassign.mutate(role.id) : undefined} empty={t('No role.')} />
       <ErrorMessage error={unassign.error} />
       {mayAssign && (
-        <form
-          className="inline-form"
-          aria-label={t('Give the group a role')}
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (roleId) assign.mutate(roleId);
-          }}
-        >
+        <ActionForm className="inline-form" label={t('Give the group a role')} onSubmit={() => roleId && assign.mutate(roleId)}>
           <RolePicker label={t('Role to give')} roleId={roleId} onChange={setRoleId} exclude={group.roles.map((held) => held.id)} />
           <Button className="button" type="submit" isDisabled={!roleId} isPending={assign.isPending}>
             {t('Give role')}
           </Button>
-        </form>
+        </ActionForm>
       )}
       <ErrorMessage error={assign.error} />
     </section>
