@@ -3,6 +3,7 @@
 import type { ReactNode } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { Button, Heading } from 'react-aria-components';
+import { t } from '../i18n.ts';
 import { DialogButton } from '../ui.tsx';
 import { ActionForm } from './ActionForm.tsx';
 import { FormActions } from './FormActions.tsx';
@@ -47,4 +48,13 @@ export function FormDialog<R>(props: {
       )}
     </DialogButton>
   );
+}
+
+/**
+ * The opening button and title of a dialog that creates an object (a primary button labelled and
+ * titled `createLabel`) or, given the title of editing one, edits it (a small "Edit" button named
+ * by that title, as in a table row).
+ */
+export function createOrEdit(createLabel: string, editTitle: string | undefined): Pick<Parameters<typeof FormDialog>[0], 'label' | 'ariaLabel' | 'title' | 'look'> {
+  return editTitle === undefined ? { label: createLabel, title: createLabel, look: 'primary' } : { label: t('Edit'), ariaLabel: editTitle, title: editTitle, look: 'small' };
 }

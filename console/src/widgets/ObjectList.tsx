@@ -1,7 +1,8 @@
 // A list of objects read by one query: the title row (the heading and its create action), what
 // the page says before the list, then the labelled table or the query's loading or error state.
 import type { ReactNode } from 'react';
-import type { UseQueryResult } from '@tanstack/react-query';
+import { useQuery, type UseQueryResult } from '@tanstack/react-query';
+import type { Collection } from './Collection.ts';
 import { DataTable, type Column } from './DataTable.tsx';
 import { QueryView } from './QueryView.tsx';
 
@@ -18,8 +19,9 @@ export function QueryTable<T, R>(props: TableOf<T, R> & { label: string }) {
   return <QueryView query={props.query}>{(data) => <DataTable label={props.label} rows={props.rows(data)} rowKey={props.rowKey} empty={props.empty} columns={props.columns} />}</QueryView>;
 }
 
-/** A list page: the title names the page (its h1) and the table. */
-export function ObjectList<T, R>(props: TableOf<T, R> & { title: string; action?: ReactNode; children?: ReactNode }) {
+/** A list page of a collection: the title names the page (its h1) and the table. */
+export function ObjectList<T, R>(props: { of: Collection<T, R>; columns: Column<R>[]; empty: string; title: string; action?: ReactNode; children?: ReactNode }) {
+  const query = useQuery({ queryKey: props.of.queryKey, queryFn: props.of.queryFn });
   return (
     <>
       <div className="title-row">
@@ -27,7 +29,7 @@ export function ObjectList<T, R>(props: TableOf<T, R> & { title: string; action?
         {props.action}
       </div>
       {props.children}
-      <QueryTable label={props.title} query={props.query} rows={props.rows} rowKey={props.rowKey} empty={props.empty} columns={props.columns} />
+      <QueryTable label={props.title} query={query} rows={props.of.rows} rowKey={props.of.id} empty={props.empty} columns={props.columns} />
     </>
   );
 }

@@ -3,12 +3,12 @@
 // System roles are shown read-only; so is everything the signed-in person may not change.
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate } from 'react-router';
+import { Link } from 'react-router';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ObjectDetails, Checklist, FormDialog, QueryView, ObjectList, SaveFooter, FormSection, DeleteSection } from '../../widgets/index.ts';
+import { ObjectDetails, Checklist, FormDialog, QueryView, ObjectList, SaveFooter, FormSection, DeleteSection, objectPages, useRefresh, useDeleteObject, useShowCreated } from '../../widgets/index.ts';
 
 export interface RoleRef {
   id: string;
@@ -30,7 +30,7 @@ const fromKey = (key: string): Permission => {
   return { resource: key.slice(0, at), permission: key.slice(at + 1) };
 };
 
-export const rolesQuery = { queryKey: ['roles'], queryFn: () => unwrap(api.GET('/api/v1/roles')) };
+const roles = objectPages({ queryKey: ['roles'], queryFn: () => unwrap(api.GET('/api/v1/roles')), rows: (data) => data.roles, id: (role) => role.id, path: '/roles' });
 
 function resourceLabel(resource: string): string {
   return resource === GATEHOUSE ? t('Gatehouse admin API') : resource;
@@ -78,14 +78,11 @@ export function PermissionPicker(props: { selected: string[]; onChange?(selected
 
 export function RolesPage() {
   const can = useCan();
-  const roles = useQuery(rolesQuery);
   return (
     <ObjectList
       title={t('Roles')}
       action={can('roles:create') && <CreateRole />}
-      query={roles}
-      rows={(data) => data.roles}
-      rowKey={(role) => role.id}
+      of={roles}
       empty={t('There is no role yet.')}
       columns={[
         { key: 'name', header: t('Name'), cell: (role) => <Link to={`/roles/${role.id}`}>{role.name}</Link> },
@@ -99,8 +96,7 @@ export function RolesPage() {
 
 function CreateRole() {
   const can = useCan();
-  const navigate = useNavigate();
-  const queryClient = useQueryClient();
+  const showCreated = useShowCreated(roles);
   const [form, setForm] = useState({ name: '', description: '', permissions: [] as string[] });
   return (
     <FormDialog
@@ -115,10 +111,7 @@ function CreateRole() {
           }),
         )
       }
-      onSuccess={(role) => {
-        void queryClient.invalidateQueries({ queryKey: ['roles'] });
-        navigate(`/roles/${role.id}`);
-      }}
+      onSuccess={(role) => showCreated(role.id)}
     >
       <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isRequired />
       <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
@@ -133,9 +126,8 @@ function CreateRole() {
 }
 
 export function RoleDetails() {
-  const roles = useQuery(rolesQuery);
   return (
-    <ObjectDetails back={{ to: '/roles', label: t('← Roles') }} query={roles} find={(data, id) => data.roles.find((r) => r.id === id)} missing={t('There is no such role.')}>
+    <ObjectDetails of={roles} back={t('← Roles')} missing={t('There is no such role.')}>
       {(role, data) => <RoleView role={role} all={data.roles} />}
     </ObjectDetails>
   );
@@ -148,9 +140,7 @@ interface RoleData extends RoleRef {
 
 function RoleView({ role, all }: { role: RoleData; all: RoleRef[] }) {
   const can = useCan();
-  const navigate = useNavigate();
-  const queryClient = useQueryClient();
-  const refresh = () => queryClient.invalidateQueries({ queryKey: ['roles'] });
+  const refresh = useRefresh(roles);
   const editable = !role.system && can('roles:update');
   const [form, setForm] = useState({ name: role.name, description: role.description ?? '' });
   useEffect(() => setForm({ name: role.name, description: role.description ?? '' }), [role]);
@@ -158,13 +148,7 @@ function RoleView({ role, all }: { role: RoleData; all: RoleRef[] }) {
     mutationFn: () => unwrap(api.PATCH('/api/v1/roles/{id}', { params: { path: { id: role.id } }, body: { name: form.name, description: form.description || null } })),
     onSuccess: refresh,
   });
-  const remove = useMutation({
-    mutationFn: () => unwrap(api.DELETE('/api/v1/roles/{id}', { params: { path: { id: role.id } } })),
-    onSuccess: async () => {
-      await refresh();
-      navigate('/roles');
-    },
-  });
+  const remove = useDeleteObject(roles, () => unwrap(api.DELETE('/api/v1/roles/{id}', { params: { path: { id: role.id } } })));
   return (
     <>
       <div className="title-row">

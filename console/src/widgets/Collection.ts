@@ -1,0 +1,55 @@
+// An object kind the console lists on one page: how the list is read, its rows and a row's id;
+// with `path`, the list page's address, each object's page being `${path}/${id}`. The list page,
+// an object's page and the changes made there all follow from it.
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useNavigate } from 'react-router';
+
+export interface Collection<D, R> {
+  queryKey: string[];
+  queryFn(): Promise<D>;
+  rows(data: D): R[];
+  id(row: R): string;
+}
+
+export interface ObjectPages<D, R> extends Collection<D, R> {
+  path: string;
+}
+
+/** A collection, its types inferred from the query and the rows. */
+export function collection<D, R>(of: Collection<D, R>): Collection<D, R> {
+  return of;
+}
+
+/** A collection with a list page and a page per object. */
+export function objectPages<D, R>(of: ObjectPages<D, R>): ObjectPages<D, R> {
+  return of;
+}
+
+/** The list read again, e.g. after an object changed. */
+export function useRefresh(of: { queryKey: string[] }) {
+  const queryClient = useQueryClient();
+  return () => queryClient.invalidateQueries({ queryKey: of.queryKey });
+}
+
+/** After creating an object: the list read again and the new object's page shown. */
+export function useShowCreated<D, R>(of: ObjectPages<D, R>) {
+  const refresh = useRefresh(of);
+  const navigate = useNavigate();
+  return (id: string) => {
+    void refresh();
+    navigate(`${of.path}/${id}`);
+  };
+}
+
+/** Deleting the object of a page (`remove`): then the list read again and shown. */
+export function useDeleteObject<D, R>(of: ObjectPages<D, R>, remove: () => Promise<unknown>) {
+  const refresh = useRefresh(of);
+  const navigate = useNavigate();
+  return useMutation({
+    mutationFn: remove,
+    onSuccess: async () => {
+      await refresh();
+      navigate(of.path);
+    },
+  });
+}
