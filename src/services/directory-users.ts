@@ -88,16 +88,8 @@ export type UserPatchInput = z.input<typeof userPatchSchema>;
 export type UserCloneInput = z.input<typeof userCloneSchema>;
 export type UserListQuery = z.input<typeof userListQuerySchema>;
 
-export interface UserIdentityView {
-  id: string;
-  kind: string;
-  alias: string;
-  isDefault: boolean;
-  /** Roles given to the identity directly (not those from groups or the default policy). */
-  roles: { id: string; name: string }[];
-  /** Groups the identity is a member of. */
-  groups: { id: string; name: string }[];
-}
+/** An identity as shown under its user: whether it is the default, its direct roles and its groups. */
+export type UserIdentityView = Omit<UserIdentitySummary, 'userId'> & { isDefault: boolean };
 
 export type UserDetails = PublicUser & { identities: UserIdentityView[] };
 
