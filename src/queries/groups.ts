@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 // Deletes that report whether a row went use `.returning(...)`: under knex-pglite a bare
 // `.delete()` resolves to the driver's result object instead of the row count.
 import type { RoleRef } from './roles.ts';
-import { addLinks, removeLink, type LinkTable } from './links.ts';
+import { addLinks, GROUP_MEMBERS, GROUP_ROLES, removeLink } from './links.ts';
 import { runAll } from './run-all.ts';
 
 export type GroupType = 'department' | 'team';
@@ -42,9 +42,6 @@ interface GroupRow {
   created_at: Date | string;
   updated_at: Date | string;
 }
-
-const GROUP_MEMBERS: LinkTable = { table: 'group_members', owner: 'group_id', linked: 'identity_id' };
-const GROUP_ROLES: LinkTable = { table: 'group_roles', owner: 'group_id', linked: 'role_id' };
 
 export function createGroupQueries(knex: Knex) {
   async function decorate(rows: GroupRow[], db: Knex): Promise<Group[]> {

@@ -1,6 +1,7 @@
 // SQL for identities (the personas of users and service accounts), the tenant's identity kinds,
 // and the direct role assignments and group memberships a clone copies. No business rules here.
 import type { Knex } from 'knex';
+import { addLinkPairs, GROUP_MEMBERS, IDENTITY_ROLES } from './links.ts';
 import { fieldsOf } from './rows.ts';
 
 export interface Identity {
@@ -168,18 +169,20 @@ export function createIdentityQueries(knex: Knex) {
       return rows.map((r) => r.role_id);
     },
     async insertRoles(tenantId: string, rows: { identityId: string; roleId: string }[], db: Knex = knex): Promise<void> {
-      if (!rows.length) return;
-      await db('identity_roles')
-        .insert(rows.map((r) => ({ tenant_id: tenantId, identity_id: r.identityId, role_id: r.roleId })))
-        .onConflict(['identity_id', 'role_id'])
-        .ignore();
+      await addLinkPairs(
+        db,
+        IDENTITY_ROLES,
+        tenantId,
+        rows.map((r) => [r.identityId, r.roleId]),
+      );
     },
     async insertMemberships(tenantId: string, rows: { identityId: string; groupId: string }[], db: Knex = knex): Promise<void> {
-      if (!rows.length) return;
-      await db('group_members')
-        .insert(rows.map((r) => ({ tenant_id: tenantId, identity_id: r.identityId, group_id: r.groupId })))
-        .onConflict(['group_id', 'identity_id'])
-        .ignore();
+      await addLinkPairs(
+        db,
+        GROUP_MEMBERS,
+        tenantId,
+        rows.map((r) => [r.groupId, r.identityId]),
+      );
     },
   };
 }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { IdentityRow as FullIdentityRow } from './identities.ts';
-import { addLinks, removeLink, type LinkTable } from './links.ts';
+import { addLinks, IDENTITY_ROLES, removeLink } from './links.ts';
 import { runAll } from './run-all.ts';
 
 // Deletes that report whether a row went use `.returning(...)`: under knex-pglite a bare
@@ -87,8 +87,6 @@ function toRole(row: RoleRow, permissions: RolePermission[]): Role {
 function toIdentity(row: IdentityRow): IdentitySummary {
   return { id: row.id, tenantId: row.tenant_id, kind: row.kind, alias: row.alias, userId: row.user_id, serviceAccountId: row.service_account_id };
 }
-
-const IDENTITY_ROLES: LinkTable = { table: 'identity_roles', owner: 'identity_id', linked: 'role_id' };
 
 export function createRoleQueries(knex: Knex) {
   async function withPermissions(rows: RoleRow[], db: Knex): Promise<Role[]> {
