@@ -9,7 +9,7 @@
 // rate and of the server CPU per operation, the start-up time to /readyz and the RSS. Nothing is
 // asserted: a ratio is read by a person, with the noise of the machine in mind (±15%).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,7 @@ import { basicAuth, formBody, LeanHttp } from './lib/http.ts';
 import { runAutocannon, type RequestSpec } from './lib/load.ts';
 import { runLogins, signInOnce, type LoginTarget } from './lib/login.ts';
 import type { BenchOptions } from './lib/options.ts';
-import { benchEnv, freePort, readCpuMs, readMemory, RssSampler, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
+import { benchEnv, freePort, readCpuMs, readMemory, RssSampler, runInWorkDir, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
 import { AUTHZEN_SUBJECT_PREFIX, BENCH_DATABASE, benchDatabaseUrl, deletePrefix, dropBenchDatabase, openBenchKnex, openRedis, recreateBenchDatabase, seedDocument, type BenchSecrets } from './lib/setup.ts';
 import { round } from './lib/stats.ts';
 import { checkoutRef, prepareTree, removeCheckout, type Tree } from './lib/tree.ts';
@@ -52,8 +52,18 @@ export async function runCompare(opts: BenchOptions, ref: string, progress: (mes
   const runId = randomBytes(4).toString('hex');
   let refRoot: string | undefined;
   const sides: Side[] = [];
-  let succeeded = false;
-  try {
+  const cleanup = async (): Promise<void> => {
+    for (const side of sides) {
+      side.sampler?.stop();
+      side.http?.close();
+      if (side.child) await stopChild(side.child).catch(() => undefined);
+      await deletePrefix(redis, side.prefix).catch(() => undefined);
+      await dropBenchDatabase(databaseUrl, side.database).catch(() => undefined);
+    }
+    redis.disconnect();
+    if (refRoot) await removeCheckout(ROOT, refRoot).catch((error: Error) => progress(`could not remove the worktree ${refRoot}: ${error.message}`));
+  };
+  return runInWorkDir({ label: 'compare', workDir, progress, cleanup }, async () => {
     refRoot = await checkoutRef(ROOT, ref, workDir, progress);
     const trees = [await prepareTree(ref, refRoot, progress), await prepareTree('working tree', ROOT, progress)];
     const secretsBase = {
@@ -245,22 +255,6 @@ export async function runCompare(opts: BenchOptions, ref: string, progress: (mes
         .map((l) => l.toFixed(1))
         .join(' ')}\n\n${table}\n\nRatios: rate working/ref (above 1 is faster), CPU per operation working/ref (below 1 is cheaper); differences under 15% are noise on a shared machine.\nJSON: ${path.relative(ROOT, json)}\n`,
     );
-    succeeded = true;
     return rows.some((r) => r.work.failed > 0 && r.work.rate === 0) ? 1 : 0;
-  } catch (error) {
-    process.stderr.write(`\ncompare failed: ${(error as Error).stack ?? error}\n`);
-    return 1;
-  } finally {
-    for (const side of sides) {
-      side.sampler?.stop();
-      side.http?.close();
-      if (side.child) await stopChild(side.child).catch(() => undefined);
-      await deletePrefix(redis, side.prefix).catch(() => undefined);
-      await dropBenchDatabase(databaseUrl, side.database).catch(() => undefined);
-    }
-    redis.disconnect();
-    if (refRoot) await removeCheckout(ROOT, refRoot).catch((error: Error) => progress(`could not remove the worktree ${refRoot}: ${error.message}`));
-    if (succeeded) await rm(workDir, { recursive: true, force: true });
-    else progress(`logs kept in ${workDir}`);
-  }
+  });
 }

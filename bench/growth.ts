@@ -14,7 +14,7 @@
 // bench/results/growth.json and bench/results/growth.svg (each curve divided by its value at
 // the smallest size, beside a log n curve). Heavy: 1M users and 10M events take many minutes.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,7 @@ import { basicAuth, formBody, LeanHttp } from './lib/http.ts';
 import { runAutocannon, type RequestSpec } from './lib/load.ts';
 import { runLogins, signInOnce, type LoginTarget } from './lib/login.ts';
 import type { BenchOptions } from './lib/options.ts';
-import { benchEnv, freePort, readCpuMs, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
+import { benchEnv, freePort, readCpuMs, runInWorkDir, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
 import { benchDatabaseUrl, bulkInsertUsers, deletePrefix, dropBenchDatabase, openBenchKnex, openRedis, prefixMemoryByFamily, recreateBenchDatabase, seedDocument, newBenchSecrets } from './lib/setup.ts';
 import { LatencyRecorder, round } from './lib/stats.ts';
 import { prepareTree } from './lib/tree.ts';
@@ -54,8 +54,15 @@ export async function runGrowth(opts: BenchOptions, growth: GrowthOptions, progr
   let knex: Knex | undefined;
   let child: Child | undefined;
   const https: LeanHttp[] = [];
-  let succeeded = false;
-  try {
+  const cleanup = async (): Promise<void> => {
+    for (const h of https) h.close();
+    if (child) await stopChild(child).catch(() => undefined);
+    await deletePrefix(redis, prefix).catch(() => undefined);
+    redis.disconnect();
+    await knex?.destroy().catch(() => undefined);
+    if (!opts.keepDb) await dropBenchDatabase(databaseUrl, DATABASE).catch(() => undefined);
+  };
+  return runInWorkDir({ label: 'growth', workDir, progress, cleanup }, async () => {
     const tree = await prepareTree('working tree', ROOT, progress);
     const port = await freePort();
     const issuer = `http://127.0.0.1:${port}`;
@@ -298,19 +305,6 @@ export async function runGrowth(opts: BenchOptions, growth: GrowthOptions, progr
         .map((l) => l.toFixed(1))
         .join(' ')}\n\n${lines.join('\n')}\n\nChart: bench/results/growth.svg; JSON: bench/results/growth.json\n`,
     );
-    succeeded = true;
     return 0;
-  } catch (error) {
-    process.stderr.write(`\ngrowth failed: ${(error as Error).stack ?? error}\n`);
-    return 1;
-  } finally {
-    for (const h of https) h.close();
-    if (child) await stopChild(child).catch(() => undefined);
-    await deletePrefix(redis, prefix).catch(() => undefined);
-    redis.disconnect();
-    await knex?.destroy().catch(() => undefined);
-    if (!opts.keepDb) await dropBenchDatabase(databaseUrl, DATABASE).catch(() => undefined);
-    if (succeeded) await rm(workDir, { recursive: true, force: true });
-    else progress(`logs kept in ${workDir}`);
-  }
+  });
 }

@@ -13,7 +13,7 @@
 // Progress goes to stderr. See BENCH.md for the figures and how to read them.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,7 @@ import { aggregate, runAutocannon, type Aggregate, type RequestSpec, type Round 
 import { runLogins, signInOnce, type LoginRound, type LoginTarget, type LoginTokens } from './lib/login.ts';
 import { parseOptions, USAGE, type BenchOptions } from './lib/options.ts';
 import { prepareTree } from './lib/tree.ts';
-import { benchEnv, freePort, onInterrupt, readCpuMs, readMemory, RssSampler, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
+import { benchEnv, freePort, onInterrupt, readCpuMs, readMemory, RssSampler, runInWorkDir, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from './lib/processes.ts';
 import { describeMachine, gitInfo, markdownTables, type BenchResults, type ScenarioResult, type Target } from './lib/report.ts';
 import {
   benchDatabaseUrl,
@@ -148,7 +148,6 @@ async function main(argv: string[]): Promise<number> {
   let gatehouse: Child | undefined;
   let peer: Child | undefined;
   const https: LeanHttp[] = [];
-  let succeeded = false;
   let redisCleaned = false;
   const cleanRedis = async () => {
     if (redisCleaned) return;
@@ -161,7 +160,16 @@ async function main(argv: string[]): Promise<number> {
     redis.disconnect();
   });
 
-  try {
+  const cleanup = async (): Promise<void> => {
+    for (const h of https) h.close();
+    if (gatehouse) await stopChild(gatehouse).catch(() => undefined);
+    if (peer) await stopChild(peer).catch(() => undefined);
+    await cleanRedis().catch((error: Error) => progress(`could not delete the Redis keys under ${prefix}: ${error.message}`));
+    redis.disconnect();
+    await knex?.destroy().catch(() => undefined);
+    if (!opts.keepDb) await dropBenchDatabase(databaseUrl).catch((error: Error) => progress(`could not drop the bench database: ${error.message}`));
+  };
+  return runInWorkDir({ label: 'bench', workDir, progress, cleanup }, async () => {
     const versions = await checkServices(databaseUrl, redis);
     const machine = describeMachine(versions);
     const loadBefore = os.loadavg().map((l) => round(l, 2));
@@ -769,22 +777,8 @@ async function main(argv: string[]): Promise<number> {
       .filter((s) => s.result.roundRates.length > 1)
       .map((s) => `${s.id} ${Math.round((Math.max(...s.result.roundRates) / Math.max(median(s.result.roundRates), 1) - 1) * 100)}%`);
     if (roundsSpread.length) progress(`spread of the best round over the median: ${roundsSpread.join(', ')}`);
-    succeeded = true;
     return 0;
-  } catch (error) {
-    process.stderr.write(`\nbench failed: ${(error as Error).stack ?? error}\n`);
-    return 1;
-  } finally {
-    for (const h of https) h.close();
-    if (gatehouse) await stopChild(gatehouse).catch(() => undefined);
-    if (peer) await stopChild(peer).catch(() => undefined);
-    await cleanRedis().catch((error: Error) => progress(`could not delete the Redis keys under ${prefix}: ${error.message}`));
-    redis.disconnect();
-    await knex?.destroy().catch(() => undefined);
-    if (!opts.keepDb) await dropBenchDatabase(databaseUrl).catch((error: Error) => progress(`could not drop the bench database: ${error.message}`));
-    if (succeeded) await rm(workDir, { recursive: true, force: true });
-    else progress(`logs kept in ${workDir}`);
-  }
+  });
 }
 
 process.exitCode = await main(process.argv.slice(2));

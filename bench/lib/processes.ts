@@ -3,7 +3,7 @@
 // on normal completion, on an error, on Ctrl-C, and (with SIGKILL) if the bench itself exits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 
 const running = new Set<ChildProcess>();
@@ -233,5 +233,26 @@ export class RssSampler {
   maxSince(mark: number): number {
     const since = this.readings.slice(mark);
     return since.length ? Math.max(...since) : 0;
+  }
+}
+
+/**
+ * Runs the body of a bench command: its exit code, or 1 with the error on stderr when it throws.
+ * `cleanup` runs either way (children, Redis keys, databases); then the work directory goes, or
+ * stays for its logs when the body threw.
+ */
+export async function runInWorkDir(run: { label: string; workDir: string; progress: (message: string) => void; cleanup: () => Promise<void> }, body: () => Promise<number>): Promise<number> {
+  let succeeded = false;
+  try {
+    const code = await body();
+    succeeded = true;
+    return code;
+  } catch (error) {
+    process.stderr.write(`\n${run.label} failed: ${(error as Error).stack ?? error}\n`);
+    return 1;
+  } finally {
+    await run.cleanup();
+    if (succeeded) await rm(run.workDir, { recursive: true, force: true });
+    else run.progress(`logs kept in ${run.workDir}`);
   }
 }

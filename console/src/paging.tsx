@@ -4,6 +4,7 @@
 import { useState, type ReactNode } from 'react';
 import { Button } from 'react-aria-components';
 import { t } from './i18n.ts';
+import { ActionForm } from './widgets/ActionForm.tsx';
 
 export interface CursorPages {
   /** The cursor of the page shown (undefined: the first page). */
@@ -67,15 +68,7 @@ export function useFilteredPages<F>(none: F) {
 /** The filter form above a paged list: its fields, the button that applies them and the one that clears them. */
 export function FilterForm(props: { label: string; submitLabel: string; onApply(): void; onClear(): void; children: ReactNode }) {
   return (
-    <form
-      className="filters"
-      role="search"
-      aria-label={props.label}
-      onSubmit={(e) => {
-        e.preventDefault();
-        props.onApply();
-      }}
-    >
+    <ActionForm className="filters" role="search" label={props.label} onSubmit={props.onApply}>
       {props.children}
       <Button type="submit" className="button primary">
         {props.submitLabel}
@@ -83,6 +76,6 @@ export function FilterForm(props: { label: string; submitLabel: string; onApply(
       <Button className="button" onPress={props.onClear}>
         {t('Clear filters')}
       </Button>
-    </form>
+    </ActionForm>
   );
 }

@@ -3,6 +3,7 @@
 // rules here. Single-use things are consumed with one conditional UPDATE ... RETURNING, so of
 // concurrent callers exactly one gets the row (DESIGN.md "Storage").
 import type { Knex } from 'knex';
+import { dateOrNull } from './rows.ts';
 
 export interface UserSecurityRow {
   id: string;
@@ -25,13 +26,11 @@ export interface UserSecurityState {
   lockoutCount: number;
 }
 
-const toDate = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));
-
 export function toSecurityState(row: Pick<UserSecurityRow, 'password_changed_at' | 'password_change_required' | 'locked_until' | 'lockout_count'>): UserSecurityState {
   return {
-    passwordChangedAt: toDate(row.password_changed_at),
+    passwordChangedAt: dateOrNull(row.password_changed_at),
     passwordChangeRequired: Boolean(row.password_change_required),
-    lockedUntil: toDate(row.locked_until),
+    lockedUntil: dateOrNull(row.locked_until),
     lockoutCount: Number(row.lockout_count ?? 0),
   };
 }
@@ -110,7 +109,7 @@ export function createAccountSecurityQueries(knex: Knex) {
 
     async totp(tenantId: string, userId: string, db: Knex = knex): Promise<{ secretEncrypted: string; confirmedAt: Date | null } | undefined> {
       const row: { secret_encrypted: string; confirmed_at: Date | string | null } | undefined = await db('user_totp').where({ tenant_id: tenantId, user_id: userId }).first();
-      return row ? { secretEncrypted: row.secret_encrypted, confirmedAt: toDate(row.confirmed_at) } : undefined;
+      return row ? { secretEncrypted: row.secret_encrypted, confirmedAt: dateOrNull(row.confirmed_at) } : undefined;
     },
     /** Starts (or restarts) an enrollment; a confirmed TOTP is never replaced this way. */
     async startTotp(tenantId: string, userId: string, secretEncrypted: string, db: Knex = knex): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { columnsOf, fieldsOf, json } from './rows.ts';
 
 export interface ApiResource {
   id: string;
@@ -21,15 +22,7 @@ interface ApiResourceRow {
 }
 
 function toApiResource(row: ApiResourceRow): ApiResource {
-  return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    identifier: row.identifier,
-    name: row.name,
-    scopes: typeof row.scopes === 'string' ? (JSON.parse(row.scopes) as string[]) : row.scopes,
-    accessTokenFormat: row.access_token_format,
-    accessTokenTtl: row.access_token_ttl,
-  };
+  return { ...fieldsOf(row, ['id', 'tenantId', 'identifier', 'name', 'accessTokenFormat', 'accessTokenTtl']), scopes: json(row.scopes) };
 }
 
 export function createApiResourceQueries(knex: Knex) {
@@ -40,15 +33,7 @@ export function createApiResourceQueries(knex: Knex) {
     },
     async upsert(resource: ApiResource): Promise<ApiResource> {
       const [row] = await knex<ApiResourceRow>('api_resources')
-        .insert({
-          id: resource.id,
-          tenant_id: resource.tenantId,
-          identifier: resource.identifier,
-          name: resource.name,
-          scopes: JSON.stringify(resource.scopes),
-          access_token_format: resource.accessTokenFormat,
-          access_token_ttl: resource.accessTokenTtl,
-        })
+        .insert({ ...columnsOf(resource, ['id', 'tenantId', 'identifier', 'name', 'accessTokenFormat', 'accessTokenTtl']), scopes: JSON.stringify(resource.scopes) })
         .onConflict('identifier')
         .merge(['name', 'scopes', 'access_token_format', 'access_token_ttl'])
         .returning('*');

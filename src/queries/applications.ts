@@ -1,6 +1,7 @@
 // SQL for applications (OIDC clients) and their access rules, and row <-> object mapping.
 // No business rules here.
 import type { Knex } from 'knex';
+import { columnsOf, fieldsOf, json } from './rows.ts';
 
 export type ApplicationType = 'web' | 'spa' | 'native' | 'service';
 export type AccessMode = 'everyone' | 'restricted';
@@ -54,18 +55,9 @@ export interface AccessRuleRow {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-// pg returns jsonb parsed; be tolerant of drivers that hand back strings.
-function json<T>(value: T | string): T {
-  return typeof value === 'string' ? (JSON.parse(value) as T) : value;
-}
-
 function toApplication(row: ApplicationRow): Application {
   return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    name: row.name,
-    type: row.type,
-    clientSecretHash: row.client_secret_hash,
+    ...fieldsOf(row, ['id', 'tenantId', 'name', 'type', 'clientSecretHash']),
     redirectUris: json(row.redirect_uris),
     postLogoutRedirectUris: json(row.post_logout_redirect_uris),
     firstParty: row.first_party,
@@ -128,11 +120,7 @@ export function createApplicationQueries(knex: Knex) {
     async insert(app: NewApplication, trx: Knex = knex): Promise<Application> {
       const [row] = await trx<ApplicationRow>('applications')
         .insert({
-          id: app.id,
-          tenant_id: app.tenantId,
-          name: app.name,
-          type: app.type,
-          client_secret_hash: app.clientSecretHash,
+          ...columnsOf(app, ['id', 'tenantId', 'name', 'type', 'clientSecretHash']),
           redirect_uris: JSON.stringify(app.redirectUris),
           post_logout_redirect_uris: JSON.stringify(app.postLogoutRedirectUris),
           first_party: app.firstParty,

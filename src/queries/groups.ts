@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 // Deletes that report whether a row went use `.returning(...)`: under knex-pglite a bare
 // `.delete()` resolves to the driver's result object instead of the row count.
 import type { RoleRef } from './roles.ts';
+import { addLinks, GROUP_MEMBERS, GROUP_ROLES, removeLink } from './links.ts';
 import { runAll } from './run-all.ts';
 
 export type GroupType = 'department' | 'team';
@@ -120,16 +121,10 @@ export function createGroupQueries(knex: Knex) {
     },
     /** Adds the memberships that are missing; returns the identity ids actually added. */
     async addMembers(tenantId: string, groupId: string, identityIds: string[], db: Knex = knex): Promise<string[]> {
-      if (!identityIds.length) return [];
-      const rows: { identity_id: string }[] = await db('group_members')
-        .insert(identityIds.map((identityId) => ({ tenant_id: tenantId, group_id: groupId, identity_id: identityId })))
-        .onConflict(['group_id', 'identity_id'])
-        .ignore()
-        .returning('identity_id');
-      return rows.map((r) => r.identity_id);
+      return addLinks(db, GROUP_MEMBERS, tenantId, groupId, identityIds);
     },
     async removeMember(tenantId: string, groupId: string, identityId: string, db: Knex = knex): Promise<boolean> {
-      return (await db('group_members').where({ tenant_id: tenantId, group_id: groupId, identity_id: identityId }).delete().returning('tenant_id')).length > 0;
+      return removeLink(db, GROUP_MEMBERS, tenantId, groupId, identityId);
     },
 
     async roleIds(groupId: string, db: Knex = knex): Promise<string[]> {
@@ -138,16 +133,10 @@ export function createGroupQueries(knex: Knex) {
     },
     /** Adds the group roles that are missing; returns the role ids actually added. */
     async assignRoles(tenantId: string, groupId: string, roleIds: string[], db: Knex = knex): Promise<string[]> {
-      if (!roleIds.length) return [];
-      const rows: { role_id: string }[] = await db('group_roles')
-        .insert(roleIds.map((roleId) => ({ tenant_id: tenantId, group_id: groupId, role_id: roleId })))
-        .onConflict(['group_id', 'role_id'])
-        .ignore()
-        .returning('role_id');
-      return rows.map((r) => r.role_id);
+      return addLinks(db, GROUP_ROLES, tenantId, groupId, roleIds);
     },
     async unassignRole(tenantId: string, groupId: string, roleId: string, db: Knex = knex): Promise<boolean> {
-      return (await db('group_roles').where({ tenant_id: tenantId, group_id: groupId, role_id: roleId }).delete().returning('tenant_id')).length > 0;
+      return removeLink(db, GROUP_ROLES, tenantId, groupId, roleId);
     },
   };
 }

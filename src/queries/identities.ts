@@ -1,6 +1,8 @@
 // SQL for identities (the personas of users and service accounts), the tenant's identity kinds,
 // and the direct role assignments and group memberships a clone copies. No business rules here.
 import type { Knex } from 'knex';
+import { addLinkPairs, GROUP_MEMBERS, IDENTITY_ROLES } from './links.ts';
+import { fieldsOf } from './rows.ts';
 
 export interface Identity {
   id: string;
@@ -37,6 +39,7 @@ export interface UserIdentitySummary {
   userId: string;
   kind: string;
   alias: string;
+  /** Roles given to the identity directly (not those from groups or the default policy). */
   roles: { id: string; name: string }[];
   /** Groups the identity is a member of. */
   groups: { id: string; name: string }[];
@@ -44,12 +47,7 @@ export interface UserIdentitySummary {
 
 function toIdentity(row: IdentityRow): Identity {
   return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    userId: row.user_id,
-    serviceAccountId: row.service_account_id,
-    kind: row.kind,
-    alias: row.alias,
+    ...fieldsOf(row, ['id', 'tenantId', 'userId', 'serviceAccountId', 'kind', 'alias']),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -90,38 +88,28 @@ export function createIdentityQueries(knex: Knex) {
         .where({ tenant_id: tenantId })
         .whereIn('user_id', userIds)
         .orderBy([{ column: 'created_at' }, { column: 'id' }]);
-      const roleRows: { identity_id: string; id: string; name: string }[] = rows.length
-        ? await db('identity_roles as ir')
-            .join('roles as r', 'r.id', 'ir.role_id')
-            .whereIn(
-              'ir.identity_id',
-              rows.map((r) => r.id),
-            )
-            .select('ir.identity_id', 'r.id', 'r.name')
-            .orderBy('r.name')
-        : [];
-      const rolesByIdentity = new Map<string, { id: string; name: string }[]>();
-      for (const role of roleRows) {
-        const list = rolesByIdentity.get(role.identity_id) ?? [];
-        list.push({ id: role.id, name: role.name });
-        rolesByIdentity.set(role.identity_id, list);
-      }
-      const groupRows: { identity_id: string; id: string; name: string }[] = rows.length
-        ? await db('group_members as gm')
-            .join('groups as g', 'g.id', 'gm.group_id')
-            .whereIn(
-              'gm.identity_id',
-              rows.map((r) => r.id),
-            )
-            .select('gm.identity_id', 'g.id', 'g.name')
-            .orderBy('g.name')
-        : [];
-      const groupsByIdentity = new Map<string, { id: string; name: string }[]>();
-      for (const group of groupRows) {
-        const list = groupsByIdentity.get(group.identity_id) ?? [];
-        list.push({ id: group.id, name: group.name });
-        groupsByIdentity.set(group.identity_id, list);
-      }
+      /** Per identity, the id and name of each row of `target` a link table ties it to, by name. */
+      const linkedByIdentity = async (links: string, target: string, targetId: string): Promise<Map<string, { id: string; name: string }[]>> => {
+        const linked: { identity_id: string; id: string; name: string }[] = rows.length
+          ? await db(`${links} as l`)
+              .join(`${target} as t`, 't.id', `l.${targetId}`)
+              .whereIn(
+                'l.identity_id',
+                rows.map((r) => r.id),
+              )
+              .select('l.identity_id', 't.id', 't.name')
+              .orderBy('t.name')
+          : [];
+        const byIdentity = new Map<string, { id: string; name: string }[]>();
+        for (const row of linked) {
+          const list = byIdentity.get(row.identity_id) ?? [];
+          list.push({ id: row.id, name: row.name });
+          byIdentity.set(row.identity_id, list);
+        }
+        return byIdentity;
+      };
+      const rolesByIdentity = await linkedByIdentity('identity_roles', 'roles', 'role_id');
+      const groupsByIdentity = await linkedByIdentity('group_members', 'groups', 'group_id');
       return rows.map((row) => ({ id: row.id, userId: row.user_id as string, kind: row.kind, alias: row.alias, roles: rolesByIdentity.get(row.id) ?? [], groups: groupsByIdentity.get(row.id) ?? [] }));
     },
     /**
@@ -181,18 +169,20 @@ export function createIdentityQueries(knex: Knex) {
       return rows.map((r) => r.role_id);
     },
     async insertRoles(tenantId: string, rows: { identityId: string; roleId: string }[], db: Knex = knex): Promise<void> {
-      if (!rows.length) return;
-      await db('identity_roles')
-        .insert(rows.map((r) => ({ tenant_id: tenantId, identity_id: r.identityId, role_id: r.roleId })))
-        .onConflict(['identity_id', 'role_id'])
-        .ignore();
+      await addLinkPairs(
+        db,
+        IDENTITY_ROLES,
+        tenantId,
+        rows.map((r) => [r.identityId, r.roleId]),
+      );
     },
     async insertMemberships(tenantId: string, rows: { identityId: string; groupId: string }[], db: Knex = knex): Promise<void> {
-      if (!rows.length) return;
-      await db('group_members')
-        .insert(rows.map((r) => ({ tenant_id: tenantId, identity_id: r.identityId, group_id: r.groupId })))
-        .onConflict(['group_id', 'identity_id'])
-        .ignore();
+      await addLinkPairs(
+        db,
+        GROUP_MEMBERS,
+        tenantId,
+        rows.map((r) => [r.groupId, r.identityId]),
+      );
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { fieldsOf } from './rows.ts';
 
 export interface ClaimMapping {
   username: string;
@@ -191,14 +192,21 @@ export function createIdentityProviderQueries(knex: Knex) {
   };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function toLink(row: any): FederatedLink {
+/** A row of `federated_links`, with the name of its provider. */
+interface LinkRow {
+  id: string;
+  provider_id: string;
+  provider_name: string;
+  subject: string;
+  user_id: string;
+  email?: string | null;
+  created_at: Date | string;
+  last_used_at: Date | string | null;
+}
+
+function toLink(row: LinkRow): FederatedLink {
   return {
-    id: row.id,
-    providerId: row.provider_id,
-    providerName: row.provider_name,
-    subject: row.subject,
-    userId: row.user_id,
+    ...fieldsOf(row, ['id', 'providerId', 'providerName', 'subject', 'userId']),
     email: row.email ?? null,
     createdAt: new Date(row.created_at),
     lastUsedAt: row.last_used_at ? new Date(row.last_used_at) : null,

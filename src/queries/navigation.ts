@@ -3,6 +3,7 @@
 // PGlite there is one connection, so inside a transaction every statement must go through it.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { fieldsOf } from './rows.ts';
 
 export interface RequiredPermission {
   /** API resource identifier (ADMIN_API_RESOURCE for Gatehouse's own admin API). */
@@ -52,11 +53,7 @@ interface OverrideRow {
 
 function toItem(row: ItemRow): NavigationItem {
   return {
-    key: row.key,
-    label: row.label,
-    path: row.path,
-    parentKey: row.parent_key,
-    sortOrder: row.sort_order,
+    ...fieldsOf(row, ['key', 'label', 'path', 'parentKey', 'sortOrder']),
     requiredPermission: row.required_resource !== null && row.required_permission !== null ? { resource: row.required_resource, permission: row.required_permission } : null,
   };
 }

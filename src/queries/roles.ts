@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { IdentityRow as FullIdentityRow } from './identities.ts';
+import { addLinks, IDENTITY_ROLES, removeLink } from './links.ts';
 import { runAll } from './run-all.ts';
 
 // Deletes that report whether a row went use `.returning(...)`: under knex-pglite a bare
@@ -236,16 +237,10 @@ export function createRoleQueries(knex: Knex) {
     },
     /** Adds the assignments that are missing; returns the role ids actually added. */
     async assignToIdentity(tenantId: string, identityId: string, roleIds: string[], db: Knex = knex): Promise<string[]> {
-      if (!roleIds.length) return [];
-      const rows: { role_id: string }[] = await db('identity_roles')
-        .insert(roleIds.map((roleId) => ({ tenant_id: tenantId, identity_id: identityId, role_id: roleId })))
-        .onConflict(['identity_id', 'role_id'])
-        .ignore()
-        .returning('role_id');
-      return rows.map((r) => r.role_id);
+      return addLinks(db, IDENTITY_ROLES, tenantId, identityId, roleIds);
     },
     async unassignFromIdentity(tenantId: string, identityId: string, roleId: string, db: Knex = knex): Promise<boolean> {
-      return (await db('identity_roles').where({ tenant_id: tenantId, identity_id: identityId, role_id: roleId }).delete().returning('tenant_id')).length > 0;
+      return removeLink(db, IDENTITY_ROLES, tenantId, identityId, roleId);
     },
     /**
      * Every role the identity holds and every path it holds it by, in the order of the same

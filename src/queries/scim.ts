@@ -10,36 +10,25 @@ export const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterpris
 type Column = { sql: string; kind: 'string' | 'exact' | 'date' | 'active' };
 
 /** SCIM attribute (lower-cased path) → column. RFC 7643 §4.1: all but `id` are caseExact=false. */
+const COLUMNS = new Map<string, Column>([
+  ['id', { sql: 'users.id::text', kind: 'exact' }],
+  // RFC 7643 §3.1: externalId is caseExact.
+  ['externalid', { sql: '(select x.external_id from scim_external_ids x where x.user_id = users.id)', kind: 'exact' }],
+  ['username', { sql: 'users.username', kind: 'string' }],
+  ['displayname', { sql: 'users.name', kind: 'string' }],
+  ['name.formatted', { sql: 'users.name', kind: 'string' }],
+  ['emails', { sql: 'users.email', kind: 'string' }],
+  ['emails.value', { sql: 'users.email', kind: 'string' }],
+  ['phonenumbers', { sql: 'users.phone', kind: 'string' }],
+  ['phonenumbers.value', { sql: 'users.phone', kind: 'string' }],
+  ['enterprise:department', { sql: 'users.department', kind: 'string' }],
+  ['active', { sql: 'users.status', kind: 'active' }],
+  ['meta.created', { sql: 'users.created_at', kind: 'date' }],
+  ['meta.lastmodified', { sql: 'users.updated_at', kind: 'date' }],
+]);
+
 function columnOf(path: AttrPath): Column | undefined {
-  const key = `${path.schema === ENTERPRISE_USER.toLowerCase() ? 'enterprise:' : path.schema ? '?' : ''}${path.attr}${path.sub ? `.${path.sub}` : ''}`;
-  switch (key) {
-    case 'id':
-      return { sql: 'users.id::text', kind: 'exact' };
-    // RFC 7643 §3.1: externalId is caseExact.
-    case 'externalid':
-      return { sql: '(select x.external_id from scim_external_ids x where x.user_id = users.id)', kind: 'exact' };
-    case 'username':
-      return { sql: 'users.username', kind: 'string' };
-    case 'displayname':
-    case 'name.formatted':
-      return { sql: 'users.name', kind: 'string' };
-    case 'emails':
-    case 'emails.value':
-      return { sql: 'users.email', kind: 'string' };
-    case 'phonenumbers':
-    case 'phonenumbers.value':
-      return { sql: 'users.phone', kind: 'string' };
-    case 'enterprise:department':
-      return { sql: 'users.department', kind: 'string' };
-    case 'active':
-      return { sql: 'users.status', kind: 'active' };
-    case 'meta.created':
-      return { sql: 'users.created_at', kind: 'date' };
-    case 'meta.lastmodified':
-      return { sql: 'users.updated_at', kind: 'date' };
-    default:
-      return undefined;
-  }
+  return COLUMNS.get(`${path.schema === ENTERPRISE_USER.toLowerCase() ? 'enterprise:' : path.schema ? '?' : ''}${path.attr}${path.sub ? `.${path.sub}` : ''}`);
 }
 
 /** Attributes Gatehouse does not keep (e.g. x509Certificates): a filter on them matches nothing. */

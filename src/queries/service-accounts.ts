@@ -1,6 +1,7 @@
 // SQL for service accounts, their single identity and their access keys, and row <-> object
 // mapping. No business rules here.
 import type { Knex } from 'knex';
+import { dateOrNull, fieldsOf } from './rows.ts';
 
 export type ServiceAccountStatus = 'active' | 'inactive';
 
@@ -60,16 +61,9 @@ interface AccessKeyRow {
   revoked_at: Date | string | null;
 }
 
-const date = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));
-
 function toServiceAccount(row: ServiceAccountRow): ServiceAccount {
   return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    name: row.name,
-    description: row.description,
-    status: row.status,
-    identityId: row.identity_id,
+    ...fieldsOf(row, ['id', 'tenantId', 'name', 'description', 'status', 'identityId']),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -77,14 +71,11 @@ function toServiceAccount(row: ServiceAccountRow): ServiceAccount {
 
 function toAccessKey(row: AccessKeyRow): AccessKey {
   return {
-    id: row.id,
-    serviceAccountId: row.service_account_id,
-    prefix: row.prefix,
-    description: row.description,
+    ...fieldsOf(row, ['id', 'serviceAccountId', 'prefix', 'description']),
     createdAt: new Date(row.created_at),
-    expiresAt: date(row.expires_at),
-    lastUsedAt: date(row.last_used_at),
-    revokedAt: date(row.revoked_at),
+    expiresAt: dateOrNull(row.expires_at),
+    lastUsedAt: dateOrNull(row.last_used_at),
+    revokedAt: dateOrNull(row.revoked_at),
   };
 }
 
@@ -186,7 +177,7 @@ export function createServiceAccountQueries(knex: Knex) {
         identityId: first.identity_id,
         keys: rows
           .filter((row) => row.key_id !== null && row.key_hash !== null)
-          .map((row) => ({ id: row.key_id as string, hash: row.key_hash as string, expiresAt: date(row.expires_at)?.getTime() ?? null, lastUsedAt: date(row.last_used_at)?.getTime() ?? null })),
+          .map((row) => ({ id: row.key_id as string, hash: row.key_hash as string, expiresAt: dateOrNull(row.expires_at)?.getTime() ?? null, lastUsedAt: dateOrNull(row.last_used_at)?.getTime() ?? null })),
       };
     },
   };

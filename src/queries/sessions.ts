@@ -1,6 +1,7 @@
 // SQL for session records, the grants issued in each session, and the session settings of
 // tenants and applications. Row <-> object mapping only; the rules are in services/sessions.ts.
 import type { Knex } from 'knex';
+import { fieldsOf } from './rows.ts';
 
 export interface SessionRecord {
   uid: string;
@@ -78,22 +79,11 @@ const date = (value: Date | string) => new Date(value);
 
 function toRecord(row: SessionRow): SessionRecord {
   return {
-    uid: row.uid,
-    tenantId: row.tenant_id,
-    userId: row.user_id,
-    identityId: row.identity_id,
-    deviceType: row.device_type,
-    browser: row.browser,
-    os: row.os,
-    userAgent: row.user_agent,
-    ip: row.ip,
+    ...fieldsOf(row, ['uid', 'tenantId', 'userId', 'identityId', 'deviceType', 'browser', 'os', 'userAgent', 'ip', 'endReason', 'endedByType', 'endedById']),
     createdAt: date(row.created_at),
     authenticatedAt: date(row.authenticated_at),
     lastActiveAt: date(row.last_active_at),
     endedAt: row.ended_at ? date(row.ended_at) : null,
-    endReason: row.end_reason,
-    endedByType: row.ended_by_type,
-    endedById: row.ended_by_id,
   };
 }
 

@@ -32,35 +32,40 @@ async function inChunks<T>(items: T[], write: (chunk: T[]) => Promise<unknown>):
   for (let i = 0; i < items.length; i += CHUNK) await write(items.slice(i, i + CHUNK));
 }
 
+/** The values of `lowered` that some user of the tenant has in `column`, compared lower-cased. */
+async function existingLowered(db: Knex, tenantId: string, column: 'username' | 'email', lowered: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  await inChunks(lowered, async (chunk) => {
+    const rows: { value: string }[] = await db('users')
+      .where({ tenant_id: tenantId })
+      .whereRaw('lower(??) = any(?)', [column, chunk])
+      .select(db.raw('lower(??) as value', [column]));
+    for (const row of rows) found.add(row.value);
+  });
+  return found;
+}
+
+/** One entry per id from rows of (id, name, a permission or nulls for none), with its permissions. */
+function withPermissions(rows: { id: string; name: string; resource: string | null; permission: string | null }[]): RoleForImport[] {
+  const byId = new Map<string, RoleForImport>();
+  for (const row of rows) {
+    const entry = byId.get(row.id) ?? { id: row.id, name: row.name, permissions: [] };
+    if (row.resource && row.permission) entry.permissions.push({ resource: row.resource, permission: row.permission });
+    byId.set(row.id, entry);
+  }
+  return [...byId.values()];
+}
+
 export function createUserImportQueries(knex: Knex) {
   return {
     async roles(tenantId: string): Promise<RoleForImport[]> {
-      const rows: { id: string; name: string; resource: string | null; permission: string | null }[] = await knex('roles as r')
-        .leftJoin('role_permissions as p', 'p.role_id', 'r.id')
-        .where('r.tenant_id', tenantId)
-        .select('r.id', 'r.name', 'p.resource', 'p.permission');
-      const byId = new Map<string, RoleForImport>();
-      for (const row of rows) {
-        const role = byId.get(row.id) ?? { id: row.id, name: row.name, permissions: [] };
-        if (row.resource && row.permission) role.permissions.push({ resource: row.resource, permission: row.permission });
-        byId.set(row.id, role);
-      }
-      return [...byId.values()];
+      return withPermissions(await knex('roles as r').leftJoin('role_permissions as p', 'p.role_id', 'r.id').where('r.tenant_id', tenantId).select('r.id', 'r.name', 'p.resource', 'p.permission'));
     },
 
     async groups(tenantId: string): Promise<GroupForImport[]> {
-      const rows: { id: string; name: string; resource: string | null; permission: string | null }[] = await knex('groups as g')
-        .leftJoin('group_roles as gr', 'gr.group_id', 'g.id')
-        .leftJoin('role_permissions as p', 'p.role_id', 'gr.role_id')
-        .where('g.tenant_id', tenantId)
-        .select('g.id', 'g.name', 'p.resource', 'p.permission');
-      const byId = new Map<string, GroupForImport>();
-      for (const row of rows) {
-        const group = byId.get(row.id) ?? { id: row.id, name: row.name, permissions: [] };
-        if (row.resource && row.permission) group.permissions.push({ resource: row.resource, permission: row.permission });
-        byId.set(row.id, group);
-      }
-      return [...byId.values()];
+      return withPermissions(
+        await knex('groups as g').leftJoin('group_roles as gr', 'gr.group_id', 'g.id').leftJoin('role_permissions as p', 'p.role_id', 'gr.role_id').where('g.tenant_id', tenantId).select('g.id', 'g.name', 'p.resource', 'p.permission'),
+      );
     },
 
     async identityKinds(tenantId: string): Promise<string[]> {
@@ -90,22 +95,12 @@ export function createUserImportQueries(knex: Knex) {
 
     /** Lower-cased usernames of `lowered` that exist in the tenant. */
     async existingUsernames(tenantId: string, lowered: string[], db: Knex = knex): Promise<Set<string>> {
-      const found = new Set<string>();
-      await inChunks(lowered, async (chunk) => {
-        const rows: { u: string }[] = await db('users').where({ tenant_id: tenantId }).whereRaw('lower(username) = any(?)', [chunk]).select(db.raw('lower(username) as u'));
-        for (const row of rows) found.add(row.u);
-      });
-      return found;
+      return existingLowered(db, tenantId, 'username', lowered);
     },
 
     /** Lower-cased emails of `lowered` that some user of the tenant has. */
     async existingEmails(tenantId: string, lowered: string[], db: Knex = knex): Promise<Set<string>> {
-      const found = new Set<string>();
-      await inChunks(lowered, async (chunk) => {
-        const rows: { e: string }[] = await db('users').where({ tenant_id: tenantId }).whereRaw('lower(email) = any(?)', [chunk]).select(db.raw('lower(email) as e'));
-        for (const row of rows) found.add(row.e);
-      });
-      return found;
+      return existingLowered(db, tenantId, 'email', lowered);
     },
 
     /** Each user with its default identity, roles, groups and data scope, and its status history. */

@@ -1,5 +1,6 @@
 // SQL for the users table and its status history, and row <-> object mapping. No business rules here.
 import type { Knex } from 'knex';
+import { columnsOf, fieldsOf } from './rows.ts';
 
 export type UserStatus = 'active' | 'inactive' | 'locked';
 
@@ -39,15 +40,9 @@ interface UserRow {
 
 export function toUser(row: UserRow): User {
   return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    username: row.username,
-    email: row.email,
-    name: row.name,
+    ...fieldsOf(row, ['id', 'tenantId', 'username', 'email', 'name', 'passwordHash', 'status']),
     phone: row.phone ?? null,
     department: row.department ?? null,
-    passwordHash: row.password_hash,
-    status: row.status,
     defaultIdentityId: row.default_identity_id ?? null,
     lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
     createdAt: new Date(row.created_at),
@@ -167,17 +162,11 @@ export function createUserQueries(knex: Knex) {
     async insert(user: NewUser, trx: Knex = knex): Promise<User> {
       const [row] = await trx<UserRow>('users')
         .insert({
-          id: user.id,
-          tenant_id: user.tenantId,
-          username: user.username,
-          email: user.email,
-          name: user.name,
+          ...columnsOf(user, ['id', 'tenantId', 'username', 'email', 'name', 'passwordHash', 'status']),
           phone: user.phone ?? null,
           department: user.department ?? null,
-          password_hash: user.passwordHash,
           // Account security: a password's expiry cycle starts when it is set.
           password_changed_at: user.passwordHash ? trx.fn.now() : null,
-          status: user.status,
         })
         .returning('*');
       return toUser(row as UserRow);

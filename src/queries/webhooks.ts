@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { ChainContent } from './audit.ts';
+import { dateOrNull, fieldsOf, json } from './rows.ts';
 
 export type EndpointStatus = 'active' | 'disabled';
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
@@ -84,15 +85,8 @@ interface EndpointRow {
 
 function endpointOf(row: EndpointRow): WebhookEndpoint {
   return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    url: row.url,
-    description: row.description,
-    eventTypes: typeof row.event_types === 'string' ? (JSON.parse(row.event_types) as string[]) : row.event_types,
-    secretEncrypted: row.secret_encrypted,
-    status: row.status,
-    disabledReason: row.disabled_reason,
-    consecutiveFailures: row.consecutive_failures,
+    ...fieldsOf(row, ['id', 'tenantId', 'url', 'description', 'secretEncrypted', 'status', 'disabledReason', 'consecutiveFailures']),
+    eventTypes: json(row.event_types),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -114,22 +108,12 @@ interface DeliveryRow {
   created_at: Date;
 }
 
-const date = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));
-
 function deliveryOf(row: DeliveryRow): WebhookDelivery {
   return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    endpointId: row.endpoint_id,
-    eventId: row.event_id,
-    eventType: row.event_type,
-    status: row.status,
-    attempts: row.attempts,
+    ...fieldsOf(row, ['id', 'tenantId', 'endpointId', 'eventId', 'eventType', 'status', 'attempts', 'lastStatusCode', 'lastError']),
     nextAttemptAt: new Date(row.next_attempt_at),
-    lastStatusCode: row.last_status_code,
-    lastError: row.last_error,
-    lastAttemptAt: date(row.last_attempt_at),
-    deliveredAt: date(row.delivered_at),
+    lastAttemptAt: dateOrNull(row.last_attempt_at),
+    deliveredAt: dateOrNull(row.delivered_at),
     createdAt: new Date(row.created_at),
   };
 }

@@ -12,6 +12,7 @@
 //   voids the reset links already sent (they went to the old address).
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { patchSchema } from './patch-schema.ts';
 import type { UserIdentitySummary } from '../queries/identities.ts';
 import type { Executor, Queries, TransactionQueries } from '../queries/index.ts';
 import type { StatusChange, User, UserStatus } from '../queries/users.ts';
@@ -47,16 +48,16 @@ export const userCreateSchema = z
   })
   .strict();
 
-export const userPatchSchema = z
-  .object({
+export const userPatchSchema = patchSchema(
+  {
     username: usernameSchema.optional(),
     email: emailSchema.nullable().optional(),
     name: personNameSchema.nullable().optional(),
     phone: phoneSchema.nullable().optional(),
     department: departmentSchema.nullable().optional(),
-  })
-  .strict()
-  .refine((p) => Object.values(p).some((v) => v !== undefined), 'give at least one field to change');
+  },
+  'give at least one field to change',
+);
 
 export const userCloneSchema = z
   .object({
@@ -87,16 +88,8 @@ export type UserPatchInput = z.input<typeof userPatchSchema>;
 export type UserCloneInput = z.input<typeof userCloneSchema>;
 export type UserListQuery = z.input<typeof userListQuerySchema>;
 
-export interface UserIdentityView {
-  id: string;
-  kind: string;
-  alias: string;
-  isDefault: boolean;
-  /** Roles given to the identity directly (not those from groups or the default policy). */
-  roles: { id: string; name: string }[];
-  /** Groups the identity is a member of. */
-  groups: { id: string; name: string }[];
-}
+/** An identity as shown under its user: whether it is the default, its direct roles and its groups. */
+export type UserIdentityView = Omit<UserIdentitySummary, 'userId'> & { isDefault: boolean };
 
 export type UserDetails = PublicUser & { identities: UserIdentityView[] };
 

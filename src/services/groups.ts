@@ -4,6 +4,7 @@
 // those roles directly: nobody grants through a group what they could not grant by hand.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { patchSchema } from './patch-schema.ts';
 import { type Group, type GroupMember, type GroupType } from '../queries/groups.ts';
 import type { Executor, Queries, TransactionQueries } from '../queries/index.ts';
 import type { AuditService } from './audit.ts';
@@ -27,14 +28,14 @@ export const newGroupSchema = z
   })
   .strict();
 
-export const groupPatchSchema = z
-  .object({
+export const groupPatchSchema = patchSchema(
+  {
     name: groupNameSchema.optional(),
     type: z.enum(GROUP_TYPES).optional(),
     description: descriptionSchema.optional(),
-  })
-  .strict()
-  .refine((p) => p.name !== undefined || p.type !== undefined || p.description !== undefined, 'give a name, type or description to change');
+  },
+  'give a name, type or description to change',
+);
 
 export const idListSchema = z.array(z.guid()).min(1).max(500);
 

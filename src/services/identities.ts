@@ -9,6 +9,7 @@
 //   alias, deletion) drop the authorization cache once committed.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { patchSchema } from './patch-schema.ts';
 import { type Identity, type IdentityKind } from '../queries/identities.ts';
 import type { Executor, Queries, Transaction } from '../queries/index.ts';
 import type { AuditService } from './audit.ts';
@@ -44,13 +45,7 @@ export const identityUpsertSchema = z
   })
   .strict();
 
-export const identityPatchSchema = z
-  .object({
-    alias: identityAliasSchema.optional(),
-    kind: kindRefSchema.optional(),
-  })
-  .strict()
-  .refine((p) => p.alias !== undefined || p.kind !== undefined, 'give an alias or a kind to change');
+export const identityPatchSchema = patchSchema({ alias: identityAliasSchema.optional(), kind: kindRefSchema.optional() }, 'give an alias or a kind to change');
 
 export type IdentityUpsertInput = z.input<typeof identityUpsertSchema>;
 export type IdentityPatchInput = z.input<typeof identityPatchSchema>;

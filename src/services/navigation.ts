@@ -13,6 +13,7 @@
 // - every change is audited with before/after in the same transaction, then the application's
 //   cached effective tree is dropped on every node.
 import { z } from 'zod';
+import { patchSchema } from './patch-schema.ts';
 import type { Queries, TransactionQueries } from '../queries/index.ts';
 import type { NavigationItem, NavigationOverride, RequiredPermission } from '../queries/navigation.ts';
 import type { Actor } from './actor.ts';
@@ -83,15 +84,15 @@ export const navigationItemSchema = z
 
 export const navigationItemsSchema = z.array(navigationItemSchema).max(500);
 
-export const navigationOverrideSchema = z
-  .object({
+export const navigationOverrideSchema = patchSchema(
+  {
     label: labelSchema.optional(),
     sortOrder: sortOrderSchema.optional(),
     parentKey: navigationKeySchema.nullable().optional().describe('move under this item; null: to the top level'),
     disabled: z.boolean().optional(),
-  })
-  .strict()
-  .refine((o) => o.label !== undefined || o.sortOrder !== undefined || o.parentKey !== undefined || o.disabled !== undefined, 'give at least one of label, sortOrder, parentKey, disabled');
+  },
+  'give at least one of label, sortOrder, parentKey, disabled',
+);
 
 export type NavigationItemInput = z.input<typeof navigationItemSchema>;
 export type NavigationOverrideInput = z.input<typeof navigationOverrideSchema>;

@@ -13,6 +13,7 @@
 //   authorization cache (a role change can reach many identities) once committed.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { patchSchema } from './patch-schema.ts';
 import type { Executor, Queries } from '../queries/index.ts';
 import { type IdentitySummary, type Role, type RolePermission, type RoleRef, type RoleSource } from '../queries/roles.ts';
 import type { Actor } from './actor.ts';
@@ -58,13 +59,7 @@ export const newRoleSchema = z
   })
   .strict();
 
-export const rolePatchSchema = z
-  .object({
-    name: roleNameSchema.optional(),
-    description: descriptionSchema.optional(),
-  })
-  .strict()
-  .refine((patch) => patch.name !== undefined || patch.description !== undefined, 'give a name or a description to change');
+export const rolePatchSchema = patchSchema({ name: roleNameSchema.optional(), description: descriptionSchema.optional() }, 'give a name or a description to change');
 
 export type NewRoleInput = z.input<typeof newRoleSchema>;
 export type RolePatchInput = z.input<typeof rolePatchSchema>;

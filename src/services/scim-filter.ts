@@ -108,19 +108,19 @@ class Parser {
   }
 
   or(): Filter {
-    let left = this.and();
-    while (this.peekWord() === 'or') {
-      this.at += 1;
-      left = { op: 'or', left, right: this.and() };
-    }
-    return left;
+    return this.chain('or', () => this.and());
   }
 
   private and(): Filter {
-    let left = this.unary();
-    while (this.peekWord() === 'and') {
+    return this.chain('and', () => this.unary());
+  }
+
+  /** Operands read by `operand`, joined left to right by the logical operator `op`. */
+  private chain(op: 'and' | 'or', operand: () => Filter): Filter {
+    let left = operand();
+    while (this.peekWord() === op) {
       this.at += 1;
-      left = { op: 'and', left, right: this.unary() };
+      left = { op, left, right: operand() };
     }
     return left;
   }

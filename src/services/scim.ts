@@ -309,15 +309,19 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
     return withMeta(resource, { resourceType: 'User', created: user.createdAt, lastModified: user.updatedAt, location: `${deps.baseUrl}/Users/${user.id}` });
   }
 
-  async function readUser(tenantId: string, id: string): Promise<Json> {
-    let user: UserDetails;
-    if (!UUID.test(id)) throw scimError(404, 'notFound', `user ${id} not found`);
+  /** What `load` reads for the resource `id`; SCIM's 404 notFound when there is none (RFC 7644 §3.12). */
+  async function found<T>(resourceType: 'user' | 'group', id: string, load: () => Promise<T>): Promise<T> {
+    if (!UUID.test(id)) throw scimError(404, 'notFound', `${resourceType} ${id} not found`);
     try {
-      user = await deps.directoryUsers.get(tenantId, id);
+      return await load();
     } catch (error) {
-      if (error instanceof AppError && error.status === 404) throw scimError(404, 'notFound', `user ${id} not found`);
+      if (error instanceof AppError && error.status === 404) throw scimError(404, 'notFound', `${resourceType} ${id} not found`);
       throw error;
     }
+  }
+
+  async function readUser(tenantId: string, id: string): Promise<Json> {
+    const user = await found('user', id, () => deps.directoryUsers.get(tenantId, id));
     const scopes = await scopeQueries.forIdentities(user.identities.map((i) => i.id));
     const externalIds = await scimQueries.externalIds(tenantId, 'user', [user.id]);
     return present(user, user.identities, scopes, externalIds.get(user.id));
@@ -371,14 +375,7 @@ export function createScimService(deps: { queries: Queries; directoryUsers: Dire
   }
 
   async function readGroup(tenantId: string, id: string): Promise<Json> {
-    let group: Group;
-    if (!UUID.test(id)) throw scimError(404, 'notFound', `group ${id} not found`);
-    try {
-      group = await deps.groups.get(tenantId, id);
-    } catch (error) {
-      if (error instanceof AppError && error.status === 404) throw scimError(404, 'notFound', `group ${id} not found`);
-      throw error;
-    }
+    const group = await found('group', id, () => deps.groups.get(tenantId, id));
     const externalIds = await scimQueries.externalIds(tenantId, 'group', [group.id]);
     return presentGroup(group, await groupMembers(tenantId, id), externalIds.get(group.id));
   }

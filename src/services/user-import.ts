@@ -224,29 +224,31 @@ export function createUserImportService(deps: { queries: Queries; audit: AuditSe
     const aliasError = firstMessage(identityAliasSchema.safeParse(alias));
     if (aliasError) problem('identity_alias', aliasError);
 
-    const roleIds: string[] = [];
-    for (const roleName of splitList(field('roles'))) {
-      const role = roleByName.get(roleName.toLowerCase());
-      if (!role) {
-        problem('roles', `no role named "${roleName}"`);
-        continue;
+    /** The ids of the entries the list column names, each one `refusalOf` allows (else its refusal is a problem). */
+    const namedIds = <T extends { id: string }>(column: 'roles' | 'groups', byName: Map<string, T>, refusalOf: (entry: T) => string | undefined): string[] => {
+      const ids: string[] = [];
+      for (const name of splitList(field(column))) {
+        const entry = byName.get(name.toLowerCase());
+        if (!entry) {
+          problem(column, `no ${column.slice(0, -1)} named "${name}"`);
+          continue;
+        }
+        const refusal = refusalOf(entry);
+        if (refusal) problem(column, refusal);
+        else if (!ids.includes(entry.id)) ids.push(entry.id);
       }
+      return ids;
+    };
+    const roleIds = namedIds('roles', roleByName, (role) => {
       const refusal = granter ? roleRefusal(by, role) : undefined;
-      if (refusal) problem('roles', `you cannot grant ${refusal}`);
-      else if (!roleIds.includes(role.id)) roleIds.push(role.id);
-    }
-    const groupIds: string[] = [];
-    for (const groupName of splitList(field('groups'))) {
-      const group = groupByName.get(groupName.toLowerCase());
-      if (!group) {
-        problem('groups', `no group named "${groupName}"`);
-        continue;
-      }
+      return refusal && `you cannot grant ${refusal}`;
+    });
+    const groupIds = namedIds('groups', groupByName, (group) => {
       const missing = granter ? missingPermissions(granter, group.permissions) : [];
-      if (adminGroupIds.has(group.id)) problem('groups', `you cannot add members to group "${group.name}": it gives Admin, which only an Admin grants`);
-      else if (missing.length) problem('groups', `you cannot add members to group "${group.name}": its roles carry permissions you do not hold (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
-      else if (!groupIds.includes(group.id)) groupIds.push(group.id);
-    }
+      if (adminGroupIds.has(group.id)) return `you cannot add members to group "${group.name}": it gives Admin, which only an Admin grants`;
+      if (missing.length) return `you cannot add members to group "${group.name}": its roles carry permissions you do not hold (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`;
+      return undefined;
+    });
     const scope = parseDataScope(field('data_scope'));
     if (typeof scope === 'string') {
       problem('data_scope', scope);

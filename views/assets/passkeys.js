@@ -24,33 +24,29 @@
     return JSON.parse(form.getAttribute('data-options'));
   }
 
-  document.querySelectorAll('form[data-passkey="register"]').forEach(function (form) {
+  // On submit, runs the ceremony W[start] with the form's options and submits its answer.
+  // `quietAbort`: an AbortError (the request was replaced, e.g. by the autofill one) shows nothing.
+  function onSubmit(form, start, quietAbort) {
     form.addEventListener('submit', function (event) {
       event.preventDefault();
-      W.startRegistration({ optionsJSON: options(form) }).then(
+      W[start]({ optionsJSON: options(form) }).then(
         function (answer) {
           submitWith(form, answer);
         },
         function (error) {
+          if (quietAbort && error && error.name === 'AbortError') return;
           showError(form, error);
         },
       );
     });
+  }
+
+  document.querySelectorAll('form[data-passkey="register"]').forEach(function (form) {
+    onSubmit(form, 'startRegistration', false);
   });
 
   document.querySelectorAll('form[data-passkey="sign-in"]').forEach(function (form) {
-    form.addEventListener('submit', function (event) {
-      event.preventDefault();
-      W.startAuthentication({ optionsJSON: options(form) }).then(
-        function (answer) {
-          submitWith(form, answer);
-        },
-        function (error) {
-          if (error && error.name === 'AbortError') return;
-          showError(form, error);
-        },
-      );
-    });
+    onSubmit(form, 'startAuthentication', true);
     if (form.getAttribute('data-conditional') === 'true' && document.querySelector('input[autocomplete$="webauthn"]')) {
       W.browserSupportsWebAuthnAutofill().then(function (supported) {
         if (!supported) return;

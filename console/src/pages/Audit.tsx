@@ -5,7 +5,7 @@ import { formatNumber, t } from '../i18n.ts';
 import { FilterForm, PagingFooter, useFilteredPages } from '../paging.tsx';
 import { useCan } from '../permissions.tsx';
 import { ErrorMessage, Field, Loading, formatDate } from '../ui.tsx';
-import { SelectField } from '../widgets/index.ts';
+import { DataTable, SelectField } from '../widgets/index.ts';
 import { fileNameOf, saveBlob } from './ops/download.ts';
 import './ops/ops.css';
 
@@ -73,36 +73,36 @@ type AuditEventRow = { id: string; occurredAt: string; action: string; result: '
 function EventTable({ events }: { events: AuditEventRow[] }) {
   if (events.length === 0) return <p>{t('No event matches these filters.')}</p>;
   return (
-    <div className="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">{t('When')}</th>
-            <th scope="col">{t('Action')}</th>
-            <th scope="col">{t('Result')}</th>
-            <th scope="col">{t('Actor')}</th>
-            <th scope="col">{t('Target')}</th>
-            <th scope="col">{t('Address')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {events.map((e) => (
-            <tr key={e.id}>
-              <td>{formatDate(e.occurredAt)}</td>
-              <td className="mono action">{e.action}</td>
-              <td>{resultLabel(e.result)}</td>
-              <td className="small">
-                {e.actorType} <span className="mono">{e.actorId ?? ''}</span>
-              </td>
-              <td className="small">
-                {e.targetType ?? ''} <span className="mono">{e.targetId ?? ''}</span>
-              </td>
-              <td>{e.ip ?? '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      rows={events}
+      rowKey={(e) => e.id}
+      columns={[
+        { key: 'when', header: t('When'), cell: (e) => formatDate(e.occurredAt) },
+        { key: 'action', header: t('Action'), className: 'mono action', cell: (e) => e.action },
+        { key: 'result', header: t('Result'), cell: (e) => resultLabel(e.result) },
+        {
+          key: 'actor',
+          header: t('Actor'),
+          className: 'small',
+          cell: (e) => (
+            <>
+              {e.actorType} <span className="mono">{e.actorId ?? ''}</span>
+            </>
+          ),
+        },
+        {
+          key: 'target',
+          header: t('Target'),
+          className: 'small',
+          cell: (e) => (
+            <>
+              {e.targetType ?? ''} <span className="mono">{e.targetId ?? ''}</span>
+            </>
+          ),
+        },
+        { key: 'address', header: t('Address'), cell: (e) => e.ip ?? '—' },
+      ]}
+    />
   );
 }
 

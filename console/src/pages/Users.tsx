@@ -7,12 +7,13 @@ import { Button, Checkbox, Heading, Input, Label, SearchField } from 'react-aria
 import { api, unwrap } from '../api/client.ts';
 import { BulkBar, BulkReport, runForEach, type BulkOutcome } from '../components/BulkBar.tsx';
 import { formatNumber, language, t } from '../i18n.ts';
+import { useCursorPages } from '../paging.tsx';
 import { useCan } from '../permissions.tsx';
 import { Confirm, DialogButton, ErrorMessage, Field, Loading } from '../ui.tsx';
 import { ExportUsers, ImportUsers } from './users/ImportExport.tsx';
 import { Choice, RolePicker, useGroups, useIdentityKinds } from './users/pickers.tsx';
 import { statusLabel } from './users/labels.ts';
-import { FormDialog } from '../widgets/index.ts';
+import { DataTable, FormDialog } from '../widgets/index.ts';
 
 type Status = 'active' | 'inactive' | 'locked';
 type BulkAction = 'activate' | 'deactivate' | 'role' | 'group' | 'delete';
@@ -31,8 +32,8 @@ export function UsersPage() {
   const [kind, setKind] = useState<string | null>(null);
   const [group, setGroup] = useState<string | null>(null);
   const [role, setRole] = useState<string | null>(null);
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const [selected, setSelected] = useState<Map<string, Row>>(new Map());
   const [report, setReport] = useState<{ title: string; outcomes: BulkOutcome[] } | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
@@ -43,7 +44,14 @@ export function UsersPage() {
     queryKey: ['user-maintenance', filter, cursor],
     queryFn: () => unwrap(api.GET('/api/v1/user-maintenance', { params: { query: { ...filter, cursor, limit: 25 } } })),
   });
-  const reset = () => setCursors([undefined]);
+  type Item = NonNullable<typeof list.data>['items'][number];
+  /** A filter's change: it takes effect from the first page. */
+  const refilter =
+    <V,>(set: (value: V) => void) =>
+    (value: V) => {
+      set(value);
+      pages.reset();
+    };
   const toggle = (row: Row, on: boolean) =>
     setSelected((s) => {
       const next = new Map(s);
@@ -111,14 +119,7 @@ export function UsersPage() {
         </div>
       </div>
       <form className="filters" role="search" aria-label={t('Find users')} onSubmit={(e) => e.preventDefault()}>
-        <SearchField
-          className="field"
-          value={q}
-          onChange={(v) => {
-            setQ(v);
-            reset();
-          }}
-        >
+        <SearchField className="field" value={q} onChange={refilter(setQ)}>
           <Label>{t('Search username, email or name')}</Label>
           <Input />
         </SearchField>
@@ -126,46 +127,12 @@ export function UsersPage() {
           label={t('Status')}
           value={status}
           anyLabel={t('Any status')}
-          onChange={(v) => {
-            setStatus(v as Status | null);
-            reset();
-          }}
+          onChange={refilter((v: string | null) => setStatus(v as Status | null))}
           options={(['active', 'inactive', 'locked'] as const).map((s) => ({ id: s, name: statusLabel(s) }))}
         />
-        {kinds.data && (
-          <Choice
-            label={t('Identity kind')}
-            value={kind}
-            anyLabel={t('Any kind')}
-            onChange={(v) => {
-              setKind(v);
-              reset();
-            }}
-            options={kinds.data.items.map((k) => ({ id: k.kind, name: k.label }))}
-          />
-        )}
-        {groups.data && (
-          <Choice
-            label={t('Group')}
-            value={group}
-            anyLabel={t('Any group')}
-            onChange={(v) => {
-              setGroup(v);
-              reset();
-            }}
-            options={groups.data.groups.map((g) => ({ id: g.id, name: g.name }))}
-          />
-        )}
-        {can('roles:list') && (
-          <RolePicker
-            label={t('Role')}
-            roleId={role}
-            onChange={(v) => {
-              setRole(v);
-              reset();
-            }}
-          />
-        )}
+        {kinds.data && <Choice label={t('Identity kind')} value={kind} anyLabel={t('Any kind')} onChange={refilter(setKind)} options={kinds.data.items.map((k) => ({ id: k.kind, name: k.label }))} />}
+        {groups.data && <Choice label={t('Group')} value={group} anyLabel={t('Any group')} onChange={refilter(setGroup)} options={groups.data.groups.map((g) => ({ id: g.id, name: g.name }))} />}
+        {can('roles:list') && <RolePicker label={t('Role')} roleId={role} onChange={refilter(setRole)} />}
       </form>
       {canBulk && (
         <BulkBar count={count} onClear={() => setSelected(new Map())}>
@@ -195,77 +162,91 @@ export function UsersPage() {
         <Loading />
       ) : list.data ? (
         <>
-          <div className="table-wrap">
-            <table>
-              <caption className="visually-hidden">{t('Users')}</caption>
-              <thead>
-                <tr>
-                  {canBulk && <th scope="col">{t('Select')}</th>}
-                  <th scope="col">{t('User ID')}</th>
-                  <th scope="col">{t('Name')}</th>
-                  <th scope="col">{t('Contact details')}</th>
-                  <th scope="col">{t('User type')}</th>
-                  <th scope="col">{t('Identities and roles')}</th>
-                  <th scope="col">{t('Associations')}</th>
-                  <th scope="col">{t('Status')}</th>
-                  <th scope="col">{t('Credential state')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((u) => (
-                  <tr key={u.id}>
-                    {canBulk && (
-                      <td>
+          <DataTable
+            caption={t('Users')}
+            rows={list.data.items}
+            rowKey={(u) => u.id}
+            columns={[
+              ...(canBulk
+                ? [
+                    {
+                      key: 'select',
+                      header: t('Select'),
+                      cell: (u: Item) => (
                         <Checkbox className="checkbox" aria-label={t('Select {username}', { username: u.username })} isSelected={selected.has(u.id)} onChange={(on) => toggle({ id: u.id, username: u.username, identities: u.identities }, on)}>
                           <span className="box" aria-hidden="true" />
                         </Checkbox>
-                      </td>
-                    )}
-                    <td>
-                      <Link to={`/users/${u.id}`}>{u.username}</Link>
-                      <div className="muted small mono">{u.id}</div>
-                    </td>
-                    <td>{u.contact.name ?? '—'}</td>
-                    <td>
-                      {u.contact.email ?? '—'}
-                      {u.contact.phone && <div className="small">{u.contact.phone}</div>}
-                      {u.contact.department && <div className="small muted">{u.contact.department}</div>}
-                    </td>
-                    <td>{u.userType ?? '—'}</td>
-                    <td>
-                      <ul className="plain">
-                        {u.identities.map((i) => (
-                          <li key={i.id}>
-                            <strong>{i.alias}</strong> ({i.kind}){i.roles.length > 0 && <>: {i.roles.join(', ')}</>}
-                          </li>
-                        ))}
-                      </ul>
-                    </td>
-                    <td className="small">
-                      {Object.entries(u.associations)
-                        .map(([k, v]) => `${k}=${v.join(',')}`)
-                        .join('; ') || '—'}
-                    </td>
-                    <td>
-                      <span className={`badge ${u.status}`}>{statusLabel(u.status)}</span>
-                    </td>
-                    <td className="small">
-                      {u.credentials.passwordSet ? t('password set') : t('no password')}
-                      {u.credentials.mfaEnrolled && <div>{t('authenticator app')}</div>}
-                      {u.credentials.passwordExpiresAt && <div className="muted">{t('expires {date}', { date: new Date(u.credentials.passwordExpiresAt).toLocaleDateString(language) })}</div>}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                      ),
+                    },
+                  ]
+                : []),
+              {
+                key: 'user',
+                header: t('User ID'),
+                cell: (u) => (
+                  <>
+                    <Link to={`/users/${u.id}`}>{u.username}</Link>
+                    <div className="muted small mono">{u.id}</div>
+                  </>
+                ),
+              },
+              { key: 'name', header: t('Name'), cell: (u) => u.contact.name ?? '—' },
+              {
+                key: 'contact',
+                header: t('Contact details'),
+                cell: (u) => (
+                  <>
+                    {u.contact.email ?? '—'}
+                    {u.contact.phone && <div className="small">{u.contact.phone}</div>}
+                    {u.contact.department && <div className="small muted">{u.contact.department}</div>}
+                  </>
+                ),
+              },
+              { key: 'type', header: t('User type'), cell: (u) => u.userType ?? '—' },
+              {
+                key: 'identities',
+                header: t('Identities and roles'),
+                cell: (u) => (
+                  <ul className="plain">
+                    {u.identities.map((i) => (
+                      <li key={i.id}>
+                        <strong>{i.alias}</strong> ({i.kind}){i.roles.length > 0 && <>: {i.roles.join(', ')}</>}
+                      </li>
+                    ))}
+                  </ul>
+                ),
+              },
+              {
+                key: 'associations',
+                header: t('Associations'),
+                className: 'small',
+                cell: (u) =>
+                  Object.entries(u.associations)
+                    .map(([k, v]) => `${k}=${v.join(',')}`)
+                    .join('; ') || '—',
+              },
+              { key: 'status', header: t('Status'), cell: (u) => <span className={`badge ${u.status}`}>{statusLabel(u.status)}</span> },
+              {
+                key: 'credentials',
+                header: t('Credential state'),
+                className: 'small',
+                cell: (u) => (
+                  <>
+                    {u.credentials.passwordSet ? t('password set') : t('no password')}
+                    {u.credentials.mfaEnrolled && <div>{t('authenticator app')}</div>}
+                    {u.credentials.passwordExpiresAt && <div className="muted">{t('expires {date}', { date: new Date(u.credentials.passwordExpiresAt).toLocaleDateString(language) })}</div>}
+                  </>
+                ),
+              },
+            ]}
+          />
           {list.data.items.length === 0 && <p>{t('No user matches.')}</p>}
           <nav className="pager" aria-label={t('Pages of users')}>
-            <Button className="button" isDisabled={cursors.length === 1} onPress={() => setCursors((c) => c.slice(0, -1))}>
+            <Button className="button" isDisabled={pages.page === 1} onPress={pages.previous}>
               {t('Previous page')}
             </Button>
-            <span className="muted small">{t('Page {page}', { page: formatNumber(cursors.length) })}</span>
-            <Button className="button" isDisabled={!list.data.nextCursor} onPress={() => setCursors((c) => [...c, list.data.nextCursor ?? undefined])}>
+            <span className="muted small">{t('Page {page}', { page: formatNumber(pages.page) })}</span>
+            <Button className="button" isDisabled={!list.data.nextCursor} onPress={() => list.data.nextCursor && pages.next(list.data.nextCursor)}>
               {t('Next page')}
             </Button>
           </nav>

@@ -4,7 +4,9 @@ import type { ReactNode } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { Button, Heading } from 'react-aria-components';
 import { t } from '../i18n.ts';
-import { DialogButton, ErrorMessage } from '../ui.tsx';
+import { DialogButton } from '../ui.tsx';
+import { ActionForm } from './ActionForm.tsx';
+import { FormActions } from './FormActions.tsx';
 import './widgets.css';
 
 export function FormDialog<R>(props: {
@@ -38,25 +40,21 @@ export function FormDialog<R>(props: {
       }
     >
       {(close) => (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            change.mutate(undefined, { onSuccess: close });
-          }}
-        >
+        <ActionForm onSubmit={() => change.mutate(undefined, { onSuccess: close })}>
           <Heading slot="title">{props.title}</Heading>
           {props.children}
-          <ErrorMessage error={change.error} />
-          <div className="actions">
-            <Button className="button" onPress={close}>
-              {t('Cancel')}
-            </Button>
-            <Button className="button primary" type="submit" isPending={change.isPending}>
-              {props.submitLabel}
-            </Button>
-          </div>
-        </form>
+          <FormActions change={change} submitLabel={props.submitLabel} onCancel={close} />
+        </ActionForm>
       )}
     </DialogButton>
   );
+}
+
+/**
+ * The opening button and title of a dialog that creates an object (a primary button labelled and
+ * titled `createLabel`) or, given the title of editing one, edits it (a small "Edit" button named
+ * by that title, as in a table row).
+ */
+export function createOrEdit(createLabel: string, editTitle: string | undefined): Pick<Parameters<typeof FormDialog>[0], 'label' | 'ariaLabel' | 'title' | 'look'> {
+  return editTitle === undefined ? { label: createLabel, title: createLabel, look: 'primary' } : { label: t('Edit'), ariaLabel: editTitle, title: editTitle, look: 'small' };
 }

@@ -1,7 +1,12 @@
 // A list of objects read by one query: the title row (the heading and its create action), what
-// the page says before the list, then the labelled table or the query's loading or error state.
-import type { ReactNode } from 'react';
-import type { UseQueryResult } from '@tanstack/react-query';
+// the page says before the list, then the labelled table or the query's loading or error state;
+// a list read a page at a time has its search form above the table and its pager under it.
+import { useState, type ReactNode } from 'react';
+import { keepPreviousData, useQuery, type UseQueryResult } from '@tanstack/react-query';
+import { Input, Label, SearchField } from 'react-aria-components';
+import { PagingFooter, useCursorPages } from '../paging.tsx';
+import { ActionForm } from './ActionForm.tsx';
+import type { Collection } from './Collection.ts';
 import { DataTable, type Column } from './DataTable.tsx';
 import { QueryView } from './QueryView.tsx';
 
@@ -18,8 +23,27 @@ export function QueryTable<T, R>(props: TableOf<T, R> & { label: string }) {
   return <QueryView query={props.query}>{(data) => <DataTable label={props.label} rows={props.rows(data)} rowKey={props.rowKey} empty={props.empty} columns={props.columns} />}</QueryView>;
 }
 
-/** A list page: the title names the page (its h1) and the table; `footer` goes under it (a pager). */
-export function ObjectList<T, R>(props: TableOf<T, R> & { title: string; action?: ReactNode; children?: ReactNode; footer?: ReactNode }) {
+/** The names of a paged list's search form, its search field and its pager. */
+export interface SearchLabels {
+  form: string;
+  field: string;
+  pages: string;
+}
+
+/**
+ * A list page of a collection: the title names the page (its h1) and the table. A paged collection
+ * is searched by name with the `search` form above the table and paged with the pager under it.
+ */
+export function ObjectList<T, R>(props: { of: Collection<T, R>; columns: Column<R>[]; empty: string; title: string; action?: ReactNode; children?: ReactNode; search?: SearchLabels }) {
+  const { paged } = props.of;
+  const [q, setQ] = useState('');
+  const pages = useCursorPages();
+  const page = { ...(q.trim() ? { q: q.trim() } : {}), limit: paged?.size ?? 0, ...(pages.cursor ? { cursor: pages.cursor } : {}) };
+  const query = useQuery({
+    queryKey: paged ? [...props.of.queryKey, 'page', page] : props.of.queryKey,
+    queryFn: paged ? () => paged.queryFn(page) : props.of.queryFn,
+    placeholderData: paged ? keepPreviousData : undefined,
+  });
   return (
     <>
       <div className="title-row">
@@ -27,8 +51,23 @@ export function ObjectList<T, R>(props: TableOf<T, R> & { title: string; action?
         {props.action}
       </div>
       {props.children}
-      <QueryTable label={props.title} query={props.query} rows={props.rows} rowKey={props.rowKey} empty={props.empty} columns={props.columns} />
-      {props.footer}
+      {paged && props.search && (
+        <ActionForm className="filters" role="search" label={props.search.form} onSubmit={() => {}}>
+          <SearchField
+            className="field"
+            value={q}
+            onChange={(v) => {
+              setQ(v);
+              pages.reset();
+            }}
+          >
+            <Label>{props.search.field}</Label>
+            <Input />
+          </SearchField>
+        </ActionForm>
+      )}
+      <QueryTable label={props.title} query={query} rows={props.of.rows} rowKey={props.of.id} empty={props.empty} columns={props.columns} />
+      {paged && <PagingFooter pages={pages} nextCursor={query.data && paged.nextCursor(query.data)} label={props.search?.pages ?? props.title} />}
     </>
   );
 }

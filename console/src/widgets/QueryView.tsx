@@ -1,8 +1,10 @@
 // The three states of a query on a page: loading, a readable refusal or error, or the data.
 import type { ReactNode } from 'react';
-import type { UseQueryResult } from '@tanstack/react-query';
+import { useQuery, type UseQueryResult } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
+import { useCan } from '../permissions.tsx';
 import { ErrorMessage, Loading } from '../ui.tsx';
+import type { ObjectPages } from './Collection.ts';
 
 export function QueryView<T>({ query, children }: { query: UseQueryResult<T>; children(data: T): ReactNode }) {
   if (query.isPending) return <Loading />;
@@ -11,22 +13,21 @@ export function QueryView<T>({ query, children }: { query: UseQueryResult<T>; ch
 }
 
 /**
- * A details page of an object from a list query: the way back to the list, then the object found
- * by the address's id, or a readable alert when the list holds no such object.
+ * An object's page: the way back to its collection's list, then the object the address's id names
+ * (read by itself where the collection says how, else found in the list), or a readable alert when
+ * there is no such object.
  */
-export function ObjectDetails<T, O>(props: { back: { to: string; label: string }; query: UseQueryResult<T>; find(data: T, id: string): O | undefined; missing: string; children(object: O, data: T): ReactNode }) {
+export function ObjectDetails<T, O>(props: { of: ObjectPages<T, O>; back: string; missing: string; children(object: O): ReactNode }) {
   const { id = '' } = useParams();
+  const can = useCan();
+  const { of } = props;
+  const query = useQuery<unknown, Error, O | null>(of.one?.(id, can) ?? { queryKey: of.queryKey, queryFn: of.queryFn, select: (data) => of.rows(data as T).find((row) => of.id(row) === id) ?? null });
   return (
     <>
       <p>
-        <Link to={props.back.to}>{props.back.label}</Link>
+        <Link to={of.path}>{props.back}</Link>
       </p>
-      <QueryView query={props.query}>
-        {(data) => {
-          const found = props.find(data, id);
-          return found === undefined ? <p role="alert">{props.missing}</p> : props.children(found, data);
-        }}
-      </QueryView>
+      <QueryView query={query}>{(found) => (found === null ? <p role="alert">{props.missing}</p> : props.children(found))}</QueryView>
     </>
   );
 }

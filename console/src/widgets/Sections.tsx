@@ -3,6 +3,7 @@
 import type { ReactNode } from 'react';
 import { t } from '../i18n.ts';
 import { ErrorMessage } from '../ui.tsx';
+import { ActionForm } from './ActionForm.tsx';
 import { ConfirmAction } from './ConfirmAction.tsx';
 import { SaveFooter } from './SaveFooter.tsx';
 
@@ -18,16 +19,10 @@ export function FormSection(props: { id: string; title: string; save: Change; ed
   return (
     <section aria-labelledby={props.id}>
       <h2 id={props.id}>{props.title}</h2>
-      <form
-        className="grid-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          props.save.mutate();
-        }}
-      >
+      <ActionForm className="grid-form" onSubmit={() => props.save.mutate()}>
         {props.children}
         {props.editable && <SaveFooter save={props.save} />}
-      </form>
+      </ActionForm>
       <ErrorMessage error={props.save.error} />
     </section>
   );

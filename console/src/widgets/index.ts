@@ -1,7 +1,7 @@
 // Generic building blocks of the console's object pages.
 export { DataTable, type Column } from './DataTable.tsx';
 export { ObjectDetails, QueryView } from './QueryView.tsx';
-export { FormDialog } from './FormDialog.tsx';
+export { FormDialog, createOrEdit } from './FormDialog.tsx';
 export { SecretOnce } from './SecretOnce.tsx';
 export { Checklist, type Choice } from './Checklist.tsx';
 export { LinesField, SelectField, lines } from './Fields.tsx';
@@ -9,3 +9,7 @@ export { ConfirmAction } from './ConfirmAction.tsx';
 export { ObjectList, QueryTable } from './ObjectList.tsx';
 export { SaveFooter } from './SaveFooter.tsx';
 export { DeleteSection, FormSection } from './Sections.tsx';
+export { HeldList } from './HeldList.tsx';
+export { FormActions } from './FormActions.tsx';
+export { ActionForm } from './ActionForm.tsx';
+export { collection, objectPages, useDeleteObject, useRefresh, useShowCreated, type Collection, type ObjectPages } from './Collection.ts';

@@ -40,6 +40,14 @@ export async function renderAccountPage(ctx: Context, deps: AccountPageDeps, vis
   });
 }
 
+/** GET `path`: `page` for the signed-in visitor; anyone else is sent to sign in and back. */
+export function getAccountPage(router: Router, auth: AccountAuth, path: string, page: (ctx: Context, visitor: AccountVisitor) => Promise<void>): void {
+  router.get(path, async (ctx) => {
+    const visitor = await auth.require(ctx);
+    if (visitor) await page(ctx, visitor);
+  });
+}
+
 export function createAccountRouter(deps: AccountPageDeps & { issuer: string; tenantId: string; identityProviders: IdentityProviderService; identities: Pick<IdentityService, 'listForUser'>; users: Pick<UserService, 'findById'> }): Router {
   const { auth, renderer } = deps;
   const router = new Router();

@@ -12,7 +12,7 @@ import { AppError } from '../../services/errors.ts';
 import { parsePasskeyResponse, PASSKEY_NAME_MAX, type PasskeyService } from '../../services/passkeys.ts';
 import { ASSET_PATHS } from '../assets.ts';
 import type { AccountVisitor } from './auth.ts';
-import { renderAccountPage, type AccountPageDeps } from './index.ts';
+import { getAccountPage, renderAccountPage, type AccountPageDeps } from './index.ts';
 
 export interface AccountPasskeyDeps extends AccountPageDeps {
   tenantId: string;
@@ -50,10 +50,7 @@ export function createAccountPasskeyRouter(deps: AccountPasskeyDeps): Router {
     return parsed.data;
   };
 
-  router.get('/account/passkeys', async (ctx) => {
-    const visitor = await auth.require(ctx);
-    if (visitor) await listPage(ctx, visitor);
-  });
+  getAccountPage(router, auth, '/account/passkeys', listPage);
 
   // Step 1: the password again, and a name; answers the page that asks the authenticator.
   router.post('/account/passkeys/new', async (ctx) => {

@@ -12,7 +12,7 @@ import type { MfaService } from '../../services/mfa.ts';
 import type { PasswordResetService } from '../../services/password-reset.ts';
 import type { Violation } from '../../services/password-policy.ts';
 import type { AccountVisitor } from './auth.ts';
-import { renderAccountPage, type AccountPageDeps } from './index.ts';
+import { getAccountPage, renderAccountPage, type AccountPageDeps } from './index.ts';
 import { localeOf } from '../../views/i18n.ts';
 
 export interface AccountSecurityDeps extends AccountPageDeps {
@@ -36,10 +36,7 @@ export function createAccountSecurityRouter(deps: AccountSecurityDeps): Router {
   const passwordPage = (ctx: Context, visitor: AccountVisitor, extra: Record<string, unknown> = {}) =>
     renderAccountPage(ctx, deps, visitor, 'password-change', 'Change password', { heading: 'Change password', action: '/account/password', askCurrent: true, username: visitor.user.username, ...extra });
 
-  router.get('/account/password', async (ctx) => {
-    const visitor = await auth.require(ctx);
-    if (visitor) await passwordPage(ctx, visitor);
-  });
+  getAccountPage(router, auth, '/account/password', passwordPage);
 
   router.post('/account/password', async (ctx) => {
     const visitor = await auth.require(ctx);
@@ -77,10 +74,7 @@ export function createAccountSecurityRouter(deps: AccountSecurityDeps): Router {
       ...extra,
     });
 
-  router.get('/account/mfa', async (ctx) => {
-    const visitor = await auth.require(ctx);
-    if (visitor) await mfaPage(ctx, visitor);
-  });
+  getAccountPage(router, auth, '/account/mfa', mfaPage);
 
   router.post('/account/mfa/totp', async (ctx) => {
     const visitor = await auth.require(ctx);

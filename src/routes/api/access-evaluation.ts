@@ -14,7 +14,7 @@ import { apiSecurityHeaders } from '../../middleware/security-headers.ts';
 import { isUnavailableError } from '../../services/availability.ts';
 import { SUBJECT_TYPES, type AccessDecision, type AccessEvaluationService, type AccessRequest } from '../../services/access-evaluation.ts';
 import { AppError } from '../../services/errors.ts';
-import { API_CACHE_CONTROL, defineRoute, jsonBodyOf, parseWith, requirePermission, respond, routeUrl, statusOf, type ApiRoute, type Authenticate, type HeaderAccess } from './framework.ts';
+import { API_CACHE_CONTROL, defineRoute, JSON_TYPES, jsonBodyOf, parseWith, requirePermission, respond, routeUrl, statusOf, type ApiRoute, type Authenticate, type HeaderAccess } from './framework.ts';
 
 /** Evaluations per batch request: enough for a page of rows, bounded so one call stays short. */
 export const MAX_EVALUATIONS = 1000;
@@ -185,7 +185,8 @@ export function accessEvaluationRoutes(services: { accessEvaluation: AccessEvalu
 /** The largest request body read (the admin API's own limit). */
 const BODY_LIMIT = 1024 * 1024;
 const FAST_CHECKS: Record<string, (body: unknown) => boolean> = { '/access/v1/evaluation': plainEvaluation, '/access/v1/evaluations': plainEvaluations };
-const JSON_TYPES = ['application/json'];
+/** Plain JSON as clients spell it: answered before Koa, and accepted without Koa's type check. */
+const PLAIN_JSON: ReadonlySet<string | undefined> = new Set(['application/json', 'application/json; charset=utf-8']);
 const tooLargeError = () => new AppError('request.too_large', 413, `the request body is larger than ${BODY_LIMIT} bytes`);
 
 /** A decision request, read: what the checks below need of it, whoever served it. */
@@ -264,8 +265,7 @@ export function decisionEndpoints(routes: ApiRoute[], authenticate: Authenticate
     if (!route) return next();
     // For the telemetry's route label, as the router would set it.
     (ctx as { _matchedRoute?: string })._matchedRoute = routeUrl(route);
-    const contentType = ctx.get('content-type');
-    const plainJson = contentType === 'application/json' || contentType === 'application/json; charset=utf-8';
+    const plainJson = PLAIN_JSON.has(ctx.get('content-type'));
     const jsonLike = plainJson || Boolean(ctx.is('application/json', '+json'));
     const form = !jsonLike && Boolean(ctx.is('application/x-www-form-urlencoded'));
     // The query's control characters are refused before the body is read, as by the edge check.
@@ -319,9 +319,6 @@ class RawExchange implements HeaderAccess {
     this.extra.push(name, value);
   }
 }
-
-/** The content types of the requests answered before Koa (any other goes through Koa's type check). */
-const PLAIN_JSON: ReadonlySet<string | undefined> = new Set(['application/json', 'application/json; charset=utf-8']);
 
 /**
  * The decision endpoints answered from the HTTP server's request handler, before Koa and the

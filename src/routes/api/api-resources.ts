@@ -1,12 +1,12 @@
 // Admin API: API resources (RFC 8707 audiences) and their permission catalogs, which custom
 // roles draw their permissions from.
 import { z } from 'zod';
-import { apiResourceSchema, type ApiResource } from '../../services/api-resources.ts';
+import { apiResourceSchema } from '../../services/api-resources.ts';
 import { ADMIN_API_RESOURCE } from '../../services/authorization.ts';
 import { AppError } from '../../services/errors.ts';
 import { adminApiAudience } from './auth.ts';
 import { actorOf } from './caller.ts';
-import { defineRoute, type ApiRoute } from './framework.ts';
+import { defineRoute, presenter, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 
 const resourceView = z.object({
@@ -18,16 +18,7 @@ const resourceView = z.object({
   accessTokenTtl: z.number().int().nullable(),
 });
 
-function presentResource(resource: ApiResource): z.infer<typeof resourceView> {
-  return {
-    id: resource.id,
-    identifier: resource.identifier,
-    name: resource.name,
-    scopes: resource.scopes,
-    accessTokenFormat: resource.accessTokenFormat,
-    accessTokenTtl: resource.accessTokenTtl,
-  };
-}
+const presentResource = presenter(resourceView);
 
 export function apiResourceRoutes(services: Pick<ApiServices, 'apiResources' | 'issuer' | 'tenantId'>): ApiRoute[] {
   const { apiResources } = services;

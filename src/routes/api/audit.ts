@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { MAX_ACTIVITY_BUCKETS, type AuditEvent, type AuditSearchInput } from '../../services/audit.ts';
 import { actorOf } from './caller.ts';
-import { defineRoute, type ApiRoute } from './framework.ts';
+import { defineRoute, presenter, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 
 const filterFields = {
@@ -39,22 +39,7 @@ const eventView = z.object({
   hash: z.string().describe("this event's link in the hash chain (see gatehouse audit verify)"),
 });
 
-function presentEvent(event: AuditEvent): z.infer<typeof eventView> {
-  return {
-    id: event.id,
-    occurredAt: event.occurredAt.toISOString(),
-    action: event.action,
-    result: event.result,
-    actorType: event.actorType,
-    actorId: event.actorId,
-    targetType: event.targetType,
-    targetId: event.targetId,
-    ip: event.ip,
-    userAgent: event.userAgent,
-    details: event.details,
-    hash: event.hash,
-  };
-}
+const presentEvent = presenter(eventView);
 
 function toSearch(query: FilterQuery): AuditSearchInput {
   return {

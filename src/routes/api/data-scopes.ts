@@ -2,8 +2,8 @@
 // and the tenant's data-scope keys. Thin handlers over services/data-scopes.ts, which holds the
 // escalation check.
 import { z } from 'zod';
-import { dataScopeKeyNameSchema, dataScopeKeyPatchSchema, dataScopeSchema, dataScopeValuesSchema, newDataScopeKeySchema, type DataScopeKey } from '../../services/data-scopes.ts';
-import { defineRoute, type ApiRoute } from './framework.ts';
+import { dataScopeKeyNameSchema, dataScopeKeyPatchSchema, dataScopeSchema, dataScopeValuesSchema, newDataScopeKeySchema } from '../../services/data-scopes.ts';
+import { defineRoute, presenter, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 import { changeRequestOf, idParams } from './roles.ts';
 
@@ -11,9 +11,7 @@ const scopeView = z.record(z.string(), z.array(z.string())).describe('key → va
 const keyParams = z.object({ id: z.guid(), key: dataScopeKeyNameSchema });
 const keyView = z.object({ key: z.string(), description: z.string().nullable() });
 
-function presentKey(key: DataScopeKey): z.infer<typeof keyView> {
-  return { key: key.key, description: key.description };
-}
+const presentKey = presenter(keyView);
 
 export function dataScopeRoutes(services: Pick<ApiServices, 'dataScopes'>): ApiRoute[] {
   const { dataScopes } = services;

@@ -50,6 +50,21 @@ export function defineRoute<P = Record<string, never>, Q = Record<string, never>
   return route as unknown as ApiRoute;
 }
 
+/** A view's field as the object it is presented from holds it: a Date where the view has a string. */
+type Unpresented<T> = T extends string ? (string extends T ? T | Date : T) : T;
+
+/**
+ * The presenter of an output view: each of the view's fields copied from the object, a Date as
+ * its ISO 8601 string. Nothing else the object holds (tenant ids, hashes) reaches the answer.
+ */
+export function presenter<V extends z.ZodObject>(view: V): (source: { [K in keyof z.output<V>]: Unpresented<z.output<V>[K]> }) => z.output<V> {
+  const fields = Object.keys(view.shape);
+  return (source) => {
+    const values = source as Record<string, unknown>;
+    return Object.fromEntries(fields.map((field) => [field, values[field] instanceof Date ? values[field].toISOString() : values[field]])) as z.output<V>;
+  };
+}
+
 /** The path a route is served at. */
 export function routeUrl(route: Pick<ApiRoute, 'path' | 'absolute'>): string {
   return route.absolute ? route.path : `/api/v1${route.path}`;
@@ -114,7 +129,7 @@ export function respond(ctx: Context, route: ApiRoute, result: unknown): void {
   if (result !== undefined) ctx.body = result;
 }
 
-const JSON_TYPES = ['application/json'] as const;
+export const JSON_TYPES = ['application/json'] as const;
 /** SCIM (RFC 7644 §3.1): application/scim+json, and plain JSON as many clients send it. */
 const SCIM_TYPES = ['application/scim+json', 'application/json'] as const;
 

@@ -2,7 +2,7 @@
 // handlers over services/groups.ts, which holds the escalation checks.
 import { z } from 'zod';
 import { GROUP_TYPES, groupPatchSchema, newGroupSchema, type Group } from '../../services/groups.ts';
-import { defineRoute, type ApiRoute } from './framework.ts';
+import { defineRoute, presenter, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 import { changeRequestOf, idParams, presentRoleRef } from './roles.ts';
 
@@ -27,17 +27,10 @@ const memberView = z.object({
   serviceAccountName: z.string().nullable(),
 });
 
+const presentGroupFields = presenter(groupView);
+
 function presentGroup(group: Group): z.infer<typeof groupView> {
-  return {
-    id: group.id,
-    name: group.name,
-    type: group.type,
-    description: group.description,
-    roles: group.roles.map(presentRoleRef),
-    memberCount: group.memberCount,
-    createdAt: group.createdAt.toISOString(),
-    updatedAt: group.updatedAt.toISOString(),
-  };
+  return { ...presentGroupFields(group), roles: group.roles.map(presentRoleRef) };
 }
 
 export function groupRoutes(services: Pick<ApiServices, 'groups'>): ApiRoute[] {

@@ -1,8 +1,8 @@
 // Admin API: identities of users (seed 001/003 "Create User Identities", the default identity)
 // and the tenant's identity kinds. Thin handlers over services/identities.ts.
 import { z } from 'zod';
-import { identityPatchSchema, identityUpsertSchema, newIdentityKindSchema, type IdentityKind, type IdentityView } from '../../services/identities.ts';
-import { defineRoute, type ApiRoute } from './framework.ts';
+import { identityPatchSchema, identityUpsertSchema, newIdentityKindSchema } from '../../services/identities.ts';
+import { defineRoute, presenter, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 import { changeRequestOf, idParams } from './roles.ts';
 
@@ -22,21 +22,8 @@ const identityKindView = z.object({
   builtin: z.boolean().describe('internal, client, supplier and service come with every tenant; service is reserved for service accounts'),
 });
 
-function presentIdentity(identity: IdentityView): z.infer<typeof identityView> {
-  return {
-    id: identity.id,
-    userId: identity.userId,
-    kind: identity.kind,
-    alias: identity.alias,
-    isDefault: identity.isDefault,
-    createdAt: identity.createdAt.toISOString(),
-    updatedAt: identity.updatedAt.toISOString(),
-  };
-}
-
-function presentKind(kind: IdentityKind): z.infer<typeof identityKindView> {
-  return { kind: kind.kind, label: kind.label, builtin: kind.builtin };
-}
+const presentIdentity = presenter(identityView);
+const presentKind = presenter(identityKindView);
 
 export function identityRoutes(services: Pick<ApiServices, 'identities'>): ApiRoute[] {
   const { identities } = services;

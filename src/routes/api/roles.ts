@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { publicResourceName, type ChangeRequest, type EffectiveRole, type IdentityRoles, type Role, type RoleRef } from '../../services/roles.ts';
 import { newRoleSchema, rolePatchSchema, rolePermissionsSchema } from '../../services/roles.ts';
 import { actorOf, type Caller } from './caller.ts';
-import { defineRoute, type ApiRoute } from './framework.ts';
+import { defineRoute, presenter, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 
 /** The change request of an admin API call: the caller's tenant, audit actor and rights. */
@@ -37,21 +37,13 @@ const identityRolesView = z.object({
   effective: z.array(roleRefView.extend({ sources: z.array(roleSource) })),
 });
 
+const presentRoleFields = presenter(roleView);
+
 export function presentRole(role: Role): z.infer<typeof roleView> {
-  return {
-    id: role.id,
-    name: role.name,
-    description: role.description,
-    system: role.system,
-    permissions: role.permissions.map((p) => ({ resource: publicResourceName(p.resource), permission: p.permission })),
-    createdAt: role.createdAt.toISOString(),
-    updatedAt: role.updatedAt.toISOString(),
-  };
+  return { ...presentRoleFields(role), permissions: role.permissions.map((p) => ({ resource: publicResourceName(p.resource), permission: p.permission })) };
 }
 
-export function presentRoleRef(role: RoleRef): z.infer<typeof roleRefView> {
-  return { id: role.id, name: role.name, system: role.system };
-}
+export const presentRoleRef: (role: RoleRef) => z.infer<typeof roleRefView> = presenter(roleRefView);
 
 function presentIdentityRoles(view: IdentityRoles): z.infer<typeof identityRolesView> {
   const { identity } = view;

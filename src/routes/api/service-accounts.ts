@@ -2,10 +2,10 @@
 // scopes of a service account are given to its identity through the identity routes; the
 // identity id is part of every view here. An access key's secret is shown once, at creation.
 import { z } from 'zod';
-import { newAccessKeySchema, newServiceAccountSchema, serviceAccountPatchSchema, type AccessKey, type ServiceAccount } from '../../services/service-accounts.ts';
+import { newAccessKeySchema, newServiceAccountSchema, serviceAccountPatchSchema } from '../../services/service-accounts.ts';
 import { actorOf } from './caller.ts';
 import { changeRequestOf } from './roles.ts';
-import { defineRoute, type ApiRoute } from './framework.ts';
+import { defineRoute, presenter, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 
 const idParams = z.object({ id: z.guid() });
@@ -40,29 +40,8 @@ const newAccessKeyView = z.object({
   expiresAt: z.string().nullable(),
 });
 
-function presentServiceAccount(account: ServiceAccount): z.infer<typeof serviceAccountView> {
-  return {
-    id: account.id,
-    name: account.name,
-    description: account.description,
-    status: account.status,
-    identityId: account.identityId,
-    createdAt: account.createdAt.toISOString(),
-    updatedAt: account.updatedAt.toISOString(),
-  };
-}
-
-function presentKey(key: AccessKey): z.infer<typeof accessKeyView> {
-  return {
-    id: key.id,
-    prefix: key.prefix,
-    description: key.description,
-    createdAt: key.createdAt.toISOString(),
-    expiresAt: key.expiresAt?.toISOString() ?? null,
-    lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
-    revokedAt: key.revokedAt?.toISOString() ?? null,
-  };
-}
+const presentServiceAccount = presenter(serviceAccountView);
+const presentKey = presenter(accessKeyView);
 
 export function serviceAccountRoutes(services: Pick<ApiServices, 'serviceAccounts'>): ApiRoute[] {
   const { serviceAccounts } = services;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { applicationSessionSettingsSchema, sessionListQuerySchema, sessionSettingsSchema, type SessionSettings, type SessionView } from '../../services/sessions.ts';
 import { actorOf } from './caller.ts';
 import { changeRequestOf } from './roles.ts';
-import { defineRoute, type ApiRoute } from './framework.ts';
+import { defineRoute, presenter, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 import { idParams } from './roles.ts';
 
@@ -30,24 +30,7 @@ export const sessionView = z.object({
   applications: z.array(z.object({ clientId: z.string(), name: z.string() })),
 });
 
-export function presentSession(session: SessionView): z.infer<typeof sessionView> {
-  return {
-    id: session.id,
-    userId: session.userId,
-    username: session.username,
-    identity: session.identity,
-    deviceType: session.deviceType,
-    browser: session.browser,
-    os: session.os,
-    ip: session.ip,
-    createdAt: session.createdAt.toISOString(),
-    authenticatedAt: session.authenticatedAt.toISOString(),
-    lastActiveAt: session.lastActiveAt.toISOString(),
-    idleExpiresAt: session.idleExpiresAt.toISOString(),
-    absoluteExpiresAt: session.absoluteExpiresAt.toISOString(),
-    applications: session.applications,
-  };
-}
+export const presentSession: (session: SessionView) => z.infer<typeof sessionView> = presenter(sessionView);
 
 const settingsView = z.object({
   idleTimeoutSeconds: z.number().int(),

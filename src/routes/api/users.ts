@@ -4,10 +4,10 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { IMPORT_COLUMNS } from '../../services/user-import.ts';
 import type { MaintenanceRow } from '../../services/user-maintenance.ts';
-import { USER_STATUSES, userCloneSchema, userCreateSchema, userListQuerySchema, userPatchSchema, type StatusChange, type UserDetails } from '../../services/directory-users.ts';
+import { USER_STATUSES, userCloneSchema, userCreateSchema, userListQuerySchema, userPatchSchema, type UserDetails } from '../../services/directory-users.ts';
 import { csvCell } from './audit.ts';
 import { actorOf } from './caller.ts';
-import { defineRoute, type ApiRoute } from './framework.ts';
+import { defineRoute, presenter, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 import { changeRequestOf, idParams } from './roles.ts';
 
@@ -112,9 +112,7 @@ export function presentUser(user: UserDetails): z.infer<typeof userView> {
   return { ...user, lockedUntil: user.lockedUntil ? user.lockedUntil.toISOString() : null, createdAt: user.createdAt.toISOString(), updatedAt: user.updatedAt.toISOString() };
 }
 
-function presentStatusChange(change: StatusChange): z.infer<typeof statusChangeView> {
-  return { id: change.id, fromStatus: change.fromStatus, toStatus: change.toStatus, reason: change.reason, actorId: change.actorId, changedAt: change.changedAt.toISOString() };
-}
+const presentStatusChange = presenter(statusChangeView);
 
 export function userRoutes(services: Pick<ApiServices, 'audit' | 'directoryUsers' | 'userImport' | 'userMaintenance'>): ApiRoute[] {
   const { directoryUsers } = services;

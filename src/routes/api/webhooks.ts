@@ -1,8 +1,8 @@
 // Admin API: webhook endpoints (Standard Webhooks), their delivery log and replay. The payloads
 // receivers get are documented in the OpenAPI document's `webhooks` section (webhookPayloadDocs).
 import { z } from 'zod';
-import { newWebhookSchema, webhookPatchSchema, MAX_ATTEMPTS, DISABLE_AFTER, type WebhookDelivery, type WebhookEndpoint } from '../../services/webhooks.ts';
-import { defineRoute, type ApiRoute } from './framework.ts';
+import { newWebhookSchema, webhookPatchSchema, MAX_ATTEMPTS, DISABLE_AFTER, type WebhookDelivery } from '../../services/webhooks.ts';
+import { defineRoute, presenter, type ApiRoute } from './framework.ts';
 import type { ApiServices } from './index.ts';
 import { changeRequestOf } from './roles.ts';
 
@@ -33,34 +33,11 @@ const deliveryView = z.object({
 const params = z.object({ id: z.guid() });
 const deliveryParams = z.object({ id: z.guid(), deliveryId: z.guid() });
 
-function presentEndpoint(e: WebhookEndpoint): z.infer<typeof endpointView> {
-  return {
-    id: e.id,
-    url: e.url,
-    description: e.description,
-    eventTypes: e.eventTypes,
-    status: e.status,
-    disabledReason: e.disabledReason,
-    consecutiveFailures: e.consecutiveFailures,
-    createdAt: e.createdAt.toISOString(),
-    updatedAt: e.updatedAt.toISOString(),
-  };
-}
+const presentEndpoint = presenter(endpointView);
+const presentDeliveryFields = presenter(deliveryView);
 
 function presentDelivery(d: WebhookDelivery): z.infer<typeof deliveryView> {
-  return {
-    id: d.id,
-    eventId: d.eventId,
-    eventType: d.eventType,
-    status: d.status,
-    attempts: d.attempts,
-    nextAttemptAt: d.status === 'pending' ? d.nextAttemptAt.toISOString() : null,
-    lastStatusCode: d.lastStatusCode,
-    lastError: d.lastError,
-    lastAttemptAt: d.lastAttemptAt?.toISOString() ?? null,
-    deliveredAt: d.deliveredAt?.toISOString() ?? null,
-    createdAt: d.createdAt.toISOString(),
-  };
+  return { ...presentDeliveryFields(d), nextAttemptAt: d.status === 'pending' ? d.nextAttemptAt.toISOString() : null };
 }
 
 export function webhookRoutes(services: Pick<ApiServices, 'webhooks'>): ApiRoute[] {

@@ -1,12 +1,14 @@
 // API resources (RFC 8707 audiences) and their permission catalogs, from which custom roles take
 // their permissions: the list, registering one, and changing one.
 import { useState } from 'react';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { Field } from '../../ui.tsx';
-import { FormDialog, LinesField, SelectField, lines, ObjectList } from '../../widgets/index.ts';
+import { createOrEdit, FormDialog, LinesField, SelectField, lines, ObjectList, collection, useRefresh } from '../../widgets/index.ts';
+
+const resources = collection({ queryKey: ['api-resources'], queryFn: () => unwrap(api.GET('/api/v1/api-resources')), rows: (data) => data.resources, id: (r) => r.id });
 
 interface Resource {
   identifier: string;
@@ -18,15 +20,12 @@ interface Resource {
 
 export function ApiResourcesPage() {
   const can = useCan();
-  const resources = useQuery({ queryKey: ['api-resources'], queryFn: () => unwrap(api.GET('/api/v1/api-resources')) });
   const editable = can('api-resources:upsert');
   return (
     <ObjectList
       title={t('API resources')}
       action={editable && <ResourceDialog />}
-      query={resources}
-      rows={(data) => data.resources}
-      rowKey={(r) => r.id}
+      of={resources}
       empty={t('There is no API resource yet.')}
       columns={[
         { key: 'name', header: t('Name'), cell: (r) => r.name },
@@ -43,6 +42,7 @@ export function ApiResourcesPage() {
 
 function ResourceDialog({ resource }: { resource?: Resource }) {
   const queryClient = useQueryClient();
+  const refresh = useRefresh(resources);
   const initial = () => ({
     identifier: resource?.identifier ?? '',
     name: resource?.name ?? '',
@@ -53,10 +53,7 @@ function ResourceDialog({ resource }: { resource?: Resource }) {
   const [form, setForm] = useState(initial);
   return (
     <FormDialog
-      label={resource ? t('Edit') : t('Register API resource')}
-      ariaLabel={resource ? t('Edit {name}', { name: resource.name }) : undefined}
-      look={resource ? 'small' : 'primary'}
-      title={resource ? t('Edit {name}', { name: resource.name }) : t('Register API resource')}
+      {...createOrEdit(t('Register API resource'), resource && t('Edit {name}', { name: resource.name }))}
       submitLabel={t('Save')}
       onOpen={() => setForm(initial())}
       submit={() =>
@@ -73,7 +70,7 @@ function ResourceDialog({ resource }: { resource?: Resource }) {
         )
       }
       onSuccess={() => {
-        void queryClient.invalidateQueries({ queryKey: ['api-resources'] });
+        void refresh();
         void queryClient.invalidateQueries({ queryKey: ['permissions'] });
       }}
     >

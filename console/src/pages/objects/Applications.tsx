@@ -2,18 +2,18 @@
 // application's page: settings, who may use it, session limits, secret rotation, delete.
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate } from 'react-router';
+import { Link } from 'react-router';
 import { Checkbox } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ObjectDetails, Checklist, ConfirmAction, FormDialog, LinesField, QueryView, SecretOnce, SelectField, lines, ObjectList, SaveFooter, FormSection, DeleteSection } from '../../widgets/index.ts';
+import { ObjectDetails, Checklist, ConfirmAction, FormDialog, LinesField, QueryView, SecretOnce, SelectField, lines, ObjectList, SaveFooter, FormSection, DeleteSection, objectPages, useRefresh, useDeleteObject } from '../../widgets/index.ts';
 
 type AppType = 'web' | 'spa' | 'native' | 'service';
 type AccessMode = 'everyone' | 'restricted';
 
-const applicationsQuery = { queryKey: ['applications'], queryFn: () => unwrap(api.GET('/api/v1/applications')) };
+const applications = objectPages({ queryKey: ['applications'], queryFn: () => unwrap(api.GET('/api/v1/applications')), rows: (data) => data.applications, id: (a) => a.clientId, path: '/applications' });
 
 function typeLabel(type: AppType): string {
   return { web: t('Web application (confidential)'), spa: t('Single-page application (public)'), native: t('Native or mobile application (public)'), service: t('Service (confidential, no users)') }[type];
@@ -49,15 +49,12 @@ function AcceptedKinds(props: { value: string[] | null; onChange(value: string[]
 
 export function ApplicationsPage() {
   const can = useCan();
-  const apps = useQuery(applicationsQuery);
   const [secret, setSecret] = useState<{ clientId: string; name: string; value: string } | null>(null);
   return (
     <ObjectList
       title={t('Applications')}
       action={can('applications:create') && <CreateApplication onSecret={setSecret} />}
-      query={apps}
-      rows={(data) => data.applications}
-      rowKey={(a) => a.clientId}
+      of={applications}
       empty={t('There is no application yet.')}
       columns={[
         { key: 'name', header: t('Name'), cell: (a) => <Link to={`/applications/${encodeURIComponent(a.clientId)}`}>{a.name}</Link> },
@@ -73,7 +70,7 @@ export function ApplicationsPage() {
 }
 
 function CreateApplication({ onSecret }: { onSecret(secret: { clientId: string; name: string; value: string }): void }) {
-  const queryClient = useQueryClient();
+  const refresh = useRefresh(applications);
   const blank = { name: '', type: 'web' as AppType, redirectUris: [''], acceptedIdentityKinds: null as string[] | null, accessMode: 'everyone' as AccessMode };
   const [form, setForm] = useState(blank);
   return (
@@ -90,7 +87,7 @@ function CreateApplication({ onSecret }: { onSecret(secret: { clientId: string; 
         )
       }
       onSuccess={(app) => {
-        void queryClient.invalidateQueries({ queryKey: ['applications'] });
+        void refresh();
         if (app.clientSecret) onSecret({ clientId: app.clientId, name: app.name, value: app.clientSecret });
       }}
     >
@@ -104,9 +101,8 @@ function CreateApplication({ onSecret }: { onSecret(secret: { clientId: string; 
 }
 
 export function ApplicationDetails() {
-  const apps = useQuery(applicationsQuery);
   return (
-    <ObjectDetails back={{ to: '/applications', label: t('← Applications') }} query={apps} find={(data, id) => data.applications.find((a) => a.clientId === id)} missing={t('There is no such application.')}>
+    <ObjectDetails of={applications} back={t('← Applications')} missing={t('There is no such application.')}>
       {(app) => <ApplicationView app={app} />}
     </ObjectDetails>
   );
@@ -127,21 +123,13 @@ interface AppData {
 
 function ApplicationView({ app }: { app: AppData }) {
   const can = useCan();
-  const navigate = useNavigate();
-  const queryClient = useQueryClient();
-  const refresh = () => queryClient.invalidateQueries({ queryKey: ['applications'] });
+  const refresh = useRefresh(applications);
   const [secret, setSecret] = useState<string | null>(null);
   const rotate = useMutation({
     mutationFn: () => unwrap(api.POST('/api/v1/applications/{id}/secret', { params: { path: { id: app.clientId } } })),
     onSuccess: (result) => setSecret(result.clientSecret),
   });
-  const remove = useMutation({
-    mutationFn: () => unwrap(api.DELETE('/api/v1/applications/{id}', { params: { path: { id: app.clientId } } })),
-    onSuccess: async () => {
-      await refresh();
-      navigate('/applications');
-    },
-  });
+  const remove = useDeleteObject(applications, () => unwrap(api.DELETE('/api/v1/applications/{id}', { params: { path: { id: app.clientId } } })));
   return (
     <>
       <div className="title-row">

@@ -2,12 +2,14 @@
 // name is what scopes and tokens carry, so only its description changes; a key in use cannot be
 // deleted.
 import { useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation } from '@tanstack/react-query';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ConfirmAction, FormDialog, ObjectList } from '../../widgets/index.ts';
+import { createOrEdit, ConfirmAction, FormDialog, ObjectList, collection, useRefresh } from '../../widgets/index.ts';
+
+const keys = collection({ queryKey: ['data-scope-keys'], queryFn: () => unwrap(api.GET('/api/v1/data-scope-keys')), rows: (data) => data.items, id: (k) => k.key });
 
 interface Key {
   key: string;
@@ -16,20 +18,17 @@ interface Key {
 
 export function DataScopeKeysPage() {
   const can = useCan();
-  const queryClient = useQueryClient();
-  const keys = useQuery({ queryKey: ['data-scope-keys'], queryFn: () => unwrap(api.GET('/api/v1/data-scope-keys')) });
+  const refresh = useRefresh(keys);
   const remove = useMutation({
     mutationFn: (key: string) => unwrap(api.DELETE('/api/v1/data-scope-keys/{key}', { params: { path: { key } } })),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['data-scope-keys'] }),
+    onSuccess: refresh,
   });
   const actions = can('data-scope-keys:update') || can('data-scope-keys:delete');
   return (
     <ObjectList
       title={t('Data-scope keys')}
       action={can('data-scope-keys:create') && <KeyDialog />}
-      query={keys}
-      rows={(data) => data.items}
-      rowKey={(k) => k.key}
+      of={keys}
       empty={t('There is no data-scope key yet.')}
       columns={[
         { key: 'key', header: t('Key'), cell: (k) => <span className="mono">{k.key}</span> },
@@ -61,14 +60,11 @@ export function DataScopeKeysPage() {
 }
 
 function KeyDialog({ existing }: { existing?: Key }) {
-  const queryClient = useQueryClient();
+  const refresh = useRefresh(keys);
   const [form, setForm] = useState({ key: '', description: '' });
   return (
     <FormDialog
-      label={existing ? t('Edit') : t('Create key')}
-      ariaLabel={existing ? t('Edit the key {key}', { key: existing.key }) : undefined}
-      look={existing ? 'small' : 'primary'}
-      title={existing ? t('Edit the key {key}', { key: existing.key }) : t('Create key')}
+      {...createOrEdit(t('Create key'), existing && t('Edit the key {key}', { key: existing.key }))}
       submitLabel={existing ? t('Save') : t('Create')}
       onOpen={() => setForm({ key: existing?.key ?? '', description: existing?.description ?? '' })}
       submit={() =>
@@ -76,7 +72,7 @@ function KeyDialog({ existing }: { existing?: Key }) {
           ? unwrap(api.PATCH('/api/v1/data-scope-keys/{key}', { params: { path: { key: existing.key } }, body: { description: form.description.trim() || null } }))
           : unwrap(api.POST('/api/v1/data-scope-keys', { body: { key: form.key.trim(), description: form.description.trim() || null } }))
       }
-      onSuccess={() => void queryClient.invalidateQueries({ queryKey: ['data-scope-keys'] })}
+      onSuccess={() => void refresh()}
     >
       <Field label={t('Key')} name="key" value={form.key} onChange={(key) => setForm((f) => ({ ...f, key }))} isReadOnly={!!existing} isRequired />
       <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />

@@ -7,7 +7,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage } from '../../ui.tsx';
-import { DataTable, QueryView, SelectField } from '../../widgets/index.ts';
+import { DataTable, ActionForm, QueryView, SelectField } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
 
 interface Entry {
@@ -67,11 +67,10 @@ export function DefaultPolicyPage() {
         )}
       </QueryView>
       {editable && (
-        <form
+        <ActionForm
           className="inline-form"
-          aria-label={t('Add a role to the default policy')}
-          onSubmit={(e) => {
-            e.preventDefault();
+          label={t('Add a role to the default policy')}
+          onSubmit={() => {
             if (!adding.roleId) return;
             save.mutate([...entries, { roleId: adding.roleId, roleName: adding.roleName, identityKind: adding.kind === EVERY_KIND ? null : adding.kind }], {
               onSuccess: () => {
@@ -86,7 +85,7 @@ export function DefaultPolicyPage() {
           <Button className="button primary" type="submit" isDisabled={!adding.roleId} isPending={save.isPending}>
             {t('Add to policy')}
           </Button>
-        </form>
+        </ActionForm>
       )}
     </>
   );

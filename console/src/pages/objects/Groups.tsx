@@ -2,19 +2,19 @@
 // description, members found by search, roles, delete).
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate } from 'react-router';
+import { Link } from 'react-router';
 import { Button, Input, Label, SearchField } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ObjectDetails, FormDialog, SelectField, ObjectList, QueryTable, FormSection, DeleteSection } from '../../widgets/index.ts';
+import { ObjectDetails, useDeleteObject, useRefresh, useShowCreated, objectPages, FormDialog, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, HeldList, ActionForm } from '../../widgets/index.ts';
 import { type RoleRef } from './Roles.tsx';
 import { RolePicker } from '../users/pickers.tsx';
 
 type GroupType = 'department' | 'team';
 
-const groupsQuery = { queryKey: ['groups'], queryFn: () => unwrap(api.GET('/api/v1/groups')) };
+const groups = objectPages({ queryKey: ['groups'], queryFn: () => unwrap(api.GET('/api/v1/groups')), rows: (data) => data.groups, id: (g) => g.id, path: '/groups' });
 
 function typeChoices() {
   return [
@@ -27,14 +27,11 @@ const typeLabel = (type: GroupType) => (type === 'department' ? t('Department') 
 
 export function GroupsPage() {
   const can = useCan();
-  const groups = useQuery(groupsQuery);
   return (
     <ObjectList
       title={t('Groups')}
       action={can('groups:create') && <CreateGroup />}
-      query={groups}
-      rows={(data) => data.groups}
-      rowKey={(g) => g.id}
+      of={groups}
       empty={t('There is no group yet.')}
       columns={[
         { key: 'name', header: t('Name'), cell: (g) => <Link to={`/groups/${g.id}`}>{g.name}</Link> },
@@ -47,8 +44,7 @@ export function GroupsPage() {
 }
 
 function CreateGroup() {
-  const navigate = useNavigate();
-  const queryClient = useQueryClient();
+  const showCreated = useShowCreated(groups);
   const [form, setForm] = useState({ name: '', type: 'team' as GroupType, description: '' });
   return (
     <FormDialog
@@ -57,10 +53,7 @@ function CreateGroup() {
       submitLabel={t('Create')}
       onOpen={() => setForm({ name: '', type: 'team', description: '' })}
       submit={() => unwrap(api.POST('/api/v1/groups', { body: { name: form.name, type: form.type, description: form.description || null } }))}
-      onSuccess={(group) => {
-        void queryClient.invalidateQueries({ queryKey: ['groups'] });
-        navigate(`/groups/${group.id}`);
-      }}
+      onSuccess={(group) => showCreated(group.id)}
     >
       <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isRequired />
       <SelectField label={t('Type')} choices={typeChoices()} value={form.type} onChange={(type) => setForm((f) => ({ ...f, type: type as GroupType }))} />
@@ -70,9 +63,8 @@ function CreateGroup() {
 }
 
 export function GroupDetails() {
-  const groups = useQuery(groupsQuery);
   return (
-    <ObjectDetails back={{ to: '/groups', label: t('← Groups') }} query={groups} find={(data, id) => data.groups.find((g) => g.id === id)} missing={t('There is no such group.')}>
+    <ObjectDetails of={groups} back={t('← Groups')} missing={t('There is no such group.')}>
       {(group) => <GroupView group={group} />}
     </ObjectDetails>
   );
@@ -89,9 +81,7 @@ interface GroupData {
 
 function GroupView({ group }: { group: GroupData }) {
   const can = useCan();
-  const navigate = useNavigate();
-  const queryClient = useQueryClient();
-  const refresh = () => queryClient.invalidateQueries({ queryKey: ['groups'] });
+  const refresh = useRefresh(groups);
   const editable = can('groups:update');
   const [form, setForm] = useState({ name: group.name, type: group.type, description: group.description ?? '' });
   useEffect(() => setForm({ name: group.name, type: group.type, description: group.description ?? '' }), [group]);
@@ -99,13 +89,7 @@ function GroupView({ group }: { group: GroupData }) {
     mutationFn: () => unwrap(api.PATCH('/api/v1/groups/{id}', { params: { path: { id: group.id } }, body: { name: form.name, type: form.type, description: form.description || null } })),
     onSuccess: refresh,
   });
-  const remove = useMutation({
-    mutationFn: () => unwrap(api.DELETE('/api/v1/groups/{id}', { params: { path: { id: group.id } } })),
-    onSuccess: async () => {
-      await refresh();
-      navigate('/groups');
-    },
-  });
+  const remove = useDeleteObject(groups, () => unwrap(api.DELETE('/api/v1/groups/{id}', { params: { path: { id: group.id } } })));
   return (
     <>
       <div className="title-row">
@@ -151,34 +135,15 @@ function GroupRoles({ group, onChanged }: { group: GroupData; onChanged(): void 
     <section aria-labelledby="group-roles">
       <h2 id="group-roles">{t('Roles')}</h2>
       <p className="muted">{t('Every member holds these roles.')}</p>
-      <ul className="plain">
-        {group.roles.map((role) => (
-          <li key={role.id}>
-            {role.name}{' '}
-            {can('group-roles:unassign') && (
-              <Button className="button small" aria-label={t('Take the role {role} from the group', { role: role.name })} onPress={() => unassign.mutate(role.id)}>
-                {t('Remove')}
-              </Button>
-            )}
-          </li>
-        ))}
-        {group.roles.length === 0 && <li className="muted">{t('No role.')}</li>}
-      </ul>
+      <HeldList items={group.roles} removeLabel={(role) => t('Take the role {role} from the group', { role: role.name })} onRemove={can('group-roles:unassign') ? (role) => unassign.mutate(role.id) : undefined} empty={t('No role.')} />
       <ErrorMessage error={unassign.error} />
       {mayAssign && (
-        <form
-          className="inline-form"
-          aria-label={t('Give the group a role')}
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (roleId) assign.mutate(roleId);
-          }}
-        >
+        <ActionForm className="inline-form" label={t('Give the group a role')} onSubmit={() => roleId && assign.mutate(roleId)}>
           <RolePicker label={t('Role to give')} roleId={roleId} onChange={setRoleId} exclude={group.roles.map((held) => held.id)} />
           <Button className="button" type="submit" isDisabled={!roleId} isPending={assign.isPending}>
             {t('Give role')}
           </Button>
-        </form>
+        </ActionForm>
       )}
       <ErrorMessage error={assign.error} />
     </section>

@@ -2,17 +2,15 @@
 // description, permissions grouped by API resource, the roles its holders may assign, delete).
 // System roles are shown read-only; so is everything the signed-in person may not change.
 import { useEffect, useState } from 'react';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate, useParams } from 'react-router';
-import { Input, Label, SearchField } from 'react-aria-components';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link } from 'react-router';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
-import { PagingFooter, useCursorPages } from '../../paging.tsx';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ObjectDetails, Checklist, FormDialog, QueryView, ObjectList, SaveFooter, FormSection, DeleteSection } from '../../widgets/index.ts';
+import { ObjectDetails, Checklist, FormDialog, QueryView, ObjectList, SaveFooter, FormSection, DeleteSection, objectPages, useRefresh, useDeleteObject, useShowCreated } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
-import { useRole } from './role-lookup.ts';
+import { roleQuery } from './role-lookup.ts';
 
 export interface RoleRef {
   id: string;
@@ -34,8 +32,18 @@ const fromKey = (key: string): Permission => {
   return { resource: key.slice(0, at), permission: key.slice(at + 1) };
 };
 
-/** Roles listed on a page; a tenant may hold thousands, so the list is searched and paged on the server. */
+/** Roles listed on a page; a tenant may hold thousands, so the list is searched and paged on the server and a role's page reads that role alone. */
 const ROLES_PER_PAGE = 50;
+
+const roles = objectPages({
+  queryKey: ['roles'],
+  queryFn: () => unwrap(api.GET('/api/v1/roles')),
+  rows: (data) => data.roles,
+  id: (role) => role.id,
+  path: '/roles',
+  paged: { size: ROLES_PER_PAGE, queryFn: (query) => unwrap(api.GET('/api/v1/roles', { params: { query } })), nextCursor: (data) => data.nextCursor },
+  one: roleQuery,
+});
 
 function resourceLabel(resource: string): string {
   return resource === GATEHOUSE ? t('Gatehouse admin API') : resource;
@@ -83,18 +91,12 @@ export function PermissionPicker(props: { selected: string[]; onChange?(selected
 
 export function RolesPage() {
   const can = useCan();
-  const [q, setQ] = useState('');
-  const pages = useCursorPages();
-  const query = { ...(q.trim() ? { q: q.trim() } : {}), limit: ROLES_PER_PAGE, cursor: pages.cursor };
-  const roles = useQuery({ queryKey: ['roles', 'page', query], queryFn: () => unwrap(api.GET('/api/v1/roles', { params: { query } })), placeholderData: keepPreviousData });
   return (
     <ObjectList
       title={t('Roles')}
       action={can('roles:create') && <CreateRole />}
-      query={roles}
-      rows={(data) => data.roles}
-      footer={<PagingFooter pages={pages} nextCursor={roles.data?.nextCursor} label={t('Pages of roles')} />}
-      rowKey={(role) => role.id}
+      of={roles}
+      search={{ form: t('Find roles'), field: t('Search role names'), pages: t('Pages of roles') }}
       empty={t('There is no role yet.')}
       columns={[
         { key: 'name', header: t('Name'), cell: (role) => <Link to={`/roles/${role.id}`}>{role.name}</Link> },
@@ -102,28 +104,13 @@ export function RolesPage() {
         { key: 'permissions', header: t('Permissions'), cell: (role) => role.permissions.length },
         { key: 'system', header: t('Kind'), cell: (role) => (role.system ? <span className="badge">{t('system, read-only')}</span> : t('custom')) },
       ]}
-    >
-      <form className="filters" role="search" aria-label={t('Find roles')} onSubmit={(e) => e.preventDefault()}>
-        <SearchField
-          className="field"
-          value={q}
-          onChange={(v) => {
-            setQ(v);
-            pages.reset();
-          }}
-        >
-          <Label>{t('Search role names')}</Label>
-          <Input />
-        </SearchField>
-      </form>
-    </ObjectList>
+    />
   );
 }
 
 function CreateRole() {
   const can = useCan();
-  const navigate = useNavigate();
-  const queryClient = useQueryClient();
+  const showCreated = useShowCreated(roles);
   const [form, setForm] = useState({ name: '', description: '', permissions: [] as string[] });
   return (
     <FormDialog
@@ -138,10 +125,7 @@ function CreateRole() {
           }),
         )
       }
-      onSuccess={(role) => {
-        void queryClient.invalidateQueries({ queryKey: ['roles'] });
-        navigate(`/roles/${role.id}`);
-      }}
+      onSuccess={(role) => showCreated(role.id)}
     >
       <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isRequired />
       <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
@@ -156,11 +140,9 @@ function CreateRole() {
 }
 
 export function RoleDetails() {
-  const { id = '' } = useParams();
-  const role = useRole(id);
   return (
-    <ObjectDetails back={{ to: '/roles', label: t('← Roles') }} query={role} find={(data) => data ?? undefined} missing={t('There is no such role.')}>
-      {(found) => <RoleView role={found} />}
+    <ObjectDetails of={roles} back={t('← Roles')} missing={t('There is no such role.')}>
+      {(role) => <RoleView role={role} />}
     </ObjectDetails>
   );
 }
@@ -172,9 +154,7 @@ interface RoleData extends RoleRef {
 
 function RoleView({ role }: { role: RoleData }) {
   const can = useCan();
-  const navigate = useNavigate();
-  const queryClient = useQueryClient();
-  const refresh = () => queryClient.invalidateQueries({ queryKey: ['roles'] });
+  const refresh = useRefresh(roles);
   const editable = !role.system && can('roles:update');
   const [form, setForm] = useState({ name: role.name, description: role.description ?? '' });
   useEffect(() => setForm({ name: role.name, description: role.description ?? '' }), [role]);
@@ -182,13 +162,7 @@ function RoleView({ role }: { role: RoleData }) {
     mutationFn: () => unwrap(api.PATCH('/api/v1/roles/{id}', { params: { path: { id: role.id } }, body: { name: form.name, description: form.description || null } })),
     onSuccess: refresh,
   });
-  const remove = useMutation({
-    mutationFn: () => unwrap(api.DELETE('/api/v1/roles/{id}', { params: { path: { id: role.id } } })),
-    onSuccess: async () => {
-      await refresh();
-      navigate('/roles');
-    },
-  });
+  const remove = useDeleteObject(roles, () => unwrap(api.DELETE('/api/v1/roles/{id}', { params: { path: { id: role.id } } })));
   return (
     <>
       <div className="title-row">

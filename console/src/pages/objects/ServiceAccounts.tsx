@@ -3,28 +3,25 @@
 // once; revoke).
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate } from 'react-router';
+import { Link } from 'react-router';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, formatDate } from '../../ui.tsx';
-import { ObjectDetails, ConfirmAction, FormDialog, SecretOnce, SelectField, ObjectList, QueryTable, FormSection, DeleteSection } from '../../widgets/index.ts';
+import { ObjectDetails, ConfirmAction, FormDialog, SecretOnce, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, objectPages, useRefresh, useDeleteObject, useShowCreated } from '../../widgets/index.ts';
 
 type Status = 'active' | 'inactive';
 
-const accountsQuery = { queryKey: ['service-accounts'], queryFn: () => unwrap(api.GET('/api/v1/service-accounts')) };
+const accounts = objectPages({ queryKey: ['service-accounts'], queryFn: () => unwrap(api.GET('/api/v1/service-accounts')), rows: (data) => data.serviceAccounts, id: (s) => s.id, path: '/service-accounts' });
 const statusLabel = (status: Status) => (status === 'active' ? t('active') : t('inactive'));
 
 export function ServiceAccountsPage() {
   const can = useCan();
-  const accounts = useQuery(accountsQuery);
   return (
     <ObjectList
       title={t('Service accounts')}
       action={can('service-accounts:create') && <CreateServiceAccount />}
-      query={accounts}
-      rows={(data) => data.serviceAccounts}
-      rowKey={(s) => s.id}
+      of={accounts}
       empty={t('There is no service account yet.')}
       columns={[
         { key: 'name', header: t('Name'), cell: (s) => <Link to={`/service-accounts/${s.id}`}>{s.name}</Link> },
@@ -37,8 +34,7 @@ export function ServiceAccountsPage() {
 }
 
 function CreateServiceAccount() {
-  const navigate = useNavigate();
-  const queryClient = useQueryClient();
+  const showCreated = useShowCreated(accounts);
   const [form, setForm] = useState({ name: '', description: '' });
   return (
     <FormDialog
@@ -47,10 +43,7 @@ function CreateServiceAccount() {
       submitLabel={t('Create')}
       onOpen={() => setForm({ name: '', description: '' })}
       submit={() => unwrap(api.POST('/api/v1/service-accounts', { body: { name: form.name, description: form.description.trim() || null } }))}
-      onSuccess={(account) => {
-        void queryClient.invalidateQueries({ queryKey: ['service-accounts'] });
-        navigate(`/service-accounts/${account.id}`);
-      }}
+      onSuccess={(account) => showCreated(account.id)}
     >
       <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isRequired />
       <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
@@ -59,9 +52,8 @@ function CreateServiceAccount() {
 }
 
 export function ServiceAccountDetails() {
-  const accounts = useQuery(accountsQuery);
   return (
-    <ObjectDetails back={{ to: '/service-accounts', label: t('← Service accounts') }} query={accounts} find={(data, id) => data.serviceAccounts.find((s) => s.id === id)} missing={t('There is no such service account.')}>
+    <ObjectDetails of={accounts} back={t('← Service accounts')} missing={t('There is no such service account.')}>
       {(account) => <ServiceAccountView account={account} />}
     </ObjectDetails>
   );
@@ -77,9 +69,7 @@ interface AccountData {
 
 function ServiceAccountView({ account }: { account: AccountData }) {
   const can = useCan();
-  const navigate = useNavigate();
-  const queryClient = useQueryClient();
-  const refresh = () => queryClient.invalidateQueries({ queryKey: ['service-accounts'] });
+  const refresh = useRefresh(accounts);
   const editable = can('service-accounts:update');
   const [form, setForm] = useState({ name: account.name, description: account.description ?? '', status: account.status });
   useEffect(() => setForm({ name: account.name, description: account.description ?? '', status: account.status }), [account]);
@@ -87,13 +77,7 @@ function ServiceAccountView({ account }: { account: AccountData }) {
     mutationFn: () => unwrap(api.PATCH('/api/v1/service-accounts/{id}', { params: { path: { id: account.id } }, body: { name: form.name, description: form.description.trim() || null, status: form.status } })),
     onSuccess: refresh,
   });
-  const remove = useMutation({
-    mutationFn: () => unwrap(api.DELETE('/api/v1/service-accounts/{id}', { params: { path: { id: account.id } } })),
-    onSuccess: async () => {
-      await refresh();
-      navigate('/service-accounts');
-    },
-  });
+  const remove = useDeleteObject(accounts, () => unwrap(api.DELETE('/api/v1/service-accounts/{id}', { params: { path: { id: account.id } } })));
   const statusChoices = [
     { id: 'active', label: t('active') },
     { id: 'inactive', label: t('inactive') },

@@ -7,13 +7,13 @@ import { useCan } from '../../permissions.tsx';
 const allRoles = () => unwrap(api.GET('/api/v1/roles'));
 const oneRole = (id: string) => unwrap(api.GET('/api/v1/roles/{id}', { params: { path: { id } } }));
 
-/** The role with this id; null when the list does not hold it. */
-export function useRole(id: string) {
-  const mayRead = useCan()('roles:read');
-  return useQuery({
+/** The query of the role with this id, for the roles' collection; it answers null when the list does not hold it. */
+export function roleQuery(id: string, can: (permission: string) => boolean) {
+  const mayRead = can('roles:read');
+  return {
     queryKey: ['roles', id, mayRead ? 'read' : 'listed'],
     queryFn: async () => (mayRead ? oneRole(id) : ((await allRoles()).roles.find((r) => r.id === id) ?? null)),
-  });
+  };
 }
 
 /** The names of these roles, as far as the person may read them. */

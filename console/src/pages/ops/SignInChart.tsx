@@ -3,6 +3,7 @@
 // ops.css classes and SVG attributes: the console's CSP allows no inline style.
 import { useId } from 'react';
 import { formatNumber, language, t } from '../../i18n.ts';
+import { DataTable } from '../../widgets/index.ts';
 
 export interface ActivityBucket {
   start: string;
@@ -99,34 +100,16 @@ export function SignInChart({ buckets, bucket, title }: { buckets: ActivityBucke
       </figcaption>
       <details>
         <summary>{t('Show the figures as a table')}</summary>
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">{title}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{bucket === 'hour' ? t('Hour') : t('Day')}</th>
-                <th scope="col">{t('Succeeded')}</th>
-                <th scope="col">{t('Failed')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {buckets.map((b) => (
-                <tr key={b.start}>
-                  <th scope="row">{periodLabel(b.start, bucket)}</th>
-                  <td>{formatNumber(b.succeeded)}</td>
-                  <td>{formatNumber(b.failed)}</td>
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row">{t('Total')}</th>
-                <td>{formatNumber(succeeded)}</td>
-                <td>{formatNumber(failed)}</td>
-              </tr>
-            </tfoot>
-          </table>
-        </div>
+        <DataTable
+          caption={title}
+          rows={buckets}
+          rowKey={(b) => b.start}
+          columns={[
+            { key: 'period', header: bucket === 'hour' ? t('Hour') : t('Day'), rowHeader: true, cell: (b) => periodLabel(b.start, bucket), foot: t('Total') },
+            { key: 'succeeded', header: t('Succeeded'), cell: (b) => formatNumber(b.succeeded), foot: formatNumber(succeeded) },
+            { key: 'failed', header: t('Failed'), cell: (b) => formatNumber(b.failed), foot: formatNumber(failed) },
+          ]}
+        />
       </details>
     </figure>
   );

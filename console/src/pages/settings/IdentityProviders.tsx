@@ -11,7 +11,7 @@ import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Field, Loading } from '../../ui.tsx';
 import { Check, Choices, ReadOnlyNotice, TextFields } from './controls.tsx';
-import { SaveFooter, SelectField } from '../../widgets/index.ts';
+import { FormActions, SaveFooter, SelectField } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
 import { useRoleNames } from '../objects/role-lookup.ts';
 
@@ -248,15 +248,7 @@ function CreateProvider({ lists }: { lists: Lists }) {
         />
         {form.preset === 'github' && <p className="muted small">{t('GitHub is OAuth 2.0 only: it issues no ID token, so the user is read from the GitHub API (the numeric user id is the subject; the primary verified email is used).')}</p>}
         <ProviderFields form={form} set={set} isNew lists={lists} readOnly={false} />
-        <ErrorMessage error={create.error} />
-        <div className="actions">
-          <Button className="button" onPress={close}>
-            {t('Cancel')}
-          </Button>
-          <Button className="button primary" type="submit" isPending={create.isPending}>
-            {t('Add')}
-          </Button>
-        </div>
+        <FormActions change={create} submitLabel={t('Add')} onCancel={close} />
       </form>
     </section>
   );

@@ -8,7 +8,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, Loading } from '../../ui.tsx';
-import { Check, Checks, Choices, ReadOnlyNotice, TextFields, wholeNumber } from './controls.tsx';
+import { Check, Choices, FieldsCard, ReadOnlyNotice, wholeNumber } from './controls.tsx';
 import { SaveFooter } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
 
@@ -148,52 +148,41 @@ function PasswordPolicy({ editable }: { editable: boolean }) {
   return (
     <form aria-labelledby="password-policy" onSubmit={submit}>
       <ReadOnlyNotice show={readOnly} />
-      <section aria-labelledby="password-policy" className="card">
-        <h2 id="password-policy">{t('Password policy')}</h2>
-        <div className="grid-form">
-          <TextFields
-            fields={[
-              ['minLength', t('Minimum length')],
-              ['minLengthWithMfa', t('Minimum length with a second factor')],
-              ['maxLength', t('Maximum length')],
-              ['minCharacterClasses', t('At least this many character classes (0-4)')],
-              ['historyCount', t('Passwords remembered (no reuse; 0: off)')],
-              ['expiryDays', t('Passwords expire after days (empty: never)')],
-              ['reminderDays', t('Reminder days before expiry')],
-              ['blockedWords', t('Blocked words (comma-separated)')],
-            ]}
-            {...fieldProps}
-          />
-        </div>
-        <div className="actions">
-          <Checks
-            fields={[
-              ['requireLowercase', t('Require a lower-case letter')],
-              ['requireUppercase', t('Require an upper-case letter')],
-              ['requireDigit', t('Require a digit')],
-              ['requireSymbol', t('Require a symbol')],
-              ['blocklist', t('Refuse common passwords')],
-              ['contextWords', t('Refuse the username, email and name')],
-            ]}
-            {...fieldProps}
-          />
-        </div>
-      </section>
-      <section aria-labelledby="lockout-policy" className="card">
-        <h2 id="lockout-policy">{t('Lockout')}</h2>
-        <div className="grid-form">
-          <TextFields
-            fields={[
-              ['lockoutThreshold', t('Failed sign-ins in a row before the account locks')],
-              ['cooldownSeconds', t('First lock (seconds; doubles with each further lock)')],
-              ['maxCooldownSeconds', t('Longest lock (seconds)')],
-              ['ipMaxFailures', t('Failed sign-ins from one IP address')],
-              ['ipWindowSeconds', t('Within seconds')],
-            ]}
-            {...fieldProps}
-          />
-        </div>
-      </section>
+      <FieldsCard
+        id="password-policy"
+        title={t('Password policy')}
+        texts={[
+          ['minLength', t('Minimum length')],
+          ['minLengthWithMfa', t('Minimum length with a second factor')],
+          ['maxLength', t('Maximum length')],
+          ['minCharacterClasses', t('At least this many character classes (0-4)')],
+          ['historyCount', t('Passwords remembered (no reuse; 0: off)')],
+          ['expiryDays', t('Passwords expire after days (empty: never)')],
+          ['reminderDays', t('Reminder days before expiry')],
+          ['blockedWords', t('Blocked words (comma-separated)')],
+        ]}
+        checks={[
+          ['requireLowercase', t('Require a lower-case letter')],
+          ['requireUppercase', t('Require an upper-case letter')],
+          ['requireDigit', t('Require a digit')],
+          ['requireSymbol', t('Require a symbol')],
+          ['blocklist', t('Refuse common passwords')],
+          ['contextWords', t('Refuse the username, email and name')],
+        ]}
+        {...fieldProps}
+      />
+      <FieldsCard
+        id="lockout-policy"
+        title={t('Lockout')}
+        texts={[
+          ['lockoutThreshold', t('Failed sign-ins in a row before the account locks')],
+          ['cooldownSeconds', t('First lock (seconds; doubles with each further lock)')],
+          ['maxCooldownSeconds', t('Longest lock (seconds)')],
+          ['ipMaxFailures', t('Failed sign-ins from one IP address')],
+          ['ipWindowSeconds', t('Within seconds')],
+        ]}
+        {...fieldProps}
+      />
       <section aria-labelledby="mfa-policy" className="card">
         <h2 id="mfa-policy">{t('Multi-factor authentication')}</h2>
         <Check label={t('Require a second factor from everyone')} isSelected={form.mfaRequired} onChange={set('mfaRequired')} isReadOnly={readOnly} />

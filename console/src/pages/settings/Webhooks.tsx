@@ -10,7 +10,7 @@ import type { operations } from '../../api/schema';
 import { t } from '../../i18n.ts';
 import { useMe } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Field, Loading, formatDate } from '../../ui.tsx';
-import { FormDialog } from '../../widgets/index.ts';
+import { DataTable, FormDialog } from '../../widgets/index.ts';
 import { ReadOnlyNotice } from './controls.tsx';
 
 type Endpoint = operations['getApiV1Webhooks']['responses'][200]['content']['application/json']['items'][number];
@@ -155,40 +155,34 @@ function Deliveries({ endpointId }: { endpointId: string }) {
   if (deliveries.error) return <ErrorMessage error={deliveries.error} />;
   if (deliveries.data.items.length === 0) return <p>{t('No delivery yet.')}</p>;
   return (
-    <div className="table-wrap">
+    <>
       <ErrorMessage error={replay.error} />
       {replay.isSuccess && <p role="status">{t('The delivery is sent again on the next run of the delivery job.')}</p>}
-      <table>
-        <caption className="visually-hidden">{t('Recent deliveries')}</caption>
-        <thead>
-          <tr>
-            <th scope="col">{t('Event')}</th>
-            <th scope="col">{t('Status')}</th>
-            <th scope="col">{t('Attempts')}</th>
-            <th scope="col">{t('Last answer')}</th>
-            <th scope="col">{t('Last attempt')}</th>
-            {can('webhook-deliveries:replay') && <th scope="col">{t('Retry')}</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {deliveries.data.items.map((d) => (
-            <tr key={d.id}>
-              <td className="mono small">{d.eventType}</td>
-              <td>{status[d.status]}</td>
-              <td>{d.attempts}</td>
-              <td className="small">{d.lastStatusCode ?? d.lastError ?? '—'}</td>
-              <td>{formatDate(d.lastAttemptAt)}</td>
-              {can('webhook-deliveries:replay') && (
-                <td>
-                  <Button className="button small" aria-label={t('Send {event} again', { event: d.eventType })} isPending={replay.isPending && replay.variables === d.id} onPress={() => replay.mutate(d.id)}>
-                    {t('Send again')}
-                  </Button>
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+      <DataTable
+        caption={t('Recent deliveries')}
+        rows={deliveries.data.items}
+        rowKey={(d) => d.id}
+        columns={[
+          { key: 'event', header: t('Event'), className: 'mono small', cell: (d) => d.eventType },
+          { key: 'status', header: t('Status'), cell: (d) => status[d.status] },
+          { key: 'attempts', header: t('Attempts'), cell: (d) => d.attempts },
+          { key: 'answer', header: t('Last answer'), className: 'small', cell: (d) => d.lastStatusCode ?? d.lastError ?? '—' },
+          { key: 'attempt', header: t('Last attempt'), cell: (d) => formatDate(d.lastAttemptAt) },
+          ...(can('webhook-deliveries:replay')
+            ? [
+                {
+                  key: 'retry',
+                  header: t('Retry'),
+                  cell: (d: { id: string; eventType: string }) => (
+                    <Button className="button small" aria-label={t('Send {event} again', { event: d.eventType })} isPending={replay.isPending && replay.variables === d.id} onPress={() => replay.mutate(d.id)}>
+                      {t('Send again')}
+                    </Button>
+                  ),
+                },
+              ]
+            : []),
+        ]}
+      />
+    </>
   );
 }

@@ -67,3 +67,21 @@ export function Checks<F>(props: { fields: readonly (readonly [KeysOf<F, boolean
     </>
   );
 }
+
+/** A card of a settings form: its heading, a grid of text fields and, below them, checkboxes. */
+export function FieldsCard<F>(props: { id: string; title: string; texts: readonly (readonly [KeysOf<F, string>, string, string?])[]; checks?: readonly (readonly [KeysOf<F, boolean>, string])[]; form: F; set: FormSetter<F>; isReadOnly: boolean }) {
+  const { form, set, isReadOnly } = props;
+  return (
+    <section aria-labelledby={props.id} className="card">
+      <h2 id={props.id}>{props.title}</h2>
+      <div className="grid-form">
+        <TextFields fields={props.texts} form={form} set={set} isReadOnly={isReadOnly} />
+      </div>
+      {props.checks && (
+        <div className="actions">
+          <Checks fields={props.checks} form={form} set={set} isReadOnly={isReadOnly} />
+        </div>
+      )}
+    </section>
+  );
+}

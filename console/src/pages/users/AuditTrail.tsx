@@ -1,57 +1,47 @@
 // The audit events whose target is the user, newest first, in keyset pages.
-import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Button } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
+import { useCursorPages } from '../../paging.tsx';
 import { ErrorMessage, formatDate } from '../../ui.tsx';
+import { DataTable } from '../../widgets/index.ts';
 
 export function AuditTrail({ userId }: { userId: string }) {
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const events = useQuery({
     queryKey: ['user-audit', userId, cursor],
     queryFn: () => unwrap(api.GET('/api/v1/audit-events', { params: { query: { target: userId, limit: 20, ...(cursor ? { cursor } : {}) } } })),
   });
-  const items = events.data?.events ?? [];
+  const nextCursor = events.data?.nextCursor;
   return (
     <section aria-labelledby="user-audit">
       <h2 id="user-audit">{t('Audit trail')}</h2>
       <ErrorMessage error={events.error} />
-      {events.data && items.length === 0 && <p>{t('No event about this user.')}</p>}
-      {items.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">{t('Audit trail')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('When')}</th>
-                <th scope="col">{t('Action')}</th>
-                <th scope="col">{t('Result')}</th>
-                <th scope="col">{t('By')}</th>
-                <th scope="col">{t('Address')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((e) => (
-                <tr key={e.id}>
-                  <td>{formatDate(e.occurredAt)}</td>
-                  <td className="mono">{e.action}</td>
-                  <td>{e.result === 'success' ? t('success') : t('failure')}</td>
-                  <td className="small">{e.actorId ? `${e.actorType} ${e.actorId}` : e.actorType}</td>
-                  <td>{e.ip ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {(cursors.length > 1 || events.data?.nextCursor) && (
+      {events.data &&
+        (events.data.events.length === 0 ? (
+          <p>{t('No event about this user.')}</p>
+        ) : (
+          <DataTable
+            caption={t('Audit trail')}
+            rows={events.data.events}
+            rowKey={(e) => e.id}
+            columns={[
+              { key: 'when', header: t('When'), cell: (e) => formatDate(e.occurredAt) },
+              { key: 'action', header: t('Action'), className: 'mono', cell: (e) => e.action },
+              { key: 'result', header: t('Result'), cell: (e) => (e.result === 'success' ? t('success') : t('failure')) },
+              { key: 'by', header: t('By'), className: 'small', cell: (e) => (e.actorId ? `${e.actorType} ${e.actorId}` : e.actorType) },
+              { key: 'address', header: t('Address'), cell: (e) => e.ip ?? '—' },
+            ]}
+          />
+        ))}
+      {(pages.page > 1 || nextCursor) && (
         <nav className="pager" aria-label={t('Pages of audit events')}>
-          <Button className="button" isDisabled={cursors.length === 1} onPress={() => setCursors((c) => c.slice(0, -1))}>
+          <Button className="button" isDisabled={pages.page === 1} onPress={pages.previous}>
             {t('Newer events')}
           </Button>
-          <Button className="button" isDisabled={!events.data?.nextCursor} onPress={() => setCursors((c) => [...c, events.data?.nextCursor ?? undefined])}>
+          <Button className="button" isDisabled={!nextCursor} onPress={() => nextCursor && pages.next(nextCursor)}>
             {t('Older events')}
           </Button>
         </nav>

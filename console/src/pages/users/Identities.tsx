@@ -8,6 +8,7 @@ import type { paths } from '../../api/schema';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Field } from '../../ui.tsx';
+import { DataTable, HeldList, ActionForm } from '../../widgets/index.ts';
 import { Choice, RolePicker, useGroups, useIdentityKinds } from './pickers.tsx';
 
 /** One of a user's identities as the user details answer gives it. */
@@ -27,14 +28,7 @@ export function AddIdentity({ username, onAdded }: { username: string; onAdded()
     },
   });
   return (
-    <form
-      className="inline-form"
-      aria-label={t('Add an identity')}
-      onSubmit={(e) => {
-        e.preventDefault();
-        add.mutate();
-      }}
-    >
+    <ActionForm className="inline-form" label={t('Add an identity')} onSubmit={() => add.mutate()}>
       {kinds.data ? (
         <Choice label={t('Kind')} value={kind} placeholder={t('Choose a kind')} onChange={setKind} options={kinds.data.items.filter((k) => k.kind !== 'service').map((k) => ({ id: k.kind, name: k.label }))} />
       ) : (
@@ -45,7 +39,7 @@ export function AddIdentity({ username, onAdded }: { username: string; onAdded()
         {t('Add identity')}
       </Button>
       <ErrorMessage error={add.error} />
-    </form>
+    </ActionForm>
   );
 }
 
@@ -86,57 +80,43 @@ export function IdentityCard({ identity, onlyOne, onChanged }: { identity: Ident
       </div>
       <ErrorMessage error={remove.error} />
       <h4>{t('Roles given directly')}</h4>
-      <ul className="plain">
-        {identity.roles.map((role) => (
-          <li key={role.id}>
-            {role.name}{' '}
-            {can('identity-roles:unassign') && (
-              <Button className="button small" aria-label={t('Remove role {role} from {alias}', { role: role.name, alias: identity.alias })} onPress={() => unassign.mutate(role.id)}>
-                {t('Remove')}
-              </Button>
-            )}
-          </li>
-        ))}
-        {identity.roles.length === 0 && <li className="muted">{t('none')}</li>}
-      </ul>
+      <HeldList
+        items={identity.roles}
+        removeLabel={(role) => t('Remove role {role} from {alias}', { role: role.name, alias: identity.alias })}
+        onRemove={can('identity-roles:unassign') ? (role) => unassign.mutate(role.id) : undefined}
+        empty={t('none')}
+      />
       {can('identity-roles:assign') && can('roles:list') && <AssignRole identityId={identity.id} alias={identity.alias} held={identity.roles.map((r) => r.id)} onChanged={onChanged} />}
       <ErrorMessage error={unassign.error} />
       {can('data-scopes:read') && (
         <>
           <h4>{t('Data scopes')}</h4>
           {scopes.data && (
-            <ul className="plain">
-              {Object.entries(scopes.data).map(([key, values]) => (
-                <li key={key}>
-                  <span className="mono">{key}</span> = {values.join(', ')}{' '}
-                  {can('data-scopes:remove') && (
-                    <Button className="button small" aria-label={t('Remove data scope {key} from {alias}', { key, alias: identity.alias })} onPress={() => removeScope.mutate(key)}>
-                      {t('Remove')}
-                    </Button>
-                  )}
-                </li>
-              ))}
-              {Object.keys(scopes.data).length === 0 && <li className="muted">{t('none')}</li>}
-            </ul>
+            <HeldList
+              items={Object.entries(scopes.data).map(([key, values]) => ({
+                id: key,
+                name: (
+                  <>
+                    <span className="mono">{key}</span> = {values.join(', ')}
+                  </>
+                ),
+              }))}
+              removeLabel={(scope) => t('Remove data scope {key} from {alias}', { key: scope.id, alias: identity.alias })}
+              onRemove={can('data-scopes:remove') ? (scope) => removeScope.mutate(scope.id) : undefined}
+              empty={t('none')}
+            />
           )}
           <ErrorMessage error={scopes.error ?? removeScope.error} />
           {can('data-scopes:set') && <SetScope identityId={identity.id} alias={identity.alias} onChanged={() => void scopes.refetch()} />}
         </>
       )}
       <h4>{t('Groups')}</h4>
-      <ul className="plain">
-        {identity.groups.map((group) => (
-          <li key={group.id}>
-            {group.name}{' '}
-            {can('group-members:remove') && (
-              <Button className="button small" aria-label={t('Remove {alias} from group {group}', { alias: identity.alias, group: group.name })} onPress={() => leave.mutate(group.id)}>
-                {t('Remove')}
-              </Button>
-            )}
-          </li>
-        ))}
-        {identity.groups.length === 0 && <li className="muted">{t('none')}</li>}
-      </ul>
+      <HeldList
+        items={identity.groups}
+        removeLabel={(group) => t('Remove {alias} from group {group}', { alias: identity.alias, group: group.name })}
+        onRemove={can('group-members:remove') ? (group) => leave.mutate(group.id) : undefined}
+        empty={t('none')}
+      />
       <ErrorMessage error={leave.error} />
       {can('group-members:add') && can('groups:list') && <JoinGroup identityId={identity.id} alias={identity.alias} held={identity.groups.map((g) => g.id)} onChanged={onChanged} />}
       {can('identity-roles:effective-access') && <EffectiveAccess identityId={identity.id} alias={identity.alias} />}
@@ -212,21 +192,14 @@ function SetScope({ identityId, alias, onChanged }: { identityId: string; alias:
     },
   });
   return (
-    <form
-      className="inline-form"
-      aria-label={t('Set a data scope of {alias}', { alias })}
-      onSubmit={(e) => {
-        e.preventDefault();
-        set.mutate();
-      }}
-    >
+    <ActionForm className="inline-form" label={t('Set a data scope of {alias}', { alias })} onSubmit={() => set.mutate()}>
       <Field label={t('Scope key')} name="key" value={key} onChange={setKey} />
       <Field label={t('Values (comma-separated, * for all)')} name="values" value={values} onChange={setValues} />
       <Button className="button" type="submit" isDisabled={!key || !values}>
         {t('Set scope')}
       </Button>
       <ErrorMessage error={set.error} />
-    </form>
+    </ActionForm>
   );
 }
 
@@ -255,27 +228,17 @@ function EffectiveAccess({ identityId, alias }: { identityId: string; alias: str
         <ErrorMessage error={access.error} />
         {access.data && access.data.permissions.length === 0 && <p className="muted">{t('This identity holds no permission.')}</p>}
         {access.data && access.data.permissions.length > 0 && (
-          <div className="table-wrap">
-            <table>
-              <caption>{t('Effective access of {alias}', { alias })}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t('Resource')}</th>
-                  <th scope="col">{t('Permission')}</th>
-                  <th scope="col">{t('Comes from')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {access.data.permissions.map((p) => (
-                  <tr key={`${p.resource} ${p.permission}`}>
-                    <td className="mono small">{p.resource}</td>
-                    <td className="mono">{p.permission}</td>
-                    <td className="small">{p.via.map((v) => t('role {role} ({sources})', { role: v.roleName, sources: v.sources.map(sourceText).join(', ') })).join('; ')}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            caption={t('Effective access of {alias}', { alias })}
+            showCaption
+            rows={access.data.permissions}
+            rowKey={(p) => `${p.resource} ${p.permission}`}
+            columns={[
+              { key: 'resource', header: t('Resource'), className: 'mono small', cell: (p) => p.resource },
+              { key: 'permission', header: t('Permission'), className: 'mono', cell: (p) => p.permission },
+              { key: 'via', header: t('Comes from'), className: 'small', cell: (p) => p.via.map((v) => t('role {role} ({sources})', { role: v.roleName, sources: v.sources.map(sourceText).join(', ') })).join('; ') },
+            ]}
+          />
         )}
       </DisclosurePanel>
     </Disclosure>

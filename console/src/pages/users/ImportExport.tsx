@@ -6,6 +6,7 @@ import { Button, FileTrigger, Heading, ProgressBar } from 'react-aria-components
 import { api, ApiError } from '../../api/client.ts';
 import { formatNumber, t } from '../../i18n.ts';
 import { DialogButton, ErrorMessage } from '../../ui.tsx';
+import { DataTable } from '../../widgets/index.ts';
 import { Choice } from './pickers.tsx';
 
 type Mode = 'all-or-nothing' | 'per-row';
@@ -47,27 +48,17 @@ function Report({ report }: { report: ImportReport }) {
             : t('Nothing was imported: {refused} rows were refused.', { refused: report.refused })}
       </p>
       {report.problems.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <caption>{t('Refused rows')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('Line')}</th>
-                <th scope="col">{t('Column')}</th>
-                <th scope="col">{t('Reason')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.problems.map((p, i) => (
-                <tr key={`${p.line}-${i}`}>
-                  <td>{p.line}</td>
-                  <td className="mono">{p.column ?? '—'}</td>
-                  <td>{p.reason}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t('Refused rows')}
+          showCaption
+          rows={report.problems.map((problem, i) => ({ ...problem, key: `${problem.line}-${i}` }))}
+          rowKey={(p) => p.key}
+          columns={[
+            { key: 'line', header: t('Line'), cell: (p) => p.line },
+            { key: 'column', header: t('Column'), className: 'mono', cell: (p) => p.column ?? '—' },
+            { key: 'reason', header: t('Reason'), cell: (p) => p.reason },
+          ]}
+        />
       )}
       {report.existing.length > 0 && <p className="small muted">{t('Left as they are (the username exists): {names}', { names: report.existing.map((e) => e.username).join(', ') })}</p>}
     </div>
