@@ -99,6 +99,15 @@ export async function createApiCaller(gh: TestGatehouse, options: { permissions:
   };
 }
 
+/** An admin-API caller made in a `before` hook registered now, for the tests of the suite of `gh`. */
+export function apiCallerForSuite(gh: TestGatehouse, options: Parameters<typeof createApiCaller>[1]): ApiCaller {
+  const caller = {} as ApiCaller;
+  before(async function () {
+    Object.assign(caller, await createApiCaller(gh, options));
+  });
+  return caller;
+}
+
 /**
  * An admin-API caller that is a service account (client credentials): its token belongs to no
  * session, so it keeps working while a test ends sessions or moves the session clock.

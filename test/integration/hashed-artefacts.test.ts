@@ -11,7 +11,7 @@ import { createAdapterFactory, payloadKey } from '../../src/oidc/adapter.ts';
 import { artefactRef, rehashLegacyPayloadIds, withHashedIds } from '../../src/oidc/hashed-ids.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
-import { discover, signIn } from '../helpers/oidc.ts';
+import { signIn, createWebClient, type WebClient } from '../helpers/oidc.ts';
 import { introspect, rawRefresh } from '../helpers/sessions.ts';
 
 const CALLBACK = 'http://localhost:8132/callback';
@@ -20,7 +20,7 @@ const PASSWORD = 'hashed-artefacts-Password-1';
 describe(`bearer artefacts stored under a keyed hash (${storageMode})`, function () {
   this.timeout(120_000);
   let gh: TestGatehouse;
-  let web: { clientId: string; clientSecret: string; config: client.Configuration };
+  let web: WebClient;
 
   /** Everything stored: every oidc_payloads row, and on Redis every key name and value under the prefix. */
   async function dump(): Promise<string> {
@@ -44,8 +44,7 @@ describe(`bearer artefacts stored under a keyed hash (${storageMode})`, function
 
   before(async () => {
     gh = await startTestGatehouse();
-    const app = await gh.context.applications.create({ name: uniqueName('hash-app'), type: 'web', redirectUris: [CALLBACK] }, SYSTEM_ACTOR);
-    web = { clientId: app.application.id, clientSecret: app.clientSecret!, config: await discover(gh, app.application.id, app.clientSecret!) };
+    web = await createWebClient(gh, uniqueName('hash-app'), CALLBACK);
   });
   after(async () => {
     await gh?.close();

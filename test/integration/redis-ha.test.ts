@@ -4,12 +4,11 @@
 // on one node reaches the other through pub/sub on the cluster. Part of the PostgreSQL + Redis
 // pass (REDIS_URL set); without it the suite is reported as pending, never silently passed.
 import assert from 'node:assert/strict';
-import type * as client from 'openid-client';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { createApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { HttpClient } from '../helpers/http.ts';
-import { discover, signIn, startAuthorization } from '../helpers/oidc.ts';
+import { signIn, startAuthorization, createWebClient, type WebClient } from '../helpers/oidc.ts';
 import { startCluster, startSentinels, type TestCluster, type TestSentinels } from '../helpers/redis-servers.ts';
 import { rawRefresh } from '../helpers/sessions.ts';
 
@@ -22,18 +21,7 @@ interface SignedIn {
   refreshToken: string;
 }
 
-interface App {
-  clientId: string;
-  clientSecret: string;
-  config: client.Configuration;
-}
-
-async function createApp(gh: TestGatehouse): Promise<App> {
-  const created = await gh.context.applications.create({ name: uniqueName('HA App'), type: 'web', redirectUris: [REDIRECT_URI] }, SYSTEM_ACTOR);
-  return { clientId: created.application.id, clientSecret: created.clientSecret!, config: await discover(gh, created.application.id, created.clientSecret!) };
-}
-
-async function signInNewUser(gh: TestGatehouse, app: App): Promise<SignedIn> {
+async function signInNewUser(gh: TestGatehouse, app: WebClient): Promise<SignedIn> {
   const username = uniqueName('ha');
   await gh.context.users.create({ username, password: PASSWORD }, SYSTEM_ACTOR);
   const browser = new HttpClient(gh.issuer);
@@ -47,7 +35,7 @@ async function signInNewUser(gh: TestGatehouse, app: App): Promise<SignedIn> {
  * every loop has completed a sign-in, and each loop completes one more after it has finished,
  * so sign-ins are in flight before, during and after it.
  */
-async function signInsAcross(gh: TestGatehouse, app: App, failover: () => Promise<unknown>, workers = 4): Promise<SignedIn[]> {
+async function signInsAcross(gh: TestGatehouse, app: WebClient, failover: () => Promise<unknown>, workers = 4): Promise<SignedIn[]> {
   const signedIn: SignedIn[] = [];
   let done = false;
   const firstRound: Promise<void>[] = [];
@@ -72,7 +60,7 @@ async function signInsAcross(gh: TestGatehouse, app: App, failover: () => Promis
 }
 
 /** Still signed in: the browser's session is reused without a login page, and the refresh token works. */
-async function assertStillSignedIn(gh: TestGatehouse, app: App, who: SignedIn): Promise<void> {
+async function assertStillSignedIn(gh: TestGatehouse, app: WebClient, who: SignedIn): Promise<void> {
   const again = await startAuthorization({ gatehouse: gh, config: app.config, redirectUri: REDIRECT_URI, scope: 'openid', browser: who.browser });
   assert.ok(again.callbackUrl, `${who.username} was asked to sign in again (status ${again.response.status} at ${again.response.url.href})`);
   const refreshed = await rawRefresh(gh.url, app, who.refreshToken);
@@ -85,7 +73,7 @@ describe('Redis Cluster (three primaries, started by the test)', function () {
   let cluster: TestCluster | undefined;
   let a: TestGatehouse | undefined;
   let b: TestGatehouse | undefined;
-  let app: App;
+  let app: WebClient;
 
   before(async function () {
     if (!process.env.REDIS_URL) return this.skip();
@@ -101,7 +89,7 @@ describe('Redis Cluster (three primaries, started by the test)', function () {
       GATEHOUSE_REDIS_PREFIX: a.config.redisPrefix,
       GATEHOUSE_ISSUER: a.issuer,
     });
-    app = await createApp(a);
+    app = await createWebClient(a, uniqueName('HA App'), REDIRECT_URI);
   });
   after(async () => {
     await b?.close();
@@ -144,13 +132,13 @@ describe('Redis Sentinel (a primary, a replica and three sentinels, started by t
   this.timeout(120_000);
   let sentinels: TestSentinels | undefined;
   let gh: TestGatehouse | undefined;
-  let app: App;
+  let app: WebClient;
 
   before(async function () {
     if (!process.env.REDIS_URL) return this.skip();
     sentinels = await startSentinels();
     gh = await startTestGatehouse({ REDIS_URL: '', REDIS_SENTINELS: sentinels.seeds, REDIS_SENTINEL_NAME: sentinels.name });
-    app = await createApp(gh);
+    app = await createWebClient(gh, uniqueName('HA App'), REDIRECT_URI);
   });
   after(async () => {
     await gh?.close();
