@@ -9,7 +9,7 @@ import { createApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { HttpClient } from '../helpers/http.ts';
 import { signIn, startAuthorization, createWebClient, type WebClient } from '../helpers/oidc.ts';
-import { startCluster, startSentinels, type TestCluster, type TestSentinels } from '../helpers/redis-servers.ts';
+import { startCluster, startSentinels } from '../helpers/redis-servers.ts';
 import { rawRefresh } from '../helpers/sessions.ts';
 
 const REDIRECT_URI = 'http://localhost:8152/callback';
@@ -68,19 +68,53 @@ async function assertStillSignedIn(gh: TestGatehouse, app: WebClient, who: Signe
   who.refreshToken = refreshed.body.refresh_token!;
 }
 
-describe('Redis Cluster (three primaries, started by the test)', function () {
-  this.timeout(120_000);
-  let cluster: TestCluster | undefined;
-  let a: TestGatehouse | undefined;
-  let b: TestGatehouse | undefined;
-  let app: WebClient;
+/** Two users signed in before `fault` and more while it happens, all still signed in after it; returns the first two. */
+async function assertNobodySignedOut(gh: TestGatehouse, app: WebClient, fault: () => Promise<unknown>): Promise<SignedIn[]> {
+  const before = [await signInNewUser(gh, app), await signInNewUser(gh, app)];
+  const during = await signInsAcross(gh, app, fault);
+  for (const who of [...before, ...during]) await assertStillSignedIn(gh, app, who);
+  return before;
+}
 
+interface HaSuite<S> {
+  servers: S;
+  /** The Gatehouse nodes on the servers; the first one holds `app`. */
+  nodes: TestGatehouse[];
+  app: WebClient;
+}
+
+/**
+ * For a suite on Redis servers that `start` makes (skipped without REDIS_URL): the servers, the
+ * Gatehouse nodes `startNodes` runs on them through `startNode` and a web application, filled in
+ * by a `before` hook; the nodes close before the servers stop.
+ */
+function haSuite<S extends { stop(): Promise<void> }>(start: () => Promise<S>, startNodes: (servers: S, startNode: (env: Record<string, string>) => Promise<TestGatehouse>) => Promise<unknown>): HaSuite<S> {
+  const suite = { nodes: [] } as unknown as HaSuite<S>;
+  let servers: S | undefined;
   before(async function () {
     if (!process.env.REDIS_URL) return this.skip();
-    cluster = await startCluster();
-    a = await startTestGatehouse({ REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.seeds });
+    servers = await start();
+    suite.servers = servers;
+    await startNodes(servers, async (env) => {
+      const node = await startTestGatehouse(env);
+      suite.nodes.push(node);
+      return node;
+    });
+    suite.app = await createWebClient(suite.nodes[0]!, uniqueName('HA App'), REDIRECT_URI);
+  });
+  after(async () => {
+    for (const node of [...suite.nodes].reverse()) await node.close();
+    await servers?.stop();
+  });
+  return suite;
+}
+
+describe('Redis Cluster (three primaries, started by the test)', function () {
+  this.timeout(120_000);
+  const ha = haSuite(startCluster, async (cluster, startNode) => {
+    const a = await startNode({ REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.seeds });
     // Node B learns the cluster from other seed nodes than A.
-    b = await startTestGatehouse({
+    await startNode({
       REDIS_URL: '',
       REDIS_CLUSTER_NODES: cluster.nodes
         .slice(3)
@@ -89,20 +123,16 @@ describe('Redis Cluster (three primaries, started by the test)', function () {
       GATEHOUSE_REDIS_PREFIX: a.config.redisPrefix,
       GATEHOUSE_ISSUER: a.issuer,
     });
-    app = await createWebClient(a, uniqueName('HA App'), REDIRECT_URI);
-  });
-  after(async () => {
-    await b?.close();
-    await a?.close();
-    await cluster?.stop();
   });
 
   it('is configured as a cluster', function () {
+    const [a] = ha.nodes;
     assert.equal(a!.config.redis?.mode, 'cluster');
     assert.equal(a!.context.store.kind, 'redis');
   });
 
   it('a role changed on node A shows in node B’s claims at once (pub/sub invalidation on the cluster)', async () => {
+    const [a, b] = ha.nodes;
     const admin = await createApiCaller(a!, { permissions: 'all', dataScope: { client: ['*'] } });
     const created = await admin.request('POST', '/identities', { username: uniqueName('cluster'), kind: 'client', alias: 'Cluster' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -116,46 +146,30 @@ describe('Redis Cluster (three primaries, started by the test)', function () {
   });
 
   it('signs users in while the primary holding Gatehouse’s slot fails over (CLUSTER FAILOVER), and signs nobody out', async () => {
-    const before = [await signInNewUser(a!, app), await signInNewUser(a!, app)];
+    const [a, b] = ha.nodes;
     let moved: { from: number; to: number } | undefined;
-    const during = await signInsAcross(a!, app, async () => {
-      moved = await cluster!.failoverSlotOf(`{${a!.config.redisPrefix}}`);
+    const before = await assertNobodySignedOut(a!, ha.app, async () => {
+      moved = await ha.servers.failoverSlotOf(`{${a!.config.redisPrefix}}`);
     });
     assert.ok(moved && moved.from !== moved.to, 'the slot moved to another node');
-    for (const who of [...before, ...during]) await assertStillSignedIn(a!, app, who);
     // Node B, which has not talked to the cluster since, follows the new slot map too.
-    for (const who of before) assert.equal((await rawRefresh(b!.url, app, who.refreshToken)).status, 200);
+    for (const who of before) assert.equal((await rawRefresh(b!.url, ha.app, who.refreshToken)).status, 200);
   });
 });
 
 describe('Redis Sentinel (a primary, a replica and three sentinels, started by the test)', function () {
   this.timeout(120_000);
-  let sentinels: TestSentinels | undefined;
-  let gh: TestGatehouse | undefined;
-  let app: WebClient;
-
-  before(async function () {
-    if (!process.env.REDIS_URL) return this.skip();
-    sentinels = await startSentinels();
-    gh = await startTestGatehouse({ REDIS_URL: '', REDIS_SENTINELS: sentinels.seeds, REDIS_SENTINEL_NAME: sentinels.name });
-    app = await createWebClient(gh, uniqueName('HA App'), REDIRECT_URI);
-  });
-  after(async () => {
-    await gh?.close();
-    await sentinels?.stop();
-  });
+  const ha = haSuite(startSentinels, (sentinels, startNode) => startNode({ REDIS_URL: '', REDIS_SENTINELS: sentinels.seeds, REDIS_SENTINEL_NAME: sentinels.name }));
 
   it('is configured through the sentinels', function () {
-    assert.equal(gh!.config.redis?.mode, 'sentinel');
+    assert.equal(ha.nodes[0]!.config.redis?.mode, 'sentinel');
   });
 
   it('signs users in while the primary goes down and the sentinels promote the replica, and signs nobody out', async () => {
-    const before = [await signInNewUser(gh!, app), await signInNewUser(gh!, app)];
     let promoted: number | undefined;
-    const during = await signInsAcross(gh!, app, async () => {
-      promoted = await sentinels!.killPrimary();
+    await assertNobodySignedOut(ha.nodes[0]!, ha.app, async () => {
+      promoted = await ha.servers.killPrimary();
     });
-    assert.equal(promoted, sentinels!.replica.port, 'the replica is the primary now');
-    for (const who of [...before, ...during]) await assertStillSignedIn(gh!, app, who);
+    assert.equal(promoted, ha.servers.replica.port, 'the replica is the primary now');
   });
 });
