@@ -10,7 +10,7 @@ import * as client from 'openid-client';
 import { createAdapterFactory, payloadKey } from '../../src/oidc/adapter.ts';
 import { artefactRef, rehashLegacyPayloadIds, withHashedIds } from '../../src/oidc/hashed-ids.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
-import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { gatehouseForSuite, storageMode, uniqueName } from '../helpers/gatehouse.ts';
 import { signIn, createWebClient, type WebClient } from '../helpers/oidc.ts';
 import { introspect, rawRefresh } from '../helpers/sessions.ts';
 
@@ -19,7 +19,7 @@ const PASSWORD = 'hashed-artefacts-Password-1';
 
 describe(`bearer artefacts stored under a keyed hash (${storageMode})`, function () {
   this.timeout(120_000);
-  let gh: TestGatehouse;
+  const gh = gatehouseForSuite();
   let web: WebClient;
 
   /** Everything stored: every oidc_payloads row, and on Redis every key name and value under the prefix. */
@@ -43,11 +43,7 @@ describe(`bearer artefacts stored under a keyed hash (${storageMode})`, function
   }
 
   before(async () => {
-    gh = await startTestGatehouse();
     web = await createWebClient(gh, uniqueName('hash-app'), CALLBACK);
-  });
-  after(async () => {
-    await gh?.close();
   });
 
   it('a dump holds no token, code, session cookie or interaction id, and they all still work', async () => {
