@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { apiCallerForSuite } from '../helpers/admin-api.ts';
 import { gatehouseForSuite, storageMode, uniqueName } from '../helpers/gatehouse.ts';
 import { formWith } from '../helpers/http.ts';
-import { startAuthorization, createWebClient, type WebClient } from '../helpers/oidc.ts';
+import { createWebClient, startAuthorization, type WebClient } from '../helpers/oidc.ts';
 
 const CALLBACK = 'http://localhost:8133/callback';
 

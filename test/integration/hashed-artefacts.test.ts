@@ -11,7 +11,7 @@ import { createAdapterFactory, payloadKey } from '../../src/oidc/adapter.ts';
 import { artefactRef, rehashLegacyPayloadIds, withHashedIds } from '../../src/oidc/hashed-ids.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { gatehouseForSuite, storageMode, uniqueName } from '../helpers/gatehouse.ts';
-import { signIn, createWebClient, type WebClient } from '../helpers/oidc.ts';
+import { createWebClient, signIn, type WebClient } from '../helpers/oidc.ts';
 import { introspect, rawRefresh } from '../helpers/sessions.ts';
 
 const CALLBACK = 'http://localhost:8132/callback';

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { apiCallerForSuite } from '../helpers/admin-api.ts';
 import { gatehouseForSuite, storageMode, uniqueName } from '../helpers/gatehouse.ts';
-import { signIn, createWebClient, type WebClient } from '../helpers/oidc.ts';
+import { createWebClient, signIn, type WebClient } from '../helpers/oidc.ts';
 import { rawRefresh } from '../helpers/sessions.ts';
 
 const CALLBACK = 'http://localhost:8131/callback';

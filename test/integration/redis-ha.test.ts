@@ -8,7 +8,7 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { createApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { HttpClient } from '../helpers/http.ts';
-import { signIn, startAuthorization, createWebClient, type WebClient } from '../helpers/oidc.ts';
+import { createWebClient, signIn, startAuthorization, type WebClient } from '../helpers/oidc.ts';
 import { startCluster, startSentinels } from '../helpers/redis-servers.ts';
 import { rawRefresh } from '../helpers/sessions.ts';
 
