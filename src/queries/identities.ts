@@ -169,20 +169,12 @@ export function createIdentityQueries(knex: Knex) {
       return rows.map((r) => r.role_id);
     },
     async insertRoles(tenantId: string, rows: { identityId: string; roleId: string }[], db: Knex = knex): Promise<void> {
-      await addLinkPairs(
-        db,
-        IDENTITY_ROLES,
-        tenantId,
-        rows.map((r) => [r.identityId, r.roleId]),
-      );
+      const pairs = rows.map((r): [string, string] => [r.identityId, r.roleId]);
+      await addLinkPairs(db, IDENTITY_ROLES, tenantId, pairs);
     },
     async insertMemberships(tenantId: string, rows: { identityId: string; groupId: string }[], db: Knex = knex): Promise<void> {
-      await addLinkPairs(
-        db,
-        GROUP_MEMBERS,
-        tenantId,
-        rows.map((r) => [r.groupId, r.identityId]),
-      );
+      const pairs = rows.map((r): [string, string] => [r.groupId, r.identityId]);
+      await addLinkPairs(db, GROUP_MEMBERS, tenantId, pairs);
     },
   };
 }

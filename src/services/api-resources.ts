@@ -1,5 +1,6 @@
 // API resources: audiences for access tokens (RFC 8707 resource indicators) with their scopes.
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Queries } from '../queries/index.ts';
 import { z } from 'zod';
 import { type ApiResource } from '../queries/api-resources.ts';
@@ -39,7 +40,7 @@ export async function createApiResourceService(deps: { queries: Queries; store: 
       const before = await queries.findByIdentifier(parsed.data.identifier);
       if (before && before.tenantId !== deps.tenantId) throw new AppError('api_resource.exists', 409, 'this identifier belongs to another tenant');
       const wanted: ApiResource = { id: before?.id ?? randomUUID(), tenantId: deps.tenantId, ...parsed.data };
-      if (before && JSON.stringify(before) === JSON.stringify(wanted)) return { resource: before, changed: false };
+      if (before && isDeepStrictEqual(before, wanted)) return { resource: before, changed: false };
       const resource = await queries.upsert(wanted);
       await cache.invalidate(resource.identifier);
       await deps.audit.record({ tenantId: deps.tenantId, action: before ? 'api_resource.updated' : 'api_resource.created', ...actor, targetType: 'api_resource', targetId: resource.identifier, details: { before: before ?? null, after: resource } });

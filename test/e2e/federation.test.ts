@@ -144,6 +144,15 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
     return client.authorizationCodeGrant(config, redirect!, { pkceCodeVerifier: started.codeVerifier, expectedState: started.state, idTokenExpected: true });
   }
 
+  /** A user with a password and the email `<username>@example.test`. */
+  async function passwordUser(prefix: string) {
+    const username = uniqueName(prefix);
+    const password = `pw-${uniqueName('x')}-Long-enough-1`;
+    const email = `${username}@example.test`;
+    const user = await gh.context.users.create({ username, password, email }, SYSTEM_ACTOR);
+    return { user, username, password, email };
+  }
+
   function refused(page: HttpResponse, message: RegExp) {
     assert.equal(page.status, 400, page.body.slice(0, 1000));
     assert.match(page.body, /Sign-in refused/);
@@ -178,10 +187,7 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
   });
 
   it('links to an existing user with the same verified email only after their password; a wrong password links nothing', async function () {
-    const username = uniqueName('existing');
-    const password = `pw-${uniqueName('x')}-Long-enough-1`;
-    const email = `${username}@example.test`;
-    const existing = await gh.context.users.create({ username, password, email }, SYSTEM_ACTOR);
+    const { user: existing, password, email } = await passwordUser('existing');
     const sub = uniqueName('same-mail');
     upstream.accounts.set(sub, { email, email_verified: true, name: 'Same Mail', preferred_username: sub });
 
@@ -206,10 +212,7 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
   });
 
   it('the user sees the link on /account and removes it; the upstream account then no longer signs in silently', async function () {
-    const username = uniqueName('unlinks');
-    const password = `pw-${uniqueName('x')}-Long-enough-1`;
-    const email = `${username}@example.test`;
-    const user = await gh.context.users.create({ username, password, email }, SYSTEM_ACTOR);
+    const { user, username, password, email } = await passwordUser('unlinks');
     const sub = uniqueName('unlink-sub');
     await gh.context.identityProviders.link(gh.context.tenantId, { providerId, subject: sub, userId: user.id, email }, SYSTEM_ACTOR);
     upstream.accounts.set(sub, { email, email_verified: true, preferred_username: sub });
@@ -287,10 +290,9 @@ describe(`sign-in through an upstream OpenID Connect provider (${storageMode})`,
   });
 
   it('refuses an email match the upstream has not verified', async function () {
-    const username = uniqueName('unverified');
-    await gh.context.users.create({ username, password: `pw-${uniqueName('x')}-Long-enough-1`, email: `${username}@example.test` }, SYSTEM_ACTOR);
+    const { email } = await passwordUser('unverified');
     const sub = uniqueName('unverified-sub');
-    upstream.accounts.set(sub, { email: `${username}@example.test`, email_verified: false, preferred_username: sub });
+    upstream.accounts.set(sub, { email, email_verified: false, preferred_username: sub });
     const { landed } = await viaUpstream(sub);
     refused(landed.response, /has not confirmed that the address is yours/);
   });

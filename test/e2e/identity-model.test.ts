@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { gatehouseForSuite } from '../helpers/gatehouse.ts';
 import { authorize, discover, signIn, startAuthorization, submitLogin } from '../helpers/oidc.ts';
 import { formWith } from '../helpers/http.ts';
 import { applySeed } from '../../src/services/seed.ts';
@@ -24,15 +24,13 @@ interface Expected {
 
 describe('identity model: the seed table end to end', function () {
   this.timeout(60_000);
-  let gh: TestGatehouse;
+  const gh = gatehouseForSuite();
   let api: string;
 
   before(async () => {
-    gh = await startTestGatehouse();
     await applySeed(gh.context, demoSeed(gh.issuer), SYSTEM_ACTOR, { adminCatalog: adminPermissionCatalog() });
     api = `${gh.issuer}/demo-api`;
   });
-  after(async () => gh?.close());
 
   async function signInAs(app: { clientId: string; secret?: string; redirectUri: string }, username: string) {
     const config = await discover(gh, app.clientId, app.secret);

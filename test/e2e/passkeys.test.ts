@@ -6,12 +6,12 @@
 // http://localhost:<port>, which browsers treat as one.
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import * as client from 'openid-client';
 import { type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { discover } from '../helpers/oidc.ts';
+import { freePort } from '../helpers/ports.ts';
 import { applySeed } from '../../src/services/seed.ts';
 import { adminPermissionCatalog } from '../../src/routes/api/index.ts';
 import { DEMO_PASSWORD, demoSeed } from '../../src/services/demo.ts';
@@ -20,14 +20,6 @@ import { ACR_MFA } from '../../src/services/sign-in.ts';
 import { launchChromium, requireChromium } from '../helpers/console-pages.ts';
 
 const APP = { clientId: 'smart-hub', secret: 'smart-hub-secret-change-me-0123456789abcdef', redirectUri: 'http://localhost:8080/callback' };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Authenticator {
   cdp: CDPSession;

@@ -60,21 +60,26 @@ export async function apiRequest(gh: TestGatehouse, token: string | undefined, m
   return { status: response.status, body: parsed, headers: response.headers };
 }
 
+/** Gives an identity a new role holding these admin-API permissions, and the named roles of the tenant. */
+async function grantAdminRights(gh: TestGatehouse, identityId: string, permissions: string[], roles: string[] = []): Promise<void> {
+  const { knex, tenantId } = gh.context;
+  const roleId = randomUUID();
+  await knex('roles').insert({ id: roleId, tenant_id: tenantId, name: uniqueName('test-role') });
+  if (permissions.length) await knex('role_permissions').insert(permissions.map((permission) => ({ tenant_id: tenantId, role_id: roleId, resource: ADMIN_API_RESOURCE, permission })));
+  await knex('identity_roles').insert({ tenant_id: tenantId, identity_id: identityId, role_id: roleId });
+  for (const name of roles) {
+    const role: { id: string } = await knex('roles').where({ tenant_id: tenantId, name }).first('id');
+    await knex('identity_roles').insert({ tenant_id: tenantId, identity_id: identityId, role_id: role.id });
+  }
+}
+
 export async function createApiCaller(gh: TestGatehouse, options: { permissions: string[] | 'all'; dataScope?: Record<string, string[]>; roles?: string[] }): Promise<ApiCaller> {
   const { knex, tenantId } = gh.context;
   const username = uniqueName('api-caller');
   const password = `pw-${randomUUID()}`;
   const user = await gh.context.users.create({ username, password }, SYSTEM_ACTOR);
   const identity: { id: string } = await knex('identities').where({ user_id: user.id }).first('id');
-  const permissions = options.permissions === 'all' ? adminCatalog(gh) : options.permissions;
-  const roleId = randomUUID();
-  await knex('roles').insert({ id: roleId, tenant_id: tenantId, name: uniqueName('test-role') });
-  if (permissions.length) await knex('role_permissions').insert(permissions.map((permission) => ({ tenant_id: tenantId, role_id: roleId, resource: ADMIN_API_RESOURCE, permission })));
-  await knex('identity_roles').insert({ tenant_id: tenantId, identity_id: identity.id, role_id: roleId });
-  for (const name of options.roles ?? []) {
-    const role: { id: string } = await knex('roles').where({ tenant_id: tenantId, name }).first('id');
-    await knex('identity_roles').insert({ tenant_id: tenantId, identity_id: identity.id, role_id: role.id });
-  }
+  await grantAdminRights(gh, identity.id, options.permissions === 'all' ? adminCatalog(gh) : options.permissions, options.roles);
   for (const [key, values] of Object.entries(options.dataScope ?? {})) {
     await knex('data_scope_keys').insert({ tenant_id: tenantId, key }).onConflict(['tenant_id', 'key']).ignore();
     await knex('identity_data_scopes').insert({ tenant_id: tenantId, identity_id: identity.id, key, values: JSON.stringify(values) });
@@ -94,22 +99,23 @@ export async function createApiCaller(gh: TestGatehouse, options: { permissions:
   };
 }
 
+/** An admin-API caller made in a `before` hook registered now, for the tests of the suite of `gh`. */
+export function apiCallerForSuite(gh: TestGatehouse, options: Parameters<typeof createApiCaller>[1]): ApiCaller {
+  const caller = {} as ApiCaller;
+  before(async function () {
+    Object.assign(caller, await createApiCaller(gh, options));
+  });
+  return caller;
+}
+
 /**
  * An admin-API caller that is a service account (client credentials): its token belongs to no
  * session, so it keeps working while a test ends sessions or moves the session clock.
  */
 export async function createServiceApiCaller(gh: TestGatehouse, permissions: string[], options: { roles?: string[] } = {}): Promise<ApiCaller> {
-  const { knex, tenantId } = gh.context;
   const account = await gh.context.serviceAccounts.create({ name: uniqueName('svc-admin') }, SYSTEM_ACTOR);
   const { secret } = await gh.context.serviceAccounts.createKey(account.id, {}, SYSTEM_ACTOR);
-  const roleId = randomUUID();
-  await knex('roles').insert({ id: roleId, tenant_id: tenantId, name: uniqueName('test-role') });
-  if (permissions.length) await knex('role_permissions').insert(permissions.map((permission) => ({ tenant_id: tenantId, role_id: roleId, resource: ADMIN_API_RESOURCE, permission })));
-  await knex('identity_roles').insert({ tenant_id: tenantId, identity_id: account.identityId, role_id: roleId });
-  for (const name of options.roles ?? []) {
-    const role: { id: string } = await knex('roles').where({ tenant_id: tenantId, name }).first('id');
-    await knex('identity_roles').insert({ tenant_id: tenantId, identity_id: account.identityId, role_id: role.id });
-  }
+  await grantAdminRights(gh, account.identityId!, permissions, options.roles);
   await gh.context.authorization.invalidateAll();
   const response = await fetch(`${gh.issuer}/token`, {
     method: 'POST',

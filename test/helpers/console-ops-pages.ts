@@ -1,6 +1,7 @@
 // Page objects for the console's operations pages (sessions dashboard, audit log, overview),
 // on top of ConsolePage from console-pages.ts.
 import type { Download, Page } from 'playwright-core';
+import { ConsolePageObject } from './console-page-object.ts';
 import type { ConsolePage } from './console-pages.ts';
 
 /** Waits until the page's list has loaded. */
@@ -17,11 +18,7 @@ function dataRows(page: Page) {
 }
 
 /** The sessions dashboard: filters, the list, ending one session or all of a user's. */
-export class SessionsPageObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class SessionsPageObject extends ConsolePageObject {
   async filterByUsername(username: string): Promise<void> {
     const form = this.page.getByRole('search', { name: 'Filter sessions' });
     await form.getByLabel('Username').fill(username);
@@ -46,11 +43,7 @@ export class SessionsPageObject {
 }
 
 /** The audit log: filters, export, chain verification. */
-export class AuditPageObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class AuditPageObject extends ConsolePageObject {
   form() {
     return this.page.getByRole('search', { name: 'Filter audit events' });
   }
@@ -82,11 +75,7 @@ export class AuditPageObject {
 }
 
 /** The overview: counts and the sign-in chart. */
-export class OverviewPageObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class OverviewPageObject extends ConsolePageObject {
   chart() {
     return this.page.getByRole('img', { name: /Sign-ins in the last 24 hours/ });
   }

@@ -1,7 +1,7 @@
 // Page objects for the console's settings pages (policies, navigation menus, webhooks, identity
 // providers), driven in Chromium on top of ConsolePage.
 import type { Page } from 'playwright-core';
-import type { ConsolePage } from './console-pages.ts';
+import { ConsolePageObject } from './console-page-object.ts';
 
 /**
  * Chooses an option of a React Aria select. React Aria announces the choice through a transient
@@ -30,11 +30,7 @@ export async function announced(page: Page): Promise<void> {
   }
 }
 
-export class PoliciesPageObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class PoliciesPageObject extends ConsolePageObject {
   form() {
     return this.page.getByRole('form', { name: 'Password policy' });
   }
@@ -50,11 +46,7 @@ export class PoliciesPageObject {
   }
 }
 
-export class NavigationPageObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class NavigationPageObject extends ConsolePageObject {
   async chooseApplication(name: string): Promise<void> {
     await this.page
       .getByRole('button', { name: /Application/ })
@@ -80,11 +72,7 @@ export class NavigationPageObject {
   }
 }
 
-export class WebhooksPageObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class WebhooksPageObject extends ConsolePageObject {
   /** Subscribes an endpoint and returns the secret the page shows once. */
   async subscribe(url: string, eventTypes: string): Promise<string> {
     await this.page.getByRole('button', { name: 'Subscribe an endpoint' }).click();
@@ -101,11 +89,7 @@ export class WebhooksPageObject {
   }
 }
 
-export class IdentityProvidersPageObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class IdentityProvidersPageObject extends ConsolePageObject {
   async addFromPreset(preset: string, fields: { slug: string; name: string; clientId: string; clientSecret: string; entraTenant?: string }): Promise<void> {
     await this.page.getByRole('button', { name: 'Add an identity provider' }).click();
     const dialog = this.page.getByRole('form', { name: 'Add an identity provider' });

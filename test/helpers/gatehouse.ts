@@ -51,6 +51,22 @@ export async function startTestGatehouse(env: Record<string, string> = {}, optio
 }
 
 /**
+ * The suite's Gatehouse, for a `describe` body: started in a `before` hook registered now and
+ * closed in an `after` hook. The object is filled in when the hook has run, so read it only in
+ * the suite's hooks and tests.
+ */
+export function gatehouseForSuite(env: Record<string, string> = {}, options: { clock?: TestClock; logStream?: DestinationStream } = {}): TestGatehouse {
+  const gh = {} as TestGatehouse;
+  before(async function () {
+    Object.assign(gh, await startTestGatehouse(env, options));
+  });
+  after(async function () {
+    await gh.close?.();
+  });
+  return gh;
+}
+
+/**
  * A Gatehouse in this process on a free port of 127.0.0.1 (unless `settings` say otherwise), its
  * data in a new temporary directory that close() removes. No job timers: a test runs a job with
  * scheduler.runIfDue, and a timer firing in the same slot would make that claim fail at random.

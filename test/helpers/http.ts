@@ -98,14 +98,20 @@ export class HttpClient {
   readonly jar = new CookieJar();
   readonly origin: string;
 
-  /** `origin`: the issuer; its redirects are followed, redirects elsewhere are not. */
-  constructor(origin: string) {
+  /**
+   * `origin`: the issuer; its redirects are followed, redirects elsewhere are not. `headers` go
+   * with every request (a request's own headers win), as a browser sends its User-Agent.
+   */
+  constructor(
+    origin: string,
+    private readonly headers: Record<string, string> = {},
+  ) {
     this.origin = new URL(origin).origin;
   }
 
   async request(target: string | URL, options: RequestOptions = {}): Promise<HttpResponse> {
     const url = new URL(target, this.origin);
-    const headers = new Headers(options.headers);
+    const headers = new Headers({ ...this.headers, ...options.headers });
     if (url.origin === this.origin) {
       const cookie = this.jar.header(url);
       if (cookie) headers.set('cookie', cookie);

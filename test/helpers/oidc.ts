@@ -3,6 +3,7 @@
 import * as client from 'openid-client';
 import type { TestGatehouse } from './gatehouse.ts';
 import { formWith, HttpClient, type HttpResponse } from './http.ts';
+import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 
 /**
  * openid-client Configuration from Gatehouse's discovery document. A client secret means
@@ -12,6 +13,19 @@ export function discover(gatehouse: Pick<TestGatehouse, 'issuer'>, clientId: str
   const auth = clientSecret === undefined ? client.None() : client.ClientSecretBasic(clientSecret);
   // The test issuer is plain http on loopback, which openid-client refuses unless told otherwise.
   return client.discovery(new URL(gatehouse.issuer), clientId, clientSecret, auth, { execute: [client.allowInsecureRequests] });
+}
+
+/** A confidential web application as its relying party knows it. */
+export interface WebClient {
+  clientId: string;
+  clientSecret: string;
+  config: client.Configuration;
+}
+
+/** Registers a web application named `name` that redirects to `redirectUri`, and discovers it. */
+export async function createWebClient(gatehouse: Pick<TestGatehouse, 'issuer' | 'context'>, name: string, redirectUri: string): Promise<WebClient> {
+  const { application, clientSecret } = await gatehouse.context.applications.create({ name, type: 'web', redirectUris: [redirectUri] }, SYSTEM_ACTOR);
+  return { clientId: application.id, clientSecret: clientSecret!, config: await discover(gatehouse, application.id, clientSecret!) };
 }
 
 export interface AuthorizationOptions {

@@ -1,4 +1,4 @@
-// Running bin/gatehouse.js as a child process and collecting what it printed.
+// Running Node (bin/gatehouse.js or a test helper) as a child process and collecting what it printed.
 import { spawn, type SpawnOptionsWithoutStdio } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -10,10 +10,10 @@ export interface ProcessResult {
   stderr: string;
 }
 
-/** Runs `node bin/gatehouse.js …args` to its end, with `input` on its stdin. */
-export function runGatehouse(args: string[], options: SpawnOptionsWithoutStdio, input = ''): Promise<ProcessResult> {
+/** Runs `node …args` to its end, with `input` on its stdin, and collects what it printed. */
+export function runNode(args: string[], options: SpawnOptionsWithoutStdio, input = ''): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GATEHOUSE_BIN, ...args], { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -23,4 +23,9 @@ export function runGatehouse(args: string[], options: SpawnOptionsWithoutStdio, 
     child.stdin.on('error', () => undefined);
     child.stdin.end(input);
   });
+}
+
+/** Runs `node bin/gatehouse.js …args` to its end, with `input` on its stdin. */
+export function runGatehouse(args: string[], options: SpawnOptionsWithoutStdio, input = ''): Promise<ProcessResult> {
+  return runNode([GATEHOUSE_BIN, ...args], options, input);
 }

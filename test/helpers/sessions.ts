@@ -2,7 +2,7 @@
 // back-channel logout endpoint that collects logout tokens, and raw refresh requests.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpClient, type HttpResponse, type RequestOptions } from './http.ts';
+import { HttpClient } from './http.ts';
 
 export const USER_AGENTS = {
   iphone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1',
@@ -13,15 +13,8 @@ export const USER_AGENTS = {
 
 /** A browser stand-in that sends this User-Agent on every request, as a real one would. */
 export class DeviceBrowser extends HttpClient {
-  constructor(
-    origin: string,
-    readonly userAgent: string,
-  ) {
-    super(origin);
-  }
-
-  override request(target: string | URL, options: RequestOptions = {}): Promise<HttpResponse> {
-    return super.request(target, { ...options, headers: { 'user-agent': this.userAgent, ...options.headers } });
+  constructor(origin: string, userAgent: string) {
+    super(origin, { 'user-agent': userAgent });
   }
 }
 

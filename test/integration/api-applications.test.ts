@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '../../src/queries/audit.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
-import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
-import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { apiCallerForSuite, createApiCaller } from '../helpers/admin-api.ts';
+import { gatehouseForSuite, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 const APP_PERMISSIONS = ['applications:list', 'applications:read', 'applications:create', 'applications:update', 'applications:delete', 'applications:set-access', 'applications:rotate-secret'];
 const CALLBACK = 'https://app.example.test/callback';
@@ -26,14 +26,8 @@ async function clientCredentials(gh: TestGatehouse, clientId: string, secret: st
 
 describe(`applications admin API (${storageMode})`, function () {
   this.timeout(60_000);
-  let gh: TestGatehouse;
-  let admin: ApiCaller;
-
-  before(async function () {
-    gh = await startTestGatehouse();
-    admin = await createApiCaller(gh, { permissions: APP_PERMISSIONS });
-  });
-  after(async () => gh?.close());
+  const gh = gatehouseForSuite();
+  const admin = apiCallerForSuite(gh, { permissions: APP_PERMISSIONS });
 
   const auditEvents = (action: string, targetId: string): Promise<AuditEvent[]> => gh.context.audit.list(gh.context.tenantId, { action, targetId });
 

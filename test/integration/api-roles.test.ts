@@ -10,6 +10,7 @@ import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
 import { adminCatalog, apiRequest, createApiCaller, expectProblem, type ApiCaller, type ApiResponse } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { withOtherTenant } from '../helpers/other-tenant.ts';
 
 /** Every route of this slice and the one permission it requires. */
 const ROUTES: { method: string; path: string; permission: string }[] = [
@@ -189,18 +190,12 @@ describe(`admin API: roles, groups, default policy, API resources (${storageMode
     });
 
     it("answers 404 for another tenant's role", async function () {
-      const otherTenant = uniqueName('tenant');
-      await gh.context.knex('tenants').insert({ id: otherTenant, name: 'Other' });
-      try {
-        const roleId = randomUUID();
-        await gh.context.knex('roles').insert({ id: roleId, tenant_id: otherTenant, name: 'Foreign' });
+      await withOtherTenant(gh, async ({ roleId }) => {
         expectProblem(await admin.request('GET', `/roles/${roleId}`), 404, 'role.not_found');
         expectProblem(await admin.request('PATCH', `/roles/${roleId}`, { description: 'mine now' }), 404, 'role.not_found');
         expectProblem(await admin.request('DELETE', `/roles/${roleId}`), 404, 'role.not_found');
         expectProblem(await admin.request('POST', `/identities/${await newIdentity()}/roles`, { roleIds: [roleId] }), 404, 'role.not_found');
-      } finally {
-        await gh.context.knex('tenants').where({ id: otherTenant }).delete();
-      }
+      });
     });
   });
 

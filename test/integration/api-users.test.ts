@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { withOtherTenant } from '../helpers/other-tenant.ts';
 
 describe(`admin API: users, identities and data scopes (${storageMode})`, function () {
   this.timeout(60_000);
@@ -341,14 +342,7 @@ describe(`admin API: users, identities and data scopes (${storageMode})`, functi
   });
 
   it("answers 404 for another tenant's users and identities", async function () {
-    const otherTenant = uniqueName('tenant');
-    const { knex } = gh.context;
-    await knex('tenants').insert({ id: otherTenant, name: 'Other' });
-    try {
-      const userId = randomUUID();
-      const identityId = randomUUID();
-      await knex('users').insert({ id: userId, tenant_id: otherTenant, username: uniqueName('foreigner'), status: 'active' });
-      await knex('identities').insert({ id: identityId, tenant_id: otherTenant, user_id: userId, kind: 'internal', alias: 'x' });
+    await withOtherTenant(gh, async ({ userId, identityId }) => {
       problem(await admin.request('get', `/users/${userId}`), 404, 'user.not_found');
       problem(await admin.request('get', `/users/${userId}/identities`), 404, 'user.not_found');
       problem(await admin.request('patch', `/users/${userId}`, { name: 'x' }), 404, 'user.not_found');
@@ -360,10 +354,8 @@ describe(`admin API: users, identities and data scopes (${storageMode})`, functi
       problem(await admin.request('put', `/identities/${identityId}/data-scopes/${clientKey}`, { values: ['ROOM'] }), 404, 'identity.not_found');
       const list = await admin.request('get', '/users?limit=200&q=foreigner');
       assert.ok(!list.body.items.some((u: { id: string }) => u.id === userId));
-      assert.ok(await knex('users').where({ id: userId }).first(), 'the foreign user is untouched');
-    } finally {
-      await knex('tenants').where({ id: otherTenant }).delete();
-    }
+      assert.ok(await gh.context.knex('users').where({ id: userId }).first(), 'the foreign user is untouched');
+    });
   });
 
   it('describes the routes and their responses in the OpenAPI document', async function () {

@@ -2,30 +2,22 @@
 // edge with a 400 naming the field: on oidc-provider's endpoints, the login form and the admin
 // API's fields and filters. The same requests without it still work.
 import assert from 'node:assert/strict';
-import type * as client from 'openid-client';
-import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
-import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
-import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { apiCallerForSuite } from '../helpers/admin-api.ts';
+import { gatehouseForSuite, storageMode, uniqueName } from '../helpers/gatehouse.ts';
 import { formWith } from '../helpers/http.ts';
-import { discover, startAuthorization } from '../helpers/oidc.ts';
+import { createWebClient, startAuthorization, type WebClient } from '../helpers/oidc.ts';
 
 const CALLBACK = 'http://localhost:8133/callback';
 
 describe(`control characters refused at the edge (${storageMode})`, function () {
   this.timeout(120_000);
-  let gh: TestGatehouse;
-  let admin: ApiCaller;
-  let web: { clientId: string; clientSecret: string; config: client.Configuration };
+  const gh = gatehouseForSuite();
+  const admin = apiCallerForSuite(gh, { permissions: 'all' });
+  let web: WebClient;
   const basic = () => `Basic ${Buffer.from(`${web.clientId}:${web.clientSecret}`).toString('base64')}`;
 
   before(async () => {
-    gh = await startTestGatehouse();
-    admin = await createApiCaller(gh, { permissions: 'all' });
-    const app = await gh.context.applications.create({ name: uniqueName('nul-app'), type: 'web', redirectUris: [CALLBACK] }, SYSTEM_ACTOR);
-    web = { clientId: app.application.id, clientSecret: app.clientSecret!, config: await discover(gh, app.application.id, app.clientSecret!) };
-  });
-  after(async () => {
-    await gh?.close();
+    web = await createWebClient(gh, uniqueName('nul-app'), CALLBACK);
   });
 
   async function expectOauthRefusal(response: Response, field: string) {

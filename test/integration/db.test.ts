@@ -1,7 +1,6 @@
 // The database layer against real engines: PGlite in a temporary data directory always, and
 // PostgreSQL too when DATABASE_URL is set (in a throwaway schema, dropped afterwards).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,6 +12,7 @@ import { createDatabase } from '../../src/db/index.ts';
 import { migrateLatest, migrationStatus, rollbackLast } from '../../src/db/migrate.ts';
 import type { Database } from '../../src/db/types.ts';
 import { EXIT_BUSY } from '../helpers/open-embedded-db.ts';
+import { runNode, type ProcessResult } from '../helpers/process.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const openHelper = fileURLToPath(new URL('../helpers/open-embedded-db.ts', import.meta.url));
@@ -28,24 +28,9 @@ after(async () => {
   await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-interface ChildResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the open-embedded-db helper in a fresh Node process, as a CLI command would. */
-function openInChildProcess(dataDir: string, databaseUrl?: string): Promise<ChildResult> {
-  const args = ['--import', 'tsx', openHelper, dataDir, ...(databaseUrl ? [databaseUrl] : [])];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function openInChildProcess(dataDir: string, databaseUrl?: string): Promise<ProcessResult> {
+  return runNode(['--import', 'tsx', openHelper, dataDir, ...(databaseUrl ? [databaseUrl] : [])], { cwd: repoRoot });
 }
 
 function isAlive(pid: number): boolean {
@@ -200,7 +185,7 @@ describe('embedded database (PGlite)', function () {
   it('makes another process fail with the busy message, and lets it in once closed', async () => {
     const dataDir = await tempDir('pglite');
     const db = await createDatabase({ dataDir, purpose: 'start' });
-    let busy: ChildResult;
+    let busy: ProcessResult;
     try {
       busy = await openInChildProcess(dataDir);
     } finally {

@@ -7,12 +7,11 @@
 //   service resumes when it is back, in the same process.
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import type * as client from 'openid-client';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { HttpClient } from '../helpers/http.ts';
-import { discover, signIn, startAuthorization } from '../helpers/oidc.ts';
+import { createWebClient, signIn, startAuthorization, type WebClient } from '../helpers/oidc.ts';
 import { rawRefresh } from '../helpers/sessions.ts';
 import { startTcpProxy, targetOf, throughProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -34,7 +33,7 @@ describe('durability: Redis flushed or restarted, PostgreSQL away', function () 
   let redis: Redis;
   let gh: TestGatehouse;
   let admin: ApiCaller;
-  let app: { clientId: string; clientSecret: string; config: client.Configuration };
+  let app: WebClient;
   let user: { id: string; username: string };
 
   before(async function () {
@@ -45,8 +44,7 @@ describe('durability: Redis flushed or restarted, PostgreSQL away', function () 
     redis = new Redis(process.env.REDIS_URL);
     gh = await startTestGatehouse({ DATABASE_URL: throughProxy(process.env.DATABASE_URL, pgProxy), REDIS_URL: throughProxy(process.env.REDIS_URL, redisProxy) });
     admin = await createServiceApiCaller(gh, ['sessions:end', 'user-sessions:list']);
-    const created = await gh.context.applications.create({ name: 'Durable App', type: 'web', redirectUris: [CALLBACK] }, SYSTEM_ACTOR);
-    app = { clientId: created.application.id, clientSecret: created.clientSecret!, config: await discover(gh, created.application.id, created.clientSecret!) };
+    app = await createWebClient(gh, 'Durable App', CALLBACK);
     const username = uniqueName('durable');
     user = { id: (await gh.context.users.create({ username, password: PASSWORD }, SYSTEM_ACTOR)).id, username };
   });

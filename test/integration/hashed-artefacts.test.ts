@@ -10,8 +10,8 @@ import * as client from 'openid-client';
 import { createAdapterFactory, payloadKey } from '../../src/oidc/adapter.ts';
 import { artefactRef, rehashLegacyPayloadIds, withHashedIds } from '../../src/oidc/hashed-ids.ts';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
-import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
-import { discover, signIn } from '../helpers/oidc.ts';
+import { gatehouseForSuite, storageMode, uniqueName } from '../helpers/gatehouse.ts';
+import { createWebClient, signIn, type WebClient } from '../helpers/oidc.ts';
 import { introspect, rawRefresh } from '../helpers/sessions.ts';
 
 const CALLBACK = 'http://localhost:8132/callback';
@@ -19,8 +19,8 @@ const PASSWORD = 'hashed-artefacts-Password-1';
 
 describe(`bearer artefacts stored under a keyed hash (${storageMode})`, function () {
   this.timeout(120_000);
-  let gh: TestGatehouse;
-  let web: { clientId: string; clientSecret: string; config: client.Configuration };
+  const gh = gatehouseForSuite();
+  let web: WebClient;
 
   /** Everything stored: every oidc_payloads row, and on Redis every key name and value under the prefix. */
   async function dump(): Promise<string> {
@@ -43,12 +43,7 @@ describe(`bearer artefacts stored under a keyed hash (${storageMode})`, function
   }
 
   before(async () => {
-    gh = await startTestGatehouse();
-    const app = await gh.context.applications.create({ name: uniqueName('hash-app'), type: 'web', redirectUris: [CALLBACK] }, SYSTEM_ACTOR);
-    web = { clientId: app.application.id, clientSecret: app.clientSecret!, config: await discover(gh, app.application.id, app.clientSecret!) };
-  });
-  after(async () => {
-    await gh?.close();
+    web = await createWebClient(gh, uniqueName('hash-app'), CALLBACK);
   });
 
   it('a dump holds no token, code, session cookie or interaction id, and they all still work', async () => {

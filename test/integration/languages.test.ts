@@ -6,7 +6,7 @@ import type * as client from 'openid-client';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { loadCatalogs } from '../../src/views/i18n.ts';
 import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
-import { HttpClient, type HttpResponse, type RequestOptions } from '../helpers/http.ts';
+import { HttpClient, type HttpResponse } from '../helpers/http.ts';
 import { discover, startAuthorization, submitLogin } from '../helpers/oidc.ts';
 
 const REDIRECT_URI = 'http://localhost:8153/callback';
@@ -14,15 +14,8 @@ const catalogs = loadCatalogs();
 
 /** A browser that sends this Accept-Language on every request, as a real one does. */
 class LanguageBrowser extends HttpClient {
-  constructor(
-    origin: string,
-    readonly acceptLanguage: string,
-  ) {
-    super(origin);
-  }
-
-  override request(target: string | URL, options: RequestOptions = {}): Promise<HttpResponse> {
-    return super.request(target, { ...options, headers: { 'accept-language': this.acceptLanguage, ...options.headers } });
+  constructor(origin: string, acceptLanguage: string) {
+    super(origin, { 'accept-language': acceptLanguage });
   }
 }
 

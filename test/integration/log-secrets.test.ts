@@ -4,11 +4,10 @@
 // searched for every secret the test knows.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import type * as client from 'openid-client';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
-import { createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
-import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
-import { discover, signIn } from '../helpers/oidc.ts';
+import { apiCallerForSuite } from '../helpers/admin-api.ts';
+import { gatehouseForSuite, storageMode, uniqueName } from '../helpers/gatehouse.ts';
+import { createWebClient, signIn, type WebClient } from '../helpers/oidc.ts';
 import { rawRefresh } from '../helpers/sessions.ts';
 
 const CALLBACK = 'http://localhost:8131/callback';
@@ -16,11 +15,21 @@ const PASSWORD = 'log-secrets-Password-1';
 
 describe(`no statement values in the log (${storageMode})`, function () {
   this.timeout(120_000);
-  let gh: TestGatehouse;
-  let admin: ApiCaller;
-  let web: { clientId: string; clientSecret: string; config: client.Configuration };
   const chunks: string[] = [];
   const log = () => chunks.join('');
+  const gh = gatehouseForSuite(
+    {},
+    {
+      logStream: new Writable({
+        write(chunk: Buffer | string, _encoding, callback) {
+          chunks.push(chunk.toString());
+          callback();
+        },
+      }),
+    },
+  );
+  const admin = apiCallerForSuite(gh, { permissions: 'all' });
+  let web: WebClient;
 
   async function refuseWrites(table: string, run: () => Promise<void>): Promise<void> {
     const knex = gh.context.knex;
@@ -39,19 +48,7 @@ describe(`no statement values in the log (${storageMode})`, function () {
   }
 
   before(async () => {
-    const stream = new Writable({
-      write(chunk: Buffer | string, _encoding, callback) {
-        chunks.push(chunk.toString());
-        callback();
-      },
-    });
-    gh = await startTestGatehouse({}, { logStream: stream });
-    admin = await createApiCaller(gh, { permissions: 'all' });
-    const app = await gh.context.applications.create({ name: uniqueName('log-app'), type: 'web', redirectUris: [CALLBACK] }, SYSTEM_ACTOR);
-    web = { clientId: app.application.id, clientSecret: app.clientSecret!, config: await discover(gh, app.application.id, app.clientSecret!) };
-  });
-  after(async () => {
-    await gh?.close();
+    web = await createWebClient(gh, uniqueName('log-app'), CALLBACK);
   });
 
   it('a failed refresh-token statement logs neither the refresh token nor any other token', async () => {

@@ -3,12 +3,11 @@
 // claims cache is dropped over Redis pub/sub; a session works, and ends, on either node. Runs
 // only against the real services.
 import assert from 'node:assert/strict';
-import type * as client from 'openid-client';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { createApiCaller, createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, TestClock, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { HttpClient } from '../helpers/http.ts';
-import { discover, signIn, startAuthorization } from '../helpers/oidc.ts';
+import { createWebClient, signIn, startAuthorization, type WebClient } from '../helpers/oidc.ts';
 import { introspect, rawRefresh } from '../helpers/sessions.ts';
 
 describe('two nodes on one PostgreSQL and Redis', function () {
@@ -60,7 +59,7 @@ describe('sessions on two nodes', function () {
   let a: TestGatehouse;
   let b: TestGatehouse | undefined;
   let adminOnB: ApiCaller;
-  let app: { clientId: string; clientSecret: string; config: client.Configuration };
+  let app: WebClient;
   const password = 'two nodes one session 42';
 
   before(async function () {
@@ -68,8 +67,7 @@ describe('sessions on two nodes', function () {
     a = await startTestGatehouse({}, { clock: clockA });
     b = await startTestGatehouse({ GATEHOUSE_REDIS_PREFIX: a.config.redisPrefix, GATEHOUSE_ISSUER: a.issuer });
     adminOnB = await createServiceApiCaller(b, ['sessions:end', 'session-settings:read', 'session-settings:replace']);
-    const created = await a.context.applications.create({ name: 'Two Nodes App', type: 'web', redirectUris: ['http://localhost:8151/callback'] }, SYSTEM_ACTOR);
-    app = { clientId: created.application.id, clientSecret: created.clientSecret!, config: await discover(a, created.application.id, created.clientSecret!) };
+    app = await createWebClient(a, 'Two Nodes App', 'http://localhost:8151/callback');
   });
   after(async () => {
     await b?.close();

@@ -4,13 +4,12 @@
 // on one node reaches the other through pub/sub on the cluster. Part of the PostgreSQL + Redis
 // pass (REDIS_URL set); without it the suite is reported as pending, never silently passed.
 import assert from 'node:assert/strict';
-import type * as client from 'openid-client';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { createApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { HttpClient } from '../helpers/http.ts';
-import { discover, signIn, startAuthorization } from '../helpers/oidc.ts';
-import { startCluster, startSentinels, type TestCluster, type TestSentinels } from '../helpers/redis-servers.ts';
+import { createWebClient, signIn, startAuthorization, type WebClient } from '../helpers/oidc.ts';
+import { startCluster, startSentinels } from '../helpers/redis-servers.ts';
 import { rawRefresh } from '../helpers/sessions.ts';
 
 const REDIRECT_URI = 'http://localhost:8152/callback';
@@ -22,18 +21,7 @@ interface SignedIn {
   refreshToken: string;
 }
 
-interface App {
-  clientId: string;
-  clientSecret: string;
-  config: client.Configuration;
-}
-
-async function createApp(gh: TestGatehouse): Promise<App> {
-  const created = await gh.context.applications.create({ name: uniqueName('HA App'), type: 'web', redirectUris: [REDIRECT_URI] }, SYSTEM_ACTOR);
-  return { clientId: created.application.id, clientSecret: created.clientSecret!, config: await discover(gh, created.application.id, created.clientSecret!) };
-}
-
-async function signInNewUser(gh: TestGatehouse, app: App): Promise<SignedIn> {
+async function signInNewUser(gh: TestGatehouse, app: WebClient): Promise<SignedIn> {
   const username = uniqueName('ha');
   await gh.context.users.create({ username, password: PASSWORD }, SYSTEM_ACTOR);
   const browser = new HttpClient(gh.issuer);
@@ -47,7 +35,7 @@ async function signInNewUser(gh: TestGatehouse, app: App): Promise<SignedIn> {
  * every loop has completed a sign-in, and each loop completes one more after it has finished,
  * so sign-ins are in flight before, during and after it.
  */
-async function signInsAcross(gh: TestGatehouse, app: App, failover: () => Promise<unknown>, workers = 4): Promise<SignedIn[]> {
+async function signInsAcross(gh: TestGatehouse, app: WebClient, failover: () => Promise<unknown>, workers = 4): Promise<SignedIn[]> {
   const signedIn: SignedIn[] = [];
   let done = false;
   const firstRound: Promise<void>[] = [];
@@ -72,7 +60,7 @@ async function signInsAcross(gh: TestGatehouse, app: App, failover: () => Promis
 }
 
 /** Still signed in: the browser's session is reused without a login page, and the refresh token works. */
-async function assertStillSignedIn(gh: TestGatehouse, app: App, who: SignedIn): Promise<void> {
+async function assertStillSignedIn(gh: TestGatehouse, app: WebClient, who: SignedIn): Promise<void> {
   const again = await startAuthorization({ gatehouse: gh, config: app.config, redirectUri: REDIRECT_URI, scope: 'openid', browser: who.browser });
   assert.ok(again.callbackUrl, `${who.username} was asked to sign in again (status ${again.response.status} at ${again.response.url.href})`);
   const refreshed = await rawRefresh(gh.url, app, who.refreshToken);
@@ -80,19 +68,53 @@ async function assertStillSignedIn(gh: TestGatehouse, app: App, who: SignedIn): 
   who.refreshToken = refreshed.body.refresh_token!;
 }
 
-describe('Redis Cluster (three primaries, started by the test)', function () {
-  this.timeout(120_000);
-  let cluster: TestCluster | undefined;
-  let a: TestGatehouse | undefined;
-  let b: TestGatehouse | undefined;
-  let app: App;
+/** Two users signed in before `fault` and more while it happens, all still signed in after it; returns the first two. */
+async function assertNobodySignedOut(gh: TestGatehouse, app: WebClient, fault: () => Promise<unknown>): Promise<SignedIn[]> {
+  const before = [await signInNewUser(gh, app), await signInNewUser(gh, app)];
+  const during = await signInsAcross(gh, app, fault);
+  for (const who of [...before, ...during]) await assertStillSignedIn(gh, app, who);
+  return before;
+}
 
+interface HaSuite<S> {
+  servers: S;
+  /** The Gatehouse nodes on the servers; the first one holds `app`. */
+  nodes: TestGatehouse[];
+  app: WebClient;
+}
+
+/**
+ * For a suite on Redis servers that `start` makes (skipped without REDIS_URL): the servers, the
+ * Gatehouse nodes `startNodes` runs on them through `startNode` and a web application, filled in
+ * by a `before` hook; the nodes close before the servers stop.
+ */
+function haSuite<S extends { stop(): Promise<void> }>(start: () => Promise<S>, startNodes: (servers: S, startNode: (env: Record<string, string>) => Promise<TestGatehouse>) => Promise<unknown>): HaSuite<S> {
+  const suite = { nodes: [] } as unknown as HaSuite<S>;
+  let servers: S | undefined;
   before(async function () {
     if (!process.env.REDIS_URL) return this.skip();
-    cluster = await startCluster();
-    a = await startTestGatehouse({ REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.seeds });
+    servers = await start();
+    suite.servers = servers;
+    await startNodes(servers, async (env) => {
+      const node = await startTestGatehouse(env);
+      suite.nodes.push(node);
+      return node;
+    });
+    suite.app = await createWebClient(suite.nodes[0]!, uniqueName('HA App'), REDIRECT_URI);
+  });
+  after(async () => {
+    for (const node of [...suite.nodes].reverse()) await node.close();
+    await servers?.stop();
+  });
+  return suite;
+}
+
+describe('Redis Cluster (three primaries, started by the test)', function () {
+  this.timeout(120_000);
+  const ha = haSuite(startCluster, async (cluster, startNode) => {
+    const a = await startNode({ REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.seeds });
     // Node B learns the cluster from other seed nodes than A.
-    b = await startTestGatehouse({
+    await startNode({
       REDIS_URL: '',
       REDIS_CLUSTER_NODES: cluster.nodes
         .slice(3)
@@ -101,20 +123,16 @@ describe('Redis Cluster (three primaries, started by the test)', function () {
       GATEHOUSE_REDIS_PREFIX: a.config.redisPrefix,
       GATEHOUSE_ISSUER: a.issuer,
     });
-    app = await createApp(a);
-  });
-  after(async () => {
-    await b?.close();
-    await a?.close();
-    await cluster?.stop();
   });
 
   it('is configured as a cluster', function () {
+    const [a] = ha.nodes;
     assert.equal(a!.config.redis?.mode, 'cluster');
     assert.equal(a!.context.store.kind, 'redis');
   });
 
   it('a role changed on node A shows in node B’s claims at once (pub/sub invalidation on the cluster)', async () => {
+    const [a, b] = ha.nodes;
     const admin = await createApiCaller(a!, { permissions: 'all', dataScope: { client: ['*'] } });
     const created = await admin.request('POST', '/identities', { username: uniqueName('cluster'), kind: 'client', alias: 'Cluster' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -128,46 +146,30 @@ describe('Redis Cluster (three primaries, started by the test)', function () {
   });
 
   it('signs users in while the primary holding Gatehouse’s slot fails over (CLUSTER FAILOVER), and signs nobody out', async () => {
-    const before = [await signInNewUser(a!, app), await signInNewUser(a!, app)];
+    const [a, b] = ha.nodes;
     let moved: { from: number; to: number } | undefined;
-    const during = await signInsAcross(a!, app, async () => {
-      moved = await cluster!.failoverSlotOf(`{${a!.config.redisPrefix}}`);
+    const before = await assertNobodySignedOut(a!, ha.app, async () => {
+      moved = await ha.servers.failoverSlotOf(`{${a!.config.redisPrefix}}`);
     });
     assert.ok(moved && moved.from !== moved.to, 'the slot moved to another node');
-    for (const who of [...before, ...during]) await assertStillSignedIn(a!, app, who);
     // Node B, which has not talked to the cluster since, follows the new slot map too.
-    for (const who of before) assert.equal((await rawRefresh(b!.url, app, who.refreshToken)).status, 200);
+    for (const who of before) assert.equal((await rawRefresh(b!.url, ha.app, who.refreshToken)).status, 200);
   });
 });
 
 describe('Redis Sentinel (a primary, a replica and three sentinels, started by the test)', function () {
   this.timeout(120_000);
-  let sentinels: TestSentinels | undefined;
-  let gh: TestGatehouse | undefined;
-  let app: App;
-
-  before(async function () {
-    if (!process.env.REDIS_URL) return this.skip();
-    sentinels = await startSentinels();
-    gh = await startTestGatehouse({ REDIS_URL: '', REDIS_SENTINELS: sentinels.seeds, REDIS_SENTINEL_NAME: sentinels.name });
-    app = await createApp(gh);
-  });
-  after(async () => {
-    await gh?.close();
-    await sentinels?.stop();
-  });
+  const ha = haSuite(startSentinels, (sentinels, startNode) => startNode({ REDIS_URL: '', REDIS_SENTINELS: sentinels.seeds, REDIS_SENTINEL_NAME: sentinels.name }));
 
   it('is configured through the sentinels', function () {
-    assert.equal(gh!.config.redis?.mode, 'sentinel');
+    assert.equal(ha.nodes[0]!.config.redis?.mode, 'sentinel');
   });
 
   it('signs users in while the primary goes down and the sentinels promote the replica, and signs nobody out', async () => {
-    const before = [await signInNewUser(gh!, app), await signInNewUser(gh!, app)];
     let promoted: number | undefined;
-    const during = await signInsAcross(gh!, app, async () => {
-      promoted = await sentinels!.killPrimary();
+    await assertNobodySignedOut(ha.nodes[0]!, ha.app, async () => {
+      promoted = await ha.servers.killPrimary();
     });
-    assert.equal(promoted, sentinels!.replica.port, 'the replica is the primary now');
-    for (const who of [...before, ...during]) await assertStillSignedIn(gh!, app, who);
+    assert.equal(promoted, ha.servers.replica.port, 'the replica is the primary now');
   });
 });

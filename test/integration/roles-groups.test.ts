@@ -13,6 +13,7 @@ import type { ChangeRequest, RolePermission } from '../../src/services/roles.ts'
 import { adminCatalog } from '../helpers/admin-api.ts';
 import { appError } from '../helpers/assertions.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { withOtherTenant } from '../helpers/other-tenant.ts';
 
 const ACTOR: Actor = { actorType: 'user', actorId: 'test-admin' };
 
@@ -152,25 +153,15 @@ describe(`roles, groups and the default account policy (${storageMode})`, functi
     });
 
     it("answers 404 for another tenant's role and identity", async function () {
-      const otherTenant = uniqueName('tenant');
-      await gh.context.knex('tenants').insert({ id: otherTenant, name: 'Other' });
-      try {
-        const roleId = randomUUID();
-        await gh.context.knex('roles').insert({ id: roleId, tenant_id: otherTenant, name: 'Foreign' });
+      await withOtherTenant(gh, async ({ roleId, identityId: foreignIdentity }) => {
         const { identityId } = await newIdentity();
         await assert.rejects(gh.context.roles.get(tenantId, roleId), appError('role.not_found', 404));
         await assert.rejects(gh.context.roles.remove(roleId, full), appError('role.not_found', 404));
         await assert.rejects(gh.context.roles.assignToIdentity(identityId, [roleId], full), appError('role.not_found', 404));
-        const foreignIdentity = randomUUID();
-        const userId = randomUUID();
-        await gh.context.knex('users').insert({ id: userId, tenant_id: otherTenant, username: uniqueName('foreigner'), status: 'active' });
-        await gh.context.knex('identities').insert({ id: foreignIdentity, tenant_id: otherTenant, user_id: userId, kind: 'internal', alias: 'x' });
         await assert.rejects(gh.context.roles.identityRoles(tenantId, foreignIdentity), appError('identity.not_found', 404));
         const group = await gh.context.groups.create({ name: uniqueName('group') }, full);
         await assert.rejects(gh.context.groups.addMembers(group.id, [foreignIdentity], full), appError('identity.not_found', 404));
-      } finally {
-        await gh.context.knex('tenants').where({ id: otherTenant }).delete();
-      }
+      });
     });
   });
 

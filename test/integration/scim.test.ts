@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { adminCatalog, createServiceApiCaller, type ApiCaller, type ApiResponse } from '../helpers/admin-api.ts';
 import { signInToAccount } from '../helpers/account.ts';
-import { startTestGatehouse, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { gatehouseForSuite, uniqueName } from '../helpers/gatehouse.ts';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -18,17 +18,15 @@ const SCIM_JSON = { 'content-type': 'application/scim+json' };
 
 describe('SCIM 2.0 service provider', function () {
   this.timeout(300_000);
-  let gh: TestGatehouse;
+  const gh = gatehouseForSuite();
   let scim: ApiCaller;
 
   before(async () => {
-    gh = await startTestGatehouse();
     scim = await createServiceApiCaller(
       gh,
       adminCatalog(gh).filter((p) => p.startsWith('scim-')),
     );
   });
-  after(async () => gh?.close());
 
   const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     scim.request(method, `/scim/v2${path}`, body === undefined ? undefined : JSON.stringify(body), { ...(body === undefined ? {} : SCIM_JSON), ...headers });

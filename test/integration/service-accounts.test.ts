@@ -6,8 +6,8 @@ import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import type { AuditEvent } from '../../src/queries/audit.ts';
-import { apiRequest, createApiCaller, type ApiCaller } from '../helpers/admin-api.ts';
-import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { apiCallerForSuite, apiRequest } from '../helpers/admin-api.ts';
+import { gatehouseForSuite, startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { eventually } from '../helpers/assertions.ts';
 
 const SA_PERMISSIONS = ['service-accounts:list', 'service-accounts:create', 'service-accounts:read', 'service-accounts:update', 'service-accounts:delete', 'access-keys:create', 'access-keys:list', 'access-keys:revoke'];
@@ -43,14 +43,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe(`service accounts and access keys (${storageMode})`, function () {
   this.timeout(60_000);
-  let gh: TestGatehouse;
-  let admin: ApiCaller;
-
-  before(async function () {
-    gh = await startTestGatehouse();
-    admin = await createApiCaller(gh, { permissions: SA_PERMISSIONS });
-  });
-  after(async () => gh?.close());
+  const gh = gatehouseForSuite();
+  const admin = apiCallerForSuite(gh, { permissions: SA_PERMISSIONS });
 
   async function createAccount(name = uniqueName('svc')): Promise<{ id: string; identityId: string; name: string }> {
     const response = await admin.request('POST', '/service-accounts', { name, description: 'test service' });

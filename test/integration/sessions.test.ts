@@ -84,6 +84,14 @@ describe(`sessions (${storageMode})`, function () {
     return (response.body.items as { id: string }[]).map((s) => s.id);
   }
 
+  /** A new user signed in to the web application (with an admin-API token) on an iPhone and on a Windows laptop. */
+  async function onPhoneAndLaptop() {
+    const user = await newUser();
+    const phone = new DeviceBrowser(gh.issuer, USER_AGENTS.iphone);
+    const laptop = new DeviceBrowser(gh.issuer, USER_AGENTS.windowsChrome);
+    return { user, phone, laptop, onPhone: await signInWeb(user, phone, { api: true }), onLaptop: await signInWeb(user, laptop, { api: true }) };
+  }
+
   async function shownLoginForm(config: client.Configuration, redirectUri: string, browser: HttpClient): Promise<boolean> {
     const started = await startAuthorization({ gatehouse: gh, config, redirectUri, scope: 'openid', browser });
     return started.callbackUrl === undefined && started.response.status === 200 && /name="password"/.test(started.response.body);
@@ -105,11 +113,7 @@ describe(`sessions (${storageMode})`, function () {
   });
 
   it('records each device with its type, browser, OS, address and identity; GET /me/sessions marks the current one', async () => {
-    const user = await newUser();
-    const phone = new DeviceBrowser(gh.issuer, USER_AGENTS.iphone);
-    const laptop = new DeviceBrowser(gh.issuer, USER_AGENTS.windowsChrome);
-    const onPhone = await signInWeb(user, phone, { api: true });
-    const onLaptop = await signInWeb(user, laptop, { api: true });
+    const { user, onPhone, onLaptop } = await onPhoneAndLaptop();
     assert.notEqual(onPhone.sid, onLaptop.sid, 'each device has its own session');
     assert.equal(decodeJwt(onPhone.accessToken).sid, onPhone.sid, 'access tokens name their session too');
 
@@ -140,11 +144,7 @@ describe(`sessions (${storageMode})`, function () {
   });
 
   it('lets a user end one device from another: that device is signed out everywhere, the other keeps working', async () => {
-    const user = await newUser();
-    const phone = new DeviceBrowser(gh.issuer, USER_AGENTS.iphone);
-    const laptop = new DeviceBrowser(gh.issuer, USER_AGENTS.windowsChrome);
-    const onPhone = await signInWeb(user, phone, { api: true });
-    const onLaptop = await signInWeb(user, laptop, { api: true });
+    const { user, laptop, onPhone, onLaptop } = await onPhoneAndLaptop();
     const laptopSpa = await signInSpa(user, laptop);
     const before = receiver.tokens.length;
 

@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as client from 'openid-client';
 import { discover, signIn } from '../helpers/oidc.ts';
 import { rawRefresh } from '../helpers/sessions.ts';
+import { freePort } from '../helpers/ports.ts';
 import { runGatehouse, type ProcessResult } from '../helpers/process.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,14 +25,6 @@ interface RunningProcess {
   child: ChildProcessWithoutNullStreams;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   output: () => string;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** The first error code in an error's cause chain (fetch wraps the socket's error). */

@@ -12,14 +12,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { openContext, type GatehouseContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../helpers/ports.ts';
 
 /** Connects as soon as the port accepts, trying every few milliseconds. */
 async function connectWhenOpen(port: number): Promise<net.Socket> {

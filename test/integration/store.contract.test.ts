@@ -21,6 +21,13 @@ async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<voi
   }
 }
 
+/** What a subscriber to `channel` of `store` has heard so far, and how it unsubscribes. */
+async function listen(store: KeyValueStore, channel: string): Promise<{ heard: string[]; off: () => Promise<void> }> {
+  const heard: string[] = [];
+  const off = await store.subscribe(channel, (message) => heard.push(message));
+  return { heard, off };
+}
+
 function describeStoreContract(name: string, factory: () => Promise<KeyValueStore>, label = name): void {
   describe(`KeyValueStore contract: ${label}`, function () {
     let store: KeyValueStore;
@@ -366,45 +373,41 @@ function describeStoreContract(name: string, factory: () => Promise<KeyValueStor
     });
 
     it('publish delivers to subscribers of the channel only', async function () {
-      const first: string[] = [];
-      const second: string[] = [];
-      const other: string[] = [];
-      const unsubscribeFirst = await store.subscribe('pubsub:news', (message) => first.push(message));
-      const unsubscribeSecond = await store.subscribe('pubsub:news', (message) => second.push(message));
-      const unsubscribeOther = await store.subscribe('pubsub:other', (message) => other.push(message));
+      const first = await listen(store, 'pubsub:news');
+      const second = await listen(store, 'pubsub:news');
+      const other = await listen(store, 'pubsub:other');
 
       await store.publish('pubsub:news', 'hello');
-      await waitFor(() => first.length === 1 && second.length === 1);
-      assert.deepEqual(first, ['hello']);
-      assert.deepEqual(second, ['hello']);
+      await waitFor(() => first.heard.length === 1 && second.heard.length === 1);
+      assert.deepEqual(first.heard, ['hello']);
+      assert.deepEqual(second.heard, ['hello']);
 
       // After unsubscribe resolves, no more deliveries to that handler. The second handler,
       // subscribed later on the same channel, is the sign that the message has gone through.
-      await unsubscribeFirst();
+      await first.off();
       await store.publish('pubsub:news', 'again');
-      await waitFor(() => second.length === 2);
-      assert.deepEqual(first, ['hello']);
-      assert.deepEqual(second, ['hello', 'again']);
-      assert.deepEqual(other, []);
+      await waitFor(() => second.heard.length === 2);
+      assert.deepEqual(first.heard, ['hello']);
+      assert.deepEqual(second.heard, ['hello', 'again']);
+      assert.deepEqual(other.heard, []);
 
       // With the channel's last handler gone, nothing is delivered; wait a moment to be sure.
-      await unsubscribeSecond();
-      await unsubscribeSecond(); // idempotent
+      await second.off();
+      await second.off(); // idempotent
       await store.publish('pubsub:news', 'nobody');
       await store.publish('pubsub:other', 'ping');
-      await waitFor(() => other.length === 1);
+      await waitFor(() => other.heard.length === 1);
       await sleep(50);
-      assert.deepEqual(second, ['hello', 'again']);
+      assert.deepEqual(second.heard, ['hello', 'again']);
 
       // A channel can be subscribed to again after it was fully unsubscribed.
-      const third: string[] = [];
-      const unsubscribeThird = await store.subscribe('pubsub:news', (message) => third.push(message));
+      const third = await listen(store, 'pubsub:news');
       await store.publish('pubsub:news', 'back');
-      await waitFor(() => third.length === 1);
-      assert.deepEqual(third, ['back']);
+      await waitFor(() => third.heard.length === 1);
+      assert.deepEqual(third.heard, ['back']);
 
-      await unsubscribeThird();
-      await unsubscribeOther();
+      await third.off();
+      await other.off();
     });
 
     it('ping succeeds', async function () {
@@ -460,16 +463,14 @@ if (redisUrl) {
         assert.equal(await two.consume('shared'), 'from two');
         assert.equal(await one.get('shared'), 'from one');
 
-        const heardByTwo: string[] = [];
-        const heardByOne: string[] = [];
-        const offTwo = await two.subscribe('channel', (message) => heardByTwo.push(message));
-        const offOne = await one.subscribe('channel', (message) => heardByOne.push(message));
+        const onTwo = await listen(two, 'channel');
+        const onOne = await listen(one, 'channel');
         await one.publish('channel', 'hi');
-        await waitFor(() => heardByOne.length === 1);
+        await waitFor(() => onOne.heard.length === 1);
         await sleep(50);
-        assert.deepEqual(heardByTwo, []);
-        await offOne();
-        await offTwo();
+        assert.deepEqual(onTwo.heard, []);
+        await onOne.off();
+        await onTwo.off();
       } finally {
         await one.close();
         await two.close();
@@ -574,12 +575,11 @@ if (redisUrl) {
       const one = await createRedisStore({ connection: { mode: 'cluster', nodes: nodesOf(0, 1) }, prefix: runPrefix });
       const two = await createRedisStore({ connection: { mode: 'cluster', nodes: nodesOf(2, 3) }, prefix: runPrefix });
       try {
-        const heard: string[] = [];
-        const off = await two.subscribe('invalidate', (message) => heard.push(message));
+        const onTwo = await listen(two, 'invalidate');
         await one.publish('invalidate', 'user:1');
-        await waitFor(() => heard.length === 1);
-        assert.deepEqual(heard, ['user:1']);
-        await off();
+        await waitFor(() => onTwo.heard.length === 1);
+        assert.deepEqual(onTwo.heard, ['user:1']);
+        await onTwo.off();
       } finally {
         await one.close();
         await two.close();

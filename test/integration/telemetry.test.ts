@@ -12,7 +12,7 @@ import { enableMetrics, startMetricsServer, type MetricsServer } from '../../src
 import { enableTracing, shutdownTracing } from '../../src/telemetry/tracing.ts';
 import { createServiceApiCaller } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
-import { discover, signIn, startAuthorization, submitLogin } from '../helpers/oidc.ts';
+import { createWebClient, signIn, startAuthorization, submitLogin, type WebClient } from '../helpers/oidc.ts';
 
 const CALLBACK = 'http://localhost:8161/callback';
 const PASSWORD = 'observed sign-in 123456';
@@ -33,7 +33,7 @@ describe(`metrics and tracing (${storageMode})`, function () {
   const spans = new InMemorySpanExporter();
   let metrics: MetricsServer;
   let gh: TestGatehouse;
-  let app: { clientId: string; clientSecret: string; config: client.Configuration };
+  let app: WebClient;
   let username: string;
 
   before(async () => {
@@ -42,8 +42,7 @@ describe(`metrics and tracing (${storageMode})`, function () {
     await enableTracing({ serviceName: 'gatehouse-test', exporter: spans });
     // Webhook endpoints on loopback (the receiver below) are allowed.
     gh = await startTestGatehouse({ GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE: 'true' });
-    const created = await gh.context.applications.create({ name: uniqueName('Observed'), type: 'web', redirectUris: [CALLBACK] }, SYSTEM_ACTOR);
-    app = { clientId: created.application.id, clientSecret: created.clientSecret!, config: await discover(gh, created.application.id, created.clientSecret!) };
+    app = await createWebClient(gh, uniqueName('Observed'), CALLBACK);
     username = uniqueName('observed');
     await gh.context.users.create({ username, password: PASSWORD }, SYSTEM_ACTOR);
   });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
-import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { gatehouseForSuite, startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 /** Polls until `check` holds; notifications arrive a moment after the commit. */
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
@@ -17,15 +17,7 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
 }
 
 describe(`user account cache (${storageMode})`, function () {
-  let gh: TestGatehouse;
-
-  before(async function () {
-    gh = await startTestGatehouse();
-  });
-
-  after(async function () {
-    await gh?.close();
-  });
+  const gh = gatehouseForSuite();
 
   it('forgets a user changed or deleted with plain SQL, as another process or an operator would', async function () {
     const user = await gh.context.users.create({ username: uniqueName('cached'), name: 'Before' }, SYSTEM_ACTOR);

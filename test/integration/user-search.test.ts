@@ -5,20 +5,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { createUserQueries } from '../../src/queries/users.ts';
-import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { gatehouseForSuite, storageMode, uniqueName } from '../helpers/gatehouse.ts';
 
 class RolledBack extends Error {}
 
 describe(`user search indexes (${storageMode})`, function () {
-  let gh: TestGatehouse;
-
-  before(async function () {
-    gh = await startTestGatehouse();
-  });
-
-  after(async function () {
-    await gh?.close();
-  });
+  const gh = gatehouseForSuite();
 
   /**
    * The plans of the statements search() sends for `q`, over 5,000 extra users inserted in a

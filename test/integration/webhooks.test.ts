@@ -44,6 +44,14 @@ async function startReceiver() {
   return receiver;
 }
 
+/** A new Admin of `gh`, and the webhook to `url` for user.created it subscribed. */
+async function adminWithWebhook(gh: TestGatehouse, url: string): Promise<{ admin: ApiCaller; webhookId: string }> {
+  const admin = await createApiCaller(gh, { permissions: [], roles: ['Admin'] });
+  const created = await admin.request('POST', '/webhooks', { url, eventTypes: ['user.created'] });
+  assert.equal(created.status, 201);
+  return { admin, webhookId: created.body.id };
+}
+
 /** Standard Webhooks verification, written from the specification (not Gatehouse's code). */
 function verify(secret: string, r: Received): boolean {
   const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
@@ -289,15 +297,13 @@ describe('webhooks without GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE', function () {
   });
 
   it('sends nothing to a loopback address: the delivery fails as refused', async () => {
-    const admin = await createApiCaller(gh, { permissions: [], roles: ['Admin'] });
-    const created = await admin.request('POST', '/webhooks', { url: receiver.url, eventTypes: ['user.created'] });
-    assert.equal(created.status, 201);
+    const { admin, webhookId } = await adminWithWebhook(gh, receiver.url);
     await gh.context.users.create({ username: uniqueName('ssrf') }, SYSTEM_ACTOR);
     await gh.context.webhooks.run();
     assert.equal(receiver.received.length, 0);
-    const log = await admin.request('GET', `/webhooks/${created.body.id}/deliveries`);
+    const log = await admin.request('GET', `/webhooks/${webhookId}/deliveries`);
     assert.match(log.body.items[0].lastError, /not a public address/);
-    assert.equal((await admin.request('DELETE', `/webhooks/${created.body.id}`)).status, 204);
+    assert.equal((await admin.request('DELETE', `/webhooks/${webhookId}`)).status, 204);
   });
 });
 
@@ -321,9 +327,7 @@ describe('webhooks on two nodes', function () {
   });
 
   it('delivers each event once', async () => {
-    const admin = await createApiCaller(a, { permissions: [], roles: ['Admin'] });
-    const created = await admin.request('POST', '/webhooks', { url: receiver.url, eventTypes: ['user.created'] });
-    assert.equal(created.status, 201);
+    const { admin, webhookId } = await adminWithWebhook(a, receiver.url);
     try {
       const users = [];
       for (let i = 0; i < 30; i += 1) users.push(await a.context.users.create({ username: uniqueName('twice') }, SYSTEM_ACTOR));
@@ -333,7 +337,7 @@ describe('webhooks on two nodes', function () {
       assert.equal(mine.length, 30);
       assert.equal(new Set(mine.map((r) => r.id)).size, 30, 'no event twice');
     } finally {
-      await admin.request('DELETE', `/webhooks/${created.body.id}`);
+      await admin.request('DELETE', `/webhooks/${webhookId}`);
     }
   });
 });

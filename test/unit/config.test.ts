@@ -31,6 +31,13 @@ function problemsFor(error: ConfigError, variable: string): string[] {
   return error.problems.filter((p) => p.startsWith(`${variable}:`));
 }
 
+/** Asserts that `variable` is named in exactly one problem of `error`, and returns that problem. */
+function onlyProblemFor(error: ConfigError, variable: string, why = `${variable} is named once in:\n${error.message}`): string {
+  const problems = problemsFor(error, variable);
+  assert.equal(problems.length, 1, why);
+  return problems[0]!;
+}
+
 describe('loadConfig', () => {
   it('applies the documented defaults to an empty environment', () => {
     const config = loadConfig({});
@@ -100,7 +107,7 @@ describe('loadConfig', () => {
   it('names every invalid variable in one ConfigError', () => {
     const error = configError({ PORT: 'abc', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', GATEHOUSE_TRUST_PROXY: 'maybe' });
     for (const variable of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'GATEHOUSE_TRUST_PROXY']) {
-      assert.equal(problemsFor(error, variable).length, 1, `${variable} is listed once in:\n${error.message}`);
+      onlyProblemFor(error, variable);
       assert.match(error.message, new RegExp(`^  - ${variable}: `, 'm'));
     }
     assert.equal(error.problems.length, 4, error.message);
@@ -109,9 +116,8 @@ describe('loadConfig', () => {
 
   it('rejects a port out of range and a redis URL of another scheme', () => {
     const error = configError({ PORT: '70000', REDIS_URL: 'http://cache:6379' });
-    assert.equal(problemsFor(error, 'PORT').length, 1, error.message);
-    assert.equal(problemsFor(error, 'REDIS_URL').length, 1, error.message);
-    assert.match(problemsFor(error, 'REDIS_URL')[0], /redis:\/\//);
+    onlyProblemFor(error, 'PORT');
+    assert.match(onlyProblemFor(error, 'REDIS_URL'), /redis:\/\//);
   });
 
   it('reads Sentinel and Cluster settings into a connection, and a REDIS_URL as a standalone one', () => {
@@ -158,8 +164,7 @@ describe('loadConfig', () => {
   it('in production refuses the trial defaults, naming DATABASE_URL, REDIS_URL, GATEHOUSE_SECRET and GATEHOUSE_ISSUER', () => {
     const error = configError({ NODE_ENV: 'production' });
     for (const variable of ['DATABASE_URL', 'REDIS_URL', 'GATEHOUSE_SECRET', 'GATEHOUSE_ISSUER']) {
-      assert.equal(problemsFor(error, variable).length, 1, `${variable} is named in:\n${error.message}`);
-      assert.match(problemsFor(error, variable)[0], /required when NODE_ENV=production/);
+      assert.match(onlyProblemFor(error, variable), /required when NODE_ENV=production/);
     }
     assert.equal(error.problems.length, 4, error.message);
   });
@@ -183,12 +188,9 @@ describe('loadConfig', () => {
   it('in production reports an invalid variable together with the missing ones', () => {
     // Fixing one problem only to be told about the next is what "every problem at once" avoids.
     const error = configError({ NODE_ENV: 'production', PORT: 'abc', DATABASE_URL: 'mysql://db/gatehouse' });
-    assert.equal(problemsFor(error, 'PORT').length, 1, error.message);
-    assert.equal(problemsFor(error, 'DATABASE_URL').length, 1, `an invalid DATABASE_URL is reported once, as invalid:\n${error.message}`);
-    assert.doesNotMatch(problemsFor(error, 'DATABASE_URL')[0], /required/);
-    for (const variable of ['REDIS_URL', 'GATEHOUSE_SECRET', 'GATEHOUSE_ISSUER']) {
-      assert.equal(problemsFor(error, variable).length, 1, `${variable} is named in:\n${error.message}`);
-    }
+    onlyProblemFor(error, 'PORT');
+    assert.doesNotMatch(onlyProblemFor(error, 'DATABASE_URL', `an invalid DATABASE_URL is reported once, as invalid:\n${error.message}`), /required/);
+    for (const variable of ['REDIS_URL', 'GATEHOUSE_SECRET', 'GATEHOUSE_ISSUER']) onlyProblemFor(error, variable);
   });
 
   it('never puts a secret value in the message', () => {
@@ -198,9 +200,7 @@ describe('loadConfig', () => {
       DATABASE_URL: 'mysql://gatehouse:DBPASSWORD@db:3306/gatehouse',
       REDIS_URL: 'http://:REDISPASSWORD@cache:6379',
     });
-    for (const variable of ['GATEHOUSE_SECRET', 'GATEHOUSE_ADMIN_PASSWORD', 'DATABASE_URL', 'REDIS_URL']) {
-      assert.equal(problemsFor(error, variable).length, 1, `${variable} is named in:\n${error.message}`);
-    }
+    for (const variable of ['GATEHOUSE_SECRET', 'GATEHOUSE_ADMIN_PASSWORD', 'DATABASE_URL', 'REDIS_URL']) onlyProblemFor(error, variable);
     assert.match(problemsFor(error, 'GATEHOUSE_SECRET')[0], /at least 32 characters/);
     const everything = `${error.message}\n${error.problems.join('\n')}\n${error.stack ?? ''}`;
     for (const value of ['SECRETVALUE', 'tooshort', 'ADMINPW', 'DBPASSWORD', 'REDISPASSWORD']) {

@@ -110,6 +110,14 @@ function only(list: Array<Record<string, string>>, description: string): Record<
   return list[0];
 }
 
+/** The one input of this name among `inputs`. */
+function inputNamed(inputs: Array<Record<string, string>>, name: string): Record<string, string> {
+  return only(
+    inputs.filter((i) => i.name === name),
+    `${name} input`,
+  );
+}
+
 /** Every visible form control has a <label for> pointing at its id, and every label's target exists. */
 function assertLabelsTied(html: string): void {
   const labelTargets = tags(html, 'label').map((label) => label.for);
@@ -170,19 +178,13 @@ describe('views', () => {
       assert.ok(html.includes('<label for="username">Username or email</label>'));
       assert.ok(html.includes('<label for="password">Password</label>'));
       const inputs = tags(html, 'input');
-      const username = only(
-        inputs.filter((i) => i.name === 'username'),
-        'username input',
-      );
+      const username = inputNamed(inputs, 'username');
       assert.equal(username.id, 'username');
       assert.equal(username.autocomplete, 'username');
       assert.equal(username.autocapitalize, 'none');
       assert.ok('required' in username);
       assert.ok('autofocus' in username, 'empty username gets focus');
-      const password = only(
-        inputs.filter((i) => i.name === 'password'),
-        'password input',
-      );
+      const password = inputNamed(inputs, 'password');
       assert.equal(password.id, 'password');
       assert.equal(password.type, 'password');
       assert.equal(password.autocomplete, 'current-password');
@@ -212,20 +214,9 @@ describe('views', () => {
       for (const input of inputs.filter((i) => i.type !== 'hidden')) {
         assert.equal(input['aria-describedby'], 'login-error');
       }
-      const password = only(
-        inputs.filter((i) => i.name === 'password'),
-        'password input',
-      );
+      const password = inputNamed(inputs, 'password');
       assert.ok('autofocus' in password);
-      assert.ok(
-        !(
-          'autofocus' in
-          only(
-            inputs.filter((i) => i.name === 'username'),
-            'username input',
-          )
-        ),
-      );
+      assert.ok(!('autofocus' in inputNamed(inputs, 'username')));
     });
 
     it('has no alert without an error, and carries the CSRF token in both forms when given', async () => {
