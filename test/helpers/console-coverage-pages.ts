@@ -3,7 +3,8 @@
 // page, an access key's use and expiry, the sessions dashboard's filters, and roles found on the
 // server (the roles list's search and pages, the assignable-roles and identity-provider pickers).
 import type { Locator, Page, Route } from 'playwright-core';
-import { choose, pickRole, type ConsolePage } from './console-pages.ts';
+import { choose, pickRole } from './console-pages.ts';
+import { ConsolePageObject } from './console-page-object.ts';
 import { eventually } from './console-users-pages.ts';
 
 /** Waits until no list or query of the page is loading. */
@@ -58,11 +59,7 @@ export class HeldAnswer {
 }
 
 /** The users page's CSV import dialog. */
-export class ImportDialogObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class ImportDialogObject extends ConsolePageObject {
   dialog(): Locator {
     return this.page.getByRole('dialog');
   }
@@ -103,11 +100,7 @@ export class ImportDialogObject {
 }
 
 /** The users table read by its column headings. */
-export class UserColumnsObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class UserColumnsObject extends ConsolePageObject {
   table(): Locator {
     return this.page.getByRole('table', { name: 'Users' });
   }
@@ -125,11 +118,7 @@ export class UserColumnsObject {
 }
 
 /** The removals on a user's page, each in the identity's card. */
-export class IdentityRemovalsObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class IdentityRemovalsObject extends ConsolePageObject {
   card(alias: string): Locator {
     return this.page.getByRole('article', { name: `Identity ${alias}` });
   }
@@ -160,11 +149,7 @@ export class IdentityRemovalsObject {
 }
 
 /** A service account's access keys table, read by heading. */
-export class AccessKeysObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class AccessKeysObject extends ConsolePageObject {
   async open(baseUrl: string, accountId: string, accountName: string): Promise<void> {
     await this.page.goto(`${baseUrl}/console/service-accounts/${accountId}`);
     await this.page.getByRole('heading', { level: 1, name: accountName }).waitFor();
@@ -193,11 +178,7 @@ export class AccessKeysObject {
 }
 
 /** The sessions dashboard's filters and its rows read by heading. */
-export class SessionFiltersObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class SessionFiltersObject extends ConsolePageObject {
   form(): Locator {
     return this.page.getByRole('search', { name: 'Filter sessions' });
   }
@@ -222,11 +203,7 @@ export class SessionFiltersObject {
 }
 
 /** The roles list's search and pages, and the role pickers that search the server. */
-export class RoleSearchObject {
-  constructor(private readonly console: ConsolePage) {}
-  get page() {
-    return this.console.page;
-  }
+export class RoleSearchObject extends ConsolePageObject {
   async search(text: string): Promise<void> {
     await this.page.getByRole('search', { name: 'Find roles' }).getByRole('searchbox', { name: 'Search role names' }).fill(text);
   }
