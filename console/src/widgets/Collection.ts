@@ -11,7 +11,14 @@ export interface PageQuery {
   cursor?: string;
 }
 
-export interface Collection<D, R> {
+/** What a list page says: its title (the h1 and the table's name) and the line shown when the list is empty. Functions, so that they are translated when shown. */
+export interface ListLabels {
+  title(): string;
+  empty(): string;
+}
+
+/** How a collection is read. */
+export interface CollectionSource<D, R> {
   queryKey: string[];
   queryFn(): Promise<D>;
   rows(data: D): R[];
@@ -23,8 +30,20 @@ export interface Collection<D, R> {
   paged?: { size: number; queryFn(query: PageQuery): Promise<D>; nextCursor(data: D): string | null };
 }
 
-export interface ObjectPages<D, R> extends Collection<D, R> {
+export interface Collection<D, R> extends CollectionSource<D, R> {
+  labels: ListLabels;
+}
+
+/** Besides the list page's: an object's page's link back to the list, and the alert when there is no such object. */
+export interface PageLabels extends ListLabels {
+  back(): string;
+  missing(): string;
+}
+
+export interface ObjectPagesSource<D, R> extends CollectionSource<D, R> {
   path: string;
+  /** Deletes the object `id` names. */
+  remove(id: string): Promise<unknown>;
   /**
    * The query that reads one object for its page, instead of finding it in the whole list; `can`
    * tells what the signed-in person may do. It answers null when there is no such object.
@@ -32,14 +51,21 @@ export interface ObjectPages<D, R> extends Collection<D, R> {
   one?(id: string, can: (permission: string) => boolean): { queryKey: unknown[]; queryFn(): Promise<R | null> };
 }
 
-/** A collection, its types inferred from the query and the rows. */
-export function collection<D, R>(of: Collection<D, R>): Collection<D, R> {
-  return of;
+export interface ObjectPages<D, R> extends ObjectPagesSource<D, R> {
+  labels: PageLabels;
 }
 
-/** A collection with a list page and a page per object. */
-export function objectPages<D, R>(of: ObjectPages<D, R>): ObjectPages<D, R> {
-  return of;
+/** The type of a collection's objects. */
+export type ObjectOf<C> = C extends { id(row: infer R): string } ? R : never;
+
+/** A collection and what its list page says, its types inferred from the query and the rows. */
+export function collection<D, R>(of: CollectionSource<D, R>, labels: ListLabels): Collection<D, R> {
+  return { ...of, labels };
+}
+
+/** A collection with a list page and a page per object, and what those pages say. */
+export function objectPages<D, R>(of: ObjectPagesSource<D, R>, labels: PageLabels): ObjectPages<D, R> {
+  return { ...of, labels };
 }
 
 /** The list read again, e.g. after an object changed. */
@@ -58,12 +84,12 @@ export function useShowCreated<D, R>(of: ObjectPages<D, R>) {
   };
 }
 
-/** Deleting the object of a page (`remove`): then the list read again and shown. */
-export function useDeleteObject<D, R>(of: ObjectPages<D, R>, remove: () => Promise<unknown>) {
+/** Deleting the object `id` names: then the list read again and shown. */
+export function useDeleteObject<D, R>(of: ObjectPages<D, R>, id: string) {
   const refresh = useRefresh(of);
   const navigate = useNavigate();
   return useMutation({
-    mutationFn: remove,
+    mutationFn: () => of.remove(id),
     onSuccess: async () => {
       await refresh();
       navigate(of.path);

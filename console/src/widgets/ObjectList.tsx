@@ -5,6 +5,7 @@ import { useState, type ReactNode } from 'react';
 import { keepPreviousData, useQuery, type UseQueryResult } from '@tanstack/react-query';
 import { Input, Label, SearchField } from 'react-aria-components';
 import { PagingFooter, useCursorPages } from '../paging.tsx';
+import { useCan } from '../permissions.tsx';
 import { ActionForm } from './ActionForm.tsx';
 import type { Collection } from './Collection.ts';
 import { DataTable, type Column } from './DataTable.tsx';
@@ -31,11 +32,14 @@ export interface SearchLabels {
 }
 
 /**
- * A list page of a collection: the title names the page (its h1) and the table. A paged collection
- * is searched by name with the `search` form above the table and paged with the pager under it.
+ * A list page of a collection: the collection's title names the page (its h1) and the table; `create`
+ * is the dialog that adds an object, shown beside the title to whoever holds its permission. A paged
+ * collection is searched by name with the `search` form above the table and paged with the pager under it.
  */
-export function ObjectList<T, R>(props: { of: Collection<T, R>; columns: Column<R>[]; empty: string; title: string; action?: ReactNode; children?: ReactNode; search?: SearchLabels }) {
-  const { paged } = props.of;
+export function ObjectList<T, R>(props: { of: Collection<T, R>; columns: Column<R>[]; create?: { permission: string; dialog: ReactNode }; children?: ReactNode; search?: SearchLabels }) {
+  const { paged, labels } = props.of;
+  const can = useCan();
+  const title = labels.title();
   const [q, setQ] = useState('');
   const pages = useCursorPages();
   const page = { ...(q.trim() ? { q: q.trim() } : {}), limit: paged?.size ?? 0, ...(pages.cursor ? { cursor: pages.cursor } : {}) };
@@ -47,8 +51,8 @@ export function ObjectList<T, R>(props: { of: Collection<T, R>; columns: Column<
   return (
     <>
       <div className="title-row">
-        <h1>{props.title}</h1>
-        {props.action}
+        <h1>{title}</h1>
+        {props.create && can(props.create.permission) && props.create.dialog}
       </div>
       {props.children}
       {paged && props.search && (
@@ -66,8 +70,8 @@ export function ObjectList<T, R>(props: { of: Collection<T, R>; columns: Column<
           </SearchField>
         </ActionForm>
       )}
-      <QueryTable label={props.title} query={query} rows={props.of.rows} rowKey={props.of.id} empty={props.empty} columns={props.columns} />
-      {paged && <PagingFooter pages={pages} nextCursor={query.data && paged.nextCursor(query.data)} label={props.search?.pages ?? props.title} />}
+      <QueryTable label={title} query={query} rows={props.of.rows} rowKey={props.of.id} empty={labels.empty()} columns={props.columns} />
+      {paged && <PagingFooter pages={pages} nextCursor={query.data && paged.nextCursor(query.data)} label={props.search?.pages ?? title} />}
     </>
   );
 }

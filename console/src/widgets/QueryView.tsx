@@ -17,7 +17,7 @@ export function QueryView<T>({ query, children }: { query: UseQueryResult<T>; ch
  * (read by itself where the collection says how, else found in the list), or a readable alert when
  * there is no such object.
  */
-export function ObjectDetails<T, O>(props: { of: ObjectPages<T, O>; back: string; missing: string; children(object: O): ReactNode }) {
+export function ObjectDetails<T, O>(props: { of: ObjectPages<T, O>; children(object: O): ReactNode }) {
   const { id = '' } = useParams();
   const can = useCan();
   const { of } = props;
@@ -25,9 +25,16 @@ export function ObjectDetails<T, O>(props: { of: ObjectPages<T, O>; back: string
   return (
     <>
       <p>
-        <Link to={of.path}>{props.back}</Link>
+        <Link to={of.path}>{of.labels.back()}</Link>
       </p>
-      <QueryView query={query}>{(found) => (found === null ? <p role="alert">{props.missing}</p> : props.children(found))}</QueryView>
+      <QueryView query={query}>{(found) => (found === null ? <p role="alert">{of.labels.missing()}</p> : props.children(found))}</QueryView>
     </>
   );
+}
+
+/** The page component of a collection's objects: `view` shows the object the address names. */
+export function objectDetails<T, O>(of: ObjectPages<T, O>, view: (object: O) => ReactNode) {
+  return function Details() {
+    return <ObjectDetails of={of}>{view}</ObjectDetails>;
+  };
 }

@@ -2,8 +2,10 @@
 // may not change it), and deleting the object after a question.
 import type { ReactNode } from 'react';
 import { t } from '../i18n.ts';
+import { useCan } from '../permissions.tsx';
 import { ErrorMessage } from '../ui.tsx';
 import { ActionForm } from './ActionForm.tsx';
+import { useDeleteObject, type ObjectPages } from './Collection.ts';
 import { ConfirmAction } from './ConfirmAction.tsx';
 import { SaveFooter } from './SaveFooter.tsx';
 
@@ -28,15 +30,22 @@ export function FormSection(props: { id: string; title: string; save: Change; ed
   );
 }
 
-/** The "Delete" section: a button (labelled `label`, as is the confirmation) that asks `title` first; children say what follows. */
-export function DeleteSection(props: { id: string; label: string; title: string; remove: Pick<Change, 'mutate' | 'error'>; children: ReactNode }) {
+/**
+ * The "Delete" section of the page of the object `objectId` names, shown to whoever holds `permission`:
+ * a button (labelled `label`, as is the confirmation) that asks `title` first, then deletes the object
+ * and shows the list again; children say what follows.
+ */
+export function DeleteSection<D, R>(props: { of: ObjectPages<D, R>; objectId: string; permission: string; id: string; label: string; title: string; children: ReactNode }) {
+  const can = useCan();
+  const remove = useDeleteObject(props.of, props.objectId);
+  if (!can(props.permission)) return null;
   return (
     <section aria-labelledby={props.id}>
       <h2 id={props.id}>{t('Delete')}</h2>
-      <ConfirmAction label={props.label} title={props.title} confirmLabel={props.label} danger onConfirm={() => props.remove.mutate()}>
+      <ConfirmAction label={props.label} title={props.title} confirmLabel={props.label} danger onConfirm={() => remove.mutate()}>
         {props.children}
       </ConfirmAction>
-      <ErrorMessage error={props.remove.error} />
+      <ErrorMessage error={remove.error} />
     </section>
   );
 }

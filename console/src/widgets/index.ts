@@ -1,6 +1,6 @@
 // Generic building blocks of the console's object pages.
 export { DataTable, type Column } from './DataTable.tsx';
-export { ObjectDetails, QueryView } from './QueryView.tsx';
+export { ObjectDetails, objectDetails, QueryView } from './QueryView.tsx';
 export { FormDialog, createOrEdit } from './FormDialog.tsx';
 export { SecretOnce } from './SecretOnce.tsx';
 export { Checklist, type Choice } from './Checklist.tsx';
@@ -12,4 +12,4 @@ export { DeleteSection, FormSection } from './Sections.tsx';
 export { HeldList } from './HeldList.tsx';
 export { FormActions } from './FormActions.tsx';
 export { ActionForm } from './ActionForm.tsx';
-export { collection, objectPages, useDeleteObject, useRefresh, useShowCreated, type Collection, type ObjectPages } from './Collection.ts';
+export { collection, objectPages, useDeleteObject, useRefresh, useShowCreated, type Collection, type ListLabels, type ObjectOf, type ObjectPages, type PageLabels } from './Collection.ts';

@@ -8,7 +8,10 @@ import { useCan } from '../../permissions.tsx';
 import { Field } from '../../ui.tsx';
 import { createOrEdit, FormDialog, LinesField, SelectField, lines, ObjectList, collection, useRefresh } from '../../widgets/index.ts';
 
-const resources = collection({ queryKey: ['api-resources'], queryFn: () => unwrap(api.GET('/api/v1/api-resources')), rows: (data) => data.resources, id: (r) => r.id });
+const resources = collection(
+  { queryKey: ['api-resources'], queryFn: () => unwrap(api.GET('/api/v1/api-resources')), rows: (data) => data.resources, id: (r) => r.id },
+  { title: () => t('API resources'), empty: () => t('There is no API resource yet.') },
+);
 
 interface Resource {
   identifier: string;
@@ -23,10 +26,8 @@ export function ApiResourcesPage() {
   const editable = can('api-resources:upsert');
   return (
     <ObjectList
-      title={t('API resources')}
-      action={editable && <ResourceDialog />}
       of={resources}
-      empty={t('There is no API resource yet.')}
+      create={{ permission: 'api-resources:upsert', dialog: <ResourceDialog /> }}
       columns={[
         { key: 'name', header: t('Name'), cell: (r) => r.name },
         { key: 'identifier', header: t('Identifier'), cell: (r) => <span className="mono">{r.identifier}</span> },

@@ -8,12 +8,22 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ObjectDetails, Checklist, ConfirmAction, FormDialog, LinesField, QueryView, SecretOnce, SelectField, lines, ObjectList, SaveFooter, FormSection, DeleteSection, objectPages, useRefresh, useDeleteObject } from '../../widgets/index.ts';
+import { objectDetails, Checklist, ConfirmAction, FormDialog, LinesField, QueryView, SecretOnce, SelectField, lines, ObjectList, SaveFooter, FormSection, DeleteSection, objectPages, useRefresh, type ObjectOf } from '../../widgets/index.ts';
 
 type AppType = 'web' | 'spa' | 'native' | 'service';
 type AccessMode = 'everyone' | 'restricted';
 
-const applications = objectPages({ queryKey: ['applications'], queryFn: () => unwrap(api.GET('/api/v1/applications')), rows: (data) => data.applications, id: (a) => a.clientId, path: '/applications' });
+const applications = objectPages(
+  {
+    queryKey: ['applications'],
+    queryFn: () => unwrap(api.GET('/api/v1/applications')),
+    rows: (data) => data.applications,
+    id: (a) => a.clientId,
+    path: '/applications',
+    remove: (id) => unwrap(api.DELETE('/api/v1/applications/{id}', { params: { path: { id } } })),
+  },
+  { title: () => t('Applications'), empty: () => t('There is no application yet.'), back: () => t('← Applications'), missing: () => t('There is no such application.') },
+);
 
 function typeLabel(type: AppType): string {
   return { web: t('Web application (confidential)'), spa: t('Single-page application (public)'), native: t('Native or mobile application (public)'), service: t('Service (confidential, no users)') }[type];
@@ -48,14 +58,11 @@ function AcceptedKinds(props: { value: string[] | null; onChange(value: string[]
 }
 
 export function ApplicationsPage() {
-  const can = useCan();
   const [secret, setSecret] = useState<{ clientId: string; name: string; value: string } | null>(null);
   return (
     <ObjectList
-      title={t('Applications')}
-      action={can('applications:create') && <CreateApplication onSecret={setSecret} />}
       of={applications}
-      empty={t('There is no application yet.')}
+      create={{ permission: 'applications:create', dialog: <CreateApplication onSecret={setSecret} /> }}
       columns={[
         { key: 'name', header: t('Name'), cell: (a) => <Link to={`/applications/${encodeURIComponent(a.clientId)}`}>{a.name}</Link> },
         { key: 'clientId', header: t('Client id'), cell: (a) => <span className="mono">{a.clientId}</span> },
@@ -100,26 +107,9 @@ function CreateApplication({ onSecret }: { onSecret(secret: { clientId: string; 
   );
 }
 
-export function ApplicationDetails() {
-  return (
-    <ObjectDetails of={applications} back={t('← Applications')} missing={t('There is no such application.')}>
-      {(app) => <ApplicationView app={app} />}
-    </ObjectDetails>
-  );
-}
+export const ApplicationDetails = objectDetails(applications, (app) => <ApplicationView app={app} />);
 
-interface AppData {
-  clientId: string;
-  name: string;
-  type: AppType;
-  confidential: boolean;
-  redirectUris: string[];
-  postLogoutRedirectUris: string[];
-  backchannelLogoutUri: string | null;
-  refreshTokenReuseGraceSeconds: number;
-  acceptedIdentityKinds: string[] | null;
-  accessMode: AccessMode;
-}
+type AppData = ObjectOf<typeof applications>;
 
 function ApplicationView({ app }: { app: AppData }) {
   const can = useCan();
@@ -129,7 +119,6 @@ function ApplicationView({ app }: { app: AppData }) {
     mutationFn: () => unwrap(api.POST('/api/v1/applications/{id}/secret', { params: { path: { id: app.clientId } } })),
     onSuccess: (result) => setSecret(result.clientSecret),
   });
-  const remove = useDeleteObject(applications, () => unwrap(api.DELETE('/api/v1/applications/{id}', { params: { path: { id: app.clientId } } })));
   return (
     <>
       <div className="title-row">
@@ -155,11 +144,9 @@ function ApplicationView({ app }: { app: AppData }) {
           <ErrorMessage error={rotate.error} />
         </section>
       )}
-      {can('applications:delete') && (
-        <DeleteSection id="app-delete" label={t('Delete application')} title={t('Delete the application {name}?', { name: app.name })} remove={remove}>
-          {t('Nobody can sign in to it any more, and its tokens stop working.')}
-        </DeleteSection>
-      )}
+      <DeleteSection of={applications} objectId={app.clientId} permission="applications:delete" id="app-delete" label={t('Delete application')} title={t('Delete the application {name}?', { name: app.name })}>
+        {t('Nobody can sign in to it any more, and its tokens stop working.')}
+      </DeleteSection>
     </>
   );
 }

@@ -9,7 +9,10 @@ import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
 import { createOrEdit, ConfirmAction, FormDialog, ObjectList, collection, useRefresh } from '../../widgets/index.ts';
 
-const keys = collection({ queryKey: ['data-scope-keys'], queryFn: () => unwrap(api.GET('/api/v1/data-scope-keys')), rows: (data) => data.items, id: (k) => k.key });
+const keys = collection(
+  { queryKey: ['data-scope-keys'], queryFn: () => unwrap(api.GET('/api/v1/data-scope-keys')), rows: (data) => data.items, id: (k) => k.key },
+  { title: () => t('Data-scope keys'), empty: () => t('There is no data-scope key yet.') },
+);
 
 interface Key {
   key: string;
@@ -26,10 +29,8 @@ export function DataScopeKeysPage() {
   const actions = can('data-scope-keys:update') || can('data-scope-keys:delete');
   return (
     <ObjectList
-      title={t('Data-scope keys')}
-      action={can('data-scope-keys:create') && <KeyDialog />}
       of={keys}
-      empty={t('There is no data-scope key yet.')}
+      create={{ permission: 'data-scope-keys:create', dialog: <KeyDialog /> }}
       columns={[
         { key: 'key', header: t('Key'), cell: (k) => <span className="mono">{k.key}</span> },
         { key: 'description', header: t('Description'), cell: (k) => k.description ?? '—' },

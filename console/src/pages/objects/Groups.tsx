@@ -8,13 +8,16 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ObjectDetails, useDeleteObject, useRefresh, useShowCreated, objectPages, FormDialog, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, HeldList, ActionForm } from '../../widgets/index.ts';
+import { objectDetails, useRefresh, useShowCreated, objectPages, FormDialog, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, HeldList, ActionForm, type ObjectOf } from '../../widgets/index.ts';
 import { type RoleRef } from './Roles.tsx';
 import { RolePicker } from '../users/pickers.tsx';
 
 type GroupType = 'department' | 'team';
 
-const groups = objectPages({ queryKey: ['groups'], queryFn: () => unwrap(api.GET('/api/v1/groups')), rows: (data) => data.groups, id: (g) => g.id, path: '/groups' });
+const groups = objectPages(
+  { queryKey: ['groups'], queryFn: () => unwrap(api.GET('/api/v1/groups')), rows: (data) => data.groups, id: (g) => g.id, path: '/groups', remove: (id) => unwrap(api.DELETE('/api/v1/groups/{id}', { params: { path: { id } } })) },
+  { title: () => t('Groups'), empty: () => t('There is no group yet.'), back: () => t('← Groups'), missing: () => t('There is no such group.') },
+);
 
 function typeChoices() {
   return [
@@ -26,13 +29,10 @@ function typeChoices() {
 const typeLabel = (type: GroupType) => (type === 'department' ? t('Department') : t('Team'));
 
 export function GroupsPage() {
-  const can = useCan();
   return (
     <ObjectList
-      title={t('Groups')}
-      action={can('groups:create') && <CreateGroup />}
       of={groups}
-      empty={t('There is no group yet.')}
+      create={{ permission: 'groups:create', dialog: <CreateGroup /> }}
       columns={[
         { key: 'name', header: t('Name'), cell: (g) => <Link to={`/groups/${g.id}`}>{g.name}</Link> },
         { key: 'type', header: t('Type'), cell: (g) => typeLabel(g.type) },
@@ -62,22 +62,9 @@ function CreateGroup() {
   );
 }
 
-export function GroupDetails() {
-  return (
-    <ObjectDetails of={groups} back={t('← Groups')} missing={t('There is no such group.')}>
-      {(group) => <GroupView group={group} />}
-    </ObjectDetails>
-  );
-}
+export const GroupDetails = objectDetails(groups, (group) => <GroupView group={group} />);
 
-interface GroupData {
-  id: string;
-  name: string;
-  type: GroupType;
-  description: string | null;
-  roles: RoleRef[];
-  memberCount: number;
-}
+type GroupData = ObjectOf<typeof groups>;
 
 function GroupView({ group }: { group: GroupData }) {
   const can = useCan();
@@ -89,7 +76,6 @@ function GroupView({ group }: { group: GroupData }) {
     mutationFn: () => unwrap(api.PATCH('/api/v1/groups/{id}', { params: { path: { id: group.id } }, body: { name: form.name, type: form.type, description: form.description || null } })),
     onSuccess: refresh,
   });
-  const remove = useDeleteObject(groups, () => unwrap(api.DELETE('/api/v1/groups/{id}', { params: { path: { id: group.id } } })));
   return (
     <>
       <div className="title-row">
@@ -107,11 +93,9 @@ function GroupView({ group }: { group: GroupData }) {
       </FormSection>
       <GroupRoles group={group} onChanged={refresh} />
       {can('group-members:list') && <GroupMembers group={group} onChanged={refresh} />}
-      {can('groups:delete') && (
-        <DeleteSection id="group-delete" label={t('Delete group')} title={t('Delete the group {name}?', { name: group.name })} remove={remove}>
-          {t('Its members lose the roles the group gave them.')}
-        </DeleteSection>
-      )}
+      <DeleteSection of={groups} objectId={group.id} permission="groups:delete" id="group-delete" label={t('Delete group')} title={t('Delete the group {name}?', { name: group.name })}>
+        {t('Its members lose the roles the group gave them.')}
+      </DeleteSection>
     </>
   );
 }

@@ -8,7 +8,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { ObjectDetails, Checklist, FormDialog, QueryView, ObjectList, SaveFooter, FormSection, DeleteSection, objectPages, useRefresh, useDeleteObject, useShowCreated } from '../../widgets/index.ts';
+import { objectDetails, Checklist, FormDialog, QueryView, ObjectList, SaveFooter, FormSection, DeleteSection, objectPages, useRefresh, useShowCreated } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
 import { roleQuery } from './role-lookup.ts';
 
@@ -35,15 +35,19 @@ const fromKey = (key: string): Permission => {
 /** Roles listed on a page; a tenant may hold thousands, so the list is searched and paged on the server and a role's page reads that role alone. */
 const ROLES_PER_PAGE = 50;
 
-const roles = objectPages({
-  queryKey: ['roles'],
-  queryFn: () => unwrap(api.GET('/api/v1/roles')),
-  rows: (data) => data.roles,
-  id: (role) => role.id,
-  path: '/roles',
-  paged: { size: ROLES_PER_PAGE, queryFn: (query) => unwrap(api.GET('/api/v1/roles', { params: { query } })), nextCursor: (data) => data.nextCursor },
-  one: roleQuery,
-});
+const roles = objectPages(
+  {
+    queryKey: ['roles'],
+    queryFn: () => unwrap(api.GET('/api/v1/roles')),
+    rows: (data) => data.roles,
+    id: (role) => role.id,
+    path: '/roles',
+    paged: { size: ROLES_PER_PAGE, queryFn: (query) => unwrap(api.GET('/api/v1/roles', { params: { query } })), nextCursor: (data) => data.nextCursor },
+    one: roleQuery,
+    remove: (id) => unwrap(api.DELETE('/api/v1/roles/{id}', { params: { path: { id } } })),
+  },
+  { title: () => t('Roles'), empty: () => t('There is no role yet.'), back: () => t('← Roles'), missing: () => t('There is no such role.') },
+);
 
 function resourceLabel(resource: string): string {
   return resource === GATEHOUSE ? t('Gatehouse admin API') : resource;
@@ -90,14 +94,11 @@ export function PermissionPicker(props: { selected: string[]; onChange?(selected
 }
 
 export function RolesPage() {
-  const can = useCan();
   return (
     <ObjectList
-      title={t('Roles')}
-      action={can('roles:create') && <CreateRole />}
       of={roles}
+      create={{ permission: 'roles:create', dialog: <CreateRole /> }}
       search={{ form: t('Find roles'), field: t('Search role names'), pages: t('Pages of roles') }}
-      empty={t('There is no role yet.')}
       columns={[
         { key: 'name', header: t('Name'), cell: (role) => <Link to={`/roles/${role.id}`}>{role.name}</Link> },
         { key: 'description', header: t('Description'), cell: (role) => role.description ?? '—' },
@@ -139,13 +140,7 @@ function CreateRole() {
   );
 }
 
-export function RoleDetails() {
-  return (
-    <ObjectDetails of={roles} back={t('← Roles')} missing={t('There is no such role.')}>
-      {(role) => <RoleView role={role} />}
-    </ObjectDetails>
-  );
-}
+export const RoleDetails = objectDetails(roles, (role) => <RoleView role={role} />);
 
 interface RoleData extends RoleRef {
   description: string | null;
@@ -162,7 +157,6 @@ function RoleView({ role }: { role: RoleData }) {
     mutationFn: () => unwrap(api.PATCH('/api/v1/roles/{id}', { params: { path: { id: role.id } }, body: { name: form.name, description: form.description || null } })),
     onSuccess: refresh,
   });
-  const remove = useDeleteObject(roles, () => unwrap(api.DELETE('/api/v1/roles/{id}', { params: { path: { id: role.id } } })));
   return (
     <>
       <div className="title-row">
@@ -176,8 +170,8 @@ function RoleView({ role }: { role: RoleData }) {
       </FormSection>
       <RolePermissions role={role} onSaved={refresh} />
       {can('roles:read-assignable-roles') && <AssignableRoles role={role} />}
-      {!role.system && can('roles:delete') && (
-        <DeleteSection id="role-delete" label={t('Delete role')} title={t('Delete the role {name}?', { name: role.name })} remove={remove}>
+      {!role.system && (
+        <DeleteSection of={roles} objectId={role.id} permission="roles:delete" id="role-delete" label={t('Delete role')} title={t('Delete the role {name}?', { name: role.name })}>
           {t('Every identity, group and default policy entry that holds this role loses it.')}
         </DeleteSection>
       )}

@@ -8,21 +8,28 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, formatDate } from '../../ui.tsx';
-import { ObjectDetails, ConfirmAction, FormDialog, SecretOnce, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, objectPages, useRefresh, useDeleteObject, useShowCreated } from '../../widgets/index.ts';
+import { objectDetails, ConfirmAction, FormDialog, SecretOnce, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, objectPages, useRefresh, useShowCreated, type ObjectOf } from '../../widgets/index.ts';
 
 type Status = 'active' | 'inactive';
 
-const accounts = objectPages({ queryKey: ['service-accounts'], queryFn: () => unwrap(api.GET('/api/v1/service-accounts')), rows: (data) => data.serviceAccounts, id: (s) => s.id, path: '/service-accounts' });
+const accounts = objectPages(
+  {
+    queryKey: ['service-accounts'],
+    queryFn: () => unwrap(api.GET('/api/v1/service-accounts')),
+    rows: (data) => data.serviceAccounts,
+    id: (s) => s.id,
+    path: '/service-accounts',
+    remove: (id) => unwrap(api.DELETE('/api/v1/service-accounts/{id}', { params: { path: { id } } })),
+  },
+  { title: () => t('Service accounts'), empty: () => t('There is no service account yet.'), back: () => t('← Service accounts'), missing: () => t('There is no such service account.') },
+);
 const statusLabel = (status: Status) => (status === 'active' ? t('active') : t('inactive'));
 
 export function ServiceAccountsPage() {
-  const can = useCan();
   return (
     <ObjectList
-      title={t('Service accounts')}
-      action={can('service-accounts:create') && <CreateServiceAccount />}
       of={accounts}
-      empty={t('There is no service account yet.')}
+      create={{ permission: 'service-accounts:create', dialog: <CreateServiceAccount /> }}
       columns={[
         { key: 'name', header: t('Name'), cell: (s) => <Link to={`/service-accounts/${s.id}`}>{s.name}</Link> },
         { key: 'id', header: t('Client id'), cell: (s) => <span className="mono">{s.id}</span> },
@@ -51,21 +58,9 @@ function CreateServiceAccount() {
   );
 }
 
-export function ServiceAccountDetails() {
-  return (
-    <ObjectDetails of={accounts} back={t('← Service accounts')} missing={t('There is no such service account.')}>
-      {(account) => <ServiceAccountView account={account} />}
-    </ObjectDetails>
-  );
-}
+export const ServiceAccountDetails = objectDetails(accounts, (account) => <ServiceAccountView account={account} />);
 
-interface AccountData {
-  id: string;
-  name: string;
-  description: string | null;
-  status: Status;
-  identityId: string | null;
-}
+type AccountData = ObjectOf<typeof accounts>;
 
 function ServiceAccountView({ account }: { account: AccountData }) {
   const can = useCan();
@@ -77,7 +72,6 @@ function ServiceAccountView({ account }: { account: AccountData }) {
     mutationFn: () => unwrap(api.PATCH('/api/v1/service-accounts/{id}', { params: { path: { id: account.id } }, body: { name: form.name, description: form.description.trim() || null, status: form.status } })),
     onSuccess: refresh,
   });
-  const remove = useDeleteObject(accounts, () => unwrap(api.DELETE('/api/v1/service-accounts/{id}', { params: { path: { id: account.id } } })));
   const statusChoices = [
     { id: 'active', label: t('active') },
     { id: 'inactive', label: t('inactive') },
@@ -101,11 +95,9 @@ function ServiceAccountView({ account }: { account: AccountData }) {
         )}
       </FormSection>
       {can('access-keys:list') && <AccessKeys account={account} />}
-      {can('service-accounts:delete') && (
-        <DeleteSection id="sa-delete" label={t('Delete service account')} title={t('Delete the service account {name}?', { name: account.name })} remove={remove}>
-          {t('Its identity and access keys go with it.')}
-        </DeleteSection>
-      )}
+      <DeleteSection of={accounts} objectId={account.id} permission="service-accounts:delete" id="sa-delete" label={t('Delete service account')} title={t('Delete the service account {name}?', { name: account.name })}>
+        {t('Its identity and access keys go with it.')}
+      </DeleteSection>
     </>
   );
 }
