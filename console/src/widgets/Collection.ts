@@ -1,6 +1,7 @@
 // An object kind the console lists on one page: how the list is read (whole, or a page at a time),
 // its rows and a row's id; with `path`, the list page's address, each object's page being
 // `${path}/${id}`. The list page, an object's page and the changes made there all follow from it.
+import { useEffect, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
 
@@ -72,6 +73,18 @@ export function objectPages<D, R>(of: ObjectPagesSource<D, R>, labels: PageLabel
 export function useRefresh(of: { queryKey: string[] }) {
   const queryClient = useQueryClient();
   return () => queryClient.invalidateQueries({ queryKey: of.queryKey });
+}
+
+/**
+ * The form that changes an object on its page: its fields start from the object, and again whenever
+ * the object is read again; saving `store`s them, then the list is read again.
+ */
+export function useObjectForm<D, R, F>(of: ObjectPages<D, R>, object: object, fields: () => F, store: (form: F) => Promise<unknown>) {
+  const refresh = useRefresh(of);
+  const [form, setForm] = useState(fields);
+  useEffect(() => setForm(fields()), [object]);
+  const save = useMutation({ mutationFn: () => store(form), onSuccess: refresh });
+  return { form, setForm, save, refresh };
 }
 
 /** After creating an object: the list read again and the new object's page shown. */

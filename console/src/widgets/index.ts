@@ -12,4 +12,4 @@ export { DeleteSection, FormSection } from './Sections.tsx';
 export { HeldList } from './HeldList.tsx';
 export { FormActions } from './FormActions.tsx';
 export { ActionForm } from './ActionForm.tsx';
-export { collection, objectPages, useDeleteObject, useRefresh, useShowCreated, type Collection, type ListLabels, type ObjectOf, type ObjectPages, type PageLabels } from './Collection.ts';
+export { collection, objectPages, useDeleteObject, useObjectForm, useRefresh, useShowCreated, type Collection, type ListLabels, type ObjectOf, type ObjectPages, type PageLabels } from './Collection.ts';

@@ -8,7 +8,25 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { objectDetails, Checklist, ConfirmAction, FormDialog, LinesField, QueryView, SecretOnce, SelectField, lines, ObjectList, SaveFooter, FormSection, DeleteSection, objectPages, useRefresh, type ObjectOf } from '../../widgets/index.ts';
+import {
+  objectDetails,
+  useObjectForm,
+  Checklist,
+  ConfirmAction,
+  FormDialog,
+  LinesField,
+  QueryView,
+  SecretOnce,
+  SelectField,
+  lines,
+  ObjectList,
+  SaveFooter,
+  FormSection,
+  DeleteSection,
+  objectPages,
+  useRefresh,
+  type ObjectOf,
+} from '../../widgets/index.ts';
 
 type AppType = 'web' | 'spa' | 'native' | 'service';
 type AccessMode = 'everyone' | 'restricted';
@@ -128,7 +146,7 @@ function ApplicationView({ app }: { app: AppData }) {
       <p>
         {t('Client id')}: <span className="mono">{app.clientId}</span>
       </p>
-      <ApplicationSettings app={app} onSaved={refresh} />
+      <ApplicationSettings app={app} />
       {can('applications:read') && <ApplicationAccess app={app} onSaved={refresh} />}
       {can('application-session-settings:read') && <SessionLimits clientId={app.clientId} />}
       {app.confidential && can('applications:rotate-secret') && (
@@ -151,36 +169,35 @@ function ApplicationView({ app }: { app: AppData }) {
   );
 }
 
-function ApplicationSettings({ app, onSaved }: { app: AppData; onSaved(): void }) {
+function ApplicationSettings({ app }: { app: AppData }) {
   const can = useCan();
   const editable = can('applications:update');
-  const initial = () => ({
-    name: app.name,
-    redirectUris: app.redirectUris.length ? app.redirectUris : [''],
-    postLogoutRedirectUris: app.postLogoutRedirectUris.length ? app.postLogoutRedirectUris : [''],
-    backchannelLogoutUri: app.backchannelLogoutUri ?? '',
-    refreshTokenReuseGraceSeconds: String(app.refreshTokenReuseGraceSeconds),
-    acceptedIdentityKinds: app.acceptedIdentityKinds,
-  });
-  const [form, setForm] = useState(initial);
-  useEffect(() => setForm(initial()), [app]);
-  const save = useMutation({
-    mutationFn: () =>
+  const { form, setForm, save } = useObjectForm(
+    applications,
+    app,
+    () => ({
+      name: app.name,
+      redirectUris: app.redirectUris.length ? app.redirectUris : [''],
+      postLogoutRedirectUris: app.postLogoutRedirectUris.length ? app.postLogoutRedirectUris : [''],
+      backchannelLogoutUri: app.backchannelLogoutUri ?? '',
+      refreshTokenReuseGraceSeconds: String(app.refreshTokenReuseGraceSeconds),
+      acceptedIdentityKinds: app.acceptedIdentityKinds,
+    }),
+    (values) =>
       unwrap(
         api.PATCH('/api/v1/applications/{id}', {
           params: { path: { id: app.clientId } },
           body: {
-            name: form.name,
-            redirectUris: lines(form.redirectUris),
-            postLogoutRedirectUris: lines(form.postLogoutRedirectUris),
-            backchannelLogoutUri: form.backchannelLogoutUri.trim() || null,
-            refreshTokenReuseGraceSeconds: Number(form.refreshTokenReuseGraceSeconds),
-            acceptedIdentityKinds: form.acceptedIdentityKinds,
+            name: values.name,
+            redirectUris: lines(values.redirectUris),
+            postLogoutRedirectUris: lines(values.postLogoutRedirectUris),
+            backchannelLogoutUri: values.backchannelLogoutUri.trim() || null,
+            refreshTokenReuseGraceSeconds: Number(values.refreshTokenReuseGraceSeconds),
+            acceptedIdentityKinds: values.acceptedIdentityKinds,
           },
         }),
       ),
-    onSuccess: onSaved,
-  });
+  );
   return (
     <FormSection id="app-settings" title={t('Settings')} save={save} editable={editable}>
       <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />

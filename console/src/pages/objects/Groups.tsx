@@ -8,7 +8,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { objectDetails, useRefresh, useShowCreated, objectPages, FormDialog, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, HeldList, ActionForm, type ObjectOf } from '../../widgets/index.ts';
+import { objectDetails, useObjectForm, useRefresh, useShowCreated, objectPages, FormDialog, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, HeldList, ActionForm, type ObjectOf } from '../../widgets/index.ts';
 import { type RoleRef } from './Roles.tsx';
 import { RolePicker } from '../users/pickers.tsx';
 
@@ -68,14 +68,13 @@ type GroupData = ObjectOf<typeof groups>;
 
 function GroupView({ group }: { group: GroupData }) {
   const can = useCan();
-  const refresh = useRefresh(groups);
   const editable = can('groups:update');
-  const [form, setForm] = useState({ name: group.name, type: group.type, description: group.description ?? '' });
-  useEffect(() => setForm({ name: group.name, type: group.type, description: group.description ?? '' }), [group]);
-  const save = useMutation({
-    mutationFn: () => unwrap(api.PATCH('/api/v1/groups/{id}', { params: { path: { id: group.id } }, body: { name: form.name, type: form.type, description: form.description || null } })),
-    onSuccess: refresh,
-  });
+  const { form, setForm, save, refresh } = useObjectForm(
+    groups,
+    group,
+    () => ({ name: group.name, type: group.type, description: group.description ?? '' }),
+    (values) => unwrap(api.PATCH('/api/v1/groups/{id}', { params: { path: { id: group.id } }, body: { name: values.name, type: values.type, description: values.description || null } })),
+  );
   return (
     <>
       <div className="title-row">

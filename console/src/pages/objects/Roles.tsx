@@ -8,7 +8,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field } from '../../ui.tsx';
-import { objectDetails, Checklist, FormDialog, QueryView, ObjectList, SaveFooter, FormSection, DeleteSection, objectPages, useRefresh, useShowCreated } from '../../widgets/index.ts';
+import { objectDetails, useObjectForm, Checklist, FormDialog, QueryView, ObjectList, SaveFooter, FormSection, DeleteSection, objectPages, useRefresh, useShowCreated } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
 import { roleQuery } from './role-lookup.ts';
 
@@ -149,14 +149,13 @@ interface RoleData extends RoleRef {
 
 function RoleView({ role }: { role: RoleData }) {
   const can = useCan();
-  const refresh = useRefresh(roles);
   const editable = !role.system && can('roles:update');
-  const [form, setForm] = useState({ name: role.name, description: role.description ?? '' });
-  useEffect(() => setForm({ name: role.name, description: role.description ?? '' }), [role]);
-  const save = useMutation({
-    mutationFn: () => unwrap(api.PATCH('/api/v1/roles/{id}', { params: { path: { id: role.id } }, body: { name: form.name, description: form.description || null } })),
-    onSuccess: refresh,
-  });
+  const { form, setForm, save, refresh } = useObjectForm(
+    roles,
+    role,
+    () => ({ name: role.name, description: role.description ?? '' }),
+    (values) => unwrap(api.PATCH('/api/v1/roles/{id}', { params: { path: { id: role.id } }, body: { name: values.name, description: values.description || null } })),
+  );
   return (
     <>
       <div className="title-row">

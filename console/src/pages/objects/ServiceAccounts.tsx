@@ -8,7 +8,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, formatDate } from '../../ui.tsx';
-import { objectDetails, ConfirmAction, FormDialog, SecretOnce, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, objectPages, useRefresh, useShowCreated, type ObjectOf } from '../../widgets/index.ts';
+import { objectDetails, useObjectForm, ConfirmAction, FormDialog, SecretOnce, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, objectPages, useRefresh, useShowCreated, type ObjectOf } from '../../widgets/index.ts';
 
 type Status = 'active' | 'inactive';
 
@@ -64,14 +64,13 @@ type AccountData = ObjectOf<typeof accounts>;
 
 function ServiceAccountView({ account }: { account: AccountData }) {
   const can = useCan();
-  const refresh = useRefresh(accounts);
   const editable = can('service-accounts:update');
-  const [form, setForm] = useState({ name: account.name, description: account.description ?? '', status: account.status });
-  useEffect(() => setForm({ name: account.name, description: account.description ?? '', status: account.status }), [account]);
-  const save = useMutation({
-    mutationFn: () => unwrap(api.PATCH('/api/v1/service-accounts/{id}', { params: { path: { id: account.id } }, body: { name: form.name, description: form.description.trim() || null, status: form.status } })),
-    onSuccess: refresh,
-  });
+  const { form, setForm, save } = useObjectForm(
+    accounts,
+    account,
+    () => ({ name: account.name, description: account.description ?? '', status: account.status }),
+    (values) => unwrap(api.PATCH('/api/v1/service-accounts/{id}', { params: { path: { id: account.id } }, body: { name: values.name, description: values.description.trim() || null, status: values.status } })),
+  );
   const statusChoices = [
     { id: 'active', label: t('active') },
     { id: 'inactive', label: t('inactive') },
