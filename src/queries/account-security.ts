@@ -3,7 +3,7 @@
 // rules here. Single-use things are consumed with one conditional UPDATE ... RETURNING, so of
 // concurrent callers exactly one gets the row (DESIGN.md "Storage").
 import type { Knex } from 'knex';
-import { dateOrNull } from './rows.ts';
+import { dateOrNull, json } from './rows.ts';
 
 export interface UserSecurityRow {
   id: string;
@@ -47,7 +47,7 @@ export function createAccountSecurityQueries(knex: Knex) {
   return {
     async policySettings(tenantId: string, db: Knex = knex): Promise<unknown> {
       const row: { settings: unknown } | undefined = await db('password_policies').where({ tenant_id: tenantId }).first('settings');
-      return row ? (typeof row.settings === 'string' ? JSON.parse(row.settings) : row.settings) : undefined;
+      return row ? json(row.settings) : undefined;
     },
     async savePolicySettings(tenantId: string, settings: unknown, db: Knex = knex): Promise<void> {
       await db('password_policies')
@@ -58,7 +58,7 @@ export function createAccountSecurityQueries(knex: Knex) {
     /** Tenants whose policy sets an expiry. */
     async tenantsWithPolicies(db: Knex = knex): Promise<{ tenantId: string; settings: unknown }[]> {
       const rows: { tenant_id: string; settings: unknown }[] = await db('password_policies').select('tenant_id', 'settings');
-      return rows.map((r) => ({ tenantId: r.tenant_id, settings: typeof r.settings === 'string' ? JSON.parse(r.settings) : r.settings }));
+      return rows.map((r) => ({ tenantId: r.tenant_id, settings: json(r.settings) }));
     },
 
     async securityRow(tenantId: string, userId: string, db: Knex = knex): Promise<UserSecurityRow | undefined> {

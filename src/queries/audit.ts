@@ -6,6 +6,7 @@
 // is defined once, here, and the migration that backfilled old rows uses it too.
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { json } from './rows.ts';
 
 export interface AuditEventInput {
   tenantId: string;
@@ -113,7 +114,7 @@ export interface AuditRow {
 }
 
 function parseDetails(details: AuditRow['details']): Record<string, unknown> {
-  return typeof details === 'string' ? (JSON.parse(details) as Record<string, unknown>) : details;
+  return json<Record<string, unknown>>(details);
 }
 
 /** The hashed content of a stored row. */

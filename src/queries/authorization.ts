@@ -3,6 +3,7 @@
 // Read on every token issued (through the authorization cache) and by the administration guard
 // inside a write's transaction. No business rules here.
 import type { Knex } from 'knex';
+import { json } from './rows.ts';
 import type { IdentityRow as FullIdentityRow } from './identities.ts';
 import { runAll } from './run-all.ts';
 
@@ -73,7 +74,7 @@ export async function loadEffectiveAuthorization(db: Knex, identityId: string): 
     groups: groupRows.map((g) => g.name),
     groupIds: groupRows.map((g) => g.id),
     permissionsByResource,
-    dataScope: Object.fromEntries(scopeRows.map((row) => [row.key, typeof row.values === 'string' ? (JSON.parse(row.values) as string[]) : row.values])),
+    dataScope: Object.fromEntries(scopeRows.map((row) => [row.key, json<string[]>(row.values)])),
   };
 }
 

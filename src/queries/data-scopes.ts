@@ -1,6 +1,7 @@
 // SQL for data scopes: the keys a tenant defines (data_scope_keys) and the values each identity
 // holds per key (identity_data_scopes, one jsonb array per key). No business rules here.
 import type { Knex } from 'knex';
+import { json } from './rows.ts';
 
 export type DataScope = Record<string, string[]>;
 
@@ -17,7 +18,7 @@ interface ScopeRow {
 
 // pg returns jsonb parsed; be tolerant of drivers that hand back strings.
 function parseValues(values: string[] | string): string[] {
-  return typeof values === 'string' ? (JSON.parse(values) as string[]) : values;
+  return json<string[]>(values);
 }
 
 // Counts come from `returning`: with PGlite (knex-pglite) `.delete()` resolves to the driver's

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { fieldsOf } from './rows.ts';
+import { fieldsOf, json } from './rows.ts';
 
 export interface ClaimMapping {
   username: string;
@@ -52,8 +52,6 @@ export interface FederatedLink {
   createdAt: Date;
   lastUsedAt: Date | null;
 }
-
-const json = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
 
 function toProvider(row: ProviderRow, roleIds: string[], groupIds: string[]): IdentityProvider {
   return {

@@ -1,5 +1,6 @@
 // Durable copy of oidc-provider artefacts (sessions, grants, refresh tokens).
 import type { Knex } from 'knex';
+import { json } from './rows.ts';
 import { prepareStatement } from '../db/statements.ts';
 
 export interface StoredPayload {
@@ -27,7 +28,7 @@ export interface PayloadEntry {
 
 function toStored(row: PayloadRow): StoredPayload {
   return {
-    payload: typeof row.payload === 'string' ? (JSON.parse(row.payload) as Record<string, unknown>) : row.payload,
+    payload: json<Record<string, unknown>>(row.payload),
     consumedAt: row.consumed_at ? new Date(row.consumed_at) : null,
     expiresAt: row.expires_at ? new Date(row.expires_at) : null,
   };

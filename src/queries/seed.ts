@@ -1,6 +1,7 @@
 // SQL for the declarative seed import (services/seed.ts): lookups by name and inserts that leave
 // an existing row as it is, so applying the same file twice writes nothing the second time.
 import type { Knex } from 'knex';
+import { addLinkPairs, IDENTITY_ROLES } from './links.ts';
 
 export function createSeedQueries(knex: Knex) {
   return {
@@ -41,7 +42,7 @@ export function createSeedQueries(knex: Knex) {
       await knex('identities').insert({ id: identity.id, tenant_id: identity.tenantId, user_id: identity.userId, kind: identity.kind, alias: identity.alias });
     },
     async addIdentityRole(tenantId: string, identityId: string, roleId: string): Promise<void> {
-      await knex('identity_roles').insert({ tenant_id: tenantId, identity_id: identityId, role_id: roleId }).onConflict(['identity_id', 'role_id']).ignore();
+      await addLinkPairs(knex, IDENTITY_ROLES, tenantId, [[identityId, roleId]]);
     },
     /** Sets the identity's values of one data-scope key, replacing those it had. */
     async setIdentityDataScope(tenantId: string, identityId: string, key: string, values: string[]): Promise<void> {

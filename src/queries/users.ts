@@ -98,8 +98,6 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-// Counts come from `returning`: with PGlite (knex-pglite) `.update()` and `.delete()` resolve to
-// the driver's result object instead of the row count.
 /** Rows a search walks in order before it finds the matches first instead (see search()). */
 const WALK_BUDGET = 5_000;
 
@@ -130,6 +128,8 @@ function matching(query: Knex.QueryBuilder, filter: UserSearch, db: Knex): Knex.
   return query;
 }
 
+// Counts come from `returning`: with PGlite (knex-pglite) `.update()` and `.delete()` resolve to
+// the driver's result object instead of the row count.
 export function createUserQueries(knex: Knex) {
   return {
     async findById(tenantId: string, id: string, trx: Knex = knex): Promise<User | undefined> {

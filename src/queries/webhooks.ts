@@ -229,7 +229,7 @@ export function createWebhookQueries(knex: Knex) {
           .join('webhook_endpoints as w', 'w.id', 'd.endpoint_id')
           .whereIn('d.id', ids)
           .select(...DELIVERY_COLUMNS, 'e.payload', 'w.url', 'w.secret_encrypted');
-        return rows.map((row) => ({ ...deliveryOf(row), payload: typeof row.payload === 'string' ? (JSON.parse(row.payload) as WebhookPayload) : row.payload, url: row.url, secretEncrypted: row.secret_encrypted }));
+        return rows.map((row) => ({ ...deliveryOf(row), payload: json<WebhookPayload>(row.payload), url: row.url, secretEncrypted: row.secret_encrypted }));
       });
     },
 
