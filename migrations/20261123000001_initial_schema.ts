@@ -1,24 +1,22 @@
 // First schema: tenants, users, applications (OIDC clients), API resources, signing keys, audit
 // events, and the durable copy of oidc-provider artefacts. Every table carries tenant_id.
 import type { Knex } from 'knex';
+import { createdAt, createTenantTable, tenantRef, timestamps } from './lib/schema.ts';
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('tenants', (t) => {
     t.text('id').primary();
     t.text('name').notNullable();
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    createdAt(t, knex);
   });
 
-  await knex.schema.createTable('users', (t) => {
-    t.uuid('id').primary();
-    t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
+  await createTenantTable(knex, 'users', 'uuid', (t) => {
     t.text('username').notNullable();
     t.text('email');
     t.text('name');
     t.text('password_hash');
     t.text('status').notNullable().defaultTo('active');
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
-    t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    timestamps(t, knex);
     t.check("status in ('active', 'inactive', 'locked')", [], 'users_status_check');
   });
   // Usernames and emails are unique per tenant regardless of case.
@@ -27,7 +25,7 @@ export async function up(knex: Knex): Promise<void> {
 
   await knex.schema.createTable('applications', (t) => {
     t.text('id').primary(); // the OIDC client_id
-    t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
+    tenantRef(t);
     t.text('name').notNullable();
     t.text('type').notNullable();
     // Keyed hash (HMAC-SHA-256) of the client secret; the secret itself is shown once.
@@ -36,41 +34,36 @@ export async function up(knex: Knex): Promise<void> {
     t.jsonb('post_logout_redirect_uris').notNullable().defaultTo('[]');
     t.boolean('first_party').notNullable().defaultTo(true);
     t.jsonb('metadata').notNullable().defaultTo('{}');
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
-    t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    timestamps(t, knex);
     t.check("type in ('web', 'spa', 'native', 'service')", [], 'applications_type_check');
   });
   await knex.raw('create index applications_tenant_idx on applications (tenant_id)');
 
-  await knex.schema.createTable('api_resources', (t) => {
-    t.uuid('id').primary();
-    t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
+  await createTenantTable(knex, 'api_resources', 'uuid', (t) => {
     // The RFC 8707 resource indicator: an absolute URI, unique across the issuer.
     t.text('identifier').notNullable().unique();
     t.text('name').notNullable();
     t.jsonb('scopes').notNullable().defaultTo('[]');
     t.text('access_token_format').notNullable().defaultTo('jwt');
     t.integer('access_token_ttl');
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    createdAt(t, knex);
     t.check("access_token_format in ('jwt', 'opaque')", [], 'api_resources_format_check');
   });
 
   await knex.schema.createTable('signing_keys', (t) => {
     t.text('id').primary(); // kid
-    t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
+    tenantRef(t);
     t.text('alg').notNullable();
     t.text('status').notNullable().defaultTo('active');
     // Private JWK encrypted with AES-256-GCM under a key derived from GATEHOUSE_SECRET.
     t.text('private_jwk_encrypted').notNullable();
     t.jsonb('public_jwk').notNullable();
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    createdAt(t, knex);
     t.timestamp('retired_at', { useTz: true });
     t.check("status in ('active', 'retired')", [], 'signing_keys_status_check');
   });
 
-  await knex.schema.createTable('audit_events', (t) => {
-    t.bigIncrements('id').primary();
-    t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
+  await createTenantTable(knex, 'audit_events', 'bigserial', (t) => {
     t.timestamp('occurred_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.text('action').notNullable();
     t.text('result').notNullable().defaultTo('success');
@@ -90,7 +83,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('oidc_payloads', (t) => {
     t.text('model').notNullable();
     t.text('id').notNullable();
-    t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
+    tenantRef(t);
     t.jsonb('payload').notNullable();
     t.text('grant_id');
     t.text('uid');

@@ -1,4 +1,4 @@
-// The audit log becomes tamper-evident and append-only (issue 7, point 1):
+// The audit log becomes tamper-evident and append-only:
 // - a hash chain: every row carries prev_hash and hash = sha256(prev_hash ‖ canonical content);
 //   rows written before this migration are chained here, in id order;
 // - audit_chain_anchor: the hash the first remaining row links to once a retention purge has

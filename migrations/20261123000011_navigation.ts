@@ -1,13 +1,12 @@
-// Security-trimmed navigation (seed 004, issue 7 point 3): the menu items an application
-// defines, each optionally guarded by one permission of one API resource, and the tenant's
-// overrides on top of them (rename, reorder, move, disable) keyed by the item's stable key.
+// Security-trimmed navigation: the menu items an application defines, each optionally guarded by
+// one permission of one API resource, and the tenant's overrides on top of them (rename, reorder,
+// move, disable) keyed by the item's stable key.
 import type { Knex } from 'knex';
+import { createTenantTable, ownerRef, timestamps } from './lib/schema.ts';
 
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.createTable('navigation_items', (t) => {
-    t.uuid('id').primary();
-    t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
-    t.text('application_id').notNullable().references('applications.id').onDelete('CASCADE');
+  await createTenantTable(knex, 'navigation_items', 'uuid', (t) => {
+    ownerRef(t, 'application_id', 'applications', 'text');
     // Stable per application: overrides refer to it, so it survives a redefinition of the menu.
     t.text('key').notNullable();
     t.text('label').notNullable();
@@ -18,15 +17,13 @@ export async function up(knex: Knex): Promise<void> {
     // their permissions for `required_resource` (an API resource identifier).
     t.text('required_resource');
     t.text('required_permission');
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
-    t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    timestamps(t, knex);
     t.unique(['tenant_id', 'application_id', 'key'], { indexName: 'navigation_items_app_key_unique' });
     t.check('(required_resource is null) = (required_permission is null)', [], 'navigation_items_permission_check');
   });
 
-  await knex.schema.createTable('navigation_overrides', (t) => {
-    t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
-    t.text('application_id').notNullable().references('applications.id').onDelete('CASCADE');
+  await createTenantTable(knex, 'navigation_overrides', 'none', (t) => {
+    ownerRef(t, 'application_id', 'applications', 'text');
     t.text('item_key').notNullable();
     // null: the item's own label / order.
     t.text('label');

@@ -1,11 +1,9 @@
-// Account security (issue 5): the tenant's password policy, password age and forced change,
+// Account security: the tenant's password policy, password age and forced change,
 // lockout state, password history, TOTP, recovery codes, password reset tokens and the record of
 // expiry reminders sent (one row per user and password cycle: what makes "exactly once" hold
 // across nodes). Schema only; the backfill of existing users is the next migration.
 import type { Knex } from 'knex';
-
-const tenantRef = (t: Knex.CreateTableBuilder) => t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
-const userRef = (t: Knex.CreateTableBuilder) => t.uuid('user_id').notNullable().references('users.id').onDelete('CASCADE');
+import { createdAt, createTenantTable, ownerRef, tenantRef } from './lib/schema.ts';
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('users', (t) => {
@@ -26,12 +24,10 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });
 
-  await knex.schema.createTable('password_history', (t) => {
-    t.bigIncrements('id').primary();
-    tenantRef(t);
-    userRef(t);
+  await createTenantTable(knex, 'password_history', 'bigserial', (t) => {
+    ownerRef(t, 'user_id', 'users');
     t.text('password_hash').notNullable();
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    createdAt(t, knex);
   });
   await knex.raw('create index password_history_user_idx on password_history (user_id, id desc)');
 
@@ -41,27 +37,23 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid('user_id').primary().references('users.id').onDelete('CASCADE');
     tenantRef(t);
     t.text('secret_encrypted').notNullable();
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    createdAt(t, knex);
     t.timestamp('confirmed_at', { useTz: true });
   });
 
-  await knex.schema.createTable('recovery_codes', (t) => {
-    t.bigIncrements('id').primary();
-    tenantRef(t);
-    userRef(t);
+  await createTenantTable(knex, 'recovery_codes', 'bigserial', (t) => {
+    ownerRef(t, 'user_id', 'users');
     t.text('code_hash').notNullable();
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    createdAt(t, knex);
     t.timestamp('used_at', { useTz: true });
   });
   await knex.raw('create unique index recovery_codes_user_hash_unique on recovery_codes (user_id, code_hash)');
 
-  await knex.schema.createTable('password_reset_tokens', (t) => {
-    t.bigIncrements('id').primary();
-    tenantRef(t);
-    userRef(t);
+  await createTenantTable(knex, 'password_reset_tokens', 'bigserial', (t) => {
+    ownerRef(t, 'user_id', 'users');
     // Keyed hash of the token: the token itself exists only in the mail.
     t.text('token_hash').notNullable().unique();
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    createdAt(t, knex);
     t.timestamp('expires_at', { useTz: true }).notNullable();
     t.timestamp('used_at', { useTz: true });
   });
@@ -69,9 +61,8 @@ export async function up(knex: Knex): Promise<void> {
 
   // The unique key (user, cycle) is the guarantee: of two nodes sending the same reminder, one
   // insert wins and the other finds the row.
-  await knex.schema.createTable('password_expiry_reminders', (t) => {
-    tenantRef(t);
-    userRef(t);
+  await createTenantTable(knex, 'password_expiry_reminders', 'none', (t) => {
+    ownerRef(t, 'user_id', 'users');
     // password_changed_at of the cycle the reminder is about.
     t.timestamp('cycle', { useTz: true }).notNullable();
     t.timestamp('sent_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());

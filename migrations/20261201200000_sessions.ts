@@ -1,18 +1,19 @@
-// Session management (seed 004 "Session Management", issue 6): one record per signed-in browser
-// or device with what it is and when it was last used, the grants issued in it (so ending it
-// revokes them, and removing an identity finds the grants it was used for), and the idle timeout
-// and absolute lifetime per tenant and, stricter, per application.
+// Session management: one record per signed-in browser or device with what it is and when it was
+// last used, the grants issued in it (so ending it revokes them, and removing an identity finds the
+// grants it was used for), and the idle timeout and absolute lifetime per tenant and, stricter, per
+// application.
 //
 // user_id and identity_id carry no foreign key on purpose: the reactions to a deleted user or
 // identity run after the row is gone and must still find the sessions and grants to end.
 import type { Knex } from 'knex';
+import { createdAt, tenantRef } from './lib/schema.ts';
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('user_sessions', (t) => {
     // oidc-provider's session uid: stable for the session's life (its id, the cookie value,
     // changes at every sign-in), and the `sid` Gatehouse puts in tokens.
     t.text('uid').primary();
-    t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
+    tenantRef(t);
     t.uuid('user_id').notNullable();
     // The identity of the last grant issued in this session (null until an application is used).
     t.uuid('identity_id');
@@ -37,12 +38,12 @@ export async function up(knex: Knex): Promise<void> {
 
   await knex.schema.createTable('session_grants', (t) => {
     t.text('grant_id').primary();
-    t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
+    tenantRef(t);
     t.text('session_uid').notNullable();
     t.uuid('user_id').notNullable();
     t.text('client_id').notNullable();
     t.uuid('identity_id');
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    createdAt(t, knex);
   });
   await knex.raw('create index session_grants_session_idx on session_grants (session_uid)');
   await knex.raw('create index session_grants_identity_idx on session_grants (identity_id) where identity_id is not null');
@@ -59,7 +60,7 @@ export async function up(knex: Knex): Promise<void> {
 
   await knex.schema.createTable('application_session_settings', (t) => {
     t.text('application_id').primary().references('applications.id').onDelete('CASCADE');
-    t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
+    tenantRef(t);
     // Null: the tenant's value applies. Only ever stricter than the tenant's (checked on write
     // and again on use: the smaller of the two wins).
     t.integer('idle_timeout_seconds');

@@ -1,4 +1,4 @@
-// Invitation mails for users created without a password (bulk import, issue 7): queued in the
+// Invitation mails for users created without a password (bulk import): queued in the
 // transaction that creates the users, sent by a scheduled job, so nothing is lost when mail is
 // slow or down and a 100,000-row import does not wait for 100,000 mails.
 import type { Knex } from 'knex';

@@ -3,11 +3,10 @@
 // fans each event out to the endpoints subscribed to its type (webhook_deliveries) and delivers
 // them, with retries, a log per endpoint and replay.
 import type { Knex } from 'knex';
+import { createdAt, createTenantTable, ownerRef, timestamps, uuidKey } from './lib/schema.ts';
 
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.createTable('webhook_endpoints', (t) => {
-    t.uuid('id').primary();
-    t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
+  await createTenantTable(knex, 'webhook_endpoints', 'uuid', (t) => {
     t.text('url').notNullable();
     t.text('description');
     // Event types or prefixes ('user.*'); ['*'] is every event.
@@ -17,8 +16,7 @@ export async function up(knex: Knex): Promise<void> {
     t.text('status').notNullable().defaultTo('active');
     t.text('disabled_reason');
     t.integer('consecutive_failures').notNullable().defaultTo(0);
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
-    t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    timestamps(t, knex);
   });
   await knex.schema.createTable('webhook_events', (t) => {
     t.bigIncrements('seq').primary();
@@ -26,15 +24,15 @@ export async function up(knex: Knex): Promise<void> {
     t.text('tenant_id').notNullable();
     t.text('type').notNullable();
     t.jsonb('payload').notNullable();
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    createdAt(t, knex);
     t.boolean('fanned_out').notNullable().defaultTo(false);
   });
   await knex.raw('create index webhook_events_pending_idx on webhook_events (seq) where not fanned_out');
   await knex.raw('create index webhook_events_created_idx on webhook_events (created_at)');
   await knex.schema.createTable('webhook_deliveries', (t) => {
-    t.uuid('id').primary();
+    uuidKey(t);
     t.text('tenant_id').notNullable();
-    t.uuid('endpoint_id').notNullable().references('webhook_endpoints.id').onDelete('CASCADE');
+    ownerRef(t, 'endpoint_id', 'webhook_endpoints');
     t.bigInteger('event_seq').notNullable().references('webhook_events.seq').onDelete('CASCADE');
     // pending → succeeded | failed (attempts used up, or the endpoint disabled)
     t.text('status').notNullable().defaultTo('pending');
@@ -46,7 +44,7 @@ export async function up(knex: Knex): Promise<void> {
     t.text('last_error');
     t.timestamp('last_attempt_at', { useTz: true });
     t.timestamp('delivered_at', { useTz: true });
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    createdAt(t, knex);
     t.unique(['endpoint_id', 'event_seq']);
   });
   await knex.raw("create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where status = 'pending'");

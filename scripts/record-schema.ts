@@ -1,0 +1,25 @@
+// Writes migrations/schema.txt: the schema the repository's migrations build on an empty embedded
+// database, as test/integration/migrations.test.ts compares it. Run after adding a migration and
+// commit the file with it; its diff shows reviewers what the migration changes.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDatabase } from '../src/db/index.ts';
+import { DEFAULT_MIGRATIONS_DIRECTORY, migrateLatest } from '../src/db/migrate.ts';
+import { describeSchema } from '../test/helpers/schema.ts';
+
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-schema-'));
+try {
+  const db = await createDatabase({ dataDir, purpose: 'schema:record' });
+  try {
+    const applied = await migrateLatest(db);
+    const target = path.join(fileURLToPath(DEFAULT_MIGRATIONS_DIRECTORY), 'schema.txt');
+    await writeFile(target, await describeSchema(db));
+    console.log(`Recorded the schema of ${applied.length} migrations in ${path.relative(process.cwd(), target)}`);
+  } finally {
+    await db.close();
+  }
+} finally {
+  await rm(dataDir, { recursive: true, force: true });
+}
