@@ -1,5 +1,5 @@
 // pino with a redaction list: authorization headers, cookies, passwords, codes and tokens never
-// reach a log line (DESIGN.md "Security defaults").
+// reach a log line (docs/user-guide.md, "Secrets at rest and in logs").
 import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };

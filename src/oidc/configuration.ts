@@ -90,7 +90,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       openid: ['sub', 'acr', 'amr', 'auth_time'],
       profile: ['name', 'preferred_username', 'updated_at'],
       email: ['email', 'email_verified'],
-      // Gatehouse's identity model (DESIGN.md "Token contract").
+      // The chosen identity's authorization claims (docs/user-guide.md, "Tokens").
       identity: ['identity', 'roles', 'groups', 'data_scope'],
     },
     clientAuthMethods,
@@ -241,8 +241,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
       policy,
     },
-    // The token contract's claims, and `sid` (the session uid, as in ID and logout tokens) so a
-    // resource server, and Gatehouse's own API, can tell which session a token belongs to.
+    // The identity's authorization claims (docs/user-guide.md, "Tokens"), and `sid` (the session
+    // uid, as in ID and logout tokens) so a resource server, and Gatehouse's own API, can tell which
+    // session a token belongs to.
     async extraTokenClaims(ctx, token) {
       const claims = await identityClaims(ctx, token);
       const sessionUid = (token as unknown as { sessionUid?: string }).sessionUid;
@@ -273,7 +274,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     clientBasedCORS(_ctx, origin, client) {
       return client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false;
     },
-    // The token contract puts the identity claims in the ID token as well as userinfo.
+    // The identity claims go in the ID token as well as userinfo (docs/user-guide.md, "Tokens").
     conformIdTokenClaims: false,
     extraParams: [],
   };

@@ -1,6 +1,6 @@
 // Identities in the OIDC flow: recording the identity chosen for each grant (the selection
-// prompt is a row of interaction-policy.ts), and the authorization claims of the token contract
-// (DESIGN.md "Token contract").
+// prompt is a row of interaction-policy.ts), and the authorization claims tokens carry: identity,
+// roles, groups, data_scope and the audience's permissions (docs/user-guide.md, "Tokens").
 import type { KoaContextWithOIDC, Configuration } from 'oidc-provider';
 import { ADMIN_API_RESOURCE, type AuthorizationService, type EffectiveAuthorization } from '../services/authorization.ts';
 import type { GrantIdentityService } from '../services/grant-identities.ts';

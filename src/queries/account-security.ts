@@ -1,7 +1,7 @@
 // SQL for account security: the tenant's password policy, the users' password age, lockout state,
 // password history, TOTP secrets, recovery codes, reset tokens and expiry reminders. No business
 // rules here. Single-use things are consumed with one conditional UPDATE ... RETURNING, so of
-// concurrent callers exactly one gets the row (DESIGN.md "Storage").
+// concurrent callers exactly one gets the row, never a check-then-set in JavaScript.
 import type { Knex } from 'knex';
 import { dateOrNull, json } from './rows.ts';
 

@@ -43,7 +43,7 @@ export interface IdentitySummary {
   serviceAccountId: string | null;
 }
 
-/** Where an effective role comes from (DESIGN.md: direct ∪ groups ∪ default policy). */
+/** Where an effective role comes from: effective roles = direct ∪ groups' ∪ default-policy roles. */
 export type RoleSource = { type: 'direct' } | { type: 'group'; groupId: string; groupName: string } | { type: 'default_policy'; identityKind: string | null };
 
 export interface DefaultPolicyEntry {

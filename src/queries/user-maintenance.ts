@@ -1,5 +1,5 @@
 // The credential state of a page of users, in one query: the columns the user-maintenance list
-// shows beside each user (seed 003 "User Credentials").
+// shows beside each user: password set, MFA enrolled, password last changed, lock.
 import type { Knex } from 'knex';
 
 export interface CredentialState {

@@ -1,4 +1,4 @@
-// Who may use which application (seed 003 "UserApplications": "Applications a user can see").
+// Who may use which application, and so which applications a user can see.
 // An identity of a user is eligible for an application when
 //   1. its kind is one the application accepts (any kind, when accepted_identity_kinds is null), and
 //   2. the application is open to everyone, or (access_mode 'restricted') an access rule names

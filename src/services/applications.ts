@@ -1,7 +1,7 @@
 // Applications are OIDC clients. Their metadata for oidc-provider is derived from the row, read
-// through a cache that every node drops when an application changes. Each application also says
-// who may use it (seed 003 "UserApplications"): the identity kinds it accepts, and either
-// everyone or only the listed users, groups and identity kinds (see app-access.ts).
+// through a cache that every node drops when an application changes. Each application also says who
+// may use it: the identity kinds it accepts, and either everyone or only the listed users, groups
+// and identity kinds (see app-access.ts).
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Queries } from '../queries/index.ts';

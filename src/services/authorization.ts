@@ -1,4 +1,4 @@
-// Effective authorization of an identity (DESIGN.md "Domain model"):
+// Effective authorization of an identity (docs/user-guide.md, "The identity model"):
 //   roles       = direct roles ∪ roles of its groups ∪ the tenant's default-policy roles
 //   permissions = the union of those roles' permissions, per API resource
 // Computed through a per-node cache that every node drops at once when the directory changes,

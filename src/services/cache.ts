@@ -1,5 +1,5 @@
 // A per-node read-through cache whose entries are dropped on every node at once through the
-// store's pub/sub when the underlying row changes (DESIGN.md "Scaling out").
+// store's pub/sub when the underlying row changes, so any node may serve any request.
 import type { KeyValueStore } from '../store/types.ts';
 import { cacheCounters } from '../telemetry/metrics.ts';
 

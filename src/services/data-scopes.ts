@@ -1,5 +1,5 @@
-// Data scopes (seed 001/003 "UserIdentityScopes"): row-level restrictions per identity, key →
-// values, carried into tokens as `data_scope` so resource servers can filter rows. Rules kept here:
+// Data scopes: row-level restrictions per identity, key → values, carried into tokens as
+// `data_scope` so resource servers can filter rows. Rules kept here:
 // - keys must be defined for the tenant (data_scope_keys), so a typo cannot grant nothing silently;
 // - values are non-empty lists; "*" means every value and then stands alone;
 // - an absent key means no rows of that kind, so removing values or keys only narrows;

@@ -1,7 +1,7 @@
 // The tenant's default account policy: roles every identity holds without being assigned them,
-// either all identities or only those of one kind (seed 002: "roles to be given to all user
-// accounts in the namespace"). Replacing it is escalation-checked on what it adds: a role that
-// reaches more identities than before is a grant, a role that stays or narrows is not.
+// either all identities of the tenant or only those of one kind. Replacing it is escalation-checked
+// on what it adds: a role that reaches more identities than before is a grant, a role that stays or
+// narrows is not.
 import type { Queries } from '../queries/index.ts';
 import { z } from 'zod';
 import { type DefaultPolicyEntry } from '../queries/roles.ts';

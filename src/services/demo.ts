@@ -1,4 +1,4 @@
-// The demo loaded by `gatehouse start --demo`: the seed documents' cast (001/003) with their
+// The demo loaded by `gatehouse start --demo`: a cast of users (Lucy, Kim, Jack, Simon) with their
 // identities, roles and data scopes, and applications that accept different identity kinds.
 import type { SeedInput } from './seed.ts';
 
@@ -9,8 +9,8 @@ export function demoSeed(issuer: string): SeedInput {
   const bookings = (permission: string) => ({ resource: api, permission });
   return {
     dataScopeKeys: ['client', 'supplier'],
-    // Seed 003 "UserRolePermissions: programmatically created in the first instance": the
-    // system roles' permissions on the demo's own API (their admin-API permissions are Gatehouse's).
+    // The system roles exist from the first start (created programmatically); this gives them
+    // permissions on the demo's own API (their admin-API permissions are Gatehouse's).
     roles: [
       { name: 'User', permissions: [bookings('bookings:read'), bookings('bookings:create')] },
       { name: 'Client', permissions: [bookings('bookings:read')] },
@@ -31,7 +31,7 @@ export function demoSeed(issuer: string): SeedInput {
       { username: 'simon', email: 'simon@example.com', name: 'Simon', password: DEMO_PASSWORD, identities: [{ kind: 'client', alias: 'Simon', roles: ['Client'], dataScope: { client: ['Pharma'] } }] },
     ],
     apiResources: [{ identifier: api, name: 'Demo bookings API', scopes: ['bookings:read', 'bookings:create'] }],
-    // Security-trimmed navigation (seed 004): what each member of the cast sees depends on their permissions.
+    // Security-trimmed navigation: what each member of the cast sees depends on their permissions.
     navigation: [
       {
         application: 'smart-hub',

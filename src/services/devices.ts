@@ -1,6 +1,6 @@
-// What a session's device is, from its User-Agent header, for the session list (seed 004
-// "Device Tracking": device type, browser, OS). Parsed once, at sign-in, by ua-parser-js 1.x
-// (MIT; 2.x is AGPL-3.0, which this MIT project does not take on).
+// What a session's device is, from its User-Agent header, for the session list: device type,
+// browser, OS. Parsed once, at sign-in, by ua-parser-js 1.x (MIT; 2.x is AGPL-3.0, which this MIT
+// project does not take on).
 import { UAParser } from 'ua-parser-js';
 
 export interface DeviceDescription {

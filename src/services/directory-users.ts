@@ -1,6 +1,6 @@
-// The administrator's view of users (seed 003 "User Maintenance": list, view, add, update,
-// delete, clone, make active or inactive). Creation, deletion and sign-in themselves are in
-// users.ts; this adds search, profile changes, status with its history, and cloning. Rules:
+// The administrator's view of users: list, view, add, update, delete, clone, make active or
+// inactive. Creation, deletion and sign-in themselves are in users.ts; this adds search, profile
+// changes, status with its history, and cloning. Rules:
 // - a user answers only within its tenant; anything else is "not found";
 // - status changes are recorded in user_status_history as well as the audit log;
 // - nobody deletes or deactivates themselves (an administrator could lock the tenant out);

@@ -1,7 +1,7 @@
 // Groups (departments and teams): their member identities and the roles they pass on to every
-// member (seed 002: "roles can be added to a group so that all user members of that group will
-// gain the roles"). Adding a member gives it the group's roles, so it is checked like assigning
-// those roles directly: nobody grants through a group what they could not grant by hand.
+// member: a role added to a group reaches every member identity of that group. Adding a member
+// gives it the group's roles, so it is checked like assigning those roles directly: nobody grants
+// through a group what they could not grant by hand.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { patchSchema } from './patch-schema.ts';

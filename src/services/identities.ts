@@ -1,7 +1,7 @@
-// Identities of users (DESIGN.md "Domain model"): one configuration of a user with a kind and an
-// alias. Rules kept here:
-// - "create identity" is an upsert (seed 001/003): given a username and an alias it creates the
-//   identity alone if the user exists, else the user and the identity; repeating it creates nothing;
+// Identities of users (docs/user-guide.md, "The identity model"): one configuration of a user with
+// a kind and an alias. Rules kept here:
+// - "create identity" is an upsert: given a username and an alias it creates the identity alone
+//   if the user exists, else the user and the identity; repeating it creates nothing;
 // - a user always keeps at least one identity, and always has a default one;
 // - kinds must be defined for the tenant, and "service" belongs to service accounts only, whose
 //   identity is managed with the service account and not through these operations;
@@ -125,7 +125,7 @@ export function createIdentityService(deps: { queries: Queries; audit: AuditServ
     listForUser: (tenantId: string, userId: string) => listForUser(tenantId, userId),
 
     /**
-     * Seed 001/003 "Create User Identities": the identity alone when the user exists, else the
+     * Creates a user identity: the identity alone when the user exists, else the
      * user (no password: it signs in once one is set) with this identity as its default.
      * Idempotent: the same call again returns the same identity and writes nothing.
      */
@@ -197,7 +197,7 @@ export function createIdentityService(deps: { queries: Queries; audit: AuditServ
       await deps.events.emit({ type: 'identity.removed', tenantId: by.tenantId, userId: removed.userId, identityId: id });
     },
 
-    /** The identity preselected at sign-in (seed 001: the selection becomes the default). */
+    /** The identity preselected at sign-in: the last selection becomes the default. */
     async setDefault(userId: string, identityId: string, by: ChangeRequest): Promise<IdentityView[]> {
       await deps.queries.transaction(async ({ db: trx }) => {
         const user = await lockUser(by.tenantId, userId, trx);

@@ -1,5 +1,5 @@
-// The user's choice of identity at sign-in: "The selection becomes the default until a new
-// selection is made" (seed 001).
+// The user's choice of identity at sign-in: the selection becomes the default until a new
+// selection is made.
 import type { Queries } from '../queries/index.ts';
 
 export function createIdentitySelectionService(deps: { queries: Pick<Queries, 'users'>; tenantId: string }) {

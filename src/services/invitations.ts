@@ -1,10 +1,10 @@
-// Invitation mails for users created without a password (seed 004 "onboard entire teams at
-// once"). The bulk import queues one row per user in its own transaction; this job sends
-// them: for each pending row, in a transaction that holds the row (FOR UPDATE SKIP LOCKED, so two
-// nodes never take the same one), it issues a single-use set-password link (the reset token,
-// valid INVITATION_TTL_DAYS), mails it and marks the row sent. A failed send rolls back its token,
-// keeps the row pending with the error, and is tried again on the next run; after MAX_ATTEMPTS it
-// is left for an administrator (the row and the log say why).
+// Invitation mails for users created without a password, so whole teams can be onboarded at once.
+// The bulk import queues one row per user in its own transaction; this job sends them: for each
+// pending row, in a transaction that holds the row (FOR UPDATE SKIP LOCKED, so two nodes never take
+// the same one), it issues a single-use set-password link (the reset token, valid
+// INVITATION_TTL_DAYS), mails it and marks the row sent. A failed send rolls back its token, keeps
+// the row pending with the error, and is tried again on the next run; after MAX_ATTEMPTS it is left
+// for an administrator (the row and the log say why).
 import type { Logger } from '../logger.ts';
 import type { Executor, Queries } from '../queries/index.ts';
 import { invitationMail } from './account-mail.ts';

@@ -1,6 +1,6 @@
-// Security-trimmed navigation (seed 004): each application defines its menu items, each item
-// optionally guarded by one permission of one API resource; the tenant adjusts them through
-// overrides (rename, reorder, move, disable) without touching the application.
+// Security-trimmed navigation: each application defines its menu items, each item optionally
+// guarded by one permission of one API resource; the tenant adjusts them through overrides (rename,
+// reorder, move, disable) without touching the application.
 //
 // Rules kept here:
 // - a guard names a permission that exists (a registered resource's catalog, or Gatehouse's own
@@ -283,7 +283,7 @@ export async function createNavigationService(deps: { queries: Queries; store: K
       });
     },
 
-    /** The tree a caller with these permissions may see (seed 004 "Permission-Based Menu Filtering"). */
+    /** The tree a caller with these permissions may see: items filtered by their permission. */
     async forCaller(tenantId: string, clientId: string, permissionsByResource: Record<string, string[]>): Promise<NavigationNode[]> {
       const app = await deps.applications.findForOidc(clientId);
       if (!app || app.tenantId !== tenantId) throw new AppError('application.not_found', 404, `no application with client_id "${clientId}"`);

@@ -1,11 +1,10 @@
-// Password expiry reminders (seed 004: "advance notification emails so users reset passwords
-// before lockout"). A scheduled job finds users whose password expires within the tenant's
-// reminderDays and sends each one mail per password cycle. The scheduler already runs a slot on
-// one node only; "exactly once per user and cycle" does not rely on that: the reminder is claimed
-// by inserting the row (user, cycle) whose primary key admits one, and the mail is sent inside
-// the transaction that holds the claim. A second node inserting the same row waits for the first
-// to commit and then finds it taken; if sending fails, the claim rolls back and the next run
-// tries again.
+// Password expiry reminders: mails sent in advance so users reset their passwords before they
+// expire. A scheduled job finds users whose password expires within the tenant's reminderDays and
+// sends each one mail per password cycle. The scheduler already runs a slot on one node only;
+// "exactly once per user and cycle" does not rely on that: the reminder is claimed by inserting the
+// row (user, cycle) whose primary key admits one, and the mail is sent inside the transaction that
+// holds the claim. A second node inserting the same row waits for the first to commit and then
+// finds it taken; if sending fails, the claim rolls back and the next run tries again.
 import type { Queries } from '../queries/index.ts';
 import type { Logger } from '../logger.ts';
 import { expiryReminderMail } from './account-mail.ts';

@@ -22,7 +22,7 @@ export const passwordPolicySchema = z
     minLengthWithMfa: int(1, 256).default(8),
     /** §3.1.1.2: SHOULD permit at least 64 characters. Never above the 1 KiB input limit. */
     maxLength: int(8, MAX_PASSWORD_BYTES).default(256),
-    /** Composition rules: §3.1.1.2 says SHALL NOT; available because seed 004 asks for them. */
+    /** Composition rules: §3.1.1.2 says SHALL NOT; off unless a tenant requires them. */
     requireLowercase: z.boolean().default(false),
     requireUppercase: z.boolean().default(false),
     requireDigit: z.boolean().default(false),

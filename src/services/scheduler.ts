@@ -1,7 +1,7 @@
-// Scheduled work that runs once across all nodes (DESIGN.md "Scaling out"): time is cut into
-// slots of each job's interval, and at every slot boundary each node tries to claim the slot
-// with SET NX in the shared store; the one that wins runs the job, the others skip it. With the
-// in-process store there is one node, which always wins. A job must still be idempotent (a slot
+// Scheduled work that runs once across all nodes (ARCHITECTURE.md, "Jobs and reactions"): time is
+// cut into slots of each job's interval, and at every slot boundary each node tries to claim the
+// slot with SET NX in the shared store; the one that wins runs the job, the others skip it. With
+// the in-process store there is one node, which always wins. A job must still be idempotent (a slot
 // whose winner crashed is not retried until the next one), so jobs record what they did.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.ts';

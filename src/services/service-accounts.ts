@@ -1,7 +1,7 @@
-// Service accounts are machine identities (seed 000 "Access Key Object"; seed 004). Each has
-// exactly one identity (kind 'service') through which it gets roles and data scopes, and access
-// keys that are the client secrets of a client-credentials client whose client_id is the account
-// id. Several keys may be usable at once so that a key can be rotated without downtime.
+// Service accounts are machine identities that authenticate with access keys. Each has exactly one
+// identity (kind 'service') through which it gets roles and data scopes, and access keys that are
+// the client secrets of a client-credentials client whose client_id is the account id. Several keys
+// may be usable at once so that a key can be rotated without downtime.
 //
 // Checking a key is on the token endpoint's hot path: keys carry 256 bits of randomness, so they
 // are stored as a keyed HMAC (no slow password hash), and the account with its usable keys is

@@ -1,4 +1,4 @@
-// Sessions (seed 004 "Session Management"; DESIGN.md "Storage", "Scaling out"): one record per
+// Sessions (docs/user-guide.md, "Sessions"; ARCHITECTURE.md, "Where state lives"): one record per
 // signed-in browser or device, the rules that end it, and what ending it does. This file composes
 // the session service from its parts in ./sessions/:
 //

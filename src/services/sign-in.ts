@@ -1,8 +1,8 @@
-// The steps of an interactive sign-in (DESIGN.md "Sign-in flow"): password → second factor if
-// the user has one (or must set one up) → a new password if the current one has expired or must
-// be changed → done, with amr/acr for the ID token. Progress between steps is kept in the store
-// under the interaction's uid (itself bound to the browser by oidc-provider's interaction cookie),
-// so any node can serve the next step.
+// The steps of an interactive sign-in (ARCHITECTURE.md, "The request path of a sign-in"):
+// password → second factor if the user has one (or must set one up) → a new password if the current
+// one has expired or must be changed → done, with amr/acr for the ID token. Progress between steps
+// is kept in the store under the interaction's uid (itself bound to the browser by oidc-provider's
+// interaction cookie), so any node can serve the next step.
 //
 // Rules of the password step (OWASP ASVS 5 V6.3; NIST SP 800-63B rev 4 §3.2.2):
 // - an unknown user, a locked account and a wrong password get the same answer and the same

@@ -1,6 +1,6 @@
-// System roles, seeded programmatically (seed 003: "The few roles required will be created
-// programmatically") and re-synced at every start so a new admin route's permission reaches
-// Admin (and, for read-only routes, Auditor) without a migration. They cannot be deleted.
+// System roles, created programmatically (the few roles Gatehouse needs, not defined by hand) and
+// re-synced at every start so a new admin route's permission reaches Admin (and, for read-only
+// routes, Auditor) without a migration. They cannot be deleted.
 import type { Queries } from '../queries/index.ts';
 import { ADMIN_API_RESOURCE } from './authorization.ts';
 

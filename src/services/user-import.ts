@@ -1,5 +1,5 @@
-// Bulk user import from CSV (seed 004 "Bulk Operations: import and manage users in bulk with CSV
-// support"): one user per row with its default identity, roles, groups and data scope.
+// Bulk user import from CSV: one user per row with its default identity, roles, groups and data
+// scope.
 //
 // Rules kept here:
 // - everything is checked before anything is written, and every problem is reported with its

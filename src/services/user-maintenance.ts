@@ -1,9 +1,9 @@
-// The user-maintenance list (seeds 001/003 "User Maintenance: List Users to see users, their
-// identities and roles"): in one call, for a page of users, what the list page shows — user id,
-// credential state (password set, MFA enrolled, password expiry, lock), contact details, user
-// type, associations (the clients and suppliers, and any other data-scope values, the user's
-// identities may see), each identity with its effective roles and data scope, and status.
-// The page itself, its search, filters and keyset cursor are the users list's.
+// The user-maintenance list, to see users with their identities and roles: in one call, for a page
+// of users, what the list page shows — user id, credential state (password set, MFA enrolled,
+// password expiry, lock), contact details, user type, associations (the clients and suppliers, and
+// any other data-scope values, the user's identities may see), each identity with its effective
+// roles and data scope, and status. The page itself, its search, filters and keyset cursor are the
+// users list's.
 import type { Queries } from '../queries/index.ts';
 import type { AuthorizationService } from './authorization.ts';
 import type { DirectoryUserService, UserListQuery } from './directory-users.ts';
@@ -26,7 +26,7 @@ export interface MaintenanceRow {
   id: string;
   username: string;
   status: 'active' | 'inactive' | 'locked';
-  /** The kind of the user's default identity (seed 003 "User Type"). */
+  /** The user type: the kind of the user's default identity. */
   userType: string | null;
   contact: { name: string | null; email: string | null; phone: string | null; department: string | null };
   credentials: { passwordSet: boolean; passwordChangedAt: Date | null; passwordExpiresAt: Date | null; mfaEnrolled: boolean; lockedUntil: Date | null };

@@ -142,10 +142,10 @@ export function createUserService(deps: { queries: Queries; audit: AuditService;
   };
 
   /**
-   * Creates the user and its default identity (seed 003: "A default identity will be created
-   * when a user is created"), and opens its status history, in one transaction. `check` judges
-   * the new identity (refusing by throwing); `step` runs last in the same transaction with its
-   * queries bag, so whatever it writes commits or rolls back with the user.
+   * Creates the user and its default identity (every user has one from its creation), and opens
+   * its status history, in one transaction. `check` judges the new identity (refusing by
+   * throwing); `step` runs last in the same transaction with its queries bag, so whatever it
+   * writes commits or rolls back with the user.
    */
   async function createIn(tenant: string, input: NewUserInput, actor: Actor, check?: (trx: Transaction, identityId: string) => Promise<void>, step?: (tx: TransactionQueries, userId: string) => Promise<void>): Promise<User> {
     const parsed = newUserSchema.safeParse(input);

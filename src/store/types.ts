@@ -1,6 +1,6 @@
 // The key-value seam. Redis (ioredis) in production, an in-process map on the embedded default.
 // Everything that must be single-use is made atomic here (SET NX, GETDEL, INCR), never as a
-// check-then-set in JavaScript: see DESIGN.md "Storage".
+// check-then-set in JavaScript, so two nodes racing for one code or token never both get it.
 
 export type MessageHandler = (message: string) => void;
 

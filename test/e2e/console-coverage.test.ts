@@ -99,7 +99,7 @@ describe(`console coverage: import progress, user columns and removals, access k
     assert.deepEqual(admin.problems, []);
   });
 
-  it("lists users under the seeds' columns — user id, name, contact details, user type, identities and roles, associations, status, credential state", async () => {
+  it('lists users under the user-maintenance columns — user id, name, contact details, user type, identities and roles, associations, status, credential state', async () => {
     const role = await createRole(uniqueName('Columns role'));
     const username = uniqueName('cols');
     const user = await createUser({

@@ -1,8 +1,9 @@
 // The admin console in Chromium against a real Gatehouse: sign-in as the console client, the
-// security-trimmed menu and read-only views, the seed administrator journey (Kim, Jack and Lucy's
-// second identity set up in the console, their tokens checked, a session ended and its refresh
-// refused, a CSV import with a bad row, a bulk action), the landing page and the CSP, and axe-core
-// on every page at 1280 px and 390 px. One browser for the file; one context per person.
+// security-trimmed menu and read-only views, the administrator journey with the demo cast (Kim,
+// Jack and Lucy's second identity set up in the console, their tokens checked, a session ended and
+// its refresh refused, a CSV import with a bad row, a bulk action), the landing page and the CSP,
+// and axe-core on every page at 1280 px and 390 px. One browser for the file; one context per
+// person.
 import assert from 'node:assert/strict';
 import { type Browser } from 'playwright-core';
 import * as client from 'openid-client';
@@ -90,7 +91,7 @@ describe('admin console (Chromium)', function () {
     assert.deepEqual(admin.problems, []);
   });
 
-  describe('the seed administrator journey', () => {
+  describe('the administrator journey with the demo cast', () => {
     const PORTAL = { clientId: 'client-portal', redirectUri: 'http://localhost:5173/callback' };
     const kim = { username: uniqueName('kim'), password: `pw-${crypto.randomUUID()}` };
     const jack = { username: uniqueName('jack'), password: `pw-${crypto.randomUUID()}` };

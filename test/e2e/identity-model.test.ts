@@ -1,4 +1,4 @@
-// The seed documents' table (001/003) end to end: each member of the cast signs in to the
+// The identity model for the demo cast end to end: each member of the cast signs in to the
 // application that accepts their identity kind, and every token carries exactly the identity,
 // roles and data scope the table gives. Real server, real openid-client, real login form.
 import assert from 'node:assert/strict';
@@ -22,7 +22,7 @@ interface Expected {
   dataScope: Record<string, string[]>;
 }
 
-describe('identity model: the seed table end to end', function () {
+describe('identity model: the demo cast end to end', function () {
   this.timeout(60_000);
   const gh = gatehouseForSuite();
   let api: string;

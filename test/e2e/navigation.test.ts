@@ -1,6 +1,6 @@
-// Security-trimmed navigation for the demo cast (seed 004): Kim, Lucy and Jack sign in to their
-// applications, ask GET /api/v1/me/navigation with their own access token, and get exactly the
-// items their permissions allow; a tenant override changes what they see at once, no restart.
+// Security-trimmed navigation for the demo cast: Kim, Lucy and Jack sign in to their applications,
+// ask GET /api/v1/me/navigation with their own access token, and get exactly the items their
+// permissions allow; a tenant override changes what they see at once, no restart.
 import assert from 'node:assert/strict';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { DEMO_PASSWORD, demoSeed } from '../../src/services/demo.ts';

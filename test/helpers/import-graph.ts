@@ -1,6 +1,6 @@
 // The value-import graph of a source tree, resolved by a real bundler (esbuild: type-only imports
 // are erased, relative paths and packages resolved as at run time), and the layering rules of
-// STYLE.md checked against it.
+// ARCHITECTURE.md, "Layers", checked against it.
 import path from 'node:path';
 import { readFile, readdir } from 'node:fs/promises';
 import { build } from 'esbuild';
@@ -64,7 +64,7 @@ export interface LayerRules {
   packageOwners: Record<string, readonly string[]>;
 }
 
-/** STYLE.md: routes → services → queries | store → db → config; oidc → services. */
+/** The layers: routes → services → queries | store → db → config; oidc → services. */
 export const STYLE_RULES: LayerRules = {
   mayImport: {
     config: [],

@@ -1,4 +1,4 @@
-// The AuthZEN endpoints (OpenID AuthZEN Authorization API 1.0): the seed cast's decisions as a
+// The AuthZEN endpoints (OpenID AuthZEN Authorization API 1.0): the demo cast's decisions as a
 // table, the batch endpoint's defaults and semantics, malformed requests, the caller's own
 // permission, the PDP metadata, and (PostgreSQL + Redis) a role change on one node seen by the
 // other node's next decision.
@@ -19,7 +19,7 @@ interface Cast {
 }
 
 /**
- * Seed 001/003's cast, built through the admin API: Kim (User, client ROOM), Lucy (User, client *),
+ * The demo's cast, built through the admin API: Kim (User, client ROOM), Lucy (User, client *),
  * Jack and Simon (Client: read only, ROOM and Pharma). The administrator holds the bookings
  * permissions and every client, so the administration guard lets it grant them.
  */
@@ -88,7 +88,7 @@ describe('AuthZEN access evaluation', function () {
 
   const evaluate = (body: unknown, headers?: Record<string, string>) => pep.request('POST', '/access/v1/evaluation', body, headers);
 
-  it("decides the seed cast's bookings: who may do what to which client's rows", async () => {
+  it("decides the demo cast's bookings: who may do what to which client's rows", async () => {
     const identity = (who: { identityId: string }) => ({ type: 'identity', id: who.identityId });
     const table: [string, unknown, string, unknown, boolean, string?][] = [
       ['Kim creates a ROOM booking', identity(cast.kim), 'bookings:create', booking('ROOM'), true],

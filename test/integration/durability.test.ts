@@ -1,6 +1,6 @@
-// What survives which failure (DESIGN.md "Losing Redis must not sign anyone out or lose a
-// refresh token"), against the machine's real PostgreSQL and Redis with a
-// loopback TCP proxy in front of each, so they can disappear for this Gatehouse only:
+// What survives which failure (docs/user-guide.md, "What survives which failure": losing Redis must
+// not sign anyone out or lose a refresh token), against the machine's real PostgreSQL and Redis
+// with a loopback TCP proxy in front of each, so they can disappear for this Gatehouse only:
 // - Redis flushed (FLUSHDB of the test's own database index), or restarted (connections cut,
 //   data gone): signed-in users stay signed in, refresh tokens work, revoked ones stay revoked;
 // - PostgreSQL away: requests fail fast with 503 and no stack trace, /readyz says so, and

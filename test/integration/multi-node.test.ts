@@ -1,7 +1,7 @@
-// Two Gatehouse nodes on one PostgreSQL + Redis (DESIGN.md "Scaling out"): a directory change
-// made through node A's admin API reaches what node B puts in tokens at once, because each node's
-// claims cache is dropped over Redis pub/sub; a session works, and ends, on either node. Runs
-// only against the real services.
+// Two Gatehouse nodes on one PostgreSQL + Redis (docs/operator-guide.md, "Several nodes"): a
+// directory change made through node A's admin API reaches what node B puts in tokens at once,
+// because each node's claims cache is dropped over Redis pub/sub; a session works, and ends, on
+// either node. Runs only against the real services.
 import assert from 'node:assert/strict';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { createApiCaller, createServiceApiCaller, type ApiCaller } from '../helpers/admin-api.ts';

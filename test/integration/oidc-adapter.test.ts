@@ -1,6 +1,7 @@
 // The oidc-provider storage adapter on the key-value store with its durable PostgreSQL copy
-// (DESIGN.md "Storage"): losing the store must not lose a refresh token or let a rotated one be
-// used twice, and single use is decided atomically however many requests race for it.
+// (ARCHITECTURE.md, "Where state lives"): losing the store must not lose a refresh token or let a
+// rotated one be used twice, and single use is decided atomically however many requests race for
+// it.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Adapter } from 'oidc-provider';

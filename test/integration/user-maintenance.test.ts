@@ -1,5 +1,5 @@
-// The user-maintenance list (seeds 001/003): one API call gives, per user, the credential state,
-// contact details, user type, associations, identities with their roles, and status.
+// The user-maintenance list: one API call gives, per user, the credential state, contact details,
+// user type, associations, identities with their roles, and status.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { generate } from 'otplib';

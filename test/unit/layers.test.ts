@@ -1,6 +1,6 @@
-// The layering of STYLE.md, checked on the import graph esbuild resolves (values only: a type
-// import costs nothing at run time): routes → services → queries | store → db → config, oidc →
-// services, and each storage or framework package imported by its own layer alone.
+// The layering of ARCHITECTURE.md, "Layers", checked on the import graph esbuild resolves (values
+// only: a type import costs nothing at run time): routes → services → queries | store → db →
+// config, oidc → services, and each storage or framework package imported by its own layer alone.
 import assert from 'node:assert/strict';
 import { isBuiltin } from 'node:module';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// The password policy's rules (NIST SP 800-63B rev 4 §3.1.1.2 defaults, and the seed's optional
+// The password policy's rules (NIST SP 800-63B rev 4 §3.1.1.2 defaults, and the optional
 // composition rules), each with its own message, and the departures a policy makes from NIST.
 import assert from 'node:assert/strict';
 import { checkPassword, DEFAULT_PASSWORD_POLICY, departures, passwordExpiresAt, passwordPolicySchema } from '../../src/services/password-policy.ts';

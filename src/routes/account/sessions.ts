@@ -1,6 +1,6 @@
-// /account/sessions: the signed-in user's own sessions (seed 004 "Device Tracking"), this one
-// marked, each with a form to end it; and one to end every other session. Forms carry the
-// session's CSRF token. Ending this session signs this browser out.
+// /account/sessions: the signed-in user's own sessions with their device, browser and OS, this one
+// marked, each with a form to end it; and one to end every other session. Forms carry the session's
+// CSRF token. Ending this session signs this browser out.
 import Router from '@koa/router';
 import { readForm } from '../../middleware/form-body.ts';
 import type { Renderer } from '../../views/render.ts';

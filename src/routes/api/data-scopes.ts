@@ -1,6 +1,5 @@
-// Admin API: data scopes per identity (seed 001/003 "Scope allocation against a user identity")
-// and the tenant's data-scope keys. Thin handlers over services/data-scopes.ts, which holds the
-// escalation check.
+// Admin API: data scopes allocated to each identity of a user and the tenant's data-scope keys.
+// Thin handlers over services/data-scopes.ts, which holds the escalation check.
 import { z } from 'zod';
 import { dataScopeKeyNameSchema, dataScopeKeyPatchSchema, dataScopeSchema, dataScopeValuesSchema, newDataScopeKeySchema } from '../../services/data-scopes.ts';
 import { defineRoute, presenter, type ApiRoute } from './framework.ts';

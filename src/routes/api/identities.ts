@@ -1,5 +1,5 @@
-// Admin API: identities of users (seed 001/003 "Create User Identities", the default identity)
-// and the tenant's identity kinds. Thin handlers over services/identities.ts.
+// Admin API: identities of users (create identity as an upsert, the default identity) and the
+// tenant's identity kinds. Thin handlers over services/identities.ts.
 import { z } from 'zod';
 import { identityPatchSchema, identityUpsertSchema, newIdentityKindSchema } from '../../services/identities.ts';
 import { defineRoute, presenter, type ApiRoute } from './framework.ts';

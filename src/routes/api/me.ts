@@ -50,7 +50,7 @@ export function meRoutes(services: Pick<ApiServices, 'appAccess' | 'authorizatio
       method: 'get',
       path: '/me/applications',
       permission: null,
-      summary: "The applications the calling user may sign in to (seed 003 'Applications a user can see'), each with the caller's identities that qualify. Users only: a service account is refused with 403.",
+      summary: "The applications the calling user may sign in to, each with the caller's identities that qualify. Users only: a service account is refused with 403.",
       tag: 'me',
       response: z.object({ applications: z.array(userApplicationView) }),
       async handler({ caller }) {

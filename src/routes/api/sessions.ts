@@ -1,7 +1,7 @@
-// Admin API: sessions (seed 004 "Session Management": device tracking, remote revocation, idle
-// and absolute expiry). Thin handlers over services/sessions.ts. Ending a session revokes its
-// grants and refresh tokens, makes its opaque access tokens inactive and sends back-channel
-// logout tokens; JWT access tokens already issued stay valid elsewhere until they expire.
+// Admin API: sessions (device tracking, remote revocation, idle and absolute expiry). Thin handlers
+// over services/sessions.ts. Ending a session revokes its grants and refresh tokens, makes its
+// opaque access tokens inactive and sends back-channel logout tokens; JWT access tokens already
+// issued stay valid elsewhere until they expire.
 import { z } from 'zod';
 import { applicationSessionSettingsSchema, sessionListQuerySchema, sessionSettingsSchema, type SessionSettings, type SessionView } from '../../services/sessions.ts';
 import { actorOf } from './caller.ts';

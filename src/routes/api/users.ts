@@ -1,5 +1,5 @@
-// Admin API: users (seed 003 "User Maintenance": list, view, add, update, delete, clone, make
-// active or inactive) and their status history. Thin handlers over services/directory-users.ts.
+// Admin API: users: list, view, add, update, delete, clone, make active or inactive, and their
+// status history. Thin handlers over services/directory-users.ts.
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { IMPORT_COLUMNS } from '../../services/user-import.ts';
