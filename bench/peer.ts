@@ -88,6 +88,11 @@ class MapAdapter implements Adapter {
 }
 
 const issuer = `http://127.0.0.1:${port}`;
+/** oidc-provider features switched on with their defaults. */
+function enabled<F extends string>(...features: F[]): Record<F, { enabled: true }> {
+  return Object.fromEntries(features.map((feature) => [feature, { enabled: true }])) as Record<F, { enabled: true }>;
+}
+
 const configuration: Configuration = {
   adapter: MapAdapter,
   clients: [
@@ -116,10 +121,10 @@ const configuration: Configuration = {
   findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub, name: 'Peer User', preferred_username: 'peer-user' }) }),
   jwks: { keys: [jwk('rsa', 'RS256', 'peer-rs256'), jwk('ec', 'ES256', 'peer-es256')] as NonNullable<Configuration['jwks']>['keys'] },
   features: {
+    // The library features the measured flows use, set as Gatehouse sets them.
+    ...enabled('clientCredentials', 'introspection'),
     // Its own minimal sign-in pages (below) instead of the library's development ones.
     devInteractions: { enabled: false },
-    clientCredentials: { enabled: true },
-    introspection: { enabled: true },
     resourceIndicators: {
       enabled: true,
       // The service client's tokens are for the API; the web client's sign-in, as Gatehouse's

@@ -1,9 +1,7 @@
 import type { Knex } from 'knex';
-import { columnsOf, fieldsOf, json } from './rows.ts';
+import { columnsOf, fieldsOf, json, type TenantOwned } from './rows.ts';
 
-export interface ApiResource {
-  id: string;
-  tenantId: string;
+export interface ApiResource extends TenantOwned {
   identifier: string;
   name: string;
   scopes: string[];

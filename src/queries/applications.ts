@@ -1,15 +1,13 @@
 // SQL for applications (OIDC clients) and their access rules, and row <-> object mapping.
 // No business rules here.
 import type { Knex } from 'knex';
-import { columnsOf, fieldsOf, json } from './rows.ts';
+import { columnsOf, fieldsOf, json, type TenantOwned } from './rows.ts';
 
 export type ApplicationType = 'web' | 'spa' | 'native' | 'service';
 export type AccessMode = 'everyone' | 'restricted';
 export type AccessSubjectType = 'user' | 'group' | 'identity_kind';
 
-export interface Application {
-  id: string;
-  tenantId: string;
+export interface Application extends TenantOwned {
   name: string;
   type: ApplicationType;
   clientSecretHash: string | null;

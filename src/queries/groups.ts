@@ -8,12 +8,11 @@ import type { Knex } from 'knex';
 import type { RoleRef } from './roles.ts';
 import { addLinks, GROUP_MEMBERS, GROUP_ROLES, removeLink } from './links.ts';
 import { runAll } from './run-all.ts';
+import type { TenantOwned } from './rows.ts';
 
 export type GroupType = 'department' | 'team';
 
-export interface Group {
-  id: string;
-  tenantId: string;
+export interface Group extends TenantOwned {
   name: string;
   type: GroupType;
   description: string | null;

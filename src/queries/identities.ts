@@ -2,11 +2,9 @@
 // and the direct role assignments and group memberships a clone copies. No business rules here.
 import type { Knex } from 'knex';
 import { addLinkPairs, GROUP_MEMBERS, IDENTITY_ROLES } from './links.ts';
-import { fieldsOf } from './rows.ts';
+import { fieldsOf, type TenantOwned } from './rows.ts';
 
-export interface Identity {
-  id: string;
-  tenantId: string;
+export interface Identity extends TenantOwned {
   userId: string | null;
   serviceAccountId: string | null;
   kind: string;

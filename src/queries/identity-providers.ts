@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { fieldsOf, json } from './rows.ts';
+import { fieldsOf, json, type TenantOwned } from './rows.ts';
 
 export interface ClaimMapping {
   username: string;
@@ -8,9 +8,7 @@ export interface ClaimMapping {
   groups?: string;
 }
 
-export interface IdentityProvider {
-  id: string;
-  tenantId: string;
+export interface IdentityProvider extends TenantOwned {
   slug: string;
   name: string;
   protocol: 'oidc' | 'github';

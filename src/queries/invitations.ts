@@ -1,10 +1,9 @@
 // SQL for queued invitation mails (user_invitations) and the user fields an invitation needs.
 // No business rules here.
 import type { Knex } from 'knex';
+import type { TenantOwned } from './rows.ts';
 
-export interface PendingInvitation {
-  id: string;
-  tenantId: string;
+export interface PendingInvitation extends TenantOwned {
   userId: string;
 }
 

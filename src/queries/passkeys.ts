@@ -1,6 +1,7 @@
 // SQL of the users' passkeys (WebAuthn credentials): listing, registration, rename, removal, and
 // the conditional counter update of a use. No business rules here.
 import type { Knex } from 'knex';
+import type { TenantOwned } from './rows.ts';
 
 export interface PasskeyRow {
   id: string;
@@ -17,9 +18,7 @@ export interface PasskeyRow {
   last_used_at: Date | null;
 }
 
-export interface NewPasskey {
-  id: string;
-  tenantId: string;
+export interface NewPasskey extends TenantOwned {
   userId: string;
   credentialId: string;
   publicKey: Buffer;

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import type { IdentityRow as FullIdentityRow } from './identities.ts';
 import { addLinks, IDENTITY_ROLES, removeLink } from './links.ts';
 import { runAll } from './run-all.ts';
+import type { TenantOwned } from './rows.ts';
 
 // Deletes that report whether a row went use `.returning(...)`: under knex-pglite a bare
 // `.delete()` resolves to the driver's result object instead of the row count.
@@ -17,9 +18,7 @@ export interface RolePermission {
   permission: string;
 }
 
-export interface Role {
-  id: string;
-  tenantId: string;
+export interface Role extends TenantOwned {
   name: string;
   description: string | null;
   system: boolean;
@@ -34,9 +33,7 @@ export interface RoleRef {
   system: boolean;
 }
 
-export interface IdentitySummary {
-  id: string;
-  tenantId: string;
+export interface IdentitySummary extends TenantOwned {
   kind: string;
   alias: string;
   userId: string | null;

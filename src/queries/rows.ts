@@ -28,3 +28,9 @@ export function json<T>(value: T | string): T {
 
 /** A nullable timestamp column as a Date (null stays null). */
 export const dateOrNull = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));
+
+/** What every row a tenant owns carries: its own id and its tenant's. */
+export interface TenantOwned {
+  id: string;
+  tenantId: string;
+}

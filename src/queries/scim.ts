@@ -9,26 +9,36 @@ export const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterpris
 
 type Column = { sql: string; kind: 'string' | 'exact' | 'date' | 'active' };
 
-/** SCIM attribute (lower-cased path) → column. RFC 7643 §4.1: all but `id` are caseExact=false. */
+/**
+ * SCIM attributes (lower-cased paths) held as text and compared caseExact=false (RFC 7643 §4.1),
+ * and the column of each.
+ */
+const TEXT_ATTRIBUTES: Record<string, string> = {
+  username: 'users.username',
+  displayname: 'users.name',
+  'name.formatted': 'users.name',
+  emails: 'users.email',
+  phonenumbers: 'users.phone',
+  'enterprise:department': 'users.department',
+};
+
+/** SCIM attribute (lower-cased path) → column. */
 const COLUMNS = new Map<string, Column>([
+  ...Object.entries(TEXT_ATTRIBUTES).map(([attr, sql]): [string, Column] => [attr, { sql, kind: 'string' }]),
+  // RFC 7643 §3.1: id and externalId are caseExact.
   ['id', { sql: 'users.id::text', kind: 'exact' }],
-  // RFC 7643 §3.1: externalId is caseExact.
   ['externalid', { sql: '(select x.external_id from scim_external_ids x where x.user_id = users.id)', kind: 'exact' }],
-  ['username', { sql: 'users.username', kind: 'string' }],
-  ['displayname', { sql: 'users.name', kind: 'string' }],
-  ['name.formatted', { sql: 'users.name', kind: 'string' }],
-  ['emails', { sql: 'users.email', kind: 'string' }],
-  ['emails.value', { sql: 'users.email', kind: 'string' }],
-  ['phonenumbers', { sql: 'users.phone', kind: 'string' }],
-  ['phonenumbers.value', { sql: 'users.phone', kind: 'string' }],
-  ['enterprise:department', { sql: 'users.department', kind: 'string' }],
   ['active', { sql: 'users.status', kind: 'active' }],
   ['meta.created', { sql: 'users.created_at', kind: 'date' }],
   ['meta.lastmodified', { sql: 'users.updated_at', kind: 'date' }],
 ]);
 
+/** Multi-valued attributes a user has one value of: `emails.value` is `emails` (RFC 7644 §3.4.2.2). */
+const SINGLE_VALUED_LISTS = new Set(['emails', 'phonenumbers']);
+
 function columnOf(path: AttrPath): Column | undefined {
-  return COLUMNS.get(`${path.schema === ENTERPRISE_USER.toLowerCase() ? 'enterprise:' : path.schema ? '?' : ''}${path.attr}${path.sub ? `.${path.sub}` : ''}`);
+  const sub = path.sub === 'value' && SINGLE_VALUED_LISTS.has(path.attr) ? undefined : path.sub;
+  return COLUMNS.get(`${path.schema === ENTERPRISE_USER.toLowerCase() ? 'enterprise:' : path.schema ? '?' : ''}${path.attr}${sub ? `.${sub}` : ''}`);
 }
 
 /** Attributes Gatehouse does not keep (e.g. x509Certificates): a filter on them matches nothing. */

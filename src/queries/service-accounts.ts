@@ -1,13 +1,11 @@
 // SQL for service accounts, their single identity and their access keys, and row <-> object
 // mapping. No business rules here.
 import type { Knex } from 'knex';
-import { dateOrNull, fieldsOf } from './rows.ts';
+import { dateOrNull, fieldsOf, type TenantOwned } from './rows.ts';
 
 export type ServiceAccountStatus = 'active' | 'inactive';
 
-export interface ServiceAccount {
-  id: string;
-  tenantId: string;
+export interface ServiceAccount extends TenantOwned {
   name: string;
   description: string | null;
   status: ServiceAccountStatus;
@@ -29,9 +27,7 @@ export interface AccessKey {
 }
 
 /** What client authentication needs: the account and the hashes of its usable keys. */
-export interface ServiceAccountCredentials {
-  id: string;
-  tenantId: string;
+export interface ServiceAccountCredentials extends TenantOwned {
   name: string;
   status: ServiceAccountStatus;
   /** The account's one identity (kind 'service'), whose roles and scopes its tokens carry. */

@@ -1,12 +1,10 @@
 // SQL for the users table and its status history, and row <-> object mapping. No business rules here.
 import type { Knex } from 'knex';
-import { columnsOf, fieldsOf } from './rows.ts';
+import { columnsOf, fieldsOf, type TenantOwned } from './rows.ts';
 
 export type UserStatus = 'active' | 'inactive' | 'locked';
 
-export interface User {
-  id: string;
-  tenantId: string;
+export interface User extends TenantOwned {
   username: string;
   email: string | null;
   name: string | null;

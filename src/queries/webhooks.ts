@@ -3,14 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { ChainContent } from './audit.ts';
-import { dateOrNull, fieldsOf, json } from './rows.ts';
+import { dateOrNull, fieldsOf, json, type TenantOwned } from './rows.ts';
 
 export type EndpointStatus = 'active' | 'disabled';
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 
-export interface WebhookEndpoint {
-  id: string;
-  tenantId: string;
+export interface WebhookEndpoint extends TenantOwned {
   url: string;
   description: string | null;
   eventTypes: string[];
@@ -22,9 +20,7 @@ export interface WebhookEndpoint {
   updatedAt: Date;
 }
 
-export interface WebhookDelivery {
-  id: string;
-  tenantId: string;
+export interface WebhookDelivery extends TenantOwned {
   endpointId: string;
   eventId: string;
   eventType: string;

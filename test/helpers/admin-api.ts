@@ -134,3 +134,23 @@ export function expectProblem(response: ApiResponse, status: number, code: strin
   assert.match(response.headers.get('content-type') ?? '', /application\/problem\+json/);
   assert.equal(response.body.code, code, response.body.title);
 }
+
+/** A route a test expects, with the one permission it requires. */
+export interface ExpectedRoute {
+  method: string;
+  path: string;
+  permission: string;
+}
+
+/**
+ * Expected routes written one a line as "METHOD /path permission" (path parameters as `:name`).
+ * The table is the test's own: taking it from the served route table would let a wrong permission
+ * pass.
+ */
+export function routeTable(lines: readonly string[]): ExpectedRoute[] {
+  return lines.map((line) => {
+    const [method, path, permission, ...rest] = line.trim().split(/\s+/);
+    if (!method || !path?.startsWith('/') || !permission || rest.length > 0) throw new Error(`"${line}" is not "METHOD /path permission"`);
+    return { method, path, permission };
+  });
+}

@@ -5,18 +5,18 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { decrypt } from '../../src/services/secrets.ts';
-import { apiRequest, createApiCaller, expectProblem, type ApiCaller } from '../helpers/admin-api.ts';
+import { type ApiCaller, apiRequest, createApiCaller, expectProblem, routeTable } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 
-const ROUTES: { method: string; path: string; permission: string }[] = [
-  { method: 'GET', path: '/identity-providers', permission: 'identity-providers:list' },
-  { method: 'GET', path: '/identity-providers/00000000-0000-4000-8000-000000000000', permission: 'identity-providers:read' },
-  { method: 'POST', path: '/identity-providers', permission: 'identity-providers:create' },
-  { method: 'PATCH', path: '/identity-providers/00000000-0000-4000-8000-000000000000', permission: 'identity-providers:update' },
-  { method: 'DELETE', path: '/identity-providers/00000000-0000-4000-8000-000000000000', permission: 'identity-providers:delete' },
-  { method: 'GET', path: '/applications/x/identity-providers', permission: 'application-identity-providers:read' },
-  { method: 'PUT', path: '/applications/x/identity-providers', permission: 'application-identity-providers:set' },
-];
+const ROUTES = routeTable([
+  'GET /identity-providers identity-providers:list',
+  'GET /identity-providers/:id identity-providers:read',
+  'POST /identity-providers identity-providers:create',
+  'PATCH /identity-providers/:id identity-providers:update',
+  'DELETE /identity-providers/:id identity-providers:delete',
+  'GET /applications/:id/identity-providers application-identity-providers:read',
+  'PUT /applications/:id/identity-providers application-identity-providers:set',
+]);
 
 describe(`admin API: upstream identity providers (${storageMode})`, function () {
   let gh: TestGatehouse;
@@ -43,7 +43,8 @@ describe(`admin API: upstream identity providers (${storageMode})`, function () 
   it('each route requires its own permission', async function () {
     const nobody = await createApiCaller(gh, { permissions: [] });
     for (const route of ROUTES) {
-      const response = await nobody.request(route.method, route.path, route.method === 'GET' || route.method === 'DELETE' ? undefined : {});
+      const path = route.path.replace(/:[A-Za-z]+/g, '00000000-0000-4000-8000-000000000000');
+      const response = await nobody.request(route.method, path, route.method === 'GET' || route.method === 'DELETE' ? undefined : {});
       expectProblem(response, 403, 'auth.forbidden');
       assert.match(response.body.title, new RegExp(route.permission));
     }

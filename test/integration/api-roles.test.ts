@@ -8,36 +8,36 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import { ADMIN_API_RESOURCE } from '../../src/services/authorization.ts';
-import { adminCatalog, apiRequest, createApiCaller, expectProblem, type ApiCaller, type ApiResponse } from '../helpers/admin-api.ts';
+import { adminCatalog, type ApiCaller, apiRequest, type ApiResponse, createApiCaller, expectProblem, routeTable } from '../helpers/admin-api.ts';
 import { startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { withOtherTenant } from '../helpers/other-tenant.ts';
 
 /** Every route of this slice and the one permission it requires. */
-const ROUTES: { method: string; path: string; permission: string }[] = [
-  { method: 'GET', path: '/roles', permission: 'roles:list' },
-  { method: 'GET', path: '/roles/:id', permission: 'roles:read' },
-  { method: 'POST', path: '/roles', permission: 'roles:create' },
-  { method: 'PATCH', path: '/roles/:id', permission: 'roles:update' },
-  { method: 'PUT', path: '/roles/:id/permissions', permission: 'roles:set-permissions' },
-  { method: 'DELETE', path: '/roles/:id', permission: 'roles:delete' },
-  { method: 'GET', path: '/identities/:id/roles', permission: 'identity-roles:list' },
-  { method: 'POST', path: '/identities/:id/roles', permission: 'identity-roles:assign' },
-  { method: 'DELETE', path: '/identities/:id/roles/:roleId', permission: 'identity-roles:unassign' },
-  { method: 'GET', path: '/groups', permission: 'groups:list' },
-  { method: 'GET', path: '/groups/:id', permission: 'groups:read' },
-  { method: 'POST', path: '/groups', permission: 'groups:create' },
-  { method: 'PATCH', path: '/groups/:id', permission: 'groups:update' },
-  { method: 'DELETE', path: '/groups/:id', permission: 'groups:delete' },
-  { method: 'GET', path: '/groups/:id/members', permission: 'group-members:list' },
-  { method: 'POST', path: '/groups/:id/members', permission: 'group-members:add' },
-  { method: 'DELETE', path: '/groups/:id/members/:identityId', permission: 'group-members:remove' },
-  { method: 'POST', path: '/groups/:id/roles', permission: 'group-roles:assign' },
-  { method: 'DELETE', path: '/groups/:id/roles/:roleId', permission: 'group-roles:unassign' },
-  { method: 'GET', path: '/default-policy', permission: 'default-policy:read' },
-  { method: 'PUT', path: '/default-policy', permission: 'default-policy:replace' },
-  { method: 'GET', path: '/api-resources', permission: 'api-resources:list' },
-  { method: 'PUT', path: '/api-resources', permission: 'api-resources:upsert' },
-];
+const ROUTES = routeTable([
+  'GET /roles roles:list',
+  'GET /roles/:id roles:read',
+  'POST /roles roles:create',
+  'PATCH /roles/:id roles:update',
+  'PUT /roles/:id/permissions roles:set-permissions',
+  'DELETE /roles/:id roles:delete',
+  'GET /identities/:id/roles identity-roles:list',
+  'POST /identities/:id/roles identity-roles:assign',
+  'DELETE /identities/:id/roles/:roleId identity-roles:unassign',
+  'GET /groups groups:list',
+  'GET /groups/:id groups:read',
+  'POST /groups groups:create',
+  'PATCH /groups/:id groups:update',
+  'DELETE /groups/:id groups:delete',
+  'GET /groups/:id/members group-members:list',
+  'POST /groups/:id/members group-members:add',
+  'DELETE /groups/:id/members/:identityId group-members:remove',
+  'POST /groups/:id/roles group-roles:assign',
+  'DELETE /groups/:id/roles/:roleId group-roles:unassign',
+  'GET /default-policy default-policy:read',
+  'PUT /default-policy default-policy:replace',
+  'GET /api-resources api-resources:list',
+  'PUT /api-resources api-resources:upsert',
+]);
 
 function expectOk(response: ApiResponse, status = 200): void {
   assert.equal(response.status, status, JSON.stringify(response.body));

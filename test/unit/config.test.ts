@@ -194,13 +194,15 @@ describe('loadConfig', () => {
   });
 
   it('never puts a secret value in the message', () => {
-    const error = configError({
+    // Each variable is invalid with a secret in its value, so each must be reported without it.
+    const secrets = {
       GATEHOUSE_SECRET: 'tooshort-SECRETVALUE',
       GATEHOUSE_ADMIN_PASSWORD: 'ADMINPW',
       DATABASE_URL: 'mysql://gatehouse:DBPASSWORD@db:3306/gatehouse',
       REDIS_URL: 'http://:REDISPASSWORD@cache:6379',
-    });
-    for (const variable of ['GATEHOUSE_SECRET', 'GATEHOUSE_ADMIN_PASSWORD', 'DATABASE_URL', 'REDIS_URL']) onlyProblemFor(error, variable);
+    };
+    const error = configError(secrets);
+    for (const variable of Object.keys(secrets)) onlyProblemFor(error, variable);
     assert.match(problemsFor(error, 'GATEHOUSE_SECRET')[0], /at least 32 characters/);
     const everything = `${error.message}\n${error.problems.join('\n')}\n${error.stack ?? ''}`;
     for (const value of ['SECRETVALUE', 'tooshort', 'ADMINPW', 'DBPASSWORD', 'REDISPASSWORD']) {
