@@ -4,6 +4,8 @@
 import { useEffect, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
+import { useCan } from '../permissions.tsx';
+import type { Column } from './DataTable.tsx';
 
 /** One page of a list searched on the server: names containing `q`, `limit` of them, after the page `cursor` names. */
 export interface PageQuery {
@@ -29,10 +31,23 @@ export interface CollectionSource<D, R> {
    * paged on the server, instead of the whole list.
    */
   paged?: { size: number; queryFn(query: PageQuery): Promise<D>; nextCursor(data: D): string | null };
+  /** The list page's columns, when the collection says them itself. */
+  columns?(): Column<R>[];
 }
 
 export interface Collection<D, R> extends CollectionSource<D, R> {
   labels: ListLabels;
+}
+
+/**
+ * The "Delete" section of an object's page: its id, the button's label (the confirmation's too), the
+ * question asked first, and what it says follows.
+ */
+export interface Deletion<R> {
+  id: string;
+  label(): string;
+  title(object: R): string;
+  note(): string;
 }
 
 /** Besides the list page's: an object's page's link back to the list, and the alert when there is no such object. */
@@ -45,6 +60,10 @@ export interface ObjectPagesSource<D, R> extends CollectionSource<D, R> {
   path: string;
   /** Deletes the object `id` names. */
   remove(id: string): Promise<unknown>;
+  /** The permissions to create an object, to change one on its page and to delete one. */
+  permissions: { create: string; update: string; delete: string };
+  /** What deleting an object says on its page. */
+  deletion: Deletion<R>;
   /**
    * The query that reads one object for its page, instead of finding it in the whole list; `can`
    * tells what the signed-in person may do. It answers null when there is no such object.
@@ -77,14 +96,16 @@ export function useRefresh(of: { queryKey: string[] }) {
 
 /**
  * The form that changes an object on its page: its fields start from the object, and again whenever
- * the object is read again; saving `store`s them, then the list is read again.
+ * the object is read again; saving `store`s them, then the list is read again. It is `editable` for
+ * whoever holds the collection's permission to change an object.
  */
 export function useObjectForm<D, R, F>(of: ObjectPages<D, R>, object: object, fields: () => F, store: (form: F) => Promise<unknown>) {
+  const can = useCan();
   const refresh = useRefresh(of);
   const [form, setForm] = useState(fields);
   useEffect(() => setForm(fields()), [object]);
   const save = useMutation({ mutationFn: () => store(form), onSuccess: refresh });
-  return { form, setForm, save, refresh };
+  return { form, setForm, save, refresh, editable: can(of.permissions.update) };
 }
 
 /** After creating an object: the list read again and the new object's page shown. */

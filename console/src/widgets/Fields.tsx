@@ -1,6 +1,9 @@
-// Form fields beyond the single-line text field of ui.tsx: a multi-line list (one entry a line)
-// and a choice from a list (the console's one Select).
+// Form fields beyond the single-line text field of ui.tsx: a multi-line list (one entry a line),
+// a choice from a list (the console's one Select), and an object's name and description.
+import type { Dispatch, ReactNode, SetStateAction } from 'react';
 import { Button, Label, ListBox, ListBoxItem, Popover, Select, SelectValue, TextArea, TextField } from 'react-aria-components';
+import { t } from '../i18n.ts';
+import { Field } from '../ui.tsx';
 import type { Choice } from './Checklist.tsx';
 import './widgets.css';
 
@@ -34,5 +37,28 @@ export function SelectField<K extends string = string>(props: { label: string; c
         </ListBox>
       </Popover>
     </Select>
+  );
+}
+
+/** The label of the choice `id` names, or the id itself when no choice has it. */
+export function choiceLabel<K extends string>(choices: Choice<K>[], id: K): string {
+  return choices.find((choice) => choice.id === id)?.label ?? id;
+}
+
+/** A choice changed with a SelectField or, read-only, shown as a field holding the chosen label. */
+export function ChoiceField<K extends string>(props: { label: string; name: string; choices: Choice<K>[]; value: K; onChange(value: K): void; isReadOnly?: boolean }) {
+  if (props.isReadOnly) return <Field label={props.label} name={props.name} value={choiceLabel(props.choices, props.value)} onChange={() => {}} isReadOnly />;
+  return <SelectField label={props.label} choices={props.choices} value={props.value} onChange={props.onChange} />;
+}
+
+/** An object's name (required) and description fields, with any fields that stand between them. */
+export function NameFields<F extends { name: string; description: string }>(props: { form: F; setForm: Dispatch<SetStateAction<F>>; isReadOnly?: boolean; children?: ReactNode }) {
+  const { form, setForm, isReadOnly } = props;
+  return (
+    <>
+      <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={isReadOnly} isRequired />
+      {props.children}
+      <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={isReadOnly} />
+    </>
   );
 }

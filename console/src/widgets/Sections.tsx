@@ -31,19 +31,20 @@ export function FormSection(props: { id: string; title: string; save: Change; ed
 }
 
 /**
- * The "Delete" section of the page of the object `objectId` names, shown to whoever holds `permission`:
- * a button (labelled `label`, as is the confirmation) that asks `title` first, then deletes the object
- * and shows the list again; children say what follows.
+ * The "Delete" section of an object's page, shown to whoever holds the collection's permission to
+ * delete: a button that asks first, as the collection's `deletion` says, then deletes the object and
+ * shows the list again.
  */
-export function DeleteSection<D, R>(props: { of: ObjectPages<D, R>; objectId: string; permission: string; id: string; label: string; title: string; children: ReactNode }) {
+export function DeleteSection<D, R>({ of, object }: { of: ObjectPages<D, R>; object: R }) {
   const can = useCan();
-  const remove = useDeleteObject(props.of, props.objectId);
-  if (!can(props.permission)) return null;
+  const remove = useDeleteObject(of, of.id(object));
+  if (!can(of.permissions.delete)) return null;
+  const { id, label } = of.deletion;
   return (
-    <section aria-labelledby={props.id}>
-      <h2 id={props.id}>{t('Delete')}</h2>
-      <ConfirmAction label={props.label} title={props.title} confirmLabel={props.label} danger onConfirm={() => remove.mutate()}>
-        {props.children}
+    <section aria-labelledby={id}>
+      <h2 id={id}>{t('Delete')}</h2>
+      <ConfirmAction label={label()} title={of.deletion.title(object)} confirmLabel={label()} danger onConfirm={() => remove.mutate()}>
+        {of.deletion.note()}
       </ConfirmAction>
       <ErrorMessage error={remove.error} />
     </section>

@@ -2,7 +2,6 @@
 // application's page: settings, who may use it, session limits, secret rotation, delete.
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link } from 'react-router';
 import { Checkbox } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
@@ -23,32 +22,33 @@ import {
   SaveFooter,
   FormSection,
   DeleteSection,
-  objectPages,
   useRefresh,
+  ChoiceField,
   type ObjectOf,
 } from '../../widgets/index.ts';
+import { adminObjects } from './admin-objects.tsx';
 
 type AppType = 'web' | 'spa' | 'native' | 'service';
 type AccessMode = 'everyone' | 'restricted';
 
-const applications = objectPages(
-  {
-    queryKey: ['applications'],
-    queryFn: () => unwrap(api.GET('/api/v1/applications')),
-    rows: (data) => data.applications,
-    id: (a) => a.clientId,
-    path: '/applications',
-    remove: (id) => unwrap(api.DELETE('/api/v1/applications/{id}', { params: { path: { id } } })),
-  },
-  { title: () => t('Applications'), empty: () => t('There is no application yet.'), back: () => t('← Applications'), missing: () => t('There is no such application.') },
-);
+const applications = adminObjects('applications', {
+  labels: { title: () => t('Applications'), empty: () => t('There is no application yet.'), back: () => t('← Applications'), missing: () => t('There is no such application.') },
+  id: (a) => a.clientId,
+  columns: () => [
+    { key: 'clientId', header: t('Client id'), cell: (a) => <span className="mono">{a.clientId}</span> },
+    { key: 'type', header: t('Type'), cell: (a) => typeLabel(a.type) },
+    { key: 'access', header: t('Access'), cell: (a) => (a.accessMode === 'everyone' ? t('Everyone') : t('Restricted')) },
+    { key: 'redirects', header: t('Redirect URIs'), cell: (a) => <span className="small">{a.redirectUris.join(' ') || '—'}</span> },
+  ],
+  deletion: { id: 'app-delete', label: () => t('Delete application'), title: (a) => t('Delete the application {name}?', { name: a.name }), note: () => t('Nobody can sign in to it any more, and its tokens stop working.') },
+});
 
 function typeLabel(type: AppType): string {
   return { web: t('Web application (confidential)'), spa: t('Single-page application (public)'), native: t('Native or mobile application (public)'), service: t('Service (confidential, no users)') }[type];
 }
 
 const typeChoices = () => (['web', 'spa', 'native', 'service'] as const).map((id) => ({ id, label: typeLabel(id) }));
-const accessChoices = () => [
+const accessChoices = (): { id: AccessMode; label: string }[] => [
   { id: 'everyone', label: t('Everyone in the tenant') },
   { id: 'restricted', label: t('Only the listed users, groups and identity kinds') },
 ];
@@ -78,17 +78,7 @@ function AcceptedKinds(props: { value: string[] | null; onChange(value: string[]
 export function ApplicationsPage() {
   const [secret, setSecret] = useState<{ clientId: string; name: string; value: string } | null>(null);
   return (
-    <ObjectList
-      of={applications}
-      create={{ permission: 'applications:create', dialog: <CreateApplication onSecret={setSecret} /> }}
-      columns={[
-        { key: 'name', header: t('Name'), cell: (a) => <Link to={`/applications/${encodeURIComponent(a.clientId)}`}>{a.name}</Link> },
-        { key: 'clientId', header: t('Client id'), cell: (a) => <span className="mono">{a.clientId}</span> },
-        { key: 'type', header: t('Type'), cell: (a) => typeLabel(a.type) },
-        { key: 'access', header: t('Access'), cell: (a) => (a.accessMode === 'everyone' ? t('Everyone') : t('Restricted')) },
-        { key: 'redirects', header: t('Redirect URIs'), cell: (a) => <span className="small">{a.redirectUris.join(' ') || '—'}</span> },
-      ]}
-    >
+    <ObjectList of={applications} create={{ dialog: <CreateApplication onSecret={setSecret} /> }}>
       {secret && <SecretOnce title={t('Client secret of {name}', { name: secret.name })} label={t('Client secret')} value={secret.value} details={t('Client id: {clientId}', { clientId: secret.clientId })} onDismiss={() => setSecret(null)} />}
     </ObjectList>
   );
@@ -162,17 +152,13 @@ function ApplicationView({ app }: { app: AppData }) {
           <ErrorMessage error={rotate.error} />
         </section>
       )}
-      <DeleteSection of={applications} objectId={app.clientId} permission="applications:delete" id="app-delete" label={t('Delete application')} title={t('Delete the application {name}?', { name: app.name })}>
-        {t('Nobody can sign in to it any more, and its tokens stop working.')}
-      </DeleteSection>
+      <DeleteSection of={applications} object={app} />
     </>
   );
 }
 
 function ApplicationSettings({ app }: { app: AppData }) {
-  const can = useCan();
-  const editable = can('applications:update');
-  const { form, setForm, save } = useObjectForm(
+  const { form, setForm, save, editable } = useObjectForm(
     applications,
     app,
     () => ({
@@ -244,11 +230,7 @@ function ApplicationAccess({ app, onSaved }: { app: AppData; onSaved(): void }) 
       <QueryView query={detail}>
         {() => (
           <>
-            {editable ? (
-              <SelectField label={t('Access')} choices={accessChoices()} value={form.accessMode} onChange={(accessMode) => setForm((f) => ({ ...f, accessMode: accessMode as AccessMode }))} />
-            ) : (
-              <Field label={t('Access')} name="accessMode" value={accessChoices().find((c) => c.id === form.accessMode)?.label ?? form.accessMode} onChange={() => {}} isReadOnly />
-            )}
+            <ChoiceField label={t('Access')} name="accessMode" choices={accessChoices()} value={form.accessMode} onChange={(accessMode) => setForm((f) => ({ ...f, accessMode }))} isReadOnly={!editable} />
             {form.accessMode === 'restricted' && (
               <>
                 <Checklist label={t('Groups whose members may use it')} open choices={groupChoices} selected={form.groups} onChange={(groups) => setForm((f) => ({ ...f, groups }))} isReadOnly={!editable} />

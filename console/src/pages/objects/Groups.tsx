@@ -1,66 +1,53 @@
 // Groups (departments and teams): the list, creating one, and one group's page (name, type,
 // description, members found by search, roles, delete).
-import { useEffect, useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type Dispatch, type SetStateAction } from 'react';
+import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { Button, Input, Label, SearchField } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
-import { ErrorMessage, Field } from '../../ui.tsx';
-import { objectDetails, useObjectForm, useRefresh, useShowCreated, objectPages, FormDialog, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, HeldList, ActionForm, type ObjectOf } from '../../widgets/index.ts';
-import { type RoleRef } from './Roles.tsx';
+import { ErrorMessage } from '../../ui.tsx';
+import { objectDetails, useChange, useObjectForm, ChoiceField, objectList, collection, useRefresh, NameFields, CollectionTable, FormSection, DeleteSection, HeldList, ActionForm, choiceLabel, type ObjectOf } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
+import { adminObjects } from './admin-objects.tsx';
 
 type GroupType = 'department' | 'team';
 
-const groups = objectPages(
-  { queryKey: ['groups'], queryFn: () => unwrap(api.GET('/api/v1/groups')), rows: (data) => data.groups, id: (g) => g.id, path: '/groups', remove: (id) => unwrap(api.DELETE('/api/v1/groups/{id}', { params: { path: { id } } })) },
-  { title: () => t('Groups'), empty: () => t('There is no group yet.'), back: () => t('← Groups'), missing: () => t('There is no such group.') },
-);
+const groups = adminObjects('groups', {
+  labels: { title: () => t('Groups'), empty: () => t('There is no group yet.'), back: () => t('← Groups'), missing: () => t('There is no such group.') },
+  columns: () => [
+    { key: 'type', header: t('Type'), cell: (g) => choiceLabel(typeChoices(), g.type) },
+    { key: 'roles', header: t('Roles'), cell: (g) => g.roles.map((r) => r.name).join(', ') || '—' },
+    { key: 'members', header: t('Members'), cell: (g) => g.memberCount },
+  ],
+  deletion: { id: 'group-delete', label: () => t('Delete group'), title: (g) => t('Delete the group {name}?', { name: g.name }), note: () => t('Its members lose the roles the group gave them.') },
+});
 
-function typeChoices() {
+function typeChoices(): { id: GroupType; label: string }[] {
   return [
     { id: 'department', label: t('Department') },
     { id: 'team', label: t('Team') },
   ];
 }
 
-const typeLabel = (type: GroupType) => (type === 'department' ? t('Department') : t('Team'));
+type GroupForm = { name: string; type: GroupType; description: string };
 
-export function GroupsPage() {
+/** A group's fields, when it is created and on its page. */
+function GroupFields(props: { form: GroupForm; setForm: Dispatch<SetStateAction<GroupForm>>; isReadOnly?: boolean }) {
   return (
-    <ObjectList
-      of={groups}
-      create={{ permission: 'groups:create', dialog: <CreateGroup /> }}
-      columns={[
-        { key: 'name', header: t('Name'), cell: (g) => <Link to={`/groups/${g.id}`}>{g.name}</Link> },
-        { key: 'type', header: t('Type'), cell: (g) => typeLabel(g.type) },
-        { key: 'roles', header: t('Roles'), cell: (g) => g.roles.map((r) => r.name).join(', ') || '—' },
-        { key: 'members', header: t('Members'), cell: (g) => g.memberCount },
-      ]}
-    />
+    <NameFields {...props}>
+      <ChoiceField label={t('Type')} name="type" choices={typeChoices()} value={props.form.type} onChange={(type) => props.setForm((f) => ({ ...f, type }))} isReadOnly={props.isReadOnly} />
+    </NameFields>
   );
 }
 
-function CreateGroup() {
-  const showCreated = useShowCreated(groups);
-  const [form, setForm] = useState({ name: '', type: 'team' as GroupType, description: '' });
-  return (
-    <FormDialog
-      label={t('Create group')}
-      title={t('Create group')}
-      submitLabel={t('Create')}
-      onOpen={() => setForm({ name: '', type: 'team', description: '' })}
-      submit={() => unwrap(api.POST('/api/v1/groups', { body: { name: form.name, type: form.type, description: form.description || null } }))}
-      onSuccess={(group) => showCreated(group.id)}
-    >
-      <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isRequired />
-      <SelectField label={t('Type')} choices={typeChoices()} value={form.type} onChange={(type) => setForm((f) => ({ ...f, type: type as GroupType }))} />
-      <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
-    </FormDialog>
-  );
-}
+export const GroupsPage = objectList(groups, {
+  label: () => t('Create group'),
+  blank: { name: '', type: 'team', description: '' } as GroupForm,
+  fields: GroupFields,
+  submit: (form) => unwrap(api.POST('/api/v1/groups', { body: { name: form.name, type: form.type, description: form.description || null } })),
+});
 
 export const GroupDetails = objectDetails(groups, (group) => <GroupView group={group} />);
 
@@ -68,33 +55,24 @@ type GroupData = ObjectOf<typeof groups>;
 
 function GroupView({ group }: { group: GroupData }) {
   const can = useCan();
-  const editable = can('groups:update');
-  const { form, setForm, save, refresh } = useObjectForm(
+  const { form, setForm, save, refresh, editable } = useObjectForm(
     groups,
     group,
-    () => ({ name: group.name, type: group.type, description: group.description ?? '' }),
+    (): GroupForm => ({ name: group.name, type: group.type, description: group.description ?? '' }),
     (values) => unwrap(api.PATCH('/api/v1/groups/{id}', { params: { path: { id: group.id } }, body: { name: values.name, type: values.type, description: values.description || null } })),
   );
   return (
     <>
       <div className="title-row">
         <h1>{group.name}</h1>
-        <span className="badge">{typeLabel(group.type)}</span>
+        <span className="badge">{choiceLabel(typeChoices(), group.type)}</span>
       </div>
       <FormSection id="group-general" title={t('General information')} save={save} editable={editable}>
-        <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
-        {editable ? (
-          <SelectField label={t('Type')} choices={typeChoices()} value={form.type} onChange={(type) => setForm((f) => ({ ...f, type: type as GroupType }))} />
-        ) : (
-          <Field label={t('Type')} name="type" value={typeLabel(group.type)} onChange={() => {}} isReadOnly />
-        )}
-        <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
+        <GroupFields form={form} setForm={setForm} isReadOnly={!editable} />
       </FormSection>
       <GroupRoles group={group} onChanged={refresh} />
       {can('group-members:list') && <GroupMembers group={group} onChanged={refresh} />}
-      <DeleteSection of={groups} objectId={group.id} permission="groups:delete" id="group-delete" label={t('Delete group')} title={t('Delete the group {name}?', { name: group.name })}>
-        {t('Its members lose the roles the group gave them.')}
-      </DeleteSection>
+      <DeleteSection of={groups} object={group} />
     </>
   );
 }
@@ -103,17 +81,13 @@ function GroupRoles({ group, onChanged }: { group: GroupData; onChanged(): void 
   const can = useCan();
   const mayAssign = can('group-roles:assign') && can('roles:list');
   const [roleId, setRoleId] = useState<string | null>(null);
-  const assign = useMutation({
-    mutationFn: (id: string) => unwrap(api.POST('/api/v1/groups/{id}/roles', { params: { path: { id: group.id } }, body: { roleIds: [id] } })),
-    onSuccess: () => {
+  const assign = useChange((id: string) => unwrap(api.POST('/api/v1/groups/{id}/roles', { params: { path: { id: group.id } }, body: { roleIds: [id] } })), {
+    then: () => {
       setRoleId(null);
       onChanged();
     },
   });
-  const unassign = useMutation({
-    mutationFn: (roleId: string) => unwrap(api.DELETE('/api/v1/groups/{id}/roles/{roleId}', { params: { path: { id: group.id, roleId } } })),
-    onSuccess: onChanged,
-  });
+  const unassign = useChange((roleId: string) => unwrap(api.DELETE('/api/v1/groups/{id}/roles/{roleId}', { params: { path: { id: group.id, roleId } } })), { then: onChanged });
   return (
     <section aria-labelledby="group-roles">
       <h2 id="group-roles">{t('Roles')}</h2>
@@ -133,30 +107,29 @@ function GroupRoles({ group, onChanged }: { group: GroupData; onChanged(): void 
   );
 }
 
+/** A group's members, read up to 500 at once. */
+const membersOf = (groupId: string) =>
+  collection(
+    { queryKey: ['group-members', groupId], queryFn: () => unwrap(api.GET('/api/v1/groups/{id}/members', { params: { path: { id: groupId }, query: { limit: 500 } } })), rows: (data) => data.members, id: (m) => m.identityId },
+    { title: () => t('Members'), empty: () => t('The group has no member.') },
+  );
+
 function GroupMembers({ group, onChanged }: { group: GroupData; onChanged(): void }) {
   const can = useCan();
-  const queryClient = useQueryClient();
-  const members = useQuery({
-    queryKey: ['group-members', group.id],
-    queryFn: () => unwrap(api.GET('/api/v1/groups/{id}/members', { params: { path: { id: group.id }, query: { limit: 500 } } })),
-  });
+  const memberList = membersOf(group.id);
+  const members = useQuery({ queryKey: memberList.queryKey, queryFn: memberList.queryFn });
+  const refreshMembers = useRefresh(memberList);
   const changed = () => {
-    void queryClient.invalidateQueries({ queryKey: ['group-members', group.id] });
+    void refreshMembers();
     onChanged();
   };
-  const remove = useMutation({
-    mutationFn: (identityId: string) => unwrap(api.DELETE('/api/v1/groups/{id}/members/{identityId}', { params: { path: { id: group.id, identityId } } })),
-    onSuccess: changed,
-  });
+  const remove = useChange((identityId: string) => unwrap(api.DELETE('/api/v1/groups/{id}/members/{identityId}', { params: { path: { id: group.id, identityId } } })), { then: changed });
   return (
     <section aria-labelledby="group-members">
       <h2 id="group-members">{t('Members')}</h2>
-      <QueryTable
-        label={t('Members')}
+      <CollectionTable
+        of={memberList}
         query={members}
-        rows={(data) => data.members}
-        rowKey={(m) => m.identityId}
-        empty={t('The group has no member.')}
         columns={[
           { key: 'alias', header: t('Identity'), cell: (m) => m.alias },
           { key: 'kind', header: t('Kind'), cell: (m) => m.kind },
@@ -189,10 +162,7 @@ function AddMember({ group, members, onAdded }: { group: GroupData; members: str
     enabled: search.trim().length > 0,
     queryFn: () => unwrap(api.GET('/api/v1/users', { params: { query: { q: search.trim(), limit: 20 } } })),
   });
-  const add = useMutation({
-    mutationFn: (identityId: string) => unwrap(api.POST('/api/v1/groups/{id}/members', { params: { path: { id: group.id } }, body: { identityIds: [identityId] } })),
-    onSuccess: onAdded,
-  });
+  const add = useChange((identityId: string) => unwrap(api.POST('/api/v1/groups/{id}/members', { params: { path: { id: group.id } }, body: { identityIds: [identityId] } })), { then: onAdded });
   const candidates = (found.data?.items ?? []).flatMap((user) => user.identities.map((identity) => ({ ...identity, username: user.username })));
   return (
     <div>

@@ -1,15 +1,15 @@
 // Roles: the list, creating one with permissions from the catalogs, and one role's page (name,
 // description, permissions grouped by API resource, the roles its holders may assign, delete).
 // System roles are shown read-only; so is everything the signed-in person may not change.
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type Dispatch, type SetStateAction } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link } from 'react-router';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
-import { ErrorMessage, Field } from '../../ui.tsx';
-import { objectDetails, useObjectForm, Checklist, FormDialog, QueryView, ObjectList, SaveFooter, FormSection, DeleteSection, objectPages, useRefresh, useShowCreated } from '../../widgets/index.ts';
+import { ErrorMessage } from '../../ui.tsx';
+import { objectDetails, useObjectForm, Checklist, objectList, NameFields, QueryView, SaveFooter, FormSection, DeleteSection } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
+import { adminObjects } from './admin-objects.tsx';
 import { roleQuery } from './role-lookup.ts';
 
 export interface RoleRef {
@@ -35,19 +35,17 @@ const fromKey = (key: string): Permission => {
 /** Roles listed on a page; a tenant may hold thousands, so the list is searched and paged on the server and a role's page reads that role alone. */
 const ROLES_PER_PAGE = 50;
 
-const roles = objectPages(
-  {
-    queryKey: ['roles'],
-    queryFn: () => unwrap(api.GET('/api/v1/roles')),
-    rows: (data) => data.roles,
-    id: (role) => role.id,
-    path: '/roles',
-    paged: { size: ROLES_PER_PAGE, queryFn: (query) => unwrap(api.GET('/api/v1/roles', { params: { query } })), nextCursor: (data) => data.nextCursor },
-    one: roleQuery,
-    remove: (id) => unwrap(api.DELETE('/api/v1/roles/{id}', { params: { path: { id } } })),
-  },
-  { title: () => t('Roles'), empty: () => t('There is no role yet.'), back: () => t('← Roles'), missing: () => t('There is no such role.') },
-);
+const roles = adminObjects('roles', {
+  labels: { title: () => t('Roles'), empty: () => t('There is no role yet.'), back: () => t('← Roles'), missing: () => t('There is no such role.') },
+  columns: () => [
+    { key: 'description', header: t('Description'), cell: (role) => role.description ?? '—' },
+    { key: 'permissions', header: t('Permissions'), cell: (role) => role.permissions.length },
+    { key: 'system', header: t('Kind'), cell: (role) => (role.system ? <span className="badge">{t('system, read-only')}</span> : t('custom')) },
+  ],
+  deletion: { id: 'role-delete', label: () => t('Delete role'), title: (role) => t('Delete the role {name}?', { name: role.name }), note: () => t('Every identity, group and default policy entry that holds this role loses it.') },
+  paged: { size: ROLES_PER_PAGE, queryFn: (query) => unwrap(api.GET('/api/v1/roles', { params: { query } })), nextCursor: (data) => data.nextCursor },
+  one: roleQuery,
+});
 
 function resourceLabel(resource: string): string {
   return resource === GATEHOUSE ? t('Gatehouse admin API') : resource;
@@ -93,50 +91,30 @@ export function PermissionPicker(props: { selected: string[]; onChange?(selected
   );
 }
 
-export function RolesPage() {
-  return (
-    <ObjectList
-      of={roles}
-      create={{ permission: 'roles:create', dialog: <CreateRole /> }}
-      search={{ form: t('Find roles'), field: t('Search role names'), pages: t('Pages of roles') }}
-      columns={[
-        { key: 'name', header: t('Name'), cell: (role) => <Link to={`/roles/${role.id}`}>{role.name}</Link> },
-        { key: 'description', header: t('Description'), cell: (role) => role.description ?? '—' },
-        { key: 'permissions', header: t('Permissions'), cell: (role) => role.permissions.length },
-        { key: 'system', header: t('Kind'), cell: (role) => (role.system ? <span className="badge">{t('system, read-only')}</span> : t('custom')) },
-      ]}
-    />
-  );
-}
+export const RolesPage = objectList(
+  roles,
+  {
+    label: () => t('Create role'),
+    blank: { name: '', description: '', permissions: [] as string[] },
+    fields: NewRoleFields,
+    submit: (form) => unwrap(api.POST('/api/v1/roles', { body: { name: form.name, ...(form.description ? { description: form.description } : {}), permissions: form.permissions.map(fromKey) } })),
+  },
+  () => ({ form: t('Find roles'), field: t('Search role names'), pages: t('Pages of roles') }),
+);
 
-function CreateRole() {
+/** A new role's fields: its name and description, and its permissions from the catalogs for whoever may list them. */
+function NewRoleFields({ form, setForm }: { form: { name: string; description: string; permissions: string[] }; setForm: Dispatch<SetStateAction<{ name: string; description: string; permissions: string[] }>> }) {
   const can = useCan();
-  const showCreated = useShowCreated(roles);
-  const [form, setForm] = useState({ name: '', description: '', permissions: [] as string[] });
   return (
-    <FormDialog
-      label={t('Create role')}
-      title={t('Create role')}
-      submitLabel={t('Create')}
-      onOpen={() => setForm({ name: '', description: '', permissions: [] })}
-      submit={() =>
-        unwrap(
-          api.POST('/api/v1/roles', {
-            body: { name: form.name, ...(form.description ? { description: form.description } : {}), permissions: form.permissions.map(fromKey) },
-          }),
-        )
-      }
-      onSuccess={(role) => showCreated(role.id)}
-    >
-      <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isRequired />
-      <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
+    <>
+      <NameFields form={form} setForm={setForm} />
       {can('permissions:list') && (
         <>
           <h3>{t('Permissions')}</h3>
           <PermissionPicker selected={form.permissions} held={[]} onChange={(permissions) => setForm((f) => ({ ...f, permissions }))} />
         </>
       )}
-    </FormDialog>
+    </>
   );
 }
 
@@ -149,13 +127,13 @@ interface RoleData extends RoleRef {
 
 function RoleView({ role }: { role: RoleData }) {
   const can = useCan();
-  const editable = !role.system && can('roles:update');
-  const { form, setForm, save, refresh } = useObjectForm(
+  const general = useObjectForm(
     roles,
     role,
     () => ({ name: role.name, description: role.description ?? '' }),
     (values) => unwrap(api.PATCH('/api/v1/roles/{id}', { params: { path: { id: role.id } }, body: { name: values.name, description: values.description || null } })),
   );
+  const editable = !role.system && general.editable;
   return (
     <>
       <div className="title-row">
@@ -163,17 +141,12 @@ function RoleView({ role }: { role: RoleData }) {
         {role.system && <span className="badge">{t('system, read-only')}</span>}
       </div>
       {role.system && <p className="muted">{t('A system role comes with Gatehouse: its permissions follow the admin API, and it cannot be renamed or deleted.')}</p>}
-      <FormSection id="role-general" title={t('General information')} save={save} editable={editable}>
-        <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
-        <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
+      <FormSection id="role-general" title={t('General information')} save={general.save} editable={editable}>
+        <NameFields form={general.form} setForm={general.setForm} isReadOnly={!editable} />
       </FormSection>
-      <RolePermissions role={role} onSaved={refresh} />
+      <RolePermissions role={role} onSaved={general.refresh} />
       {can('roles:read-assignable-roles') && <AssignableRoles role={role} />}
-      {!role.system && (
-        <DeleteSection of={roles} objectId={role.id} permission="roles:delete" id="role-delete" label={t('Delete role')} title={t('Delete the role {name}?', { name: role.name })}>
-          {t('Every identity, group and default policy entry that holds this role loses it.')}
-        </DeleteSection>
-      )}
+      {!role.system && <DeleteSection of={roles} object={role} />}
     </>
   );
 }

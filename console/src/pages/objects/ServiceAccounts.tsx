@@ -1,62 +1,54 @@
 // Service accounts and their access keys: the list, creating one, and one account's page (name,
 // description, status, delete, keys with their last use and expiry; a new key's secret is shown
 // once; revoke).
-import { useEffect, useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link } from 'react-router';
+import { useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, formatDate } from '../../ui.tsx';
-import { objectDetails, useObjectForm, ConfirmAction, FormDialog, SecretOnce, SelectField, ObjectList, QueryTable, FormSection, DeleteSection, objectPages, useRefresh, useShowCreated, type ObjectOf } from '../../widgets/index.ts';
+import {
+  objectDetails,
+  useChange,
+  useObjectForm,
+  ChoiceField,
+  ConfirmAction,
+  objectList,
+  FormDialog,
+  NameFields,
+  SecretOnce,
+  CollectionTable,
+  collection,
+  useRefresh,
+  FormSection,
+  DeleteSection,
+  choiceLabel,
+  type ObjectOf,
+} from '../../widgets/index.ts';
+import { adminObjects } from './admin-objects.tsx';
 
 type Status = 'active' | 'inactive';
 
-const accounts = objectPages(
-  {
-    queryKey: ['service-accounts'],
-    queryFn: () => unwrap(api.GET('/api/v1/service-accounts')),
-    rows: (data) => data.serviceAccounts,
-    id: (s) => s.id,
-    path: '/service-accounts',
-    remove: (id) => unwrap(api.DELETE('/api/v1/service-accounts/{id}', { params: { path: { id } } })),
-  },
-  { title: () => t('Service accounts'), empty: () => t('There is no service account yet.'), back: () => t('← Service accounts'), missing: () => t('There is no such service account.') },
-);
-const statusLabel = (status: Status) => (status === 'active' ? t('active') : t('inactive'));
+const accounts = adminObjects('service-accounts', {
+  labels: { title: () => t('Service accounts'), empty: () => t('There is no service account yet.'), back: () => t('← Service accounts'), missing: () => t('There is no such service account.') },
+  columns: () => [
+    { key: 'id', header: t('Client id'), cell: (s) => <span className="mono">{s.id}</span> },
+    { key: 'status', header: t('Status'), cell: (s) => <span className={`badge ${s.status}`}>{choiceLabel(statusChoices(), s.status)}</span> },
+    { key: 'created', header: t('Created'), cell: (s) => formatDate(s.createdAt) },
+  ],
+  deletion: { id: 'sa-delete', label: () => t('Delete service account'), title: (s) => t('Delete the service account {name}?', { name: s.name }), note: () => t('Its identity and access keys go with it.') },
+});
+const statusChoices = (): { id: Status; label: string }[] => [
+  { id: 'active', label: t('active') },
+  { id: 'inactive', label: t('inactive') },
+];
 
-export function ServiceAccountsPage() {
-  return (
-    <ObjectList
-      of={accounts}
-      create={{ permission: 'service-accounts:create', dialog: <CreateServiceAccount /> }}
-      columns={[
-        { key: 'name', header: t('Name'), cell: (s) => <Link to={`/service-accounts/${s.id}`}>{s.name}</Link> },
-        { key: 'id', header: t('Client id'), cell: (s) => <span className="mono">{s.id}</span> },
-        { key: 'status', header: t('Status'), cell: (s) => <span className={`badge ${s.status}`}>{statusLabel(s.status)}</span> },
-        { key: 'created', header: t('Created'), cell: (s) => formatDate(s.createdAt) },
-      ]}
-    />
-  );
-}
-
-function CreateServiceAccount() {
-  const showCreated = useShowCreated(accounts);
-  const [form, setForm] = useState({ name: '', description: '' });
-  return (
-    <FormDialog
-      label={t('Create service account')}
-      title={t('Create service account')}
-      submitLabel={t('Create')}
-      onOpen={() => setForm({ name: '', description: '' })}
-      submit={() => unwrap(api.POST('/api/v1/service-accounts', { body: { name: form.name, description: form.description.trim() || null } }))}
-      onSuccess={(account) => showCreated(account.id)}
-    >
-      <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isRequired />
-      <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} />
-    </FormDialog>
-  );
-}
+export const ServiceAccountsPage = objectList(accounts, {
+  label: () => t('Create service account'),
+  blank: { name: '', description: '' },
+  fields: NameFields,
+  submit: (form) => unwrap(api.POST('/api/v1/service-accounts', { body: { name: form.name, description: form.description.trim() || null } })),
+});
 
 export const ServiceAccountDetails = objectDetails(accounts, (account) => <ServiceAccountView account={account} />);
 
@@ -64,39 +56,27 @@ type AccountData = ObjectOf<typeof accounts>;
 
 function ServiceAccountView({ account }: { account: AccountData }) {
   const can = useCan();
-  const editable = can('service-accounts:update');
-  const { form, setForm, save } = useObjectForm(
+  const { form, setForm, save, editable } = useObjectForm(
     accounts,
     account,
     () => ({ name: account.name, description: account.description ?? '', status: account.status }),
     (values) => unwrap(api.PATCH('/api/v1/service-accounts/{id}', { params: { path: { id: account.id } }, body: { name: values.name, description: values.description.trim() || null, status: values.status } })),
   );
-  const statusChoices = [
-    { id: 'active', label: t('active') },
-    { id: 'inactive', label: t('inactive') },
-  ];
   return (
     <>
       <div className="title-row">
         <h1>{account.name}</h1>
-        <span className={`badge ${account.status}`}>{statusLabel(account.status)}</span>
+        <span className={`badge ${account.status}`}>{choiceLabel(statusChoices(), account.status)}</span>
       </div>
       <p>
         {t('Client id')}: <span className="mono">{account.id}</span>
       </p>
       <FormSection id="sa-general" title={t('General information')} save={save} editable={editable}>
-        <Field label={t('Name')} name="name" value={form.name} onChange={(name) => setForm((f) => ({ ...f, name }))} isReadOnly={!editable} isRequired />
-        <Field label={t('Description')} name="description" value={form.description} onChange={(description) => setForm((f) => ({ ...f, description }))} isReadOnly={!editable} />
-        {editable ? (
-          <SelectField label={t('Status')} choices={statusChoices} value={form.status} onChange={(status) => setForm((f) => ({ ...f, status: status as Status }))} />
-        ) : (
-          <Field label={t('Status')} name="status" value={statusLabel(account.status)} onChange={() => {}} isReadOnly />
-        )}
+        <NameFields form={form} setForm={setForm} isReadOnly={!editable} />
+        <ChoiceField label={t('Status')} name="status" choices={statusChoices()} value={form.status} onChange={(status) => setForm((f) => ({ ...f, status }))} isReadOnly={!editable} />
       </FormSection>
       {can('access-keys:list') && <AccessKeys account={account} />}
-      <DeleteSection of={accounts} objectId={account.id} permission="service-accounts:delete" id="sa-delete" label={t('Delete service account')} title={t('Delete the service account {name}?', { name: account.name })}>
-        {t('Its identity and access keys go with it.')}
-      </DeleteSection>
+      <DeleteSection of={accounts} object={account} />
     </>
   );
 }
@@ -117,17 +97,21 @@ function keyState(key: KeyData): string {
   return t('active');
 }
 
+/** A service account's access keys. */
+const keysOf = (accountId: string) =>
+  collection(
+    { queryKey: ['access-keys', accountId], queryFn: () => unwrap(api.GET('/api/v1/service-accounts/{id}/keys', { params: { path: { id: accountId } } })), rows: (data) => data.keys, id: (k) => k.id },
+    { title: () => t('Access keys'), empty: () => t('The account has no access key.') },
+  );
+
 function AccessKeys({ account }: { account: AccountData }) {
   const can = useCan();
-  const queryClient = useQueryClient();
-  const keys = useQuery({ queryKey: ['access-keys', account.id], queryFn: () => unwrap(api.GET('/api/v1/service-accounts/{id}/keys', { params: { path: { id: account.id } } })) });
-  const refresh = () => queryClient.invalidateQueries({ queryKey: ['access-keys', account.id] });
+  const keyList = keysOf(account.id);
+  const keys = useQuery({ queryKey: keyList.queryKey, queryFn: keyList.queryFn });
+  const refresh = useRefresh(keyList);
   const [secret, setSecret] = useState<string | null>(null);
   const [form, setForm] = useState({ description: '', expires: '' });
-  const revoke = useMutation({
-    mutationFn: (keyId: string) => unwrap(api.DELETE('/api/v1/service-accounts/{id}/keys/{keyId}', { params: { path: { id: account.id, keyId } } })),
-    onSuccess: refresh,
-  });
+  const revoke = useChange((keyId: string) => unwrap(api.DELETE('/api/v1/service-accounts/{id}/keys/{keyId}', { params: { path: { id: account.id, keyId } } })), { then: refresh });
   return (
     <section aria-labelledby="sa-keys">
       <div className="title-row">
@@ -166,12 +150,9 @@ function AccessKeys({ account }: { account: AccountData }) {
         />
       )}
       <ErrorMessage error={revoke.error} />
-      <QueryTable
-        label={t('Access keys')}
+      <CollectionTable
+        of={keyList}
         query={keys}
-        rows={(data) => data.keys}
-        rowKey={(k) => k.id}
-        empty={t('The account has no access key.')}
         columns={[
           { key: 'prefix', header: t('Key'), cell: (k) => <span className="mono">{k.prefix}…</span> },
           { key: 'description', header: t('Description'), cell: (k) => k.description ?? '—' },

@@ -8,7 +8,7 @@ import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, Loading } from '../../ui.tsx';
-import { Check, Choices, FieldsCard, ReadOnlyNotice, wholeNumber } from './controls.tsx';
+import { Check, Choices, FieldsCard, ReadOnlyNotice, wholeNumber, type FieldKey } from './controls.tsx';
 import { SaveFooter } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
 
@@ -99,6 +99,38 @@ function policyOf(f: PolicyForm): Policy {
   };
 }
 
+/**
+ * The password policy's and the lockout's cards, from one table of their fields, each [card, form key,
+ * label]: a text field, or a checkbox for a yes or no.
+ */
+function policyCards(): { id: string; title: string; fields: [FieldKey<PolicyForm>, string][] }[] {
+  const fields: [string, FieldKey<PolicyForm>, string][] = [
+    ['password-policy', 'minLength', t('Minimum length')],
+    ['password-policy', 'minLengthWithMfa', t('Minimum length with a second factor')],
+    ['password-policy', 'maxLength', t('Maximum length')],
+    ['password-policy', 'minCharacterClasses', t('At least this many character classes (0-4)')],
+    ['password-policy', 'historyCount', t('Passwords remembered (no reuse; 0: off)')],
+    ['password-policy', 'expiryDays', t('Passwords expire after days (empty: never)')],
+    ['password-policy', 'reminderDays', t('Reminder days before expiry')],
+    ['password-policy', 'blockedWords', t('Blocked words (comma-separated)')],
+    ['password-policy', 'requireLowercase', t('Require a lower-case letter')],
+    ['password-policy', 'requireUppercase', t('Require an upper-case letter')],
+    ['password-policy', 'requireDigit', t('Require a digit')],
+    ['password-policy', 'requireSymbol', t('Require a symbol')],
+    ['password-policy', 'blocklist', t('Refuse common passwords')],
+    ['password-policy', 'contextWords', t('Refuse the username, email and name')],
+    ['lockout-policy', 'lockoutThreshold', t('Failed sign-ins in a row before the account locks')],
+    ['lockout-policy', 'cooldownSeconds', t('First lock (seconds; doubles with each further lock)')],
+    ['lockout-policy', 'maxCooldownSeconds', t('Longest lock (seconds)')],
+    ['lockout-policy', 'ipMaxFailures', t('Failed sign-ins from one IP address')],
+    ['lockout-policy', 'ipWindowSeconds', t('Within seconds')],
+  ];
+  return [
+    { id: 'password-policy', title: t('Password policy') },
+    { id: 'lockout-policy', title: t('Lockout') },
+  ].map((card) => ({ ...card, fields: fields.filter(([id]) => id === card.id).map(([, key, label]) => [key, label]) }));
+}
+
 export function PoliciesPage() {
   const can = useCan();
   return (
@@ -148,41 +180,9 @@ function PasswordPolicy({ editable }: { editable: boolean }) {
   return (
     <form aria-labelledby="password-policy" onSubmit={submit}>
       <ReadOnlyNotice show={readOnly} />
-      <FieldsCard
-        id="password-policy"
-        title={t('Password policy')}
-        texts={[
-          ['minLength', t('Minimum length')],
-          ['minLengthWithMfa', t('Minimum length with a second factor')],
-          ['maxLength', t('Maximum length')],
-          ['minCharacterClasses', t('At least this many character classes (0-4)')],
-          ['historyCount', t('Passwords remembered (no reuse; 0: off)')],
-          ['expiryDays', t('Passwords expire after days (empty: never)')],
-          ['reminderDays', t('Reminder days before expiry')],
-          ['blockedWords', t('Blocked words (comma-separated)')],
-        ]}
-        checks={[
-          ['requireLowercase', t('Require a lower-case letter')],
-          ['requireUppercase', t('Require an upper-case letter')],
-          ['requireDigit', t('Require a digit')],
-          ['requireSymbol', t('Require a symbol')],
-          ['blocklist', t('Refuse common passwords')],
-          ['contextWords', t('Refuse the username, email and name')],
-        ]}
-        {...fieldProps}
-      />
-      <FieldsCard
-        id="lockout-policy"
-        title={t('Lockout')}
-        texts={[
-          ['lockoutThreshold', t('Failed sign-ins in a row before the account locks')],
-          ['cooldownSeconds', t('First lock (seconds; doubles with each further lock)')],
-          ['maxCooldownSeconds', t('Longest lock (seconds)')],
-          ['ipMaxFailures', t('Failed sign-ins from one IP address')],
-          ['ipWindowSeconds', t('Within seconds')],
-        ]}
-        {...fieldProps}
-      />
+      {policyCards().map((card) => (
+        <FieldsCard key={card.id} {...card} {...fieldProps} />
+      ))}
       <section aria-labelledby="mfa-policy" className="card">
         <h2 id="mfa-policy">{t('Multi-factor authentication')}</h2>
         <Check label={t('Require a second factor from everyone')} isSelected={form.mfaRequired} onChange={set('mfaRequired')} isReadOnly={readOnly} />

@@ -3,14 +3,14 @@
 // replay. Subscribing and changing where events go is for an Admin only (the API refuses anyone
 // else), so those controls show only to an Admin holding the permission.
 import { useEffect, useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
 import type { operations } from '../../api/schema';
 import { t } from '../../i18n.ts';
 import { useMe } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Field, Loading, formatDate } from '../../ui.tsx';
-import { DataTable, FormDialog } from '../../widgets/index.ts';
+import { DataTable, FormDialog, useChange } from '../../widgets/index.ts';
 import { ReadOnlyNotice } from './controls.tsx';
 
 type Endpoint = operations['getApiV1Webhooks']['responses'][200]['content']['application/json']['items'][number];
@@ -79,19 +79,11 @@ function CreateWebhook({ onCreated }: { onCreated(value: { url: string; secret: 
 
 function EndpointCard({ endpoint, mayUpdate }: { endpoint: Endpoint; mayUpdate: boolean }) {
   const { can } = useMe();
-  const queryClient = useQueryClient();
   const [form, setForm] = useState({ url: endpoint.url, description: endpoint.description ?? '', eventTypes: endpoint.eventTypes.join(', ') });
   useEffect(() => setForm({ url: endpoint.url, description: endpoint.description ?? '', eventTypes: endpoint.eventTypes.join(', ') }), [endpoint]);
   const [showDeliveries, setShowDeliveries] = useState(false);
-  const refresh = () => queryClient.invalidateQueries({ queryKey: ['webhooks'] });
-  const update = useMutation({
-    mutationFn: (body: { url?: string; description?: string | null; eventTypes?: string[]; enabled?: boolean }) => unwrap(api.PATCH('/api/v1/webhooks/{id}', { params: { path: { id: endpoint.id } }, body })),
-    onSuccess: refresh,
-  });
-  const remove = useMutation({
-    mutationFn: () => unwrap(api.DELETE('/api/v1/webhooks/{id}', { params: { path: { id: endpoint.id } } })),
-    onSuccess: refresh,
-  });
+  const update = useChange((body: { url?: string; description?: string | null; eventTypes?: string[]; enabled?: boolean }) => unwrap(api.PATCH('/api/v1/webhooks/{id}', { params: { path: { id: endpoint.id } }, body })), { reads: [['webhooks']] });
+  const remove = useChange(() => unwrap(api.DELETE('/api/v1/webhooks/{id}', { params: { path: { id: endpoint.id } } })), { reads: [['webhooks']] });
   return (
     <article className="card" aria-label={t('Endpoint {url}', { url: endpoint.url })}>
       <div className="title-row">
@@ -144,12 +136,8 @@ function EndpointCard({ endpoint, mayUpdate }: { endpoint: Endpoint; mayUpdate: 
 
 function Deliveries({ endpointId }: { endpointId: string }) {
   const { can } = useMe();
-  const queryClient = useQueryClient();
   const deliveries = useQuery({ queryKey: ['webhook-deliveries', endpointId], queryFn: () => unwrap(api.GET('/api/v1/webhooks/{id}/deliveries', { params: { path: { id: endpointId } } })) });
-  const replay = useMutation({
-    mutationFn: (deliveryId: string) => unwrap(api.POST('/api/v1/webhooks/{id}/deliveries/{deliveryId}/replay', { params: { path: { id: endpointId, deliveryId } } })),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['webhook-deliveries', endpointId] }),
-  });
+  const replay = useChange((deliveryId: string) => unwrap(api.POST('/api/v1/webhooks/{id}/deliveries/{deliveryId}/replay', { params: { path: { id: endpointId, deliveryId } } })), { reads: [['webhook-deliveries', endpointId]] });
   const status = { pending: t('pending'), succeeded: t('succeeded'), failed: t('failed') } as const;
   if (deliveries.isPending) return <Loading />;
   if (deliveries.error) return <ErrorMessage error={deliveries.error} />;

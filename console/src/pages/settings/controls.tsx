@@ -46,6 +46,9 @@ export type FormSetter<F> = <K extends keyof F>(key: K) => (value: F[K]) => void
 /** Keys of a form whose values are of type V. */
 type KeysOf<F, V> = { [K in keyof F]: F[K] extends V ? K : never }[keyof F] & string;
 
+/** Keys of a form held by a text field or a checkbox. */
+export type FieldKey<F> = KeysOf<F, string> | KeysOf<F, boolean>;
+
 /** One text field per [form key, label]; the field's name is the key unless a third item gives it. */
 export function TextFields<F>(props: { fields: readonly (readonly [KeysOf<F, string>, string, string?])[]; form: F; set: FormSetter<F>; isReadOnly: boolean }) {
   return (
@@ -68,18 +71,23 @@ export function Checks<F>(props: { fields: readonly (readonly [KeysOf<F, boolean
   );
 }
 
-/** A card of a settings form: its heading, a grid of text fields and, below them, checkboxes. */
-export function FieldsCard<F>(props: { id: string; title: string; texts: readonly (readonly [KeysOf<F, string>, string, string?])[]; checks?: readonly (readonly [KeysOf<F, boolean>, string])[]; form: F; set: FormSetter<F>; isReadOnly: boolean }) {
+/**
+ * A card of a settings form: its heading, then one control per [form key, label] of `fields`: a grid
+ * of text fields and, below them, a checkbox for each key whose value is a yes or no.
+ */
+export function FieldsCard<F>(props: { id: string; title: string; fields: readonly (readonly [FieldKey<F>, string])[]; form: F; set: FormSetter<F>; isReadOnly: boolean }) {
   const { form, set, isReadOnly } = props;
+  const texts = props.fields.filter((field): field is readonly [KeysOf<F, string>, string] => typeof form[field[0]] !== 'boolean');
+  const checks = props.fields.filter((field): field is readonly [KeysOf<F, boolean>, string] => typeof form[field[0]] === 'boolean');
   return (
     <section aria-labelledby={props.id} className="card">
       <h2 id={props.id}>{props.title}</h2>
       <div className="grid-form">
-        <TextFields fields={props.texts} form={form} set={set} isReadOnly={isReadOnly} />
+        <TextFields fields={texts} form={form} set={set} isReadOnly={isReadOnly} />
       </div>
-      {props.checks && (
+      {checks.length > 0 && (
         <div className="actions">
-          <Checks fields={props.checks} form={form} set={set} isReadOnly={isReadOnly} />
+          <Checks fields={checks} form={form} set={set} isReadOnly={isReadOnly} />
         </div>
       )}
     </section>

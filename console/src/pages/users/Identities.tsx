@@ -1,6 +1,6 @@
 // A user's identities: add one (the upsert), and per identity its direct roles, data scopes,
 // groups and the effective-access view (each permission with where it comes from).
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { Button, Disclosure, DisclosurePanel, Heading } from 'react-aria-components';
 import { api, unwrap } from '../../api/client.ts';
@@ -8,7 +8,7 @@ import type { paths } from '../../api/schema';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Field } from '../../ui.tsx';
-import { DataTable, HeldList, ActionForm } from '../../widgets/index.ts';
+import { DataTable, HeldList, ActionForm, useChange } from '../../widgets/index.ts';
 import { Choice, RolePicker, useGroups, useIdentityKinds } from './pickers.tsx';
 
 /** One of a user's identities as the user details answer gives it. */
@@ -50,22 +50,10 @@ export function IdentityCard({ identity, onlyOne, onChanged }: { identity: Ident
     enabled: can('data-scopes:read'),
     queryFn: () => unwrap(api.GET('/api/v1/identities/{id}/data-scopes', { params: { path: { id: identity.id } } })),
   });
-  const unassign = useMutation({
-    mutationFn: (roleId: string) => unwrap(api.DELETE('/api/v1/identities/{id}/roles/{roleId}', { params: { path: { id: identity.id, roleId } } })),
-    onSuccess: onChanged,
-  });
-  const removeScope = useMutation({
-    mutationFn: (key: string) => unwrap(api.DELETE('/api/v1/identities/{id}/data-scopes/{key}', { params: { path: { id: identity.id, key } } })),
-    onSuccess: () => void scopes.refetch(),
-  });
-  const leave = useMutation({
-    mutationFn: (groupId: string) => unwrap(api.DELETE('/api/v1/groups/{id}/members/{identityId}', { params: { path: { id: groupId, identityId: identity.id } } })),
-    onSuccess: onChanged,
-  });
-  const remove = useMutation({
-    mutationFn: () => unwrap(api.DELETE('/api/v1/identities/{id}', { params: { path: { id: identity.id } } })),
-    onSuccess: onChanged,
-  });
+  const unassign = useChange((roleId: string) => unwrap(api.DELETE('/api/v1/identities/{id}/roles/{roleId}', { params: { path: { id: identity.id, roleId } } })), { then: onChanged });
+  const removeScope = useChange((key: string) => unwrap(api.DELETE('/api/v1/identities/{id}/data-scopes/{key}', { params: { path: { id: identity.id, key } } })), { then: () => void scopes.refetch() });
+  const leave = useChange((groupId: string) => unwrap(api.DELETE('/api/v1/groups/{id}/members/{identityId}', { params: { path: { id: groupId, identityId: identity.id } } })), { then: onChanged });
+  const remove = useChange(() => unwrap(api.DELETE('/api/v1/identities/{id}', { params: { path: { id: identity.id } } })), { then: onChanged });
   return (
     <article className="card" aria-label={t('Identity {alias}', { alias: identity.alias })}>
       <div className="title-row">
@@ -79,48 +67,51 @@ export function IdentityCard({ identity, onlyOne, onChanged }: { identity: Ident
         )}
       </div>
       <ErrorMessage error={remove.error} />
-      <h4>{t('Roles given directly')}</h4>
-      <HeldList
-        items={identity.roles}
-        removeLabel={(role) => t('Remove role {role} from {alias}', { role: role.name, alias: identity.alias })}
-        onRemove={can('identity-roles:unassign') ? (role) => unassign.mutate(role.id) : undefined}
-        empty={t('none')}
-      />
+      <Held title={t('Roles given directly')} items={identity.roles} removeLabel={(role) => t('Remove role {role} from {alias}', { role: role.name, alias: identity.alias })} permission="identity-roles:unassign" remove={unassign} />
       {can('identity-roles:assign') && can('roles:list') && <AssignRole identityId={identity.id} alias={identity.alias} held={identity.roles.map((r) => r.id)} onChanged={onChanged} />}
       <ErrorMessage error={unassign.error} />
       {can('data-scopes:read') && (
         <>
-          <h4>{t('Data scopes')}</h4>
-          {scopes.data && (
-            <HeldList
-              items={Object.entries(scopes.data).map(([key, values]) => ({
-                id: key,
-                name: (
-                  <>
-                    <span className="mono">{key}</span> = {values.join(', ')}
-                  </>
-                ),
-              }))}
-              removeLabel={(scope) => t('Remove data scope {key} from {alias}', { key: scope.id, alias: identity.alias })}
-              onRemove={can('data-scopes:remove') ? (scope) => removeScope.mutate(scope.id) : undefined}
-              empty={t('none')}
-            />
-          )}
+          <Held
+            title={t('Data scopes')}
+            items={scopes.data && scopeItems(scopes.data)}
+            removeLabel={(scope) => t('Remove data scope {key} from {alias}', { key: scope.id, alias: identity.alias })}
+            permission="data-scopes:remove"
+            remove={removeScope}
+          />
           <ErrorMessage error={scopes.error ?? removeScope.error} />
           {can('data-scopes:set') && <SetScope identityId={identity.id} alias={identity.alias} onChanged={() => void scopes.refetch()} />}
         </>
       )}
-      <h4>{t('Groups')}</h4>
-      <HeldList
-        items={identity.groups}
-        removeLabel={(group) => t('Remove {alias} from group {group}', { alias: identity.alias, group: group.name })}
-        onRemove={can('group-members:remove') ? (group) => leave.mutate(group.id) : undefined}
-        empty={t('none')}
-      />
+      <Held title={t('Groups')} items={identity.groups} removeLabel={(group) => t('Remove {alias} from group {group}', { alias: identity.alias, group: group.name })} permission="group-members:remove" remove={leave} />
       <ErrorMessage error={leave.error} />
       {can('group-members:add') && can('groups:list') && <JoinGroup identityId={identity.id} alias={identity.alias} held={identity.groups.map((g) => g.id)} onChanged={onChanged} />}
       {can('identity-roles:effective-access') && <EffectiveAccess identityId={identity.id} alias={identity.alias} />}
     </article>
+  );
+}
+
+/** An identity's data scopes, each named by its key and values. */
+function scopeItems(scopes: Record<string, string[]>) {
+  return Object.entries(scopes).map(([key, values]) => ({
+    id: key,
+    name: (
+      <>
+        <span className="mono">{key}</span> = {values.join(', ')}
+      </>
+    ),
+  }));
+}
+
+/** A heading, then what the identity holds of one sort (once it is read), each removable by whoever holds `permission`. */
+function Held<T extends { id: string; name: ReactNode }>(props: { title: string; items: T[] | undefined; removeLabel(item: T): string; permission: string; remove: { mutate(id: string): void } }) {
+  const can = useCan();
+  const { remove } = props;
+  return (
+    <>
+      <h4>{props.title}</h4>
+      {props.items && <HeldList items={props.items} removeLabel={props.removeLabel} onRemove={can(props.permission) ? (item) => remove.mutate(item.id) : undefined} empty={t('none')} />}
+    </>
   );
 }
 
