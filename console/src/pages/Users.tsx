@@ -167,19 +167,16 @@ export function UsersPage() {
             rows={list.data.items}
             rowKey={(u) => u.id}
             columns={[
-              ...(canBulk
-                ? [
-                    {
-                      key: 'select',
-                      header: t('Select'),
-                      cell: (u: Item) => (
-                        <Checkbox className="checkbox" aria-label={t('Select {username}', { username: u.username })} isSelected={selected.has(u.id)} onChange={(on) => toggle({ id: u.id, username: u.username, identities: u.identities }, on)}>
-                          <span className="box" aria-hidden="true" />
-                        </Checkbox>
-                      ),
-                    },
-                  ]
-                : []),
+              {
+                key: 'select',
+                shown: canBulk,
+                header: t('Select'),
+                cell: (u) => (
+                  <Checkbox className="checkbox" aria-label={t('Select {username}', { username: u.username })} isSelected={selected.has(u.id)} onChange={(on) => toggle({ id: u.id, username: u.username, identities: u.identities }, on)}>
+                    <span className="box" aria-hidden="true" />
+                  </Checkbox>
+                ),
+              },
               {
                 key: 'user',
                 header: t('User ID'),

@@ -15,6 +15,8 @@ export interface Column<T> {
   rowHeader?: boolean;
   /** The column's cell in the footer row; a table shows that row when a column has one. */
   foot?: ReactNode;
+  /** false leaves the column out (e.g. an action the caller may not take); shown by default. */
+  shown?: boolean;
 }
 
 export interface DataTableProps<T> {
@@ -42,14 +44,15 @@ function Cell<T>({ column, children }: { column: Column<T>; children: ReactNode 
 
 export function DataTable<T>(props: DataTableProps<T>) {
   if (props.rows.length === 0 && props.empty !== undefined) return <p className="muted">{props.empty}</p>;
-  const hasFoot = props.columns.some((column) => column.foot !== undefined);
+  const columns = props.columns.filter((column) => column.shown !== false);
+  const hasFoot = columns.some((column) => column.foot !== undefined);
   return (
     <div className="table-wrap">
       <table aria-label={props.label}>
         {props.caption !== undefined && <caption className={props.showCaption ? undefined : 'visually-hidden'}>{props.caption}</caption>}
         <thead>
           <tr>
-            {props.columns.map((column) => (
+            {columns.map((column) => (
               <th scope="col" key={column.key}>
                 {column.header}
               </th>
@@ -59,7 +62,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
         <tbody>
           {props.rows.map((row) => (
             <tr key={props.rowKey(row)}>
-              {props.columns.map((column) => (
+              {columns.map((column) => (
                 <Cell key={column.key} column={column}>
                   {column.cell(row)}
                 </Cell>
@@ -70,7 +73,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
         {hasFoot && (
           <tfoot>
             <tr>
-              {props.columns.map((column) => (
+              {columns.map((column) => (
                 <Cell key={column.key} column={column}>
                   {column.foot}
                 </Cell>

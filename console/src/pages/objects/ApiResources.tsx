@@ -33,7 +33,7 @@ export function ApiResourcesPage() {
         { key: 'identifier', header: t('Identifier'), cell: (r) => <span className="mono">{r.identifier}</span> },
         { key: 'scopes', header: t('Permission catalog'), cell: (r) => <span className="mono small">{r.scopes.join(' ') || '—'}</span> },
         { key: 'format', header: t('Token format'), cell: (r) => (r.accessTokenFormat === 'jwt' ? t('JWT') : t('Opaque')) },
-        ...(editable ? [{ key: 'edit', header: t('Actions'), cell: (r: Resource) => <ResourceDialog resource={r} /> }] : []),
+        { key: 'edit', shown: editable, header: t('Actions'), cell: (r) => <ResourceDialog resource={r} /> },
       ]}
     >
       <p className="muted">{t('The APIs applications ask tokens for, each with the permissions roles may give for it.')}</p>

@@ -34,24 +34,21 @@ export function DataScopeKeysPage() {
       columns={[
         { key: 'key', header: t('Key'), cell: (k) => <span className="mono">{k.key}</span> },
         { key: 'description', header: t('Description'), cell: (k) => k.description ?? '—' },
-        ...(actions
-          ? [
-              {
-                key: 'actions',
-                header: t('Actions'),
-                cell: (k: Key) => (
-                  <div className="actions">
-                    {can('data-scope-keys:update') && <KeyDialog existing={k} />}
-                    {can('data-scope-keys:delete') && (
-                      <ConfirmAction label={t('Delete')} ariaLabel={t('Delete the key {key}', { key: k.key })} small danger title={t('Delete the key {key}?', { key: k.key })} confirmLabel={t('Delete')} onConfirm={() => remove.mutate(k.key)}>
-                        {t('Only a key that no identity holds values for can be deleted.')}
-                      </ConfirmAction>
-                    )}
-                  </div>
-                ),
-              },
-            ]
-          : []),
+        {
+          key: 'actions',
+          shown: actions,
+          header: t('Actions'),
+          cell: (k) => (
+            <div className="actions">
+              {can('data-scope-keys:update') && <KeyDialog existing={k} />}
+              {can('data-scope-keys:delete') && (
+                <ConfirmAction label={t('Delete')} ariaLabel={t('Delete the key {key}', { key: k.key })} small danger title={t('Delete the key {key}?', { key: k.key })} confirmLabel={t('Delete')} onConfirm={() => remove.mutate(k.key)}>
+                  {t('Only a key that no identity holds values for can be deleted.')}
+                </ConfirmAction>
+              )}
+            </div>
+          ),
+        },
       ]}
     >
       <p className="muted">{t('Each key names a kind of data an identity may be restricted to, with values given per identity.')}</p>

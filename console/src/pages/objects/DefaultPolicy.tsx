@@ -49,19 +49,16 @@ export function DefaultPolicyPage() {
             columns={[
               { key: 'role', header: t('Role'), cell: (e) => e.roleName },
               { key: 'kind', header: t('Given to'), cell: (e) => kindLabel(e.identityKind) },
-              ...(editable
-                ? [
-                    {
-                      key: 'remove',
-                      header: t('Actions'),
-                      cell: (e: Entry) => (
-                        <Button className="button small" aria-label={t('Stop giving {role} to {who}', { role: e.roleName, who: kindLabel(e.identityKind) })} onPress={() => save.mutate(entries.filter((x) => x !== e))}>
-                          {t('Remove')}
-                        </Button>
-                      ),
-                    },
-                  ]
-                : []),
+              {
+                key: 'remove',
+                shown: editable,
+                header: t('Actions'),
+                cell: (e) => (
+                  <Button className="button small" aria-label={t('Stop giving {role} to {who}', { role: e.roleName, who: kindLabel(e.identityKind) })} onPress={() => save.mutate(entries.filter((x) => x !== e))}>
+                    {t('Remove')}
+                  </Button>
+                ),
+              },
             ]}
           />
         )}

@@ -134,19 +134,16 @@ function GroupMembers({ group, onChanged }: { group: GroupData; onChanged(): voi
           { key: 'alias', header: t('Identity'), cell: (m) => m.alias },
           { key: 'kind', header: t('Kind'), cell: (m) => m.kind },
           { key: 'owner', header: t('User or service account'), cell: (m) => (m.userId ? <Link to={`/users/${m.userId}`}>{m.username}</Link> : (m.serviceAccountName ?? '—')) },
-          ...(can('group-members:remove')
-            ? [
-                {
-                  key: 'remove',
-                  header: t('Actions'),
-                  cell: (m: { identityId: string; alias: string }) => (
-                    <Button className="button small" aria-label={t('Remove {alias} from the group', { alias: m.alias })} onPress={() => remove.mutate(m.identityId)}>
-                      {t('Remove')}
-                    </Button>
-                  ),
-                },
-              ]
-            : []),
+          {
+            key: 'remove',
+            shown: can('group-members:remove'),
+            header: t('Actions'),
+            cell: (m) => (
+              <Button className="button small" aria-label={t('Remove {alias} from the group', { alias: m.alias })} onPress={() => remove.mutate(m.identityId)}>
+                {t('Remove')}
+              </Button>
+            ),
+          },
         ]}
       />
       <ErrorMessage error={remove.error} />

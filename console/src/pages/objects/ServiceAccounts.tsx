@@ -160,28 +160,25 @@ function AccessKeys({ account }: { account: AccountData }) {
           { key: 'lastUsed', header: t('Last used'), cell: (k) => (k.lastUsedAt ? formatDate(k.lastUsedAt) : t('never')) },
           { key: 'expires', header: t('Expires'), cell: (k) => (k.expiresAt ? formatDate(k.expiresAt) : t('never')) },
           { key: 'state', header: t('Status'), cell: keyState },
-          ...(can('access-keys:revoke')
-            ? [
-                {
-                  key: 'revoke',
-                  header: t('Actions'),
-                  cell: (k: KeyData) =>
-                    k.revokedAt ? null : (
-                      <ConfirmAction
-                        label={t('Revoke')}
-                        ariaLabel={t('Revoke the key {prefix}', { prefix: k.prefix })}
-                        small
-                        danger
-                        title={t('Revoke the key {prefix}?', { prefix: k.prefix })}
-                        confirmLabel={t('Revoke')}
-                        onConfirm={() => revoke.mutate(k.id)}
-                      >
-                        {t('Every node refuses it at once; tokens already issued live out their short lifetime.')}
-                      </ConfirmAction>
-                    ),
-                },
-              ]
-            : []),
+          {
+            key: 'revoke',
+            shown: can('access-keys:revoke'),
+            header: t('Actions'),
+            cell: (k) =>
+              k.revokedAt ? null : (
+                <ConfirmAction
+                  label={t('Revoke')}
+                  ariaLabel={t('Revoke the key {prefix}', { prefix: k.prefix })}
+                  small
+                  danger
+                  title={t('Revoke the key {prefix}?', { prefix: k.prefix })}
+                  confirmLabel={t('Revoke')}
+                  onConfirm={() => revoke.mutate(k.id)}
+                >
+                  {t('Every node refuses it at once; tokens already issued live out their short lifetime.')}
+                </ConfirmAction>
+              ),
+          },
         ]}
       />
     </section>

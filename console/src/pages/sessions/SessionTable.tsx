@@ -44,7 +44,7 @@ export function SessionTable(props: {
         rowKey={(s) => s.id}
         empty={t('No active session.')}
         columns={[
-          ...(props.showUser ? [{ key: 'user', header: t('User'), cell: (s: SessionRow) => <Link to={`/users/${s.userId}`}>{s.username ?? s.userId}</Link> }] : []),
+          { key: 'user', shown: props.showUser === true, header: t('User'), cell: (s) => <Link to={`/users/${s.userId}`}>{s.username ?? s.userId}</Link> },
           { key: 'identity', header: t('Identity'), cell: (s) => (s.identity ? `${s.identity.alias} (${s.identity.kind})` : '—') },
           {
             key: 'device',
@@ -59,19 +59,16 @@ export function SessionTable(props: {
           { key: 'ip', header: t('Address'), cell: (s) => s.ip ?? '—' },
           { key: 'applications', header: t('Applications'), cell: (s) => s.applications.map((a) => a.name ?? a.clientId).join(', ') || '—' },
           { key: 'lastActive', header: t('Last active'), cell: (s) => formatDate(s.lastActiveAt) },
-          ...(can('sessions:end')
-            ? [
-                {
-                  key: 'end',
-                  header: t('End'),
-                  cell: (s: SessionRow) => (
-                    <Confirm label={t('End')} title={t('End session')} confirmLabel={t('End session')} danger onConfirm={() => end.mutate(s.id)}>
-                      {props.endQuestion(s)}
-                    </Confirm>
-                  ),
-                },
-              ]
-            : []),
+          {
+            key: 'end',
+            shown: can('sessions:end'),
+            header: t('End'),
+            cell: (s) => (
+              <Confirm label={t('End')} title={t('End session')} confirmLabel={t('End session')} danger onConfirm={() => end.mutate(s.id)}>
+                {props.endQuestion(s)}
+              </Confirm>
+            ),
+          },
         ]}
       />
     </>

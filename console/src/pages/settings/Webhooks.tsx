@@ -156,19 +156,16 @@ function Deliveries({ endpointId }: { endpointId: string }) {
           { key: 'attempts', header: t('Attempts'), cell: (d) => d.attempts },
           { key: 'answer', header: t('Last answer'), className: 'small', cell: (d) => d.lastStatusCode ?? d.lastError ?? '—' },
           { key: 'attempt', header: t('Last attempt'), cell: (d) => formatDate(d.lastAttemptAt) },
-          ...(can('webhook-deliveries:replay')
-            ? [
-                {
-                  key: 'retry',
-                  header: t('Retry'),
-                  cell: (d: { id: string; eventType: string }) => (
-                    <Button className="button small" aria-label={t('Send {event} again', { event: d.eventType })} isPending={replay.isPending && replay.variables === d.id} onPress={() => replay.mutate(d.id)}>
-                      {t('Send again')}
-                    </Button>
-                  ),
-                },
-              ]
-            : []),
+          {
+            key: 'retry',
+            shown: can('webhook-deliveries:replay'),
+            header: t('Retry'),
+            cell: (d) => (
+              <Button className="button small" aria-label={t('Send {event} again', { event: d.eventType })} isPending={replay.isPending && replay.variables === d.id} onPress={() => replay.mutate(d.id)}>
+                {t('Send again')}
+              </Button>
+            ),
+          },
         ]}
       />
     </>

@@ -83,19 +83,16 @@ function Passkeys({ userId }: { userId: string }) {
             { key: 'created', header: t('Registered'), cell: (p) => formatDate(p.createdAt) },
             { key: 'lastUsed', header: t('Last used'), cell: (p) => formatDate(p.lastUsedAt) },
             { key: 'synced', header: t('Synced'), cell: (p) => (p.synced ? t('yes') : t('no')) },
-            ...(can('users:remove-passkey')
-              ? [
-                  {
-                    key: 'remove',
-                    header: t('Remove'),
-                    cell: (p: { id: string; name: string }) => (
-                      <Confirm label={t('Remove')} title={t('Remove passkey {name}', { name: p.name })} confirmLabel={t('Remove passkey')} danger onConfirm={() => remove.mutate(p.id)}>
-                        {t('Remove the passkey {name}? It can no longer be used to sign in.', { name: p.name })}
-                      </Confirm>
-                    ),
-                  },
-                ]
-              : []),
+            {
+              key: 'remove',
+              shown: can('users:remove-passkey'),
+              header: t('Remove'),
+              cell: (p) => (
+                <Confirm label={t('Remove')} title={t('Remove passkey {name}', { name: p.name })} confirmLabel={t('Remove passkey')} danger onConfirm={() => remove.mutate(p.id)}>
+                  {t('Remove the passkey {name}? It can no longer be used to sign in.', { name: p.name })}
+                </Confirm>
+              ),
+            },
           ]}
         />
       )}
