@@ -265,7 +265,12 @@ async function quitOrDisconnect(client: Redis | Cluster): Promise<void> {
     await client.quit();
   } catch {
     client.disconnect();
+    return;
   }
+  // In Sentinel mode QUIT ends the connection to the primary but not the failover detector's
+  // subscriptions to the sentinels (ioredis cleans those up in disconnect() only); left open,
+  // they try to reconnect every minute once the sentinels are gone and keep the process alive.
+  if (client instanceof Redis) client.disconnect();
 }
 
 // While a Sentinel or Cluster failover is under way (the old primary gone, the new one not yet
