@@ -33,7 +33,7 @@ const COLUMNS = new Map<string, Column>([
   ['meta.lastmodified', { sql: 'users.updated_at', kind: 'date' }],
 ]);
 
-/** Multi-valued attributes a user has one value of: `emails.value` is `emails` (RFC 7644 §3.4.2.2). */
+/** Multi-valued attributes a user has one value of, kept in one column: `emails.value` is `emails`. */
 const SINGLE_VALUED_LISTS = new Set(['emails', 'phonenumbers']);
 
 function columnOf(path: AttrPath): Column | undefined {
