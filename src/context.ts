@@ -122,7 +122,7 @@ export async function openContext(config: Config, logger: Logger, options: Conte
     });
     // Directory services (identity model) register below.
     const navigation = await createNavigationService({ queries, store, audit, applications, apiResources });
-    const serviceAccounts = await createServiceAccountService({ queries, store, audit, authorization, hashKey: keys.hashKey, tenantId, logger });
+    const serviceAccounts = await createServiceAccountService({ queries, store, audit, authorization, hashKey: keys.hashKey, tenantId, logger, now: options.now });
     const roles = createRoleService({ queries, audit, authorization, apiResources });
     const groups = createGroupService({ queries, audit, authorization });
     const defaultPolicy = createDefaultPolicyService({ queries, audit, authorization });

@@ -75,7 +75,8 @@ export function serviceAccountClientMetadata(account: Pick<ServiceAccountCredent
 const auditable = (account: ServiceAccount) => ({ name: account.name, description: account.description, status: account.status });
 const auditableKey = (key: AccessKey) => ({ serviceAccountId: key.serviceAccountId, prefix: key.prefix, description: key.description, expiresAt: key.expiresAt?.toISOString() ?? null });
 
-export async function createServiceAccountService(deps: { queries: Queries; store: KeyValueStore; audit: AuditService; authorization: AuthorizationService; hashKey: Buffer; tenantId: string; logger: Logger }) {
+export async function createServiceAccountService(deps: { queries: Queries; store: KeyValueStore; audit: AuditService; authorization: AuthorizationService; hashKey: Buffer; tenantId: string; logger: Logger; now?: () => number }) {
+  const clock = deps.now ?? Date.now;
   const { tenantId } = deps;
   const queries = deps.queries.serviceAccounts;
   const credentials = await createInvalidatingCache<ServiceAccountCredentials>({
@@ -117,7 +118,7 @@ export async function createServiceAccountService(deps: { queries: Queries; stor
       const account = await credentials.get(clientId);
       if (!account || account.tenantId !== tenantId || account.status !== 'active') return false;
       const presented = Buffer.from(keyedHash(deps.hashKey, secret));
-      const now = Date.now();
+      const now = clock();
       // The cached list was read at some point in the last minute: check expiry again now.
       const match = account.keys.find((key) => {
         if (key.expiresAt !== null && key.expiresAt <= now) return false;
@@ -198,7 +199,7 @@ export async function createServiceAccountService(deps: { queries: Queries; stor
       const account = await getOwn(serviceAccountId);
       if (by) await assertMayManageServiceAccount(deps.queries.db, by, account.id);
       const expiresAt = value.expiresAt ? new Date(value.expiresAt) : null;
-      if (expiresAt && expiresAt.getTime() <= Date.now()) throw new AppError('access_key.invalid', 400, 'expiresAt: must be in the future');
+      if (expiresAt && expiresAt.getTime() <= clock()) throw new AppError('access_key.invalid', 400, 'expiresAt: must be in the future');
       if ((await queries.countUsableKeys(tenantId, account.id)) >= MAX_USABLE_KEYS) {
         throw new AppError('access_key.limit', 409, `a service account may have at most ${MAX_USABLE_KEYS} usable access keys: revoke one first`);
       }

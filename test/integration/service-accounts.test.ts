@@ -7,7 +7,7 @@ import * as client from 'openid-client';
 import { SYSTEM_ACTOR } from '../../src/services/actor.ts';
 import type { AuditEvent } from '../../src/queries/audit.ts';
 import { apiCallerForSuite, apiRequest } from '../helpers/admin-api.ts';
-import { gatehouseForSuite, startTestGatehouse, storageMode, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { gatehouseForSuite, startTestGatehouse, storageMode, TestClock, uniqueName, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { eventually } from '../helpers/assertions.ts';
 
 const SA_PERMISSIONS = ['service-accounts:list', 'service-accounts:create', 'service-accounts:read', 'service-accounts:update', 'service-accounts:delete', 'access-keys:create', 'access-keys:list', 'access-keys:revoke'];
@@ -39,11 +39,10 @@ async function assertRefused(gh: Pick<TestGatehouse, 'issuer'>, clientId: string
   assert.equal(body.error, 'invalid_client', what);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe(`service accounts and access keys (${storageMode})`, function () {
   this.timeout(60_000);
-  const gh = gatehouseForSuite();
+  const clock = new TestClock();
+  const gh = gatehouseForSuite({}, { clock });
   const admin = apiCallerForSuite(gh, { permissions: SA_PERMISSIONS });
 
   async function createAccount(name = uniqueName('svc')): Promise<{ id: string; identityId: string; name: string }> {
@@ -148,11 +147,15 @@ describe(`service accounts and access keys (${storageMode})`, function () {
 
   it('refuses an expired key', async () => {
     const account = await createAccount();
-    const key = await createKey(account.id, { expiresAt: new Date(Date.now() + 1500).toISOString() });
+    const key = await createKey(account.id, { expiresAt: new Date(clock.now() + 60_000).toISOString() });
     assert.ok(key.expiresAt);
     await assertAccepted(gh, account.id, key.secret, 'before expiry'); // cached with its expiry
-    await sleep(Date.parse(key.expiresAt) - Date.now() + 100);
-    await assertRefused(gh, account.id, key.secret, 'after expiry');
+    clock.advance(61);
+    try {
+      await assertRefused(gh, account.id, key.secret, 'after expiry');
+    } finally {
+      clock.advance(-61);
+    }
   });
 
   it('refuses every key of an inactive service account, and accepts them again when reactivated', async () => {
