@@ -4,19 +4,17 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createDatabase } from '../src/db/index.ts';
-import { DEFAULT_MIGRATIONS_DIRECTORY, migrateLatest } from '../src/db/migrate.ts';
-import { describeSchema } from '../test/helpers/schema.ts';
+import { migrateLatest } from '../src/db/migrate.ts';
+import { describeSchema, RECORDED_SCHEMA } from '../test/helpers/schema.ts';
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-schema-'));
 try {
   const db = await createDatabase({ dataDir, purpose: 'schema:record' });
   try {
     const applied = await migrateLatest(db);
-    const target = path.join(fileURLToPath(DEFAULT_MIGRATIONS_DIRECTORY), 'schema.txt');
-    await writeFile(target, await describeSchema(db));
-    console.log(`Recorded the schema of ${applied.length} migrations in ${path.relative(process.cwd(), target)}`);
+    await writeFile(RECORDED_SCHEMA, await describeSchema(db));
+    console.log(`Recorded the schema of ${applied.length} migrations in ${path.relative(process.cwd(), RECORDED_SCHEMA)}`);
   } finally {
     await db.close();
   }

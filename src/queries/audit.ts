@@ -113,10 +113,6 @@ export interface AuditRow {
   hash: string;
 }
 
-function parseDetails(details: AuditRow['details']): Record<string, unknown> {
-  return json<Record<string, unknown>>(details);
-}
-
 /** The hashed content of a stored row. */
 export function contentOfRow(row: Omit<AuditRow, 'id' | 'prev_hash' | 'hash'>): ChainContent {
   return {
@@ -130,7 +126,7 @@ export function contentOfRow(row: Omit<AuditRow, 'id' | 'prev_hash' | 'hash'>): 
     targetId: row.target_id,
     ip: row.ip,
     userAgent: row.user_agent,
-    details: parseDetails(row.details),
+    details: json(row.details),
   };
 }
 

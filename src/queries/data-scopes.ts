@@ -16,11 +16,6 @@ interface ScopeRow {
   values: string[] | string;
 }
 
-// pg returns jsonb parsed; be tolerant of drivers that hand back strings.
-function parseValues(values: string[] | string): string[] {
-  return json<string[]>(values);
-}
-
 // Counts come from `returning`: with PGlite (knex-pglite) `.delete()` resolves to the driver's
 // result object instead of the row count.
 export function createDataScopeQueries(knex: Knex) {
@@ -31,7 +26,7 @@ export function createDataScopeQueries(knex: Knex) {
     },
     async forIdentity(identityId: string, db: Knex = knex): Promise<DataScope> {
       const rows: ScopeRow[] = await db('identity_data_scopes').where({ identity_id: identityId }).select('identity_id', 'key', 'values').orderBy('key');
-      return Object.fromEntries(rows.map((row) => [row.key, parseValues(row.values)]));
+      return Object.fromEntries(rows.map((row) => [row.key, json(row.values)]));
     },
     async forIdentities(identityIds: string[], db: Knex = knex): Promise<Map<string, DataScope>> {
       const result = new Map<string, DataScope>();
@@ -39,7 +34,7 @@ export function createDataScopeQueries(knex: Knex) {
       const rows: ScopeRow[] = await db('identity_data_scopes').whereIn('identity_id', identityIds).select('identity_id', 'key', 'values').orderBy('key');
       for (const row of rows) {
         const scope = result.get(row.identity_id) ?? {};
-        scope[row.key] = parseValues(row.values);
+        scope[row.key] = json(row.values);
         result.set(row.identity_id, scope);
       }
       return result;

@@ -2,7 +2,13 @@
 // same form on PostgreSQL and PGlite: tables with their columns, constraints, indexes and
 // triggers, then functions and enum types. knex's own bookkeeping tables and objects that belong
 // to extensions are left out.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_MIGRATIONS_DIRECTORY } from '../../src/db/migrate.ts';
 import type { Database } from '../../src/db/types.ts';
+
+/** Where `npm run schema:record` writes the description, beside the migrations. */
+export const RECORDED_SCHEMA = path.join(fileURLToPath(DEFAULT_MIGRATIONS_DIRECTORY), 'schema.txt');
 
 const TABLES = `
   select c.oid, c.relname as name from pg_class c

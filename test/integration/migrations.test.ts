@@ -6,21 +6,21 @@
 // diff of that file in review.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatabase } from '../../src/db/index.ts';
-import { DEFAULT_MIGRATIONS_DIRECTORY, migrateLatest, rollbackLast } from '../../src/db/migrate.ts';
+import { DEFAULT_MIGRATIONS_DIRECTORY, migrateLatest, migrationStatus, rollbackLast } from '../../src/db/migrate.ts';
 import type { Database } from '../../src/db/types.ts';
-import { describeSchema } from '../helpers/schema.ts';
+import { describeSchema, RECORDED_SCHEMA } from '../helpers/schema.ts';
 
 const MIGRATIONS = fileURLToPath(DEFAULT_MIGRATIONS_DIRECTORY);
-const RECORDED = path.join(MIGRATIONS, 'schema.txt');
 
 /** Applies the migrations one by one, then reverts them one by one, checking each step. */
 async function stepThrough(db: Database, workDir: string): Promise<string> {
-  const files = (await readdir(MIGRATIONS)).filter((name) => /^\d{14}_.+\.ts$/.test(name)).sort();
+  // In the order, and by the names, the migration runner applies them.
+  const files = (await migrationStatus(db, { directory: MIGRATIONS })).pending;
   assert.ok(files.length > 0, `no migrations found in ${MIGRATIONS}`);
   // The step folder holds links to the migrations, so that their relative imports resolve from
   // where the files really are.
@@ -41,7 +41,7 @@ async function stepThrough(db: Database, workDir: string): Promise<string> {
 }
 
 async function checkAgainstRecord(built: string): Promise<void> {
-  const recorded = await readFile(RECORDED, 'utf8');
+  const recorded = await readFile(RECORDED_SCHEMA, 'utf8');
   assert.equal(built, recorded, 'the migrations build a schema other than migrations/schema.txt records; if the change is meant (a new migration), run `npm run schema:record` and commit the file');
 }
 
