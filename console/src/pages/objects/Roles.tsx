@@ -2,12 +2,12 @@
 // description, permissions grouped by API resource, the roles its holders may assign, delete).
 // System roles are shown read-only; so is everything the signed-in person may not change.
 import { useEffect, useState, type Dispatch, type SetStateAction } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { api, unwrap } from '../../api/client.ts';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage } from '../../ui.tsx';
-import { objectDetails, useObjectForm, Checklist, objectList, NameFields, QueryView, SaveFooter, FormSection, DeleteSection } from '../../widgets/index.ts';
+import { objectDetails, useChange, useObjectForm, Checklist, objectList, NameFields, QueryView, SaveFooter, FormSection, DeleteSection } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
 import { adminObjects } from './admin-objects.tsx';
 import { roleQuery } from './role-lookup.ts';
@@ -173,7 +173,6 @@ function RolePermissions({ role, onSaved }: { role: RoleData; onSaved(): void })
 /** The roles the holders may assign, each a checkbox; more are added by searching them on the server. */
 function AssignableRoles({ role }: { role: RoleData }) {
   const can = useCan();
-  const queryClient = useQueryClient();
   const editable = !role.system && can('roles:set-assignable-roles');
   const assignable = useQuery({
     queryKey: ['assignable-roles', role.id],
@@ -186,10 +185,7 @@ function AssignableRoles({ role }: { role: RoleData }) {
     setSelected(assignable.data?.roles.map((r) => r.id) ?? []);
     setAdded([]);
   }, [assignable.data]);
-  const save = useMutation({
-    mutationFn: () => unwrap(api.PUT('/api/v1/roles/{id}/assignable-roles', { params: { path: { id: role.id } }, body: { roleIds: selected } })),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['assignable-roles', role.id] }),
-  });
+  const save = useChange(() => unwrap(api.PUT('/api/v1/roles/{id}/assignable-roles', { params: { path: { id: role.id } }, body: { roleIds: selected } })), { reads: [['assignable-roles', role.id]] });
   const choices = [...(assignable.data?.roles ?? []), ...added].map((r) => ({ id: r.id, label: r.name }));
   return (
     <section aria-labelledby="role-assignable">

@@ -11,7 +11,7 @@ import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { Confirm, ErrorMessage, Field, Loading } from '../../ui.tsx';
 import { Check, Choices, ReadOnlyNotice, TextFields } from './controls.tsx';
-import { FormActions, SaveFooter, SelectField } from '../../widgets/index.ts';
+import { FormActions, SaveFooter, SelectField, useChange } from '../../widgets/index.ts';
 import { RolePicker } from '../users/pickers.tsx';
 import { useRoleNames } from '../objects/role-lookup.ts';
 
@@ -199,12 +199,8 @@ function useForm(initial: () => ProviderForm) {
 }
 
 function CreateProvider({ lists }: { lists: Lists }) {
-  const queryClient = useQueryClient();
   const { form, setForm, set } = useForm(() => presetForm('google'));
-  const create = useMutation({
-    mutationFn: () => unwrap(api.POST('/api/v1/identity-providers', { body: createBody(form) })),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['identity-providers'] }),
-  });
+  const create = useChange(() => unwrap(api.POST('/api/v1/identity-providers', { body: createBody(form) })), { reads: [['identity-providers']] });
   const presets: { id: Preset; label: string }[] = [
     { id: 'google', label: t('Google') },
     { id: 'entra', label: t('Microsoft Entra ID') },

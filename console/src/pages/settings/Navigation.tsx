@@ -10,7 +10,7 @@ import type { components } from '../../api/schema';
 import { t } from '../../i18n.ts';
 import { useCan } from '../../permissions.tsx';
 import { ErrorMessage, Field, Loading } from '../../ui.tsx';
-import { SelectField } from '../../widgets/index.ts';
+import { SelectField, useChange } from '../../widgets/index.ts';
 import { ReadOnlyNotice } from './controls.tsx';
 
 type Item = components['schemas']['NavigationAdminNode'];
@@ -65,10 +65,7 @@ function Menu({ clientId, editable, mayReset }: { clientId: string; editable: bo
     },
     onSuccess: (data) => data && queryClient.setQueryData(['navigation', clientId], data),
   });
-  const reset = useMutation({
-    mutationFn: (key: string) => unwrap(api.DELETE('/api/v1/applications/{clientId}/navigation/overrides/{key}', { params: { path: { clientId, key } } })),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['navigation', clientId] }),
-  });
+  const reset = useChange((key: string) => unwrap(api.DELETE('/api/v1/applications/{clientId}/navigation/overrides/{key}', { params: { path: { clientId, key } } })), { reads: [['navigation', clientId]] });
   if (tree.isPending) return <Loading />;
   if (tree.error) return <ErrorMessage error={tree.error} />;
   /** Moves an item among its siblings; every sibling gets its new position so that equal orders cannot tie. */
